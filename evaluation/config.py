@@ -1,0 +1,17 @@
+"""Path constants derived from the package location; nothing happens at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_ROOT / "data"
+RAW_DIR = DATA_DIR / "raw"
+SYNTHETIC_DIR = DATA_DIR / "synthetic"
+PUBLISHED_DIR = DATA_DIR / "published"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+HTML_DIR = REPORTS_DIR / "html"
+EXECUTED_DIR = REPORTS_DIR / "_executed"
+ANALYSIS_PLAN = PROJECT_ROOT / "analysis.yml"
+DEFAULT_SEED = 20110630  # DFE-RR133 publication date

@@ -1,0 +1,1 @@
+"""FSM / disadvantage gap analyses: pupil-level data and published DfE files."""

@@ -1,0 +1,1 @@
+"""Figures (seaborn / matplotlib): each function returns a matplotlib Figure."""

@@ -1,0 +1,23 @@
+"""One palette and one look for every figure, so FSM / EM colours mean the same everywhere."""
+
+from __future__ import annotations
+
+#: Colour per group, used by every figure.
+COLOURS = {
+    "FSM": "#d95f02",          # orange
+    "non-FSM": "#1b9e77",      # teal
+    "EM": "#7570b3",           # purple
+    "comparison": "#7f7f7f",   # grey
+    "national": "#222222",     # near black
+    "all": "#1f78b4",          # blue
+    "baseline": "#a6cee3",
+    "follow_up": "#1f78b4",
+}
+FIGSIZE = (7.5, 4.5)
+
+
+def apply_theme() -> None:
+    """Set the seaborn theme used by all figures (called by each plotting function)."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
