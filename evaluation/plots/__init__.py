@@ -1,1 +1,10 @@
-"""Figures (seaborn / matplotlib): each function returns a matplotlib Figure."""
+"""Figures (seaborn / matplotlib): every plotting function returns a `Chart`.
+
+A `Chart` holds the matplotlib Figure, a one-line caption saying what to look at, alt text,
+and how many points were left out by the disclosure threshold; it displays in a notebook as an
+embedded PNG with its caption.
+"""
+
+from evaluation.plots._chart import Chart
+
+__all__ = ["Chart"]
