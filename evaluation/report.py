@@ -1,9 +1,79 @@
-"""Rendering reports: papermill execution, nbconvert export, records for the index page."""
+"""Rendering reports: papermill execution, nbconvert export without code, error pages, records."""
 
 from __future__ import annotations
 
+import html
 import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from evaluation import config
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+KERNEL = "python3"
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One report to render: which notebook, with which papermill parameters, to which slug.
+
+    Examples
+    --------
+    >>> spec = ReportSpec("cluster-ashdown", "Ashdown cluster", "cluster_report.ipynb",
+    ...                   {"cluster": "Ashdown cluster"}, "cluster")
+    >>> spec.html_path(Path("reports")).name
+    'cluster-ashdown.html'
+    """
+
+    slug: str
+    title: str
+    notebook: str
+    parameters: dict = field(default_factory=dict)
+    kind: str = "cluster"
+
+    def html_path(self, reports_dir: Path) -> Path:
+        """Where the rendered HTML goes."""
+        return Path(reports_dir) / "html" / f"{self.slug}.html"
+
+    def record_path(self, reports_dir: Path) -> Path:
+        """Where the notebook writes its headline record."""
+        return Path(reports_dir) / "records" / f"{self.slug}.json"
+
+    def executed_path(self, reports_dir: Path) -> Path:
+        """Where the executed notebook is kept for debugging."""
+        return Path(reports_dir) / "_executed" / f"{self.slug}.ipynb"
+
+    def log_path(self, reports_dir: Path) -> Path:
+        """Where the failure log goes."""
+        return Path(reports_dir) / "logs" / f"{self.slug}.log"
+
+
+@dataclass(frozen=True)
+class RenderRecord:
+    """What happened when a report was rendered (status ok / not estimable / failed)."""
+
+    slug: str
+    title: str
+    kind: str
+    status: str
+    seconds: dict
+    html: str
+    fields: dict = field(default_factory=dict)
+    error: str = ""
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII slug for file names.
+
+    Examples
+    --------
+    >>> slugify("Secondary phase 1")
+    'secondary-phase-1'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def save_record(path: str | Path | None, **fields) -> None:
@@ -28,3 +98,137 @@ def save_record(path: str | Path | None, **fields) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(fields, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def export_html(notebook_path: str | Path) -> str:
+    """Export an executed notebook to self-contained HTML without code cells.
+
+    Uses nbconvert's ``HTMLExporter`` with ``exclude_input`` and the package's ``em_report``
+    template (the lab template minus every script fetched from the network).
+
+    Examples
+    --------
+    >>> export_html("reports/_executed/overall.ipynb")  # doctest: +SKIP
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="em_report",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def _error_page(spec: ReportSpec, reason: str, log: Path) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"/><title>{html.escape(spec.title)}: failed</title>
+<style>body{{font-family:sans-serif;max-width:50rem;margin:2rem auto;line-height:1.5}}
+.em-error{{background:#fdecea;border-left:6px solid #b00020;padding:.6rem 1rem}}</style>
+</head><body><h1>{html.escape(spec.title)}</h1>
+<div class="em-error"><p><strong>This report could not be produced.</strong></p>
+<p>What failed: {html.escape(reason)}</p>
+<p>The full log is in <code>{html.escape(str(log))}</code> on the machine that built the
+reports, with the partly executed notebook beside it in <code>reports/_executed/</code>.
+Every other report was still built; see the <a href="../index.html">index</a>.</p></div>
+</body></html>
+"""
+
+
+def _failure_reason(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = str(getattr(exc, "evalue", exc)).strip().splitlines()
+    first = evalue[0] if evalue else ""
+    return f"{ename}: {first[:300]}"
+
+
+def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR,
+                  notebooks_dir: str | Path = config.NOTEBOOKS_DIR) -> RenderRecord:
+    """Execute a report notebook with papermill and export it to HTML without code.
+
+    A notebook that fails gets an error page instead (what failed, where the log is); its
+    HTML file is given a modification time of 1970 so that ``make`` renders it again next
+    time. Never raises for a failing notebook: the caller decides the exit code.
+
+    Parameters
+    ----------
+    spec : ReportSpec
+        What to render.
+    reports_dir, notebooks_dir : path
+        Output root and where the template notebooks are.
+
+    Returns
+    -------
+    RenderRecord
+        Status ``ok`` / ``not estimable`` (from the notebook's record) / ``failed`` and the
+        seconds spent executing and exporting.
+
+    Examples
+    --------
+    >>> render_report(ReportSpec("overall", "Overall", "evaluation_overall.ipynb"))  # doctest: +SKIP
+    """
+    import papermill as pm
+
+    reports_dir = Path(reports_dir)
+    out_html = spec.html_path(reports_dir)
+    executed = spec.executed_path(reports_dir)
+    record = spec.record_path(reports_dir)
+    log = spec.log_path(reports_dir)
+    for p in (out_html, executed, record, log):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    record.unlink(missing_ok=True)
+    params = {**spec.parameters, "record_path": str(record.resolve())}
+    seconds = {}
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(Path(notebooks_dir) / spec.notebook), str(executed), parameters=params,
+            kernel_name=KERNEL, cwd=str(notebooks_dir), progress_bar=False, log_output=False,
+        )
+        seconds["execute"] = round(time.perf_counter() - t0, 2)
+        t1 = time.perf_counter()
+        out_html.write_text(export_html(executed), encoding="utf-8")
+        seconds["export"] = round(time.perf_counter() - t1, 2)
+    except Exception as exc:  # a failing report must not stop the others
+        seconds.setdefault("execute", round(time.perf_counter() - t0, 2))
+        reason = _failure_reason(exc)
+        log.write_text(f"{spec.slug}: {reason}\n\n{exc}\n", encoding="utf-8")
+        out_html.write_text(_error_page(spec, reason, log), encoding="utf-8")
+        os.utime(out_html, (0, 0))
+        rec = RenderRecord(spec.slug, spec.title, spec.kind, "failed", seconds,
+                           str(out_html), {}, reason)
+        save_record(record, **asdict(rec))
+        return rec
+    fields = json.loads(record.read_text()) if record.exists() else {}
+    status = fields.get("status", "ok")
+    rec = RenderRecord(spec.slug, spec.title, spec.kind, status, seconds, str(out_html), fields)
+    save_record(record, **asdict(rec))
+    return rec
+
+
+def load_records(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR
+                 ) -> list[RenderRecord]:
+    """Read the render records of the given reports (missing ones count as failed).
+
+    Examples
+    --------
+    >>> load_records([], "reports")
+    []
+    """
+    out = []
+    for spec in specs:
+        path = spec.record_path(Path(reports_dir))
+        if path.exists():
+            data = json.loads(path.read_text())
+            if "slug" in data and "status" in data and "seconds" in data:
+                out.append(RenderRecord(**data))
+                continue
+        out.append(RenderRecord(spec.slug, spec.title, spec.kind, "failed", {},
+                                str(spec.html_path(Path(reports_dir))), {},
+                                "not rendered"))
+    return out
