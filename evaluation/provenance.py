@@ -1,0 +1,80 @@
+"""Provenance of a report: package version, git commit, input hashes, parameters, plan, time."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation import config
+from evaluation.io import file_hashes
+from evaluation.plan import Plan
+
+
+def git_commit(root: str | Path = config.PROJECT_ROOT) -> str:
+    """The checkout's commit (with ``+changes`` when the work tree differs), or ``unknown``.
+
+    Examples
+    --------
+    >>> len(git_commit()) >= 7
+    True
+    """
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, timeout=10, check=True).stdout
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head.strip() + ("+changes" if dirty.strip() else "")
+
+
+def provenance_table(plan: Plan, parameters: dict, inputs: list[str | Path] = ()) -> pd.DataFrame:
+    """Everything needed to rebuild a report, as a two-column table.
+
+    Parameters
+    ----------
+    plan : Plan
+        The analysis plan used (its SHA-256 is listed).
+    parameters : dict
+        The notebook's papermill parameters (``record_path`` is left out: it is a build detail).
+    inputs : list of paths
+        Input directories or files; the SHA-256 of each data file is listed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``item`` and ``value``.
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> t = provenance_table(load_plan(), {"seed": 1})
+    >>> t["item"].tolist()[:2]
+    ['package version', 'git commit']
+    """
+    rows = [
+        ("package version", metadata.version("evaluation")),
+        ("git commit", git_commit()),
+        ("analysis plan", f"{Path(plan.path).name} sha256:{plan.sha256[:16]}"),
+    ]
+    rows += [(f"parameter {k}", _short(v)) for k, v in sorted(parameters.items())
+             if k != "record_path"]
+    for item in inputs:
+        item = Path(item)
+        hashes = file_hashes(item) if item.is_dir() else file_hashes(item.parent)
+        for name, digest in hashes.items():
+            if item.is_dir() or name == item.name:
+                rows.append((f"input {name}", f"sha256:{digest[:16]}"))
+    rows.append(("rendered at (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _short(value) -> str:
+    text = str(value)
+    root = str(config.PROJECT_ROOT)
+    return text.replace(root + "/", "") if root in text else text
