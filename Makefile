@@ -43,8 +43,8 @@ browser: ## install headless Chromium (Debian) for the browser tests
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
 
 data/synthetic/default/meta.json: $(wildcard evaluation/synthetic/*.py) | $(ENV_STAMP)
 	$(PY) -m evaluation data --scenario default --seed $(SEED) --out data/synthetic/default

@@ -1,0 +1,88 @@
+"""Building blocks the report notebooks display: sections, notices, and the synthetic-data banner."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from evaluation.disclosure import SafeTable
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A boxed paragraph: ``note``, ``not estimable``, ``warning`` or ``findings``.
+
+    Examples
+    --------
+    >>> "not estimable" in Notice("Impact not estimable: no EM pupils.", "not estimable")._repr_html_()
+    True
+    """
+
+    text: str
+    kind: str = "note"
+
+    def _repr_html_(self) -> str:
+        css = {"not estimable": "em-notice", "warning": "em-error", "findings": "em-findings",
+               "banner": "em-banner"}.get(self.kind, "em-notice")
+        label = "<strong>Not estimable.</strong> " if self.kind == "not estimable" else ""
+        body = self.text if self.kind == "findings" else html.escape(self.text)
+        return f'<div class="{css}" data-kind="{self.kind}">{label}{body}</div>'
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled report section: an anchor for the table of contents and its parts in order.
+
+    Parts are objects with ``_repr_html_`` (``SafeTable``, ``Chart``, ``Notice``) or HTML-safe
+    strings wrapped in ``<p>``. Raw DataFrames are refused: every table goes through the
+    disclosure module first.
+
+    Examples
+    --------
+    >>> s = Section("Provenance", "provenance", ["How this report was made."])
+    >>> s._repr_html_().startswith('<section id="provenance">')
+    True
+    """
+
+    title: str
+    anchor: str
+    parts: list = field(default_factory=list)
+    level: int = 2
+
+    def __post_init__(self):
+        import pandas as pd
+
+        for part in self.parts:
+            if isinstance(part, pd.DataFrame):
+                raise TypeError(f"section {self.title!r}: pass tables through "
+                                "evaluation.disclosure.suppress, not as raw DataFrames")
+
+    def _repr_html_(self) -> str:
+        out = [f'<section id="{self.anchor}">',
+               f"<h{self.level}>{html.escape(self.title)}</h{self.level}>"]
+        for part in self.parts:
+            if hasattr(part, "_repr_html_"):
+                out.append(part._repr_html_())
+            elif isinstance(part, SafeTable):
+                out.append(part._repr_html_())
+            else:
+                out.append(f"<p>{html.escape(str(part))}</p>")
+        out.append("</section>")
+        return "\n".join(out)
+
+
+def contents(sections: list[tuple[str, str]]) -> Section:
+    """A table of contents linking to section anchors.
+
+    Examples
+    --------
+    >>> 'href="#impact"' in contents([("Impact", "impact")])._repr_html_()
+    True
+    """
+
+    class _Toc:
+        def _repr_html_(self) -> str:
+            items = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for t, a in sections)
+            return f'<nav class="em-toc"><ol>{items}</ol></nav>'
+
+    return Section("Contents", "contents", [_Toc()])
