@@ -104,7 +104,8 @@ def export_html(notebook_path: str | Path) -> str:
     """Export an executed notebook to self-contained HTML without code cells.
 
     Uses nbconvert's ``HTMLExporter`` with ``exclude_input`` and the package's ``em_report``
-    template (the lab template minus every script fetched from the network).
+    template (the lab template minus every script fetched from the network); cells tagged
+    ``remove_cell`` (notes for notebook users) are dropped.
 
     Examples
     --------
@@ -112,6 +113,7 @@ def export_html(notebook_path: str | Path) -> str:
     """
     import nbformat
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = HTMLExporter(
         template_name="em_report",
@@ -119,6 +121,9 @@ def export_html(notebook_path: str | Path) -> str:
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"remove_cell"}, enabled=True), enabled=True
     )
     nb = nbformat.read(str(notebook_path), as_version=4)
     body, _ = exporter.from_notebook_node(nb)
