@@ -1,0 +1,97 @@
+"""Schema validation messages and Dataset reading / writing."""
+
+import pandas as pd
+import pytest
+
+from evaluation.exceptions import DataError
+from evaluation.io import Dataset, read_dataset, write_dataset
+from evaluation.schema import TABLES, validate
+
+
+def _schools(n=2):
+    return pd.DataFrame({
+        "school_id": [f"S{i}" for i in range(n)], "school_name": [f"School {i}" for i in range(n)],
+        "la": ["LA 1"] * n, "phase": ["secondary"] * n, "cluster": ["Ashdown cluster"] + [None] * (n - 1),
+        "role": ["trial"] + ["comparison"] * (n - 1), "em_phase": ["secondary_1"] + [None] * (n - 1),
+        "em_activity": ["raising aspirations"] + [None] * (n - 1), "em_linked": [True] + [False] * (n - 1),
+        "fsm_pct": [35.0] + [10.0] * (n - 1),
+    })
+
+
+def _pupils(n=4):
+    base = {c.name: None for c in TABLES["pupils"]}
+    rows = []
+    for i in range(n):
+        rows.append({**base, "pupil_id": f"P{i:05d}", "cohort": 2010, "school_id": "S0",
+                     "phase": "secondary", "em": i == 0, "fsm": i % 2 == 0, "female": True,
+                     "sen": "none", "eal": False, "ethnicity": "white", "lac": False,
+                     "idaci": 0.3, "ks2_aps": 27.0, "gcse_capped_points": 300.0,
+                     "gcse_5ac_em": 1.0})
+    return pd.DataFrame(rows)
+
+
+def _surveys():
+    return pd.DataFrame({"respondent_id": ["R1"], "school_id": ["S0"], "instrument": ["pupil"],
+                         "wave": ["baseline"], "item": ["p01"], "score": [7.0]})
+
+
+def _tracking():
+    return pd.DataFrame({"pupil_id": ["P00000"], "school_id": ["S0"], "class_id": ["S0-Y5A"],
+                         "term": ["autumn"], "subject": ["reading"], "aps": [20.5], "fsm": [True]})
+
+
+def test_valid_tables_pass_and_are_coerced():
+    out = validate(_pupils(), "pupils", "pupils.csv")
+    assert out["cohort"].dtype == "int64" and out["em"].dtype == bool
+
+
+def test_missing_and_misspelt_columns_are_named_with_a_hint():
+    df = _pupils().rename(columns={"fsm": "FSM"})
+    with pytest.raises(DataError) as err:
+        validate(df, "pupils", "extract/pupils.csv")
+    msg = str(err.value)
+    assert msg.startswith("extract/pupils.csv: missing columns ['fsm']")
+    assert "found 'FSM'" in msg
+
+
+def test_impossible_values_name_column_rows_and_expectation():
+    df = _pupils()
+    df.loc[2, "sen"] = "statemented"
+    df.loc[[1, 3], "ks2_aps"] = 99.0
+    with pytest.raises(DataError) as err:
+        validate(df, "pupils", "pupils.csv")
+    msg = str(err.value)
+    assert "column 'sen': rows 2 fail one of ['none', 'support', 'statement'] (found 'statemented')" in msg
+    assert "column 'ks2_aps': rows 1, 3 fail between 9 and 39" in msg
+
+
+def test_wrong_type_is_reported():
+    df = _pupils()
+    df["cohort"] = df["cohort"].astype(object)
+    df.loc[0, "cohort"] = "twenty-ten"
+    with pytest.raises(DataError, match="column 'cohort'"):
+        validate(df, "pupils", "pupils.csv")
+
+
+def test_duplicate_pupils_are_refused():
+    df = pd.concat([_pupils(), _pupils().iloc[[1]]], ignore_index=True)
+    with pytest.raises(DataError, match=r"2 duplicated rows on \[.pupil_id., .cohort.\] \(rows 1, 4\)"):
+        validate(df, "pupils", "pupils.csv")
+
+
+def test_round_trip_and_unknown_school(tmp_path):
+    ds = Dataset(_pupils(), _schools(), _surveys(), _tracking(), meta={"synthetic": True})
+    write_dataset(ds, tmp_path)
+    back = read_dataset(tmp_path)
+    pd.testing.assert_frame_equal(back.pupils, validate(_pupils(), "pupils"), check_dtype=False)
+    assert back.is_synthetic and set(back.meta["file_hashes"]) >= {"pupils.parquet", "meta.json"}
+    bad = _pupils()
+    bad.loc[1, "school_id"] = "S9"
+    write_dataset(Dataset(bad, _schools(), _surveys(), _tracking()), tmp_path)
+    with pytest.raises(DataError, match=r"pupils.parquet: column 'school_id': 1 rows \(rows 1\)"):
+        read_dataset(tmp_path)
+
+
+def test_missing_table_file(tmp_path):
+    with pytest.raises(DataError, match="no pupils.parquet or pupils.csv"):
+        read_dataset(tmp_path)
