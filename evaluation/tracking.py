@@ -1,0 +1,225 @@
+"""Termly class tracking: FSM pupils' average point scores against the class, gap closing or not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from evaluation.schema import TERMS
+
+
+def _whole_class(g: pd.DataFrame) -> tuple[float, int]:
+    """Mean of every pupil with a score (FSM pupils included)."""
+    return g["sum_all"] / g["n_all"].where(g["n_all"] > 0), g["n_all"]
+
+
+def _rest_of_class(g: pd.DataFrame) -> tuple[float, int]:
+    """Mean of the non-FSM pupils only."""
+    n = g["n_all"] - g["n_fsm"]
+    return (g["sum_all"] - g["sum_fsm"]) / n.where(n > 0), n
+
+
+#: What FSM pupils are compared with (name -> function of the per-cell sums and counts).
+#: The 2013 report labels its column "whole class", and its published gaps are exactly FSM
+#: minus that column, so "whole_class" (FSM pupils included) is the default.
+COMPARISONS: dict[str, Callable] = {"whole_class": _whole_class, "rest_of_class": _rest_of_class}
+_LABELS = {"whole_class": "whole class", "rest_of_class": "rest of class"}
+
+
+def _check(comparison: str) -> None:
+    if comparison not in COMPARISONS:
+        raise ValueError(f"`comparison` should be one of {sorted(COMPARISONS)}; "
+                         f"got {comparison!r}")
+
+
+def _term_order(terms: pd.Series) -> pd.Series:
+    unknown = sorted(set(terms.dropna()) - set(TERMS))
+    if unknown:
+        raise ValueError(f"`tracking.term` should be one of {list(TERMS)}; got {unknown}")
+    return terms.map({t: i for i, t in enumerate(TERMS)})
+
+
+def _gap_cells(tracking: pd.DataFrame, keys: list[str], comparison: str) -> pd.DataFrame:
+    """FSM and comparison APS, gap and counts per keys + subject + term."""
+    _check(comparison)
+    cols = [*keys, "subject", "term"]
+    d = tracking[[*cols, "fsm", "aps"]]
+    seen = d["aps"].notna()
+    fsm = d["fsm"].astype(bool) & seen
+    parts = pd.DataFrame({
+        **{c: d[c] for c in cols},
+        "sum_all": d["aps"].where(seen, 0.0), "n_all": seen.astype("int64"),
+        "sum_fsm": d["aps"].where(fsm, 0.0), "n_fsm": fsm.astype("int64"),
+        "n_missing": (~seen).astype("int64"),
+    })
+    g = parts.groupby(cols, sort=False).sum().reset_index()
+    class_aps, n_class = COMPARISONS[comparison](g)
+    out = g[cols].copy()
+    out["fsm_aps"] = g["sum_fsm"] / g["n_fsm"].where(g["n_fsm"] > 0)
+    out["class_aps"] = class_aps
+    out["gap"] = out["fsm_aps"] - out["class_aps"]
+    out["n_fsm"] = g["n_fsm"]
+    out["n_class"] = n_class.astype("int64")
+    out["n_missing"] = g["n_missing"]
+    out["comparison"] = _LABELS[comparison]
+    order = _term_order(out["term"])
+    out = out.assign(_t=order).sort_values([*keys, "subject", "_t"], kind="stable")
+    prev = out.groupby([*keys, "subject"], sort=False)["gap"].shift(1)
+    closing = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    known = prev.notna() & out["gap"].notna()
+    closing[known] = out.loc[known, "gap"].abs() < prev[known].abs()
+    out.insert(out.columns.get_loc("n_fsm"), "closing", closing)
+    return out.drop(columns="_t").reset_index(drop=True)
+
+
+def class_gap_table(tracking: pd.DataFrame, comparison: str = "whole_class") -> pd.DataFrame:
+    """Per class, subject and term: FSM pupils' APS, the class APS, the gap and whether it closed.
+
+    Parameters
+    ----------
+    tracking : pandas.DataFrame
+        The tracking table (long: one row per pupil, class, term and subject; not modified).
+    comparison : {"whole_class", "rest_of_class"}
+        What FSM pupils are compared with. ``"whole_class"`` (default) is the mean of every
+        pupil of the class with a score, FSM pupils included: the 2013 report's column is
+        labelled "whole class" and its published gaps are exactly FSM minus that column.
+        ``"rest_of_class"`` compares with the non-FSM pupils only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per school, class, subject and term (terms in school-year order):
+        ``school_id, class_id, subject, term, fsm_aps, class_aps, gap`` (FSM minus class, as
+        published: negative when FSM pupils are behind), ``closing`` (nullable bool: the gap is
+        smaller in size than in the class's previous tracked term; missing for its first term
+        or when a gap is missing), ``n_fsm`` (FSM pupils with a score), ``n_class`` (pupils the
+        class figure rests on), ``n_missing`` (pupil rows without a score), ``comparison``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"school_id": "s", "class_id": "5A", "subject": "reading",
+    ...                   "term": ["autumn"] * 2 + ["spring"] * 2, "fsm": [True, False] * 2,
+    ...                   "aps": [18.0, 22.0, 21.0, 23.0], "pupil_id": ["1", "2"] * 2})
+    >>> class_gap_table(t)[["term", "gap", "closing"]].values.tolist()
+    [['autumn', -2.0, <NA>], ['spring', -1.0, True]]
+    """
+    return _gap_cells(tracking, ["school_id", "class_id"], comparison)
+
+
+def published_layout(table: pd.DataFrame, class_id: str) -> pd.DataFrame:
+    """One class's rows of :func:`class_gap_table` in the 2013 report's layout.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`class_gap_table` (suppressed or not).
+    class_id : str
+        The class to show.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: subject and term; columns ``FSM pupils``, ``whole class`` (or ``rest of
+        class``), ``gap``, ``gap closing`` (``yes``/``no``/blank) and the two counts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"school_id": "s", "class_id": "5A", "subject": "reading",
+    ...                   "term": "autumn", "fsm": [True, False], "aps": [18.0, 22.0]})
+    >>> list(published_layout(class_gap_table(t), "5A").columns)[:3]
+    ['FSM pupils', 'whole class', 'gap']
+    """
+    rows = table[table["class_id"] == class_id]
+    if rows.empty:
+        known = sorted(table["class_id"].unique())
+        raise ValueError(f"`class_id` should be one of {known}; got {class_id!r}")
+    label = rows["comparison"].iloc[0]
+    closing = rows["closing"].map({True: "yes", False: "no"}).fillna("")
+    out = pd.DataFrame({
+        "subject": rows["subject"], "term": rows["term"], "FSM pupils": rows["fsm_aps"],
+        label: rows["class_aps"], "gap": rows["gap"], "gap closing": closing,
+        "n_fsm": rows["n_fsm"], "n_class": rows["n_class"],
+    })
+    return out.set_index(["term", "subject"])
+
+
+def _periods(terms: list[str]) -> list[tuple[str, str]]:
+    present = [t for t in TERMS if t in set(terms)]
+    pairs = list(zip(present[:-1], present[1:], strict=True))
+    if len(present) > 2:
+        pairs.append((present[0], present[-1]))
+    return pairs
+
+
+def _closing_between(cells: pd.DataFrame, unit: list[str], start: str, end: str):
+    a = cells[cells["term"] == start].set_index([*unit, "subject"])
+    b = cells[cells["term"] == end].set_index([*unit, "subject"])
+    both = a[["gap"]].rename(columns={"gap": "gap_start"}).join(b[["gap", "n_fsm"]], how="outer")
+    counted = both["gap_start"].notna() & both["gap"].notna()
+    both["closing"] = (both["gap"].abs() < both["gap_start"].abs()) & counted
+    both["counted"] = counted
+    both["n_fsm"] = both["n_fsm"].where(counted, 0)
+    out = both.groupby("subject").agg(n_units=("gap", "size"), n=("counted", "sum"),
+                                      n_closing=("closing", "sum"), n_fsm=("n_fsm", "sum"))
+    return out.assign(n_excluded=out["n_units"] - out["n"])
+
+
+def closing_summary(tracking: pd.DataFrame, comparison: str = "whole_class") -> pd.DataFrame:
+    """Share of classes and of schools whose FSM gap closed, per subject and period.
+
+    A class (or school, all its tracked pupils together) closes the gap over a period when
+    the gap is smaller in size at the end than at the start. Periods are consecutive tracked
+    terms plus, when three terms are tracked, the whole year (first to last term). Classes
+    and schools without a gap at both ends of a period (no FSM pupil or no comparison pupil
+    with a score) are not counted in that period: ``n_classes_excluded`` says how many.
+
+    Parameters
+    ----------
+    tracking : pandas.DataFrame
+        The tracking table (not modified).
+    comparison : {"whole_class", "rest_of_class"}
+        As in :func:`class_gap_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subject and period: ``subject, start, end, n_classes, n_classes_closing,
+        share_classes_closing, n_classes_excluded, n_schools, n_schools_closing,
+        share_schools_closing, n_fsm`` (FSM pupils with a score at the end, over the counted
+        classes).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"school_id": "s", "class_id": "5A", "subject": "reading",
+    ...                   "term": ["autumn"] * 2 + ["spring"] * 2, "fsm": [True, False] * 2,
+    ...                   "aps": [18.0, 22.0, 21.0, 23.0]})
+    >>> closing_summary(t)[["start", "end", "n_classes", "n_classes_closing"]].values.tolist()
+    [['autumn', 'spring', 1, 1]]
+    """
+    classes = _gap_cells(tracking, ["school_id", "class_id"], comparison)
+    schools = _gap_cells(tracking, ["school_id"], comparison)
+    subjects = sorted(classes["subject"].unique())
+    rows = []
+    for start, end in _periods(classes["term"].unique().tolist()):
+        c = _closing_between(classes, ["school_id", "class_id"], start, end)
+        s = _closing_between(schools, ["school_id"], start, end)
+        for subject in subjects:
+            nc = int(c["n"].get(subject, 0))
+            ns = int(s["n"].get(subject, 0))
+            cc = int(c["n_closing"].get(subject, 0))
+            sc = int(s["n_closing"].get(subject, 0))
+            rows.append({
+                "subject": subject, "start": start, "end": end,
+                "n_classes": nc, "n_classes_closing": cc,
+                "share_classes_closing": cc / nc if nc else np.nan,
+                "n_classes_excluded": int(c["n_excluded"].get(subject, 0)),
+                "n_schools": ns, "n_schools_closing": sc,
+                "share_schools_closing": sc / ns if ns else np.nan,
+                "n_fsm": int(c["n_fsm"].get(subject, 0)),
+            })
+    return pd.DataFrame(rows)
