@@ -70,3 +70,14 @@ def test_index_lists_every_report_with_status(built):
     assert "status-failed" in index and "1 failed" in index
     rec = json.loads((reports / "records" / "cluster-ok.json").read_text())
     assert rec["fields"]["n_em"] == 12
+
+
+def test_cli_index_exits_non_zero_when_a_report_failed(built, monkeypatch, capsys):
+    from evaluation import catalog, cli
+
+    root, reports, specs, _ = built
+    monkeypatch.setattr(catalog, "report_specs", lambda *a, **k: specs)
+    assert cli.main(["index", "--data", str(root), "--reports", str(reports)]) == 1
+    assert "FAILED reports: cluster-bad" in capsys.readouterr().err
+    monkeypatch.setattr(catalog, "report_specs", lambda *a, **k: specs[:1])
+    assert cli.main(["index", "--data", str(root), "--reports", str(reports)]) == 0

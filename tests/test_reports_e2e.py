@@ -1,0 +1,151 @@
+"""Reports rendered end to end on the default data, then read as a reader would."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from evaluation import config
+from evaluation.catalog import report_specs
+from evaluation.index_page import build_index
+from evaluation.io import write_dataset
+from evaluation.report import load_records, render_report
+
+sys.path.insert(0, str(Path(__file__).parent))
+from browser import visit  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+CLUSTER_ANCHORS = ["findings", "contents", "profile", "gaps", "matching", "impact", "surveys",
+                   "tracking", "data-quality", "disclosure", "provenance"]
+OVERALL_ANCHORS = CLUSTER_ANCHORS + ["replication", "activity", "sensitivity", "heterogeneity"]
+
+
+def _pick_clusters(ds):
+    s = ds.schools
+    linked = s[s["em_linked"] & s["cluster"].notna() & (s["phase"] == "primary")]
+    estimable = sorted(linked["cluster"].unique())[0]
+    unlinked = sorted(set(s.loc[(s["phase"] == "primary") & s["cluster"].notna(), "cluster"])
+                      - set(linked["cluster"]))[0]
+    return estimable, unlinked
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory, default_data):
+    root = tmp_path_factory.mktemp("e2e")
+    data = write_dataset(default_data, root / "data")
+    reports = root / "reports"
+    estimable, unlinked = _pick_clusters(default_data)
+    specs = report_specs(data, config.PUBLISHED_DIR)
+    by_title = {s.title: s for s in specs}
+    chosen = [specs[0], by_title[estimable], by_title[unlinked],
+              next(s for s in specs if s.kind == "published")]
+    records = [render_report(s, reports) for s in chosen]
+    build_index(load_records(chosen, reports), reports / "index.html")
+    return {"root": root, "data": data, "reports": reports, "specs": chosen,
+            "records": records}
+
+
+def _html(build, i):
+    return Path(build["records"][i].html).read_text(encoding="utf-8")
+
+
+def test_all_rendered_ok(build):
+    assert [r.status for r in build["records"]] == ["ok", "ok", "not estimable", "ok"], \
+        [(r.slug, r.status, r.error) for r in build["records"]]
+
+
+@pytest.mark.parametrize("i,anchors", [(0, OVERALL_ANCHORS), (1, CLUSTER_ANCHORS),
+                                       (2, CLUSTER_ANCHORS)])
+def test_sections_present_in_order_without_code(build, i, anchors):
+    page = _html(build, i)
+    positions = [page.find(f'id="{a}"') for a in anchors]
+    assert all(p > 0 for p in positions), dict(zip(anchors, positions, strict=True))
+    assert page.find('id="findings"') < page.find('id="profile"')  # findings come first
+    for code in ("sections.", "import ", "evaluate(", "record_path ="):
+        assert code not in page
+    assert "jp-InputArea-editor" not in page
+    assert "Synthetic data" in page
+
+
+def test_overall_shows_the_replication(build):
+    page = _html(build, 0)
+    assert "196" in page and "4,794" in page and "11 (9 + 2)" in page
+
+
+def test_not_estimable_cluster_says_why_and_keeps_other_sections(build):
+    page = _html(build, 2)
+    assert "Not estimable." in page
+    for anchor in ("profile", "gaps", "surveys", "tracking"):
+        assert f'id="{anchor}"' in page
+
+
+def test_published_report_attributes_the_licence(build):
+    page = _html(build, 3)
+    assert "Open Government Licence" in page and "Department for Education" in page
+
+
+def test_no_pupil_identifier_in_any_output_file(build, default_data):
+    ids = set(default_data.pupils["pupil_id"]) | set(default_data.surveys["respondent_id"]) \
+        | set(default_data.tracking["pupil_id"])
+    token = re.compile(r"[A-Za-z0-9_\-]+")
+    files = [p for p in build["reports"].rglob("*") if p.is_file()]
+    assert len(files) >= 9
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        leaked = ids.intersection(token.findall(text))
+        assert not leaked, f"{path.name} shows identifiers {sorted(leaked)[:5]}"
+
+
+def test_index_links_every_report_with_headline_and_status(build):
+    index = (build["reports"] / "index.html").read_text()
+    for rec in build["records"]:
+        assert f'href="html/{rec.slug}.html"' in index
+    assert "status-not-estimable" in index and "status-ok" in index
+    assert "95% CI" in index
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["index", "overall", "cluster", "unlinked", "published"])
+def test_reports_open_offline_in_chromium(build, name):
+    reports = build["reports"]
+    page = {"index": reports / "index.html"} | {
+        n: Path(build["records"][i].html)
+        for i, n in enumerate(["overall", "cluster", "unlinked", "published"])}
+    shot = reports / f"screenshot-{name}.png"
+    v = visit(page[name], shot)
+    assert v.blocked == [] and v.failed == [], (v.blocked, v.failed)
+    assert v.console_errors == [] and v.page_errors == []
+    assert v.broken_images == 0
+    assert v.anchors_missing == []
+    if name != "index":
+        assert v.images >= 2  # figures drawn
+    from PIL import Image
+
+    img = Image.open(shot).convert("RGB")
+    assert img.size == (1200, 900)
+    assert len(img.getcolors(maxcolors=1 << 20) or []) > 50  # not a blank page
+
+
+def test_failing_cluster_gets_error_page_index_shows_it_and_build_fails(build):
+    from evaluation.report import ReportSpec
+
+    reports = build["reports"]
+    bad = ReportSpec("cluster-nowhere", "Nowhere cluster", "cluster_report.ipynb",
+                     {"cluster": "Nowhere cluster", "data_dir": str(build["data"])}, "cluster")
+    rec = render_report(bad, reports)
+    assert rec.status == "failed" and "Nowhere cluster" in rec.error
+    page = Path(rec.html).read_text()
+    assert "could not be produced" in page and "logs/cluster-nowhere.log" in page
+    index = build_index(load_records(build["specs"] + [bad], reports), reports / "index.html")
+    assert "status-failed" in index.read_text()
+
+
+def test_same_inputs_same_numbers(build):
+    spec = build["specs"][1]
+    again = render_report(spec, build["root"] / "again")
+    strip = re.compile(r"rendered at \(UTC\)</td>\s*<td>[^<]*</td>")
+    first = strip.sub("", _html(build, 1))
+    second = strip.sub("", Path(again.html).read_text())
+    assert first == second
