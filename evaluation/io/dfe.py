@@ -226,6 +226,8 @@ class PerformanceTable:
         ``column, code, reason, n``: every code counted, per column.
     labels : dict
         Column -> description from the DfE's metadata file (empty without one).
+    percent_columns : tuple of str
+        Numeric columns published as percentages (``49%``), kept in percent.
 
     Examples
     --------
@@ -239,6 +241,7 @@ class PerformanceTable:
     codes: pd.DataFrame = field(repr=False)
     code_counts: pd.DataFrame = field(repr=False)
     labels: dict = field(default_factory=dict, repr=False)
+    percent_columns: tuple = field(default=(), repr=False)
 
     def rows(self, row_type: str) -> pd.DataFrame:
         """Rows of one type (``school``, ``special school``, ``LA``, ``national``)."""
@@ -346,7 +349,7 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
         metadata = next(iter(sorted(path.parent.glob("*meta*.csv"))), None)
     labels = _meta_labels(metadata)
     kind, label = _row_types(raw, labels)
-    values, codes = {"row_type": kind, "row_label": label}, {}
+    values, codes, percent = {"row_type": kind, "row_label": label}, {}, []
     for col in header:
         nums, code = _parse(raw[col])
         coded = code.notna()
@@ -357,9 +360,11 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
             values[col] = text.where(text != "").astype("string")
         else:
             values[col], codes[col] = nums, code
+            if raw[col].str.strip().str.endswith("%").any():
+                percent.append(col)
     codes_df = pd.DataFrame(codes, index=raw.index)
     return PerformanceTable(str(path), pd.DataFrame(values), codes_df, _code_counts(codes_df),
-                            labels)
+                            labels, tuple(percent))
 
 
 # --------------------------------------------------------------------------- releases
