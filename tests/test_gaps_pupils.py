@@ -191,3 +191,22 @@ def test_default_data_reproduce_fsm_share_pattern(default_data):
     assert -15.0 <= r.difference <= -5.0, r.summary()
     assert r.difference_ci[1] < 0
     assert r.slope < 0
+
+
+def test_gap_charts_respect_threshold():
+    from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
+
+    t = fsm_attainment(pupils_frame(), by=("school_id",), outcomes="ks2_l4_em")
+    bars = attainment_chart(t, "ks2_l4_em", threshold=3)
+    # a: 3 FSM, 5 non-FSM shown; b: 0 FSM (nothing to omit), 3 non-FSM shown
+    assert bars.omitted == 0
+    assert attainment_chart(t, "ks2_l4_em", threshold=4).omitted == 2
+    s = SCHOOLS.assign(cluster=["X", "X", "Y"], role=["trial", "partner", "trial"])
+    trend = gap_trend_chart(gap_trends(pupils_frame(), s, "X", "ks2_l4_em"), threshold=2)
+    # trial a: 2008 FSM 2 / non-FSM 3 kept, 2010 FSM 1 dropped; partner b: non-FSM 3 kept
+    assert trend.omitted == 2  # a 2010 FSM, and the all-EM panel's 2010 FSM point
+    assert "2 points resting on fewer than 2 pupils" in trend.caption
+    pct = {"a": 2.0, "b": 4.0, "d": 20.0, "e": 30.0}
+    p, sch = share_data({k: (5.0, 12 if k != "e" else 3, 20) for k in pct}, pct)
+    share = gap_share_chart(gap_vs_fsm_share(p, sch, "ks2_aps"), threshold=10)
+    assert share.omitted == 1 and "1 schools resting" in share.caption

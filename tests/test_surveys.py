@@ -104,3 +104,21 @@ def test_input_not_modified_and_result_is_frozen():
     with pytest.raises(AttributeError):
         r.alpha = 0.1
     assert "<table" in r._repr_html_()
+
+
+def test_dumbbell_draws_items_and_omits_small_waves():
+    from evaluation.plots.surveys import survey_dumbbell
+
+    data = pd.concat([panel("p01", before=range(1, 11), after=range(2, 12)),
+                      panel("p02")], ignore_index=True)
+    data["score"] = data["score"].clip(upper=10)
+    result = survey_change(data, "pupil")
+    chart = survey_dumbbell(result, threshold=10)
+    labels = [t.get_text() for t in chart.figure.axes[0].get_yticklabels()]
+    assert labels[-1].startswith("I enjoy school and learning")  # first item on top
+    assert chart.omitted == 2  # p02: 4 respondents per wave
+    assert "2 means resting on fewer than 10 respondents" in chart.caption
+    grouped = survey_change(data, "pupil", by="school_id")
+    with pytest.raises(ValueError, match=r"`group` should be one of \['x'\]"):
+        survey_dumbbell(grouped, threshold=10)
+    assert survey_dumbbell(grouped, threshold=1, group="x").omitted == 0

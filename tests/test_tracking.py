@@ -123,3 +123,18 @@ def test_three_terms_add_a_whole_year_period():
     # summer equals spring: no change is not closing
     s2s = summary[(summary["start"] == "spring")]
     assert s2s["n_classes_closing"].tolist() == [0, 0, 0]
+
+
+def test_class_gap_chart_omits_small_classes():
+    from evaluation.plots.tracking import class_gap_chart, closing_chart
+
+    table = class_gap_table(year5_rows())
+    chart = class_gap_chart(table, threshold=10)  # 6 FSM pupils: every gap rests on too few
+    assert chart.omitted == 6 and "6 points resting on fewer than 10 pupils" in chart.caption
+    assert class_gap_chart(table, threshold=5).omitted == 0
+    summary = closing_summary(year5_rows())
+    bars = closing_chart(summary, threshold=10)
+    assert bars.omitted == 6  # 3 subjects x (classes, schools)
+    assert "autumn to spring" in bars.figure.axes[0].get_title()
+    with pytest.raises(ValueError, match="`start`/`end` should be one of"):
+        closing_chart(summary, threshold=1, start="spring", end="summer")

@@ -1,0 +1,224 @@
+"""Figures of FSM gaps: attainment by group, trends against national, gap against FSM share."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from evaluation.gaps.pupils import FSM_BANDS, THRESHOLDS, GapShare, GapTrends
+from evaluation.plots._chart import Chart
+from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+
+_UNITS = {"percent": "% of pupils", "points": "points"}
+_GROUPS = (("fsm_value", "n_fsm", "FSM"), ("non_fsm_value", "n_non_fsm", "non-FSM"))
+
+
+def omission_note(omitted: int, threshold: int, what: str = "points") -> str:
+    """Return the caption sentence saying what the disclosure threshold left out.
+
+    Parameters
+    ----------
+    omitted : int
+        How many elements were left out.
+    threshold : int
+        The disclosure threshold.
+    what : str
+        What the elements are (``"points"``, ``"bars"``, ...).
+
+    Returns
+    -------
+    str
+        Empty when nothing was left out.
+
+    Examples
+    --------
+    >>> omission_note(2, 10)
+    ' 2 points resting on fewer than 10 pupils are not shown.'
+    """
+    if not omitted:
+        return ""
+    return f" {omitted} {what} resting on fewer than {threshold} pupils are not shown."
+
+
+def _masked(values: pd.Series, counts: pd.Series, threshold: int) -> tuple[np.ndarray, int]:
+    keep = counts.fillna(0) >= threshold
+    shown = values.where(keep).to_numpy(dtype=float)
+    return shown, int((~keep & values.notna()).sum())
+
+
+def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
+                     label: str | None = None) -> Chart:
+    """FSM and non-FSM attainment side by side per group, national figures as lines.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`evaluation.gaps.fsm_attainment`.
+    outcome : str
+        The outcome to draw.
+    threshold : int
+        Bars resting on fewer pupils are not drawn.
+    label : str, optional
+        Column naming the groups; the first column of ``table`` by default.
+
+    Returns
+    -------
+    Chart
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.gaps.pupils import fsm_attainment
+    >>> p = pd.DataFrame({"school_id": "a", "cohort": 2010, "phase": "primary",
+    ...                   "fsm": [True] * 10 + [False] * 10, "ks2_l4_em": [1.0, 0.0] * 10})
+    >>> attainment_chart(fsm_attainment(p), "ks2_l4_em", threshold=10).omitted
+    0
+    """
+    rows = table[table["outcome"] == outcome].reset_index(drop=True)
+    if rows.empty:
+        raise ValueError(f"`outcome` should be one of {sorted(table['outcome'].unique())}; "
+                         f"got {outcome!r}")
+    label = label or table.columns[0]
+    apply_theme()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    x = np.arange(len(rows))
+    omitted = 0
+    for i, (col, n, name) in enumerate(_GROUPS):
+        shown, dropped = _masked(rows[col], rows[n], threshold)
+        omitted += dropped
+        ax.bar(x + (i - 0.5) * 0.38, np.nan_to_num(shown), width=0.38, color=COLOURS[name],
+               label=name)
+    for col, style, name in (("national_fsm", "--", "FSM"), ("national_non_fsm", ":",
+                                                              "non-FSM")):
+        if col in rows and rows[col].notna().any():
+            ax.axhline(rows[col].dropna().iloc[0], color=COLOURS["national"], ls=style,
+                       lw=1.2, label=f"national {name}")
+    units = _UNITS[rows["units"].iloc[0]]
+    ax.set_xticks(x, rows[label].astype(str).fillna("(none)"), rotation=30, ha="right")
+    ax.set_xlabel(label.replace("_", " "))
+    ax.set_ylabel(f"{outcome} ({units})")
+    ax.set_title(f"{outcome}: FSM and non-FSM pupils by {label.replace('_', ' ')}")
+    ax.legend(fontsize="small", ncol=2)
+    fig.tight_layout()
+    caption = ("Compare the orange (FSM) and teal (non-FSM) bars: the distance between them is "
+               "the gap; dashed lines show the national figures." + omission_note(
+                   omitted, threshold, "bars"))
+    alt = (f"Bar chart of {outcome} for FSM and non-FSM pupils in {len(rows)} groups, "
+           f"in {units}.")
+    return Chart(fig, caption, alt, omitted)
+
+
+def gap_trend_chart(trends: GapTrends, threshold: int) -> Chart:
+    """FSM and non-FSM lines per year for each group, against the national lines.
+
+    Parameters
+    ----------
+    trends : GapTrends
+        Output of :func:`evaluation.gaps.gap_trends`.
+    threshold : int
+        Points resting on fewer pupils are not drawn (nor the line segments touching them).
+
+    Returns
+    -------
+    Chart
+        One panel per group; national lines (black, dashed FSM, dotted non-FSM) in each.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.gaps.pupils import gap_trends
+    >>> p = pd.DataFrame({"school_id": "a", "cohort": [2008] * 4 + [2010] * 4,
+    ...                   "phase": "primary", "fsm": [True, False] * 4,
+    ...                   "ks2_l4_em": [0.0, 1.0] * 4})
+    >>> s = pd.DataFrame({"school_id": ["a"], "cluster": ["X"], "role": ["trial"]})
+    >>> gap_trend_chart(gap_trends(p, s, "X", "ks2_l4_em"), threshold=2).omitted
+    0
+    """
+    table = trends.table
+    national = table[table["group"] == "National"].sort_values("year")
+    groups = [g for g in dict.fromkeys(table["group"]) if g != "National"]
+    apply_theme()
+    fig, axes = plt.subplots(1, len(groups), figsize=(max(4.0 * len(groups), 6.0), 4.2),
+                             sharey=True, squeeze=False)
+    omitted = 0
+    for ax, name in zip(axes[0], groups, strict=True):
+        g = table[table["group"] == name].sort_values("year")
+        for col, n, label in _GROUPS:
+            shown, dropped = _masked(g[col], g[n], threshold)
+            omitted += dropped
+            ax.plot(g["year"], shown, marker="o", color=COLOURS[label], label=label)
+        for col, style, label in (("fsm_value", "--", "FSM"), ("non_fsm_value", ":",
+                                                               "non-FSM")):
+            if not national.empty:
+                ax.plot(national["year"], national[col], ls=style, color=COLOURS["national"],
+                        label=f"national {label}")
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel("year of assessment")
+        ax.set_xticks(sorted(table["year"].unique()))
+    units = "% of pupils" if trends.measure in THRESHOLDS else "points"
+    axes[0][0].set_ylabel(f"{trends.measure} ({units})")
+    axes[0][-1].legend(fontsize="small")
+    fig.suptitle(f"{trends.measure}: FSM and non-FSM pupils against national, by year")
+    fig.tight_layout()
+    caption = ("Follow the gap between the orange (FSM) and teal (non-FSM) lines from year to "
+               "year, against the black national lines." + omission_note(omitted, threshold))
+    alt = (f"Line charts of {trends.measure} by year for FSM and non-FSM pupils in "
+           f"{', '.join(groups)}, with national lines.")
+    return Chart(fig, caption, alt, omitted)
+
+
+def gap_share_chart(result: GapShare, threshold: int) -> Chart:
+    """Each school's FSM gap against its FSM share, with the fitted line and the bands shaded.
+
+    Parameters
+    ----------
+    result : GapShare
+        Output of :func:`evaluation.gaps.gap_vs_fsm_share`.
+    threshold : int
+        Schools whose gap rests on fewer FSM or non-FSM pupils are not drawn (the fitted line
+        uses every school and is drawn).
+
+    Returns
+    -------
+    Chart
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.gaps.pupils import gap_vs_fsm_share
+    >>> rows = [(s, f) for s in "abcd" for f in [True, False] * 10]
+    >>> p = pd.DataFrame(rows, columns=["school_id", "fsm"]).assign(
+    ...     phase="primary", cohort=2010, ks2_aps=lambda d: 30.0 - 3 * d["fsm"])
+    >>> s = pd.DataFrame({"school_id": list("abcd"), "fsm_pct": [2.0, 3.0, 20.0, 30.0]})
+    >>> gap_share_chart(gap_vs_fsm_share(p, s, "ks2_aps"), threshold=10).omitted
+    0
+    """
+    t = result.schools
+    keep = (t["n_fsm"] >= threshold) & (t["n_non_fsm"] >= threshold)
+    omitted = int((~keep).sum())
+    apply_theme()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    for label, (low, high) in FSM_BANDS.items():
+        if label != "5-18%":
+            ax.axvspan(max(low, 0), min(high, max(t["fsm_pct"].max(), 20) + 5),
+                       color=COLOURS["comparison"], alpha=0.12, lw=0)
+    sizes = 15 + 60 * t.loc[keep, "weight"] / max(t["weight"].max(), 1)
+    ax.scatter(t.loc[keep, "fsm_pct"], t.loc[keep, "gap"], s=sizes, color=COLOURS["FSM"],
+               alpha=0.45, edgecolor="none", label="school (size: pupils)")
+    xs = np.linspace(0, t["fsm_pct"].max(), 50)
+    ax.plot(xs, result.intercept + result.slope * xs, color=COLOURS["national"], lw=2,
+            label=f"weighted fit: {result.slope:+.2f} points per FSM % point")
+    ax.axhline(0, color=COLOURS["comparison"], lw=0.8)
+    units = "percentage points" if result.measure in THRESHOLDS else "points"
+    ax.set_xlabel("pupils eligible for FSM in the school (%)")
+    ax.set_ylabel(f"gap, non-FSM minus FSM ({units})")
+    ax.set_title(f"{result.measure}: school FSM gap against FSM share")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    caption = (f"Does the gap shrink as the FSM share rises? Schools over 18% FSM (right band) "
+               f"differ from schools under 5% (left band) by {result.difference:+.1f} "
+               f"{units}." + omission_note(omitted, threshold, "schools"))
+    alt = (f"Scatter plot of {len(t) - omitted} schools' FSM gap in {result.measure} against "
+           f"their FSM share, with a fitted line of slope {result.slope:.2f}.")
+    return Chart(fig, caption, alt, omitted)
