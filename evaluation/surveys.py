@@ -38,6 +38,15 @@ ITEMS: dict[str, tuple[str, str]] = {
     "s11": ("staff", "They are confident of getting the job they want"),
     "s12": ("staff", "Their parents/carers are actively involved"),
 }
+#: Statistic -> the count columns it rests on, for ``SurveyResult.table``
+#: (``evaluation.disclosure.suppress(result.table, COUNTS, ...)``).
+COUNTS = {
+    **{f"{stat}_{wave}": f"n_{wave}" for wave in WAVES
+       for stat in ("mean", "ci_low", "ci_high")},
+    **{stat: ["n_baseline", "n_follow_up", "n_paired"]
+       for stat in ("change", "ci_low_change", "ci_high_change", "p", "p_holm",
+                    "standardised_change")},
+}
 EXTRA_ITEM = "(item added by the school)"
 #: Paired analysis when at least this share of the smaller wave's respondents answered both.
 MIN_PAIRED_SHARE = 0.5

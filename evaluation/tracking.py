@@ -25,6 +25,12 @@ def _rest_of_class(g: pd.DataFrame) -> tuple[float, int]:
 #: The 2013 report labels its column "whole class", and its published gaps are exactly FSM
 #: minus that column, so "whole_class" (FSM pupils included) is the default.
 COMPARISONS: dict[str, Callable] = {"whole_class": _whole_class, "rest_of_class": _rest_of_class}
+#: Statistic -> the count columns it rests on, for :func:`class_gap_table`
+#: (``evaluation.disclosure.suppress(table, COUNTS, ...)``).
+COUNTS = {"fsm_aps": "n_fsm", "class_aps": "n_class", "gap": ["n_fsm", "n_class"],
+          "closing": ["n_fsm", "n_class"]}
+#: Likewise for :func:`closing_summary` (shares rest on the FSM pupils of the counted classes).
+SUMMARY_COUNTS = {"share_classes_closing": "n_fsm", "share_schools_closing": "n_fsm"}
 _LABELS = {"whole_class": "whole class", "rest_of_class": "rest of class"}
 
 

@@ -210,3 +210,13 @@ def test_gap_charts_respect_threshold():
     p, sch = share_data({k: (5.0, 12 if k != "e" else 3, 20) for k in pct}, pct)
     share = gap_share_chart(gap_vs_fsm_share(p, sch, "ks2_aps"), threshold=10)
     assert share.omitted == 1 and "1 schools resting" in share.caption
+
+
+def test_counts_map_lets_disclosure_suppress_small_groups():
+    from evaluation.disclosure import suppress
+    from evaluation.gaps.pupils import COUNTS
+
+    t = fsm_attainment(pupils_frame(), by="school_id", outcomes="ks2_l4_em")
+    safe = suppress(t.drop(columns=["phase"]), COUNTS, threshold=4).values.set_index("school_id")
+    assert np.isnan(safe.loc["a", "fsm_value"]) and np.isnan(safe.loc["a", "gap"])
+    assert safe.loc["a", "non_fsm_value"] == 100.0

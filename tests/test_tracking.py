@@ -138,3 +138,13 @@ def test_class_gap_chart_omits_small_classes():
     assert "autumn to spring" in bars.figure.axes[0].get_title()
     with pytest.raises(ValueError, match="`start`/`end` should be one of"):
         closing_chart(summary, threshold=1, start="spring", end="summer")
+
+
+def test_counts_map_lets_disclosure_suppress_every_fsm_figure():
+    from evaluation.disclosure import suppress
+    from evaluation.tracking import COUNTS
+
+    safe = suppress(class_gap_table(year5_rows()), COUNTS, threshold=10)
+    assert set(safe.frame["fsm_aps"]) == {"c"} and set(safe.frame["gap"]) == {"c"}
+    assert set(safe.frame["closing"]) == {"c"}
+    assert safe.frame["class_aps"].tolist()[:2] == ["19.0", "21.6"]

@@ -23,6 +23,14 @@ SCHOOL_KEYS = ("cluster", "role", "la", "em_phase", "em_activity", "school_name"
 #: published comparison is ">18%" against "<5%").
 FSM_BANDS = {"<5%": (-np.inf, 5.0), "5-18%": (5.0, 18.0), ">18%": (18.0, np.inf)}
 ALL_EM = "All EM schools"
+#: Statistic -> the count columns it rests on, for tables of :func:`fsm_attainment` and
+#: :func:`gap_trends` (``evaluation.disclosure.suppress(table, COUNTS, ...)``).
+COUNTS = {
+    "fsm_value": "n_fsm",
+    "non_fsm_value": "n_non_fsm",
+    "overall_value": "n",
+    "gap": ["n_fsm", "n_non_fsm"],
+}
 
 _VALUE_COLUMNS = ["fsm_value", "non_fsm_value", "overall_value", "gap"]
 _COUNT_COLUMNS = ["n_fsm", "n_non_fsm", "n", "n_missing"]
