@@ -295,11 +295,14 @@ def gap_trends(
     groups = {str(k): tuple(v) for k, v in groups.items()}
     if not groups:
         raise ValueError("`groups` is empty: give a cluster name or group name -> school ids")
+    phase = next(ph for ph, outs in OUTCOMES.items() if measure in outs)
     rows = []
     for name, ids in groups.items():
-        sub = pupils[pupils["school_id"].isin(ids)]
+        sub = pupils[pupils["school_id"].isin(ids) & (pupils["phase"] == phase)]
         if sub.empty:
-            raise NotEstimableError(f"group {name!r}: no pupils in its {len(ids)} schools")
+            raise NotEstimableError(
+                f"group {name!r}: no {phase} pupils (for {measure!r}) in its {len(ids)} schools"
+            )
         t = fsm_attainment(sub, by="cohort", outcomes=measure)
         t["n_schools"] = sub.groupby("cohort")["school_id"].nunique().reindex(t["cohort"]).values
         t.insert(0, "group", name)
