@@ -90,6 +90,7 @@ def test_cluster_groups_and_trends_in_national_college_form():
     groups = cluster_groups(s, "X")
     assert groups == {"X: trial schools": ("a",), "X: partner schools": ("b",),
                       ALL_EM: ("a", "c")}
+    assert cluster_groups(s) == {ALL_EM: ("a", "c"), "All partner schools": ("b",)}
     with pytest.raises(ValueError, match="`cluster` should be one of \\['X', 'Y'\\]; got 'Z'"):
         cluster_groups(s, "Z")
     tr = gap_trends(pupils_frame(), s, {"A": ["a"]}, "ks2_l4_em")

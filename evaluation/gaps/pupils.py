@@ -218,22 +218,23 @@ class GapTrends:
         return self.summary().to_html(index=False, float_format=lambda v: f"{v:.1f}")
 
 
-def cluster_groups(schools: pd.DataFrame, cluster: str) -> dict[str, tuple]:
+def cluster_groups(schools: pd.DataFrame, cluster: str | None = None) -> dict[str, tuple]:
     """Return the three groups of schools compared for a cluster.
 
     Parameters
     ----------
     schools : pandas.DataFrame
         The schools table.
-    cluster : str
-        A value of ``schools.cluster``.
+    cluster : str, optional
+        A value of ``schools.cluster``; None for the overall report.
 
     Returns
     -------
     dict
         ``"<cluster>: trial schools"``, ``"<cluster>: partner schools"`` (each omitted when the
         cluster has none) and ``"All EM schools"`` (every trial school of every cluster) mapped
-        to tuples of school ids.
+        to tuples of school ids. Without a cluster: ``"All EM schools"`` and ``"All partner
+        schools"``.
 
     Examples
     --------
@@ -243,6 +244,10 @@ def cluster_groups(schools: pd.DataFrame, cluster: str) -> dict[str, tuple]:
     >>> cluster_groups(s, "X")
     {'X: trial schools': ('a',), 'X: partner schools': ('b',), 'All EM schools': ('a', 'c')}
     """
+    trial = tuple(sorted(schools.loc[schools["role"] == "trial", "school_id"]))
+    if cluster is None:
+        partner = tuple(sorted(schools.loc[schools["role"] == "partner", "school_id"]))
+        return {ALL_EM: trial, **({"All partner schools": partner} if partner else {})}
     known = sorted(schools["cluster"].dropna().unique())
     if cluster not in known:
         raise ValueError(f"`cluster` should be one of {known}; got {cluster!r}")
@@ -252,7 +257,7 @@ def cluster_groups(schools: pd.DataFrame, cluster: str) -> dict[str, tuple]:
         for role in ("trial", "partner")
     }
     groups = {k: v for k, v in groups.items() if v}
-    groups[ALL_EM] = tuple(sorted(schools.loc[schools["role"] == "trial", "school_id"]))
+    groups[ALL_EM] = trial
     return groups
 
 
