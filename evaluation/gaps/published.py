@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,11 +12,15 @@ import statsmodels.api as sm
 from scipy.stats import t as t_dist
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from evaluation import config
 from evaluation.exceptions import NotEstimableError
 from evaluation.io.dfe import (
     PerformanceTable,
+    PublishedSource,
     ReleaseTable,
     _reason,
+    published_sources,
+    read_published,
 )
 
 #: Share bands of the source documents' comparison (">18%" FSM against "<5%": about 10 points
@@ -24,6 +29,9 @@ SHARE_BANDS = {"<5%": (-np.inf, 5.0), "5-18%": (5.0, 18.0), ">18%": (18.0, np.in
 #: Performance-table column suffixes: disadvantaged, other; pupil-count and share columns.
 PT_GROUPS = {"suffixes": ("FSM6CLA1A", "NotFSM6CLA1A"), "counts": ("TFSM6CLA1A", "TNotFSM6CLA1A"),
              "share": "PTFSM6CLA1A"}
+#: Measure analysed when none is given, per layout.
+DEFAULT_MEASURES = {"performance_tables": "PTRWM_EXP", "sfr_counts": "KS4_LEVEL2_EM",
+                    "ees_long": "l2basics_94"}
 UNIT_COLUMNS = ["unit", "name", "level", "n_group", "n_other", "rate_group", "rate_other", "gap",
                 "gap_lower", "gap_upper", "gap_shrunk", "share", "status"]
 
@@ -143,10 +151,12 @@ def _with_intervals(frame: pd.DataFrame) -> tuple[pd.DataFrame, float, float, fl
     return out, float(np.sqrt(tau2)), mean, se
 
 
-def _status(codes: dict[str, pd.Series]) -> pd.Series:
+def _status(codes: dict[str, pd.Series], layout: str) -> pd.Series:
     """'group: published; other: suppressed (small cohort)' per unit."""
-    parts = [codes[k].map(lambda c, k=k: f"{k}: {'published' if pd.isna(c) else _reason(c)}")
-             for k in codes]
+    def word(c):
+        return "published" if pd.isna(c) else _reason(c, layout)
+
+    parts = [codes[k].map(lambda c, k=k: f"{k}: {word(c)}") for k in codes]
     return parts[0] + "; " + parts[1]
 
 
@@ -165,7 +175,8 @@ def _school_units(table: PerformanceTable, measure: str) -> tuple[pd.DataFrame, 
             v["row_label"]), "level": v["row_type"],
         "n_group": v[PT_GROUPS["counts"][0]], "n_other": v[PT_GROUPS["counts"][1]],
         "rate_group": v[cols[0]], "rate_other": v[cols[1]], "share": v[PT_GROUPS["share"]],
-        "status": _status({"disadvantaged": table.codes[cols[0]], "other": table.codes[cols[1]]})})
+        "status": _status({"disadvantaged": table.codes[cols[0]], "other": table.codes[cols[1]]},
+                          "performance_tables")})
     frame.loc[v["row_type"] == "national", "name"] = v["row_label"]
     label = table.labels.get(cols[0], measure).replace("Percentage of disadvantaged pupils ", "")
     return frame, "disadvantaged", label
@@ -193,7 +204,7 @@ def _la_units(table: ReleaseTable, measure: str) -> tuple[pd.DataFrame, str, str
         "rate_other": wide[("rate", "other")].to_numpy(),
         "share": 100 * n1 / (n1 + n0),
         "status": _status({group: pd.Series(code[group].to_numpy()),
-                           "other": pd.Series(code["other"].to_numpy())})})
+                           "other": pd.Series(code["other"].to_numpy())}, table.layout)})
     return frame, group, t["measure_label"].iloc[0]
 
 
@@ -236,7 +247,7 @@ def unit_gaps(table: PerformanceTable | ReleaseTable, measure: str | None = None
     array([[38.1, 64.8]])
     """
     layout = "performance_tables" if isinstance(table, PerformanceTable) else table.layout
-    measure = measure or ("PTRWM_EXP" if layout == "performance_tables" else "KS4_LEVEL2_EM")
+    measure = measure or DEFAULT_MEASURES[layout]
     frame, group, label = _UNITS[layout](table, measure)
     empty = (frame["n_group"] == 0) | (frame["n_other"] == 0)
     frame.loc[empty, "status"] = frame.loc[empty, "status"] + " (a group has 0 pupils: no rate)"
@@ -347,3 +358,194 @@ def gap_vs_share(gaps: UnitGaps, alpha: float = 0.05) -> GapSlope:
     return GapSlope(res, 10 * res.params[1], 10 * low, 10 * upp, len(d),
                     _VERDICT[(upp < 0, low > 0)], pd.DataFrame(rows))
 
+
+
+# --------------------------------------------------------------------------- report
+@dataclass(frozen=True)
+class PublishedGapReport:
+    """Everything the published-gaps report shows for one source.
+
+    Attributes
+    ----------
+    source : PublishedSource
+        The registered source (title, licence, provenance).
+    gaps : UnitGaps
+        Gap per school / LA, with the LA / regional / national rows in ``gaps.reference``.
+    slope : GapSlope
+        Gap against share of the group.
+    code_counts : pandas.DataFrame
+        ``file, column, code, reason, n`` for the columns the analysis uses.
+    other_rows : pandas.DataFrame
+        Row / column exclusions of the readers and rows not analysed (e.g. special schools),
+        counted by reason.
+    national : pandas.DataFrame
+        National rates by group from any further file of the source (e.g. FSM and
+        disadvantaged status from the SFR national file); empty when none.
+    code_totals : pandas.DataFrame
+        ``file, code, reason, n``: every coded cell of every file, by code.
+
+    Examples
+    --------
+    >>> r = published_report("dfe-ks2-2019-la850")
+    >>> r.headline[:40]
+    'Disadvantaged pupils 20.4 pp behind othe'
+    """
+
+    source: PublishedSource
+    gaps: UnitGaps
+    slope: GapSlope
+    code_counts: pd.DataFrame = field(repr=False)
+    other_rows: pd.DataFrame = field(repr=False)
+    national: pd.DataFrame = field(repr=False)
+    code_totals: pd.DataFrame = field(repr=False)
+
+    @property
+    def headline(self) -> str:
+        """Short text with the key gap figure, for the index page."""
+        g = self.gaps
+        who = g.group[0].upper() + g.group[1:]
+        return (f"{who} pupils {g.mean:.1f} pp behind others on average across "
+                f"{len(g.estimable)} {g.unit_plural} (95% CI {g.mean_lower:.1f} to "
+                f"{g.mean_upper:.1f}); slope vs share {self.slope.slope:+.1f} pp per 10 pp")
+
+    def attribution(self) -> str:
+        """Markdown: the data source, its provenance and the licence attribution."""
+        s = self.source
+        files = ", ".join(f"`{p.name}`" for p in s.paths)
+        return (f"**Source.** {s.title} ({files}), Department for Education, {s.year}.  \n"
+                f"**Provenance.** {s.provenance}.  \n**Licence.** {s.licence}")
+
+    def reference_table(self) -> pd.DataFrame:
+        """LA / regional / national rows of the file, plus any national file's figures."""
+        cols = ["name", "level", "rate_group", "rate_other", "gap", "n_group", "n_other",
+                "share"]
+        return pd.concat([self.gaps.reference[cols], self.national], ignore_index=True)
+
+    def distribution_chart(self):
+        """Sorted gaps with intervals (see :func:`evaluation.plots.published`)."""
+        from evaluation.plots.published import gap_distribution_chart
+
+        return gap_distribution_chart(self.gaps)
+
+    def share_chart(self):
+        """Gap against share with the fitted line."""
+        from evaluation.plots.published import gap_share_chart
+
+        return gap_share_chart(self.gaps, self.slope)
+
+    def findings(self) -> str:
+        """Plain-English findings (markdown) generated from the results."""
+        return findings(self)
+
+    def _repr_html_(self) -> str:
+        return _tidy_html(self.source.title, self.gaps.summary())
+
+
+def _national_rows(table: ReleaseTable, measure: str) -> pd.DataFrame:
+    t = table.table.query("sex == 'all' and measure == @measure and area_level == 'national'")
+    rows = []
+    for char, grp in t.groupby("characteristic", sort=False):
+        by = grp.set_index("group")
+        first = by.drop(index="other").iloc[0]
+        other = by.loc["other"]
+        rows.append({"name": f"England, {char} status ({Path(table.path).name})",
+                     "level": "national", "rate_group": first["rate"],
+                     "rate_other": other["rate"], "gap": other["rate"] - first["rate"],
+                     "n_group": first["denominator"], "n_other": other["denominator"],
+                     "share": 100 * first["denominator"] / (first["denominator"]
+                                                            + other["denominator"])})
+    return pd.DataFrame(rows)
+
+
+def published_report(source: str | PublishedSource,
+                     directory: str | Path = config.PUBLISHED_DIR) -> PublishedGapReport:
+    """Read a registered source and compute everything its report shows.
+
+    Parameters
+    ----------
+    source : str or PublishedSource
+        Slug of a folder in ``directory`` (see :func:`evaluation.io.dfe.published_sources`).
+    directory : str or pathlib.Path
+        Where the sources live.
+
+    Returns
+    -------
+    PublishedGapReport
+
+    Raises
+    ------
+    ValueError
+        Unknown slug (the message lists the known ones).
+
+    Examples
+    --------
+    >>> r = published_report("dfe-sfr05-2014")
+    >>> r.gaps.unit_plural, len(r.gaps.estimable)
+    ('local authorities', 150)
+    """
+    if isinstance(source, str):
+        sources = published_sources(directory)
+        if source not in sources:
+            raise ValueError(f"`source` should be one of {sorted(sources)}; got {source!r}")
+        source = sources[source]
+    tables = [read_published(source, i) for i in range(len(source.paths))]
+    gaps = unit_gaps(tables[0], source.measure or None)
+    measure = source.measure or None
+    stem = measure or DEFAULT_MEASURES[source.layout]
+    used = {stem, *PT_GROUPS["counts"], PT_GROUPS["share"],
+            *(f"{stem}_{s}" for s in PT_GROUPS["suffixes"])}
+    used = [c for c in tables[0].code_counts["column"].unique()
+            if c in used or c.startswith((f"{stem}_all", "Laden_all", "NATden_all", "t_"))]
+    codes = pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])
+    codes = codes[codes["column"].isin(used) | (codes["file"] != Path(tables[0].path).name)]
+    other = [(Path(t.path).name, k, v) for t in tables for k, v in
+             getattr(t, "excluded", {}).items()]
+    if isinstance(tables[0], PerformanceTable):
+        n_special = int((tables[0].values["row_type"] == "special school").sum())
+        other.append((Path(tables[0].path).name, "special schools (not in the school analysis)",
+                      n_special))
+    national = [_national_rows(t, measure or DEFAULT_MEASURES[t.layout]) for t in tables[1:]
+                if isinstance(t, ReleaseTable)]
+    return PublishedGapReport(
+        source, gaps, gap_vs_share(gaps),
+        codes[["file", "column", "code", "reason", "n"]].reset_index(drop=True),
+        pd.DataFrame(other, columns=["file", "what", "n"]),
+        pd.concat(national, ignore_index=True) if national else pd.DataFrame(),
+        pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])
+        .groupby(["file", "code", "reason"], sort=False)["n"].sum().reset_index())
+
+
+def findings(report: PublishedGapReport) -> str:
+    """Plain-English findings paragraph generated from a report's results.
+
+    Examples
+    --------
+    >>> "percentage points" in findings(published_report("dfe-sfr05-2014"))
+    True
+    """
+    g, s = report.gaps, report.slope
+    est, obs = g.estimable, g.estimable["gap"]
+    not_pub = len(g.table) - len(est)
+    ref = "; ".join(f"{r['name']} {r['rate_group']:.0f}% against {r['rate_other']:.0f}% "
+                    f"(gap {r['gap']:.0f} points)"
+                    for _, r in report.reference_table().dropna(subset=["gap"]).iterrows())
+    direction = "smaller" if s.slope < 0 else "larger"
+    verdict = {"agree": "agree with", "contradict": "contradict",
+               "inconclusive": "neither confirm nor contradict"}[s.verdict]
+    return (
+        f"**{report.source.title}.** Of {len(g.table)} {g.unit_plural} in the file, {len(est)} "
+        f"published the rate {g.measure_label} for both {g.group} and other pupils; "
+        f"{not_pub} did not (suppressed small cohorts or no results; counted in the data-quality "
+        f"section, not dropped). Across those {len(est)}, {g.group} pupils were on average "
+        f"{g.mean:.1f} percentage points behind other pupils (95% CI {g.mean_lower:.1f} to "
+        f"{g.mean_upper:.1f}); the middle half of {g.unit_plural} had gaps between "
+        f"{obs.quantile(0.25):.0f} and {obs.quantile(0.75):.0f} points, and {int((obs > 0).sum())}"
+        f" of {len(est)} had a gap above zero. Cohorts are small, so much of that spread is "
+        f"noise: the estimated spread of true gaps is {g.tau:.1f} points against "
+        f"{obs.std():.1f} observed. Reference rows: {ref}. For each 10 points more "
+        f"{g.group} pupils, the gap was {abs(s.slope):.1f} points {direction} (95% CI "
+        f"{s.lower:+.1f} to {s.upper:+.1f}, n = {s.n}): these data {verdict} the source "
+        f"documents' claim that schools with more FSM pupils have smaller gaps. Units whose "
+        f"{g.group} results were suppressed are mostly those with the fewest {g.group} pupils, "
+        "so the lowest shares are under-represented in this comparison."
+    )

@@ -42,7 +42,12 @@ EES_CODES = {
     "low": "rounds to zero but is not zero",
     "": "blank",
 }
-_REASONS = {**PERFORMANCE_CODES, **SFR_CODES, **EES_CODES, SHORT_ROW: "not in file (short row)"}
+#: Layout -> its codes' meanings (a short row is possible in any CSV).
+REASONS = {
+    "performance_tables": {**PERFORMANCE_CODES, SHORT_ROW: "not in file (short row)"},
+    "sfr_counts": {**SFR_CODES, SHORT_ROW: "not in file (short row)"},
+    "ees_long": {**EES_CODES, SHORT_ROW: "not in file (short row)"},
+}
 _UNRECOGNISED = "unrecognised value (not a DfE code)"
 
 #: Performance-table columns that are identifiers: kept as text (leading zeros matter).
@@ -193,14 +198,14 @@ def _parse(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, codes.where(codes.notna(), None)
 
 
-def _reason(code) -> str:
-    return _REASONS.get(code, _UNRECOGNISED)
+def _reason(code, layout: str) -> str:
+    return REASONS[layout].get(code, _UNRECOGNISED)
 
 
-def _code_counts(codes: pd.DataFrame) -> pd.DataFrame:
+def _code_counts(codes: pd.DataFrame, layout: str) -> pd.DataFrame:
     long = codes.melt(var_name="column", value_name="code").dropna(subset=["code"])
     counts = long.groupby(["column", "code"], sort=False).size().rename("n").reset_index()
-    counts.insert(2, "reason", counts["code"].map(_reason))
+    counts.insert(2, "reason", counts["code"].map(lambda c: _reason(c, layout)))
     order = {c: i for i, c in enumerate(codes.columns)}
     return (counts.assign(_o=counts["column"].map(order))
             .sort_values(["_o", "code"]).drop(columns="_o").reset_index(drop=True))
@@ -261,7 +266,8 @@ class PerformanceTable:
             id_vars="row", var_name="column", value_name="code")
         out = vals.merge(code, on=["row", "column"])
         out.insert(1, "row_type", out["row"].map(self.values["row_type"]))
-        out["reason"] = out["code"].map(lambda c: None if c is None else _reason(c))
+        out["reason"] = out["code"].map(
+            lambda c: None if c is None else _reason(c, "performance_tables"))
         return out
 
     def summary(self) -> pd.DataFrame:
@@ -353,7 +359,7 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
     for col in header:
         nums, code = _parse(raw[col])
         coded = code.notna()
-        known = code[coded].isin(list(_REASONS))
+        known = code[coded].isin(list(REASONS["performance_tables"]))
         numeric = nums.notna().sum() > 0 and nums.notna().sum() >= (~known & coded).sum()
         if col in ID_COLUMNS or not numeric:
             text = raw[col].fillna("").str.strip()
@@ -363,8 +369,8 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
             if raw[col].str.strip().str.endswith("%").any():
                 percent.append(col)
     codes_df = pd.DataFrame(codes, index=raw.index)
-    return PerformanceTable(str(path), pd.DataFrame(values), codes_df, _code_counts(codes_df),
-                            labels, tuple(percent))
+    return PerformanceTable(str(path), pd.DataFrame(values), codes_df,
+                            _code_counts(codes_df, "performance_tables"), labels, tuple(percent))
 
 
 # --------------------------------------------------------------------------- releases
@@ -532,7 +538,7 @@ def _read_sfr(path: Path, metadata: Path | None = None) -> ReleaseTable:
     used = sorted({c for p in pieces for c in p[5:7]}, key=header.index)
     table = _assemble(raw, area, pieces, period, labels)
     codes = pd.DataFrame({c: _parse(raw[c])[1] for c in used})
-    return ReleaseTable(str(path), "sfr_counts", table, _code_counts(codes), excluded)
+    return ReleaseTable(str(path), "sfr_counts", table, _code_counts(codes, "sfr_counts"), excluded)
 
 
 #: EES filter columns that can hold the FSM / disadvantage group, first found is used.
@@ -580,7 +586,7 @@ def _read_ees(path: Path, metadata: Path | None = None) -> ReleaseTable:
             pieces += [(mask, char, group, s, c.removeprefix("t_"), c, den_col) for c in counts]
     table = _assemble(raw, _area(raw), pieces, period, {})
     codes = pd.DataFrame({c: _parse(raw[c])[1] for c in [*counts, den_col]})
-    return ReleaseTable(str(path), "ees_long", table, _code_counts(codes), excluded)
+    return ReleaseTable(str(path), "ees_long", table, _code_counts(codes, "ees_long"), excluded)
 
 
 #: Layout name -> reader; every reader takes (path, metadata=None).

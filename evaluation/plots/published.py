@@ -1,0 +1,99 @@
+"""Figures of gaps on published DfE files: the gap per school / LA, and gap against share."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from evaluation.plots._chart import Chart
+from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+
+
+def gap_distribution_chart(gaps) -> Chart:
+    """Each unit's gap with its 95% interval, sorted, with the reference rows as lines.
+
+    Parameters
+    ----------
+    gaps : evaluation.gaps.published.UnitGaps
+        Gaps per school or LA.
+
+    Returns
+    -------
+    Chart
+
+    Examples
+    --------
+    >>> from evaluation.gaps.published import published_report
+    >>> gap_distribution_chart(published_report("dfe-sfr05-2014").gaps).caption[:8]
+    'Each dot'
+    """
+    apply_theme()
+    d = gaps.estimable.sort_values("gap").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    x = np.arange(len(d))
+    ax.vlines(x, d["gap_lower"], d["gap_upper"], color=COLOURS["FSM"], alpha=0.35, lw=1)
+    ax.plot(x, d["gap"], "o", ms=3, color=COLOURS["FSM"], label=f"{gaps.unit_label} gap")
+    ax.axhline(0, color="grey", lw=0.8)
+    styles = iter(["--", ":", "-."])
+    ref = gaps.reference[gaps.reference["level"].isin(["LA", "national"])].dropna(subset=["gap"])
+    for _, row in ref.drop_duplicates("gap").head(3).iterrows():
+        ax.axhline(row["gap"], color=COLOURS["national"], ls=next(styles), lw=1,
+                   label=f"{row['name']}: {row['gap']:.0f} pp")
+    ax.set_title(f"Gap between {gaps.group} and other pupils, per {gaps.unit_label}")
+    ax.set_xlabel(f"{gaps.unit_plural.capitalize()}, sorted by gap (n = {len(d)})")
+    ax.set_ylabel("Gap (percentage points, other minus group)")
+    ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    n_out = len(gaps.table) - len(d)
+    caption = (f"Each dot is one {gaps.unit_label}'s published gap with its 95% interval; "
+               f"{n_out} {gaps.unit_plural} without both rates published are not plotted.")
+    alt = (f"Sorted gaps of {len(d)} {gaps.unit_plural}, from {d['gap'].min():.0f} to "
+           f"{d['gap'].max():.0f} percentage points, median {d['gap'].median():.0f}.")
+    return Chart(fig, caption, alt)
+
+
+def gap_share_chart(gaps, slope) -> Chart:
+    """Gap against the share of the group, with the weighted fitted line and its 95% band.
+
+    Parameters
+    ----------
+    gaps : evaluation.gaps.published.UnitGaps
+        Gaps per school or LA.
+    slope : evaluation.gaps.published.GapSlope
+        The fitted weighted regression.
+
+    Returns
+    -------
+    Chart
+
+    Examples
+    --------
+    >>> from evaluation.gaps.published import published_report
+    >>> r = published_report("dfe-sfr05-2014")
+    >>> gap_share_chart(r.gaps, r.slope).figure.axes[0].get_xlabel()[:5]
+    'Share'
+    """
+    apply_theme()
+    d = gaps.estimable.dropna(subset=["share"])
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    size = 8 + 60 * np.sqrt(d["n_group"] / d["n_group"].max())
+    ax.scatter(d["share"], d["gap"], s=size, color=COLOURS["FSM"], alpha=0.5,
+               edgecolor="white", lw=0.5, label=f"{gaps.unit_label} (size: {gaps.group} pupils)")
+    grid = np.linspace(d["share"].min(), d["share"].max(), 50)
+    pred = slope.results.get_prediction(np.column_stack([np.ones_like(grid), grid]))
+    band = pred.conf_int()
+    ax.plot(grid, pred.predicted_mean, color=COLOURS["national"], lw=1.5,
+            label=f"weighted fit: {slope.slope:+.1f} pp per 10 pp share")
+    ax.fill_between(grid, band[:, 0], band[:, 1], color=COLOURS["national"], alpha=0.15)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_title(f"Gap against share of {gaps.group} pupils, per {gaps.unit_label}")
+    ax.set_xlabel(f"Share of {gaps.group} pupils (%)")
+    ax.set_ylabel("Gap (percentage points)")
+    ax.legend(loc="upper right", fontsize="small")
+    fig.tight_layout()
+    caption = (f"A downward line means smaller gaps where more pupils are {gaps.group}: "
+               f"{slope.slope:+.1f} pp per 10 points (95% CI {slope.lower:+.1f} to "
+               f"{slope.upper:+.1f}), n = {slope.n}.")
+    alt = (f"Scatter of {slope.n} {gaps.unit_plural}' gaps against their {gaps.group} share "
+           f"with a fitted line of slope {slope.slope:+.1f} points per 10 points of share.")
+    return Chart(fig, caption, alt)
