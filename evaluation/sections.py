@@ -222,3 +222,92 @@ def replication(ev: Evaluation) -> Section:
             "indicative because the sample was small. Significance here is after Holm adjustment "
             "across each phase's pre-specified outcomes.")
     return Section("Replication of DFE-RR133", "replication", [note, _table(ev, df)])
+
+
+def _ci_text(est: float, lo: float, hi: float, scale: float) -> str:
+    if not all(map(pd.notna, (est, lo, hi))):
+        return "not estimable"
+    return f"{est * scale:+.1f} ({lo * scale:.1f} to {hi * scale:.1f})"
+
+
+def impact_display(ev: Evaluation, table: pd.DataFrame):
+    """An impact table (``ImpactResult.table()``) formatted and suppressed for display.
+
+    Binary outcomes are shown in percentage points; effect sizes are Hedges' g (point scores)
+    or the Cox index (thresholds); the odds ratio is given for thresholds.
+    """
+    scale = table["family"].map({"gaussian": 1.0}).fillna(100.0)
+    df = pd.DataFrame({
+        "Outcome": table["label"],
+        "EM pupils": table["n_em"].fillna(0).astype(int),
+        "Comparison pupils": table["n_comparison"].fillna(0).astype(int),
+        "Schools": table["n_schools"].fillna(0).astype(int),
+        "Effect (95% CI)": [_ci_text(*v) for v in zip(table["estimate"], table["ci_low"],
+                                                     table["ci_high"], scale, strict=True)],
+        "Units": table["units"],
+        "p": table["p"].round(3),
+        "p (Holm)": table["p_holm"].round(3),
+        "Effect size": [f"{e:.2f} ({lo:.2f} to {hi:.2f}) {t}" if pd.notna(e) else ""
+                        for e, lo, hi, t in zip(table["effect_size"], table["es_ci_low"],
+                                                table["es_ci_high"], table["es_type"],
+                                                strict=True)],
+        "Odds ratio": [f"{o:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(o) else ""
+                       for o, lo, hi in zip(table["odds_ratio"], table["or_ci_low"],
+                                            table["or_ci_high"], strict=True)],
+        "Months' progress": table["months"],
+        "MDES": table["mdes"].round(2),
+        "Indicative only": table["indicative"],
+    })
+    rests = ["EM pupils", "Comparison pupils"]
+    counts = {c: rests for c in ["Effect (95% CI)", "p", "p (Holm)", "Effect size",
+                                 "Odds ratio", "Months' progress", "MDES"]}
+    counts.update({"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils"})
+    return _table(ev, df, counts, decimals={"p": 3, "p (Holm)": 3, "MDES": 2,
+                                            "Months' progress": 0})
+
+
+def _gap_display(ev: Evaluation, gap: pd.DataFrame, labels: dict):
+    scale = gap["family"].map({"gaussian": 1.0}).fillna(100.0)
+    df = pd.DataFrame({
+        "Outcome": gap["outcome"].map(labels),
+        "Estimate": gap["term"],
+        "Effect (95% CI)": [_ci_text(*v) for v in zip(gap["estimate"], gap["ci_low"],
+                                                     gap["ci_high"], scale, strict=True)],
+        "p": gap["p"].round(3),
+    })
+    return _table(ev, df, decimals={"p": 3})
+
+
+def impact(ev: Evaluation) -> Section:
+    """Impact estimates per phase: the table, a forest plot, the FSM-gap question, warnings."""
+    from evaluation.plots.impact import forest_plot
+
+    parts = ["One row per pre-specified outcome (analysis.yml). Effects are adjusted differences "
+             "between EM pupils and comparable pupils in the same schools and year groups: points "
+             "for point scores, percentage points for thresholds. p (Holm) adjusts for testing "
+             "several outcomes. MDES is the smallest effect size (in standard deviations) the "
+             "sample could detect with 80% power; above the plan's threshold, results are "
+             "indicative only."]
+    for phase, pe in ev.phases.items():
+        parts.append(f"{phase.capitalize()} phase.")
+        if not pe.estimable:
+            parts.append(Notice(f"The {phase} impact cannot be estimated: {pe.not_estimable}",
+                                "not estimable"))
+            continue
+        table = pe.impact.table()
+        parts.append(impact_display(ev, table))
+        if (table[["n_em", "n_comparison"]].min(axis=1) >= _threshold(ev)).any():
+            parts.append(forest_plot(pe.impact))
+        inference = sorted(set(table["inference"].dropna()))
+        parts.append("Inference: " + "; ".join(inference) + ". Standard errors are clustered by "
+                     "school.")
+        gap = pe.impact.gap_table()
+        if len(gap):
+            parts.append("Does EM help FSM pupils more? The effect for FSM pupils, for other "
+                         "pupils, and the change in the FSM gap (positive: the gap narrowed).")
+            parts.append(_gap_display(ev, gap, dict(zip(table["outcome"], table["label"],
+                                                        strict=True))))
+        notes = [n for n in table["note"].fillna("") if n]
+        for note in notes + list(pe.warnings):
+            parts.append(Notice(note, "warning"))
+    return Section("Impact estimates", "impact", parts)
