@@ -311,3 +311,148 @@ def impact(ev: Evaluation) -> Section:
         for note in notes + list(pe.warnings):
             parts.append(Notice(note, "warning"))
     return Section("Impact estimates", "impact", parts)
+
+
+#: The headline threshold measure of each phase for gap analyses (as in the National College
+#: reports: KS2 level 4+ English and maths; 5+ A*-C including English and maths).
+GAP_MEASURE = {"primary": "ks2_l4_em", "secondary": "gcse_5ac_em"}
+GAP_LABELS = {"school_name": "School", "cohort": "Year", "group": "Schools", "year": "Year",
+              "fsm_value": "FSM", "non_fsm_value": "Non-FSM", "overall_value": "All",
+              "gap": "Gap", "n_fsm": "FSM pupils", "n_non_fsm": "Non-FSM pupils",
+              "n": "Pupils", "national_fsm": "National FSM", "national_non_fsm":
+              "National non-FSM", "national_gap": "National gap"}
+
+
+def _phases_with_pupils(ev: Evaluation) -> list[str]:
+    return [p for p in GAP_MEASURE if (ev.data.pupils["phase"] == p).any()]
+
+
+def gaps(ev: Evaluation) -> Section:
+    """FSM gaps by school (latest year, with national alongside) and 2008-2010 trends."""
+    from evaluation.gaps.pupils import COUNTS, cluster_groups, fsm_attainment, gap_trends
+    from evaluation.plots.gaps import attainment_chart, gap_trend_chart
+
+    t = _threshold(ev)
+    pop = ev.population or ev.data
+    parts = ["The gap is the non-FSM figure minus the FSM figure, in percentage points: "
+             "positive when FSM pupils are behind. National figures are the published ones for "
+             "England."]
+    groups = cluster_groups(pop.schools, ev.cluster)
+    for phase in _phases_with_pupils(ev):
+        measure = GAP_MEASURE[phase]
+        pupils = ev.data.pupils[ev.data.pupils["phase"] == phase]
+        latest = int(pupils["cohort"].max())
+        table = fsm_attainment(pupils[pupils["cohort"] == latest], by=("school_name",),
+                               outcomes=measure, schools=ev.schools)
+        cols = ["school_name", "fsm_value", "non_fsm_value", "gap", "n_fsm", "n_non_fsm",
+                "national_fsm", "national_non_fsm", "national_gap"]
+        parts.append(f"{phase.capitalize()} schools, {latest}: {measure_label(measure)}.")
+        parts.append(_table(ev, table[cols], COUNTS, labels=GAP_LABELS))
+        parts.append(attainment_chart(table, measure, t))
+        phase_groups = {k: v for k, v in groups.items() if v}
+        trends = gap_trends(pop.pupils, pop.schools, phase_groups, measure)
+        tcols = ["group", "year", "overall_value", "non_fsm_value", "fsm_value", "gap",
+                 "n", "n_fsm", "n_non_fsm"]
+        parts.append(f"Trends 2008-2010 against national ({measure_label(measure)}).")
+        parts.append(_table(ev, trends.table[tcols], COUNTS, labels=GAP_LABELS))
+        parts.append(gap_trend_chart(trends, t))
+    if ev.scope == "overall":
+        parts += _gap_share_parts(ev)
+    return Section("FSM gaps and trends", "gaps", parts)
+
+
+def _gap_share_parts(ev: Evaluation) -> list:
+    from evaluation.gaps.pupils import gap_vs_fsm_share
+    from evaluation.plots.gaps import gap_share_chart
+
+    pop = ev.population or ev.data
+    parts = []
+    for phase in _phases_with_pupils(ev):
+        res = gap_vs_fsm_share(pop.pupils[pop.pupils["phase"] == phase], pop.schools,
+                               GAP_MEASURE[phase], cohort=2010)
+        lo, hi = res.difference_ci
+        parts.append(
+            f"All {phase} schools, 2010: schools with more than 18% FSM pupils have an FSM gap "
+            f"{abs(res.difference):.1f} points {'smaller' if res.difference < 0 else 'larger'} "
+            f"than schools with under 5% (95% CI {lo:.1f} to {hi:.1f}); the published pattern is "
+            "about 10 points smaller.")
+        parts.append(gap_share_chart(res, _threshold(ev)))
+    return parts
+
+
+def measure_label(measure: str) -> str:
+    """The plan's label of an outcome column (the column name when the plan has none).
+
+    Examples
+    --------
+    >>> measure_label("ks2_l4_em")
+    'Level 4+ in English and maths at KS2'
+    """
+    from evaluation.plan import load_plan
+
+    for outcomes in load_plan().raw["outcomes"].values():
+        for o in outcomes:
+            if o["name"] == measure:
+                return o["label"]
+    return measure
+
+
+SURVEY_LABELS = {"wording": "Statement", "n_baseline": "n baseline", "n_follow_up":
+                 "n follow-up", "n_paired": "n paired", "mean_baseline": "Baseline",
+                 "mean_follow_up": "Follow-up", "change": "Change", "ci_low_change": "CI low",
+                 "ci_high_change": "CI high", "test": "Test", "p_holm": "p (Holm)",
+                 "standardised_change": "Standardised change"}
+
+
+def surveys(ev: Evaluation) -> Section:
+    """Pupil and staff perception surveys: item means at baseline and follow-up, change."""
+    from evaluation.plots.surveys import survey_dumbbell
+    from evaluation.surveys import COUNTS, survey_change
+
+    parts = ["The handbook's surveys (Annex 5, pupils; Annex 6, staff about the target pupils), "
+             "scored 1 (disagree completely) to 10 (agree completely), at baseline (autumn "
+             "2009) and follow-up (spring 2010). Change is paired where the same respondent "
+             "answered both waves."]
+    if ev.data.surveys.empty:
+        return Section("Perception surveys", "surveys",
+                       parts + [Notice("No survey responses for these schools.")])
+    for instrument in ("pupil", "staff"):
+        sub = ev.data.surveys[ev.data.surveys["instrument"] == instrument]
+        if sub.empty:
+            parts.append(Notice(f"No {instrument} survey responses for these schools."))
+            continue
+        res = survey_change(sub, instrument)
+        cols = list(SURVEY_LABELS)
+        parts.append(f"{instrument.capitalize()} survey.")
+        parts.append(_table(ev, res.table[cols], {k: v for k, v in COUNTS.items() if k in cols},
+                            labels=SURVEY_LABELS, decimals=2))
+        parts.append(survey_dumbbell(res, _threshold(ev)))
+    return Section("Perception surveys", "surveys", parts)
+
+
+TRACKING_LABELS = {"class_id": "Class", "subject": "Subject", "term": "Term",
+                   "fsm_aps": "FSM pupils' APS", "class_aps": "Whole class APS",
+                   "gap": "Gap", "closing": "Gap closing", "n_fsm": "FSM pupils",
+                   "n_class": "Pupils in class"}
+
+
+def tracking(ev: Evaluation) -> Section:
+    """Termly class tracking: FSM pupils' average point score against the class."""
+    from evaluation.plots.tracking import class_gap_chart, closing_chart
+    from evaluation.tracking import COUNTS, SUMMARY_COUNTS, class_gap_table, closing_summary
+
+    parts = ["Termly average point scores of FSM pupils against their whole class (the 2013 "
+             "National College layout). The gap is the FSM figure minus the class figure; "
+             "'closing' means smaller than the term before."]
+    if ev.data.tracking.empty:
+        return Section("Termly tracking", "tracking",
+                       parts + [Notice("No termly tracking data for these schools.")])
+    table = class_gap_table(ev.data.tracking)
+    summary = closing_summary(ev.data.tracking)
+    parts.append(_table(ev, summary, SUMMARY_COUNTS))
+    parts.append(closing_chart(summary, _threshold(ev)))
+    cols = [c for c in TRACKING_LABELS if c in table.columns]
+    parts.append(_table(ev, table[cols], {k: v for k, v in COUNTS.items() if k in cols},
+                        labels=TRACKING_LABELS))
+    parts.append(class_gap_chart(table, _threshold(ev)))
+    return Section("Termly tracking", "tracking", parts)
