@@ -1,0 +1,79 @@
+"""Forest plot of impact estimates: effect sizes with 95% CIs per outcome."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from evaluation.plots._chart import Chart
+from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+
+
+def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
+                threshold: int = 10) -> Chart:
+    """Forest plot: effect size and 95% CI of every outcome, a zero line and the MDES.
+
+    Parameters
+    ----------
+    impact : ImpactResult or pandas.DataFrame
+        An ``ImpactResult`` or its ``table()``.
+    title : str
+        Figure title.
+    threshold : int
+        Disclosure threshold: outcomes resting on fewer EM or comparison pupils are left out
+        (and counted in ``Chart.omitted``); not-estimable outcomes are listed in the caption.
+
+    Returns
+    -------
+    evaluation.plots.Chart
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"label": ["KS2 APS"], "effect_size": [0.1], "es_ci_low": [-0.1],
+    ...     "es_ci_high": [0.3], "es_type": ["Hedges' g"], "n_em": [50], "n_comparison": [400],
+    ...     "mdes": [0.25], "months": [1]})
+    >>> forest_plot(t).omitted
+    0
+    """
+    import matplotlib.pyplot as plt
+
+    table = impact if isinstance(impact, pd.DataFrame) else impact.table()
+    small = (table["n_em"].fillna(0) < threshold) | (table["n_comparison"].fillna(0) < threshold)
+    missing = table["effect_size"].isna() & ~small
+    shown = table[~small & ~missing].iloc[::-1]
+    apply_theme()
+    fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(2.5, 0.6 * len(shown) + 1.5)))
+    y = np.arange(len(shown))
+    est = shown["effect_size"].to_numpy(float)
+    err = np.vstack([est - shown["es_ci_low"].to_numpy(float),
+                     shown["es_ci_high"].to_numpy(float) - est])
+    ax.errorbar(est, y, xerr=err, fmt="o", color=COLOURS["EM"], ecolor=COLOURS["EM"], capsize=3,
+                label="effect size, 95% CI")
+    ax.axvline(0, color=COLOURS["national"], linewidth=1)
+    if "mdes" in shown and shown["mdes"].notna().any():
+        m = float(shown["mdes"].max())
+        ax.axvspan(-m, m, color=COLOURS["comparison"], alpha=0.12,
+                   label=f"within \u00b1MDES ({m:.2f})")
+    labels = [f"{r['label']} ({r['es_type']}"
+              + (f", {int(r['months']):+d} months)" if pd.notna(r.get("months")) else ")")
+              for _, r in shown.iterrows()]
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("Effect size (standard deviations; Hedges' g or Cox index)")
+    ax.set_ylabel("Outcome")
+    ax.set_title(title)
+    ax.set_ylim(-0.6, len(shown) - 0.4)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, fontsize="small",
+              frameon=False)
+    fig.tight_layout()
+    caption = ("Points right of the zero line favour EM pupils; intervals crossing zero are "
+               "compatible with no effect, and effects inside the shaded band are below what "
+               "this sample can reliably detect.")
+    if missing.any():
+        caption += " Not estimable: " + ", ".join(table.loc[missing, "label"]) + "."
+    if small.any():
+        caption += (f" {int(small.sum())} outcome(s) not shown: fewer than {threshold} pupils "
+                    "in a group.")
+    alt = "Forest plot of effect sizes with 95% confidence intervals: " + "; ".join(
+        f"{r['label']} {r['effect_size']:.2f} ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})"
+        for _, r in shown.iloc[::-1].iterrows())
+    return Chart(fig, caption, alt, omitted=int(small.sum()))
