@@ -408,6 +408,11 @@ class PublishedGapReport:
                 f"{len(g.estimable)} {g.unit_plural} (95% CI {g.mean_lower:.1f} to "
                 f"{g.mean_upper:.1f}); slope vs share {self.slope.slope:+.1f} pp per 10 pp")
 
+    @property
+    def n_schools(self) -> int | None:
+        """Schools with both rates published (None for LA-level sources)."""
+        return len(self.gaps.estimable) if self.gaps.unit_label == "school" else None
+
     def attribution(self) -> str:
         """Markdown: the data source, its provenance and the licence attribution."""
         s = self.source
@@ -494,10 +499,10 @@ def published_report(source: str | PublishedSource,
     stem = measure or DEFAULT_MEASURES[source.layout]
     used = {stem, *PT_GROUPS["counts"], PT_GROUPS["share"],
             *(f"{stem}_{s}" for s in PT_GROUPS["suffixes"])}
-    used = [c for c in tables[0].code_counts["column"].unique()
+    used = [c for t in tables for c in t.code_counts["column"].unique()
             if c in used or c.startswith((f"{stem}_all", "Laden_all", "NATden_all", "t_"))]
     codes = pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])
-    codes = codes[codes["column"].isin(used) | (codes["file"] != Path(tables[0].path).name)]
+    codes = codes[codes["column"].isin(used)]
     other = [(Path(t.path).name, k, v) for t in tables for k, v in
              getattr(t, "excluded", {}).items()]
     if isinstance(tables[0], PerformanceTable):
@@ -540,8 +545,8 @@ def findings(report: PublishedGapReport) -> str:
         f"{g.mean:.1f} percentage points behind other pupils (95% CI {g.mean_lower:.1f} to "
         f"{g.mean_upper:.1f}); the middle half of {g.unit_plural} had gaps between "
         f"{obs.quantile(0.25):.0f} and {obs.quantile(0.75):.0f} points, and {int((obs > 0).sum())}"
-        f" of {len(est)} had a gap above zero. Cohorts are small, so much of that spread is "
-        f"noise: the estimated spread of true gaps is {g.tau:.1f} points against "
+        f" of {len(est)} had a gap above zero. Part of that spread is sampling noise in "
+        f"small cohorts: the estimated spread of true gaps is {g.tau:.1f} points against "
         f"{obs.std():.1f} observed. Reference rows: {ref}. For each 10 points more "
         f"{g.group} pupils, the gap was {abs(s.slope):.1f} points {direction} (95% CI "
         f"{s.lower:+.1f} to {s.upper:+.1f}, n = {s.n}): these data {verdict} the source "
