@@ -109,7 +109,7 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int) -> PhaseEvaluation:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         matched = match(sample.data, treatment="em", covariates=plan.covariates(phase),
-                        **_match_args(spec, plan, phase), random_state=seed)
+                        **match_args(spec, plan, phase), random_state=seed)
         bal = balance(matched, covariates=plan.covariates(phase))
         impact = estimate_impacts(
             matched.matched_data(), plan.outcomes(phase), plan.covariates(phase), plan=plan,
@@ -119,7 +119,7 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int) -> PhaseEvaluation:
     return PhaseEvaluation(phase, sample, matched, bal, impact, warnings=notes)
 
 
-def _match_args(spec: dict, plan: Plan, phase: str) -> dict:
+def match_args(spec: dict, plan: Plan, phase: str) -> dict:
     """Turn a plan matching spec into `match()` arguments (``prior`` resolved per phase)."""
     args = {k: v for k, v in spec.items() if k not in ("name", "label", "covariates")}
     if "covariates" in spec:

@@ -456,3 +456,80 @@ def tracking(ev: Evaluation) -> Section:
                         labels=TRACKING_LABELS))
     parts.append(class_gap_chart(table, _threshold(ev)))
     return Section("Termly tracking", "tracking", parts)
+
+
+def _effect_rows(ev: Evaluation, df: pd.DataFrame, first: str):
+    scale = df["family"].map({"gaussian": 1.0}).fillna(100.0)
+    out = pd.DataFrame({
+        first: df[first],
+        "Outcome": df["label"] if "label" in df else df["outcome"],
+        "Schools": df["n_schools"].fillna(0).astype(int),
+        "EM pupils": df["n_em"].fillna(0).astype(int),
+        "Comparison pupils": df["n_comparison"].fillna(0).astype(int),
+        "Effect (95% CI)": [_ci_text(*v) for v in zip(df["estimate"], df["ci_low"],
+                                                     df["ci_high"], scale, strict=True)],
+        "p": df["p"].astype(float).round(3),
+        "Note": df.get("note", pd.Series("", index=df.index)).fillna(""),
+    })
+    rests = ["EM pupils", "Comparison pupils"]
+    return _table(ev, out, {"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils",
+                            "Effect (95% CI)": rests, "p": rests}, decimals={"p": 3})
+
+
+def by_activity(ev: Evaluation) -> Section:
+    """The headline effect by phase and by the EM activity the school chose."""
+    from evaluation.subgroups import effects_by
+
+    df = effects_by(ev, "em_activity")
+    parts = ["The headline outcome of each phase, re-estimated within the schools that chose "
+             "each activity. With one to a few schools per activity these are descriptive: "
+             "activities were chosen by schools, not assigned."]
+    if df.empty:
+        return Section("By phase and activity", "activity",
+                       parts + [Notice("No phase has estimable impacts.", "not estimable")])
+    df = df.assign(Activity=df["phase"] + ": " + df["group"].astype(str))
+    parts.append(_effect_rows(ev, df, "Activity"))
+    return Section("By phase and activity", "activity", parts)
+
+
+def heterogeneity(ev: Evaluation) -> Section:
+    """The headline effect in each cluster, to see whether results differ between clusters."""
+    from evaluation.plots.impact import forest_plot
+    from evaluation.subgroups import effects_by
+
+    df = effects_by(ev, "cluster")
+    parts = ["The headline outcome of each phase within each cluster that has analysable EM "
+             "pupils. Clusters whose pupil data did not link contribute nothing here."]
+    if df.empty:
+        return Section("Differences between clusters", "heterogeneity",
+                       parts + [Notice("No cluster has estimable impacts.", "not estimable")])
+    df = df.rename(columns={"group": "Cluster"})
+    parts.append(_effect_rows(ev, df, "Cluster"))
+    shown = df[(df[["n_em", "n_comparison"]].min(axis=1) >= _threshold(ev))
+               & df["estimate"].notna()]
+    if len(shown) > 1:
+        parts.append(forest_plot(shown.assign(label=shown["Cluster"])))
+    return Section("Differences between clusters", "heterogeneity", parts)
+
+
+def sensitivity(ev: Evaluation) -> Section:
+    """Every matching specification of the plan and a multilevel model, side by side."""
+    from evaluation.subgroups import sensitivity as run
+
+    parts = ["The same outcome models under each matching specification pre-specified in "
+             "analysis.yml, and a multilevel alternative (random school intercept for point "
+             "scores; GEE within school for thresholds). Results that agree across "
+             "specifications are more credible."]
+    for phase, pe in ev.phases.items():
+        if not pe.estimable:
+            parts.append(Notice(f"{phase.capitalize()}: {pe.not_estimable}", "not estimable"))
+            continue
+        table = run(ev, phase)
+        labels = {o["name"]: o["label"] for o in ev.plan.outcomes(phase)}
+        fam = {o["name"]: o["family"] for o in ev.plan.outcomes(phase)}
+        table = table.assign(label=table["outcome"].map(labels).fillna(""),
+                             family=table["outcome"].map(fam).fillna("gaussian"),
+                             spec=table["label"])
+        parts.append(f"{phase.capitalize()} phase.")
+        parts.append(_effect_rows(ev, table, "spec"))
+    return Section("Sensitivity to the analysis choices", "sensitivity", parts)
