@@ -529,7 +529,7 @@ def sensitivity(ev: Evaluation) -> Section:
         fam = {o["name"]: o["family"] for o in ev.plan.outcomes(phase)}
         table = table.assign(label=table["outcome"].map(labels).fillna(""),
                              family=table["outcome"].map(fam).fillna("gaussian"),
-                             spec=table["label"])
+                             Specification=table["label"])
         parts.append(f"{phase.capitalize()} phase.")
-        parts.append(_effect_rows(ev, table, "spec"))
+        parts.append(_effect_rows(ev, table, "Specification"))
     return Section("Sensitivity to the analysis choices", "sensitivity", parts)
