@@ -533,3 +533,41 @@ def sensitivity(ev: Evaluation) -> Section:
         parts.append(f"{phase.capitalize()} phase.")
         parts.append(_effect_rows(ev, table, "Specification"))
     return Section("Sensitivity to the analysis choices", "sensitivity", parts)
+
+
+def matched_comparison(ev: Evaluation) -> Section:
+    """Who was compared with whom: sample sizes, balance before and after, love plot."""
+    from evaluation.plots.balance import love_plot
+
+    spec = ev.plan.matching_spec("manchester")
+    parts = [f"Main analysis: {spec['label']}. Every EM pupil is compared with the non-EM pupils "
+             "of the same school and year group; comparison pupils are weighted so that each "
+             "school and year counts as much as its EM pupils (MatchIt's exact-matching weights "
+             "for the effect on EM pupils). Balance is the standardised mean difference (SMD) "
+             "of each characteristic; the What Works Clearinghouse asks for at most 0.05 SD, "
+             "or at most 0.25 SD with adjustment in the outcome model (which we do)."]
+    t = _threshold(ev)
+    for phase, pe in ev.phases.items():
+        parts.append(f"{phase.capitalize()} phase.")
+        if not pe.estimable:
+            parts.append(Notice(f"No matched comparison: {pe.not_estimable}", "not estimable"))
+            continue
+        counts = pe.match.counts.reset_index(names="Sample")
+        parts.append(_table(ev, counts, {c: c for c in counts.columns if c != "Sample"}))
+        bal = pe.balance.table
+        wide = bal.pivot_table(index=["variable", "level"], columns="stage", values="smd",
+                               sort=False, dropna=False).reset_index()
+        after = bal[bal["stage"] == "after"].set_index(["variable", "level"])["wwc_band"]
+        wide["WWC band (after)"] = [after.get((v, lv), "") for v, lv in
+                                    zip(wide["variable"], wide["level"], strict=True)]
+        wide = wide.rename(columns={"variable": "Characteristic", "level": "Level",
+                                    "before": "SMD before", "after": "SMD after"})
+        wide["Level"] = wide["Level"].fillna("")
+        n_em, n_comp = pe.sample.n_em, pe.sample.n_comparison
+        if min(n_em, n_comp) < t:
+            parts.append(Notice(f"Balance statistics rest on fewer than {t} pupils in one group "
+                                "and are not shown.", "note"))
+            continue
+        parts.append(_table(ev, wide, decimals=3))
+        parts.append(love_plot(pe.balance))
+    return Section("The matched comparison", "matching", parts)
