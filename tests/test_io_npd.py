@@ -1,0 +1,81 @@
+"""NPD extract loader: mapping applied, recodes, and clear errors."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evaluation.exceptions import DataError
+from evaluation.io.npd import load_mapping, read_npd_extract
+
+FIX = Path(__file__).parent / "fixtures" / "npd" / "ks4_extract.csv"
+
+
+def _write(tmp_path, frame: pd.DataFrame) -> Path:
+    path = tmp_path / "extract.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_ks4_extract_mapped_and_validated():
+    d = read_npd_extract(FIX, "ks4")
+    assert d["pupil_id"].tolist() == ["A001", "A002", "A003"]
+    assert d["cohort"].tolist() == [2010, 2010, 2010]
+    assert d["fsm"].tolist() == [True, False, False]
+    assert d["female"].tolist() == [True, False, True]
+    assert d["sen"].tolist() == ["none", "support", "statement"]
+    assert d["eal"].tolist() == [False, True, False]
+    assert d["ethnicity"].tolist() == ["white", "asian", "black"]
+    assert d["gcse_capped_points"].tolist() == [310.0, 402.5, 198.0]
+    assert d["ks4_ep_eng"].isna().tolist() == [False, False, True]
+    assert d["idaci"].isna().sum() == 1 and d["ks1_aps"].isna().all()
+    assert (d["phase"] == "secondary").all() and not d["em"].any()
+
+
+def test_both_example_mappings_load():
+    assert load_mapping("ks2")["phase"] == "primary"
+    assert "ks1_aps" in load_mapping("ks2")["fields"]
+
+
+def test_missing_field_lists_what_was_expected(tmp_path):
+    frame = pd.read_csv(FIX, dtype=str).drop(columns=["KS4_GENDER"])
+    with pytest.raises(DataError, match=r"NPD fields missing for \['female'\]; expected one of: "
+                                        r"female <- \['KS4_GENDER'\]"):
+        read_npd_extract(_write(tmp_path, frame), "ks4")
+
+
+def test_unknown_field_is_an_error_unless_ignored(tmp_path):
+    frame = pd.read_csv(FIX, dtype=str).assign(KS4_MYSTERY="1")
+    path = _write(tmp_path, frame)
+    with pytest.raises(DataError, match=r"fields \['KS4_MYSTERY'\] are not in mapping 'ks4'"):
+        read_npd_extract(path, "ks4")
+    assert len(read_npd_extract(path, "ks4", extra="ignore")) == 3
+
+
+def test_unmapped_value_names_column_rows_and_allowed(tmp_path):
+    frame = pd.read_csv(FIX, dtype=str)
+    frame.loc[1, "KS4_GENDER"] = "X"
+    with pytest.raises(DataError, match=r"column 'KS4_GENDER' \(-> female\) has values \['X'\] "
+                                        r"in rows \[1\] not in the mapping; allowed: \['F', 'M'\]"):
+        read_npd_extract(_write(tmp_path, frame), "ks4")
+
+
+def test_non_numeric_value_is_an_error(tmp_path):
+    frame = pd.read_csv(FIX, dtype=str)
+    frame.loc[0, "KS4_KS2APS"] = "abc"
+    with pytest.raises(DataError, match=r"KS4_KS2APS.*non-numeric values \['abc'\] in rows \[0\]"):
+        read_npd_extract(_write(tmp_path, frame), "ks4")
+
+
+def test_schema_failure_is_reported(tmp_path):
+    frame = pd.read_csv(FIX, dtype=str)
+    frame.loc[2, "KS4_KS2APS"] = "99"
+    with pytest.raises(DataError, match="ks2_aps"):
+        read_npd_extract(_write(tmp_path, frame), "ks4")
+
+
+def test_bad_mapping_targets(tmp_path):
+    with pytest.raises(DataError, match=r"targets \['shoe_size'\] are not columns"):
+        load_mapping({"fields": {"shoe_size": {"from": ["X"]}}})
+    with pytest.raises(DataError, match=r"one of \['ks2', 'ks4'\]; got 'ks5'"):
+        load_mapping("ks5")
