@@ -53,7 +53,7 @@ def load_mapping(mapping: str | Path | dict) -> dict:
     Examples
     --------
     >>> sorted(load_mapping("ks4")["fields"])[:3]
-    ['eal', 'ethnicity', 'female']
+    ['cohort', 'eal', 'ethnicity']
     """
     label = str(mapping)
     if isinstance(mapping, dict):
