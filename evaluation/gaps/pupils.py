@@ -326,7 +326,7 @@ def gap_trends(
         table = pd.concat([table, national], ignore_index=True)
     cols = ["group", "year", "overall_value", "non_fsm_value", "fsm_value", "gap",
             "n", "n_fsm", "n_non_fsm", "n_missing", "n_schools"]
-    table = table[cols]
+    table = table[cols].astype({c: "Int64" for c in cols[6:]})
     return GapTrends(measure, table, _changes(table), groups)
 
 

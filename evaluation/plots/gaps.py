@@ -158,9 +158,10 @@ def gap_trend_chart(trends: GapTrends, threshold: int) -> Chart:
         ax.set_xticks(sorted(table["year"].unique()))
     units = "% of pupils" if trends.measure in THRESHOLDS else "points"
     axes[0][0].set_ylabel(f"{trends.measure} ({units})")
-    axes[0][-1].legend(fontsize="small")
+    handles, labels = axes[0][0].get_legend_handles_labels()
     fig.suptitle(f"{trends.measure}: FSM and non-FSM pupils against national, by year")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="small", frameon=False)
     caption = ("Follow the gap between the orange (FSM) and teal (non-FSM) lines from year to "
                "year, against the black national lines." + omission_note(omitted, threshold))
     alt = (f"Line charts of {trends.measure} by year for FSM and non-FSM pupils in "

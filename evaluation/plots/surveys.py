@@ -67,7 +67,7 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None) -> Chart:
     labels = [textwrap.shorten(f"{w}{s}", 60) for w, s in zip(t["wording"], star, strict=True)]
     ax.set_yticks(y, labels)
     ax.set_xlim(1, 10)
-    ax.set_xlabel("mean agreement (1 = disagree completely, 10 = agree completely)")
+    ax.set_xlabel("mean score, 1-10 (10 = agree completely)")
     where = f" ({group})" if group is not None else ""
     ax.set_title(f"{result.instrument.capitalize()} survey{where}: baseline and follow-up")
     ax.legend(loc="lower right", fontsize="small")
