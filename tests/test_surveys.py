@@ -122,3 +122,18 @@ def test_dumbbell_draws_items_and_omits_small_waves():
     with pytest.raises(ValueError, match=r"`group` should be one of \['x'\]"):
         survey_dumbbell(grouped, threshold=10)
     assert survey_dumbbell(grouped, threshold=1, group="x").omitted == 0
+
+
+@pytest.mark.parametrize("instrument, n_items", [("pupil", 10), ("staff", 12)])
+def test_default_data_surveys_are_consistent(default_data, instrument, n_items):
+    r = survey_change(default_data.surveys, instrument)
+    assert len(r.table) == n_items
+    assert (r.table["wording"] != "(item added by the school)").all()
+    answered = r.nonresponse.pivot(index="item", columns="wave", values="n_answered")
+    t = r.table.set_index("item")
+    assert (t["n_baseline"] == answered["baseline"]).all()
+    assert (t["n_follow_up"] == answered["follow_up"]).all()
+    assert (t["n_paired"] <= t[["n_baseline", "n_follow_up"]].min(axis=1)).all()
+    assert (t["p_holm"] >= t["p"]).all() and (t["p_holm"] <= 1).all()
+    inside = (t["ci_low_change"] <= t["change"]) & (t["change"] <= t["ci_high_change"])
+    assert inside.all()

@@ -148,3 +148,18 @@ def test_counts_map_lets_disclosure_suppress_every_fsm_figure():
     assert set(safe.frame["fsm_aps"]) == {"c"} and set(safe.frame["gap"]) == {"c"}
     assert set(safe.frame["closing"]) == {"c"}
     assert safe.frame["class_aps"].tolist()[:2] == ["19.0", "21.6"]
+
+
+def test_default_data_tracking_is_complete_and_consistent(default_data):
+    tracking = default_data.tracking
+    table = class_gap_table(tracking)
+    per_class = table.groupby("class_id").size()
+    assert (per_class == 9).all()  # three subjects x three terms
+    assert table.loc[table["term"] == "autumn", "closing"].isna().all()
+    assert table.loc[table["term"] != "autumn", "closing"].notna().all()
+    rows = tracking.groupby(["class_id", "subject", "term"]).size()
+    got = table.set_index(["class_id", "subject", "term"])
+    assert ((got["n_class"] + got["n_missing"]) == rows.reindex(got.index)).all()
+    summary = closing_summary(tracking)
+    assert summary["n_classes"].max() == tracking["class_id"].nunique()
+    assert summary["share_classes_closing"].between(0, 1).all()
