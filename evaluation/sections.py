@@ -41,7 +41,9 @@ def _marker(ev: Evaluation) -> str:
 
 
 def _table(ev: Evaluation, df: pd.DataFrame, counts=None, **kw):
-    return suppress(df, counts or {}, threshold=_threshold(ev), marker=_marker(ev), **kw)
+    """Suppress and format; ``counts`` entries for statistics not shown are ignored."""
+    counts = {k: v for k, v in (counts or {}).items() if k in df.columns}
+    return suppress(df, counts, threshold=_threshold(ev), marker=_marker(ev), **kw)
 
 
 def header(ev: Evaluation) -> Section:
@@ -349,7 +351,8 @@ def gaps(ev: Evaluation) -> Section:
         parts.append(f"{phase.capitalize()} schools, {latest}: {measure_label(measure)}.")
         parts.append(_table(ev, table[cols], COUNTS, labels=GAP_LABELS))
         parts.append(attainment_chart(table, measure, t))
-        phase_groups = {k: v for k, v in groups.items() if v}
+        in_phase = set(pop.schools.loc[pop.schools["phase"] == phase, "school_id"])
+        phase_groups = {k: v for k, v in groups.items() if in_phase.intersection(v)}
         trends = gap_trends(pop.pupils, pop.schools, phase_groups, measure)
         tcols = ["group", "year", "overall_value", "non_fsm_value", "fsm_value", "gap",
                  "n", "n_fsm", "n_non_fsm"]
@@ -424,8 +427,7 @@ def surveys(ev: Evaluation) -> Section:
         res = survey_change(sub, instrument)
         cols = list(SURVEY_LABELS)
         parts.append(f"{instrument.capitalize()} survey.")
-        parts.append(_table(ev, res.table[cols], {k: v for k, v in COUNTS.items() if k in cols},
-                            labels=SURVEY_LABELS, decimals=2))
+        parts.append(_table(ev, res.table[cols], COUNTS, labels=SURVEY_LABELS, decimals=2))
         parts.append(survey_dumbbell(res, _threshold(ev)))
     return Section("Perception surveys", "surveys", parts)
 
@@ -452,8 +454,7 @@ def tracking(ev: Evaluation) -> Section:
     parts.append(_table(ev, summary, SUMMARY_COUNTS))
     parts.append(closing_chart(summary, _threshold(ev)))
     cols = [c for c in TRACKING_LABELS if c in table.columns]
-    parts.append(_table(ev, table[cols], {k: v for k, v in COUNTS.items() if k in cols},
-                        labels=TRACKING_LABELS))
+    parts.append(_table(ev, table[cols], COUNTS, labels=TRACKING_LABELS))
     parts.append(class_gap_chart(table, _threshold(ev)))
     return Section("Termly tracking", "tracking", parts)
 
