@@ -105,17 +105,19 @@ def _drop_aliased(X: pd.DataFrame, protect: list[str]) -> tuple[pd.DataFrame, tu
             raise NotEstimableError(f"`{c}` does not vary in the analysed rows, so its effect "
                                     "cannot be estimated")
     X = X.drop(columns=dropped)
-    kept: list[str] = []
-    for c in X.columns:
-        trial = X[kept + [c]].to_numpy()
-        if np.linalg.matrix_rank(trial) == len(kept) + 1:
-            kept.append(c)
-        elif c in protect:
+    while True:  # drop the first column aliased with earlier ones, as R's glm reports NA
+        values = X.to_numpy()
+        diag = np.abs(np.diag(np.linalg.qr(values / np.linalg.norm(values, axis=0), "r")))
+        aliased = np.flatnonzero(diag < 1e-7)
+        if not len(aliased):
+            break
+        c = X.columns[aliased[0]]
+        if c in protect:
             raise NotEstimableError(f"`{c}` is collinear with the covariates in the analysed "
                                     "rows, so its effect cannot be estimated")
-        else:
-            dropped.append(c)
-    return X[kept], tuple(dropped)
+        dropped.append(c)
+        X = X.drop(columns=c)
+    return X, tuple(dropped)
 
 
 def build_design(data: pd.DataFrame, outcome: str, covariates: list[str], treatment: str = "em",
