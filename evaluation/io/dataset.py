@@ -15,6 +15,8 @@ from evaluation.schema import TABLES, validate
 TABLE_NAMES = tuple(TABLES)
 META_FILE = "meta.json"
 TRUTH_FILE = "truth.csv"
+STAMP_FILE = ".validated.json"
+SCHEMA_HASH = hashlib.sha256(repr(TABLES).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -103,16 +105,28 @@ def read_dataset(directory: str | Path) -> Dataset:
         When a file is missing or breaks the schema (file, column, rows and what was expected),
         or when a table refers to a school that is not in ``schools``.
 
+    Notes
+    -----
+    Validation is the slow part on a national extract. After a directory validates, the SHA-256
+    of its files and of the schema are written to ``.validated.json``; while neither changes,
+    Parquet tables (which keep their types) are not validated again.
+
     Examples
     --------
     >>> from evaluation import config
     >>> ds = read_dataset(config.SYNTHETIC_DIR / "default")  # doctest: +SKIP
     """
     directory = Path(directory)
+    hashes = file_hashes(directory)
+    stamp = {"schema": SCHEMA_HASH, "files": hashes}
+    stamp_path = directory / STAMP_FILE
+    trusted = stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp
     tables = {}
     for table in TABLE_NAMES:
         path = _find(directory, table)
-        tables[table] = validate(_read_table(path), table, str(path))
+        raw = _read_table(path)
+        tables[table] = raw if trusted and path.suffix == ".parquet" else validate(
+            raw, table, str(path))
     known = set(tables["schools"]["school_id"])
     for table in ("pupils", "surveys", "tracking"):
         unknown = ~tables[table]["school_id"].isin(known)
@@ -122,11 +136,16 @@ def read_dataset(directory: str | Path) -> Dataset:
                 f"{_find(directory, table)}: column 'school_id': {int(unknown.sum())} rows "
                 f"(rows {', '.join(map(str, rows[:10]))}) name schools missing from schools table"
             )
+    if not trusted:
+        try:  # the same bytes validate the same way: skip pandera next time
+            stamp_path.write_text(json.dumps(stamp, sort_keys=True))
+        except OSError:
+            pass
     meta_path = directory / META_FILE
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"synthetic": False}
     truth_path = directory / TRUTH_FILE
     truth = pd.read_csv(truth_path) if truth_path.exists() else None
-    meta = {**meta, "directory": str(directory), "file_hashes": file_hashes(directory)}
+    meta = {**meta, "directory": str(directory), "file_hashes": hashes}
     return Dataset(**tables, truth=truth, meta=meta)
 
 
@@ -176,5 +195,5 @@ def file_hashes(directory: str | Path) -> dict[str, str]:
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(directory.iterdir())
-        if p.is_file() and p.suffix in (".parquet", ".csv", ".json")
+        if p.is_file() and p.suffix in (".parquet", ".csv", ".json") and not p.name.startswith(".")
     }
