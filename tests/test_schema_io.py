@@ -95,3 +95,16 @@ def test_round_trip_and_unknown_school(tmp_path):
 def test_missing_table_file(tmp_path):
     with pytest.raises(DataError, match="no pupils.parquet or pupils.csv"):
         read_dataset(tmp_path)
+
+
+def test_validation_stamp_is_invalidated_by_a_changed_file(tmp_path):
+    ds = Dataset(_pupils(), _schools(), _surveys(), _tracking())
+    write_dataset(ds, tmp_path)
+    read_dataset(tmp_path)
+    assert (tmp_path / ".validated.json").exists()
+    read_dataset(tmp_path)  # trusted: same bytes
+    bad = _pupils()
+    bad.loc[0, "sen"] = "unknown"
+    bad.to_parquet(tmp_path / "pupils.parquet", index=False)
+    with pytest.raises(DataError, match="column 'sen': rows 0"):
+        read_dataset(tmp_path)
