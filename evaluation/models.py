@@ -524,6 +524,8 @@ class ImpactResult:
     exclusions : dict
         Pupils excluded by reason: those passed in (sample construction) plus those dropped by
         each model, keyed ``"<outcome>: <reason>"``.
+    n_em, n_comparison, n_schools : int
+        Pupils and schools of the data given (each outcome's own counts are in ``table()``).
     alpha : float
         1 - confidence level.
     """
@@ -534,6 +536,9 @@ class ImpactResult:
     specs: tuple
     precision: pd.DataFrame = field(repr=False)
     exclusions: dict
+    n_em: int
+    n_comparison: int
+    n_schools: int
     alpha: float = 0.05
 
     def table(self) -> pd.DataFrame:
@@ -690,5 +695,8 @@ def estimate_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[
                                          interaction=gap, **args)
             except NotEstimableError as err:
                 failed.setdefault(f"{name} (gap)", str(err))
+    treat = data[treatment].astype(bool)
     return ImpactResult(fits, gaps, failed, tuple(dict(s) for s in outcomes),
-                        pd.DataFrame.from_dict(precision, orient="index"), excl, alpha)
+                        pd.DataFrame.from_dict(precision, orient="index"), excl,
+                        int(treat.sum()), int((~treat).sum()),
+                        int(data[args["cluster"]].nunique()), alpha)

@@ -140,6 +140,18 @@ def test_counts_and_exclusions_are_reported_and_caller_frame_untouched():
     assert res.n_schools == 8
 
 
+def test_constant_and_aliased_columns_are_dropped_as_r_reports_na():
+    df = _dgp(12).assign(sen="none")
+    df["fsm2"] = df["fsm"]
+    res = fit_outcome(df, "y", "gaussian", [*COVARIATES, "fsm2"], inference="CR1")
+    # constant columns first (sen levels, absent ethnic groups), then the aliased copy
+    assert res.dropped[:2] == ("sen=support", "sen=statement") and res.dropped[-1] == "fsm2"
+    assert "ethnicity=asian" in res.vcov.index and "fsm" in res.vcov.index
+    df.loc[df["em"], "fsm"] = True   # every EM pupil FSM: em:fsm equals em
+    with pytest.raises(NotEstimableError, match="`em:fsm` is collinear with the covariates"):
+        fit_outcome(df, "y", "gaussian", COVARIATES, inference="CR1", interaction="fsm")
+
+
 def test_errors_name_the_argument():
     df = _dgp(4)
     with pytest.raises(DataError, match=r"`data` lacks column\(s\) \['idaci'\]"):
@@ -209,6 +221,7 @@ def test_impact_table_carries_everything_and_indicative_rule_follows_plan():
         assert col in t
     assert t["n_em"].tolist() == [120, 120] and t["n_schools"].tolist() == [8, 8]
     assert impact.exclusions == {"prior attainment missing": 4}
+    assert (impact.n_em, impact.n_comparison, impact.n_schools) == (120, len(df) - 120, 8)
     # about 1,100 pupils in 8 schools: MDES well above 0.2, below 1
     assert (t["mdes"] > 0.2).all() and (t["mdes"] < 1).all()
     assert t["indicative"].all()
