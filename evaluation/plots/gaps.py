@@ -14,7 +14,8 @@ _UNITS = {"percent": "% of pupils", "points": "points"}
 _GROUPS = (("fsm_value", "n_fsm", "FSM"), ("non_fsm_value", "n_non_fsm", "non-FSM"))
 
 
-def omission_note(omitted: int, threshold: int, what: str = "points") -> str:
+def omission_note(omitted: int, threshold: int, what: str = "points",
+                  unit: str = "pupils") -> str:
     """Return the caption sentence saying what the disclosure threshold left out.
 
     Parameters
@@ -24,7 +25,9 @@ def omission_note(omitted: int, threshold: int, what: str = "points") -> str:
     threshold : int
         The disclosure threshold.
     what : str
-        What the elements are (``"points"``, ``"bars"``, ...).
+        What the elements are, plural (``"points"``, ``"bars"``, ...).
+    unit : str
+        What the threshold counts (``"pupils"``, ``"respondents"``).
 
     Returns
     -------
@@ -35,10 +38,13 @@ def omission_note(omitted: int, threshold: int, what: str = "points") -> str:
     --------
     >>> omission_note(2, 10)
     ' 2 points resting on fewer than 10 pupils are not shown.'
+    >>> omission_note(1, 10, "bars")
+    ' 1 bar resting on fewer than 10 pupils is not shown.'
     """
     if not omitted:
         return ""
-    return f" {omitted} {what} resting on fewer than {threshold} pupils are not shown."
+    noun, verb = (what.removesuffix("s"), "is") if omitted == 1 else (what, "are")
+    return f" {omitted} {noun} resting on fewer than {threshold} {unit} {verb} not shown."
 
 
 def _masked(values: pd.Series, counts: pd.Series, threshold: int) -> tuple[np.ndarray, int]:

@@ -74,7 +74,7 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None) -> Chart:
     fig.tight_layout()
     caption = ("Read each row from the light (baseline) to the dark (follow-up) dot: rightwards "
                "means stronger agreement; * marks a change significant after Holm adjustment."
-               + omission_note(omitted, threshold, "means").replace("pupils", "respondents"))
+               + omission_note(omitted, threshold, "means", "respondents"))
     alt = (f"Dumbbell chart of {len(t)} {result.instrument} survey items: mean score at "
            f"baseline and follow-up on a 1 to 10 scale.")
     return Chart(fig, caption, alt, omitted)
