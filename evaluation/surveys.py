@@ -97,9 +97,10 @@ class SurveyResult:
         mean_baseline, ci_low_baseline, ci_high_baseline, mean_follow_up, ci_low_follow_up,
         ci_high_follow_up, change, ci_low_change, ci_high_change, test`` (``"paired"``: the
         change is the mean within-respondent difference over the ``n_paired`` respondents who
-        answered the item at both waves; ``"unpaired"``: Welch's difference of the wave means),
-        ``p``, ``p_holm`` (Holm across the items of a group), ``standardised_change`` (change
-        divided by the root mean square of the two waves' standard deviations).
+        answered the item at both waves; ``"unpaired"``: Welch's difference of the wave means;
+        ``"not tested"``: fewer than 2 answers in a wave), ``p``, ``p_holm`` (Holm across the
+        items of a group), ``standardised_change`` (change divided by the root mean square of
+        the two waves' standard deviations).
     nonresponse : pandas.DataFrame
         One row per group, wave and item: ``n_respondents`` (who answered any item of the
         instrument in that wave), ``n_answered``, ``n_missing``.
@@ -175,7 +176,7 @@ def _item_row(g: pd.DataFrame, alpha: float) -> dict:
         change, lo, hi, p = row["mean_follow_up"] - row["mean_baseline"], np.nan, np.nan, np.nan
     sd = np.sqrt((np.var(b, ddof=1) + np.var(f, ddof=1)) / 2) if smaller >= 2 else np.nan
     row.update(change=change, ci_low_change=lo, ci_high_change=hi,
-               test="paired" if paired else "unpaired", p=p,
+               test="paired" if paired else "unpaired" if np.isfinite(p) else "not tested", p=p,
                standardised_change=change / sd if sd and sd > 0 else np.nan)
     return row
 

@@ -137,3 +137,12 @@ def test_default_data_surveys_are_consistent(default_data, instrument, n_items):
     assert (t["p_holm"] >= t["p"]).all() and (t["p_holm"] <= 1).all()
     inside = (t["ci_low_change"] <= t["change"]) & (t["change"] <= t["ci_high_change"])
     assert inside.all()
+
+
+def test_item_answered_in_one_wave_only_is_not_tested():
+    data = panel()
+    data = data[~((data["wave"] == "follow_up") & (data["respondent_id"] != "r0"))]
+    row = survey_change(data, "pupil").table.iloc[0]
+    assert (row["n_baseline"], row["n_follow_up"], row["n_paired"]) == (4, 1, 1)
+    assert row["test"] == "not tested" and np.isnan(row["p"]) and np.isnan(row["p_holm"])
+    assert row["change"] == pytest.approx(6.0 - 5.5)
