@@ -132,6 +132,9 @@ def test_class_gap_chart_omits_small_classes():
     chart = class_gap_chart(table, threshold=10)  # 6 FSM pupils: every gap rests on too few
     assert chart.omitted == 6 and "6 points resting on fewer than 10 pupils" in chart.caption
     assert class_gap_chart(table, threshold=5).omitted == 0
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []  # figures are not left open in pyplot's global registry
     summary = closing_summary(year5_rows())
     bars = closing_chart(summary, threshold=10)
     assert bars.omitted == 6  # 3 subjects x (classes, schools)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from evaluation.gaps.pupils import FSM_BANDS, THRESHOLDS, GapShare, GapTrends
 from evaluation.plots._chart import Chart
@@ -87,7 +87,8 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
                          f"got {outcome!r}")
     label = label or table.columns[0]
     apply_theme()
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
     x = np.arange(len(rows))
     omitted = 0
     for i, (col, n, name) in enumerate(_GROUPS):
@@ -145,8 +146,8 @@ def gap_trend_chart(trends: GapTrends, threshold: int) -> Chart:
     national = table[table["group"] == "National"].sort_values("year")
     groups = [g for g in dict.fromkeys(table["group"]) if g != "National"]
     apply_theme()
-    fig, axes = plt.subplots(1, len(groups), figsize=(max(4.0 * len(groups), 6.0), 4.2),
-                             sharey=True, squeeze=False)
+    fig = Figure(figsize=(max(4.0 * len(groups), 6.0), 4.2))
+    axes = fig.subplots(1, len(groups), sharey=True, squeeze=False)
     omitted = 0
     for ax, name in zip(axes[0], groups, strict=True):
         g = table[table["group"] == name].sort_values("year")
@@ -205,7 +206,8 @@ def gap_share_chart(result: GapShare, threshold: int) -> Chart:
     keep = (t["n_fsm"] >= threshold) & (t["n_non_fsm"] >= threshold)
     omitted = int((~keep).sum())
     apply_theme()
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
     for label, (low, high) in FSM_BANDS.items():
         if label != "5-18%":
             ax.axvspan(max(low, 0), min(high, max(t["fsm_pct"].max(), 20) + 5),

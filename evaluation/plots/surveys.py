@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme
@@ -58,7 +58,8 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None) -> Chart:
         shown[wave] = t[f"mean_{wave}"].where(keep)
         omitted += int((~keep & t[f"mean_{wave}"].notna()).sum())
     apply_theme()
-    fig, ax = plt.subplots(figsize=(8.0, 0.45 * len(t) + 1.6))
+    fig = Figure(figsize=(8.0, 0.45 * len(t) + 1.6))
+    ax = fig.subplots()
     ax.hlines(y, shown["baseline"], shown["follow_up"], color=COLOURS["comparison"], lw=2,
               zorder=1)
     for wave, label in _WAVES:

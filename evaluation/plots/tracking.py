@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme
@@ -44,8 +44,8 @@ def class_gap_chart(table: pd.DataFrame, threshold: int) -> Chart:
                         x=table["term"].map({t: i for i, t in enumerate(TERMS)}))
     terms = [t for t in TERMS if t in set(table["term"])]
     apply_theme()
-    fig, axes = plt.subplots(1, len(subjects), figsize=(3.6 * len(subjects) + 1, 4.0),
-                             sharey=True, squeeze=False)
+    fig = Figure(figsize=(3.6 * len(subjects) + 1, 4.0))
+    axes = fig.subplots(1, len(subjects), sharey=True, squeeze=False)
     for ax, subject in zip(axes[0], subjects, strict=True):
         sub = data[data["subject"] == subject]
         for _, g in sub.groupby(["school_id", "class_id"], sort=True):
@@ -102,7 +102,8 @@ def closing_chart(summary: pd.DataFrame, threshold: int, start: str | None = Non
                          f"got {[start, end]}")
     keep = rows["n_fsm"] >= threshold
     apply_theme()
-    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    fig = Figure(figsize=(6.5, 4.0))
+    ax = fig.subplots()
     x = np.arange(len(rows))
     omitted = 0
     for i, (col, n, name, colour) in enumerate((
