@@ -126,15 +126,16 @@ def test_three_terms_add_a_whole_year_period():
 
 
 def test_class_gap_chart_omits_small_classes():
+    import matplotlib.pyplot as plt
+
     from evaluation.plots.tracking import class_gap_chart, closing_chart
 
+    open_before = plt.get_fignums()
     table = class_gap_table(year5_rows())
     chart = class_gap_chart(table, threshold=10)  # 6 FSM pupils: every gap rests on too few
     assert chart.omitted == 6 and "6 points resting on fewer than 10 pupils" in chart.caption
     assert class_gap_chart(table, threshold=5).omitted == 0
-    import matplotlib.pyplot as plt
-
-    assert plt.get_fignums() == []  # figures are not left open in pyplot's global registry
+    assert plt.get_fignums() == open_before  # no figure left in pyplot's global registry
     summary = closing_summary(year5_rows())
     bars = closing_chart(summary, threshold=10)
     assert bars.omitted == 6  # 3 subjects x (classes, schools)
