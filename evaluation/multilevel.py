@@ -224,3 +224,4 @@ def specification_table(results: dict) -> pd.DataFrame:
     return out.sort_values(["outcome", "specification"],
                            key=lambda s: s.map(outcome_order if s.name == "outcome" else order),
                            kind="stable").reset_index(drop=True)
+

@@ -263,5 +263,8 @@ def test_forest_plot_returns_a_chart_with_omissions_counted():
     t.loc[1, "n_em"] = 5
     small = forest_plot(t)
     assert small.omitted == 1 and "fewer than 10 pupils" in small.caption
-    plt.close(chart.figure)
-    plt.close(small.figure)
+    bare = forest_plot(t.drop(columns=["es_ci_low", "es_ci_high", "mdes", "months"]))
+    assert "not supplied" in bare.caption
+    for c in (chart, small, bare):
+        plt.close(c.figure)
+

@@ -41,14 +41,15 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
     small = (table["n_em"].fillna(0) < threshold) | (table["n_comparison"].fillna(0) < threshold)
     missing = table["effect_size"].isna() & ~small
     shown = table[~small & ~missing].iloc[::-1]
+    has_ci = {"es_ci_low", "es_ci_high"} <= set(table.columns)
     apply_theme()
     fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(2.5, 0.6 * len(shown) + 1.5)))
     y = np.arange(len(shown))
     est = shown["effect_size"].to_numpy(float)
-    err = np.vstack([est - shown["es_ci_low"].to_numpy(float),
-                     shown["es_ci_high"].to_numpy(float) - est])
+    err = (np.vstack([est - shown["es_ci_low"].to_numpy(float),
+                      shown["es_ci_high"].to_numpy(float) - est]) if has_ci else None)
     ax.errorbar(est, y, xerr=err, fmt="o", color=COLOURS["EM"], ecolor=COLOURS["EM"], capsize=3,
-                label="effect size, 95% CI")
+                label="effect size, 95% CI" if has_ci else "effect size")
     ax.axvline(0, color=COLOURS["national"], linewidth=1)
     if "mdes" in shown and shown["mdes"].notna().any():
         m = float(shown["mdes"].max())
@@ -68,12 +69,16 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
     caption = ("Points right of the zero line favour EM pupils; intervals crossing zero are "
                "compatible with no effect, and effects inside the shaded band are below what "
                "this sample can reliably detect.")
+    if not has_ci:
+        caption += " Confidence intervals were not supplied, so none are drawn."
     if missing.any():
         caption += " Not estimable: " + ", ".join(table.loc[missing, "label"]) + "."
     if small.any():
         caption += (f" {int(small.sum())} outcome(s) not shown: fewer than {threshold} pupils "
                     "in a group.")
-    alt = "Forest plot of effect sizes with 95% confidence intervals: " + "; ".join(
-        f"{r['label']} {r['effect_size']:.2f} ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})"
+    alt = "Forest plot of effect sizes" + (" with 95% confidence intervals" if has_ci else "")
+    alt += ": " + "; ".join(
+        f"{r['label']} {r['effect_size']:.2f}"
+        + (f" ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})" if has_ci else "")
         for _, r in shown.iloc[::-1].iterrows())
     return Chart(fig, caption, alt, omitted=int(small.sum()))
