@@ -44,7 +44,7 @@ class Chart:
     omitted: int = 0
 
     def png(self, dpi: int = 110) -> bytes:
-        """The figure as PNG bytes (deterministic: no timestamp metadata)."""
+        """Return the figure as PNG bytes (deterministic: no timestamp metadata)."""
         buf = io.BytesIO()
         self.figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
                             metadata={"Software": None})
