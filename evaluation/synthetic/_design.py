@@ -22,6 +22,8 @@ MISSING_RATE = 0.06       # share of pupils with prior attainment or outcomes mi
 MISSING_KIND = {"prior": 0.45, "outcome": 0.45, "both": 0.10}
 #: Target-group size (low, high) in an unlinked stratum, by phase.
 TARGET_SIZE = {"secondary": (10, 22), "primary": (5, 11)}
+#: Weights of the schools' choice of target pupils (logit scale, plus Gumbel chance).
+SELECTION = {"fsm": 2.4, "lac": 2.0, "low_prior": 0.6, "idaci": 1.0}
 
 
 def em_schools(rng, las: list[str], stems: list[str]) -> pd.DataFrame:
@@ -129,8 +131,10 @@ def select_targets(rng, pupils: pd.DataFrame, prior: np.ndarray, plan: dict,
     IDACI (plus chance): mostly FSM and LAC pupils.
     """
     z = (prior - np.nanmean(prior)) / np.nanstd(prior)
-    score = (2.4 * pupils["fsm"].to_numpy() + 2.0 * pupils["lac"].to_numpy() - 0.6 * z
-             + 1.0 * pupils["idaci"].to_numpy() + rng.gumbel(size=len(pupils)))
+    w = SELECTION
+    score = (w["fsm"] * pupils["fsm"].to_numpy() + w["lac"] * pupils["lac"].to_numpy()
+             - w["low_prior"] * z + w["idaci"] * pupils["idaci"].to_numpy()
+             + rng.gumbel(size=len(pupils)))
     size = _stratum_value(plan, school_row, pupils["cohort"].to_numpy(), 0)
     return _rank_in_groups(school_row * 10_000 + pupils["cohort"].to_numpy(), -score) < size
 

@@ -33,19 +33,20 @@ GRADE_C = 40.0
 S_KS2 = 1.6                       # logistic scale of KS2 fine points
 S_GCSE = 5.0                      # logistic scale of GCSE subject points
 N_OTHER = 6                       # GCSE subjects besides English and maths in the best 8
+U_BELOW = 8.0                     # latent GCSE points below which a subject is ungraded (U)
 
 #: FSM effect on attainment (pupil SD) in a school with the national FSM share, and how it
 #: changes per unit of school FSM share (positive: smaller gaps in high-FSM schools).
-FSM_ATTAIN = {"primary": (-0.33, 0.9), "secondary": (-0.33, 0.9)}
-FSM_PROGRESS = {"primary": (0.0, 0.9), "secondary": (0.0, 0.5)}
+FSM_ATTAIN = {"primary": (-0.33, 1.1), "secondary": (-0.33, 0.9)}
+FSM_PROGRESS = {"primary": (0.0, 1.0), "secondary": (0.0, 0.5)}
 
 #: Calibrated constants (points) by (cohort, fsm) for KS2 and GCSE latent scores; the
 #: population's comparison schools get a further small shift that makes national rates exact.
 BASE = {
-    "primary": {(2008, False): 1.54, (2008, True): 0.07, (2009, False): 1.46,
-                (2009, True): -0.03, (2010, False): 1.69, (2010, True): 0.24},
-    "secondary": {(2008, False): 11.04, (2008, True): 5.36, (2009, False): 11.84,
-                  (2009, True): 6.39, (2010, False): 13.41, (2010, True): 8.0},
+    "primary": {(2008, False): 1.55, (2008, True): 0.23, (2009, False): 1.44,
+                (2009, True): 0.13, (2010, False): 1.68, (2010, True): 0.41},
+    "secondary": {(2008, False): 10.95, (2008, True): 5.6, (2009, False): 11.76,
+                  (2009, True): 6.69, (2010, False): 13.37, (2010, True): 8.3},
 }
 
 #: How an outcome's EM coefficient reaches the latent scores: (channel, points per unit coef).
@@ -83,8 +84,10 @@ def _ks2_points(x):
 def latents(rng, p) -> dict:
     """Prior attainment and latent outcome means/noise for one phase's pupils frame ``p``."""
     phase, share, fsm = p["phase"].iloc[0], p["_share"].to_numpy(), p["fsm"].to_numpy()
-    attain = p["_a"].to_numpy() + p["_u"].to_numpy() + _fsm_effect(share, fsm,
-                                                                    FSM_ATTAIN[phase])
+    # pupil attainment incl. the school effect: the same latent drives prior and outcomes,
+    # so prior attainment relates to outcomes alike within and between schools
+    level = p["_a"].to_numpy() + p["_u"].to_numpy()
+    attain = level + _fsm_effect(share, fsm, FSM_ATTAIN[phase])
     progress = p["_v"].to_numpy() + _fsm_effect(share, fsm, FSM_PROGRESS[phase])
     base = _base(phase, p["cohort"].to_numpy(), fsm)
     n = len(p)
@@ -94,7 +97,7 @@ def latents(rng, p) -> dict:
         ks1_eng = (ks1[:, 0] + ks1[:, 1]) / 2
         lev = np.floor((np.c_[ks1_eng, ks1[:, 2]] - 3.0) / 6.0 + 0.5)
         pupil = rng.normal(0.0, 0.9, n)
-        common = 27.2 + base + 1.3 * p["_a"].to_numpy() + 2.5 * progress + pupil
+        common = 27.2 + base + 1.3 * level + 2.5 * progress + pupil
         mu = {
             "eng": common + 0.62 * (ks1_eng - 15.6),
             "mat": common + 0.62 * (ks1[:, 2] - 15.6),
@@ -108,7 +111,7 @@ def latents(rng, p) -> dict:
     ks2_aps = np.round(ks2.mean(axis=1), 2)
     lev = np.floor(ks2[:, :2] / 6.0)
     pupil = rng.normal(0.0, 2.0, n)
-    common = 38.0 + base + 4.0 * p["_a"].to_numpy() + 8.0 * progress + pupil
+    common = 38.0 + base + 4.0 * level + 8.0 * progress + pupil
     mu = {
         "eng": common + 1.9 * (ks2[:, 0] - 27.6),
         "mat": common + 2.1 * (ks2[:, 1] - 27.6),
@@ -132,7 +135,8 @@ def shifts(effects: dict, fsm: np.ndarray, treated: np.ndarray) -> dict:
 
 
 def _grade(x):
-    return np.where(x < 16.0, 0.0, np.minimum(58.0, 16.0 + 6.0 * np.floor((x - 16.0) / 6.0)))
+    return np.where(x < U_BELOW, 0.0,
+                    np.minimum(58.0, 16.0 + 6.0 * np.floor(np.maximum(x - 16.0, 0.0) / 6.0)))
 
 
 def outcomes(lat: dict, delta=0.0, shift: dict | None = None) -> dict:
