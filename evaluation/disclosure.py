@@ -136,7 +136,9 @@ def suppress(
     n_suppressed = int(hidden.to_numpy().sum())
     for col in table.columns:
         if hidden[col].any():
-            values[col] = values[col].astype("float64").where(~hidden[col], np.nan)
+            numeric = pd.api.types.is_numeric_dtype(values[col])
+            values[col] = (values[col].astype("float64") if numeric
+                           else values[col].astype(object)).where(~hidden[col], np.nan)
     frame = pd.DataFrame(index=table.index)
     for col in table.columns:
         frame[col] = [

@@ -94,6 +94,11 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
         "weighted so that each school and year counts as much as its EM pupils, and adjusted "
         "for prior attainment, FSM, gender, SEN, EAL and ethnicity."
     ]
+    if min(n_em, n_comparison) < threshold:
+        paras.append(f"Fewer than {threshold} pupils are in one of the groups compared, so no "
+                     "estimate is shown: a figure resting on so few pupils could identify them. "
+                     "The overall report includes these pupils.")
+        return paras
     head = table[table["primary"].astype(bool)] if "primary" in table else table.iloc[:1]
     head = head if len(head) else table.iloc[:1]
     paras.append(describe_effect(head.iloc[0], alpha))
@@ -109,11 +114,13 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
                          "significantly after Holm adjustment.")
     if table["indicative"].astype(bool).any():
         mdes = float(table["mdes"].max())
+        size = (f"is about {mdes:.2f} standard deviations (80% power), larger than the effects "
+                "programmes like this usually have" if math.isfinite(mdes) else
+                "cannot even be worked out, because there are too few schools")
         paras.append(
             f"How sure can we be? With this sample the smallest effect we could reliably detect "
-            f"is about {mdes:.2f} standard deviations (80% power), larger than the effects "
-            "programmes like this usually have, so these results are indicative only, as the "
-            "original evaluators warned. Pupils were not randomly assigned: differences the "
-            "data do not record could explain part of any difference."
+            f"{size}, so these results are indicative only, as the original evaluators warned. "
+            "Pupils were not randomly assigned: differences the data do not record could "
+            "explain part of any difference."
         )
     return paras

@@ -108,8 +108,8 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int) -> PhaseEvaluation:
     spec = plan.matching_spec(MAIN_SPEC)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        matched = match(sample.data, treatment="em", covariates=plan.covariates(phase),
-                        **match_args(spec, plan, phase), random_state=seed)
+        args = {"covariates": plan.covariates(phase), **match_args(spec, plan, phase)}
+        matched = match(sample.data, treatment="em", **args, random_state=seed)
         bal = balance(matched, covariates=plan.covariates(phase))
         impact = estimate_impacts(
             matched.matched_data(), plan.outcomes(phase), plan.covariates(phase), plan=plan,

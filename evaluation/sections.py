@@ -167,6 +167,9 @@ def headline(ev: Evaluation) -> dict:
     estimable = [pe for pe in ev.phases.values() if pe.estimable]
     texts = []
     for pe in estimable:
+        if min(pe.sample.n_em, pe.sample.n_comparison) < t:
+            texts.append(f"{pe.phase}: fewer than {t} pupils in a group (suppressed)")
+            continue
         row = pe.impact.table()
         row = row[row["primary"].astype(bool)].iloc[0] if "primary" in row else row.iloc[0]
         scale = 1.0 if row["family"] == "gaussian" else 100.0
