@@ -108,8 +108,8 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int) -> PhaseEvaluation:
     spec = plan.matching_spec(MAIN_SPEC)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        args = {"covariates": plan.covariates(phase), **match_args(spec, plan, phase)}
-        matched = match(sample.data, treatment="em", **args, random_state=seed)
+        matched = match(sample.data, treatment="em", **match_args(spec, plan, phase),
+                        random_state=seed)
         bal = balance(matched, covariates=plan.covariates(phase))
         impact = estimate_impacts(
             matched.matched_data(), plan.outcomes(phase), plan.covariates(phase), plan=plan,
@@ -120,10 +120,25 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int) -> PhaseEvaluation:
 
 
 def match_args(spec: dict, plan: Plan, phase: str) -> dict:
-    """Turn a plan matching spec into `match()` arguments (``prior`` resolved per phase)."""
+    """Turn a plan matching spec into `match()` arguments.
+
+    ``prior`` in a spec's covariates is the phase's prior attainment. A spec without
+    covariates matches on the phase's model covariates, except exact matching, which matches
+    on its ``exact`` variables only (balance is still checked on every covariate).
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> plan = load_plan()
+    >>> match_args(plan.matching_spec("nearest_ps"), plan, "primary")["covariates"][0]
+    'ks1_aps'
+    """
     args = {k: v for k, v in spec.items() if k not in ("name", "label", "covariates")}
-    if "covariates" in spec:
-        args["covariates"] = [plan.prior(phase) if c == "prior" else c for c in spec["covariates"]]
+    covariates = spec.get("covariates")
+    if covariates is None and spec.get("method") != "exact":
+        covariates = plan.covariates(phase)
+    if covariates is not None:
+        args["covariates"] = [plan.prior(phase) if c == "prior" else c for c in covariates]
     return args
 
 

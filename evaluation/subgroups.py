@@ -51,8 +51,8 @@ def sensitivity(ev: Evaluation, phase: str) -> pd.DataFrame:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("always")
-                args = {"covariates": covs, **match_args(spec, plan, phase)}
-                m = match(pe.sample.data, treatment="em", **args, random_state=ev.seed)
+                m = match(pe.sample.data, treatment="em", **match_args(spec, plan, phase),
+                          random_state=ev.seed)
                 results[spec["name"]] = estimate_impacts(
                     m.matched_data(), outcomes, covs, plan=plan, random_state=ev.seed, gap=None)
         except (ValueError, NotEstimableError) as err:
