@@ -75,7 +75,7 @@ def cox_from_log_odds(log_odds_ratio: float, n_treated: int, n_comparison: int) 
     Examples
     --------
     >>> round(cox_from_log_odds(1.65, 1000, 1000), 4)
-    0.9992
+    0.9996
     """
     return small_sample_factor(n_treated, n_comparison) * log_odds_ratio / COX_SCALE
 
@@ -134,7 +134,7 @@ def icc_anova(y, groups) -> float:
     Examples
     --------
     >>> round(icc_anova([1, 2, 3, 11, 12, 13], ["a", "a", "a", "b", "b", "b"]), 4)
-    0.9604
+    0.9803
     """
     df = pd.DataFrame({"y": np.asarray(y, dtype=float), "g": np.asarray(groups)}).dropna()
     sizes = df.groupby("g")["y"].size()

@@ -104,7 +104,7 @@ def cr1_factor(n: int, k: int, g: int) -> float:
     Examples
     --------
     >>> round(cr1_factor(100, 3, 10), 6)
-    1.145475
+    1.134021
     """
     return g / (g - 1) * (n - 1) / (n - k)
 
