@@ -1,4 +1,22 @@
-"""Calibrated synthetic Extra Mile data with known true effects (`generate`)."""
+"""Calibrated synthetic Extra Mile data with known true effects (`generate`).
+
+Design, in short (data/README.md has the whole story and the calibration table):
+
+* A national-like population of about 1,500 primary and 600 secondary schools, cohorts
+  2008-2010, on the real scales (KS1 APS, KS2 fine points, GCSE capped QCA points). National
+  threshold rates by FSM status match the published figures exactly (one shift per year and FSM
+  group on the population's comparison schools); FSM concentration and smaller FSM gaps in
+  high-FSM schools are built in.
+* The EM programme schools (23 + 60 secondary, 40 trial + 10 partner primary) come from their own
+  random stream, so ``include_population=False`` reproduces them exactly.  Target groups are
+  chosen on observables only (FSM, LAC, low prior attainment, IDACI).
+* Threshold and expected-progress outcomes derive from English and maths scores that EM does not
+  move by default; the default effect (+20 capped GCSE points) comes as grade steps in the other
+  subjects, so it is recoverable by a Gaussian GLM with the plan's covariates and every other
+  default effect is exactly zero (see `_outcomes` for the mechanics).
+* The default scenario's linked strata are constructed so that the analysable sample is exactly
+  196 EM and 4,794 comparison pupils.
+"""
 
 from __future__ import annotations
 
