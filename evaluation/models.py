@@ -69,19 +69,19 @@ def _require(data: pd.DataFrame, columns: list[str]) -> None:
 def _rows(data: pd.DataFrame, outcome: str, covariates: list[str], treatment: str,
           weights: str | None, cluster: str) -> tuple[pd.DataFrame, dict]:
     exclusions: dict[str, int] = {}
-    keep = pd.Series(True, index=data.index)
-    for col in [outcome, treatment, *covariates, cluster]:
-        miss = keep & data[col].isna()
+    keep = np.ones(len(data), dtype=bool)
+    for col in dict.fromkeys([outcome, treatment, *covariates, cluster]):
+        miss = keep & data[col].isna().to_numpy()
         if miss.any():
             exclusions[f"missing {col}"] = int(miss.sum())
         keep &= ~miss
     if weights is not None:
-        w = pd.to_numeric(data[weights], errors="coerce")
+        w = pd.to_numeric(data[weights], errors="coerce").to_numpy()
         bad = keep & ~(w > 0)
         if bad.any():
             exclusions[f"zero or missing {weights}"] = int(bad.sum())
         keep &= ~bad
-    return data.loc[keep].copy(), exclusions
+    return data[keep].reset_index(drop=True), exclusions
 
 
 def _expand(frame: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -319,6 +319,10 @@ class OutcomeResult:
         Model-matrix columns dropped as constant or aliased.
     vcov : pandas.DataFrame
         Variance matrix of the coefficients used for inference.
+    n_comparison_effective : float
+        Kish effective number of comparison pupils under the matching weights.
+    icc : float
+        ANOVA estimate of the outcome's intraclass correlation within schools (analysed rows).
     """
 
     outcome: str
@@ -347,6 +351,7 @@ class OutcomeResult:
     dropped: tuple
     vcov: pd.DataFrame = field(repr=False)
     n_comparison_effective: float = float("nan")
+    icc: float = float("nan")
 
     def summary(self) -> pd.DataFrame:
         """One-row tidy summary of the effect.
@@ -494,7 +499,7 @@ def fit_outcome(data: pd.DataFrame, outcome: str, family: str, covariates: list[
         effects.months_progress(es[0]), sd, inf.label, n_em, n_comp, n_schools,
         dict(d.exclusions), table, d.dropped,
         pd.DataFrame(inf.vcov, index=d.X.columns, columns=d.X.columns),
-        effects.kish_n(d.weights[~treat]))
+        effects.kish_n(d.weights[~treat]), effects.icc_anova(d.y, d.groups))
 
 
 # --------------------------------------------------------------------------- all outcomes
@@ -613,11 +618,8 @@ class ImpactResult:
         return self.summary().to_html(index=False)
 
 
-def _precision(res: OutcomeResult, data: pd.DataFrame, cluster: str, power: dict,
-               alpha: float) -> dict:
-    icc = effects.icc_anova(res.glm.model.endog, data.loc[res.glm.model.data.row_labels,
-                                                           cluster])
-    source = "data"
+def _precision(res: OutcomeResult, power: dict, alpha: float) -> dict:
+    icc, source = res.icc, "data"
     if not np.isfinite(icc):
         icc, source = float(power.get("icc_default", 0.15)), "plan default"
     value = effects.mdes(res.n_em, res.n_comparison_effective, res.n_schools, icc,
@@ -687,7 +689,7 @@ def estimate_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[
             continue
         fits[name] = res
         excl.update({f"{name}: {k}": v for k, v in res.exclusions.items()})
-        precision[name] = _precision(res, data, args["cluster"], power, alpha)
+        precision[name] = _precision(res, power, alpha)
         if gap:
             try:
                 gaps[name] = fit_outcome(data, name, spec["family"], covariates,

@@ -138,6 +138,9 @@ def test_counts_and_exclusions_are_reported_and_caller_frame_untouched():
     assert res.n_em + res.n_comparison == len(df) - 5
     assert res.n_em == int(df["em"].sum()) - 3  # rows 0, 1, 5 are EM pupils of school 0
     assert res.n_schools == 8
+    dup = fit_outcome(df.set_axis([0] * len(df)), "y", "gaussian", COVARIATES,
+                      inference="CR1")   # a duplicated index changes nothing
+    assert dup.estimate == res.estimate and dup.exclusions == res.exclusions
 
 
 def test_constant_and_aliased_columns_are_dropped_as_r_reports_na():
