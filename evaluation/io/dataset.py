@@ -35,7 +35,7 @@ class Dataset:
     Examples
     --------
     >>> from evaluation.synthetic import generate
-    >>> ds = generate(seed=1, scale=0.05)
+    >>> ds = generate(seed=1, include_population=False)
     >>> ds.is_synthetic
     True
     """
@@ -167,7 +167,7 @@ def write_dataset(ds: Dataset, directory: str | Path) -> Path:
     Examples
     --------
     >>> from evaluation.synthetic import generate
-    >>> write_dataset(generate(seed=1, scale=0.05), "/tmp/em-demo")  # doctest: +SKIP
+    >>> write_dataset(generate(seed=1, include_population=False), "/tmp/em-demo")  # doctest: +SKIP
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
