@@ -1,0 +1,1 @@
+"""Evaluation of school programmes that aim to close the FSM attainment gap (Extra Mile)."""

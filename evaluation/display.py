@@ -1,4 +1,4 @@
-"""Building blocks the report notebooks display: sections, notices, and the synthetic-data banner."""
+"""Building blocks the report notebooks display: sections, notices, the synthetic banner."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ class Notice:
 
     Examples
     --------
-    >>> "not estimable" in Notice("Impact not estimable: no EM pupils.", "not estimable")._repr_html_()
+    >>> n = Notice("Impact not estimable: no EM pupils.", "not estimable")
+    >>> "not estimable" in n._repr_html_()
     True
     """
 
@@ -72,7 +73,7 @@ class Section:
 
 
 def contents(sections: list[tuple[str, str]]) -> Section:
-    """A table of contents linking to section anchors.
+    """Return a table of contents linking to section anchors.
 
     Examples
     --------

@@ -39,8 +39,8 @@ def describe_effect(row: pd.Series | dict, alpha: float = 0.05) -> str:
     >>> text = describe_effect({"label": "GCSE capped point score", "family": "gaussian",
     ...     "estimate": 18.44, "ci_low": 8.1, "ci_high": 28.7, "p": 0.003, "p_holm": 0.015,
     ...     "months": 2, "effect_size": 0.2, "es_type": "Hedges' g", "units": "points"})
-    >>> text.split(" (95% CI")[0]
-    'GCSE capped point score: EM pupils scored 18.4 points more than comparable pupils in the same schools'
+    >>> text.split(" than ")[0]
+    'GCSE capped point score: EM pupils scored 18.4 points more'
     """
     r = dict(row)
     gaussian = r["family"] == "gaussian"

@@ -1,4 +1,4 @@
-"""The evaluation of one cluster (or all EM schools): sample, matching, balance, impact, per phase."""
+"""Evaluate one cluster (or all EM schools): sample, matching, balance, impact, per phase."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ class Plan:
         return [self.prior(phase), *self.raw["covariates"]]
 
     def matching_specs(self) -> list[dict]:
-        """Matching specifications; the first is the main analysis."""
+        """Return the matching specifications; the first is the main analysis."""
         return list(self.raw["matching"])
 
     def matching_spec(self, name: str) -> dict:
@@ -59,7 +59,7 @@ class Plan:
         raise ValueError(f"`name` should be one of {names}; got {name!r}")
 
     def section(self, name: str) -> dict:
-        """A top-level section (``inference``, ``power``, ``disclosure``) as a dict."""
+        """Return a top-level section (``inference``, ``power``, ``disclosure``) as a dict."""
         return dict(self.raw[name])
 
 

@@ -15,7 +15,7 @@ from evaluation.plan import Plan
 
 
 def git_commit(root: str | Path = config.PROJECT_ROOT) -> str:
-    """The checkout's commit (with ``+changes`` when the work tree differs), or ``unknown``.
+    """Return the checkout's commit (``+changes`` when the tree differs), or ``unknown``.
 
     Examples
     --------

@@ -175,7 +175,8 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
 
     Examples
     --------
-    >>> render_report(ReportSpec("overall", "Overall", "evaluation_overall.ipynb"))  # doctest: +SKIP
+    >>> spec = ReportSpec("overall", "Overall", "evaluation_overall.ipynb")
+    >>> render_report(spec)  # doctest: +SKIP
     """
     import papermill as pm
 

@@ -1,4 +1,4 @@
-"""The analysis sample of a phase: who is treated, who can be a comparator, who is excluded and why."""
+"""The analysis sample of a phase: who is treated, who compares, who is excluded and why."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Report sections: each function turns an `Evaluation` into a displayable, disclosure-safe Section."""
+"""Report sections: each turns an `Evaluation` into a displayable, disclosure-safe Section."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def findings(ev: Evaluation) -> Section:
 
 
 def profile(ev: Evaluation) -> Section:
-    """The schools in scope: LA, phase, role, EM activity, FSM share, EM pupils analysed."""
+    """Show the schools in scope: LA, phase, role, EM activity, FSM share, EM pupils analysed."""
     s = ev.schools
     em_counts = pd.concat(
         [pe.sample.data.loc[pe.sample.data["em"], "school_id"] for pe in ev.phases.values()]
@@ -156,7 +156,7 @@ def provenance(ev: Evaluation, parameters: dict) -> Section:
 
 
 def headline(ev: Evaluation) -> dict:
-    """The index page's numbers for this report: phase, schools, EM pupils, headline, status.
+    """Return the index page's numbers: phase, schools, EM pupils, headline, status.
 
     Examples
     --------
@@ -201,7 +201,7 @@ PUBLISHED = {
 
 
 def replication(ev: Evaluation) -> Section:
-    """The replication of DFE-RR133: the published sample and result against ours."""
+    """Show the replication of DFE-RR133: the published sample and result against ours."""
     sec = ev.phases.get("secondary")
     pri = ev.phases.get("primary")
     n_sec = sec.sample.n_schools if sec else 0
@@ -236,7 +236,7 @@ def _ci_text(est: float, lo: float, hi: float, scale: float) -> str:
 
 
 def impact_display(ev: Evaluation, table: pd.DataFrame):
-    """An impact table (``ImpactResult.table()``) formatted and suppressed for display.
+    """Format and suppress an impact table (``ImpactResult.table()``) for display.
 
     Binary outcomes are shown in percentage points; effect sizes are Hedges' g (point scores)
     or the Cox index (thresholds); the odds ratio is given for thresholds.
@@ -378,7 +378,8 @@ def _gap_share_parts(ev: Evaluation) -> list:
                                GAP_MEASURE[phase], cohort=None)
         lo, hi = res.difference_ci
         parts.append(
-            f"All {phase} schools, 2008-2010 pooled: schools with more than 18% FSM pupils have an FSM gap "
+            f"All {phase} schools, 2008-2010 pooled: schools with more than 18% FSM pupils have "
+            "an FSM gap "
             f"{abs(res.difference):.1f} points {'smaller' if res.difference < 0 else 'larger'} "
             f"than schools with under 5% (95% CI {lo:.1f} to {hi:.1f}); the published pattern is "
             "about 10 points smaller.")
@@ -387,7 +388,7 @@ def _gap_share_parts(ev: Evaluation) -> list:
 
 
 def measure_label(measure: str) -> str:
-    """The plan's label of an outcome column (the column name when the plan has none).
+    """Return the plan's label of an outcome column (its name when the plan has none).
 
     Examples
     --------
@@ -481,7 +482,7 @@ def _effect_rows(ev: Evaluation, df: pd.DataFrame, first: str):
 
 
 def by_activity(ev: Evaluation) -> Section:
-    """The headline effect by phase and by the EM activity the school chose."""
+    """Show the headline effect by phase and by the EM activity the school chose."""
     from evaluation.subgroups import effects_by
 
     df = effects_by(ev, "em_activity")
@@ -497,7 +498,7 @@ def by_activity(ev: Evaluation) -> Section:
 
 
 def heterogeneity(ev: Evaluation) -> Section:
-    """The headline effect in each cluster, to see whether results differ between clusters."""
+    """Show the headline effect in each cluster, to see whether results differ."""
     from evaluation.plots.impact import forest_plot
     from evaluation.subgroups import effects_by
 

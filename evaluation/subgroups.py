@@ -1,4 +1,4 @@
-"""Overall-report analyses: sensitivity across matching specs, and effects by activity and cluster."""
+"""Overall-report analyses: sensitivity across matching specs; effects by activity, cluster."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from evaluation.pipeline import Evaluation, match_args
 
 
 def sensitivity(ev: Evaluation, phase: str) -> pd.DataFrame:
-    """The phase's outcome models under every matching spec of the plan, plus a multilevel model.
+    """Fit the phase's outcome models under every matching spec, plus a multilevel model.
 
     Each spec re-matches the same analysis sample (``analysis.yml`` ``matching``) and fits the
     same outcome models; the multilevel alternative (random school intercept for point scores,
@@ -75,7 +75,7 @@ def _headline(ev: Evaluation, phase: str) -> dict:
 
 
 def effects_by(ev: Evaluation, column: str) -> pd.DataFrame:
-    """The headline outcome's effect within each value of a school column (activity, cluster).
+    """Estimate the headline effect within each value of a school column (activity, cluster).
 
     The main matched sample of each phase is split by the school's value of ``column`` and the
     headline outcome model refitted in each part. Parts without both EM and comparison pupils

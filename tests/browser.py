@@ -1,4 +1,4 @@
-"""Open a rendered page in Debian's headless Chromium with the network blocked, as a reader would."""
+"""Open a rendered page in headless Chromium with the network blocked, as a reader would."""
 
 from __future__ import annotations
 

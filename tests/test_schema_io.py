@@ -11,9 +11,12 @@ from evaluation.schema import TABLES, validate
 def _schools(n=2):
     return pd.DataFrame({
         "school_id": [f"S{i}" for i in range(n)], "school_name": [f"School {i}" for i in range(n)],
-        "la": ["LA 1"] * n, "phase": ["secondary"] * n, "cluster": ["Ashdown cluster"] + [None] * (n - 1),
-        "role": ["trial"] + ["comparison"] * (n - 1), "em_phase": ["secondary_1"] + [None] * (n - 1),
-        "em_activity": ["raising aspirations"] + [None] * (n - 1), "em_linked": [True] + [False] * (n - 1),
+        "la": ["LA 1"] * n, "phase": ["secondary"] * n,
+        "cluster": ["Ashdown cluster"] + [None] * (n - 1),
+        "role": ["trial"] + ["comparison"] * (n - 1),
+        "em_phase": ["secondary_1"] + [None] * (n - 1),
+        "em_activity": ["raising aspirations"] + [None] * (n - 1),
+        "em_linked": [True] + [False] * (n - 1),
         "fsm_pct": [35.0] + [10.0] * (n - 1),
     })
 
@@ -61,7 +64,8 @@ def test_impossible_values_name_column_rows_and_expectation():
     with pytest.raises(DataError) as err:
         validate(df, "pupils", "pupils.csv")
     msg = str(err.value)
-    assert "column 'sen': rows 2 fail one of ['none', 'support', 'statement'] (found 'statemented')" in msg
+    assert ("column 'sen': rows 2 fail one of ['none', 'support', 'statement'] "
+            "(found 'statemented')") in msg
     assert "column 'ks2_aps': rows 1, 3 fail between 9 and 39" in msg
 
 
@@ -75,7 +79,8 @@ def test_wrong_type_is_reported():
 
 def test_duplicate_pupils_are_refused():
     df = pd.concat([_pupils(), _pupils().iloc[[1]]], ignore_index=True)
-    with pytest.raises(DataError, match=r"2 duplicated rows on \[.pupil_id., .cohort.\] \(rows 1, 4\)"):
+    expected = r"2 duplicated rows on \[.pupil_id., .cohort.\] \(rows 1, 4\)"
+    with pytest.raises(DataError, match=expected):
         validate(df, "pupils", "pupils.csv")
 
 
