@@ -77,8 +77,9 @@ test: $(ENV_STAMP) browser ## run the whole test suite
 lint: $(ENV_STAMP) ## ruff
 	$(PY) -m ruff check evaluation tests bench
 
+BENCHES := bench/bench_matching.py bench/simulation_study.py bench/bench_build.py
 bench: $(ENV_STAMP) $(DATA_STAMP) ## benchmarks: matching vs peers, simulation study, build timings
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean: ## remove generated data, reports and caches
 	rm -rf $(REPORTS)/html $(REPORTS)/_executed $(REPORTS)/records $(REPORTS)/logs \
