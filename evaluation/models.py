@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -27,7 +28,12 @@ from evaluation.schema import ETHNICITIES, SEN_LEVELS
 #: Default of ``inference.wild_bootstrap_below`` when no plan is given.
 WILD_BELOW = 30
 
+#: Reference level first: the levels of the schema's categorical covariates.
 LEVELS = {"sen": SEN_LEVELS, "ethnicity": ETHNICITIES}
+
+#: A covariate term ``"<column>^<k>"`` (k = 2..9): the column's k-th power, centred at its mean
+#: in the analysed rows (e.g. ``"ks2_aps^2"`` for a quadratic in prior attainment).
+_POWER = re.compile(r"^(?P<base>.+)\^(?P<k>[2-9])$")
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,14 @@ class Design:
     dropped: tuple
 
 
+def _base(column: str) -> str:
+    """Column a covariate term reads: ``"ks2_aps^2"`` (a centred power) reads ``ks2_aps``."""
+    match = _POWER.match(column)
+    return match["base"] if match else column
+
+
 def _require(data: pd.DataFrame, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in data.columns]
+    missing = [c for c in dict.fromkeys(map(_base, columns)) if c not in data.columns]
     if missing:
         raise DataError(f"`data` lacks column(s) {missing}; it has {list(data.columns)}")
 
@@ -70,7 +82,7 @@ def _rows(data: pd.DataFrame, outcome: str, covariates: list[str], treatment: st
           weights: str | None, cluster: str) -> tuple[pd.DataFrame, dict]:
     exclusions: dict[str, int] = {}
     keep = np.ones(len(data), dtype=bool)
-    for col in dict.fromkeys([outcome, treatment, *covariates, cluster]):
+    for col in dict.fromkeys(map(_base, [outcome, treatment, *covariates, cluster])):
         miss = keep & data[col].isna().to_numpy()
         if miss.any():
             exclusions[f"missing {col}"] = int(miss.sum())
@@ -85,6 +97,10 @@ def _rows(data: pd.DataFrame, outcome: str, covariates: list[str], treatment: st
 
 
 def _expand(frame: pd.DataFrame, col: str) -> pd.DataFrame:
+    power = _POWER.match(col)
+    if power:
+        base = frame[power["base"]].astype(float)
+        return pd.DataFrame({col: (base - base.mean()) ** int(power["k"])})
     s = frame[col]
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         return pd.DataFrame({col: s.astype(float)})
@@ -416,7 +432,8 @@ def fit_outcome(data: pd.DataFrame, outcome: str, family: str, covariates: list[
         Gaussian/identity or binomial/logit.
     covariates : list of str
         Adjustment covariates (prior attainment first, as ``Plan.covariates``); categorical
-        ones become dummies with the first schema level as reference.
+        ones become dummies with the first schema level as reference; ``"<column>^k"`` adds
+        the column's centred k-th power (``"ks2_aps^2"``).
     treatment, weights, cluster : str
         Treatment indicator, matching-weight column (None: unweighted), cluster column.
     inference : {"auto", "wild", "CR1", "CR2", "CR0", "naive"}
