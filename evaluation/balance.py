@@ -1,0 +1,254 @@
+"""Covariate balance before and after matching, as MatchIt's summary computes it; WWC bands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evaluation.matching.distance import is_categorical, levels
+
+_SQRT_EPS = np.sqrt(np.finfo(float).eps)
+#: What Works Clearinghouse baseline-equivalence bands on |SMD| (upper bound, verdict).
+WWC_BANDS = ((0.05, "satisfies"), (0.25, "requires adjustment"), (np.inf, "does not satisfy"))
+SUMMARY_COLUMNS = {"mean_treated": "Means Treated", "mean_control": "Means Control",
+                   "smd": "Std. Mean Diff.", "var_ratio": "Var. Ratio",
+                   "ecdf_mean": "eCDF Mean", "ecdf_max": "eCDF Max"}
+
+
+def wwc_band(smd: float) -> str:
+    """Return the What Works Clearinghouse baseline-equivalence verdict for an SMD.
+
+    Examples
+    --------
+    >>> wwc_band(0.05), wwc_band(-0.2), wwc_band(0.3)
+    ('satisfies', 'requires adjustment', 'does not satisfy')
+    """
+    if smd is None or not np.isfinite(smd):
+        return ""
+    return next(label for bound, label in WWC_BANDS if abs(smd) <= bound)
+
+
+def _wvar(x: np.ndarray, w: np.ndarray, binary: bool) -> float:
+    """MatchIt's ``wvar``: p(1-p) for binary, else the unbiased weighted variance."""
+    w = w / w.sum()
+    m = np.sum(w * x)
+    return m * (1 - m) if binary else np.sum(w * (x - m) ** 2) / (1 - np.sum(w ** 2))
+
+
+def _pooled_sd(x: np.ndarray, t: np.ndarray, binary: bool) -> float:
+    """MatchIt's ``pooled_sd`` (proportional contribution, no weights)."""
+    n = len(x)
+    if binary:
+        return np.sqrt(sum(x[t == g].sum() * (1 - x[t == g].sum() / (t == g).sum()) / n
+                           for g in (True, False)))
+    centred = np.concatenate([x[t == g] - x[t == g].mean() for g in (True, False)])
+    return np.sqrt(np.sum(centred ** 2) / (n - 2))
+
+
+def _ecdf(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Mean and max absolute difference of the weighted eCDFs (MatchIt's ``qqsum``)."""
+    w = w.astype(float).copy()
+    for g in (True, False):
+        w[t == g] /= w[t == g].sum()
+    order = np.argsort(x, kind="stable")
+    xs, ws, ts = x[order], w[order], t[order]
+    signed = np.where(ts == ts[0], -ws, ws)
+    at = np.append(np.diff(xs) != 0, True)
+    diff = np.abs(np.cumsum(signed))[at]
+    return float(diff.mean()), float(diff.max())
+
+
+def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> dict:
+    """MatchIt's ``bal1var`` (standardised, ATT) for one numeric column."""
+    binary = bool(np.all((x == 0) | (x == 1)))
+    mt = np.sum(x[t] * w[t]) / w[t].sum()
+    mc = np.sum(x[~t] * w[~t]) / w[~t].sum()
+    diff = mt - mc
+    too_small = (w[t] != 0).sum() < 2 and (w[~t] != 0).sum() < 2
+    smd = vr = np.nan
+    if abs(diff) <= _SQRT_EPS:
+        smd = diff
+    elif not too_small:
+        sd = np.sqrt(_wvar(x[t], np.ones(t.sum()), binary))
+        if not np.isfinite(sd) or sd < _SQRT_EPS:
+            sd = _pooled_sd(x, t, binary)
+        smd = diff / sd
+    if binary:
+        em = ex = abs(diff)
+    elif too_small:
+        em = ex = np.nan
+    else:
+        vr = _wvar(x[t], w[t], False) / _wvar(x[~t], w[~t], False)
+        em, ex = _ecdf(x, t, w)
+    return {"mean_treated": mt, "mean_control": mc, "smd": smd, "var_ratio": vr,
+            "ecdf_mean": em, "ecdf_max": ex}
+
+
+def _columns(data: pd.DataFrame, covariates: list[str]):
+    """(variable, level, type, values) for each covariate or categorical level."""
+    for c in covariates:
+        s = data[c]
+        if is_categorical(s):
+            for lv in levels(s):
+                yield c, str(lv), "categorical", (s == lv).to_numpy(float), s.isna().to_numpy()
+        else:
+            kind = "binary" if pd.api.types.is_bool_dtype(s) or set(
+                pd.unique(s.dropna())) <= {0, 1} else "continuous"
+            yield c, None, kind, s.to_numpy(float), s.isna().to_numpy()
+
+
+def balance_table(data: pd.DataFrame, treatment: str, covariates: list[str],
+                  weights: pd.Series | np.ndarray | None = None,
+                  s_d_denominator: str = "treated") -> pd.DataFrame:
+    """Balance statistics of each covariate (and each level of a categorical one).
+
+    Computed as MatchIt's ``summary.matchit`` with ``standardize = TRUE`` for the ATT: means
+    weighted by ``weights``; the standardised mean difference divided by the standard
+    deviation of the treated group in ``data`` *unweighted* (so before and after matching
+    share one denominator; binary variables use sqrt(p(1 - p))); the variance ratio
+    treated / control (weighted; not for binary variables); the mean and maximum distance
+    between the weighted empirical CDFs (for binary variables both equal the absolute
+    difference in proportions). Rows with a missing value of a covariate are left out of
+    that covariate's statistics and counted in ``n_missing``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Data (not modified).
+    treatment : str
+        Boolean treatment column.
+    covariates : list of str
+        Columns; strings / categoricals give one row per level.
+    weights : array-like, optional
+        Matching weights aligned to ``data`` (units with weight 0 count as unmatched).
+    s_d_denominator : {"treated"}, default "treated"
+        SD in the denominator of the SMD (the ATT's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns variable, level, type, mean_treated, mean_control, smd, var_ratio,
+        ecdf_mean, ecdf_max, wwc_band, n_missing.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"em": [True, True, False, False], "x": [1.0, 2.0, 2.0, 3.0]})
+    >>> float(balance_table(d, "em", ["x"])["smd"].iloc[0])
+    -1.414213562373095
+    """
+    if s_d_denominator != "treated":
+        raise ValueError(f"`s_d_denominator` should be one of ['treated'] (the ATT); got "
+                         f"{s_d_denominator!r}")
+    missing = [c for c in [treatment, *covariates] if c not in data.columns]
+    if missing:
+        raise KeyError(f"balance_table: column(s) {missing} are not in `data`")
+    t_all = data[treatment].to_numpy().astype(bool)
+    w_all = np.ones(len(data)) if weights is None else np.asarray(weights, float)
+    rows = []
+    for var, level, kind, x, na in _columns(data, covariates):
+        ok = ~na
+        stats = _one(x[ok], t_all[ok], w_all[ok])
+        rows.append({"variable": var, "level": level, "type": kind, **stats,
+                     "wwc_band": wwc_band(stats["smd"]), "n_missing": int(na.sum())})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class BalanceSummary:
+    """Balance before and after matching.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Tidy: :func:`balance_table` columns plus ``stage`` ("before" / "after").
+    counts : pandas.DataFrame
+        Sample sizes (MatchResult.counts).
+    distance : pandas.DataFrame or None
+        The distance's row before / after (MatchIt prints it first), when there is one.
+    method : str
+        Matching method.
+    """
+
+    table: pd.DataFrame
+    counts: pd.DataFrame
+    distance: pd.DataFrame | None = field(default=None, repr=False)
+    method: str = ""
+    bool_variables: tuple = ()
+
+    def summary(self) -> pd.DataFrame:
+        """Wide table in MatchIt's ``summary.matchit`` layout (All data | Matched data).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows named as MatchIt names them (``distance``, ``x``, ``fsmTRUE``,
+            ``sensupport``...); ``attrs["sample_sizes"]`` holds the counts.
+
+        Examples
+        --------
+        >>> balance(result).summary()  # doctest: +SKIP
+        """
+        parts = [self.table] if self.distance is None else [self.distance, self.table]
+        tab = pd.concat(parts, ignore_index=True)
+        names = [v if lv is None or pd.isna(lv) else f"{v}{lv}" for v, lv in
+                 zip(tab["variable"], tab["level"], strict=True)]
+        names = [f"{n}TRUE" if n in self.bool_variables else n for n in names]
+        tab = tab.assign(row=names)
+        wide = {}
+        for stage, label in (("before", "All data"), ("after", "Matched data")):
+            part = tab[tab["stage"] == stage].set_index("row")[list(SUMMARY_COLUMNS)]
+            wide[label] = part.rename(columns=SUMMARY_COLUMNS)
+        out = pd.concat(wide, axis=1)
+        out.index.name = None
+        out.attrs["sample_sizes"] = self.counts
+        return out
+
+    def plot(self):
+        """Love plot of the absolute SMDs (see :func:`evaluation.plots.balance.love_plot`)."""
+        from evaluation.plots.balance import love_plot
+
+        return love_plot(self)
+
+    def _repr_html_(self) -> str:
+        return (self.summary().round(4).to_html(caption="Balance (MatchIt layout)")
+                + self.counts.to_html(caption="Sample sizes"))
+
+
+def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
+    """Balance before and after matching for a :class:`~evaluation.matching.MatchResult`.
+
+    Parameters
+    ----------
+    result : MatchResult
+        A match.
+    covariates : list of str, optional
+        Columns of the matched data to check (default: the covariates matched on). They need
+        not have been matched on: the Manchester design matches on school and cohort only
+        and checks balance on every model covariate.
+
+    Returns
+    -------
+    BalanceSummary
+
+    Examples
+    --------
+    >>> balance(result, ["fsm", "sen"]).table  # doctest: +SKIP
+    """
+    covs = list(covariates or result.covariates)
+    data, t = result.data, result.treatment
+    parts = []
+    for stage, w in (("before", None), ("after", result.weights.to_numpy())):
+        tab = balance_table(data, t, covs, weights=w)
+        tab.insert(0, "stage", stage)
+        parts.append(tab)
+    table = pd.concat(parts, ignore_index=True)
+    dist = None
+    if result.distance is not None:
+        frame = pd.DataFrame({t: data[t].to_numpy(), "distance": result.distance.to_numpy()})
+        dist = pd.concat([balance_table(frame, t, ["distance"], weights=w).assign(stage=s)
+                          for s, w in (("before", None), ("after", result.weights.to_numpy()))],
+                         ignore_index=True)
+    bools = tuple(c for c in covs if pd.api.types.is_bool_dtype(data[c]))
+    return BalanceSummary(table, result.counts, dist, result.method, bools)

@@ -1,0 +1,266 @@
+"""Matching in the manner of R's MatchIt 4.7: one `match()` entry point, one file per method.
+
+The methods sit behind a registry (``METHODS``), as MatchIt dispatches ``matchit2<method>``.
+Arguments are MatchIt's, in snake_case (``m_order`` for ``m.order``, ``std_caliper`` for
+``std.caliper``). Exact matching accepts both MatchIt's form (``method="exact"`` with the
+exact variables as ``covariates``) and the analysis plan's form (``method="exact",
+exact=["school_id", "cohort"]``); with both, ``exact`` gives the strata and ``covariates``
+are kept for the balance checks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from evaluation.matching import _cem, _exact, _nearest, _subclass
+from evaluation.matching._checks import (
+    DISCARDS,
+    ESTIMANDS,
+    M_ORDERS,
+    Prepared,
+    one_of,
+    require_columns,
+    require_complete,
+    strata_codes,
+    treatment_array,
+    warn_ignored,
+)
+from evaluation.matching._result import MatchResult
+from evaluation.matching.distance import (
+    is_categorical,
+    mahalanobis_space,
+    model_matrix,
+    propensity_score,
+)
+
+__all__ = ["METHODS", "MatchResult", "match"]
+
+#: Method name -> implementation (MatchIt's matchit2<method>).
+METHODS = {
+    "nearest": _nearest.match,
+    "exact": _exact.match,
+    "cem": _cem.match,
+    "subclass": _subclass.match,
+}
+#: Methods that need a vector distance (propensity score or a user column).
+_NEEDS_DISTANCE = {"nearest", "subclass"}
+
+
+def _discard(option: str, treat: np.ndarray, d: np.ndarray | None) -> np.ndarray:
+    """MatchIt's ``discard``: units outside the other group's range of the distance."""
+    if option == "none":
+        return np.zeros(len(treat), bool)
+    if d is None:
+        raise ValueError(f"`discard`={option!r} needs a propensity score or a distance column "
+                         "(not Mahalanobis); use discard='none'")
+    lo0, hi0, lo1, hi1 = d[~treat].min(), d[~treat].max(), d[treat].min(), d[treat].max()
+    if option == "both":
+        return (d < max(lo0, lo1)) | (d > min(hi0, hi1))
+    if option == "control":
+        return ~treat & ((d < lo1) | (d > hi1))
+    return treat & ((d < lo0) | (d > hi0))
+
+
+def _calipers(data, caliper, std_caliper, d, discarded, args):
+    """Split ``caliper`` into the distance caliper and per-covariate calipers (in units)."""
+    if caliper is None:
+        return None, None
+    spec = caliper if isinstance(caliper, dict) else {"distance": caliper}
+    covs, widths = [], []
+    for name, width in spec.items():
+        if not np.isfinite(width):
+            continue
+        if width < 0:
+            raise ValueError(f"`caliper` for {name!r} should be positive; got {width}")
+        if name == "distance":
+            if d is None:
+                raise ValueError("a caliper on the distance needs a propensity score or a "
+                                 "distance column; with distance='mahalanobis' name covariates "
+                                 "in `caliper`, e.g. {'ks2_aps': 0.2}")
+            args["caliper_distance"] = width * (np.std(d[~discarded], ddof=1)
+                                                if std_caliper else 1.0)
+            continue
+        require_columns(data, [name], "caliper")
+        if is_categorical(data[name]) or pd.api.types.is_bool_dtype(data[name]):
+            raise ValueError(f"`caliper` cannot be used on categorical or boolean variable "
+                             f"{name!r}")
+        x = data[name].to_numpy(float)
+        covs.append(x)
+        widths.append(width * (np.std(x[~discarded], ddof=1) if std_caliper else 1.0))
+    if not covs:
+        return None, None
+    return np.column_stack(covs), np.asarray(widths)
+
+
+def _exclusions(treat, weights, discarded, method_excl) -> dict:
+    excl = {"treated: discarded (outside common support)": int((treat & discarded).sum()),
+            "control: discarded (outside common support)": int((~treat & discarded).sum())}
+    excl.update(method_excl)
+    unmatched = {"treated": int((treat & ~discarded & (weights == 0)).sum()),
+                 "control": int((~treat & ~discarded & (weights == 0)).sum())}
+    for group, n in unmatched.items():
+        counted = sum(v for k, v in method_excl.items() if k.startswith(group))
+        if n > counted:
+            excl[f"{group}: unmatched"] = n - counted
+    return {k: v for k, v in excl.items() if v}
+
+
+def _counts(treat, weights, discarded) -> pd.DataFrame:
+    rows = {
+        "All": [(~treat).sum(), treat.sum()],
+        "Matched": [(~treat & (weights > 0)).sum(), (treat & (weights > 0)).sum()],
+        "Unmatched": [(~treat & (weights == 0) & ~discarded).sum(),
+                      (treat & (weights == 0) & ~discarded).sum()],
+        "Discarded": [(~treat & discarded).sum(), (treat & discarded).sum()],
+    }
+    return pd.DataFrame(rows, index=["Control", "Treated"]).T.astype(int)
+
+
+def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | None = None,
+          method: str = "nearest", distance: str = "glm", exact: list[str] | None = None,
+          ratio: int = 1, replace: bool = False, caliper: float | dict | None = None,
+          std_caliper: bool = True, m_order: str | None = None, discard: str = "none",
+          estimand: str = "ATT", cutpoints: dict | None = None, subclass: int = 6,
+          random_state: int | None = None) -> MatchResult:
+    """Match treated units to controls as R's ``MatchIt::matchit`` does.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit; not modified.
+    treatment : str, default "em"
+        Boolean (or 0/1) treatment column.
+    covariates : list of str, optional
+        Right-hand side of MatchIt's formula. Strings / categoricals enter the propensity
+        model as dummies with the first level (alphabetical, or the category order) as
+        reference, as R's ``model.matrix``; booleans as 0/1.
+    method : {"nearest", "exact", "cem", "subclass"}, default "nearest"
+        Matching method (see ``METHODS``).
+    distance : str, default "glm"
+        ``"glm"`` (logistic propensity score; matching on the fitted probability),
+        ``"mahalanobis"`` (pooled within-group covariance), or the name of a numeric column
+        of ``data`` holding a distance (e.g. a propensity score estimated elsewhere).
+    exact : list of str, optional
+        Exact-matching variables: strata within which nearest matching happens; the strata
+        themselves for ``method="exact"``; extra uncoarsened variables for ``"cem"``.
+    ratio : int, default 1
+        Controls per treated unit (nearest).
+    replace : bool, default False
+        Match with replacement (nearest).
+    caliper : float or dict, optional
+        Caliper on the distance (a number, or the ``"distance"`` key of a dict) and/or on
+        numeric covariates (other dict keys). Units are standard deviations of the variable
+        over the non-discarded units when ``std_caliper`` is True.
+    std_caliper : bool, default True
+        Calipers in standard deviations (True) or in the variables' own units.
+    m_order : {"largest", "smallest", "random", "data"}, optional
+        Order in which treated units choose: default ``"largest"`` distance first with a
+        propensity score or distance column, ``"data"`` for Mahalanobis (MatchIt's
+        defaults); with replacement the order cannot matter and ``"data"`` is used.
+        ``"random"`` uses ``numpy.random.default_rng(random_state)`` (R's RNG is not
+        reproduced).
+    discard : {"none", "treated", "control", "both"}, default "none"
+        Common-support discard on the distance, as MatchIt.
+    estimand : {"ATT"}, default "ATT"
+        Only the effect on the treated is supported.
+    cutpoints : dict, optional
+        CEM: column -> number of bins or list of cut points (default Sturges' rule).
+    subclass : int, default 6
+        Number of subclasses (``method="subclass"``).
+    random_state : int, optional
+        Seed for ``m_order="random"``.
+
+    Returns
+    -------
+    MatchResult
+
+    Raises
+    ------
+    DataError
+        Missing columns, missing covariate values (the message names each column and the
+        number of rows), a treatment that is not binary.
+    ValueError
+        An argument outside its allowed values (the message lists them).
+    NotEstimableError
+        No stratum with both groups, or a caliper that leaves every treated unit unmatched.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"em": [True, False, False, True, False, False],
+    ...                    "x": [3.0, 2.5, 1.0, 1.2, 0.8, 3.3]})
+    >>> m = match(df, "em", ["x"], distance="x")
+    >>> m.counts.loc["Matched"].tolist()
+    [2, 2]
+    """
+    one_of("method", method, METHODS)
+    one_of("estimand", estimand, ESTIMANDS)
+    one_of("discard", discard, DISCARDS)
+    if m_order is not None:
+        one_of("m_order", m_order, M_ORDERS)
+    if not isinstance(ratio, (int, np.integer)) or isinstance(ratio, bool) or ratio < 1:
+        raise ValueError(f"`ratio` should be a whole number >= 1; got {ratio!r}")
+    given = dict(distance=distance, exact=exact, ratio=ratio, replace=replace, caliper=caliper,
+                 std_caliper=std_caliper, m_order=m_order, discard=discard,
+                 cutpoints=cutpoints, subclass=subclass)
+    warn_ignored(method, given)
+    treat = treatment_array(data, treatment)
+    if method == "exact":
+        strata_vars = list(exact or covariates or [])
+        covariates = list(covariates or strata_vars)
+        if not strata_vars:
+            raise ValueError("method='exact' needs exact-matching variables: give `exact` "
+                             "(e.g. ['school_id', 'cohort']) or `covariates`")
+    else:
+        strata_vars = list(exact or []) if method in ("nearest", "cem") else []
+        if not covariates:
+            raise ValueError(f"method={method!r} needs `covariates`; got {covariates!r}")
+        covariates = list(covariates)
+    require_columns(data, covariates, "covariates")
+    require_columns(data, strata_vars, "exact")
+    uses_distance = method in _NEEDS_DISTANCE
+    is_column = uses_distance and distance not in ("glm", "mahalanobis")
+    if is_column:
+        require_columns(data, [distance], "distance")
+    if method == "subclass" and distance == "mahalanobis":
+        raise ValueError("`distance` cannot be 'mahalanobis' with method='subclass'; use "
+                         "'glm' or a distance column")
+    require_complete(data, covariates + strata_vars + ([distance] if is_column else []),
+                     "covariates")
+    args = {"method": method, "treatment": treatment, "covariates": covariates,
+            "exact": strata_vars or None, "estimand": estimand, "random_state": random_state,
+            **{k: v for k, v in given.items() if k != "exact"}}
+    d = fit = design = None
+    if uses_distance and distance == "glm":
+        ps, fit, design = propensity_score(data, treatment, covariates)
+        d = ps.to_numpy()
+    elif is_column:
+        d = data[distance].to_numpy(float)
+    args["m_order"] = (("data" if replace else m_order or "largest") if d is not None
+                       else (m_order or "data"))
+    if d is None and args["m_order"] in ("largest", "smallest"):
+        raise ValueError(f"`m_order`={m_order!r} needs a distance; with Mahalanobis use "
+                         "'data' or 'random'")
+    discarded = _discard(discard, treat, d) if uses_distance else np.zeros(len(treat), bool)
+    mahal = None
+    if method == "nearest" and distance == "mahalanobis":
+        mahal = mahalanobis_space(model_matrix(data, covariates).to_numpy(), treat, discarded)
+    cal_covs, cal_widths = (_calipers(data, caliper, std_caliper, d, discarded, args)
+                            if method == "nearest" else (None, None))
+    codes = labels = None
+    if strata_vars and method in ("nearest", "exact"):
+        codes, labels = strata_codes(data, strata_vars)
+    prep = Prepared(treat, codes, labels, d, discarded, args, data, mahal, cal_covs,
+                    cal_widths)
+    out = METHODS[method](prep)
+    idx = data.index
+    return MatchResult(
+        method=method, spec=args, data=data, treatment=treatment, covariates=covariates,
+        weights=pd.Series(out.weights, index=idx, name="weights"),
+        subclass=pd.Series(out.subclass, index=idx, name="subclass").astype("Int64"),
+        distance=None if d is None else pd.Series(d, index=idx, name="distance"),
+        discarded=pd.Series(discarded, index=idx, name="discarded"),
+        counts=_counts(treat, out.weights, discarded),
+        exclusions=_exclusions(treat, out.weights, discarded, out.exclusions),
+        match_matrix=out.match_matrix, _design=design,
+    )

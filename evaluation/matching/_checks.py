@@ -1,0 +1,180 @@
+"""Argument and data checks shared by the matching methods; the methods' common contract."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evaluation.exceptions import DataError, IgnoredArgumentWarning, MatchingWarning
+
+M_ORDERS = ("largest", "smallest", "random", "data")
+DISCARDS = ("none", "treated", "control", "both")
+ESTIMANDS = ("ATT",)
+#: Defaults of match(); an argument differing from its default that the method does not use
+#: draws an IgnoredArgumentWarning (MatchIt's check.inputs, as a table).
+DEFAULTS = {"distance": "glm", "exact": None, "ratio": 1, "replace": False, "caliper": None,
+            "std_caliper": True, "m_order": None, "discard": "none", "cutpoints": None,
+            "subclass": 6}
+USES = {
+    "nearest": {"distance", "exact", "ratio", "replace", "caliper", "std_caliper", "m_order",
+                "discard"},
+    "exact": {"exact"},
+    "cem": {"exact", "cutpoints"},
+    "subclass": {"distance", "discard", "subclass"},
+}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every method receives: arrays aligned to the rows of the data."""
+
+    treat: np.ndarray                 # bool
+    strata: np.ndarray | None         # int codes of the exact strata (None: one stratum)
+    strata_labels: pd.Series | None   # human-readable label per row
+    distance: np.ndarray | None       # vector distance (propensity score or user column)
+    discarded: np.ndarray             # bool
+    args: dict                        # resolved arguments of match()
+    data: pd.DataFrame                # the input data (read only)
+    mahalanobis: np.ndarray | None = None
+    caliper_covs: np.ndarray | None = None   # n x k values of covariates with calipers
+    caliper_widths: np.ndarray | None = None  # k widths on the covariates' scales
+
+
+@dataclass(frozen=True)
+class MethodOutput:
+    """What every method returns."""
+
+    weights: np.ndarray
+    subclass: np.ndarray              # float, NaN = none
+    match_matrix: np.ndarray | None = None
+    exclusions: dict = field(default_factory=dict)
+
+
+def one_of(name: str, value, allowed) -> None:
+    """Raise a ValueError naming the argument, the value and the allowed values."""
+    if value not in allowed:
+        raise ValueError(f"`{name}` should be one of {list(allowed)}; got {value!r}")
+
+
+def require_columns(data: pd.DataFrame, names, argument: str) -> None:
+    """Raise a DataError if a named column is not in ``data``."""
+    missing = [c for c in names if c not in data.columns]
+    if missing:
+        raise DataError(f"`{argument}` names column(s) {missing} that are not in `data` "
+                        f"(columns: {list(data.columns)})")
+
+
+def require_complete(data: pd.DataFrame, names, argument: str) -> None:
+    """Raise a DataError naming each column with missing values and how many rows.
+
+    MatchIt refuses missing covariate values; so do we. The caller removes and counts
+    such rows first (see :func:`evaluation.sample.analysis_sample`).
+    """
+    problems = []
+    for c in dict.fromkeys(names):
+        miss = data[c].isna()
+        if miss.any():
+            rows = list(data.index[miss][:5])
+            problems.append(f"{c!r}: {int(miss.sum())} row(s) (e.g. index {rows})")
+    if problems:
+        raise DataError(f"missing values in the {argument} of match(), which MatchIt does not "
+                        f"allow either: " + "; ".join(problems)
+                        + ". Remove (and count) those rows before matching.")
+
+
+def treatment_array(data: pd.DataFrame, treatment: str) -> np.ndarray:
+    """Return the treatment as a bool array; DataError if missing or not binary."""
+    require_columns(data, [treatment], "treatment")
+    t = data[treatment]
+    if t.isna().any():
+        raise DataError(f"`treatment` column {treatment!r} has {int(t.isna().sum())} missing "
+                        "value(s); it must be observed for every row")
+    values = set(pd.unique(t))
+    if not values <= {0, 1}:
+        raise DataError(f"`treatment` column {treatment!r} must be boolean or 0/1; got values "
+                        f"{sorted(map(str, values))[:5]}")
+    arr = t.to_numpy().astype(bool)
+    if arr.all() or not arr.any():
+        raise DataError(f"`treatment` column {treatment!r} has only "
+                        f"{'treated' if arr.all() else 'control'} rows ({len(arr)}); matching "
+                        "needs both groups")
+    return arr
+
+
+def warn_ignored(method: str, given: dict) -> list[str]:
+    """Warn (IgnoredArgumentWarning) for arguments set away from default that ``method`` ignores."""
+    ignored = [k for k, v in given.items() if k in DEFAULTS and k not in USES[method]
+               and v != DEFAULTS[k]]
+    if ignored:
+        warnings.warn(f"argument(s) {ignored} are not used with method={method!r} and are "
+                      "ignored", IgnoredArgumentWarning, stacklevel=3)
+    return ignored
+
+
+def strata_codes(data: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.Series]:
+    """Integer code (order of first appearance) and a readable label for each row."""
+    codes = data.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+    labels = data[columns].astype(str).agg(", ".join, axis=1) if len(columns) > 1 \
+        else data[columns[0]].astype(str)
+    return codes, labels
+
+
+def describe_strata(labels: pd.Series, rows: np.ndarray, limit: int = 5) -> str:
+    """List the distinct stratum labels of ``rows`` ('[a]; [b] and N more')."""
+    names = list(dict.fromkeys(labels.to_numpy()[rows]))
+    text = "; ".join(f"[{n}]" for n in names[:limit])
+    return text + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def warn_strata_without(kind: str, prep: Prepared, rows: np.ndarray, what: str) -> None:
+    """Warn that ``rows`` sit in strata lacking the other group (named)."""
+    if rows.any() and prep.strata_labels is not None:
+        n_strata = len(np.unique(prep.strata[rows]))
+        warnings.warn(f"{int(rows.sum())} {kind} unit(s) in {n_strata} stratum/strata "
+                      f"{what}: {describe_strata(prep.strata_labels, rows)}; they are left "
+                      "unmatched and counted in `exclusions`", MatchingWarning, stacklevel=4)
+
+
+def subclass_weights(subclass: np.ndarray, treat: np.ndarray) -> np.ndarray:
+    """ATT weights from subclasses (MatchIt's get_weights_from_subclass).
+
+    Treated 1; controls n_treated / n_control of their subclass, rescaled so the control
+    weights sum to the number of controls with a subclass. Units without one get 0.
+    """
+    has = ~np.isnan(subclass)
+    w = np.zeros(len(treat))
+    codes = subclass[has].astype(np.int64)
+    t = treat[has]
+    n1 = np.bincount(codes[t], minlength=codes.max() + 1).astype(float)
+    n0 = np.bincount(codes[~t], minlength=codes.max() + 1).astype(float)
+    wh = np.zeros(has.sum())
+    wh[t] = 1.0
+    wc = n1[codes[~t]] / n0[codes[~t]]
+    wh[~t] = wc * len(wc) / wc.sum() if len(wc) else wc
+    w[has] = wh
+    return w
+
+
+def both_groups(codes: np.ndarray, treat: np.ndarray) -> np.ndarray:
+    """Boolean per row: the row's stratum holds at least one treated and one control."""
+    k = codes.max() + 1
+    n1 = np.bincount(codes[treat], minlength=k)
+    n0 = np.bincount(codes[~treat], minlength=k)
+    return (n1[codes] > 0) & (n0[codes] > 0)
+
+
+def r_subclass_ids(codes: np.ndarray, treat: np.ndarray, first_group: bool) -> np.ndarray:
+    """Give subclass ids as MatchIt does: first appearance among rows of ``first_group``.
+
+    Strata lacking a group get NaN.
+    """
+    keep = both_groups(codes, treat)
+    seq = codes[(treat == first_group) & keep]
+    _, first = np.unique(seq, return_index=True)
+    ordered = seq[np.sort(first)]
+    number = np.full(codes.max() + 1, np.nan)
+    number[ordered] = np.arange(1, len(ordered) + 1)
+    return number[codes]

@@ -1,0 +1,144 @@
+"""`MatchResult`: the frozen outcome of :func:`evaluation.matching.match`."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+ADDED_COLUMNS = ("weights", "subclass", "distance")
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """A matched sample, in the manner of R MatchIt's ``matchit`` object.
+
+    Attributes
+    ----------
+    method : str
+        Matching method (``"nearest"``, ``"exact"``, ``"cem"``, ``"subclass"``).
+    spec : dict
+        The arguments of :func:`~evaluation.matching.match` as resolved (defaults filled in,
+        e.g. ``m_order`` and the caliper on the distance scale).
+    data : pandas.DataFrame
+        The input data (kept by reference, never modified).
+    treatment : str
+        Treatment column.
+    covariates : list of str
+        Covariates matched on (balance is checked on these by default).
+    weights : pandas.Series
+        Matching weights aligned to the input index: 0 for unmatched or discarded units;
+        treated 1 (ATT).
+    subclass : pandas.Series
+        Subclass / pair id (nullable integer; missing for unmatched units and for nearest
+        matching with replacement, as in MatchIt).
+    distance : pandas.Series or None
+        The distance (propensity score or user column); None for Mahalanobis and exact
+        methods.
+    discarded : pandas.Series
+        Boolean: outside common support (``discard``).
+    counts : pandas.DataFrame
+        Sample sizes in MatchIt's layout: rows All, Matched, Unmatched, Discarded; columns
+        Control, Treated.
+    exclusions : dict
+        Units not in the matched sample, by reason (every unit is counted once).
+    match_matrix : numpy.ndarray or None
+        Nearest neighbour only: n_treated x ratio positions (row numbers of ``data``) of the
+        controls matched to each treated unit (treated in data order), -1 where none.
+    """
+
+    method: str
+    spec: dict
+    data: pd.DataFrame = field(repr=False)
+    treatment: str
+    covariates: list
+    weights: pd.Series = field(repr=False)
+    subclass: pd.Series = field(repr=False)
+    distance: pd.Series | None = field(repr=False)
+    discarded: pd.Series = field(repr=False)
+    counts: pd.DataFrame = field(repr=False)
+    exclusions: dict = field(default_factory=dict)
+    match_matrix: np.ndarray | None = field(default=None, repr=False)
+    _design: pd.DataFrame | None = field(default=None, repr=False)
+
+    @cached_property
+    def propensity_model(self):
+        """The statsmodels logistic GLM of the propensity score (None without ``glm``).
+
+        Fitted on first access from the same design (so ``match`` itself stays fast); its
+        fitted values equal the ``distance`` used for matching.
+        """
+        if self._design is None:
+            return None
+        import statsmodels.api as sm
+
+        y = self.data.loc[self._design.index, self.treatment].to_numpy(float)
+        return sm.GLM(y, self._design, family=sm.families.Binomial()).fit()
+
+    def matched_data(self) -> pd.DataFrame:
+        """Return a new DataFrame of the matched units with weights, subclass and distance.
+
+        Mirrors MatchIt's ``match_data``: unmatched and discarded units are left out, and a
+        column of the data that already has one of those names is an error, not overwritten.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        ValueError
+            If ``data`` already has a ``weights``, ``subclass`` or ``distance`` column.
+
+        Examples
+        --------
+        >>> result.matched_data()  # doctest: +SKIP
+        """
+        clash = [c for c in ADDED_COLUMNS if c in self.data.columns]
+        if clash:
+            raise ValueError(
+                f"`data` already has column(s) {clash}; matched_data() adds "
+                f"{list(ADDED_COLUMNS)} and will not overwrite them: rename them first")
+        keep = self.weights.to_numpy() > 0
+        out = self.data.loc[keep].copy()
+        out["weights"] = self.weights.to_numpy()[keep]
+        out["subclass"] = self.subclass.to_numpy()[keep]
+        out["subclass"] = out["subclass"].astype("Int64")
+        out["distance"] = (self.distance.to_numpy()[keep] if self.distance is not None
+                           else np.nan)
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """Balance before and after matching, in the layout of MatchIt's ``summary.matchit``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per covariate column (``distance`` first when there is one), columns
+            ``(All data | Matched data) x (Means Treated, Means Control, Std. Mean Diff.,
+            Var. Ratio, eCDF Mean, eCDF Max)``; ``attrs["sample_sizes"]`` holds ``counts``.
+
+        Examples
+        --------
+        >>> result.summary()  # doctest: +SKIP
+        """
+        from evaluation.balance import balance
+
+        return balance(self).summary()
+
+    def __repr__(self) -> str:
+        n = self.counts
+        return (f"MatchResult(method={self.method!r}, matched treated="
+                f"{int(n.loc['Matched', 'Treated'])}/{int(n.loc['All', 'Treated'])}, "
+                f"matched control={int(n.loc['Matched', 'Control'])}/"
+                f"{int(n.loc['All', 'Control'])})")
+
+    def _repr_html_(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.spec.items() if v is not None)
+        excl = "".join(f"<li>{html.escape(k)}: {v}</li>" for k, v in self.exclusions.items())
+        return (f"<p><b>Matching</b>: {html.escape(args)}</p>"
+                + self.counts.to_html(caption="Sample sizes")
+                + (f"<p>Not in the matched sample:</p><ul>{excl}</ul>" if excl else ""))

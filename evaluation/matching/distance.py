@@ -1,0 +1,227 @@
+"""Distances for matching: model matrices, the logistic propensity score, Mahalanobis."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evaluation.exceptions import MatchingWarning
+
+#: Fitted probabilities this close to 0 or 1 are treated as perfect separation (as R's glm).
+SEPARATION_EPS = 10 * np.finfo(float).eps
+
+
+def is_categorical(series: pd.Series) -> bool:
+    """Return True for string / categorical columns (one dummy per level)."""
+    return isinstance(series.dtype, pd.CategoricalDtype) or not (
+        pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+    )
+
+
+def levels(series: pd.Series) -> list:
+    """Levels of a categorical column in R's factor order (categories, else sorted values)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        present = set(series.dropna().unique())
+        return [c for c in series.cat.categories if c in present]
+    return sorted(series.dropna().unique(), key=str)
+
+
+def model_matrix(data: pd.DataFrame, covariates: list[str], *,
+                 full_dummies: bool = False) -> pd.DataFrame:
+    """Numeric design matrix of ``covariates``, as R's ``model.matrix`` builds it.
+
+    Numeric columns are kept, booleans become 0/1 columns named ``<col>TRUE`` (R's name), and
+    string or categorical columns become one 0/1 column per level named ``<col><level>``.
+    With ``full_dummies=False`` (treatment contrasts, used by the propensity model) the first
+    level in R's order (alphabetical for strings, the category order for a pandas Categorical)
+    is the reference level and gets no column; ``full_dummies=True`` keeps every level (as
+    MatchIt's balance summary does).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Data (not modified).
+    covariates : list of str
+        Column names.
+    full_dummies : bool, default False
+        Keep a column for every level of a categorical covariate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float columns aligned to ``data.index``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"x": [1.0, 2.0], "sen": ["none", "support"], "fsm": [True, False]})
+    >>> list(model_matrix(d, ["x", "sen", "fsm"]).columns)
+    ['x', 'sensupport', 'fsmTRUE']
+    """
+    cols = {}
+    for c in covariates:
+        s = data[c]
+        if is_categorical(s):
+            lv = levels(s)
+            for level in lv[0 if full_dummies else 1:]:
+                cols[f"{c}{level}"] = (s == level).to_numpy(float)
+        elif pd.api.types.is_bool_dtype(s):
+            cols[f"{c}TRUE"] = s.to_numpy(float)
+        else:
+            cols[c] = s.to_numpy(float)
+    return pd.DataFrame(cols, index=data.index)
+
+
+@dataclass(frozen=True)
+class LogitFit:
+    """A logistic regression fitted by IRLS (R's ``glm`` algorithm)."""
+
+    params: np.ndarray
+    fitted: np.ndarray
+    iterations: int
+    converged: bool
+    n_separated: int
+
+
+def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 1e-10
+              ) -> LogitFit:
+    """Fit ``P(y=1) = 1 / (1 + exp(-X b))`` by iteratively reweighted least squares.
+
+    Starts as R's ``glm`` does (``mustart = (y + 0.5) / 2``) and stops when the relative
+    change in deviance falls below ``tol`` (R: 1e-8) or after ``max_iter`` iterations (R: 25).
+    ``X`` must include the intercept column.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        n x p design matrix with an intercept column.
+    y : numpy.ndarray
+        0/1 outcome.
+    max_iter : int, default 25
+        Maximum IRLS iterations.
+    tol : float, default 1e-10
+        Convergence tolerance on the relative change in deviance.
+
+    Returns
+    -------
+    LogitFit
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> fit = fit_logit(X, np.array([0.0, 1.0, 0.0, 1.0]))
+    >>> bool(fit.converged), fit.fitted.shape
+    (True, (4,))
+    """
+    y = np.asarray(y, float)
+    mu = (y + 0.5) / 2
+    eta = np.log(mu / (1 - mu))
+    beta = np.zeros(X.shape[1])
+    dev_old = np.inf
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
+        w = mu * (1 - mu)
+        z = eta + (y - mu) / w
+        xw = X * w[:, None]
+        beta = np.linalg.solve(X.T @ xw, xw.T @ z)
+        eta = X @ beta
+        mu = 1 / (1 + np.exp(-eta))
+        mu = np.clip(mu, np.finfo(float).eps, 1 - np.finfo(float).eps)
+        dev = -2 * np.sum(y * np.log(mu) + (1 - y) * np.log1p(-mu))
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
+            converged = True
+            break
+        dev_old = dev
+    fitted = 1 / (1 + np.exp(-(X @ beta)))
+    n_sep = int(np.sum((fitted < SEPARATION_EPS) | (fitted > 1 - SEPARATION_EPS)))
+    return LogitFit(beta, fitted, it, converged, n_sep)
+
+
+def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
+                     ) -> tuple[pd.Series, LogitFit, pd.DataFrame]:
+    """Propensity score: fitted probability of treatment from a logistic regression.
+
+    As MatchIt's ``distance = "glm"``: matching uses the fitted probability itself (not the
+    linear predictor). Perfect or quasi-perfect separation does not stop the fit (R's ``glm``
+    carries on too); a :class:`~evaluation.exceptions.MatchingWarning` says how many rows got
+    fitted probabilities of 0 or 1, and the result is used as it stands.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Data without missing covariate values.
+    treatment : str
+        Boolean / 0-1 treatment column.
+    covariates : list of str
+        Covariates (categorical ones expanded, see :func:`model_matrix`).
+
+    Returns
+    -------
+    (pandas.Series, LogitFit, pandas.DataFrame)
+        Score aligned to ``data.index``, the fit, and the design matrix (with ``Intercept``).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"t": [0, 1, 0, 1, 1, 0], "x": [1.0, 2.0, 3.0, 4.0, 2.5, 1.5]})
+    >>> ps, fit, X = propensity_score(d, "t", ["x"])
+    >>> bool(ps.between(0, 1).all()), list(X.columns)
+    (True, ['Intercept', 'x'])
+    """
+    X = model_matrix(data, covariates)
+    X.insert(0, "Intercept", 1.0)
+    y = data[treatment].to_numpy(float)
+    fit = fit_logit(X.to_numpy(), y)
+    if fit.n_separated or not fit.converged:
+        what = (f"fitted probabilities of 0 or 1 for {fit.n_separated} of {len(y)} rows"
+                if fit.n_separated else f"no convergence after {fit.iterations} iterations")
+        warnings.warn(
+            f"perfect separation in the propensity model ({' + '.join(covariates)}): {what}; "
+            "matching carries on with these scores (as MatchIt does), but the treated and "
+            "comparison groups may not overlap on these covariates",
+            MatchingWarning, stacklevel=3)
+    return pd.Series(fit.fitted, index=data.index, name="distance"), fit, X
+
+
+def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> np.ndarray:
+    """Transform covariates so Euclidean distance equals MatchIt's Mahalanobis distance.
+
+    The covariance is the pooled within-group covariance of the non-discarded units
+    (MatchIt's ``transform_covariates``); constant columns are dropped.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        n x p covariate matrix.
+    treat : numpy.ndarray
+        Boolean treatment.
+    discarded : numpy.ndarray
+        Boolean, units left out of the covariance.
+
+    Returns
+    -------
+    numpy.ndarray
+        n x p' matrix.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0], [2.0], [4.0], [3.0]])
+    >>> mahalanobis_space(X, np.array([True, True, False, False]), np.zeros(4, bool)).shape
+    (4, 1)
+    """
+    X = np.asarray(X, float)
+    keep = np.abs(X.max(axis=0) - X.min(axis=0)) >= np.sqrt(np.finfo(float).eps)
+    if not keep.any():
+        return X[:, :1]
+    X = X[:, keep]
+    Xs = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
+    inside = Xs[~discarded]
+    t = treat[~discarded]
+    centred = inside.copy()
+    for g in (True, False):
+        centred[t == g] -= centred[t == g].mean(axis=0)
+    cov = centred.T @ centred / (len(centred) - 2)
+    values, vectors = np.linalg.eigh(np.linalg.pinv(cov))
+    return Xs @ (vectors * np.sqrt(np.clip(values, 0, None)))
