@@ -43,30 +43,51 @@ def sensitivity(ev: Evaluation, phase: str) -> pd.DataFrame:
     if not pe.estimable:
         raise NotEstimableError(f"`phase` {phase!r} is not estimable here: {pe.not_estimable}")
     plan, covs, outcomes = ev.plan, ev.plan.covariates(phase), ev.plan.outcomes(phase)
-    results, notes = {}, {}
+    results, notes, caught = {}, {}, {}
     for spec in plan.matching_specs():
         if spec["name"] == "manchester":
             results[spec["name"]] = pe.impact
             continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("always")
+            with _recorded(caught, spec["name"]):
                 m = match(pe.sample.data, treatment="em", **match_args(spec, plan, phase),
                           random_state=ev.seed)
                 results[spec["name"]] = estimate_impacts(
                     m.matched_data(), outcomes, covs, plan=plan, random_state=ev.seed, gap=None)
         except (ValueError, NotEstimableError) as err:
             notes[spec["name"]] = str(err).splitlines()[0]
-    matched = pe.match.matched_data()
-    results["multilevel"] = multilevel_impacts(matched, outcomes, covs)
+    with _recorded(caught, "multilevel"):
+        results["multilevel"] = multilevel_impacts(pe.match.matched_data(), outcomes, covs)
     table = specification_table(results)
     labels = {s["name"]: s["label"] for s in plan.matching_specs()}
     labels["multilevel"] = "Multilevel model on the main matched sample"
     table.insert(1, "label", table["specification"].map(labels))
-    table["note"] = ""
+    table["note"] = table["specification"].map(caught).fillna("")
     missing = pd.DataFrame([{"specification": k, "label": labels.get(k, k), "note": v}
                             for k, v in notes.items()])
     return pd.concat([table, missing], ignore_index=True) if len(missing) else table
+
+
+class _recorded:
+    """Record warnings raised in a block as one note per key (they are findings: shown)."""
+
+    def __init__(self, notes: dict, key: str):
+        self.notes, self.key = notes, key
+        self._cm = warnings.catch_warnings(record=True)
+
+    def __enter__(self):
+        self.caught = self._cm.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._cm.__exit__(*exc)
+        kinds = dict.fromkeys(f"{w.category.__name__}: {str(w.message).splitlines()[0]}"
+                              for w in self.caught)
+        if kinds:
+            self.notes[self.key] = "warnings: " + "; ".join(list(kinds)[:3]) + (
+                f" (+{len(kinds) - 3} more)" if len(kinds) > 3 else "")
+        return False
 
 
 def _headline(ev: Evaluation, phase: str) -> dict:
@@ -114,14 +135,15 @@ def effects_by(ev: Evaluation, column: str) -> pd.DataFrame:
                    "n_schools": int(part.loc[part["em"], "school_id"].nunique()),
                    "n_em": int(part["em"].sum()), "n_comparison": int((~part["em"]).sum()),
                    "note": ""}
+            caught = {}
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("always")
+                with _recorded(caught, "fit"):
                     res = fit_outcome(part, head["name"], head["family"],
                                       ev.plan.covariates(phase), random_state=ev.seed)
                 row.update(res.summary().iloc[0][["estimate", "ci_low", "ci_high", "p",
                                                   "effect_size", "es_type",
                                                   "inference"]].to_dict())
+                row["note"] = caught.get("fit", "")
             except (ValueError, NotEstimableError) as err:
                 row["note"] = str(err).splitlines()[0]
             rows.append(row)
