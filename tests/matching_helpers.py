@@ -86,10 +86,13 @@ def reference_greedy(d, treat, strata=None, ratio=1, replace=False, caliper=None
                 continue
             gap = np.abs(d[c] - d[i])
             best = c[gap == gap.min()]
-            # lower side first (smaller distance, then data order), as MatchIt's left scan
-            lower = best[d[best] <= d[i]]
-            k = lower[np.lexsort((-lower, d[lower]))][-1] if len(lower) else \
-                best[np.lexsort((best, d[best]))][0]
+            # units sorted by (distance, data order); MatchIt scans outward from the treated
+            # unit and prefers the lower side on a tie: the closest-sorted control below it,
+            # else the closest-sorted one above it
+            below = best[(d[best] < d[i]) | ((d[best] == d[i]) & (best < i))]
+            above = np.setdiff1d(best, below)
+            k = below[np.lexsort((below, d[below]))][-1] if len(below) else \
+                above[np.lexsort((above, d[above]))][0]
             rows[i].append(k)
             if not replace:
                 avail[k] = False

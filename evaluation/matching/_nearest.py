@@ -60,6 +60,7 @@ def _vector_match(prep: Prepared, order: np.ndarray, ratio: int, replace: bool,
     dist = prep.distance
     srt = np.lexsort((dist, strata))          # stable: ties keep data order, as sort.list
     eligible = ~prep.treat & ~prep.discarded
+    eligible &= np.bincount(strata[prep.treat], minlength=strata.max() + 1)[strata] > 0
     is_ctrl = eligible[srt]
     ctrl_pos = srt[is_ctrl]                   # control rows in sorted order
     before = np.cumsum(is_ctrl) - is_ctrl     # eligible controls sorted before each position

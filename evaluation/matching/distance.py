@@ -122,12 +122,13 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
     dev_old = np.inf
     converged = False
     it = 0
+    Xt = np.ascontiguousarray(np.asarray(X, float).T)   # p x n: fast row-wise products
     for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
         w = mu * (1 - mu)
         z = eta + (y - mu) / w
-        xw = X * w[:, None]
-        beta = np.linalg.solve(X.T @ xw, xw.T @ z)
-        eta = X @ beta
+        xtw = Xt * w
+        beta = np.linalg.solve(xtw @ Xt.T, xtw @ z)
+        eta = beta @ Xt
         mu = 1 / (1 + np.exp(-eta))
         mu = np.clip(mu, np.finfo(float).eps, 1 - np.finfo(float).eps)
         dev = -2 * np.sum(y * np.log(mu) + (1 - y) * np.log1p(-mu))
@@ -135,7 +136,7 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
             converged = True
             break
         dev_old = dev
-    fitted = 1 / (1 + np.exp(-(X @ beta)))
+    fitted = 1 / (1 + np.exp(-(beta @ Xt)))
     n_sep = int(np.sum((fitted < SEPARATION_EPS) | (fitted > 1 - SEPARATION_EPS)))
     return LogitFit(beta, fitted, it, converged, n_sep)
 
