@@ -49,20 +49,13 @@ def exact_att_weights(data: pd.DataFrame, strata=("school_id", "cohort")) -> pd.
     return w.where(~em, 1.0)
 
 
-def with_prior_powers(data: pd.DataFrame, prior: str, degree: int) -> tuple[pd.DataFrame, list]:
-    """Add centred powers 2..degree of prior attainment (a sensitivity to linearity)."""
-    centred = data[prior] - data[prior].mean()
-    extra = {f"{prior}^{k}": centred ** k for k in range(2, degree + 1)}
-    return data.assign(**extra), list(extra)
-
-
 def replicate(seed: int, plan, n_boot: int, methods=METHODS, degree: int = 1) -> list[dict]:
     """Fit every secondary outcome of one synthetic replication with every method."""
     ds = generate(seed=seed, include_population=False, effects=EFFECTS)
     sample = analysis_sample(ds.pupils, "secondary", plan)
     data = sample.data.assign(weights=exact_att_weights(sample.data))
-    data, powers = with_prior_powers(data, plan.prior("secondary"), degree)
-    covariates = plan.covariates("secondary") + powers
+    prior = plan.prior("secondary")
+    covariates = plan.covariates("secondary") + [f"{prior}^{k}" for k in range(2, degree + 1)]
     truth = ds.truth.set_index(["phase", "outcome"])
     rows = []
     for spec in plan.outcomes("secondary"):

@@ -305,8 +305,9 @@ def logit_wild_bootstrap(X: np.ndarray, y: np.ndarray, weights: np.ndarray,
     >>> 0 <= r.p <= 1
     True
     """
-    v = mu_restricted * (1 - mu_restricted)
-    z = np.log(mu_restricted / (1 - mu_restricted)) + (y - mu_restricted) / v
+    mu = np.clip(mu_restricted, 1e-12, 1 - 1e-12)   # fitted 0/1 would give 0 * inf
+    v = mu * (1 - mu)
+    z = np.log(mu / (1 - mu)) + (y - mu) / v
     res = wild_cluster_bootstrap(X, z, weights * v, groups, column, n_boot, alpha,
                                  random_state)
     label = (f"wild cluster bootstrap (restricted, one-step logit, Webb weights, "

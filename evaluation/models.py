@@ -237,6 +237,10 @@ def _wild(d, glm, fam, column, alpha, n_boot, seed):
     g = int(d.groups.max()) + 1
     v = cluster_vcov(_cluster_design(d, glm, fam), "CR1")
     boot = fam.bootstrap(d, d.X.to_numpy(), column, n_boot, alpha, seed)
+    if not (np.isfinite(boot.critical) and np.isfinite(boot.p)):
+        warnings.warn("the wild cluster bootstrap failed numerically; using CR1 with t(G-1)",
+                      ModelWarning, stacklevel=4)
+        return _cr("CR1")(d, glm, fam, column, alpha, n_boot, seed)
     return _Inference(v, g - 1, boot.critical, boot.p, boot.label)
 
 

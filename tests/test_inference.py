@@ -119,3 +119,14 @@ def test_logit_bootstrap_statistic_is_close_to_the_wald_t():
     res = logit_wild_bootstrap(X, y, w, g, 1, restricted, n_boot=199, random_state=1)
     assert res.statistic == pytest.approx(wald, abs=0.05)
     assert 1.5 < res.critical < 3.5
+
+
+def test_logit_bootstrap_survives_fitted_probabilities_of_exactly_zero_or_one():
+    rng = np.random.default_rng(6)
+    g = np.repeat(np.arange(6), 40)
+    X = np.column_stack([np.ones(240), rng.integers(0, 2, 240)])
+    y = rng.integers(0, 2, 240).astype(float)
+    mu = np.full(240, 0.4)
+    y[:5], mu[:5] = 1.0, 1.0          # fitted probability 1 where y = 1
+    res = logit_wild_bootstrap(X, y, np.ones(240), g, 1, mu, n_boot=99, random_state=1)
+    assert np.isfinite(res.critical) and np.isfinite(res.p)
