@@ -118,9 +118,9 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
                 "programmes like this usually have" if math.isfinite(mdes) else
                 "cannot even be worked out, because there are too few schools")
         paras.append(
-            f"How sure can we be? With this sample the smallest effect we could reliably detect "
-            f"{size}, so these results are indicative only, as the original evaluators warned. "
-            "Pupils were not randomly assigned: differences the data do not record could "
+            f"How sure can we be? With the {phase} sample the smallest effect we could reliably "
+            f"detect {size}, so these results are indicative only, as the original evaluators "
+            "warned. Pupils were not randomly assigned: differences the data do not record could "
             "explain part of any difference."
         )
     return paras

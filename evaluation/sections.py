@@ -26,10 +26,15 @@ CLUSTER_SECTIONS = [
     ("Appendix: data quality", "data-quality"), ("Appendix: disclosure control", "disclosure"),
     ("Appendix: provenance", "provenance"),
 ]
-OVERALL_EXTRA = [("Replication of DFE-RR133", "replication"),
-                 ("By phase and activity", "activity"),
-                 ("Sensitivity to the analysis choices", "sensitivity"),
-                 ("Differences between clusters", "heterogeneity")]
+OVERALL_SECTIONS = [
+    ("Findings", "findings"), ("Replication of DFE-RR133", "replication"),
+    ("Schools", "profile"), ("FSM gaps and trends", "gaps"),
+    ("The matched comparison", "matching"), ("Impact estimates", "impact"),
+    ("By phase and activity", "activity"), ("Sensitivity to the analysis choices", "sensitivity"),
+    ("Differences between clusters", "heterogeneity"), ("Perception surveys", "surveys"),
+    ("Termly tracking", "tracking"), ("Appendix: data quality", "data-quality"),
+    ("Appendix: disclosure control", "disclosure"), ("Appendix: provenance", "provenance"),
+]
 
 
 def _threshold(ev: Evaluation) -> int:
@@ -66,9 +71,7 @@ def header(ev: Evaluation) -> Section:
 
 def toc(ev: Evaluation) -> Section:
     """Table of contents linking to every section of this report."""
-    items = CLUSTER_SECTIONS[:5] + (OVERALL_EXTRA if ev.scope == "overall" else []) + \
-        CLUSTER_SECTIONS[5:]
-    return contents(items)
+    return contents(OVERALL_SECTIONS if ev.scope == "overall" else CLUSTER_SECTIONS)
 
 
 def findings(ev: Evaluation) -> Section:
