@@ -48,6 +48,9 @@ def _marker(ev: Evaluation) -> str:
 def _table(ev: Evaluation, df: pd.DataFrame, counts=None, **kw):
     """Suppress and format; ``counts`` entries for statistics not shown are ignored."""
     counts = {k: v for k, v in (counts or {}).items() if k in df.columns}
+    years = [c for c in df.columns if c in ("year", "cohort")]
+    if years:  # years are labels, not quantities: no thousands separator
+        df = df.astype({c: str for c in years})
     return suppress(df, counts, threshold=_threshold(ev), marker=_marker(ev), **kw)
 
 
