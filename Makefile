@@ -72,7 +72,7 @@ lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the packag
 	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS)
 
 test: $(ENV_STAMP) browser ## run the whole test suite
-	$(PY) -m pytest -q -n 2 tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup tests
 
 lint: $(ENV_STAMP) ## ruff
 	$(PY) -m ruff check evaluation tests bench
