@@ -21,7 +21,7 @@ INTRO = (
 
 
 def _row(rec: RenderRecord, index_dir: Path) -> dict:
-    f = rec.fields
+    f = {k: v for k, v in rec.fields.items() if v is not None}
     href = Path(rec.html).resolve().relative_to(index_dir.resolve()).as_posix()
     status = rec.status if rec.status in ("ok", "not estimable", "failed") else "ok"
     return {
