@@ -46,8 +46,18 @@ class SafeTable:
     values: pd.DataFrame = field(repr=False)
 
     def _repr_html_(self) -> str:
-        table = self.frame.to_html(index=False, escape=True, classes="em-table", border=0,
-                                   na_rep="")
+        numeric = [pd.api.types.is_numeric_dtype(self.values[c])
+                   and not pd.api.types.is_bool_dtype(self.values[c])
+                   for c in self.values.columns]
+        head = "".join(f'<th class="{"num" if n else "txt"}">{html.escape(str(c))}</th>'
+                       for c, n in zip(self.frame.columns, numeric, strict=True))
+        rows = "".join(
+            "<tr>" + "".join(f'<td class="{"num" if n else "txt"}">{html.escape(str(v))}</td>'
+                             for v, n in zip(row, numeric, strict=True)) + "</tr>"
+            for row in self.frame.itertuples(index=False)
+        )
+        table = (f'<table class="em-table"><thead><tr>{head}</tr></thead>'
+                 f"<tbody>{rows}</tbody></table>")
         note = f'<p class="em-footnote">{html.escape(self.footnote)}</p>' if self.footnote else ""
         return table + note
 

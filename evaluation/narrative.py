@@ -19,6 +19,11 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
+def _count_words(n: int, threshold: int) -> str:
+    """A count for running text: 'fewer than 10' when it must be suppressed."""
+    return f"fewer than {threshold}" if safe_count(n, threshold) != f"{int(n):,}" else f"{n:,}"
+
+
 def describe_effect(row: pd.Series | dict, alpha: float = 0.05) -> str:
     """One sentence on one outcome: the effect in its own units, its CI, months, and certainty.
 
@@ -88,9 +93,9 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
     'In the primary (KS2, 2010) phase, 46 EM '
     """
     paras = [
-        f"In the {PHASE_WORDS.get(phase, phase)} phase, {safe_count(n_em, threshold)} EM pupils "
-        f"in {n_schools} school{'s' if n_schools != 1 else ''} were compared with "
-        f"{safe_count(n_comparison, threshold)} pupils from the same schools and year groups, "
+        f"In the {PHASE_WORDS.get(phase, phase)} phase, {_count_words(n_em, threshold)} EM "
+        f"pupils in {n_schools} school{'s' if n_schools != 1 else ''} were compared with "
+        f"{_count_words(n_comparison, threshold)} pupils from the same schools and year groups, "
         "weighted so that each school and year counts as much as its EM pupils, and adjusted "
         "for prior attainment, FSM, gender, SEN, EAL and ethnicity."
     ]

@@ -353,7 +353,7 @@ def gaps(ev: Evaluation) -> Section:
         measure = GAP_MEASURE[phase]
         pupils = ev.data.pupils[ev.data.pupils["phase"] == phase]
         latest = int(pupils["cohort"].max())
-        table = fsm_attainment(pupils[pupils["cohort"] == latest], by=("school_name",),
+        table = fsm_attainment(pupils[pupils["cohort"] == latest], by=("school_name", "cohort"),
                                outcomes=measure, schools=ev.schools)
         cols = ["school_name", "fsm_value", "non_fsm_value", "gap", "n_fsm", "n_non_fsm",
                 "national_fsm", "national_non_fsm", "national_gap"]
