@@ -20,7 +20,7 @@ def _p(p: float) -> str:
 
 
 def _count_words(n: int, threshold: int) -> str:
-    """A count for running text: 'fewer than 10' when it must be suppressed."""
+    """Format a count for running text: 'fewer than 10' when it must be suppressed."""
     return f"fewer than {threshold}" if safe_count(n, threshold) != f"{int(n):,}" else f"{n:,}"
 
 
