@@ -130,6 +130,20 @@ def export_html(notebook_path: str | Path) -> str:
     return body
 
 
+def _fix_injected_cell_id(path: Path) -> None:
+    """Give papermill's injected-parameters cell a fixed id (it draws a random one).
+
+    Same inputs must give the same report bytes; the id appears in the exported HTML.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
+    nbformat.write(nb, str(path))
+
+
 def _error_page(spec: ReportSpec, reason: str, log: Path) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"/><title>{html.escape(spec.title)}: failed</title>
@@ -197,6 +211,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
             kernel_name=KERNEL, cwd=str(notebooks_dir), progress_bar=False, log_output=False,
         )
         seconds["execute"] = round(time.perf_counter() - t0, 2)
+        _fix_injected_cell_id(executed)
         t1 = time.perf_counter()
         out_html.write_text(export_html(executed), encoding="utf-8")
         seconds["export"] = round(time.perf_counter() - t1, 2)

@@ -65,7 +65,7 @@ def test_sections_present_in_order_without_code(build, i, anchors):
     assert page.find('id="findings"') < page.find('id="profile"')  # findings come first
     for code in ("sections.", "import ", "evaluate(", "record_path ="):
         assert code not in page
-    assert "jp-InputArea-editor" not in page
+    assert 'class="jp-InputArea' not in page and 'class="jp-CodeMirrorEditor' not in page
     assert "Synthetic data" in page
 
 
