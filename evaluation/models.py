@@ -28,6 +28,10 @@ from evaluation.schema import ETHNICITIES, SEN_LEVELS
 #: Default of ``inference.wild_bootstrap_below`` when no plan is given.
 WILD_BELOW = 30
 
+#: Fewer schools than this: cluster-robust and wild-bootstrap inference is unreliable (Webb
+#: weights are recommended down to about 5-6 clusters; MacKinnon and Webb 2018), so warn.
+FEW_SCHOOLS = 6
+
 #: Reference level first: the levels of the schema's categorical covariates.
 LEVELS = {"sen": SEN_LEVELS, "ethnicity": ETHNICITIES}
 
@@ -498,7 +502,13 @@ def fit_outcome(data: pd.DataFrame, outcome: str, family: str, covariates: list[
         infer = _one_school
     fam = FAMILIES[family]
     inf = infer(d, glm, fam, column, alpha, n_boot, random_state)
+    if 2 <= n_schools < FEW_SCHOOLS and inference != "naive":
+        warnings.warn(f"{outcome!r}: only {n_schools} schools, too few for reliable "
+                      "cluster-robust inference; read the interval as descriptive",
+                      ModelWarning, stacklevel=2)
     table = _contrasts(fam, glm, d, inf, treatment, interaction, alpha)
+    if family == "binomial":  # risk differences cannot leave [-1, 1]
+        table[["ci_low", "ci_high"]] = table[["ci_low", "ci_high"]].clip(-1.0, 1.0)
     head = table.iloc[-1]
     treat = d.frame[treatment].astype(bool).to_numpy()
     n_em, n_comp = int(treat.sum()), int((~treat).sum())

@@ -271,3 +271,10 @@ def test_forest_plot_returns_a_chart_with_omissions_counted():
     for c in (chart, small, bare):
         plt.close(c.figure)
 
+
+
+def test_few_schools_warn_and_risk_difference_cis_stay_in_range():
+    df = _dgp(15, n_schools=3, n_em=8, n_comp=30)
+    with pytest.warns(ModelWarning, match="only 3 schools, too few for reliable"):
+        res = fit_outcome(df, "yb", "binomial", COVARIATES, n_boot=99)
+    assert -1.0 <= res.ci_low <= res.estimate <= res.ci_high <= 1.0
