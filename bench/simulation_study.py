@@ -1,8 +1,8 @@
 """Simulation study of the outcome models: bias, RMSE and CI coverage under the Manchester design.
 
 Each replication draws the EM programme schools from ``evaluation.synthetic.generate`` with
-known effects (``include_population=False``), builds the secondary analysis sample, weights
-comparators as exact matching on school and cohort does (ATT weights), fits every secondary
+known effects (``include_population=False``), builds the secondary analysis sample, matches it
+exactly on school and cohort (``evaluation.matching.match``, ATT weights), fits every secondary
 outcome of the plan and compares the estimate with the replication's true average effect on
 EM pupils (``Dataset.truth.effect``: points, or a risk difference on the 0-1 scale).
 
@@ -28,6 +28,7 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from evaluation.matching import match  # noqa: E402
 from evaluation.models import fit_outcome  # noqa: E402
 from evaluation.plan import load_plan  # noqa: E402
 from evaluation.sample import analysis_sample  # noqa: E402
@@ -39,21 +40,12 @@ EFFECTS = {"gcse_capped_points": 20.0, "gcse_5ac_em": 0.4, "gcse_5ac": 0.0, "ks4
 METHODS = ("wild", "naive", "CR1")
 
 
-def exact_att_weights(data: pd.DataFrame, strata=("school_id", "cohort")) -> pd.Series:
-    """ATT weights of exact matching (MatchIt): EM 1; comparator (n_em_s / n_c_s) * (N_c / N_em)."""
-    em = data["em"].astype(bool)
-    keys = [data[s] for s in strata]
-    n_em = em.groupby(keys).transform("sum")
-    n_c = (~em).groupby(keys).transform("sum")
-    w = (n_em / n_c) * ((~em).sum() / em.sum())
-    return w.where(~em, 1.0)
-
-
 def replicate(seed: int, plan, n_boot: int, methods=METHODS, degree: int = 1) -> list[dict]:
     """Fit every secondary outcome of one synthetic replication with every method."""
     ds = generate(seed=seed, include_population=False, effects=EFFECTS)
     sample = analysis_sample(ds.pupils, "secondary", plan)
-    data = sample.data.assign(weights=exact_att_weights(sample.data))
+    data = match(sample.data, treatment="em", covariates=plan.covariates("secondary"),
+                 method="exact", exact=["school_id", "cohort"]).matched_data()
     prior = plan.prior("secondary")
     covariates = plan.covariates("secondary") + [f"{prior}^{k}" for k in range(2, degree + 1)]
     truth = ds.truth.set_index(["phase", "outcome"])
