@@ -112,7 +112,7 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int) -> PhaseEvaluation:
                         random_state=seed)
         bal = balance(matched, covariates=plan.covariates(phase))
         impact = estimate_impacts(
-            matched.matched_data(), plan.outcomes(phase), plan.covariates(phase), plan=plan,
+            matched.matched_data(), plan.outcomes(phase), plan.model_covariates(phase), plan=plan,
             exclusions=sample.exclusion_counts(), random_state=seed,
         )
     notes = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))

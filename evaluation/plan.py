@@ -46,6 +46,18 @@ class Plan:
         """Outcome-model covariates of a phase, prior attainment first."""
         return [self.prior(phase), *self.raw["covariates"]]
 
+    def model_covariates(self, phase: str) -> list[str]:
+        """Outcome-model terms of a phase: the covariates plus powers of prior attainment.
+
+        Examples
+        --------
+        >>> load_plan().model_covariates("primary")[-2:]
+        ['ks1_aps^2', 'ks1_aps^3']
+        """
+        degree = int(self.raw.get("prior_degree", 1))
+        prior = self.prior(phase)
+        return [*self.covariates(phase), *(f"{prior}^{k}" for k in range(2, degree + 1))]
+
     def matching_specs(self) -> list[dict]:
         """Return the matching specifications; the first is the main analysis."""
         return list(self.raw["matching"])

@@ -42,7 +42,7 @@ def sensitivity(ev: Evaluation, phase: str) -> pd.DataFrame:
     pe = ev.phases[phase]
     if not pe.estimable:
         raise NotEstimableError(f"`phase` {phase!r} is not estimable here: {pe.not_estimable}")
-    plan, covs, outcomes = ev.plan, ev.plan.covariates(phase), ev.plan.outcomes(phase)
+    plan, covs, outcomes = ev.plan, ev.plan.model_covariates(phase), ev.plan.outcomes(phase)
     results, notes, caught = {}, {}, {}
     for spec in plan.matching_specs():
         if spec["name"] == "manchester":
@@ -139,7 +139,7 @@ def effects_by(ev: Evaluation, column: str) -> pd.DataFrame:
             try:
                 with _recorded(caught, "fit"):
                     res = fit_outcome(part, head["name"], head["family"],
-                                      ev.plan.covariates(phase), random_state=ev.seed)
+                                      ev.plan.model_covariates(phase), random_state=ev.seed)
                 row.update(res.summary().iloc[0][["estimate", "ci_low", "ci_high", "p",
                                                   "effect_size", "es_type",
                                                   "inference"]].to_dict())
