@@ -501,7 +501,13 @@ def fit_outcome(data: pd.DataFrame, outcome: str, family: str, covariates: list[
                       "using HC1", ModelWarning, stacklevel=2)
         infer = _one_school
     fam = FAMILIES[family]
-    inf = infer(d, glm, fam, column, alpha, n_boot, random_state)
+    try:
+        inf = infer(d, glm, fam, column, alpha, n_boot, random_state)
+    except np.linalg.LinAlgError as err:
+        raise NotEstimableError(
+            f"{outcome!r}: the information matrix is singular ({err}); usually quasi-complete "
+            "separation (a covariate group in which every pupil has the same outcome), so the "
+            "standard errors are not estimable") from err
     if 2 <= n_schools < FEW_SCHOOLS and inference != "naive":
         warnings.warn(f"{outcome!r}: only {n_schools} schools, too few for reliable "
                       "cluster-robust inference; read the interval as descriptive",

@@ -278,3 +278,18 @@ def test_few_schools_warn_and_risk_difference_cis_stay_in_range():
     with pytest.warns(ModelWarning, match="only 3 schools, too few for reliable"):
         res = fit_outcome(df, "yb", "binomial", COVARIATES, n_boot=99)
     assert -1.0 <= res.ci_low <= res.estimate <= res.ci_high <= 1.0
+
+
+
+def test_singular_information_is_not_estimable_rather_than_a_traceback(monkeypatch):
+    import evaluation.models as models
+
+    def singular(*args):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setitem(models.INFERENCE, "CR1", singular)
+    with pytest.raises(NotEstimableError, match=r"'yb': the information matrix is singular "
+                                                r"\(Singular matrix\)"):
+        fit_outcome(_dgp(16), "yb", "binomial", COVARIATES, inference="CR1")
+    impact = estimate_impacts(_dgp(16), OUTCOMES, COVARIATES, inference="CR1")
+    assert impact.table()["note"].str.contains("information matrix is singular").all()
