@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -130,6 +132,21 @@ def export_html(notebook_path: str | Path) -> str:
     return body
 
 
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Send this process's file descriptor 2 (inherited by kernels) to a file for a while."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("w", encoding="utf-8") as fh:
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _fix_injected_cell_id(path: Path) -> None:
     """Give papermill's injected-parameters cell a fixed id (it draws a random one).
 
@@ -206,10 +223,12 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     seconds = {}
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(Path(notebooks_dir) / spec.notebook), str(executed), parameters=params,
-            kernel_name=KERNEL, cwd=str(notebooks_dir), progress_bar=False, log_output=False,
-        )
+        with _stderr_to(log):  # the kernel's own chatter goes to the log, not the terminal
+            pm.execute_notebook(
+                str(Path(notebooks_dir) / spec.notebook), str(executed), parameters=params,
+                kernel_name=KERNEL, cwd=str(notebooks_dir), progress_bar=False,
+                log_output=False,
+            )
         seconds["execute"] = round(time.perf_counter() - t0, 2)
         _fix_injected_cell_id(executed)
         t1 = time.perf_counter()
@@ -218,7 +237,8 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     except Exception as exc:  # a failing report must not stop the others
         seconds.setdefault("execute", round(time.perf_counter() - t0, 2))
         reason = _failure_reason(exc)
-        log.write_text(f"{spec.slug}: {reason}\n\n{exc}\n", encoding="utf-8")
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n{spec.slug}: {reason}\n\n{exc}\n")
         out_html.write_text(_error_page(spec, reason, log), encoding="utf-8")
         os.utime(out_html, (0, 0))
         rec = RenderRecord(spec.slug, spec.title, spec.kind, "failed", seconds,
