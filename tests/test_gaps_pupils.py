@@ -235,3 +235,16 @@ def test_results_do_not_depend_on_row_order():
     r1 = gap_vs_fsm_share(q, s, "ks2_aps")
     r2 = gap_vs_fsm_share(q.iloc[::-1], s.iloc[::-1], "ks2_aps")
     assert r1.slope == pytest.approx(r2.slope) and r1.difference == pytest.approx(r2.difference)
+
+
+def test_national_figures_alongside_when_the_pupils_have_one_cohort():
+    import pandas as pd
+
+    from evaluation.gaps.pupils import fsm_attainment
+
+    p = pd.DataFrame({"school_id": ["a"] * 4, "cohort": 2010, "phase": "primary",
+                      "fsm": [True, True, False, False], "ks2_l4_em": [1.0, 0.0, 1.0, 1.0]})
+    t = fsm_attainment(p, by="school_id", outcomes="ks2_l4_em")
+    assert t[["national_fsm", "national_non_fsm"]].iloc[0].tolist() == [55.8, 77.1]
+    p2 = pd.concat([p, p.assign(cohort=2009)])
+    assert fsm_attainment(p2, by="school_id", outcomes="ks2_l4_em")["national_fsm"].isna().all()

@@ -164,17 +164,17 @@ def fsm_attainment(
     out[_COUNT_COLUMNS] = out[_COUNT_COLUMNS].astype("int64")
     out = out.reset_index()
     out.insert(len(cols), "units", out["outcome"].map(_units))
-    out = _with_national(out, long)
+    out = _with_national(out, data)
     front = [*group_keys, "outcome", "units"]
     return out[front + _VALUE_COLUMNS + _COUNT_COLUMNS
                + [c for c in out.columns if c.startswith("national_")]]
 
 
-def _with_national(out: pd.DataFrame, long: pd.DataFrame) -> pd.DataFrame:
+def _with_national(out: pd.DataFrame, pupils: pd.DataFrame) -> pd.DataFrame:
     nat = _national_lookup()
     if "cohort" in out.columns:
         return out.merge(nat, on=["cohort", "outcome"], how="left")
-    cohorts = long["cohort"].dropna().unique() if "cohort" in long else []
+    cohorts = pupils["cohort"].dropna().unique() if "cohort" in pupils else []
     if len(cohorts) == 1:
         single = nat[nat["cohort"] == cohorts[0]].drop(columns="cohort")
         return out.merge(single, on="outcome", how="left")
