@@ -9,9 +9,14 @@ from matplotlib.figure import Figure
 from evaluation.gaps.pupils import FSM_BANDS, THRESHOLDS, GapShare, GapTrends
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+from evaluation.schema import OUTCOME_LABELS
 
 _UNITS = {"percent": "% of pupils", "points": "points"}
 _GROUPS = (("fsm_value", "n_fsm", "FSM"), ("non_fsm_value", "n_non_fsm", "non-FSM"))
+
+
+def _name(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome)
 
 
 def omission_note(omitted: int, threshold: int, what: str = "points",
@@ -104,8 +109,8 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
     units = _UNITS[rows["units"].iloc[0]]
     ax.set_xticks(x, rows[label].astype(str).fillna("(none)"), rotation=30, ha="right")
     ax.set_xlabel(label.replace("_", " "))
-    ax.set_ylabel(f"{outcome} ({units})")
-    ax.set_title(f"{outcome}: FSM and non-FSM pupils by {label.replace('_', ' ')}")
+    ax.set_ylabel(f"{_name(outcome)} ({units})")
+    ax.set_title(f"{_name(outcome)}: FSM and non-FSM pupils by {label.replace('_', ' ')}")
     ax.legend(fontsize="small", ncol=2)
     fig.tight_layout()
     caption = ("Compare the orange (FSM) and teal (non-FSM) bars: the distance between them is "
@@ -164,9 +169,9 @@ def gap_trend_chart(trends: GapTrends, threshold: int) -> Chart:
         ax.set_xlabel("year of assessment")
         ax.set_xticks(sorted(table["year"].unique()))
     units = "% of pupils" if trends.measure in THRESHOLDS else "points"
-    axes[0][0].set_ylabel(f"{trends.measure} ({units})")
+    axes[0][0].set_ylabel(f"{_name(trends.measure)} ({units})")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.suptitle(f"{trends.measure}: FSM and non-FSM pupils against national, by year")
+    fig.suptitle(f"{_name(trends.measure)}: FSM and non-FSM pupils against national, by year")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="small", frameon=False)
     caption = ("Follow the gap between the orange (FSM) and teal (non-FSM) lines from year to "
@@ -222,7 +227,7 @@ def gap_share_chart(result: GapShare, threshold: int) -> Chart:
     units = "percentage points" if result.measure in THRESHOLDS else "points"
     ax.set_xlabel("pupils eligible for FSM in the school (%)")
     ax.set_ylabel(f"gap, non-FSM minus FSM ({units})")
-    ax.set_title(f"{result.measure}: school FSM gap against FSM share")
+    ax.set_title(f"{_name(result.measure)}: school FSM gap against FSM share")
     ax.legend(fontsize="small")
     fig.tight_layout()
     caption = (f"Does the gap shrink as the FSM share rises? Schools over 18% FSM (right band) "
