@@ -1,16 +1,23 @@
 # R MatchIt side of bench/bench_matching.py: 1:1 nearest neighbour on a logistic propensity
-# score within school, timed in-process. Usage: Rscript bench_matching.R <cohort.csv> <out.csv>
-# Debian's MatchIt 4.5.1 crashes on exact strata without treated units (#151), so those are
-# removed first; the other side is given the same rows.
+# score, within school or without strata, timed in-process.
+# Usage: Rscript bench_matching.R <cohort.csv> <out.csv> <strata: school|none>
+# Debian's MatchIt 4.5.1 crashes on exact strata without treated units (#151), so the caller
+# removes those before asking for "school"; the other tools get the same rows.
 suppressPackageStartupMessages(library(MatchIt))
 a <- commandArgs(trailingOnly = TRUE)
 d <- read.csv(a[1], stringsAsFactors = FALSE)
 invisible(gc(reset = TRUE))
 base <- sum(gc()[, 2])
 t0 <- proc.time()[["elapsed"]]
-m <- matchit(em ~ prior + fsm + female + sen + eal, data = d, method = "nearest",
-             exact = ~ school_id)
+if (a[3] == "school") {
+  m <- matchit(em ~ prior + fsm + female + sen + eal, data = d, method = "nearest",
+               exact = ~ school_id)
+} else {
+  m <- matchit(em ~ prior + fsm + female + sen + eal, data = d, method = "nearest")
+}
 secs <- proc.time()[["elapsed"]] - t0
 peak <- sum(gc()[, 6]) - base   # "max used" (Mb) since the reset, above the data's baseline
 write.csv(data.frame(id = d$id[m$weights > 0]), a[2], row.names = FALSE)
+write.csv(data.frame(id = d$id, distance = sprintf("%.17g", m$distance)),
+          sub("\\.csv$", "_distance.csv", a[2]), row.names = FALSE)
 cat(sprintf("%s,%.3f,%.1f\n", packageVersion("MatchIt"), secs, peak))

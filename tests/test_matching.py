@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_valid_match
+from matching_helpers import assert_valid_match, reference_greedy
 
 from evaluation.exceptions import (
     DataError,
@@ -137,3 +139,39 @@ def test_categorical_reference_level_and_propensity_model():
     assert list(m.propensity_model.params.index) == ["Intercept", "prior", "senstatement",
                                                       "sensupport"]
     np.testing.assert_allclose(m.propensity_model.fittedvalues, m.distance, atol=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fast_nearest_equals_documented_greedy_with_ties_strata_ratio_caliper(seed):
+    rng = np.random.default_rng(seed)
+    n = 400
+    df = pd.DataFrame({"em": rng.random(n) < 0.2,
+                       "d": np.round(rng.random(n), 1 + seed % 3),  # many ties
+                       "school_id": rng.integers(0, 12, n).astype(str)})
+    df.loc[df["school_id"] == "3", "em"] = False        # a stratum without treated units
+    df.loc[df["school_id"] == "4", "em"] = True         # one without controls
+    ratio = 1 + seed % 3
+    caliper = None if seed % 2 else 0.05
+    strata = None if seed % 4 == 3 else ["school_id"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MatchingWarning)
+        m = match(df, "em", ["d"], distance="d", exact=strata, ratio=ratio, caliper=caliper,
+                  std_caliper=False)
+    ref = reference_greedy(df["d"].to_numpy(), df["em"].to_numpy(),
+                           strata=None if strata is None else df["school_id"].to_numpy(),
+                           ratio=ratio, caliper=caliper)
+    np.testing.assert_allclose(m.weights.to_numpy(), ref)
+    assert_valid_match(m)
+
+
+def test_warm_started_logit_equals_r_style_cold_start():
+    from evaluation.matching.distance import WARM_START_ROWS, _irls, fit_logit
+
+    rng = np.random.default_rng(5)
+    n = WARM_START_ROWS + 1
+    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.random(n) < 0.3])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-4 + 0.5 * X[:, 1] + X[:, 2])))).astype(float)
+    fit = fit_logit(X, y)
+    _, eta, _, converged = _irls(np.ascontiguousarray(X.T), y, None, 25, 1e-10)
+    assert fit.converged and converged
+    np.testing.assert_allclose(fit.fitted, 1 / (1 + np.exp(-eta)), atol=1e-9)

@@ -33,7 +33,7 @@ class Prepared:
 
     treat: np.ndarray                 # bool
     strata: np.ndarray | None         # int codes of the exact strata (None: one stratum)
-    strata_labels: pd.Series | None   # human-readable label per row
+    strata_labels: StrataLabels | None  # readable labels, built on demand
     distance: np.ndarray | None       # vector distance (propensity score or user column)
     discarded: np.ndarray             # bool
     args: dict                        # resolved arguments of match()
@@ -114,17 +114,28 @@ def warn_ignored(method: str, given: dict) -> list[str]:
     return ignored
 
 
-def strata_codes(data: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.Series]:
-    """Integer code (order of first appearance) and a readable label for each row."""
+class StrataLabels:
+    """Readable stratum labels ("S1, 2010"), built only for the rows a message names."""
+
+    def __init__(self, data: pd.DataFrame, columns: list[str]):
+        self.data, self.columns = data, list(columns)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """Labels of ``rows`` (a boolean mask or positions)."""
+        part = self.data[self.columns].iloc[np.flatnonzero(rows) if rows.dtype == bool
+                                            else rows]
+        return part.astype(str).agg(", ".join, axis=1).to_numpy()
+
+
+def strata_codes(data: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, StrataLabels]:
+    """Integer code (order of first appearance) and readable labels of each row's stratum."""
     codes = data.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
-    labels = data[columns].astype(str).agg(", ".join, axis=1) if len(columns) > 1 \
-        else data[columns[0]].astype(str)
-    return codes, labels
+    return codes, StrataLabels(data, columns)
 
 
-def describe_strata(labels: pd.Series, rows: np.ndarray, limit: int = 5) -> str:
+def describe_strata(labels: StrataLabels, rows: np.ndarray, limit: int = 5) -> str:
     """List the distinct stratum labels of ``rows`` ('[a]; [b] and N more')."""
-    names = list(dict.fromkeys(labels.to_numpy()[rows]))
+    names = list(dict.fromkeys(labels.at(rows)))
     text = "; ".join(f"[{n}]" for n in names[:limit])
     return text + (f" and {len(names) - limit} more" if len(names) > limit else "")
 

@@ -54,79 +54,157 @@ class _Available:
 
 def _vector_match(prep: Prepared, order: np.ndarray, ratio: int, replace: bool,
                   caliper: float | None) -> np.ndarray:
-    """Match on a vector distance; returns the n_treated x ratio match matrix (-1: none)."""
+    """Match on a vector distance; returns the n_treated x ratio match matrix (-1: none).
+
+    Only the strata holding both a treated unit that can match and an eligible control are
+    sorted and searched (no other stratum can give a match), so the work grows with those
+    strata, not with the data.
+    """
     n = len(prep.treat)
+    treat, discarded = prep.treat, prep.discarded
     strata = prep.strata if prep.strata is not None else np.zeros(n, np.int64)
     dist = prep.distance
-    srt = np.lexsort((dist, strata))          # stable: ties keep data order, as sort.list
-    eligible = ~prep.treat & ~prep.discarded
-    eligible &= np.bincount(strata[prep.treat], minlength=strata.max() + 1)[strata] > 0
+    treated = np.flatnonzero(treat)
+    mm = np.full((len(treated), ratio), -1, np.int64)
+    eligible = ~treat & ~discarded
+    seeking = treat & ~discarded
+    k = int(strata.max()) + 1
+    live = ((np.bincount(strata[seeking], minlength=k) > 0)
+            & (np.bincount(strata[eligible], minlength=k) > 0))
+    rows = np.flatnonzero((eligible | seeking) & live[strata])
+    if len(rows) == 0:
+        return mm
+    srt = rows[np.lexsort((dist[rows], strata[rows]))]  # stable: ties keep data order
     is_ctrl = eligible[srt]
-    ctrl_pos = srt[is_ctrl]                   # control rows in sorted order
-    before = np.cumsum(is_ctrl) - is_ctrl     # eligible controls sorted before each position
-    rank = np.empty(n, np.int64)
-    rank[srt] = np.arange(n)
-    m = len(ctrl_pos)
-    cd = dist[ctrl_pos].tolist()
-    cs = strata[ctrl_pos].tolist()
-    covs = widths = None
+    ctrl = srt[is_ctrl]                       # control rows in sorted order
+    before = np.cumsum(is_ctrl) - is_ctrl     # controls sorted before each position
+    place = np.empty(n, np.int64)
+    place[srt] = before
+    go = order[live[strata[order]] & ~discarded[order]]
+    cst = strata[ctrl]
+    st = strata[go]
+    row = np.empty(n, np.int64)
+    row[treated] = np.arange(len(treated))
+    cal = np.inf if caliper is None else float(caliper)
+    found = (_match_general if replace or prep.caliper_covs is not None else _match_fast)(
+        prep, ctrl, dist[ctrl], place[go], np.searchsorted(cst, st, "left"),
+        np.searchsorted(cst, st, "right"), dist[go], go, ratio, replace, cal)
+    for r, picked in enumerate(found):
+        has = picked >= 0
+        mm[row[go[has]], r] = ctrl[picked[has]]
+    return mm
+
+
+def _match_fast(prep, ctrl, cdist, start, lo, hi, dt, go, ratio, replace, cal
+                ) -> list[np.ndarray]:
+    """Without replacement or covariate calipers: union-find over the sorted controls.
+
+    ``left[a] == a`` means sorted control ``a - 1`` is still available (``a == 0``: none
+    left), ``right[b] == b`` that control ``b`` is (``b == m``: none); a used control points
+    past itself, and path halving keeps each search near O(1). Returns, per round, the
+    sorted index of the control each treated unit (in ``go`` order) took, -1 for none.
+    """
+    m = len(ctrl)
+    left = list(range(m + 1))
+    right = list(range(m + 1))
+    cd = cdist.tolist()
+    start_l, lo_l, hi_l, dt_l = start.tolist(), lo.tolist(), hi.tolist(), dt.tolist()
+    active = list(range(len(dt_l)))
+    out = []
+    for _ in range(ratio):
+        pick = [-1] * len(dt_l)
+        still = []
+        for i in active:
+            d = dt_l[i]
+            a = b = start_l[i]
+            while left[a] != a:
+                left[a] = left[left[a]]
+                a = left[a]
+            while right[b] != b:
+                right[b] = right[right[b]]
+                b = right[b]
+            kl, kr = a - 1, b
+            okl = kl >= lo_l[i] and d - cd[kl] <= cal
+            okr = kr < hi_l[i] and cd[kr] - d <= cal
+            if okl and (not okr or d - cd[kl] <= cd[kr] - d):
+                k = kl
+            elif okr:
+                k = kr
+            else:
+                continue
+            pick[i] = k
+            still.append(i)
+            left[k + 1] = k
+            right[k] = k + 1
+        active = still
+        out.append(np.asarray(pick, np.int64))
+    return out
+
+
+def _match_general(prep, ctrl, cdist, start, lo, hi, dt, go, ratio, replace, cal
+                   ) -> list[np.ndarray]:
+    """With replacement and/or per-covariate calipers (same result format as the fast path).
+
+    A control beyond the distance caliper ends the search on its side; one failing a
+    covariate caliper is skipped. With replacement each treated unit keeps its own
+    pointers (its next candidates left and right), so its r-th match is its r-th nearest.
+    """
+    m = len(ctrl)
+    cd = cdist.tolist()
+    covs = widths = ccov = None
     if prep.caliper_covs is not None:
         covs, widths = prep.caliper_covs, prep.caliper_widths
-        ccov = covs[ctrl_pos]
+        ccov = covs[ctrl]
 
     def cov_ok(t: int, k: int) -> bool:
         return covs is None or bool(np.all(np.abs(covs[t] - ccov[k]) <= widths))
 
-    treated = np.flatnonzero(prep.treat)
-    row_of = {int(t): i for i, t in enumerate(treated)}
-    mm = np.full((len(treated), ratio), -1, np.int64)
     avail = _Available(m)
-    # pointers for matching with replacement: next candidate left / right of each treated
-    lptr = {int(t): int(before[rank[t]]) - 1 for t in order}
-    rptr = {int(t): int(before[rank[t]]) for t in order}
-    cal = np.inf if caliper is None else caliper
-    for r in range(ratio):
-        for t in order.tolist():
-            if prep.discarded[t] or (r > 0 and mm[row_of[t], r - 1] < 0 and not replace):
+    lptr = [s - 1 for s in start.tolist()]
+    rptr = start.tolist()
+    lo_l, hi_l, dt_l, go_l = lo.tolist(), hi.tolist(), dt.tolist(), go.tolist()
+    out = []
+    matched = [True] * len(go_l)
+    for _ in range(ratio):
+        pick = [-1] * len(go_l)
+        for i, t in enumerate(go_l):
+            if not matched[i] and not replace:
                 continue
-            dt, st = dist[t], strata[t]
-            kl = lptr[t] if replace else avail.find_left(lptr[t])
-            while kl >= 0 and cs[kl] == st:
-                if abs(dt - cd[kl]) > cal:
+            d, lo_i, hi_i = dt_l[i], lo_l[i], hi_l[i]
+            kl = lptr[i] if replace else avail.find_left(lptr[i])
+            while kl >= lo_i:
+                if d - cd[kl] > cal:
                     kl = -1
                 elif not cov_ok(t, kl):
                     kl = kl - 1 if replace else avail.find_left(kl - 1)
                     continue
                 break
-            if kl >= 0 and cs[kl] != st:
-                kl = -1
-            kr = rptr[t] if replace else avail.find_right(rptr[t])
-            while kr < m and cs[kr] == st:
-                if abs(dt - cd[kr]) > cal:
+            kr = rptr[i] if replace else avail.find_right(rptr[i])
+            while kr < hi_i:
+                if cd[kr] - d > cal:
                     kr = m
                 elif not cov_ok(t, kr):
                     kr = kr + 1 if replace else avail.find_right(kr + 1)
                     continue
                 break
-            if kr < m and cs[kr] != st:
-                kr = m
-            if kl >= 0 and kr < m:
-                k = kl if abs(cd[kl] - dt) <= abs(cd[kr] - dt) else kr
-            elif kl >= 0:
+            okl, okr = kl >= lo_i, kr < hi_i
+            if okl and (not okr or d - cd[kl] <= cd[kr] - d):
                 k = kl
-            elif kr < m:
+            elif okr:
                 k = kr
             else:
+                matched[i] = False
                 continue
-            mm[row_of[t], r] = ctrl_pos[k]
+            pick[i] = k
             if replace:
                 if k == kl:
-                    lptr[t] = kl - 1
+                    lptr[i] = kl - 1
                 else:
-                    rptr[t] = kr + 1
+                    rptr[i] = kr + 1
             else:
                 avail.remove(k)
-    return mm
+        out.append(np.asarray(pick, np.int64))
+    return out
 
 
 def _mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int, replace: bool
