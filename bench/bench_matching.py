@@ -142,9 +142,9 @@ def peer(name: str, csv: Path, strata: str):
     out = CACHE / f"{name}_matched_{csv.stem}_{strata}.csv"
     try:
         p = subprocess.run([str(PEERS), "-c", PEER_CODE[name], str(csv), str(out), strata],
-                           capture_output=True, text=True, timeout=1200)
+                           capture_output=True, text=True, timeout=300)
     except subprocess.TimeoutExpired:
-        return None, "did not finish within 20 minutes"
+        return None, "did not finish within 5 minutes"
     if p.returncode:
         return None, "failed: " + (p.stderr.strip().splitlines() or ["?"])[-1][:80]
     secs, peak = map(float, p.stdout.strip().splitlines()[-1].split(","))
