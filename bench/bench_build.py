@@ -40,13 +40,16 @@ def per_report() -> list[dict]:
             continue
         nb = nbformat.read(str(nb_path), as_version=4)
         cells = sum(c.metadata.get("papermill", {}).get("duration") or 0 for c in nb.cells)
-        first_cell_imports = nb.cells[2].metadata.get("papermill", {}).get("duration") or 0 \
-            if len(nb.cells) > 2 else 0
+        tags = [c.metadata.get("tags", []) for c in nb.cells]
+        after = next((i + 1 for i, t in enumerate(tags) if "injected-parameters" in t), None)
+        setup = nb.cells[after] if after is not None and after < len(nb.cells) else None
+        first_cell_imports = (setup.metadata.get("papermill", {}).get("duration") or 0
+                              if setup is not None else 0)
         execute = rec["seconds"].get("execute", 0.0)
         rows.append({
             "report": rec["slug"], "status": rec["status"],
             "kernel_start": max(execute - cells, 0.0),
-            "load_and_analyse": first_cell_imports,
+            "load_and_analyse": first_cell_imports,  # imports, read data, evaluate()
             "execute_cells": cells,
             "export": rec["seconds"].get("export", 0.0),
         })
