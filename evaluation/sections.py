@@ -394,20 +394,16 @@ def _gap_share_parts(ev: Evaluation) -> list:
 
 
 def measure_label(measure: str) -> str:
-    """Return the plan's label of an outcome column (its name when the plan has none).
+    """Return the short name of an outcome column (the column name when it has none).
 
     Examples
     --------
     >>> measure_label("ks2_l4_em")
-    'Level 4+ in English and maths at KS2'
+    'KS2 level 4+ English & maths'
     """
-    from evaluation.plan import load_plan
+    from evaluation.schema import OUTCOME_LABELS
 
-    for outcomes in load_plan().raw["outcomes"].values():
-        for o in outcomes:
-            if o["name"] == measure:
-                return o["label"]
-    return measure
+    return OUTCOME_LABELS.get(measure, measure)
 
 
 SURVEY_LABELS = {"wording": "Statement", "n_baseline": "n baseline", "n_follow_up":
