@@ -404,7 +404,8 @@ class OutcomeResult:
 
 def _fit_glm(d: Design, family: str):
     fam = FAMILIES[family]
-    with warnings.catch_warnings(record=True) as caught:
+    # exp() overflowing in the logit inverse is a symptom of separation, reported below
+    with warnings.catch_warnings(record=True) as caught, np.errstate(over="ignore"):
         warnings.simplefilter("always")
         glm = sm.GLM(d.y, d.X, family=fam.make(), var_weights=d.weights).fit()
     separated = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
@@ -501,13 +502,19 @@ def fit_outcome(data: pd.DataFrame, outcome: str, family: str, covariates: list[
                       "using HC1", ModelWarning, stacklevel=2)
         infer = _one_school
     fam = FAMILIES[family]
-    try:
-        inf = infer(d, glm, fam, column, alpha, n_boot, random_state)
+    try:  # exp() overflow in the logit inverse gives fitted 0/1: the exact limit
+        with np.errstate(over="ignore"):
+            inf = infer(d, glm, fam, column, alpha, n_boot, random_state)
     except np.linalg.LinAlgError as err:
         raise NotEstimableError(
             f"{outcome!r}: the information matrix is singular ({err}); usually quasi-complete "
             "separation (a covariate group in which every pupil has the same outcome), so the "
             "standard errors are not estimable") from err
+    if not inf.vcov[column, column] > 0:  # a sandwich is PSD: <= 0 or NaN is numerical failure
+        raise NotEstimableError(
+            f"{outcome!r}: the variance of the effect came out {inf.vcov[column, column]:.3g}; "
+            "the model is too close to singular (usually quasi-complete separation) for "
+            "standard errors")
     if 2 <= n_schools < FEW_SCHOOLS and inference != "naive":
         warnings.warn(f"{outcome!r}: only {n_schools} schools, too few for reliable "
                       "cluster-robust inference; read the interval as descriptive",
@@ -570,6 +577,9 @@ class ImpactResult:
         Pupils and schools of the data given (each outcome's own counts are in ``table()``).
     alpha : float
         1 - confidence level.
+    unfitted : dict of str to dict
+        Analysable ``n_em``, ``n_comparison`` and ``n_schools`` of each outcome that could not
+        be estimated, so that its row still says how many pupils it rests on.
     """
 
     outcomes: dict
@@ -582,6 +592,7 @@ class ImpactResult:
     n_comparison: int
     n_schools: int
     alpha: float = 0.05
+    unfitted: dict = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """One row per pre-specified outcome (NaN and a note when not estimable).
@@ -598,12 +609,13 @@ class ImpactResult:
                    "note": self.not_estimable.get(name, "")}
             if name in self.outcomes:
                 row.update(self.outcomes[name].summary().iloc[0].drop(["outcome", "family"]))
+            row.update(self.unfitted.get(name, {}))
             row.update(self.precision.loc[name].to_dict() if name in self.precision.index
                        else {})
             rows.append(row)
         out = pd.DataFrame(rows).reindex(columns=_TABLE)
         out["p_holm"] = effects.holm(out["p"].astype(float))
-        out["indicative"] = out["indicative"].fillna(True).astype(bool)
+        out["indicative"] = out["indicative"].astype("boolean").fillna(True).astype(bool)
         return out
 
     def gap_table(self) -> pd.DataFrame:
@@ -714,7 +726,7 @@ def estimate_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[
             "n_boot": int(inf.get("bootstrap_reps", 999)),
             "wild_below": int(inf.get("wild_bootstrap_below", WILD_BELOW))}
     seeds = np.random.SeedSequence(random_state).spawn(2 * len(outcomes))
-    fits, gaps, failed, precision = {}, {}, {}, {}
+    fits, gaps, failed, precision, unfitted = {}, {}, {}, {}, {}
     excl = dict(exclusions or {})
     for i, spec in enumerate(outcomes):
         name = spec["name"]
@@ -723,6 +735,12 @@ def estimate_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[
                               random_state=np.random.default_rng(seeds[2 * i]), **args)
         except NotEstimableError as err:
             failed[name] = str(err)
+            frame, dropped = _rows(data, name, [c for c in covariates if c != treatment],
+                                   treatment, weights, args["cluster"])
+            excl.update({f"{name}: {k}": v for k, v in dropped.items()})
+            treat = frame[treatment].astype(bool)
+            unfitted[name] = {"n_em": int(treat.sum()), "n_comparison": int((~treat).sum()),
+                              "n_schools": int(frame[args["cluster"]].nunique())}
             continue
         fits[name] = res
         excl.update({f"{name}: {k}": v for k, v in res.exclusions.items()})
@@ -738,4 +756,4 @@ def estimate_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[
     return ImpactResult(fits, gaps, failed, tuple(dict(s) for s in outcomes),
                         pd.DataFrame.from_dict(precision, orient="index"), excl,
                         int(treat.sum()), int((~treat).sum()),
-                        int(data[args["cluster"]].nunique()), alpha)
+                        int(data[args["cluster"]].nunique()), alpha, unfitted)

@@ -310,18 +310,46 @@ def impact(ev: Evaluation) -> Section:
         if (table[["n_em", "n_comparison"]].min(axis=1) >= _threshold(ev)).any():
             parts.append(forest_plot(pe.impact))
         inference = sorted(set(table["inference"].dropna()))
-        parts.append("Inference: " + "; ".join(inference) + ". Standard errors are clustered by "
-                     "school.")
+        clustered = (table["n_schools"] > 1).any()
+        parts.append("Inference: " + "; ".join(inference) + "."
+                     + (" Standard errors are clustered by school." if clustered else ""))
         gap = pe.impact.gap_table()
         if len(gap):
             parts.append("Does EM help FSM pupils more? The effect for FSM pupils, for other "
                          "pupils, and the change in the FSM gap (positive: the gap narrowed).")
             parts.append(_gap_display(ev, gap, dict(zip(table["outcome"], table["label"],
                                                         strict=True))))
-        notes = [n for n in table["note"].fillna("") if n]
-        for note in notes + list(pe.warnings):
-            parts.append(Notice(note, "warning"))
+        parts += model_notices(ev, table, pe.warnings)
     return Section("Impact estimates", "impact", parts)
+
+
+def model_notices(ev: Evaluation, table: pd.DataFrame, warned=()) -> list[Notice]:
+    """Turn the model notes and warnings of an impact table into notices a reader can share.
+
+    Outcome columns are named by their labels. A message about an outcome whose estimate rests
+    on fewer pupils than the threshold is withheld (it could say, for instance, that every EM
+    pupil reached the threshold); one notice says which outcomes' messages were withheld.
+
+    Examples
+    --------
+    >>> notices = model_notices(ev, ev.phases["primary"].impact.table())  # doctest: +SKIP
+    """
+    small = table[["n_em", "n_comparison"]].fillna(0).astype(int)
+    withheld = table.loc[((small > 0) & (small < _threshold(ev))).any(axis=1), "outcome"]
+    names = dict(zip(table["outcome"], table["label"], strict=True))
+    out, hidden = [], []
+    for text in [n for n in table["note"].fillna("") if n] + list(warned):
+        quoted = [name for name in names if f"'{name}'" in text]
+        if any(name in set(withheld) for name in quoted):
+            hidden += [names[n] for n in quoted]
+            continue
+        for name in quoted:
+            text = text.replace(f"'{name}'", names[name])
+        out.append(Notice(text, "warning"))
+    if hidden:
+        out.append(Notice(f"Model messages about {', '.join(dict.fromkeys(hidden))} are withheld: "
+                          f"those estimates rest on fewer than {_threshold(ev)} pupils.", "note"))
+    return out
 
 
 #: The headline threshold measure of each phase for gap analyses (as in the National College
@@ -480,7 +508,8 @@ def _effect_rows(ev: Evaluation, df: pd.DataFrame, first: str):
     })
     rests = ["EM pupils", "Comparison pupils"]
     return _table(ev, out, {"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils",
-                            "Effect (95% CI)": rests, "p": rests}, decimals={"p": 3})
+                            "Effect (95% CI)": rests, "p": rests, "Note": rests},
+                  decimals={"p": 3})
 
 
 def by_activity(ev: Evaluation) -> Section:

@@ -105,3 +105,7 @@ def test_em_pupils_below_threshold_hide_the_estimates(rendered, plan):
     impact = [t for t in _tables(page) if "Effect (95% CI)" in t.columns]
     assert impact and all((t["Effect (95% CI)"] == "c").all() for t in impact)
     assert "rest on fewer than 10 pupils" in page
+    # model messages about these outcomes could describe the few pupils: withheld, and said so
+    assert "Model messages about" in page and "are withheld" in page
+    for leak in ("every EM pupil analysed", "information matrix", "Warning:"):
+        assert leak not in page

@@ -293,3 +293,15 @@ def test_singular_information_is_not_estimable_rather_than_a_traceback(monkeypat
         fit_outcome(_dgp(16), "yb", "binomial", COVARIATES, inference="CR1")
     impact = estimate_impacts(_dgp(16), OUTCOMES, COVARIATES, inference="CR1")
     assert impact.table()["note"].str.contains("information matrix is singular").all()
+
+
+def test_unestimable_outcome_row_keeps_its_exact_counts_and_exclusions():
+    df = _dgp(5)
+    df["yb"] = np.where(df["em"], 1.0, df["yb"])  # every EM pupil succeeds: separation
+    df.loc[df.index[:3], "yb"] = np.nan  # three EM pupils without the outcome
+    impact = estimate_impacts(df, OUTCOMES, COVARIATES, inference="CR1")
+    row = impact.table().set_index("outcome").loc["yb"]
+    assert "separation" in row["note"] and np.isnan(row["estimate"])
+    assert (row["n_em"], row["n_comparison"], row["n_schools"]) == (
+        int(df["em"].sum()) - 3, int((~df["em"]).sum()), 8)
+    assert impact.exclusions["yb: missing yb"] == 3
