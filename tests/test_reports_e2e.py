@@ -72,6 +72,21 @@ def test_sections_present_in_order_without_code(build, i, anchors):
 def test_overall_shows_the_replication(build):
     page = _html(build, 0)
     assert "196" in page and "4,794" in page and "11 (9 + 2)" in page
+    # the known-truth table: the stored GCSE effect next to its estimate, checked honestly
+    truth = next(t for t in _tables(page) if "Interval contains the truth" in t.columns)
+    gcse = truth[truth["Outcome"].str.startswith("GCSE capped")].iloc[0]
+    assert gcse["True effect"] == "+19.9 points"
+    assert gcse["Estimate (95% CI)"] == "+13.2 (8.1 to 18.2)"
+    assert gcse["Interval contains the truth"] == "no"
+    assert (truth["Interval contains the truth"] == "yes").sum() == 8
+
+
+def _tables(page):
+    from io import StringIO
+
+    import pandas as pd
+
+    return pd.read_html(StringIO(page), attrs={"class": "em-table"}, keep_default_na=False)
 
 
 def test_not_estimable_cluster_says_why_and_keeps_other_sections(build):
