@@ -49,6 +49,10 @@ def _targets(args) -> int:
 
 
 def _render(args) -> int:
+    # jsonschema (under nbformat) imports rfc3987_syntax when present, which builds a parser
+    # for 1.1 s, only to check "iri" formats that the notebook schema never uses. This process
+    # renders one report and exits: skip it (its import then fails and jsonschema carries on).
+    sys.modules.setdefault("rfc3987_syntax", None)
     from evaluation.report import render_report, slugify
 
     specs = _specs(args)

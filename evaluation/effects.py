@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 #: Logit-to-d scale factor of the Cox index (WWC).
 COX_SCALE = 1.65
@@ -250,6 +249,11 @@ def is_indicative(mdes_value: float, threshold: float) -> bool:
 def holm(pvalues) -> np.ndarray:
     """Holm step-down adjusted p-values; NaN entries (not estimable) stay NaN and don't count.
 
+    The i-th smallest of m p-values becomes ``max over j <= i of min(1, (m - j + 1) p_(j))``,
+    as ``statsmodels.stats.multitest.multipletests(method="holm")`` (tested to agree), which
+    is not called because it runs a full garbage collection on every call (0.1 s each in a
+    report process).
+
     Examples
     --------
     >>> holm([0.01, 0.04, float("nan"), 0.03]).round(2).tolist()
@@ -257,7 +261,8 @@ def holm(pvalues) -> np.ndarray:
     """
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="holm")[1]
+    ok = np.flatnonzero(np.isfinite(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    steps = np.arange(len(order), 0, -1)
+    out[order] = np.minimum(np.maximum.accumulate(p[order] * steps), 1.0)
     return out

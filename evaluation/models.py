@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.special import expit
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from evaluation import effects
@@ -194,14 +195,14 @@ def _wcr(d: Design, X: np.ndarray, column: int, n_boot, alpha, seed):
 
 def _logit_wcr(d: Design, X: np.ndarray, column: int, n_boot, alpha, seed):
     xr = np.delete(X, column, axis=1)
-    restricted = sm.GLM(d.y, xr, family=sm.families.Binomial(), var_weights=d.weights).fit()
+    restricted = GLM(d.y, xr, family=families.Binomial(), var_weights=d.weights).fit()
     return logit_wild_bootstrap(X, d.y, d.weights, d.groups, column,
                                 np.asarray(restricted.fittedvalues), n_boot, alpha, seed)
 
 
 FAMILIES = {
-    "gaussian": _Family(sm.families.Gaussian, lambda e: e, np.ones_like, np.ones_like, _wcr),
-    "binomial": _Family(sm.families.Binomial, expit, lambda e: expit(e) * (1 - expit(e)),
+    "gaussian": _Family(families.Gaussian, lambda e: e, np.ones_like, np.ones_like, _wcr),
+    "binomial": _Family(families.Binomial, expit, lambda e: expit(e) * (1 - expit(e)),
                         lambda m: m * (1 - m), _logit_wcr),
 }
 
@@ -407,7 +408,7 @@ def _fit_glm(d: Design, family: str):
     # exp() overflowing in the logit inverse is a symptom of separation, reported below
     with warnings.catch_warnings(record=True) as caught, np.errstate(over="ignore"):
         warnings.simplefilter("always")
-        glm = sm.GLM(d.y, d.X, family=fam.make(), var_weights=d.weights).fit()
+        glm = GLM(d.y, d.X, family=fam.make(), var_weights=d.weights).fit()
     separated = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
     for w in caught:  # propagate: convergence and separation warnings are findings
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.genmod import cov_struct, families
+from statsmodels.genmod.generalized_estimating_equations import GEE
+from statsmodels.regression.mixed_linear_model import MixedLM
 
 from evaluation import effects
 from evaluation.exceptions import NotEstimableError
@@ -78,7 +80,7 @@ class MultilevelResult:
 
 def _mixed(d, treatment):
     x = d.X
-    fit = sm.MixedLM(d.y, x, groups=d.groups).fit(reml=True)
+    fit = MixedLM(d.y, x, groups=d.groups).fit(reml=True)
     column = list(x.columns).index(treatment)
     beta = np.asarray(fit.fe_params)
     return fit, float(beta[column]), float(np.sqrt(fit.cov_params().iloc[column, column])), \
@@ -86,8 +88,8 @@ def _mixed(d, treatment):
 
 
 def _gee(d, treatment):
-    fit = sm.GEE(d.y, d.X, groups=d.groups, family=sm.families.Binomial(),
-                 cov_struct=sm.cov_struct.Exchangeable(), weights=d.weights).fit(
+    fit = GEE(d.y, d.X, groups=d.groups, family=families.Binomial(),
+                 cov_struct=cov_struct.Exchangeable(), weights=d.weights).fit(
         cov_type="robust")
     treat = d.frame[treatment].astype(bool).to_numpy()
     value, grad = _average_effect(FAMILIES["binomial"], np.asarray(fit.params), d.X, treat,

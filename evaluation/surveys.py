@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
+from evaluation.effects import holm
 from evaluation.schema import INSTRUMENTS, WAVES
 
 #: Item code -> (instrument, wording), the handbook's statements (each scored 1 = disagree
@@ -182,11 +182,7 @@ def _item_row(g: pd.DataFrame, alpha: float) -> dict:
 
 
 def _holm(p: pd.Series) -> pd.Series:
-    out = pd.Series(np.nan, index=p.index)
-    ok = p.notna()
-    if ok.any():
-        out[ok] = multipletests(p[ok].to_numpy(), method="holm")[1]
-    return out
+    return pd.Series(holm(p.to_numpy(float)), index=p.index)
 
 
 def survey_change(

@@ -97,6 +97,19 @@ def test_holm_hand_computed_and_nan():
     assert math.isnan(got[2])
 
 
+def test_holm_agrees_with_statsmodels_including_ties_caps_and_edge_sizes():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(7)
+    for m in (1, 2, 5, 12, 40):
+        p = rng.beta(0.4, 1.0, m)
+        p[: m // 3] = p[0]  # ties
+        assert effects.holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-15)
+    assert effects.holm([0.6, 0.7]).tolist() == [1.0, 1.0]  # capped at 1
+    assert np.isnan(effects.holm([np.nan, np.nan])).all()
+    assert effects.holm([]).shape == (0,)
+
+
 def test_kish_n():
     assert effects.kish_n([1, 1, 1, 1]) == 4
     assert effects.kish_n([2, 0.5, 0.5]) == pytest.approx(9 / 4.5)

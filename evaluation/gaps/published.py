@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.stats import t as t_dist
+from statsmodels.regression.linear_model import WLS
 from statsmodels.stats.proportion import confint_proportions_2indep
+from statsmodels.tools.tools import add_constant
 
 from evaluation import config
 from evaluation.exceptions import NotEstimableError
@@ -344,7 +345,7 @@ def gap_vs_share(gaps: UnitGaps, alpha: float = 0.05) -> GapSlope:
         raise NotEstimableError(f"gap_vs_share needs at least 3 units with gap and share; "
                                 f"got {len(d)}")
     weights = 1 / (d["_var"] + gaps.tau**2)
-    res = sm.WLS(d["gap"].to_numpy(), sm.add_constant(d["share"].to_numpy()),
+    res = WLS(d["gap"].to_numpy(), add_constant(d["share"].to_numpy()),
                  weights=weights.to_numpy()).fit()
     low, upp = res.conf_int(alpha)[1]
     band = pd.cut(d["share"], [b[0] for b in SHARE_BANDS.values()] + [np.inf],

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import WLS
+from statsmodels.tools.tools import add_constant
 
 from evaluation.exceptions import NotEstimableError
 from evaluation.national import national_figures
@@ -411,7 +412,7 @@ def _band(pct: pd.Series) -> pd.Series:
 
 
 def _wls(y, x, w, alpha):
-    res = sm.WLS(np.asarray(y, float), np.asarray(x, float), weights=np.asarray(w, float)).fit()
+    res = WLS(np.asarray(y, float), np.asarray(x, float), weights=np.asarray(w, float)).fit()
     return res, res.conf_int(alpha)
 
 
@@ -481,7 +482,7 @@ def gap_vs_fsm_share(
                "n_non_fsm"]].reset_index(drop=True)
     table.insert(2, "band", _band(table["fsm_pct"]))
     table["weight"] = table["n_fsm"] * table["n_non_fsm"] / (table["n_fsm"] + table["n_non_fsm"])
-    fit, ci = _wls(table["gap"], sm.add_constant(table["fsm_pct"].to_numpy()), table["weight"],
+    fit, ci = _wls(table["gap"], add_constant(table["fsm_pct"].to_numpy()), table["weight"],
                    alpha)
     bands = []
     for label in FSM_BANDS:

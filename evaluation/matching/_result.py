@@ -73,10 +73,11 @@ class MatchResult:
         """
         if self._design is None:
             return None
-        import statsmodels.api as sm
+        from statsmodels.genmod import families
+        from statsmodels.genmod.generalized_linear_model import GLM
 
         y = self.data.loc[self._design.index, self.treatment].to_numpy(float)
-        return sm.GLM(y, self._design, family=sm.families.Binomial()).fit()
+        return GLM(y, self._design, family=families.Binomial()).fit()
 
     def matched_data(self) -> pd.DataFrame:
         """Return a new DataFrame of the matched units with weights, subclass and distance.
