@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from evaluation.exceptions import DataError
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 PHASES = ("primary", "secondary")
 SEN_LEVELS = ("none", "support", "statement")
@@ -55,6 +57,8 @@ class Column:
 
     def to_pandera(self) -> pa.Column:
         """Return the pandera column for this specification."""
+        import pandera.pandas as pa  # imported on use: reports read validated data without it
+
         checks = []
         if self.allowed is not None:
             checks.append(pa.Check.isin(list(self.allowed), error=f"one of {list(self.allowed)}"))
@@ -164,6 +168,8 @@ def schema_for(table: str) -> pa.DataFrameSchema:
     """
     if table not in TABLES:
         raise ValueError(f"`table` should be one of {sorted(TABLES)}; got {table!r}")
+    import pandera.pandas as pa
+
     return pa.DataFrameSchema(
         {c.name: c.to_pandera() for c in TABLES[table]},
         strict=False,
@@ -222,6 +228,8 @@ def validate(df: pd.DataFrame, table: str, source: str = "<DataFrame>") -> pd.Da
             + (f"; did you mean: {hints}" if hints else "")
             + f". Expected columns: {[c.name for c in TABLES[table]]}."
         )
+    from pandera.errors import SchemaErrors
+
     try:
         out = schema.validate(df.copy(), lazy=True)
     except SchemaErrors as err:
