@@ -268,8 +268,14 @@ def test_forest_plot_returns_a_chart_with_omissions_counted():
     assert small.omitted == 1 and "fewer than 10 pupils" in small.caption
     bare = forest_plot(t.drop(columns=["es_ci_low", "es_ci_high", "mdes", "months"]))
     assert "not supplied" in bare.caption
-    for c in (chart, small, bare):
-        plt.close(c.figure)
+    assert not plt.get_fignums()  # figures stay out of pyplot's global state
+    wide = t.assign(n_em=50, es_ci_low=[-0.2, -120.0], es_ci_high=[0.3, 120.0])
+    cut = forest_plot(wide)
+    ax = cut.figure.axes[0]
+    assert ax.get_xlim() == pytest.approx((-2.1, 2.1))  # readable despite a +/-120 SD interval
+    assert "1 interval(s) reach beyond \u00b12 SD" in cut.caption
+    assert "-120.00 to 120.00" in cut.alt  # the full interval stays in the alt text
+    assert "beyond" not in chart.caption
 
 
 

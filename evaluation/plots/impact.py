@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+
+#: Effect sizes beyond this many SD are cut at the plot's edge (marked; the table has them).
+AXIS_LIMIT = 2.0
 
 
 def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
@@ -22,6 +26,8 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
     threshold : int
         Disclosure threshold: outcomes resting on fewer EM or comparison pupils are left out
         (and counted in ``Chart.omitted``); not-estimable outcomes are listed in the caption.
+        Intervals reaching beyond +/-``AXIS_LIMIT`` SD (tiny samples) are cut at the edge of
+        the plot with an arrow, so that the other outcomes stay readable.
 
     Returns
     -------
@@ -35,22 +41,32 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
     >>> forest_plot(t).omitted
     0
     """
-    import matplotlib.pyplot as plt
-
     table = impact if isinstance(impact, pd.DataFrame) else impact.table()
     small = (table["n_em"].fillna(0) < threshold) | (table["n_comparison"].fillna(0) < threshold)
     missing = table["effect_size"].isna() & ~small
     shown = table[~small & ~missing].iloc[::-1]
     has_ci = {"es_ci_low", "es_ci_high"} <= set(table.columns)
     apply_theme()
-    fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(2.5, 0.6 * len(shown) + 1.5)))
+    fig = Figure(figsize=(FIGSIZE[0], max(2.5, 0.6 * len(shown) + 1.5)))
+    ax = fig.subplots()
     y = np.arange(len(shown))
-    est = shown["effect_size"].to_numpy(float)
-    err = (np.vstack([est - shown["es_ci_low"].to_numpy(float),
-                      shown["es_ci_high"].to_numpy(float) - est]) if has_ci else None)
+    lim = AXIS_LIMIT
+    est = np.clip(shown["effect_size"].to_numpy(float), -lim, lim)
+    lo = shown["es_ci_low"].to_numpy(float) if has_ci else est
+    hi = shown["es_ci_high"].to_numpy(float) if has_ci else est
+    cut_lo, cut_hi = lo < -lim, hi > lim
+    err = (np.vstack([est - np.clip(lo, -lim, lim), np.clip(hi, -lim, lim) - est])
+           if has_ci else None)
     ax.errorbar(est, y, xerr=err, fmt="o", color=COLOURS["EM"], ecolor=COLOURS["EM"], capsize=3,
                 label="effect size, 95% CI" if has_ci else "effect size")
     ax.axvline(0, color=COLOURS["national"], linewidth=1)
+    cut = cut_lo | cut_hi
+    if cut.any():
+        ax.plot(np.full(cut_lo.sum(), -lim), y[cut_lo], marker="<", linestyle="none",
+                color=COLOURS["EM"])
+        ax.plot(np.full(cut_hi.sum(), lim), y[cut_hi], marker=">", linestyle="none",
+                color=COLOURS["EM"])
+        ax.set_xlim(-lim * 1.05, lim * 1.05)
     if "mdes" in shown and shown["mdes"].notna().any():
         m = float(shown["mdes"].max())
         ax.axvspan(-m, m, color=COLOURS["comparison"], alpha=0.12,
@@ -71,6 +87,9 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
                "this sample can reliably detect.")
     if not has_ci:
         caption += " Confidence intervals were not supplied, so none are drawn."
+    if cut.any():
+        caption += (f" {int(cut.sum())} interval(s) reach beyond \u00b1{lim:g} SD and are cut "
+                    "at the edge (arrows); the table gives them in full.")
     if missing.any():
         caption += " Not estimable: " + ", ".join(table.loc[missing, "label"]) + "."
     if small.any():

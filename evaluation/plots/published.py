@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
@@ -29,7 +29,8 @@ def gap_distribution_chart(gaps) -> Chart:
     """
     apply_theme()
     d = gaps.estimable.sort_values("gap").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
     x = np.arange(len(d))
     ax.vlines(x, d["gap_lower"], d["gap_upper"], color=COLOURS["FSM"], alpha=0.35, lw=1)
     ax.plot(x, d["gap"], "o", ms=3, color=COLOURS["FSM"], label=f"{gaps.unit_label} gap")
@@ -75,7 +76,8 @@ def gap_share_chart(gaps, slope) -> Chart:
     """
     apply_theme()
     d = gaps.estimable.dropna(subset=["share"])
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
     size = 8 + 60 * np.sqrt(d["n_group"] / d["n_group"].max())
     ax.scatter(d["share"], d["gap"], s=size, color=COLOURS["FSM"], alpha=0.5,
                edgecolor="white", lw=0.5, label=f"{gaps.unit_label} (size: {gaps.group} pupils)")
