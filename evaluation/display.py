@@ -5,7 +5,23 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
 from evaluation.disclosure import SafeTable
+
+
+def p_text(p) -> pd.Series:
+    """Format p-values for readers: three decimals, ``<0.001`` below that, blank when missing.
+
+    Examples
+    --------
+    >>> p_text([0.0004, 0.0349, float("nan"), 1.0]).tolist()
+    ['<0.001', '0.035', '', '1.000']
+    """
+    values = pd.Series(p, dtype=float) if not isinstance(p, pd.Series) else p.astype(float)
+    text = values.map(lambda v: "" if np.isnan(v) else "<0.001" if v < 0.0005 else f"{v:.3f}")
+    return text.astype(object)
 
 
 @dataclass(frozen=True)

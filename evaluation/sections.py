@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from evaluation.disclosure import safe_count, suppress
-from evaluation.display import Notice, Section, contents
+from evaluation.display import Notice, Section, contents, p_text
 from evaluation.narrative import phase_findings
 from evaluation.pipeline import Evaluation
 from evaluation.provenance import provenance_table
@@ -302,8 +302,8 @@ def impact_display(ev: Evaluation, table: pd.DataFrame):
         "Effect (95% CI)": [_ci_text(*v) for v in zip(table["estimate"], table["ci_low"],
                                                      table["ci_high"], scale, strict=True)],
         "Units": table["units"],
-        "p": table["p"].round(3),
-        "p (Holm)": table["p_holm"].round(3),
+        "p": p_text(table["p"]),
+        "p (Holm)": p_text(table["p_holm"]),
         "Effect size": [f"{e:.2f} ({lo:.2f} to {hi:.2f}) {t}" if pd.notna(e) else ""
                         for e, lo, hi, t in zip(table["effect_size"], table["es_ci_low"],
                                                 table["es_ci_high"], table["es_type"],
@@ -319,7 +319,7 @@ def impact_display(ev: Evaluation, table: pd.DataFrame):
     counts = {c: rests for c in ["Effect (95% CI)", "p", "p (Holm)", "Effect size",
                                  "Odds ratio", "Months' progress", "MDES"]}
     counts.update({"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils"})
-    return _table(ev, df, counts, decimals={"p": 3, "p (Holm)": 3, "MDES": 2,
+    return _table(ev, df, counts, decimals={"MDES": 2,
                                             "Months' progress": 0})
 
 
@@ -330,9 +330,9 @@ def _gap_display(ev: Evaluation, gap: pd.DataFrame, labels: dict):
         "Estimate": gap["term"],
         "Effect (95% CI)": [_ci_text(*v) for v in zip(gap["estimate"], gap["ci_low"],
                                                      gap["ci_high"], scale, strict=True)],
-        "p": gap["p"].round(3),
+        "p": p_text(gap["p"]),
     })
-    return _table(ev, df, decimals={"p": 3})
+    return _table(ev, df)
 
 
 def impact(ev: Evaluation) -> Section:
@@ -507,7 +507,8 @@ def surveys(ev: Evaluation) -> Section:
         res = survey_change(sub, instrument)
         cols = list(SURVEY_LABELS)
         parts.append(f"{instrument.capitalize()} survey.")
-        parts.append(_table(ev, res.table[cols], COUNTS, labels=SURVEY_LABELS, decimals=2))
+        shown = res.table[cols].assign(p_holm=p_text(res.table["p_holm"]))
+        parts.append(_table(ev, shown, COUNTS, labels=SURVEY_LABELS, decimals=2))
         parts.append(survey_dumbbell(res, _threshold(ev)))
     return Section("Perception surveys", "surveys", parts)
 
@@ -549,13 +550,12 @@ def _effect_rows(ev: Evaluation, df: pd.DataFrame, first: str):
         "Comparison pupils": df["n_comparison"].fillna(0).astype(int),
         "Effect (95% CI)": [_ci_text(*v) for v in zip(df["estimate"], df["ci_low"],
                                                      df["ci_high"], scale, strict=True)],
-        "p": df["p"].astype(float).round(3),
+        "p": p_text(df["p"]),
         "Note": df.get("note", pd.Series("", index=df.index)).fillna(""),
     })
     rests = ["EM pupils", "Comparison pupils"]
     return _table(ev, out, {"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils",
-                            "Effect (95% CI)": rests, "p": rests, "Note": rests},
-                  decimals={"p": 3})
+                            "Effect (95% CI)": rests, "p": rests, "Note": rests})
 
 
 def by_activity(ev: Evaluation) -> Section:

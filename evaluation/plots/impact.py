@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -47,7 +49,7 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
     shown = table[~small & ~missing].iloc[::-1]
     has_ci = {"es_ci_low", "es_ci_high"} <= set(table.columns)
     apply_theme()
-    fig = Figure(figsize=(FIGSIZE[0], max(2.5, 0.6 * len(shown) + 1.5)))
+    fig = Figure(figsize=(FIGSIZE[0], max(2.5, 0.75 * len(shown) + 1.5)))
     ax = fig.subplots()
     y = np.arange(len(shown))
     lim = AXIS_LIMIT
@@ -71,7 +73,7 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
         m = float(shown["mdes"].max())
         ax.axvspan(-m, m, color=COLOURS["comparison"], alpha=0.12,
                    label=f"within \u00b1MDES ({m:.2f})")
-    labels = [f"{r['label']} ({r['es_type']}"
+    labels = [textwrap.fill(str(r["label"]), 30) + f"\n({r['es_type']}"
               + (f", {int(r['months']):+d} months)" if pd.notna(r.get("months")) else ")")
               for _, r in shown.iterrows()]
     ax.set_yticks(y, labels)
