@@ -31,6 +31,8 @@ class SafeTable:
         Explains the marker; empty when nothing was suppressed.
     values : pandas.DataFrame
         The same table with suppressed cells as NaN (numeric, for tests and further use).
+    hidden : pandas.DataFrame
+        True where a cell was suppressed (columns as in ``values``).
 
     Examples
     --------
@@ -44,6 +46,26 @@ class SafeTable:
     n_suppressed: int
     footnote: str
     values: pd.DataFrame = field(repr=False)
+    hidden: pd.DataFrame = field(repr=False)
+
+    def select(self, columns: Sequence[str]) -> SafeTable:
+        """Return the shown columns ``columns`` (display names) as a table of their own.
+
+        Suppression was decided on the whole table, so a split keeps every rule: a part
+        shows no cell the whole would hide. The footnote stays when the part hides a cell.
+
+        Examples
+        --------
+        >>> t = suppress(pd.DataFrame({"n": [3, 40], "rate": [50.0, 61.2], "x": [1, 2]}),
+        ...              {"rate": "n"}, threshold=10)
+        >>> t.select(["rate"]).frame["rate"].tolist(), t.select(["x"]).footnote
+        (['c', '61.2'], '')
+        """
+        where = [list(self.frame.columns).index(c) for c in columns]
+        hidden = self.hidden.iloc[:, where]
+        n = int(hidden.to_numpy().sum())
+        return SafeTable(self.frame.iloc[:, where], n, self.footnote if n else "",
+                         self.values.iloc[:, where], hidden)
 
     def _repr_html_(self) -> str:
         numeric = [pd.api.types.is_numeric_dtype(self.values[c])
@@ -159,7 +181,7 @@ def suppress(
         frame = frame.rename(columns=dict(labels))
     footnote = FOOTNOTE.format(marker=marker, threshold=threshold) if n_suppressed else ""
     return SafeTable(frame.reset_index(drop=True), n_suppressed, footnote,
-                     values.reset_index(drop=True))
+                     values.reset_index(drop=True), hidden.reset_index(drop=True))
 
 
 def _decimals(decimals: int | Mapping[str, int], col: str) -> int:

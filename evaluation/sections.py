@@ -290,11 +290,13 @@ def _ci_text(est: float, lo: float, hi: float, scale: float) -> str:
     return f"{est * scale:+.1f} ({lo * scale:.1f} to {hi * scale:.1f})"
 
 
-def impact_display(ev: Evaluation, table: pd.DataFrame):
+def impact_display(ev: Evaluation, table: pd.DataFrame) -> list:
     """Format and suppress an impact table (``ImpactResult.table()``) for display.
 
-    Binary outcomes are shown in percentage points; effect sizes are Hedges' g (point scores)
-    or the Cox index (thresholds); the odds ratio is given for thresholds.
+    Two tables, suppressed as one: the effects (counts, effect with its CI, p-values, the
+    indicative-only flag) and their sizes (effect size with its CI, odds ratio, EEF months of
+    progress, MDES). Binary outcomes are shown in percentage points; effect sizes are Hedges' g
+    (point scores) or the Cox index (thresholds); the odds ratio is given for thresholds.
     """
     scale = table["family"].map({"gaussian": 1.0}).fillna(100.0)
     df = pd.DataFrame({
@@ -307,23 +309,31 @@ def impact_display(ev: Evaluation, table: pd.DataFrame):
         "Units": table["units"],
         "p": p_text(table["p"]),
         "p (Holm)": p_text(table["p_holm"]),
-        "Effect size": [f"{e:.2f} ({lo:.2f} to {hi:.2f}) {t}" if pd.notna(e) else ""
-                        for e, lo, hi, t in zip(table["effect_size"], table["es_ci_low"],
-                                                table["es_ci_high"], table["es_type"],
-                                                strict=True)],
-        "Odds ratio": [f"{o:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(o) else ""
-                       for o, lo, hi in zip(table["odds_ratio"], table["or_ci_low"],
-                                            table["or_ci_high"], strict=True)],
+        "Indicative only": table["indicative"],
+        "Effect size (95% CI)": [f"{e:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(e) else ""
+                                 for e, lo, hi in zip(table["effect_size"], table["es_ci_low"],
+                                                      table["es_ci_high"], strict=True)],
+        "Effect size measure": table["es_type"].fillna(""),
+        "Odds ratio (95% CI)": [f"{o:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(o) else ""
+                                for o, lo, hi in zip(table["odds_ratio"], table["or_ci_low"],
+                                                     table["or_ci_high"], strict=True)],
         "Months' progress": table["months"],
         "MDES": table["mdes"].round(2),
-        "Indicative only": table["indicative"],
     })
     rests = ["EM pupils", "Comparison pupils"]
-    counts = {c: rests for c in ["Effect (95% CI)", "p", "p (Holm)", "Effect size",
-                                 "Odds ratio", "Months' progress", "MDES"]}
+    counts = {c: rests for c in ["Effect (95% CI)", "p", "p (Holm)", "Effect size (95% CI)",
+                                 "Odds ratio (95% CI)", "Months' progress", "MDES"]}
     counts.update({"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils"})
-    return _table(ev, df, counts, decimals={"MDES": 2,
-                                            "Months' progress": 0})
+    safe = _table(ev, df, counts, decimals={"MDES": 2, "Months' progress": 0})
+    return [safe.select(["Outcome", "EM pupils", "Comparison pupils", "Schools",
+                         "Effect (95% CI)", "Units", "p", "p (Holm)", "Indicative only"]),
+            "Effect sizes and precision. Hedges' g (point scores) is the adjusted difference "
+            "over the pooled standard deviation of the EM and comparison pupils' unadjusted "
+            "scores, with the small-sample correction; the Cox index (thresholds) is the "
+            "adjusted log odds ratio divided by 1.65. Months of additional progress follow the "
+            "EEF's conversion of the effect size; MDES is the minimum detectable effect size.",
+            safe.select(["Outcome", "Effect size (95% CI)", "Effect size measure",
+                         "Odds ratio (95% CI)", "Months' progress", "MDES"])]
 
 
 def _gap_display(ev: Evaluation, gap: pd.DataFrame, labels: dict):
@@ -355,7 +365,7 @@ def impact(ev: Evaluation) -> Section:
                                 "not estimable"))
             continue
         table = pe.impact.table()
-        parts.append(impact_display(ev, table))
+        parts += impact_display(ev, table)
         if (table[["n_em", "n_comparison"]].min(axis=1) >= _threshold(ev)).any():
             parts.append(forest_plot(pe.impact))
         inference = sorted(set(table["inference"].dropna()))

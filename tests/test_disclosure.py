@@ -32,6 +32,20 @@ def test_secondary_suppression_protects_a_cell_derivable_from_the_total():
     assert t.n_suppressed == 2
 
 
+def test_a_split_table_keeps_the_whole_tables_suppression_under_display_names():
+    df = pd.DataFrame({"n_em": [4, 30], "effect": [1.5, 2.25], "size": [0.1, 0.2],
+                       "label": ["x", "y"]})
+    t = suppress(df, {"effect": "n_em", "size": "n_em"}, threshold=10,
+                 labels={"size": "Effect size"})
+    sizes = t.select(["label", "Effect size"])
+    assert sizes.frame.to_dict("list") == {"label": ["x", "y"], "Effect size": ["c", "0.2"]}
+    assert sizes.n_suppressed == 1 and "fewer than 10" in sizes.footnote
+    assert np.isnan(sizes.values.iloc[0, 1])
+    clean = t.select(["label"])
+    assert clean.n_suppressed == 0 and clean.footnote == ""
+    assert t.n_suppressed == 3
+
+
 def test_identifier_columns_are_refused():
     with pytest.raises(ValueError, match="identifier columns \\['pupil_id'\\]"):
         suppress(pd.DataFrame({"pupil_id": ["x"], "n": [20]}), {})
