@@ -108,35 +108,33 @@ def _match_fast(prep, ctrl, cdist, start, lo, hi, dt, go, ratio, replace, cal
     left = list(range(m + 1))
     right = list(range(m + 1))
     cd = cdist.tolist()
-    start_l, lo_l, hi_l, dt_l = start.tolist(), lo.tolist(), hi.tolist(), dt.tolist()
-    active = list(range(len(dt_l)))
+    rows = list(zip(range(len(dt)), dt.tolist(), start.tolist(), lo.tolist(), hi.tolist(),
+                    strict=True))
     out = []
     for _ in range(ratio):
-        pick = [-1] * len(dt_l)
+        pick = [-1] * len(dt)
         still = []
-        for i in active:
-            d = dt_l[i]
-            a = b = start_l[i]
+        for row in rows:
+            i, d, a, lo_i, hi_i = row
+            b = a
             while left[a] != a:
                 left[a] = left[left[a]]
                 a = left[a]
             while right[b] != b:
                 right[b] = right[right[b]]
                 b = right[b]
-            kl, kr = a - 1, b
-            okl = kl >= lo_l[i] and d - cd[kl] <= cal
-            okr = kr < hi_l[i] and cd[kr] - d <= cal
-            if okl and (not okr or d - cd[kl] <= cd[kr] - d):
-                k = kl
-            elif okr:
-                k = kr
+            kl = a - 1
+            if kl >= lo_i and d - cd[kl] <= cal:
+                k = kl if b >= hi_i or cd[b] - d > cal or d - cd[kl] <= cd[b] - d else b
+            elif b < hi_i and cd[b] - d <= cal:
+                k = b
             else:
                 continue
             pick[i] = k
-            still.append(i)
+            still.append(row)
             left[k + 1] = k
             right[k] = k + 1
-        active = still
+        rows = still
         out.append(np.asarray(pick, np.int64))
     return out
 
