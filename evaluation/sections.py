@@ -394,12 +394,12 @@ def model_notices(ev: Evaluation, table: pd.DataFrame, warned=()) -> list[Notice
     >>> notices = model_notices(ev, ev.phases["primary"].impact.table())  # doctest: +SKIP
     """
     small = table[["n_em", "n_comparison"]].fillna(0).astype(int)
-    withheld = table.loc[((small > 0) & (small < _threshold(ev))).any(axis=1), "outcome"]
+    withheld = set(table.loc[((small > 0) & (small < _threshold(ev))).any(axis=1), "outcome"])
     names = dict(zip(table["outcome"], table["label"], strict=True))
     out, hidden = [], []
     for text in [n for n in table["note"].fillna("") if n] + list(warned):
         quoted = [name for name in names if f"'{name}'" in text]
-        if any(name in set(withheld) for name in quoted):
+        if withheld.intersection(quoted):
             hidden += [names[n] for n in quoted]
             continue
         for name in quoted:

@@ -181,10 +181,6 @@ def _item_row(g: pd.DataFrame, alpha: float) -> dict:
     return row
 
 
-def _holm(p: pd.Series) -> pd.Series:
-    return pd.Series(holm(p.to_numpy(float)), index=p.index)
-
-
 def survey_change(
     surveys: pd.DataFrame,
     instrument: str,
@@ -256,8 +252,9 @@ def survey_change(
         raise ValueError(f"`surveys` has no answered item for instrument {instrument!r}")
     wording = {c: w for c, (i, w) in ITEMS.items() if i == instrument}
     table.insert(len(keys) + 1, "wording", table["item"].map(wording).fillna(EXTRA_ITEM))
-    holm = table.groupby(keys, group_keys=False)["p"].apply(_holm) if keys else _holm(table["p"])
-    table.insert(table.columns.get_loc("p") + 1, "p_holm", holm.reindex(table.index))
+    p_holm = (table.groupby(keys)["p"].transform(lambda p: holm(p.to_numpy(float))) if keys
+              else holm(table["p"].to_numpy(float)))
+    table.insert(table.columns.get_loc("p") + 1, "p_holm", p_holm)
     return SurveyResult(instrument, by, alpha, table, _nonresponse(data, keys), excluded)
 
 
