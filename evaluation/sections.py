@@ -220,7 +220,7 @@ def replication(ev: Evaluation) -> Section:
             significant += t.loc[t["p_holm"] < alpha, "label"].tolist()
     ours = {
         "EM pupils analysed": safe_count(ev.n_em, _threshold(ev)),
-        "EM schools (secondary + primary)": f"{n_sec + n_pri} ({n_sec} + {n_pri})",
+        "EM schools (secondary + primary)": f"{ev.n_em_schools} ({n_sec} + {n_pri})",
         "comparison pupils": safe_count(ev.n_comparison, _threshold(ev)),
         "statistically significant outcomes": "; ".join(significant) or "none",
     }
