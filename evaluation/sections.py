@@ -114,11 +114,10 @@ def profile(ev: Evaluation) -> Section:
         "EM pupils analysed": s["school_id"].map(em_counts).fillna(0).astype(int).to_numpy(),
     }).sort_values(["Phase", "Role", "School"])
     table = _table(ev, df, {"EM pupils analysed": "EM pupils analysed"})
-    n_trial = int((s["role"] == "trial").sum())
-    n_partner = int((s["role"] == "partner").sum())
-    intro = (f"{len(s)} schools: {n_trial} trial school{'s' if n_trial != 1 else ''} and "
-             f"{n_partner} partner school{'s' if n_partner != 1 else ''}. FSM % is the share of "
-             "the school's pupils eligible for free school meals.")
+    by_role = s["role"].value_counts().reindex(["trial", "partner"], fill_value=0)
+    roles = [f"{n} {role} school{'s' if n != 1 else ''}" for role, n in by_role.items() if n]
+    intro = (f"{len(s)} schools: {' and '.join(roles)}. FSM % is the share of the school's "
+             "pupils eligible for free school meals.")
     return Section("Cluster profile" if ev.scope == "cluster" else "Schools", "profile",
                    [intro, table])
 

@@ -72,6 +72,7 @@ def test_sections_present_in_order_without_code(build, i, anchors):
 def test_overall_shows_the_replication(build):
     page = _html(build, 0)
     assert "196" in page and "4,794" in page and "11 (9 + 2)" in page
+    assert "133 schools: 123 trial schools and 10 partner schools." in page
     # the known-truth table: the stored GCSE effect next to its estimate, checked honestly
     truth = next(t for t in _tables(page) if "Interval contains the truth" in t.columns)
     gcse = truth[truth["Outcome"].str.startswith("GCSE capped")].iloc[0]
