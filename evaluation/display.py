@@ -24,6 +24,30 @@ def p_text(p) -> pd.Series:
     return text.astype(object)
 
 
+def ratio_text(ratio: float, low: float, high: float) -> str:
+    """Format a ratio and its CI for readers: two decimals, open-ended beyond 0.01 and 100.
+
+    An interval from a handful of schools can reach 10^80; a reader needs to see only that
+    it is unbounded for practical purposes.
+
+    Examples
+    --------
+    >>> ratio_text(1.534, 0.511, 4.57)
+    '1.53 (0.51 to 4.57)'
+    >>> ratio_text(0.96, 1e-40, 8.2e12)
+    '0.96 (<0.01 to >100)'
+    >>> ratio_text(float("nan"), 0.5, 2.0)
+    ''
+    """
+    if pd.isna(ratio):
+        return ""
+
+    def one(v: float) -> str:
+        return "<0.01" if v < 0.005 else ">100" if v > 100 else f"{v:.2f}"
+
+    return f"{one(ratio)} ({one(low)} to {one(high)})"
+
+
 @dataclass(frozen=True)
 class Notice:
     """A boxed paragraph: ``note``, ``not estimable``, ``warning`` or ``findings``.

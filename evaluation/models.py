@@ -285,15 +285,18 @@ def _contrasts(fam, glm, d: Design, inf: _Inference, treatment, interaction, alp
     treat = d.frame[treatment].astype(bool).to_numpy()
     if interaction:
         fsm = d.frame[interaction].astype(bool).to_numpy()
-        sets = {f"effect for {interaction.upper()} pupils": treat & fsm,
-                "effect for other pupils": treat & ~fsm}
+        groups = {f"effect for {interaction.upper()} pupils": fsm, "effect for other pupils": ~fsm}
     else:
-        sets = {"effect on EM pupils": treat}
-    vals = {k: _average_effect(fam, beta, d.X, rows, treatment, interaction, d.frame,
-                               d.weights) for k, rows in sets.items() if rows.any()}
+        groups = {"effect on EM pupils": np.ones(len(treat), dtype=bool)}
+    # pupils each term rests on: EM and comparison pupils of its group
+    counts = {k: (int((treat & g).sum()), int((~treat & g).sum())) for k, g in groups.items()}
+    vals = {k: _average_effect(fam, beta, d.X, treat & g, treatment, interaction, d.frame,
+                               d.weights) for k, g in groups.items() if (treat & g).any()}
     if interaction and len(vals) == 2:
         (v1, g1), (v2, g2) = vals.values()
-        vals[f"change in the {interaction.upper()} gap"] = (v1 - v2, g1 - g2)
+        change = f"change in the {interaction.upper()} gap"
+        vals[change] = (v1 - v2, g1 - g2)
+        counts[change] = tuple(map(min, zip(*counts.values(), strict=True)))
     rows = []
     for term, (value, grad) in vals.items():
         se = float(np.sqrt(grad @ inf.vcov @ grad))
@@ -302,7 +305,8 @@ def _contrasts(fam, glm, d: Design, inf: _Inference, treatment, interaction, alp
         p = inf.p if headline and inf.p is not None else t_pvalue(value / se, inf.df)
         label = inf.label if headline or inf.p is None else f"CR1, t({inf.df})"
         rows.append({"term": term, "estimate": value, "se": se, "ci_low": value - crit * se,
-                     "ci_high": value + crit * se, "p": p, "inference": label})
+                     "ci_high": value + crit * se, "p": p, "inference": label,
+                     "n_em": counts[term][0], "n_comparison": counts[term][1]})
     return pd.DataFrame(rows)
 
 
@@ -338,8 +342,10 @@ class OutcomeResult:
     exclusions : dict
         Rows left out of this model, by reason.
     contrasts : pandas.DataFrame
-        ``term, estimate, se, ci_low, ci_high, p``: the effect on EM pupils, or with an
-        interaction the effect for FSM pupils, for other pupils and the change in the FSM gap.
+        ``term, estimate, se, ci_low, ci_high, p, inference, n_em, n_comparison``: the effect
+        on EM pupils, or with an interaction the effect for FSM pupils, for other pupils and the
+        change in the FSM gap; the counts are the EM and comparison pupils a term rests on (for
+        the change, the smaller of the two groups).
     dropped : tuple
         Model-matrix columns dropped as constant or aliased.
     vcov : pandas.DataFrame
@@ -553,6 +559,8 @@ _TABLE = ["outcome", "label", "family", "units", "primary", "n_em", "n_compariso
           "estimate", "ci_low", "ci_high", "p", "p_holm", "effect_size", "es_ci_low",
           "es_ci_high", "es_type", "odds_ratio", "or_ci_low", "or_ci_high", "months", "icc",
           "icc_source", "mdes", "indicative", "inference", "note"]
+_GAP_TABLE = ["outcome", "family", "term", "estimate", "se", "ci_low", "ci_high", "p",
+              "inference", "n_em", "n_comparison"]
 
 
 @dataclass(frozen=True)
@@ -623,7 +631,9 @@ class ImpactResult:
         """Answer the gap question per outcome: effect for FSM pupils, others, change in gap.
 
         The change is (effect for FSM pupils) - (effect for other pupils): positive means EM
-        narrowed the FSM gap. Points or risk differences (0-1) as in :meth:`table`.
+        narrowed the FSM gap. Points or risk differences (0-1) as in :meth:`table`;
+        ``n_em``/``n_comparison`` are the pupils each term rests on (for the change, the
+        smaller group), for disclosure control.
 
         Examples
         --------
@@ -633,11 +643,8 @@ class ImpactResult:
         frames = [res.contrasts.assign(outcome=name, family=res.family)
                   for name, res in self.gaps.items()]
         if not frames:
-            return pd.DataFrame(columns=["outcome", "family", "term", "estimate", "se",
-                                         "ci_low", "ci_high", "p", "inference"])
-        out = pd.concat(frames, ignore_index=True)
-        return out[["outcome", "family", "term", "estimate", "se", "ci_low", "ci_high", "p",
-                    "inference"]]
+            return pd.DataFrame(columns=_GAP_TABLE)
+        return pd.concat(frames, ignore_index=True)[_GAP_TABLE]
 
     def summary(self) -> pd.DataFrame:
         """Readable table: label, n, effect (95% CI), p (Holm), effect size, months, MDES.

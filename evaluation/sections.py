@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from evaluation.disclosure import safe_count, suppress
-from evaluation.display import Notice, Section, contents, p_text
+from evaluation.display import Notice, Section, contents, p_text, ratio_text
 from evaluation.narrative import phase_findings
 from evaluation.pipeline import Evaluation
 from evaluation.provenance import provenance_table
@@ -313,9 +313,8 @@ def impact_display(ev: Evaluation, table: pd.DataFrame) -> list:
                                  for e, lo, hi in zip(table["effect_size"], table["es_ci_low"],
                                                       table["es_ci_high"], strict=True)],
         "Effect size measure": table["es_type"].fillna(""),
-        "Odds ratio (95% CI)": [f"{o:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(o) else ""
-                                for o, lo, hi in zip(table["odds_ratio"], table["or_ci_low"],
-                                                     table["or_ci_high"], strict=True)],
+        "Odds ratio (95% CI)": [ratio_text(*v) for v in zip(
+            table["odds_ratio"], table["or_ci_low"], table["or_ci_high"], strict=True)],
         "Months' progress": table["months"],
         "MDES": table["mdes"].round(2),
     })
@@ -336,15 +335,25 @@ def impact_display(ev: Evaluation, table: pd.DataFrame) -> list:
 
 
 def _gap_display(ev: Evaluation, gap: pd.DataFrame, labels: dict):
+    """Show the FSM-gap table, suppressing rows that rest on too few EM or comparison pupils.
+
+    The counts decide suppression but are not shown: beside the phase's EM total they would
+    give away the size of the smaller group.
+    """
     scale = gap["family"].map({"gaussian": 1.0}).fillna(100.0)
     df = pd.DataFrame({
         "Outcome": gap["outcome"].map(labels),
         "Estimate": gap["term"],
+        "EM pupils": gap["n_em"].astype(int),
+        "Comparison pupils": gap["n_comparison"].astype(int),
         "Effect (95% CI)": [_ci_text(*v) for v in zip(gap["estimate"], gap["ci_low"],
                                                      gap["ci_high"], scale, strict=True)],
         "p": p_text(gap["p"]),
     })
-    return _table(ev, df)
+    rests = ["EM pupils", "Comparison pupils"]
+    safe = _table(ev, df, {"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils",
+                           "Effect (95% CI)": rests, "p": rests})
+    return safe.select(["Outcome", "Estimate", "Effect (95% CI)", "p"])
 
 
 def impact(ev: Evaluation) -> Section:
@@ -386,7 +395,9 @@ def model_notices(ev: Evaluation, table: pd.DataFrame, warned=()) -> list[Notice
 
     Outcome columns are named by their labels. A message about an outcome whose estimate rests
     on fewer pupils than the threshold is withheld (it could say, for instance, that every EM
-    pupil reached the threshold); one notice says which outcomes' messages were withheld.
+    pupil reached the threshold), and so is a message naming no outcome while any outcome's
+    messages are withheld (it may concern one of them); one notice says which outcomes'
+    messages were withheld.
 
     Examples
     --------
@@ -398,6 +409,9 @@ def model_notices(ev: Evaluation, table: pd.DataFrame, warned=()) -> list[Notice
     out, hidden = [], []
     for text in [n for n in table["note"].fillna("") if n] + list(warned):
         quoted = [name for name in names if f"'{name}'" in text]
+        if withheld and not quoted:  # a message naming no outcome may concern a withheld one
+            hidden += [names[n] for n in names if n in withheld]
+            continue
         if withheld.intersection(quoted):
             hidden += [names[n] for n in quoted]
             continue
