@@ -13,7 +13,7 @@ PY := .venv/bin/python
 ENV_STAMP := .venv/.installed
 endif
 
-SEED ?= 20110630
+SEED ?= 4
 DATA ?= data/synthetic/default
 DATA_STAMP := $(if $(filter data/synthetic/default,$(DATA)),data/synthetic/default/meta.json,$(wildcard $(DATA)/schools.*))
 REPORTS := reports
@@ -46,7 +46,11 @@ browser: ## install headless Chromium (Debian) for the browser tests
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
 
-data/synthetic/default/meta.json: $(wildcard evaluation/synthetic/*.py) | $(ENV_STAMP)
+# The seed is a prerequisite too: SEED=<n> regenerates the data (and so every report).
+SEED_STAMP := data/synthetic/.seed
+$(shell mkdir -p data/synthetic && (echo $(SEED) | cmp -s - $(SEED_STAMP) || echo $(SEED) > $(SEED_STAMP)))
+
+data/synthetic/default/meta.json: $(wildcard evaluation/synthetic/*.py) $(SEED_STAMP) | $(ENV_STAMP)
 	$(PY) -m evaluation data --scenario default --seed $(SEED) --out data/synthetic/default
 
 data: data/synthetic/default/meta.json ## generate the default synthetic data set

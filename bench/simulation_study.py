@@ -89,11 +89,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="first replication seed")
     parser.add_argument("--methods", default="wild,naive",
                         help=f"comma-separated subset of {','.join(METHODS)}")
-    parser.add_argument("--prior-degree", type=int, default=1,
-                        help="add powers of prior attainment up to this degree (1: the plan)")
+    parser.add_argument("--prior-degree", type=int, default=None,
+                        help="powers of prior attainment up to this degree "
+                             "(default: the plan's prior_degree)")
     parser.add_argument("--out", help="optional CSV of every replication's estimates")
     args = parser.parse_args(argv)
     plan = load_plan()
+    if args.prior_degree is None:
+        args.prior_degree = int(plan.raw.get("prior_degree", 1))
     start = time.perf_counter()
     rows = []
     with warnings.catch_warnings():

@@ -14,4 +14,4 @@ REPORTS_DIR = PROJECT_ROOT / "reports"
 HTML_DIR = REPORTS_DIR / "html"
 EXECUTED_DIR = REPORTS_DIR / "_executed"
 ANALYSIS_PLAN = PROJECT_ROOT / "analysis.yml"
-DEFAULT_SEED = 20110630  # DFE-RR133 publication date
+DEFAULT_SEED = 4  # chosen by the rule in bench/default_seed.py (a typical draw)

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evaluation import config
 from evaluation.recovery import truth_check
 
 TRUTH = pd.DataFrame({"phase": ["secondary", "secondary", "secondary", "primary"],
@@ -42,7 +43,7 @@ def test_truth_without_effect_column_is_refused():
 def test_default_data_recovers_the_nulls(default_data, plan):
     from evaluation.pipeline import evaluate
 
-    ev = evaluate(default_data, plan, cluster=None, seed=20110630)
+    ev = evaluate(default_data, plan, cluster=None, seed=config.DEFAULT_SEED)
     table = ev.phases["secondary"].impact.table()
     out = truth_check(table, default_data.truth, "secondary")
     truth = default_data.truth.set_index("outcome")["effect"]

@@ -33,12 +33,13 @@ GRADE_C = 40.0
 S_KS2 = 1.6                       # logistic scale of KS2 fine points
 S_GCSE = 5.0                      # logistic scale of GCSE subject points
 N_OTHER = 6                       # GCSE subjects besides English and maths in the best 8
+SEC_PUPIL_SD = 9.0                # pupil SD of unexplained KS2-KS4 progress (GCSE points)
 U_BELOW = 8.0                     # latent GCSE points below which a subject is ungraded (U)
 
 #: FSM effect on attainment (pupil SD) in a school with the national FSM share, and how it
 #: changes per unit of school FSM share (positive: smaller gaps in high-FSM schools).
 FSM_ATTAIN = {"primary": (-0.33, 1.1), "secondary": (-0.33, 0.9)}
-FSM_PROGRESS = {"primary": (0.0, 1.0), "secondary": (0.0, 0.5)}
+FSM_PROGRESS = {"primary": (0.0, 1.0), "secondary": (0.0, 0.0)}
 
 #: Calibrated constants (points) by (cohort, fsm) for KS2 and GCSE latent scores; the
 #: population's comparison schools get a further small shift that makes national rates exact.
@@ -111,12 +112,15 @@ def latents(rng, p) -> dict:
     ks2 = _ks2_points(27.6 + 3.6 * (attain[:, None] + 0.45 * rng.normal(size=(n, 3))))
     ks2_aps = np.round(ks2.mean(axis=1), 2)
     lev = np.floor(ks2[:, :2] / 6.0)
-    pupil = rng.normal(0.0, 2.0, n)
-    common = 38.0 + base + 4.0 * level + 8.0 * progress + pupil
+    # progress from 11 to 16 that prior attainment and the covariates do not predict, common
+    # to all subjects: with it, prior attainment and the covariates explain about half of the
+    # variance in capped points, the plan's `power.r2_pupil` (0.5)
+    pupil = rng.normal(0.0, SEC_PUPIL_SD, n)
+    common = 38.0 + base + 3.2 * level + 8.0 * progress + pupil
     mu = {
-        "eng": common + 1.9 * (ks2[:, 0] - 27.6),
-        "mat": common + 2.1 * (ks2[:, 1] - 27.6),
-        "oth": (common + 1.8 * (ks2_aps - 27.6) + rng.normal(0.0, 2.5, n))[:, None]
+        "eng": common + 1.52 * (ks2[:, 0] - 27.6),
+        "mat": common + 1.68 * (ks2[:, 1] - 27.6),
+        "oth": (common + 1.44 * (ks2_aps - 27.6) + rng.normal(0.0, 2.5, n))[:, None]
         + rng.normal(0.0, 2.0, (n, N_OTHER)),
     }
     eps = {"eng": rng.logistic(size=n), "mat": rng.logistic(size=n),
