@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+import statsmodels.formula.api as smf
 from pandas.testing import assert_frame_equal
 from scipy.special import expit
 
 from evaluation import config
 from evaluation.io.dataset import read_dataset, write_dataset
 from evaluation.national import national_figures
+from evaluation.plan import load_plan
 from evaluation.schema import OUTCOMES, PRIOR, TABLES, validate
 from evaluation.synthetic import SCENARIOS, _dictionary, _names, _outcomes, _population, generate
 
@@ -128,6 +130,18 @@ def test_gap_smaller_in_high_fsm_schools(full, phase, measure):
     rate = p.groupby([band, "fsm"], observed=True)[measure].mean().unstack()
     gap = (rate[False] - rate[True]) * 100
     assert 6 < gap["low"] - gap["high"] < 14
+
+
+def test_prior_attainment_explains_half_of_gcse_points(full):
+    """The plan's power assumption (`power.r2_pupil` 0.5): capped points on a cubic in KS2
+    points and the model covariates, fitted with statsmodels' formula API."""
+    plan = load_plan()
+    sec = full.pupils[full.pupils["phase"] == "secondary"].dropna(
+        subset=["gcse_capped_points", "ks2_aps"])
+    terms = " + ".join(f"C({c})" if c in ("sen", "ethnicity") else c
+                       for c in plan.covariates("secondary"))
+    fit = smf.ols(f"gcse_capped_points ~ {terms} + I(ks2_aps**2) + I(ks2_aps**3)", sec).fit()
+    assert abs(fit.rsquared - plan.raw["power"]["r2_pupil"]) < 0.05, fit.rsquared
 
 
 def test_expected_progress_and_lac(full):
