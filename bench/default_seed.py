@@ -22,6 +22,7 @@ demonstration data and prints every seed it rejected and why.
 from __future__ import annotations
 
 import argparse
+import itertools
 import warnings
 
 import numpy as np
@@ -45,16 +46,17 @@ def check(seed: int, plan) -> dict:
     rows = pd.concat([truth_check(ph.impact.table(), ds.truth, name)
                       for name, ph in ev.phases.items() if ph.impact is not None])
     rows = rows.set_index(["phase", "outcome"])
+    alpha = float(plan.section("inference")["alpha"])
     head = rows.loc[HEADLINE]
     se = (head["ci_high"] - head["ci_low"]) / (2 * 1.96)
     z = head["error"] / se
     others = rows.drop(index=HEADLINE)
     missed = ~others["covered"].fillna(True).astype(bool)     # not estimable: nothing shown
-    false_pos = others[(others["p_holm"] < 0.05).to_numpy() | missed.to_numpy()]
+    false_pos = others[(others["p_holm"] < alpha) | missed]
     reasons = []
     if not abs(z) <= 1.0:
         reasons.append(f"headline error {z:+.2f} SE")
-    if not head["p_holm"] < 0.05:
+    if not head["p_holm"] < alpha:
         reasons.append(f"headline Holm p {head['p_holm']:.3f}")
     if len(false_pos):
         reasons.append("null outcome flagged: " + ", ".join(o for _, o in false_pos.index))
@@ -70,11 +72,10 @@ def main(argv=None) -> int:
                     help="tabulate seeds 1..UPTO instead of stopping at the first accepted")
     args = ap.parse_args(argv)
     plan = load_plan()
-    rows, seed = [], 0
-    while True:
-        seed += 1
-        rows.append(check(seed, plan))
-        r = rows[-1]
+    rows = []
+    for seed in itertools.count(1):
+        r = check(seed, plan)
+        rows.append(r)
         print(f"seed {seed:3d}: {r['estimate']:+6.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})"
               f" truth {r['truth']:.1f}, error {r['error_se']:+.2f} SE, Holm p "
               f"{r['p_holm']:.3f}: {'ACCEPTED' if r['accepted'] else r['why_not']}", flush=True)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the default synthetic data set (generated once per test process)."""
+"""Shared fixtures: the default synthetic data set and its overall evaluation (once per test
+process)."""
 
 import os
 
@@ -20,3 +21,12 @@ def plan():
     from evaluation.plan import load_plan
 
     return load_plan()
+
+
+@pytest.fixture(scope="session")
+def default_evaluation(default_data, plan):
+    """The overall evaluation of the default data, as the overall report runs it."""
+    from evaluation import config
+    from evaluation.pipeline import evaluate
+
+    return evaluate(default_data, plan, cluster=None, seed=config.DEFAULT_SEED)

@@ -108,14 +108,13 @@ def test_gaussian_effect_gap_contrasts_and_hedges_g():
         pytest.approx(se_fsm)
     # each term carries the pupils it rests on (for the change: the smaller group)
     n = gap.contrasts.set_index("term")[["n_em", "n_comparison"]]
-    rows = df  # nothing missing here
-    by = rows.groupby(["fsm", "em"]).size()
+    by = df.groupby(["fsm", "em"]).size()
     assert n.loc["effect for FSM pupils"].tolist() == [by[(True, True)], by[(True, False)]]
     assert n.loc["effect for other pupils"].tolist() == [by[(False, True)], by[(False, False)]]
     assert n.loc["change in the FSM gap"].tolist() == [min(by[(True, True)], by[(False, True)]),
                                                       min(by[(True, False)], by[(False, False)])]
     assert res.contrasts[["n_em", "n_comparison"]].iloc[0].tolist() == [
-        rows["em"].sum(), (~rows["em"]).sum()]
+        df["em"].sum(), (~df["em"]).sum()]
 
 
 def test_binomial_average_marginal_effect_odds_ratio_and_cox():

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation import config
 from evaluation.recovery import truth_check
 
 TRUTH = pd.DataFrame({"phase": ["secondary", "secondary", "secondary", "primary"],
@@ -40,11 +39,8 @@ def test_truth_without_effect_column_is_refused():
         truth_check(_table(), TRUTH.drop(columns="effect"), "secondary")
 
 
-def test_default_data_recovers_the_nulls(default_data, plan):
-    from evaluation.pipeline import evaluate
-
-    ev = evaluate(default_data, plan, cluster=None, seed=config.DEFAULT_SEED)
-    table = ev.phases["secondary"].impact.table()
+def test_default_data_recovers_the_nulls(default_data, default_evaluation):
+    table = default_evaluation.phases["secondary"].impact.table()
     out = truth_check(table, default_data.truth, "secondary")
     truth = default_data.truth.set_index("outcome")["effect"]
     assert out.set_index("outcome")["true_effect"].to_dict() == {

@@ -70,15 +70,13 @@ def test_sections_present_in_order_without_code(build, i, anchors):
     assert "Synthetic data" in page
 
 
-def test_overall_shows_the_replication(build, default_data, plan):
-    from evaluation.pipeline import evaluate
-
+def test_overall_shows_the_replication(build, default_data, default_evaluation):
     page = _html(build, 0)
     assert "196" in page and "4,794" in page and "11 (9 + 2)" in page
     assert "133 schools: 123 trial schools and 10 partner schools." in page
     # the page shows the library's estimate, and the known-truth table judges it honestly
-    ev = evaluate(default_data, plan, cluster=None, seed=config.DEFAULT_SEED)
-    gcse = ev.phases["secondary"].impact.table().set_index("outcome").loc["gcse_capped_points"]
+    table = default_evaluation.phases["secondary"].impact.table().set_index("outcome")
+    gcse = table.loc["gcse_capped_points"]
     truth = default_data.truth.set_index(["phase", "outcome"]).loc[
         ("secondary", "gcse_capped_points"), "effect"]
     known = next(t for t in _tables(page) if "Interval contains the truth" in t.columns)
