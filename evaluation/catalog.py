@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation import config
-from evaluation.report import ReportSpec, slugify
+from evaluation.render import ReportSpec, slugify
 
 CLUSTER_NOTEBOOK = "cluster_report.ipynb"
 OVERALL_NOTEBOOK = "evaluation_overall.ipynb"

@@ -53,7 +53,7 @@ def _render(args) -> int:
     # for 1.1 s, only to check "iri" formats that the notebook schema never uses. This process
     # renders one report and exits: skip it (its import then fails and jsonschema carries on).
     sys.modules.setdefault("rfc3987_syntax", None)
-    from evaluation.report import render_report, slugify
+    from evaluation.render import render_report, slugify
 
     specs = _specs(args)
     wanted = args.slug if not args.cluster else f"cluster-{slugify(args.cluster)}"
@@ -73,7 +73,7 @@ def _index(args) -> int:
     import json
 
     from evaluation.index_page import build_index
-    from evaluation.report import load_records
+    from evaluation.render import load_records
 
     specs = _specs(args)
     records = load_records(specs, args.reports)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from evaluation.report import RenderRecord
+from evaluation.render import RenderRecord
 
 KIND_TITLES = {
     "overall": "The evaluation as a whole",
@@ -43,7 +43,7 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
     Parameters
     ----------
     records : list of RenderRecord
-        From the renderer (``evaluation.report.load_records``), in display order.
+        From the renderer (``evaluation.render.load_records``), in display order.
     path : str or pathlib.Path
         The index file to write.
     synthetic : bool

@@ -9,7 +9,7 @@ import pytest
 from evaluation import config
 from evaluation.catalog import report_specs
 from evaluation.io import Dataset, write_dataset
-from evaluation.report import render_report
+from evaluation.render import render_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("disclosure")]
 

@@ -8,7 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from evaluation.index_page import build_index
-from evaluation.report import ReportSpec, load_records, render_report
+from evaluation.render import ReportSpec, load_records, render_report
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def built(tmp_path_factory):
     nbs.mkdir()
     _notebook(nbs / "ok.ipynb",
               "SECRET_CODE_MARKER = 1\n"
-              "from evaluation.report import save_record\n"
+              "from evaluation.render import save_record\n"
               "print(f'hello {who}')\n"
               "save_record(record_path, phase='primary', n_schools=3, n_em=12,"
               " headline='+1.0 (95% CI 0.1 to 1.9)', status='ok')")

@@ -11,7 +11,7 @@ from evaluation import config
 from evaluation.catalog import report_specs
 from evaluation.index_page import build_index
 from evaluation.io import write_dataset
-from evaluation.report import load_records, render_report
+from evaluation.render import load_records, render_report
 
 sys.path.insert(0, str(Path(__file__).parent))
 from browser import visit  # noqa: E402
@@ -157,7 +157,7 @@ def test_reports_open_offline_in_chromium(build, name):
 
 
 def test_failing_cluster_gets_error_page_index_shows_it_and_build_fails(build):
-    from evaluation.report import ReportSpec
+    from evaluation.render import ReportSpec
 
     reports = build["reports"]
     bad = ReportSpec("cluster-nowhere", "Nowhere cluster", "cluster_report.ipynb",
