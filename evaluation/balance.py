@@ -205,12 +205,6 @@ class BalanceSummary:
         out.attrs["sample_sizes"] = self.counts
         return out
 
-    def plot(self):
-        """Love plot of the absolute SMDs (see :func:`evaluation.plots.balance.love_plot`)."""
-        from evaluation.plots.balance import love_plot
-
-        return love_plot(self)
-
     def _repr_html_(self) -> str:
         return (self.summary().round(4).to_html(caption="Balance (MatchIt layout)")
                 + self.counts.to_html(caption="Sample sizes"))

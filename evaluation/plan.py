@@ -70,6 +70,42 @@ class Plan:
         names = [s["name"] for s in self.raw["matching"]]
         raise ValueError(f"`name` should be one of {names}; got {name!r}")
 
+    def main_spec(self) -> dict:
+        """Return the main matching specification: the first of ``matching`` (the others are
+        sensitivity analyses).
+
+        Examples
+        --------
+        >>> load_plan().main_spec()["method"]
+        'exact'
+        """
+        return dict(self.raw["matching"][0])
+
+    def headline(self, phase: str) -> dict:
+        """Return the headline outcome of a phase: the one marked ``primary`` (else the first).
+
+        Examples
+        --------
+        >>> load_plan().headline("secondary")["name"]
+        'gcse_capped_points'
+        """
+        outcomes = self.outcomes(phase)
+        return dict(next((o for o in outcomes if o.get("primary")), outcomes[0]))
+
+    def label(self, name: str) -> str:
+        """Return what readers see for an outcome or covariate (``labels``; else the name).
+
+        Examples
+        --------
+        >>> load_plan().label("ks2_l4_em"), load_plan().label("eal")
+        ('Level 4+ in English and maths at KS2', 'English as an additional language')
+        """
+        for phase_outcomes in self.raw["outcomes"].values():
+            for o in phase_outcomes:
+                if o["name"] == name:
+                    return str(o.get("label", name))
+        return str(self.raw.get("labels", {}).get(name, name))
+
     def section(self, name: str) -> dict:
         """Return a top-level section (``inference``, ``power``, ``disclosure``) as a dict."""
         return dict(self.raw[name])

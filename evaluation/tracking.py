@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -229,3 +230,40 @@ def closing_summary(tracking: pd.DataFrame, comparison: str = "whole_class") -> 
                 "n_fsm": int(c["n_fsm"].get(subject, 0)),
             })
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class TrackingResult:
+    """Termly tracking of a set of schools: the class table and the gap-closing summary.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        :func:`class_gap_table`.
+    summary : pandas.DataFrame
+        :func:`closing_summary`.
+    comparison : str
+        What FSM pupils were compared with (``COMPARISONS``).
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    comparison: str = "whole_class"
+
+    def _repr_html_(self) -> str:
+        return self.summary.to_html(index=False)
+
+
+def track(tracking: pd.DataFrame, comparison: str = "whole_class") -> TrackingResult:
+    """Class gaps term by term and the share of classes and schools closing them.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"school_id": "s", "class_id": "5A", "subject": "reading",
+    ...                   "term": ["autumn"] * 2 + ["spring"] * 2, "fsm": [True, False] * 2,
+    ...                   "aps": [18.0, 22.0, 21.0, 23.0]})
+    >>> int(track(t).summary["n_classes_closing"].iloc[0])
+    1
+    """
+    return TrackingResult(class_gap_table(tracking, comparison),
+                          closing_summary(tracking, comparison), comparison)

@@ -27,6 +27,6 @@ def plan():
 def default_evaluation(default_data, plan):
     """The overall evaluation of the default data, as the overall report runs it."""
     from evaluation import config
-    from evaluation.pipeline import evaluate
+    from evaluation.results import evaluate
 
     return evaluate(default_data, plan, cluster=None, seed=config.DEFAULT_SEED)

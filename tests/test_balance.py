@@ -27,7 +27,7 @@ def test_wwc_bands():
         "does not satisfy", ""]
 
 
-def test_balance_before_after_and_love_plot():
+def test_balance_before_after():
     rng = np.random.default_rng(0)
     d = pd.DataFrame({"em": rng.random(200) < 0.3, "x": rng.normal(size=200),
                       "sen": rng.choice(["none", "support"], 200)})
@@ -36,9 +36,3 @@ def test_balance_before_after_and_love_plot():
     assert list(bs.table.loc[bs.table["stage"] == "before", "level"].fillna("-")) == [
         "-", "none", "support"]
     assert list(bs.summary().index) == ["distance", "x", "sennone", "sensupport"]
-    chart = bs.plot()
-    ax = chart.figure.axes[0]
-    assert "standardised mean difference" in ax.get_xlabel()
-    xs = [line.get_xdata() for line in ax.lines if len(line.get_xdata()) == 2]
-    assert sorted(round(float(x[0]), 2) for x in xs if x[0] == x[1]) == [0.05, 0.1]
-    assert chart.caption and chart.alt and chart.omitted == 0

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from evaluation.display import p_text, ratio_text
+from evaluation.report.display import p_text, ratio_text
 
 
 def test_p_values_read_below_a_thousandth_and_blank_when_missing():

@@ -12,7 +12,6 @@ from evaluation.exceptions import DataError, ModelWarning, NotEstimableError
 from evaluation.models import ImpactResult, estimate_impacts, fit_outcome
 from evaluation.multilevel import fit_multilevel, multilevel_impacts, specification_table
 from evaluation.plan import Plan, load_plan
-from evaluation.plots.impact import forest_plot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "glm"
 COVARIATES = ["ks2_aps", "fsm", "female", "sen", "eal", "ethnicity"]
@@ -262,30 +261,6 @@ def test_multilevel_and_specification_table():
         "multilevel": multilevel_impacts(df, OUTCOMES, COVARIATES)})
     assert table["specification"].tolist() == ["manchester", "unweighted", "multilevel"] * 2
     assert table["outcome"].tolist() == ["y"] * 3 + ["yb"] * 3
-
-
-def test_forest_plot_returns_a_chart_with_omissions_counted():
-    import matplotlib.pyplot as plt
-
-    impact = estimate_impacts(_dgp(11), OUTCOMES, COVARIATES, random_state=1)
-    chart = forest_plot(impact)
-    assert chart.omitted == 0 and "zero line" in chart.caption
-    assert chart.figure.axes[0].get_title() == "Impact of Extra Mile on each outcome"
-    t = impact.table()
-    t.loc[1, "n_em"] = 5
-    small = forest_plot(t)
-    assert small.omitted == 1 and "fewer than 10 pupils" in small.caption
-    bare = forest_plot(t.drop(columns=["es_ci_low", "es_ci_high", "mdes", "months"]))
-    assert "not supplied" in bare.caption
-    assert not plt.get_fignums()  # figures stay out of pyplot's global state
-    wide = t.assign(n_em=50, es_ci_low=[-0.2, -120.0], es_ci_high=[0.3, 120.0])
-    cut = forest_plot(wide)
-    ax = cut.figure.axes[0]
-    assert ax.get_xlim() == pytest.approx((-2.1, 2.1))  # readable despite a +/-120 SD interval
-    assert "1 interval(s) reach beyond \u00b12 SD" in cut.caption
-    assert "-120.00 to 120.00" in cut.alt  # the full interval stays in the alt text
-    assert "beyond" not in chart.caption
-
 
 
 def test_few_schools_warn_and_risk_difference_cis_stay_in_range():

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from evaluation.sections import model_notices
+from evaluation.report.impact import model_notices
 
 EV = SimpleNamespace(plan=SimpleNamespace(threshold=10))
 

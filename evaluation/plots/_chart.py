@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import pandas as pd
 
 from matplotlib.figure import Figure
 
@@ -28,6 +30,10 @@ class Chart:
     omitted : int
         Points, bars or lines left out because they rested on fewer pupils than the
         disclosure threshold (already mentioned in the caption when positive).
+    data : pandas.DataFrame or None
+        What is drawn, one row per mark (``label``, ``series``, ``x``, and ``low``/``high``
+        for intervals): the tests read the figure back and compare it with this and with
+        the table shown beside it.
 
     Examples
     --------
@@ -42,6 +48,7 @@ class Chart:
     caption: str
     alt: str
     omitted: int = 0
+    data: pd.DataFrame | None = field(default=None, repr=False)
 
     def png(self, dpi: int = 110) -> bytes:
         """Return the figure as PNG bytes (deterministic: no timestamp metadata)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -9,62 +10,69 @@ from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme
 
 THRESHOLDS = (0.05, 0.1)
+#: How each stage is drawn: hollow grey circles before matching, filled purple diamonds after.
+STAGES = {"before": ("before matching", "o", "none", COLOURS["comparison"]),
+          "after": ("after matching", "D", COLOURS["EM"], COLOURS["EM"])}
 
 
-def love_plot(balance_summary) -> Chart:
-    """Love plot of |SMD| per covariate (and categorical level), before and after matching.
+def love_plot(table: pd.DataFrame) -> Chart:
+    """Love plot of |SMD| per characteristic (and categorical level), before and after matching.
 
-    Open grey circles are the unmatched sample, filled purple the matched one; dashed lines
-    at 0.05 (What Works Clearinghouse: equivalent) and 0.1 (a common rule of thumb), as
-    MatchIt's ``plot(summary(m))`` draws them. Covariates are sorted by their imbalance
-    before matching.
+    Hollow grey circles are the unmatched sample, filled purple diamonds the matched one;
+    dotted and dashed lines at 0.05 (What Works Clearinghouse: equivalent) and 0.1 (a common
+    rule of thumb), as MatchIt's ``plot(summary(m))`` draws them. Characteristics are sorted
+    by their imbalance before matching, the largest at the top. Each point is placed at the
+    row of its own label (``Chart.data`` holds what is drawn).
 
     Parameters
     ----------
-    balance_summary : BalanceSummary
-        From :func:`evaluation.balance.balance`.
+    table : pandas.DataFrame
+        One row per characteristic: ``label``, ``smd_before``, ``smd_after`` (as the balance
+        table shown beside the plot).
 
     Returns
     -------
     Chart
-        The figure with caption and alt text (nothing is omitted: balance statistics are
-        not counts of pupils).
 
     Examples
     --------
-    >>> love_plot(balance(result))  # doctest: +SKIP
+    >>> t = pd.DataFrame({"label": ["Prior attainment", "FSM"], "smd_before": [-0.83, 1.61],
+    ...                   "smd_after": [-0.05, 0.02]})
+    >>> love_plot(t).data.query("series == 'before matching'")["label"].tolist()
+    ['FSM', 'Prior attainment']
     """
-    import seaborn as sns
-
     apply_theme()
-    tab = balance_summary.table.copy()
-    tab["label"] = [v if lv is None or pd.isna(lv) else f"{v}: {lv}"
-                    for v, lv in zip(tab["variable"], tab["level"], strict=True)]
-    tab["abs_smd"] = tab["smd"].abs()
-    tab["Sample"] = tab["stage"].map({"before": "before matching", "after": "after matching"})
-    order = (tab[tab["stage"] == "before"].sort_values("abs_smd", ascending=False)["label"]
-             .tolist())
-    fig = Figure(figsize=(7.5, max(2.5, 0.32 * len(order) + 1.5)))
+    order = table.assign(key=table["smd_before"].abs()).sort_values("key", ascending=False,
+                                                                      kind="stable")
+    labels = order["label"].tolist()
+    fig = Figure(figsize=(7.5, max(2.5, 0.32 * len(labels) + 1.5)))
     ax = fig.subplots()
-    palette = {"before matching": COLOURS["comparison"], "after matching": COLOURS["EM"]}
-    sns.scatterplot(data=tab, x="abs_smd", y="label", hue="Sample", style="Sample",
-                    markers={"before matching": "o", "after matching": "D"},
-                    palette=palette, s=60, ax=ax, hue_order=list(palette))
+    y = np.arange(len(labels))[::-1]   # the first (largest) at the top
+    drawn = []
+    for stage, (series, mark, face, edge) in STAGES.items():
+        x = order[f"smd_{stage}"].abs().to_numpy(float)
+        ax.scatter(x, y, marker=mark, s=50, facecolors=face, edgecolors=edge, linewidths=1.4,
+                   label=series, zorder=3)
+        drawn.append(pd.DataFrame({"label": labels, "series": series, "x": x}))
     for x, style in zip(THRESHOLDS, (":", "--"), strict=True):
         ax.axvline(x, color=COLOURS["national"], linestyle=style, linewidth=1)
-    ax.set_yticks(range(len(order)), order) if order else None
+    ax.set_yticks(y, labels)
     ax.set_xlabel("Absolute standardised mean difference (treated-group SD units)")
     ax.set_ylabel("Characteristic")
     ax.set_xlim(left=0)
     ax.set_title("Covariate balance before and after matching")
-    after = tab[tab["stage"] == "after"]
-    worst = after.loc[after["abs_smd"].idxmax()] if after["abs_smd"].notna().any() else None
-    n_ok = int((after["abs_smd"] <= 0.05).sum())
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    fig.tight_layout()
+    after = order["smd_after"].abs()
+    n_ok = int((after <= 0.05).sum())
     caption = (f"After matching {n_ok} of {len(after)} characteristics are within 0.05 SD "
                "(left of the dotted line)")
-    caption += (f"; the largest difference is {worst['label']} ({worst['abs_smd']:.2f} SD)."
-                if worst is not None else ".")
+    if after.notna().any():
+        worst = order.loc[after.idxmax()]
+        caption += f"; the largest difference is {worst['label']} ({abs(worst['smd_after']):.2f} SD)."
+    else:
+        caption += "."
     alt = ("Dot plot of the absolute standardised mean difference of each characteristic "
            "between EM and comparison pupils, before and after matching, with reference "
            "lines at 0.05 and 0.1. " + caption)
-    return Chart(fig, caption, alt, omitted=0)
+    return Chart(fig, caption, alt, omitted=0, data=pd.concat(drawn, ignore_index=True))

@@ -15,21 +15,26 @@ from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
 AXIS_LIMIT = 2.0
 
 
-def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
-                threshold: int = 10) -> Chart:
-    """Forest plot: effect size and 95% CI of every outcome, a zero line and the MDES.
+def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each outcome",
+                threshold: int = 10, mdes: float | None = None) -> Chart:
+    """Forest plot: effect size and 95% CI of every row of an impact table, and a zero line.
 
     Parameters
     ----------
-    impact : ImpactResult or pandas.DataFrame
-        An ``ImpactResult`` or its ``table()``.
+    table : pandas.DataFrame
+        Rows of ``ImpactResult.table()`` (or rows of the same columns, such as the clusters'
+        headline rows): ``label``, ``effect_size``, ``es_ci_low``, ``es_ci_high``,
+        ``es_type``, ``months``, ``n_em``, ``n_comparison`` and, when present,
+        ``informative``.
     title : str
         Figure title.
     threshold : int
-        Disclosure threshold: outcomes resting on fewer EM or comparison pupils are left out
-        (and counted in ``Chart.omitted``); not-estimable outcomes are listed in the caption.
-        Intervals reaching beyond +/-``AXIS_LIMIT`` SD (tiny samples) are cut at the edge of
-        the plot with an arrow, so that the other outcomes stay readable.
+        Disclosure threshold: rows resting on fewer EM or comparison pupils are left out
+        (and counted in ``Chart.omitted``); rows not estimable or not informative are named
+        in the caption instead of drawn. Intervals reaching beyond +/-``AXIS_LIMIT`` SD are
+        cut at the edge of the plot with an arrow, so that the other rows stay readable.
+    mdes : float, optional
+        The minimum detectable effect size to shade around zero (the headline outcome's).
 
     Returns
     -------
@@ -39,28 +44,26 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
     --------
     >>> t = pd.DataFrame({"label": ["KS2 APS"], "effect_size": [0.1], "es_ci_low": [-0.1],
     ...     "es_ci_high": [0.3], "es_type": ["Hedges' g"], "n_em": [50], "n_comparison": [400],
-    ...     "mdes": [0.25], "months": [1]})
-    >>> forest_plot(t).omitted
-    0
+    ...     "months": [1]})
+    >>> forest_plot(t).data[["label", "x", "low", "high"]].values.tolist()
+    [['KS2 APS', 0.1, -0.1, 0.3]]
     """
-    table = impact if isinstance(impact, pd.DataFrame) else impact.table()
     small = (table["n_em"].fillna(0) < threshold) | (table["n_comparison"].fillna(0) < threshold)
-    missing = table["effect_size"].isna() & ~small
+    useless = ~table.get("informative", pd.Series(True, index=table.index)).astype(bool)
+    missing = (table["effect_size"].isna() | useless) & ~small
     shown = table[~small & ~missing].iloc[::-1]
-    has_ci = {"es_ci_low", "es_ci_high"} <= set(table.columns)
     apply_theme()
     fig = Figure(figsize=(FIGSIZE[0], max(2.5, 0.75 * len(shown) + 1.5)))
     ax = fig.subplots()
     y = np.arange(len(shown))
     lim = AXIS_LIMIT
-    est = np.clip(shown["effect_size"].to_numpy(float), -lim, lim)
-    lo = shown["es_ci_low"].to_numpy(float) if has_ci else est
-    hi = shown["es_ci_high"].to_numpy(float) if has_ci else est
+    raw = shown["effect_size"].to_numpy(float)
+    lo, hi = shown["es_ci_low"].to_numpy(float), shown["es_ci_high"].to_numpy(float)
+    est = np.clip(raw, -lim, lim)
     cut_lo, cut_hi = lo < -lim, hi > lim
-    err = (np.vstack([est - np.clip(lo, -lim, lim), np.clip(hi, -lim, lim) - est])
-           if has_ci else None)
+    err = np.vstack([est - np.clip(lo, -lim, lim), np.clip(hi, -lim, lim) - est])
     ax.errorbar(est, y, xerr=err, fmt="o", color=COLOURS["EM"], ecolor=COLOURS["EM"], capsize=3,
-                label="effect size, 95% CI" if has_ci else "effect size")
+                label="effect size, 95% CI")
     ax.axvline(0, color=COLOURS["national"], linewidth=1)
     cut = cut_lo | cut_hi
     if cut.any():
@@ -69,37 +72,38 @@ def forest_plot(impact, title: str = "Impact of Extra Mile on each outcome",
         ax.plot(np.full(cut_hi.sum(), lim), y[cut_hi], marker=">", linestyle="none",
                 color=COLOURS["EM"])
         ax.set_xlim(-lim * 1.05, lim * 1.05)
-    if "mdes" in shown and shown["mdes"].notna().any():
-        m = float(shown["mdes"].max())
-        ax.axvspan(-m, m, color=COLOURS["comparison"], alpha=0.12,
-                   label=f"within \u00b1MDES ({m:.2f})")
+    if mdes is not None and np.isfinite(mdes):
+        ax.axvspan(-mdes, mdes, color=COLOURS["comparison"], alpha=0.12,
+                   label=f"within \u00b1MDES of the headline outcome ({mdes:.2f})")
     labels = [textwrap.fill(str(r["label"]), 30) + f"\n({r['es_type']}"
               + (f", {int(r['months']):+d} months)" if pd.notna(r.get("months")) else ")")
               for _, r in shown.iterrows()]
     ax.set_yticks(y, labels)
     ax.set_xlabel("Effect size (standard deviations; Hedges' g or Cox index)")
-    ax.set_ylabel("Outcome")
+    ax.set_ylabel("")
     ax.set_title(title)
     ax.set_ylim(-0.6, len(shown) - 0.4)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, fontsize="small",
               frameon=False)
     fig.tight_layout()
     caption = ("Points right of the zero line favour EM pupils; intervals crossing zero are "
-               "compatible with no effect, and effects inside the shaded band are below what "
-               "this sample can reliably detect.")
-    if not has_ci:
-        caption += " Confidence intervals were not supplied, so none are drawn."
+               "compatible with no effect.")
+    if mdes is not None and np.isfinite(mdes):
+        caption += (" Effects inside the shaded band are below what this sample can reliably "
+                    "detect.")
     if cut.any():
         caption += (f" {int(cut.sum())} interval(s) reach beyond \u00b1{lim:g} SD and are cut "
                     "at the edge (arrows); the table gives them in full.")
     if missing.any():
-        caption += " Not estimable: " + ", ".join(table.loc[missing, "label"]) + "."
+        caption += (" Not estimable or not informative, so not drawn: "
+                    + ", ".join(table.loc[missing, "label"].astype(str)) + ".")
     if small.any():
-        caption += (f" {int(small.sum())} outcome(s) not shown: fewer than {threshold} pupils "
+        caption += (f" {int(small.sum())} row(s) not shown: fewer than {threshold} pupils "
                     "in a group.")
-    alt = "Forest plot of effect sizes" + (" with 95% confidence intervals" if has_ci else "")
-    alt += ": " + "; ".join(
-        f"{r['label']} {r['effect_size']:.2f}"
-        + (f" ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})" if has_ci else "")
+    alt = "Forest plot of effect sizes with 95% confidence intervals: " + "; ".join(
+        f"{r['label']} {r['effect_size']:.2f} ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})"
         for _, r in shown.iloc[::-1].iterrows())
-    return Chart(fig, caption, alt, omitted=int(small.sum()))
+    data = pd.DataFrame({"label": shown["label"].astype(str).to_numpy()[::-1],
+                         "series": "effect size", "x": raw[::-1], "low": lo[::-1],
+                         "high": hi[::-1]})
+    return Chart(fig, caption, alt, omitted=int(small.sum()), data=data)

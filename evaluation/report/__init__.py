@@ -1,0 +1,87 @@
+"""Presentation: one module per report section and a registry of sections per kind of report.
+
+Sections format results (:class:`evaluation.results.EvaluationResult`); they never fit,
+match, read or write. The registry drives the contents list, the notebooks' cells and the
+tests: adding a section is one new module and one line in ``REPORTS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from evaluation.report import (
+    activity,
+    appendix,
+    front,
+    gaps,
+    heterogeneity,
+    impact,
+    matching,
+    profile,
+    replication,
+    sensitivity,
+    surveys,
+    tracking,
+)
+from evaluation.report.display import Section, contents
+from evaluation.report.record import index_record
+from evaluation.results import EvaluationResult
+
+#: Where the table of contents goes in a report's list of sections.
+CONTENTS = "contents"
+
+#: The sections of each kind of report, in order (each a function of the result).
+REPORTS: dict[str, tuple[Callable[[EvaluationResult], Section] | str, ...]] = {
+    "cluster": (front.header, front.findings, CONTENTS, profile.profile, gaps.gaps,
+                matching.matched_comparison, impact.impact, surveys.surveys, tracking.tracking,
+                appendix.data_quality, appendix.disclosure_notes, appendix.provenance),
+    "overall": (front.header, front.findings, CONTENTS, replication.replication,
+                profile.profile, gaps.gaps, matching.matched_comparison, impact.impact,
+                activity.by_activity, sensitivity.sensitivity, heterogeneity.heterogeneity,
+                surveys.surveys, tracking.tracking, appendix.data_quality,
+                appendix.disclosure_notes, appendix.provenance),
+}
+
+
+def sections(res: EvaluationResult, kind: str | None = None) -> list[Section]:
+    """Build every section of a report from its result, in the registry's order.
+
+    Parameters
+    ----------
+    res : EvaluationResult
+        The scope's results.
+    kind : {"cluster", "overall"}, optional
+        Kind of report; by default the result's scope.
+
+    Returns
+    -------
+    list of Section
+        The header, the sections, and the table of contents where ``CONTENTS`` stands,
+        listing every section after the header.
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> from evaluation.results import evaluate
+    >>> from evaluation.synthetic import generate
+    >>> res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
+    >>> [s.anchor for s in sections(res)][:4]
+    ['top', 'findings', 'contents', 'profile']
+    """
+    kind = kind or res.scope
+    if kind not in REPORTS:
+        raise ValueError(f"`kind` should be one of {sorted(REPORTS)}; got {kind!r}")
+    built = [part if part == CONTENTS else part(res) for part in REPORTS[kind]]
+    listed = [(s.title, s.anchor) for s in built[1:] if isinstance(s, Section)]
+    return [contents(listed) if s == CONTENTS else s for s in built]
+
+
+def show(res: EvaluationResult, kind: str | None = None) -> None:
+    """Display every section of a report in a notebook (one output per section)."""
+    from IPython.display import display
+
+    for section in sections(res, kind):
+        display(section)
+
+
+__all__ = ["CONTENTS", "REPORTS", "index_record", "sections", "show"]

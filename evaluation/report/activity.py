@@ -1,0 +1,24 @@
+"""The headline effect by phase and by the EM activity the schools chose."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluation.report.display import Notice, Section
+from evaluation.report.estimates import estimate_rows
+from evaluation.results import EvaluationResult
+
+
+def by_activity(res: EvaluationResult) -> Section:
+    """Show the headline effect by phase and by the EM activity the school chose."""
+    parts = ["The headline outcome of each phase, re-estimated within the schools that chose "
+             "each activity. With one to a few schools per activity these are descriptive: "
+             "activities were chosen by schools, not assigned."]
+    frames = [pe.by_activity for pe in res.phases.values() if pe.by_activity is not None]
+    if not frames:
+        return Section("By phase and activity", "activity",
+                       parts + [Notice("No phase has estimable impacts.", "not estimable")])
+    df = pd.concat(frames, ignore_index=True)
+    df = df.assign(Activity=df["phase"].str.capitalize() + ": " + df["group"].astype(str))
+    parts.append(estimate_rows(res.plan, df, "Activity"))
+    return Section("By phase and activity", "activity", parts)

@@ -1,0 +1,49 @@
+"""Appendices: exclusions by reason, how small cells were protected, provenance."""
+
+from __future__ import annotations
+
+from evaluation.disclosure import safe_count
+from evaluation.provenance import provenance_table
+from evaluation.report.display import Section
+from evaluation.report.tables import marker, safe_table, threshold
+from evaluation.results import EvaluationResult
+
+
+def data_quality(res: EvaluationResult) -> Section:
+    """Exclusions by reason, per phase: nobody is dropped without being counted."""
+    t = threshold(res.plan)
+    parts = ["Pupils left out of the impact analysis, by reason, in the order the rules are "
+             "applied. Counts below the disclosure threshold are suppressed."]
+    for phase, pe in res.phases.items():
+        ex = pe.sample.exclusions.rename(columns={"reason": f"Reason ({phase})", "em": "EM",
+                                                  "comparison": "Comparison"})
+        parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}))
+        parts.append(f"Analysed: {safe_count(pe.sample.n_em, t)} EM and "
+                     f"{safe_count(pe.sample.n_comparison, t)} comparison pupils.")
+    return Section("Appendix: data quality", "data-quality", parts)
+
+
+def disclosure_notes(res: EvaluationResult) -> Section:
+    """How small cells were protected."""
+    text = (f"No figure in this report rests on fewer than {threshold(res.plan)} pupils. A "
+            f"count, percentage or average below that is replaced by '{marker(res.plan)}'; "
+            "where a total would let a suppressed count be worked out, a second count is "
+            "suppressed too. Figures leave out any point or bar resting on fewer pupils, and say "
+            "so in their caption. No pupil identifier appears anywhere. The threshold is set in "
+            "analysis.yml (disclosure.threshold).")
+    return Section("Appendix: disclosure control", "disclosure", [text])
+
+
+def provenance(res: EvaluationResult) -> Section:
+    """Package version, commit, input hashes, parameters, plan hash, render time."""
+    directory = res.data.meta.get("directory")
+    parameters = {"cluster": res.cluster, "data_dir": directory, "plan_path": res.plan.path,
+                  "seed": res.seed}
+    table = provenance_table(res.plan, parameters, [directory] if directory else [])
+    parts = ["Everything needed to rebuild this report. The same inputs, plan and seed give the "
+             "same numbers.", safe_table(res.plan, table)]
+    if res.data.is_synthetic:
+        meta = res.data.meta
+        parts.insert(1, f"Data: synthetic, scenario '{meta.get('scenario')}', "
+                        f"seed {meta.get('seed')}, {meta.get('generator', '')}.")
+    return Section("Appendix: provenance", "provenance", parts)

@@ -1,0 +1,33 @@
+"""Tables of one estimate per row (by activity, by specification, by cluster), one format."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluation.disclosure import SafeTable
+from evaluation.plan import Plan
+from evaluation.report.tables import effect_columns, safe_table
+
+RESTS = ["EM pupils", "Comparison pupils"]
+
+
+def estimate_rows(plan: Plan, df: pd.DataFrame, first: str) -> SafeTable:
+    """Show rows of estimates: ``first`` column, outcome, counts, effect (95% CI), p, note.
+
+    ``df`` has the columns of ``ImpactResult.table()`` (``label``, ``family``, ``n_schools``,
+    ``n_em``, ``n_comparison``, ``estimate``, ``ci_low``, ``ci_high``, ``p``, ``note``...).
+    """
+    shown = effect_columns(df)
+    out = pd.DataFrame({
+        first: df[first],
+        "Outcome": df["label"],
+        "Schools": df["n_schools"].fillna(0).astype(int),
+        "EM pupils": df["n_em"].fillna(0).astype(int),
+        "Comparison pupils": df["n_comparison"].fillna(0).astype(int),
+        "Effect (95% CI)": shown["Effect (95% CI)"],
+        "p": shown["p"],
+        "Note": df.get("note", pd.Series("", index=df.index)).fillna(""),
+    })
+    return safe_table(plan, out, {"EM pupils": "EM pupils",
+                                  "Comparison pupils": "Comparison pupils",
+                                  "Effect (95% CI)": RESTS, "p": RESTS, "Note": RESTS})

@@ -1,0 +1,47 @@
+"""FSM gaps by school (latest year, national alongside), trends 2008-2010, gap vs FSM share."""
+
+from __future__ import annotations
+
+from evaluation.gaps.pupils import COUNTS
+from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
+from evaluation.report.display import Section
+from evaluation.report.tables import safe_table, threshold
+from evaluation.results import EvaluationResult
+
+LABELS = {"school_name": "School", "cohort": "Year", "group": "Schools", "year": "Year",
+          "fsm_value": "FSM", "non_fsm_value": "Non-FSM", "overall_value": "All",
+          "gap": "Gap", "n_fsm": "FSM pupils", "n_non_fsm": "Non-FSM pupils",
+          "n": "Pupils", "national_fsm": "National FSM", "national_non_fsm":
+          "National non-FSM", "national_gap": "National gap"}
+SCHOOL_COLUMNS = ["school_name", "fsm_value", "non_fsm_value", "gap", "n_fsm", "n_non_fsm",
+                  "national_fsm", "national_non_fsm", "national_gap"]
+TREND_COLUMNS = ["group", "year", "overall_value", "non_fsm_value", "fsm_value", "gap", "n",
+                 "n_fsm", "n_non_fsm"]
+
+
+def gaps(res: EvaluationResult) -> Section:
+    """FSM gaps by school and over time against national; overall: gap against FSM share."""
+    t = threshold(res.plan)
+    parts = ["The gap is the non-FSM figure minus the FSM figure, in percentage points: "
+             "positive when FSM pupils are behind. National figures are the published ones for "
+             "England."]
+    for phase, g in res.gaps.items():
+        label = res.plan.label(g.measure)
+        parts.append(f"{phase.capitalize()} schools, {g.latest}: {label}.")
+        parts.append(safe_table(res.plan, g.schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS))
+        parts.append(attainment_chart(g.schools, g.measure, t, name=label))
+        parts.append(f"Trends 2008-2010 against national ({label}).")
+        parts.append(safe_table(res.plan, g.trends.table[TREND_COLUMNS], COUNTS, labels=LABELS))
+        parts.append(gap_trend_chart(g.trends, t, name=label))
+    for phase, g in res.gaps.items():
+        if g.share is None:
+            continue
+        lo, hi = g.share.difference_ci
+        diff = g.share.difference
+        parts.append(
+            f"All {phase} schools, 2008-2010 pooled: schools with more than 18% FSM pupils have "
+            f"an FSM gap {abs(diff):.1f} points {'smaller' if diff < 0 else 'larger'} "
+            f"than schools with under 5% (95% CI {lo:.1f} to {hi:.1f}); the published pattern is "
+            "about 10 points smaller.")
+        parts.append(gap_share_chart(g.share, t, name=res.plan.label(g.measure)))
+    return Section("FSM gaps and trends", "gaps", parts)

@@ -1,0 +1,29 @@
+"""Each cluster's own headline result, side by side (the clusters' reports show the same)."""
+
+from __future__ import annotations
+
+from evaluation.plots.impact import forest_plot
+from evaluation.report.display import Notice, Section
+from evaluation.report.estimates import estimate_rows
+from evaluation.report.tables import threshold
+from evaluation.results import EvaluationResult
+
+
+def heterogeneity(res: EvaluationResult) -> Section:
+    """Show the headline effect of each cluster, as each cluster's own report gives it."""
+    parts = ["The headline outcome of each phase in each cluster, exactly as each cluster's own "
+             "report gives it. Clusters whose pupil data did not link contribute nothing here."]
+    df = res.heterogeneity()
+    if df.empty or "estimate" not in df or df["estimate"].isna().all():
+        return Section("Differences between clusters", "heterogeneity",
+                       parts + [Notice("No cluster has estimable impacts.", "not estimable")])
+    df = df.rename(columns={"cluster": "Cluster"})
+    parts.append(estimate_rows(res.plan, df, "Cluster"))
+    t = threshold(res.plan)
+    for phase, part in df.groupby("phase", sort=False):
+        drawable = part[(part[["n_em", "n_comparison"]].min(axis=1) >= t)
+                        & part["estimate"].notna()]
+        if len(drawable) > 1:
+            parts.append(forest_plot(part.assign(label=part["Cluster"]), threshold=t,
+                                     title=f"{phase.capitalize()}: headline effect by cluster"))
+    return Section("Differences between clusters", "heterogeneity", parts)

@@ -1,0 +1,66 @@
+"""The matched comparison: sample sizes, balance before and after (one row each), love plot."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluation.balance import BalanceSummary
+from evaluation.plan import Plan
+from evaluation.plots.balance import love_plot
+from evaluation.report.display import Notice, Section
+from evaluation.report.tables import safe_table, threshold
+from evaluation.results import EvaluationResult
+
+
+def balance_rows(bal: BalanceSummary, plan: Plan) -> pd.DataFrame:
+    """One row per characteristic (or level of a categorical one): SMD before and after.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``label`` (the plan's label, with the level after a colon), ``smd_before``,
+        ``smd_after``, ``wwc_band`` (after matching), in the balance table's order.
+
+    Examples
+    --------
+    >>> balance_rows(res.phases["secondary"].balance, res.plan)  # doctest: +SKIP
+    """
+    tab = bal.table.assign(level=bal.table["level"].fillna(""))
+    keys = ["variable", "level"]
+    before = tab[tab["stage"] == "before"].set_index(keys)
+    after = tab[tab["stage"] == "after"].set_index(keys)
+    wide = pd.DataFrame({"smd_before": before["smd"], "smd_after": after["smd"],
+                         "wwc_band": after["wwc_band"]}).reset_index()
+    wide.insert(0, "label", [plan.label(v) + (f": {lv}" if lv else "")
+                             for v, lv in zip(wide["variable"], wide["level"], strict=True)])
+    return wide.drop(columns=keys)
+
+
+def matched_comparison(res: EvaluationResult) -> Section:
+    """Who was compared with whom: sample sizes, balance before and after, love plot."""
+    spec = res.plan.main_spec()
+    parts = [f"Main analysis: {spec['label']}. Every EM pupil is compared with the non-EM pupils "
+             "of the same school and year group; comparison pupils are weighted so that each "
+             "school and year counts as much as its EM pupils (MatchIt's exact-matching weights "
+             "for the effect on EM pupils). Balance is the standardised mean difference (SMD) "
+             "of each characteristic; the What Works Clearinghouse asks for at most 0.05 SD, "
+             "or at most 0.25 SD with adjustment in the outcome model (which we do)."]
+    t = threshold(res.plan)
+    for phase, pe in res.phases.items():
+        parts.append(f"{phase.capitalize()} phase.")
+        if not pe.estimable:
+            parts.append(Notice(f"No matched comparison: {pe.not_estimable}", "not estimable"))
+            continue
+        counts = pe.match.counts.reset_index(names="Sample")
+        parts.append(safe_table(res.plan, counts, {c: c for c in counts.columns
+                                                   if c != "Sample"}))
+        if min(pe.sample.n_em, pe.sample.n_comparison) < t:
+            parts.append(Notice(f"Balance statistics rest on fewer than {t} pupils in one group "
+                                "and are not shown.", "note"))
+            continue
+        rows = balance_rows(pe.balance, res.plan)
+        shown = rows.rename(columns={"label": "Characteristic", "smd_before": "SMD before",
+                                     "smd_after": "SMD after", "wwc_band": "WWC band (after)"})
+        parts.append(safe_table(res.plan, shown, decimals=3))
+        parts.append(love_plot(rows))
+    return Section("The matched comparison", "matching", parts)

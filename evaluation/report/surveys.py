@@ -1,0 +1,35 @@
+"""Perception surveys: item means at baseline and follow-up, and the change."""
+
+from __future__ import annotations
+
+from evaluation.plots.surveys import survey_dumbbell
+from evaluation.report.display import Notice, Section, p_text
+from evaluation.report.tables import safe_table, threshold
+from evaluation.results import EvaluationResult
+from evaluation.surveys import COUNTS
+
+LABELS = {"wording": "Statement", "n_baseline": "n baseline", "n_follow_up": "n follow-up",
+          "n_paired": "n paired", "mean_baseline": "Baseline", "mean_follow_up": "Follow-up",
+          "change": "Change", "ci_low_change": "CI low", "ci_high_change": "CI high",
+          "test": "Test", "p_holm": "p (Holm)", "standardised_change": "Standardised change"}
+
+
+def surveys(res: EvaluationResult) -> Section:
+    """Pupil and staff perception surveys: item means at baseline and follow-up, change."""
+    parts = ["The handbook's surveys (Annex 5, pupils; Annex 6, staff about the target pupils), "
+             "scored 1 (disagree completely) to 10 (agree completely), at baseline (autumn "
+             "2009) and follow-up (spring 2010). Change is paired where the same respondent "
+             "answered both waves."]
+    if not res.surveys:
+        return Section("Perception surveys", "surveys",
+                       parts + [Notice("No survey responses for these schools.")])
+    for instrument in ("pupil", "staff"):
+        result = res.surveys.get(instrument)
+        if result is None:
+            parts.append(Notice(f"No {instrument} survey responses for these schools."))
+            continue
+        shown = result.table[list(LABELS)].assign(p_holm=p_text(result.table["p_holm"]))
+        parts.append(f"{instrument.capitalize()} survey.")
+        parts.append(safe_table(res.plan, shown, COUNTS, labels=LABELS, decimals=2))
+        parts.append(survey_dumbbell(result, threshold(res.plan)))
+    return Section("Perception surveys", "surveys", parts)

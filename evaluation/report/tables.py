@@ -1,0 +1,143 @@
+"""Formatting shared by every section: suppressed tables and one text per estimate."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from evaluation.disclosure import SafeTable, suppress
+from evaluation.plan import Plan
+
+NOT_INFORMATIVE = "not informative"
+NOT_ESTIMABLE = "not estimable"
+
+
+def threshold(plan: Plan) -> int:
+    """Return the disclosure threshold of the plan."""
+    return plan.threshold
+
+
+def marker(plan: Plan) -> str:
+    """Return the marker that replaces a suppressed cell."""
+    return str(plan.raw["disclosure"]["marker"])
+
+
+def safe_table(plan: Plan, df: pd.DataFrame, counts=None, **kw) -> SafeTable:
+    """Suppress and format a table with the plan's disclosure settings.
+
+    ``counts`` entries for statistics not shown are ignored; ``year`` and ``cohort`` columns
+    are labels (no thousands separator).
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> t = safe_table(load_plan(), pd.DataFrame({"n": [3, 40], "rate": [50.0, 61.2]}),
+    ...                {"rate": "n"})
+    >>> t.frame["rate"].tolist()
+    ['c', '61.2']
+    """
+    counts = {k: v for k, v in (counts or {}).items() if k in df.columns}
+    years = [c for c in df.columns if c in ("year", "cohort")]
+    if years:
+        df = df.astype({c: str for c in years})
+    return suppress(df, counts, threshold=threshold(plan), marker=marker(plan), **kw)
+
+
+def scale(family: str) -> float:
+    """Display scale of an outcome family: points as they are, proportions in percentage points.
+
+    Examples
+    --------
+    >>> scale("gaussian"), scale("binomial")
+    (1.0, 100.0)
+    """
+    return 1.0 if family == "gaussian" else 100.0
+
+
+def _finite(*values) -> bool:
+    return all(v is not None and not pd.isna(v) and math.isfinite(float(v)) for v in values)
+
+
+def informative(row) -> bool:
+    """Whether a result row's interval says something (see ``ImpactResult.table()``)."""
+    flag = row.get("informative", True)
+    return bool(flag) if not pd.isna(flag) else True
+
+
+def informative_mask(table: pd.DataFrame) -> pd.Series:
+    """Row-wise :func:`informative` of a result table, aligned to its index."""
+    return pd.Series([informative(r) for r in table.to_dict("records")], index=table.index,
+                     dtype=bool)
+
+
+def effect_text(row) -> str:
+    """Return the one text of an estimate and its 95% CI, wherever it is shown.
+
+    Point scores in points, thresholds in percentage points, one decimal; ``not estimable``
+    when there is no estimate; ``not informative`` when the interval says nothing (wider
+    than the outcome's possible range, or too few schools for the inference method).
+
+    Examples
+    --------
+    >>> effect_text({"family": "gaussian", "estimate": 21.64, "ci_low": 9.6, "ci_high": 33.61})
+    '+21.6 (9.6 to 33.6)'
+    >>> effect_text({"family": "binomial", "estimate": 0.052, "ci_low": -0.01, "ci_high": 0.11})
+    '+5.2 (-1.0 to 11.0)'
+    """
+    est, lo, hi = row.get("estimate"), row.get("ci_low"), row.get("ci_high")
+    if not _finite(est, lo, hi):
+        return NOT_ESTIMABLE
+    if not informative(row):
+        return NOT_INFORMATIVE
+    s = scale(row["family"])
+    return f"{est * s:+.1f} ({lo * s:.1f} to {hi * s:.1f})"
+
+
+def p_value(p) -> str:
+    """Return the one text of a p-value: three decimals, ``<0.001`` below that.
+
+    Examples
+    --------
+    >>> p_value(0.0004), p_value(0.03491), p_value(float("nan"))
+    ('<0.001', '0.035', '')
+    """
+    if p is None or pd.isna(p):
+        return ""
+    return "<0.001" if p < 0.0005 else f"{p:.3f}"
+
+
+def months_value(row):
+    """Months of additional progress, or NaN when the estimate is not informative."""
+    return row.get("months") if informative(row) else float("nan")
+
+
+def effect_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """The shown columns of estimates: effect (95% CI), p and months, from one formatter.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame([{"family": "gaussian", "estimate": 2.0, "ci_low": 1.0,
+    ...                    "ci_high": 3.0, "p": 0.01, "months": 2}])
+    >>> effect_columns(t).iloc[0].tolist()
+    ['+2.0 (1.0 to 3.0)', '0.010', 2]
+    """
+    rows = table.to_dict("records")
+    return pd.DataFrame({
+        "Effect (95% CI)": [effect_text(r) for r in rows],
+        "p": [p_value(r.get("p")) if informative(r) else "" for r in rows],
+        "Months' progress": [months_value(r) for r in rows],
+    }, index=table.index)
+
+
+def count_words(n: int, plan: Plan) -> str:
+    """A count for running text: ``fewer than 10`` when it must be suppressed.
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> count_words(7, load_plan()), count_words(1234, load_plan())
+    ('fewer than 10', '1,234')
+    """
+    t = threshold(plan)
+    return f"fewer than {t}" if 0 < n < t else f"{int(n):,}"

@@ -1,0 +1,31 @@
+"""Termly class tracking: FSM pupils' average point score against the class."""
+
+from __future__ import annotations
+
+from evaluation.plots.tracking import class_gap_chart, closing_chart
+from evaluation.report.display import Notice, Section
+from evaluation.report.tables import safe_table, threshold
+from evaluation.results import EvaluationResult
+from evaluation.tracking import COUNTS, SUMMARY_COUNTS
+
+LABELS = {"class_id": "Class", "subject": "Subject", "term": "Term",
+          "fsm_aps": "FSM pupils' APS", "class_aps": "Whole class APS", "gap": "Gap",
+          "closing": "Gap closing", "n_fsm": "FSM pupils", "n_class": "Pupils in class"}
+
+
+def tracking(res: EvaluationResult) -> Section:
+    """Termly class tracking: FSM pupils' average point score against the class."""
+    parts = ["Termly average point scores of FSM pupils against their whole class (the 2013 "
+             "National College layout). The gap is the FSM figure minus the class figure; "
+             "'closing' means smaller than the term before."]
+    if res.tracking is None:
+        return Section("Termly tracking", "tracking",
+                       parts + [Notice("No termly tracking data for these schools.")])
+    t = threshold(res.plan)
+    parts.append(safe_table(res.plan, res.tracking.summary, SUMMARY_COUNTS))
+    parts.append(closing_chart(res.tracking.summary, t))
+    table = res.tracking.table
+    cols = [c for c in LABELS if c in table.columns]
+    parts.append(safe_table(res.plan, table[cols], COUNTS, labels=LABELS))
+    parts.append(class_gap_chart(table, t))
+    return Section("Termly tracking", "tracking", parts)

@@ -1,0 +1,352 @@
+"""Results layer: one call evaluates a scope and returns a frozen tree of everything reports show."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from evaluation.balance import BalanceSummary, balance
+from evaluation.gaps.pupils import (
+    GapShare,
+    GapTrends,
+    cluster_groups,
+    fsm_attainment,
+    gap_trends,
+    gap_vs_fsm_share,
+)
+from evaluation.io import Dataset
+from evaluation.matching import MatchResult, match
+from evaluation.models import ImpactResult, estimate_impacts
+from evaluation.plan import Plan
+from evaluation.recovery import truth_check
+from evaluation.sample import AnalysisSample, analysis_sample
+from evaluation.schema import PHASES
+from evaluation.sensitivity import match_args, sensitivity_table
+from evaluation.subgroups import effects_by
+from evaluation.surveys import SurveyResult, survey_change
+from evaluation.tracking import TrackingResult, track
+
+#: The headline threshold measure of each phase for gap analyses (as in the National College
+#: reports: KS2 level 4+ English and maths; 5+ A*-C including English and maths).
+GAP_MEASURE = {"primary": "ks2_l4_em", "secondary": "gcse_5ac_em"}
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """Everything estimated for one phase of a scope.
+
+    ``not_estimable`` is empty when the impact could be estimated; otherwise it says why in
+    plain words, and ``match``, ``balance`` and ``impact`` are None.
+
+    Attributes
+    ----------
+    phase : str
+        ``primary`` or ``secondary``.
+    sample : AnalysisSample
+        The analysis sample with its exclusions.
+    match : MatchResult or None
+        The plan's main matching specification.
+    balance : BalanceSummary or None
+        Balance before and after matching on every model covariate.
+    impact : ImpactResult or None
+        Every pre-specified outcome (with the FSM-gap interaction).
+    not_estimable : str
+        Why the impact could not be estimated (empty when it could).
+    warnings : tuple of str
+        Matching and model warnings, one line each (they are findings).
+    sensitivity : pandas.DataFrame or None
+        Overall scope only: every matching specification and a multilevel model
+        (:func:`evaluation.sensitivity.sensitivity_table`).
+    by_activity : pandas.DataFrame or None
+        Overall scope only: the headline outcome within each EM activity.
+    """
+
+    phase: str
+    sample: AnalysisSample
+    match: MatchResult | None = None
+    balance: BalanceSummary | None = None
+    impact: ImpactResult | None = None
+    not_estimable: str = ""
+    warnings: tuple[str, ...] = ()
+    sensitivity: pd.DataFrame | None = field(default=None, repr=False)
+    by_activity: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def estimable(self) -> bool:
+        """Whether the impact section has estimates."""
+        return not self.not_estimable
+
+    def headline(self) -> pd.Series:
+        """The headline outcome's row of ``impact.table()``.
+
+        Raises
+        ------
+        ValueError
+            When the phase is not estimable.
+        """
+        if self.impact is None:
+            raise ValueError(f"the {self.phase} phase is not estimable: {self.not_estimable}")
+        table = self.impact.table()
+        primary = table[table["primary"].astype(bool)]
+        return (primary if len(primary) else table).iloc[0]
+
+
+@dataclass(frozen=True)
+class PhaseGaps:
+    """FSM gaps of one phase: by school in the latest year, trends, and (overall) gap vs share.
+
+    Attributes
+    ----------
+    measure : str
+        The threshold outcome the gaps are measured on (``GAP_MEASURE``).
+    latest : int
+        The latest cohort of the scope's pupils.
+    schools : pandas.DataFrame
+        :func:`evaluation.gaps.pupils.fsm_attainment` by school in ``latest``.
+    trends : GapTrends
+        Gaps per group of schools and year against national.
+    share : GapShare or None
+        Overall scope only: all schools' gap against their FSM share.
+    """
+
+    measure: str
+    latest: int
+    schools: pd.DataFrame = field(repr=False)
+    trends: GapTrends = field(repr=False)
+    share: GapShare | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """One scope's results: a cluster, or (``cluster=None``) every EM school.
+
+    The overall result holds each cluster's result in ``clusters``: the overall report's
+    cluster comparison shows those results, not refits.
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> from evaluation.synthetic import generate
+    >>> res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1")
+    >>> res.scope, sorted(res.phases)
+    ('cluster', ['secondary'])
+    """
+
+    title: str
+    scope: str
+    cluster: str | None
+    data: Dataset = field(repr=False)
+    plan: Plan = field(repr=False)
+    seed: int
+    phases: dict[str, PhaseResult] = field(default_factory=dict, repr=False)
+    gaps: dict[str, PhaseGaps] = field(default_factory=dict, repr=False)
+    surveys: dict[str, SurveyResult] = field(default_factory=dict, repr=False)
+    tracking: TrackingResult | None = field(default=None, repr=False)
+    clusters: dict[str, EvaluationResult] = field(default_factory=dict, repr=False)
+    truth: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def n_em(self) -> int:
+        """Analysable EM pupils over all phases."""
+        return sum(p.sample.n_em for p in self.phases.values())
+
+    @property
+    def n_comparison(self) -> int:
+        """Analysable comparison pupils over all phases."""
+        return sum(p.sample.n_comparison for p in self.phases.values())
+
+    @property
+    def n_em_schools(self) -> int:
+        """Schools contributing analysable EM pupils."""
+        return sum(p.sample.n_schools for p in self.phases.values())
+
+    @property
+    def schools(self) -> pd.DataFrame:
+        """The schools in scope."""
+        return self.data.schools
+
+    @property
+    def estimable(self) -> bool:
+        """Whether any phase has impact estimates."""
+        return any(p.estimable for p in self.phases.values())
+
+    def heterogeneity(self) -> pd.DataFrame:
+        """The headline row of each cluster's own result, per phase (overall scope).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``cluster``, ``phase``, then the columns of ``ImpactResult.table()``; a cluster
+            phase that is not estimable has its reason in ``note``.
+        """
+        rows = []
+        for name, res in self.clusters.items():
+            for phase, pe in res.phases.items():
+                if pe.estimable:
+                    row = pe.headline().to_dict()
+                else:
+                    head = self.plan.headline(phase)
+                    row = {"outcome": head["name"], "label": head["label"],
+                           "family": head["family"], "n_em": pe.sample.n_em,
+                           "n_comparison": pe.sample.n_comparison,
+                           "n_schools": pe.sample.n_schools, "note": pe.not_estimable}
+                rows.append({"cluster": name, "phase": phase, **row})
+        return pd.DataFrame(rows)
+
+
+def _why_not_estimable(sample: AnalysisSample, schools: pd.DataFrame) -> str:
+    phase_schools = schools[schools["phase"] == sample.phase]
+    em_schools = phase_schools[phase_schools["role"] == "trial"]
+    if sample.n_em == 0:
+        if len(em_schools) and not em_schools["em_linked"].any():
+            return (f"pupil-level EM data for this {sample.phase} phase could not be linked to "
+                    "attainment records for any of its schools, so EM pupils cannot be told "
+                    "apart from their classmates.")
+        return (f"no EM pupil in the {sample.phase} phase has both prior attainment and the "
+                "outcome recorded.")
+    if sample.n_comparison == 0:
+        return (f"the {sample.phase} EM pupils have no classmates in the same school and cohort "
+                "to compare them with.")
+    return ""
+
+
+def _lines(caught) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+
+
+def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool) -> PhaseResult:
+    sample = analysis_sample(ds.pupils, phase, plan)
+    reason = _why_not_estimable(sample, ds.schools)
+    if reason:
+        return PhaseResult(phase, sample, not_estimable=reason)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        matched = match(sample.data, treatment="em", **match_args(plan.main_spec(), plan, phase),
+                        random_state=seed)
+        bal = balance(matched, covariates=plan.covariates(phase))
+        impact = estimate_impacts(
+            matched.matched_data(), plan.outcomes(phase), plan.model_covariates(phase), plan=plan,
+            exclusions=sample.exclusion_counts(), random_state=seed,
+        )
+    extra = {}
+    if overall:
+        extra["sensitivity"] = sensitivity_table(sample, matched, impact, plan, seed)
+        extra["by_activity"] = effects_by(matched.matched_data(), ds.schools, "em_activity",
+                                          plan, phase, seed)
+    return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra)
+
+
+def scope_schools(schools: pd.DataFrame, cluster: str | None) -> pd.DataFrame:
+    """Schools of a cluster, or every EM programme school (trial or partner) when None.
+
+    Raises
+    ------
+    ValueError
+        If the cluster is not in ``schools.cluster`` (the message lists the clusters).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"cluster": ["A", None], "role": ["trial", "comparison"]})
+    >>> len(scope_schools(s, "A")), len(scope_schools(s, None))
+    (1, 1)
+    """
+    if cluster is None:
+        return schools[schools["role"].isin(["trial", "partner"])]
+    known = sorted(schools["cluster"].dropna().unique())
+    if cluster not in known:
+        raise ValueError(f"`cluster` should be one of {known}; got {cluster!r}")
+    return schools[schools["cluster"] == cluster]
+
+
+def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
+          phase: str) -> PhaseGaps:
+    measure = GAP_MEASURE[phase]
+    pupils = scoped.pupils[scoped.pupils["phase"] == phase]
+    latest = int(pupils["cohort"].max())
+    by_school = fsm_attainment(pupils[pupils["cohort"] == latest], by=("school_name", "cohort"),
+                               outcomes=measure, schools=scoped.schools)
+    in_phase = set(population.schools.loc[population.schools["phase"] == phase, "school_id"])
+    groups = {k: v for k, v in cluster_groups(population.schools, cluster).items()
+              if in_phase.intersection(v)}
+    trends = gap_trends(population.pupils, population.schools, groups, measure)
+    share = None
+    if cluster is None:
+        share = gap_vs_fsm_share(population.pupils[population.pupils["phase"] == phase],
+                                 population.schools, measure, cohort=None)
+    return PhaseGaps(measure, latest, by_school, trends, share)
+
+
+def _truth(data: Dataset, phases: dict[str, PhaseResult]) -> pd.DataFrame | None:
+    if data.truth is None:
+        return None
+    checks = []
+    for phase, pe in phases.items():
+        if pe.estimable:
+            table = pe.impact.table()
+            check = truth_check(table, data.truth, phase)
+            rest = table.drop(columns=[c for c in check.columns if c in table and c != "outcome"])
+            checks.append(check.join(rest.set_index("outcome"), on="outcome"))
+    return pd.concat(checks, ignore_index=True) if checks else None
+
+
+def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = 0,
+             describe: bool = True) -> EvaluationResult:
+    """Evaluate a cluster (or, with ``cluster=None``, every EM school): every report's results.
+
+    For each phase present: the analysis sample with exclusions counted, the plan's main
+    matching specification, balance before and after, the impact on every pre-specified
+    outcome (or, when that cannot be done, the reason) and FSM gaps; the surveys and termly
+    tracking of the scope's schools; on synthetic data, each estimate against the truth. The
+    overall evaluation adds sensitivity to the matching specification, effects by activity,
+    the gap against FSM share and each cluster's own result.
+
+    Parameters
+    ----------
+    ds : Dataset
+        All data (national comparison schools included: the gap analyses use them).
+    plan : Plan
+        The analysis plan.
+    cluster : str, optional
+        A value of ``schools.cluster``; None for the overall evaluation.
+    seed : int
+        Seed for bootstrap inference and random tie-breaking.
+    describe : bool
+        Also compute the descriptive parts (gaps, surveys, tracking). The overall result's
+        clusters are evaluated without them: the overall report shows only their impacts,
+        which are identical to those of the cluster's own report.
+
+    Returns
+    -------
+    EvaluationResult
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> from evaluation.synthetic import generate
+    >>> res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
+    >>> res.n_em > 0
+    True
+    """
+    schools = scope_schools(ds.schools, cluster)
+    scoped = ds.for_schools(schools["school_id"])
+    overall = cluster is None
+    present = [p for p in sorted(PHASES, key=lambda p: p != "secondary")
+               if (scoped.pupils["phase"] == p).any()]
+    phases = {p: _phase(scoped, plan, p, seed, overall) for p in present}
+    gaps, surveys, tracking, clusters = {}, {}, None, {}
+    if describe:
+        gaps = {p: _gaps(scoped, ds, cluster, p) for p in present if p in GAP_MEASURE}
+        surveys = {i: survey_change(scoped.surveys[scoped.surveys["instrument"] == i], i)
+                   for i in ("pupil", "staff") if (scoped.surveys["instrument"] == i).any()}
+        tracking = track(scoped.tracking) if len(scoped.tracking) else None
+    if overall:
+        names = sorted(schools["cluster"].dropna().unique())
+        clusters = {name: evaluate(ds, plan, cluster=name, seed=seed, describe=False)
+                    for name in names}
+    return EvaluationResult(
+        cluster if cluster is not None else "All Extra Mile schools",
+        "overall" if overall else "cluster", cluster, scoped, plan, seed, phases, gaps,
+        surveys, tracking, clusters, _truth(scoped, phases))

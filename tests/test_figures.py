@@ -1,0 +1,101 @@
+"""Figures against their tables: every chart is read back from its figure and compared."""
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation.plots.balance import love_plot
+from evaluation.plots.impact import AXIS_LIMIT, forest_plot
+from evaluation.report.matching import balance_rows
+
+sys.path.insert(0, str(Path(__file__).parent))
+from figures import errorbar_points, scatter_points, ytick_labels  # noqa: E402
+
+
+def _check_love_plot(chart, rows: pd.DataFrame):
+    """Each drawn point sits on its own characteristic's row at |SMD| of the table."""
+    drawn = scatter_points(chart.figure.axes[0])
+    assert len(drawn) == 2 * len(rows)
+    for stage, series in (("before", "before matching"), ("after", "after matching")):
+        want = rows.set_index("label")[f"smd_{stage}"].abs()
+        got = drawn[drawn["series"] == series].set_index("label")["x"]
+        assert sorted(got.index) == sorted(want.index)
+        np.testing.assert_allclose(got[want.index].to_numpy(), want.to_numpy(), rtol=1e-12)
+    # Chart.data says the same as the figure
+    data = chart.data.set_index(["series", "label"])["x"].sort_index()
+    np.testing.assert_allclose(data.to_numpy(),
+                               drawn.set_index(["series", "label"])["x"].sort_index().to_numpy())
+
+
+def test_love_plot_puts_each_point_on_its_own_row():
+    # data order differs from the plotted (sorted) order: the bug of issue 12
+    rows = pd.DataFrame({"label": ["prior attainment", "FSM", "EAL"],
+                         "smd_before": [-0.83, 1.61, 0.1], "smd_after": [-0.2, 0.04, 0.0]})
+    chart = love_plot(rows)
+    _check_love_plot(chart, rows)
+    ticks = ytick_labels(chart.figure.axes[0])
+    assert ticks[max(ticks)] == "FSM"  # the largest imbalance at the top
+    ax = chart.figure.axes[0]
+    markers = {c.get_label(): c.get_facecolors() for c in ax.collections}
+    assert len(markers["before matching"]) == 0 or markers["before matching"][0][3] == 0
+    assert markers["after matching"][0][3] == 1  # hollow before, filled after
+    xs = [line.get_xdata() for line in ax.lines if len(line.get_xdata()) == 2]
+    assert sorted(round(float(x[0]), 2) for x in xs if x[0] == x[1]) == [0.05, 0.1]
+    assert not plt.get_fignums()
+
+
+def _check_forest(chart, table: pd.DataFrame):
+    drawn = errorbar_points(chart.figure.axes[0]).set_index("label")
+    want = table.set_index(table["label"].astype(str))
+    assert sorted(drawn.index) == sorted(chart.data["label"])
+    for label, row in drawn.iterrows():
+        w = want.loc[label]
+        lim = AXIS_LIMIT
+        assert row["x"] == pytest.approx(np.clip(w["effect_size"], -lim, lim))
+        assert row["low"] == pytest.approx(np.clip(w["es_ci_low"], -lim, lim))
+        assert row["high"] == pytest.approx(np.clip(w["es_ci_high"], -lim, lim))
+
+
+def test_forest_plot_draws_each_interval_and_counts_omissions():
+    t = pd.DataFrame({"label": ["Points", "Pass rate"], "effect_size": [0.2, -0.1],
+                      "es_ci_low": [0.05, -0.4], "es_ci_high": [0.35, 0.2],
+                      "es_type": ["Hedges' g", "Cox index"], "n_em": [50, 50],
+                      "n_comparison": [400, 400], "months": [3, -1]})
+    chart = forest_plot(t)
+    _check_forest(chart, t)
+    assert chart.omitted == 0 and "zero line" in chart.caption
+    small = forest_plot(t.assign(n_em=[50, 5]))
+    assert small.omitted == 1 and "fewer than 10 pupils" in small.caption
+    assert list(small.data["label"]) == ["Points"]
+    wide = t.assign(es_ci_low=[-0.2, -120.0], es_ci_high=[0.3, 120.0])
+    cut = forest_plot(wide)
+    _check_forest(cut, wide)
+    assert cut.figure.axes[0].get_xlim() == pytest.approx((-2.1, 2.1))
+    assert "1 interval(s) reach beyond \u00b12 SD" in cut.caption
+    assert "-120.00 to 120.00" in cut.alt
+    useless = forest_plot(t.assign(informative=[True, False]))
+    assert list(useless.data["label"]) == ["Points"] and "Pass rate" in useless.caption
+    assert not plt.get_fignums()
+
+
+def test_every_chart_of_the_overall_result_matches_its_table(default_evaluation):
+    res = default_evaluation
+    checked = 0
+    for pe in res.phases.values():
+        if not pe.estimable:
+            continue
+        rows = balance_rows(pe.balance, res.plan)
+        _check_love_plot(love_plot(rows), rows)
+        table = pe.impact.table()
+        _check_forest(forest_plot(table), table[table["effect_size"].notna()])
+        checked += 2
+    het = res.heterogeneity()
+    for _, part in het[het["estimate"].notna()].groupby("phase"):
+        part = part.assign(label=part["cluster"])
+        _check_forest(forest_plot(part, threshold=1), part)
+        checked += 1
+    assert checked >= 5
