@@ -151,23 +151,6 @@ def peer(name: str, csv: Path, strata: str):
     return (name, secs, peak, set(pd.read_csv(out, dtype=str)["id"])), ""
 
 
-def reference_check(d: pd.DataFrame, m, strata: bool = True) -> bool:
-    """Our matched set equals the documented greedy algorithm (school by school)."""
-    from matching_helpers import reference_greedy
-
-    w = m.weights.to_numpy()
-    dist = m.distance.to_numpy()
-    t = d["em"].to_numpy()
-    groups = d.groupby("school_id").indices.values() if strata else [np.arange(len(d))]
-    for rows in groups:
-        if not t[rows].any():
-            continue
-        ref = reference_greedy(dist[rows], t[rows])
-        if not np.allclose(ref, w[rows]):
-            return False
-    return True
-
-
 def main() -> None:
     CACHE.mkdir(exist_ok=True)
     full = cohort()
@@ -226,12 +209,6 @@ def main() -> None:
         notes.append(f"MatchIt 4.7 reference figure from the issue (not measured here), all "
                      f"pupils, strata {strata}: {ref:.0f} s = "
                      f"{ref / cases[('all', strata)][0]:.1f} x ours")
-    for (which, strata), (_, _, _, m) in cases.items():
-        d = sub if which == "em schools" else full
-        if strata == "school" or which == "em schools":
-            ok = reference_check(d, m, strata == "school")
-            notes.append(f"ours equals the documented greedy algorithm ({which}, strata "
-                         f"{strata}): {'yes' if ok else 'NO'}")
     for n in notes:
         print(n)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,7 +12,7 @@ from statsmodels.genmod.generalized_estimating_equations import GEE
 from statsmodels.regression.mixed_linear_model import MixedLM
 
 from evaluation import effects
-from evaluation.exceptions import NotEstimableError
+from evaluation.exceptions import ModelWarning, NotEstimableError
 from evaluation.inference import t_critical, t_pvalue
 from evaluation.models import FAMILIES, _average_effect, build_design
 
@@ -52,6 +53,8 @@ class MultilevelResult:
     n_comparison: int
     n_schools: int
     exclusions: dict
+    converged: bool = True
+    notice: str = ""
 
     def spec_rows(self) -> list[dict]:
         """Rows for :func:`specification_table`."""
@@ -59,7 +62,8 @@ class MultilevelResult:
                  "ci_low": self.ci_low, "ci_high": self.ci_high, "p": self.p,
                  "effect_size": self.effect_size, "es_type": self.es_type, "n_em": self.n_em,
                  "n_comparison": self.n_comparison, "n_schools": self.n_schools,
-                 "inference": self._inference()}]
+                 "inference": self._inference(), "converged": self.converged,
+                 "notice": self.notice}]
 
     def _inference(self) -> str:
         kind = "model-based" if self.family == "gaussian" else "robust x G/(G-1)"
@@ -78,16 +82,130 @@ class MultilevelResult:
         return self.summary().to_html(index=False)
 
 
-def _mixed(d, treatment):
+#: Optimisers tried in turn (as lme4 users try ``allFit``): the first that converges wins.
+OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm", "cg")
+#: Largest absolute score (gradient of the log-likelihood) accepted as converged.
+GRADIENT_TOL = 0.05
+
+
+@dataclass(frozen=True)
+class MixedFit:
+    """A random-intercept linear mixed model fitted by :func:`fit_mixed`.
+
+    Attributes
+    ----------
+    fit : statsmodels MixedLMResults
+    reml : bool
+        REML (True) or maximum likelihood.
+    converged : bool
+        An optimiser reported convergence, the log-likelihood is finite and the largest
+        absolute gradient is below ``GRADIENT_TOL``.
+    optimizer : str
+        The optimiser whose fit is kept.
+    attempts : tuple
+        (optimiser, converged, log-likelihood, largest absolute gradient) of every try.
+    notice : str
+        Empty when converged; otherwise what a report should say.
+    """
+
+    fit: object = field(repr=False)
+    reml: bool
+    converged: bool
+    optimizer: str
+    attempts: tuple
+    notice: str
+
+    @property
+    def fe_params(self) -> np.ndarray:
+        """Fixed effects."""
+        return np.asarray(self.fit.fe_params)
+
+    @property
+    def var_group(self) -> float:
+        """Variance of the random intercept."""
+        return float(np.asarray(self.fit.cov_re)[0, 0])
+
+    @property
+    def var_residual(self) -> float:
+        """Residual variance."""
+        return float(self.fit.scale)
+
+    @property
+    def llf(self) -> float:
+        """(Restricted) log-likelihood, as lme4's ``logLik``."""
+        return float(self.fit.llf)
+
+
+def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
+    """Fit a random-intercept linear mixed model, trying optimisers until one converges.
+
+    Parameters
+    ----------
+    y : array-like
+        Outcome.
+    X : array-like or pandas.DataFrame
+        Fixed-effects design (with an intercept column).
+    groups : array-like
+        Group labels (schools).
+    reml : bool, default True
+        REML (lme4's default) or maximum likelihood.
+
+    Returns
+    -------
+    MixedFit
+        With ``converged`` False, a ``notice`` and a :class:`ModelWarning` when no optimiser
+        converged (the fit with the highest log-likelihood is kept).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(20), 10)
+    >>> x = rng.normal(size=200)
+    >>> y = 1 + 0.5 * x + rng.normal(0, 0.5, 20)[g] + rng.normal(size=200)
+    >>> m = fit_mixed(y, np.column_stack([np.ones(200), x]), g)
+    >>> m.converged, m.optimizer
+    (True, 'bfgs')
+    """
+    model = MixedLM(np.asarray(y, float), X, groups=groups)
+    attempts, fits = [], []
+    for name in OPTIMIZERS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = model.fit(reml=reml, method=name)
+            except (np.linalg.LinAlgError, ValueError):
+                attempts.append((name, False, float("nan"), float("nan")))
+                continue
+            grad = float(np.max(np.abs(model.score(fit.params_object, profile_fe=False))))
+        ok = bool(fit.converged) and np.isfinite(fit.llf) and grad < GRADIENT_TOL
+        attempts.append((name, ok, float(fit.llf), grad))
+        fits.append((ok, fit, name))
+        if ok:
+            return MixedFit(fit, reml, True, name, tuple(attempts), "")
+    finite = [f for f in fits if np.isfinite(f[1].llf)]
+    if not finite:
+        raise NotEstimableError("the mixed model could not be fitted by any optimiser "
+                                f"({', '.join(OPTIMIZERS)})")
+    _, fit, name = max(finite, key=lambda f: f[1].llf)
+    notice = (f"the multilevel model did not converge with any optimiser ({', '.join(OPTIMIZERS)}"
+              f"); the fit with the highest log-likelihood ({name}) is shown and should not "
+              "be relied on")
+    warnings.warn(notice, ModelWarning, stacklevel=2)
+    return MixedFit(fit, reml, False, name, tuple(attempts), notice)
+
+
+def _mixed(d, treatment, reml=True):
     x = d.X
-    fit = MixedLM(d.y, x, groups=d.groups).fit(reml=True)
+    m = fit_mixed(d.y, x, d.groups, reml=reml)
+    fit = m.fit
     column = list(x.columns).index(treatment)
     beta = np.asarray(fit.fe_params)
+    label = f"random school intercept ({'REML' if reml else 'ML'}, unweighted)"
     return fit, float(beta[column]), float(np.sqrt(fit.cov_params().iloc[column, column])), \
-        float(beta[column]), "random school intercept (REML, unweighted)"
+        float(beta[column]), label, m.converged, m.notice
 
 
-def _gee(d, treatment):
+def _gee(d, treatment, reml=True):
     fit = GEE(d.y, d.X, groups=d.groups, family=families.Binomial(),
                  cov_struct=cov_struct.Exchangeable(), weights=d.weights).fit(
         cov_type="robust")
@@ -97,8 +215,10 @@ def _gee(d, treatment):
     g = int(d.groups.max()) + 1
     cov = np.asarray(fit.cov_params()) * g / (g - 1)  # statsmodels' bias_reduced fails with weights
     column = list(d.X.columns).index(treatment)
+    converged = bool(getattr(fit, "converged", True))
+    notice = "" if converged else "the GEE fit did not converge"
     return fit, value, float(np.sqrt(grad @ cov @ grad)), float(fit.params.iloc[column]), \
-        "GEE, exchangeable within school (weighted)"
+        "GEE, exchangeable within school (weighted)", converged, notice
 
 
 #: Multilevel model by family.
@@ -107,7 +227,8 @@ MODELS = {"gaussian": _mixed, "binomial": _gee}
 
 def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: list[str],
                    treatment: str = "em", group: str = "school_id",
-                   weights: str | None = "weights", alpha: float = 0.05) -> MultilevelResult:
+                   weights: str | None = "weights", alpha: float = 0.05,
+                   reml: bool = True) -> MultilevelResult:
     """Fit the multilevel alternative: random school intercept (Gaussian) or GEE (binomial).
 
     Gaussian: linear mixed model with a random intercept per school, REML; statsmodels'
@@ -127,10 +248,14 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
         Weight column (used by GEE only).
     alpha : float
         1 - confidence level.
+    reml : bool, default True
+        Gaussian: REML (lme4's default) or maximum likelihood.
 
     Returns
     -------
     MultilevelResult
+        ``converged`` False and a ``notice`` (and a ModelWarning) when no optimiser of
+        :data:`OPTIMIZERS` converged.
 
     Raises
     ------
@@ -149,7 +274,7 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
     if n_schools < 2:
         raise NotEstimableError(f"a multilevel model of {outcome!r} needs at least two schools;"
                                 f" got {n_schools}")
-    fit, value, se, coef, label = MODELS[family](d, treatment)
+    fit, value, se, coef, label, converged, notice = MODELS[family](d, treatment, reml)
     treat = d.frame[treatment].astype(bool).to_numpy()
     n_em, n_comp = int(treat.sum()), int((~treat).sum())
     df = n_schools - 1
@@ -162,7 +287,7 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
         es, es_type = effects.cox_from_log_odds(coef, n_em, n_comp), "Cox index"
     return MultilevelResult(outcome, family, label, fit, value, se, value - crit * se,
                             value + crit * se, t_pvalue(value / se, df), float(es), es_type,
-                            n_em, n_comp, n_schools, dict(d.exclusions))
+                            n_em, n_comp, n_schools, dict(d.exclusions), converged, notice)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,18 @@
-"""Agreement with R MatchIt: matched sets, weights, subclasses, balance and sample sizes.
+"""Agreement with R MatchIt 4.7: matched sets, pairs, weights, subclasses, balance, counts.
 
-Fixtures: tests/fixtures/matchit (make_fixtures.R, MatchIt 4.5.1; see README.md there).
+Fixtures: tests/fixtures/matchit (make_fixtures.R run with MatchIt 4.7.2 built from its
+upstream sources; see README.md and PROVENANCE there).
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_valid_match, reference_greedy
+from matching_helpers import assert_valid_match
 
 from evaluation.balance import balance
 from evaluation.matching import match
@@ -18,7 +20,9 @@ from evaluation.matching import match
 FIX = Path(__file__).parent / "fixtures" / "matchit"
 P_COVS = ["age", "educ", "race", "married", "re74"]
 S_COVS = ["prior", "fsm", "female", "sen", "eal"]
+T_COVS = ["prior", "fsm", "female"]
 STRATA = ["school_id", "cohort"]
+MAH = dict(distance="mahalanobis")
 
 #: fixture -> (data set, match() arguments). Same specifications as make_fixtures.R.
 SPECS = {
@@ -28,51 +32,76 @@ SPECS = {
     "people_nearest_smallest_discard": ("people", dict(covariates=P_COVS, m_order="smallest",
                                                        discard="both")),
     "people_nearest_ratio2_data": ("people", dict(covariates=P_COVS, ratio=2, m_order="data")),
-    "people_mahalanobis": ("people", dict(covariates=["age", "educ", "re74"],
-                                          distance="mahalanobis")),
+    "people_nearest_ratio3_caliper": ("people", dict(covariates=P_COVS, ratio=3,
+                                                     caliper=0.25)),
+    "people_mahalanobis": ("people", dict(covariates=["age", "educ", "re74"], **MAH)),
     "people_mahalanobis_covcaliper": ("people", dict(covariates=["age", "educ", "re74"],
-                                                     distance="mahalanobis",
-                                                     caliper={"age": 0.25})),
+                                                     caliper={"age": 0.25}, **MAH)),
+    "people_mahalanobis_ratio2": ("people", dict(covariates=["age", "educ", "re74"], ratio=2,
+                                                 **MAH)),
     "people_exact": ("people", dict(method="exact", covariates=["race", "married"])),
     "people_cem": ("people", dict(method="cem", covariates=["age", "educ", "race", "married"])),
     "people_cem_cutpoints": ("people", dict(method="cem",
                                             covariates=["age", "educ", "race", "married"],
                                             cutpoints={"age": [25, 35, 45], "educ": 3})),
     "people_subclass": ("people", dict(method="subclass", covariates=P_COVS, subclass=6)),
+    "ties_nearest": ("ties", dict(covariates=T_COVS)),
+    "ties_nearest_score": ("ties", dict(covariates=T_COVS, distance="score")),
+    "ties_nearest_score_ratio2": ("ties", dict(covariates=T_COVS, distance="score", ratio=2)),
+    "ties_nearest_score_ratio3_replace": ("ties", dict(covariates=T_COVS, distance="score",
+                                                       ratio=3, replace=True)),
+    "ties_nearest_ratio2_replace": ("ties", dict(covariates=T_COVS, ratio=2, replace=True)),
+    "ties_nearest_caliper_smallest": ("ties", dict(covariates=T_COVS, caliper=0.05,
+                                                   m_order="smallest")),
+    "ties_nearest_school": ("ties", dict(covariates=T_COVS, exact=["school"])),
+    "ties_nearest_score_school_ratio2": ("ties", dict(covariates=T_COVS, distance="score",
+                                                      exact=["school"], ratio=2)),
+    "ties_mahalanobis": ("ties", dict(covariates=["prior", "fsm"], **MAH)),
+    "ties_mahalanobis_ratio2": ("ties", dict(covariates=T_COVS, ratio=2, **MAH)),
+    "ties_mahalanobis_replace": ("ties", dict(covariates=["prior", "fsm"], ratio=2,
+                                              replace=True, **MAH)),
+    "ties_mahalanobis_one": ("ties", dict(covariates=["prior"], **MAH)),
     "schools_exact": ("schools", dict(method="exact", exact=STRATA)),
-    "schools_nearest_caliper": ("schools_t", dict(covariates=S_COVS, exact=STRATA,
-                                                  caliper=0.2)),
-    "schools_nearest_ratio3_replace": ("schools_t", dict(covariates=S_COVS, exact=STRATA,
-                                                         ratio=3, replace=True)),
-    "schools_mahalanobis": ("schools_t", dict(covariates=["prior", "fsm"],
-                                              distance="mahalanobis", exact=STRATA)),
+    "schools_nearest": ("schools", dict(covariates=S_COVS, exact=STRATA)),
+    "schools_nearest_caliper": ("schools", dict(covariates=S_COVS, exact=STRATA, caliper=0.2)),
+    "schools_nearest_ratio2_caliper": ("schools", dict(covariates=S_COVS, exact=STRATA,
+                                                       ratio=2, caliper=0.5)),
+    "schools_nearest_ratio3_replace": ("schools", dict(covariates=S_COVS, exact=STRATA,
+                                                       ratio=3, replace=True)),
+    "schools_mahalanobis": ("schools", dict(covariates=["prior", "fsm"], exact=STRATA, **MAH)),
     "schools_cem": ("schools", dict(method="cem", covariates=["prior", "fsm", "sen"],
                                     exact=STRATA)),
     "schools_subclass": ("schools", dict(method="subclass", covariates=S_COVS + STRATA,
                                          subclass=6)),
 }
+TREATMENT = {"people": "treat", "ties": "treat", "schools": "em"}
+
+#: Known difference: Mahalanobis distances equal in exact arithmetic (controls a third of a
+#: level above and below a treated unit) differ in R's last bits (0.075120399744690258 vs
+#: ...175 for t005), so MatchIt takes the "closer" one; our transformed covariates agree
+#: with R's to 5e-15 but not bit for bit. 8 of 340 pairs (round 2) differ; strict xfail so
+#: the test says when it is fixed.
+ULP_TIES = {"ties_mahalanobis_ratio2"}
 
 
-#: Fixtures where Debian's MatchIt 4.5.1 is wrong: its nearest-neighbour matching on a vector
-#: distance misses the nearest control on this system (MatchIt issue #163, fixed in 4.5.4).
-#: For these, matched sets, weights and matched-data balance are checked against
-#: ``reference_greedy`` (MatchIt 4.7's documented algorithm) run on R's own distances; the
-#: distance, the before-matching balance and the All / Discarded counts are still R's.
-MATCHIT_451_BUG = {n for n in SPECS if n.startswith(("people_nearest", "schools_nearest"))}
+def _ulp(names):
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="R's last-bit "
+                                                    "Mahalanobis ties")) if n in ULP_TIES
+            else n for n in names]
 
 
-def _data(name: str) -> tuple[pd.DataFrame, str]:
-    if name == "people":
-        return pd.read_csv(FIX / "people.csv"), "treat"
-    d = pd.read_csv(FIX / "schools.csv")
-    if name == "schools_t":  # strata without treated removed, as before calling R (#151)
-        d = d[d.groupby(STRATA)["em"].transform("sum") > 0].reset_index(drop=True)
-    return d, "em"
+def _data(name: str) -> pd.DataFrame:
+    return pd.read_csv(FIX / f"{name}.csv")
 
 
 @pytest.fixture(scope="module")
 def r_units():
     return pd.read_csv(FIX / "units.csv")
+
+
+@pytest.fixture(scope="module")
+def r_pairs():
+    return pd.read_csv(FIX / "pairs.csv")
 
 
 @pytest.fixture(scope="module")
@@ -85,23 +114,17 @@ def r_nn():
     return pd.read_csv(FIX / "nn.csv").set_index(["fixture", "sample"])
 
 
+_CACHE: dict = {}
+
+
 def _run(name):
-    data_name, kw = SPECS[name]
-    data, treat = _data(data_name)
-    with pytest.warns(None) if False else _quiet():
-        return data, match(data, treat, **kw)
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore")
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
+    if name not in _CACHE:
+        data_name, kw = SPECS[name]
+        data = _data(data_name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _CACHE[name] = data, match(data, TREATMENT[data_name], **kw)
+    return _CACHE[name]
 
 
 def _partition(ids: pd.Series, sub: pd.Series) -> set:
@@ -109,23 +132,47 @@ def _partition(ids: pd.Series, sub: pd.Series) -> set:
     return {frozenset(g["id"]) for _, g in frame.groupby("s")}
 
 
-@pytest.mark.parametrize("name", list(SPECS))
+def test_fixtures_cover_every_spec(r_units, r_nn):
+    assert set(r_units["fixture"]) == set(SPECS)
+    assert len(SPECS) == 33
+
+
+@pytest.mark.parametrize("name", _ulp(SPECS))
 def test_weights_subclasses_and_counts_match_matchit(name, r_units, r_nn):
     data, res = _run(name)
     assert_valid_match(res)
     r = r_units[r_units["fixture"] == name].set_index("id").loc[data["id"]]
-    if name in MATCHIT_451_BUG:
-        _check_against_reference(name, data, res, r, r_nn)
-        return
     np.testing.assert_allclose(res.weights.to_numpy(), r["weights"].to_numpy(), atol=1e-12,
-                               err_msg=f"{name}: weights differ")
+                               rtol=0, err_msg=f"{name}: weights differ")
     ours = pd.Series(res.subclass.to_numpy(dtype=float, na_value=np.nan))
     assert _partition(data["id"], ours) == _partition(data["id"], r["subclass"]), name
     for sample in ("All", "Matched", "Unmatched", "Discarded"):
-        assert res.counts.loc[sample, "Control"] == r_nn.loc[(name, sample), "control"]
-        assert res.counts.loc[sample, "Treated"] == r_nn.loc[(name, sample), "treated"]
+        assert res.counts.loc[sample, "Control"] == r_nn.loc[(name, sample), "control"], sample
+        assert res.counts.loc[sample, "Treated"] == r_nn.loc[(name, sample), "treated"], sample
     if res.distance is not None:
         np.testing.assert_allclose(res.distance.to_numpy(), r["distance"].to_numpy(), atol=1e-6)
+
+
+NEAREST = [n for n, (_, kw) in SPECS.items() if kw.get("method", "nearest") == "nearest"]
+
+
+@pytest.mark.parametrize("name", _ulp(NEAREST))
+def test_match_matrix_pairs_by_row_label_match_matchit(name, r_pairs):
+    """Every treated unit's controls, in MatchIt's column order, ties included."""
+    data, res = _run(name)
+    ids = data["id"].to_numpy()
+    treated = ids[data[res.treatment].to_numpy().astype(bool)]
+    mm = res.match_matrix
+    ours = {(t, c + 1): (ids[k] if k >= 0 else None)
+            for t, row in zip(treated, mm, strict=True) for c, k in enumerate(row)}
+    r = r_pairs[r_pairs["fixture"] == name]
+    theirs = {(t, c): (k if isinstance(k, str) else None)
+              for t, c, k in zip(r["treated"], r["column"], r["control"], strict=True)}
+    ours = {k: v for k, v in ours.items() if v is not None}
+    theirs = {k: v for k, v in theirs.items() if v is not None}
+    diff = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
+    assert not diff, (f"{name}: {len(diff)} of {len(theirs)} pairs differ, e.g. "
+                      f"{[(k, ours.get(k), theirs.get(k)) for k in diff[:5]]}")
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -138,8 +185,6 @@ def test_balance_summary_matches_matchit_within_1e6(name, r_balance):
              "ecdf_max": "eCDF Max"}
     compared = 0
     for stage, label in (("all", "All data"), ("matched", "Matched data")):
-        if stage == "matched" and name in MATCHIT_451_BUG:
-            continue  # R 4.5.1's matched sample is wrong here (#163): see the test above
         rs = r[r["stage"] == stage].set_index("row")
         common = [row for row in rs.index if row in summ.index]
         for row in common:
@@ -148,37 +193,4 @@ def test_balance_summary_matches_matchit_within_1e6(name, r_balance):
                                            atol=1e-6, rtol=0, equal_nan=True,
                                            err_msg=f"{name} {stage} {row} {oc}")
                 compared += 1
-    assert compared >= 12 * (1 if name in MATCHIT_451_BUG else 2)
-
-
-def _check_against_reference(name, data, res, r, r_nn):
-    kw = SPECS[name][1]
-    treat = res.data[res.treatment].to_numpy().astype(bool)
-    np.testing.assert_allclose(res.distance.to_numpy(), r["distance"].to_numpy(), atol=1e-6)
-    strata = (data[kw["exact"]].astype(str).agg("|".join, axis=1).to_numpy()
-              if kw.get("exact") else None)
-    d = r["distance"].to_numpy()
-    cal = kw.get("caliper")
-    disc = res.discarded.to_numpy()
-    ref = reference_greedy(d, treat, strata, kw.get("ratio", 1), kw.get("replace", False),
-                           None if cal is None else cal * np.std(d[~disc], ddof=1),
-                           kw.get("m_order", "largest"), disc)
-    np.testing.assert_allclose(res.weights.to_numpy(), ref, atol=1e-12)
-    # the workaround is needed only while R's answer differs from the documented one
-    assert not np.allclose(ref, r["weights"].to_numpy()), f"{name}: R now agrees; drop it"
-    for sample in ("All", "Discarded"):
-        assert res.counts.loc[sample, "Control"] == r_nn.loc[(name, sample), "control"]
-        assert res.counts.loc[sample, "Treated"] == r_nn.loc[(name, sample), "treated"]
-
-
-@pytest.mark.parametrize("name", sorted(MATCHIT_451_BUG))
-def test_matching_on_r_distance_equals_matching_on_our_glm(name):
-    """Feeding R's propensity score as a distance column gives the same matched sets."""
-    data, res = _run(name)
-    r = pd.read_csv(FIX / "units.csv")
-    r = r[r["fixture"] == name].set_index("id").loc[data["id"]]
-    data_name, kw = SPECS[name]
-    with _quiet():
-        res2 = match(data.assign(r_ps=r["distance"].to_numpy()), res.treatment,
-                     **{**kw, "distance": "r_ps"})
-    np.testing.assert_array_equal(res.weights.to_numpy(), res2.weights.to_numpy())
+    assert compared >= 12

@@ -93,6 +93,15 @@ def _calipers(data, caliper, std_caliper, d, discarded, args):
     return np.column_stack(covs), np.asarray(widths)
 
 
+def _dist_matrix(data: pd.DataFrame, covariates: list[str]) -> np.ndarray:
+    """MatchIt's ``get_covs_matrix_for_dist``: every level of a factor, divided by sqrt(2)."""
+    parts = []
+    for c in covariates:
+        x = model_matrix(data, [c], full_dummies=True).to_numpy()
+        parts.append(x / np.sqrt(2) if is_categorical(data[c]) else x)
+    return np.column_stack(parts)
+
+
 def _exclusions(treat, weights, discarded, method_excl) -> dict:
     excl = {"treated: discarded (outside common support)": int((treat & discarded).sum()),
             "control: discarded (outside common support)": int((~treat & discarded).sum())}
@@ -244,7 +253,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     discarded = _discard(discard, treat, d) if uses_distance else np.zeros(len(treat), bool)
     mahal = None
     if method == "nearest" and distance == "mahalanobis":
-        mahal = mahalanobis_space(model_matrix(data, covariates).to_numpy(), treat, discarded)
+        mahal = mahalanobis_space(_dist_matrix(data, covariates), treat, discarded)
     cal_covs, cal_widths = (_calipers(data, caliper, std_caliper, d, discarded, args)
                             if method == "nearest" else (None, None))
     codes = labels = None

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from evaluation.exceptions import MatchingWarning, NotEstimableError
+from evaluation.matching import _walk
 from evaluation.matching._checks import MethodOutput, Prepared, warn_strata_without
 
 
@@ -22,48 +23,28 @@ def _treated_order(prep: Prepared, m_order: str, rng) -> np.ndarray:
     return treated
 
 
-class _Available:
-    """Controls in sorted order; nearest still-available one to the left / right (union-find)."""
+def _cov_checker(prep: Prepared, ctrl: np.ndarray):
+    """Per-covariate caliper test of treated row ``t`` against sorted control ``k``."""
+    if prep.caliper_covs is None:
+        return lambda t, k: True
+    covs, widths = prep.caliper_covs, prep.caliper_widths
+    ccov = covs[ctrl]
 
-    def __init__(self, m: int):
-        self.left = list(range(m))
-        self.right = list(range(m + 1))
-
-    def find_left(self, k: int) -> int:
-        p = self.left
-        root = k
-        while root >= 0 and p[root] != root:
-            root = p[root]
-        while k >= 0 and p[k] != root:
-            p[k], k = root, p[k]
-        return root
-
-    def find_right(self, k: int) -> int:
-        p = self.right
-        root = k
-        while p[root] != root:
-            root = p[root]
-        while p[k] != root:
-            p[k], k = root, p[k]
-        return root
-
-    def remove(self, k: int) -> None:
-        self.left[k] = k - 1
-        self.right[k] = k + 1
+    def ok(t: int, k: int) -> bool:
+        return bool(np.all(np.abs(covs[t] - ccov[k]) <= widths))
+    return ok
 
 
-def _vector_match(prep: Prepared, order: np.ndarray, ratio: int, replace: bool,
-                  caliper: float | None) -> np.ndarray:
+def _vector_match(prep: Prepared, dist: np.ndarray, order: np.ndarray, ratio: int,
+                  replace: bool, caliper: float | None) -> np.ndarray:
     """Match on a vector distance; returns the n_treated x ratio match matrix (-1: none).
 
-    Only the strata holding both a treated unit that can match and an eligible control are
-    sorted and searched (no other stratum can give a match), so the work grows with those
-    strata, not with the data.
+    Treated units in strata without an eligible control cannot match (MatchIt marks them
+    discarded before matching), so only the rest are searched.
     """
     n = len(prep.treat)
     treat, discarded = prep.treat, prep.discarded
     strata = prep.strata if prep.strata is not None else np.zeros(n, np.int64)
-    dist = prep.distance
     treated = np.flatnonzero(treat)
     mm = np.full((len(treated), ratio), -1, np.int64)
     eligible = ~treat & ~discarded
@@ -71,176 +52,74 @@ def _vector_match(prep: Prepared, order: np.ndarray, ratio: int, replace: bool,
     k = int(strata.max()) + 1
     live = ((np.bincount(strata[seeking], minlength=k) > 0)
             & (np.bincount(strata[eligible], minlength=k) > 0))
-    rows = np.flatnonzero((eligible | seeking) & live[strata])
-    if len(rows) == 0:
+    if not live.any():
         return mm
-    srt = rows[np.lexsort((dist[rows], strata[rows]))]  # stable: ties keep data order
-    is_ctrl = eligible[srt]
-    ctrl = srt[is_ctrl]                       # control rows in sorted order
-    before = np.cumsum(is_ctrl) - is_ctrl     # controls sorted before each position
-    place = np.empty(n, np.int64)
-    place[srt] = before
+    s = _walk.Sorted(dist, strata, eligible & live[strata], seeking & live[strata])
     go = order[live[strata[order]] & ~discarded[order]]
-    cst = strata[ctrl]
-    st = strata[go]
+    lo, hi = s.bounds(strata[go])
+    cal = np.inf if caliper is None else float(caliper)
+    single = replace or len(treated) == 1   # MatchIt: reuse_max >= number treated
+    run = _walk.single_pass_vec if single else _walk.rounds_vec
+    found = run(s, go, dist, lo, hi, ratio, cal, _cov_checker(prep, s.ctrl))
     row = np.empty(n, np.int64)
     row[treated] = np.arange(len(treated))
-    cal = np.inf if caliper is None else float(caliper)
-    found = (_match_general if replace or prep.caliper_covs is not None else _match_fast)(
-        prep, ctrl, dist[ctrl], place[go], np.searchsorted(cst, st, "left"),
-        np.searchsorted(cst, st, "right"), dist[go], go, ratio, replace, cal)
-    for r, picked in enumerate(found):
-        has = picked >= 0
-        mm[row[go[has]], r] = ctrl[picked[has]]
+    for t, picks in zip(go.tolist(), found, strict=True):
+        if picks:
+            mm[row[t], :len(picks)] = s.ctrl[picks]
     return mm
-
-
-def _match_fast(prep, ctrl, cdist, start, lo, hi, dt, go, ratio, replace, cal
-                ) -> list[np.ndarray]:
-    """Without replacement or covariate calipers: union-find over the sorted controls.
-
-    ``left[a] == a`` means sorted control ``a - 1`` is still available (``a == 0``: none
-    left), ``right[b] == b`` that control ``b`` is (``b == m``: none); a used control points
-    past itself, and path halving keeps each search near O(1). Returns, per round, the
-    sorted index of the control each treated unit (in ``go`` order) took, -1 for none.
-    """
-    m = len(ctrl)
-    left = list(range(m + 1))
-    right = list(range(m + 1))
-    cd = cdist.tolist()
-    rows = list(zip(range(len(dt)), dt.tolist(), start.tolist(), lo.tolist(), hi.tolist(),
-                    strict=True))
-    out = []
-    for _ in range(ratio):
-        pick = [-1] * len(dt)
-        still = []
-        for row in rows:
-            i, d, a, lo_i, hi_i = row
-            b = a
-            while left[a] != a:
-                left[a] = left[left[a]]
-                a = left[a]
-            while right[b] != b:
-                right[b] = right[right[b]]
-                b = right[b]
-            kl = a - 1
-            if kl >= lo_i and d - cd[kl] <= cal:
-                k = kl if b >= hi_i or cd[b] - d > cal or d - cd[kl] <= cd[b] - d else b
-            elif b < hi_i and cd[b] - d <= cal:
-                k = b
-            else:
-                continue
-            pick[i] = k
-            still.append(row)
-            left[k + 1] = k
-            right[k] = k + 1
-        rows = still
-        out.append(np.asarray(pick, np.int64))
-    return out
-
-
-def _match_general(prep, ctrl, cdist, start, lo, hi, dt, go, ratio, replace, cal
-                   ) -> list[np.ndarray]:
-    """With replacement and/or per-covariate calipers (same result format as the fast path).
-
-    A control beyond the distance caliper ends the search on its side; one failing a
-    covariate caliper is skipped. With replacement each treated unit keeps its own
-    pointers (its next candidates left and right), so its r-th match is its r-th nearest.
-    """
-    m = len(ctrl)
-    cd = cdist.tolist()
-    covs = widths = ccov = None
-    if prep.caliper_covs is not None:
-        covs, widths = prep.caliper_covs, prep.caliper_widths
-        ccov = covs[ctrl]
-
-    def cov_ok(t: int, k: int) -> bool:
-        return covs is None or bool(np.all(np.abs(covs[t] - ccov[k]) <= widths))
-
-    avail = _Available(m)
-    lptr = [s - 1 for s in start.tolist()]
-    rptr = start.tolist()
-    lo_l, hi_l, dt_l, go_l = lo.tolist(), hi.tolist(), dt.tolist(), go.tolist()
-    out = []
-    matched = [True] * len(go_l)
-    for _ in range(ratio):
-        pick = [-1] * len(go_l)
-        for i, t in enumerate(go_l):
-            if not matched[i] and not replace:
-                continue
-            d, lo_i, hi_i = dt_l[i], lo_l[i], hi_l[i]
-            kl = lptr[i] if replace else avail.find_left(lptr[i])
-            while kl >= lo_i:
-                if d - cd[kl] > cal:
-                    kl = -1
-                elif not cov_ok(t, kl):
-                    kl = kl - 1 if replace else avail.find_left(kl - 1)
-                    continue
-                break
-            kr = rptr[i] if replace else avail.find_right(rptr[i])
-            while kr < hi_i:
-                if cd[kr] - d > cal:
-                    kr = m
-                elif not cov_ok(t, kr):
-                    kr = kr + 1 if replace else avail.find_right(kr + 1)
-                    continue
-                break
-            okl, okr = kl >= lo_i, kr < hi_i
-            if okl and (not okr or d - cd[kl] <= cd[kr] - d):
-                k = kl
-            elif okr:
-                k = kr
-            else:
-                matched[i] = False
-                continue
-            pick[i] = k
-            if replace:
-                if k == kl:
-                    lptr[i] = kl - 1
-                else:
-                    rptr[i] = kr + 1
-            else:
-                avail.remove(k)
-        out.append(np.asarray(pick, np.int64))
-    return out
 
 
 def _mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int, replace: bool
                        ) -> np.ndarray:
-    """Match on Mahalanobis distance (ties: the control first in data order)."""
+    """Match on Mahalanobis distance as MatchIt's ``nn_matchC_mahcovs``.
+
+    Units are placed by the first transformed covariate (within each exact stratum, which
+    MatchIt matches separately); a treated unit's candidates are its stratum's available
+    controls within the calipers; the closest wins, and of equal distances the one the
+    outward walk meets last.
+    """
     n = len(prep.treat)
     strata = prep.strata if prep.strata is not None else np.zeros(n, np.int64)
     Z = prep.mahalanobis
     eligible = ~prep.treat & ~prep.discarded
-    by_stratum: dict[int, np.ndarray] = {}
-    ctrl = np.flatnonzero(eligible)
-    for s in np.unique(strata[ctrl]):
-        by_stratum[int(s)] = ctrl[strata[ctrl] == s]
+    pos = np.empty(n, np.int64)
+    members: dict[int, np.ndarray] = {}
+    for s_ in np.unique(strata):
+        rows = np.flatnonzero(strata == s_) if prep.strata is not None else np.arange(n)
+        members[int(s_)] = rows
+        pos[rows[np.argsort(Z[rows, 0], kind="stable")]] = np.arange(len(rows))
+    ctrl_by = {s_: rows[eligible[rows]] for s_, rows in members.items()}
     used = np.zeros(n, bool)
     treated = np.flatnonzero(prep.treat)
     row_of = {int(t): i for i, t in enumerate(treated)}
     mm = np.full((len(treated), ratio), -1, np.int64)
-    rounds = 1 if replace else ratio
-    for r in range(rounds):
-        for t in order.tolist():
-            cand = by_stratum.get(int(strata[t]))
-            if prep.discarded[t] or cand is None:
-                continue
-            ok = ~used[cand] if not replace else np.ones(len(cand), bool)
+    single = replace or len(treated) == 1
+    active = [t for t in order.tolist() if not prep.discarded[t]]
+    for r in range(1 if single else ratio):
+        still = []
+        for t in active:
+            cand = ctrl_by[int(strata[t])]
+            ok = ~used[cand] if not single else np.ones(len(cand), bool)
             if prep.caliper_covs is not None:
                 ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
                              <= prep.caliper_widths, axis=1)
-            if not ok.any():
-                continue
             c = cand[ok]
-            d2 = ((Z[c] - Z[t]) ** 2).sum(axis=1)
-            if replace:
-                pick = c[np.argsort(d2, kind="stable")[:ratio]]
-                mm[row_of[t], :len(pick)] = pick
+            d2 = _walk.euc_dist_sq(Z, t, c)
+            fin = np.isfinite(d2)
+            c, d2 = c[fin], d2[fin]
+            pick = _walk.mahalanobis_pick(d2, _walk.walk_time(int(pos[t]), pos[c]),
+                                          ratio if single else 1)
+            if len(pick) == 0:
+                if r > 0:
+                    still.append(t)
+                continue
+            if single:
+                mm[row_of[t], :len(pick)] = c[pick]
             else:
-                k = c[int(np.argmin(d2))]
-                mm[row_of[t], r] = k
-                used[k] = True
+                mm[row_of[t], r] = c[pick[0]]
+                used[c[pick[0]]] = True
+            still.append(t)
+        active = still
     return mm
 
 
@@ -253,6 +132,16 @@ def weights_from_matrix(mm: np.ndarray, treated: np.ndarray, n: int) -> np.ndarr
     rows, cols = np.nonzero(mm >= 0)
     np.add.at(w, mm[rows, cols], 1.0 / k[rows])
     return w
+
+
+def normalize(w: np.ndarray, treat: np.ndarray) -> np.ndarray:
+    """MatchIt's ``normalize = TRUE``: nonzero weights of each group divided by their mean."""
+    out = w.copy()
+    for g in (True, False):
+        nz = (treat == g) & (w > 0)
+        if nz.any():
+            out[nz] = nz.sum() * w[nz] / w[nz].sum()
+    return out
 
 
 def subclass_from_matrix(mm: np.ndarray, treated: np.ndarray, n: int) -> np.ndarray:
@@ -297,10 +186,12 @@ def match(prep: Prepared) -> MethodOutput:
 
     Semantics of MatchIt 4.7's ``matchit2nearest`` / ``nn_matchC_vec``: treated units are
     taken in ``m_order`` (ties in data order); each takes the closest available control in
-    its ``exact`` stratum, the closer of the nearest on either side of it in the sorted
-    distance, the lower side on a tie, ties within a side by data order; with ``ratio > 1``
-    every treated unit gets its first match before any gets a second. A control farther than
-    the caliper ends the search on that side; per-covariate calipers skip a control.
+    its ``exact`` stratum within the calipers; ties go as MatchIt's outward walk over the
+    sort of all units meets them (see :mod:`evaluation.matching._walk`). Without replacement
+    and with ``ratio > 1`` every treated unit gets its first match before any gets a second;
+    with replacement each takes its ``ratio`` matches at once. Weights: treated 1, each
+    control the sum of ``1/k`` over the treated units it serves, then nonzero weights of each
+    group divided by their mean (MatchIt's ``normalize = TRUE``).
     """
     a = prep.args
     n = len(prep.treat)
@@ -316,17 +207,17 @@ def match(prep: Prepared) -> MethodOutput:
         raise NotEstimableError("no exact stratum holds both treated and control units: no "
                                 f"matches are possible ({len(treated)} treated units)")
     _warn_shortfall(prep, ratio, replace)
-    if prep.mahalanobis is not None:
-        order = _treated_order(prep, a["m_order"], rng)
+    order = _treated_order(prep, a["m_order"], rng)
+    if prep.mahalanobis is not None and prep.mahalanobis.shape[1] > 1:
         mm = _mahalanobis_match(prep, order, ratio, replace)
-    else:
-        order = _treated_order(prep, a["m_order"], rng)
-        mm = _vector_match(prep, order, ratio, replace, a.get("caliper_distance"))
+    else:  # MatchIt matches one Mahalanobis variable as a vector distance
+        dist = prep.distance if prep.mahalanobis is None else prep.mahalanobis[:, 0]
+        mm = _vector_match(prep, dist, order, ratio, replace, a.get("caliper_distance"))
     if not (mm >= 0).any():
         raise NotEstimableError(
             f"no treated unit found a control within the caliper ({_caliper_text(a)}): all "
             f"{len(treated)} treated units would be unmatched; widen the caliper")
-    w = weights_from_matrix(mm, treated, n)
+    w = normalize(weights_from_matrix(mm, treated, n), prep.treat)
     sub = (np.full(n, np.nan) if replace else subclass_from_matrix(mm, treated, n))
     unmatched_t = prep.treat & ~prep.discarded & (w == 0)
     excl = {

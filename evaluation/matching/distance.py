@@ -305,8 +305,10 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
 def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> np.ndarray:
     """Transform covariates so Euclidean distance equals MatchIt's Mahalanobis distance.
 
-    The covariance is the pooled within-group covariance of the non-discarded units
-    (MatchIt's ``transform_covariates``); constant columns are dropped.
+    As MatchIt's ``transform_covariates``: constant columns dropped, columns scaled, the
+    pooled within-group covariance of the non-discarded units inverted, and the scaled
+    covariates multiplied by the pivoted Cholesky factor of that inverse (``mahalanobize``).
+    The first column of the result orders MatchIt's search for controls.
 
     Parameters
     ----------
@@ -328,17 +330,30 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -
     >>> mahalanobis_space(X, np.array([True, True, False, False]), np.zeros(4, bool)).shape
     (4, 1)
     """
+    from scipy.linalg import lapack
+
     X = np.asarray(X, float)
     keep = np.abs(X.max(axis=0) - X.min(axis=0)) >= np.sqrt(np.finfo(float).eps)
     if not keep.any():
         return X[:, :1]
     X = X[:, keep]
-    Xs = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
+    Xc = X - X.mean(axis=0)
+    Xs = Xc / np.sqrt((Xc * Xc).sum(axis=0) / (len(X) - 1))       # R's scale()
     inside = Xs[~discarded]
     t = treat[~discarded]
     centred = inside.copy()
     for g in (True, False):
         centred[t == g] -= centred[t == g].mean(axis=0)
-    cov = centred.T @ centred / (len(centred) - 2)
-    values, vectors = np.linalg.eigh(np.linalg.pinv(cov))
-    return Xs @ (vectors * np.sqrt(np.clip(values, 0, None)))
+    centred -= centred.mean(axis=0)
+    n_in = len(centred)
+    cov = centred.T @ centred / (n_in - 1) * (n_in - 1) / (n_in - 2)  # pooled_cov()
+    if np.linalg.det(cov) > 1e-8:
+        inv = np.linalg.solve(cov, np.eye(len(cov)))
+    else:  # MatchIt's generalized_inverse
+        u, dvals, vt = np.linalg.svd(cov)
+        pos = dvals > max(1e-8 * dvals[0], 0)
+        inv = vt[pos].T @ (u[:, pos] / dvals[pos]).T
+    ch, piv, _, _ = lapack.dpstrf(inv, tol=-1.0, lower=0)   # chol(inv, pivot = TRUE)
+    ch = np.triu(ch)
+    ch = ch[:, np.argsort(piv - 1)]
+    return Xs @ ch.T
