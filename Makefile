@@ -76,7 +76,7 @@ lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the packag
 	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS)
 
 test: $(ENV_STAMP) browser ## run the whole test suite
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup --doctest-modules tests evaluation
 
 lint: $(ENV_STAMP) ## ruff
 	$(PY) -m ruff check evaluation tests bench

@@ -27,8 +27,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-
 from evaluation.pipeline import evaluate
+
 from evaluation.plan import load_plan
 from evaluation.recovery import truth_check
 from evaluation.synthetic import generate

@@ -71,8 +71,9 @@ class Plan:
         raise ValueError(f"`name` should be one of {names}; got {name!r}")
 
     def main_spec(self) -> dict:
-        """Return the main matching specification: the first of ``matching`` (the others are
-        sensitivity analyses).
+        """Return the main matching specification: the first of ``matching``.
+
+        The others are sensitivity analyses.
 
         Examples
         --------

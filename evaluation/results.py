@@ -1,4 +1,4 @@
-"""Results layer: one call evaluates a scope and returns a frozen tree of everything reports show."""
+"""Results layer: one call evaluates a scope; a frozen tree of everything reports show."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ class PhaseResult:
         return not self.not_estimable
 
     def headline(self) -> pd.Series:
-        """The headline outcome's row of ``impact.table()``.
+        """Return the headline outcome's row of ``impact.table()``.
 
         Raises
         ------
@@ -173,7 +173,7 @@ class EvaluationResult:
         return any(p.estimable for p in self.phases.values())
 
     def heterogeneity(self) -> pd.DataFrame:
-        """The headline row of each cluster's own result, per phase (overall scope).
+        """Return the headline row of each cluster's own result, per phase (overall scope).
 
         Returns
         -------

@@ -8,7 +8,6 @@ import io
 from dataclasses import dataclass, field
 
 import pandas as pd
-
 from matplotlib.figure import Figure
 
 

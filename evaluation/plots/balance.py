@@ -69,7 +69,8 @@ def love_plot(table: pd.DataFrame) -> Chart:
                "(left of the dotted line)")
     if after.notna().any():
         worst = order.loc[after.idxmax()]
-        caption += f"; the largest difference is {worst['label']} ({abs(worst['smd_after']):.2f} SD)."
+        caption += (f"; the largest difference is {worst['label']} "
+                    f"({abs(worst['smd_after']):.2f} SD).")
     else:
         caption += "."
     alt = ("Dot plot of the absolute standardised mean difference of each characteristic "

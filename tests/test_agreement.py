@@ -1,0 +1,254 @@
+"""Every number shown in more than one place shows the same value everywhere.
+
+Every report of the set (each cluster, the overall report, the index entries) is built from
+the default data and from a second seed with the same calls the notebooks make
+(``evaluate`` then ``sections``); then each quantity that appears in several places is
+collected from what the reader sees (tables, findings text, figures' data, index records)
+and compared. Any disagreement fails.
+"""
+
+import html
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation import config
+from evaluation.disclosure import SafeTable
+from evaluation.plan import load_plan
+from evaluation.plots import Chart
+from evaluation.plots.impact import AXIS_LIMIT
+from evaluation.report import index_record, sections
+from evaluation.report.display import Notice
+from evaluation.results import evaluate
+from evaluation.synthetic import generate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from figures import errorbar_points, scatter_points  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agreement")]
+
+SEEDS = [config.DEFAULT_SEED, 5]
+NUM = r"[-+]?\d[\d,]*\.?\d*"
+
+
+def _build(seed):
+    plan = load_plan()
+    ds = generate(seed=seed, scenario="default")
+    overall = evaluate(ds, plan, cluster=None, seed=seed)
+    reports = {None: (overall, sections(overall))}
+    for name in overall.clusters:
+        res = evaluate(ds, plan, cluster=name, seed=seed)
+        reports[name] = (res, sections(res))
+    return plan, reports
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
+def built(request):
+    return _build(request.param)
+
+
+def _section(secs, anchor):
+    return next(s for s in secs if s.anchor == anchor)
+
+
+def _tables(section, column):
+    return [p.frame for p in section.parts if isinstance(p, SafeTable) and column in p.frame]
+
+
+def _charts(section):
+    return [p for p in section.parts if isinstance(p, Chart)]
+
+
+def _text(section):
+    out = []
+    for p in section.parts:
+        if isinstance(p, Notice):
+            out.append(html.unescape(re.sub(r"<[^>]+>", " ", p.text)))
+        elif isinstance(p, str):
+            out.append(p)
+    return " ".join(out)
+
+
+def _parse_effect(text):
+    m = re.fullmatch(rf"({NUM}) \(({NUM}) to ({NUM})\)", text)
+    return tuple(float(v) for v in m.groups()) if m else None
+
+
+def _impact_rows(secs, phase_index):
+    """The effects table of the n-th estimable phase of a report, by outcome label."""
+    effects = [t for t in _tables(_section(secs, "impact"), "p (Holm)")]
+    sizes = [t for t in _tables(_section(secs, "impact"), "MDES")]
+    return (effects[phase_index].set_index("Outcome"),
+            sizes[phase_index].set_index("Outcome"))
+
+
+def _estimable_phases(res):
+    return [p for p, pe in res.phases.items() if pe.estimable]
+
+
+def test_headline_agrees_in_table_findings_index_and_overall(built):
+    plan, reports = built
+    overall_res, overall_secs = reports[None]
+    het = _tables(_section(overall_secs, "heterogeneity"), "Cluster")
+    het = pd.concat(het).set_index("Cluster") if het else pd.DataFrame()
+    checked = 0
+    for name, (res, secs) in reports.items():
+        findings = _text(_section(secs, "findings"))
+        record = index_record(res)
+        for i, phase in enumerate(_estimable_phases(res)):
+            head = plan.headline(phase)
+            effects, sizes = _impact_rows(secs, i)
+            row = effects.loc[head["label"]]
+            effect, p = row["Effect (95% CI)"], row["p"]
+            # the index shows the table's text
+            assert f"{head['label']}: {effect}" in record["headline"] or (
+                effect == plan.raw["disclosure"]["marker"]
+                and "suppressed" in record["headline"]), (name, record, effect)
+            # the overall report's cluster row is the cluster's own result
+            if name is not None:
+                hrow = het.loc[name]
+                hrow = hrow[hrow["Outcome"] == head["label"]].iloc[0] \
+                    if isinstance(hrow, pd.DataFrame) else hrow
+                assert (hrow["Effect (95% CI)"], hrow["p"]) == (effect, p), name
+            parsed = _parse_effect(effect)
+            if parsed is None:  # suppressed or not informative: the findings give no number
+                continue
+            est, lo, hi = parsed
+            assert f"{abs(est):.1f}" in findings and f"95% CI {lo:.1f} to {hi:.1f}" in findings
+            p_words = "p < 0.001" if p == "<0.001" else f"p = {p}"
+            assert p_words in findings, (name, p_words)
+            mdes = sizes.loc[head["label"], "MDES"]
+            if row["Indicative only"] in (True, "True"):
+                assert f"about {mdes} standard deviations" in findings, (name, mdes)
+            checked += 1
+    assert checked >= 3
+
+
+def test_counts_agree_across_sections(built):
+    plan, reports = built
+    res, secs = reports[None]
+    n_em, n_comp = f"{res.n_em:,}", f"{res.n_comparison:,}"
+    replication = _tables(_section(secs, "replication"), "This replication")[0]
+    ours = replication.set_index(replication.columns[0])["This replication"]
+    assert ours["EM pupils analysed"] == n_em and ours["comparison pupils"] == n_comp
+    quality = _text(_section(secs, "data-quality"))
+    per_phase = [(f"{pe.sample.n_em:,}", f"{pe.sample.n_comparison:,}")
+                 for pe in res.phases.values()]
+    for em, comp in per_phase:
+        assert f"Analysed: {em} EM and {comp} comparison pupils." in quality
+    findings = _text(_section(secs, "findings"))
+    for phase, pe in res.phases.items():
+        if pe.estimable:
+            assert f"{pe.sample.n_em:,} EM pupils" in findings
+            effects, _ = _impact_rows(secs, _estimable_phases(res).index(phase))
+            head = effects.loc[plan.headline(phase)["label"]]
+            assert head["EM pupils"] == f"{pe.sample.n_em:,}"
+
+
+def test_replication_and_known_truth_repeat_the_impact_table(built):
+    plan, reports = built
+    res, secs = reports[None]
+    alpha = float(plan.section("inference")["alpha"])
+    rep = _section(secs, "replication")
+    listed = _tables(rep, "This replication")[0].iloc[3]["This replication"]
+    truth = _tables(rep, "Interval contains the truth")[0]
+    significant = []
+    for i, phase in enumerate(_estimable_phases(res)):
+        effects, _ = _impact_rows(secs, i)
+        for label, row in effects.iterrows():
+            if row["p (Holm)"] and (row["p (Holm)"] == "<0.001"
+                                    or float(row["p (Holm)"]) < alpha):
+                significant.append(label)
+            t = truth[(truth["Phase"] == phase.capitalize()) & (truth["Outcome"] == label)]
+            assert t["Estimate (95% CI)"].tolist() == [row["Effect (95% CI)"]], (phase, label)
+    assert listed == ("; ".join(significant) or "none")
+
+
+def test_sensitivity_main_row_is_the_impact_table(built):
+    plan, reports = built
+    res, secs = reports[None]
+    main = plan.main_spec()["label"]
+    tables = _tables(_section(secs, "sensitivity"), "Specification")
+    for i, _phase in enumerate(_estimable_phases(res)):
+        effects, _ = _impact_rows(secs, i)
+        sens = tables[i]
+        rows = sens[sens["Specification"] == main].set_index("Outcome")
+        for label, row in effects.iterrows():
+            assert rows.loc[label, "Effect (95% CI)"] == row["Effect (95% CI)"], label
+            assert rows.loc[label, "p"] == row["p"], label
+
+
+def test_figures_show_their_tables(built):
+    plan, reports = built
+    checked = 0
+    for _name, (_res, secs) in reports.items():
+        matching = _section(secs, "matching")
+        balance = _tables(matching, "SMD before")
+        loves = [c for c in _charts(matching)]
+        assert len(balance) == len(loves)
+        for table, chart in zip(balance, loves, strict=True):
+            assert len(table) == table["Characteristic"].nunique()  # one row each
+            drawn = scatter_points(chart.figure.axes[0])
+            for series, col in (("before matching", "SMD before"),
+                                ("after matching", "SMD after")):
+                got = drawn[drawn["series"] == series].set_index("label")["x"]
+                want = table.set_index("Characteristic")[col].astype(float).abs()
+                np.testing.assert_allclose(got[want.index].to_numpy(), want.to_numpy(),
+                                           atol=5e-4)
+            checked += 1
+        impact = _section(secs, "impact")
+        forests = _charts(impact)
+        sizes = [t for t in _tables(impact, "MDES")]
+        for chart in forests:
+            drawn = errorbar_points(chart.figure.axes[0]).set_index("label")
+            table = next(t for t in sizes if set(drawn.index) <= set(t["Outcome"]))
+            table = table.set_index("Outcome")
+            for label, point in drawn.iterrows():
+                est, lo, hi = np.clip(_parse_effect(table.loc[label, "Effect size (95% CI)"]),
+                                      -AXIS_LIMIT, AXIS_LIMIT)  # drawn cut at the edge
+                assert (round(point["x"], 2), round(point["low"], 2),
+                        round(point["high"], 2)) == pytest.approx((est, lo, hi), abs=0.0051)
+            checked += 1
+    assert checked >= 4
+
+
+def _all_effect_rows(res):
+    """Every estimate any section shows, as result rows (interval and p from one method)."""
+    frames = []
+    for pe in res.phases.values():
+        if pe.estimable:
+            frames += [pe.impact.table(), pe.impact.gap_table()]
+        for extra in (pe.sensitivity, pe.by_activity):
+            if extra is not None:
+                frames.append(extra)
+    if res.clusters:
+        frames.append(res.heterogeneity())
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_significance_and_interval_agree_for_every_estimate(built):
+    plan, reports = built
+    alpha = float(plan.section("inference")["alpha"])
+    rows = pd.concat([_all_effect_rows(res) for res, _ in reports.values()
+                      if res.estimable], ignore_index=True)
+    rows = rows[rows["estimate"].notna() & rows["p"].notna()]
+    if "informative" in rows:
+        rows = rows[rows["informative"].fillna(True).astype(bool)]
+    significant = rows["p"] < alpha
+    excludes = (rows["ci_low"] > 0) | (rows["ci_high"] < 0)
+    bad = rows[significant != excludes]
+    assert bad.empty, bad[["outcome", "estimate", "ci_low", "ci_high", "p", "inference"]]
+    assert len(rows) > 50
+
+
+def test_no_uninformative_interval_is_read_as_a_finding(built):
+    plan, reports = built
+    for _res, secs in reports.values():
+        text = " ".join(_text(s) for s in secs)
+        for m in re.finditer(rf"95% CI ({NUM}) to ({NUM})", text):
+            lo, hi = float(m.group(1)), float(m.group(2))
+            assert hi - lo <= 100.0, m.group(0)  # no +/-100 pp interval in the prose
