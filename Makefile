@@ -78,8 +78,9 @@ lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the packag
 test: $(ENV_STAMP) browser ## run the whole test suite
 	$(PY) -m pytest -q -n 2 --dist loadgroup --doctest-modules tests evaluation
 
-lint: $(ENV_STAMP) ## ruff
+lint: $(ENV_STAMP) ## ruff and a dead-code finder (vulture)
 	$(PY) -m ruff check evaluation tests bench
+	$(PY) -m vulture evaluation tests bench --min-confidence 61
 
 BENCHES := bench/bench_matching.py bench/simulation_study.py bench/bench_build.py
 bench: $(ENV_STAMP) $(DATA_STAMP) ## benchmarks: matching vs peers, simulation study, build timings

@@ -7,10 +7,6 @@ from importlib import resources
 
 import pandas as pd
 
-#: Share of pupils eligible for FSM nationally, by phase (source documents, c. 2008-2010).
-FSM_SHARE = {"primary": 0.17, "secondary": 0.14}
-
-
 @cache
 def _load() -> pd.DataFrame:
     with resources.files("evaluation.data").joinpath("national.csv").open() as fh:
