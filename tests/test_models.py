@@ -171,8 +171,8 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match=r"`family` should be one of \['binomial', "
                                          r"'gaussian'\]; got 'poisson'"):
         fit_outcome(df, "y", "poisson", COVARIATES)
-    with pytest.raises(ValueError, match=r"`inference` should be one of .*; got 'HC3'"):
-        fit_outcome(df, "y", "gaussian", COVARIATES, inference="HC3")
+    with pytest.raises(ValueError, match=r"`inference` should be one of .*; got 'HC4'"):
+        fit_outcome(df, "y", "gaussian", COVARIATES, inference="HC4")
     with pytest.raises(DataError, match=r"binomial outcome 'y' should be 0/1"):
         fit_outcome(df, "y", "binomial", COVARIATES)
 
@@ -302,7 +302,7 @@ def test_singular_information_is_not_estimable_rather_than_a_traceback(monkeypat
     def singular(*args):
         raise np.linalg.LinAlgError("Singular matrix")
 
-    monkeypatch.setitem(models.INFERENCE, "CR1", singular)
+    monkeypatch.setattr(models, "cluster_vcov", singular)
     with pytest.raises(NotEstimableError, match=r"'yb': the information matrix is singular "
                                                 r"\(Singular matrix\)"):
         fit_outcome(_dgp(16), "yb", "binomial", COVARIATES, inference="CR1")
