@@ -82,13 +82,15 @@ def _inv_sqrt(matrix: np.ndarray) -> np.ndarray:
 def cr2_projections(design: ClusterDesign) -> np.ndarray:
     """Rows ``P_g = adj_g' X~_g`` of the Bell-McCaffrey (CR2) adjustment, stacked (n x k).
 
-    Pustejovsky and Tipton (2018, eq. 6) with the working model ``Phi = W^-1`` (prior weights
-    over the variance function, as clubSandwich's ``vcovCR(type = "CR2")`` takes for lm and
-    glm fits): ``B_g = D_g (Phi_g - U_g M U_g') D_g'`` with ``D_g`` the Cholesky factor of
-    ``Phi_g``, adjustment ``A_g = D_g' B_g^(-1/2) D_g``. On the working-weight scale
-    (``X~ = W^(1/2) U``) this is ``adj_g = B_g^(-1/2) Omega_g^-1`` with
-    ``B_g = Omega_g^-1 (I - H~_gg) Omega_g^-1``, ``Omega = diag(w V)``. The CR2 score of
+    Pustejovsky and Tipton (2018, eq. 6) as R ``clubSandwich::vcovCR(type = "CR2")`` takes it
+    for lm and glm fits: with clubSandwich's ``U = (dmu/deta) X``, weights ``W = w / V`` and
+    working model ``Phi = W^-1``, ``B_g = D_g (Phi_g - U_g M U_g') D_g'`` with ``D_g`` the
+    Cholesky factor of ``Phi_g`` and adjustment ``A_g = D_g' B_g^(-1/2) D_g``. On the
+    working-weight scale (``X~ = W^(1/2) U = sqrt(w V) X``) this is
+    ``adj_g = B_g^(-1/2) W_g^-1`` with ``B_g = W_g^-1 (I - H~_gg) W_g^-1``. The CR2 score of
     cluster g is ``P_g' e~_g``; the same ``P`` gives the Satterthwaite degrees of freedom.
+    (With weights that vary within a cluster this differs from the symmetric
+    ``(I - H~_gg)^(-1/2)``; both are unbiased under the working model.)
 
     Examples
     --------
@@ -97,14 +99,15 @@ def cr2_projections(design: ClusterDesign) -> np.ndarray:
     >>> cr2_projections(d).shape
     (4, 1)
     """
-    xt, _, omega = _transformed(design)
+    xt, _, _ = _transformed(design)
     bread = np.linalg.inv(xt.T @ xt)
+    w_cs = design.weights / design.variance            # clubSandwich's W for a glm
     out = np.empty_like(xt)
     for g in range(design.n_clusters):
         idx = np.flatnonzero(design.groups == g)
-        xg, inv_om = xt[idx], 1.0 / omega[idx]
-        b = inv_om[:, None] * (np.eye(len(idx)) - xg @ bread @ xg.T) * inv_om[None, :]
-        adj = _inv_sqrt(b) * inv_om[None, :]           # B^(-1/2) Omega^-1
+        xg, inv_w = xt[idx], 1.0 / w_cs[idx]
+        b = inv_w[:, None] * (np.eye(len(idx)) - xg @ bread @ xg.T) * inv_w[None, :]
+        adj = _inv_sqrt(b) * inv_w[None, :]            # B^(-1/2) W^-1
         out[idx] = adj.T @ xg
     return out
 

@@ -66,11 +66,9 @@ def test_agrees_with_r_glm_and_sandwich_vcovcl(model):
     exp = EXPECTED[EXPECTED["model"] == model]
     terms = exp["term"].map(R_NAMES).tolist()
     data = _fixture_input()
-    kinds = {"naive": "se_model", "CR1": "se_cr1", "CR0": "se_cr0"}
-    if model == "gaussian_unweighted":
-        # clubSandwich's CR2 square root differs from ours once IRLS or prior weights vary
-        # (both unbiased under the working model), so only the unweighted linear case is exact
-        kinds["CR2"] = "se_cr2"
+    # CR2 follows clubSandwich's square root of the adjustment (Cholesky of the working
+    # variance), so it agrees with weights too
+    kinds = {"naive": "se_model", "CR1": "se_cr1", "CR0": "se_cr0", "CR2": "se_cr2"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for inference, column in kinds.items():
@@ -81,6 +79,41 @@ def test_agrees_with_r_glm_and_sandwich_vcovcl(model):
             se = np.sqrt(np.diag(res.vcov.loc[terms, terms]))
             np.testing.assert_allclose(est, exp["estimate"], atol=1e-6, rtol=0)
             np.testing.assert_allclose(se, exp[column], atol=1e-4, rtol=0)
+
+
+ROBUST = pd.read_csv(FIXTURES / "robust.csv")
+KINDS = ["HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR2", "CR3"]
+
+
+@pytest.mark.parametrize("model", sorted(ROBUST["model"].unique()))
+def test_hc0_hc3_cr0_cr3_and_satterthwaite_df_agree_with_sandwich_and_clubsandwich(model):
+    # robust.csv: sandwich::vcovHC / vcovCL and clubSandwich::vcovCR / coef_test /
+    # linear_contrast (make_robust.R). Gaussian fits agree to rounding; binomial ones to the
+    # difference between R's and statsmodels' IRLS convergence (about 1e-5 relative).
+    family, kind = model.split("_")
+    rows = ROBUST[ROBUST["model"] == model]
+    exp = rows[rows["term"] != "em+em:fsm"]
+    terms = exp["term"].map(R_NAMES).tolist()
+    rtol = 1e-9 if family == "gaussian" else 3e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for inference in KINDS:
+            res = fit_outcome(_fixture_input(), "y" if family == "gaussian" else "yb", family,
+                              COVARIATES, weights=None if kind == "unweighted" else "weights",
+                              inference=inference, interaction="fsm" if kind == "gap" else None)
+            np.testing.assert_allclose(res.bse[terms], exp[f"se_{inference.lower()}"],
+                                       rtol=rtol, atol=0)
+            if inference == "CR2":   # Bell-McCaffrey df, per coefficient and for em + em:fsm
+                table = res.coef_table()
+                np.testing.assert_allclose(table.loc[terms, "df"], exp["df_cr2"], rtol=rtol)
+                if kind == "gap":
+                    lc = rows[rows["term"] == "em+em:fsm"].iloc[0]
+                    fsm = res.contrasts.set_index("term").loc["effect for FSM pupils"]
+                    if family == "gaussian":   # the term is the contrast itself
+                        assert fsm["estimate"] == pytest.approx(lc["estimate"], rel=1e-9)
+                        assert fsm["se"] == pytest.approx(lc["se_cr2"], rel=1e-9)
+                    assert fsm["df"] == pytest.approx(lc["df_cr2"], rel=rtol)
+                    assert fsm["inference"] == f"CR2, t({lc['df_cr2']:.1f}) (Bell-McCaffrey)"
 
 
 # ----------------------------------------------------------------- effects
