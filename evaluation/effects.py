@@ -293,8 +293,8 @@ def outcome_range(name: str, family: str) -> tuple[float, float] | None:
 
 
 def informativeness(ci_low: float, ci_high: float, value_range: tuple | None,
-                    n_clusters: int, min_clusters: int, method: str = "the method"
-                    ) -> tuple[bool, str]:
+                    n_clusters: int, min_clusters: int, method: str = "the method",
+                    proportion: bool = False) -> tuple[bool, str]:
     """Is an interval informative? Not when wider than the outcome's range or from too few clusters.
 
     An interval for an effect on an outcome that can only take values in ``[low, high]`` says
@@ -312,6 +312,9 @@ def informativeness(ci_low: float, ci_high: float, value_range: tuple | None,
         Clusters the interval rests on and the fewest the method needs.
     method : str
         The method's name, for the reason.
+    proportion : bool
+        The effect is a risk difference on the 0-1 scale (the reason speaks of percentage
+        points).
 
     Returns
     -------
@@ -320,7 +323,7 @@ def informativeness(ci_low: float, ci_high: float, value_range: tuple | None,
 
     Examples
     --------
-    >>> informativeness(-0.9, 0.5, (0, 1), 12, 6)
+    >>> informativeness(-0.9, 0.5, (0, 1), 12, 6, proportion=True)
     (False, 'interval 140.0 percentage points wide, wider than the outcome can range (100)')
     >>> informativeness(-2.0, 3.0, (9, 39), 4, 6, "the wild cluster bootstrap")
     (False, '4 clusters: fewer than the 6 the wild cluster bootstrap needs')
@@ -334,7 +337,7 @@ def informativeness(ci_low: float, ci_high: float, value_range: tuple | None,
         low, high = value_range
         span, width = high - low, ci_high - ci_low
         if width > span:
-            if (low, high) == (0.0, 1.0) or (low, high) == (0, 1):
+            if proportion:
                 reasons.append(f"interval {100 * width:.1f} percentage points wide, wider than "
                                "the outcome can range (100)")
             else:

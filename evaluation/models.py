@@ -97,7 +97,8 @@ def _rows(data: pd.DataFrame, outcome: str, covariates: list[str], treatment: st
           weights: str | None, cluster: str) -> tuple[pd.DataFrame, dict]:
     exclusions: dict[str, int] = {}
     keep = np.ones(len(data), dtype=bool)
-    for col in dict.fromkeys(map(_base, [outcome, treatment, *covariates, cluster])):
+    columns = [outcome, treatment, *covariates] + ([cluster] if cluster else [])
+    for col in dict.fromkeys(map(_base, columns)):
         miss = keep & data[col].isna().to_numpy()
         if miss.any():
             exclusions[f"missing {col}"] = int(miss.sum())
@@ -873,7 +874,7 @@ def _fit(d: Design, outcome: str, family: str, treatment: str, interaction: str 
     needed = INFERENCE[name].min_clusters   # the method asked for, before any fallback
     flags = [effects.informativeness(r["ci_low"], r["ci_high"], outcome_range, n_clusters,
                                      needed, "the wild cluster bootstrap" if name == "wild"
-                                     else name)
+                                     else name, proportion=family == "binomial")
              for r in rows.values()]
     table["informative"] = [f[0] for f in flags]
     table["not_informative"] = [f[1] for f in flags]
@@ -1072,7 +1073,8 @@ class ImpactResult:
         fitted = out["outcome"].isin(list(self.outcomes))
         out["informative"] = out["informative"].where(fitted, False).astype(bool)
         out["not_informative"] = out["not_informative"].where(fitted, "not estimable")
-        out[["method", "inference_note"]] = out[["method", "inference_note"]].fillna("")
+        for col in ("method", "inference_note"):
+            out[col] = out[col].astype(object).fillna("")
         return out
 
     def gap_table(self) -> pd.DataFrame:
