@@ -878,6 +878,10 @@ def _fit(d: Design, outcome: str, family: str, treatment: str, interaction: str 
              for r in rows.values()]
     table["informative"] = [f[0] for f in flags]
     table["not_informative"] = [f[1] for f in flags]
+    if family == "binomial":  # risk differences cannot leave [-1, 1], their difference [-2, 2]
+        bound = np.where(table["term"].str.startswith("change"), 2.0, 1.0)
+        table["ci_low"] = np.maximum(table["ci_low"], -bound)
+        table["ci_high"] = np.minimum(table["ci_high"], bound)
     head = table.iloc[-1]
     treat = d.frame[treatment].astype(bool).to_numpy()
     n_em, n_comp = int(treat.sum()), int((~treat).sum())
