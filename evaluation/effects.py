@@ -266,3 +266,84 @@ def holm(pvalues) -> np.ndarray:
     steps = np.arange(len(order), 0, -1)
     out[order] = np.minimum(np.maximum.accumulate(p[order] * steps), 1.0)
     return out
+
+
+def outcome_range(name: str, family: str) -> tuple[float, float] | None:
+    """Possible values ``(low, high)`` of an outcome: the schema's, or 0-1 for binary ones.
+
+    From the ``low``/``high`` of the pupil table's column in :mod:`evaluation.schema`
+    (e.g. KS2 average point score 9-39, GCSE capped points 0-464); binomial outcomes are 0/1.
+    None when unknown.
+
+    Examples
+    --------
+    >>> outcome_range("ks2_aps", "gaussian"), outcome_range("gcse_5ac", "binomial")
+    ((9.0, 39.0), (0.0, 1.0))
+    >>> outcome_range("made_up", "gaussian") is None
+    True
+    """
+    from evaluation.schema import TABLES
+
+    if family == "binomial":
+        return (0.0, 1.0)
+    column = next((c for c in TABLES["pupils"] if c.name == name), None)
+    if column is None or column.low is None or column.high is None:
+        return None
+    return (float(column.low), float(column.high))
+
+
+def informativeness(ci_low: float, ci_high: float, value_range: tuple | None,
+                    n_clusters: int, min_clusters: int, method: str = "the method",
+                    proportion: bool = False) -> tuple[bool, str]:
+    """Is an interval informative? Not when wider than the outcome's range or from too few clusters.
+
+    An interval for an effect on an outcome that can only take values in ``[low, high]`` says
+    nothing when it is wider than ``high - low`` (for a risk difference, 100 percentage
+    points); nor does one from fewer clusters than the inference method needs
+    (:data:`evaluation.inference.MIN_CLUSTERS`).
+
+    Parameters
+    ----------
+    ci_low, ci_high : float
+        The interval (before any clipping to the possible range).
+    value_range : tuple or None
+        ``(low, high)`` of the outcome; None skips the width rule.
+    n_clusters, min_clusters : int
+        Clusters the interval rests on and the fewest the method needs.
+    method : str
+        The method's name, for the reason.
+    proportion : bool
+        The effect is a risk difference on the 0-1 scale (the reason speaks of percentage
+        points).
+
+    Returns
+    -------
+    bool, str
+        Informative, and the reason when not ("" otherwise).
+
+    Examples
+    --------
+    >>> informativeness(-0.9, 0.5, (0, 1), 12, 6, proportion=True)
+    (False, 'interval 140.0 percentage points wide, wider than the outcome can range (100)')
+    >>> informativeness(-2.0, 3.0, (9, 39), 4, 6, "the wild cluster bootstrap")
+    (False, '4 clusters: fewer than the 6 the wild cluster bootstrap needs')
+    >>> informativeness(-2.0, 3.0, (9, 39), 12, 6)
+    (True, '')
+    """
+    reasons = []
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        reasons.append("no finite interval")
+    elif value_range is not None:
+        low, high = value_range
+        span, width = high - low, ci_high - ci_low
+        if width > span:
+            if proportion:
+                reasons.append(f"interval {100 * width:.1f} percentage points wide, wider than "
+                               "the outcome can range (100)")
+            else:
+                reasons.append(f"interval {width:.3g} wide, wider than the outcome can range "
+                               f"({low:g} to {high:g})")
+    if n_clusters < min_clusters:
+        reasons.append(f"{n_clusters} cluster{'s' if n_clusters != 1 else ''}: fewer than the "
+                       f"{min_clusters} {method} needs")
+    return not reasons, "; ".join(reasons)

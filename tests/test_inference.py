@@ -1,14 +1,21 @@
 """Cluster-robust variances and the wild cluster bootstrap against brute force and hand cases."""
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from evaluation.inference import (
     WEBB_POINTS,
     ClusterDesign,
+    bootstrap_pvalue,
     cluster_vcov,
     cr1_factor,
+    critical_value,
     logit_wild_bootstrap,
+    reparameterise,
+    satterthwaite_df,
     webb_weights,
     wild_cluster_bootstrap,
 )
@@ -39,8 +46,8 @@ def test_cr1_factor_is_sandwich_hc1_with_cadjust():
 
 def test_cluster_vcov_errors_name_argument():
     d = ClusterDesign(np.ones((2, 1)), np.zeros(2), np.ones(2), np.ones(2), np.zeros(2, int))
-    with pytest.raises(ValueError, match=r"`kind` should be one of \['CR0', 'CR1', 'CR2'\]; "
-                                         r"got 'HC3'"):
+    with pytest.raises(ValueError, match=r"`kind` should be one of \['CR0', 'CR1', 'CR2', "
+                                         r"'CR3'\]; got 'HC3'"):
         cluster_vcov(d, "HC3")
     with pytest.raises(ValueError, match="at least 2 clusters; got 1"):
         cluster_vcov(d, "CR1")
@@ -92,7 +99,7 @@ def test_wild_cluster_bootstrap_closed_form_equals_brute_force():
     v = webb_weights(7, 50, np.random.default_rng(7))
     assert res.t_star == pytest.approx(_brute_force_wcr(X, y, w, g, 1, v), rel=1e-9)
     assert res.p == pytest.approx(np.mean(np.abs(res.t_star) >= abs(res.statistic)))
-    assert res.critical == pytest.approx(np.quantile(np.abs(res.t_star), 0.95))
+    assert res.critical == np.sort(np.abs(res.t_star))[::-1][2]   # ceil(0.05 * 50) = 3rd
 
 
 def test_wild_cluster_bootstrap_is_deterministic_given_seed():
@@ -130,3 +137,82 @@ def test_logit_bootstrap_survives_fitted_probabilities_of_exactly_zero_or_one():
     y[:5], mu[:5] = 1.0, 1.0          # fitted probability 1 where y = 1
     res = logit_wild_bootstrap(X, y, np.ones(240), g, 1, mu, n_boot=99, random_state=1)
     assert np.isfinite(res.critical) and np.isfinite(res.p)
+
+
+# ----------------------------------------------------------------- against wildboottest
+
+WILD = Path(__file__).parent / "fixtures" / "wild"
+GLM_INPUT = Path(__file__).parent / "fixtures" / "glm" / "input.csv"
+HYPOTHESES = {"main:em": ("main", ["em"]), "gap:em": ("gap", ["em"]),
+              "gap:em+em:fsm": ("gap", ["em", "em:fsm"]), "gap:em:fsm": ("gap", ["em:fsm"])}
+
+
+@pytest.mark.parametrize("hypothesis", list(HYPOTHESES))
+def test_wcr_equals_wildboottest_with_shared_draws(hypothesis):
+    # shared.csv: wildboottest 0.3.2 (WCR, CR1 "11", Webb weights) with the draws in
+    # draws.csv, on sqrt(w)-scaled OLS = our weighted least squares (make_fixtures.py).
+    data = pd.read_csv(GLM_INPUT)
+    kind, terms = HYPOTHESES[hypothesis]
+    X = pd.read_csv(WILD / f"design_{kind}.csv")
+    ref = pd.read_csv(WILD / "shared.csv").set_index("hypothesis").loc[hypothesis]
+    draws = pd.read_csv(WILD / "draws.csv").to_numpy()
+    groups = pd.factorize(data["school_id"], sort=True)[0]
+    contrast = np.isin(X.columns, terms).astype(float)
+    xt, j = reparameterise(X.to_numpy(), contrast)
+    res = wild_cluster_bootstrap(xt, data["y"].to_numpy(float), data["weights"].to_numpy(float),
+                                 groups, j, draws=draws)
+    t_boot = ref[[f"t{i}" for i in range(999)]].to_numpy(float)
+    np.testing.assert_allclose(res.t_star, t_boot, rtol=1e-8)
+    assert res.statistic == pytest.approx(ref["t_stat"], rel=1e-10)
+    assert res.p == pytest.approx(ref["p"], abs=1e-12)   # no ties: ">=" and ">" agree
+
+
+def test_model_p_values_equal_wildboottest_with_the_same_draws_and_agree_by_monte_carlo():
+    # fit_outcome draws Webb weights as rng.integers(0, 6, (B, G)): with the seed of
+    # draws.csv they are the same draws, so each reported term's p is wildboottest's
+    from evaluation.models import fit_outcome
+
+    data = pd.read_csv(GLM_INPUT).astype({c: bool for c in ["em", "fsm", "female", "eal"]})
+    draws = pd.read_csv(WILD / "draws.csv").to_numpy()
+    assert np.array_equal(webb_weights(9, 999, np.random.default_rng(20240611)), draws)
+    covs = ["ks2_aps", "fsm", "female", "sen", "eal", "ethnicity"]
+    shared = pd.read_csv(WILD / "shared.csv").set_index("hypothesis")
+    mc = pd.read_csv(WILD / "montecarlo.csv").set_index("hypothesis")
+    terms = {"main:em": ("main", "effect on EM pupils"),
+             "gap:em": ("gap", "effect for other pupils"),
+             "gap:em+em:fsm": ("gap", "effect for FSM pupils"),
+             "gap:em:fsm": ("gap", "change in the FSM gap")}
+    fits = {}
+    for kind in ("main", "gap"):
+        for n_boot, seed in ((999, 20240611), (19999, 3)):
+            res = fit_outcome(data, "y", "gaussian", covs, inference="wild", n_boot=n_boot,
+                              random_state=seed, interaction="fsm" if kind == "gap" else None)
+            fits[kind, n_boot] = res.contrasts.set_index("term")
+    for hypothesis, (kind, term) in terms.items():
+        row = fits[kind, 999].loc[term]
+        assert row["estimate"] / row["se"] == pytest.approx(shared.loc[hypothesis, "t_stat"],
+                                                            rel=1e-9)
+        assert row["p"] == pytest.approx(shared.loc[hypothesis, "p"], abs=1e-12)
+        # independent draws, B = 19999 each: within 4 Monte Carlo standard errors
+        p_ref, p = mc.loc[hypothesis, "p"], fits[kind, 19999].loc[term, "p"]
+        assert abs(p - p_ref) < 4 * np.sqrt(2 * p_ref * (1 - p_ref) / 19999)
+
+
+def test_critical_value_makes_p_below_alpha_exactly_an_interval_excluding_zero():
+    rng = np.random.default_rng(9)
+    for b in (19, 99, 199, 999, 1000):
+        t_star = np.round(rng.standard_t(4, size=b), 2)       # ties included
+        for alpha in (0.01, 0.05, 0.1, 0.2):
+            crit = critical_value(t_star, alpha)
+            for t in np.concatenate([np.abs(t_star), np.linspace(0, 6, 61)]):
+                assert (bootstrap_pvalue(t, t_star) < alpha) == (abs(t) > crit)
+
+
+def test_satterthwaite_df_of_a_balanced_mean_difference_is_g_minus_1_per_arm():
+    # clusters nested in two arms, equal sizes, unit weights: under the working model the
+    # Bell-McCaffrey df of the difference in means is that of the pooled two-sample t, G - 2
+    g = np.repeat(np.arange(8), 5)
+    arm = (g >= 4).astype(float)
+    X = np.column_stack([np.ones(40), arm])
+    d = ClusterDesign(X, np.zeros(40), np.ones(40), np.ones(40), g)
+    assert satterthwaite_df(d, [0.0, 1.0]) == pytest.approx(6.0)

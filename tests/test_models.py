@@ -65,11 +65,9 @@ def test_agrees_with_r_glm_and_sandwich_vcovcl(model):
     exp = EXPECTED[EXPECTED["model"] == model]
     terms = exp["term"].map(R_NAMES).tolist()
     data = _fixture_input()
-    kinds = {"naive": "se_model", "CR1": "se_cr1", "CR0": "se_cr0"}
-    if model == "gaussian_unweighted":
-        # clubSandwich's CR2 square root differs from ours once IRLS or prior weights vary
-        # (both unbiased under the working model), so only the unweighted linear case is exact
-        kinds["CR2"] = "se_cr2"
+    # CR2 follows clubSandwich's square root of the adjustment (Cholesky of the working
+    # variance), so it agrees with weights too
+    kinds = {"naive": "se_model", "CR1": "se_cr1", "CR0": "se_cr0", "CR2": "se_cr2"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for inference, column in kinds.items():
@@ -80,6 +78,41 @@ def test_agrees_with_r_glm_and_sandwich_vcovcl(model):
             se = np.sqrt(np.diag(res.vcov.loc[terms, terms]))
             np.testing.assert_allclose(est, exp["estimate"], atol=1e-6, rtol=0)
             np.testing.assert_allclose(se, exp[column], atol=1e-4, rtol=0)
+
+
+ROBUST = pd.read_csv(FIXTURES / "robust.csv")
+KINDS = ["HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR2", "CR3"]
+
+
+@pytest.mark.parametrize("model", sorted(ROBUST["model"].unique()))
+def test_hc0_hc3_cr0_cr3_and_satterthwaite_df_agree_with_sandwich_and_clubsandwich(model):
+    # robust.csv: sandwich::vcovHC / vcovCL and clubSandwich::vcovCR / coef_test /
+    # linear_contrast (make_robust.R). Gaussian fits agree to rounding; binomial ones to the
+    # difference between R's and statsmodels' IRLS convergence (about 1e-5 relative).
+    family, kind = model.split("_")
+    rows = ROBUST[ROBUST["model"] == model]
+    exp = rows[rows["term"] != "em+em:fsm"]
+    terms = exp["term"].map(R_NAMES).tolist()
+    rtol = 1e-9 if family == "gaussian" else 3e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for inference in KINDS:
+            res = fit_outcome(_fixture_input(), "y" if family == "gaussian" else "yb", family,
+                              COVARIATES, weights=None if kind == "unweighted" else "weights",
+                              inference=inference, interaction="fsm" if kind == "gap" else None)
+            np.testing.assert_allclose(res.bse[terms], exp[f"se_{inference.lower()}"],
+                                       rtol=rtol, atol=0)
+            if inference == "CR2":   # Bell-McCaffrey df, per coefficient and for em + em:fsm
+                table = res.coef_table()
+                np.testing.assert_allclose(table.loc[terms, "df"], exp["df_cr2"], rtol=rtol)
+                if kind == "gap":
+                    lc = rows[rows["term"] == "em+em:fsm"].iloc[0]
+                    fsm = res.contrasts.set_index("term").loc["effect for FSM pupils"]
+                    if family == "gaussian":   # the term is the contrast itself
+                        assert fsm["estimate"] == pytest.approx(lc["estimate"], rel=1e-9)
+                        assert fsm["se"] == pytest.approx(lc["se_cr2"], rel=1e-9)
+                    assert fsm["df"] == pytest.approx(lc["df_cr2"], rel=rtol)
+                    assert fsm["inference"] == f"CR2, t({lc['df_cr2']:.1f}) (Bell-McCaffrey)"
 
 
 # ----------------------------------------------------------------- effects
@@ -170,8 +203,8 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match=r"`family` should be one of \['binomial', "
                                          r"'gaussian'\]; got 'poisson'"):
         fit_outcome(df, "y", "poisson", COVARIATES)
-    with pytest.raises(ValueError, match=r"`inference` should be one of .*; got 'HC3'"):
-        fit_outcome(df, "y", "gaussian", COVARIATES, inference="HC3")
+    with pytest.raises(ValueError, match=r"`inference` should be one of .*; got 'HC4'"):
+        fit_outcome(df, "y", "gaussian", COVARIATES, inference="HC4")
     with pytest.raises(DataError, match=r"binomial outcome 'y' should be 0/1"):
         fit_outcome(df, "y", "binomial", COVARIATES)
 
@@ -277,7 +310,7 @@ def test_singular_information_is_not_estimable_rather_than_a_traceback(monkeypat
     def singular(*args):
         raise np.linalg.LinAlgError("Singular matrix")
 
-    monkeypatch.setitem(models.INFERENCE, "CR1", singular)
+    monkeypatch.setattr(models, "cluster_vcov", singular)
     with pytest.raises(NotEstimableError, match=r"'yb': the information matrix is singular "
                                                 r"\(Singular matrix\)"):
         fit_outcome(_dgp(16), "yb", "binomial", COVARIATES, inference="CR1")
@@ -295,3 +328,120 @@ def test_unestimable_outcome_row_keeps_its_exact_counts_and_exclusions():
     assert (row["n_em"], row["n_comparison"], row["n_schools"]) == (
         int(df["em"].sum()) - 3, int((~df["em"]).sum()), 8)
     assert impact.exclusions["yb: missing yb"] == 3
+
+
+# ----------------------------------------------------------------- one method per model
+
+@pytest.mark.parametrize("inference", ["wild", "CR1", "CR2", "HC1", "naive"])
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+def test_every_reported_p_agrees_with_its_interval(inference, family):
+    # "significant at 5%" and "interval excludes 0" agree for every term and coefficient,
+    # and every term is tested by the model's own method
+    outcome = "y" if family == "gaussian" else "yb"
+    for seed in range(3):
+        df = _dgp(20 + seed, n_schools=9, tau=2.0)
+        for interaction in (None, "fsm"):
+            res = fit_outcome(df, outcome, family, COVARIATES, inference=inference, n_boot=199,
+                              interaction=interaction, random_state=seed)
+            tables = [res.contrasts.rename(columns={"estimate": "coef"}), res.coef_table()]
+            for t in tables:
+                excludes = (t["ci_low"] > 0) | (t["ci_high"] < 0)
+                assert ((t["p"] < 0.05) == excludes).all(), t
+                assert (t["ci_low"] <= t["coef"]).all() and (t["coef"] <= t["ci_high"]).all()
+            assert res.contrasts["inference"].str.split(",").str[0].nunique() == 1
+            assert res.p == res.contrasts["p"].iloc[-1]
+            if family == "binomial":   # p, odds-ratio and Cox-index intervals: one test
+                assert (res.p < 0.05) == ((res.or_ci_low > 1) | (res.or_ci_high < 1)) or \
+                    interaction
+                assert -1 <= res.ci_low <= res.ci_high <= 1
+
+
+def test_wild_bootstrap_subgroup_terms_are_bootstrapped_not_cr1():
+    df = _dgp(30, n_schools=9)
+    gap = fit_outcome(df, "y", "gaussian", COVARIATES, inference="wild", n_boot=199,
+                      interaction="fsm")
+    assert gap.contrasts["inference"].str.startswith("wild cluster bootstrap").all()
+    # for a linear model each term's interval is estimate +/- its own bootstrap critical value
+    half = (gap.contrasts["ci_high"] - gap.contrasts["ci_low"]) / 2
+    np.testing.assert_allclose(half, gap.contrasts["critical"] * gap.contrasts["se"])
+    assert gap.contrasts["critical"].nunique() == 3
+
+
+def test_auto_records_the_switch_and_why():
+    df = _dgp(31, n_schools=8)
+    wild = fit_outcome(df, "y", "gaussian", COVARIATES, n_boot=99)
+    assert (wild.method, wild.inference_requested) == ("wild", "auto")
+    assert wild.inference_note == ("inference='auto': 8 clusters, fewer than 30, so the wild "
+                                   "cluster bootstrap")
+    cr1 = fit_outcome(df, "y", "gaussian", COVARIATES, wild_below=5)
+    assert cr1.method == "CR1" and "at least 5" in cr1.inference_note
+    asked = fit_outcome(df, "y", "gaussian", COVARIATES, inference="CR2")
+    assert asked.inference_note == "" and asked.inference.startswith("CR2, t(")
+    t = estimate_impacts(df, OUTCOMES, COVARIATES, random_state=1).table()
+    assert t["method"].tolist() == ["wild", "wild"]
+    assert t["inference_note"].str.contains("fewer than 30").all()
+
+
+def test_not_informative_rows_say_why_and_give_no_months():
+    few = _dgp(32, n_schools=4, n_em=10, n_comp=40)
+    with pytest.warns(ModelWarning, match="only 4 schools"):
+        res = fit_outcome(few, "y", "gaussian", COVARIATES, n_boot=99)
+    assert not res.informative and np.isnan(res.months)
+    assert res.not_informative == ("4 clusters: fewer than the 6 the wild cluster bootstrap "
+                                   "needs")
+    assert not res.contrasts["informative"].any()
+    # an interval wider than the outcome can range: points on a 0-2 scale
+    df = _dgp(33, n_schools=9)
+    res = fit_outcome(df, "y", "gaussian", COVARIATES, inference="CR1", outcome_range=(0, 2))
+    assert res.ci_high - res.ci_low > 2 and not res.informative
+    assert res.not_informative.startswith("interval ") and "(0 to 2)" in res.not_informative
+    assert np.isnan(res.months)
+    ok = fit_outcome(df, "y", "gaussian", COVARIATES, inference="CR1",
+                     outcome_range=(0, 1000))
+    assert ok.informative and ok.not_informative == "" and np.isfinite(ok.months)
+    # risk differences: the 0-1 range is implied
+    wide = fit_outcome(_dgp(34, n_schools=9, n_em=3, n_comp=20), "yb", "binomial",
+                       COVARIATES, inference="CR1")
+    assert wide.outcome_range == (0.0, 1.0)
+    assert wide.informative == (wide.ci_high - wide.ci_low <= 1)
+
+
+def test_impact_and_gap_tables_carry_the_flags_and_plan_ranges():
+    df = _dgp(35, n_schools=9)
+    outcomes = [dict(OUTCOMES[0], range=[0, 2]), OUTCOMES[1]]
+    impact = estimate_impacts(df, outcomes, COVARIATES, random_state=1, inference="CR1")
+    t = impact.table().set_index("outcome")
+    assert not t.loc["y", "informative"] and "(0 to 2)" in t.loc["y", "not_informative"]
+    assert np.isnan(t.loc["y", "months"])
+    assert t.loc["yb", "informative"] and t.loc["yb", "not_informative"] == ""
+    gap = impact.gap_table()
+    assert {"informative", "not_informative", "df"} <= set(gap.columns)
+    assert not gap.loc[gap["outcome"] == "y", "informative"].any()
+
+
+def test_formula_interface_matches_the_covariate_list_and_counts_exclusions():
+    from evaluation.models import fit_model
+
+    df = _dgp(36, n_schools=9)
+    df.loc[[0, 1], "ks2_aps"] = np.nan
+    covs = ["ks2_aps", "fsm", "female", "eal"]
+    a = fit_outcome(df, "y", "gaussian", covs, inference="wild", n_boot=199, random_state=4)
+    b = fit_outcome(df, formula="y ~ em + ks2_aps + fsm + female + eal", inference="wild",
+                    n_boot=199, random_state=4)
+    c = fit_model("y ~ em + ks2_aps + fsm + female + eal", df, treatment="em",
+                  cluster="school_id", weights="weights", inference="wild", n_boot=199,
+                  random_state=4)
+    for r in (b, c):
+        for k in ("estimate", "ci_low", "ci_high", "p"):
+            assert getattr(r, k) == pytest.approx(getattr(a, k), rel=1e-10)
+        assert r.exclusions == {"missing ks2_aps": 2}
+    gap = fit_model("y ~ em * fsm + ks2_aps", df, treatment="em", cluster="school_id",
+                    weights="weights", inference="CR1")
+    ref = fit_outcome(df, "y", "gaussian", ["ks2_aps"], interaction="fsm", inference="CR1")
+    pd.testing.assert_series_equal(gap.contrasts["estimate"], ref.contrasts["estimate"])
+    assert gap.coef_table().index.tolist()[:2] == ["Intercept", "em"]
+    assert gap.conf_int(0.1).shape == (5, 2)
+    with pytest.raises(ValueError, match="does not contain the treatment 'em'"):
+        fit_model("y ~ ks2_aps", df, treatment="em")
+    hc = fit_model("y ~ em + ks2_aps", df, treatment="em")   # no clusters: HC1
+    assert hc.method == "HC1" and "without a cluster column" in hc.inference_note
