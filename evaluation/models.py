@@ -1143,6 +1143,27 @@ def _precision(res: OutcomeResult, power: dict, alpha: float) -> dict:
                                                                           0.2)))}
 
 
+def model_arguments(plan=None, treatment: str = "em", weights: str | None = "weights",
+                    inference: str = "auto") -> dict:
+    """Return the :func:`fit_outcome` arguments a plan's ``inference`` section sets.
+
+    Every fit of the project (each outcome, each subgroup) takes its cluster column,
+    confidence level, bootstrap replications and wild-bootstrap rule from here.
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> model_arguments(load_plan())["cluster"]
+    'school_id'
+    """
+    inf = plan.section("inference") if plan is not None else {}
+    return {"treatment": treatment, "weights": weights,
+            "cluster": inf.get("cluster", "school_id"), "inference": inference,
+            "alpha": float(inf.get("alpha", 0.05)),
+            "n_boot": int(inf.get("bootstrap_reps", 999)),
+            "wild_below": int(inf.get("wild_bootstrap_below", WILD_BELOW))}
+
+
 def estimate_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[str],
                      plan=None, exclusions: dict | None = None, random_state=DEFAULT_SEED,
                      treatment: str = "em", weights: str | None = "weights",
@@ -1183,13 +1204,9 @@ def estimate_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[
     >>> res = estimate_impacts(matched, plan.outcomes("primary"),
     ...                        plan.covariates("primary"), plan=plan)  # doctest: +SKIP
     """
-    inf = plan.section("inference") if plan is not None else {}
     power = plan.section("power") if plan is not None else {}
-    alpha = float(inf.get("alpha", 0.05))
-    args = {"treatment": treatment, "weights": weights,
-            "cluster": inf.get("cluster", "school_id"), "inference": inference, "alpha": alpha,
-            "n_boot": int(inf.get("bootstrap_reps", 999)),
-            "wild_below": int(inf.get("wild_bootstrap_below", WILD_BELOW))}
+    args = model_arguments(plan, treatment, weights, inference)
+    alpha = args["alpha"]
     seeds = np.random.SeedSequence(random_state).spawn(2 * len(outcomes))
     fits, gaps, failed, precision, unfitted = {}, {}, {}, {}, {}
     excl = dict(exclusions or {})

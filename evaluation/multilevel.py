@@ -14,7 +14,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 from evaluation import effects
 from evaluation.exceptions import ModelWarning, NotEstimableError
 from evaluation.inference import t_critical, t_pvalue
-from evaluation.models import FAMILIES, _average_effect, build_design
+from evaluation.models import FAMILIES, average_effect, build_design
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ def _gee(d, treatment, reml=True):
                  cov_struct=cov_struct.Exchangeable(), weights=d.weights).fit(
         cov_type="robust")
     treat = d.frame[treatment].astype(bool).to_numpy()
-    value, grad = _average_effect(FAMILIES["binomial"], np.asarray(fit.params), d.X, treat,
+    value, grad = average_effect(FAMILIES["binomial"], np.asarray(fit.params), d.X, treat,
                                   treatment, None, d.frame, d.weights)
     g = int(d.groups.max()) + 1
     cov = np.asarray(fit.cov_params()) * g / (g - 1)  # statsmodels' bias_reduced fails with weights

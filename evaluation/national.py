@@ -7,6 +7,7 @@ from importlib import resources
 
 import pandas as pd
 
+
 @cache
 def _load() -> pd.DataFrame:
     with resources.files("evaluation.data").joinpath("national.csv").open() as fh:

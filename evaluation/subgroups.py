@@ -7,13 +7,14 @@ import warnings
 import pandas as pd
 
 from evaluation.exceptions import NotEstimableError
-from evaluation.models import fit_outcome
+from evaluation import effects
+from evaluation.models import fit_outcome, model_arguments
 from evaluation.plan import Plan
 from evaluation.sensitivity import caught_lines
 
 COLUMNS = ["phase", "group", "outcome", "label", "family", "n_schools", "n_em", "n_comparison",
            "estimate", "ci_low", "ci_high", "p", "effect_size", "es_ci_low", "es_ci_high",
-           "es_type", "inference", "note"]
+           "es_type", "inference", "informative", "not_informative", "note"]
 
 
 def effects_by(matched: pd.DataFrame, schools: pd.DataFrame, column: str, plan: Plan,
@@ -59,8 +60,10 @@ def effects_by(matched: pd.DataFrame, schools: pd.DataFrame, column: str, plan: 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
+                rng = head.get("range") or effects.outcome_range(head["name"], head["family"])
                 res = fit_outcome(part, head["name"], head["family"],
-                                  plan.model_covariates(phase), random_state=seed)
+                                  plan.model_covariates(phase), random_state=seed,
+                                  outcome_range=rng, **model_arguments(plan))
                 row.update(res.summary().iloc[0][[c for c in COLUMNS[8:-1]]].to_dict())
                 row["note"] = caught_lines(caught)
             except (ValueError, NotEstimableError) as err:
