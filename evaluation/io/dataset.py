@@ -91,10 +91,9 @@ def _decode(path: Path, data: bytes) -> str:
             f"`iconv -f WINDOWS-1252 -t UTF-8`.") from None
 
 
-def _header(text: str) -> tuple[str, list[str]]:
+def _header(text: str, expected: set[str]) -> tuple[str, list[str]]:
     """Return the delimiter and column names of a CSV's first line."""
     first = text.splitlines()[0] if text else ""
-    expected = {c.name for cols in TABLES.values() for c in cols}
     best = (",", next(csv.reader([first], delimiter=",")))
     score = len(expected & set(best[1]))
     for sep in DELIMITERS[1:]:
@@ -123,16 +122,49 @@ def _short_or_long_rows(path: Path, text: str, sep: str, width: int) -> DataErro
         "value is an empty field between two delimiters).")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_csv_text(path: str | Path, known_columns=None) -> pd.DataFrame:
+    """Read a CSV file as text, exactly: every cell a string, nothing guessed or dropped.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file: UTF-8 (a byte-order mark is allowed) or UTF-16 with a byte-order mark.
+    known_columns : iterable of str, optional
+        Column names the header should hold; the delimiter (``,``, ``;``, tab or ``|``) is
+        the one that splits the header into most of them (default: the schema's columns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One ``str`` column per header field; empty cells are ``""`` (never NaN).
+
+    Raises
+    ------
+    DataError
+        Naming the file: empty, not UTF-8, a workbook, a repeated column name, or rows with
+        more or fewer fields than the header (which rows, how many).
+
+    Examples
+    --------
+    >>> read_csv_text("nope.csv")
+    Traceback (most recent call last):
+    ...
+    evaluation.exceptions.DataError: nope.csv: file not found
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
     data = path.read_bytes()
     text = _decode(path, data)
     if not text.strip():
         raise DataError(f"{path}: empty file; expected a header row naming the columns, then "
                         "one row per record")
-    sep, names = _header(text)
+    known = {c.name for cols in TABLES.values() for c in cols} if known_columns is None \
+        else set(known_columns)
+    sep, names = _header(text, known)
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
         raise DataError(f"{path}: column(s) {dups} appear more than once in the header; "
@@ -163,7 +195,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return df.reset_index() if any(df.index.names) else df.reset_index(drop=True)
 
 
-_READERS = {".csv": _read_csv, ".parquet": _read_parquet}
+_READERS = {".csv": read_csv_text, ".parquet": _read_parquet}
 
 
 def read_table(path: str | Path, table: str) -> pd.DataFrame:
