@@ -236,7 +236,8 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
     return validate(_READERS[path.suffix](path), table, str(path))
 
 
-def _find(directory: Path, table: str) -> Path:
+def find_table(directory: Path, table: str) -> Path:
+    """Return the one file holding a table (``<table>.parquet`` or ``<table>.csv``)."""
     found = [directory / f"{table}{ext}" for ext in SUPPORTED if (directory / f"{table}{ext}"
                                                                    ).is_file()]
     if len(found) > 1:
@@ -253,7 +254,8 @@ def _find(directory: Path, table: str) -> Path:
         + f"; a data directory holds {', '.join(t + '.parquet|.csv' for t in TABLE_NAMES)}")
 
 
-def _read_meta(path: Path) -> dict:
+def read_meta(path: Path) -> dict:
+    """Read ``meta.json`` (``{"synthetic": false}`` when absent); DataError when malformed."""
     if not path.exists():
         return {"synthetic": False}
     try:
@@ -361,10 +363,10 @@ def read_dataset(directory: str | Path) -> Dataset:
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"{directory}: no such data directory")
-    paths = {table: _find(directory, table) for table in TABLE_NAMES}
+    paths = {table: find_table(directory, table) for table in TABLE_NAMES}
     tables = {table: read_table(path, table) for table, path in paths.items()}
     _cross_checks(tables, paths)
-    meta = _read_meta(directory / META_FILE)
+    meta = read_meta(directory / META_FILE)
     truth = _read_truth(directory / TRUTH_FILE)
     meta = {**meta, "directory": str(directory), "file_hashes": file_hashes(directory)}
     return Dataset(**tables, truth=truth, meta=meta)
