@@ -1,4 +1,4 @@
-"""Command line used by the Makefile: `python -m evaluation {data,targets,render,index}`."""
+"""Command line used by the Makefile: `python -m evaluation {data,check,targets,render,index}`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,21 @@ def _data(args) -> int:
     out = write_dataset(ds, args.out)
     print(f"data: {args.scenario} synthetic data set (seed {args.seed}) -> {out} "
           f"({len(ds.pupils):,} pupil rows, {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _check(args) -> int:
+    """Read and check the data set and the plan as a build would, and say what was found."""
+    from evaluation.io import read_dataset
+    from evaluation.plan import load_plan
+
+    plan = load_plan(args.plan)
+    ds = read_dataset(args.data)
+    specs = _specs(args)
+    counts = ", ".join(f"{t} {len(getattr(ds, t)):,} rows" for t in ("pupils", "schools",
+                                                                      "surveys", "tracking"))
+    print(f"check: {args.data}: {counts}; {len(ds.clusters())} clusters; "
+          f"{len(specs)} reports; plan {plan.path} ok", file=sys.stderr)
     return 0
 
 
@@ -152,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     p.add_argument("--out", default=str(config.SYNTHETIC_DIR / "default"))
     p.set_defaults(func=_data)
+    p = sub.add_parser("check", help="read and check a data set and the plan (exit 1 if bad)")
+    common(p)
+    p.add_argument("--plan", default=str(config.ANALYSIS_PLAN))
+    p.set_defaults(func=_check)
     p = sub.add_parser("targets", help="print the Makefile rules of every report")
     common(p)
     p.set_defaults(func=_targets)
