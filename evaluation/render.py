@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import json
 import os
@@ -72,15 +73,26 @@ class RenderRecord:
     error: str = ""
 
 
+#: Longest slug; a longer one is cut and ends with a hash of the whole text (file names stay
+#: far below the 255-byte limit of common file systems, and distinct texts stay distinct).
+MAX_SLUG = 80
+
+
 def slugify(text: str) -> str:
-    """Lower-case ASCII slug for file names.
+    """Lower-case ASCII slug for file names (at most ``MAX_SLUG`` characters).
 
     Examples
     --------
     >>> slugify("Secondary phase 1")
     'secondary-phase-1'
+    >>> len(slugify("a very long cluster name " * 20)) <= 80
+    True
     """
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if len(slug) <= MAX_SLUG:
+        return slug
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    return f"{slug[:MAX_SLUG - 11].rstrip('-')}-{digest}"
 
 
 def save_record(path: str | Path | None, **fields) -> None:

@@ -56,7 +56,8 @@ def test_unmapped_value_names_column_rows_and_allowed(tmp_path):
     frame = pd.read_csv(FIX, dtype=str)
     frame.loc[1, "KS4_GENDER"] = "X"
     with pytest.raises(DataError, match=r"column 'KS4_GENDER' \(-> female\) has values \['X'\] "
-                                        r"in 1 of 3 rows \(row 2\) not in the mapping; allowed: \['F', 'M'\]"):
+                                        r"in 1 of 3 rows \(row 2\) not in the mapping; "
+                                        r"allowed: \['F', 'M'\]"):
         read_npd_extract(_write(tmp_path, frame), "ks4")
 
 

@@ -96,8 +96,9 @@ def test_round_trip_and_unknown_school(tmp_path):
     bad = _pupils()
     bad.loc[1, "school_id"] = "S9"
     write_dataset(Dataset(bad, _schools(), _surveys(), _tracking()), tmp_path)
-    with pytest.raises(DataError, match=r"pupils.parquet: column 'school_id': 1 of 4 rows \(row 2\) "
-                                        r"name schools missing from schools.parquet \(found 'S9'\)"):
+    expected = (r"pupils.parquet: column 'school_id': 1 of 4 rows \(row 2\) name schools "
+                r"missing from schools.parquet \(found 'S9'\)")
+    with pytest.raises(DataError, match=expected):
         read_dataset(tmp_path)
 
 
