@@ -99,12 +99,13 @@ def _render(args) -> int:
     # for 1.1 s, only to check "iri" formats that the notebook schema never uses. This process
     # renders one report and exits: skip it (its import then fails and jsonschema carries on).
     sys.modules.setdefault("rfc3987_syntax", None)
-    from evaluation.render import render_report
+    from evaluation.render import render_report, slugify
 
     specs = _specs(args)
     if args.cluster:
-        match = [s for s in specs if s.kind == "cluster" and s.parameters["cluster"] ==
-                 args.cluster]
+        clusters = [s for s in specs if s.kind == "cluster"]
+        match = [s for s in clusters if s.parameters["cluster"] == args.cluster] or [
+            s for s in clusters if s.slug == f"cluster-{slugify(args.cluster)}"]
         if not match:
             names = [s.parameters["cluster"] for s in specs if s.kind == "cluster"]
             print(f"render: no cluster named {args.cluster!r} in the data ({args.data}); "
