@@ -15,7 +15,24 @@ endif
 
 SEED ?= 4
 DATA ?= data/synthetic/default
-DATA_STAMP := $(if $(filter data/synthetic/default,$(DATA)),data/synthetic/default/meta.json,$(wildcard $(DATA)/schools.*))
+# Values given on the command line never become shell or make code: they are read raw
+# ($(value ...)), reach recipes only through the environment ("$$DATA_DIR", "$$CLUSTER_NAME"),
+# and the seed must be a whole number. A DATA path may contain spaces.
+DATA_DIR := $(value DATA)
+CLUSTER_NAME := $(value CLUSTER)
+SEED_RAW := $(value SEED)
+unexport DATA CLUSTER SEED
+export DATA_DIR CLUSTER_NAME
+empty :=
+space := $(empty) $(empty)
+make_escape = $(subst $(space),\ ,$(subst :,\:,$(subst $$,$$$$,$(1))))
+digits = 0 1 2 3 4 5 6 7 8 9
+strip_digits = $(if $(2),$(call strip_digits,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,10,$(2))),$(1))
+ifneq ($(call strip_digits,$(subst $(space),_,$(SEED_RAW))x,$(digits)),x)
+$(error SEED must be a whole number such as 4; got '$(SEED_RAW)')
+endif
+override SEED := $(SEED_RAW)
+DATA_STAMP := $(if $(filter data/synthetic/default,$(DATA_DIR)),data/synthetic/default/meta.json,$(call make_escape,$(wildcard $(call make_escape,$(DATA_DIR))/schools.*)))
 REPORTS := reports
 NOTEBOOKS := notebooks
 LIB_DEPS := $(shell find evaluation -name '*.py' -o -name '*.j2' -o -name '*.csv' -o -name '*.json' | sort) analysis.yml $(ENV_STAMP)
@@ -24,12 +41,12 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: help env browser data reports report lab test lint bench clean
+.PHONY: help env browser data check reports report lab test lint bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=<dir> (default $(DATA)), SEED=<n>, CLUSTER=<name> for 'make report'"
+	@echo "  variables: DATA=<dir> (default data/synthetic/default), SEED=<n>, CLUSTER=<name> for 'make report'"
 
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
@@ -55,22 +72,28 @@ data/synthetic/default/meta.json: $(wildcard evaluation/synthetic/*.py) $(SEED_S
 
 data: data/synthetic/default/meta.json ## generate the default synthetic data set
 
+check: $(ENV_STAMP) $(DATA_STAMP) ## read and check the data set (DATA=<dir>) and analysis.yml
+	@$(PY) -m evaluation check --data "$$DATA_DIR"
+
 # One rule per report, generated from the data (clusters) and data/published (sources).
 $(REPORTS)/targets.mk: $(DATA_STAMP) $(wildcard data/published/*/*) | $(ENV_STAMP)
 	@mkdir -p $(REPORTS)
-	@$(PY) -m evaluation targets --data $(DATA) --seed $(SEED) > $@.tmp && mv $@.tmp $@
+	@$(PY) -m evaluation targets --data "$$DATA_DIR" --seed $(SEED) --reports '$(REPORTS)' > $@.tmp && mv $@.tmp $@
 
 ifneq ($(filter reports,$(MAKECMDGOALS)),)
 -include $(REPORTS)/targets.mk
 endif
 
 reports: $(REPORTS)/targets.mk $(REPORT_HTML) ## render every report (incremental; make -j2 for parallel) and the index
-	@$(PY) -m evaluation index --data $(DATA) --seed $(SEED)
+	@$(PY) -m evaluation index --data "$$DATA_DIR" --seed $(SEED) --reports '$(REPORTS)'
 
+# Exits non-zero when the report fails (its error page and the index still say why).
 report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<cluster name>"
-	@test -n "$(CLUSTER)" || { echo "usage: make report CLUSTER=\"<cluster name>\""; exit 2; }
-	@$(PY) -m evaluation render --cluster "$(CLUSTER)" --data $(DATA) --seed $(SEED)
-	@$(PY) -m evaluation index --data $(DATA) --seed $(SEED) || true
+	@test -n "$$CLUSTER_NAME" || { echo 'usage: make report CLUSTER="<cluster name>"'; exit 2; }
+	@rc=0; $(PY) -m evaluation render --cluster "$$CLUSTER_NAME" --data "$$DATA_DIR" \
+	  --seed $(SEED) --reports '$(REPORTS)' || rc=$$?; \
+	  if [ $$rc -ne 2 ]; then $(PY) -m evaluation index --data "$$DATA_DIR" --seed $(SEED) \
+	  --reports '$(REPORTS)' || true; fi; exit $$rc
 
 lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the package importable
 	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS)

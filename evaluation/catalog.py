@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from evaluation import config
+from evaluation.exceptions import DataError
+from evaluation.io.dataset import find_table, read_table
 from evaluation.render import ReportSpec, slugify
 
 CLUSTER_NOTEBOOK = "cluster_report.ipynb"
@@ -15,11 +15,26 @@ PUBLISHED_NOTEBOOK = "published_gaps.ipynb"
 
 
 def _clusters(data_dir: Path) -> list[str]:
-    for ext, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
-        path = data_dir / f"schools{ext}"
-        if path.exists():
-            return sorted(reader(path, columns=["cluster"])["cluster"].dropna().unique())
-    return []
+    """Cluster names of the data set's ``schools`` table, read and checked as for analysis."""
+    if not any((data_dir / f"schools{ext}").is_file() for ext in (".parquet", ".csv")):
+        return []
+    path = find_table(data_dir, "schools")
+    names = sorted(read_table(path, "schools")["cluster"].dropna().unique().tolist())
+    by_slug: dict[str, list[str]] = {}
+    for name in names:
+        by_slug.setdefault(slugify(name), []).append(name)
+    if "" in by_slug:
+        raise DataError(f"{path}: column 'cluster': {by_slug['']!r} contain no letter or digit "
+                        "(a-z, 0-9), so no report file can be named after them; expected each "
+                        "cluster name to contain at least one")
+    clashes = {slug: group for slug, group in by_slug.items() if len(group) > 1}
+    if clashes:
+        listed = "; ".join(f"{' and '.join(repr(n) for n in group)} (both cluster-{slug})"
+                           for slug, group in clashes.items())
+        raise DataError(f"{path}: column 'cluster': cluster names that differ only in case or "
+                        f"punctuation would share one report file: {listed}; expected names "
+                        "that differ in their letters or digits")
+    return names
 
 
 def report_specs(data_dir: str | Path = config.SYNTHETIC_DIR / "default",
@@ -39,6 +54,11 @@ def report_specs(data_dir: str | Path = config.SYNTHETIC_DIR / "default",
     Returns
     -------
     list of ReportSpec
+
+    Raises
+    ------
+    DataError
+        The ``schools`` table is invalid, or two cluster names give the same slug (both named).
 
     Examples
     --------

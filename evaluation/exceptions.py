@@ -25,3 +25,7 @@ class MatchingWarning(EvaluationWarning):
 
 class ModelWarning(EvaluationWarning):
     """An outcome model carried on with a caveat (separation, few clusters, ...)."""
+
+
+class PlanError(ValueError):
+    """An analysis plan that cannot be followed; the message names file, key and allowed values."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from evaluation.render import RenderRecord
+from evaluation.render import STATUSES, RenderRecord
 
 KIND_TITLES = {
     "overall": "The evaluation as a whole",
@@ -23,14 +23,15 @@ INTRO = (
 def _row(rec: RenderRecord, index_dir: Path) -> dict:
     f = {k: v for k, v in rec.fields.items() if v is not None}
     href = Path(rec.html).resolve().relative_to(index_dir.resolve()).as_posix()
-    status = rec.status if rec.status in ("ok", "not estimable", "failed") else "ok"
+    status = rec.status if rec.status in STATUSES else "failed"
     return {
         "href": href,
         "title": rec.title,
         "phase": f.get("phase", ""),
         "n_schools": f.get("n_schools", ""),
         "n_em": f.get("n_em", ""),
-        "headline": f.get("headline", "") if status != "failed" else "",
+        "headline": f.get("headline", "") if status in ("ok", "not estimable") else "",
+        "built": status != "not built",
         "status": status,
         "status_class": status.replace(" ", "-"),
         "error": rec.error if status == "failed" else "",
@@ -66,6 +67,7 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
         if rows:
             groups.append({"title": title, "rows": rows})
     n_failed = sum(r.status == "failed" for r in records)
+    n_unbuilt = sum(r.status == "not built" for r in records)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
@@ -76,7 +78,7 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
         banner=("Synthetic data: the pupil-level reports are built from generated data "
                 "calibrated to published figures, not from real pupils.") if synthetic else "",
         groups=groups,
-        footer=f"{len(records)} reports, {n_failed} failed.",
+        footer=f"{len(records)} reports, {n_failed} failed, {n_unbuilt} not built.",
     )
     path.write_text(page, encoding="utf-8")
     return path

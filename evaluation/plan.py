@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from evaluation import config
+from evaluation.exceptions import PlanError
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,185 @@ class Plan:
         return dict(self.raw[name])
 
 
+_FAMILIES = ("gaussian", "binomial")
+_COVARIATES = ("fsm", "female", "sen", "eal", "ethnicity", "lac", "idaci")
+_MULTIPLICITY = ("holm",)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+class _Checker:
+    """Collects every problem of a plan, each naming its key, what was found and what is allowed."""
+
+    def __init__(self, path: str):
+        self.path, self.problems = path, []
+
+    def add(self, key: str, found, expected: str) -> None:
+        self.problems.append(f"{key}: found {found!r}; expected {expected}")
+
+    def keys(self, key: str, value, required: tuple, optional: tuple = ()) -> bool:
+        if not isinstance(value, dict):
+            self.add(key, value, f"a mapping with keys {list(required + optional)}")
+            return False
+        for k in required:
+            if k not in value:
+                self.problems.append(f"{key}: key {k!r} is missing; expected keys "
+                                     f"{list(required + optional)}")
+        for k in value:
+            if k not in required + optional:
+                self.add(f"{key}.{k}", k, f"only keys {list(required + optional)}")
+        return True
+
+    def number(self, key: str, value, low, high, integer=False, open_low=False,
+               open_high=False) -> None:
+        ok = (_is_int(value) if integer else _is_num(value)) and (
+            (value > low if open_low else value >= low) and
+            (high is None or (value < high if open_high else value <= high)))
+        if not ok:
+            lo = f"above {low}" if open_low else f"at least {low}"
+            hi = "" if high is None else (f" and below {high}" if open_high else
+                                          f" and at most {high}")
+            self.add(key, value, f"{'a whole number' if integer else 'a number'} {lo}{hi}")
+
+    def one_of(self, key: str, value, allowed) -> None:
+        if value not in allowed:
+            self.add(key, value, f"one of {list(allowed)}")
+
+
+def _check_outcomes(c: _Checker, raw) -> None:
+    from evaluation.schema import OUTCOMES, PHASES, TABLES
+
+    if not c.keys("outcomes", raw, (), PHASES):
+        return
+    binary = {col.name for col in TABLES["pupils"] if col.allowed == (0.0, 1.0)}
+    for phase, outs in raw.items():
+        if phase not in PHASES:
+            continue
+        if not isinstance(outs, list) or not outs:
+            c.add(f"outcomes.{phase}", outs, "a non-empty list of outcomes")
+            continue
+        names = []
+        for i, o in enumerate(outs):
+            key = f"outcomes.{phase}[{i}]"
+            if not c.keys(key, o, ("name", "label", "family"), ("units", "primary")):
+                continue
+            c.one_of(f"{key}.name", o.get("name"), OUTCOMES[phase])
+            names.append(o.get("name"))
+            family = o.get("family")
+            c.one_of(f"{key}.family", family, _FAMILIES)
+            if o.get("name") in OUTCOMES[phase] and family in _FAMILIES:
+                want = "binomial" if o["name"] in binary else "gaussian"
+                if family != want:
+                    c.add(f"{key}.family", family, f"{want!r} for {o['name']} (a "
+                          f"{'0/1' if want == 'binomial' else 'point score'} outcome)")
+            if not isinstance(o.get("label", ""), str):
+                c.add(f"{key}.label", o.get("label"), "text")
+            if "primary" in o and not isinstance(o["primary"], bool):
+                c.add(f"{key}.primary", o["primary"], "true or false")
+        dups = sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)})
+        if dups:
+            c.add(f"outcomes.{phase}", dups, "each outcome listed once")
+        if sum(bool(o.get("primary")) for o in outs if isinstance(o, dict)) > 1:
+            c.add(f"outcomes.{phase}", "several primary outcomes", "at most one `primary: true`")
+
+
+def _check_matching(c: _Checker, raw) -> None:
+    import inspect
+
+    from evaluation.matching import METHODS, match
+
+    if not isinstance(raw, list) or not raw:
+        c.add("matching", raw, "a non-empty list of matching specifications")
+        return
+    args = tuple(p for p in inspect.signature(match).parameters if p not in ("data",
+                                                                             "treatment"))
+    allowed_vars = (*_COVARIATES, "prior", "school_id", "cohort")
+    names = []
+    for i, spec in enumerate(raw):
+        key = f"matching[{i}]"
+        if not c.keys(key, spec, ("name", "method"), ("label", *(a for a in args
+                                                                   if a != "method"))):
+            continue
+        names.append(spec.get("name"))
+        if not isinstance(spec.get("name"), str) or not spec.get("name"):
+            c.add(f"{key}.name", spec.get("name"), "a non-empty name")
+        c.one_of(f"{key}.method", spec.get("method"), list(METHODS))
+        for k in ("covariates", "exact"):
+            v = spec.get(k)
+            if v is not None and (not isinstance(v, list) or
+                                  any(x not in allowed_vars for x in v)):
+                c.add(f"{key}.{k}", v, f"a list of names among {list(allowed_vars)}")
+    dups = sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)})
+    if dups:
+        c.add("matching", dups, "each specification name once")
+
+
+def _check(raw, path: str) -> None:
+    from evaluation.schema import PHASES, PRIOR
+
+    c = _Checker(path)
+    top = ("outcomes", "prior", "covariates", "matching", "inference", "power", "disclosure")
+    if not c.keys("(top level)", raw, top, ("plan_version", "prior_degree")):
+        raise PlanError(f"{path}: the plan is not a YAML mapping; expected keys {list(top)}")
+    if "outcomes" in raw:
+        _check_outcomes(c, raw["outcomes"])
+    if "prior" in raw and c.keys("prior", raw["prior"], (), PHASES):
+        for phase, col in raw["prior"].items():
+            if phase in PHASES:
+                c.one_of(f"prior.{phase}", col, [PRIOR[phase]])
+    if "covariates" in raw:
+        cov = raw["covariates"]
+        if not isinstance(cov, list) or any(x not in _COVARIATES for x in cov) or \
+                len(set(map(str, cov))) != len(cov):
+            c.add("covariates", cov, f"a list of distinct names among {list(_COVARIATES)}")
+    if "prior_degree" in raw:
+        c.number("prior_degree", raw["prior_degree"], 1, 5, integer=True)
+    if "matching" in raw:
+        _check_matching(c, raw["matching"])
+    if "inference" in raw and c.keys("inference", raw["inference"], (
+            "cluster", "alpha"), ("wild_bootstrap_below", "bootstrap_reps", "multiplicity")):
+        inf = raw["inference"]
+        c.one_of("inference.cluster", inf.get("cluster"), ["school_id"])
+        c.number("inference.alpha", inf.get("alpha"), 0, 1, open_low=True, open_high=True)
+        for k, low in (("wild_bootstrap_below", 0), ("bootstrap_reps", 1)):
+            if k in inf:
+                c.number(f"inference.{k}", inf[k], low, None, integer=True)
+        if "multiplicity" in inf:
+            c.one_of("inference.multiplicity", inf["multiplicity"], _MULTIPLICITY)
+    if "power" in raw and c.keys("power", raw["power"], (), (
+            "icc_default", "r2_pupil", "power", "indicative_mdes")):
+        pw = raw["power"]
+        for k in ("icc_default", "r2_pupil"):
+            if k in pw:
+                c.number(f"power.{k}", pw[k], 0, 1, open_high=True)
+        if "power" in pw:
+            c.number("power.power", pw["power"], 0, 1, open_low=True, open_high=True)
+        if "indicative_mdes" in pw:
+            c.number("power.indicative_mdes", pw["indicative_mdes"], 0, None, open_low=True)
+    if "disclosure" in raw and c.keys("disclosure", raw["disclosure"], ("threshold",),
+                                      DISCLOSURE_KEYS):
+        d = raw["disclosure"]
+        c.number("disclosure.threshold", d.get("threshold"), 1, None, integer=True)
+        if "marker" in d and (not isinstance(d["marker"], str) or not d["marker"].strip()):
+            c.add("disclosure.marker", d["marker"], "a non-empty text such as 'c'")
+        if "round_counts_to" in d:
+            c.number("disclosure.round_counts_to", d["round_counts_to"], 1, None, integer=True)
+    if c.problems:
+        n = len(c.problems)
+        raise PlanError(f"{path}: the analysis plan is invalid ({n} problem"
+                        f"{'s' if n > 1 else ''}):\n  " + "\n  ".join(c.problems))
+
+
+#: Optional keys of the plan's ``disclosure`` section (``threshold`` is required).
+DISCLOSURE_KEYS = ("marker", "round_counts_to")
+
+
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read an analysis plan.
 
@@ -124,11 +304,29 @@ def load_plan(path: str | Path | None = None) -> Plan:
     -------
     Plan
 
+    Raises
+    ------
+    PlanError
+        The file is missing or is not YAML (naming the file and line), or a key holds a value
+        the analysis cannot use (naming the key, what was found and the allowed values). Every
+        problem is listed at once.
+
     Examples
     --------
     >>> load_plan().matching_specs()[0]["method"]
     'exact'
     """
     path = Path(path) if path is not None else config.ANALYSIS_PLAN
+    if not path.is_file():
+        raise PlanError(f"{path}: analysis plan not found; expected a YAML file such as the "
+                        "project's analysis.yml")
     data = path.read_bytes()
-    return Plan(raw=yaml.safe_load(data), path=str(path), sha256=hashlib.sha256(data).hexdigest())
+    try:
+        raw = yaml.safe_load(data)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise PlanError(f"{path}: not valid YAML{where}: {problem}") from None
+    _check(raw, str(path))
+    return Plan(raw=raw, path=str(path), sha256=hashlib.sha256(data).hexdigest())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import json
 import os
@@ -53,9 +54,14 @@ class ReportSpec:
         return Path(reports_dir) / "logs" / f"{self.slug}.log"
 
 
+#: Statuses of a report: rendered (``ok``, ``not estimable``), ``failed`` (an error page was
+#: written), or ``not built`` (never rendered: no record).
+STATUSES = ("ok", "not estimable", "failed", "not built")
+
+
 @dataclass(frozen=True)
 class RenderRecord:
-    """What happened when a report was rendered (status ok / not estimable / failed)."""
+    """What happened when a report was rendered (one of ``STATUSES``)."""
 
     slug: str
     title: str
@@ -67,15 +73,26 @@ class RenderRecord:
     error: str = ""
 
 
+#: Longest slug; a longer one is cut and ends with a hash of the whole text (file names stay
+#: far below the 255-byte limit of common file systems, and distinct texts stay distinct).
+MAX_SLUG = 80
+
+
 def slugify(text: str) -> str:
-    """Lower-case ASCII slug for file names.
+    """Lower-case ASCII slug for file names (at most ``MAX_SLUG`` characters).
 
     Examples
     --------
     >>> slugify("Secondary phase 1")
     'secondary-phase-1'
+    >>> len(slugify("a very long cluster name " * 20)) <= 80
+    True
     """
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if len(slug) <= MAX_SLUG:
+        return slug
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    return f"{slug[:MAX_SLUG - 11].rstrip('-')}-{digest}"
 
 
 def save_record(path: str | Path | None, **fields) -> None:
@@ -162,13 +179,16 @@ def _fix_injected_cell_id(path: Path) -> None:
 
 
 def _error_page(spec: ReportSpec, reason: str, log: Path) -> str:
+    """Return the page shown instead of a failed report: the whole reason, escaped."""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"/><title>{html.escape(spec.title)}: failed</title>
 <style>body{{font-family:sans-serif;max-width:50rem;margin:2rem auto;line-height:1.5}}
-.em-error{{background:#fdecea;border-left:6px solid #b00020;padding:.6rem 1rem}}</style>
+.em-error{{background:#fdecea;border-left:6px solid #b00020;padding:.6rem 1rem}}
+.em-error pre{{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.9rem}}</style>
 </head><body><h1>{html.escape(spec.title)}</h1>
 <div class="em-error"><p><strong>This report could not be produced.</strong></p>
-<p>What failed: {html.escape(reason)}</p>
+<p>What failed:</p>
+<pre class="em-error-reason">{html.escape(reason)}</pre>
 <p>The full log is in <code>{html.escape(str(log))}</code> on the machine that built the
 reports, with the partly executed notebook beside it in <code>reports/_executed/</code>.
 Every other report was still built; see the <a href="../index.html">index</a>.</p></div>
@@ -177,10 +197,39 @@ Every other report was still built; see the <a href="../index.html">index</a>.</
 
 
 def _failure_reason(exc: BaseException) -> str:
+    r"""Return the whole error message (every line), without the Python traceback.
+
+    Examples
+    --------
+    >>> _failure_reason(ValueError("pupils.csv: table 'pupils' is invalid:\n  column 'em'"))
+    "ValueError: pupils.csv: table 'pupils' is invalid:\n  column 'em'"
+    """
     ename = getattr(exc, "ename", type(exc).__name__)
-    evalue = str(getattr(exc, "evalue", exc)).strip().splitlines()
-    first = evalue[0] if evalue else ""
-    return f"{ename}: {first[:300]}"
+    evalue = str(getattr(exc, "evalue", exc)).strip()
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+def _check_parameters(params: dict) -> None:
+    """Refuse a parameter that papermill would not write as the same Python literal.
+
+    Values reach the notebook as code in its injected cell; each must read back as itself (a
+    name with quotes, backslashes, backticks, ``$(...)`` or newlines is a string, never code).
+    """
+    import ast
+
+    from papermill.translators import PythonTranslator
+
+    for name, value in params.items():
+        if not name.isidentifier():
+            raise ValueError(f"report parameter name {name!r} is not a Python identifier")
+        code = PythonTranslator.translate(value)
+        try:
+            back = ast.literal_eval(code)
+        except (ValueError, SyntaxError):
+            back = object()
+        if back != value or type(back) is not type(value):
+            raise ValueError(f"report parameter {name!r}: {value!r} cannot be passed to the "
+                             f"notebook safely (papermill writes it as {code!r})")
 
 
 def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR,
@@ -223,6 +272,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     seconds = {}
     t0 = time.perf_counter()
     try:
+        _check_parameters(params)
         with _stderr_to(log):  # the kernel's own chatter goes to the log, not the terminal
             pm.execute_notebook(
                 str(Path(notebooks_dir) / spec.notebook), str(executed), parameters=params,
@@ -254,7 +304,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
 
 def load_records(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR
                  ) -> list[RenderRecord]:
-    """Read the render records of the given reports (missing ones count as failed).
+    """Read the render records of the given reports (missing ones are ``not built``).
 
     Examples
     --------
@@ -269,7 +319,6 @@ def load_records(specs: list[ReportSpec], reports_dir: str | Path = config.REPOR
             if "slug" in data and "status" in data and "seconds" in data:
                 out.append(RenderRecord(**data))
                 continue
-        out.append(RenderRecord(spec.slug, spec.title, spec.kind, "failed", {},
-                                str(spec.html_path(Path(reports_dir))), {},
-                                "not rendered"))
+        out.append(RenderRecord(spec.slug, spec.title, spec.kind, "not built", {},
+                                str(spec.html_path(Path(reports_dir))), {}, ""))
     return out

@@ -1,10 +1,12 @@
-"""Column names, types and allowed values of the four tables; validation with pandera."""
+"""Column names, types and allowed values of the four tables; strict, typed validation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from evaluation.exceptions import DataError
@@ -22,7 +24,7 @@ TERMS = ("autumn", "spring", "summer")
 SUBJECTS = ("reading", "writing", "numeracy")
 COHORTS = (2008, 2009, 2010)
 
-#: Columns that identify a person: never shown in any output.
+#: Columns that identify a person: never shown in any output (nor in an error message).
 IDENTIFIERS = ("pupil_id", "respondent_id")
 
 #: Outcome columns by phase (the plan in analysis.yml picks among them).
@@ -42,6 +44,16 @@ OUTCOME_LABELS = {
     "ks4_ep_mat": "KS2-KS4 expected progress, maths",
 }
 
+#: Spellings of a yes/no flag in a text file (compared after trimming, in any case).
+TRUE_SPELLINGS = ("1", "true", "yes", "y")
+FALSE_SPELLINGS = ("0", "false", "no", "n")
+#: Spellings of a missing number or flag in a text file (a blank cell, or R's ``NA``). In text
+#: columns only a blank cell is missing: ``NA`` is a name like any other.
+MISSING_SPELLINGS = ("", "NA")
+
+#: How many failing rows and values a message lists before saying how many more there are.
+SHOW = 5
+
 
 @dataclass(frozen=True)
 class Column:
@@ -55,18 +67,38 @@ class Column:
     low: float | None = None
     high: float | None = None
 
+    def expected(self, note: str = "") -> str:
+        """Say what a value of this column must be (used by every error message).
+
+        Examples
+        --------
+        >>> TABLES["pupils"][1].expected()
+        'a whole number from 2000 to 2030, not blank'
+        """
+        what = {
+            "str": "text",
+            "int64": "a whole number",
+            "float64": "a number",
+            "bool": "a yes/no flag written " + ", ".join(
+                f"{t}/{f}" for t, f in zip(TRUE_SPELLINGS, FALSE_SPELLINGS, strict=True))
+            + " (any case)",
+        }[self.dtype]
+        if self.allowed is not None:
+            what = "one of " + ", ".join(_show(v) for v in self.allowed)
+        if self.low is not None and self.high is not None:
+            what += f" from {self.low:g} to {self.high:g}"
+        return what + note + (" or blank (missing)" if self.nullable else ", not blank")
+
     def to_pandera(self) -> pa.Column:
-        """Return the pandera column for this specification."""
+        """Return the pandera column for this specification (checks only, no coercion)."""
         import pandera.pandas as pa  # imported on use: reports read validated data without it
 
         checks = []
         if self.allowed is not None:
-            checks.append(pa.Check.isin(list(self.allowed), error=f"one of {list(self.allowed)}"))
+            checks.append(pa.Check.isin(list(self.allowed)))
         if self.low is not None and self.high is not None:
-            checks.append(
-                pa.Check.in_range(self.low, self.high, error=f"between {self.low} and {self.high}")
-            )
-        return pa.Column(self.dtype, checks=checks, nullable=self.nullable, coerce=True)
+            checks.append(pa.Check.in_range(self.low, self.high))
+        return pa.Column(self.dtype, checks=checks, nullable=self.nullable, coerce=False)
 
 
 def _c(name, dtype, description, **kw) -> Column:
@@ -148,9 +180,16 @@ UNIQUE_KEYS = {
     "tracking": ["pupil_id", "class_id", "term", "subject"],
 }
 
+#: Tables that must have at least one row (``surveys`` and ``tracking`` may be header-only).
+NON_EMPTY = ("pupils", "schools")
+
 
 def schema_for(table: str) -> pa.DataFrameSchema:
-    """Return the pandera schema of one of the four tables.
+    """Return the pandera schema of one of the four tables (types and checks, no coercion).
+
+    :func:`validate` parses and checks the tables itself; this schema states the same rules in
+    pandera's terms, for users who check their own frames with pandera. A validated table
+    passes it.
 
     Parameters
     ----------
@@ -170,28 +209,280 @@ def schema_for(table: str) -> pa.DataFrameSchema:
         raise ValueError(f"`table` should be one of {sorted(TABLES)}; got {table!r}")
     import pandera.pandas as pa
 
-    return pa.DataFrameSchema(
-        {c.name: c.to_pandera() for c in TABLES[table]},
-        strict=False,
-        coerce=True,
-        name=table,
+    return pa.DataFrameSchema({c.name: c.to_pandera() for c in TABLES[table]},
+                              strict=False, coerce=False, name=table)
+
+
+# --- messages -------------------------------------------------------------------------------
+
+def _show(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def describe_rows(positions, n_rows: int) -> str:
+    """Say which data rows (counted from 1 below the header) a problem is on.
+
+    Examples
+    --------
+    >>> describe_rows([0, 2, 3, 4, 5, 6, 9], 10)
+    '7 of 10 rows (rows 1, 3, 4, 5, 6 and 2 more)'
+    """
+    pos = list(dict.fromkeys(int(p) for p in positions))
+    shown = ", ".join(str(p + 1) for p in pos[:SHOW])
+    more = f" and {len(pos) - SHOW} more" if len(pos) > SHOW else ""
+    word = "row" if n_rows == 1 else "rows"
+    return f"{len(pos)} of {n_rows:,} {word} (row{'s' if len(pos) > 1 else ''} {shown}{more})"
+
+
+def _found(values, column: str) -> str:
+    if column in IDENTIFIERS:
+        return "values not shown (identifier)"
+    vals = list(dict.fromkeys(_show(v) for v in values))
+    more = f" and {len(vals) - SHOW} other values" if len(vals) > SHOW else ""
+    return "found " + ", ".join(vals[:SHOW]) + more
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule broken by some rows of one column."""
+
+    column: str
+    positions: tuple
+    found: tuple
+    expected: str
+
+    def line(self, n_rows: int) -> str:
+        """Return the message line: column, rows (first few, how many), found, expected."""
+        found = "a blank cell" if all(v is None for v in self.found) else _found(
+            [v for v in self.found if v is not None], self.column)
+        return (f"column {self.column!r}: {describe_rows(self.positions, n_rows)}: {found}; "
+                f"expected {self.expected}")
+
+
+def _problem(column: Column, mask, raw: pd.Series, expected: str | None = None) -> Problem:
+    pos = np.flatnonzero(np.asarray(mask, dtype=bool))
+    found = tuple(None if _missing_scalar(v) else v for v in raw.iloc[pos[:200]].tolist())
+    return Problem(column.name, tuple(pos.tolist()), found, expected or column.expected())
+
+
+def _missing_scalar(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
+# --- parsing: one explicit rule per type ----------------------------------------------------
+
+def _kind(s: pd.Series) -> str:
+    """Classify a column: 'text', 'bool', 'int', 'float', 'mixed: ...' or 'unsupported'."""
+    dt = s.dtype
+    if isinstance(dt, pd.CategoricalDtype):
+        return _kind(pd.Series(np.asarray(s.astype(object)), index=s.index, dtype=object))
+    if pd.api.types.is_bool_dtype(dt):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dt):
+        return "int"
+    if pd.api.types.is_float_dtype(dt):
+        return "float"
+    if pd.api.types.is_string_dtype(dt) and not pd.api.types.is_object_dtype(dt):
+        return "text"
+    if not pd.api.types.is_object_dtype(dt):
+        return f"unsupported type {dt}"
+    kinds = set()
+    for v in s.tolist():
+        if _missing_scalar(v):
+            continue
+        if isinstance(v, str):
+            kinds.add("text")
+        elif isinstance(v, bool | np.bool_):
+            kinds.add("bool")
+        elif isinstance(v, int | np.integer):
+            kinds.add("int")
+        elif isinstance(v, float | np.floating):
+            kinds.add("float")
+        else:
+            kinds.add(type(v).__name__)
+    if kinds <= {"int", "float"} and kinds:
+        return "float" if "float" in kinds else "int"
+    if len(kinds) == 1:
+        return kinds.pop()
+    if not kinds:
+        return "text"
+    if kinds <= {"text", "bool", "int", "float"}:
+        return "mixed"  # read as the text each value would be in a CSV file
+    return "unsupported values of type " + ", ".join(sorted(kinds - {"text", "bool", "int",
+                                                                      "float"}))
+
+
+def _object_missing(s: pd.Series) -> np.ndarray:
+    return np.asarray(s.isna(), dtype=bool)
+
+
+def _text_values(s: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """(text, trimmed text with "" for missing, missing mask) of a text column.
+
+    A cell is missing when it is empty or holds only spaces; other text is kept exactly.
+    """
+    text = s if _kind_is_string_dtype(s) else s.astype("str")
+    stripped = text.fillna("").str.strip()
+    miss = np.asarray(text.isna(), dtype=bool) | (stripped == "").to_numpy(dtype=bool)
+    return text, stripped, miss
+
+
+def _kind_is_string_dtype(s: pd.Series) -> bool:
+    return (pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype)
+            and not isinstance(s.dtype, pd.CategoricalDtype))
+
+
+def _parse_str(s: pd.Series, col: Column, kind: str):
+    if kind == "text":
+        text, _, miss = _text_values(s)
+        out = text.astype("str") if text.dtype != "str" else text
+        return (out.where(~miss) if miss.any() else out.copy()), miss, []
+    if kind == "int":  # whole-number identifiers in Parquet (e.g. URNs): written as text
+        miss = _object_missing(s)
+        out = pd.Series([None if m else str(int(v)) for v, m in zip(s.tolist(), miss, strict=True)],
+                        index=s.index, dtype=object)
+        return out.astype("str"), miss, []
+    bad = ~_object_missing(s)
+    return None, ~bad, [_problem(col, bad, s, f"text; the column holds {kind} values")]
+
+
+def _parse_bool(s: pd.Series, col: Column, kind: str):
+    if kind == "bool":
+        miss = np.asarray(s.isna(), dtype=bool)
+        vals = np.asarray(s.astype(object).where(~miss, False), dtype=bool)
+        return pd.Series(vals, index=s.index, dtype=bool), miss, []
+    if kind == "int":
+        miss = np.asarray(s.isna(), dtype=bool)
+        nums = pd.to_numeric(s.where(~miss, 0)).to_numpy()
+        bad = ~miss & ~np.isin(nums, (0, 1))
+        probs = [_problem(col, bad, s)] if bad.any() else []
+        return pd.Series(nums == 1, index=s.index, dtype=bool), miss, probs
+    if kind == "text":
+        _, stripped, miss = _text_values(s)
+        low = stripped.str.lower()
+        yes = low.isin(TRUE_SPELLINGS).to_numpy(dtype=bool)
+        no = low.isin(FALSE_SPELLINGS).to_numpy(dtype=bool)
+        na = stripped.isin(MISSING_SPELLINGS).to_numpy(dtype=bool)
+        miss = miss | na
+        bad = ~miss & ~yes & ~no
+        probs = [_problem(col, bad, s)] if bad.any() else []
+        return pd.Series(yes, index=s.index, dtype=bool), miss, probs
+    miss = np.asarray(s.isna(), dtype=bool)
+    return None, miss, [_problem(col, ~miss, s, col.expected() + f"; the column holds {kind} "
+                                 "values (a flag is stored as true/false or 1/0, not 1.0/0.0)")]
+
+
+def _numbers(s: pd.Series, col: Column, kind: str):
+    """Float values and missing mask of a numeric column, with problems for non-numbers."""
+    if kind in ("int", "float"):
+        miss = np.asarray(s.isna(), dtype=bool)
+        return pd.to_numeric(s).astype("float64").to_numpy(), miss, []
+    if kind == "text":
+        _, stripped, miss = _text_values(s)
+        miss = miss | stripped.isin(MISSING_SPELLINGS).to_numpy(dtype=bool)
+        nums = pd.to_numeric(stripped.where(~miss), errors="coerce").astype("float64").to_numpy()
+        bad = ~miss & ~np.isfinite(nums)
+        if not bad.any():
+            return nums, miss, []
+        expected = col.expected(" (a point for decimals, no thousands separators)")
+        return nums, miss, [_problem(col, bad, s, expected)]
+    miss = np.asarray(s.isna(), dtype=bool)
+    return None, miss, [_problem(col, ~miss, s, col.expected() + f"; the column holds {kind} "
+                                 "values")]
+
+
+def _parse_float(s: pd.Series, col: Column, kind: str):
+    if kind == "bool":
+        miss = np.asarray(s.isna(), dtype=bool)
+        return None, miss, [_problem(col, ~miss, s, col.expected() + "; the column holds "
+                                     "true/false values")]
+    nums, miss, probs = _numbers(s, col, kind)
+    if nums is None:
+        return None, miss, probs
+    bad_inf = ~miss & ~np.isfinite(nums)
+    if kind != "text" and bad_inf.any():
+        probs = [*probs, _problem(col, bad_inf, s, col.expected(" (finite)"))]
+    return pd.Series(np.where(miss, np.nan, nums), index=s.index, dtype="float64"), miss, probs
+
+
+def _parse_int(s: pd.Series, col: Column, kind: str):
+    if kind == "bool":
+        miss = np.asarray(s.isna(), dtype=bool)
+        return None, miss, [_problem(col, ~miss, s, col.expected() + "; the column holds "
+                                     "true/false values")]
+    nums, miss, probs = _numbers(s, col, kind)
+    if nums is None or probs:
+        return None, miss, probs
+    frac = ~miss & (np.mod(nums, 1) != 0)
+    if frac.any():
+        return None, miss, [_problem(col, frac, s, col.expected(" (no fraction)"))]
+    if col.nullable:
+        return pd.Series(pd.array(np.where(miss, None, nums), dtype="Int64"), index=s.index), \
+            miss, []
+    return pd.Series(np.where(miss, 0, nums).astype("int64"), index=s.index), miss, []
+
+
+#: The rule that reads each documented type.
+PARSERS: dict[str, Callable] = {
+    "str": _parse_str, "bool": _parse_bool, "int64": _parse_int, "float64": _parse_float,
+}
+
+
+def _check(col: Column, raw: pd.Series, out: pd.Series, miss: np.ndarray,
+           unreadable: np.ndarray) -> list[Problem]:
+    """Missing values where none are allowed, values not allowed, values out of range."""
+    probs = []
+    if not col.nullable and miss.any():
+        probs.append(_problem(col, miss, pd.Series([None] * len(raw)), col.expected()))
+    present = ~miss & ~unreadable
+    if col.allowed is not None:
+        ok = np.asarray(out.isin(list(col.allowed)), dtype=bool)
+        bad = present & ~ok
+        if bad.any():
+            probs.append(_problem(col, bad, raw))
+    if col.low is not None and col.high is not None:
+        vals = out.to_numpy(dtype="float64", na_value=np.nan)
+        bad = present & ((vals < col.low) | (vals > col.high))
+        if bad.any():
+            probs.append(_problem(col, bad, raw))
+    return probs
+
+
+def _missing_columns(df: pd.DataFrame, table: str, source: str) -> None:
+    missing = [c.name for c in TABLES[table] if c.name not in df.columns]
+    dups = sorted({str(c) for c in df.columns if list(df.columns).count(c) > 1})
+    if dups:
+        raise DataError(f"{source}: column(s) {dups} appear more than once in the header of "
+                        f"table {table!r}; each column must appear once.")
+    if not missing:
+        return
+    norm = {str(c).strip().lower().replace(" ", "_"): str(c) for c in df.columns}
+    hints = "; ".join(f"{m} (found {norm[m]!r}?)" for m in missing if m in norm)
+    raise DataError(
+        f"{source}: missing columns {missing} in table {table!r}"
+        + (f"; did you mean: {hints}" if hints else "")
+        + f". Expected columns: {[c.name for c in TABLES[table]]}; "
+        f"found: {[str(c) for c in df.columns]}."
     )
 
 
-def _rows(index_values, limit: int = 10) -> str:
-    vals = list(dict.fromkeys(index_values))
-    shown = ", ".join(str(v) for v in vals[:limit])
-    more = f" and {len(vals) - limit} more" if len(vals) > limit else ""
-    return f"rows {shown}{more}" if vals else "all rows"
-
-
 def validate(df: pd.DataFrame, table: str, source: str = "<DataFrame>") -> pd.DataFrame:
-    """Validate a table against its schema and return a coerced copy.
+    """Parse every column of a table by its documented rule, check it, return a typed copy.
+
+    Text (from a CSV, or a text column in Parquet) is read by explicit rules, never guessed:
+    flags accept ``1/0``, ``true/false``, ``yes/no``, ``y/n`` in any case; whole numbers must
+    be whole; numbers use a decimal point; a blank cell (or ``NA`` in a numeric or flag
+    column) is missing, and is an error where the column allows no missing values. Text
+    columns keep their text exactly (``NA`` is a name, not a missing value). Typed columns
+    (Parquet, DataFrames) must hold the documented type; integers 0/1 are accepted as flags
+    and whole-number identifiers as text. Nothing is dropped, rounded or recoded.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        The table as read.
+        The table as read (text from a CSV, or typed columns).
     table : {"pupils", "schools", "surveys", "tracking"}
         Which table it is.
     source : str
@@ -200,12 +491,15 @@ def validate(df: pd.DataFrame, table: str, source: str = "<DataFrame>") -> pd.Da
     Returns
     -------
     pandas.DataFrame
-        A new DataFrame with columns coerced to their documented types.
+        A new DataFrame (same index, schema columns in schema order, then any other columns
+        unchanged) with each column in its documented dtype: ``str``, ``int64``, ``float64``
+        (missing: NaN) or ``bool``.
 
     Raises
     ------
     DataError
-        Naming the file, each failing column, the rows (0-based data rows) and what was expected.
+        Naming the file, every failing column, the rows (data rows counted from 1 below the
+        header: the first few and how many), the values found and what was expected.
 
     Examples
     --------
@@ -214,37 +508,59 @@ def validate(df: pd.DataFrame, table: str, source: str = "<DataFrame>") -> pd.Da
     Traceback (most recent call last):
     ...
     evaluation.exceptions.DataError: schools.csv: missing columns ...
+    >>> bad = pd.DataFrame({"pupil_id": ["a"], "cohort": ["2010.6"]})
+    >>> validate(bad, "pupils")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    evaluation.exceptions.DataError: <DataFrame>: missing columns ['school_id', ...
     """
-    schema = schema_for(table)
-    missing = [c.name for c in TABLES[table] if c.name not in df.columns]
-    if missing:
-        close = {
-            m: [c for c in df.columns if c.lower().replace(" ", "_") == m or m in str(c).lower()]
-            for m in missing
-        }
-        hints = "; ".join(f"{m} (found {v[0]!r}?)" for m, v in close.items() if v)
+    if table not in TABLES:
+        raise ValueError(f"`table` should be one of {sorted(TABLES)}; got {table!r}")
+    _missing_columns(df, table, source)
+    n = len(df)
+    if n == 0 and table in NON_EMPTY:
+        raise DataError(f"{source}: table {table!r} has a header but no rows; expected at least "
+                        "one row.")
+    out, problems = {}, []
+    for col in TABLES[table]:
+        raw = df[col.name]
+        kind = _kind(raw)
+        if kind == "mixed":
+            miss = np.asarray(raw.isna(), dtype=bool)
+            raw = pd.Series([None if m else str(v) for v, m in zip(raw.tolist(), miss,
+                                                                    strict=True)],
+                            index=raw.index, dtype=object).astype("str")
+            kind = "text"
+        if kind not in ("text", "bool", "int", "float"):
+            miss = np.asarray(raw.isna(), dtype=bool)
+            problems.append(_problem(col, ~miss, raw, f"{col.expected()}; the column holds "
+                                     f"{kind}"))
+            continue
+        parsed, miss, probs = PARSERS[col.dtype](raw, col, kind)
+        problems += probs
+        if parsed is None:
+            continue
+        unreadable = np.zeros(len(raw), dtype=bool)
+        for p in probs:
+            unreadable[list(p.positions)] = True
+        checks = _check(col, raw, parsed, miss, unreadable)
+        problems += checks
+        if not probs and not checks:
+            out[col.name] = parsed
+    if problems:
         raise DataError(
-            f"{source}: missing columns {missing} in table {table!r}"
-            + (f"; did you mean: {hints}" if hints else "")
-            + f". Expected columns: {[c.name for c in TABLES[table]]}."
-        )
-    from pandera.errors import SchemaErrors
-
-    try:
-        out = schema.validate(df.copy(), lazy=True)
-    except SchemaErrors as err:
-        cases = err.failure_cases
-        lines = []
-        for (column, check), grp in cases.groupby(["column", "check"], dropna=False, sort=False):
-            idx = grp["index"].dropna().tolist()
-            found = ", ".join(repr(v) for v in list(dict.fromkeys(grp["failure_case"]))[:5])
-            lines.append(f"column {column!r}: {_rows(idx)} fail {check} (found {found})")
-        raise DataError(f"{source}: table {table!r} is invalid:\n  " + "\n  ".join(lines)) from None
+            f"{source}: table {table!r} is invalid ({len(problems)} problem"
+            f"{'s' if len(problems) > 1 else ''}; rows are data rows counted from 1 below the "
+            "header):\n  " + "\n  ".join(p.line(n) for p in problems))
+    extra = [c for c in df.columns if c not in out]
+    result = pd.DataFrame(out, index=df.index)
+    for c in extra:
+        result[c] = df[c]
     key = UNIQUE_KEYS[table]
-    dup = out.duplicated(key, keep=False)
+    dup = result.duplicated(key, keep=False).to_numpy()
     if dup.any():
         raise DataError(
-            f"{source}: table {table!r} has {int(dup.sum())} duplicated rows on {key} "
-            f"({_rows(out.index[dup].tolist())}); each {' + '.join(key)} must appear once."
-        )
-    return out
+            f"{source}: table {table!r}: columns {key}: {describe_rows(np.flatnonzero(dup), n)} "
+            f"are duplicates of another row on {' + '.join(key)}; expected each "
+            f"{' + '.join(key)} to appear once.")
+    return result

@@ -56,14 +56,16 @@ def test_unmapped_value_names_column_rows_and_allowed(tmp_path):
     frame = pd.read_csv(FIX, dtype=str)
     frame.loc[1, "KS4_GENDER"] = "X"
     with pytest.raises(DataError, match=r"column 'KS4_GENDER' \(-> female\) has values \['X'\] "
-                                        r"in rows \[1\] not in the mapping; allowed: \['F', 'M'\]"):
+                                        r"in 1 of 3 rows \(row 2\) not in the mapping; "
+                                        r"allowed: \['F', 'M'\]"):
         read_npd_extract(_write(tmp_path, frame), "ks4")
 
 
 def test_non_numeric_value_is_an_error(tmp_path):
     frame = pd.read_csv(FIX, dtype=str)
     frame.loc[0, "KS4_KS2APS"] = "abc"
-    with pytest.raises(DataError, match=r"KS4_KS2APS.*non-numeric values \['abc'\] in rows \[0\]"):
+    with pytest.raises(DataError, match=r"KS4_KS2APS.*non-numeric values \['abc'\] in 1 of 3 "
+                                        r"rows \(row 1\)"):
         read_npd_extract(_write(tmp_path, frame), "ks4")
 
 
@@ -79,3 +81,22 @@ def test_bad_mapping_targets(tmp_path):
         load_mapping({"fields": {"shoe_size": {"from": ["X"]}}})
     with pytest.raises(DataError, match=r"one of \['ks2', 'ks4'\]; got 'ks5'"):
         load_mapping("ks5")
+
+
+def test_unreadable_academic_year_is_named(tmp_path):
+    frame = pd.read_csv(FIX, dtype=str)
+    frame.loc[2, "KS4_ACADYR"] = "2010.6"
+    with pytest.raises(DataError, match=r"column 'KS4_ACADYR' \(-> cohort\) has values "
+                                        r"\['2010.6'\] in 1 of 3 rows \(row 3\) that "
+                                        r"academic_year_end cannot read"):
+        read_npd_extract(_write(tmp_path, frame), "ks4")
+
+
+def test_ragged_extract_is_refused_not_shifted(tmp_path):
+    lines = FIX.read_text().splitlines()
+    lines[2] = lines[2] + ",EXTRA"
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"1 of 3 rows \(row 2\) have \d+ fields where the "
+                                        r"header has \d+"):
+        read_npd_extract(path, "ks4")

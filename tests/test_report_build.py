@@ -81,3 +81,127 @@ def test_cli_index_exits_non_zero_when_a_report_failed(built, monkeypatch, capsy
     assert "FAILED reports: cluster-bad" in capsys.readouterr().err
     monkeypatch.setattr(catalog, "report_specs", lambda *a, **k: specs[:1])
     assert cli.main(["index", "--data", str(root), "--reports", str(reports)]) == 0
+
+
+HOSTILE = ("a\"b' `touch {p}/backtick` $(touch {p}/dollar) \\\" + __import__('os')"
+           ".system('touch {p}/py') + \"\nsecond line \\")
+
+
+def test_hostile_parameter_reaches_the_notebook_as_text(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs / "echo.ipynb", "from evaluation.render import save_record\n"
+                                  "save_record(record_path, received=who, status='ok')")
+    value = HOSTILE.format(p=tmp_path)
+    spec = ReportSpec("cluster-echo", "Echo", "echo.ipynb", {"who": value}, "cluster")
+    rec = render_report(spec, tmp_path / "reports", nbs)
+    assert rec.status == "ok", rec.error
+    assert rec.fields["received"] == value
+    assert not [p.name for p in tmp_path.iterdir() if p.name in ("backtick", "dollar", "py")]
+
+
+def test_whole_message_reaches_error_page_and_index(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _notebook(nbs / "bad.ipynb", "from evaluation.exceptions import DataError\n"
+                                 "raise DataError(\"pupils.csv: table 'pupils' is invalid:\\n"
+                                 "  column 'em': 2 of 9 rows (rows 1, 4): found 'maybe'; "
+                                 "expected a yes/no flag <b>\")")
+    reports = tmp_path / "reports"
+    bad = ReportSpec("cluster-bad", "Bad cluster", "bad.ipynb", {}, "cluster")
+    unbuilt = ReportSpec("cluster-later", "Later cluster", "bad.ipynb", {}, "cluster")
+    rec = render_report(bad, reports, nbs)
+    assert rec.error == ("DataError: pupils.csv: table 'pupils' is invalid:\n  column 'em': "
+                         "2 of 9 rows (rows 1, 4): found 'maybe'; expected a yes/no flag <b>")
+    page = (reports / "html" / "cluster-bad.html").read_text()
+    assert "column &#x27;em&#x27;: 2 of 9 rows (rows 1, 4)" in page and "&lt;b&gt;" in page
+    records = load_records([bad, unbuilt], reports)
+    assert [r.status for r in records] == ["failed", "not built"]
+    index = build_index(records, reports / "index.html").read_text()
+    assert "column &#39;em&#39;: 2 of 9 rows (rows 1, 4)" in index and "&lt;b&gt;" in index
+    assert "status-not-built" in index and 'href="html/cluster-later.html"' not in index
+    assert "1 failed, 1 not built" in index
+
+
+def test_cli_render_exit_code(monkeypatch, capsys, tmp_path):
+    from evaluation import catalog, cli, render
+    from evaluation.render import RenderRecord
+
+    spec = ReportSpec("cluster-x", "X", "x.ipynb", {"cluster": "X"}, "cluster")
+    failed = RenderRecord("cluster-x", "X", "cluster", "failed", {}, "x.html", {},
+                          "DataError: line one\n  line two")
+    monkeypatch.setattr(catalog, "report_specs", lambda *a, **k: [spec])
+    monkeypatch.setattr(render, "render_report", lambda *a, **k: failed)
+    assert cli.main(["render", "--cluster", "X", "--reports", str(tmp_path)]) == 1
+    assert "line one\n  line two" in capsys.readouterr().err
+    assert cli.main(["render", "cluster-x", "--keep-going", "--reports", str(tmp_path)]) == 0
+    assert cli.main(["render", "--cluster", "Y", "--reports", str(tmp_path)]) == 2
+    assert "no cluster named 'Y'" in capsys.readouterr().err
+
+
+def _make(*args, cwd):
+    import subprocess
+
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture
+def hostile_data(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    base = Path(__file__).parent / "fixtures" / "bad_input" / "base"
+    d = tmp_path / "my data"
+    shutil.copytree(base, d)
+    schools = (d / "schools.csv").read_text()
+    name = HOSTILE.format(p=tmp_path).replace("\n", " ")
+    quoted = '"' + name.replace('"', '""') + '"'
+    (d / "schools.csv").write_text(schools.replace("Birch cluster", quoted))
+    return tmp_path, d, name
+
+
+def test_make_report_passes_names_as_text(hostile_data):
+    from evaluation import config
+
+    tmp_path, d, name = hostile_data
+    root = config.PROJECT_ROOT
+    if not (root / ".venv" / ".installed").exists():
+        pytest.skip("make report needs the project's .venv (run `make env`)")
+    out = _make("report", f"DATA={d}", f"CLUSTER={name}", f"REPORTS={tmp_path / 'rep'}",
+                cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert not [p.name for p in tmp_path.iterdir() if p.name in ("backtick", "dollar", "py")]
+    html = list((tmp_path / "rep" / "html").glob("cluster-*.html"))
+    assert len(html) == 1 and "Traceback" not in html[0].read_text()
+    # a name that is not a cluster: refused by name, exit 2, nothing run
+    out = _make("report", f"DATA={d}", "CLUSTER=x`touch " + str(tmp_path / "bt") + "`$(shell "
+                f"touch {tmp_path / 'sh'})", f"REPORTS={tmp_path / 'rep'}", cwd=root)
+    assert out.returncode == 2 and "no cluster named" in out.stderr
+    assert not (tmp_path / "bt").exists() and not (tmp_path / "sh").exists()
+    out = _make("report", f"DATA={d}", "CLUSTER=x", f"SEED=4;touch {tmp_path / 'seed'}",
+                cwd=root)
+    assert out.returncode == 2 and "SEED must be a whole number" in out.stderr
+    assert not (tmp_path / "seed").exists()
+
+
+def test_make_report_fails_loudly_on_bad_data(hostile_data):
+    from evaluation import config
+
+    tmp_path, d, _ = hostile_data
+    root = config.PROJECT_ROOT
+    if not (root / ".venv" / ".installed").exists():
+        pytest.skip("make report needs the project's .venv (run `make env`)")
+    pupils = (d / "pupils.csv").read_text().replace("Q003,2010,S1,secondary,false",
+                                                    "Q003,2010,S1,secondary,maybe")
+    (d / "pupils.csv").write_text(pupils)
+    out = _make("report", f"DATA={d}", "CLUSTER=Ashdown cluster",
+                f"REPORTS={tmp_path / 'rep'}", cwd=root)
+    assert out.returncode != 0 and "report] Error 1" in out.stderr  # render's exit code 1
+    expected = "column 'em': 1 of 12 rows (row 3): found 'maybe'; expected a yes/no flag"
+    assert expected in out.stderr and "Traceback" not in out.stderr
+    page = (tmp_path / "rep" / "html" / "cluster-ashdown-cluster.html").read_text()
+    assert "column &#x27;em&#x27;: 1 of 12 rows (row 3)" in page
+    index = (tmp_path / "rep" / "index.html").read_text()
+    assert "column &#39;em&#39;: 1 of 12 rows (row 3)" in index
+    assert index.count("status-not-built") >= 2  # overall and the other cluster: not built

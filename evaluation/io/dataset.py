@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evaluation.exceptions import DataError
-from evaluation.schema import TABLES, validate
+from evaluation.schema import TABLES, describe_rows, validate
 
 TABLE_NAMES = tuple(TABLES)
 META_FILE = "meta.json"
 TRUTH_FILE = "truth.csv"
-STAMP_FILE = ".validated.json"
-SCHEMA_HASH = hashlib.sha256(repr(TABLES).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,24 +68,260 @@ class Dataset:
         )
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype={"pupil_id": str, "school_id": str, "respondent_id": str,
-                                        "class_id": str})
-    raise DataError(f"{path}: unsupported file type {path.suffix!r}; expected .parquet or .csv")
+SUPPORTED = (".parquet", ".csv")
+#: Field separators recognised in a CSV header (the one that yields the most schema columns).
+DELIMITERS = (",", ";", "\t", "|")
 
 
-def _find(directory: Path, table: str) -> Path:
-    for ext in (".parquet", ".csv"):
-        p = directory / f"{table}{ext}"
-        if p.exists():
-            return p
+def _decode(path: Path, data: bytes) -> str:
+    """Text of a CSV file: UTF-8 (with or without a byte-order mark) or BOM-marked UTF-16."""
+    if data[:4] == b"PK\x03\x04":
+        raise DataError(f"{path}: this is a zip archive (an Excel workbook?), not a CSV file; "
+                        "save the sheet as 'CSV UTF-8 (comma delimited)'")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: not UTF-8 text: byte 0x{data[err.start]:02x} on line {line} cannot be "
+            "read (is it Windows-1252 or Latin-1?); expected a CSV file in UTF-8: save it as "
+            "'CSV UTF-8 (comma delimited)' in Excel, or convert it with "
+            f"`iconv -f WINDOWS-1252 -t UTF-8`.") from None
+
+
+def _header(text: str, expected: set[str]) -> tuple[str, list[str]]:
+    """Return the delimiter and column names of a CSV's first line."""
+    first = text.splitlines()[0] if text else ""
+    best = (",", next(csv.reader([first], delimiter=",")))
+    score = len(expected & set(best[1]))
+    for sep in DELIMITERS[1:]:
+        names = next(csv.reader([first], delimiter=sep))
+        if len(expected & set(names)) > score:
+            best, score = (sep, names), len(expected & set(names))
+    return best
+
+
+def _short_or_long_rows(path: Path, text: str, sep: str, width: int) -> DataError:
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    next(rows)
+    bad, counts, n = [], set(), 0
+    for fields in rows:
+        if not fields:  # blank line: holds nothing
+            continue
+        if len(fields) != width:
+            bad.append(n)
+            counts.add(len(fields))
+        n += 1
+    if not bad:
+        return DataError(f"{path}: cannot be parsed as a CSV file (check quotes)")
+    return DataError(
+        f"{path}: {describe_rows(bad, n)} have {', '.join(map(str, sorted(counts)))} fields "
+        f"where the header has {width}; expected one field per column on every row (a missing "
+        "value is an empty field between two delimiters).")
+
+
+def read_csv_text(path: str | Path, known_columns=None) -> pd.DataFrame:
+    """Read a CSV file as text, exactly: every cell a string, nothing guessed or dropped.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file: UTF-8 (a byte-order mark is allowed) or UTF-16 with a byte-order mark.
+    known_columns : iterable of str, optional
+        Column names the header should hold; the delimiter (``,``, ``;``, tab or ``|``) is
+        the one that splits the header into most of them (default: the schema's columns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One ``str`` column per header field; empty cells are ``""`` (never NaN).
+
+    Raises
+    ------
+    DataError
+        Naming the file: empty, not UTF-8, a workbook, a repeated column name, or rows with
+        more or fewer fields than the header (which rows, how many).
+
+    Examples
+    --------
+    >>> read_csv_text("nope.csv")
+    Traceback (most recent call last):
+    ...
+    evaluation.exceptions.DataError: nope.csv: file not found
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    data = path.read_bytes()
+    text = _decode(path, data)
+    if not text.strip():
+        raise DataError(f"{path}: empty file; expected a header row naming the columns, then "
+                        "one row per record")
+    known = {c.name for cols in TABLES.values() for c in cols} if known_columns is None \
+        else set(known_columns)
+    sep, names = _header(text, known)
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise DataError(f"{path}: column(s) {dups} appear more than once in the header; "
+                        "expected each column once")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid:  # its message quotes the row (identifiers): locate it ourselves
+        raise _short_or_long_rows(path, text, sep, len(names)) from None
+    return table.to_pandas()
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty file; expected a Parquet file")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several types for a damaged file
+        raise DataError(f"{path}: cannot be read as a Parquet file ({type(err).__name__}: "
+                        f"{err}); expected a Parquet file written by pandas or arrow") from None
+    if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
+        return df
+    return df.reset_index() if any(df.index.names) else df.reset_index(drop=True)
+
+
+_READERS = {".csv": read_csv_text, ".parquet": _read_parquet}
+
+
+def read_table(path: str | Path, table: str) -> pd.DataFrame:
+    """Read one table file (CSV or Parquet) and validate it by the schema's rules.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``<table>.csv`` (UTF-8, comma-separated; ``;``, tab and ``|`` are recognised from the
+        header) or ``<table>.parquet``.
+    table : {"pupils", "schools", "surveys", "tracking"}
+        Which table the file holds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`evaluation.schema.validate` returns it; a CSV and a Parquet file holding
+        the same values give the same frame.
+
+    Raises
+    ------
+    DataError
+        Naming the file and what is wrong with it.
+
+    Examples
+    --------
+    >>> read_table("nope.csv", "schools")
+    Traceback (most recent call last):
+    ...
+    evaluation.exceptions.DataError: nope.csv: file not found
+    """
+    path = Path(path)
+    if path.suffix not in _READERS:
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; expected .parquet or "
+                        ".csv")
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    return validate(_READERS[path.suffix](path), table, str(path))
+
+
+def find_table(directory: Path, table: str) -> Path:
+    """Return the one file holding a table (``<table>.parquet`` or ``<table>.csv``)."""
+    found = [directory / f"{table}{ext}" for ext in SUPPORTED if (directory / f"{table}{ext}"
+                                                                   ).is_file()]
+    if len(found) > 1:
+        raise DataError(f"{directory}: both {found[0].name} and {found[1].name} exist; keep one "
+                        f"(which of the two holds the {table} table cannot be guessed)")
+    if found:
+        return found[0]
+    near = sorted(p.name for p in directory.iterdir()
+                  if p.name.lower().split(".")[0] == table and p.is_file())
     raise DataError(
-        f"{directory}: no {table}.parquet or {table}.csv; a data directory holds "
-        f"{', '.join(t + '.parquet|.csv' for t in TABLE_NAMES)}"
-    )
+        f"{directory}: no {table}.parquet or {table}.csv"
+        + (f" (found {near}: names are lower case, and only .parquet and .csv are read)"
+           if near else "")
+        + f"; a data directory holds {', '.join(t + '.parquet|.csv' for t in TABLE_NAMES)}")
+
+
+def read_meta(path: Path) -> dict:
+    """Read ``meta.json`` (``{"synthetic": false}`` when absent); DataError when malformed."""
+    if not path.exists():
+        return {"synthetic": False}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; expected a JSON object") from None
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}, column "
+                        f"{err.colno}); expected a JSON object such as "
+                        '{"synthetic": false}') from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: holds a JSON {type(meta).__name__}; expected a JSON object "
+                        'such as {"synthetic": false}')
+    if not isinstance(meta.get("synthetic", False), bool):
+        raise DataError(f"{path}: key 'synthetic' is {meta['synthetic']!r}; expected true or "
+                        "false (JSON booleans)")
+    return meta
+
+
+def _read_truth(path: Path) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot be read as a CSV file of true effects ({err})") from None
+
+
+def _cross_checks(tables: dict, paths: dict) -> None:
+    """Rules between tables: known schools, matching phases, EM pupils only where linked."""
+    schools = tables["schools"].set_index("school_id")
+    for table in ("pupils", "surveys", "tracking"):
+        df = tables[table]
+        unknown = ~df["school_id"].isin(schools.index).to_numpy()
+        if unknown.any():
+            ids = list(dict.fromkeys(df.loc[unknown, "school_id"]))
+            found = ", ".join(repr(v) for v in ids[:5]) + (
+                f" and {len(ids) - 5} others" if len(ids) > 5 else "")
+            raise DataError(
+                f"{paths[table]}: column 'school_id': "
+                f"{describe_rows(np.flatnonzero(unknown), len(df))} name schools missing from "
+                f"{paths['schools'].name} (found {found}); expected every school_id to be a "
+                f"school_id of {paths['schools'].name}")
+    pupils = tables["pupils"]
+    n = len(pupils)
+    school_phase = pupils["school_id"].map(schools["phase"])
+    wrong = (pupils["phase"] != school_phase).to_numpy()
+    if wrong.any():
+        raise DataError(
+            f"{paths['pupils']}: column 'phase': {describe_rows(np.flatnonzero(wrong), n)}"
+            f" differ from the phase of their school in {paths['schools'].name}; expected a "
+            "pupil's phase to be the phase of the school it is recorded in")
+    linked = pupils["school_id"].map(schools["em_linked"]).astype(bool)
+    stray = (pupils["em"] & ~linked).to_numpy()
+    if stray.any():
+        raise DataError(
+            f"{paths['pupils']}: column 'em': {describe_rows(np.flatnonzero(stray), n)}"
+            f" are EM pupils in schools whose em_linked is false in {paths['schools'].name}; "
+            "expected EM pupils only in schools with linked EM data (set em_linked to true for "
+            "their school, or em to false)")
+    twice = pupils.duplicated(["pupil_id", "phase"], keep=False).to_numpy()
+    if twice.any():
+        raise DataError(
+            f"{paths['pupils']}: column 'pupil_id': {describe_rows(np.flatnonzero(twice), n)}"
+            " repeat a pupil in the same phase in another cohort; expected each pupil once per "
+            "phase (a pupil sits each key stage once)")
 
 
 def read_dataset(directory: str | Path) -> Dataset:
@@ -92,8 +330,9 @@ def read_dataset(directory: str | Path) -> Dataset:
     Parameters
     ----------
     directory : str or pathlib.Path
-        Holds ``pupils``, ``schools``, ``surveys`` and ``tracking`` as ``.parquet`` or ``.csv``;
-        optionally ``meta.json`` and ``truth.csv`` (written by the synthetic generator).
+        Holds ``pupils``, ``schools``, ``surveys`` and ``tracking`` as ``.parquet`` or ``.csv``
+        (one of the two per table); optionally ``meta.json`` and ``truth.csv`` (written by the
+        synthetic generator).
 
     Returns
     -------
@@ -102,50 +341,34 @@ def read_dataset(directory: str | Path) -> Dataset:
     Raises
     ------
     DataError
-        When a file is missing or breaks the schema (file, column, rows and what was expected),
-        or when a table refers to a school that is not in ``schools``.
+        When a file is missing, doubled, unreadable or breaks the schema (file, column, rows
+        and what was expected), or when tables disagree (a school missing from ``schools``, a
+        pupil's phase not its school's, an EM pupil in a school without linked EM data, a
+        pupil twice in one phase).
 
     Notes
     -----
-    Validation is the slow part on a national extract. After a directory validates, the SHA-256
-    of its files and of the schema are written to ``.validated.json``; while neither changes,
-    Parquet tables (which keep their types) are not validated again.
+    Every read parses and checks every table (about a second for a national extract): nothing
+    is cached, so the same files give the same Dataset whatever was run before.
 
     Examples
     --------
     >>> from evaluation import config
     >>> ds = read_dataset(config.SYNTHETIC_DIR / "default")  # doctest: +SKIP
+    >>> read_dataset("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    evaluation.exceptions.DataError: /nonexistent: no such data directory
     """
     directory = Path(directory)
-    hashes = file_hashes(directory)
-    stamp = {"schema": SCHEMA_HASH, "files": hashes}
-    stamp_path = directory / STAMP_FILE
-    trusted = stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp
-    tables = {}
-    for table in TABLE_NAMES:
-        path = _find(directory, table)
-        raw = _read_table(path)
-        tables[table] = raw if trusted and path.suffix == ".parquet" else validate(
-            raw, table, str(path))
-    known = set(tables["schools"]["school_id"])
-    for table in ("pupils", "surveys", "tracking"):
-        unknown = ~tables[table]["school_id"].isin(known)
-        if unknown.any():
-            rows = tables[table].index[unknown].tolist()
-            raise DataError(
-                f"{_find(directory, table)}: column 'school_id': {int(unknown.sum())} rows "
-                f"(rows {', '.join(map(str, rows[:10]))}) name schools missing from schools table"
-            )
-    if not trusted:
-        try:  # the same bytes validate the same way: skip pandera next time
-            stamp_path.write_text(json.dumps(stamp, sort_keys=True))
-        except OSError:
-            pass
-    meta_path = directory / META_FILE
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"synthetic": False}
-    truth_path = directory / TRUTH_FILE
-    truth = pd.read_csv(truth_path) if truth_path.exists() else None
-    meta = {**meta, "directory": str(directory), "file_hashes": hashes}
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such data directory")
+    paths = {table: find_table(directory, table) for table in TABLE_NAMES}
+    tables = {table: read_table(path, table) for table, path in paths.items()}
+    _cross_checks(tables, paths)
+    meta = read_meta(directory / META_FILE)
+    truth = _read_truth(directory / TRUTH_FILE)
+    meta = {**meta, "directory": str(directory), "file_hashes": file_hashes(directory)}
     return Dataset(**tables, truth=truth, meta=meta)
 
 

@@ -10,7 +10,8 @@ import pandas as pd
 import yaml
 
 from evaluation.exceptions import DataError
-from evaluation.schema import TABLES, validate
+from evaluation.io.dataset import read_csv_text
+from evaluation.schema import TABLES, describe_rows, validate
 
 _COLUMNS = {c.name: c for c in TABLES["pupils"]}
 _MAPPING_KEYS = {"name", "phase", "description", "constants", "fields", "ignore"}
@@ -18,13 +19,22 @@ _FIELD_KEYS = {"from", "values", "transform"}
 
 
 def _academic_year_end(s: pd.Series) -> pd.Series:
-    """'2009/2010', '2009/10', '200910' or '2010' -> 2010."""
+    """'2009/2010', '2009/10', '2009-10', '200910' or '2010' -> 2010; anything else -> NaN.
+
+    Examples
+    --------
+    >>> _academic_year_end(pd.Series(["2009/2010", "2009/10", "200910", "2010", "2010.6"])
+    ...                    ).tolist()
+    [2010.0, 2010.0, 2010.0, 2010.0, nan]
+    """
     text = s.astype("string").str.strip()
-    end = text.str.extract(r"(\d{2,4})\s*$")[0]
-    start = text.str.extract(r"^(\d{4})")[0]
-    short = end.str.len() == 2
-    year = end.where(~short, start.str[:2] + end)
-    return pd.to_numeric(year, errors="coerce")
+    pair = text.str.extract(r"^(\d{4})\s*[/-]?\s*(\d{2}|\d{4})$")
+    start = pd.to_numeric(pair[0]).astype("float64")
+    end = pd.to_numeric(pair[1]).astype("float64")
+    end = end.where(pair[1].str.len() == 4, np.floor(start / 100) * 100 + end)
+    end = end.where(end == start + 1)  # an academic year ends the year after it starts
+    single = text.str.fullmatch(r"\d{4}").fillna(False).astype(bool)
+    return end.where(~single, pd.to_numeric(text.where(single)).astype("float64"))
 
 
 #: Registered conversions a mapping can name in `transform`.
@@ -93,20 +103,29 @@ def _convert(raw: pd.Series, target: str, spec: dict, field: str, source: str) -
         table = {str(k): v for k, v in spec["values"].items()}
         bad = ~blank & ~text.isin(list(table))
         if bad.any():
-            rows = np.flatnonzero(bad)[:10].tolist()
             raise DataError(f"{source}: column {field!r} (-> {target}) has values "
-                            f"{sorted(set(text[bad]))[:10]} in rows {rows} not in the mapping; "
-                            f"allowed: {sorted(table)} or blank")
+                            f"{sorted(set(text[bad]))[:10]} in "
+                            f"{describe_rows(np.flatnonzero(bad), len(text))} not in the "
+                            f"mapping; allowed: {sorted(table)} or blank")
         return text.map(table, na_action="ignore").where(~blank, None)
     if "transform" in spec:
-        return TRANSFORMS[spec["transform"]](text.where(~blank))
+        out = TRANSFORMS[spec["transform"]](text.where(~blank))
+        bad = ~blank & out.isna()
+        if bad.any():
+            raise DataError(f"{source}: column {field!r} (-> {target}) has values "
+                            f"{sorted(set(text[bad]))[:10]} in "
+                            f"{describe_rows(np.flatnonzero(bad), len(text))} that "
+                            f"{spec['transform']} cannot read; expected e.g. 2009/2010, "
+                            "2009/10, 200910 or 2010")
+        return out
     if _COLUMNS[target].dtype in ("float64", "int64"):
         nums = pd.to_numeric(text.where(~blank), errors="coerce")
         bad = ~blank & nums.isna()
         if bad.any():
             raise DataError(f"{source}: column {field!r} (-> {target}) has non-numeric values "
-                            f"{sorted(set(text[bad]))[:10]} in rows "
-                            f"{np.flatnonzero(bad)[:10].tolist()}; expected numbers or blank")
+                            f"{sorted(set(text[bad]))[:10]} in "
+                            f"{describe_rows(np.flatnonzero(bad), len(text))}; expected numbers "
+                            "(a point for decimals) or blank")
         return nums
     return text.where(~blank)
 
@@ -150,8 +169,9 @@ def read_npd_extract(path: str | Path, mapping: str | Path | dict, extra: str = 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    data = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     fields = spec.get("fields", {})
+    names = {f for s in fields.values() for f in s["from"]} | set(spec.get("ignore", []))
+    data = read_csv_text(path, names)
     chosen = {t: next((f for f in s["from"] if f in data.columns), None) for t, s in fields.items()}
     missing = {t: fields[t]["from"] for t, f in chosen.items() if f is None}
     if missing:
