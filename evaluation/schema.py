@@ -34,16 +34,6 @@ OUTCOMES = {
 }
 PRIOR = {"primary": "ks1_aps", "secondary": "ks2_aps"}
 
-#: Short names of the outcomes for chart titles and axes.
-OUTCOME_LABELS = {
-    "ks2_aps": "KS2 average point score", "ks2_l4_em": "KS2 level 4+ English & maths",
-    "ks2_ep_eng": "KS1-KS2 expected progress, English",
-    "ks2_ep_mat": "KS1-KS2 expected progress, maths",
-    "gcse_capped_points": "GCSE capped points", "gcse_5ac_em": "5+ A*-C incl. English & maths",
-    "gcse_5ac": "5+ A*-C GCSEs", "ks4_ep_eng": "KS2-KS4 expected progress, English",
-    "ks4_ep_mat": "KS2-KS4 expected progress, maths",
-}
-
 #: Spellings of a yes/no flag in a text file (compared after trimming, in any case).
 TRUE_SPELLINGS = ("1", "true", "yes", "y")
 FALSE_SPELLINGS = ("0", "false", "no", "n")

@@ -6,8 +6,8 @@ import warnings
 
 import pandas as pd
 
-from evaluation.exceptions import NotEstimableError
 from evaluation import effects
+from evaluation.exceptions import NotEstimableError
 from evaluation.models import fit_outcome, model_arguments
 from evaluation.plan import Plan
 from evaluation.sensitivity import caught_lines
