@@ -15,6 +15,7 @@ endif
 
 SEED ?= 4
 DATA ?= data/synthetic/default
+PUBLISHED ?= data/published
 DATA_STAMP := $(if $(filter data/synthetic/default,$(DATA)),data/synthetic/default/meta.json,$(wildcard $(DATA)/schools.*))
 REPORTS := reports
 NOTEBOOKS := notebooks
@@ -29,7 +30,7 @@ export OPENBLAS_NUM_THREADS := 1
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=<dir> (default $(DATA)), SEED=<n>, CLUSTER=<name> for 'make report'"
+	@echo "  variables: DATA=<dir> (default $(DATA)), PUBLISHED=<dir> (DfE files, default $(PUBLISHED)), SEED=<n>, CLUSTER=<name> for 'make report'"
 
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
@@ -55,22 +56,22 @@ data/synthetic/default/meta.json: $(wildcard evaluation/synthetic/*.py) $(SEED_S
 
 data: data/synthetic/default/meta.json ## generate the default synthetic data set
 
-# One rule per report, generated from the data (clusters) and data/published (sources).
-$(REPORTS)/targets.mk: $(DATA_STAMP) $(wildcard data/published/*/*) | $(ENV_STAMP)
+# One rule per report, generated from the data (clusters) and $(PUBLISHED) (sources).
+$(REPORTS)/targets.mk: $(DATA_STAMP) $(wildcard $(PUBLISHED)/*/*) | $(ENV_STAMP)
 	@mkdir -p $(REPORTS)
-	@$(PY) -m evaluation targets --data $(DATA) --seed $(SEED) > $@.tmp && mv $@.tmp $@
+	@$(PY) -m evaluation targets --data $(DATA) --published $(PUBLISHED) --seed $(SEED) > $@.tmp && mv $@.tmp $@
 
 ifneq ($(filter reports,$(MAKECMDGOALS)),)
 -include $(REPORTS)/targets.mk
 endif
 
 reports: $(REPORTS)/targets.mk $(REPORT_HTML) ## render every report (incremental; make -j2 for parallel) and the index
-	@$(PY) -m evaluation index --data $(DATA) --seed $(SEED)
+	@$(PY) -m evaluation index --data $(DATA) --published $(PUBLISHED) --seed $(SEED)
 
 report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<cluster name>"
 	@test -n "$(CLUSTER)" || { echo "usage: make report CLUSTER=\"<cluster name>\""; exit 2; }
-	@$(PY) -m evaluation render --cluster "$(CLUSTER)" --data $(DATA) --seed $(SEED)
-	@$(PY) -m evaluation index --data $(DATA) --seed $(SEED) || true
+	@$(PY) -m evaluation render --cluster "$(CLUSTER)" --data $(DATA) --published $(PUBLISHED) --seed $(SEED)
+	@$(PY) -m evaluation index --data $(DATA) --published $(PUBLISHED) --seed $(SEED) || true
 
 lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the package importable
 	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS)

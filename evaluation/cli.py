@@ -41,7 +41,8 @@ def _targets(args) -> int:
             deps = f"$(wildcard {data}/*.parquet {data}/*.csv {data}/*.json)"
         lines += [
             f"$(REPORTS)/html/{s.slug}.html: $(NOTEBOOKS)/{s.notebook} {deps} $(LIB_DEPS)",
-            f"\t@$(PY) -m evaluation render {s.slug} --data {data} --seed {args.seed}",
+            f"\t@$(PY) -m evaluation render {s.slug} --data {data} --published {args.published} "
+            f"--seed {args.seed}",
             "",
         ]
     print("\n".join(lines))
@@ -101,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     def common(p):
         p.add_argument("--data", default=str(config.SYNTHETIC_DIR / "default"),
                        help="pupil data directory (default: the synthetic default)")
-        p.add_argument("--published", default=str(config.PUBLISHED_DIR))
+        p.add_argument("--published", default=str(config.published_dir()),
+                       help="published DfE files (default: $EVALUATION_PUBLISHED_DIR or data/published)")
         p.add_argument("--reports", default=str(config.REPORTS_DIR))
         p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
 
