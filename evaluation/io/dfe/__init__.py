@@ -1,5 +1,8 @@
-"""Readers for the DfE's published files as they really are: performance tables, releases,
-explore-education-statistics files, school panels; CSV, xlsx or ods."""
+"""Readers for the DfE's published files as they are: tables, releases, EES files, panels.
+
+Performance tables, statistical releases, explore-education-statistics files and school
+panels; CSV, xlsx or ods.
+"""
 
 from __future__ import annotations
 

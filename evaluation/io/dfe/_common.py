@@ -21,6 +21,8 @@ SHORT_ROW = "<short row>"
 PERFORMANCE_CODES = {
     "SUPP": ("suppressed (small cohort)", "suppressed"),
     "NP": ("not published", "suppressed"),
+    # destination measures' LA rows (counts rounded to 5): a small number, not shown
+    "SN": ("small number (not shown)", "suppressed"),
     "SP": ("small percentage (rounds to zero, not zero)", "rounds to zero"),
     "NE": ("no entries", "no entries"),
     "NA": ("not applicable", "not applicable"),
@@ -101,7 +103,7 @@ def _spreadsheet_rows(path: Path, engine: str, sheet) -> tuple[list[str], list[l
 
 
 def read_rows(path: str | Path, sheet=None) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a CSV, xlsx or ods file, every cell as text.
+    r"""Read the header and rows of a CSV, xlsx or ods file, every cell as text.
 
     The format is taken from the file's first bytes, not its name (a spreadsheet saved with a
     ``.csv`` name is read as a spreadsheet). CSV: byte-order mark, CRLF and old Mac CR line
@@ -127,7 +129,7 @@ def read_rows(path: str | Path, sheet=None) -> tuple[list[str], list[list[str]]]
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
-    >>> _ = p.write_bytes(b"\\xef\\xbb\\xbfA,B\\r\\n1,SUPP\\r\\n")
+    >>> _ = p.write_bytes(b"\xef\xbb\xbfA,B\r\n1,SUPP\r\n")
     >>> read_rows(p)
     (['A', 'B'], [['1', 'SUPP']])
     """
@@ -159,7 +161,7 @@ def read_rows(path: str | Path, sheet=None) -> tuple[list[str], list[list[str]]]
 
 
 def found(header: list[str], rows: list[list[str]]) -> str:
-    """What a file holds, for error messages: its first columns and first row."""
+    """Describe what a file holds, for error messages: its first columns and first row."""
     first = rows[0][:8] if rows else []
     return f"found columns {header[:12]}{' ...' if len(header) > 12 else ''}; first row {first}"
 
@@ -220,8 +222,9 @@ def code_counts(codes: pd.DataFrame, layout: str) -> pd.DataFrame:
 def meta_labels(path: str | Path | None) -> dict:
     """Column -> description from a DfE column dictionary (CSV, xlsx, ods or the SFR text).
 
-    The name column is the one headed ``Field Name`` / ``FieldName``, ``Metafile heading``,
-    ``Variable``, ``Field Reference`` or ``col_name``; the description the one headed ``...description``,
+    The name column is the one headed ``Field Reference``, ``Field Name`` / ``FieldName``,
+    ``Metafile heading``, ``Variable`` or ``col_name``; the description the one headed
+    ``...description``,
     ``Label...`` or ``Field Name`` (whichever is found first in that order).
     """
     if path is None or not Path(path).is_file():
@@ -232,8 +235,8 @@ def meta_labels(path: str | Path | None) -> dict:
         return dict(re.findall(r"^(\w+):\s*(.+?)\s*$", text, flags=re.M))
     header, rows = read_rows(path)
     low = [h.lower().replace(" ", "") for h in header]
-    name = next((low.index(k) for k in ("fieldname", "metafileheading", "variable",
-                                        "fieldreference", "col_name") if k in low), None)
+    name = next((low.index(k) for k in ("fieldreference", "fieldname", "metafileheading",
+                                        "variable", "col_name") if k in low), None)
     if name is None:
         raise DataError(f"{path}: not a DfE column dictionary: expected a column headed "
                         "'Field Name', 'Metafile heading', 'Variable', 'Field Reference' or "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,7 +193,8 @@ def read_ees(path: str | Path, metadata: str | Path | None = None, sheet=None) -
 
     Filters and indicators are taken from the ``.meta.csv`` sidecar (``<name>.meta.csv``
     beside the file) when there is one; otherwise every column holding only numbers and the
-    service's codes is an indicator and every other non-location column a filter. Every
+    service's codes is an indicator and every other non-location column (and any ``*_flag``)
+    a filter. Every
     geographic level is kept (``area_level, area_code, area_name``); ``time_period`` such as
     ``201819`` becomes ``2018/19``; ``sex`` / ``gender`` / ``characteristic_gender`` is read
     as ``sex``; the codes ``c``, ``low``, ``u``, ``x``, ``z``, ``:``, ``~`` are counted by
@@ -224,7 +224,7 @@ def read_ees(path: str | Path, metadata: str | Path | None = None, sheet=None) -
     >>> from evaluation.io.dfe import FIXTURES
     >>> t = read_ees(FIXTURES / "ees_ks2_disadvantage.csv")
     >>> t.code_counts.groupby("category")["n"].sum().to_dict()["suppressed"]
-    2
+    4
     """
     path = Path(path)
     header, rows = read_rows(path, sheet)
@@ -252,14 +252,15 @@ def read_ees(path: str | Path, metadata: str | Path | None = None, sheet=None) -
             labels = dict(zip(meta["col_name"], meta["label"], strict=True))
     else:
         candidates = [c for c in header if c not in TIME_COLUMNS and not _is_location(c)]
-        indicators = [c for c in candidates if numeric_column(raw[c], _LAYOUT)]
+        indicators = [c for c in candidates if not c.endswith("_flag")
+                      and numeric_column(raw[c], _LAYOUT)]
         filters = [c for c in candidates if c not in indicators]
     if not indicators:
         raise DataError(f"{path}: no indicator columns (numbers or the codes c, low, u, x, z, "
                         f":, ~){' in its .meta.csv' if meta is not None else ''}; "
                         f"{found(header, rows)}")
     parsed = {c: parse(raw[c]) for c in indicators}
-    text_cols = [c for c in header if c not in indicators]
+    text_cols = [c for c in header if c not in indicators and c != "sex"]
     data = pd.DataFrame({c: raw[c].fillna("").str.strip().astype("string") for c in text_cols})
     data["time_period"] = _period(raw).astype("string")
     area = _area(raw)
@@ -277,7 +278,7 @@ def read_ees(path: str | Path, metadata: str | Path | None = None, sheet=None) -
 
 
 def _groups(table: EESTable) -> tuple[str, pd.Series]:
-    """The filter holding the FSM / disadvantage groups and each row's (characteristic, group).
+    """Find the filter holding the FSM / disadvantage groups and each row's (characteristic, group).
 
     Raises
     ------
@@ -328,7 +329,7 @@ def _numerator(table: EESTable, measure: str) -> str:
 
 def ees_release(table: EESTable, measures: list[str] | None = None,
                 filters: dict | None = None) -> ReleaseTable:
-    """Counts by FSM / disadvantage group of an EES file, as a tidy :class:`ReleaseTable`.
+    """Count pupils by FSM / disadvantage group of an EES file, as a :class:`ReleaseTable`.
 
     Parameters
     ----------
@@ -355,7 +356,7 @@ def ees_release(table: EESTable, measures: list[str] | None = None,
     --------
     >>> from evaluation.io.dfe import FIXTURES
     >>> r = ees_release(read_ees(FIXTURES / "ees_ks2_disadvantage.csv"))
-    >>> r.table.query("area_name == 'England' and time_period == '2018/19'")[
+    >>> r.table.query("area_name == 'England' and sex == 'all'")[
     ...     ["group", "count", "denominator"]].values.tolist()
     [['disadvantaged', 99.0, 198.0], ['other', 360.0, 480.0]]
     """

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.exceptions import DataError
-from evaluation.io.dfe._common import code_counts, found, frame, parse, read_rows
+from evaluation.io.dfe._common import code_counts, found, frame, parse, read_rows, reason
 
 _LAYOUT = "school_panel"
 #: Panel column stems (``<stem><yy>``) -> tidy column; rates are proportions in the file.
@@ -112,7 +112,7 @@ def read_school_panel(path: str | Path, metadata=None) -> SchoolPanel:
     --------
     >>> from evaluation.io.dfe import FIXTURES
     >>> p = read_school_panel(FIXTURES / "school_panel.csv")
-    >>> p.table.query("urn == '100001' and year == 2013")[["gap", "share_fsm"]].values.tolist()
+    >>> p.table.query("urn == '100001' and year == 2013")[["gap", "share_fsm"]].round(6).values.tolist()
     [[25.0, 20.0]]
     """
     path = Path(path)
@@ -150,6 +150,10 @@ def read_school_panel(path: str | Path, metadata=None) -> SchoolPanel:
                 continue
             values, code = parse(raw[col])
             codes[col] = code
+            if tidy in _RATES:
+                coded = code.notna()
+                status[coded] += col + ": " + code[coded].map(
+                    lambda c: reason(c, _LAYOUT)) + "; "
             part[tidy] = values * 100 if tidy in _RATES else values
         parts.append(part.assign(status=status))
     t = pd.concat(parts, ignore_index=True)

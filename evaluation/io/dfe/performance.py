@@ -133,7 +133,7 @@ def _row_types(raw: pd.DataFrame, labels: dict, path: Path) -> tuple[pd.Series, 
         return structural, struct_label, "structure"
     rectype = raw["RECTYPE"].fillna("").str.strip()
     described = _described(labels)
-    family = next((f for f in _conventions()["rectype"] if f in path.name.lower()), None)
+    family = next((f for f in _conventions()["rectype"] if f in path.name.lower()), "common")
     convention = _conventions()["rectype"].get(family, {}) if family else {}
     used = "metadata" if described else f"convention ({family})" if family else "structure"
     label = rectype.map(lambda r: described.get(r) or convention.get(r))

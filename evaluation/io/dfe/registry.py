@@ -67,7 +67,7 @@ class PublishedSource:
         return self.paths[0]
 
     def metadata_for(self, index: int = 0) -> Path | None:
-        """The column dictionary of file ``index`` (one may serve all); None when absent."""
+        """Return the column dictionary of file ``index`` (one may serve all); None if absent."""
         if not self.metadata:
             return None
         path = self.metadata[index] if len(self.metadata) == len(self.paths) \
@@ -142,7 +142,7 @@ def _front_matter(readme: Path) -> dict:
 
 
 def published_sources(directory: str | Path | None = None) -> dict[str, PublishedSource]:
-    """Sources whose files are in ``directory``: registered ones and folders with a README.
+    """List the sources whose files are in ``directory``: registered ones, README folders.
 
     A registered source (see :func:`known_sources`) counts when its folder exists; a folder
     the registry does not know counts when its ``README.md`` has YAML front matter with the

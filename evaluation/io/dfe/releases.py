@@ -133,8 +133,10 @@ def _sfr_denominator(measure: str, base: str, columns: set, suffix: str) -> str 
 
 
 def read_sfr(path: str | Path, metadata: str | Path | None = None) -> ReleaseTable:
-    """Read SFR underlying data: an LA file (``<measure>_<sex>_<group>_<yy>`` columns) or the
-    national file by characteristic, into a :class:`ReleaseTable`.
+    """Read SFR underlying data (LA file or national file by characteristic).
+
+    The LA file has ``<measure>_<sex>_<group>_<yy>`` columns; the national file one row per
+    characteristic category. Both become a :class:`ReleaseTable`.
 
     Raises
     ------
