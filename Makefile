@@ -18,11 +18,13 @@ DATA ?= data/synthetic/default
 # Values given on the command line never become shell or make code: they are read raw
 # ($(value ...)), reach recipes only through the environment ("$$DATA_DIR", "$$CLUSTER_NAME"),
 # and the seed must be a whole number. A DATA path may contain spaces.
+PUBLISHED ?= data/published
 DATA_DIR := $(value DATA)
+PUBLISHED_DIR := $(value PUBLISHED)
 CLUSTER_NAME := $(value CLUSTER)
 SEED_RAW := $(value SEED)
-unexport DATA CLUSTER SEED
-export DATA_DIR CLUSTER_NAME
+unexport DATA CLUSTER SEED PUBLISHED
+export DATA_DIR CLUSTER_NAME PUBLISHED_DIR
 empty :=
 space := $(empty) $(empty)
 make_escape = $(subst $(space),\ ,$(subst :,\:,$(subst $$,$$$$,$(1))))
@@ -46,7 +48,7 @@ export OPENBLAS_NUM_THREADS := 1
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=<dir> (default data/synthetic/default), SEED=<n>, CLUSTER=<name> for 'make report'"
+	@echo "  variables: DATA=<dir> (default data/synthetic/default), PUBLISHED=<dir> (DfE files, default data/published), SEED=<n>, CLUSTER=<name> for 'make report'"
 
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
@@ -73,26 +75,26 @@ data/synthetic/default/meta.json: $(wildcard evaluation/synthetic/*.py) $(SEED_S
 data: data/synthetic/default/meta.json ## generate the default synthetic data set
 
 check: $(ENV_STAMP) $(DATA_STAMP) ## read and check the data set (DATA=<dir>) and analysis.yml
-	@$(PY) -m evaluation check --data "$$DATA_DIR"
+	@$(PY) -m evaluation check --data "$$DATA_DIR" --published "$$PUBLISHED_DIR"
 
 # One rule per report, generated from the data (clusters) and data/published (sources).
-$(REPORTS)/targets.mk: $(DATA_STAMP) $(wildcard data/published/*/*) | $(ENV_STAMP)
+$(REPORTS)/targets.mk: $(DATA_STAMP) $(wildcard $(call make_escape,$(PUBLISHED_DIR))/*/*) | $(ENV_STAMP)
 	@mkdir -p $(REPORTS)
-	@$(PY) -m evaluation targets --data "$$DATA_DIR" --seed $(SEED) --reports '$(REPORTS)' > $@.tmp && mv $@.tmp $@
+	@$(PY) -m evaluation targets --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports '$(REPORTS)' > $@.tmp && mv $@.tmp $@
 
 ifneq ($(filter reports,$(MAKECMDGOALS)),)
 -include $(REPORTS)/targets.mk
 endif
 
 reports: $(REPORTS)/targets.mk $(REPORT_HTML) ## render every report (incremental; make -j2 for parallel) and the index
-	@$(PY) -m evaluation index --data "$$DATA_DIR" --seed $(SEED) --reports '$(REPORTS)'
+	@$(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports '$(REPORTS)'
 
 # Exits non-zero when the report fails (its error page and the index still say why).
 report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<cluster name>"
 	@test -n "$$CLUSTER_NAME" || { echo 'usage: make report CLUSTER="<cluster name>"'; exit 2; }
-	@rc=0; $(PY) -m evaluation render --cluster "$$CLUSTER_NAME" --data "$$DATA_DIR" \
+	@rc=0; $(PY) -m evaluation render --cluster "$$CLUSTER_NAME" --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" \
 	  --seed $(SEED) --reports '$(REPORTS)' || rc=$$?; \
-	  if [ $$rc -ne 2 ]; then $(PY) -m evaluation index --data "$$DATA_DIR" --seed $(SEED) \
+	  if [ $$rc -ne 2 ]; then $(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
 	  --reports '$(REPORTS)' || true; fi; exit $$rc
 
 lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the package importable

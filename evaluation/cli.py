@@ -87,6 +87,7 @@ def _targets(args) -> int:
         lines += [
             f"$(REPORTS)/html/{s.slug}.html: $(NOTEBOOKS)/{s.notebook} {deps} $(LIB_DEPS)",
             f'\t@$(PY) -m evaluation render {s.slug} --keep-going --data "$$DATA_DIR" '
+            f'--published "$$PUBLISHED_DIR" '
             f"--seed $(SEED) --reports '$(REPORTS)'",
             "",
         ]
@@ -159,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     def common(p):
         p.add_argument("--data", default=str(config.SYNTHETIC_DIR / "default"),
                        help="pupil data directory (default: the synthetic default)")
-        p.add_argument("--published", default=str(config.PUBLISHED_DIR))
+        p.add_argument("--published", default=str(config.published_dir()),
+                       help="published DfE files "
+                            "(default: $EVALUATION_PUBLISHED_DIR or data/published)")
         p.add_argument("--reports", default=str(config.REPORTS_DIR))
         p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
 

@@ -237,7 +237,7 @@ def _check(raw, path: str) -> None:
 
     c = _Checker(path)
     top = ("outcomes", "prior", "covariates", "matching", "inference", "power", "disclosure")
-    if not c.keys("(top level)", raw, top, ("plan_version", "prior_degree")):
+    if not c.keys("(top level)", raw, top, ("plan_version", "prior_degree", "labels")):
         raise PlanError(f"{path}: the plan is not a YAML mapping; expected keys {list(top)}")
     if "outcomes" in raw:
         _check_outcomes(c, raw["outcomes"])
@@ -250,6 +250,9 @@ def _check(raw, path: str) -> None:
         if not isinstance(cov, list) or any(x not in _COVARIATES for x in cov) or \
                 len(set(map(str, cov))) != len(cov):
             c.add("covariates", cov, f"a list of distinct names among {list(_COVARIATES)}")
+    if "labels" in raw and (not isinstance(raw["labels"], dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in raw["labels"].items())):
+        c.add("labels", raw["labels"], "a mapping of column names to the words readers see")
     if "prior_degree" in raw:
         c.number("prior_degree", raw["prior_degree"], 1, 5, integer=True)
     if "matching" in raw:

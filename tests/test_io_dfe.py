@@ -1,14 +1,27 @@
-"""Readers of the DfE's published files: real files and hand-made fixtures."""
+"""Readers of the DfE's published files: real files (figures counted by hand) and fixtures.
+
+Every figure pinned on a real file was counted independently of the package, with Python's
+``csv.reader`` on the raw bytes (codes, row types, rows with both rates) or read off the row
+itself (national and LA rows); see the comments.
+"""
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from published_data import real_dir, real_file
 
 from evaluation.exceptions import DataError
 from evaluation.io.dfe import (
+    ees_release,
+    known_sources,
+    meta_labels,
     published_sources,
+    read_ees,
     read_performance_tables,
     read_published,
+    read_rows,
+    read_school_panel,
     read_statistical_release,
 )
 
@@ -17,7 +30,7 @@ FIX = Path(__file__).parent / "fixtures" / "dfe"
 
 @pytest.fixture(scope="module")
 def sources():
-    return published_sources()
+    return published_sources(real_dir())
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +39,40 @@ def ks2(sources):
 
 
 @pytest.fixture(scope="module")
+def ks4(sources):
+    return read_published(sources["dfe-ks4-2017-la936"])
+
+
+@pytest.fixture(scope="module")
 def sfr(sources):
     return read_published(sources["dfe-sfr05-2014"])
 
 
-def test_registry_lists_both_sources_from_readme_front_matter(sources):
-    assert sorted(sources) == ["dfe-ks2-2019-la850", "dfe-sfr05-2014"]
+# ----------------------------------------------------------------------------- registry
+def test_registry_knows_every_shared_source_and_finds_them_outside_the_repo(sources):
+    assert set(known_sources()) <= set(sources)
     s = sources["dfe-sfr05-2014"]
     assert s.layout == "sfr_counts" and "Open Government Licence v2.0" in s.licence
     assert [p.name for p in s.paths] == ["SFR05_2014_UD_LA_2.csv", "SFR05_2014_UD_national_1.csv"]
-    assert "shared" not in str(s.path)  # the project's own copy, never ../shared
-    assert "v3.0" in sources["dfe-ks2-2019-la850"].licence
+    assert "wt-issue15" not in str(s.path) and "data/published" not in str(s.path)
+    assert sources["research-ks4-2013-2015-national"].report == "school_support"
+
+
+def test_no_published_file_is_committed():
+    files = [p for p in (Path(__file__).parents[1] / "data" / "published").rglob("*")
+             if p.is_file()]
+    assert sorted(p.name for p in files) == [".gitattributes", "README.md"]
+
+
+def test_empty_or_absent_published_dir_has_no_sources(tmp_path):
+    assert published_sources(tmp_path / "absent") == {}
+    assert published_sources(tmp_path) == {}
+
+
+def test_registered_folder_without_its_files_says_where_to_download(tmp_path):
+    (tmp_path / "dfe-ks4-2017-la936").mkdir()
+    with pytest.raises(DataError, match=r"2016-2017_936_ks4final.csv.*compare-school-perf"):
+        published_sources(tmp_path)
 
 
 def test_new_source_folder_is_discovered_without_code(tmp_path):
@@ -58,6 +94,7 @@ def test_registry_error_names_readme_and_keys(tmp_path):
         published_sources(tmp_path)
 
 
+# ----------------------------------------------------------------------------- KS2 tables
 def test_ks2_row_types_are_labelled(ks2):
     counts = ks2.values["row_type"].value_counts().to_dict()
     assert counts == {"school": 315, "special school": 16, "LA": 1, "national": 2}
@@ -72,12 +109,6 @@ def test_ks2_la_and_national_figures(ks2):
     assert ks2.rows("LA")["SCHNAME"].tolist() == ["Hampshire"]
 
 
-def test_ks2_182_schools_with_both_values(ks2):
-    s = ks2.rows("school")
-    assert int((s["PTRWM_EXP_FSM6CLA1A"].notna() & s["PTRWM_EXP_NotFSM6CLA1A"].notna()).sum()) \
-        == 182
-
-
 def test_ks2_code_counts_per_column(ks2):
     cc = ks2.code_counts.set_index(["column", "code"])["n"]
     # counted by hand with csv.reader on the raw file
@@ -86,12 +117,27 @@ def test_ks2_code_counts_per_column(ks2):
     assert cc[("PTRWM_EXP_FSM6CLA1A", "<short row>")] == 5
     assert cc[("PTRWM_EXP_NotFSM6CLA1A", "SUPP")] == 139
     assert cc[("TOTPUPS", "NEW")] == 3
-    assert cc[("TFSM6CLA1A", "SUPP")] == 3
     totals = ks2.code_counts.groupby("code")["n"].sum().to_dict()
     assert totals["SUPP"] == 16982 and totals["NA"] == 2180 and totals["LOWCOV"] == 3
-    # every cell of a numeric column is either a number or a code, never both, never neither
+    assert set(ks2.code_counts.query("code == 'SUPP'")["category"]) == {"suppressed"}
     for col in ("PTRWM_EXP_FSM6CLA1A", "TFSM6CLA1A", "READPROG"):
         assert (ks2.values[col].notna() ^ ks2.codes[col].notna()).all()
+
+
+def test_ks2_2017_labels_from_the_family_convention_when_metadata_is_silent(sources):
+    t = read_published(sources["dfe-ks2-2017-la850"])
+    # the 2016/17 ks2_meta.csv says only "Record type": labels from the KS2 convention
+    assert t.row_labels_from == "convention (ks2final)"
+    assert t.values["row_type"].value_counts().to_dict() == {
+        "school": 313, "special school": 15, "LA": 1, "national": 2}
+    cols = ["PTRWM_EXP_FSM6CLA1A", "PTRWM_EXP_NotFSM6CLA1A"]
+    assert t.rows("LA")[cols].values.tolist() == [[47.0, 71.0]]
+    assert t.rows("national")[cols].values.tolist() == [[47.0, 67.0], [47.0, 67.0]]
+    s = t.rows("school")
+    assert int((s[cols[0]].notna() & s[cols[1]].notna()).sum()) == 187
+    cc = t.code_counts.set_index(["column", "code"])["n"]
+    assert (cc[(cols[0], "SUPP")], cc[(cols[0], "")], cc[(cols[0], "<short row>")]) == (112, 20,
+                                                                                        5)
 
 
 def test_ks2_identifiers_stay_text_and_percentages_become_numbers(ks2):
@@ -101,14 +147,107 @@ def test_ks2_identifiers_stay_text_and_percentages_become_numbers(ks2):
     assert ks2.rows("LA")["PTFSM6CLA1A"].tolist() == [22.0]
 
 
-def test_long_form_keeps_reasons(ks2):
-    long = ks2.long(["PTRWM_EXP_FSM6CLA1A"])
-    assert len(long) == 334
-    supp = long[long["code"] == "SUPP"]
-    assert len(supp) == 125 and supp["value"].isna().all()
-    assert set(supp["reason"]) == {"suppressed (small cohort)"}
-    with pytest.raises(ValueError, match="not numeric columns"):
-        ks2.long(["SCHNAME"])
+# ----------------------------------------------------------------------------- KS4 tables
+def test_ks4_national_rows_labelled_from_the_ks4_dictionary(ks4):
+    assert ks4.row_labels_from == "metadata"
+    assert ks4.values["row_type"].value_counts().to_dict() == {
+        "school": 94, "special school": 33, "LA": 1, "national": 2}
+    labels = ks4.values.set_index("RECTYPE")["row_label"]
+    assert labels[7.0] == "National (maintained schools)" and labels[4.0] == "local authority"
+    assert not ks4.values["row_label"].str.startswith("RECTYPE").any()
+
+
+def test_ks4_group_columns_and_la_national_rows(ks4):
+    cols = ["TFSM6CLA1A", "TNOTFSM6CLA1A", "PTFSM6CLA1ABASICS_94", "PTNOTFSM6CLA1ABASICS_94"]
+    # RECTYPE 4 and 7 rows of the file, read off by hand
+    assert ks4.rows("LA")[cols].values.tolist() == [[1665, 8401, 48.6, 77.9]]
+    nat = ks4.values[ks4.values["RECTYPE"] == 7][cols].values.tolist()
+    assert nat == [[143544, 384200, 44.3, 71.2]]
+    cc = ks4.code_counts.set_index(["column", "code"])["n"]
+    assert (cc[("PTFSM6CLA1ABASICS_94", "NP")], cc[("PTFSM6CLA1ABASICS_94", "SUPP")],
+            cc[("PTFSM6CLA1ABASICS_94", "")], cc[("PTFSM6CLA1ABASICS_94", "<short row>")]) \
+        == (51, 14, 3, 2)
+    assert set(ks4.code_counts.query("code == 'NP'")["category"]) == {"suppressed"}
+
+
+# ----------------------------------------------------------------------------- destinations
+def test_destinations_five_years_text_rectypes(sources):
+    src = sources["dfe-ks4-destinations-2017-2022-national"]
+    t = read_published(src, 0)
+    assert t.values["row_type"].value_counts().to_dict() == {
+        "school": 3140, "special school": 787, "LA": 149, "national": 1}
+    nat = t.rows("national")[["COHORT_DIS", "COHORT_NONDIS", "OVERALL_DESTPER_DIS",
+                              "OVERALL_DESTPER_NONDIS"]].values.tolist()
+    assert nat == [[146424, 415969, 89.0, 96.0]]
+    totals = t.code_counts.groupby("code")["n"].sum()
+    assert (totals["SN"], totals["SP"]) == (27, 997)
+    assert t.code_counts.query("column == 'OVERALL_DESTPER_DIS'").set_index("code")["n"] \
+        .to_dict() == {"SUPP": 923}
+    rows = {read_published(src, i).values["row_type"].value_counts()["school"] for i in
+            range(1, 5)}
+    assert rows == {3087, 2955, 2943, 2930}
+
+
+# ----------------------------------------------------------------------------- 2022/23, xlsx
+def test_ks4_2023_filtered_file_without_rectype_and_its_xlsx_dictionary(sources):
+    src = sources["dfe-ks4-2023-national"]
+    t = read_published(src, 0)
+    assert t.row_labels_from == "structure" and len(t.rows("school")) == 3056
+    assert t.values["LEA"].nunique() == 151
+    cc = t.code_counts.set_index(["column", "code"])["n"]
+    assert (cc[("ATT8SCR_FSM6CLA1A", "NA")], cc[("ATT8SCR_NFSM6CLA1A", "NA")]) == (128, 126)
+    assert t.labels["ATT8SCR_FSM6CLA1A"] == "Average Attainment 8 score per disadvantaged pupil"
+    census = read_published(src, 1)
+    assert len(census.values) == 24436
+    assert census.code_counts.set_index(["column", "code"])["n"][("NUMFSMEVER", "NA")] == 2408
+    assert census.labels["NUMFSMEVER"].startswith("Number of pupils")
+
+
+def test_xlsx_dictionary_read_as_a_spreadsheet_not_as_text():
+    path = real_file("dfe-ks4-2023-national", "ks4_meta.xlsx")
+    header, rows = read_rows(path)
+    assert header[:3] == ["Column", "Metafile heading", "Metafile description"]
+    assert len(rows) == 515  # rows of the first sheet, counted in a spreadsheet
+    assert meta_labels(path)["RECTYPE"].startswith("Record type (1=mainstream school")
+
+
+@pytest.mark.parametrize("suffix, engine", [(".xlsx", "openpyxl"), (".ods", "odf")])
+def test_spreadsheet_downloads_read_like_the_csv(tmp_path, suffix, engine):
+    raw = pd.read_csv(FIX / "2021-2022_999_ks2final.csv", dtype=str, keep_default_na=False,
+                      encoding="utf-8-sig")
+    path = tmp_path / f"2021-2022_999_ks2final{suffix}"
+    raw.to_excel(path, index=False, engine=engine)
+    a = read_performance_tables(path)
+    b = read_performance_tables(FIX / "2021-2022_999_ks2final.csv")
+    assert a.values["row_type"].tolist() == b.values["row_type"].tolist()
+    assert a.values["PTRWM_EXP_FSM6CLA1A"].equals(b.values["PTRWM_EXP_FSM6CLA1A"])
+    # an xlsx saved with a .csv name is still read as a spreadsheet
+    disguised = tmp_path / "download.csv"
+    disguised.write_bytes(path.read_bytes())
+    assert len(read_performance_tables(disguised).values) == len(b.values)
+
+
+def test_old_xls_and_missing_files_get_clear_errors(tmp_path):
+    xls = tmp_path / "old.xls"
+    xls.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    with pytest.raises(DataError, match=r"old.xls: an old binary Excel"):
+        read_performance_tables(xls)
+    with pytest.raises(DataError, match="nope.csv: file not found"):
+        read_performance_tables(FIX / "nope.csv")
+
+
+def test_column_holding_only_codes_is_counted_not_text(tmp_path):
+    text = (FIX / "2021-2022_999_ks2final.csv").read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    codes = ["SUPP", "NP", "NE", "SUPP", "NA", "SUPP", "NP", ""]
+    lines = [lines[0] + ",PTCODES"] + [f"{line},{c}" if len(line.split(",")) == 16 else line
+                                       for line, c in zip(lines[1:], codes, strict=True)]
+    path = tmp_path / "codes_ks2final.csv"
+    path.write_text("\n".join(lines) + "\n")
+    t = read_performance_tables(path)
+    assert "PTCODES" in t.codes.columns and t.values["PTCODES"].isna().all()
+    got = t.code_counts.query("column == 'PTCODES'").set_index("code")["n"].to_dict()
+    assert got == {"": 1, "NA": 1, "NE": 1, "NP": 2, "SUPP": 2, "<short row>": 1}
 
 
 def test_fixture_other_la_and_year_every_code():
@@ -121,11 +260,11 @@ def test_fixture_other_la_and_year_every_code():
     assert t.values["row_type"].tolist() == ["school"] * 5 + ["special school", "LA", "national"]
 
 
+# ----------------------------------------------------------------------------- releases
 def test_sfr_england_figures(sfr):
     e = sfr.table.query("area_name == 'England' and measure == 'KS4_LEVEL2_EM' and sex == 'all'")
     fsm, other = e.set_index("group").loc["FSM"], e.set_index("group").loc["other"]
     assert (fsm["count"], fsm["denominator"]) == (32280, 84747)
-    assert round(fsm["rate"], 1) == 38.1 and round(other["rate"], 1) == 64.8
     assert (other["count"], other["denominator"]) == (313800, 484374)
 
 
@@ -133,8 +272,7 @@ def test_sfr_areas_and_codes(sfr):
     t = sfr.table.drop_duplicates("area_name")
     assert t["area_level"].value_counts().to_dict() == {"la": 152, "region": 11, "national": 1}
     assert set(sfr.code_counts["code"]) == {"x", "."}
-    x = sfr.code_counts.query("code == 'x'")
-    assert set(x["reason"]) == {"suppressed (small count or secondary suppression)"}
+    assert set(sfr.code_counts.query("code == 'x'")["category"]) == {"suppressed"}
     assert sfr.excluded["columns of group noSEN"] == 21
 
 
@@ -144,41 +282,115 @@ def test_sfr_national_file_by_characteristic(sources):
         ["characteristic", "group"])
     assert em.loc[("disadvantaged", "disadvantaged"), "denominator"] == 154087
     assert em.loc[("fsm", "FSM"), "denominator"] == 85182
-    assert n.excluded == {"rows of other characteristics": 49}
 
 
-def test_sfr_fixture_other_year():
-    r = read_statistical_release(FIX / "sfr_la_2015.csv")
-    assert set(r.table["time_period"]) == {"2014/15"}
-    c = r.table.query("area_name == 'Ceeton' and group == 'FSM'").iloc[0]
-    assert c["count_code"] == "x" and c["rate"] != c["rate"]  # NaN, reason kept
+# ----------------------------------------------------------------------------- EES
+def test_ees_real_file_every_level_codes_by_meaning_gender_as_sex():
+    t = read_ees(real_file("dfe-ees-ks2-la-2016-2022",
+                           "ks2_regional_and_local_authority_2016_to_2022_provisional.csv"))
+    assert t.levels == {"National": 22, "Regional": 232, "Local authority": 3190}
+    assert set(t.data["area_level"]) == {"national", "region", "la"}
+    assert t.data["sex"].value_counts().to_dict() == {"all": 1147, "girls": 1147, "boys": 1147,
+                                                     "other": 3}
+    assert set(t.data["time_period"]) == {f"{y}/{(y + 1) % 100:02d}" for y in range(2015, 2022)}
+    totals = t.code_counts.groupby("code")["n"].sum().to_dict()
+    assert totals == {"x": 100368, "z": 44280, "c": 2751}  # csv.reader over indicator columns
+    by_cat = t.code_counts.groupby("category")["n"].sum().to_dict()
+    assert by_cat == {"not available": 100368, "not applicable": 44280, "suppressed": 2751}
+    e = t.data.query("area_level == 'national' and time_period == '2018/19' and sex == 'all'")
+    assert e[["t_rwm_eligible_pupils", "t_rwm_met_expected_standard",
+              "pt_rwm_met_expected_standard"]].values.tolist() == [[639818, 418171, 65]]
+    la = t.data.query("area_level == 'la' and time_period == '2018/19' and sex == 'all'")
+    assert len(la) == 151 and la["area_name"].str.len().gt(0).all()
+    assert "gender" in t.filters and "school_type" in t.filters
 
 
-def test_ees_long_format():
+def test_ees_real_file_without_a_disadvantage_breakdown_says_so():
+    t = read_ees(real_file("dfe-ees-ks2-la-2016-2022",
+                           "ks2_regional_and_local_authority_2016_to_2022_provisional.csv"))
+    with pytest.raises(DataError, match=r"ks2_regional.*no FSM / disadvantage breakdown.*"
+                                        r"'gender': \['Total', 'Girls', 'Boys', 'Other'\]"):
+        ees_release(t)
+
+
+def test_ees_meta_csv_declares_filters_and_indicators():
+    t = read_ees(FIX / "ees_ks2_disadvantage.csv")
+    assert t.meta is not None
+    assert t.indicators == ("t_rwm_eligible_pupils", "t_rwm_met_expected_standard",
+                            "pt_rwm_met_expected_standard", "avg_read_scaled_score")
+    assert list(t.filters) == ["characteristic_topic", "characteristic", "characteristic_gender",
+                               "school_type"]
+    cc = t.code_counts.set_index(["column", "code"])["category"]
+    assert cc[("avg_read_scaled_score", "~")] == "rounds to zero"
+    assert cc[("avg_read_scaled_score", "low")] == "rounds to zero"
+    assert cc[("avg_read_scaled_score", "u")] == "low reliability"
+    assert cc[("avg_read_scaled_score", ":")] == "not available"
+    assert cc[("avg_read_scaled_score", "z")] == "not applicable"
+    assert cc[("t_rwm_met_expected_standard", "c")] == "suppressed"
+
+
+def test_ees_groups_labels_denominator_and_sex():
+    r = ees_release(read_ees(FIX / "ees_ks2_disadvantage.csv"))
+    t = r.table
+    aton = t.query("area_name == 'Aton' and sex == 'all'").set_index("group")
+    assert aton[["count", "denominator", "rate"]].values.tolist() == [[10, 20, 50], [40, 50, 80]]
+    fsm_other = t.query("characteristic == 'fsm'")
+    assert fsm_other[["area_name", "group", "count", "denominator"]].values.tolist() == [
+        ["North East", "other", 110, 150]]  # 'fsm Total other'
+    assert set(t["sex"]) == {"all", "boys", "girls"}
+    assert r.excluded == {"rows of other characteristic values": 1}
+    ceeton = t.query("area_name == 'Ceeton' and group == 'disadvantaged'").iloc[0]
+    assert ceeton["count_code"] == "x" and ceeton["denominator"] == 15
+
+
+def test_ees_older_layout_breakdown_topic_without_meta():
     r = read_statistical_release(FIX / "ees_ks4_2023.csv")
     assert r.layout == "ees_long"
     assert r.excluded == {"rows of other breakdown values": 1}
-    codes = r.code_counts.set_index(["column", "code"])["reason"]
-    assert codes[("t_l2basics_94", "c")] == "confidential (suppressed)"
-    assert codes[("t_l2basics_94", "z")] == "not applicable"
     aton = r.table.query("area_name == 'Aton'").set_index("group")["rate"]
     assert aton.to_dict() == {"disadvantaged": 40.0, "other": 70.0}
     assert set(r.table["time_period"]) == {"2022/23"}
 
 
+def test_ees_meta_naming_absent_columns_is_an_error(tmp_path):
+    data = tmp_path / "f.csv"
+    data.write_bytes((FIX / "ees_ks4_2023.csv").read_bytes())
+    (tmp_path / "f.meta.csv").write_text("col_name,col_type,label\nt_nope,Indicator,Nope\n")
+    with pytest.raises(DataError, match=r"f.meta.csv: declares columns \['t_nope'\]"):
+        read_ees(data)
+
+
+# ----------------------------------------------------------------------------- panel
+def test_school_panel_real_file():
+    p = read_school_panel(real_file("research-ks4-2013-2015-national", "isolatedSchools.csv"))
+    assert p.years == (2013, 2014, 2015) and p.table["urn"].nunique() == 2577
+    t = p.table
+    assert int(t.query("year == 2013")["n_fsm"].sum()) == 134026  # sum of tever6fsm13
+    assert int(t.query("year == 2015")["n_pupils"].sum()) == 476541  # sum of tpup15
+    assert str(t["n_fsm"].dtype) == "Int64"
+    first = t.query("urn == '100049' and year == 2013").iloc[0]
+    # ac.gcse.all13 0.58, ac.gcse.fsm13 0.57, tpup13 203, tever6fsm13 166
+    assert first["rate_other"] == pytest.approx((58 * 203 - 57 * 166) / 37)
+    assert t.query("year == 2014")["gap"].isna().all()
+    assert any("ever6fsm15 disagrees" in n for n in p.notes)
+
+
+def test_school_panel_fixture_and_errors():
+    p = read_school_panel(FIX / "school_panel.csv")
+    c = p.table.query("urn == '100003' and year == 2014").iloc[0]
+    assert "ac.gcse.fsm14: not available" in c["status"]
+    with pytest.raises(DataError, match=r"not a 'school_panel' file.*ac.gcse.fsm"):
+        read_school_panel(FIX / "unknown.csv")
+
+
+# ----------------------------------------------------------------------------- errors
 def test_unrecognised_file_says_what_was_expected_and_found():
     with pytest.raises(DataError) as err:
         read_performance_tables(FIX / "unknown.csv")
     msg = str(err.value)
-    assert "unknown.csv" in msg and "performance_tables" in msg
-    assert "['RECTYPE', 'LEA', 'URN', 'SCHNAME']" in msg and "['foo', 'bar']" in msg
-    assert "first row ['1', '2']" in msg
+    assert "unknown.csv" in msg and "performance_tables" in msg and "missing ['URN']" in msg
+    assert "['foo', 'bar']" in msg and "first row ['1', '2']" in msg
     with pytest.raises(DataError, match="not a 'sfr_counts' file.*found columns"):
         read_statistical_release(FIX / "unknown.csv")
-    with pytest.raises(DataError, match="not a 'performance_tables' file"):
-        read_performance_tables(FIX / "sfr_la_2015.csv")
-
-
-def test_missing_file():
-    with pytest.raises(DataError, match="nope.csv: file not found"):
-        read_performance_tables(FIX / "nope.csv")
+    with pytest.raises(DataError, match="not an explore-education-statistics file"):
+        read_ees(FIX / "unknown.csv")

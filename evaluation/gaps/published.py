@@ -13,26 +13,34 @@ from statsmodels.regression.linear_model import WLS
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.tools import add_constant
 
-from evaluation import config
-from evaluation.exceptions import NotEstimableError
+from evaluation.exceptions import DataError, NotEstimableError
 from evaluation.io.dfe import (
+    EESTable,
     PerformanceTable,
     PublishedSource,
     ReleaseTable,
-    _reason,
+    ees_release,
     published_sources,
     read_published,
+)
+from evaluation.io.dfe import (
+    reason as _reason,
 )
 
 #: Share bands of the source documents' comparison (">18%" FSM against "<5%": about 10 points
 #: smaller gap); label -> (lower, upper] in percent.
 SHARE_BANDS = {"<5%": (-np.inf, 5.0), "5-18%": (5.0, 18.0), ">18%": (18.0, np.inf)}
-#: Performance-table column suffixes: disadvantaged, other; pupil-count and share columns.
-PT_GROUPS = {"suffixes": ("FSM6CLA1A", "NotFSM6CLA1A"), "counts": ("TFSM6CLA1A", "TNotFSM6CLA1A"),
-             "share": "PTFSM6CLA1A"}
+#: Performance-table column forms of a measure ``{m}`` for (disadvantaged, other), tried in
+#: order (case-insensitive): KS2 suffixes, KS4 suffixes, KS4 prefix forms, destinations.
+PT_RATE_FORMS = (("{m}_FSM6CLA1A", "{m}_NotFSM6CLA1A"), ("{m}_FSM6CLA1A", "{m}_NFSM6CLA1A"),
+                 ("PTFSM6CLA1A{m}", "PTNOTFSM6CLA1A{m}"), ("{m}_DIS", "{m}_NONDIS"))
+#: Pupil counts of (disadvantaged, other), tried in order (case-insensitive).
+PT_COUNT_FORMS = (("TFSM6CLA1A", "TNOTFSM6CLA1A"), ("COHORT_DIS", "COHORT_NONDIS"))
 #: Measure analysed when none is given, per layout.
 DEFAULT_MEASURES = {"performance_tables": "PTRWM_EXP", "sfr_counts": "KS4_LEVEL2_EM",
-                    "ees_long": "l2basics_94"}
+                    "ees_long": "l2basics_94", "ees": "rwm_met_expected_standard"}
+#: Row levels that are never units of a school-level summary: drawn as reference lines.
+AGGREGATE_LEVELS = ("LA", "region", "national")
 UNIT_COLUMNS = ["unit", "name", "level", "n_group", "n_other", "rate_group", "rate_other", "gap",
                 "gap_lower", "gap_upper", "gap_shrunk", "share", "status"]
 
@@ -64,13 +72,16 @@ class UnitGaps:
     tau : float
         Estimated SD of true gaps between units (percentage points, DerSimonian-Laird).
     mean, mean_lower, mean_upper : float
-        Random-effects mean gap and its 95% interval.
+        Random-effects mean gap and its 95% interval, fitted on the units only.
+    excluded : int
+        Rows neither units nor references (special schools), counted and left out.
 
     Examples
     --------
-    >>> g = unit_gaps(read_published(published_sources()["dfe-ks2-2019-la850"]))
-    >>> int(g.table["gap"].notna().sum())
-    182
+    >>> from evaluation.io.dfe import FIXTURES, read_performance_tables
+    >>> g = unit_gaps(read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv"))
+    >>> int(g.table["gap"].notna().sum()), g.excluded
+    (3, 1)
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -83,6 +94,7 @@ class UnitGaps:
     mean: float
     mean_lower: float
     mean_upper: float
+    excluded: int = 0
 
     @property
     def estimable(self) -> pd.DataFrame:
@@ -129,26 +141,34 @@ def _random_effects(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
     return tau2, float(np.sum(wr * y) / np.sum(wr)), float(np.sqrt(1 / np.sum(wr)))
 
 
-def _with_intervals(frame: pd.DataFrame) -> tuple[pd.DataFrame, float, float, float]:
-    """Add gap, Newcombe interval, shrunk gap (percentage points) where both rates exist."""
+def _with_intervals(frame: pd.DataFrame, units: pd.Series
+                    ) -> tuple[pd.DataFrame, float, float, float]:
+    """Gap and Newcombe interval where both rates exist; random effects fitted on ``units``.
+
+    Aggregate rows (LA, regional, national) get their gap and interval but are never in the
+    random-effects fit and are not shrunk: they are references, not data.
+    """
     out = frame.copy()
     ok = out[["rate_group", "rate_other", "n_group", "n_other"]].notna().all(axis=1) \
         & (out["n_group"] > 0) & (out["n_other"] > 0)
     out["gap"] = (out["rate_other"] - out["rate_group"]).where(ok)
-    out[["gap_lower", "gap_upper", "gap_shrunk"]] = np.nan
-    if ok.sum() < 2:
+    out[["gap_lower", "gap_upper", "gap_shrunk", "_var"]] = np.nan
+    if not ok.any():
         return out, np.nan, np.nan, np.nan
     d = out[ok]
-    x1, x0 = np.round(d["rate_group"] * d["n_group"] / 100), np.round(d["rate_other"]
-                                                                       * d["n_other"] / 100)
-    low, upp = confint_proportions_2indep(x0.to_numpy(), d["n_other"].to_numpy(), x1.to_numpy(),
-                                          d["n_group"].to_numpy(), method="newcomb")
-    p1, p0 = (x1 + 0.5) / (d["n_group"] + 1), (x0 + 0.5) / (d["n_other"] + 1)
-    v = 1e4 * (p1 * (1 - p1) / d["n_group"] + p0 * (1 - p0) / d["n_other"])
-    tau2, mean, se = _random_effects(d["gap"].to_numpy(), v.to_numpy())
+    n1, n0 = d["n_group"].astype(float), d["n_other"].astype(float)
+    x1, x0 = np.round(d["rate_group"] * n1 / 100), np.round(d["rate_other"] * n0 / 100)
+    low, upp = confint_proportions_2indep(x0.to_numpy(), n0.to_numpy(), x1.to_numpy(),
+                                          n1.to_numpy(), method="newcomb")
+    p1, p0 = (x1 + 0.5) / (n1 + 1), (x0 + 0.5) / (n0 + 1)
+    out.loc[ok, "_var"] = 1e4 * (p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     out.loc[ok, "gap_lower"], out.loc[ok, "gap_upper"] = 100 * low, 100 * upp
-    out.loc[ok, "gap_shrunk"] = mean + tau2 / (tau2 + v) * (d["gap"] - mean)
-    out.loc[ok, "_var"] = v
+    fit = ok & units
+    if fit.sum() < 2:
+        return out, np.nan, np.nan, np.nan
+    y, v = out.loc[fit, "gap"].to_numpy(), out.loc[fit, "_var"].to_numpy()
+    tau2, mean, se = _random_effects(y, v)
+    out.loc[fit, "gap_shrunk"] = mean + tau2 / (tau2 + v) * (y - mean)
     return out, float(np.sqrt(tau2)), mean, se
 
 
@@ -161,25 +181,79 @@ def _status(codes: dict[str, pd.Series], layout: str) -> pd.Series:
     return parts[0] + "; " + parts[1]
 
 
+def _column(table: PerformanceTable, name: str) -> str | None:
+    by_upper = {c.upper(): c for c in table.codes.columns}
+    return by_upper.get(name.upper())
+
+
+def performance_columns(table: PerformanceTable, measure: str) -> dict:
+    """Find the columns of a measure's disadvantaged and other rates, counts and share.
+
+    Tries the KS2 form (``PTRWM_EXP_FSM6CLA1A`` / ``PTRWM_EXP_NotFSM6CLA1A``), the KS4 forms
+    (``ATT8SCR_FSM6CLA1A`` / ``ATT8SCR_NFSM6CLA1A``; prefix ``PTFSM6CLA1ABASICS_94`` /
+    ``PTNOTFSM6CLA1ABASICS_94``) and destinations (``OVERALL_DESTPER_DIS`` / ``_NONDIS``).
+
+    Returns
+    -------
+    dict
+        ``rates`` (group, other), ``counts`` (group, other) and ``share`` (column or None).
+
+    Raises
+    ------
+    NotEstimableError
+        No form of the measure is in the file (the message lists the names tried).
+
+    Examples
+    --------
+    >>> from evaluation.io.dfe import FIXTURES, read_performance_tables
+    >>> t = read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv")
+    >>> performance_columns(t, "PTRWM_EXP")["rates"]
+    ('PTRWM_EXP_FSM6CLA1A', 'PTRWM_EXP_NotFSM6CLA1A')
+    """
+    tried, rates = [], None
+    for g, o in PT_RATE_FORMS:
+        pair = (g.format(m=measure), o.format(m=measure))
+        tried.append(pair)
+        found = tuple(_column(table, c) for c in pair)
+        if all(found):
+            rates = found
+            break
+    if rates is None:
+        raise NotEstimableError(f"{table.path}: no disadvantaged / other columns for measure "
+                                f"{measure!r}: tried {tried}")
+    counts = next((tuple(_column(table, c) for c in pair) for pair in PT_COUNT_FORMS
+                   if all(_column(table, c) for c in pair)), None)
+    if counts is None:
+        raise NotEstimableError(f"{table.path}: no pupil counts of disadvantaged and other "
+                                f"pupils: tried {list(PT_COUNT_FORMS)}")
+    return {"rates": rates, "counts": counts, "share": _column(table, "PTFSM6CLA1A")}
+
+
 def _school_units(table: PerformanceTable, measure: str) -> tuple[pd.DataFrame, str, str]:
-    cols = [f"{measure}_{s}" for s in PT_GROUPS["suffixes"]]
-    missing = [c for c in cols if c not in table.codes.columns]
-    if missing:
-        raise NotEstimableError(f"{table.path}: no columns {missing} for measure {measure!r}; "
-                                f"numeric columns include {list(table.codes.columns[:10])}")
-    if not set(cols) <= set(table.percent_columns):
-        raise NotEstimableError(f"{table.path}: {cols} are not percentages; gaps with intervals "
-                                "need a percentage measure (e.g. PTRWM_EXP)")
+    cols = performance_columns(table, measure)
+    rates, counts = cols["rates"], cols["counts"]
+    if not set(rates) <= set(table.percent_columns):
+        raise NotEstimableError(f"{table.path}: {list(rates)} are not percentages; gaps with "
+                                "intervals need a percentage measure (e.g. PTRWM_EXP)")
     v = table.values
+    n1, n0 = v[counts[0]], v[counts[1]]
+    share = v[cols["share"]] if cols["share"] else 100 * n1 / (n1 + n0)
     frame = pd.DataFrame({
-        "unit": v["URN"].fillna(v["LEA"]).fillna("England"), "name": v["SCHNAME"].fillna(
-            v["row_label"]), "level": v["row_type"],
-        "n_group": v[PT_GROUPS["counts"][0]], "n_other": v[PT_GROUPS["counts"][1]],
-        "rate_group": v[cols[0]], "rate_other": v[cols[1]], "share": v[PT_GROUPS["share"]],
-        "status": _status({"disadvantaged": table.codes[cols[0]], "other": table.codes[cols[1]]},
-                          "performance_tables")})
-    frame.loc[v["row_type"] == "national", "name"] = v["row_label"]
-    label = table.labels.get(cols[0], measure).replace("Percentage of disadvantaged pupils ", "")
+        "unit": v["URN"].fillna(v.get("LEA", v["URN"])).fillna("England"),
+        "name": v["SCHNAME"].fillna(v["row_label"]), "level": v["row_type"],
+        "n_group": n1, "n_other": n0, "rate_group": v[rates[0]], "rate_other": v[rates[1]],
+        "share": share,
+        "status": _status({"disadvantaged": table.codes[rates[0]],
+                           "other": table.codes[rates[1]]}, "performance_tables")})
+    aggregate = v["row_type"].isin(AGGREGATE_LEVELS)
+    lea = v["LEA"] if "LEA" in v.columns else pd.Series("", index=v.index)
+    la_name = v["SCHNAME"].fillna("LA " + lea.fillna("").astype(str))
+    frame.loc[aggregate, "name"] = np.where(v.loc[aggregate, "row_type"] == "LA",
+                                            la_name[aggregate], v.loc[aggregate, "row_label"])
+    label = table.labels.get(rates[0], measure)
+    for stem in ("Percentage of disadvantaged pupils ", "Percentage of pupils who are "
+                 "disadvantaged ", "Percentage of disadvantaged "):
+        label = label.replace(stem, "")
     return frame, "disadvantaged", label
 
 
@@ -188,19 +262,27 @@ def _la_units(table: ReleaseTable, measure: str) -> tuple[pd.DataFrame, str, str
     if t.empty:
         raise NotEstimableError(f"{table.path}: no rows for measure {measure!r}; measures: "
                                 f"{sorted(table.table['measure'].unique())}")
-    char = "fsm" if (t["characteristic"] == "fsm").any() else "disadvantaged"
+    periods = sorted(t["time_period"].unique())
+    t = t[t["time_period"] == periods[-1]]
+    chars = t.groupby("characteristic")["group"].agg(lambda g: {"other"} < set(g) or
+                                                     ("other" in set(g) and len(set(g)) > 1))
+    char = "fsm" if chars.get("fsm", False) else "disadvantaged"
     t = t[t["characteristic"] == char]
     group = "FSM" if char == "fsm" else "disadvantaged"
     keys = ["area_level", "area_code", "area_name"]
     t = t.assign(code=t["count_code"].where(t["count_code"].notna(), t["denominator_code"]))
     wide = t.set_index([*keys, "group"])[["count", "denominator", "rate", "code"]].unstack(
         "group", sort=False)
+    if (group not in wide["rate"].columns) or ("other" not in wide["rate"].columns):
+        raise NotEstimableError(f"{table.path}: measure {measure!r} lacks the {group} or the "
+                                f"other group's rows in {periods[-1]}")
     code = wide["code"].astype(object).where(wide["code"].notna(), None)
     idx = wide.index.to_frame(index=False)
     n1, n0 = wide[("denominator", group)].to_numpy(), wide[("denominator", "other")].to_numpy()
     frame = pd.DataFrame({
         "unit": idx["area_code"], "name": idx["area_name"],
-        "level": idx["area_level"].map({"la": "LA", "region": "region", "national": "national"}),
+        "level": idx["area_level"].map({"la": "LA", "region": "region", "national": "national"})
+        .fillna(idx["area_level"]),
         "n_group": n1, "n_other": n0, "rate_group": wide[("rate", group)].to_numpy(),
         "rate_other": wide[("rate", "other")].to_numpy(),
         "share": 100 * n1 / (n1 + n0),
@@ -212,25 +294,29 @@ def _la_units(table: ReleaseTable, measure: str) -> tuple[pd.DataFrame, str, str
 _UNIT_NAMES = {"school": ("school", "schools"), "LA": ("local authority", "local authorities")}
 #: Layout -> builder of the unit frame (school rows for performance tables, areas for releases).
 _UNITS = {"performance_tables": _school_units, "sfr_counts": _la_units, "ees_long": _la_units}
-_UNIT_LEVEL = {"performance_tables": ("school", "school"), "sfr_counts": ("LA", "LA"),
-               "ees_long": ("LA", "LA")}
+#: Layout -> the level whose rows are the units (every other level is a reference row).
+_UNIT_LEVEL = {"performance_tables": "school", "sfr_counts": "LA", "ees_long": "LA"}
 
 
-def unit_gaps(table: PerformanceTable | ReleaseTable, measure: str | None = None) -> UnitGaps:
+def unit_gaps(table: PerformanceTable | ReleaseTable | EESTable,
+              measure: str | None = None) -> UnitGaps:
     """Gap per school (performance tables) or per LA (releases), with intervals and shrinkage.
 
     Rates are the published percentages (schools) or recomputed from counts (releases). The
     interval is Newcombe's hybrid score interval for a difference of two proportions (counts
     recovered from the rounded percentages and cohort sizes); the shrunk gap pulls each small
     cohort's gap towards the random-effects mean by its reliability (DerSimonian-Laird).
-    Suppressed units stay in the table, with their status spelled out.
+    The random-effects summary is fitted on the units only (mainstream schools, or LAs):
+    LA, regional and national rows are references (``reference``), special schools are
+    counted and left out. Suppressed units stay in the table, with their status spelled out.
 
     Parameters
     ----------
-    table : PerformanceTable or ReleaseTable
+    table : PerformanceTable, ReleaseTable or EESTable
         As read by :mod:`evaluation.io.dfe`.
     measure : str, optional
-        Column stem (``PTRWM_EXP``) or release measure (``KS4_LEVEL2_EM``); these by default.
+        Column stem (``PTRWM_EXP``, ``BASICS_94``, ``OVERALL_DESTPER``) or release measure
+        (``KS4_LEVEL2_EM``, ``rwm_met_expected_standard``); these by default.
 
     Returns
     -------
@@ -239,32 +325,45 @@ def unit_gaps(table: PerformanceTable | ReleaseTable, measure: str | None = None
     Raises
     ------
     NotEstimableError
-        The measure is absent, not a percentage, or fewer than two units have both rates.
+        The measure is absent, not a percentage, the file has no disadvantage breakdown, or
+        fewer than two units have both rates.
 
     Examples
     --------
-    >>> g = unit_gaps(read_published(published_sources()["dfe-sfr05-2014"]))
-    >>> g.reference.query("name == 'England'")[["rate_group", "rate_other"]].round(1).values
-    array([[38.1, 64.8]])
+    >>> from evaluation.io.dfe import FIXTURES, read_performance_tables
+    >>> g = unit_gaps(read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv"))
+    >>> g.table["gap"].tolist()[:2], g.reference["gap"].tolist()
+    ([20.0, 20.0], [21.0, 20.0])
     """
+    if isinstance(table, EESTable):
+        measure = measure or DEFAULT_MEASURES["ees"]
+        try:
+            table = ees_release(table, [measure])
+        except DataError as exc:
+            raise NotEstimableError(str(exc)) from exc
     layout = "performance_tables" if isinstance(table, PerformanceTable) else table.layout
     measure = measure or DEFAULT_MEASURES[layout]
     frame, group, label = _UNITS[layout](table, measure)
     empty = (frame["n_group"] == 0) | (frame["n_other"] == 0)
     frame.loc[empty, "status"] = frame.loc[empty, "status"] + " (a group has 0 pupils: no rate)"
-    frame, tau, mean, se = _with_intervals(frame)
-    unit_level, label_unit = _UNIT_LEVEL[layout]
-    units = frame[frame["level"] == unit_level]
-    if units["gap"].notna().sum() < 2:
-        raise NotEstimableError(f"{table.path}: fewer than 2 {label_unit}s with both rates of "
+    for col in ("n_group", "n_other"):
+        if not (frame[col].dropna() % 1 == 0).all():
+            raise DataError(f"{table.path}: pupil counts of {measure!r} are not whole numbers")
+        frame[col] = frame[col].round().astype("Int64")
+    unit_level = _UNIT_LEVEL[layout]
+    units = frame["level"] == unit_level
+    frame, tau, mean, se = _with_intervals(frame, units)
+    label_unit, plural = _UNIT_NAMES[unit_level]
+    if frame.loc[units, "gap"].notna().sum() < 2:
+        raise NotEstimableError(f"{table.path}: fewer than 2 {plural} with both rates of "
                                 f"{measure!r} published; statuses: "
-                                f"{units['status'].value_counts().to_dict()}")
-    reference = frame[~frame["level"].isin([unit_level, "special school"])]
-    singular, plural = _UNIT_NAMES[unit_level]
-    return UnitGaps(units[[*UNIT_COLUMNS, "_var"]].reset_index(drop=True),
+                                f"{frame.loc[units, 'status'].value_counts().to_dict()}")
+    reference = frame[frame["level"].isin(AGGREGATE_LEVELS) & ~units]
+    return UnitGaps(frame[units][[*UNIT_COLUMNS, "_var"]].reset_index(drop=True),
                     reference[UNIT_COLUMNS].reset_index(drop=True), group=group,
-                    unit_label=singular, measure_label=label, unit_plural=plural, tau=tau,
-                    mean=mean, mean_lower=mean - 1.959964 * se, mean_upper=mean + 1.959964 * se)
+                    unit_label=label_unit, measure_label=label, unit_plural=plural, tau=tau,
+                    mean=mean, mean_lower=mean - 1.959964 * se, mean_upper=mean + 1.959964 * se,
+                    excluded=int((~units & ~frame["level"].isin(AGGREGATE_LEVELS)).sum()))
 
 
 # --------------------------------------------------------------------------- gap vs share
@@ -291,9 +390,11 @@ class GapSlope:
 
     Examples
     --------
-    >>> g = unit_gaps(read_published(published_sources()["dfe-sfr05-2014"]))
-    >>> gap_vs_share(g).verdict
-    'agree'
+    >>> from evaluation.io.dfe import FIXTURES, read_ees
+    >>> g = unit_gaps(read_ees(FIXTURES / "ees_ks2_disadvantage.csv"))
+    >>> s = gap_vs_share(g)
+    >>> s.n, s.verdict
+    (3, 'inconclusive')
     """
 
     results: object = field(repr=False)
@@ -336,9 +437,10 @@ def gap_vs_share(gaps: UnitGaps, alpha: float = 0.05) -> GapSlope:
 
     Examples
     --------
-    >>> g = unit_gaps(read_published(published_sources()["dfe-ks2-2019-la850"]))
+    >>> from evaluation.io.dfe import FIXTURES, read_performance_tables
+    >>> g = unit_gaps(read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv"))
     >>> gap_vs_share(g).n
-    182
+    3
     """
     d = gaps.estimable.dropna(subset=["share"])
     if len(d) < 3:
@@ -387,9 +489,11 @@ class PublishedGapReport:
 
     Examples
     --------
-    >>> r = published_report("dfe-ks2-2019-la850")
-    >>> r.headline[:40]
-    'Disadvantaged pupils 20.4 pp behind othe'
+    >>> from evaluation.io.dfe import FIXTURES
+    >>> src = PublishedSource("fixture", "Fixture LA 999", "performance_tables",
+    ...                       (FIXTURES / "2021-2022_999_ks2final.csv",), "hand-made", "tests")
+    >>> published_report(src).headline[:30]
+    'Disadvantaged pupils 14.7 pp b'
     """
 
     source: PublishedSource
@@ -427,18 +531,6 @@ class PublishedGapReport:
                 "share"]
         return pd.concat([self.gaps.reference[cols], self.national], ignore_index=True)
 
-    def distribution_chart(self):
-        """Sorted gaps with intervals (see :func:`evaluation.plots.published`)."""
-        from evaluation.plots.published import gap_distribution_chart
-
-        return gap_distribution_chart(self.gaps)
-
-    def share_chart(self):
-        """Gap against share with the fitted line."""
-        from evaluation.plots.published import gap_share_chart
-
-        return gap_share_chart(self.gaps, self.slope)
-
     def findings(self) -> str:
         """Plain-English findings (markdown) generated from the results."""
         return findings(self)
@@ -464,15 +556,15 @@ def _national_rows(table: ReleaseTable, measure: str) -> pd.DataFrame:
 
 
 def published_report(source: str | PublishedSource,
-                     directory: str | Path = config.PUBLISHED_DIR) -> PublishedGapReport:
+                     directory: str | Path | None = None) -> PublishedGapReport:
     """Read a registered source and compute everything its report shows.
 
     Parameters
     ----------
     source : str or PublishedSource
         Slug of a folder in ``directory`` (see :func:`evaluation.io.dfe.published_sources`).
-    directory : str or pathlib.Path
-        Where the sources live.
+    directory : str or pathlib.Path, optional
+        Where the sources live (default :func:`evaluation.config.published_dir`).
 
     Returns
     -------
@@ -485,21 +577,28 @@ def published_report(source: str | PublishedSource,
 
     Examples
     --------
-    >>> r = published_report("dfe-sfr05-2014")
+    >>> from evaluation.io.dfe import FIXTURES
+    >>> src = PublishedSource("fixture", "Fixture LA 999", "performance_tables",
+    ...                       (FIXTURES / "2021-2022_999_ks2final.csv",), "hand-made", "tests")
+    >>> r = published_report(src)
     >>> r.gaps.unit_plural, len(r.gaps.estimable)
-    ('local authorities', 150)
+    ('schools', 3)
     """
     if isinstance(source, str):
         sources = published_sources(directory)
         if source not in sources:
             raise ValueError(f"`source` should be one of {sorted(sources)}; got {source!r}")
         source = sources[source]
-    tables = [read_published(source, i) for i in range(len(source.paths))]
-    gaps = unit_gaps(tables[0], source.measure or None)
+    tables = [read_published(source, i) for i in range(len(source.paths))
+              if i == 0 or source.layout_for(i) == source.layout]
     measure = source.measure or None
+    gaps = unit_gaps(tables[0], measure)
     stem = measure or DEFAULT_MEASURES[source.layout]
-    used = {stem, *PT_GROUPS["counts"], PT_GROUPS["share"],
-            *(f"{stem}_{s}" for s in PT_GROUPS["suffixes"])}
+    if isinstance(tables[0], PerformanceTable):
+        cols = performance_columns(tables[0], stem)
+        used = {*cols["rates"], *cols["counts"], cols["share"]}
+    else:
+        used = set()
     used = [c for t in tables for c in t.code_counts["column"].unique()
             if c in used or c.startswith((f"{stem}_all", "Laden_all", "NATden_all", "t_"))]
     codes = pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])
@@ -514,11 +613,11 @@ def published_report(source: str | PublishedSource,
                 if isinstance(t, ReleaseTable)]
     return PublishedGapReport(
         source, gaps, gap_vs_share(gaps),
-        codes[["file", "column", "code", "reason", "n"]].reset_index(drop=True),
+        codes[["file", "column", "code", "reason", "category", "n"]].reset_index(drop=True),
         pd.DataFrame(other, columns=["file", "what", "n"]),
         pd.concat(national, ignore_index=True) if national else pd.DataFrame(),
         pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])
-        .groupby(["file", "code", "reason"], sort=False)["n"].sum().reset_index())
+        .groupby(["file", "code", "reason", "category"], sort=False)["n"].sum().reset_index())
 
 
 def findings(report: PublishedGapReport) -> str:
@@ -526,7 +625,10 @@ def findings(report: PublishedGapReport) -> str:
 
     Examples
     --------
-    >>> "percentage points" in findings(published_report("dfe-sfr05-2014"))
+    >>> from evaluation.io.dfe import FIXTURES
+    >>> src = PublishedSource("fixture", "Fixture LA 999", "performance_tables",
+    ...                       (FIXTURES / "2021-2022_999_ks2final.csv",), "hand-made", "tests")
+    >>> "percentage points" in findings(published_report(src))
     True
     """
     g, s = report.gaps, report.slope

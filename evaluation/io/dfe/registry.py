@@ -1,0 +1,192 @@
+"""Which published sources exist: the package's registry and the folders a user filled."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from evaluation import config
+from evaluation.exceptions import DataError
+
+#: Kinds of report a source can have.
+REPORTS = ("gaps", "school_support", "none")
+
+
+@dataclass(frozen=True)
+class PublishedSource:
+    """One published source: ``<published dir>/<slug>/`` holding the files the registry lists.
+
+    Attributes
+    ----------
+    slug, title, layout : str
+        Identifier, display title, and layout (a key of :data:`evaluation.io.dfe.LAYOUTS`).
+    paths : tuple of pathlib.Path
+        Data files; the first is the main one.
+    metadata : tuple of pathlib.Path
+        The DfE's column dictionaries: one per file, or one for all (may be empty).
+    licence, provenance, download : str
+        Attribution text, where the files came from and where a user downloads them.
+    phase, year, measure, report : str
+        ``primary`` / ``secondary``, academic year, the gap measure's stem, and the report kind
+        (``gaps``, ``school_support`` or ``none``).
+    layouts : tuple of str
+        Per-file layouts when the files differ (empty: every file has ``layout``).
+
+    Examples
+    --------
+    >>> s = known_sources()["dfe-ks4-2017-la936"]
+    >>> s.layout, s.measure, s.report
+    ('performance_tables', 'BASICS_94', 'gaps')
+    """
+
+    slug: str
+    title: str
+    layout: str
+    paths: tuple[Path, ...]
+    licence: str
+    provenance: str
+    metadata: tuple[Path, ...] = ()
+    phase: str = ""
+    year: str = ""
+    measure: str = ""
+    report: str = "gaps"
+    download: str = ""
+    layouts: tuple[str, ...] = ()
+
+    def layout_for(self, index: int = 0) -> str:
+        """Layout of file ``index`` (``layouts`` when given per file, else ``layout``)."""
+        return self.layouts[index] if self.layouts else self.layout
+
+    @property
+    def path(self) -> Path:
+        """The main data file."""
+        return self.paths[0]
+
+    def metadata_for(self, index: int = 0) -> Path | None:
+        """Return the column dictionary of file ``index`` (one may serve all); None if absent."""
+        if not self.metadata:
+            return None
+        path = self.metadata[index] if len(self.metadata) == len(self.paths) \
+            else self.metadata[0]
+        return path if path.is_file() else None
+
+
+_SOURCE_KEYS = ("slug", "title", "layout", "files", "licence", "provenance")
+
+
+def _source(meta: dict, folder: Path, where: str) -> PublishedSource:
+    from evaluation.io.dfe import LAYOUTS
+
+    missing = [k for k in _SOURCE_KEYS if k not in meta]
+    if missing:
+        raise DataError(f"{where}: front matter lacks keys {missing}; "
+                        f"expected {list(_SOURCE_KEYS)}")
+    if meta["layout"] not in LAYOUTS:
+        raise DataError(f"{where}: `layout` should be one of {sorted(LAYOUTS)}; "
+                        f"got {meta['layout']!r}")
+    report = str(meta.get("report", "gaps"))
+    if report not in REPORTS:
+        raise DataError(f"{where}: `report` should be one of {list(REPORTS)}; got {report!r}")
+    layouts = tuple(meta.get("layouts") or ())
+    bad = [x for x in layouts if x not in LAYOUTS]
+    if bad or layouts and len(layouts) != len(meta["files"]):
+        raise DataError(f"{where}: `layouts` should give one of {sorted(LAYOUTS)} per file "
+                        f"({len(meta['files'])}); got {list(layouts)}")
+    metadata = meta.get("metadata") or ()
+    metadata = (metadata,) if isinstance(metadata, str) else tuple(metadata)
+    return PublishedSource(
+        slug=str(meta["slug"]), title=str(meta["title"]), layout=meta["layout"],
+        paths=tuple(folder / f for f in meta["files"]), licence=str(meta["licence"]),
+        provenance=str(meta["provenance"]), metadata=tuple(folder / m for m in metadata),
+        phase=str(meta.get("phase", "")), year=str(meta.get("year", "")),
+        measure=str(meta.get("measure", "")), report=report,
+        download=str(meta.get("download", "")), layouts=layouts)
+
+
+def known_sources(directory: str | Path | None = None) -> dict[str, PublishedSource]:
+    """Every source the package's registry (``evaluation/io/mappings/published.yml``) knows.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path, optional
+        Where the source folders would be (default :func:`evaluation.config.published_dir`).
+
+    Returns
+    -------
+    dict of str to PublishedSource
+        Whether or not their files are present.
+
+    Examples
+    --------
+    >>> "research-ks4-2013-2015-national" in known_sources()
+    True
+    """
+    directory = Path(directory) if directory is not None else config.published_dir()
+    text = resources.files("evaluation.io").joinpath("mappings", "published.yml").read_text()
+    registry = yaml.safe_load(text)
+    return {slug: _source({"slug": slug, **meta}, directory / slug, f"published.yml: {slug}")
+            for slug, meta in sorted(registry.items())}
+
+
+def _front_matter(readme: Path) -> dict:
+    text = readme.read_text(encoding="utf-8")
+    match = re.match(r"^---\s*\n(.*?)\n---\s*\n", text, flags=re.S)
+    if not match:
+        raise DataError(f"{readme}: expected YAML front matter between '---' lines with keys "
+                        f"{list(_SOURCE_KEYS)}; found first line {text.splitlines()[:1]}")
+    return yaml.safe_load(match.group(1)) or {}
+
+
+def published_sources(directory: str | Path | None = None) -> dict[str, PublishedSource]:
+    """List the sources whose files are in ``directory``: registered ones, README folders.
+
+    A registered source (see :func:`known_sources`) counts when its folder exists; a folder
+    the registry does not know counts when its ``README.md`` has YAML front matter with the
+    keys ``slug, title, layout, files, licence, provenance``.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path, optional
+        Folder holding one sub-folder per source (default
+        :func:`evaluation.config.published_dir`: ``$EVALUATION_PUBLISHED_DIR`` or
+        ``data/published``).
+
+    Returns
+    -------
+    dict of str to PublishedSource
+        Sorted by slug; empty when the folder holds none.
+
+    Raises
+    ------
+    DataError
+        A source folder without all its listed files (the message names them and where to
+        download them), or a README without the expected keys.
+
+    Examples
+    --------
+    >>> published_sources("/nonexistent")
+    {}
+    """
+    directory = Path(directory) if directory is not None else config.published_dir()
+    if not directory.is_dir():
+        return {}
+    out = {}
+    for slug, source in known_sources(directory).items():
+        if (directory / slug).is_dir():
+            out[slug] = source
+    for readme in sorted(directory.glob("*/README.md")):
+        if readme.parent.name not in out:
+            meta = _front_matter(readme)
+            src = _source(meta, readme.parent, str(readme))
+            out[src.slug] = src
+    for src in out.values():
+        absent = [str(p) for p in src.paths if not p.is_file()]
+        if absent:
+            raise DataError(f"{directory / src.slug}: files of source {src.slug!r} not found: "
+                            f"{absent}; download them from {src.download or src.provenance} "
+                            f"(see data/published/README.md)")
+    return dict(sorted(out.items()))
