@@ -57,7 +57,7 @@ def rendered(tmp_path_factory, default_data):
     root = tmp_path_factory.mktemp("provoke")
     ds, facts = _provoke(default_data)
     data = write_dataset(ds, root / "data")
-    spec = next(s for s in report_specs(data, config.PUBLISHED_DIR)
+    spec = next(s for s in report_specs(data, config.published_dir())
                 if s.title == _cluster(default_data))
     rec = render_report(spec, root / "reports")
     assert rec.status in ("ok", "not estimable"), rec.error

@@ -35,7 +35,7 @@ def build(tmp_path_factory, default_data):
     data = write_dataset(default_data, root / "data")
     reports = root / "reports"
     estimable, unlinked = _pick_clusters(default_data)
-    specs = report_specs(data, config.PUBLISHED_DIR)
+    specs = report_specs(data, config.published_dir())
     by_title = {s.title: s for s in specs}
     chosen = [specs[0], by_title[estimable], by_title[unlinked],
               next(s for s in specs if s.kind == "published")]
