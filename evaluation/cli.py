@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--data", default=str(config.SYNTHETIC_DIR / "default"),
                        help="pupil data directory (default: the synthetic default)")
         p.add_argument("--published", default=str(config.published_dir()),
-                       help="published DfE files (default: $EVALUATION_PUBLISHED_DIR or data/published)")
+                       help="published DfE files (default: $EVALUATION_PUBLISHED_DIR or "
+                       "data/published)")
         p.add_argument("--reports", default=str(config.REPORTS_DIR))
         p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from published_data import real_dir, real_file
 
 from evaluation.exceptions import DataError
 from evaluation.io.dfe import (
@@ -23,7 +24,6 @@ from evaluation.io.dfe import (
     read_school_panel,
     read_statistical_release,
 )
-from published_data import real_dir, real_file
 
 FIX = Path(__file__).parent / "fixtures" / "dfe"
 
