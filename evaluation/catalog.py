@@ -12,6 +12,10 @@ from evaluation.render import ReportSpec, slugify
 CLUSTER_NOTEBOOK = "cluster_report.ipynb"
 OVERALL_NOTEBOOK = "evaluation_overall.ipynb"
 PUBLISHED_NOTEBOOK = "published_gaps.ipynb"
+SCHOOL_SUPPORT_NOTEBOOK = "school_support.ipynb"
+#: A published source's report kind -> (notebook, slug prefix); kind "none": no report.
+SOURCE_REPORTS = {"gaps": (PUBLISHED_NOTEBOOK, "published"),
+                  "school_support": (SCHOOL_SUPPORT_NOTEBOOK, "school-support")}
 
 
 def _clusters(data_dir: Path) -> list[str]:
@@ -38,7 +42,7 @@ def _clusters(data_dir: Path) -> list[str]:
 
 
 def report_specs(data_dir: str | Path = config.SYNTHETIC_DIR / "default",
-                 published_dir: str | Path = config.PUBLISHED_DIR,
+                 published_dir: str | Path | None = None,
                  seed: int = config.DEFAULT_SEED) -> list[ReportSpec]:
     """List every report to render, in index order.
 
@@ -46,8 +50,9 @@ def report_specs(data_dir: str | Path = config.SYNTHETIC_DIR / "default",
     ----------
     data_dir : path
         The pupil data set (its ``schools`` table names the clusters).
-    published_dir : path
-        Published DfE files (one report per source found there).
+    published_dir : path, optional
+        Published DfE files (one report per source found there whose registry entry asks
+        for one); default :func:`evaluation.config.published_dir`.
     seed : int
         Passed to every pupil-level report (bootstrap and random tie-breaking).
 
@@ -72,9 +77,13 @@ def report_specs(data_dir: str | Path = config.SYNTHETIC_DIR / "default",
     for cluster in _clusters(data_dir):
         specs.append(ReportSpec(f"cluster-{slugify(cluster)}", cluster, CLUSTER_NOTEBOOK,
                                 {**common, "cluster": cluster}, "cluster"))
-    for slug, source in _published_sources(Path(published_dir)).items():
-        specs.append(ReportSpec(f"published-{slug}", source.title, PUBLISHED_NOTEBOOK,
-                                {"source": slug}, "published"))
+    published_dir = Path(published_dir) if published_dir else config.published_dir()
+    for slug, source in _published_sources(published_dir).items():
+        if source.report in SOURCE_REPORTS:
+            notebook, prefix = SOURCE_REPORTS[source.report]
+            specs.append(ReportSpec(f"{prefix}-{slug}", source.title, notebook,
+                                    {"source": slug, "published_dir": str(published_dir.resolve())},
+                                    "published"))
     return specs
 
 

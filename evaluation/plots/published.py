@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+
+
+def reference_lines(gaps, most: int = 3):
+    """Aggregate rows drawn as reference lines: national rows, and LA / regional rows when few.
+
+    These rows are references, never data: they are not in the school-level summary.
+    """
+    ref = gaps.reference.dropna(subset=["gap"])
+    national = ref[ref["level"] == "national"]
+    local = ref[ref["level"] != "national"]
+    parts = [local] if len(local) <= most - min(len(national), 1) else []
+    out = national.drop_duplicates("gap").head(most - sum(len(p) for p in parts))
+    return pd.concat([out, *parts]) if parts else out
 
 
 def gap_distribution_chart(gaps) -> Chart:
@@ -23,8 +37,10 @@ def gap_distribution_chart(gaps) -> Chart:
 
     Examples
     --------
-    >>> from evaluation.gaps.published import published_report
-    >>> gap_distribution_chart(published_report("dfe-sfr05-2014").gaps).caption[:8]
+    >>> from evaluation.gaps.published import unit_gaps
+    >>> from evaluation.io.dfe import FIXTURES, read_performance_tables
+    >>> g = unit_gaps(read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv"))
+    >>> gap_distribution_chart(g).caption[:8]
     'Each dot'
     """
     apply_theme()
@@ -35,9 +51,8 @@ def gap_distribution_chart(gaps) -> Chart:
     ax.vlines(x, d["gap_lower"], d["gap_upper"], color=COLOURS["FSM"], alpha=0.35, lw=1)
     ax.plot(x, d["gap"], "o", ms=3, color=COLOURS["FSM"], label=f"{gaps.unit_label} gap")
     ax.axhline(0, color="grey", lw=0.8)
-    styles = iter(["--", ":", "-."])
-    ref = gaps.reference[gaps.reference["level"].isin(["LA", "national"])].dropna(subset=["gap"])
-    for _, row in ref.drop_duplicates("gap").head(3).iterrows():
+    styles = iter(["--", ":", "-.", (0, (5, 1))])
+    for _, row in reference_lines(gaps).iterrows():
         ax.axhline(row["gap"], color=COLOURS["national"], ls=next(styles), lw=1,
                    label=f"{row['name']}: {row['gap']:.0f} pp")
     ax.set_title(f"Gap between {gaps.group} and other pupils, per {gaps.unit_label}")
@@ -69,9 +84,10 @@ def gap_share_chart(gaps, slope) -> Chart:
 
     Examples
     --------
-    >>> from evaluation.gaps.published import published_report
-    >>> r = published_report("dfe-sfr05-2014")
-    >>> gap_share_chart(r.gaps, r.slope).figure.axes[0].get_xlabel()[:5]
+    >>> from evaluation.gaps.published import gap_vs_share, unit_gaps
+    >>> from evaluation.io.dfe import FIXTURES, read_performance_tables
+    >>> g = unit_gaps(read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv"))
+    >>> gap_share_chart(g, gap_vs_share(g)).figure.axes[0].get_xlabel()[:5]
     'Share'
     """
     apply_theme()

@@ -112,8 +112,8 @@ def read_school_panel(path: str | Path, metadata=None) -> SchoolPanel:
     --------
     >>> from evaluation.io.dfe import FIXTURES
     >>> p = read_school_panel(FIXTURES / "school_panel.csv")
-    >>> cols = ["gap", "share_fsm"]
-    >>> p.table.query("urn == '100001' and year == 2013")[cols].round(6).values.tolist()
+    >>> row = p.table.query("urn == '100001' and year == 2013")
+    >>> row[["gap", "share_fsm"]].round(6).values.tolist()
     [[25.0, 20.0]]
     """
     path = Path(path)

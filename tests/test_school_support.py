@@ -1,0 +1,139 @@
+"""School-to-school support: the DiD estimator against pyfixest, the workflow on real data.
+
+``fixtures/published/did_pyfixest.csv`` was made by pyfixest 0.60.0 in a throwaway venv from
+``did_panel.csv`` (``make_did_fixture.py``; versions in ``did_versions.txt``).
+"""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from published_data import real_file
+
+from evaluation.did import event_study
+from evaluation.display import Section
+from evaluation.exceptions import DataError, NotEstimableError
+from evaluation.io.dfe import read_school_panel
+from evaluation.school_support import placebo_group, school_support, widest_gap_schools
+
+FIX = Path(__file__).parent / "fixtures" / "published"
+
+
+@pytest.fixture(scope="module")
+def fixture():
+    panel = pd.read_csv(FIX / "did_panel.csv", dtype={"urn": str})
+    ref = pd.read_csv(FIX / "did_pyfixest.csv")
+    return panel, ref
+
+
+def test_event_study_matches_pyfixest_to_1e6(fixture):
+    panel, ref = fixture
+    es = event_study(panel, "y", 2015, weights="weight")
+    want = ref[ref["model"] == "event_study"].set_index("Coefficient")
+    got = es.table.set_index("year")
+    for year in (2013, 2015):
+        w = want.loc[f"year::{year}:treated"]
+        g = got.loc[year]
+        assert g["estimate"] == pytest.approx(w["Estimate"], abs=1e-6)
+        assert g["se"] == pytest.approx(w["Std. Error"], abs=1e-6)
+        assert g["lower"] == pytest.approx(w["2.5%"], abs=1e-6)
+        assert g["upper"] == pytest.approx(w["97.5%"], abs=1e-6)
+        assert g["p"] == pytest.approx(w["Pr(>|t|)"], abs=1e-6)
+    assert es.dropped == 2 and es.n_obs == 118 and es.n_treated == 12 and es.reference == 2014
+
+
+def test_did_matches_pyfixest_to_1e6(fixture):
+    panel, ref = fixture
+    did = event_study(panel, "y", 2015, weights="weight").did
+    w = ref[ref["model"] == "did"].iloc[0]
+    assert did["estimate"] == pytest.approx(w["Estimate"], abs=1e-6)
+    assert did["se"] == pytest.approx(w["Std. Error"], abs=1e-6)
+    assert (did["lower"], did["upper"]) == pytest.approx((w["2.5%"], w["97.5%"]), abs=1e-6)
+
+
+def test_event_study_errors(fixture):
+    panel, _ = fixture
+    with pytest.raises(DataError, match=r"duplicate \(urn, year\) rows"):
+        event_study(pd.concat([panel, panel.head(1)]), "y", 2015)
+    with pytest.raises(NotEstimableError, match="needs years before and from 2013"):
+        event_study(panel, "y", 2013)
+    with pytest.raises(DataError, match=r"columns \['nope'\] not in the data"):
+        event_study(panel, "nope", 2015)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return read_school_panel(real_file("research-ks4-2013-2015-national", "isolatedSchools.csv"))
+
+
+@pytest.fixture(scope="module")
+def placebo(panel):
+    return school_support(panel, placebo_group(panel, 105, seed=2011), 2015,
+                          label="placebo schools")
+
+
+def test_placebo_group_has_no_effect(placebo):
+    # A random group had no support: the true effect is zero for every outcome.
+    for es in placebo.estimates.values():
+        assert es.did["lower"] < 0 < es.did["upper"] and abs(es.did["estimate"]) < 3
+    pre = placebo.estimates["rate_fsm"].table.query("year == 2013").iloc[0]
+    assert pre["lower"] < 0 < pre["upper"]
+
+
+def test_matched_sample(placebo):
+    s = placebo.schools
+    assert placebo.n_supported == 105 and placebo.n_comparison == 105
+    assert not set(s.loc[s.group == "supported", "urn"]) & set(s.loc[s.group == "comparison",
+                                                                       "urn"])
+    pairs = s.groupby("pair")["london"].nunique()
+    assert (pairs == 1).all()  # exact on London
+    assert placebo.exclusions.set_index("what").loc["candidate schools closed (left out)",
+                                                    "n"] == 67
+
+
+def test_national_trend_against_a_hand_count(placebo):
+    path = real_file("research-ks4-2013-2015-national", "isolatedSchools.csv")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    n = sum(int(r["tever6fsm13"]) for r in rows)
+    rate = sum(float(r["ac.gcse.fsm13"]) * int(r["tever6fsm13"]) for r in rows) / n
+    nat = placebo.trends.query("group == 'national' and year == 2013").iloc[0]
+    assert nat["fsm_pupils"] == n == 134026 and nat["schools"] == 2577
+    assert nat["rate_fsm"] == pytest.approx(100 * rate, abs=1e-9)
+    assert placebo.trends["fsm_pupils"].map(type).eq(int).all()
+
+
+def test_widest_gap_group_shows_why_the_placebo_check_matters(panel):
+    r = school_support(panel, widest_gap_schools(panel, 2013, 0.05), 2015)
+    pre = r.estimates["rate_fsm"].table.query("year == 2013").iloc[0]
+    assert pre["upper"] < 0  # the groups moved apart before support: flagged in findings
+    from evaluation.school_support_sections import findings
+
+    assert "placebo check before support fails" in findings(r).parts[0].text
+
+
+def test_sections_render_and_numbers_agree(placebo):
+    from evaluation.school_support_sections import sections
+
+    secs = sections(placebo)
+    assert all(isinstance(s, Section) for s in secs)
+    html = "".join(s._repr_html_() for s in secs)
+    est = placebo.estimates["rate_fsm"].did["estimate"]
+    assert f"{est:+.1f}" in html and "Matched comparison schools" in html
+
+
+def test_unknown_schools_and_years_are_errors(panel):
+    with pytest.raises(DataError, match=r"1 of the 1 schools are not in the panel.*'1'"):
+        school_support(panel, ["1"], 2015)
+    with pytest.raises(NotEstimableError, match="support_year 2013 needs earlier years"):
+        school_support(panel, placebo_group(panel, 5, 1), 2013)
+
+
+def test_deterministic(panel, placebo):
+    again = school_support(panel, placebo_group(panel, 105, seed=2011), 2015,
+                           label="placebo schools")
+    assert again.trends.equals(placebo.trends)
+    assert np.isclose(again.estimates["gap"].did["estimate"],
+                      placebo.estimates["gap"].did["estimate"], rtol=0, atol=0)
