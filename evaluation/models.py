@@ -461,10 +461,6 @@ def average_effect(fam: _Family, beta, X: pd.DataFrame, rows, treatment, interac
     return value, grad
 
 
-#: Kept until evaluation/multilevel.py imports :func:`average_effect` (the public name).
-_average_effect = average_effect
-
-
 def _index_effect(fam: _Family, eng: Engine, rows, contrast, treatment, interaction):
     """Test an effect that is a monotone function of one index ``theta = c' beta`` (0 at 0).
 
