@@ -700,7 +700,8 @@ class OutcomeResult:
                  "estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
                  "p": self.p, "effect_size": self.effect_size, "es_type": self.es_type,
                  "n_em": self.n_em, "n_comparison": self.n_comparison,
-                 "n_schools": self.n_schools, "inference": self.inference}]
+                 "n_schools": self.n_schools, "inference": self.inference,
+                 "informative": self.informative, "not_informative": self.not_informative}]
 
     def _repr_html_(self) -> str:
         return self.summary().to_html(index=False)

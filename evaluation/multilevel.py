@@ -13,7 +13,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 
 from evaluation import effects
 from evaluation.exceptions import ModelWarning, NotEstimableError
-from evaluation.inference import t_critical, t_pvalue
+from evaluation.inference import MIN_CLUSTERS, t_critical, t_pvalue
 from evaluation.models import FAMILIES, average_effect, build_design
 
 
@@ -55,6 +55,8 @@ class MultilevelResult:
     exclusions: dict
     converged: bool = True
     notice: str = ""
+    informative: bool = True
+    not_informative: str = ""
 
     def spec_rows(self) -> list[dict]:
         """Rows for :func:`specification_table`."""
@@ -63,7 +65,8 @@ class MultilevelResult:
                  "effect_size": self.effect_size, "es_type": self.es_type, "n_em": self.n_em,
                  "n_comparison": self.n_comparison, "n_schools": self.n_schools,
                  "inference": self._inference(), "converged": self.converged,
-                 "notice": self.notice}]
+                 "notice": self.notice, "informative": self.informative,
+                 "not_informative": self.not_informative}]
 
     def _inference(self) -> str:
         kind = "model-based" if self.family == "gaussian" else "robust x G/(G-1)"
@@ -285,9 +288,13 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
         es, es_type = effects.small_sample_factor(n_em, n_comp) * coef / sd, "Hedges' g"
     else:
         es, es_type = effects.cox_from_log_odds(coef, n_em, n_comp), "Cox index"
-    return MultilevelResult(outcome, family, label, fit, value, se, value - crit * se,
-                            value + crit * se, t_pvalue(value / se, df), float(es), es_type,
-                            n_em, n_comp, n_schools, dict(d.exclusions), converged, notice)
+    low, high = value - crit * se, value + crit * se
+    ok, why = effects.informativeness(low, high, effects.outcome_range(outcome, family),
+                                      n_schools, MIN_CLUSTERS, "a multilevel model",
+                                      proportion=family == "binomial")
+    return MultilevelResult(outcome, family, label, fit, value, se, low, high,
+                            t_pvalue(value / se, df), float(es), es_type, n_em, n_comp,
+                            n_schools, dict(d.exclusions), converged, notice, ok, why)
 
 
 @dataclass(frozen=True)
@@ -344,7 +351,8 @@ def specification_table(results: dict) -> pd.DataFrame:
     rows = [{"specification": name, **row} for name, res in results.items()
             for row in res.spec_rows()]
     cols = ["specification", "outcome", "model", "estimate", "ci_low", "ci_high", "p",
-            "effect_size", "es_type", "n_em", "n_comparison", "n_schools", "inference"]
+            "effect_size", "es_type", "n_em", "n_comparison", "n_schools", "inference",
+            "informative", "not_informative"]
     out = pd.DataFrame(rows, columns=cols)
     order = {name: i for i, name in enumerate(results)}
     outcome_order = {o: i for i, o in enumerate(dict.fromkeys(out["outcome"]))}

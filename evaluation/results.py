@@ -191,7 +191,8 @@ class EvaluationResult:
                     row = {"outcome": head["name"], "label": head["label"],
                            "family": head["family"], "n_em": pe.sample.n_em,
                            "n_comparison": pe.sample.n_comparison,
-                           "n_schools": pe.sample.n_schools, "note": pe.not_estimable}
+                           "n_schools": pe.sample.n_schools, "informative": False,
+                           "not_informative": "not estimable", "note": pe.not_estimable}
                 rows.append({"cluster": name, "phase": phase, **row})
         return pd.DataFrame(rows)
 

@@ -35,7 +35,9 @@ def scatter_points(ax) -> pd.DataFrame:
 def errorbar_points(ax) -> pd.DataFrame:
     """Every errorbar: the row's label, the point and the drawn interval ends."""
     labels = ytick_labels(ax)
-    point = next(line for line in ax.lines if line.get_marker() == "o")
+    point = next((line for line in ax.lines if line.get_marker() == "o"), None)
+    if point is None or not len(point.get_xydata()):
+        return pd.DataFrame(columns=["label", "x", "low", "high"])
     bars = next(c for c in ax.collections if isinstance(c, LineCollection))
     rows = []
     for (x, y), seg in zip(point.get_xydata(), bars.get_segments(), strict=True):

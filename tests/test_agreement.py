@@ -95,7 +95,7 @@ def test_headline_agrees_in_table_findings_index_and_overall(built):
     overall_res, overall_secs = reports[None]
     het = _tables(_section(overall_secs, "heterogeneity"), "Cluster")
     het = pd.concat(het).set_index("Cluster") if het else pd.DataFrame()
-    checked = 0
+    checked = compared = 0
     for name, (res, secs) in reports.items():
         findings = _text(_section(secs, "findings"))
         record = index_record(res)
@@ -114,6 +114,7 @@ def test_headline_agrees_in_table_findings_index_and_overall(built):
                 hrow = hrow[hrow["Outcome"] == head["label"]].iloc[0] \
                     if isinstance(hrow, pd.DataFrame) else hrow
                 assert (hrow["Effect (95% CI)"], hrow["p"]) == (effect, p), name
+            compared += 1
             parsed = _parse_effect(effect)
             if parsed is None:  # suppressed or not informative: the findings give no number
                 continue
@@ -125,7 +126,7 @@ def test_headline_agrees_in_table_findings_index_and_overall(built):
             if row["Indicative only"] in (True, "True"):
                 assert f"about {mdes} standard deviations" in findings, (name, mdes)
             checked += 1
-    assert checked >= 3
+    assert compared >= 5 and checked >= 2
 
 
 def test_counts_agree_across_sections(built):

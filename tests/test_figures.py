@@ -64,7 +64,8 @@ def test_forest_plot_draws_each_interval_and_counts_omissions():
     t = pd.DataFrame({"label": ["Points", "Pass rate"], "effect_size": [0.2, -0.1],
                       "es_ci_low": [0.05, -0.4], "es_ci_high": [0.35, 0.2],
                       "es_type": ["Hedges' g", "Cox index"], "n_em": [50, 50],
-                      "n_comparison": [400, 400], "months": [3, -1]})
+                      "n_comparison": [400, 400], "months": [3, -1],
+                      "informative": [True, True]})
     chart = forest_plot(t)
     _check_forest(chart, t)
     assert chart.omitted == 0 and "zero line" in chart.caption

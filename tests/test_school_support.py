@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from evaluation.display import Section
 from published_data import real_file
 
 from evaluation.did import event_study
-from evaluation.display import Section
 from evaluation.exceptions import DataError, NotEstimableError
 from evaluation.io.dfe import read_school_panel
 from evaluation.school_support import placebo_group, school_support, widest_gap_schools

@@ -24,8 +24,7 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
     table : pandas.DataFrame
         Rows of ``ImpactResult.table()`` (or rows of the same columns, such as the clusters'
         headline rows): ``label``, ``effect_size``, ``es_ci_low``, ``es_ci_high``,
-        ``es_type``, ``months``, ``n_em``, ``n_comparison`` and, when present,
-        ``informative``.
+        ``es_type``, ``months``, ``n_em``, ``n_comparison`` and ``informative``.
     title : str
         Figure title.
     threshold : int
@@ -44,12 +43,12 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
     --------
     >>> t = pd.DataFrame({"label": ["KS2 APS"], "effect_size": [0.1], "es_ci_low": [-0.1],
     ...     "es_ci_high": [0.3], "es_type": ["Hedges' g"], "n_em": [50], "n_comparison": [400],
-    ...     "months": [1]})
+    ...     "months": [1], "informative": [True]})
     >>> forest_plot(t).data[["label", "x", "low", "high"]].values.tolist()
     [['KS2 APS', 0.1, -0.1, 0.3]]
     """
     small = (table["n_em"].fillna(0) < threshold) | (table["n_comparison"].fillna(0) < threshold)
-    useless = ~table.get("informative", pd.Series(True, index=table.index)).astype(bool)
+    useless = ~table["informative"].fillna(False).astype(bool)
     missing = (table["effect_size"].isna() | useless) & ~small
     shown = table[~small & ~missing].iloc[::-1]
     apply_theme()

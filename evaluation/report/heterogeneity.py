@@ -22,7 +22,7 @@ def heterogeneity(res: EvaluationResult) -> Section:
     t = threshold(res.plan)
     for phase, part in df.groupby("phase", sort=False):
         drawable = part[(part[["n_em", "n_comparison"]].min(axis=1) >= t)
-                        & part["estimate"].notna()]
+                        & part["estimate"].notna() & part["informative"].fillna(False)]
         if len(drawable) > 1:
             parts.append(forest_plot(part.assign(label=part["Cluster"]), threshold=t,
                                      title=f"{phase.capitalize()}: headline effect by cluster"))

@@ -130,8 +130,13 @@ def impact(res: EvaluationResult) -> Section:
             continue
         table = pe.impact.table()
         parts += impact_tables(res, table)
-        if (table[["n_em", "n_comparison"]].min(axis=1) >= t).any():
+        drawable = ((table[["n_em", "n_comparison"]].min(axis=1) >= t) & table["informative"]
+                    & table["effect_size"].notna())
+        if drawable.any():
             parts.append(forest_plot(table, threshold=t, mdes=float(pe.headline()["mdes"])))
+        else:
+            parts.append(Notice("No forest plot: no estimate of this phase is both shown and "
+                                "informative.", "note"))
         inference = sorted(set(table["inference"].dropna()))
         clustered = (table["n_schools"] > 1).any()
         parts.append("Inference: " + "; ".join(inference) + "."

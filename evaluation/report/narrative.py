@@ -50,7 +50,8 @@ def describe_effect(row: pd.Series | dict, alpha: float = 0.05) -> str:
     --------
     >>> text = describe_effect({"label": "GCSE capped point score", "family": "gaussian",
     ...     "estimate": 18.44, "ci_low": 8.1, "ci_high": 28.7, "p": 0.003, "p_holm": 0.015,
-    ...     "months": 2, "effect_size": 0.2, "es_type": "Hedges' g", "units": "points"})
+    ...     "months": 2, "effect_size": 0.2, "es_type": "Hedges' g", "units": "points",
+    ...     "informative": True})
     >>> text.split(" than ")[0]
     'GCSE capped point score: EM pupils scored 18.4 points more'
     """
@@ -100,7 +101,7 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
     >>> t = pd.DataFrame([{"outcome": "ks2_aps", "label": "KS2 APS", "family": "gaussian",
     ...     "estimate": 0.3, "ci_low": -0.5, "ci_high": 1.1, "p": 0.4, "p_holm": 0.8,
     ...     "months": 1, "effect_size": 0.05, "es_type": "Hedges' g", "mdes": 0.6,
-    ...     "indicative": True, "primary": True}])
+    ...     "indicative": True, "primary": True, "informative": True}])
     >>> phase_findings("primary", t, 46, 300, 2, load_plan())[0][:40]
     'In the primary (KS2, 2010) phase, 46 EM '
     """

@@ -60,9 +60,12 @@ def _finite(*values) -> bool:
 
 
 def informative(row) -> bool:
-    """Whether a result row's interval says something (see ``ImpactResult.table()``)."""
-    flag = row.get("informative", True)
-    return bool(flag) if not pd.isna(flag) else True
+    """Whether a result row's interval says something (``informative`` of the result tables).
+
+    A row without an estimate (``informative`` missing) is not informative.
+    """
+    flag = row["informative"]
+    return bool(flag) if not pd.isna(flag) else False
 
 
 def informative_mask(table: pd.DataFrame) -> pd.Series:
@@ -80,10 +83,15 @@ def effect_text(row) -> str:
 
     Examples
     --------
-    >>> effect_text({"family": "gaussian", "estimate": 21.64, "ci_low": 9.6, "ci_high": 33.61})
+    >>> row = {"family": "gaussian", "estimate": 21.64, "ci_low": 9.6, "ci_high": 33.61,
+    ...        "informative": True}
+    >>> effect_text(row)
     '+21.6 (9.6 to 33.6)'
-    >>> effect_text({"family": "binomial", "estimate": 0.052, "ci_low": -0.01, "ci_high": 0.11})
+    >>> effect_text({**row, "family": "binomial", "estimate": 0.052, "ci_low": -0.01,
+    ...              "ci_high": 0.11})
     '+5.2 (-1.0 to 11.0)'
+    >>> effect_text({**row, "informative": False})
+    'not informative'
     """
     est, lo, hi = row.get("estimate"), row.get("ci_low"), row.get("ci_high")
     if not _finite(est, lo, hi):
@@ -118,7 +126,7 @@ def effect_columns(table: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> t = pd.DataFrame([{"family": "gaussian", "estimate": 2.0, "ci_low": 1.0,
-    ...                    "ci_high": 3.0, "p": 0.01, "months": 2}])
+    ...                    "ci_high": 3.0, "p": 0.01, "months": 2, "informative": True}])
     >>> effect_columns(t).iloc[0, :2].tolist()
     ['+2.0 (1.0 to 3.0)', '0.010']
     """
