@@ -29,7 +29,7 @@ _LAYOUT = "performance_tables"
 
 
 def _conventions() -> dict:
-    text = resources.files("evaluation.io").joinpath("mappings", "performance_tables.yml")
+    text = resources.files("evaluation.io.dfe").joinpath("registries", "performance_tables.yml")
     return yaml.safe_load(text.read_text())
 
 
@@ -160,7 +160,7 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
     becomes NaN with the code kept in ``codes`` and counted in ``code_counts``. National and
     LA rows are labelled from the metadata's RECTYPE description (``4=local authority; 5=...``);
     where the metadata does not describe it, from the DfE's convention for the file's family
-    (``evaluation/io/mappings/performance_tables.yml``).
+    (``evaluation/io/dfe/registries/performance_tables.yml``).
 
     Parameters
     ----------

@@ -108,7 +108,7 @@ def _source(meta: dict, folder: Path, where: str) -> PublishedSource:
 
 
 def known_sources(directory: str | Path | None = None) -> dict[str, PublishedSource]:
-    """Every source the package's registry (``evaluation/io/mappings/published.yml``) knows.
+    """Every source the package's registry (``evaluation/io/dfe/registries/published.yml``) knows.
 
     Parameters
     ----------
@@ -126,7 +126,7 @@ def known_sources(directory: str | Path | None = None) -> dict[str, PublishedSou
     True
     """
     directory = Path(directory) if directory is not None else config.published_dir()
-    text = resources.files("evaluation.io").joinpath("mappings", "published.yml").read_text()
+    text = resources.files("evaluation.io.dfe").joinpath("registries", "published.yml").read_text()
     registry = yaml.safe_load(text)
     return {slug: _source({"slug": slug, **meta}, directory / slug, f"published.yml: {slug}")
             for slug, meta in sorted(registry.items())}
