@@ -31,6 +31,7 @@ _API = {
     "evaluate": "evaluation.results",
     "EvaluationResult": "evaluation.results",
     "PhaseResult": "evaluation.results",
+    "evaluate_published": "evaluation.results",
     "sections": "evaluation.report",
     "show": "evaluation.report",
     "index_record": "evaluation.report",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from evaluation.balance import BalanceSummary, balance
+from evaluation.gaps.published import PublishedGapReport, published_report
 from evaluation.gaps.pupils import (
     GapShare,
     GapTrends,
@@ -351,3 +352,49 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = 0,
         cluster if cluster is not None else "All Extra Mile schools",
         "overall" if overall else "cluster", cluster, scoped, plan, seed, phases, gaps,
         surveys, tracking, clusters, _truth(scoped, phases))
+
+
+@dataclass(frozen=True)
+class PublishedResult:
+    """A published-data gap analysis with the plan whose disclosure rules its report applies.
+
+    Attributes
+    ----------
+    report : PublishedGapReport
+        :func:`evaluation.gaps.published.published_report`.
+    plan : Plan
+        The analysis plan (disclosure threshold and marker).
+    """
+
+    report: PublishedGapReport = field(repr=False)
+    plan: Plan = field(repr=False)
+
+    scope = "published"
+
+    @property
+    def title(self) -> str:
+        """The source's title."""
+        return self.report.source.title
+
+
+def evaluate_published(source: str, plan: Plan, directory=None) -> PublishedResult:
+    """Analyse one published DfE source: school (or LA) gaps, their spread and slope.
+
+    Parameters
+    ----------
+    source : str
+        A source's slug (``evaluation.io.dfe.published_sources``).
+    plan : Plan
+        The analysis plan.
+    directory : path, optional
+        The published-data folder (default: the setting, ``config.published_dir()``).
+
+    Returns
+    -------
+    PublishedResult
+
+    Examples
+    --------
+    >>> evaluate_published("dfe-ks2-2019-la850", load_plan())  # doctest: +SKIP
+    """
+    return PublishedResult(published_report(source, directory), plan)

@@ -18,20 +18,21 @@ from evaluation.report import (
     impact,
     matching,
     profile,
+    published,
+    record,
     replication,
     sensitivity,
     surveys,
     tracking,
 )
 from evaluation.report.display import Section, contents
-from evaluation.report.record import index_record
-from evaluation.results import EvaluationResult
+from evaluation.results import EvaluationResult, PublishedResult
 
 #: Where the table of contents goes in a report's list of sections.
 CONTENTS = "contents"
 
 #: The sections of each kind of report, in order (each a function of the result).
-REPORTS: dict[str, tuple[Callable[[EvaluationResult], Section] | str, ...]] = {
+REPORTS: dict[str, tuple[Callable | str, ...]] = {
     "cluster": (front.header, front.findings, CONTENTS, profile.profile, gaps.gaps,
                 matching.matched_comparison, impact.impact, surveys.surveys, tracking.tracking,
                 appendix.data_quality, appendix.disclosure_notes, appendix.provenance),
@@ -40,17 +41,27 @@ REPORTS: dict[str, tuple[Callable[[EvaluationResult], Section] | str, ...]] = {
                 activity.by_activity, sensitivity.sensitivity, heterogeneity.heterogeneity,
                 surveys.surveys, tracking.tracking, appendix.data_quality,
                 appendix.disclosure_notes, appendix.provenance),
+    "published": (published.header, published.findings, CONTENTS, published.gap_distribution,
+                  published.slope, published.references, published.data_quality,
+                  published.source),
 }
 
 
-def sections(res: EvaluationResult, kind: str | None = None) -> list[Section]:
+def index_record(res: EvaluationResult | PublishedResult) -> dict:
+    """Return the index page's entry for a report (its headline as the report shows it)."""
+    if isinstance(res, PublishedResult):
+        return published.index_record(res)
+    return record.index_record(res)
+
+
+def sections(res: EvaluationResult | PublishedResult, kind: str | None = None) -> list[Section]:
     """Build every section of a report from its result, in the registry's order.
 
     Parameters
     ----------
-    res : EvaluationResult
+    res : EvaluationResult or PublishedResult
         The scope's results.
-    kind : {"cluster", "overall"}, optional
+    kind : {"cluster", "overall", "published"}, optional
         Kind of report; by default the result's scope.
 
     Returns
@@ -76,7 +87,7 @@ def sections(res: EvaluationResult, kind: str | None = None) -> list[Section]:
     return [contents(listed) if s == CONTENTS else s for s in built]
 
 
-def show(res: EvaluationResult, kind: str | None = None) -> None:
+def show(res: EvaluationResult | PublishedResult, kind: str | None = None) -> None:
     """Display every section of a report in a notebook (one output per section)."""
     from IPython.display import display
 
