@@ -32,6 +32,7 @@ _API = {
     "EvaluationResult": "evaluation.results",
     "PhaseResult": "evaluation.results",
     "evaluate_published": "evaluation.results",
+    "evaluate_school_support": "evaluation.results",
     "sections": "evaluation.report",
     "show": "evaluation.report",
     "index_record": "evaluation.report",

@@ -18,12 +18,19 @@ from evaluation.gaps.pupils import (
     gap_vs_fsm_share,
 )
 from evaluation.io import Dataset
+from evaluation.io.dfe import PublishedSource, published_sources, read_published
 from evaluation.matching import MatchResult, match
 from evaluation.models import ImpactResult, estimate_impacts
 from evaluation.plan import Plan
 from evaluation.recovery import truth_check
 from evaluation.sample import AnalysisSample, analysis_sample
 from evaluation.schema import PHASES
+from evaluation.school_support import (
+    SchoolSupportResult,
+    placebo_group,
+    read_school_list,
+    school_support,
+)
 from evaluation.sensitivity import match_args, sensitivity_table
 from evaluation.subgroups import effects_by
 from evaluation.surveys import SurveyResult, survey_change
@@ -398,3 +405,72 @@ def evaluate_published(source: str, plan: Plan, directory=None) -> PublishedResu
     >>> evaluate_published("dfe-ks2-2019-la850", load_plan())  # doctest: +SKIP
     """
     return PublishedResult(published_report(source, directory), plan)
+
+
+@dataclass(frozen=True)
+class SupportResult:
+    """A school-to-school support analysis with its source and the plan's disclosure rules.
+
+    Attributes
+    ----------
+    result : SchoolSupportResult
+        :func:`evaluation.school_support.school_support`.
+    source : PublishedSource
+        The school panel's source (title, provenance, licence).
+    notes : tuple of str
+        What the panel's reader noted about the file.
+    plan : Plan
+        The analysis plan.
+    """
+
+    result: SchoolSupportResult = field(repr=False)
+    source: PublishedSource = field(repr=False)
+    notes: tuple[str, ...]
+    plan: Plan = field(repr=False)
+
+    scope = "school_support"
+
+    @property
+    def title(self) -> str:
+        """The report's title."""
+        return f"School-to-school support: {self.source.title}"
+
+
+def evaluate_school_support(source: str, plan: Plan, directory=None, schools_file=None,
+                            support_year: int = 2015, group_size: int = 105,
+                            seed: int = 2011) -> SupportResult:
+    """Follow a group of schools against matched comparison schools in a published panel.
+
+    Parameters
+    ----------
+    source : str
+        The slug of a school panel (``research-ks4-2013-2015-national``).
+    plan : Plan
+        The analysis plan.
+    directory : path, optional
+        The published-data folder (default: the setting).
+    schools_file : path, optional
+        The supported schools (URNs, one per line or a CSV column). Without one, a placebo
+        group of ``group_size`` schools drawn at random (``seed``): no support, true effect 0.
+    support_year : int
+        First year of support; earlier years are the matching and placebo years.
+    group_size, seed : int
+        Size and seed of the placebo group.
+
+    Returns
+    -------
+    SupportResult
+
+    Examples
+    --------
+    >>> evaluate_school_support("research-ks4-2013-2015-national", load_plan())  # doctest: +SKIP
+    """
+    info = published_sources(directory)[source]
+    panel = read_published(info)
+    if schools_file:
+        schools, label = read_school_list(schools_file, panel), "supported schools"
+    else:
+        schools = placebo_group(panel, group_size, seed)
+        label = f"placebo schools (drawn at random, seed {seed}: no support, true effect zero)"
+    return SupportResult(school_support(panel, schools, support_year, label=label), info,
+                         tuple(panel.notes), plan)

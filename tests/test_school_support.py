@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from evaluation.display import Section
 from published_data import real_file
 
 from evaluation.did import event_study
 from evaluation.exceptions import DataError, NotEstimableError
-from evaluation.io.dfe import read_school_panel
+from evaluation.io.dfe import published_sources, read_school_panel
+from evaluation.plan import load_plan
+from evaluation.report.display import Section
 from evaluation.school_support import placebo_group, school_support, widest_gap_schools
 
 FIX = Path(__file__).parent / "fixtures" / "published"
@@ -109,15 +110,19 @@ def test_widest_gap_group_shows_why_the_placebo_check_matters(panel):
     r = school_support(panel, widest_gap_schools(panel, 2013, 0.05), 2015)
     pre = r.estimates["rate_fsm"].table.query("year == 2013").iloc[0]
     assert pre["upper"] < 0  # the groups moved apart before support: flagged in findings
-    from evaluation.school_support_sections import findings
+    from evaluation.report.school_support import findings
+    from evaluation.results import SupportResult
 
-    assert "placebo check before support fails" in findings(r).parts[0].text
+    view = SupportResult(r, None, (), load_plan())
+    assert "placebo check before support fails" in findings(view).parts[0].text
 
 
 def test_sections_render_and_numbers_agree(placebo):
-    from evaluation.school_support_sections import sections
+    from evaluation.report import sections
+    from evaluation.results import SupportResult
 
-    secs = sections(placebo)
+    source = published_sources()["research-ks4-2013-2015-national"]
+    secs = sections(SupportResult(placebo, source, (), load_plan()), "school_support")
     assert all(isinstance(s, Section) for s in secs)
     html = "".join(s._repr_html_() for s in secs)
     est = placebo.estimates["rate_fsm"].did["estimate"]

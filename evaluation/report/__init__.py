@@ -21,12 +21,13 @@ from evaluation.report import (
     published,
     record,
     replication,
+    school_support,
     sensitivity,
     surveys,
     tracking,
 )
 from evaluation.report.display import Section, contents
-from evaluation.results import EvaluationResult, PublishedResult
+from evaluation.results import EvaluationResult, PublishedResult, SupportResult
 
 #: Where the table of contents goes in a report's list of sections.
 CONTENTS = "contents"
@@ -44,14 +45,20 @@ REPORTS: dict[str, tuple[Callable | str, ...]] = {
     "published": (published.header, published.findings, CONTENTS, published.gap_distribution,
                   published.slope, published.references, published.data_quality,
                   published.source),
+    "school_support": (school_support.header, school_support.findings, CONTENTS,
+                       school_support.trends, school_support.estimates, school_support.matching,
+                       school_support.source),
 }
 
 
-def index_record(res: EvaluationResult | PublishedResult) -> dict:
+#: The index entry of each kind of result.
+RECORDS = {EvaluationResult: record.index_record, PublishedResult: published.index_record,
+           SupportResult: school_support.index_record}
+
+
+def index_record(res: EvaluationResult | PublishedResult | SupportResult) -> dict:
     """Return the index page's entry for a report (its headline as the report shows it)."""
-    if isinstance(res, PublishedResult):
-        return published.index_record(res)
-    return record.index_record(res)
+    return RECORDS[type(res)](res)
 
 
 def sections(res: EvaluationResult | PublishedResult, kind: str | None = None) -> list[Section]:
@@ -61,7 +68,7 @@ def sections(res: EvaluationResult | PublishedResult, kind: str | None = None) -
     ----------
     res : EvaluationResult or PublishedResult
         The scope's results.
-    kind : {"cluster", "overall", "published"}, optional
+    kind : {"cluster", "overall", "published", "school_support"}, optional
         Kind of report; by default the result's scope.
 
     Returns

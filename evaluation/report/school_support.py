@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.disclosure import suppress
-from evaluation.display import Notice, Section, p_text
-from evaluation.school_support import OUTCOMES, SchoolSupportResult
+from evaluation.plots.school_support import event_chart, trend_chart
+from evaluation.report.display import Notice, Section, p_text
+from evaluation.report.tables import safe_table
+from evaluation.results import SupportResult
+from evaluation.school_support import OUTCOMES
 
-#: Smallest number of pupils a shown rate may rest on (``analysis.yml`` disclosure threshold).
-THRESHOLD = 10
+
+def header(res: SupportResult) -> Section:
+    """Title and what the report is."""
+    return Section(res.title, "top", [
+        "FSM pupils' attainment and the FSM gap over time against national, and the change "
+        "against comparison schools matched on the years before support, from published "
+        "school-level data."], level=1)
 
 
-def findings(result: SchoolSupportResult) -> Section:
+def findings(res: SupportResult) -> Section:
     """Plain-English findings generated from the result."""
+    result = res.result
     t = result.trends.set_index(["group", "year"])
     years = sorted(result.trends["year"].unique())
     first, last = years[0], years[-1]
@@ -39,25 +47,23 @@ def findings(result: SchoolSupportResult) -> Section:
     return Section("Findings", "findings", [Notice(text, "findings")])
 
 
-def trends(result: SchoolSupportResult) -> Section:
+def trends(res: SupportResult) -> Section:
     """FSM and all-pupil attainment and the gap per year, against national."""
-    from evaluation.plots.school_support import trend_chart
-
+    result = res.result
     t = result.trends.rename(columns={"fsm_pupils": "FSM pupils", "pupils": "pupils"})
     t = t.astype({"year": str})  # years are labels, not quantities
-    table = suppress(t, {"rate_fsm": "FSM pupils", "rate_all": "pupils",
-                         "rate_other": "pupils", "gap": ["FSM pupils", "pupils"]},
-                     threshold=THRESHOLD, labels={
+    table = safe_table(res.plan, t, {"rate_fsm": "FSM pupils", "rate_all": "pupils",
+                                     "rate_other": "pupils", "gap": ["FSM pupils", "pupils"]},
+                       labels={
                          "rate_fsm": "FSM rate (%)", "rate_all": "all pupils (%)",
                          "rate_other": "other pupils (%)", "gap": "gap (points)"})
     return Section("Attainment and FSM gap over time", "trends",
                    [trend_chart(result, "rate_fsm"), trend_chart(result, "gap"), table])
 
 
-def estimates(result: SchoolSupportResult) -> Section:
+def estimates(res: SupportResult) -> Section:
     """Event-study and difference-in-differences estimates per outcome."""
-    from evaluation.plots.school_support import event_chart
-
+    result = res.result
     rows = []
     for outcome, es in result.estimates.items():
         s = es.summary().assign(outcome=OUTCOMES[outcome].split(" (")[0],
@@ -66,27 +72,39 @@ def estimates(result: SchoolSupportResult) -> Section:
     t = pd.concat(rows, ignore_index=True)
     t["p"] = p_text(t["p"])
     t["year"] = t["year"].map(lambda y: "" if pd.isna(y) else str(int(y)))
-    table = suppress(t[["outcome", "term", "year", "estimate", "lower", "upper", "p", "n"]],
-                     {}, threshold=THRESHOLD, decimals=2)
+    table = safe_table(res.plan, t[["outcome", "term", "year", "estimate", "lower", "upper",
+                                    "p", "n"]], decimals=2)
     parts = [table]
     if "rate_fsm" in result.estimates:
         parts.insert(0, event_chart(result.estimates["rate_fsm"], result.support_year))
     return Section("Change against matched comparison schools", "estimates", parts)
 
 
-def matching(result: SchoolSupportResult) -> Section:
+def matching(res: SupportResult) -> Section:
     """Balance of the matching variables and the schools left out."""
+    result = res.result
     b = result.balance[["stage", "variable", "mean_treated", "mean_control", "smd",
                         "wwc_band"]]
     return Section("Matched comparison schools", "matching", [
-        suppress(b, {}, threshold=THRESHOLD, decimals=2),
-        suppress(result.exclusions, {}, threshold=THRESHOLD)])
+        safe_table(res.plan, b, decimals=2),
+        safe_table(res.plan, result.exclusions)])
 
 
-#: The report's sections, in order.
-SECTIONS = (findings, trends, estimates, matching)
+def source(res: SupportResult) -> Section:
+    """Source, provenance, licence and the reader's notes on the file."""
+    src = res.source
+    return Section("Appendix: source and licence", "source", [
+        f"Source: {src.title}.", f"Provenance: {src.provenance}.", f"Licence: {src.licence}",
+        f"Reader notes: {' '.join(res.notes) or 'none'}."])
 
 
-def sections(result: SchoolSupportResult) -> list[Section]:
-    """Every section of the school-to-school support report, in order."""
-    return [make(result) for make in SECTIONS]
+def index_record(res: SupportResult) -> dict:
+    """Return the index page's entry: the FSM-rate difference-in-differences."""
+    result = res.result
+    fsm = result.estimates["rate_fsm"].did
+    return {"title": res.title, "kind": "published", "phase": res.source.phase,
+            "n_schools": result.n_supported + result.n_comparison,
+            "headline": (f"{result.n_supported} {result.label.split(' (')[0]} vs "
+                         f"{result.n_comparison} matched: FSM rate DiD {fsm['estimate']:+.1f} pp "
+                         f"({fsm['lower']:+.1f} to {fsm['upper']:+.1f})"),
+            "status": "ok"}
