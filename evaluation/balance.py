@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from evaluation.matching.distance import is_categorical, levels
+from evaluation.factors import is_categorical, levels
 
 _SQRT_EPS = np.sqrt(np.finfo(float).eps)
 #: What Works Clearinghouse baseline-equivalence bands on |SMD| (upper bound, verdict).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evaluation.factors import is_categorical
 from evaluation.matching import _cem, _exact, _nearest, _subclass
 from evaluation.matching._checks import (
     DISCARDS,
@@ -28,7 +29,6 @@ from evaluation.matching._checks import (
 )
 from evaluation.matching._result import MatchResult
 from evaluation.matching.distance import (
-    is_categorical,
     mahalanobis_space,
     model_matrix,
     propensity_score,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evaluation.factors import is_categorical
 from evaluation.matching._checks import MethodOutput, Prepared
 from evaluation.matching._exact import subclass_output
-from evaluation.matching.distance import is_categorical
 
 
 def r_seq(lo: float, hi: float, length: int) -> np.ndarray:

@@ -9,24 +9,10 @@ import numpy as np
 import pandas as pd
 
 from evaluation.exceptions import MatchingWarning
+from evaluation.factors import is_categorical, levels
 
 #: Fitted probabilities this close to 0 or 1 are treated as perfect separation (as R's glm).
 SEPARATION_EPS = 10 * np.finfo(float).eps
-
-
-def is_categorical(series: pd.Series) -> bool:
-    """Return True for string / categorical columns (one dummy per level)."""
-    return isinstance(series.dtype, pd.CategoricalDtype) or not (
-        pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
-    )
-
-
-def levels(series: pd.Series) -> list:
-    """Levels of a categorical column in R's factor order (categories, else sorted values)."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        present = set(series.dropna().unique())
-        return [c for c in series.cat.categories if c in present]
-    return sorted(series.dropna().unique(), key=str)
 
 
 def model_matrix(data: pd.DataFrame, covariates: list[str], *,
