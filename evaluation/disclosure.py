@@ -198,7 +198,8 @@ def _fmt(v, decimals: int) -> str:
     if isinstance(v, (float, np.floating)):
         if float(v).is_integer() and decimals == 0:
             return f"{int(v):,}"
-        return f"{float(v):,.{decimals}f}"
+        text = f"{float(v):,.{decimals}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # no -0.0
     return str(v)
 
 

@@ -28,7 +28,8 @@ def _row(rec: RenderRecord, index_dir: Path) -> dict:
         "href": href,
         "title": rec.title,
         "phase": f.get("phase", ""),
-        "n_schools": f.get("n_schools", ""),
+        "n_schools": (f"{f['n_schools']:,}" if isinstance(f.get("n_schools"), int)
+                      else f.get("n_schools", "")),
         "n_em": f.get("n_em", ""),
         "headline": f.get("headline", "") if status in ("ok", "not estimable") else "",
         "built": status != "not built",

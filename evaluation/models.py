@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -13,7 +14,7 @@ import pandas as pd
 import patsy
 from scipy.special import expit
 from statsmodels.genmod import families
-from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.genmod.generalized_linear_model import GLM, GLMResultsWrapper
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from evaluation import effects
@@ -282,10 +283,10 @@ def _order_interaction(column: str, treatment: str) -> str:
 
 @dataclass(frozen=True)
 class _Family:
-    make: object            # statsmodels family factory
-    mean: object            # inverse link
-    dmean: object           # d mean / d eta
-    variance: object        # variance function of the mean
+    make: Callable[[], families.Family]           # statsmodels family factory
+    mean: Callable[[np.ndarray], np.ndarray]      # inverse link
+    dmean: Callable[[np.ndarray], np.ndarray]     # d mean / d eta
+    variance: Callable[[np.ndarray], np.ndarray]  # variance function of the mean
 
 
 FAMILIES = {
@@ -591,7 +592,7 @@ class OutcomeResult:
 
     outcome: str
     family: str
-    glm: object = field(repr=False)
+    glm: GLMResultsWrapper = field(repr=False)
     estimate: float
     se: float
     ci_low: float
@@ -1121,8 +1122,21 @@ class ImpactResult:
             "Indicative only": t["indicative"]})
 
     def spec_rows(self) -> list[dict]:
-        """Rows for :func:`evaluation.multilevel.specification_table`."""
-        return [row for res in self.outcomes.values() for row in res.spec_rows()]
+        """Rows for :func:`evaluation.multilevel.specification_table`: one per outcome.
+
+        An outcome that could not be estimated keeps its row, with its counts and the reason
+        in ``note``.
+        """
+        rows = []
+        for spec in self.specs:
+            name = spec["name"]
+            if name in self.outcomes:
+                rows += self.outcomes[name].spec_rows()
+            else:
+                rows.append({"outcome": name, **self.unfitted.get(name, {}),
+                             "informative": False, "not_informative": "not estimable",
+                             "note": self.not_estimable.get(name, "not estimable")})
+        return rows
 
     def _repr_html_(self) -> str:
         return self.summary().to_html(index=False)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from statsmodels.genmod import cov_struct, families
-from statsmodels.genmod.generalized_estimating_equations import GEE
-from statsmodels.regression.mixed_linear_model import MixedLM
+from statsmodels.genmod.generalized_estimating_equations import GEE, GEEResultsWrapper
+from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMResultsWrapper
 
 from evaluation import effects
 from evaluation.exceptions import ModelWarning, NotEstimableError
@@ -41,7 +41,7 @@ class MultilevelResult:
     outcome: str
     family: str
     model: str
-    fit: object = field(repr=False)
+    fit: MixedLMResultsWrapper | GEEResultsWrapper = field(repr=False)
     estimate: float
     se: float
     ci_low: float
@@ -66,7 +66,7 @@ class MultilevelResult:
                  "n_comparison": self.n_comparison, "n_schools": self.n_schools,
                  "inference": self._inference(), "converged": self.converged,
                  "notice": self.notice, "informative": self.informative,
-                 "not_informative": self.not_informative}]
+                 "not_informative": self.not_informative, "note": self.notice}]
 
     def _inference(self) -> str:
         kind = "model-based" if self.family == "gaussian" else "robust x G/(G-1)"
@@ -111,7 +111,7 @@ class MixedFit:
         Empty when converged; otherwise what a report should say.
     """
 
-    fit: object = field(repr=False)
+    fit: MixedLMResultsWrapper = field(repr=False)
     reml: bool
     converged: bool
     optimizer: str
@@ -305,8 +305,11 @@ class MultilevelImpacts:
     not_estimable: dict
 
     def spec_rows(self) -> list[dict]:
-        """Rows for :func:`specification_table`."""
-        return [row for res in self.results.values() for row in res.spec_rows()]
+        """Rows for :func:`specification_table`: one per outcome (the reason if unfitted)."""
+        rows = [row for res in self.results.values() for row in res.spec_rows()]
+        return rows + [{"outcome": name, "informative": False,
+                        "not_informative": "not estimable", "note": why}
+                       for name, why in self.not_estimable.items()]
 
 
 def multilevel_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[str],
@@ -352,7 +355,7 @@ def specification_table(results: dict) -> pd.DataFrame:
             for row in res.spec_rows()]
     cols = ["specification", "outcome", "model", "estimate", "ci_low", "ci_high", "p",
             "effect_size", "es_type", "n_em", "n_comparison", "n_schools", "inference",
-            "informative", "not_informative"]
+            "informative", "not_informative", "note"]
     out = pd.DataFrame(rows, columns=cols)
     order = {name: i for i, name in enumerate(results)}
     outcome_order = {o: i for i, o in enumerate(dict.fromkeys(out["outcome"]))}

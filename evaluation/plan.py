@@ -108,6 +108,19 @@ class Plan:
                     return str(o.get("label", name))
         return str(self.raw.get("labels", {}).get(name, name))
 
+    def covariate_label(self, name: str) -> str:
+        """Return what readers see for a column used as a covariate (``labels`` first).
+
+        Prior attainment of one phase can be the outcome of another (``ks2_aps``): as a
+        covariate it is "prior attainment".
+
+        Examples
+        --------
+        >>> load_plan().covariate_label("ks2_aps")
+        'prior attainment (KS2 average points)'
+        """
+        return str(self.raw.get("labels", {}).get(name) or self.label(name))
+
     def section(self, name: str) -> dict:
         """Return a top-level section (``inference``, ``power``, ``disclosure``) as a dict."""
         return dict(self.raw[name])
@@ -179,7 +192,7 @@ def _check_outcomes(c: _Checker, raw) -> None:
         names = []
         for i, o in enumerate(outs):
             key = f"outcomes.{phase}[{i}]"
-            if not c.keys(key, o, ("name", "label", "family"), ("units", "primary")):
+            if not c.keys(key, o, ("name", "label", "family"), ("units", "primary", "range")):
                 continue
             c.one_of(f"{key}.name", o.get("name"), OUTCOMES[phase])
             names.append(o.get("name"))
@@ -192,6 +205,11 @@ def _check_outcomes(c: _Checker, raw) -> None:
                           f"{'0/1' if want == 'binomial' else 'point score'} outcome)")
             if not isinstance(o.get("label", ""), str):
                 c.add(f"{key}.label", o.get("label"), "text")
+            rng = o.get("range")
+            if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in rng)
+                    and rng[0] < rng[1]):
+                c.add(f"{key}.range", rng, "[low, high]: the outcome's possible values")
             if "primary" in o and not isinstance(o["primary"], bool):
                 c.add(f"{key}.primary", o["primary"], "true or false")
         dups = sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)})

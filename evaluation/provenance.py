@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation import config
-from evaluation.io import file_hashes
 from evaluation.plan import Plan
 
 
@@ -33,7 +32,7 @@ def git_commit(root: str | Path = config.PROJECT_ROOT) -> str:
     return head.strip() + ("+changes" if dirty.strip() else "")
 
 
-def provenance_table(plan: Plan, parameters: dict, inputs: list[str | Path] = ()) -> pd.DataFrame:
+def provenance_table(plan: Plan, parameters: dict, hashes: dict | None = None) -> pd.DataFrame:
     """Everything needed to rebuild a report, as a two-column table.
 
     Parameters
@@ -42,8 +41,8 @@ def provenance_table(plan: Plan, parameters: dict, inputs: list[str | Path] = ()
         The analysis plan used (its SHA-256 is listed).
     parameters : dict
         The notebook's papermill parameters (``record_path`` is left out: it is a build detail).
-    inputs : list of paths
-        Input directories or files; the SHA-256 of each data file is listed.
+    hashes : dict, optional
+        File name -> SHA-256 of each input file (``Dataset.meta["file_hashes"]``).
 
     Returns
     -------
@@ -64,13 +63,9 @@ def provenance_table(plan: Plan, parameters: dict, inputs: list[str | Path] = ()
     ]
     rows += [(f"parameter {k}", _short(v)) for k, v in sorted(parameters.items())
              if k != "record_path"]
-    for item in inputs:
-        item = Path(item)
-        hashes = file_hashes(item) if item.is_dir() else file_hashes(item.parent)
-        for name, digest in hashes.items():
-            if item.is_dir() or name == item.name:
-                rows.append((f"input {name}", f"sha256:{digest[:16]}"))
-    rows.append(("rendered at (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")))
+    rows += [(f"input {name}", f"sha256:{digest[:16]}")
+             for name, digest in sorted((hashes or {}).items())]
+    rows.append(("evaluated at (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")))
     return pd.DataFrame(rows, columns=["item", "value"])
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from evaluation.balance import BalanceSummary, balance
+from evaluation.config import DEFAULT_SEED
 from evaluation.gaps.published import PublishedGapReport, published_report
 from evaluation.gaps.pupils import (
     GapShare,
@@ -22,6 +23,7 @@ from evaluation.io.dfe import PublishedSource, published_sources, read_published
 from evaluation.matching import MatchResult, match
 from evaluation.models import ImpactResult, estimate_impacts
 from evaluation.plan import Plan
+from evaluation.provenance import provenance_table
 from evaluation.recovery import truth_check
 from evaluation.sample import AnalysisSample, analysis_sample
 from evaluation.schema import PHASES
@@ -154,6 +156,7 @@ class EvaluationResult:
     tracking: TrackingResult | None = field(default=None, repr=False)
     clusters: dict[str, EvaluationResult] = field(default_factory=dict, repr=False)
     truth: pd.DataFrame | None = field(default=None, repr=False)
+    provenance: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def n_em(self) -> int:
@@ -301,7 +304,7 @@ def _truth(data: Dataset, phases: dict[str, PhaseResult]) -> pd.DataFrame | None
     return pd.concat(checks, ignore_index=True) if checks else None
 
 
-def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = 0,
+def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DEFAULT_SEED,
              describe: bool = True) -> EvaluationResult:
     """Evaluate a cluster (or, with ``cluster=None``, every EM school): every report's results.
 
@@ -321,7 +324,8 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = 0,
     cluster : str, optional
         A value of ``schools.cluster``; None for the overall evaluation.
     seed : int
-        Seed for bootstrap inference and random tie-breaking.
+        Seed for bootstrap inference and random tie-breaking (default: the project's, as the
+        reports use it).
     describe : bool
         Also compute the descriptive parts (gaps, surveys, tracking). The overall result's
         clusters are evaluated without them: the overall report shows only their impacts,
@@ -355,10 +359,13 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = 0,
         names = sorted(schools["cluster"].dropna().unique())
         clusters = {name: evaluate(ds, plan, cluster=name, seed=seed, describe=False)
                     for name in names}
+    parameters = {"cluster": cluster, "data_dir": ds.meta.get("directory"),
+                  "plan_path": plan.path, "seed": seed}
     return EvaluationResult(
         cluster if cluster is not None else "All Extra Mile schools",
         "overall" if overall else "cluster", cluster, scoped, plan, seed, phases, gaps,
-        surveys, tracking, clusters, _truth(scoped, phases))
+        surveys, tracking, clusters, _truth(scoped, phases),
+        provenance_table(plan, parameters, ds.meta.get("file_hashes")) if describe else None)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,11 @@ def sensitivity_table(sample: AnalysisSample, main: MatchResult, impact: ImpactR
     labels = {s["name"]: s["label"] for s in plan.matching_specs()}
     labels["multilevel"] = MULTILEVEL_LABEL
     table.insert(1, "label", table["specification"].map(labels))
-    table["note"] = table["specification"].map(notes).fillna("")
-    failed = pd.DataFrame([{"specification": k, "label": labels[k], "note": notes[k]}
-                           for k in labels if k not in results])
+    spec_notes = table["specification"].map(notes).fillna("")
+    table["note"] = [" ".join(n for n in (own, spec) if isinstance(n, str) and n)
+                     for own, spec in zip(table["note"], spec_notes, strict=True)]
+    failed = pd.DataFrame([{"specification": k, "label": labels[k], "outcome": o["name"],
+                            "informative": False, "not_informative": "not estimable",
+                            "note": notes[k]}
+                           for k in labels if k not in results for o in outcomes])
     return pd.concat([table, failed], ignore_index=True) if len(failed) else table

@@ -20,15 +20,17 @@ def ytick_labels(ax) -> dict:
 
 
 def scatter_points(ax) -> pd.DataFrame:
-    """Every scatter mark: its series (legend label), the y tick label at its row, and x."""
+    """Every scatter mark: its series (legend label), the label of the row it sits on, and x."""
     labels = ytick_labels(ax)
+    ticks = np.array(sorted(labels))
     rows = []
     for coll in ax.collections:
         if not isinstance(coll, PathCollection):
             continue
         for x, y in np.asarray(coll.get_offsets()):
-            rows.append({"series": coll.get_label(), "label": labels[round(float(y), 6)],
-                         "x": float(x)})
+            nearest = ticks[np.abs(ticks - y).argmin()]
+            assert abs(nearest - y) < 0.25, f"a point at y={y} sits on no row"
+            rows.append({"series": coll.get_label(), "label": labels[nearest], "x": float(x)})
     return pd.DataFrame(rows)
 
 

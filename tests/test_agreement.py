@@ -95,7 +95,7 @@ def test_headline_agrees_in_table_findings_index_and_overall(built):
     overall_res, overall_secs = reports[None]
     het = _tables(_section(overall_secs, "heterogeneity"), "Cluster")
     het = pd.concat(het).set_index("Cluster") if het else pd.DataFrame()
-    checked = compared = 0
+    checked = compared = mdes_checked = 0
     for name, (res, secs) in reports.items():
         findings = _text(_section(secs, "findings"))
         record = index_record(res)
@@ -115,6 +115,11 @@ def test_headline_agrees_in_table_findings_index_and_overall(built):
                     if isinstance(hrow, pd.DataFrame) else hrow
                 assert (hrow["Effect (95% CI)"], hrow["p"]) == (effect, p), name
             compared += 1
+            # the precision sentence quotes the headline outcome's MDES from the table
+            mdes = sizes.loc[head["label"], "MDES"]
+            if row["Indicative only"] == "yes" and mdes != plan.raw["disclosure"]["marker"]:
+                assert f"about {mdes} standard deviations" in findings, (name, mdes)
+                mdes_checked += 1
             parsed = _parse_effect(effect)
             if parsed is None:  # suppressed or not informative: the findings give no number
                 continue
@@ -122,11 +127,13 @@ def test_headline_agrees_in_table_findings_index_and_overall(built):
             assert f"{abs(est):.1f}" in findings and f"95% CI {lo:.1f} to {hi:.1f}" in findings
             p_words = "p < 0.001" if p == "<0.001" else f"p = {p}"
             assert p_words in findings, (name, p_words)
-            mdes = sizes.loc[head["label"], "MDES"]
-            if row["Indicative only"] in (True, "True"):
-                assert f"about {mdes} standard deviations" in findings, (name, mdes)
             checked += 1
-    assert compared >= 5 and checked >= 2
+        # no other MDES is quoted in the findings
+        quoted = set(re.findall(r"about (\d+\.\d\d) standard deviations", findings))
+        tables = {_impact_rows(secs, i)[1].loc[plan.headline(ph)["label"], "MDES"]
+                  for i, ph in enumerate(_estimable_phases(res))}
+        assert quoted <= tables, (name, quoted, tables)
+    assert compared >= 5 and checked >= 2 and mdes_checked >= 2
 
 
 def test_counts_agree_across_sections(built):
@@ -177,6 +184,11 @@ def test_sensitivity_main_row_is_the_impact_table(built):
     for i, _phase in enumerate(_estimable_phases(res)):
         effects, _ = _impact_rows(secs, i)
         sens = tables[i]
+        # every specification has one row per pre-specified outcome, estimable or not
+        per_spec = sens.groupby("Specification")["Outcome"].agg(list)
+        labels = sorted(effects.index)
+        assert all(sorted(v) == labels for v in per_spec), per_spec
+        assert len(per_spec) == len(plan.matching_specs()) + 1  # and the multilevel model
         rows = sens[sens["Specification"] == main].set_index("Outcome")
         for label, row in effects.iterrows():
             assert rows.loc[label, "Effect (95% CI)"] == row["Effect (95% CI)"], label

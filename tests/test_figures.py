@@ -1,5 +1,6 @@
 """Figures against their tables: every chart is read back from its figure and compared."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -100,3 +101,39 @@ def test_every_chart_of_the_overall_result_matches_its_table(default_evaluation)
         _check_forest(forest_plot(part, threshold=1), part)
         checked += 1
     assert checked >= 5
+
+
+def _texts(chart):
+    fig = chart.figure
+    out = [chart.caption, chart.alt, fig._suptitle.get_text() if fig._suptitle else ""]
+    for ax in fig.axes:
+        out += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        out += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        legend = ax.get_legend()
+        if legend:
+            out += [t.get_text() for t in legend.get_texts()]
+    return out
+
+
+def test_every_chart_names_what_it_shows_in_readers_words(default_evaluation, plan):
+    """Titles, axes, legends, captions and alt texts use the plan's labels, never code names."""
+    from evaluation.plots import Chart
+    from evaluation.report import sections
+
+    codes = {o["name"] for phase in plan.raw["outcomes"].values() for o in phase}
+    codes |= set(plan.raw["covariates"]) | set(plan.raw["prior"].values())
+    codes = {c for c in codes if plan.covariate_label(c) != c}  # 'ethnicity' is a word too
+    n = 0
+    for section in sections(default_evaluation):
+        for chart in (p for p in section.parts if isinstance(p, Chart)):
+            texts = " | ".join(_texts(chart))
+            leaked = {c for c in codes if re.search(rf"\b{c}\b", texts)}
+            assert not leaked, (section.anchor, leaked, texts[:300])
+            n += 1
+        if section.anchor == "gaps":
+            for phase, g in default_evaluation.gaps.items():
+                label = plan.label(g.measure)
+                charts = [p for p in section.parts if isinstance(p, Chart)]
+                titles = [t for c in charts for t in _texts(c)[2:4]]
+                assert sum(label in t for t in titles) >= 2, (phase, label, titles)
+    assert n >= 8

@@ -183,8 +183,24 @@ def test_failing_cluster_gets_error_page_index_shows_it_and_build_fails(build):
 def test_same_inputs_same_numbers(build):
     spec = build["specs"][1]
     again = render_report(spec, build["root"] / "again")
-    strip = re.compile(r"(rendered at \(UTC\)</td>\s*<td[^>]*>)[^<]*")
+    strip = re.compile(r"(evaluated at \(UTC\)</td>\s*<td[^>]*>)[^<]*")
     first = strip.sub(r"\1", _html(build, 1))
     second = strip.sub(r"\1", Path(again.html).read_text())
-    assert first.count("rendered at (UTC)") == 1
+    assert first.count("evaluated at (UTC)") == 1
     assert first == second
+
+
+def test_exploration_notebook_runs_anywhere_and_gives_the_reports_numbers(build, tmp_path):
+    """The researcher's notebook, run from another directory, shows the overall headline."""
+    import papermill as pm
+
+    out = tmp_path / "exploration.ipynb"
+    pm.execute_notebook(str(config.NOTEBOOKS_DIR / "exploration.ipynb"), str(out),
+                        parameters={"data_dir": str(build["data"])}, cwd=str(tmp_path),
+                        kernel_name="python3", progress_bar=False)
+    import nbformat
+
+    nb = nbformat.read(str(out), as_version=4)
+    cell = next(c for c in nb.cells if "em.index_record(res)" in c.source)
+    shown = cell.outputs[0]["data"]["text/plain"].strip("'\"")
+    assert shown == build["records"][0].fields["headline"]

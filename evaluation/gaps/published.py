@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.stats import t as t_dist
-from statsmodels.regression.linear_model import WLS
+from statsmodels.regression.linear_model import WLS, RegressionResultsWrapper
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.tools import add_constant
 
@@ -397,7 +397,7 @@ class GapSlope:
     (3, 'inconclusive')
     """
 
-    results: object = field(repr=False)
+    results: RegressionResultsWrapper = field(repr=False)
     slope: float
     lower: float
     upper: float

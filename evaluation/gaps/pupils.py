@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from statsmodels.regression.linear_model import WLS
+from statsmodels.regression.linear_model import WLS, RegressionResultsWrapper
 from statsmodels.tools.tools import add_constant
 
 from evaluation.exceptions import NotEstimableError
@@ -383,7 +383,7 @@ class GapShare:
     difference: float
     difference_ci: tuple[float, float]
     excluded: Mapping[str, int]
-    fit: object = field(repr=False)
+    fit: RegressionResultsWrapper = field(repr=False)
 
     def summary(self) -> pd.DataFrame:
         """One row per statistic: slope, band means and the >18% minus <5% difference."""

@@ -11,14 +11,15 @@ from evaluation.plots._style import COLOURS, apply_theme
 
 THRESHOLDS = (0.05, 0.1)
 #: How each stage is drawn: hollow grey circles before matching, filled purple diamonds after.
-STAGES = {"before": ("before matching", "o", "none", COLOURS["comparison"]),
-          "after": ("after matching", "D", COLOURS["EM"], COLOURS["EM"])}
+STAGES = {"before": ("before matching", "o", "none", COLOURS["comparison"], 0.15),
+          "after": ("after matching", "D", COLOURS["EM"], COLOURS["EM"], -0.15)}
 
 
 def love_plot(table: pd.DataFrame) -> Chart:
     """Love plot of |SMD| per characteristic (and categorical level), before and after matching.
 
-    Hollow grey circles are the unmatched sample, filled purple diamonds the matched one;
+    Hollow grey circles are the unmatched sample, filled purple diamonds the matched one, each
+    a little above and below its characteristic's row so that neither hides the other;
     dotted and dashed lines at 0.05 (What Works Clearinghouse: equivalent) and 0.1 (a common
     rule of thumb), as MatchIt's ``plot(summary(m))`` draws them. Characteristics are sorted
     by their imbalance before matching, the largest at the top. Each point is placed at the
@@ -49,9 +50,9 @@ def love_plot(table: pd.DataFrame) -> Chart:
     ax = fig.subplots()
     y = np.arange(len(labels))[::-1]   # the first (largest) at the top
     drawn = []
-    for stage, (series, mark, face, edge) in STAGES.items():
+    for stage, (series, mark, face, edge, shift) in STAGES.items():
         x = order[f"smd_{stage}"].abs().to_numpy(float)
-        ax.scatter(x, y, marker=mark, s=50, facecolors=face, edgecolors=edge, linewidths=1.4,
+        ax.scatter(x, y + shift, marker=mark, s=50, facecolors=face, edgecolors=edge, linewidths=1.4,
                    label=series, zorder=3)
         drawn.append(pd.DataFrame({"label": labels, "series": series, "x": x}))
     for x, style in zip(THRESHOLDS, (":", "--"), strict=True):

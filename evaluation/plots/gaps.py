@@ -54,7 +54,7 @@ def _masked(values: pd.Series, counts: pd.Series, threshold: int) -> tuple[np.nd
 
 
 def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
-                     label: str | None = None, name: str | None = None) -> Chart:
+                     label: str | None = None, measure_name: str | None = None) -> Chart:
     """FSM and non-FSM attainment side by side per group, national figures as lines.
 
     Parameters
@@ -67,7 +67,7 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
         Bars resting on fewer pupils are not drawn.
     label : str, optional
         Column naming the groups; the first column of ``table`` by default.
-    name : str, optional
+    measure_name : str, optional
         What readers call the outcome (the plan's label); the column name by default.
 
     Returns
@@ -88,7 +88,7 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
         raise ValueError(f"`outcome` should be one of {sorted(table['outcome'].unique())}; "
                          f"got {outcome!r}")
     label = label or table.columns[0]
-    name = name or outcome
+    title = measure_name or outcome
     apply_theme()
     fig = Figure(figsize=FIGSIZE)
     ax = fig.subplots()
@@ -107,19 +107,20 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
     units = _UNITS[rows["units"].iloc[0]]
     ax.set_xticks(x, rows[label].astype(str).fillna("(none)"), rotation=30, ha="right")
     ax.set_xlabel(label.replace("_", " "))
-    ax.set_ylabel(f"{name} ({units})")
-    ax.set_title(f"{name}: FSM and non-FSM pupils by {label.replace('_', ' ')}")
+    ax.set_ylabel(f"{title} ({units})")
+    ax.set_title(f"{title}: FSM and non-FSM pupils by {label.replace('_', ' ')}")
     ax.legend(fontsize="small", ncol=2)
     fig.tight_layout()
     caption = ("Compare the orange (FSM) and teal (non-FSM) bars: the distance between them is "
                "the gap; dashed lines show the national figures." + omission_note(
                    omitted, threshold, "bars"))
-    alt = (f"Bar chart of {name} for FSM and non-FSM pupils in {len(rows)} groups, "
+    alt = (f"Bar chart of {title} for FSM and non-FSM pupils in {len(rows)} groups, "
            f"in {units}.")
     return Chart(fig, caption, alt, omitted)
 
 
-def gap_trend_chart(trends: GapTrends, threshold: int, name: str | None = None) -> Chart:
+def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None = None
+                    ) -> Chart:
     """FSM and non-FSM lines per year for each group, against the national lines.
 
     Parameters
@@ -167,19 +168,21 @@ def gap_trend_chart(trends: GapTrends, threshold: int, name: str | None = None) 
         ax.set_xlabel("year of assessment")
         ax.set_xticks(sorted(table["year"].unique()))
     units = "% of pupils" if trends.measure in THRESHOLDS else "points"
-    axes[0][0].set_ylabel(f"{(name or trends.measure)} ({units})")
+    title = measure_name or trends.measure
+    axes[0][0].set_ylabel(f"{title} ({units})")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.suptitle(f"{(name or trends.measure)}: FSM and non-FSM pupils against national, by year")
+    fig.suptitle(f"{title}: FSM and non-FSM pupils against national, by year")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="small", frameon=False)
     caption = ("Follow the gap between the orange (FSM) and teal (non-FSM) lines from year to "
                "year, against the black national lines." + omission_note(omitted, threshold))
-    alt = (f"Line charts of {name or trends.measure} by year for FSM and non-FSM pupils in "
+    alt = (f"Line charts of {title} by year for FSM and non-FSM pupils in "
            f"{', '.join(groups)}, with national lines.")
     return Chart(fig, caption, alt, omitted)
 
 
-def gap_share_chart(result: GapShare, threshold: int, name: str | None = None) -> Chart:
+def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None = None
+                    ) -> Chart:
     """Each school's FSM gap against its FSM share, with the fitted line and the bands shaded.
 
     Parameters
@@ -225,13 +228,13 @@ def gap_share_chart(result: GapShare, threshold: int, name: str | None = None) -
     units = "percentage points" if result.measure in THRESHOLDS else "points"
     ax.set_xlabel("pupils eligible for FSM in the school (%)")
     ax.set_ylabel(f"gap, non-FSM minus FSM ({units})")
-    ax.set_title(f"{(name or result.measure)}: school FSM gap against FSM share")
+    title = measure_name or result.measure
+    ax.set_title(f"{title}: school FSM gap against FSM share")
     ax.legend(fontsize="small")
     fig.tight_layout()
     caption = (f"Does the gap shrink as the FSM share rises? Schools over 18% FSM (right band) "
                f"differ from schools under 5% (left band) by {result.difference:+.1f} "
                f"{units}." + omission_note(omitted, threshold, "schools"))
-    alt = (f"Scatter plot of {len(t) - omitted} schools' FSM gap in {name or result.measure} "
-           "against "
-           f"their FSM share, with a fitted line of slope {result.slope:.2f}.")
+    alt = (f"Scatter plot of {len(t) - omitted} schools' FSM gap in {title} against their FSM "
+           f"share, with a fitted line of slope {result.slope:.2f}.")
     return Chart(fig, caption, alt, omitted)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from evaluation.disclosure import safe_count
-from evaluation.provenance import provenance_table
 from evaluation.report.display import Section
-from evaluation.report.tables import marker, safe_table, threshold
+from evaluation.report.tables import marker, plain, safe_table, threshold
 from evaluation.results import EvaluationResult
 
 
@@ -15,8 +14,9 @@ def data_quality(res: EvaluationResult) -> Section:
     parts = ["Pupils left out of the impact analysis, by reason, in the order the rules are "
              "applied. Counts below the disclosure threshold are suppressed."]
     for phase, pe in res.phases.items():
-        ex = pe.sample.exclusions.rename(columns={"reason": f"Reason ({phase})", "em": "EM",
-                                                  "comparison": "Comparison"})
+        ex = pe.sample.exclusions.assign(
+            reason=[plain(r, res.plan) for r in pe.sample.exclusions["reason"]]
+        ).rename(columns={"reason": f"Reason ({phase})", "em": "EM", "comparison": "Comparison"})
         parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}))
         parts.append(f"Analysed: {safe_count(pe.sample.n_em, t)} EM and "
                      f"{safe_count(pe.sample.n_comparison, t)} comparison pupils.")
@@ -35,13 +35,9 @@ def disclosure_notes(res: EvaluationResult) -> Section:
 
 
 def provenance(res: EvaluationResult) -> Section:
-    """Package version, commit, input hashes, parameters, plan hash, render time."""
-    directory = res.data.meta.get("directory")
-    parameters = {"cluster": res.cluster, "data_dir": directory, "plan_path": res.plan.path,
-                  "seed": res.seed}
-    table = provenance_table(res.plan, parameters, [directory] if directory else [])
+    """Package version, commit, input hashes, parameters, plan hash, evaluation time."""
     parts = ["Everything needed to rebuild this report. The same inputs, plan and seed give the "
-             "same numbers.", safe_table(res.plan, table)]
+             "same numbers.", safe_table(res.plan, res.provenance)]
     if res.data.is_synthetic:
         meta = res.data.meta
         parts.insert(1, f"Data: synthetic, scenario '{meta.get('scenario')}', "

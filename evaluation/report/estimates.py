@@ -6,7 +6,7 @@ import pandas as pd
 
 from evaluation.disclosure import SafeTable
 from evaluation.plan import Plan
-from evaluation.report.tables import effect_columns, safe_table
+from evaluation.report.tables import effect_columns, plain, safe_table
 
 RESTS = ["EM pupils", "Comparison pupils"]
 
@@ -26,7 +26,7 @@ def estimate_rows(plan: Plan, df: pd.DataFrame, first: str) -> SafeTable:
         "Comparison pupils": df["n_comparison"].fillna(0).astype(int),
         "Effect (95% CI)": shown["Effect (95% CI)"],
         "p": shown["p"],
-        "Note": df.get("note", pd.Series("", index=df.index)).fillna(""),
+        "Note": [plain(str(n), plan) for n in df["note"].fillna("")],
     })
     return safe_table(plan, out, {"EM pupils": "EM pupils",
                                   "Comparison pupils": "Comparison pupils",

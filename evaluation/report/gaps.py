@@ -29,10 +29,10 @@ def gaps(res: EvaluationResult) -> Section:
         label = res.plan.label(g.measure)
         parts.append(f"{phase.capitalize()} schools, {g.latest}: {label}.")
         parts.append(safe_table(res.plan, g.schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS))
-        parts.append(attainment_chart(g.schools, g.measure, t, name=label))
+        parts.append(attainment_chart(g.schools, g.measure, t, measure_name=label))
         parts.append(f"Trends 2008-2010 against national ({label}).")
         parts.append(safe_table(res.plan, g.trends.table[TREND_COLUMNS], COUNTS, labels=LABELS))
-        parts.append(gap_trend_chart(g.trends, t, name=label))
+        parts.append(gap_trend_chart(g.trends, t, measure_name=label))
     for phase, g in res.gaps.items():
         if g.share is None:
             continue
@@ -43,5 +43,5 @@ def gaps(res: EvaluationResult) -> Section:
             f"an FSM gap {abs(diff):.1f} points {'smaller' if diff < 0 else 'larger'} "
             f"than schools with under 5% (95% CI {lo:.1f} to {hi:.1f}); the published pattern is "
             "about 10 points smaller.")
-        parts.append(gap_share_chart(g.share, t, name=res.plan.label(g.measure)))
+        parts.append(gap_share_chart(g.share, t, measure_name=res.plan.label(g.measure)))
     return Section("FSM gaps and trends", "gaps", parts)

@@ -6,7 +6,14 @@ import pandas as pd
 
 from evaluation.plots.impact import forest_plot
 from evaluation.report.display import Notice, Section, ratio_text
-from evaluation.report.tables import effect_columns, informative, p_value, safe_table, threshold
+from evaluation.report.tables import (
+    effect_columns,
+    informative,
+    p_value,
+    plain,
+    safe_table,
+    threshold,
+)
 from evaluation.results import EvaluationResult
 
 RESTS = ["EM pupils", "Comparison pupils"]
@@ -41,7 +48,8 @@ def impact_tables(res: EvaluationResult, table: pd.DataFrame) -> list:
                                 if informative(r) else "" for r in rows],
         "Months' progress": shown["Months' progress"],
         "MDES": table["mdes"].round(2),
-        "Note": [r.get("not_informative") or "" if not informative(r) else "" for r in rows],
+        "Note": [plain(r.get("not_informative") or "", res.plan) if not informative(r) else ""
+                 for r in rows],
     })
     counts = {c: RESTS for c in ["Effect (95% CI)", "p", "p (Holm)", "Effect size (95% CI)",
                                  "Odds ratio (95% CI)", "Months' progress", "MDES", "Note"]}
@@ -104,9 +112,7 @@ def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=()) -> list
         if withheld.intersection(quoted):
             hidden += [names[n] for n in quoted]
             continue
-        for name in quoted:
-            text = text.replace(f"'{name}'", names[name])
-        out.append(Notice(text, "warning"))
+        out.append(Notice(plain(text, res.plan), "warning"))
     if hidden:
         out.append(Notice(f"Model messages about {', '.join(dict.fromkeys(hidden))} are withheld: "
                           f"those estimates rest on fewer than {t} pupils.", "note"))

@@ -31,7 +31,7 @@ def balance_rows(bal: BalanceSummary, plan: Plan) -> pd.DataFrame:
     after = tab[tab["stage"] == "after"].set_index(keys)
     wide = pd.DataFrame({"smd_before": before["smd"], "smd_after": after["smd"],
                          "wwc_band": after["wwc_band"]}).reset_index()
-    wide.insert(0, "label", [plan.label(v) + (f": {lv}" if lv else "")
+    wide.insert(0, "label", [plan.covariate_label(v) + (f": {lv}" if lv else "")
                              for v, lv in zip(wide["variable"], wide["level"], strict=True)])
     return wide.drop(columns=keys)
 

@@ -13,6 +13,7 @@ from evaluation.report.tables import (
     informative_mask,
     months_value,
     p_value,
+    plain,
     scale,
 )
 
@@ -28,7 +29,7 @@ def _finite(v) -> bool:
     return v is not None and not pd.isna(v) and math.isfinite(float(v))
 
 
-def describe_effect(row: pd.Series | dict, alpha: float = 0.05) -> str:
+def describe_effect(row: pd.Series | dict, plan: Plan) -> str:
     """One sentence on one outcome: the effect in its own units, its CI, months, and certainty.
 
     The numbers are those of the impact table (:func:`evaluation.report.tables.effect_text`
@@ -39,8 +40,8 @@ def describe_effect(row: pd.Series | dict, alpha: float = 0.05) -> str:
     ----------
     row : mapping
         A row of ``ImpactResult.table()``.
-    alpha : float
-        Significance level.
+    plan : Plan
+        The plan (significance level; labels for notes).
 
     Returns
     -------
@@ -48,18 +49,21 @@ def describe_effect(row: pd.Series | dict, alpha: float = 0.05) -> str:
 
     Examples
     --------
+    >>> from evaluation.plan import load_plan
     >>> text = describe_effect({"label": "GCSE capped point score", "family": "gaussian",
     ...     "estimate": 18.44, "ci_low": 8.1, "ci_high": 28.7, "p": 0.003, "p_holm": 0.015,
     ...     "months": 2, "effect_size": 0.2, "es_type": "Hedges' g", "units": "points",
-    ...     "informative": True})
+    ...     "informative": True}, load_plan())
     >>> text.split(" than ")[0]
     'GCSE capped point score: EM pupils scored 18.4 points more'
     """
     r = dict(row)
+    alpha = float(plan.section("inference")["alpha"])
     if not _finite(r.get("estimate")):
-        return f"{r['label']}: not estimable. {r.get('note') or ''}".strip()
+        return f"{r['label']}: not estimable. {plain(str(r.get('note') or ''), plan)}".strip()
     if not informative(r):
-        return (f"{r['label']}: the estimate is not informative ({r.get('not_informative')}), "
+        why = plain(str(r.get("not_informative") or ""), plan)
+        return (f"{r['label']}: the estimate is not informative ({why}), "
                 "so it is not read as a finding either way.")
     gaussian = r["family"] == "gaussian"
     s = scale(r["family"])
@@ -106,7 +110,7 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
     'In the primary (KS2, 2010) phase, 46 EM '
     """
     alpha = float(plan.section("inference")["alpha"])
-    covariates = [plan.label(c) for c in plan.covariates(phase)]
+    covariates = [plan.covariate_label(c) for c in plan.covariates(phase)]
     paras = [
         f"In the {PHASE_WORDS.get(phase, phase)} phase, {count_words(n_em, plan)} EM "
         f"pupils in {n_schools} school{'s' if n_schools != 1 else ''} were compared with "
@@ -121,17 +125,23 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
         return paras
     primary = table[table["primary"].astype(bool)]
     head = primary.iloc[0] if len(primary) else table.iloc[0]
-    paras.append(describe_effect(head, alpha))
+    paras.append(describe_effect(head, plan))
     rest = table.drop(head.name)
-    findings = rest[(rest["p_holm"] < alpha) & informative_mask(rest)]
-    if len(rest):
-        if len(findings):
-            paras.append("Other outcomes with a statistically significant difference after "
-                         "adjustment: " + "; ".join(describe_effect(r, alpha)
-                                                     for _, r in findings.iterrows()))
-        else:
-            paras.append(f"None of the other {len(rest)} pre-specified outcomes differed "
-                         "significantly after Holm adjustment.")
+    judged = rest[informative_mask(rest)]
+    findings = judged[judged["p_holm"] < alpha]
+    if len(findings):
+        paras.append("Other outcomes with a statistically significant difference after "
+                     "adjustment: " + "; ".join(describe_effect(r, plan)
+                                                 for _, r in findings.iterrows()))
+    elif len(judged):
+        paras.append(f"None of the other {len(judged)} pre-specified outcomes with an "
+                     "informative estimate differed significantly after Holm adjustment.")
+    unjudged = len(rest) - len(judged)
+    if unjudged:
+        paras.append(f"{unjudged} other pre-specified outcome{'s' if unjudged > 1 else ''} "
+                     f"{'have' if unjudged > 1 else 'has'} no informative estimate here (see "
+                     "the impact table for why), so nothing is concluded about "
+                     f"{'them' if unjudged > 1 else 'it'}.")
     if bool(head["indicative"]):
         mdes = float(head["mdes"])
         size = (f"is about {mdes:.2f} standard deviations (80% power), larger than the effects "

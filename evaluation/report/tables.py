@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -136,6 +137,38 @@ def effect_columns(table: pd.DataFrame) -> pd.DataFrame:
         "p": [p_value(r.get("p")) if informative(r) else "" for r in rows],
         "Months' progress": [months_value(r) for r in rows],
     }, index=table.index)
+
+
+#: Warning classes as readers should read them (the raw text stays in the render log).
+WARNING_WORDS = {
+    "PerfectSeparationWarning": "Perfect separation (every pupil in some group had the same "
+                                "result)",
+    "ConvergenceWarning": "The model fit did not fully converge",
+    "RuntimeWarning": "Numerical warning",
+}
+
+
+def plain(text: str, plan: Plan) -> str:
+    """Return a model or data note in readers' words: column names as labels, no class names.
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> plain("ModelWarning: 'ks2_l4_em': only 2 schools", load_plan())
+    'Level 4+ in English and maths at KS2: only 2 schools'
+    >>> plain("headline outcome missing (gcse_capped_points)", load_plan())
+    'headline outcome missing (GCSE capped point score (best 8, QCA points))'
+    """
+    for kind, words in WARNING_WORDS.items():
+        text = text.replace(f"{kind}: ", f"{words}: ")
+    text = re.sub(r"\b[A-Z][A-Za-z]*Warning: ", "", text)
+    text = text.replace("warnings: ", "")
+    outcomes = {o["name"] for phase in plan.raw["outcomes"].values() for o in phase}
+    names = outcomes | set(plan.raw.get("labels", {})) | set(plan.raw.get("covariates", []))
+    for name in sorted(names, key=len, reverse=True):
+        label = plan.label(name) if name in outcomes else plan.covariate_label(name)
+        text = re.sub(rf"'{re.escape(name)}'|\b{re.escape(name)}\b", label, text)
+    return text
 
 
 def count_words(n: int, plan: Plan) -> str:

@@ -11,6 +11,13 @@ from evaluation.tracking import COUNTS, SUMMARY_COUNTS
 LABELS = {"class_id": "Class", "subject": "Subject", "term": "Term",
           "fsm_aps": "FSM pupils' APS", "class_aps": "Whole class APS", "gap": "Gap",
           "closing": "Gap closing", "n_fsm": "FSM pupils", "n_class": "Pupils in class"}
+SUMMARY_LABELS = {"subject": "Subject", "start": "From", "end": "To", "n_classes": "Classes",
+                  "n_classes_closing": "Classes closing the gap",
+                  "share_classes_closing": "Share of classes closing (%)",
+                  "n_classes_excluded": "Classes without a gap at both ends",
+                  "n_schools": "Schools", "n_schools_closing": "Schools closing the gap",
+                  "share_schools_closing": "Share of schools closing (%)",
+                  "n_fsm": "FSM pupils"}
 
 
 def tracking(res: EvaluationResult) -> Section:
@@ -22,7 +29,11 @@ def tracking(res: EvaluationResult) -> Section:
         return Section("Termly tracking", "tracking",
                        parts + [Notice("No termly tracking data for these schools.")])
     t = threshold(res.plan)
-    parts.append(safe_table(res.plan, res.tracking.summary, SUMMARY_COUNTS))
+    summary = res.tracking.summary.assign(
+        share_classes_closing=100 * res.tracking.summary["share_classes_closing"],
+        share_schools_closing=100 * res.tracking.summary["share_schools_closing"])
+    parts.append(safe_table(res.plan, summary, SUMMARY_COUNTS, labels=SUMMARY_LABELS,
+                            decimals=0))
     parts.append(closing_chart(res.tracking.summary, t))
     table = res.tracking.table
     cols = [c for c in LABELS if c in table.columns]

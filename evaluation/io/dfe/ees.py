@@ -18,7 +18,7 @@ from evaluation.io.dfe._common import (
     parse,
     read_rows,
 )
-from evaluation.io.dfe.releases import _TIDY, ReleaseTable
+from evaluation.io.dfe.releases import TIDY_COLUMNS, ReleaseTable
 
 _LAYOUT = "ees"
 #: Time and location columns of the service's data standards (not filters, not indicators).
@@ -399,7 +399,8 @@ def ees_release(table: EESTable, measures: list[str] | None = None,
             "measure_label": table.labels.get(num, m.replace("_", " ")), "count": count,
             "count_code": table.codes.loc[keep, num], "denominator": denominator,
             "denominator_code": table.codes.loc[keep, den], "rate": rate}))
-    out = pd.concat(parts, ignore_index=True)[_TIDY] if parts else pd.DataFrame(columns=_TIDY)
+    out = (pd.concat(parts, ignore_index=True)[TIDY_COLUMNS] if parts
+           else pd.DataFrame(columns=TIDY_COLUMNS))
     for col in ("area_level", "area_code", "area_name", "time_period", "sex"):
         out[col] = out[col].astype(object)
     used = sorted({c for m in measures for c in (_numerator(table, m), _denominator(table, m))},

@@ -13,9 +13,9 @@ import pandas as pd
 from evaluation.exceptions import DataError
 from evaluation.io.dfe._common import code_counts, found, frame, meta_labels, parse, read_rows
 
-_TIDY = ["time_period", "area_level", "area_code", "area_name", "characteristic", "group",
-         "sex", "measure", "measure_label", "count", "count_code", "denominator",
-         "denominator_code", "rate"]
+TIDY_COLUMNS = ["time_period", "area_level", "area_code", "area_name", "characteristic", "group",
+                "sex", "measure", "measure_label", "count", "count_code", "denominator",
+                "denominator_code", "rate"]
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,8 @@ def _assemble(raw, area, pieces, time_period, measure_labels) -> pd.DataFrame:
             measure_label=measure_labels.get(measure, measure), count=count, count_code=ccode,
             denominator=den, denominator_code=dcode, rate=rate))
     if not parts:
-        return pd.DataFrame(columns=_TIDY)
-    return pd.concat(parts).sort_index(kind="stable")[_TIDY].reset_index(drop=True)
+        return pd.DataFrame(columns=TIDY_COLUMNS)
+    return pd.concat(parts).sort_index(kind="stable")[TIDY_COLUMNS].reset_index(drop=True)
 
 
 def _sfr_denominator(measure: str, base: str, columns: set, suffix: str) -> str | None:
