@@ -52,8 +52,8 @@ def love_plot(table: pd.DataFrame) -> Chart:
     drawn = []
     for stage, (series, mark, face, edge, shift) in STAGES.items():
         x = order[f"smd_{stage}"].abs().to_numpy(float)
-        ax.scatter(x, y + shift, marker=mark, s=50, facecolors=face, edgecolors=edge, linewidths=1.4,
-                   label=series, zorder=3)
+        ax.scatter(x, y + shift, marker=mark, s=50, facecolors=face, edgecolors=edge,
+                   linewidths=1.4, label=series, zorder=3)
         drawn.append(pd.DataFrame({"label": labels, "series": series, "x": x}))
     for x, style in zip(THRESHOLDS, (":", "--"), strict=True):
         ax.axvline(x, color=COLOURS["national"], linestyle=style, linewidth=1)
