@@ -18,9 +18,14 @@ DATA ?= data/synthetic/default
 # Values given on the command line never become shell or make code: they are read raw
 # ($(value ...)), reach recipes only through the environment ("$$DATA_DIR", "$$CLUSTER_NAME"),
 # and the seed must be a whole number. A DATA path may contain spaces.
-PUBLISHED ?= data/published
 DATA_DIR := $(value DATA)
+# PUBLISHED=<dir>, else $EVALUATION_PUBLISHED_DIR (as the CLI and the tests read it), else
+# data/published.
+ifeq ($(origin PUBLISHED),undefined)
+PUBLISHED_DIR := $(if $(value EVALUATION_PUBLISHED_DIR),$(value EVALUATION_PUBLISHED_DIR),data/published)
+else
 PUBLISHED_DIR := $(value PUBLISHED)
+endif
 CLUSTER_NAME := $(value CLUSTER)
 SEED_RAW := $(value SEED)
 unexport DATA CLUSTER SEED PUBLISHED
@@ -48,7 +53,7 @@ export OPENBLAS_NUM_THREADS := 1
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=<dir> (default data/synthetic/default), PUBLISHED=<dir> (DfE files, default data/published), SEED=<n>, CLUSTER=<name> for 'make report'"
+	@echo "  variables: DATA=<dir> (default data/synthetic/default), PUBLISHED=<dir> (DfE files; default $$EVALUATION_PUBLISHED_DIR or data/published), SEED=<n>, CLUSTER=<name> for 'make report'"
 
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
@@ -78,7 +83,13 @@ check: $(ENV_STAMP) $(DATA_STAMP) ## read and check the data set (DATA=<dir>) an
 	@$(PY) -m evaluation check --data "$$DATA_DIR" --published "$$PUBLISHED_DIR"
 
 # One rule per report, generated from the data (clusters) and data/published (sources).
-$(REPORTS)/targets.mk: $(DATA_STAMP) $(wildcard $(call make_escape,$(PUBLISHED_DIR))/*/*) | $(ENV_STAMP)
+# Which data and published folders the report list was made from: changing either remakes it.
+INPUTS_STAMP := $(REPORTS)/.inputs
+$(shell mkdir -p $(REPORTS))
+$(file >$(INPUTS_STAMP).new,$(DATA_DIR)|$(PUBLISHED_DIR))
+$(shell cmp -s $(INPUTS_STAMP).new $(INPUTS_STAMP) && rm -f $(INPUTS_STAMP).new || mv -f $(INPUTS_STAMP).new $(INPUTS_STAMP))
+
+$(REPORTS)/targets.mk: $(DATA_STAMP) $(INPUTS_STAMP) $(wildcard $(call make_escape,$(PUBLISHED_DIR))/*/*) | $(ENV_STAMP)
 	@mkdir -p $(REPORTS)
 	@$(PY) -m evaluation targets --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports '$(REPORTS)' > $@.tmp && mv $@.tmp $@
 
