@@ -53,7 +53,7 @@ export OPENBLAS_NUM_THREADS := 1
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=<dir> (default data/synthetic/default), PUBLISHED=<dir> (DfE files; default $$EVALUATION_PUBLISHED_DIR or data/published), SEED=<n>, CLUSTER=<name> for 'make report'"
+	@echo "  variables: DATA=<dir> (default data/synthetic/default), PUBLISHED=<dir> (DfE files; default the EVALUATION_PUBLISHED_DIR variable, else data/published), SEED=<n>, CLUSTER=<name> for 'make report'"
 
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
