@@ -13,7 +13,6 @@ PY := .venv/bin/python
 ENV_STAMP := .venv/.installed
 endif
 
-SEED ?= 4
 DATA ?= data/synthetic/default
 # Values given on the command line never become shell or make code: they are read raw
 # ($(value ...)), reach recipes only through the environment ("$$DATA_DIR", "$$CLUSTER_NAME"),
@@ -27,7 +26,12 @@ else
 PUBLISHED_DIR := $(value PUBLISHED)
 endif
 CLUSTER_NAME := $(value CLUSTER)
+# The default seed is written once, in evaluation/config.py (DEFAULT_SEED).
+ifeq ($(origin SEED),undefined)
+SEED_RAW := $(shell sed -n 's/^DEFAULT_SEED = \([0-9]*\).*/\1/p' evaluation/config.py)
+else
 SEED_RAW := $(value SEED)
+endif
 unexport DATA CLUSTER SEED PUBLISHED
 export DATA_DIR CLUSTER_NAME PUBLISHED_DIR
 empty :=
