@@ -265,3 +265,29 @@ def test_no_uninformative_interval_is_read_as_a_finding(built):
         for m in re.finditer(rf"95% CI ({NUM}) to ({NUM})", text):
             lo, hi = float(m.group(1)), float(m.group(2))
             assert hi - lo <= 100.0, m.group(0)  # no +/-100 pp interval in the prose
+
+
+def _number(text, marker):
+    return np.nan if text in (marker, "") else float(str(text).replace(",", ""))
+
+
+def test_gap_charts_show_their_tables(built):
+    """Each school's bars are the table's FSM and non-FSM figures; a hidden cell has no bar."""
+    plan, reports = built
+    marker = plan.raw["disclosure"]["marker"]
+    n = 0
+    for name, (_res, secs) in reports.items():
+        parts = _section(secs, "gaps").parts
+        for i, part in enumerate(parts):
+            if not (isinstance(part, SafeTable) and "School" in part.frame):
+                continue
+            ax = parts[i + 1].figure.axes[0]
+            assert [t.get_text() for t in ax.get_xticklabels()] == part.frame["School"].tolist()
+            for container in ax.containers:
+                column = {"FSM": "FSM", "non-FSM": "Non-FSM"}[container.get_label()]
+                want = np.array([_number(v, marker) for v in part.frame[column]])
+                got = np.array([bar.get_height() for bar in container])
+                np.testing.assert_allclose(got, np.nan_to_num(want), atol=0.05,
+                                           err_msg=f"{name}: {column}")
+            n += 1
+    assert n >= 3
