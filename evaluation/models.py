@@ -131,6 +131,15 @@ def _expand(frame: pd.DataFrame, col: str) -> pd.DataFrame:
     return dummies.iloc[:, 1:]
 
 
+def _treatment(frame: pd.DataFrame, treatment: str, outcome: str) -> pd.Series:
+    """Return the analysed rows' treatment as booleans; refuse one group alone."""
+    treat = frame[treatment].astype(bool)
+    if treat.all() or not treat.any():
+        raise NotEstimableError(f"the analysed rows for {outcome!r} have "
+                                f"{'no comparison' if treat.all() else 'no treated'} rows")
+    return treat
+
+
 def _drop_aliased(X: pd.DataFrame, protect: list[str]) -> tuple[pd.DataFrame, tuple]:
     dropped = [c for c in X.columns if c not in ("const", "Intercept") and X[c].nunique() < 2]
     for c in protect:
@@ -173,10 +182,7 @@ def build_design(data: pd.DataFrame, outcome: str, covariates: list[str], treatm
     if frame.empty:
         raise NotEstimableError(f"no row has {outcome!r} and every covariate observed "
                                 f"(exclusions: {exclusions})")
-    treat = frame[treatment].astype(bool)
-    if treat.all() or not treat.any():
-        raise NotEstimableError(f"the analysed rows for {outcome!r} have "
-                                f"{'no comparison' if treat.all() else 'no EM'} pupils")
+    treat = _treatment(frame, treatment, outcome)
     parts = [pd.DataFrame({"const": 1.0, treatment: treat.astype(float)}, index=frame.index)]
     protect = [treatment]
     if interaction:
@@ -260,10 +266,7 @@ def design_from_formula(data: pd.DataFrame, formula: str, treatment: str,
                         or not set(np.unique(frame[interaction].astype(float))) <= {0.0, 1.0}):
         raise ValueError(f"{treatment!r} should interact with a binary 0/1 data column; got "
                          f"{inter[0]!r}")
-    treat = frame[treatment].astype(bool)
-    if treat.all() or not treat.any():
-        raise NotEstimableError(f"the analysed rows for {outcome!r} have "
-                                f"{'no comparison' if treat.all() else 'no treated'} rows")
+    _treatment(frame, treatment, outcome)
     X, dropped = _drop_aliased(X, [treatment, *inter])
     w = frame[weights].to_numpy(float) if weights else np.ones(len(frame))
     groups = (pd.factorize(frame[cluster], sort=True)[0] if cluster
