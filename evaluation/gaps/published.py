@@ -531,10 +531,6 @@ class PublishedGapReport:
                 "share"]
         return pd.concat([self.gaps.reference[cols], self.national], ignore_index=True)
 
-    def findings(self) -> str:
-        """Plain-English findings (markdown) generated from the results."""
-        return findings(self)
-
     def _repr_html_(self) -> str:
         return _tidy_html(self.source.title, self.gaps.summary())
 
@@ -618,42 +614,3 @@ def published_report(source: str | PublishedSource,
         pd.concat(national, ignore_index=True) if national else pd.DataFrame(),
         pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])
         .groupby(["file", "code", "reason", "category"], sort=False)["n"].sum().reset_index())
-
-
-def findings(report: PublishedGapReport) -> str:
-    """Plain-English findings paragraph generated from a report's results.
-
-    Examples
-    --------
-    >>> from evaluation.io.dfe import FIXTURES
-    >>> src = PublishedSource("fixture", "Fixture LA 999", "performance_tables",
-    ...                       (FIXTURES / "2021-2022_999_ks2final.csv",), "hand-made", "tests")
-    >>> "percentage points" in findings(published_report(src))
-    True
-    """
-    g, s = report.gaps, report.slope
-    est, obs = g.estimable, g.estimable["gap"]
-    not_pub = len(g.table) - len(est)
-    ref = "; ".join(f"{r['name']} {r['rate_group']:.0f}% against {r['rate_other']:.0f}% "
-                    f"(gap {r['gap']:.0f} points)"
-                    for _, r in report.reference_table().dropna(subset=["gap"]).iterrows())
-    direction = "smaller" if s.slope < 0 else "larger"
-    verdict = {"agree": "agree with", "contradict": "contradict",
-               "inconclusive": "neither confirm nor contradict"}[s.verdict]
-    return (
-        f"**{report.source.title}.** Of {len(g.table)} {g.unit_plural} in the file, {len(est)} "
-        f"published the rate {g.measure_label} for both {g.group} and other pupils; "
-        f"{not_pub} did not (suppressed small cohorts or no results; counted in the data-quality "
-        f"section, not dropped). Across those {len(est)}, {g.group} pupils were on average "
-        f"{g.mean:.1f} percentage points behind other pupils (95% CI {g.mean_lower:.1f} to "
-        f"{g.mean_upper:.1f}); the middle half of {g.unit_plural} had gaps between "
-        f"{obs.quantile(0.25):.0f} and {obs.quantile(0.75):.0f} points, and {int((obs > 0).sum())}"
-        f" of {len(est)} had a gap above zero. Part of that spread is sampling noise in "
-        f"small cohorts: the estimated spread of true gaps is {g.tau:.1f} points against "
-        f"{obs.std():.1f} observed. Reference rows: {ref}. For each 10 points more "
-        f"{g.group} pupils, the gap was {abs(s.slope):.1f} points {direction} (95% CI "
-        f"{s.lower:+.1f} to {s.upper:+.1f}, n = {s.n}): these data {verdict} the source "
-        f"documents' claim that schools with more FSM pupils have smaller gaps. Units whose "
-        f"{g.group} results were suppressed are mostly those with the fewest {g.group} pupils, "
-        "so the lowest shares are under-represented in this comparison."
-    )

@@ -22,6 +22,11 @@ COUNTS = {"rate_group": "n_group", "rate_other": "n_other",
           "gap_upper": ["n_group", "n_other"], "gap_shrunk": ["n_group", "n_other"]}
 
 
+#: How the slope's verdict reads against the source documents' claim.
+CLAIM = {"agree": "agree with", "contradict": "contradict",
+         "inconclusive": "neither confirm nor contradict"}
+
+
 def _markdown(text: str) -> str:
     """Markdown bold and line breaks of the analysis' prose as escaped HTML."""
     escaped = html.escape(text.replace("  \n", "\n"))
@@ -39,9 +44,28 @@ def header(res: PublishedResult) -> Section:
 
 
 def findings(res: PublishedResult) -> Section:
-    """Show the findings, in plain words, from the analysis."""
-    return Section("Findings", "findings", [Notice(_markdown(res.report.findings()),
-                                                   "findings")])
+    """Show the findings in four short sentences: the gap, its spread, the slope, what is missing.
+
+    The numbers are those of the tables below (the gap summary, the slope), one decimal.
+    """
+    g, s = res.report.gaps, res.report.slope
+    n, total = len(g.estimable), len(g.table)
+    sentences = [
+        f"Across the {n:,} {g.unit_plural} that published both rates, {g.group} pupils were on "
+        f"average {g.mean:.1f} percentage points behind other pupils ({g.measure_label}; 95% CI "
+        f"{g.mean_lower:.1f} to {g.mean_upper:.1f}).",
+        f"Gaps differ between {g.unit_plural}: the spread of their true gaps (standard "
+        f"deviation) is about {g.tau:.1f} points, once sampling noise in small cohorts is "
+        "allowed for.",
+        f"For each 10 points more {g.group} pupils, the gap changes by {s.slope:+.1f} points "
+        f"(95% CI {s.lower:+.1f} to {s.upper:+.1f}): these data {CLAIM[s.verdict]} the source "
+        "documents' claim that schools with more disadvantaged pupils have smaller gaps.",
+        f"{total - n:,} of the {total:,} {g.unit_plural} in the file did not publish both rates "
+        "(small cohorts are suppressed by the Department); they are counted in the data-quality "
+        "appendix, not dropped.",
+    ]
+    body = "".join(f"<p>{html.escape(t)}</p>" for t in sentences)
+    return Section("Findings", "findings", [Notice(body, "findings")])
 
 
 def gap_distribution(res: PublishedResult) -> Section:
@@ -72,8 +96,8 @@ def slope(res: PublishedResult) -> Section:
     """Show the gap against the share of the group, with the fitted slope."""
     s = res.report.slope
     text = (f"For each 10 points more {res.report.gaps.group} pupils, the gap changes by "
-            f"{s.slope:+.1f} points (95% CI {s.lower:+.1f} to {s.upper:+.1f}, {s.n} units): "
-            f"{s.verdict}.")
+            f"{s.slope:+.1f} points (95% CI {s.lower:+.1f} to {s.upper:+.1f}, {s.n:,} "
+            f"{res.report.gaps.unit_plural}): these data {CLAIM[s.verdict]} the claim.")
     return Section("Gap against the share of disadvantaged pupils", "share",
                    ["The source documents claim that schools with more FSM pupils have smaller "
                     "gaps (a negative slope).", text, gap_share_chart(res.report.gaps, s)])
