@@ -177,13 +177,15 @@ def collect(plan, reports):
                 cluster_schools.setdefault(scope, {})[r["School"]] = r["Role"]
         # findings: "In the <phase> (...) phase, N EM pupils in k schools were compared with M"
         text = _texts([s for s in secs if s.anchor == "findings"])
-        for m in re.finditer(r"In the (\w+) \([^)]*\) phase, (fewer than \d+|[\d,]+) EM pupils"
-                             r" in \d+ schools? were compared with (fewer than \d+|[\d,]+) "
-                             r"pupils", text):
+        count = r"(fewer than \d+|a withheld number of|[\d,]+)"
+        for m in re.finditer(rf"In the (\w+) \([^)]*\) phase, {count} EM pupils"
+                             rf" in \d+ schools? were compared with {count} pupils", text):
             phase = m.group(1)
             for key, shown in ((("em", scope, phase), m.group(2)),
                                (("comparison", scope, phase), m.group(3))):
-                if shown.startswith("fewer than"):
+                if shown.startswith("a withheld"):
+                    pub.see(key, MARKER, f"{scope} findings")
+                elif shown.startswith("fewer than"):
                     pub.bound(key, int(shown.split()[-1]) - 1, f"{scope} findings")
                 else:
                     pub.see(key, shown, f"{scope} findings")
@@ -208,10 +210,15 @@ def collect(plan, reports):
             for p in s.parts:
                 if isinstance(p, SafeTable):
                     phase = p.frame.columns[0].split("(")[-1].rstrip(")")
-                m = re.match(r"Analysed: (\S+) EM and (\S+) comparison", _text(p))
+                m = re.match(rf"Analysed: {count} EM and {count} comparison", _text(p))
                 if m and phase:
-                    pub.see(("em", scope, phase), m.group(1), f"{scope} data quality")
-                    pub.see(("comparison", scope, phase), m.group(2), f"{scope} data quality")
+                    for key, shown in ((("em", scope, phase), m.group(1)),
+                                       (("comparison", scope, phase), m.group(2))):
+                        if shown.startswith("fewer than"):
+                            pub.bound(key, int(shown.split()[-1]) - 1, f"{scope} data quality")
+                        else:
+                            pub.see(key, MARKER if shown.startswith("a withheld") else shown,
+                                    f"{scope} data quality")
         # gaps by school (latest year) and trends
         for phase, t in _tables(secs, "gaps", "School", "FSM pupils", "Non-FSM pupils"):
             for r in t.to_dict("records"):

@@ -28,10 +28,18 @@ def gaps(res: EvaluationResult) -> Section:
     for phase, g in res.gaps.items():
         label = res.plan.label(g.measure)
         parts.append(f"{phase.capitalize()} schools, {g.latest}: {label}.")
-        parts.append(safe_table(res.plan, g.schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS))
+        schools = g.schools
+        parts.append(safe_table(res.plan, schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS, hide={
+            f"n_{v}": [res.hidden((f"school_{v}", phase, n, str(c))) for n, c in
+                       zip(schools["school_name"], schools["cohort"], strict=True)]
+            for v in ("fsm", "non_fsm")}))
         parts.append(attainment_chart(g.schools, g.measure, t, measure_name=label))
         parts.append(f"Trends 2008-2010 against national ({label}).")
-        parts.append(safe_table(res.plan, g.trends.table[TREND_COLUMNS], COUNTS, labels=LABELS))
+        trends = g.trends.table
+        parts.append(safe_table(res.plan, trends[TREND_COLUMNS], COUNTS, labels=LABELS, hide={
+            col: [res.hidden((f"trend_{v}", phase, grp, str(y))) for grp, y in
+                  zip(trends["group"], trends["year"], strict=True)]
+            for col, v in (("n", "n"), ("n_fsm", "fsm"), ("n_non_fsm", "non_fsm"))}))
         parts.append(gap_trend_chart(g.trends, t, measure_name=label))
     for phase, g in res.gaps.items():
         if g.share is None:
