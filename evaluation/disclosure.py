@@ -258,6 +258,7 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     keys = [k for k in values if k in set(hidden)]
     col = {k: i for i, k in enumerate(keys)}
     a, rhs = _equations(values, relations, col)
+    cap = float(sum(abs(v) for v in values.values()) + 1)   # reaching it means unbounded
     out = {}
     for k, i in col.items():
         ends = []
@@ -266,8 +267,10 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
             c[i] = sense
             r = optimize.milp(c, constraints=[optimize.LinearConstraint(a, rhs, rhs)]
                               if len(rhs) else [], integrality=np.ones(len(keys)),
-                              bounds=optimize.Bounds(np.ones(len(keys)), np.inf))
-            ends.append(-sense * np.inf if r.status == 3 else sense * r.fun)
+                              bounds=optimize.Bounds(np.ones(len(keys)), cap))
+            if r.status != 0:
+                raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
+            ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
         out[k] = (float(ends[0]), float(ends[1]))
     return out
 

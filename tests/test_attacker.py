@@ -115,7 +115,8 @@ class Published:
             else:
                 assert abs(b) < 1e-9, f"published relation does not hold: {total} = {parts}"
         lo = np.ones(len(hidden))
-        hi = np.array([self.upper.get(k, np.inf) for k in hidden])
+        cap = float(sum(v for v in self.values.values() if v is not HIDDEN) + 1)
+        hi = np.array([self.upper.get(k, cap) for k in hidden])
         cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
         out = {}
         for k, i in col.items():
@@ -125,11 +126,9 @@ class Published:
                 c[i] = sense
                 r = milp(c, constraints=cons, integrality=np.ones(len(hidden)),
                          bounds=Bounds(lo, hi))
-                if r.status == 3:      # unbounded (only upwards: every count is at least 1)
-                    ends.append(-sense * math.inf)
-                else:
-                    assert r.status == 0, f"relations infeasible around {k}: {r.message}"
-                    ends.append(sense * r.fun)
+                assert r.status == 0, f"relations infeasible around {k}: {r.message}"
+                # reaching the cap (more than every published pupil) means unbounded
+                ends.append(math.inf if sense * r.fun >= cap else sense * r.fun)
             out[k] = tuple(ends)
         return out
 
