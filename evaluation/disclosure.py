@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from evaluation.schema import IDENTIFIERS
 
@@ -97,6 +98,7 @@ def suppress(
     totals: Mapping[str, Sequence[str]] | None = None,
     decimals: int | Mapping[str, int] = 1,
     labels: Mapping[str, str] | None = None,
+    hide: Mapping[str, Sequence[bool]] | None = None,
 ) -> SafeTable:
     """Suppress every figure that rests on fewer pupils than the threshold.
 
@@ -119,6 +121,12 @@ def suppress(
         Decimal places for float columns (per column when a mapping).
     labels : mapping, optional
         Column renames for display.
+    hide : mapping, optional
+        Count column -> one flag per row: counts hidden whatever their size, because a count
+        shown elsewhere would let a suppressed one be worked out
+        (:func:`protect`, :class:`evaluation.linked.LinkedCounts`). Every statistic resting
+        on a hidden count is hidden too, so a hidden statistic never tells a small count
+        from a protecting one.
 
     Returns
     -------
@@ -153,6 +161,10 @@ def suppress(
         count_cols.update([total, *parts])
     for col in count_cols:
         hidden[col] |= _below(table[col], threshold)
+    for col, flags in (hide or {}).items():
+        if col not in table.columns:
+            raise ValueError(f"`hide` names a column not in `table`: {col!r}")
+        hidden[col] |= np.asarray(flags, dtype=bool)
     for total, parts in (totals or {}).items():
         parts = list(parts)
         part_hidden = hidden[parts]
@@ -164,7 +176,7 @@ def suppress(
                 hidden.at[idx, smallest] = True
     for stat, ns in counts.items():
         ns = [ns] if isinstance(ns, str) else list(ns)
-        hidden[stat] |= table[ns].apply(lambda s: _below(s, threshold)).any(axis=1)
+        hidden[stat] |= hidden[ns].any(axis=1)
     n_suppressed = int(hidden.to_numpy().sum())
     for col in table.columns:
         if hidden[col].any():
@@ -212,3 +224,164 @@ def safe_count(n: int, threshold: int = 10, marker: str = "c") -> str:
     ('c', '196')
     """
     return marker if 0 < n < threshold else f"{int(n):,}"
+
+
+Relation = tuple[Hashable, Sequence[Hashable]]
+
+
+def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
+              hidden: Iterable[Hashable]) -> dict[Hashable, tuple[float, float]]:
+    """Smallest and largest value of each hidden count consistent with everything shown.
+
+    The attacker's view: shown counts are known, each hidden count is a whole number of at
+    least 1 (zeros are shown), and every relation ``total = sum(parts)`` holds.
+
+    Parameters
+    ----------
+    values : mapping
+        Every count by key (hidden ones included: only their keys are used).
+    relations : sequence of (total, parts)
+        Linear relations between the counts, by key.
+    hidden : iterable
+        Keys of the hidden counts.
+
+    Returns
+    -------
+    dict
+        Hidden key -> (lowest, highest); ``inf`` when nothing bounds it from above.
+
+    Examples
+    --------
+    >>> narrowest({"t": 20, "a": 9, "b": 11}, [("t", ["a", "b"])], ["a", "b"])
+    {'a': (1.0, 19.0), 'b': (1.0, 19.0)}
+    """
+    keys = [k for k in values if k in set(hidden)]
+    col = {k: i for i, k in enumerate(keys)}
+    a, rhs = _equations(values, relations, col)
+    cap = float(sum(abs(v) for v in values.values()) + 1)   # reaching it means unbounded
+    out = {}
+    for k, i in col.items():
+        ends = []
+        for sense in (1.0, -1.0):
+            c = np.zeros(len(keys))
+            c[i] = sense
+            r = optimize.milp(c, constraints=[optimize.LinearConstraint(a, rhs, rhs)]
+                              if len(rhs) else [], integrality=np.ones(len(keys)),
+                              bounds=optimize.Bounds(np.ones(len(keys)), cap))
+            if r.status != 0:
+                raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
+            ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
+        out[k] = (float(ends[0]), float(ends[1]))
+    return out
+
+
+def _equations(values, relations, col):
+    rows, rhs = [], []
+    for total, parts in relations:
+        row, b = np.zeros(len(col)), 0.0
+        for key, sign in [(total, 1.0), *[(p, -1.0) for p in parts]]:
+            if key in col:
+                row[col[key]] += sign
+            else:
+                b -= sign * values[key]
+        if row.any():
+            rows.append(row)
+            rhs.append(b)
+    return np.array(rows).reshape(len(rows), len(col)), np.array(rhs)
+
+
+def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
+            threshold: int = 10, width: int | None = None,
+            max_rounds: int = 50) -> frozenset:
+    """Choose the counts to hide so that no small count can be worked out from the rest.
+
+    Primary suppression hides every count with ``0 < n < threshold``. Secondary suppression
+    then hides as little as possible (fewest counts, then the smallest pupils in total,
+    found by ``scipy.optimize.milp``) so that, for every hidden count, the values consistent
+    with everything shown (:func:`narrowest`) span at least ``width`` (default: the
+    threshold). Each relation that holds a hidden count holds at least two; a hidden count
+    that is still too narrowly bounded adds a constraint to hide one more count next to it,
+    and the program is solved again.
+
+    Parameters
+    ----------
+    values : mapping
+        Counts by key (the cells of every table, text and report that share them).
+    relations : sequence of (total, parts)
+        ``values[total] == sum(values[p] for p in parts)`` for each, as published tables
+        let a reader see.
+    threshold : int
+        Smallest count shown (``analysis.yml``: ``disclosure.threshold``).
+    width : int, optional
+        Smallest width of the interval an attacker may narrow a hidden count to.
+    max_rounds : int
+        Bound on re-solves (each adds constraints; a pattern hiding every linked cell is
+        always safe, so the loop ends).
+
+    Returns
+    -------
+    frozenset
+        The keys to hide (primary and secondary).
+
+    Raises
+    ------
+    ValueError
+        If a relation names an unknown key or does not hold.
+
+    Examples
+    --------
+    >>> counts = {"all": 180, "a": 31, "b": 46, "c": 96, "d": 7}
+    >>> sorted(protect(counts, [("all", ["a", "b", "c", "d"])]))
+    ['a', 'd']
+    """
+    width = threshold if width is None else width
+    keys = list(values)
+    idx = {k: i for i, k in enumerate(keys)}
+    for total, parts in relations:
+        unknown = [k for k in [total, *parts] if k not in idx]
+        if unknown:
+            raise ValueError(f"`relations` names counts not in `values`: {unknown[:5]}")
+        if values[total] != sum(values[p] for p in parts):
+            raise ValueError(f"relation {total!r} = sum of {list(parts)[:5]} does not hold: "
+                             f"{values[total]} != {sum(values[p] for p in parts)}")
+    primary = {k for k, v in values.items() if 0 < v < threshold}
+    if not primary:
+        return frozenset()
+    n = len(keys)
+    # fewest hidden counts first; among those, the fewest pupils hidden; zeros never hidden
+    total_size = sum(values.values()) + 1
+    cost = np.array([1.0 + values[k] / total_size for k in keys])
+    lower = np.array([1.0 if k in primary else 0.0 for k in keys])
+    upper = np.array([0.0 if values[k] == 0 else 1.0 for k in keys])
+    rows = []
+    for total, parts in relations:
+        members = [idx[k] for k in dict.fromkeys([total, *parts])]
+        for m in members:                 # s_m <= sum of the others' s
+            row = np.zeros(n)
+            row[members] = 1.0
+            row[m] = -1.0
+            rows.append((row, 0.0))
+    hidden = set(primary)
+    for _ in range(max_rounds):
+        a = np.array([r for r, _ in rows]) if rows else np.zeros((0, n))
+        lb = np.array([b for _, b in rows])
+        cons = [optimize.LinearConstraint(a, lb, np.inf)] if rows else []
+        r = optimize.milp(cost, constraints=cons, integrality=np.ones(n),
+                          bounds=optimize.Bounds(lower, upper))
+        if r.status != 0:
+            raise RuntimeError(f"secondary suppression found no pattern: {r.message}")
+        hidden = {k for k in keys if r.x[idx[k]] > 0.5}
+        narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden).items()
+                  if hi - lo < width}
+        if not narrow:
+            return frozenset(hidden)
+        for k in narrow:                  # hide one more count linked to this one
+            near = {p for t, ps in relations if k in (t, *ps) for p in (t, *ps)}
+            near |= {p for t, ps in relations if near & {t, *ps} for p in (t, *ps)}
+            row = np.zeros(n)
+            candidates = [idx[p] for p in near - hidden if values[p] > 0]
+            if not candidates:
+                continue
+            row[candidates] = 1.0
+            rows.append((row, 1.0))
+    raise RuntimeError("secondary suppression did not settle; hide the linked totals")

@@ -20,6 +20,7 @@ from evaluation.gaps.pupils import (
 )
 from evaluation.io import Dataset
 from evaluation.io.dfe import PublishedSource, published_sources, read_published
+from evaluation.linked import LinkedCounts, linked_counts
 from evaluation.matching import MatchResult, match
 from evaluation.models import ImpactResult, estimate_impacts
 from evaluation.plan import Plan
@@ -157,6 +158,11 @@ class EvaluationResult:
     clusters: dict[str, EvaluationResult] = field(default_factory=dict, repr=False)
     truth: pd.DataFrame | None = field(default=None, repr=False)
     provenance: pd.DataFrame | None = field(default=None, repr=False)
+    linked: LinkedCounts | None = field(default=None, repr=False)
+
+    def hidden(self, key) -> bool:
+        """Whether a count shared with other tables or reports is hidden in every report."""
+        return self.linked is not None and self.linked.hidden(key)
 
     @property
     def n_em(self) -> int:
@@ -365,7 +371,8 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
         cluster if cluster is not None else "All Extra Mile schools",
         "overall" if overall else "cluster", cluster, scoped, plan, seed, phases, gaps,
         surveys, tracking, clusters, _truth(scoped, phases),
-        provenance_table(plan, parameters, ds.meta.get("file_hashes")) if describe else None)
+        provenance_table(plan, parameters, ds.meta.get("file_hashes")) if describe else None,
+        linked_counts(ds, plan) if describe else None)
 
 
 @dataclass(frozen=True)

@@ -20,5 +20,7 @@ def by_activity(res: EvaluationResult) -> Section:
                        parts + [Notice("No phase has estimable impacts.", "not estimable")])
     df = pd.concat(frames, ignore_index=True)
     df = df.assign(Activity=df["phase"].str.capitalize() + ": " + df["group"].astype(str))
-    parts.append(estimate_rows(res.plan, df, "Activity"))
+    flags = [res.hidden(("em_activity", p, str(g))) for p, g in zip(df["phase"], df["group"],
+                                                                     strict=True)]
+    parts.append(estimate_rows(res.plan, df, "Activity", hide={"EM pupils": flags}))
     return Section("By phase and activity", "activity", parts)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from evaluation.disclosure import safe_count
 from evaluation.report.display import Section
-from evaluation.report.tables import marker, plain, safe_table, threshold
+from evaluation.report.tables import (
+    count_text,
+    marker,
+    plain,
+    safe_table,
+    threshold,
+    withheld,
+)
 from evaluation.results import EvaluationResult
 
 
 def data_quality(res: EvaluationResult) -> Section:
     """Exclusions by reason, per phase: nobody is dropped without being counted."""
-    t = threshold(res.plan)
     parts = ["Pupils left out of the impact analysis, by reason, in the order the rules are "
              "applied. Counts below the disclosure threshold are suppressed."]
     for phase, pe in res.phases.items():
@@ -18,8 +23,9 @@ def data_quality(res: EvaluationResult) -> Section:
             reason=[plain(r, res.plan) for r in pe.sample.exclusions["reason"]]
         ).rename(columns={"reason": f"Reason ({phase})", "em": "EM", "comparison": "Comparison"})
         parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}))
-        parts.append(f"Analysed: {safe_count(pe.sample.n_em, t)} EM and "
-                     f"{safe_count(pe.sample.n_comparison, t)} comparison pupils.")
+        em, comp = (count_text(n, withheld(res, phase, who), res.plan) for n, who in
+                    ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
+        parts.append(f"Analysed: {em} EM and {comp} comparison pupils.")
     return Section("Appendix: data quality", "data-quality", parts)
 
 
@@ -27,10 +33,12 @@ def disclosure_notes(res: EvaluationResult) -> Section:
     """How small cells were protected."""
     text = (f"No figure in this report rests on fewer than {threshold(res.plan)} pupils. A "
             f"count, percentage or average below that is replaced by '{marker(res.plan)}'; "
-            "where a total would let a suppressed count be worked out, a second count is "
-            "suppressed too. Figures leave out any point or bar resting on fewer pupils, and say "
-            "so in their caption. No pupil identifier appears anywhere. The threshold is set in "
-            "analysis.yml (disclosure.threshold).")
+            "where anything else published (a total, another table or another report) would let a "
+            "suppressed count be worked out or narrowed, further counts are suppressed too, "
+            "chosen to suppress as little as possible; anything resting on a suppressed count "
+            "is suppressed with it. Figures leave out any point or bar resting on fewer pupils, "
+            "and say so in their caption. No pupil identifier appears anywhere. The threshold is "
+            "set in analysis.yml (disclosure.threshold).")
     return Section("Appendix: disclosure control", "disclosure", [text])
 
 

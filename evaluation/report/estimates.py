@@ -11,11 +11,13 @@ from evaluation.report.tables import effect_columns, plain, safe_table
 RESTS = ["EM pupils", "Comparison pupils"]
 
 
-def estimate_rows(plan: Plan, df: pd.DataFrame, first: str) -> SafeTable:
+def estimate_rows(plan: Plan, df: pd.DataFrame, first: str, hide=None) -> SafeTable:
     """Show rows of estimates: ``first`` column, outcome, counts, effect (95% CI), p, note.
 
     ``df`` has the columns of ``ImpactResult.table()`` (``label``, ``family``, ``n_schools``,
     ``n_em``, ``n_comparison``, ``estimate``, ``ci_low``, ``ci_high``, ``p``, ``note``...).
+    ``hide`` maps ``EM pupils`` / ``Comparison pupils`` to one flag per row for counts hidden
+    because another table or report would give them away (everything resting on them goes too).
     """
     shown = effect_columns(df)
     out = pd.DataFrame({
@@ -30,4 +32,5 @@ def estimate_rows(plan: Plan, df: pd.DataFrame, first: str) -> SafeTable:
     })
     return safe_table(plan, out, {"EM pupils": "EM pupils",
                                   "Comparison pupils": "Comparison pupils",
-                                  "Effect (95% CI)": RESTS, "p": RESTS, "Note": RESTS})
+                                  "Effect (95% CI)": RESTS, "p": RESTS, "Note": RESTS},
+                      hide=hide)

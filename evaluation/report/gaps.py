@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
+
 from evaluation.gaps.pupils import COUNTS
 from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
 from evaluation.report.display import Section
@@ -19,6 +23,15 @@ TREND_COLUMNS = ["group", "year", "overall_value", "non_fsm_value", "fsm_value",
                  "n_fsm", "n_non_fsm"]
 
 
+def _as_shown(table, safe):
+    """Return the table with the statistics its shown version hides as NaN (drawn as none)."""
+    stats = [c for c in ("fsm_value", "non_fsm_value", "overall_value", "gap") if c in safe.hidden]
+    out = table.copy()
+    for c in stats:
+        out[c] = out[c].where(~safe.hidden[c].to_numpy(), np.nan)
+    return out
+
+
 def gaps(res: EvaluationResult) -> Section:
     """FSM gaps by school and over time against national; overall: gap against FSM share."""
     t = threshold(res.plan)
@@ -28,11 +41,23 @@ def gaps(res: EvaluationResult) -> Section:
     for phase, g in res.gaps.items():
         label = res.plan.label(g.measure)
         parts.append(f"{phase.capitalize()} schools, {g.latest}: {label}.")
-        parts.append(safe_table(res.plan, g.schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS))
-        parts.append(attainment_chart(g.schools, g.measure, t, measure_name=label))
+        schools = g.schools
+        safe = safe_table(res.plan, schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS, hide={
+            f"n_{v}": [res.hidden((f"school_{v}", phase, n, str(c))) for n, c in
+                       zip(schools["school_name"], schools["cohort"], strict=True)]
+            for v in ("fsm", "non_fsm")})
+        parts.append(safe)
+        parts.append(attainment_chart(_as_shown(schools, safe), g.measure, t,
+                                      measure_name=label))
         parts.append(f"Trends 2008-2010 against national ({label}).")
-        parts.append(safe_table(res.plan, g.trends.table[TREND_COLUMNS], COUNTS, labels=LABELS))
-        parts.append(gap_trend_chart(g.trends, t, measure_name=label))
+        trends = g.trends.table
+        safe = safe_table(res.plan, trends[TREND_COLUMNS], COUNTS, labels=LABELS, hide={
+            col: [res.hidden((f"trend_{v}", phase, grp, str(y))) for grp, y in
+                  zip(trends["group"], trends["year"], strict=True)]
+            for col, v in (("n", "n"), ("n_fsm", "fsm"), ("n_non_fsm", "non_fsm"))})
+        parts.append(safe)
+        parts.append(gap_trend_chart(replace(g.trends, table=_as_shown(trends, safe)), t,
+                                     measure_name=label))
     for phase, g in res.gaps.items():
         if g.share is None:
             continue

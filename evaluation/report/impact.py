@@ -8,18 +8,20 @@ from evaluation.plots.impact import forest_plot
 from evaluation.report.display import Notice, Section, ratio_text
 from evaluation.report.tables import (
     effect_columns,
+    group_withheld,
     informative,
     p_value,
     plain,
     safe_table,
     threshold,
+    withheld,
 )
 from evaluation.results import EvaluationResult
 
 RESTS = ["EM pupils", "Comparison pupils"]
 
 
-def impact_tables(res: EvaluationResult, table: pd.DataFrame) -> list:
+def impact_tables(res: EvaluationResult, table: pd.DataFrame, phase: str | None = None) -> list:
     """Format and suppress an impact table (``ImpactResult.table()``) for display.
 
     Two tables, suppressed as one: the effects (counts, effect with its CI, p-values, the
@@ -54,7 +56,10 @@ def impact_tables(res: EvaluationResult, table: pd.DataFrame) -> list:
     counts = {c: RESTS for c in ["Effect (95% CI)", "p", "p (Holm)", "Effect size (95% CI)",
                                  "Odds ratio (95% CI)", "Months' progress", "MDES", "Note"]}
     counts.update({"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils"})
-    safe = safe_table(res.plan, df, counts, decimals={"MDES": 2, "Months' progress": 0})
+    hide = {c: [phase is not None and withheld(res, phase, who)] * len(df)
+            for c, who in (("EM pupils", "em"), ("Comparison pupils", "comparison"))}
+    safe = safe_table(res.plan, df, counts, decimals={"MDES": 2, "Months' progress": 0},
+                      hide=hide)
     effects = ["Outcome", "EM pupils", "Comparison pupils", "Schools", "Effect (95% CI)",
                "Units", "p", "p (Holm)", "Indicative only"]
     if df["Note"].astype(bool).any():
@@ -69,7 +74,7 @@ def impact_tables(res: EvaluationResult, table: pd.DataFrame) -> list:
                          "Odds ratio (95% CI)", "Months' progress", "MDES"])]
 
 
-def gap_table(res: EvaluationResult, gap: pd.DataFrame):
+def gap_table(res: EvaluationResult, gap: pd.DataFrame, phase: str | None = None):
     """Show the FSM-gap table, suppressing rows that rest on too few EM or comparison pupils.
 
     The counts decide suppression but are not shown: beside the phase's EM total they would
@@ -86,11 +91,14 @@ def gap_table(res: EvaluationResult, gap: pd.DataFrame):
     })
     safe = safe_table(res.plan, df, {"EM pupils": "EM pupils",
                                      "Comparison pupils": "Comparison pupils",
-                                     "Effect (95% CI)": RESTS, "p": RESTS})
+                                     "Effect (95% CI)": RESTS, "p": RESTS},
+                      hide={"EM pupils": [phase is not None and group_withheld(res, phase)]
+                            * len(df)})
     return safe.select(["Outcome", "Estimate", "Effect (95% CI)", "p"])
 
 
-def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=()) -> list[Notice]:
+def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=(),
+                  phase: str | None = None) -> list[Notice]:
     """Turn the model notes and warnings of an impact table into notices a reader can share.
 
     Outcome columns are named by their labels. A message about an outcome whose estimate rests
@@ -102,6 +110,8 @@ def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=()) -> list
     small = table[["n_em", "n_comparison"]].fillna(0).astype(int)
     t = threshold(res.plan)
     withheld = set(table.loc[((small > 0) & (small < t)).any(axis=1), "outcome"])
+    if phase is not None and group_withheld(res, phase):
+        withheld = set(table["outcome"])
     names = dict(zip(table["outcome"], table["label"], strict=True))
     out, hidden = [], []
     for text in [n for n in table["note"].fillna("") if n] + list(warned):
@@ -115,7 +125,7 @@ def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=()) -> list
         out.append(Notice(plain(text, res.plan), "warning"))
     if hidden:
         out.append(Notice(f"Model messages about {', '.join(dict.fromkeys(hidden))} are withheld: "
-                          f"those estimates rest on fewer than {t} pupils.", "note"))
+                          "those estimates rest on a withheld number of pupils.", "note"))
     return out
 
 
@@ -135,9 +145,9 @@ def impact(res: EvaluationResult) -> Section:
                                 "not estimable"))
             continue
         table = pe.impact.table()
-        parts += impact_tables(res, table)
+        parts += impact_tables(res, table, phase)
         drawable = ((table[["n_em", "n_comparison"]].min(axis=1) >= t) & table["informative"]
-                    & table["effect_size"].notna())
+                    & table["effect_size"].notna() & (not group_withheld(res, phase)))
         if drawable.any():
             parts.append(forest_plot(table, threshold=t, mdes=float(pe.headline()["mdes"])))
         else:
@@ -151,6 +161,6 @@ def impact(res: EvaluationResult) -> Section:
         if len(gap):
             parts.append("Does EM help FSM pupils more? The effect for FSM pupils, for other "
                          "pupils, and the change in the FSM gap (positive: the gap narrowed).")
-            parts.append(gap_table(res, gap))
-        parts += model_notices(res, table, pe.warnings)
+            parts.append(gap_table(res, gap, phase))
+        parts += model_notices(res, table, pe.warnings, phase)
     return Section("Impact estimates", "impact", parts)

@@ -8,7 +8,7 @@ from evaluation.balance import BalanceSummary
 from evaluation.plan import Plan
 from evaluation.plots.balance import love_plot
 from evaluation.report.display import Notice, Section
-from evaluation.report.tables import safe_table, threshold
+from evaluation.report.tables import group_withheld, safe_table, threshold, withheld
 from evaluation.results import EvaluationResult
 
 
@@ -52,9 +52,12 @@ def matched_comparison(res: EvaluationResult) -> Section:
             parts.append(Notice(f"No matched comparison: {pe.not_estimable}", "not estimable"))
             continue
         counts = pe.match.counts.reset_index(names="Sample")
+        who = {"Treated": "em", "Control": "comparison"}
         parts.append(safe_table(res.plan, counts, {c: c for c in counts.columns
-                                                   if c != "Sample"}))
-        if min(pe.sample.n_em, pe.sample.n_comparison) < t:
+                                                   if c != "Sample"},
+                                hide={c: [withheld(res, phase, who[c])] * len(counts)
+                                      for c in counts.columns if c in who}))
+        if group_withheld(res, phase) or min(pe.sample.n_em, pe.sample.n_comparison) < t:
             parts.append(Notice(f"Balance statistics rest on fewer than {t} pupils in one group "
                                 "and are not shown.", "note"))
             continue

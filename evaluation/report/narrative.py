@@ -8,7 +8,7 @@ import pandas as pd
 
 from evaluation.plan import Plan
 from evaluation.report.tables import (
-    count_words,
+    count_text,
     informative,
     informative_mask,
     months_value,
@@ -96,8 +96,12 @@ def describe_effect(row: pd.Series | dict, plan: Plan) -> str:
 
 
 def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int,
-                   n_schools: int, plan: Plan) -> list[str]:
+                   n_schools: int, plan: Plan,
+                   withheld: tuple[bool, bool] = (False, False)) -> list[str]:
     """Paragraphs for one estimable phase: who was compared, the headline, the rest, the caveat.
+
+    ``withheld`` flags the EM and the comparison count as hidden in every report (they are
+    then not printed, and no estimate is shown), whatever their size.
 
     Examples
     --------
@@ -112,16 +116,17 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
     alpha = float(plan.section("inference")["alpha"])
     covariates = [plan.covariate_label(c) for c in plan.covariates(phase)]
     paras = [
-        f"In the {PHASE_WORDS.get(phase, phase)} phase, {count_words(n_em, plan)} EM "
-        f"pupils in {n_schools} school{'s' if n_schools != 1 else ''} were compared with "
-        f"{count_words(n_comparison, plan)} pupils from the same schools and year groups, "
-        "weighted so that each school and year counts as much as its EM pupils, and adjusted "
-        f"for {', '.join(covariates[:-1])} and {covariates[-1]}."
+        f"In the {PHASE_WORDS.get(phase, phase)} phase, {count_text(n_em, withheld[0], plan)} "
+        f"EM pupils in {n_schools} school{'s' if n_schools != 1 else ''} were compared with "
+        f"{count_text(n_comparison, withheld[1], plan)} pupils from the same schools and year "
+        "groups, weighted so that each school and year counts as much as its EM pupils, and "
+        f"adjusted for {', '.join(covariates[:-1])} and {covariates[-1]}."
     ]
-    if min(n_em, n_comparison) < plan.threshold:
-        paras.append(f"Fewer than {plan.threshold} pupils are in one of the groups compared, so "
-                     "no estimate is shown: a figure resting on so few pupils could identify "
-                     "them. The overall report includes these pupils.")
+    if any(withheld) or min(n_em, n_comparison) < plan.threshold:
+        paras.append("The size of one of the groups compared is withheld, so no estimate is "
+                     "shown: a figure resting on very few pupils, or one that would let such a "
+                     "number be worked out, could identify them. The overall report includes "
+                     "these pupils.")
         return paras
     primary = table[table["primary"].astype(bool)]
     head = primary.iloc[0] if len(primary) else table.iloc[0]

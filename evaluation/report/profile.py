@@ -26,7 +26,9 @@ def profile(res: EvaluationResult) -> Section:
         "Pupil data linked": s["em_linked"].to_numpy(),
         "EM pupils analysed": s["school_id"].map(em_counts).fillna(0).astype(int).to_numpy(),
     }).sort_values(["Phase", "Role", "School"])
-    table = safe_table(res.plan, df, {"EM pupils analysed": "EM pupils analysed"})
+    ids = s["school_id"].to_numpy()[df.index]
+    table = safe_table(res.plan, df, {"EM pupils analysed": "EM pupils analysed"},
+                       hide={"EM pupils analysed": [res.hidden(("em_school", i)) for i in ids]})
     by_role = s["role"].value_counts().reindex(["trial", "partner"], fill_value=0)
     roles = [f"{n} {role} school{'s' if n != 1 else ''}" for role, n in by_role.items() if n]
     intro = (f"{len(s)} schools: {' and '.join(roles)}. FSM % is the share of the school's "

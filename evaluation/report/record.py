@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from evaluation.disclosure import safe_count
-from evaluation.report.tables import effect_text, threshold
+from evaluation.report.tables import effect_text, group_withheld, marker, threshold, withheld
 from evaluation.results import EvaluationResult
 
 
@@ -23,8 +23,8 @@ def index_record(res: EvaluationResult) -> dict:
     for pe in res.phases.values():
         if not pe.estimable:
             continue
-        if min(pe.sample.n_em, pe.sample.n_comparison) < t:
-            texts.append(f"{pe.phase}: fewer than {t} pupils in a group (suppressed)")
+        if group_withheld(res, pe.phase) or min(pe.sample.n_em, pe.sample.n_comparison) < t:
+            texts.append(f"{pe.phase}: a group's size is withheld (suppressed)")
             continue
         row = pe.headline()
         texts.append(f"{row['label']}: {effect_text(row)}")
@@ -32,7 +32,8 @@ def index_record(res: EvaluationResult) -> dict:
         "title": res.title,
         "phase": ", ".join(res.phases),
         "n_schools": int(len(res.schools)),
-        "n_em": safe_count(res.n_em, t) if res.n_em else "0",
+        "n_em": (marker(res.plan) if any(withheld(res, p) for p in res.phases)
+                 else safe_count(res.n_em, t) if res.n_em else "0"),
         "headline": "; ".join(texts) if texts else "not estimable",
         "status": "ok" if res.estimable else "not estimable",
     }

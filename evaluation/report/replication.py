@@ -13,6 +13,7 @@ from evaluation.report.tables import (
     safe_table,
     scale,
     threshold,
+    withheld,
 )
 from evaluation.results import EvaluationResult
 
@@ -83,8 +84,13 @@ def known_truth(res: EvaluationResult) -> list:
     table = safe_table(res.plan, df, {"EM pupils": "EM pupils",
                                       "Comparison pupils": "Comparison pupils",
                                       "Estimate (95% CI)": rests,
-                                      "Interval contains the truth": rests})
-    shown = (check[["n_em", "n_comparison"]].fillna(0) >= threshold(res.plan)).all(axis=1)
+                                      "Interval contains the truth": rests},
+                       hide={col: [withheld(res, p, who) for p in check["phase"]]
+                             for col, who in (("EM pupils", "em"),
+                                              ("Comparison pupils", "comparison"))})
+    shown = ((check[["n_em", "n_comparison"]].fillna(0) >= threshold(res.plan)).all(axis=1)
+             & ~check["phase"].map(lambda p: withheld(res, p, "em")
+                                   or withheld(res, p, "comparison")).astype(bool))
     judged = check.loc[shown & pd.Series(judged_mask, index=check.index), "covered"]
     text = (f"Known truth. The data are synthetic, so the true average effect of EM on the EM "
             f"pupils is known. {int(judged.sum())} of {len(judged)} informative 95% intervals "

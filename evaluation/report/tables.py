@@ -151,6 +151,10 @@ WARNING_WORDS = {
 def plain(text: str, plan: Plan) -> str:
     """Return a model or data note in readers' words: column names as labels, no class names.
 
+    Counts of units in matching notes are dropped (a small one would be a small cell, and
+    beside a table's totals it gives one away).
+
+
     Examples
     --------
     >>> from evaluation.plan import load_plan
@@ -158,10 +162,13 @@ def plain(text: str, plan: Plan) -> str:
     'Level 4+ in English and maths at KS2: only 2 schools'
     >>> plain("headline outcome missing (gcse_capped_points)", load_plan())
     'headline outcome missing (GCSE capped point score (best 8, QCA points))'
+    >>> plain("7 of 18 treated units have no control within the caliper", load_plan())
+    'some treated units have no control within the caliper'
     """
     for kind, words in WARNING_WORDS.items():
         text = text.replace(f"{kind}: ", f"{words}: ")
     text = re.sub(r"\b[A-Z][A-Za-z]*Warning: ", "", text)
+    text = re.sub(r"\b\d+ of \d+ (treated|control) units", r"some \1 units", text)
     text = text.replace("warnings: ", "")
     outcomes = {o["name"] for phase in plan.raw["outcomes"].values() for o in phase}
     names = outcomes | set(plan.raw.get("labels", {})) | set(plan.raw.get("covariates", []))
@@ -182,3 +189,40 @@ def count_words(n: int, plan: Plan) -> str:
     """
     t = threshold(plan)
     return f"fewer than {t}" if 0 < n < t else f"{int(n):,}"
+
+
+def scope_name(res) -> str:
+    """Return the scope of a result as the linked counts name it: the cluster, or ``overall``."""
+    return res.cluster if res.cluster is not None else "overall"
+
+
+def withheld(res, phase: str, who: str = "em", cluster: str | None = None) -> bool:
+    """Whether a phase's EM (``who="em"``) or comparison pupils are withheld in every report.
+
+    True when the count is below the threshold or hidden so that no other count can be worked
+    out from it (:class:`evaluation.linked.LinkedCounts`); ``cluster`` looks up a cluster's
+    count from the overall result.
+    """
+    scope = cluster if cluster is not None else scope_name(res)
+    if res.hidden((who, scope, phase)):
+        return True
+    pe = (res.clusters[cluster] if cluster is not None else res).phases.get(phase)
+    n = 0 if pe is None else (pe.sample.n_em if who == "em" else pe.sample.n_comparison)
+    return 0 < n < threshold(res.plan)
+
+
+def group_withheld(res, phase: str) -> bool:
+    """Whether either group compared in a phase is withheld (:func:`withheld`)."""
+    return withheld(res, phase, "em") or withheld(res, phase, "comparison")
+
+
+def count_text(n: int, hidden: bool, plan: Plan) -> str:
+    """Return a count for running text, or words saying it is withheld (never a bound).
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> count_text(7, True, load_plan()), count_text(1234, False, load_plan())
+    ('a withheld number of', '1,234')
+    """
+    return "a withheld number of" if hidden or 0 < n < threshold(plan) else f"{int(n):,}"

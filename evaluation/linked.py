@@ -1,0 +1,168 @@
+"""Counts shared between tables and reports, and which of them every report hides.
+
+A school's EM pupils appear in its cluster's profile and in the overall one; a cluster's EM
+pupils in its findings, its matching table, its appendix and the overall report's cluster
+comparison; an activity's EM pupils are the sum of its schools'; a trends row's pupils are
+its FSM plus its non-FSM pupils, and the "All EM schools" row is the sum of the clusters'
+rows. Suppressing each table on its own lets a reader subtract across them. Here every such
+count of the whole report set is computed once from all the data, with the relations a
+reader can see, and :func:`evaluation.disclosure.protect` chooses the counts to hide; each
+report then hides exactly those, whichever report is built, so no two reports disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from evaluation.disclosure import protect
+from evaluation.gaps.pupils import cluster_groups, fsm_attainment, gap_trends
+from evaluation.plan import Plan
+from evaluation.sample import analysis_sample
+from evaluation.schema import PHASES
+
+#: The headline threshold measure of each phase for gap analyses (as ``results.GAP_MEASURE``).
+GAP_MEASURE = {"primary": "ks2_l4_em", "secondary": "gcse_5ac_em"}
+OVERALL = "overall"
+
+
+@dataclass(frozen=True)
+class LinkedCounts:
+    """The counts the reports share and the ones every report hides.
+
+    Keys: ``("em", scope, phase)`` and ``("comparison", scope, phase)`` (scope a cluster or
+    ``"overall"``), ``("em_school", school_id)``, ``("em_activity", phase, activity)``,
+    ``("school_fsm" | "school_non_fsm", phase, school_name, cohort)`` and
+    ``("trend_n" | "trend_fsm" | "trend_non_fsm", phase, group, year)``.
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> from evaluation.synthetic import generate
+    >>> linked = linked_counts(generate(seed=4), load_plan())
+    >>> linked.hidden(("em", "Ormwick cluster", "primary"))
+    True
+    """
+
+    values: dict[Hashable, int] = field(repr=False)
+    relations: tuple = field(repr=False)
+    hide: frozenset = field(repr=False)
+    threshold: int = 10
+
+    def hidden(self, key: Hashable) -> bool:
+        """Whether the count is hidden (a count not linked: whether it is below the threshold).
+
+        A key that is not linked falls back to primary suppression only.
+        """
+        if key in self.values:
+            return key in self.hide
+        return False
+
+    def mask(self, keys) -> list[bool]:
+        """:meth:`hidden` of each key."""
+        return [self.hidden(k) for k in keys]
+
+    @property
+    def n_primary(self) -> int:
+        """Counts hidden because they are below the threshold."""
+        return sum(1 for v in self.values.values() if 0 < v < self.threshold)
+
+    @property
+    def n_secondary(self) -> int:
+        """Counts hidden only so that no primary one can be worked out."""
+        return len(self.hide) - self.n_primary
+
+
+def _holds(values, total, parts) -> bool:
+    return total in values and all(p in values for p in parts) and \
+        values[total] == sum(values[p] for p in parts)
+
+
+def linked_counts(ds, plan: Plan) -> LinkedCounts:
+    """Compute every linked count of the report set and choose the ones to hide.
+
+    Parameters
+    ----------
+    ds : Dataset
+        All data (every programme school; national comparison schools are ignored).
+    plan : Plan
+        The plan (threshold).
+
+    Returns
+    -------
+    LinkedCounts
+    """
+    schools = ds.schools[ds.schools["role"].isin(["trial", "partner"])]
+    values: dict = {}
+    relations: list = []
+    clusters = sorted(schools["cluster"].dropna().unique())
+    pupils = ds.pupils[ds.pupils["school_id"].isin(schools["school_id"])]
+    for phase in PHASES:
+        in_phase = schools[schools["phase"] == phase]
+        ph_pupils = pupils[pupils["phase"] == phase]
+        if ph_pupils.empty:
+            continue
+        sample = analysis_sample(ph_pupils, phase, plan).data
+        em = sample.loc[sample["em"], "school_id"].value_counts()
+        comp = sample.loc[~sample["em"], "school_id"].value_counts()
+        for sid in in_phase["school_id"]:
+            values[("em_school", sid)] = int(em.get(sid, 0))
+        scopes = {OVERALL: in_phase}
+        scopes.update({c: in_phase[in_phase["cluster"] == c] for c in clusters})
+        for scope, members in scopes.items():
+            if members.empty:
+                continue
+            ids = list(members["school_id"])
+            values[("em", scope, phase)] = int(em.reindex(ids).fillna(0).sum())
+            values[("comparison", scope, phase)] = int(comp.reindex(ids).fillna(0).sum())
+            relations.append((("em", scope, phase), [("em_school", s) for s in ids]))
+        in_clusters = [c for c in clusters if (in_phase["cluster"] == c).any()]
+        relations.append((("comparison", OVERALL, phase),
+                          [("comparison", c, phase) for c in in_clusters]))
+        for activity, members in in_phase.dropna(subset=["em_activity"]).groupby("em_activity"):
+            key = ("em_activity", phase, str(activity))
+            values[key] = int(em.reindex(list(members["school_id"])).fillna(0).sum())
+            relations.append((key, [("em_school", s) for s in members["school_id"]]))
+        if phase in GAP_MEASURE:
+            _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations)
+    relations = [(t, ps) for t, ps in relations if _holds(values, t, ps)]
+    hide = protect(values, relations, threshold=plan.threshold)
+    return LinkedCounts(values, tuple(relations), hide, plan.threshold)
+
+
+def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
+    measure = GAP_MEASURE[phase]
+    latest = int(ph_pupils["cohort"].max())
+    by_school = fsm_attainment(ph_pupils[ph_pupils["cohort"] == latest],
+                               by=("school_name", "cohort"), outcomes=measure, schools=schools)
+    for r in by_school.to_dict("records"):
+        for var in ("fsm", "non_fsm"):
+            values[("school_" + var, phase, r["school_name"], str(r["cohort"]))] = \
+                int(r["n_" + var])
+    in_phase = set(schools.loc[schools["phase"] == phase, "school_id"])
+    groups = dict(cluster_groups(schools, None))
+    for c in clusters:
+        groups.update(cluster_groups(schools, c))
+    groups = {k: v for k, v in groups.items() if in_phase.intersection(v)}
+    trends = gap_trends(ds.pupils, ds.schools, groups, measure).table
+    trends = trends[trends["group"].isin(groups) & trends["n"].notna()]
+    names = dict(zip(schools["school_id"], schools["school_name"], strict=True))
+    for r in trends.to_dict("records"):
+        year = str(r["year"])
+        key = {v: ("trend_" + v, phase, r["group"], year) for v in ("n", "fsm", "non_fsm")}
+        values[key["n"]] = int(r["n"])
+        values[key["fsm"]] = int(r["n_fsm"])
+        values[key["non_fsm"]] = int(r["n_non_fsm"])
+        relations.append((key["n"], [key["fsm"], key["non_fsm"]]))
+        for var in ("fsm", "non_fsm"):
+            relations.append((key[var], [("school_" + var, phase, names[s], year)
+                                         for s in groups[r["group"]]]))
+    for total, role in (("All EM schools", "trial"), ("All partner schools", "partner")):
+        for year in trends["year"].astype(str).unique():
+            for var in ("n", "fsm", "non_fsm"):
+                parts = [("trend_" + var, phase, g, year) for g in groups
+                         if g.endswith(f": {role} schools")]
+                relations.append((("trend_" + var, phase, total, year), parts))
+    return pd.DataFrame()

@@ -1,0 +1,317 @@
+"""The attacker: can a suppressed count be worked out from everything the report set publishes?
+
+The whole report set of the default data (the overall report and every cluster report, built
+with the calls the notebooks make) is read as a reader sees it: the shown strings of its
+tables and its text. Every published count becomes a variable (the same quantity shown in
+several places is one variable: a school's EM pupils in its cluster's profile and in the
+overall one). Then the linear relations a reader knows hold are written down from the
+published layout alone:
+
+- a phase's EM (and comparison) pupils are the sum over the schools of the profile, in each
+  report, and over the activities of the overall "by phase and activity" table, and each
+  activity's EM pupils are the sum over the schools the profile lists with that activity;
+- the same totals appear in the findings, the matching table, the data-quality appendix, the
+  replication table and the overall report's cluster comparison;
+- in a gap trends row, pupils = FSM pupils + non-FSM pupils; a year's "All EM schools"
+  ("All partner schools") row is the sum of the clusters' trial (partner) rows; a cluster's
+  latest-year trial (partner) row is the sum of its trial (partner) schools' rows in the
+  gap-by-school table;
+- "fewer than 10" in running text bounds the count from above; a suppressed count is at
+  least 1 (zeros are shown).
+
+For each suppressed count, integer linear programming (``scipy.optimize.milp``) gives the
+smallest and the largest value consistent with all of it. The test passes only if every
+interval is at least as wide as the plan's threshold and no count between 1 and the
+threshold is printed anywhere (tables, findings, notes).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from evaluation import config
+from evaluation.disclosure import SafeTable
+from evaluation.plan import load_plan
+from evaluation.report import sections
+from evaluation.report.display import Notice
+from evaluation.results import evaluate
+from evaluation.synthetic import generate
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agreement")]
+
+HIDDEN = object()
+
+
+def _num(text):
+    """A shown count: int, HIDDEN for the marker, None when blank or not a count."""
+    text = str(text).strip()
+    if text == MARKER:
+        return HIDDEN
+    if re.fullmatch(r"\d[\d,]*", text):
+        return int(text.replace(",", ""))
+    return None
+
+
+MARKER = "c"
+
+
+class Published:
+    """What the attacker knows: variables, their shown values, bounds and relations."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+        self.values = {}           # key -> int or HIDDEN
+        self.where = defaultdict(list)
+        self.upper = {}            # key -> upper bound from text ("fewer than 10")
+        self.relations = []        # (total key, [part keys], where)
+        self.small = []            # published counts 0 < n < threshold
+
+    def see(self, key, shown, where):
+        v = _num(shown) if not isinstance(shown, int) else shown
+        if v is None:
+            return
+        self.where[key].append(where)
+        if v is not HIDDEN and 0 < v < self.threshold:
+            self.small.append((key, v, where))
+        old = self.values.get(key)
+        if old is None or old is HIDDEN:
+            self.values[key] = v
+        elif v is not HIDDEN:
+            assert old == v, f"{key} shown as {old} and as {v} ({self.where[key]})"
+
+    def bound(self, key, upper, where):
+        self.where[key].append(where)
+        self.values.setdefault(key, HIDDEN)
+        self.upper[key] = min(upper, self.upper.get(key, upper))
+
+    def relate(self, total, parts, where):
+        parts = [p for p in parts if p in self.values]
+        if total in self.values and parts:
+            self.relations.append((total, parts, where))
+
+    def intervals(self):
+        """Smallest and largest value of each suppressed count consistent with everything."""
+        hidden = sorted((k for k, v in self.values.items() if v is HIDDEN), key=repr)
+        col = {k: i for i, k in enumerate(hidden)}
+        rows, rhs = [], []
+        for total, parts, _ in self.relations:
+            a = np.zeros(len(hidden))
+            b = 0.0
+            for key, sign in [(total, 1.0), *[(p, -1.0) for p in parts]]:
+                if key in col:
+                    a[col[key]] += sign
+                else:
+                    b -= sign * self.values[key]
+            if a.any():
+                rows.append(a)
+                rhs.append(b)
+            else:
+                assert abs(b) < 1e-9, f"published relation does not hold: {total} = {parts}"
+        lo = np.ones(len(hidden))
+        cap = float(sum(v for v in self.values.values() if v is not HIDDEN) + 1)
+        hi = np.array([self.upper.get(k, cap) for k in hidden])
+        cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
+        out = {}
+        for k, i in col.items():
+            ends = []
+            for sense in (1.0, -1.0):
+                c = np.zeros(len(hidden))
+                c[i] = sense
+                r = milp(c, constraints=cons, integrality=np.ones(len(hidden)),
+                         bounds=Bounds(lo, hi))
+                assert r.status == 0, f"relations infeasible around {k}: {r.message}"
+                # reaching the cap (more than every published pupil) means unbounded
+                ends.append(math.inf if sense * r.fun >= cap else sense * r.fun)
+            out[k] = tuple(ends)
+        return out
+
+
+def _text(part):
+    if isinstance(part, Notice):
+        return html.unescape(re.sub(r"<[^>]+>", " ", part.text))
+    return part if isinstance(part, str) else ""
+
+
+def _tables(secs, anchor, *columns):
+    for s in secs:
+        if s.anchor != anchor:
+            continue
+        phase = None
+        for p in s.parts:
+            m = re.match(r"(Primary|Secondary) (schools,|phase\.)", _text(p))
+            if m:
+                phase = m.group(1).lower()
+            if isinstance(p, SafeTable) and all(c in p.frame.columns for c in columns):
+                yield phase, p.frame
+
+
+def _texts(secs):
+    return " ".join(_text(p) for s in secs for p in s.parts)
+
+
+def collect(plan, reports):
+    """Everything the report set publishes about counts of pupils, and how they relate."""
+    pub = Published(plan.threshold)
+    label_phase = {plan.headline(ph)["label"]: ph for ph in ("primary", "secondary")}
+    school_phase, school_activity, cluster_schools = {}, {}, {}
+    for name, (_res, secs) in reports.items():
+        scope = name or "overall"
+        # the profile: each school's EM pupils analysed; scope totals by phase
+        members = defaultdict(list)
+        for _, t in _tables(secs, "profile", "School", "EM pupils analysed"):
+            for r in t.to_dict("records"):
+                key = ("em_school", r["School"])
+                pub.see(key, r["EM pupils analysed"], f"{scope} profile")
+                school_phase[r["School"]] = r["Phase"]
+                school_activity[(r["Phase"], r["EM activity"])] = \
+                    school_activity.get((r["Phase"], r["EM activity"]), set()) | {r["School"]}
+                members[r["Phase"]].append(key)
+                cluster_schools.setdefault(scope, {})[r["School"]] = r["Role"]
+        # findings: "In the <phase> (...) phase, N EM pupils in k schools were compared with M"
+        text = _texts([s for s in secs if s.anchor == "findings"])
+        count = r"(fewer than \d+|a withheld number of|[\d,]+)"
+        for m in re.finditer(rf"In the (\w+) \([^)]*\) phase, {count} EM pupils"
+                             rf" in \d+ schools? were compared with {count} pupils", text):
+            phase = m.group(1)
+            for key, shown in ((("em", scope, phase), m.group(2)),
+                               (("comparison", scope, phase), m.group(3))):
+                if shown.startswith("a withheld"):
+                    pub.see(key, MARKER, f"{scope} findings")
+                elif shown.startswith("fewer than"):
+                    pub.bound(key, int(shown.split()[-1]) - 1, f"{scope} findings")
+                else:
+                    pub.see(key, shown, f"{scope} findings")
+        for phase, keys in members.items():
+            pub.relate(("em", scope, phase), keys, f"{scope} profile sum")
+        # the matching table: All / Matched / Unmatched for Treated and Control
+        for phase, t in _tables(secs, "matching", "Sample", "Treated"):
+            t = t.set_index("Sample")
+            for who, var in (("Treated", "em"), ("Control", "comparison")):
+                pub.see((var, scope, phase), t.loc["All", who], f"{scope} matching")
+                for row in ("Matched", "Unmatched"):
+                    if row in t.index:
+                        pub.see((var + "_" + row.lower(), scope, phase), t.loc[row, who],
+                                f"{scope} matching")
+                pub.relate((var, scope, phase), [(var + "_matched", scope, phase),
+                                                 (var + "_unmatched", scope, phase)],
+                           f"{scope} matching")
+        # data quality: "Analysed: N EM and M comparison pupils."
+        dq = [s for s in secs if s.anchor == "data-quality"]
+        for s in dq:
+            phase = None
+            for p in s.parts:
+                if isinstance(p, SafeTable):
+                    phase = p.frame.columns[0].split("(")[-1].rstrip(")")
+                m = re.match(rf"Analysed: {count} EM and {count} comparison", _text(p))
+                if m and phase:
+                    for key, shown in ((("em", scope, phase), m.group(1)),
+                                       (("comparison", scope, phase), m.group(2))):
+                        if shown.startswith("fewer than"):
+                            pub.bound(key, int(shown.split()[-1]) - 1, f"{scope} data quality")
+                        else:
+                            pub.see(key, MARKER if shown.startswith("a withheld") else shown,
+                                    f"{scope} data quality")
+        # gaps by school (latest year) and trends
+        for phase, t in _tables(secs, "gaps", "School", "FSM pupils", "Non-FSM pupils"):
+            for r in t.to_dict("records"):
+                for col, var in (("FSM pupils", "fsm"), ("Non-FSM pupils", "non_fsm")):
+                    pub.see(("school_" + var, phase, r["School"]), r[col], f"{scope} gaps")
+        for phase, t in _tables(secs, "gaps", "Schools", "Pupils", "FSM pupils"):
+            for r in t.to_dict("records"):
+                keys = {var: ("trend_" + var, phase, r["Schools"], r["Year"])
+                        for var in ("n", "fsm", "non_fsm")}
+                for col, var in (("Pupils", "n"), ("FSM pupils", "fsm"),
+                                 ("Non-FSM pupils", "non_fsm")):
+                    pub.see(keys[var], r[col], f"{scope} trends")
+                pub.relate(keys["n"], [keys["fsm"], keys["non_fsm"]], f"{scope} trends row")
+        # notes anywhere: "k of n treated units have no control ..."
+        for m in re.finditer(r"(\d+) of (\d+) treated units", _texts(secs) + " ".join(
+                str(v) for _, t in _tables(secs, "sensitivity", "Note") for v in t["Note"])):
+            pub.see(("note_unmatched", scope, m.group(0)), int(m.group(1)), f"{scope} note")
+        if name is None:
+            for _, t in _tables(secs, "activity", "Activity", "EM pupils"):
+                by_phase = defaultdict(list)
+                for r in t.to_dict("records"):
+                    phase, activity = r["Activity"].split(": ", 1)
+                    key = ("em_activity", phase.lower(), activity)
+                    pub.see(key, r["EM pupils"], "overall activity")
+                    by_phase[phase.lower()].append(key)
+                    schools = school_activity.get((phase.lower(), activity), set())
+                    pub.relate(key, [("em_school", s) for s in sorted(schools)],
+                               "overall activity = its schools")
+                for phase, keys in by_phase.items():
+                    pub.relate(("em", "overall", phase), keys, "overall activity sum")
+            for _, t in _tables(secs, "heterogeneity", "Cluster", "EM pupils"):
+                for r in t.to_dict("records"):
+                    phase = label_phase.get(r["Outcome"])
+                    if phase:
+                        pub.see(("em", r["Cluster"], phase), r["EM pupils"], "heterogeneity")
+                        pub.see(("comparison", r["Cluster"], phase), r["Comparison pupils"],
+                                "heterogeneity")
+    # across reports: the overall phase total is the sum of the clusters' totals; trend rows
+    clusters = [c for c in reports if c is not None]
+    for phase in ("primary", "secondary"):
+        for var in ("em", "comparison"):
+            parts = [(var, c, phase) for c in clusters
+                     if any(school_phase.get(s) == phase for s in cluster_schools.get(c, {}))]
+            pub.relate((var, "overall", phase), parts, "overall = sum of clusters")
+        years = {k[3] for k in pub.values if k[0] == "trend_n" and k[1] == phase}
+        for year in sorted(years):
+            for var in ("n", "fsm", "non_fsm"):
+                groups = [k for k in pub.values if k[0] == "trend_" + var and k[1] == phase
+                          and k[3] == year and re.search(r": (trial|partner) schools$", k[2])]
+                trials = [k for k in groups if k[2].endswith("trial schools")]
+                pub.relate(("trend_" + var, phase, "All EM schools", year), trials,
+                           "All EM schools = sum of clusters' trial groups")
+                partners = [k for k in groups if k[2].endswith("partner schools")]
+                pub.relate(("trend_" + var, phase, "All partner schools", year), partners,
+                           "All partner schools = sum of clusters' partner groups")
+        # a cluster's latest-year trial/partner row = its schools' rows in the school table
+        latest = max(years) if years else None
+        for c in clusters:
+            for role in ("trial", "partner"):
+                schools = [s for s, r in cluster_schools.get(c, {}).items()
+                           if r == role and school_phase.get(s) == phase]
+                for var in ("fsm", "non_fsm"):
+                    pub.relate(("trend_" + var, phase, f"{c}: {role} schools", latest),
+                               [("school_" + var, phase, s) for s in schools],
+                               "cluster group = its schools")
+    return pub
+
+
+def build(seed):
+    plan = load_plan()
+    ds = generate(seed=seed, scenario="default")
+    overall = evaluate(ds, plan, cluster=None, seed=seed)
+    reports = {None: (overall, sections(overall))}
+    for name in overall.clusters:
+        res = evaluate(ds, plan, cluster=name, seed=seed)
+        reports[name] = (res, sections(res))
+    return plan, reports
+
+
+@pytest.fixture(scope="module", params=[config.DEFAULT_SEED], ids=lambda s: f"seed{s}")
+def published(request):
+    plan, reports = build(request.param)
+    return collect(plan, reports)
+
+
+def test_no_small_count_is_printed(published):
+    assert not published.small, "\n".join(f"{k} = {v} in {w}" for k, v, w in published.small)
+
+
+def test_every_suppressed_count_keeps_an_interval_as_wide_as_the_threshold(published):
+    t = published.threshold
+    intervals = published.intervals()
+    assert intervals, "nothing is suppressed: the attacker has nothing to attack"
+    narrow = {k: iv for k, iv in intervals.items() if iv[1] - iv[0] < t}
+    assert not narrow, "\n".join(
+        f"{k}: {lo:g} to {hi:g} (seen in {sorted(set(published.where[k]))})"
+        for k, (lo, hi) in sorted(narrow.items(), key=repr))
