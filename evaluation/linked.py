@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from evaluation.disclosure import protect
-from evaluation.gaps.pupils import cluster_groups, fsm_attainment, gap_trends
+from evaluation.gaps.pupils import GAP_MEASURE, cluster_groups, fsm_attainment, gap_trends
 from evaluation.plan import Plan
 from evaluation.sample import analysis_sample
 from evaluation.schema import PHASES
 
-#: The headline threshold measure of each phase for gap analyses (as ``results.GAP_MEASURE``).
-GAP_MEASURE = {"primary": "ks2_l4_em", "secondary": "gcse_5ac_em"}
 OVERALL = "overall"
 
 

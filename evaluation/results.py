@@ -11,6 +11,7 @@ from evaluation.balance import BalanceSummary, balance
 from evaluation.config import DEFAULT_SEED
 from evaluation.gaps.published import PublishedGapReport, published_report
 from evaluation.gaps.pupils import (
+    GAP_MEASURE,
     GapShare,
     GapTrends,
     cluster_groups,
@@ -38,10 +39,6 @@ from evaluation.sensitivity import match_args, sensitivity_table
 from evaluation.subgroups import effects_by
 from evaluation.surveys import SurveyResult, survey_change
 from evaluation.tracking import TrackingResult, track
-
-#: The headline threshold measure of each phase for gap analyses (as in the National College
-#: reports: KS2 level 4+ English and maths; 5+ A*-C including English and maths).
-GAP_MEASURE = {"primary": "ks2_l4_em", "secondary": "gcse_5ac_em"}
 
 
 @dataclass(frozen=True)

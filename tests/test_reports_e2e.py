@@ -15,6 +15,7 @@ from evaluation.render import load_records, render_report
 
 sys.path.insert(0, str(Path(__file__).parent))
 from browser import visit  # noqa: E402
+from published_data import REAL, real_dir  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -35,14 +36,19 @@ def build(tmp_path_factory, default_data):
     data = write_dataset(default_data, root / "data")
     reports = root / "reports"
     estimable, unlinked = _pick_clusters(default_data)
-    specs = report_specs(data, config.published_dir())
+    specs = report_specs(data, REAL)  # no published report when the real files are absent
     by_title = {s.title: s for s in specs}
     chosen = [specs[0], by_title[estimable], by_title[unlinked],
-              next(s for s in specs if s.kind == "published")]
+              *[s for s in specs if s.kind == "published"][:1]]
     records = [render_report(s, reports) for s in chosen]
     build_index(load_records(chosen, reports), reports / "index.html")
     return {"root": root, "data": data, "reports": reports, "specs": chosen,
             "records": records}
+
+
+def _needs_published(build):
+    if len(build["records"]) < 4:
+        real_dir()  # skips, saying where the real DfE files were looked for
 
 
 def _html(build, i):
@@ -50,7 +56,8 @@ def _html(build, i):
 
 
 def test_all_rendered_ok(build):
-    assert [r.status for r in build["records"]] == ["ok", "ok", "not estimable", "ok"], \
+    want = ["ok", "ok", "not estimable", "ok"][:len(build["records"])]
+    assert [r.status for r in build["records"]] == want, \
         [(r.slug, r.status, r.error) for r in build["records"]]
 
 
@@ -119,6 +126,7 @@ def test_not_estimable_cluster_says_why_and_keeps_other_sections(build):
 
 
 def test_published_report_attributes_the_licence(build):
+    _needs_published(build)
     page = _html(build, 3)
     assert "Open Government Licence" in page and "Department for Education" in page
 
@@ -145,12 +153,17 @@ def test_index_links_every_report_with_headline_and_status(build):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("name", ["index", "overall", "cluster", "unlinked", "published"])
+NAMES = ["overall", "cluster", "unlinked", "published"]
+
+
+@pytest.mark.parametrize("name", ["index", *NAMES])
 def test_reports_open_offline_in_chromium(build, name):
+    if name == "published":
+        _needs_published(build)
     reports = build["reports"]
     page = {"index": reports / "index.html"} | {
         n: Path(build["records"][i].html)
-        for i, n in enumerate(["overall", "cluster", "unlinked", "published"])}
+        for i, n in enumerate(NAMES[:len(build["records"])])}
     shot = reports / f"screenshot-{name}.png"
     v = visit(page[name], shot)
     assert v.blocked == [] and v.failed == [], (v.blocked, v.failed)

@@ -24,6 +24,9 @@ SCHOOL_KEYS = ("cluster", "role", "la", "em_phase", "em_activity", "school_name"
 #: published comparison is ">18%" against "<5%").
 FSM_BANDS = {"<5%": (-np.inf, 5.0), "5-18%": (5.0, 18.0), ">18%": (18.0, np.inf)}
 ALL_EM = "All EM schools"
+#: The headline threshold measure of each phase for gap analyses (as in the National College
+#: reports: KS2 level 4+ English and maths; 5+ A*-C including English and maths).
+GAP_MEASURE = {"primary": "ks2_l4_em", "secondary": "gcse_5ac_em"}
 #: Statistic -> the count columns it rests on, for tables of :func:`fsm_attainment` and
 #: :func:`gap_trends` (``evaluation.disclosure.suppress(table, COUNTS, ...)``).
 COUNTS = {
