@@ -152,10 +152,10 @@ def test_index_links_every_report_with_headline_and_status(build):
     assert overall.fields["headline"] in index  # the impact table's own text (test_agreement)
 
 
-@pytest.mark.browser
 NAMES = ["overall", "cluster", "unlinked", "published"]
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("name", ["index", *NAMES])
 def test_reports_open_offline_in_chromium(build, name):
     if name == "published":
