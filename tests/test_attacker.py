@@ -297,7 +297,7 @@ def build(seed):
     return plan, reports
 
 
-@pytest.fixture(scope="module", params=[config.DEFAULT_SEED], ids=lambda s: f"seed{s}")
+@pytest.fixture(scope="module", params=[config.DEFAULT_SEED, 5], ids=lambda s: f"seed{s}")
 def published(request):
     plan, reports = build(request.param)
     return collect(plan, reports)
