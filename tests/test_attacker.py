@@ -44,7 +44,7 @@ from evaluation.report.display import Notice
 from evaluation.results import evaluate
 from evaluation.synthetic import generate
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agreement")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attacker")]
 
 HIDDEN = object()
 
