@@ -123,8 +123,11 @@ class Sorted:
 
 
 def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               ratio: int, cal: float, cov_ok) -> list[list[int]]:
+               ratio: int, cal: float, cov_ok, reuse_max: int = 1) -> list[list[int]]:
     """Match without replacement: ``ratio`` rounds over the treated in order.
+
+    A control leaves the pool once it has been used ``reuse_max`` times (MatchIt's
+    ``reuse.max``; 1 without replacement).
 
     Round ``r`` is MatchIt's ``find_control_vec`` with one match: from round 2 the walk starts
     outside the span of the unit's earlier matches and skips controls closer than the
@@ -144,6 +147,7 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
     dts = dist[go].tolist()
     los, his = lo.tolist(), hi.tolist()
     found: list[list[int]] = [[] for _ in range(len(go))]
+    uses = [0] * m
     active = list(range(len(go)))
     gol = go.tolist()
     for r in range(ratio):
@@ -207,8 +211,10 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
                     still.append(i)
                 continue
             mine.append(k)
-            left[k + 1] = k
-            right[k] = k + 1
+            uses[k] += 1
+            if uses[k] >= reuse_max:
+                left[k + 1] = k
+                right[k] = k + 1
             still.append(i)
         active = still
     return found

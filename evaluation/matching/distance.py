@@ -243,14 +243,22 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
     return LogitFit(beta, fitted, it, converged, n_sep)
 
 
-def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
-                     ) -> tuple[pd.Series, LogitFit, pd.DataFrame]:
+#: MatchIt's ``link`` values for ``distance="glm"``; ``linear.*`` match on the linear predictor.
+LINKS = ("logit", "probit", "cloglog", "linear.logit", "linear.probit", "linear.cloglog")
+
+
+def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
+                     link: str = "logit") -> tuple[pd.Series, LogitFit, pd.DataFrame]:
     """Propensity score: fitted probability of treatment from a logistic regression.
 
     As MatchIt's ``distance = "glm"``: matching uses the fitted probability itself (not the
     linear predictor). Perfect or quasi-perfect separation does not stop the fit (R's ``glm``
     carries on too); a :class:`~evaluation.exceptions.MatchingWarning` says how many rows got
     fitted probabilities of 0 or 1, and the result is used as it stands.
+
+    With ``link`` other than ``"logit"`` (MatchIt's ``link``: ``"probit"``, ``"cloglog"``)
+    the binomial GLM with that link is fitted by R's ``glm.fit`` iterations;
+    ``"linear.<link>"`` returns the linear predictor instead of the probability, as MatchIt.
 
     Parameters
     ----------
@@ -260,6 +268,8 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
         Boolean / 0-1 treatment column.
     covariates : list of str
         Covariates (categorical ones expanded, see :func:`model_matrix`).
+    link : str, default "logit"
+        One of ``LINKS``.
 
     Returns
     -------
@@ -276,7 +286,8 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
     names, Xt = design_rows(data, covariates, intercept=True)
     X = pd.DataFrame(Xt.T, index=data.index, columns=names, copy=False)
     y = data[treatment].to_numpy(float)
-    fit = fit_logit(X.to_numpy(), y)
+    base = link.removeprefix("linear.")
+    fit = fit_logit(X.to_numpy(), y) if base == "logit" else _fit_link(X.to_numpy(), y, base)
     if fit.n_separated or not fit.converged:
         what = (f"fitted probabilities of 0 or 1 for {fit.n_separated} of {len(y)} rows"
                 if fit.n_separated else f"no convergence after {fit.iterations} iterations")
@@ -285,7 +296,70 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
             "matching carries on with these scores (as MatchIt does), but the treated and "
             "comparison groups may not overlap on these covariates",
             MatchingWarning, stacklevel=3)
-    return pd.Series(fit.fitted, index=data.index, name="distance"), fit, X
+    score = fit.fitted
+    if link.startswith("linear."):
+        score = X.to_numpy() @ fit.params
+    return pd.Series(score, index=data.index, name="distance"), fit, X
+
+
+_EPS = np.finfo(float).eps
+
+
+def _probit() -> tuple:
+    from scipy.stats import norm
+
+    thresh = -norm.ppf(_EPS)
+    return (norm.ppf,
+            lambda eta: norm.cdf(np.clip(eta, -thresh, thresh)),
+            lambda eta: np.maximum(norm.pdf(eta), _EPS))
+
+
+def _cloglog() -> tuple:
+    return (lambda mu: np.log(-np.log1p(-mu)),
+            lambda eta: np.clip(-np.expm1(-np.exp(eta)), _EPS, 1 - _EPS),
+            lambda eta: np.maximum(np.exp(np.minimum(eta, 700))
+                                   * np.exp(-np.exp(np.minimum(eta, 700))), _EPS))
+
+
+#: R's ``binomial(link)``: (linkfun, linkinv, mu.eta), with R's clamps.
+_LINK_FUNCTIONS = {"probit": _probit, "cloglog": _cloglog}
+
+
+def _fit_link(X: np.ndarray, y: np.ndarray, link: str, max_iter: int = 25,
+              tol: float = 1e-8) -> LogitFit:
+    """Binomial GLM with a probit or complementary log-log link, as R's ``glm.fit``.
+
+    The same iterations as R (start ``mustart = (y + 0.5) / 2``, weighted least squares by
+    QR, stop when the relative change in deviance is below ``1e-8`` after at most 25
+    iterations), so the fitted values agree with R's where R stops before full convergence
+    (the complementary log-log link converges slowly).
+    """
+    linkfun, linkinv, mu_eta = _LINK_FUNCTIONS[link]()
+
+    def deviance(mu):
+        return -2 * np.sum(np.log(np.where(y > 0, mu, 1 - mu)))
+
+    mu = (y + 0.5) / 2
+    eta = linkfun(mu)
+    dev_old = deviance(mu)
+    beta = np.zeros(X.shape[1])
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
+        g = mu_eta(eta)
+        z = eta + (y - mu) / g
+        w = np.sqrt(g * g / (mu * (1 - mu)))
+        q, r = np.linalg.qr(X * w[:, None])
+        beta = np.linalg.solve(r, q.T @ (z * w))
+        eta = X @ beta
+        mu = linkinv(eta)
+        dev = deviance(mu)
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
+            converged = True
+            break
+        dev_old = dev
+    n_sep = int(np.sum((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
+    return LogitFit(beta, mu, it, converged, n_sep)
 
 
 def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> np.ndarray:
