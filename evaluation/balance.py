@@ -37,9 +37,20 @@ def _wvar(x: np.ndarray, w: np.ndarray, binary: bool) -> float:
     return m * (1 - m) if binary else np.sum(w * (x - m) ** 2) / (1 - np.sum(w ** 2))
 
 
-def _pooled_sd(x: np.ndarray, t: np.ndarray, binary: bool) -> float:
-    """MatchIt's ``pooled_sd`` (proportional contribution, no weights)."""
+def _pooled_sd(x: np.ndarray, t: np.ndarray, binary: bool, s: np.ndarray | None = None
+               ) -> float:
+    """MatchIt's ``pooled_sd`` (proportional contribution; sampling weights ``s``)."""
     n = len(x)
+    if s is not None:
+        if binary:
+            return np.sqrt(sum(np.sum(x[t == g] * s[t == g])
+                               * (1 - np.sum(x[t == g] * s[t == g]) / s[t == g].sum())
+                               / s.sum() for g in (True, False)))
+        centred = x.astype(float).copy()
+        for g in (True, False):
+            centred[t == g] -= np.sum(x[t == g] * s[t == g]) / s[t == g].sum()
+        wn = s / s.sum()
+        return np.sqrt(np.sum(wn * centred ** 2) / (1 - np.sum(wn ** 2)))
     if binary:
         return np.sqrt(sum(x[t == g].sum() * (1 - x[t == g].sum() / (t == g).sum()) / n
                            for g in (True, False)))
@@ -64,17 +75,25 @@ def _ecdf(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
 SD_DENOMINATORS = {"ATT": "treated", "ATC": "control", "ATE": "pooled"}
 
 
-def _denominator(x: np.ndarray, t: np.ndarray, binary: bool, kind: str) -> float:
-    """MatchIt's standardising SD: one group's, or the mean of both groups' variances."""
+def _denominator(x: np.ndarray, t: np.ndarray, binary: bool, kind: str, s: np.ndarray
+                 ) -> float:
+    """MatchIt's standardising SD: one group's, or the mean of both groups' variances.
+
+    Weighted by the sampling weights ``s`` (ones without), never by matching weights.
+    """
     if kind == "pooled":
-        return float(np.sqrt((_wvar(x[t], np.ones(t.sum()), binary)
-                              + _wvar(x[~t], np.ones((~t).sum()), binary)) / 2))
+        return float(np.sqrt((_wvar(x[t], s[t], binary) + _wvar(x[~t], s[~t], binary)) / 2))
     g = t if kind == "treated" else ~t
-    return float(np.sqrt(_wvar(x[g], np.ones(g.sum()), binary)))
+    return float(np.sqrt(_wvar(x[g], s[g], binary)))
 
 
-def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray, denominator: str = "treated") -> dict:
-    """MatchIt's ``bal1var`` (standardised) for one numeric column."""
+def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray, denominator: str = "treated",
+         s: np.ndarray | None = None) -> dict:
+    """MatchIt's ``bal1var`` (standardised) for one numeric column.
+
+    ``w``: the weights of the means, variance ratio and eCDFs (matching weights times
+    sampling weights); ``s``: the sampling weights of the SMD's denominator.
+    """
     binary = bool(np.all((x == 0) | (x == 1)))
     mt = np.sum(x[t] * w[t]) / w[t].sum()
     mc = np.sum(x[~t] * w[~t]) / w[~t].sum()
@@ -84,9 +103,9 @@ def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray, denominator: str = "treate
     if abs(diff) <= _SQRT_EPS:
         smd = diff
     elif not too_small:
-        sd = _denominator(x, t, binary, denominator)
+        sd = _denominator(x, t, binary, denominator, np.ones(len(x)) if s is None else s)
         if not np.isfinite(sd) or sd < _SQRT_EPS:
-            sd = _pooled_sd(x, t, binary)
+            sd = _pooled_sd(x, t, binary, s)
         smd = diff / sd
     if binary:
         em = ex = abs(diff)
@@ -114,7 +133,8 @@ def _columns(data: pd.DataFrame, covariates: list[str]):
 
 def balance_table(data: pd.DataFrame, treatment: str, covariates: list[str],
                   weights: pd.Series | np.ndarray | None = None,
-                  s_d_denominator: str = "treated") -> pd.DataFrame:
+                  s_d_denominator: str = "treated",
+                  s_weights: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
     """Balance statistics of each covariate (and each level of a categorical one).
 
     Computed as MatchIt's ``summary.matchit`` with ``standardize = TRUE`` for the ATT: means
@@ -140,6 +160,9 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: list[str],
         SD in the denominator of the SMD: the treated group's (ATT), the control group's
         (ATC) or the square root of the mean of the two groups' variances (ATE), as
         MatchIt's ``s.d.denom``.
+    s_weights : array-like, optional
+        Sampling weights (MatchIt's ``s.weights``): they multiply ``weights`` in the means,
+        variance ratio and eCDFs, and weight the standard deviation of the SMD.
 
     Returns
     -------
@@ -161,10 +184,14 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: list[str],
         raise KeyError(f"balance_table: column(s) {missing} are not in `data`")
     t_all = data[treatment].to_numpy().astype(bool)
     w_all = np.ones(len(data)) if weights is None else np.asarray(weights, float)
+    s_all = None if s_weights is None else np.asarray(s_weights, float)
+    if s_all is not None:
+        w_all = w_all * s_all
     rows = []
     for var, level, kind, x, na in _columns(data, covariates):
         ok = ~na
-        stats = _one(x[ok], t_all[ok], w_all[ok], s_d_denominator)
+        stats = _one(x[ok], t_all[ok], w_all[ok], s_d_denominator,
+                     None if s_all is None else s_all[ok])
         stats.pop("sd"), stats.pop("too_small")
         rows.append({"variable": var, "level": level, "type": kind, **stats,
                      "wwc_band": wwc_band(stats["smd"]), "n_missing": int(na.sum())})
@@ -274,6 +301,7 @@ def _pair_distances(result, data: pd.DataFrame, covs: list[str], denominator: st
     """MatchIt's ``Std. Pair Dist.`` of every summary row (``pair.dist`` in bal1var)."""
     t = data[result.treatment].to_numpy().astype(bool)
     w = result.weights.to_numpy()
+    sw = None if result.s_weights is None else result.s_weights.to_numpy()
     sub = result.subclass.to_numpy(dtype=float, na_value=np.nan)
     use_sub = bool(np.any(~np.isnan(sub)))
     mm = result.match_matrix
@@ -291,7 +319,7 @@ def _pair_distances(result, data: pd.DataFrame, covs: list[str], denominator: st
         if np.isnan(x).any():
             continue
         name = _row_names(pd.DataFrame({"variable": [var], "level": [level]}), bools)[0]
-        stats = _one(x, t, w, denominator)
+        stats = _one(x, t, w if sw is None else w * sw, denominator, sw)
         if stats["too_small"] and abs(stats["mean_treated"] - stats["mean_control"]) \
                 > _SQRT_EPS:
             out[name] = np.nan
@@ -326,9 +354,11 @@ def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
     covs = list(covariates or result.covariates)
     data, t = result.data, result.treatment
     denominator = SD_DENOMINATORS[result.spec.get("estimand", "ATT")]
+    sw = None if result.s_weights is None else result.s_weights.to_numpy()
     parts = []
     for stage, w in (("before", None), ("after", result.weights.to_numpy())):
-        tab = balance_table(data, t, covs, weights=w, s_d_denominator=denominator)
+        tab = balance_table(data, t, covs, weights=w, s_d_denominator=denominator,
+                            s_weights=sw)
         tab.insert(0, "stage", stage)
         parts.append(tab)
     table = pd.concat(parts, ignore_index=True)
@@ -336,7 +366,8 @@ def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
     if result.distance is not None:
         frame = pd.DataFrame({t: data[t].to_numpy(), "distance": result.distance.to_numpy()})
         dist = pd.concat([balance_table(frame, t, ["distance"], weights=w,
-                                        s_d_denominator=denominator).assign(stage=s)
+                                        s_d_denominator=denominator,
+                                        s_weights=sw).assign(stage=s)
                           for s, w in (("before", None), ("after", result.weights.to_numpy()))],
                          ignore_index=True)
     bools = tuple(c for c in covs if pd.api.types.is_bool_dtype(data[c]))

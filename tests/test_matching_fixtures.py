@@ -145,6 +145,24 @@ SPECS = {
                                         exact=STRATA, k2k=True)),
     "ties_cem_k2k_atc": ("ties", dict(method="cem", covariates=T_COVS, k2k=True,
                                       estimand="ATC")),
+    # sampling weights (s.weights = "sw")
+    "people_nearest_sw": ("people", dict(covariates=P_COVS, s_weights="sw")),
+    "people_nearest_sw_ratio2_caliper": ("people", dict(covariates=P_COVS, s_weights="sw",
+                                                        ratio=2, caliper=0.25)),
+    "people_nearest_probit_sw": ("people", dict(covariates=P_COVS, link="probit",
+                                                s_weights="sw")),
+    "people_mahalanobis_sw": ("people", dict(covariates=["age", "educ", "re74"],
+                                             s_weights="sw", **MAH)),
+    "people_mahvars_sw": ("people", dict(covariates=P_COVS, mahvars=["age", "educ"],
+                                         caliper=0.3, s_weights="sw")),
+    "people_exact_sw": ("people", dict(method="exact", covariates=["race", "married"],
+                                       s_weights="sw")),
+    "people_subclass_sw_ate": ("people", dict(method="subclass", covariates=P_COVS,
+                                              subclass=5, estimand="ATE", s_weights="sw")),
+    "schools_nearest_sw": ("schools", dict(covariates=S_COVS, exact=STRATA, s_weights="sw")),
+    "people_cem_k2k_sw": ("people", dict(method="cem", covariates=["age", "educ", "race",
+                                                                   "married"], k2k=True,
+                                         s_weights="sw")),
 }
 TREATMENT = {"people": "treat", "ties": "treat", "schools": "em"}
 
@@ -163,7 +181,9 @@ def _ulp(names):
 
 
 def _data(name: str) -> pd.DataFrame:
-    return pd.read_csv(FIX / f"{name}.csv")
+    data = pd.read_csv(FIX / f"{name}.csv")
+    # sampling weights, the rule of make_fixtures.R: 0.5 + (row number %% 5) / 4
+    return data.assign(sw=0.5 + (np.arange(1, len(data) + 1) % 5) / 4)
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +231,7 @@ def _partition(ids: pd.Series, sub: pd.Series) -> set:
 
 def test_fixtures_cover_every_spec(r_units, r_nn):
     assert set(r_units["fixture"]) == set(SPECS)
-    assert len(SPECS) == 70
+    assert len(SPECS) == 79
 
 
 @pytest.mark.parametrize("name", _ulp(SPECS))
@@ -295,7 +315,7 @@ def test_std_pair_dist_and_effective_sample_sizes_match_matchit(name, r_balance,
 
 GET_MATCHES = ["people_nearest", "people_nearest_ratio2_replace",
                "ties_nearest_score_ratio3_replace", "people_nearest_reuse2",
-               "people_nearest_atc", "people_cem_k2k"]
+               "people_nearest_atc", "people_cem_k2k", "people_nearest_sw_ratio2_caliper"]
 
 
 @pytest.mark.parametrize("name", GET_MATCHES)

@@ -15,7 +15,12 @@ import pandas as pd
 
 from evaluation.factors import is_categorical
 from evaluation.matching import _cem, _exact, _nearest, _subclass
-from evaluation.matching._args import as_columns, checked_signature, distance_input
+from evaluation.matching._args import (
+    as_columns,
+    checked_signature,
+    distance_input,
+    s_weights_input,
+)
 from evaluation.matching._checks import (
     DISCARDS,
     ESTIMANDS,
@@ -142,7 +147,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
           estimand: str = "ATT", cutpoints: dict | None = None, subclass: int = 6,
           random_state: int | None = None, *, link: str = "logit",
           mahvars: list[str] | None = None, antiexact: list[str] | None = None,
-          reuse_max: int | None = None, k2k: bool = False) -> MatchResult:
+          reuse_max: int | None = None, k2k: bool = False, s_weights=None) -> MatchResult:
     """Match treated units to controls as R's ``MatchIt::matchit`` does.
 
     Arguments are MatchIt's in snake_case. Where MatchIt takes a formula or a character
@@ -213,6 +218,11 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         above 1 matching is with replacement.
     k2k : bool, default False
         CEM: pair units 1:1 within the strata (Mahalanobis distance on the covariates).
+    s_weights : str or array-like, optional
+        Sampling weights (a column name or one value per row), as MatchIt's ``s.weights``:
+        they weight the propensity model and the Mahalanobis covariance, the balance
+        summary and effective sample sizes, and multiply the weights of ``matched_data()``;
+        the matching weights themselves exclude them.
 
     Returns
     -------
@@ -257,6 +267,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     covariates, exact = as_columns("covariates", covariates), as_columns("exact", exact)
     mahvars, antiexact = as_columns("mahvars", mahvars), as_columns("antiexact", antiexact)
     dist_name, dist_values = distance_input(data, distance)
+    sw = s_weights_input(data, s_weights)
     given = dict(distance=dist_name, exact=exact, ratio=ratio, replace=replace,
                  caliper=caliper, std_caliper=std_caliper, m_order=m_order, discard=discard,
                  cutpoints=cutpoints, subclass=subclass, link=link, mahvars=mahvars,
@@ -300,12 +311,14 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     args = {"method": method, "treatment": treatment, "covariates": covariates,
             "exact": strata_vars or None, "estimand": estimand, "random_state": random_state,
             **{k: v for k, v in given.items() if k != "exact"},
+            "s_weights": (s_weights if isinstance(s_weights, str) or s_weights is None
+                          else "<values>"),
             "replace": bool(replace or (reuse is not None and reuse > 1)), "reuse_max": reuse,
             "focal": "control" if focal_is_control else "treated",
             "other": "treated" if focal_is_control else "control"}
     d = fit = design = None
     if uses_distance and dist_name == "glm":
-        ps, fit, design = propensity_score(data, treatment, covariates, link)
+        ps, fit, design = propensity_score(data, treatment, covariates, link, sw)
         d = ps.to_numpy()
     elif is_column:
         d = dist_values if dist_values is not None else data[dist_name].to_numpy(float)
@@ -324,10 +337,11 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     discarded = _discard(discard, treat, d) if uses_distance else np.zeros(len(treat), bool)
     mahal = None
     if nearest and (dist_name == "mahalanobis" or mahvars):
-        mahal = mahalanobis_space(_dist_matrix(data, mahvars or covariates), treat, discarded)
+        mahal = mahalanobis_space(_dist_matrix(data, mahvars or covariates), treat, discarded,
+                                  sw)
     elif method == "cem" and k2k:
         mahal = mahalanobis_space(_dist_matrix(data, covariates + strata_vars), treat,
-                                  np.zeros(len(treat), bool))
+                                  np.zeros(len(treat), bool), sw)
     cal_covs, cal_widths = (_calipers(data, caliper, std_caliper, d, discarded, args)
                             if nearest else (None, None))
     codes = labels = None
@@ -348,4 +362,5 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         counts=_counts(treat, out.weights, discarded),
         exclusions=_exclusions(treat, out.weights, discarded, out.exclusions),
         match_matrix=out.match_matrix, _design=design,
+        s_weights=None if sw is None else pd.Series(sw, index=idx, name="s_weights"),
     )

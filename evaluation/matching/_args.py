@@ -86,3 +86,27 @@ def checked_signature(func):
                             f"{list(sig.parameters)}") from None
         return func(*args, **kwargs)
     return wrapper
+
+
+def s_weights_input(data: pd.DataFrame, s_weights) -> np.ndarray | None:
+    """Return sampling weights from a column name or values (MatchIt's ``s.weights``).
+
+    Examples
+    --------
+    >>> s_weights_input(pd.DataFrame({"w": [1.0, 2.0]}), "w").tolist()
+    [1.0, 2.0]
+    """
+    if s_weights is None:
+        return None
+    if isinstance(s_weights, str):
+        if s_weights not in data.columns:
+            raise ValueError(f"`s_weights` names column {s_weights!r}, which is not in "
+                             f"`data` (columns: {list(data.columns)})")
+        values = data[s_weights].to_numpy(float)
+    else:
+        _, values = distance_input(data, s_weights)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise ValueError(f"`s_weights` must be finite and non-negative; {int(bad.sum())} "
+                         f"value(s) are not (e.g. index {list(data.index[bad][:5])})")
+    return values

@@ -21,7 +21,7 @@ METHOD_ESTIMANDS = {"nearest": ("ATT", "ATC"), "exact": ESTIMANDS, "cem": ESTIMA
 DEFAULTS = {"distance": "glm", "exact": None, "ratio": 1, "replace": False, "caliper": None,
             "std_caliper": True, "m_order": None, "discard": "none", "cutpoints": None,
             "subclass": 6, "link": "logit", "mahvars": None, "antiexact": None,
-            "reuse_max": None, "k2k": False}
+            "reuse_max": None, "k2k": False, "s_weights": None}
 USES = {
     "nearest": {"distance", "exact", "ratio", "replace", "caliper", "std_caliper", "m_order",
                 "discard", "link", "mahvars", "antiexact", "reuse_max"},

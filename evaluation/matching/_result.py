@@ -49,6 +49,11 @@ class MatchResult:
         Nearest neighbour and CEM with ``k2k``: n_focal x ratio positions (row numbers of
         ``data``) of the units matched to each focal unit (the treated; the controls for the
         ATC; in data order), -1 where none.
+    s_weights : pandas.Series or None
+        Sampling weights (MatchIt's ``s.weights``): used by the propensity model, the
+        Mahalanobis covariance, the balance summary and the effective sample sizes, and
+        multiplied into the weights of ``matched_data()`` and ``get_matches()``; ``weights``
+        themselves exclude them, as MatchIt's.
     """
 
     method: str
@@ -64,6 +69,7 @@ class MatchResult:
     exclusions: dict = field(default_factory=dict)
     match_matrix: np.ndarray | None = field(default=None, repr=False)
     _design: pd.DataFrame | None = field(default=None, repr=False)
+    s_weights: pd.Series | None = field(default=None, repr=False)
 
     @cached_property
     def propensity_model(self):
@@ -81,14 +87,20 @@ class MatchResult:
                  "cloglog": families.links.CLogLog}
         link = links[self.spec.get("link", "logit").removeprefix("linear.")]()
         y = self.data.loc[self._design.index, self.treatment].to_numpy(float)
-        return GLM(y, self._design, family=families.Binomial(link=link)).fit()
+        sw = None if self.s_weights is None else self.s_weights.to_numpy()
+        return GLM(y, self._design, family=families.Binomial(link=link),
+                   var_weights=sw).fit()
+
+    def _with_s(self, w: np.ndarray) -> np.ndarray:
+        return w if self.s_weights is None else w * self.s_weights.to_numpy()
 
     def sample_sizes(self) -> pd.DataFrame:
         """Sample sizes as MatchIt's ``summary()`` reports them (its ``nn`` table).
 
         Rows ``All (ESS)``, ``All``, ``Matched (ESS)``, ``Matched``, ``Unmatched``,
-        ``Discarded``; columns Control, Treated. The effective sample size of the matched
-        data is Kish's ``(sum w)^2 / sum w^2`` of each group's weights.
+        ``Discarded``; columns Control, Treated. The effective sample sizes are Kish's
+        ``(sum w)^2 / sum w^2`` of each group's sampling weights (All) and matching weights
+        times sampling weights (Matched).
 
         Returns
         -------
@@ -99,12 +111,13 @@ class MatchResult:
         >>> result.sample_sizes().loc["Matched (ESS)"]  # doctest: +SKIP
         """
         t = self.data[self.treatment].to_numpy().astype(bool)
-        w = self.weights.to_numpy()
+        w = self._with_s(self.weights.to_numpy())
+        s = self._with_s(np.ones(len(t)))
 
         def ess(x):
             return float(x.sum() ** 2 / (x ** 2).sum()) if (x > 0).any() else 0.0
         c = self.counts.astype(float)
-        rows = {"All (ESS)": c.loc["All"].to_numpy(),
+        rows = {"All (ESS)": np.array([ess(s[~t]), ess(s[t])]),
                 "All": c.loc["All"].to_numpy(),
                 "Matched (ESS)": np.array([ess(w[~t]), ess(w[t])]),
                 "Matched": c.loc["Matched"].to_numpy(),
@@ -118,7 +131,8 @@ class MatchResult:
         Each focal unit with a match and its matches form a set numbered ``subclass``
         (1, 2, ... in the focal units' data order); a unit matched to several focal units
         (matching with replacement) appears once per set. ``weights`` are 1 for the focal
-        unit and ``1 / k`` for each of its ``k`` matches (not normalised, as MatchIt). Rows
+        unit and ``1 / k`` for each of its ``k`` matches (not normalised, as MatchIt; times
+        the sampling weights when there are some). Rows
         are ordered by set, treated unit first; ``id`` holds the row label of ``data``.
 
         Parameters
@@ -167,7 +181,7 @@ class MatchResult:
         out = self.data.iloc[pos].reset_index(drop=True)
         out.insert(0, id, self.data.index[pos])
         out["subclass"] = sub
-        out["weights"] = wts
+        out["weights"] = self._with_s(np.ones(len(t)))[pos] * wts
         if self.distance is not None:
             out["distance"] = self.distance.to_numpy()[pos]
         return out
@@ -198,7 +212,7 @@ class MatchResult:
                 f"{list(ADDED_COLUMNS)} and will not overwrite them: rename them first")
         keep = self.weights.to_numpy() > 0
         out = self.data.loc[keep].copy()
-        out["weights"] = self.weights.to_numpy()[keep]
+        out["weights"] = self._with_s(self.weights.to_numpy())[keep]
         out["subclass"] = self.subclass.to_numpy()[keep]
         out["subclass"] = out["subclass"].astype("Int64")
         out["distance"] = (self.distance.to_numpy()[keep] if self.distance is not None

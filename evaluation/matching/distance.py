@@ -126,7 +126,8 @@ BLOCK = 8_192
 
 
 def _irls(Xt: np.ndarray, y: np.ndarray, beta: np.ndarray | None, max_iter: int, tol: float,
-          wt: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int, bool]:
+          wt: np.ndarray | None = None, r_start: bool = False
+          ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """IRLS on a p x n design; returns (beta, eta, iterations, converged).
 
     ``beta=None`` starts as R's ``glm`` (``mustart = (y + 0.5) / 2``); ``wt`` are prior
@@ -138,7 +139,7 @@ def _irls(Xt: np.ndarray, y: np.ndarray, beta: np.ndarray | None, max_iter: int,
     wt = np.ones(n) if wt is None else wt
     eta = np.empty(n)
     if beta is None:
-        mu = (y + 0.5) / 2
+        mu = (wt * y + 0.5) / (wt + 1) if r_start else (y + 0.5) / 2   # R: binomial()
         eta[:] = np.log(mu / (1 - mu))
     else:
         _linear(Xt, beta, eta)
@@ -198,8 +199,8 @@ def _warm_start(Xt: np.ndarray, y: np.ndarray, max_iter: int, tol: float) -> np.
     return beta if converged and np.all(np.isfinite(beta)) else None
 
 
-def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 1e-10
-              ) -> LogitFit:
+def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 1e-10,
+              weights: np.ndarray | None = None) -> LogitFit:
     """Fit ``P(y=1) = 1 / (1 + exp(-X b))`` by iteratively reweighted least squares.
 
     Starts as R's ``glm`` does (``mustart = (y + 0.5) / 2``) and stops when the relative
@@ -220,6 +221,9 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
         Maximum IRLS iterations.
     tol : float, default 1e-10
         Convergence tolerance on the relative change in deviance.
+    weights : numpy.ndarray, optional
+        Prior (sampling) weights, as R's ``glm(weights=)``; the fit then starts from R's
+        ``mustart = (w y + 0.5) / (w + 1)`` and never warm-starts.
 
     Returns
     -------
@@ -234,6 +238,12 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
     """
     y = np.asarray(y, float)
     Xt = np.ascontiguousarray(np.asarray(X, float).T)   # p x n: fast row-wise products
+    if weights is not None:
+        wt = np.asarray(weights, float)
+        beta, eta, it, converged = _irls(Xt, y, None, max_iter, tol, wt, r_start=True)
+        fitted = 1 / (1 + np.exp(-eta))
+        n_sep = int(np.sum((fitted < SEPARATION_EPS) | (fitted > 1 - SEPARATION_EPS)))
+        return LogitFit(beta, fitted, it, converged, n_sep)
     start = _warm_start(Xt, y, max_iter, tol) if len(y) >= WARM_START_ROWS else None
     beta, eta, it, converged = _irls(Xt, y, start, max_iter, tol)
     if start is not None and not converged:
@@ -248,7 +258,8 @@ LINKS = ("logit", "probit", "cloglog", "linear.logit", "linear.probit", "linear.
 
 
 def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
-                     link: str = "logit") -> tuple[pd.Series, LogitFit, pd.DataFrame]:
+                     link: str = "logit", weights: np.ndarray | None = None
+                     ) -> tuple[pd.Series, LogitFit, pd.DataFrame]:
     """Propensity score: fitted probability of treatment from a logistic regression.
 
     As MatchIt's ``distance = "glm"``: matching uses the fitted probability itself (not the
@@ -270,6 +281,9 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
         Covariates (categorical ones expanded, see :func:`model_matrix`).
     link : str, default "logit"
         One of ``LINKS``.
+    weights : numpy.ndarray, optional
+        Sampling weights (MatchIt's ``s.weights``: a quasi-binomial GLM with these weights,
+        the same estimates as a weighted binomial fit).
 
     Returns
     -------
@@ -287,7 +301,8 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
     X = pd.DataFrame(Xt.T, index=data.index, columns=names, copy=False)
     y = data[treatment].to_numpy(float)
     base = link.removeprefix("linear.")
-    fit = fit_logit(X.to_numpy(), y) if base == "logit" else _fit_link(X.to_numpy(), y, base)
+    fit = (fit_logit(X.to_numpy(), y, weights=weights) if base == "logit"
+           else _fit_link(X.to_numpy(), y, base, weights=weights))
     if fit.n_separated or not fit.converged:
         what = (f"fitted probabilities of 0 or 1 for {fit.n_separated} of {len(y)} rows"
                 if fit.n_separated else f"no convergence after {fit.iterations} iterations")
@@ -326,7 +341,7 @@ _LINK_FUNCTIONS = {"probit": _probit, "cloglog": _cloglog}
 
 
 def _fit_link(X: np.ndarray, y: np.ndarray, link: str, max_iter: int = 25,
-              tol: float = 1e-8) -> LogitFit:
+              tol: float = 1e-8, weights: np.ndarray | None = None) -> LogitFit:
     """Binomial GLM with a probit or complementary log-log link, as R's ``glm.fit``.
 
     The same iterations as R (start ``mustart = (y + 0.5) / 2``, weighted least squares by
@@ -335,11 +350,12 @@ def _fit_link(X: np.ndarray, y: np.ndarray, link: str, max_iter: int = 25,
     (the complementary log-log link converges slowly).
     """
     linkfun, linkinv, mu_eta = _LINK_FUNCTIONS[link]()
+    wt = np.ones(len(y)) if weights is None else np.asarray(weights, float)
 
     def deviance(mu):
-        return -2 * np.sum(np.log(np.where(y > 0, mu, 1 - mu)))
+        return -2 * np.sum(wt * np.log(np.where(y > 0, mu, 1 - mu)))
 
-    mu = (y + 0.5) / 2
+    mu = (wt * y + 0.5) / (wt + 1)
     eta = linkfun(mu)
     dev_old = deviance(mu)
     beta = np.zeros(X.shape[1])
@@ -348,7 +364,7 @@ def _fit_link(X: np.ndarray, y: np.ndarray, link: str, max_iter: int = 25,
     for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
         g = mu_eta(eta)
         z = eta + (y - mu) / g
-        w = np.sqrt(g * g / (mu * (1 - mu)))
+        w = np.sqrt(wt * g * g / (mu * (1 - mu)))
         q, r = np.linalg.qr(X * w[:, None])
         beta = np.linalg.solve(r, q.T @ (z * w))
         eta = X @ beta
@@ -362,7 +378,8 @@ def _fit_link(X: np.ndarray, y: np.ndarray, link: str, max_iter: int = 25,
     return LogitFit(beta, mu, it, converged, n_sep)
 
 
-def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> np.ndarray:
+def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
+                      s_weights: np.ndarray | None = None) -> np.ndarray:
     """Transform covariates so Euclidean distance equals MatchIt's Mahalanobis distance.
 
     As MatchIt's ``transform_covariates``: constant columns dropped, columns scaled, the
@@ -378,6 +395,9 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -
         Boolean treatment.
     discarded : numpy.ndarray
         Boolean, units left out of the covariance.
+    s_weights : numpy.ndarray, optional
+        Sampling weights: the pooled covariance is then weighted (R's ``cov.wt`` of the
+        data centred on each group's weighted mean).
 
     Returns
     -------
@@ -402,11 +422,19 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -
     inside = Xs[~discarded]
     t = treat[~discarded]
     centred = inside.copy()
-    for g in (True, False):
-        centred[t == g] -= centred[t == g].mean(axis=0)
-    centred -= centred.mean(axis=0)
-    n_in = len(centred)
-    cov = centred.T @ centred / (n_in - 1) * (n_in - 1) / (n_in - 2)  # pooled_cov()
+    if s_weights is None:
+        for g in (True, False):
+            centred[t == g] -= centred[t == g].mean(axis=0)
+        centred -= centred.mean(axis=0)
+        n_in = len(centred)
+        cov = centred.T @ centred / (n_in - 1) * (n_in - 1) / (n_in - 2)  # pooled_cov()
+    else:
+        sw = np.asarray(s_weights, float)[~discarded]
+        for g in (True, False):
+            centred[t == g] -= (sw[t == g, None] * centred[t == g]).sum(0) / sw[t == g].sum()
+        wn = sw / sw.sum()                                                  # cov.wt()
+        centred -= (wn[:, None] * centred).sum(axis=0)
+        cov = (centred * wn[:, None]).T @ centred / (1 - np.sum(wn ** 2))
     if np.linalg.det(cov) > 1e-8:
         inv = np.linalg.solve(cov, np.eye(len(cov)))
     else:  # MatchIt's generalized_inverse
