@@ -34,7 +34,10 @@ def _wvar(x: np.ndarray, w: np.ndarray, binary: bool) -> float:
     """MatchIt's ``wvar``: p(1-p) for binary, else the unbiased weighted variance."""
     w = w / w.sum()
     m = np.sum(w * x)
-    return m * (1 - m) if binary else np.sum(w * (x - m) ** 2) / (1 - np.sum(w ** 2))
+    if binary:
+        return m * (1 - m)
+    with np.errstate(invalid="ignore", divide="ignore"):   # one unit: NaN, as R's NA
+        return np.sum(w * (x - m) ** 2) / (1 - np.sum(w ** 2))
 
 
 def _pooled_sd(x: np.ndarray, t: np.ndarray, binary: bool, s: np.ndarray | None = None
@@ -374,3 +377,116 @@ def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
     return BalanceSummary(table, result.counts, dist, result.method, bools,
                           _pair_distances(result, data, covs, denominator),
                           result.sample_sizes())
+
+
+def _one_in_subclass(x: np.ndarray, t: np.ndarray, s: np.ndarray, inside: np.ndarray,
+                     denominator: str) -> dict:
+    """MatchIt's ``bal1var.subclass`` for the units ``inside`` a subclass.
+
+    Means, variance ratio and eCDFs of the subclass's units (sampling weights only). The SD
+    of the SMD is the subclass's treated (control) units' for the ATT (ATC) and the whole
+    sample's pooled SD for the ATE; the fallback for a zero SD is the whole sample's, as in
+    MatchIt's code; a difference is standardised only above 1e-8.
+    """
+    binary = bool(np.all((x == 0) | (x == 1)))
+    xi, ti, si = x[inside], t[inside], s[inside]
+    mt = np.sum(xi[ti] * si[ti]) / si[ti].sum() if ti.any() else np.nan
+    mc = np.sum(xi[~ti] * si[~ti]) / si[~ti].sum() if (~ti).any() else np.nan
+    diff = mt - mc
+    too_small = ti.sum() < 2 and (~ti).sum() < 2
+    smd = vr = np.nan
+    if abs(diff) > 1e-8:
+        if not too_small:
+            sd = (_denominator(x, t, binary, "pooled", s) if denominator == "pooled"
+                  else _denominator(xi, ti, binary, denominator, si))
+            if not np.isfinite(sd) or sd < _SQRT_EPS:
+                sd = _pooled_sd(x, t, binary, s)
+            smd = diff / sd
+    else:
+        smd = diff
+    if binary:
+        em = ex = abs(diff)
+    elif too_small:
+        em = ex = np.nan
+    else:
+        vr = _wvar(xi[ti], si[ti], False) / _wvar(xi[~ti], si[~ti], False)
+        em, ex = _ecdf(xi, ti, np.ones(len(xi)))
+    return {"mean_treated": mt, "mean_control": mc, "smd": smd, "var_ratio": vr,
+            "ecdf_mean": em, "ecdf_max": ex}
+
+
+def subclass_balance(result, covariates: list[str] | None = None) -> pd.DataFrame:
+    """Balance within each subclass, as MatchIt's ``summary(m, subclass = TRUE)``.
+
+    Parameters
+    ----------
+    result : MatchResult
+        A match with subclasses (``method="subclass"``; any method whose result has them).
+    covariates : list of str, optional
+        Columns to check (default: the covariates matched on).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (``"Subclass k"``, row name as in :meth:`BalanceSummary.summary`), columns
+        Means Treated, Means Control, Std. Mean Diff., Var. Ratio, eCDF Mean, eCDF Max.
+
+    Raises
+    ------
+    ValueError
+        If the result has no subclasses.
+
+    Examples
+    --------
+    >>> subclass_balance(result).loc["Subclass 1"]  # doctest: +SKIP
+    """
+    sub = result.subclass.to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(sub).all():
+        raise ValueError(f"method={result.method!r} made no subclasses; per-subclass "
+                         "balance needs them (method='subclass', 'exact' or 'cem')")
+    covs = list(covariates or result.covariates)
+    data = result.data
+    t_all = data[result.treatment].to_numpy().astype(bool)
+    s_all = (np.ones(len(data)) if result.s_weights is None
+             else result.s_weights.to_numpy())
+    denominator = SD_DENOMINATORS[result.spec.get("estimand", "ATT")]
+    values = ([("distance", None, result.distance.to_numpy())]
+              if result.distance is not None else [])
+    values += [(v, lv, x) for v, lv, _, x, _ in _columns(data, covs)]
+    bools = tuple(c for c in covs if pd.api.types.is_bool_dtype(data[c]))
+    names = _row_names(pd.DataFrame({"variable": [v for v, _, _ in values],
+                                     "level": [lv for _, lv, _ in values]}), bools)
+    parts = {}
+    for k in np.unique(sub[~np.isnan(sub)]).astype(int):
+        inside = sub == k
+        rows = {name: _one_in_subclass(x, t_all, s_all, inside, denominator)
+                for name, (_, _, x) in zip(names, values, strict=True)}
+        parts[f"Subclass {k}"] = pd.DataFrame(rows).T.rename(columns=SUMMARY_COLUMNS)
+    return pd.concat(parts)
+
+
+def subclass_sizes(result) -> pd.DataFrame:
+    """Sample sizes by subclass, as MatchIt's ``summary(m, subclass = TRUE)$qn``.
+
+    Rows Control, Treated, Total; a column per subclass, then ``Unmatched`` and
+    ``Discarded`` when there are such units, then ``All``.
+
+    Examples
+    --------
+    >>> subclass_sizes(result)  # doctest: +SKIP
+    """
+    sub = result.subclass.to_numpy(dtype=float, na_value=np.nan)
+    t = result.data[result.treatment].to_numpy().astype(bool)
+    disc = result.discarded.to_numpy()
+    cols = {}
+    for k in np.unique(sub[~np.isnan(sub) & ~disc]).astype(int):
+        cols[str(k)] = [int(((sub == k) & ~disc & ~t).sum()), int(((sub == k) & ~disc & t).sum())]
+    unmatched = np.isnan(sub) & ~disc
+    if unmatched.any():
+        cols["Unmatched"] = [int((unmatched & ~t).sum()), int((unmatched & t).sum())]
+    if disc.any():
+        cols["Discarded"] = [int((disc & ~t).sum()), int((disc & t).sum())]
+    out = pd.DataFrame(cols, index=["Control", "Treated"])
+    out.loc["Total"] = out.sum()
+    out["All"] = out.sum(axis=1)
+    return out

@@ -335,3 +335,30 @@ def test_get_matches_rows_sets_and_weights_match_matchit(name, r_matches):
     np.testing.assert_array_equal(mine[key[:2]].to_numpy(), theirs[key[:2]].to_numpy())
     np.testing.assert_allclose(mine["weights"].to_numpy(), theirs["weights"].to_numpy(),
                                atol=1e-12)
+
+
+SUBCLASS = [n for n, (_, kw) in SPECS.items() if kw.get("method") == "subclass"]
+
+
+@pytest.mark.parametrize("name", SUBCLASS)
+def test_per_subclass_balance_and_sizes_match_matchit(name):
+    """summary(m, subclass = TRUE): each subclass's balance table and the sizes table."""
+    data, res = _run(name)
+    by_sub, sizes = res.subclass_summary()
+    r = pd.read_csv(FIX / "subclass_balance.csv")
+    r = r[r["fixture"] == name].set_index(["subclass", "row"])
+    stats = {"means_treated": "Means Treated", "means_control": "Means Control",
+             "smd": "Std. Mean Diff.", "var_ratio": "Var. Ratio", "ecdf_mean": "eCDF Mean",
+             "ecdf_max": "eCDF Max"}
+    common = [k for k in r.index if k in by_sub.index]
+    assert len(common) >= 0.9 * len(r), (len(common), len(r))
+    for rc, oc in stats.items():
+        np.testing.assert_allclose(by_sub.loc[common, oc].to_numpy(float),
+                                   r.loc[common, rc].to_numpy(float), atol=1e-6, rtol=0,
+                                   equal_nan=True, err_msg=f"{name} {oc}")
+    q = pd.read_csv(FIX / "subclass_sizes.csv")
+    q = q[q["fixture"] == name].pivot(index="group", columns="column", values="n")
+    assert sorted(sizes.columns) == sorted(q.columns)
+    for col in q.columns:
+        for grp in ("Control", "Treated", "Total"):
+            assert sizes.loc[grp, col] == q.loc[grp, col], (name, grp, col)

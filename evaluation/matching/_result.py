@@ -219,6 +219,23 @@ class MatchResult:
                            else np.nan)
         return out
 
+    def subclass_summary(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Per-subclass balance and sample sizes (MatchIt's ``summary(m, subclass = TRUE)``).
+
+        Returns
+        -------
+        (pandas.DataFrame, pandas.DataFrame)
+            :func:`evaluation.balance.subclass_balance` and
+            :func:`evaluation.balance.subclass_sizes` of this result.
+
+        Examples
+        --------
+        >>> by_subclass, sizes = result.subclass_summary()  # doctest: +SKIP
+        """
+        from evaluation.balance import subclass_balance, subclass_sizes
+
+        return subclass_balance(self), subclass_sizes(self)
+
     def summary(self) -> pd.DataFrame:
         """Balance before and after matching, in the layout of MatchIt's ``summary.matchit``.
 
