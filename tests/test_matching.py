@@ -204,12 +204,3 @@ def test_get_matches_needs_pairs():
     m = match(_school(), "em", method="exact", exact="school_id")
     with pytest.raises(ValueError, match=r"get_matches\(\) needs pairs .*use matched_data"):
         m.get_matches()
-
-
-def test_stable_argsort_is_numpys_stable_sort():
-    from evaluation.matching._walk import stable_argsort
-
-    rng = np.random.default_rng(0)
-    for x in (rng.random(500), rng.integers(0, 5, 500).astype(float),
-              np.round(rng.random(5000), 2)):
-        np.testing.assert_array_equal(stable_argsort(x), np.argsort(x, kind="stable"))

@@ -97,27 +97,13 @@ def choose_vec(left: list, right: list, ratio: int) -> list:
     return [pot[i][1] for i in idx]
 
 
-def stable_argsort(x: np.ndarray) -> np.ndarray:
-    """``np.argsort(x, kind="stable")`` (R's ``order``), faster when ties are few.
-
-    An unstable sort, then the runs of equal values put back in index order.
-    """
-    order = np.argsort(x)
-    v = x[order]
-    eq = v[1:] == v[:-1]
-    if not eq.any():
-        return order
-    run = np.concatenate([[0], np.cumsum(~eq)])
-    return order[np.lexsort((order, run))]
-
-
 class Sorted:
     """Controls of each stratum in MatchIt's sort order, and each treated unit's place."""
 
     def __init__(self, dist: np.ndarray, strata: np.ndarray, eligible: np.ndarray,
                  seeking: np.ndarray):
         n = len(dist)
-        gorder = stable_argsort(dist)                     # R's order(distance)
+        gorder = np.argsort(dist, kind="stable")          # R's order(distance)
         self.gpos = np.empty(n, np.int64)
         self.gpos[gorder] = np.arange(n)
         cand = gorder[(eligible | seeking)[gorder]]
