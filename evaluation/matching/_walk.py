@@ -133,22 +133,22 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
     Round ``r`` is MatchIt's ``find_control_vec`` with one match: from round 2 the walk starts
     outside the span of the unit's earlier matches and skips controls closer than the
     farthest of them. A treated unit without a match in round 1 drops out. ``left[a] == a``
-    means sorted control ``a - 1`` is available (``a == 0``: none), ``right[b] == b`` that
-    control ``b`` is (``b == m``: none); path halving keeps each search near O(1).
+    (or ``a`` absent) means sorted control ``a - 1`` is available (``a == 0``: none),
+    ``right[b] == b`` that control ``b`` is (``b == m``: none); path halving keeps each
+    search near O(1).
     Returns, per treated unit (in ``go`` order), the sorted indices of its controls.
     """
-    m = len(s.ctrl)
-    left = list(range(m + 1))
-    right = list(range(m + 1))
-    cd = s.cd.tolist()
-    cg = s.cg.tolist()
+    # union-find links of used controls only (an absent key points to itself)
+    left: dict[int, int] = {}
+    right: dict[int, int] = {}
+    cd, cg = s.cd, s.cg           # read at a few places per treated unit: no list copies
     gpos = s.gpos
     starts = s.place[go].tolist()
     gts = gpos[go].tolist()
     dts = dist[go].tolist()
     los, his = lo.tolist(), hi.tolist()
     found: list[list[int]] = [[] for _ in range(len(go))]
-    uses = [0] * m
+    uses: dict[int, int] = {}
     active = list(range(len(go)))
     gol = go.tolist()
     for r in range(ratio):
@@ -174,8 +174,9 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
             # nearest available control on the left (sorted index < a)
             kl = -1
             while True:
-                while left[a] != a:
-                    left[a] = left[left[a]]
+                while left.get(a, a) != a:
+                    nxt = left[a]
+                    left[a] = left.get(nxt, nxt)
                     a = left[a]
                 k = a - 1
                 if k < lo_i or d - cd[k] > cal:
@@ -187,8 +188,9 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
                 break
             kr = -1
             while True:
-                while right[b] != b:
-                    right[b] = right[right[b]]
+                while right.get(b, b) != b:
+                    nxt = right[b]
+                    right[b] = right.get(nxt, nxt)
                     b = right[b]
                 if b >= hi_i or cd[b] - d > cal:
                     break
@@ -212,7 +214,7 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
                     still.append(i)
                 continue
             mine.append(k)
-            uses[k] += 1
+            uses[k] = uses.get(k, 0) + 1
             if uses[k] >= reuse_max:
                 left[k + 1] = k
                 right[k] = k + 1
