@@ -195,11 +195,6 @@ def test_distance_values_equal_the_same_column():
         match(df.head(3), "em", ["prior"], distance=[0.1, 0.2])
 
 
-def test_closest_with_multivariate_mahalanobis_is_refused_by_name():
-    with pytest.raises(ValueError, match=r"m_order='closest' with a Mahalanobis distance"):
-        match(_school(), "em", ["prior", "fsm"], distance="mahalanobis", m_order="closest")
-
-
 def test_get_matches_needs_pairs():
     m = match(_school(), "em", method="exact", exact="school_id")
     with pytest.raises(ValueError, match=r"get_matches\(\) needs pairs .*use matched_data"):

@@ -89,6 +89,17 @@ SPECS = {
                                                         caliper=0.5, m_order="closest")),
     "ties_mahalanobis_one_closest": ("ties", dict(covariates=["prior"], m_order="closest",
                                                   **MAH)),
+    "people_mahalanobis_closest": ("people", dict(covariates=["age", "educ", "re74"],
+                                                  m_order="closest", **MAH)),
+    "people_mahalanobis_farthest_ratio2": ("people", dict(covariates=["age", "educ", "re74"],
+                                                          m_order="farthest", ratio=2, **MAH)),
+    "ties_mahalanobis_closest": ("ties", dict(covariates=["prior", "fsm"], m_order="closest",
+                                              **MAH)),
+    "schools_mahalanobis_closest": ("schools", dict(covariates=["prior", "fsm"], exact=STRATA,
+                                                    m_order="closest", **MAH)),
+    "people_mahvars_closest_caliper": ("people", dict(covariates=P_COVS,
+                                                      mahvars=["age", "educ", "re74"],
+                                                      caliper=0.25, m_order="closest")),
     # estimands
     "people_nearest_atc": ("people", dict(covariates=P_COVS, estimand="ATC")),
     "people_nearest_atc_ratio2_replace": ("people", dict(covariates=P_COVS, estimand="ATC",
@@ -231,7 +242,7 @@ def _partition(ids: pd.Series, sub: pd.Series) -> set:
 
 def test_fixtures_cover_every_spec(r_units, r_nn):
     assert set(r_units["fixture"]) == set(SPECS)
-    assert len(SPECS) == 79
+    assert len(SPECS) == 84
 
 
 @pytest.mark.parametrize("name", _ulp(SPECS))

@@ -191,7 +191,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         propensity score or distance column (``"smallest"`` for the ATC), ``"data"`` for
         Mahalanobis (MatchIt's defaults); with replacement the order cannot matter and
         ``"data"`` is used. ``"closest"`` / ``"farthest"`` match the closest (farthest)
-        pairs first (vector distances). ``"random"`` uses
+        pairs first. ``"random"`` uses
         ``numpy.random.default_rng(random_state)`` (R's RNG is not reproduced). With
         ``k2k``: ``"data"`` (default) or ``"random"``.
     discard : {"none", "treated", "control", "both"}, default "none"

@@ -1,4 +1,4 @@
-"""MatchIt 4.7's ``m.order = "closest"`` / ``"farthest"`` (``nn_matchC_vec_closest``).
+"""MatchIt 4.7's ``m.order = "closest"`` / ``"farthest"`` (``nn_matchC_*_closest``).
 
 Each round, every focal unit still eligible finds its nearest available control
 (``find_control_vec`` with one match); the pairs are then taken from the closest (or, for
@@ -105,34 +105,83 @@ def _lower_bound(heap: list[int], first: int, value: int, less) -> int:
 def closest_match(treat: np.ndarray, distance: np.ndarray, eligible: np.ndarray,
                   exact: np.ndarray | None, ratio: int, reuse_max: int, caliper: float | None,
                   cov_ok, close: bool) -> np.ndarray:
-    """Match matrix (focal units in data order x ``ratio``, -1: none) of the C++ routine."""
+    """Match matrix (focal units in data order x ``ratio``, -1: none) of the vector routine."""
+    cal = (float(np.max(distance) - np.min(distance) + 1) if caliper is None
+           else float(caliper))
+    eligible = eligible.copy()
+    walk = _Walk(treat.astype(np.int64), distance, eligible, exact, cal, cov_ok)
+    return pair_first(treat, eligible, ratio, reuse_max, walk.find,
+                      lambda t, c: abs(distance[t] - distance[c]), close)
+
+
+def mahalanobis_finder(Z: np.ndarray, treat: np.ndarray, eligible: np.ndarray,
+                       strata: np.ndarray | None, allowed):
+    """``find_control_mahcovs`` with one match, for :func:`pair_first`.
+
+    Candidates: eligible controls of the focal unit's stratum that ``allowed(t, c)`` accepts
+    (calipers, ``antiexact``); the closest wins, of equal distances the one the outward walk
+    over the stratum's units (sorted by the first column of ``Z``) meets last.
+    """
+    from evaluation.matching._walk import euc_dist_sq, mahalanobis_pick, walk_time
+
+    n = len(treat)
+    strata = np.zeros(n, np.int64) if strata is None else strata
+    pos = np.empty(n, np.int64)
+    members = {}
+    for s_ in np.unique(strata):
+        rows = np.flatnonzero(strata == s_)
+        members[int(s_)] = rows
+        pos[rows[np.argsort(Z[rows, 0], kind="stable")]] = np.arange(len(rows))
+    ctrl_by = {k: rows[~treat[rows]] for k, rows in members.items()}
+
+    def find(t: int, r: int, row: list[int], prev: int = -1) -> int:
+        cand = ctrl_by[int(strata[t])]
+        ok = eligible[cand] & allowed(t, cand)
+        if r > 1 and row:
+            ok &= ~np.isin(cand, row)
+        c = cand[ok]
+        d2 = euc_dist_sq(Z, t, c)
+        fin = np.isfinite(d2)
+        c, d2 = c[fin], d2[fin]
+        pick = mahalanobis_pick(d2, walk_time(int(pos[t]), pos[c]), 1)
+        return int(c[pick[0]]) if len(pick) else -1
+
+    def gap(t: int, c: int) -> float:
+        return float(euc_dist_sq(Z, t, np.array([c]))[0])
+
+    return find, gap
+
+
+def pair_first(treat: np.ndarray, eligible: np.ndarray, ratio: int, reuse_max: int, find,
+               gap, close: bool) -> np.ndarray:
+    """Run the rounds of MatchIt's ``*_closest`` routines over a shared ``eligible`` array.
+
+    ``find(t, r, row, prev)`` is the unit's current best control (-1: none) and
+    ``gap(t, c)`` the pair's distance.
+    """
     treat = treat.astype(np.int64)
     n = len(treat)
-    eligible = eligible.copy()
     focal = np.flatnonzero(treat == 1)
     row_of = np.full(n, -1, np.int64)
     row_of[focal] = np.arange(len(focal))
     n_elig = [int((eligible & (treat == 0)).sum()), int((eligible & (treat == 1)).sum())]
-    allowed = np.full(n, reuse_max, np.int64)
+    allowed = np.full(n, min(reuse_max, 2**62), np.int64)
     allowed[focal] = ratio
     times = np.zeros(n, np.int64)
-    cal = (float(np.max(distance) - np.min(distance) + 1) if caliper is None
-           else float(caliper))
-    walk = _Walk(treat, distance, eligible, exact, cal, cov_ok)
     mm: list[list[int]] = [[] for _ in focal]
     for r in range(1, ratio + 1):
         t_id, c_id, dist = [], [], []
         for t in focal.tolist():
             if not eligible[t]:
                 continue
-            k = walk.find(t, r, mm[row_of[t]])
+            k = find(t, r, mm[row_of[t]])
             if k < 0:
                 eligible[t] = False
                 n_elig[1] -= 1
                 continue
             t_id.append(t)
             c_id.append(k)
-            dist.append(abs(distance[t] - distance[k]))
+            dist.append(gap(t, k))
         heap = sorted(range(len(dist)), key=(dist.__getitem__ if close
                                              else lambda j, v=dist: -v[j]))
         less = ((lambda a, b, v=dist: v[a] < v[b]) if close
@@ -146,13 +195,13 @@ def closest_match(treat: np.ndarray, distance: np.ndarray, eligible: np.ndarray,
                 continue
             c = c_id[h]
             if not eligible[c]:
-                k = walk.find(t, r, mm[row_of[t]], prev=c)
+                k = find(t, r, mm[row_of[t]], c)
                 if k < 0:
                     eligible[t] = False
                     n_elig[1] -= 1
                     continue
                 c_id[h] = k
-                dist[h] = abs(distance[t] - distance[k])
+                dist[h] = gap(t, k)
                 at = _lower_bound(heap, i, h, less)
                 if at != i:
                     heap[i:at] = heap[i + 1:at] + [heap[i]]   # std::rotate(i, i + 1, at)

@@ -200,13 +200,32 @@ def _names(prep: Prepared, rows: np.ndarray) -> str:
     return describe_strata(prep.strata_labels, rows)
 
 
-def _closest_match(prep: Prepared, ratio: int) -> np.ndarray:
-    """``m_order`` "closest" / "farthest" (vector distances only, as MatchIt's vec code)."""
+def _closest_match(prep: Prepared, ratio: int, mahal: bool) -> np.ndarray:
+    """Match with ``m_order`` "closest" / "farthest" (MatchIt's ``*_closest`` routines)."""
     a = prep.args
-    dist = prep.distance if prep.mahalanobis is None else prep.mahalanobis[:, 0]
-    return _closest.closest_match(prep.treat, dist, ~prep.discarded, prep.strata, ratio,
-                                  min(a["reuse_max"], 2**31 - 1), a.get("caliper_distance"),
-                                  _cov_checker(prep, None), a["m_order"] == "closest")
+    close = a["m_order"] == "closest"
+    if not mahal:
+        dist = prep.distance if prep.mahalanobis is None else prep.mahalanobis[:, 0]
+        return _closest.closest_match(prep.treat, dist, ~prep.discarded, prep.strata, ratio,
+                                      min(a["reuse_max"], 2**31 - 1),
+                                      a.get("caliper_distance"), _cov_checker(prep, None),
+                                      close)
+    eligible = ~prep.discarded
+    cal_d, d = a.get("caliper_distance"), prep.distance
+
+    def allowed(t: int, cand: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(cand), bool)
+        if prep.caliper_covs is not None:
+            ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
+                         <= prep.caliper_widths, axis=1)
+        if cal_d is not None and d is not None:
+            ok &= np.abs(d[cand] - d[t]) <= cal_d
+        if prep.antiexact is not None:
+            ok &= np.all(prep.antiexact[cand] != prep.antiexact[t], axis=1)
+        return ok
+    find, gap = _closest.mahalanobis_finder(prep.mahalanobis, prep.treat, eligible,
+                                            prep.strata, allowed)
+    return _closest.pair_first(prep.treat, eligible, ratio, a["reuse_max"], find, gap, close)
 
 
 def match(prep: Prepared) -> MethodOutput:
@@ -245,11 +264,7 @@ def match(prep: Prepared) -> MethodOutput:
     mahal = prep.mahalanobis is not None and (prep.mahalanobis.shape[1] > 1
                                               or a.get("mahvars") is not None)
     if a["m_order"] in ("closest", "farthest"):
-        if mahal:
-            raise ValueError(f"m_order={a['m_order']!r} with a Mahalanobis distance on more "
-                             "than one variable (MatchIt's nn_matchC_mahcovs_closest) is not "
-                             "supported; use m_order='data' or a vector distance")
-        mm = _closest_match(prep, ratio)
+        mm = _closest_match(prep, ratio, mahal)
     elif mahal:
         mm = mahalanobis_match(prep, order, ratio)
     else:  # MatchIt matches one Mahalanobis variable as a vector distance
