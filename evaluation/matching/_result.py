@@ -262,7 +262,8 @@ class MatchResult:
                 f"{int(n.loc['All', 'Control'])})")
 
     def _repr_html_(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.spec.items() if v is not None)
+        args = ", ".join(f"{k}={v!r}" for k, v in self.spec.items()
+                         if v is not None and k not in ("focal", "other"))
         excl = "".join(f"<li>{html.escape(k)}: {v}</li>" for k, v in self.exclusions.items())
         return (f"<p><b>Matching</b>: {html.escape(args)}</p>"
                 + self.counts.to_html(caption="Sample sizes")
