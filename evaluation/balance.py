@@ -34,12 +34,26 @@ def _wvar(x: np.ndarray, w: np.ndarray, binary: bool) -> float:
     """MatchIt's ``wvar``: p(1-p) for binary, else the unbiased weighted variance."""
     w = w / w.sum()
     m = np.sum(w * x)
-    return m * (1 - m) if binary else np.sum(w * (x - m) ** 2) / (1 - np.sum(w ** 2))
+    if binary:
+        return m * (1 - m)
+    with np.errstate(invalid="ignore", divide="ignore"):   # one unit: NaN, as R's NA
+        return np.sum(w * (x - m) ** 2) / (1 - np.sum(w ** 2))
 
 
-def _pooled_sd(x: np.ndarray, t: np.ndarray, binary: bool) -> float:
-    """MatchIt's ``pooled_sd`` (proportional contribution, no weights)."""
+def _pooled_sd(x: np.ndarray, t: np.ndarray, binary: bool, s: np.ndarray | None = None
+               ) -> float:
+    """MatchIt's ``pooled_sd`` (proportional contribution; sampling weights ``s``)."""
     n = len(x)
+    if s is not None:
+        if binary:
+            return np.sqrt(sum(np.sum(x[t == g] * s[t == g])
+                               * (1 - np.sum(x[t == g] * s[t == g]) / s[t == g].sum())
+                               / s.sum() for g in (True, False)))
+        centred = x.astype(float).copy()
+        for g in (True, False):
+            centred[t == g] -= np.sum(x[t == g] * s[t == g]) / s[t == g].sum()
+        wn = s / s.sum()
+        return np.sqrt(np.sum(wn * centred ** 2) / (1 - np.sum(wn ** 2)))
     if binary:
         return np.sqrt(sum(x[t == g].sum() * (1 - x[t == g].sum() / (t == g).sum()) / n
                            for g in (True, False)))
@@ -60,20 +74,41 @@ def _ecdf(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     return float(diff.mean()), float(diff.max())
 
 
-def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> dict:
-    """MatchIt's ``bal1var`` (standardised, ATT) for one numeric column."""
+#: SD in the SMD's denominator per estimand (MatchIt's summary: ``s.d.denom``).
+SD_DENOMINATORS = {"ATT": "treated", "ATC": "control", "ATE": "pooled"}
+
+
+def _denominator(x: np.ndarray, t: np.ndarray, binary: bool, kind: str, s: np.ndarray
+                 ) -> float:
+    """MatchIt's standardising SD: one group's, or the mean of both groups' variances.
+
+    Weighted by the sampling weights ``s`` (ones without), never by matching weights.
+    """
+    if kind == "pooled":
+        return float(np.sqrt((_wvar(x[t], s[t], binary) + _wvar(x[~t], s[~t], binary)) / 2))
+    g = t if kind == "treated" else ~t
+    return float(np.sqrt(_wvar(x[g], s[g], binary)))
+
+
+def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray, denominator: str = "treated",
+         s: np.ndarray | None = None) -> dict:
+    """MatchIt's ``bal1var`` (standardised) for one numeric column.
+
+    ``w``: the weights of the means, variance ratio and eCDFs (matching weights times
+    sampling weights); ``s``: the sampling weights of the SMD's denominator.
+    """
     binary = bool(np.all((x == 0) | (x == 1)))
     mt = np.sum(x[t] * w[t]) / w[t].sum()
     mc = np.sum(x[~t] * w[~t]) / w[~t].sum()
     diff = mt - mc
     too_small = (w[t] != 0).sum() < 2 and (w[~t] != 0).sum() < 2
-    smd = vr = np.nan
+    smd = vr = sd = np.nan
     if abs(diff) <= _SQRT_EPS:
         smd = diff
     elif not too_small:
-        sd = np.sqrt(_wvar(x[t], np.ones(t.sum()), binary))
+        sd = _denominator(x, t, binary, denominator, np.ones(len(x)) if s is None else s)
         if not np.isfinite(sd) or sd < _SQRT_EPS:
-            sd = _pooled_sd(x, t, binary)
+            sd = _pooled_sd(x, t, binary, s)
         smd = diff / sd
     if binary:
         em = ex = abs(diff)
@@ -83,7 +118,7 @@ def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> dict:
         vr = _wvar(x[t], w[t], False) / _wvar(x[~t], w[~t], False)
         em, ex = _ecdf(x, t, w)
     return {"mean_treated": mt, "mean_control": mc, "smd": smd, "var_ratio": vr,
-            "ecdf_mean": em, "ecdf_max": ex}
+            "ecdf_mean": em, "ecdf_max": ex, "sd": sd, "too_small": too_small}
 
 
 def _columns(data: pd.DataFrame, covariates: list[str]):
@@ -101,7 +136,8 @@ def _columns(data: pd.DataFrame, covariates: list[str]):
 
 def balance_table(data: pd.DataFrame, treatment: str, covariates: list[str],
                   weights: pd.Series | np.ndarray | None = None,
-                  s_d_denominator: str = "treated") -> pd.DataFrame:
+                  s_d_denominator: str = "treated",
+                  s_weights: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
     """Balance statistics of each covariate (and each level of a categorical one).
 
     Computed as MatchIt's ``summary.matchit`` with ``standardize = TRUE`` for the ATT: means
@@ -123,8 +159,13 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: list[str],
         Columns; strings / categoricals give one row per level.
     weights : array-like, optional
         Matching weights aligned to ``data`` (units with weight 0 count as unmatched).
-    s_d_denominator : {"treated"}, default "treated"
-        SD in the denominator of the SMD (the ATT's).
+    s_d_denominator : {"treated", "control", "pooled"}, default "treated"
+        SD in the denominator of the SMD: the treated group's (ATT), the control group's
+        (ATC) or the square root of the mean of the two groups' variances (ATE), as
+        MatchIt's ``s.d.denom``.
+    s_weights : array-like, optional
+        Sampling weights (MatchIt's ``s.weights``): they multiply ``weights`` in the means,
+        variance ratio and eCDFs, and weight the standard deviation of the SMD.
 
     Returns
     -------
@@ -138,18 +179,23 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: list[str],
     >>> float(balance_table(d, "em", ["x"])["smd"].iloc[0])
     -1.414213562373095
     """
-    if s_d_denominator != "treated":
-        raise ValueError(f"`s_d_denominator` should be one of ['treated'] (the ATT); got "
-                         f"{s_d_denominator!r}")
+    if s_d_denominator not in SD_DENOMINATORS.values():
+        raise ValueError(f"`s_d_denominator` should be one of {list(SD_DENOMINATORS.values())}"
+                         f"; got {s_d_denominator!r}")
     missing = [c for c in [treatment, *covariates] if c not in data.columns]
     if missing:
         raise KeyError(f"balance_table: column(s) {missing} are not in `data`")
     t_all = data[treatment].to_numpy().astype(bool)
     w_all = np.ones(len(data)) if weights is None else np.asarray(weights, float)
+    s_all = None if s_weights is None else np.asarray(s_weights, float)
+    if s_all is not None:
+        w_all = w_all * s_all
     rows = []
     for var, level, kind, x, na in _columns(data, covariates):
         ok = ~na
-        stats = _one(x[ok], t_all[ok], w_all[ok])
+        stats = _one(x[ok], t_all[ok], w_all[ok], s_d_denominator,
+                     None if s_all is None else s_all[ok])
+        stats.pop("sd"), stats.pop("too_small")
         rows.append({"variable": var, "level": level, "type": kind, **stats,
                      "wwc_band": wwc_band(stats["smd"]), "n_missing": int(na.sum())})
     return pd.DataFrame(rows)
@@ -176,6 +222,8 @@ class BalanceSummary:
     distance: pd.DataFrame | None = field(default=None, repr=False)
     method: str = ""
     bool_variables: tuple = ()
+    pair_dist: pd.Series | None = field(default=None, repr=False)
+    sample_sizes: pd.DataFrame | None = field(default=None, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """Wide table in MatchIt's ``summary.matchit`` layout (All data | Matched data).
@@ -184,7 +232,10 @@ class BalanceSummary:
         -------
         pandas.DataFrame
             Rows named as MatchIt names them (``distance``, ``x``, ``fsmTRUE``,
-            ``sensupport``...); ``attrs["sample_sizes"]`` holds the counts.
+            ``sensupport``...); the matched data also carry MatchIt's ``Std. Pair Dist.``
+            (mean absolute within-pair, or within-subclass, difference over the SMD's
+            denominator); ``attrs["sample_sizes"]`` holds MatchIt's sample-size table
+            (All (ESS), All, Matched (ESS), Matched, Unmatched, Discarded).
 
         Examples
         --------
@@ -192,22 +243,95 @@ class BalanceSummary:
         """
         parts = [self.table] if self.distance is None else [self.distance, self.table]
         tab = pd.concat(parts, ignore_index=True)
-        names = [v if lv is None or pd.isna(lv) else f"{v}{lv}" for v, lv in
-                 zip(tab["variable"], tab["level"], strict=True)]
-        names = [f"{n}TRUE" if n in self.bool_variables else n for n in names]
-        tab = tab.assign(row=names)
+        tab = tab.assign(row=_row_names(tab, self.bool_variables))
         wide = {}
         for stage, label in (("before", "All data"), ("after", "Matched data")):
             part = tab[tab["stage"] == stage].set_index("row")[list(SUMMARY_COLUMNS)]
             wide[label] = part.rename(columns=SUMMARY_COLUMNS)
+        if self.pair_dist is not None:
+            wide["Matched data"] = wide["Matched data"].assign(
+                **{"Std. Pair Dist.": self.pair_dist.reindex(wide["Matched data"].index)})
         out = pd.concat(wide, axis=1)
         out.index.name = None
-        out.attrs["sample_sizes"] = self.counts
+        out.attrs["sample_sizes"] = (self.sample_sizes if self.sample_sizes is not None
+                                     else self.counts)
         return out
 
     def _repr_html_(self) -> str:
         return (self.summary().round(4).to_html(caption="Balance (MatchIt layout)")
                 + self.counts.to_html(caption="Sample sizes"))
+
+
+def _row_names(tab: pd.DataFrame, bool_variables) -> list[str]:
+    """MatchIt's row names: ``x``, ``<factor><level>``, ``<logical>TRUE``."""
+    names = [v if lv is None or pd.isna(lv) else f"{v}{lv}" for v, lv in
+             zip(tab["variable"], tab["level"], strict=True)]
+    return [f"{n}TRUE" if n in bool_variables else n for n in names]
+
+
+def _mean_cross_pair_gap(x: np.ndarray, t: np.ndarray, sub: np.ndarray) -> float:
+    """Mean |x_t - x_c| over all treated-control pairs sharing a subclass (pairdistsubC)."""
+    has = ~np.isnan(sub)
+    x, t, sub = x[has], t[has], sub[has]
+    order = np.lexsort((x, sub))
+    x, t, sub = x[order], t[order], sub[order]
+    start = np.r_[True, sub[1:] != sub[:-1]]
+    group = np.cumsum(start) - 1
+    total = 0.0
+    pairs = 0.0
+    for g in (True, False):   # each pair counted once, by its later member in the sort
+        is_other = (t != g).astype(float)
+        cnt = np.cumsum(is_other) - is_other
+        sm = np.cumsum(x * is_other) - x * is_other
+        first = np.flatnonzero(start)
+        cnt = cnt - cnt[first][group]
+        sm = sm - sm[first][group]
+        mine = t == g
+        total += float(np.sum(x[mine] * cnt[mine] - sm[mine]))
+        pairs += float(np.sum(cnt[mine]))
+    return total / pairs if pairs else np.nan
+
+
+def _mean_matrix_gap(x: np.ndarray, focal_rows: np.ndarray, mm: np.ndarray) -> float:
+    """Mean |x_focal - x_match| over the entries of the match matrix (no subclasses)."""
+    rows, cols = np.nonzero(mm >= 0)
+    return float(np.mean(np.abs(x[focal_rows[rows]] - x[mm[rows, cols]]))) if len(rows) \
+        else np.nan
+
+
+def _pair_distances(result, data: pd.DataFrame, covs: list[str], denominator: str
+                    ) -> pd.Series:
+    """MatchIt's ``Std. Pair Dist.`` of every summary row (``pair.dist`` in bal1var)."""
+    t = data[result.treatment].to_numpy().astype(bool)
+    w = result.weights.to_numpy()
+    sw = None if result.s_weights is None else result.s_weights.to_numpy()
+    sub = result.subclass.to_numpy(dtype=float, na_value=np.nan)
+    use_sub = bool(np.any(~np.isnan(sub)))
+    mm = result.match_matrix
+    if (not use_sub and mm is None) or result.method == "subclass":
+        return pd.Series(dtype=float)   # MatchIt's summary of subclasses reports none
+    focal = t if result.spec.get("focal", "treated") == "treated" else ~t
+    focal_rows = np.flatnonzero(focal)
+    cols = list(_columns(data, covs))
+    values = [("distance", None, result.distance.to_numpy())] if result.distance is not None \
+        else []
+    values += [(v, lv, x) for v, lv, _, x, _ in cols]
+    out = {}
+    bools = tuple(c for c in covs if pd.api.types.is_bool_dtype(data[c]))
+    for var, level, x in values:
+        if np.isnan(x).any():
+            continue
+        name = _row_names(pd.DataFrame({"variable": [var], "level": [level]}), bools)[0]
+        stats = _one(x, t, w if sw is None else w * sw, denominator, sw)
+        if stats["too_small"] and abs(stats["mean_treated"] - stats["mean_control"]) \
+                > _SQRT_EPS:
+            out[name] = np.nan
+            continue
+        gap = (_mean_cross_pair_gap(x, t, sub) if use_sub
+               else _mean_matrix_gap(x, focal_rows, mm))
+        sd = stats["sd"]
+        out[name] = gap / sd if np.isfinite(sd) and abs(gap) > 1e-8 else gap
+    return pd.Series(out, dtype=float)
 
 
 def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
@@ -232,17 +356,137 @@ def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
     """
     covs = list(covariates or result.covariates)
     data, t = result.data, result.treatment
+    denominator = SD_DENOMINATORS[result.spec.get("estimand", "ATT")]
+    sw = None if result.s_weights is None else result.s_weights.to_numpy()
     parts = []
     for stage, w in (("before", None), ("after", result.weights.to_numpy())):
-        tab = balance_table(data, t, covs, weights=w)
+        tab = balance_table(data, t, covs, weights=w, s_d_denominator=denominator,
+                            s_weights=sw)
         tab.insert(0, "stage", stage)
         parts.append(tab)
     table = pd.concat(parts, ignore_index=True)
     dist = None
     if result.distance is not None:
         frame = pd.DataFrame({t: data[t].to_numpy(), "distance": result.distance.to_numpy()})
-        dist = pd.concat([balance_table(frame, t, ["distance"], weights=w).assign(stage=s)
+        dist = pd.concat([balance_table(frame, t, ["distance"], weights=w,
+                                        s_d_denominator=denominator,
+                                        s_weights=sw).assign(stage=s)
                           for s, w in (("before", None), ("after", result.weights.to_numpy()))],
                          ignore_index=True)
     bools = tuple(c for c in covs if pd.api.types.is_bool_dtype(data[c]))
-    return BalanceSummary(table, result.counts, dist, result.method, bools)
+    return BalanceSummary(table, result.counts, dist, result.method, bools,
+                          _pair_distances(result, data, covs, denominator),
+                          result.sample_sizes())
+
+
+def _one_in_subclass(x: np.ndarray, t: np.ndarray, s: np.ndarray, inside: np.ndarray,
+                     denominator: str) -> dict:
+    """MatchIt's ``bal1var.subclass`` for the units ``inside`` a subclass.
+
+    Means, variance ratio and eCDFs of the subclass's units (sampling weights only). The SD
+    of the SMD is the subclass's treated (control) units' for the ATT (ATC) and the whole
+    sample's pooled SD for the ATE; the fallback for a zero SD is the whole sample's, as in
+    MatchIt's code; a difference is standardised only above 1e-8.
+    """
+    binary = bool(np.all((x == 0) | (x == 1)))
+    xi, ti, si = x[inside], t[inside], s[inside]
+    mt = np.sum(xi[ti] * si[ti]) / si[ti].sum() if ti.any() else np.nan
+    mc = np.sum(xi[~ti] * si[~ti]) / si[~ti].sum() if (~ti).any() else np.nan
+    diff = mt - mc
+    too_small = ti.sum() < 2 and (~ti).sum() < 2
+    smd = vr = np.nan
+    if abs(diff) > 1e-8:
+        if not too_small:
+            sd = (_denominator(x, t, binary, "pooled", s) if denominator == "pooled"
+                  else _denominator(xi, ti, binary, denominator, si))
+            if not np.isfinite(sd) or sd < _SQRT_EPS:
+                sd = _pooled_sd(x, t, binary, s)
+            smd = diff / sd
+    else:
+        smd = diff
+    if binary:
+        em = ex = abs(diff)
+    elif too_small:
+        em = ex = np.nan
+    else:
+        vr = _wvar(xi[ti], si[ti], False) / _wvar(xi[~ti], si[~ti], False)
+        em, ex = _ecdf(xi, ti, np.ones(len(xi)))
+    return {"mean_treated": mt, "mean_control": mc, "smd": smd, "var_ratio": vr,
+            "ecdf_mean": em, "ecdf_max": ex}
+
+
+def subclass_balance(result, covariates: list[str] | None = None) -> pd.DataFrame:
+    """Balance within each subclass, as MatchIt's ``summary(m, subclass = TRUE)``.
+
+    Parameters
+    ----------
+    result : MatchResult
+        A match with subclasses (``method="subclass"``; any method whose result has them).
+    covariates : list of str, optional
+        Columns to check (default: the covariates matched on).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (``"Subclass k"``, row name as in :meth:`BalanceSummary.summary`), columns
+        Means Treated, Means Control, Std. Mean Diff., Var. Ratio, eCDF Mean, eCDF Max.
+
+    Raises
+    ------
+    ValueError
+        If the result has no subclasses.
+
+    Examples
+    --------
+    >>> subclass_balance(result).loc["Subclass 1"]  # doctest: +SKIP
+    """
+    sub = result.subclass.to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(sub).all():
+        raise ValueError(f"method={result.method!r} made no subclasses; per-subclass "
+                         "balance needs them (method='subclass', 'exact' or 'cem')")
+    covs = list(covariates or result.covariates)
+    data = result.data
+    t_all = data[result.treatment].to_numpy().astype(bool)
+    s_all = (np.ones(len(data)) if result.s_weights is None
+             else result.s_weights.to_numpy())
+    denominator = SD_DENOMINATORS[result.spec.get("estimand", "ATT")]
+    values = ([("distance", None, result.distance.to_numpy())]
+              if result.distance is not None else [])
+    values += [(v, lv, x) for v, lv, _, x, _ in _columns(data, covs)]
+    bools = tuple(c for c in covs if pd.api.types.is_bool_dtype(data[c]))
+    names = _row_names(pd.DataFrame({"variable": [v for v, _, _ in values],
+                                     "level": [lv for _, lv, _ in values]}), bools)
+    parts = {}
+    for k in np.unique(sub[~np.isnan(sub)]).astype(int):
+        inside = sub == k
+        rows = {name: _one_in_subclass(x, t_all, s_all, inside, denominator)
+                for name, (_, _, x) in zip(names, values, strict=True)}
+        parts[f"Subclass {k}"] = pd.DataFrame(rows).T.rename(columns=SUMMARY_COLUMNS)
+    return pd.concat(parts)
+
+
+def subclass_sizes(result) -> pd.DataFrame:
+    """Sample sizes by subclass, as MatchIt's ``summary(m, subclass = TRUE)$qn``.
+
+    Rows Control, Treated, Total; a column per subclass, then ``Unmatched`` and
+    ``Discarded`` when there are such units, then ``All``.
+
+    Examples
+    --------
+    >>> subclass_sizes(result)  # doctest: +SKIP
+    """
+    sub = result.subclass.to_numpy(dtype=float, na_value=np.nan)
+    t = result.data[result.treatment].to_numpy().astype(bool)
+    disc = result.discarded.to_numpy()
+    cols = {}
+    for k in np.unique(sub[~np.isnan(sub) & ~disc]).astype(int):
+        cols[str(k)] = [int(((sub == k) & ~disc & ~t).sum()), int(((sub == k) & ~disc & t).sum())]
+    unmatched = np.isnan(sub) & ~disc
+    if unmatched.any():
+        cols["Unmatched"] = [int((unmatched & ~t).sum()), int((unmatched & t).sum())]
+    if disc.any():
+        cols["Discarded"] = [int((disc & ~t).sum()), int((disc & t).sum())]
+    out = pd.DataFrame(cols, index=["Control", "Treated"])
+    out.loc["Total"] = out.sum()
+    out["All"] = out.sum(axis=1)
+    return out

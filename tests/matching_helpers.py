@@ -13,7 +13,14 @@ def assert_valid_match(res, ratio: int | None = None, replace: bool | None = Non
     w = res.weights
     assert w.index.equals(res.data.index) and len(res.subclass) == n
     assert (w >= 0).all() and np.isfinite(w).all()
-    assert (w[treat & (w > 0)] == 1).all(), "ATT: matched treated units have weight 1"
+    estimand = res.spec.get("estimand", "ATT")
+    if estimand == "ATT":
+        assert (w[treat & (w > 0)] == 1).all(), "ATT: matched treated units have weight 1"
+    elif estimand == "ATC":
+        assert (w[~treat & (w > 0)] == 1).all(), "ATC: matched controls have weight 1"
+    for grp in (treat, ~treat):   # MatchIt's normalize: nonzero weights average 1
+        nz = grp & (w > 0).to_numpy()
+        assert not nz.any() or np.isclose(w[nz].mean(), 1.0)
     assert not (w[res.discarded.to_numpy()] > 0).any(), "discarded units are never matched"
     c = res.counts
     assert list(c.index) == ["All", "Matched", "Unmatched", "Discarded"]
@@ -36,18 +43,20 @@ def assert_valid_match(res, ratio: int | None = None, replace: bool | None = Non
     assert {"weights", "subclass", "distance"} <= set(md.columns)
     if res.match_matrix is not None:
         mm = res.match_matrix
-        assert mm.shape == (int(treat.sum()), res.spec["ratio"] if ratio is None else ratio)
+        focal = treat if res.spec.get("focal", "treated") == "treated" else ~treat
+        assert mm.shape == (int(focal.sum()), res.spec.get("ratio", 1) if ratio is None
+                            else ratio)
         used = mm[mm >= 0]
-        assert not treat[used].any(), "only controls appear in the match matrix"
+        assert not focal[used].any(), "only the other group appears in the match matrix"
         if not res.spec["replace"]:
             assert len(np.unique(used)) == len(used), "without replacement no control twice"
         if res.spec.get("caliper_distance") is not None and res.distance is not None:
             d = res.distance.to_numpy()
             rows, cols = np.nonzero(mm >= 0)
-            t_pos = np.flatnonzero(treat)[rows]
+            t_pos = np.flatnonzero(focal)[rows]
             assert (np.abs(d[t_pos] - d[mm[rows, cols]]) <= res.spec["caliper_distance"]).all()
         if res.spec.get("exact"):
             key = res.data[res.spec["exact"]].astype(str).agg("|".join, axis=1).to_numpy()
             rows, cols = np.nonzero(mm >= 0)
-            assert (key[np.flatnonzero(treat)[rows]] == key[mm[rows, cols]]).all()
+            assert (key[np.flatnonzero(focal)[rows]] == key[mm[rows, cols]]).all()
     assert isinstance(res.summary(), pd.DataFrame)

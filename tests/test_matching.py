@@ -108,7 +108,12 @@ def test_missing_covariate_names_column_and_rows():
 
 def test_bad_arguments_name_allowed_values():
     with pytest.raises(ValueError, match=r"`m_order` should be one of \['largest'"):
-        match(_school(), "em", ["prior"], m_order="closest")
+        match(_school(), "em", ["prior"], m_order="nearest")
+    with pytest.raises(ValueError, match=r"`estimand`='ATE' is not available with "
+                                         r"method='nearest'.*\['ATT', 'ATC'\]"):
+        match(_school(), "em", ["prior"], estimand="ATE")
+    with pytest.raises(ValueError, match=r"`link` should be one of \['logit', 'probit'"):
+        match(_school(), "em", ["prior"], link="cauchit")
     with pytest.raises(ValueError, match=r"`method` should be one of"):
         match(_school(), "em", ["prior"], method="optimal")
     with pytest.warns(IgnoredArgumentWarning, match=r"\['ratio'\] are not used with "
@@ -155,3 +160,42 @@ def test_warm_started_logit_equals_r_style_cold_start():
     _, eta, _, converged = _irls(np.ascontiguousarray(X.T), y, None, 25, 1e-10)
     assert fit.converged and converged
     np.testing.assert_allclose(fit.fitted, 1 / (1 + np.exp(-eta)), atol=1e-9)
+
+
+def test_unknown_argument_names_it_and_the_supported_ones():
+    with pytest.raises(TypeError, match=r"match\(\): unsupported argument\(s\) 'm.order' "
+                                        r"\(did you mean 'm_order'\?\); supported arguments: "
+                                        r"\['data', 'treatment'.*'k2k', 's_weights'\]"):
+        match(_school(), "em", ["prior"], **{"m.order": "data"})
+    with pytest.raises(TypeError, match=r"unsupported argument\(s\) 'calliper'"):
+        match(_school(), "em", ["prior"], calliper=0.2)
+
+
+def test_a_single_name_is_one_column_not_its_characters():
+    df = _school()
+    a = match(df, "em", "prior", exact="school_id")
+    b = match(df, "em", ["prior"], exact=["school_id"])
+    assert a.spec["exact"] == ["school_id"] and a.covariates == ["prior"]
+    pd.testing.assert_series_equal(a.weights, b.weights)
+    with pytest.raises(TypeError, match=r"`exact` should be a column name or a list"):
+        match(df, "em", "prior", exact=3)
+
+
+def test_distance_values_equal_the_same_column():
+    df = _school()
+    by_name = match(df.assign(score=df["prior"]), "em", ["prior"], distance="score")
+    by_values = match(df, "em", ["prior"], distance=df["prior"])
+    by_array = match(df, "em", ["prior"], distance=df["prior"].to_numpy())
+    assert (by_name.match_matrix == by_values.match_matrix).all()
+    assert (by_array.match_matrix == by_values.match_matrix).all()
+    assert by_values.spec["distance"] == "<values>"
+    with pytest.raises(ValueError, match=r"must have the index of `data`"):
+        match(df, "em", ["prior"], distance=df["prior"].reset_index(drop=True).iloc[::-1])
+    with pytest.raises(ValueError, match=r"3 numbers \(one per row"):
+        match(df.head(3), "em", ["prior"], distance=[0.1, 0.2])
+
+
+def test_get_matches_needs_pairs():
+    m = match(_school(), "em", method="exact", exact="school_id")
+    with pytest.raises(ValueError, match=r"get_matches\(\) needs pairs .*use matched_data"):
+        m.get_matches()

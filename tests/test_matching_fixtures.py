@@ -73,6 +73,107 @@ SPECS = {
                                     exact=STRATA)),
     "schools_subclass": ("schools", dict(method="subclass", covariates=S_COVS + STRATA,
                                          subclass=6)),
+    # m_order closest / farthest
+    "people_nearest_closest": ("people", dict(covariates=P_COVS, m_order="closest")),
+    "people_nearest_farthest": ("people", dict(covariates=P_COVS, m_order="farthest")),
+    "people_nearest_closest_ratio2_caliper": ("people", dict(covariates=P_COVS,
+                                                             m_order="closest", ratio=2,
+                                                             caliper=0.25)),
+    "ties_nearest_score_closest": ("ties", dict(covariates=T_COVS, distance="score",
+                                                m_order="closest")),
+    "ties_nearest_score_farthest_ratio2": ("ties", dict(covariates=T_COVS, distance="score",
+                                                        ratio=2, m_order="farthest")),
+    "ties_nearest_score_closest_reuse2": ("ties", dict(covariates=T_COVS, distance="score",
+                                                       reuse_max=2, m_order="closest")),
+    "schools_nearest_closest_caliper": ("schools", dict(covariates=S_COVS, exact=STRATA,
+                                                        caliper=0.5, m_order="closest")),
+    "ties_mahalanobis_one_closest": ("ties", dict(covariates=["prior"], m_order="closest",
+                                                  **MAH)),
+    "people_mahalanobis_closest": ("people", dict(covariates=["age", "educ", "re74"],
+                                                  m_order="closest", **MAH)),
+    "people_mahalanobis_farthest_ratio2": ("people", dict(covariates=["age", "educ", "re74"],
+                                                          m_order="farthest", ratio=2, **MAH)),
+    "ties_mahalanobis_closest": ("ties", dict(covariates=["prior", "fsm"], m_order="closest",
+                                              **MAH)),
+    "schools_mahalanobis_closest": ("schools", dict(covariates=["prior", "fsm"], exact=STRATA,
+                                                    m_order="closest", **MAH)),
+    "people_mahvars_closest_caliper": ("people", dict(covariates=P_COVS,
+                                                      mahvars=["age", "educ", "re74"],
+                                                      caliper=0.25, m_order="closest")),
+    # estimands
+    "people_nearest_atc": ("people", dict(covariates=P_COVS, estimand="ATC")),
+    "people_nearest_atc_ratio2_replace": ("people", dict(covariates=P_COVS, estimand="ATC",
+                                                         ratio=2, replace=True)),
+    "ties_nearest_score_atc": ("ties", dict(covariates=T_COVS, distance="score",
+                                            estimand="ATC")),
+    "schools_nearest_atc_caliper": ("schools", dict(covariates=S_COVS, exact=STRATA,
+                                                    estimand="ATC", caliper=0.5)),
+    "people_exact_atc": ("people", dict(method="exact", covariates=["race", "married"],
+                                        estimand="ATC")),
+    "people_exact_ate": ("people", dict(method="exact", covariates=["race", "married"],
+                                        estimand="ATE")),
+    "schools_exact_ate": ("schools", dict(method="exact", exact=STRATA, estimand="ATE")),
+    "people_cem_atc": ("people", dict(method="cem", covariates=["age", "educ", "race",
+                                                                "married"], estimand="ATC")),
+    "people_cem_ate": ("people", dict(method="cem", covariates=["age", "educ", "race",
+                                                                "married"], estimand="ATE")),
+    "people_subclass_atc": ("people", dict(method="subclass", covariates=P_COVS, subclass=5,
+                                           estimand="ATC")),
+    "people_subclass_ate": ("people", dict(method="subclass", covariates=P_COVS, subclass=6,
+                                           estimand="ATE")),
+    # link and a user distance
+    "people_nearest_probit": ("people", dict(covariates=P_COVS, link="probit")),
+    "people_nearest_cloglog_caliper": ("people", dict(covariates=P_COVS, link="cloglog",
+                                                      caliper=0.2)),
+    "people_nearest_linear_logit_caliper": ("people", dict(covariates=P_COVS,
+                                                           link="linear.logit", caliper=0.2)),
+    "people_nearest_linear_probit_ratio2": ("people", dict(covariates=P_COVS,
+                                                           link="linear.probit", ratio=2)),
+    "people_subclass_linear_cloglog": ("people", dict(method="subclass", covariates=P_COVS,
+                                                      subclass=4, link="linear.cloglog")),
+    # one name where a list is expected (MatchIt's exact = "school")
+    "ties_nearest_exact_string": ("ties", dict(covariates=T_COVS, exact="school")),
+    # mahvars, antiexact, reuse_max, k2k
+    "people_mahvars_caliper": ("people", dict(covariates=P_COVS,
+                                              mahvars=["age", "educ", "re74"], caliper=0.25)),
+    "ties_mahvars_ratio2_caliper": ("ties", dict(covariates=T_COVS, mahvars=["prior", "fsm"],
+                                                 caliper=0.1, ratio=2)),
+    "schools_mahvars_one": ("schools", dict(covariates=S_COVS, mahvars="prior", exact=STRATA,
+                                            caliper=0.5)),
+    "people_nearest_antiexact": ("people", dict(covariates=P_COVS, antiexact="married")),
+    "ties_nearest_score_antiexact_ratio2": ("ties", dict(covariates=T_COVS, distance="score",
+                                                         antiexact=["school"], ratio=2)),
+    "people_mahalanobis_antiexact": ("people", dict(covariates=["age", "educ", "re74"],
+                                                    antiexact="race", **MAH)),
+    "people_nearest_reuse2": ("people", dict(covariates=P_COVS, reuse_max=2)),
+    "ties_nearest_score_ratio2_reuse3": ("ties", dict(covariates=T_COVS, distance="score",
+                                                      ratio=2, reuse_max=3)),
+    "people_mahalanobis_reuse2_ratio2": ("people", dict(covariates=["age", "educ", "re74"],
+                                                        reuse_max=2, ratio=2, **MAH)),
+    "people_cem_k2k": ("people", dict(method="cem", covariates=["age", "educ", "race",
+                                                                "married"], k2k=True)),
+    "schools_cem_k2k": ("schools", dict(method="cem", covariates=["prior", "fsm", "sen"],
+                                        exact=STRATA, k2k=True)),
+    "ties_cem_k2k_atc": ("ties", dict(method="cem", covariates=T_COVS, k2k=True,
+                                      estimand="ATC")),
+    # sampling weights (s.weights = "sw")
+    "people_nearest_sw": ("people", dict(covariates=P_COVS, s_weights="sw")),
+    "people_nearest_sw_ratio2_caliper": ("people", dict(covariates=P_COVS, s_weights="sw",
+                                                        ratio=2, caliper=0.25)),
+    "people_nearest_probit_sw": ("people", dict(covariates=P_COVS, link="probit",
+                                                s_weights="sw")),
+    "people_mahalanobis_sw": ("people", dict(covariates=["age", "educ", "re74"],
+                                             s_weights="sw", **MAH)),
+    "people_mahvars_sw": ("people", dict(covariates=P_COVS, mahvars=["age", "educ"],
+                                         caliper=0.3, s_weights="sw")),
+    "people_exact_sw": ("people", dict(method="exact", covariates=["race", "married"],
+                                       s_weights="sw")),
+    "people_subclass_sw_ate": ("people", dict(method="subclass", covariates=P_COVS,
+                                              subclass=5, estimand="ATE", s_weights="sw")),
+    "schools_nearest_sw": ("schools", dict(covariates=S_COVS, exact=STRATA, s_weights="sw")),
+    "people_cem_k2k_sw": ("people", dict(method="cem", covariates=["age", "educ", "race",
+                                                                   "married"], k2k=True,
+                                         s_weights="sw")),
 }
 TREATMENT = {"people": "treat", "ties": "treat", "schools": "em"}
 
@@ -91,7 +192,9 @@ def _ulp(names):
 
 
 def _data(name: str) -> pd.DataFrame:
-    return pd.read_csv(FIX / f"{name}.csv")
+    data = pd.read_csv(FIX / f"{name}.csv")
+    # sampling weights, the rule of make_fixtures.R: 0.5 + (row number %% 5) / 4
+    return data.assign(sw=0.5 + (np.arange(1, len(data) + 1) % 5) / 4)
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +217,11 @@ def r_nn():
     return pd.read_csv(FIX / "nn.csv").set_index(["fixture", "sample"])
 
 
+@pytest.fixture(scope="module")
+def r_matches():
+    return pd.read_csv(FIX / "matches.csv")
+
+
 _CACHE: dict = {}
 
 
@@ -134,7 +242,7 @@ def _partition(ids: pd.Series, sub: pd.Series) -> set:
 
 def test_fixtures_cover_every_spec(r_units, r_nn):
     assert set(r_units["fixture"]) == set(SPECS)
-    assert len(SPECS) == 33
+    assert len(SPECS) == 84
 
 
 @pytest.mark.parametrize("name", _ulp(SPECS))
@@ -153,15 +261,17 @@ def test_weights_subclasses_and_counts_match_matchit(name, r_units, r_nn):
         np.testing.assert_allclose(res.distance.to_numpy(), r["distance"].to_numpy(), atol=1e-6)
 
 
-NEAREST = [n for n, (_, kw) in SPECS.items() if kw.get("method", "nearest") == "nearest"]
+NEAREST = [n for n, (_, kw) in SPECS.items() if kw.get("method", "nearest") == "nearest"
+           or kw.get("k2k")]
 
 
 @pytest.mark.parametrize("name", _ulp(NEAREST))
 def test_match_matrix_pairs_by_row_label_match_matchit(name, r_pairs):
-    """Every treated unit's controls, in MatchIt's column order, ties included."""
+    """Every focal unit's matches, in MatchIt's column order, ties included."""
     data, res = _run(name)
     ids = data["id"].to_numpy()
-    treated = ids[data[res.treatment].to_numpy().astype(bool)]
+    t = data[res.treatment].to_numpy().astype(bool)
+    treated = ids[t if res.spec["focal"] == "treated" else ~t]
     mm = res.match_matrix
     ours = {(t, c + 1): (ids[k] if k >= 0 else None)
             for t, row in zip(treated, mm, strict=True) for c, k in enumerate(row)}
@@ -194,3 +304,72 @@ def test_balance_summary_matches_matchit_within_1e6(name, r_balance):
                                            err_msg=f"{name} {stage} {row} {oc}")
                 compared += 1
     assert compared >= 12
+
+
+@pytest.mark.parametrize("name", _ulp(SPECS))
+def test_std_pair_dist_and_effective_sample_sizes_match_matchit(name, r_balance, r_nn):
+    """summary()'s Std. Pair Dist. column and MatchIt's sample-size table (with ESS)."""
+    data, res = _run(name)
+    summ = res.summary()
+    r = r_balance[(r_balance["fixture"] == name) & (r_balance["stage"] == "matched")]
+    r = r.set_index("row")["pair_dist"]
+    common = [row for row in r.index if row in summ.index]
+    assert len(common) >= 1
+    np.testing.assert_allclose(summ.loc[common, ("Matched data", "Std. Pair Dist.")],
+                               r[common], atol=1e-6, rtol=0, equal_nan=True, err_msg=name)
+    nn = summ.attrs["sample_sizes"]
+    for sample in ("All (ESS)", "All", "Matched (ESS)", "Matched", "Unmatched", "Discarded"):
+        for col in ("Control", "Treated"):
+            assert nn.loc[sample, col] == pytest.approx(r_nn.loc[(name, sample), col.lower()],
+                                                        abs=1e-9), (name, sample, col)
+
+
+GET_MATCHES = ["people_nearest", "people_nearest_ratio2_replace",
+               "ties_nearest_score_ratio3_replace", "people_nearest_reuse2",
+               "people_nearest_atc", "people_cem_k2k", "people_nearest_sw_ratio2_caliper"]
+
+
+@pytest.mark.parametrize("name", GET_MATCHES)
+def test_get_matches_rows_sets_and_weights_match_matchit(name, r_matches):
+    """One row per set member: same sets (ids, weights), numbered alike, treated first."""
+    data, res = _run(name)
+    ours = res.get_matches(id="row_id")
+    ours["row_id"] = data["id"].to_numpy()[ours["row_id"].to_numpy()]
+    r = r_matches[r_matches["fixture"] == name]
+    assert len(ours) == len(r)
+    np.testing.assert_array_equal(ours["subclass"], r["subclass"])
+    t = dict(zip(data["id"], data[res.treatment].astype(bool), strict=True))
+    np.testing.assert_array_equal(ours["row_id"].map(t), r["id"].map(t))
+    key = ["subclass", "row_id", "weights"]
+    theirs = r.rename(columns={"id": "row_id"})[key].sort_values(key[:2])
+    mine = ours[key].sort_values(key[:2])
+    np.testing.assert_array_equal(mine[key[:2]].to_numpy(), theirs[key[:2]].to_numpy())
+    np.testing.assert_allclose(mine["weights"].to_numpy(), theirs["weights"].to_numpy(),
+                               atol=1e-12)
+
+
+SUBCLASS = [n for n, (_, kw) in SPECS.items() if kw.get("method") == "subclass"]
+
+
+@pytest.mark.parametrize("name", SUBCLASS)
+def test_per_subclass_balance_and_sizes_match_matchit(name):
+    """summary(m, subclass = TRUE): each subclass's balance table and the sizes table."""
+    data, res = _run(name)
+    by_sub, sizes = res.subclass_summary()
+    r = pd.read_csv(FIX / "subclass_balance.csv")
+    r = r[r["fixture"] == name].set_index(["subclass", "row"])
+    stats = {"means_treated": "Means Treated", "means_control": "Means Control",
+             "smd": "Std. Mean Diff.", "var_ratio": "Var. Ratio", "ecdf_mean": "eCDF Mean",
+             "ecdf_max": "eCDF Max"}
+    common = [k for k in r.index if k in by_sub.index]
+    assert len(common) >= 0.9 * len(r), (len(common), len(r))
+    for rc, oc in stats.items():
+        np.testing.assert_allclose(by_sub.loc[common, oc].to_numpy(float),
+                                   r.loc[common, rc].to_numpy(float), atol=1e-6, rtol=0,
+                                   equal_nan=True, err_msg=f"{name} {oc}")
+    q = pd.read_csv(FIX / "subclass_sizes.csv")
+    q = q[q["fixture"] == name].pivot(index="group", columns="column", values="n")
+    assert sorted(sizes.columns) == sorted(q.columns)
+    for col in q.columns:
+        for grp in ("Control", "Treated", "Total"):
+            assert sizes.loc[grp, col] == q.loc[grp, col], (name, grp, col)

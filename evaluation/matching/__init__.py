@@ -15,10 +15,17 @@ import pandas as pd
 
 from evaluation.factors import is_categorical
 from evaluation.matching import _cem, _exact, _nearest, _subclass
+from evaluation.matching._args import (
+    as_columns,
+    checked_signature,
+    distance_input,
+    s_weights_input,
+)
 from evaluation.matching._checks import (
     DISCARDS,
     ESTIMANDS,
     M_ORDERS,
+    METHOD_ESTIMANDS,
     Prepared,
     one_of,
     require_columns,
@@ -29,6 +36,7 @@ from evaluation.matching._checks import (
 )
 from evaluation.matching._result import MatchResult
 from evaluation.matching.distance import (
+    LINKS,
     mahalanobis_space,
     model_matrix,
     propensity_score,
@@ -126,13 +134,26 @@ def _counts(treat, weights, discarded) -> pd.DataFrame:
     return pd.DataFrame(rows, index=["Control", "Treated"]).T.astype(int)
 
 
+def _antiexact_codes(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Integer codes of each ``antiexact`` variable (MatchIt: ``unclass(as.factor(x))``)."""
+    return np.column_stack([pd.factorize(data[c])[0] for c in columns])
+
+
+@checked_signature
 def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | None = None,
-          method: str = "nearest", distance: str = "glm", exact: list[str] | None = None,
+          method: str = "nearest", distance="glm", exact: list[str] | None = None,
           ratio: int = 1, replace: bool = False, caliper: float | dict | None = None,
           std_caliper: bool = True, m_order: str | None = None, discard: str = "none",
           estimand: str = "ATT", cutpoints: dict | None = None, subclass: int = 6,
-          random_state: int | None = None) -> MatchResult:
+          random_state: int | None = None, *, link: str = "logit",
+          mahvars: list[str] | None = None, antiexact: list[str] | None = None,
+          reuse_max: int | None = None, k2k: bool = False, s_weights=None) -> MatchResult:
     """Match treated units to controls as R's ``MatchIt::matchit`` does.
+
+    Arguments are MatchIt's in snake_case. Where MatchIt takes a formula or a character
+    vector of variables (``covariates``, ``exact``, ``mahvars``, ``antiexact``), a list of
+    column names or a single name (``exact="married"``) is accepted. An argument this
+    function does not have raises a TypeError naming it and the supported ones.
 
     Parameters
     ----------
@@ -140,21 +161,23 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         One row per unit; not modified.
     treatment : str, default "em"
         Boolean (or 0/1) treatment column.
-    covariates : list of str, optional
+    covariates : str or list of str, optional
         Right-hand side of MatchIt's formula. Strings / categoricals enter the propensity
         model as dummies with the first level (alphabetical, or the category order) as
         reference, as R's ``model.matrix``; booleans as 0/1.
     method : {"nearest", "exact", "cem", "subclass"}, default "nearest"
         Matching method (see ``METHODS``).
-    distance : str, default "glm"
-        ``"glm"`` (logistic propensity score; matching on the fitted probability),
-        ``"mahalanobis"`` (pooled within-group covariance), or the name of a numeric column
-        of ``data`` holding a distance (e.g. a propensity score estimated elsewhere).
-    exact : list of str, optional
+    distance : str or array-like, default "glm"
+        ``"glm"`` (propensity score from a binomial GLM with ``link``; matching on the
+        fitted probability), ``"mahalanobis"`` (pooled within-group covariance), the name
+        of a numeric column of ``data`` holding a distance, or the values themselves (a
+        Series aligned to ``data.index`` or an array of its length), as MatchIt's numeric
+        ``distance``.
+    exact : str or list of str, optional
         Exact-matching variables: strata within which nearest matching happens; the strata
         themselves for ``method="exact"``; extra uncoarsened variables for ``"cem"``.
     ratio : int, default 1
-        Controls per treated unit (nearest).
+        Controls per focal unit (nearest).
     replace : bool, default False
         Match with replacement (nearest).
     caliper : float or dict, optional
@@ -163,22 +186,43 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         over the non-discarded units when ``std_caliper`` is True.
     std_caliper : bool, default True
         Calipers in standard deviations (True) or in the variables' own units.
-    m_order : {"largest", "smallest", "random", "data"}, optional
-        Order in which treated units choose: default ``"largest"`` distance first with a
-        propensity score or distance column, ``"data"`` for Mahalanobis (MatchIt's
-        defaults); with replacement the order cannot matter and ``"data"`` is used.
-        ``"random"`` uses ``numpy.random.default_rng(random_state)`` (R's RNG is not
-        reproduced).
+    m_order : {"largest", "smallest", "random", "data", "closest", "farthest"}, optional
+        Order in which focal units choose: default ``"largest"`` distance first with a
+        propensity score or distance column (``"smallest"`` for the ATC), ``"data"`` for
+        Mahalanobis (MatchIt's defaults); with replacement the order cannot matter and
+        ``"data"`` is used. ``"closest"`` / ``"farthest"`` match the closest (farthest)
+        pairs first. ``"random"`` uses
+        ``numpy.random.default_rng(random_state)`` (R's RNG is not reproduced). With
+        ``k2k``: ``"data"`` (default) or ``"random"``.
     discard : {"none", "treated", "control", "both"}, default "none"
         Common-support discard on the distance, as MatchIt.
-    estimand : {"ATT"}, default "ATT"
-        Only the effect on the treated is supported.
+    estimand : {"ATT", "ATC", "ATE"}, default "ATT"
+        Nearest: ATT or ATC (controls are matched to treated units); exact, cem and
+        subclass: ATT, ATC or ATE (MatchIt's subclass weights).
     cutpoints : dict, optional
         CEM: column -> number of bins or list of cut points (default Sturges' rule).
     subclass : int, default 6
         Number of subclasses (``method="subclass"``).
     random_state : int, optional
         Seed for ``m_order="random"``.
+    link : str, default "logit"
+        Link of the propensity model (``distance="glm"``): ``"logit"``, ``"probit"``,
+        ``"cloglog"``, or ``"linear.<link>"`` to match on the linear predictor.
+    mahvars : str or list of str, optional
+        Nearest: match on the Mahalanobis distance of these variables, with the caliper
+        (and ``m_order``) on the propensity score ``distance``.
+    antiexact : str or list of str, optional
+        Nearest: a match must differ from its focal unit on each of these variables.
+    reuse_max : int, optional
+        Nearest: times a control may be used (default 1, or unlimited with ``replace``);
+        above 1 matching is with replacement.
+    k2k : bool, default False
+        CEM: pair units 1:1 within the strata (Mahalanobis distance on the covariates).
+    s_weights : str or array-like, optional
+        Sampling weights (a column name or one value per row), as MatchIt's ``s.weights``:
+        they weight the propensity model and the Mahalanobis covariance, the balance
+        summary and effective sample sizes, and multiply the weights of ``matched_data()``;
+        the matching weights themselves exclude them.
 
     Returns
     -------
@@ -191,6 +235,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         number of rows), a treatment that is not binary.
     ValueError
         An argument outside its allowed values (the message lists them).
+    TypeError
+        An argument ``match`` does not have (the message lists the supported ones).
     NotEstimableError
         No stratum with both groups, or a caliper that leaves every treated unit unmatched.
 
@@ -201,17 +247,31 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     >>> m = match(df, "em", ["x"], distance="x")
     >>> m.counts.loc["Matched"].tolist()
     [2, 2]
+    >>> match(df, "em", "x", distance="x", m_order="closest").match_matrix.ravel().tolist()
+    [5, 2]
     """
     one_of("method", method, METHODS)
     one_of("estimand", estimand, ESTIMANDS)
+    if estimand not in METHOD_ESTIMANDS[method]:
+        raise ValueError(f"`estimand`={estimand!r} is not available with method={method!r} "
+                         f"(as in MatchIt); allowed: {list(METHOD_ESTIMANDS[method])}")
     one_of("discard", discard, DISCARDS)
+    one_of("link", link, LINKS)
     if m_order is not None:
         one_of("m_order", m_order, M_ORDERS)
     if not isinstance(ratio, (int, np.integer)) or isinstance(ratio, bool) or ratio < 1:
         raise ValueError(f"`ratio` should be a whole number >= 1; got {ratio!r}")
-    given = dict(distance=distance, exact=exact, ratio=ratio, replace=replace, caliper=caliper,
-                 std_caliper=std_caliper, m_order=m_order, discard=discard,
-                 cutpoints=cutpoints, subclass=subclass)
+    if reuse_max is not None and (not isinstance(reuse_max, (int, np.integer))
+                                  or isinstance(reuse_max, bool) or reuse_max < 1):
+        raise ValueError(f"`reuse_max` should be a whole number >= 1; got {reuse_max!r}")
+    covariates, exact = as_columns("covariates", covariates), as_columns("exact", exact)
+    mahvars, antiexact = as_columns("mahvars", mahvars), as_columns("antiexact", antiexact)
+    dist_name, dist_values = distance_input(data, distance)
+    sw = s_weights_input(data, s_weights)
+    given = dict(distance=dist_name, exact=exact, ratio=ratio, replace=replace,
+                 caliper=caliper, std_caliper=std_caliper, m_order=m_order, discard=discard,
+                 cutpoints=cutpoints, subclass=subclass, link=link, mahvars=mahvars,
+                 antiexact=antiexact, reuse_max=reuse_max, k2k=k2k)
     warn_ignored(method, given)
     treat = treatment_array(data, treatment)
     if method == "exact":
@@ -224,43 +284,73 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         strata_vars = list(exact or []) if method in ("nearest", "cem") else []
         if not covariates:
             raise ValueError(f"method={method!r} needs `covariates`; got {covariates!r}")
-        covariates = list(covariates)
+    nearest = method == "nearest"
+    mahvars = mahvars if nearest else None
+    antiexact = antiexact if nearest else None
     require_columns(data, covariates, "covariates")
     require_columns(data, strata_vars, "exact")
+    require_columns(data, mahvars or [], "mahvars")
+    require_columns(data, antiexact or [], "antiexact")
     uses_distance = method in _NEEDS_DISTANCE
-    is_column = uses_distance and distance not in ("glm", "mahalanobis")
-    if is_column:
-        require_columns(data, [distance], "distance")
-    if method == "subclass" and distance == "mahalanobis":
+    is_column = uses_distance and dist_name not in ("glm", "mahalanobis")
+    if is_column and dist_values is None:
+        require_columns(data, [dist_name], "distance")
+    if method == "subclass" and dist_name == "mahalanobis":
         raise ValueError("`distance` cannot be 'mahalanobis' with method='subclass'; use "
                          "'glm' or a distance column")
-    require_complete(data, covariates + strata_vars + ([distance] if is_column else []),
-                     "covariates")
+    if mahvars and dist_name == "mahalanobis":
+        raise ValueError("`mahvars` needs a propensity score or a distance column in "
+                         "`distance`, not 'mahalanobis' (list the variables in "
+                         "`covariates` instead)")
+    col = [dist_name] if is_column and dist_values is None else []
+    require_complete(data, covariates + strata_vars + (mahvars or []) + (antiexact or [])
+                     + col, "covariates")
+    focal_is_control = estimand == "ATC" and (nearest or (method == "cem" and bool(k2k)))
+    reuse = (reuse_max if reuse_max is not None else (2**62 if replace else 1)
+             ) if nearest else None
     args = {"method": method, "treatment": treatment, "covariates": covariates,
             "exact": strata_vars or None, "estimand": estimand, "random_state": random_state,
-            **{k: v for k, v in given.items() if k != "exact"}}
+            **{k: v for k, v in given.items() if k != "exact"},
+            "s_weights": (s_weights if isinstance(s_weights, str) or s_weights is None
+                          else "<values>"),
+            "replace": bool(replace or (reuse is not None and reuse > 1)), "reuse_max": reuse,
+            "focal": "control" if focal_is_control else "treated",
+            "other": "treated" if focal_is_control else "control"}
     d = fit = design = None
-    if uses_distance and distance == "glm":
-        ps, fit, design = propensity_score(data, treatment, covariates)
+    if uses_distance and dist_name == "glm":
+        ps, fit, design = propensity_score(data, treatment, covariates, link, sw)
         d = ps.to_numpy()
     elif is_column:
-        d = data[distance].to_numpy(float)
-    args["m_order"] = (("data" if replace else m_order or "largest") if d is not None
-                       else (m_order or "data"))
+        d = dist_values if dist_values is not None else data[dist_name].to_numpy(float)
+    default_order = "smallest" if focal_is_control else "largest"
+    if method == "cem":
+        args["m_order"] = m_order or "data"
+    elif d is None:
+        args["m_order"] = m_order or "data"
+    elif nearest and reuse >= (~treat if focal_is_control else treat).sum():
+        args["m_order"] = "data"
+    else:
+        args["m_order"] = m_order or default_order
     if d is None and args["m_order"] in ("largest", "smallest"):
         raise ValueError(f"`m_order`={m_order!r} needs a distance; with Mahalanobis use "
-                         "'data' or 'random'")
+                         "'data', 'random', 'closest' or 'farthest'")
     discarded = _discard(discard, treat, d) if uses_distance else np.zeros(len(treat), bool)
     mahal = None
-    if method == "nearest" and distance == "mahalanobis":
-        mahal = mahalanobis_space(_dist_matrix(data, covariates), treat, discarded)
+    if nearest and (dist_name == "mahalanobis" or mahvars):
+        mahal = mahalanobis_space(_dist_matrix(data, mahvars or covariates), treat, discarded,
+                                  sw)
+    elif method == "cem" and k2k:
+        mahal = mahalanobis_space(_dist_matrix(data, covariates + strata_vars), treat,
+                                  np.zeros(len(treat), bool), sw)
     cal_covs, cal_widths = (_calipers(data, caliper, std_caliper, d, discarded, args)
-                            if method == "nearest" else (None, None))
+                            if nearest else (None, None))
     codes = labels = None
     if strata_vars and method in ("nearest", "exact"):
         codes, labels = strata_codes(data, strata_vars)
-    prep = Prepared(treat, codes, labels, d, discarded, args, data, mahal, cal_covs,
-                    cal_widths)
+    focal = ~treat if focal_is_control else treat
+    prep = Prepared(focal if nearest else treat, codes, labels, d, discarded, args, data,
+                    mahal, cal_covs, cal_widths,
+                    _antiexact_codes(data, antiexact) if antiexact else None)
     out = METHODS[method](prep)
     idx = data.index
     return MatchResult(
@@ -272,4 +362,5 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         counts=_counts(treat, out.weights, discarded),
         exclusions=_exclusions(treat, out.weights, discarded, out.exclusions),
         match_matrix=out.match_matrix, _design=design,
+        s_weights=None if sw is None else pd.Series(sw, index=idx, name="s_weights"),
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
+from evaluation.exceptions import NotEstimableError
 from evaluation.factors import is_categorical
-from evaluation.matching._checks import MethodOutput, Prepared
+from evaluation.matching._checks import MethodOutput, Prepared, both_groups, normalize
 from evaluation.matching._exact import subclass_output
 
 
@@ -65,4 +68,44 @@ def match(prep: Prepared) -> MethodOutput:
         cols[f"exact:{c}"] = data[c].to_numpy()
     frame = pd.DataFrame(cols)
     codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    if a.get("k2k"):
+        return _k2k(prep, codes)
     return subclass_output(prep, codes, False, "coarsened")
+
+
+def _k2k(prep: Prepared, codes: np.ndarray) -> MethodOutput:
+    """MatchIt's ``do_k2k``: 1:1 Mahalanobis matching within the CEM strata.
+
+    Focal units (treated; controls for the ATC) are taken in ``m_order`` (default data
+    order) and each takes the nearest available unit of the other group in its stratum
+    (Mahalanobis distance on every covariate, pooled within-group covariance of all units);
+    MatchIt passes the strata to one search, so its walk runs over the sort of all units.
+    Weights come from the pairs; subclasses are the pairs.
+    """
+    from evaluation.matching import _nearest
+
+    a = prep.args
+    if a["m_order"] not in ("data", "random"):
+        raise ValueError(f"`m_order` with k2k should be one of ['data', 'random']; got "
+                         f"{a['m_order']!r}")
+    keep = both_groups(codes, prep.treat)
+    if not keep.any():
+        raise NotEstimableError("no coarsened stratum holds both treated and control units: "
+                                "no matches were found")
+    focal = prep.treat if a["estimand"] != "ATC" else ~prep.treat
+    n = len(focal)
+    k2k_prep = replace(prep, treat=focal, strata=codes, discarded=~keep,
+                       args={**a, "reuse_max": 1, "ratio": 1})
+    positions = np.flatnonzero(focal)
+    if a["m_order"] == "random":
+        positions = positions[np.random.default_rng(a["random_state"]).permutation(
+            len(positions))]
+    mm = _nearest.mahalanobis_match(k2k_prep, positions, 1, global_walk=True)
+    w = normalize(_nearest.weights_from_matrix(mm, np.flatnonzero(focal), n), prep.treat)
+    sub = _nearest.subclass_from_matrix(mm, np.flatnonzero(focal), n)
+    unmatched = (w == 0)
+    excl = {"treated: no control in its stratum": int((prep.treat & ~keep).sum()),
+            "control: stratum without treated units": int((~prep.treat & ~keep).sum()),
+            "treated: not paired (k2k)": int((prep.treat & keep & unmatched).sum()),
+            "control: not paired (k2k)": int((~prep.treat & keep & unmatched).sum())}
+    return MethodOutput(w, sub, mm, excl)

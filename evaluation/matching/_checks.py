@@ -10,20 +10,24 @@ import pandas as pd
 
 from evaluation.exceptions import DataError, IgnoredArgumentWarning, MatchingWarning
 
-M_ORDERS = ("largest", "smallest", "random", "data")
+M_ORDERS = ("largest", "smallest", "random", "data", "closest", "farthest")
 DISCARDS = ("none", "treated", "control", "both")
-ESTIMANDS = ("ATT",)
+ESTIMANDS = ("ATT", "ATC", "ATE")
+#: Estimands each method allows (MatchIt's matchit2<method>).
+METHOD_ESTIMANDS = {"nearest": ("ATT", "ATC"), "exact": ESTIMANDS, "cem": ESTIMANDS,
+                    "subclass": ESTIMANDS}
 #: Defaults of match(); an argument differing from its default that the method does not use
 #: draws an IgnoredArgumentWarning (MatchIt's check.inputs, as a table).
 DEFAULTS = {"distance": "glm", "exact": None, "ratio": 1, "replace": False, "caliper": None,
             "std_caliper": True, "m_order": None, "discard": "none", "cutpoints": None,
-            "subclass": 6}
+            "subclass": 6, "link": "logit", "mahvars": None, "antiexact": None,
+            "reuse_max": None, "k2k": False, "s_weights": None}
 USES = {
     "nearest": {"distance", "exact", "ratio", "replace", "caliper", "std_caliper", "m_order",
-                "discard"},
+                "discard", "link", "mahvars", "antiexact", "reuse_max"},
     "exact": {"exact"},
-    "cem": {"exact", "cutpoints"},
-    "subclass": {"distance", "discard", "subclass"},
+    "cem": {"exact", "cutpoints", "k2k", "m_order"},
+    "subclass": {"distance", "discard", "subclass", "link"},
 }
 
 
@@ -41,6 +45,7 @@ class Prepared:
     mahalanobis: np.ndarray | None = None
     caliper_covs: np.ndarray | None = None   # n x k values of covariates with calipers
     caliper_widths: np.ndarray | None = None  # k widths on the covariates' scales
+    antiexact: np.ndarray | None = None      # n x k codes: a match must differ on each
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,11 @@ def treatment_array(data: pd.DataFrame, treatment: str) -> np.ndarray:
 def warn_ignored(method: str, given: dict) -> list[str]:
     """Warn (IgnoredArgumentWarning) for arguments set away from default that ``method`` ignores."""
     ignored = [k for k, v in given.items() if k in DEFAULTS and k not in USES[method]
-               and v != DEFAULTS[k]]
+               and not (v is DEFAULTS[k] or (isinstance(v, (str, int, float, bool))
+                                             and v == DEFAULTS[k]))]
     if ignored:
         warnings.warn(f"argument(s) {ignored} are not used with method={method!r} and are "
-                      "ignored", IgnoredArgumentWarning, stacklevel=3)
+                      "ignored", IgnoredArgumentWarning, stacklevel=4)
     return ignored
 
 
@@ -146,14 +152,26 @@ def warn_strata_without(kind: str, prep: Prepared, rows: np.ndarray, what: str) 
         n_strata = len(np.unique(prep.strata[rows]))
         warnings.warn(f"{int(rows.sum())} {kind} unit(s) in {n_strata} stratum/strata "
                       f"{what}: {describe_strata(prep.strata_labels, rows)}; they are left "
-                      "unmatched and counted in `exclusions`", MatchingWarning, stacklevel=4)
+                      "unmatched and counted in `exclusions`", MatchingWarning, stacklevel=5)
 
 
-def subclass_weights(subclass: np.ndarray, treat: np.ndarray) -> np.ndarray:
-    """ATT weights from subclasses (MatchIt's get_weights_from_subclass).
+def normalize(w: np.ndarray, treat: np.ndarray) -> np.ndarray:
+    """MatchIt's ``normalize = TRUE``: nonzero weights of each group divided by their mean."""
+    out = w.copy()
+    for g in (True, False):
+        nz = (treat == g) & (w > 0)
+        if nz.any():
+            out[nz] = nz.sum() * w[nz] / w[nz].sum()
+    return out
 
-    Treated 1; controls n_treated / n_control of their subclass, rescaled so the control
-    weights sum to the number of controls with a subclass. Units without one get 0.
+
+def subclass_weights(subclass: np.ndarray, treat: np.ndarray, estimand: str = "ATT"
+                     ) -> np.ndarray:
+    """Weights from subclasses (MatchIt's get_weights_from_subclass, then ``normalize``).
+
+    ATT: treated 1, controls n_treated / n_control of their subclass; ATC the mirror image;
+    ATE: treated 1 + n_control / n_treated, controls 1 + n_treated / n_control. Nonzero
+    weights of each group are then divided by their mean. Units without a subclass get 0.
     """
     has = ~np.isnan(subclass)
     w = np.zeros(len(treat))
@@ -162,11 +180,15 @@ def subclass_weights(subclass: np.ndarray, treat: np.ndarray) -> np.ndarray:
     n1 = np.bincount(codes[t], minlength=codes.max() + 1).astype(float)
     n0 = np.bincount(codes[~t], minlength=codes.max() + 1).astype(float)
     wh = np.zeros(has.sum())
-    wh[t] = 1.0
-    wc = n1[codes[~t]] / n0[codes[~t]]
-    wh[~t] = wc * len(wc) / wc.sum() if len(wc) else wc
+    c1, c0 = codes[t], codes[~t]
+    if estimand == "ATT":
+        wh[t], wh[~t] = 1.0, n1[c0] / n0[c0]
+    elif estimand == "ATC":
+        wh[t], wh[~t] = n0[c1] / n1[c1], 1.0
+    else:
+        wh[t], wh[~t] = 1 + n0[c1] / n1[c1], 1 + n1[c0] / n0[c0]
     w[has] = wh
-    return w
+    return normalize(w, treat)
 
 
 def both_groups(codes: np.ndarray, treat: np.ndarray) -> np.ndarray:

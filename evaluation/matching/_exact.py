@@ -29,7 +29,7 @@ def subclass_output(prep: Prepared, codes: np.ndarray, first_group: bool, what: 
     if label_prep is not None:
         warn_strata_without("treated", prep, treat & ~keep, "without any control unit")
     sub = r_subclass_ids(codes, treat, first_group)
-    w = subclass_weights(sub, treat)
+    w = subclass_weights(sub, treat, prep.args.get("estimand", "ATT"))
     excl = {"treated: no control in its stratum": int((treat & ~keep).sum()),
             "control: stratum without treated units": int((~treat & ~keep).sum())}
     return MethodOutput(w, sub, None, excl)
@@ -38,9 +38,10 @@ def subclass_output(prep: Prepared, codes: np.ndarray, first_group: bool, what: 
 def match(prep: Prepared) -> MethodOutput:
     """Exact matching on every combination of the exact variables.
 
-    Each stratum holding both groups is a subclass; treated units get weight 1, controls
-    ``n_treated / n_control`` of their stratum, rescaled so control weights sum to the number
-    of matched controls (MatchIt's ATT weights). Subclasses are numbered as MatchIt numbers
+    Each stratum holding both groups is a subclass; for the ATT treated units get weight 1,
+    controls ``n_treated / n_control`` of their stratum, rescaled so control weights sum to
+    the number of matched controls (MatchIt's weights; ATC and ATE as MatchIt's
+    ``get_weights_from_subclass``). Subclasses are numbered as MatchIt numbers
     them (order of first appearance among the group of the first row).
     """
     return subclass_output(prep, prep.strata, bool(prep.treat[0]), "exact")

@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 
 from evaluation.exceptions import MatchingWarning, NotEstimableError
-from evaluation.matching import _walk
-from evaluation.matching._checks import MethodOutput, Prepared, warn_strata_without
+from evaluation.matching import _closest, _walk
+from evaluation.matching._checks import MethodOutput, Prepared, normalize, warn_strata_without
 
 
 def _treated_order(prep: Prepared, m_order: str, rng) -> np.ndarray:
@@ -23,20 +23,31 @@ def _treated_order(prep: Prepared, m_order: str, rng) -> np.ndarray:
     return treated
 
 
-def _cov_checker(prep: Prepared, ctrl: np.ndarray):
-    """Per-covariate caliper test of treated row ``t`` against sorted control ``k``."""
-    if prep.caliper_covs is None:
+def _cov_checker(prep: Prepared, ctrl: np.ndarray | None):
+    """Covariate-caliper and ``antiexact`` test of focal row ``t`` against control ``k``.
+
+    ``k`` indexes ``ctrl`` (sorted controls) or, with ``ctrl=None``, the rows of the data.
+    """
+    if prep.caliper_covs is None and prep.antiexact is None:
         return lambda t, k: True
-    covs, widths = prep.caliper_covs, prep.caliper_widths
-    ccov = covs[ctrl]
+    rows = (lambda k: k) if ctrl is None else (lambda k: ctrl[k])
+    covs, widths, anti = prep.caliper_covs, prep.caliper_widths, prep.antiexact
 
     def ok(t: int, k: int) -> bool:
-        return bool(np.all(np.abs(covs[t] - ccov[k]) <= widths))
+        c = rows(k)
+        if anti is not None and np.any(anti[t] == anti[c]):
+            return False
+        return covs is None or bool(np.all(np.abs(covs[t] - covs[c]) <= widths))
     return ok
 
 
+def _reuse_single(prep: Prepared) -> bool:
+    """MatchIt matches all at once when ``reuse.max`` reaches the number of focal units."""
+    return prep.args["reuse_max"] >= int(prep.treat.sum())
+
+
 def _vector_match(prep: Prepared, dist: np.ndarray, order: np.ndarray, ratio: int,
-                  replace: bool, caliper: float | None) -> np.ndarray:
+                  caliper: float | None) -> np.ndarray:
     """Match on a vector distance; returns the n_treated x ratio match matrix (-1: none).
 
     Treated units in strata without an eligible control cannot match (MatchIt marks them
@@ -58,9 +69,12 @@ def _vector_match(prep: Prepared, dist: np.ndarray, order: np.ndarray, ratio: in
     go = order[live[strata[order]] & ~discarded[order]]
     lo, hi = s.bounds(strata[go])
     cal = np.inf if caliper is None else float(caliper)
-    single = replace or len(treated) == 1   # MatchIt: reuse_max >= number treated
-    run = _walk.single_pass_vec if single else _walk.rounds_vec
-    found = run(s, go, dist, lo, hi, ratio, cal, _cov_checker(prep, s.ctrl))
+    if _reuse_single(prep):
+        found = _walk.single_pass_vec(s, go, dist, lo, hi, ratio, cal,
+                                      _cov_checker(prep, s.ctrl))
+    else:
+        found = _walk.rounds_vec(s, go, dist, lo, hi, ratio, cal, _cov_checker(prep, s.ctrl),
+                                 prep.args["reuse_max"])
     row = np.empty(n, np.int64)
     row[treated] = np.arange(len(treated))
     for t, picks in zip(go.tolist(), found, strict=True):
@@ -69,14 +83,16 @@ def _vector_match(prep: Prepared, dist: np.ndarray, order: np.ndarray, ratio: in
     return mm
 
 
-def _mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int, replace: bool
-                       ) -> np.ndarray:
+def mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int,
+                      global_walk: bool = False) -> np.ndarray:
     """Match on Mahalanobis distance as MatchIt's ``nn_matchC_mahcovs``.
 
     Units are placed by the first transformed covariate (within each exact stratum, which
-    MatchIt matches separately); a treated unit's candidates are its stratum's available
-    controls within the calipers; the closest wins, and of equal distances the one the
-    outward walk meets last.
+    MatchIt matches separately; over all units with ``global_walk``, as CEM's ``k2k``
+    passes its strata to one call); a focal unit's candidates are its stratum's available
+    controls within the calipers (on covariates and, with ``mahvars``, on the distance) and
+    differing on every ``antiexact`` variable; the closest wins, and of equal distances the
+    one the outward walk meets last.
     """
     n = len(prep.treat)
     strata = prep.strata if prep.strata is not None else np.zeros(n, np.int64)
@@ -84,25 +100,37 @@ def _mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int, replace: b
     eligible = ~prep.treat & ~prep.discarded
     pos = np.empty(n, np.int64)
     members: dict[int, np.ndarray] = {}
+    if global_walk:
+        pos[np.argsort(Z[:, 0], kind="stable")] = np.arange(n)
     for s_ in np.unique(strata):
         rows = np.flatnonzero(strata == s_) if prep.strata is not None else np.arange(n)
         members[int(s_)] = rows
-        pos[rows[np.argsort(Z[rows, 0], kind="stable")]] = np.arange(len(rows))
+        if not global_walk:
+            pos[rows[np.argsort(Z[rows, 0], kind="stable")]] = np.arange(len(rows))
     ctrl_by = {s_: rows[eligible[rows]] for s_, rows in members.items()}
-    used = np.zeros(n, bool)
+    uses = np.zeros(n, np.int64)
+    reuse_max = prep.args.get("reuse_max", 1)
     treated = np.flatnonzero(prep.treat)
     row_of = {int(t): i for i, t in enumerate(treated)}
     mm = np.full((len(treated), ratio), -1, np.int64)
-    single = replace or len(treated) == 1
+    single = _reuse_single(prep)
+    cal_d = prep.args.get("caliper_distance")
+    d = prep.distance
     active = [t for t in order.tolist() if not prep.discarded[t]]
     for r in range(1 if single else ratio):
         still = []
         for t in active:
             cand = ctrl_by[int(strata[t])]
-            ok = ~used[cand] if not single else np.ones(len(cand), bool)
+            ok = uses[cand] < reuse_max if not single else np.ones(len(cand), bool)
+            if r > 0:
+                ok &= ~np.isin(cand, mm[row_of[t], :r])
             if prep.caliper_covs is not None:
                 ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
                              <= prep.caliper_widths, axis=1)
+            if cal_d is not None and d is not None:
+                ok &= np.abs(d[cand] - d[t]) <= cal_d
+            if prep.antiexact is not None:
+                ok &= np.all(prep.antiexact[cand] != prep.antiexact[t], axis=1)
             c = cand[ok]
             d2 = _walk.euc_dist_sq(Z, t, c)
             fin = np.isfinite(d2)
@@ -117,7 +145,7 @@ def _mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int, replace: b
                 mm[row_of[t], :len(pick)] = c[pick]
             else:
                 mm[row_of[t], r] = c[pick[0]]
-                used[c[pick[0]]] = True
+                uses[c[pick[0]]] += 1
             still.append(t)
         active = still
     return mm
@@ -134,16 +162,6 @@ def weights_from_matrix(mm: np.ndarray, treated: np.ndarray, n: int) -> np.ndarr
     return w
 
 
-def normalize(w: np.ndarray, treat: np.ndarray) -> np.ndarray:
-    """MatchIt's ``normalize = TRUE``: nonzero weights of each group divided by their mean."""
-    out = w.copy()
-    for g in (True, False):
-        nz = (treat == g) & (w > 0)
-        if nz.any():
-            out[nz] = nz.sum() * w[nz] / w[nz].sum()
-    return out
-
-
 def subclass_from_matrix(mm: np.ndarray, treated: np.ndarray, n: int) -> np.ndarray:
     """Pair / set ids (MatchIt's mm2subclass): numbered by the treated unit's data order."""
     sub = np.full(n, np.nan)
@@ -155,24 +173,25 @@ def subclass_from_matrix(mm: np.ndarray, treated: np.ndarray, n: int) -> np.ndar
     return sub
 
 
-def _warn_shortfall(prep: Prepared, ratio: int, replace: bool) -> None:
-    """MatchIt's warnings: strata with fewer controls than treated (x ratio)."""
-    if replace:
+def _warn_shortfall(prep: Prepared, ratio: int) -> None:
+    """MatchIt's warnings: strata with fewer controls than focal units (x ratio)."""
+    if _reuse_single(prep):
         return
+    focal, other = prep.args["focal"], prep.args["other"]
     strata = prep.strata if prep.strata is not None else np.zeros(len(prep.treat), np.int64)
     k = strata.max() + 1
     t = prep.treat & ~prep.discarded
     c = ~prep.treat & ~prep.discarded
     n1 = np.bincount(strata[t], minlength=k)
-    n0 = np.bincount(strata[c], minlength=k)
+    n0 = np.bincount(strata[c], minlength=k) * prep.args["reuse_max"]
     short = (n1 > 0) & (n0 > 0) & (n0 < ratio * n1)
     if short.any():
         rows = short[strata] & t
         where = ("" if prep.strata_labels is None else
                  " in stratum/strata " + _names(prep, rows))
-        warnings.warn(f"fewer control units than {ratio} x the treated units{where}: not all "
-                      f"treated units will get {ratio} match(es)", MatchingWarning,
-                      stacklevel=4)
+        warnings.warn(f"fewer {other} units than {ratio} x the {focal} units{where}: not all "
+                      f"{focal} units will get {ratio} match(es)", MatchingWarning,
+                      stacklevel=5)
 
 
 def _names(prep: Prepared, rows: np.ndarray) -> str:
@@ -181,56 +200,94 @@ def _names(prep: Prepared, rows: np.ndarray) -> str:
     return describe_strata(prep.strata_labels, rows)
 
 
+def _closest_match(prep: Prepared, ratio: int, mahal: bool) -> np.ndarray:
+    """Match with ``m_order`` "closest" / "farthest" (MatchIt's ``*_closest`` routines)."""
+    a = prep.args
+    close = a["m_order"] == "closest"
+    if not mahal:
+        dist = prep.distance if prep.mahalanobis is None else prep.mahalanobis[:, 0]
+        return _closest.closest_match(prep.treat, dist, ~prep.discarded, prep.strata, ratio,
+                                      min(a["reuse_max"], 2**31 - 1),
+                                      a.get("caliper_distance"), _cov_checker(prep, None),
+                                      close)
+    eligible = ~prep.discarded
+    cal_d, d = a.get("caliper_distance"), prep.distance
+
+    def allowed(t: int, cand: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(cand), bool)
+        if prep.caliper_covs is not None:
+            ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
+                         <= prep.caliper_widths, axis=1)
+        if cal_d is not None and d is not None:
+            ok &= np.abs(d[cand] - d[t]) <= cal_d
+        if prep.antiexact is not None:
+            ok &= np.all(prep.antiexact[cand] != prep.antiexact[t], axis=1)
+        return ok
+    find, gap = _closest.mahalanobis_finder(prep.mahalanobis, prep.treat, eligible,
+                                            prep.strata, allowed)
+    return _closest.pair_first(prep.treat, eligible, ratio, a["reuse_max"], find, gap, close)
+
+
 def match(prep: Prepared) -> MethodOutput:
     """Nearest-neighbour matching (MatchIt ``method = "nearest"``).
 
-    Semantics of MatchIt 4.7's ``matchit2nearest`` / ``nn_matchC_vec``: treated units are
-    taken in ``m_order`` (ties in data order); each takes the closest available control in
-    its ``exact`` stratum within the calipers; ties go as MatchIt's outward walk over the
+    Semantics of MatchIt 4.7's ``matchit2nearest`` / ``nn_matchC_vec``: focal units (the
+    treated; the controls for the ATC) are taken in ``m_order`` (ties in data order); each
+    takes the closest available control in its ``exact`` stratum within the calipers,
+    differing on every ``antiexact`` variable; ties go as MatchIt's outward walk over the
     sort of all units meets them (see :mod:`evaluation.matching._walk`). Without replacement
-    and with ``ratio > 1`` every treated unit gets its first match before any gets a second;
-    with replacement each takes its ``ratio`` matches at once. Weights: treated 1, each
-    control the sum of ``1/k`` over the treated units it serves, then nonzero weights of each
-    group divided by their mean (MatchIt's ``normalize = TRUE``).
+    (or with ``reuse_max`` below the number of focal units) and with ``ratio > 1`` every
+    focal unit gets its first match before any gets a second; with replacement each takes
+    its ``ratio`` matches at once. ``m_order="closest"``/``"farthest"`` take the closest
+    (farthest) pairs first (see :mod:`evaluation.matching._closest`). With ``mahvars`` the
+    match is on the Mahalanobis distance of those variables within the caliper on the
+    propensity score. Weights: focal 1, each other unit the sum of ``1/k`` over the focal
+    units it serves, then nonzero weights of each group divided by their mean (MatchIt's
+    ``normalize = TRUE``); subclasses (pair ids) only when no unit can be reused.
     """
     a = prep.args
     n = len(prep.treat)
-    ratio, replace = a["ratio"], a["replace"]
+    ratio = a["ratio"]
     rng = np.random.default_rng(a["random_state"])
     treated = np.flatnonzero(prep.treat)
+    focal, other = a["focal"], a["other"]
     strata = prep.strata if prep.strata is not None else np.zeros(n, np.int64)
     k = strata.max() + 1
     has_ctrl = np.bincount(strata[~prep.treat & ~prep.discarded], minlength=k) > 0
     no_ctrl = prep.treat & ~prep.discarded & ~has_ctrl[strata]
-    warn_strata_without("treated", prep, no_ctrl, "without any control unit")
+    warn_strata_without(focal, prep, no_ctrl, f"without any {other} unit")
     if no_ctrl[treated].all():
-        raise NotEstimableError("no exact stratum holds both treated and control units: no "
-                                f"matches are possible ({len(treated)} treated units)")
-    _warn_shortfall(prep, ratio, replace)
+        raise NotEstimableError(f"no exact stratum holds both treated and control units: no "
+                                f"matches are possible ({len(treated)} {focal} units)")
+    _warn_shortfall(prep, ratio)
     order = _treated_order(prep, a["m_order"], rng)
-    if prep.mahalanobis is not None and prep.mahalanobis.shape[1] > 1:
-        mm = _mahalanobis_match(prep, order, ratio, replace)
+    mahal = prep.mahalanobis is not None and (prep.mahalanobis.shape[1] > 1
+                                              or a.get("mahvars") is not None)
+    if a["m_order"] in ("closest", "farthest"):
+        mm = _closest_match(prep, ratio, mahal)
+    elif mahal:
+        mm = mahalanobis_match(prep, order, ratio)
     else:  # MatchIt matches one Mahalanobis variable as a vector distance
         dist = prep.distance if prep.mahalanobis is None else prep.mahalanobis[:, 0]
-        mm = _vector_match(prep, dist, order, ratio, replace, a.get("caliper_distance"))
+        mm = _vector_match(prep, dist, order, ratio, a.get("caliper_distance"))
     if not (mm >= 0).any():
         raise NotEstimableError(
-            f"no treated unit found a control within the caliper ({_caliper_text(a)}): all "
-            f"{len(treated)} treated units would be unmatched; widen the caliper")
+            f"no {focal} unit found a {other} within the caliper ({_caliper_text(a)}): "
+            f"all {len(treated)} {focal} units would be unmatched; widen the caliper")
     w = normalize(weights_from_matrix(mm, treated, n), prep.treat)
-    sub = (np.full(n, np.nan) if replace else subclass_from_matrix(mm, treated, n))
+    sub = (np.full(n, np.nan) if a["reuse_max"] > 1 else subclass_from_matrix(mm, treated, n))
     unmatched_t = prep.treat & ~prep.discarded & (w == 0)
     excl = {
-        "treated: no control in its exact stratum": int(no_ctrl.sum()),
-        "treated: no control left within the caliper" if a.get("caliper") is not None
-        else "treated: controls used up": int((unmatched_t & ~no_ctrl).sum()),
-        "control: not selected as a match": int((~prep.treat & ~prep.discarded & (w == 0))
-                                                .sum()),
+        f"{focal}: no {other} in its exact stratum": int(no_ctrl.sum()),
+        f"{focal}: no {other} left within the caliper" if a.get("caliper") is not None
+        else f"{focal}: {other}s used up": int((unmatched_t & ~no_ctrl).sum()),
+        f"{other}: not selected as a match": int((~prep.treat & ~prep.discarded & (w == 0))
+                                                 .sum()),
     }
     if unmatched_t.any() and a.get("caliper") is not None:
-        warnings.warn(f"{int(unmatched_t.sum())} of {len(treated)} treated units have no "
-                      f"control within the caliper ({_caliper_text(a)}) and are unmatched",
-                      MatchingWarning, stacklevel=3)
+        warnings.warn(f"{int(unmatched_t.sum())} of {len(treated)} {focal} units have no "
+                      f"{other} within the caliper ({_caliper_text(a)}) and are "
+                      "unmatched", MatchingWarning, stacklevel=4)
     return MethodOutput(w, sub, mm, excl)
 
 

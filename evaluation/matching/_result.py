@@ -46,8 +46,14 @@ class MatchResult:
     exclusions : dict
         Units not in the matched sample, by reason (every unit is counted once).
     match_matrix : numpy.ndarray or None
-        Nearest neighbour only: n_treated x ratio positions (row numbers of ``data``) of the
-        controls matched to each treated unit (treated in data order), -1 where none.
+        Nearest neighbour and CEM with ``k2k``: n_focal x ratio positions (row numbers of
+        ``data``) of the units matched to each focal unit (the treated; the controls for the
+        ATC; in data order), -1 where none.
+    s_weights : pandas.Series or None
+        Sampling weights (MatchIt's ``s.weights``): used by the propensity model, the
+        Mahalanobis covariance, the balance summary and the effective sample sizes, and
+        multiplied into the weights of ``matched_data()`` and ``get_matches()``; ``weights``
+        themselves exclude them, as MatchIt's.
     """
 
     method: str
@@ -63,6 +69,7 @@ class MatchResult:
     exclusions: dict = field(default_factory=dict)
     match_matrix: np.ndarray | None = field(default=None, repr=False)
     _design: pd.DataFrame | None = field(default=None, repr=False)
+    s_weights: pd.Series | None = field(default=None, repr=False)
 
     @cached_property
     def propensity_model(self):
@@ -76,8 +83,108 @@ class MatchResult:
         from statsmodels.genmod import families
         from statsmodels.genmod.generalized_linear_model import GLM
 
+        links = {"logit": families.links.Logit, "probit": families.links.Probit,
+                 "cloglog": families.links.CLogLog}
+        link = links[self.spec.get("link", "logit").removeprefix("linear.")]()
         y = self.data.loc[self._design.index, self.treatment].to_numpy(float)
-        return GLM(y, self._design, family=families.Binomial()).fit()
+        sw = None if self.s_weights is None else self.s_weights.to_numpy()
+        return GLM(y, self._design, family=families.Binomial(link=link),
+                   var_weights=sw).fit()
+
+    def _with_s(self, w: np.ndarray) -> np.ndarray:
+        return w if self.s_weights is None else w * self.s_weights.to_numpy()
+
+    def sample_sizes(self) -> pd.DataFrame:
+        """Sample sizes as MatchIt's ``summary()`` reports them (its ``nn`` table).
+
+        Rows ``All (ESS)``, ``All``, ``Matched (ESS)``, ``Matched``, ``Unmatched``,
+        ``Discarded``; columns Control, Treated. The effective sample sizes are Kish's
+        ``(sum w)^2 / sum w^2`` of each group's sampling weights (All) and matching weights
+        times sampling weights (Matched).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> result.sample_sizes().loc["Matched (ESS)"]  # doctest: +SKIP
+        """
+        t = self.data[self.treatment].to_numpy().astype(bool)
+        w = self._with_s(self.weights.to_numpy())
+        s = self._with_s(np.ones(len(t)))
+
+        def ess(x):
+            return float(x.sum() ** 2 / (x ** 2).sum()) if (x > 0).any() else 0.0
+        c = self.counts.astype(float)
+        rows = {"All (ESS)": np.array([ess(s[~t]), ess(s[t])]),
+                "All": c.loc["All"].to_numpy(),
+                "Matched (ESS)": np.array([ess(w[~t]), ess(w[t])]),
+                "Matched": c.loc["Matched"].to_numpy(),
+                "Unmatched": c.loc["Unmatched"].to_numpy(),
+                "Discarded": c.loc["Discarded"].to_numpy()}
+        return pd.DataFrame(rows, index=["Control", "Treated"]).T
+
+    def get_matches(self, id: str = "id") -> pd.DataFrame:  # noqa: A002 (MatchIt's name)
+        """One row per member of each matched set, as MatchIt's ``get_matches``.
+
+        Each focal unit with a match and its matches form a set numbered ``subclass``
+        (1, 2, ... in the focal units' data order); a unit matched to several focal units
+        (matching with replacement) appears once per set. ``weights`` are 1 for the focal
+        unit and ``1 / k`` for each of its ``k`` matches (not normalised, as MatchIt; times
+        the sampling weights when there are some). Rows
+        are ordered by set, treated unit first; ``id`` holds the row label of ``data``.
+
+        Parameters
+        ----------
+        id : str, default "id"
+            Name of the column holding the row labels; must not be a column of ``data``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of ``data`` plus ``id``, ``subclass``, ``weights`` (and
+            ``distance`` when there is one).
+
+        Raises
+        ------
+        ValueError
+            Without a match matrix (exact, CEM without ``k2k``, subclass: use
+            ``matched_data()``) or if ``data`` already has a column of those names.
+
+        Examples
+        --------
+        >>> result.get_matches().head()  # doctest: +SKIP
+        """
+        if self.match_matrix is None:
+            raise ValueError(f"get_matches() needs pairs (a match matrix), which "
+                             f"method={self.method!r} does not make; use matched_data()")
+        new = [id, "subclass", "weights"] + (["distance"] if self.distance is not None
+                                              else [])
+        clash = [c for c in new if c in self.data.columns]
+        if clash:
+            raise ValueError(f"`data` already has column(s) {clash}; get_matches() adds "
+                             f"{new}: rename them first (or pass another `id`)")
+        t = self.data[self.treatment].to_numpy().astype(bool)
+        focal = t if self.spec.get("focal", "treated") == "treated" else ~t
+        mm = self.match_matrix
+        has = mm[:, 0] >= 0
+        rows_f = np.flatnonzero(focal)[has]
+        sets = mm[has]
+        k = (sets >= 0).sum(axis=1)
+        r, c = np.nonzero(sets >= 0)
+        pos = np.concatenate([sets[r, c], rows_f])
+        sub = np.concatenate([r, np.arange(len(rows_f))]) + 1
+        wts = np.concatenate([1.0 / k[r], np.ones(len(rows_f))])
+        order = np.lexsort((~t[pos], sub))
+        pos, sub, wts = pos[order], sub[order], wts[order]
+        out = self.data.iloc[pos].reset_index(drop=True)
+        out.insert(0, id, self.data.index[pos])
+        out["subclass"] = sub
+        out["weights"] = self._with_s(np.ones(len(t)))[pos] * wts
+        if self.distance is not None:
+            out["distance"] = self.distance.to_numpy()[pos]
+        return out
 
     def matched_data(self) -> pd.DataFrame:
         """Return a new DataFrame of the matched units with weights, subclass and distance.
@@ -105,12 +212,29 @@ class MatchResult:
                 f"{list(ADDED_COLUMNS)} and will not overwrite them: rename them first")
         keep = self.weights.to_numpy() > 0
         out = self.data.loc[keep].copy()
-        out["weights"] = self.weights.to_numpy()[keep]
+        out["weights"] = self._with_s(self.weights.to_numpy())[keep]
         out["subclass"] = self.subclass.to_numpy()[keep]
         out["subclass"] = out["subclass"].astype("Int64")
         out["distance"] = (self.distance.to_numpy()[keep] if self.distance is not None
                            else np.nan)
         return out
+
+    def subclass_summary(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Per-subclass balance and sample sizes (MatchIt's ``summary(m, subclass = TRUE)``).
+
+        Returns
+        -------
+        (pandas.DataFrame, pandas.DataFrame)
+            :func:`evaluation.balance.subclass_balance` and
+            :func:`evaluation.balance.subclass_sizes` of this result.
+
+        Examples
+        --------
+        >>> by_subclass, sizes = result.subclass_summary()  # doctest: +SKIP
+        """
+        from evaluation.balance import subclass_balance, subclass_sizes
+
+        return subclass_balance(self), subclass_sizes(self)
 
     def summary(self) -> pd.DataFrame:
         """Balance before and after matching, in the layout of MatchIt's ``summary.matchit``.
@@ -138,7 +262,8 @@ class MatchResult:
                 f"{int(n.loc['All', 'Control'])})")
 
     def _repr_html_(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.spec.items() if v is not None)
+        args = ", ".join(f"{k}={v!r}" for k, v in self.spec.items()
+                         if v is not None and k not in ("focal", "other"))
         excl = "".join(f"<li>{html.escape(k)}: {v}</li>" for k, v in self.exclusions.items())
         return (f"<p><b>Matching</b>: {html.escape(args)}</p>"
                 + self.counts.to_html(caption="Sample sizes")

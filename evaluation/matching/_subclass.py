@@ -43,23 +43,26 @@ def _scoot(sub: np.ndarray, treat: np.ndarray, x: np.ndarray, nsub: int) -> np.n
 
 
 def match(prep: Prepared) -> MethodOutput:
-    """Subclassify on quantiles of the treated units' distance (ATT).
+    """Subclassify on quantiles of the distance (treated: ATT, controls: ATC, all: ATE).
 
-    ``subclass`` quantiles (R's type 7) of the treated units' propensity score cut every
+    ``subclass`` quantiles (R's type 7) of those units' propensity score cut every
     non-discarded unit into a subclass (``findInterval(..., all.inside = TRUE)``); a
     subclass left without a treated or a control unit takes the nearest unit of that group
-    from its neighbour (MatchIt's ``min.n = 1``). Weights are MatchIt's subclass ATT weights.
+    from its neighbour (MatchIt's ``min.n = 1``). Weights are MatchIt's subclass weights for
+    the estimand.
     """
     n_sub = int(prep.args["subclass"])
     if n_sub < 2:
         raise ValueError(f"`subclass` should be an integer greater than 1; got {n_sub}")
     d, treat, disc = prep.distance, prep.treat, prep.discarded
-    q = np.quantile(d[treat], np.linspace(0, 1, n_sub + 1))
+    estimand = prep.args.get("estimand", "ATT")
+    basis = {"ATT": d[treat], "ATC": d[~treat]}.get(estimand, d)
+    q = np.quantile(basis, np.linspace(0, 1, n_sub + 1))
     sub = np.full(len(d), np.nan)
     inside = np.clip(np.searchsorted(q, d[~disc], side="right"), 1, n_sub)
     if len(np.unique(inside)) != n_sub:
         warnings.warn("due to discreteness in the distance, fewer subclasses were generated "
-                      f"than the {n_sub} requested", MatchingWarning, stacklevel=3)
+                      f"than the {n_sub} requested", MatchingWarning, stacklevel=4)
     used = np.unique(inside)
     renum = np.searchsorted(used, inside) + 1
     t_in = treat[~disc]
@@ -68,5 +71,5 @@ def match(prep: Prepared) -> MethodOutput:
     if any((c == 0).any() for c in counts):
         renum = _scoot(renum, t_in, d[~disc], k)
     sub[~disc] = renum
-    w = subclass_weights(sub, treat)
+    w = subclass_weights(sub, treat, estimand)
     return MethodOutput(w, sub, None, {})

@@ -106,8 +106,9 @@ class Sorted:
         gorder = np.argsort(dist, kind="stable")          # R's order(distance)
         self.gpos = np.empty(n, np.int64)
         self.gpos[gorder] = np.arange(n)
-        rows = np.flatnonzero(eligible | seeking)
-        srt = rows[np.lexsort((dist[rows], strata[rows]))]  # within stratum: global order
+        cand = gorder[(eligible | seeking)[gorder]]
+        # within stratum, the global order (a stable sort by stratum of the sorted units)
+        srt = cand if not strata.any() else cand[np.argsort(strata[cand], kind="stable")]
         is_ctrl = eligible[srt]
         self.ctrl = srt[is_ctrl]
         before = np.cumsum(is_ctrl) - is_ctrl
@@ -123,27 +124,31 @@ class Sorted:
 
 
 def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               ratio: int, cal: float, cov_ok) -> list[list[int]]:
+               ratio: int, cal: float, cov_ok, reuse_max: int = 1) -> list[list[int]]:
     """Match without replacement: ``ratio`` rounds over the treated in order.
+
+    A control leaves the pool once it has been used ``reuse_max`` times (MatchIt's
+    ``reuse.max``; 1 without replacement).
 
     Round ``r`` is MatchIt's ``find_control_vec`` with one match: from round 2 the walk starts
     outside the span of the unit's earlier matches and skips controls closer than the
     farthest of them. A treated unit without a match in round 1 drops out. ``left[a] == a``
-    means sorted control ``a - 1`` is available (``a == 0``: none), ``right[b] == b`` that
-    control ``b`` is (``b == m``: none); path halving keeps each search near O(1).
+    (or ``a`` absent) means sorted control ``a - 1`` is available (``a == 0``: none),
+    ``right[b] == b`` that control ``b`` is (``b == m``: none); path halving keeps each
+    search near O(1).
     Returns, per treated unit (in ``go`` order), the sorted indices of its controls.
     """
-    m = len(s.ctrl)
-    left = list(range(m + 1))
-    right = list(range(m + 1))
-    cd = s.cd.tolist()
-    cg = s.cg.tolist()
+    # union-find links of used controls only (an absent key points to itself)
+    left: dict[int, int] = {}
+    right: dict[int, int] = {}
+    cd, cg = s.cd, s.cg           # read at a few places per treated unit: no list copies
     gpos = s.gpos
     starts = s.place[go].tolist()
     gts = gpos[go].tolist()
     dts = dist[go].tolist()
     los, his = lo.tolist(), hi.tolist()
     found: list[list[int]] = [[] for _ in range(len(go))]
+    uses: dict[int, int] = {}
     active = list(range(len(go)))
     gol = go.tolist()
     for r in range(ratio):
@@ -169,8 +174,9 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
             # nearest available control on the left (sorted index < a)
             kl = -1
             while True:
-                while left[a] != a:
-                    left[a] = left[left[a]]
+                while left.get(a, a) != a:
+                    nxt = left[a]
+                    left[a] = left.get(nxt, nxt)
                     a = left[a]
                 k = a - 1
                 if k < lo_i or d - cd[k] > cal:
@@ -182,8 +188,9 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
                 break
             kr = -1
             while True:
-                while right[b] != b:
-                    right[b] = right[right[b]]
+                while right.get(b, b) != b:
+                    nxt = right[b]
+                    right[b] = right.get(nxt, nxt)
                     b = right[b]
                 if b >= hi_i or cd[b] - d > cal:
                     break
@@ -207,8 +214,10 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
                     still.append(i)
                 continue
             mine.append(k)
-            left[k + 1] = k
-            right[k] = k + 1
+            uses[k] = uses.get(k, 0) + 1
+            if uses[k] >= reuse_max:
+                left[k + 1] = k
+                right[k] = k + 1
             still.append(i)
         active = still
     return found

@@ -126,7 +126,8 @@ BLOCK = 8_192
 
 
 def _irls(Xt: np.ndarray, y: np.ndarray, beta: np.ndarray | None, max_iter: int, tol: float,
-          wt: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int, bool]:
+          wt: np.ndarray | None = None, r_start: bool = False
+          ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """IRLS on a p x n design; returns (beta, eta, iterations, converged).
 
     ``beta=None`` starts as R's ``glm`` (``mustart = (y + 0.5) / 2``); ``wt`` are prior
@@ -138,7 +139,7 @@ def _irls(Xt: np.ndarray, y: np.ndarray, beta: np.ndarray | None, max_iter: int,
     wt = np.ones(n) if wt is None else wt
     eta = np.empty(n)
     if beta is None:
-        mu = (y + 0.5) / 2
+        mu = (wt * y + 0.5) / (wt + 1) if r_start else (y + 0.5) / 2   # R: binomial()
         eta[:] = np.log(mu / (1 - mu))
     else:
         _linear(Xt, beta, eta)
@@ -198,8 +199,8 @@ def _warm_start(Xt: np.ndarray, y: np.ndarray, max_iter: int, tol: float) -> np.
     return beta if converged and np.all(np.isfinite(beta)) else None
 
 
-def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 1e-10
-              ) -> LogitFit:
+def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 1e-10,
+              weights: np.ndarray | None = None) -> LogitFit:
     """Fit ``P(y=1) = 1 / (1 + exp(-X b))`` by iteratively reweighted least squares.
 
     Starts as R's ``glm`` does (``mustart = (y + 0.5) / 2``) and stops when the relative
@@ -220,6 +221,9 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
         Maximum IRLS iterations.
     tol : float, default 1e-10
         Convergence tolerance on the relative change in deviance.
+    weights : numpy.ndarray, optional
+        Prior (sampling) weights, as R's ``glm(weights=)``; the fit then starts from R's
+        ``mustart = (w y + 0.5) / (w + 1)`` and never warm-starts.
 
     Returns
     -------
@@ -234,6 +238,12 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
     """
     y = np.asarray(y, float)
     Xt = np.ascontiguousarray(np.asarray(X, float).T)   # p x n: fast row-wise products
+    if weights is not None:
+        wt = np.asarray(weights, float)
+        beta, eta, it, converged = _irls(Xt, y, None, max_iter, tol, wt, r_start=True)
+        fitted = 1 / (1 + np.exp(-eta))
+        n_sep = int(np.sum((fitted < SEPARATION_EPS) | (fitted > 1 - SEPARATION_EPS)))
+        return LogitFit(beta, fitted, it, converged, n_sep)
     start = _warm_start(Xt, y, max_iter, tol) if len(y) >= WARM_START_ROWS else None
     beta, eta, it, converged = _irls(Xt, y, start, max_iter, tol)
     if start is not None and not converged:
@@ -243,7 +253,12 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
     return LogitFit(beta, fitted, it, converged, n_sep)
 
 
-def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
+#: MatchIt's ``link`` values for ``distance="glm"``; ``linear.*`` match on the linear predictor.
+LINKS = ("logit", "probit", "cloglog", "linear.logit", "linear.probit", "linear.cloglog")
+
+
+def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
+                     link: str = "logit", weights: np.ndarray | None = None
                      ) -> tuple[pd.Series, LogitFit, pd.DataFrame]:
     """Propensity score: fitted probability of treatment from a logistic regression.
 
@@ -251,6 +266,10 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
     linear predictor). Perfect or quasi-perfect separation does not stop the fit (R's ``glm``
     carries on too); a :class:`~evaluation.exceptions.MatchingWarning` says how many rows got
     fitted probabilities of 0 or 1, and the result is used as it stands.
+
+    With ``link`` other than ``"logit"`` (MatchIt's ``link``: ``"probit"``, ``"cloglog"``)
+    the binomial GLM with that link is fitted by R's ``glm.fit`` iterations;
+    ``"linear.<link>"`` returns the linear predictor instead of the probability, as MatchIt.
 
     Parameters
     ----------
@@ -260,6 +279,11 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
         Boolean / 0-1 treatment column.
     covariates : list of str
         Covariates (categorical ones expanded, see :func:`model_matrix`).
+    link : str, default "logit"
+        One of ``LINKS``.
+    weights : numpy.ndarray, optional
+        Sampling weights (MatchIt's ``s.weights``: a quasi-binomial GLM with these weights,
+        the same estimates as a weighted binomial fit).
 
     Returns
     -------
@@ -276,7 +300,9 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
     names, Xt = design_rows(data, covariates, intercept=True)
     X = pd.DataFrame(Xt.T, index=data.index, columns=names, copy=False)
     y = data[treatment].to_numpy(float)
-    fit = fit_logit(X.to_numpy(), y)
+    base = link.removeprefix("linear.")
+    fit = (fit_logit(X.to_numpy(), y, weights=weights) if base == "logit"
+           else _fit_link(X.to_numpy(), y, base, weights=weights))
     if fit.n_separated or not fit.converged:
         what = (f"fitted probabilities of 0 or 1 for {fit.n_separated} of {len(y)} rows"
                 if fit.n_separated else f"no convergence after {fit.iterations} iterations")
@@ -285,10 +311,75 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str]
             "matching carries on with these scores (as MatchIt does), but the treated and "
             "comparison groups may not overlap on these covariates",
             MatchingWarning, stacklevel=3)
-    return pd.Series(fit.fitted, index=data.index, name="distance"), fit, X
+    score = fit.fitted
+    if link.startswith("linear."):
+        score = X.to_numpy() @ fit.params
+    return pd.Series(score, index=data.index, name="distance"), fit, X
 
 
-def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> np.ndarray:
+_EPS = np.finfo(float).eps
+
+
+def _probit() -> tuple:
+    from scipy.stats import norm
+
+    thresh = -norm.ppf(_EPS)
+    return (norm.ppf,
+            lambda eta: norm.cdf(np.clip(eta, -thresh, thresh)),
+            lambda eta: np.maximum(norm.pdf(eta), _EPS))
+
+
+def _cloglog() -> tuple:
+    return (lambda mu: np.log(-np.log1p(-mu)),
+            lambda eta: np.clip(-np.expm1(-np.exp(eta)), _EPS, 1 - _EPS),
+            lambda eta: np.maximum(np.exp(np.minimum(eta, 700))
+                                   * np.exp(-np.exp(np.minimum(eta, 700))), _EPS))
+
+
+#: R's ``binomial(link)``: (linkfun, linkinv, mu.eta), with R's clamps.
+_LINK_FUNCTIONS = {"probit": _probit, "cloglog": _cloglog}
+
+
+def _fit_link(X: np.ndarray, y: np.ndarray, link: str, max_iter: int = 25,
+              tol: float = 1e-8, weights: np.ndarray | None = None) -> LogitFit:
+    """Binomial GLM with a probit or complementary log-log link, as R's ``glm.fit``.
+
+    The same iterations as R (start ``mustart = (y + 0.5) / 2``, weighted least squares by
+    QR, stop when the relative change in deviance is below ``1e-8`` after at most 25
+    iterations), so the fitted values agree with R's where R stops before full convergence
+    (the complementary log-log link converges slowly).
+    """
+    linkfun, linkinv, mu_eta = _LINK_FUNCTIONS[link]()
+    wt = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+
+    def deviance(mu):
+        return -2 * np.sum(wt * np.log(np.where(y > 0, mu, 1 - mu)))
+
+    mu = (wt * y + 0.5) / (wt + 1)
+    eta = linkfun(mu)
+    dev_old = deviance(mu)
+    beta = np.zeros(X.shape[1])
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
+        g = mu_eta(eta)
+        z = eta + (y - mu) / g
+        w = np.sqrt(wt * g * g / (mu * (1 - mu)))
+        q, r = np.linalg.qr(X * w[:, None])
+        beta = np.linalg.solve(r, q.T @ (z * w))
+        eta = X @ beta
+        mu = linkinv(eta)
+        dev = deviance(mu)
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
+            converged = True
+            break
+        dev_old = dev
+    n_sep = int(np.sum((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
+    return LogitFit(beta, mu, it, converged, n_sep)
+
+
+def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
+                      s_weights: np.ndarray | None = None) -> np.ndarray:
     """Transform covariates so Euclidean distance equals MatchIt's Mahalanobis distance.
 
     As MatchIt's ``transform_covariates``: constant columns dropped, columns scaled, the
@@ -304,6 +395,9 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -
         Boolean treatment.
     discarded : numpy.ndarray
         Boolean, units left out of the covariance.
+    s_weights : numpy.ndarray, optional
+        Sampling weights: the pooled covariance is then weighted (R's ``cov.wt`` of the
+        data centred on each group's weighted mean).
 
     Returns
     -------
@@ -328,11 +422,19 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -
     inside = Xs[~discarded]
     t = treat[~discarded]
     centred = inside.copy()
-    for g in (True, False):
-        centred[t == g] -= centred[t == g].mean(axis=0)
-    centred -= centred.mean(axis=0)
-    n_in = len(centred)
-    cov = centred.T @ centred / (n_in - 1) * (n_in - 1) / (n_in - 2)  # pooled_cov()
+    if s_weights is None:
+        for g in (True, False):
+            centred[t == g] -= centred[t == g].mean(axis=0)
+        centred -= centred.mean(axis=0)
+        n_in = len(centred)
+        cov = centred.T @ centred / (n_in - 1) * (n_in - 1) / (n_in - 2)  # pooled_cov()
+    else:
+        sw = np.asarray(s_weights, float)[~discarded]
+        for g in (True, False):
+            centred[t == g] -= (sw[t == g, None] * centred[t == g]).sum(0) / sw[t == g].sum()
+        wn = sw / sw.sum()                                                  # cov.wt()
+        centred -= (wn[:, None] * centred).sum(axis=0)
+        cov = (centred * wn[:, None]).T @ centred / (1 - np.sum(wn ** 2))
     if np.linalg.det(cov) > 1e-8:
         inv = np.linalg.solve(cov, np.eye(len(cov)))
     else:  # MatchIt's generalized_inverse
