@@ -1,8 +1,9 @@
 # R MatchIt side of bench/bench_matching.py: 1:1 nearest neighbour on a logistic propensity
 # score, within school or without strata, timed in-process.
 # Usage: Rscript bench_matching.R <cohort.csv> <out.csv> <strata: school|none>
-# Debian's MatchIt 4.5.1 crashes on exact strata without treated units (#151), so the caller
-# removes those before asking for "school"; the other tools get the same rows.
+# Run with MatchIt 4.7.x on R_LIBS (see bench/bench_matching.py). The caller removes exact
+# strata without treated units before asking for "school" (MatchIt issue #151 in older
+# releases), and every tool gets the same rows.
 suppressPackageStartupMessages(library(MatchIt))
 a <- commandArgs(trailingOnly = TRUE)
 d <- read.csv(a[1], stringsAsFactors = FALSE)
