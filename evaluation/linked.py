@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from evaluation.disclosure import protect
-from evaluation.gaps.pupils import GAP_MEASURE, cluster_groups, fsm_attainment, gap_trends
+from evaluation.gaps.pupils import GAP_MEASURE, cluster_groups, fsm_attainment
 from evaluation.plan import Plan
 from evaluation.sample import analysis_sample
 from evaluation.schema import PHASES
@@ -130,6 +130,35 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
     return LinkedCounts(values, tuple(relations), hide, plan.threshold)
 
 
+def trend_counts(pupils: pd.DataFrame, groups: dict, measure: str) -> pd.DataFrame:
+    """Pupils with ``measure`` observed per group of schools and year: all, FSM, non-FSM.
+
+    The counts of :func:`evaluation.gaps.pupils.gap_trends` (one row per group and year with
+    any pupil), from one pass over the pupils instead of one per group.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"school_id": ["a", "a", "b"], "cohort": 2010,
+    ...                   "fsm": [True, False, True], "y": [1.0, None, 0.0]})
+    >>> t = trend_counts(p, {"A": ["a"], "AB": ["a", "b"]}, "y")
+    >>> t[["group", "n", "n_fsm"]].values.tolist()
+    [['A', 1, 1], ['AB', 2, 2]]
+    """
+    observed = pupils[measure].notna()
+    fsm = pupils["fsm"].astype(bool)
+    per_school = pd.DataFrame({
+        "school_id": pupils["school_id"], "year": pupils["cohort"], "n": observed,
+        "n_fsm": observed & fsm, "n_non_fsm": observed & ~fsm,
+    }).groupby(["school_id", "year"]).sum()
+    rows = []
+    for name, ids in groups.items():
+        part = per_school[per_school.index.get_level_values("school_id").isin(list(ids))]
+        if len(part):
+            rows.append(part.groupby(level="year").sum().reset_index().assign(group=name))
+    cols = ["group", "year", "n", "n_fsm", "n_non_fsm"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
 def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
     measure = GAP_MEASURE[phase]
     latest = int(ph_pupils["cohort"].max())
@@ -144,8 +173,7 @@ def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
     for c in clusters:
         groups.update(cluster_groups(schools, c))
     groups = {k: v for k, v in groups.items() if in_phase.intersection(v)}
-    trends = gap_trends(ds.pupils, ds.schools, groups, measure).table
-    trends = trends[trends["group"].isin(groups) & trends["n"].notna()]
+    trends = trend_counts(ds.pupils[ds.pupils["phase"] == phase], groups, measure)
     names = dict(zip(schools["school_id"], schools["school_name"], strict=True))
     for r in trends.to_dict("records"):
         year = str(r["year"])

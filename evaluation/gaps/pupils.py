@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,9 @@ def _check_outcomes(outcomes) -> list[str] | None:
     return outcomes
 
 
+@cache
 def _national_lookup() -> pd.DataFrame:
+    """National figures by cohort and outcome (packaged data: built once per process)."""
     wide = national_figures().pivot_table(index=["year", "measure"], columns="group",
                                           values="value")
     out = pd.DataFrame({
@@ -305,9 +308,11 @@ def gap_trends(
     if not groups:
         raise ValueError("`groups` is empty: give a cluster name or group name -> school ids")
     phase = next(ph for ph, outs in OUTCOMES.items() if measure in outs)
+    in_groups = set().union(*groups.values())
+    pupils = pupils[(pupils["phase"] == phase) & pupils["school_id"].isin(in_groups)]
     rows = []
     for name, ids in groups.items():
-        sub = pupils[pupils["school_id"].isin(ids) & (pupils["phase"] == phase)]
+        sub = pupils[pupils["school_id"].isin(ids)]
         if sub.empty:
             raise NotEstimableError(
                 f"group {name!r}: no {phase} pupils (for {measure!r}) in its {len(ids)} schools"
