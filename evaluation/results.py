@@ -362,7 +362,8 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
         names = sorted(schools["cluster"].dropna().unique())
         clusters = {name: evaluate(ds, plan, cluster=name, seed=seed, describe=False)
                     for name in names}
-    parameters = {"cluster": cluster, "data_dir": ds.meta.get("directory"),
+    parameters = {"cluster": cluster if cluster is not None else "(all EM schools)",
+                  "data_dir": ds.meta.get("directory") or "(in memory)",
                   "plan_path": plan.path, "seed": seed}
     return EvaluationResult(
         cluster if cluster is not None else "All Extra Mile schools",
