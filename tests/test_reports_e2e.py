@@ -217,3 +217,17 @@ def test_exploration_notebook_runs_anywhere_and_gives_the_reports_numbers(build,
     cell = next(c for c in nb.cells if "em.index_record(res)" in c.source)
     shown = cell.outputs[0]["data"]["text/plain"].strip("'\"")
     assert shown == build["records"][0].fields["headline"]
+
+
+def test_no_python_or_code_names_in_visible_text(build, plan):
+    """Readers never see None, NaN, a traceback, a warning class or a column name."""
+    import html as html_lib
+
+    codes = {o["name"] for phase in plan.raw["outcomes"].values() for o in phase}
+    words = ["nan", "NaN", "<NA>", "Traceback", "Warning:", *sorted(codes)]
+    for i, rec in enumerate(build["records"]):
+        page = re.sub(r"<(style|script)\b.*?</\1>", " ", _html(build, i), flags=re.S)
+        text = html_lib.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<img[^>]*>", " ", page)))
+        found = [w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+        found += re.findall(r"\bNone\b(?! of)", text)  # Python's None, not "None of the..."
+        assert not found, (rec.slug, found)
