@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from evaluation.disclosure import SafeTable
+from evaluation.report.tables import p_value
 
 
 def p_text(p) -> pd.Series:
@@ -20,8 +20,7 @@ def p_text(p) -> pd.Series:
     ['<0.001', '0.035', '', '1.000']
     """
     values = pd.Series(p, dtype=float) if not isinstance(p, pd.Series) else p.astype(float)
-    text = values.map(lambda v: "" if np.isnan(v) else "<0.001" if v < 0.0005 else f"{v:.3f}")
-    return text.astype(object)
+    return values.map(p_value).astype(object)
 
 
 def ratio_text(ratio: float, low: float, high: float) -> str:
