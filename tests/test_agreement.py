@@ -18,16 +18,14 @@ import pytest
 
 from evaluation import config
 from evaluation.disclosure import SafeTable
-from evaluation.plan import load_plan
 from evaluation.plots import Chart
 from evaluation.plots.impact import AXIS_LIMIT
-from evaluation.report import index_record, sections
+from evaluation.report import index_record
 from evaluation.report.display import Notice
-from evaluation.results import evaluate
-from evaluation.synthetic import generate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from figures import errorbar_points, scatter_points  # noqa: E402
+from report_set import build  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agreement")]
 
@@ -35,20 +33,9 @@ SEEDS = [config.DEFAULT_SEED, 5]
 NUM = r"[-+]?\d[\d,]*\.?\d*"
 
 
-def _build(seed):
-    plan = load_plan()
-    ds = generate(seed=seed, scenario="default")
-    overall = evaluate(ds, plan, cluster=None, seed=seed)
-    reports = {None: (overall, sections(overall))}
-    for name in overall.clusters:
-        res = evaluate(ds, plan, cluster=name, seed=seed)
-        reports[name] = (res, sections(res))
-    return plan, reports
-
-
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
 def built(request):
-    return _build(request.param)
+    return build(request.param)
 
 
 def _section(secs, anchor):

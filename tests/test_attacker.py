@@ -34,15 +34,12 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from report_set import build
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from evaluation import config
 from evaluation.disclosure import SafeTable
-from evaluation.plan import load_plan
-from evaluation.report import sections
 from evaluation.report.display import Notice
-from evaluation.results import evaluate
-from evaluation.synthetic import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attacker")]
 
@@ -284,17 +281,6 @@ def collect(plan, reports):
                                [("school_" + var, phase, s) for s in schools],
                                "cluster group = its schools")
     return pub
-
-
-def build(seed):
-    plan = load_plan()
-    ds = generate(seed=seed, scenario="default")
-    overall = evaluate(ds, plan, cluster=None, seed=seed)
-    reports = {None: (overall, sections(overall))}
-    for name in overall.clusters:
-        res = evaluate(ds, plan, cluster=name, seed=seed)
-        reports[name] = (res, sections(res))
-    return plan, reports
 
 
 @pytest.fixture(scope="module", params=[config.DEFAULT_SEED, 5], ids=lambda s: f"seed{s}")

@@ -11,6 +11,18 @@ from evaluation.matching import _closest, _walk
 from evaluation.matching._checks import MethodOutput, Prepared, normalize, warn_strata_without
 
 
+def _allowed(prep: Prepared, caliper_distance, t: int, cand: np.ndarray) -> np.ndarray:
+    """Return which controls ``cand`` unit ``t`` may take (calipers and ``antiexact``)."""
+    ok = np.ones(len(cand), bool)
+    if prep.caliper_covs is not None:
+        ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
+                     <= prep.caliper_widths, axis=1)
+    if caliper_distance is not None and prep.distance is not None:
+        ok &= np.abs(prep.distance[cand] - prep.distance[t]) <= caliper_distance
+    if prep.antiexact is not None:
+        ok &= np.all(prep.antiexact[cand] != prep.antiexact[t], axis=1)
+    return ok
+
 def _treated_order(prep: Prepared, m_order: str, rng) -> np.ndarray:
     """Positions of treated units in processing order (MatchIt's ``ord``, stable)."""
     treated = np.flatnonzero(prep.treat)
@@ -115,22 +127,16 @@ def mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int,
     mm = np.full((len(treated), ratio), -1, np.int64)
     single = _reuse_single(prep)
     cal_d = prep.args.get("caliper_distance")
-    d = prep.distance
     active = [t for t in order.tolist() if not prep.discarded[t]]
     for r in range(1 if single else ratio):
         still = []
         for t in active:
             cand = ctrl_by[int(strata[t])]
-            ok = uses[cand] < reuse_max if not single else np.ones(len(cand), bool)
+            ok = _allowed(prep, cal_d, t, cand)
+            if not single:
+                ok &= uses[cand] < reuse_max
             if r > 0:
                 ok &= ~np.isin(cand, mm[row_of[t], :r])
-            if prep.caliper_covs is not None:
-                ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
-                             <= prep.caliper_widths, axis=1)
-            if cal_d is not None and d is not None:
-                ok &= np.abs(d[cand] - d[t]) <= cal_d
-            if prep.antiexact is not None:
-                ok &= np.all(prep.antiexact[cand] != prep.antiexact[t], axis=1)
             c = cand[ok]
             d2 = _walk.euc_dist_sq(Z, t, c)
             fin = np.isfinite(d2)
@@ -211,18 +217,10 @@ def _closest_match(prep: Prepared, ratio: int, mahal: bool) -> np.ndarray:
                                       a.get("caliper_distance"), _cov_checker(prep, None),
                                       close)
     eligible = ~prep.discarded
-    cal_d, d = a.get("caliper_distance"), prep.distance
+    cal_d = a.get("caliper_distance")
 
     def allowed(t: int, cand: np.ndarray) -> np.ndarray:
-        ok = np.ones(len(cand), bool)
-        if prep.caliper_covs is not None:
-            ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
-                         <= prep.caliper_widths, axis=1)
-        if cal_d is not None and d is not None:
-            ok &= np.abs(d[cand] - d[t]) <= cal_d
-        if prep.antiexact is not None:
-            ok &= np.all(prep.antiexact[cand] != prep.antiexact[t], axis=1)
-        return ok
+        return _allowed(prep, cal_d, t, cand)
     find, gap = _closest.mahalanobis_finder(prep.mahalanobis, prep.treat, eligible,
                                             prep.strata, allowed)
     return _closest.pair_first(prep.treat, eligible, ratio, a["reuse_max"], find, gap, close)
