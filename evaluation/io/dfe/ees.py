@@ -234,6 +234,9 @@ def read_ees(path: str | Path, metadata: str | Path | None = None, sheet=None) -
                         f"['time_period', 'geographic_level', filters..., indicators...], "
                         f"missing {missing}; {found(header, rows)}")
     raw = frame(header, rows, path)
+    if raw.empty:
+        raise DataError(f"{path}: a header ({len(header)} columns) but no data rows; expected "
+                        "one row per time period, area and filter value")
     meta_path, meta, labels = _sidecar(path, metadata), None, {}
     if meta_path is not None:
         mh, mr = read_rows(meta_path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -35,6 +35,10 @@ class PublishedSource:
         (``gaps``, ``school_support`` or ``none``).
     layouts : tuple of str
         Per-file layouts when the files differ (empty: every file has ``layout``).
+    share : str
+        Where the share of the group comes from when not from the main file:
+        ``<file>:<column>`` (e.g. ``england_census.csv:PNUMFSMEVER``, the census's FSM-ever
+        share, joined on URN); empty: the main file's own share column.
 
     Examples
     --------
@@ -56,6 +60,7 @@ class PublishedSource:
     report: str = "gaps"
     download: str = ""
     layouts: tuple[str, ...] = ()
+    share: str = ""
 
     def layout_for(self, index: int = 0) -> str:
         """Layout of file ``index`` (``layouts`` when given per file, else ``layout``)."""
@@ -104,7 +109,8 @@ def _source(meta: dict, folder: Path, where: str) -> PublishedSource:
         provenance=str(meta["provenance"]), metadata=tuple(folder / m for m in metadata),
         phase=str(meta.get("phase", "")), year=str(meta.get("year", "")),
         measure=str(meta.get("measure", "")), report=report,
-        download=str(meta.get("download", "")), layouts=layouts)
+        download=str(meta.get("download", "")), layouts=layouts,
+        share=str(meta.get("share", "")))
 
 
 def known_sources(directory: str | Path | None = None) -> dict[str, PublishedSource]:
@@ -183,10 +189,37 @@ def published_sources(directory: str | Path | None = None) -> dict[str, Publishe
             meta = _front_matter(readme)
             src = _source(meta, readme.parent, str(readme))
             out[src.slug] = src
-    for src in out.values():
-        absent = [str(p) for p in src.paths if not p.is_file()]
-        if absent:
-            raise DataError(f"{directory / src.slug}: files of source {src.slug!r} not found: "
-                            f"{absent}; download them from {src.download or src.provenance} "
-                            f"(see data/published/README.md)")
+    for slug, src in list(out.items()):
+        out[slug] = _with_downloads(src, directory)
     return dict(sorted(out.items()))
+
+
+#: Formats a download may come in, tried (same name, other suffix) when the listed file is absent.
+DOWNLOAD_SUFFIXES = (".csv", ".xlsx", ".ods")
+
+
+def _with_downloads(src: PublishedSource, directory: Path) -> PublishedSource:
+    """Replace each absent file of a source by its xlsx / ods / csv twin, or raise.
+
+    The DfE offers most files as CSV and as a spreadsheet: ``ks2final.xlsx`` in place of the
+    listed ``ks2final.csv`` is read as it is. A file absent in every format raises an error
+    naming it, the formats tried, what the folder holds and where to download it.
+    """
+    paths, absent = [], []
+    for p in src.paths:
+        twins = [p] + [p.with_suffix(x) for x in DOWNLOAD_SUFFIXES if x != p.suffix]
+        found = next((t for t in twins if t.is_file()), None)
+        paths.append(found or p)
+        if found is None:
+            absent.append(p.name)
+    if absent:
+        folder = directory / src.slug
+        held = sorted(f.name for f in folder.iterdir()) if folder.is_dir() else []
+        raise DataError(f"{folder}: files of source {src.slug!r} not found: {absent} (also "
+                        f"looked for them as {list(DOWNLOAD_SUFFIXES)}); the folder holds "
+                        f"{held[:12] or 'nothing'}; download them from "
+                        f"{src.download or src.provenance} and keep the names listed "
+                        f"(see data/published/README.md)")
+    if paths == list(src.paths):
+        return src
+    return replace(src, paths=tuple(paths))
