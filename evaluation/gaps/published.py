@@ -136,7 +136,8 @@ class UnitGaps:
         weighted = self.method == RANDOM_EFFECTS
         rows = [
             (f"{self.unit_plural} in the file", len(self.table)),
-            (f"{self.unit_plural} with both rates published", len(g)),
+            (f"{self.unit_plural} with both {'rates' if u == 'pp' else 'figures'} published",
+             len(g)),
             (f"random-effects mean gap ({u})" if weighted
              else f"mean gap, {self.unit_plural} weighted equally ({u})", self.mean),
             ("95% interval, lower", self.mean_lower),

@@ -37,9 +37,12 @@ def _share_words(gaps) -> str:
 
 def _labels(gaps) -> dict:
     """Column labels in the gaps' unit (percentages and pp, or mean scores and points)."""
+    labels = dict(GAP_LABELS)
+    if gaps.share_label:
+        labels["share"] = "Share % (census)"
     if gaps.unit == "pp":
-        return GAP_LABELS
-    return {**GAP_LABELS, "rate_group": "Group (mean)", "rate_other": "Other (mean)",
+        return labels
+    return {**labels, "rate_group": "Group (mean)", "rate_other": "Other (mean)",
             "gap": "Gap (points)", "gap_shrunk": "Shrunk gap (points)"}
 
 
