@@ -471,3 +471,28 @@ def test_a_ks4_file_where_the_ks2_file_belongs_says_which_columns_were_tried(tmp
                                                 r"/ other columns for measure 'PTRWM_EXP': "
                                                 r"tried \[\('PTRWM_EXP_FSM6CLA1A'"):
         published_report("dfe-ks2-2019-la850", tmp_path)
+
+
+# ----------------------------------------------------------------------------- 2009/10 tables
+# Hand figures: awk -F'\t' over the file (RecType counts, the RecType 5 and 7 rows, the
+# non-percentage values of P5ACinclEM).
+def test_ks4_2010_tab_separated_rows_codes_and_why_no_gap():
+    from evaluation.io.dfe._common import code_counts, parse
+
+    path = real_file("dfe-ks4-2010-national", "england_ks4.csv")
+    header, rows = read_rows(path)
+    assert len(header) == 63 and header[:4] == ["RecType", "AlphaInd", "LACode", "EstabCode"]
+    assert len(rows) == 5332
+    assert pd.Series([r[0] for r in rows]).value_counts().to_dict() == {
+        "1": 4047, "2": 1131, "4": 152, "5": 1, "7": 1}
+    col = header.index("P5ACinclEM")
+    values, codes = parse(pd.Series([r[col] if len(r) > col else None for r in rows]))
+    national = {r[0]: v for r, v in zip(rows, values, strict=True) if r[0] in ("5", "7")}
+    assert national == {"5": 53.5, "7": 55.2}
+    counts = code_counts(pd.DataFrame({"P5ACinclEM": codes}), "performance_tables")
+    got = counts.set_index("code")[["n", "category"]].to_dict("index")
+    assert got["LT11"] == {"n": 804, "category": "suppressed"}
+    assert got["NE"] == {"n": 61, "category": "no entries"} and got[""]["n"] == 100
+    with pytest.raises(DataError, match=r"england_ks4.csv: not a 'performance_tables' file.*"
+                                        r"missing \['URN'\].*'RecType', 'AlphaInd', 'LACode'"):
+        read_performance_tables(path)
