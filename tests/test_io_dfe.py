@@ -496,3 +496,19 @@ def test_ks4_2010_tab_separated_rows_codes_and_why_no_gap():
     with pytest.raises(DataError, match=r"england_ks4.csv: not a 'performance_tables' file.*"
                                         r"missing \['URN'\].*'RecType', 'AlphaInd', 'LACode'"):
         read_performance_tables(path)
+
+
+def test_ees_real_file_la_and_regional_rows():
+    # awk over the file: time_period 201819, gender Total
+    t = read_ees(real_file("dfe-ees-ks2-la-2016-2022",
+                           "ks2_regional_and_local_authority_2016_to_2022_provisional.csv"))
+    d = t.data.query("time_period == '2018/19' and sex == 'all'").set_index("area_name")
+    cols = ["t_rwm_eligible_pupils", "t_rwm_met_expected_standard",
+            "pt_rwm_met_expected_standard"]
+    assert d.loc["Hampshire", cols].tolist() == [14854, 10057, 68]
+    assert d.loc["Hampshire", ["area_code", "area_level"]].tolist() == ["E10000014", "la"]
+    assert d.loc["South East", cols].tolist() == [101070, 67060, 66]
+    assert d.loc["South East", "area_level"] == "region"
+    small = t.data.query("time_period == '2018/19' and sex == 'all' and area_name in "
+                         "['City of London', 'Isles of Scilly']").index
+    assert len(small) == 2 and t.codes.loc[small, cols].eq("c").all().all()  # suppressed

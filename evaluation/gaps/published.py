@@ -750,6 +750,12 @@ def published_report(source: str | PublishedSource,
                      directory: str | Path | None = None) -> PublishedGapReport:
     """Read a registered source and compute everything its report shows.
 
+    The main file gives the gap per school (or LA). A ``share`` entry of the source
+    (``<file>:<column>``, e.g. the census's FSM-ever share) replaces the file's own share,
+    joined on URN, and that file's national rows become reference rows. Several files of the
+    same table (the years of the destination measures) give :attr:`PublishedGapReport.trend`;
+    a further release file gives national rows (:attr:`PublishedGapReport.national`).
+
     Parameters
     ----------
     source : str or PublishedSource
