@@ -512,3 +512,18 @@ def test_ees_real_file_la_and_regional_rows():
     small = t.data.query("time_period == '2018/19' and sex == 'all' and area_name in "
                          "['City of London', 'Isles of Scilly']").index
     assert len(small) == 2 and t.codes.loc[small, cols].eq("c").all().all()  # suppressed
+
+
+def test_downloads_dropped_loose_or_in_an_unknown_folder_are_reported(tmp_path):
+    from evaluation.exceptions import EvaluationWarning
+
+    (tmp_path / "2018-2019_850_ks2final.csv").write_bytes(b"URN\n1\n")
+    (tmp_path / "notes.csv").write_bytes(b"a\n")
+    with pytest.raises(DataError, match=r"not read: \['2018-2019_850_ks2final.csv -> "
+                                        r"dfe-ks2-2019-la850/', 'notes.csv -> \?'\]"):
+        published_sources(tmp_path)
+    for f in list(tmp_path.iterdir()):
+        f.unlink()
+    (tmp_path / "my downloads").mkdir()
+    with pytest.warns(EvaluationWarning, match=r"folders \['my downloads'\] are not read"):
+        assert published_sources(tmp_path) == {}

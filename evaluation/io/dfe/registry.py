@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from evaluation import config
-from evaluation.exceptions import DataError
+from evaluation.exceptions import DataError, EvaluationWarning
 
 #: Kinds of report a source can have.
 REPORTS = ("gaps", "school_support", "none")
@@ -169,8 +170,15 @@ def published_sources(directory: str | Path | None = None) -> dict[str, Publishe
     Raises
     ------
     DataError
-        A source folder without all its listed files (the message names them and where to
-        download them), or a README without the expected keys.
+        A source folder without all its listed files (the message names them, the formats
+        tried, what the folder holds and where to download them), a README without the
+        expected keys, or data files at the top of the folder (the message says which folder
+        each belongs in).
+
+    Warns
+    -----
+    EvaluationWarning
+        A folder neither registered nor described by a README (it is not read).
 
     Examples
     --------
@@ -180,8 +188,10 @@ def published_sources(directory: str | Path | None = None) -> dict[str, Publishe
     directory = Path(directory) if directory is not None else config.published_dir()
     if not directory.is_dir():
         return {}
+    known = known_sources(directory)
+    _refuse_loose_files(directory, known)
     out = {}
-    for slug, source in known_sources(directory).items():
+    for slug, source in known.items():
         if (directory / slug).is_dir():
             out[slug] = source
     for readme in sorted(directory.glob("*/README.md")):
@@ -189,9 +199,36 @@ def published_sources(directory: str | Path | None = None) -> dict[str, Publishe
             meta = _front_matter(readme)
             src = _source(meta, readme.parent, str(readme))
             out[src.slug] = src
+    unknown = sorted(f.name for f in directory.iterdir() if f.is_dir()
+                     and not f.name.startswith(".") and f.name not in out
+                     and not (f / "README.md").is_file())
+    if unknown:
+        warnings.warn(f"{directory}: folders {unknown} are not read: neither registered "
+                      f"sources (known: {sorted(known)}) nor described by a README.md with "
+                      f"front matter (keys {list(_SOURCE_KEYS)}); rename each to a known slug "
+                      "or add its README (see data/published/README.md)", EvaluationWarning,
+                      stacklevel=2)
     for slug, src in list(out.items()):
         out[slug] = _with_downloads(src, directory)
     return dict(sorted(out.items()))
+
+
+#: Data files a user may drop at the top of the published folder instead of in a source folder.
+_DATA_SUFFIXES = (".csv", ".xlsx", ".ods", ".xls", ".txt", ".zip")
+
+
+def _refuse_loose_files(directory: Path, known: dict[str, PublishedSource]) -> None:
+    """Refuse data files at the top of the folder (never read), saying where each belongs."""
+    loose = sorted(f.name for f in directory.iterdir()
+                   if f.is_file() and f.suffix.lower() in _DATA_SUFFIXES)
+    if not loose:
+        return
+    homes = {p.stem: slug for slug, src in known.items() for p in src.paths}
+    where = [f"{name} -> {homes[Path(name).stem]}/" if Path(name).stem in homes
+             else f"{name} -> ?" for name in loose]
+    raise DataError(f"{directory}: data files at the top of the published folder are not read: "
+                    f"{where[:10]}; put each source's files in a folder named by its slug "
+                    "(known slugs are listed in data/published/README.md)")
 
 
 #: Formats a download may come in, tried (same name, other suffix) when the listed file is absent.
