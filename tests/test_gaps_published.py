@@ -246,6 +246,10 @@ def test_ks4_2023_slope_on_the_census_share_and_its_national_row(ks4_2023):
     assert ref["share"].tolist() == [27.1] and ref["gap"].isna().all()  # 866,486 / 3,193,601
     assert ks4_2023.gaps.share_label.startswith("Percentage of pupils eligible for FSM")
     assert ks4_2023.headline.startswith("Disadvantaged pupils 11.9 points behind others")
+    from evaluation.plots.published import gap_share_chart
+
+    legend = gap_share_chart(ks4_2023.gaps, s).figure.axes[0].get_legend().get_texts()
+    assert "England, State-funded secondary: 27.1%" in [t.get_text() for t in legend]
 
 
 def test_ks4_2023_report_reads_in_points_without_nan(ks4_2023):

@@ -110,6 +110,11 @@ def gap_share_chart(gaps, slope) -> Chart:
             label=f"fit: {slope.slope:+.1f} {gaps.unit} per 10 pp share")
     ax.fill_between(grid, band[:, 0], band[:, 1], color=COLOURS["national"], alpha=0.15)
     ax.axhline(0, color="grey", lw=0.8)
+    shares = gaps.reference[(gaps.reference["level"] == "national") & gaps.reference["gap"].isna()
+                            & gaps.reference["share"].notna()]
+    for _, row in shares.head(2).iterrows():  # a share-only reference (e.g. the census's)
+        ax.axvline(row["share"], color=COLOURS["national"], ls="--", lw=1,
+                   label=f"{row['name'].split(' (')[0]}: {row['share']:.1f}%")
     ax.set_title(f"Gap against share of {gaps.group} pupils, per {gaps.unit_label}")
     ax.set_xlabel(getattr(gaps, "share_label", "") or f"Share of {gaps.group} pupils (%)")
     ax.set_ylabel(f"Gap ({gaps.unit_words})")
