@@ -244,6 +244,8 @@ def test_ks4_2023_slope_on_the_census_share_and_its_national_row(ks4_2023):
     ref = ks4_2023.gaps.reference
     assert ref["name"].tolist() == ["England, State-funded secondary (census, PNUMFSMEVER)"]
     assert ref["share"].tolist() == [27.1] and ref["gap"].isna().all()  # 866,486 / 3,193,601
+    other = ks4_2023.other_rows.set_index("file")
+    assert other.loc["england_census.csv", "n"] == 0  # every school with a gap is in the census
     assert ks4_2023.gaps.share_label.startswith("Percentage of pupils eligible for FSM")
     assert ks4_2023.headline.startswith("Disadvantaged pupils 11.9 points behind others")
     from evaluation.plots.published import gap_share_chart

@@ -817,6 +817,10 @@ def published_report(source: str | PublishedSource,
         n_special = int((tables[0].values["row_type"] == "special school").sum())
         other.append((Path(tables[0].path).name, "special schools (not in the school analysis)",
                       n_special))
+    if share is not None:
+        unmatched = int(gaps.estimable["share"].isna().sum())
+        other.append((Path(read[share_at].path).name, f"{gaps.unit_plural} with a gap but no "
+                      f"{share_col} (URN not in this file): not in the slope", unmatched))
     national = [_national_rows(t, measure or DEFAULT_MEASURES[t.layout]) for t in main[1:]
                 if isinstance(t, ReleaseTable)]
     return PublishedGapReport(
