@@ -246,7 +246,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         Optimal and full: optmatch's ``tol``. Distances are rounded to multiples of about
         ``tol`` (precisely ``tol * n / (n_rows + n_cols - 2)`` per exact stratum) before
         the optimum is found, so the result is optimal for the rounded distances, as R's;
-        a smaller ``tol`` (e.g. 1e-7) solves the problem on the distances themselves.
+        a smaller ``tol`` (e.g. 1e-7) solves the problem on the distances themselves. The
+        resolution used in each exact stratum is in ``spec["resolution"]``.
     random_state : int, optional
         Seed for ``m_order="random"``.
     link : str, default "logit"

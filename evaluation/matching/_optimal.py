@@ -69,8 +69,8 @@ def _controls_args(a: dict, e_ratio: float) -> tuple[float, float, float, bool] 
     return ratio, mn, mx, False
 
 
-def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, list]:
-    """Arcs (focal position, other position) of every stratum, and the strata's epsilons."""
+def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, dict]:
+    """Arcs (focal position, other position) of every stratum, and each stratum's epsilon."""
     a = prep.args
     n = len(focal)
     keep = ~prep.discarded
@@ -80,7 +80,7 @@ def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, list]:
     one_stratum = prep.strata is None
     prune = (optimal and one_stratum and prep.mahalanobis is None and a["ratio"] == 1
              and a.get("max_controls") is None)
-    arcs, eps = [], []
+    arcs, eps = [], {}
     for s in np.unique(strata[keep]):
         in_s = keep & (strata == s)
         rows, cols = np.flatnonzero(in_s & focal), np.flatnonzero(in_s & ~focal)
@@ -115,7 +115,9 @@ def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, list]:
                           "(constraints impossible to meet); they are left unmatched",
                           MatchingWarning, stacklevel=5)
         else:
-            eps.append(sol.epsilon)
+            label = ("all" if prep.strata_labels is None
+                     else str(prep.strata_labels.at(rows[:1])[0]))
+            eps[label] = sol.epsilon
     return arcs, eps
 
 
@@ -170,7 +172,7 @@ def match(prep: Prepared) -> MethodOutput:
                          "given (as in MatchIt)")
     treat = prep.treat
     focal = ~treat if a["estimand"] == "ATC" else treat
-    arcs, _ = _solve(prep, focal)
+    arcs, a["resolution"] = _solve(prep, focal)
     sub = _subclasses(arcs, len(treat))
     if np.isnan(sub).all():
         raise NotEstimableError(f"{a['method']} matching found no matches "
