@@ -165,8 +165,8 @@ def test_warm_started_logit_equals_r_style_cold_start():
 def test_unknown_argument_names_it_and_the_supported_ones():
     with pytest.raises(TypeError, match=r"match\(\): unsupported argument\(s\) 'm.order' "
                                         r"\(did you mean 'm_order'\?\); supported arguments: "
-                                        r"\['data', 'treatment'.*'k2k', 's_weights', 'min_controls', "
-                                        r"'max_controls', 'tol'\]"):
+                                        r"\['data', 'treatment'.*'k2k', 's_weights', "
+                                        r"'min_controls', 'max_controls', 'tol'\]"):
         match(_school(), "em", ["prior"], **{"m.order": "data"})
     with pytest.raises(TypeError, match=r"unsupported argument\(s\) 'calliper'"):
         match(_school(), "em", ["prior"], calliper=0.2)

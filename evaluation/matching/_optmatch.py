@@ -9,9 +9,10 @@ columns counted among units with at least one finite distance; never below
 network on those integers. This module builds the same network with the same rounding and
 solves it exactly with HiGHS's dual simplex (``scipy.optimize.linprog``): the network matrix is
 totally unimodular and the costs integers, so the basic optimum is integral and optimal for
-the integer problem. Where that problem has several optima (ties in the rounded distances)
-optmatch's solver (LEMON's cycle cancelling) and ours may return different ones of the same
-total cost.
+the integer problem (k:1 pair matching, an assignment problem, goes to scipy's
+``linear_sum_assignment`` on the same integers). Where that problem has several optima (ties
+in the rounded distances) optmatch's solver (LEMON's cycle cancelling) and ours may return
+different ones of the same total cost.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import linprog
+from scipy.optimize import linear_sum_assignment, linprog
 
 #: R's ``.Machine$integer.max / 64 - 2``: optmatch's bound on the rounded distances.
 _INT_RANGE = 2147483647 / 64 - 2
@@ -102,6 +103,26 @@ def _solve_network(i: np.ndarray, j: np.ndarray, cost: np.ndarray, nt: int, nc: 
     return np.round(x).astype(bool)
 
 
+def _solve_assignment(i: np.ndarray, j: np.ndarray, cost: np.ndarray, nt: int, nc: int,
+                      k: int) -> np.ndarray | None:
+    """Solve the k:1 case of the network (``k`` columns per row, a column at most once).
+
+    scipy's assignment solver on the integer costs, rows repeated ``k`` times; a missing pair
+    costs more than every finite pair together.
+    """
+    big = float(cost.sum()) + 1.0
+    dense = np.full((nt, nc), big)
+    dense[i, j] = cost
+    r, c = linear_sum_assignment(np.repeat(dense, k, axis=0))
+    if (dense[r // k, c] >= big).any():
+        return None
+    pos = np.full((nt, nc), -1, np.int64)
+    pos[i, j] = np.arange(len(i))
+    chosen = np.zeros(len(i), bool)
+    chosen[pos[r // k, c]] = True
+    return chosen
+
+
 def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
               mean_controls: float | None = None, tol: float = 0.001) -> Solution | None:
     """Solve one subproblem as optmatch's ``fullmatch`` does, with its recovery step.
@@ -140,7 +161,11 @@ def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
     if not (math.isfinite(max_controls) and max_controls >= 1):
         return _fullmatch(dist, min_controls, max_controls, omf, tol)
     # optmatch's recovery: match with no upper bound, then leave out the controls beyond
-    # max_controls per treated unit and solve again with that omit fraction
+    # max_controls per treated unit and solve again with that omit fraction. (MatchIt's
+    # optimal pair matching lands here when 1 - omf rounds below n_rows / n_cols.) With one
+    # control per treated unit allowed and every pair possible, that count is n_rows.
+    if max_controls == 1 and omf is not None and omf >= 0 and np.isfinite(dist).all():
+        return _fullmatch(dist, min_controls, max_controls, 1 - nrow / ncol, tol)
     trial = _fullmatch(dist, min_controls, math.inf, omf, tol)
     if trial is None:
         return None
@@ -203,7 +228,10 @@ def _fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
     if ((mxr > 1 and rfeas / mxr > n_mc) or (mxr == 1 and rfeas * mnc > n_mc)
             or rfeas * mxc < n_mc):
         return None
-    chosen = _solve_network(rmap[ii], cmap[jj], icost, rfeas, cfeas, mxc, mnc, mxr, n_mc)
+    if mxr == 1 and mnc == mxc and n_mc == mxc * rfeas:   # k:1 pairs: an assignment problem
+        chosen = _solve_assignment(rmap[ii], cmap[jj], icost, rfeas, cfeas, mxc)
+    else:
+        chosen = _solve_network(rmap[ii], cmap[jj], icost, rfeas, cfeas, mxc, mnc, mxr, n_mc)
     if chosen is None or not chosen.any():
         return None
     rows, cols = ii[chosen], jj[chosen]
