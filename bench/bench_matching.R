@@ -20,7 +20,9 @@ if (a[3] == "school") {
 }
 secs <- proc.time()[["elapsed"]] - t0
 peak <- sum(gc()[, 6]) - base   # "max used" (Mb) since the reset, above the data's baseline
-write.csv(data.frame(id = d$id[m$weights > 0]), a[2], row.names = FALSE)
+write.csv(data.frame(id = d$id[m$weights > 0],
+                     subclass = if (is.null(m$subclass)) NA else m$subclass[m$weights > 0]),
+          a[2], row.names = FALSE)
 write.csv(data.frame(id = d$id, distance = sprintf("%.17g", m$distance)),
           sub("\\.csv$", "_distance.csv", a[2]), row.names = FALSE)
 cat(sprintf("%s,%.3f,%.1f\n", packageVersion("MatchIt"), secs, peak))

@@ -246,6 +246,22 @@ def main() -> None:
 OPTIMAL_SCHOOLS = 30
 
 
+def _rounded_cost(d: pd.DataFrame, m, sub: np.ndarray) -> dict:
+    """Total distance rounded as optmatch rounds it (our resolution), by school."""
+    t = d["em"].to_numpy().astype(bool)
+    ps = m.distance.to_numpy()
+    school = d["school_id"].astype(str).to_numpy()
+    out: dict = {}
+    for s in np.unique(sub[~np.isnan(sub)]):
+        k = np.flatnonzero(sub == s)
+        a, b = k[t[k]], k[~t[k]]
+        hub, spokes = (a[0], b) if len(a) == 1 else (b[0], a)
+        eps = m.spec["resolution"][school[hub]]
+        out[school[hub]] = out.get(school[hub], 0) + int(
+            np.ceil(0.5 + np.abs(ps[spokes] - ps[hub]) / eps).sum())
+    return out
+
+
 def optimal_and_full(sub: pd.DataFrame, version: str | None) -> None:
     """Optimal pair and full matching within school, ours vs MatchIt + optmatch."""
     from evaluation.matching import match
@@ -276,8 +292,13 @@ def optimal_and_full(sub: pd.DataFrame, version: str | None) -> None:
                          + (p.stderr.strip().splitlines() or ["?"])[-1][:80]))
             continue
         ver, r_secs, _ = p.stdout.strip().splitlines()[-1].split(",")
-        other = set(pd.read_csv(out, dtype=str)["id"])
-        same = "yes" if other == ids else f"no ({len(other ^ ids):,} pupils differ: ties)"
+        r_sets = pd.read_csv(out, dtype={"id": str})
+        other = set(r_sets["id"])
+        same = "yes" if other == ids else f"no ({len(other ^ ids):,} pupils differ)"
+        r_sub = r_sets.set_index("id")["subclass"].reindex(d["id"]).to_numpy(float)
+        ours_cost = _rounded_cost(d, m, m.subclass.to_numpy(dtype=float, na_value=np.nan))
+        same += ("; same optimum (total rounded distance in every school)"
+                 if ours_cost == _rounded_cost(d, m, r_sub) else "; DIFFERENT optimum")
         rows.append((f"R MatchIt {ver} + optmatch {method}", float(r_secs),
                      f"{float(r_secs) / secs:.1f}", same))
     table = pd.DataFrame(rows, columns=["tool", "seconds", "time / ours",
