@@ -163,6 +163,27 @@ def _check_ratio(method: str, ratio, min_controls, max_controls) -> None:
             raise ValueError(f"`{name}` should be a number > 0; got {v!r}")
 
 
+def _glm_control(options: dict | None) -> dict | None:
+    """``distance_options`` as R's glm.control (epsilon, maxit); errors name unknown keys."""
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise TypeError(f"`distance_options` should be a dict such as {{'epsilon': 1e-8, "
+                        f"'maxit': 25}}; got {type(options).__name__}")
+    opts = options.get("control", options) if set(options) == {"control"} else options
+    unknown = sorted(set(opts) - {"epsilon", "maxit"})
+    if unknown:
+        raise ValueError(f"`distance_options` has unsupported key(s) {unknown}; supported: "
+                         "'epsilon', 'maxit' (R's glm.control), optionally under 'control'")
+    eps, maxit = opts.get("epsilon", 1e-8), opts.get("maxit", 25)
+    if not (isinstance(eps, (int, float)) and eps > 0):
+        raise ValueError(f"`distance_options` epsilon should be a number > 0; got {eps!r}")
+    if isinstance(maxit, bool) or not isinstance(maxit, (int, np.integer)) or maxit < 1:
+        raise ValueError(f"`distance_options` maxit should be a whole number >= 1; got "
+                         f"{maxit!r}")
+    return {"epsilon": float(eps), "maxit": int(maxit)}
+
+
 def _antiexact_codes(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Integer codes of each ``antiexact`` variable (MatchIt: ``unclass(as.factor(x))``)."""
     return np.column_stack([pd.factorize(data[c])[0] for c in columns])
@@ -178,7 +199,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
           mahvars: list[str] | None = None, antiexact: list[str] | None = None,
           reuse_max: int | None = None, k2k: bool = False, s_weights=None,
           min_controls: float | None = None, max_controls: float | None = None,
-          tol: float = 0.001) -> MatchResult:
+          tol: float = 0.001, distance_options: dict | None = None) -> MatchResult:
     """Match treated units to controls as R's ``MatchIt::matchit`` does.
 
     Arguments are MatchIt's in snake_case. Where MatchIt takes a formula or a character
@@ -248,6 +269,13 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         the optimum is found, so the result is optimal for the rounded distances, as R's;
         a smaller ``tol`` (e.g. 1e-7) solves the problem on the distances themselves. The
         resolution used in each exact stratum is in ``spec["resolution"]``.
+    distance_options : dict, optional
+        As MatchIt's ``distance.options = list(control = glm.control(...))``: R's
+        ``{"epsilon": 1e-8, "maxit": 25}`` (or ``{"control": {...}}``). When given, the
+        propensity model follows R's ``glm`` iterations exactly, stopping where R stops, so
+        the scores (and, where two controls are nearly tied, the matches) are R's. Without
+        it the logit fit converges further and warm-starts on large data (faster; scores
+        within about 1e-9 of R's).
     random_state : int, optional
         Seed for ``m_order="random"``.
     link : str, default "logit"
@@ -305,6 +333,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     if m_order is not None:
         one_of("m_order", m_order, M_ORDERS)
     _check_ratio(method, ratio, min_controls, max_controls)
+    control = _glm_control(distance_options)
     if not (isinstance(tol, (int, float)) and tol >= 0):
         raise ValueError(f"`tol` should be a number >= 0; got {tol!r}")
     if reuse_max is not None and (not isinstance(reuse_max, (int, np.integer))
@@ -318,7 +347,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
                  caliper=caliper, std_caliper=std_caliper, m_order=m_order, discard=discard,
                  cutpoints=cutpoints, subclass=subclass, link=link, mahvars=mahvars,
                  antiexact=antiexact, reuse_max=reuse_max, k2k=k2k,
-                 min_controls=min_controls, max_controls=max_controls, tol=tol)
+                 min_controls=min_controls, max_controls=max_controls, tol=tol,
+                 distance_options=control)
     warn_ignored(method, given)
     treat = treatment_array(data, treatment)
     if method == "exact":
@@ -366,7 +396,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
             "other": "treated" if focal_is_control else "control"}
     d = fit = design = None
     if uses_distance and dist_name == "glm":
-        ps, fit, design = propensity_score(data, treatment, covariates, link, sw)
+        ps, fit, design = propensity_score(data, treatment, covariates, link, sw, control)
         d = ps.to_numpy()
     elif is_column:
         d = dist_values if dist_values is not None else data[dist_name].to_numpy(float)
