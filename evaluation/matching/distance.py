@@ -291,8 +291,9 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
     control : dict, optional
         R's ``glm.control``: ``{"epsilon": 1e-8, "maxit": 25}``. When given, every link
         (logit included: no warm start) is fitted by R's ``glm.fit`` iterations from R's
-        start, stopping where R stops (relative change in deviance below ``epsilon``), so the scores are
-        R's to rounding even where R stops short of full convergence. Without it the logit
+        start, stopping where R stops (relative change in deviance below ``epsilon``), so
+        the scores are R's to rounding even where R stops short of full convergence.
+        Without it the logit
         fit converges further (``1e-10``) and, from ``WARM_START_ROWS`` rows, starts from a
         subsample fit: faster, and within about 1e-9 of R's scores.
 
