@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
-from evaluation.exceptions import IgnoredArgumentWarning
+from evaluation.exceptions import IgnoredArgumentWarning, NotEstimableError
 from evaluation.matching import _dist_matrix, match
 from evaluation.matching.distance import mahalanobis_space
 
@@ -408,6 +408,17 @@ def test_exact_strata_and_caliper_are_respected():
         hub, spokes = (a[0], b) if len(a) == 1 else (b[0], a)
         assert (np.abs(d[spokes] - d[hub]) <= width).all()
     assert res.weights[key == "S09|2010"].eq(0).all(), "a stratum without treated units"
+
+
+def test_infeasible_constraints_raise_as_matchit_fails():
+    """MatchIt 4.7.2 fails on optimal + antiexact = ~married here too.
+
+    optmatch reports "Matching failed. (Restrictions impossible to meet?)": 32 unmarried and
+    16 married treated units could each get a control of the other status (90 and 162 of
+    them), but MatchIt's edge pruning for 1:1 matching leaves no feasible matching.
+    """
+    with pytest.raises(NotEstimableError, match="no matching meets the constraints"):
+        match(_data("people"), "treat", P, method="optimal", antiexact="married")
 
 
 def test_arguments_as_matchit_checks_them():

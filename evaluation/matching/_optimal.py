@@ -175,8 +175,11 @@ def match(prep: Prepared) -> MethodOutput:
     arcs, a["resolution"] = _solve(prep, focal)
     sub = _subclasses(arcs, len(treat))
     if np.isnan(sub).all():
-        raise NotEstimableError(f"{a['method']} matching found no matches "
-                                f"({int(focal.sum())} {a['focal']} units)")
+        raise NotEstimableError(
+            f"{a['method']} matching found no matches ({int(focal.sum())} {a['focal']} "
+            f"units): no matching meets the constraints (ratio {a['ratio']}, antiexact "
+            f"{a.get('antiexact')}, caliper {a.get('caliper')}, exact {a.get('exact')}); "
+            "R's MatchIt stops with an error here too")
     w = subclass_weights(sub, treat, a["estimand"])
     mm = _match_matrix(sub, focal) if a["method"] == "optimal" else None
     live = ~prep.discarded
