@@ -9,7 +9,8 @@ exactly. What is compared, per fixture:
   stratum by stratum (integers, exactly), both computed with optmatch's epsilon;
 - matched sets, weights (1e-12), subclasses (as partitions), pairs (``match_matrix`` by row
   label) and the sample-size table with effective sample sizes: identical where the optimum
-  is unique (``UNIQUE``). In every other fixture the two solvers return different matched
+  is unique (``UNIQUE``), and there the matched-data balance and ``Std. Pair Dist.`` within
+  1e-6. In every other fixture the two solvers return different matched
   sets of the same total rounded distance, which proves that optimum is not unique (1-D
   distances tie whenever two pairs can be crossed); there only the counts are compared.
 
@@ -252,6 +253,24 @@ def test_identical_weights_subclasses_pairs_and_ess_where_optimum_unique(name, r
     theirs = dict(zip(zip(rp["treated"], rp["column"], strict=True), rp["control"],
                       strict=True))
     assert ours == theirs
+
+
+@pytest.mark.parametrize("name", sorted(UNIQUE))
+def test_balance_and_std_pair_dist_match_matchit_where_optimum_unique(name):
+    """summary(): matched-data balance and Std. Pair Dist. within 1e-6 of MatchIt's."""
+    _, res = _run(name)
+    summ = res.summary()
+    r = pd.read_csv(OPT / "balance.csv")
+    r = r[r["fixture"] == name].set_index("row")
+    stats = {"means_treated": "Means Treated", "means_control": "Means Control",
+             "smd": "Std. Mean Diff.", "var_ratio": "Var. Ratio", "ecdf_mean": "eCDF Mean",
+             "ecdf_max": "eCDF Max", "pair_dist": "Std. Pair Dist."}
+    common = [row for row in r.index if row in summ.index]
+    assert len(common) >= 3
+    for rc, oc in stats.items():
+        np.testing.assert_allclose(summ.loc[common, ("Matched data", oc)].to_numpy(float),
+                                   r.loc[common, rc].to_numpy(float), atol=1e-6, rtol=0,
+                                   equal_nan=True, err_msg=f"{name} {oc}")
 
 
 @pytest.mark.parametrize("name", list(SPECS))
