@@ -166,7 +166,8 @@ def test_unknown_argument_names_it_and_the_supported_ones():
     with pytest.raises(TypeError, match=r"match\(\): unsupported argument\(s\) 'm.order' "
                                         r"\(did you mean 'm_order'\?\); supported arguments: "
                                         r"\['data', 'treatment'.*'k2k', 's_weights', "
-                                        r"'min_controls', 'max_controls', 'tol'\]"):
+                                        r"'min_controls', 'max_controls', 'tol', "
+                                        r"'distance_options'\]"):
         match(_school(), "em", ["prior"], **{"m.order": "data"})
     with pytest.raises(TypeError, match=r"unsupported argument\(s\) 'calliper'"):
         match(_school(), "em", ["prior"], calliper=0.2)
