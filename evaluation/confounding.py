@@ -38,7 +38,7 @@ MAX_GAMMA = 20.0
 
 
 def e_value_rr(rr: float) -> float:
-    """E-value of a risk ratio: ``RR + sqrt(RR (RR - 1))``, after inverting a ratio below 1.
+    """Return the E-value of a risk ratio: ``RR + sqrt(RR (RR - 1))``, 1/RR below 1.
 
     Examples
     --------
@@ -52,7 +52,7 @@ def e_value_rr(rr: float) -> float:
 
 
 def e_values(rr: float, low: float, high: float) -> tuple[float, float]:
-    """E-values of a risk ratio and of the limit of its confidence interval nearer no effect.
+    """Return the E-values of a risk ratio and of its CI limit nearer no effect.
 
     The interval's E-value is 1 when the interval contains 1 (no confounding is needed).
 
@@ -223,7 +223,7 @@ def _pair_differences(pairs: pd.DataFrame, outcome: str, treatment: str) -> np.n
 
 def outcome_confounding(row, data: pd.DataFrame | None = None, pairs: pd.DataFrame | None = None,
                         treatment: str = "em", alpha: float = 0.05) -> OutcomeConfounding:
-    """E-values (and, with ``pairs``, Rosenbaum's Gamma) for one row of an impact table.
+    """Return E-values (with ``pairs``, Rosenbaum's Gamma) for a row of an impact table.
 
     Parameters
     ----------
