@@ -297,7 +297,7 @@ def _security(sample: AnalysisSample, bal: BalanceSummary, impact: ImpactResult,
 def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool) -> PhaseResult:
     sample = analysis_sample(ds.pupils, phase, plan)
     reason = _why_not_estimable(sample, ds.schools)
-    cost = (programme_cost(ds.schools, ds.pupils, phase, plan.raw["funding"])
+    cost = (programme_cost(ds.schools, sample.data, phase, plan.raw["funding"])
             if "funding" in plan.raw else None)
     if reason:
         return PhaseResult(phase, sample, not_estimable=reason, cost=cost)

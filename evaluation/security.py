@@ -157,7 +157,7 @@ class CostEstimate:
     total : float
         Funding of the schools (and LAs) whose EM pupils are counted, in GBP.
     pupils : int
-        EM target-group pupils recorded in those schools.
+        EM pupils of those schools in ``pupils`` (the analysed pupils, as the reports pass them).
     per_pupil : float
         ``total / pupils / years`` (NaN without pupils).
     schools : int
