@@ -71,7 +71,7 @@ class Chart:
         salt = hashlib.sha256(f"{self.caption}|{self.alt}".encode()).hexdigest()[:12]
         buf = io.StringIO()
         with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-            self.figure.savefig(buf, format="svg", bbox_inches="tight",
+            self.figure.savefig(buf, format="svg", bbox_inches="tight", dpi=110,
                                 metadata={"Date": None, "Creator": None})
         text = buf.getvalue()
         text = text[text.index("<svg"):]

@@ -224,7 +224,8 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
                        color=COLOURS["comparison"], alpha=0.12, lw=0)
     sizes = 15 + 60 * t.loc[keep, "weight"] / max(t["weight"].max(), 1)
     ax.scatter(t.loc[keep, "fsm_pct"], t.loc[keep, "gap"], s=sizes, color=COLOURS["FSM"],
-               alpha=0.45, edgecolor="none", label="school (size: pupils)")
+               alpha=0.45, edgecolor="none", label="school (size: pupils)",
+               rasterized=True)  # hundreds of points: an image inside the SVG, text stays text
     xs = np.linspace(0, t["fsm_pct"].max(), 50)
     ax.plot(xs, result.intercept + result.slope * xs, color=COLOURS["national"], lw=2,
             label=f"weighted fit: {result.slope:+.2f} points per FSM % point")
@@ -234,7 +235,8 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
     ax.set_ylabel(f"gap, non-FSM minus FSM ({units})")
     title = measure_name or result.measure
     ax.set_title(f"{title}: school FSM gap against FSM share")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              frameon=False)
     fig.tight_layout()
     caption = (f"Does the gap shrink as the FSM share rises? Schools over 18% FSM (right band) "
                f"differ from schools under 5% (left band) by {result.difference:+.1f} "

@@ -13,7 +13,13 @@ import math
 from evaluation.effects import months_progress
 from evaluation.report.display import Section
 from evaluation.report.matching import balance_rows
-from evaluation.report.tables import count_text, group_withheld, informative, threshold
+from evaluation.report.tables import (
+    count_text,
+    effect_text,
+    group_withheld,
+    informative,
+    threshold,
+)
 from evaluation.results import EvaluationResult, PhaseResult
 
 #: Point scores put in the outcome's own terms: (points per unit, unit, units, how to read it).
@@ -76,14 +82,15 @@ def headline_text(row, plan) -> str:
              "in the same schools"]
     if row["family"] == "gaussian":
         units = row.get("units") or "points"
-        parts.append(f"that is {row['estimate']:+.1f} {units} "
-                     f"(95% CI {row['ci_low']:.1f} to {row['ci_high']:.1f})")
+        est, ci = effect_text(row).split(" ", 1)
+        parts.append(f"that is {est} {units} {ci.replace('(', '(95% CI ')}")
         terms = own_terms(row)
         if terms:
             parts.append(terms)
     else:
-        parts.append(f"that is {row['estimate'] * 100:+.1f} percentage points reaching it "
-                     f"(95% CI {row['ci_low'] * 100:.1f} to {row['ci_high'] * 100:.1f})")
+        est, ci = effect_text(row).split(" ", 1)
+        parts.append(f"that is {est} percentage points reaching it "
+                     f"{ci.replace('(', '(95% CI ')}")
     return "; ".join(parts) + "."
 
 
@@ -164,7 +171,6 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
         out.append("<p>The size of one group is withheld, so no estimate is shown here.</p>")
     else:
         out.append(f'<p class="em-headline">{html.escape(headline_text(head, plan))}</p>')
-        out.append(f"<p>Evidence security: {padlocks_html(pe.security.padlocks)}.</p>")
         conf = pe.confounding.get(head["outcome"])
         if conf is not None and informative(head):
             out.append("<p>" + html.escape(
@@ -172,6 +178,7 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
                 "this result " + ("fairly easily" if conf.fragile else "only if it were strong")
                 + f" (E-value for the interval: {conf.e_value_ci:.2f}; see 'Sensitivity to "
                 "hidden differences').") + "</p>")
+    out.append(f"<p>Evidence security: {padlocks_html(pe.security.padlocks)}.</p>")
     out.append(f"<p>Pupils analysed: {html.escape(who)}</p>")
     out.append(f"<p>{html.escape(_balance_text(res, pe))}</p>")
     out.append(f"<p>{html.escape(_cost_text(res, phase, pe))}</p>")
