@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -173,7 +175,7 @@ def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None 
         ax.set_xticks(sorted(table["year"].unique()))
     units = "% of pupils" if trends.measure in THRESHOLDS else "points"
     title = measure_name or trends.measure
-    axes[0][0].set_ylabel(f"{title} ({units})")
+    axes[0][0].set_ylabel(textwrap.fill(f"{title} ({units})", 32))
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.suptitle(f"{title}: FSM and non-FSM pupils against national, by year")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
