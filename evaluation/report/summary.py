@@ -143,9 +143,10 @@ def _cost_text(res: EvaluationResult, phase: str, pe: PhaseResult) -> str:
                 "identified in the data.")
     if group_withheld(res, phase) or not math.isfinite(c.per_pupil) \
             or c.pupils < threshold(res.plan):
-        return (f"Programme funding for the {c.schools} trial schools with identified EM pupils "
-                f"was £{c.total:,.0f}; the cost per pupil is not shown because it would reveal "
-                "a withheld number of pupils.")
+        return (f"Programme funding for the {c.schools} trial "
+                f"school{'s' if c.schools != 1 else ''} with identified EM pupils was "
+                f"£{c.total:,.0f}; the cost per pupil is not shown because it would reveal a "
+                "withheld number of pupils.")
     return (f"Cost: about £{c.per_pupil:,.0f} per EM pupil per year ({c.symbol}, "
             f"{c.rating} on the EEF's cost scale), from £{c.total:,.0f} of programme funding "
             f"to the {c.schools} trial school{'s' if c.schools != 1 else ''} whose EM pupils "
@@ -180,9 +181,15 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
                 "hidden differences').") + "</p>")
     out.append(f"<p>Evidence security: {padlocks_html(pe.security.padlocks)}.</p>")
     out.append(f"<p>Pupils analysed: {html.escape(who)}</p>")
-    out.append(f"<p>{html.escape(_balance_text(res, pe))}</p>")
+    if group_withheld(res, phase) or min(pe.sample.n_em,
+                                         pe.sample.n_comparison) < threshold(plan):
+        out.append("<p>Balance between the groups is not shown: it rests on a withheld number "
+                   "of pupils.</p>")
+    else:
+        out.append(f"<p>{html.escape(_balance_text(res, pe))}</p>")
     out.append(f"<p>{html.escape(_cost_text(res, phase, pe))}</p>")
-    if not group_withheld(res, phase):
+    if not group_withheld(res, phase) and min(pe.sample.n_em,
+                                              pe.sample.n_comparison) >= threshold(plan):
         out.append(_rule_table(pe))
     out.append("</div>")
     return [_Html("".join(out))]
