@@ -10,6 +10,7 @@ import pandas as pd
 from evaluation.balance import BalanceSummary, balance
 from evaluation.config import DEFAULT_SEED
 from evaluation.confounding import OutcomeConfounding, outcome_confounding
+from evaluation.descriptives import outcome_descriptives
 from evaluation.exceptions import NotEstimableError
 from evaluation.gaps.published import PublishedGapReport, published_report
 from evaluation.gaps.pupils import (
@@ -80,6 +81,8 @@ class PhaseResult:
         The headline finding's EEF padlock rating with its inputs.
     cost : CostEstimate or None
         Programme funding per EM pupil (``analysis.yml: funding``) on the EEF cost scale.
+    descriptives : pandas.DataFrame or None
+        Unadjusted outcomes by group (:func:`evaluation.descriptives.outcome_descriptives`).
     """
 
     phase: str
@@ -94,6 +97,7 @@ class PhaseResult:
     confounding: dict[str, OutcomeConfounding] = field(default_factory=dict, repr=False)
     security: SecurityRating | None = field(default=None, repr=False)
     cost: CostEstimate | None = field(default=None, repr=False)
+    descriptives: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def estimable(self) -> bool:
@@ -320,7 +324,9 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool) -> Pha
     return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
                        confounding=conf,
                        security=_security(sample, bal, impact, conf, ds.schools, plan),
-                       cost=cost)
+                       cost=cost,
+                       descriptives=outcome_descriptives(matched.matched_data(),
+                                                         plan.outcomes(phase)))
 
 
 def scope_schools(schools: pd.DataFrame, cluster: str | None) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from evaluation.report import (
     activity,
     appendix,
+    flow,
     front,
     gaps,
     glossary,
@@ -38,13 +39,15 @@ CONTENTS = "contents"
 #: The sections of each kind of report, in order (each a function of the result).
 REPORTS: dict[str, tuple[Callable | str, ...]] = {
     "cluster": (front.header, summary.summary, front.findings, CONTENTS, profile.profile,
-                gaps.gaps, matching.matched_comparison, impact.impact,
+                gaps.gaps, flow.flow, matching.matched_comparison, flow.descriptive,
+                impact.impact,
                 hidden.hidden_differences, surveys.surveys, tracking.tracking,
                 appendix.data_quality, appendix.disclosure_notes, appendix.provenance,
                 glossary.glossary),
     "overall": (front.header, summary.summary, front.findings, CONTENTS,
-                replication.replication, profile.profile, gaps.gaps,
-                matching.matched_comparison, impact.impact, hidden.hidden_differences,
+                replication.replication, profile.profile, gaps.gaps, flow.flow,
+                matching.matched_comparison, flow.descriptive, impact.impact,
+                hidden.hidden_differences,
                 activity.by_activity, sensitivity.sensitivity, heterogeneity.heterogeneity,
                 surveys.surveys, tracking.tracking, appendix.data_quality,
                 appendix.disclosure_notes, appendix.provenance, glossary.glossary),
