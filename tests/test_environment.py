@@ -82,3 +82,15 @@ def test_this_environment_has_the_pinned_versions():
 
 if __name__ == "__main__":
     sys.stdout.write(render())
+
+
+def test_make_lab_passes_allow_root_exactly_when_run_as_root():
+    import os
+    import subprocess
+
+    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert "jupyterlab" in out
+    args = subprocess.run(["bash", "-c", f"echo {out.split('--notebook-dir=notebooks', 1)[1]}"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert ("--allow-root" in args) == (os.getuid() == 0)
