@@ -52,7 +52,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: help env browser data check reports report lab test lint bench clean
+.PHONY: help env browser axe data check reports report lab test lint bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -73,6 +73,18 @@ browser: ## install headless Chromium (Debian) for the browser tests
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
+
+# axe-core (accessibility rules) for the browser tests, pinned, from the npm registry.
+AXE_VERSION := 4.10.3
+AXE_JS := .cache/node_modules/axe-core/axe.min.js
+$(AXE_JS):
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }
+	mkdir -p .cache && npm install --no-save --no-audit --no-fund --prefix .cache axe-core@$(AXE_VERSION)
+
+axe: $(AXE_JS) ## install axe-core (npm, version pinned here) for the accessibility tests
 
 # The seed is a prerequisite too: SEED=<n> regenerates the data (and so every report).
 SEED_STAMP := data/synthetic/.seed
@@ -112,10 +124,11 @@ report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<c
 	  if [ $$rc -ne 2 ]; then $(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
 	  --reports '$(REPORTS)' || true; fi; exit $$rc
 
+# JupyterLab refuses to start as root unless told to (containers often run as root).
 lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the package importable
-	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS)
+	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: $(ENV_STAMP) browser ## run the whole test suite
+test: $(ENV_STAMP) browser axe ## run the whole test suite
 	$(PY) -m pytest -q -n 2 --dist loadgroup --doctest-modules tests evaluation
 
 lint: $(ENV_STAMP) ## ruff and a dead-code finder (vulture)

@@ -255,7 +255,8 @@ def _check(raw, path: str) -> None:
 
     c = _Checker(path)
     top = ("outcomes", "prior", "covariates", "matching", "inference", "power", "disclosure")
-    if not c.keys("(top level)", raw, top, ("plan_version", "prior_degree", "labels")):
+    if not c.keys("(top level)", raw, top, ("plan_version", "prior_degree", "labels", "funding",
+                                            "glossary")):
         raise PlanError(f"{path}: the plan is not a YAML mapping; expected keys {list(top)}")
     if "outcomes" in raw:
         _check_outcomes(c, raw["outcomes"])

@@ -60,7 +60,7 @@ def gap_distribution_chart(gaps) -> Chart:
     ax.set_title(f"Gap between {gaps.group} and other pupils, per {gaps.unit_label}")
     ax.set_xlabel(f"{gaps.unit_plural.capitalize()}, sorted by gap (n = {len(d)})")
     ax.set_ylabel(f"Gap ({gaps.unit_words}, other minus group)")
-    ax.legend(loc="upper left", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     n_out = len(gaps.table) - len(d)
     interval = " with its 95% interval" if d["gap_lower"].notna().any() else ""
@@ -118,7 +118,7 @@ def gap_share_chart(gaps, slope) -> Chart:
     ax.set_title(f"Gap against share of {gaps.group} pupils, per {gaps.unit_label}")
     ax.set_xlabel(getattr(gaps, "share_label", "") or f"Share of {gaps.group} pupils (%)")
     ax.set_ylabel(f"Gap ({gaps.unit_words})")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     caption = (f"A downward line means smaller gaps where more pupils are {gaps.group}: "
                f"{slope.slope:+.1f} {gaps.unit} per 10 points (95% CI {slope.lower:+.1f} to "

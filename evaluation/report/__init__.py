@@ -12,9 +12,12 @@ from collections.abc import Callable
 from evaluation.report import (
     activity,
     appendix,
+    flow,
     front,
     gaps,
+    glossary,
     heterogeneity,
+    hidden,
     impact,
     matching,
     profile,
@@ -23,6 +26,7 @@ from evaluation.report import (
     replication,
     school_support,
     sensitivity,
+    summary,
     surveys,
     tracking,
 )
@@ -34,14 +38,19 @@ CONTENTS = "contents"
 
 #: The sections of each kind of report, in order (each a function of the result).
 REPORTS: dict[str, tuple[Callable | str, ...]] = {
-    "cluster": (front.header, front.findings, CONTENTS, profile.profile, gaps.gaps,
-                matching.matched_comparison, impact.impact, surveys.surveys, tracking.tracking,
-                appendix.data_quality, appendix.disclosure_notes, appendix.provenance),
-    "overall": (front.header, front.findings, CONTENTS, replication.replication,
-                profile.profile, gaps.gaps, matching.matched_comparison, impact.impact,
+    "cluster": (front.header, summary.summary, front.findings, CONTENTS, profile.profile,
+                gaps.gaps, flow.flow, matching.matched_comparison, flow.descriptive,
+                impact.impact,
+                hidden.hidden_differences, surveys.surveys, tracking.tracking,
+                appendix.data_quality, appendix.disclosure_notes, appendix.provenance,
+                glossary.glossary),
+    "overall": (front.header, summary.summary, front.findings, CONTENTS,
+                replication.replication, profile.profile, gaps.gaps, flow.flow,
+                matching.matched_comparison, flow.descriptive, impact.impact,
+                hidden.hidden_differences,
                 activity.by_activity, sensitivity.sensitivity, heterogeneity.heterogeneity,
                 surveys.surveys, tracking.tracking, appendix.data_quality,
-                appendix.disclosure_notes, appendix.provenance),
+                appendix.disclosure_notes, appendix.provenance, glossary.glossary),
     "published": (published.header, published.findings, CONTENTS, published.gap_distribution,
                   published.trend, published.slope, published.references,
                   published.data_quality, published.source),
@@ -84,7 +93,7 @@ def sections(res: EvaluationResult | PublishedResult, kind: str | None = None) -
     >>> from evaluation.synthetic import generate
     >>> res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
     >>> [s.anchor for s in sections(res)][:4]
-    ['top', 'findings', 'contents', 'profile']
+    ['top', 'summary', 'findings', 'contents']
     """
     kind = kind or res.scope
     if kind not in REPORTS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from evaluation.report.display import Section
 from evaluation.report.tables import (
     count_text,
@@ -42,10 +44,46 @@ def disclosure_notes(res: EvaluationResult) -> Section:
     return Section("Appendix: disclosure control", "disclosure", [text])
 
 
+#: Provenance items as readers read them (the parameters' code names stay in the notebook).
+ITEM_WORDS = {"parameter cluster": "report's cluster", "parameter data_dir": "data folder",
+              "parameter plan_path": "analysis plan file", "parameter seed": "random seed"}
+
+
+def departures(res: EvaluationResult) -> list[str]:
+    """List what the report could not do as the plan pre-specified (nothing: empty).
+
+    The inference method the plan's ``auto`` rule picks is the plan's, not a departure.
+
+    Examples
+    --------
+    >>> departures(res)  # doctest: +SKIP
+    ['Primary phase: the impact was not estimated (...)']
+    """
+    out = []
+    for phase, pe in res.phases.items():
+        name = phase.capitalize()
+        if not pe.estimable:
+            out.append(f"{name} phase: the impact was not estimated ({pe.not_estimable})")
+            continue
+        for row in pe.impact.table().to_dict("records"):
+            if row["outcome"] not in pe.impact.outcomes:
+                out.append(f"{name} phase, {row['label']}: not estimated "
+                           f"({plain(str(row.get('note') or ''), res.plan)})")
+    return out
+
+
 def provenance(res: EvaluationResult) -> Section:
-    """Package version, commit, input hashes, parameters, plan hash, evaluation time."""
+    """Package version, commit, input hashes, parameters, plan hash, departures, time."""
+    table = res.provenance.assign(item=res.provenance["item"].map(
+        lambda v: ITEM_WORDS.get(v, v)))
+    gone = departures(res)
     parts = ["Everything needed to rebuild this report. The same inputs, plan and seed give the "
-             "same numbers.", safe_table(res.plan, res.provenance)]
+             "same numbers.", safe_table(res.plan, table),
+             f"Pre-specified analysis plan: {Path(res.plan.path).name}, SHA-256 "
+             f"{res.plan.sha256}. "
+             + ("Departures from the plan: " + "; ".join(gone) + "." if gone else
+                "Departures from the plan: none; every pre-specified outcome was estimated "
+                "as the plan asks.")]
     if res.data.is_synthetic:
         meta = res.data.meta
         parts.insert(1, f"Data: synthetic, scenario '{meta.get('scenario')}', "

@@ -141,10 +141,24 @@ def effect_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 #: Warning classes as readers should read them (the raw text stays in the render log).
 WARNING_WORDS = {
-    "PerfectSeparationWarning": "Perfect separation (every pupil in some group had the same "
-                                "result)",
-    "ConvergenceWarning": "The model fit did not fully converge",
-    "RuntimeWarning": "Numerical warning",
+    "PerfectSeparationWarning": "In some group every pupil had the same result, so the model "
+                                "could not fully separate its effects (perfect separation)",
+    "ConvergenceWarning": "The model's calculations did not fully settle, so treat its figures "
+                          "with care",
+    "RuntimeWarning": "A calculation met extreme numbers",
+}
+
+#: Statistical phrases of model and matching messages, in readers' words.
+PHRASES = {
+    "too few for reliable cluster-robust inference; read the interval as descriptive":
+        "too few to measure how much results vary between schools, so the interval describes "
+        "these pupils but is not a reliable guide beyond them",
+    "one school only, so standard errors cannot be clustered; using HC1":
+        "one school only, so differences between schools cannot be allowed for in the "
+        "interval",
+    "the wild cluster bootstrap failed numerically; using CR1 with t(G-1)":
+        "the preferred method for few schools failed, so a standard method for clustered "
+        "data was used instead",
 }
 
 
@@ -167,6 +181,8 @@ def plain(text: str, plan: Plan) -> str:
     """
     for kind, words in WARNING_WORDS.items():
         text = text.replace(f"{kind}: ", f"{words}: ")
+    for phrase, words in PHRASES.items():
+        text = text.replace(phrase, words)
     text = re.sub(r"\b[A-Z][A-Za-z]*Warning: ", "", text)
     text = re.sub(r"\b\d+ of \d+ (treated|control) units", r"some \1 units", text)
     text = text.replace("warnings: ", "")
