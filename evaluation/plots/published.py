@@ -166,7 +166,7 @@ def gap_trend_chart(trend: pd.DataFrame, unit: str = "pp", group: str = "disadva
     ax.set_ylim(bottom=0)
     ax.set_title(f"Gap between {group} and other pupils, by year")
     ax.set_ylabel(f"Gap ({'percentage points' if unit == 'pp' else 'points'})")
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     caption = ("Dots: the mean gap across schools with its 95% interval (schools only); "
                "squares: the national row the Department publishes in each year's file.")
