@@ -198,18 +198,20 @@ def _stderr_to(path: Path):
             os.close(saved)
 
 
-def _fix_injected_cell_id(path: Path) -> None:
+def _fix_injected_cell_id(path: Path, out: Path | None = None):
     """Normalise an executed notebook (:func:`evaluation.engine.normalise.normalise_notebook`).
 
     Same inputs must give the same report bytes whichever kernel ran them: papermill's random
-    id of the injected cell, its timings and the kernel's execution counts are fixed.
+    id of the injected cell, its timings and the kernel's execution counts are fixed. Writes
+    it to ``out`` (default: in place) and returns it.
     """
     import nbformat
 
     from evaluation.engine.normalise import normalise_notebook
 
-    nb = nbformat.read(str(path), as_version=4)
-    write_atomic(path, nbformat.writes(normalise_notebook(nb)))
+    nb = normalise_notebook(nbformat.read(str(path), as_version=4))
+    write_atomic(out or path, nbformat.writes(nb))
+    return nb
 
 
 def _error_page(spec: ReportSpec, reason: str, log: Path) -> str:
@@ -324,10 +326,10 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
                 log_output=False, engine_name=engine, kernel_manager_class=IPCKernelManager,
             )
         seconds["execute"] = round(time.perf_counter() - t0, 2)
-        _fix_injected_cell_id(running)
-        os.replace(running, executed)
+        nb = _fix_injected_cell_id(running, executed)
+        running.unlink()
         t1 = time.perf_counter()
-        write_atomic(out_html, export_html(executed))
+        write_atomic(out_html, _exporter().from_notebook_node(nb)[0])
         seconds["export"] = round(time.perf_counter() - t1, 2)
     except Exception as exc:  # a failing report must not stop the others
         seconds.setdefault("execute", round(time.perf_counter() - t0, 2))

@@ -82,6 +82,10 @@ class WarmEngine(NBClientEngine):
         else:
             client.kc = _STATE["kc"]
             _reset(client)
+        # papermill writes the notebook after every cell so that a long run can be watched;
+        # here a report takes a second: write it once, at the end (papermill does, after the
+        # engine returns, with the error shown if a cell failed)
+        nb_man.save = lambda *args, **kw: None
         try:
             out = client.execute()
         finally:
