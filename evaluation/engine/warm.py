@@ -65,14 +65,13 @@ class WarmEngine(NBClientEngine):
             safe_kwargs, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
             startup_timeout=start_timeout, kernel_name=kernel_name, log_output=log_output,
             stdout_file=stdout_file, stderr_file=stderr_file)
+        from jupyter_core.utils import run_sync
+
         with _LOCK:
             km = _STATE.get("km")
-            if km is None or not km.has_kernel or _STATE.get("kernel_name") != kernel_name:
-                shutdown_needed = km is not None
-            else:
-                shutdown_needed = False
-        if shutdown_needed:
-            shutdown()
+        if km is not None and (not km.has_kernel or _STATE.get("kernel_name") != kernel_name
+                               or not run_sync(km.is_alive)()):
+            shutdown()  # a kernel that died (or of another language) is replaced
         km = _STATE.get("km")
         client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
         if km is None:

@@ -86,7 +86,7 @@ def wilson(k, n, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> [round(float(v), 1) for v in wilson(np.array([9.0]), np.array([10.0]))]
+    >>> [round(float(v[0]), 1) for v in wilson(np.array([9.0]), np.array([10.0]))]
     [59.6, 98.2]
     """
     k, n = np.asarray(k, float), np.asarray(n, float)
