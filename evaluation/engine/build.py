@@ -78,6 +78,9 @@ def input_keys(specs: list[ReportSpec], notebooks_dir=config.NOTEBOOKS_DIR) -> d
             from evaluation.schools.data import load_schools
 
             data = load_schools(p["published_dir"], p["source"], p["destinations"])
+            if p["urn"] not in data.schools.index:  # no such school: always try (and fail)
+                keys[spec.slug] = ""
+                continue
             own = data.input_hash(p["urn"])
         else:
             folder = (Path(p["published_dir"]) / p["source"] if "source" in p
