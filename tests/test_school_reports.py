@@ -172,3 +172,47 @@ def test_warm_build_equals_cold_render_and_is_incremental(tmp_path):
     assert [r["slug"] for r in again.records] == ["school-100049"]
     assert "38.70" in specs[0].html_path(out).read_text()
     assert [r.status for r in load_records(specs, out)] == ["ok"] * 3
+
+
+@pytest.mark.browser
+def test_school_index_filters_and_sorts_in_a_browser(tmp_path):
+    import shutil
+
+    from browser import ARGS, CHROMIUM
+
+    if not shutil.which(CHROMIUM):
+        pytest.skip("chromium not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    from evaluation.index_page import build_school_index
+    from evaluation.render import RenderRecord
+
+    data = [("100", "Alder School", "Camden", 12.5), ("101", "Birch Academy", "Leeds", None),
+            ("102", "Cedar High", "Camden", 3.0), ("103", "Damson College", "York", 20.25)]
+    recs = [RenderRecord(f"school-{u}", n, "school", "ok", {},
+                         str(tmp_path / "html" / f"school-{u}.html"),
+                         {"urn": u, "la": la, "att8_gap": g}) for u, n, la, g in data]
+    path = build_school_index(recs, tmp_path / "index.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+        requests = []
+        page.route("**/*", lambda r: (requests.append(r.request.url), r.continue_()
+                                      if r.request.url.startswith("file:") else r.abort()))
+        page.goto(path.resolve().as_uri())
+        page.fill("#em-filter", "camden")
+        visible = page.eval_on_selector_all("#em-schools tbody tr:not([hidden]) td:first-child",
+                                            "els => els.map(e => e.textContent)")
+        assert visible == ["Alder School", "Cedar High"]
+        assert page.inner_text("#em-count") == "2 of 4 schools"
+        page.fill("#em-filter", "")
+        page.click("th:has-text('Attainment 8 gap')")
+        order = page.eval_on_selector_all("#em-schools tbody td:first-child",
+                                          "els => els.map(e => e.textContent)")
+        assert order == ["Cedar High", "Alder School", "Damson College", "Birch Academy"]
+        page.click("th:has-text('Attainment 8 gap')")
+        order = page.eval_on_selector_all("#em-schools tbody td:first-child",
+                                          "els => els.map(e => e.textContent)")
+        assert order == ["Damson College", "Alder School", "Cedar High", "Birch Academy"]
+        browser.close()
+    assert all(u.startswith("file:") for u in requests)

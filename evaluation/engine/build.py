@@ -230,7 +230,7 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
 
             run_on_cluster(scheduler, args, finished)
         else:
-            _run_local(args, workers or os.cpu_count() or 1, finished)
+            _run_local(args, workers or len(os.sched_getaffinity(0)) or 1, finished)
     finally:
         bar.close()
     summary.records = [done[s.slug] for s in todo if s.slug in done]
