@@ -205,10 +205,13 @@ def test_exploration_notebook_runs_anywhere_and_gives_the_reports_numbers(build,
     """The researcher's notebook, run from another directory, shows the overall headline."""
     import papermill as pm
 
+    from evaluation.engine.kernels import IPCKernelManager
+
     out = tmp_path / "exploration.ipynb"
     pm.execute_notebook(str(config.NOTEBOOKS_DIR / "exploration.ipynb"), str(out),
                         parameters={"data_dir": str(build["data"])}, cwd=str(tmp_path),
-                        kernel_name="python3", progress_bar=False)
+                        kernel_name="python3", progress_bar=False,
+                        kernel_manager_class=IPCKernelManager)  # no TCP port to collide on
     import nbformat
 
     nb = nbformat.read(str(out), as_version=4)

@@ -24,6 +24,7 @@ from evaluation.report import (
     published,
     record,
     replication,
+    school,
     school_support,
     sensitivity,
     summary,
@@ -32,6 +33,7 @@ from evaluation.report import (
 )
 from evaluation.report.display import Section, contents
 from evaluation.results import EvaluationResult, PublishedResult, SupportResult
+from evaluation.schools.result import SchoolResult
 
 #: Where the table of contents goes in a report's list of sections.
 CONTENTS = "contents"
@@ -57,12 +59,14 @@ REPORTS: dict[str, tuple[Callable | str, ...]] = {
     "school_support": (school_support.header, school_support.findings, CONTENTS,
                        school_support.trends, school_support.estimates, school_support.matching,
                        school_support.source),
+    "school": (school.header, school.findings, CONTENTS, school.attainment,
+               school.destinations, school.place, school.similar, school.source),
 }
 
 
 #: The index entry of each kind of result.
 RECORDS = {EvaluationResult: record.index_record, PublishedResult: published.index_record,
-           SupportResult: school_support.index_record}
+           SupportResult: school_support.index_record, SchoolResult: school.index_record}
 
 
 def index_record(res: EvaluationResult | PublishedResult | SupportResult) -> dict:
