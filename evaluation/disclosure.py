@@ -321,7 +321,7 @@ def _equations(values, relations, col):
 
 def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             threshold: int = 10, width: int | None = None,
-            max_rounds: int = 50) -> frozenset:
+            max_rounds: int = 50, shown: Iterable[Hashable] = ()) -> frozenset:
     """Choose the counts to hide so that no small count can be worked out from the rest.
 
     Primary suppression hides every count with ``0 < n < threshold``. Secondary suppression
@@ -346,6 +346,8 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     max_rounds : int
         Bound on re-solves (each adds constraints; a pattern hiding every linked cell is
         always safe, so the loop ends).
+    shown : iterable, optional
+        Counts that stay shown whatever (printed elsewhere); the others protect the hidden.
 
     Returns
     -------
@@ -381,7 +383,8 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     total_size = sum(values.values()) + 1
     cost = np.array([1.0 + values[k] / total_size for k in keys])
     lower = np.array([1.0 if k in primary else 0.0 for k in keys])
-    upper = np.array([0.0 if values[k] == 0 else 1.0 for k in keys])
+    fixed = set(shown) - primary
+    upper = np.array([0.0 if values[k] == 0 or k in fixed else 1.0 for k in keys])
     rows = []
     for total, parts in relations:
         members = [idx[k] for k in dict.fromkeys([total, *parts])]
@@ -408,7 +411,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             near = {p for t, ps in relations if k in (t, *ps) for p in (t, *ps)}
             near |= {p for t, ps in relations if near & {t, *ps} for p in (t, *ps)}
             row = np.zeros(n)
-            candidates = [idx[p] for p in near - hidden if values[p] > 0]
+            candidates = [idx[p] for p in near - hidden if values[p] > 0 and p not in fixed]
             if not candidates:
                 continue
             row[candidates] = 1.0
