@@ -161,7 +161,10 @@ def _tracking_counts(ds, schools, clusters, values, relations):
             # the classes with a gap at both ends are the ones counted (closing_summary)
             start = table[(table["subject"] == r.subject) & (table["term"] == r.start)
                           & table["gap"].notna()]
-            counted = end[end["gap"].notna() & end["class_id"].isin(start["class_id"])]
+            started = set(zip(start["school_id"], start["class_id"], strict=True))
+            counted = end[end["gap"].notna() & pd.Series(
+                [k in started for k in zip(end["school_id"], end["class_id"], strict=True)],
+                index=end.index, dtype=bool)]
             relations.append((key, [("class_fsm", c, r.subject, r.end)
                                     for c in counted["class_id"]]))
 
