@@ -36,7 +36,9 @@ class LinkedCounts:
     ``("trend_n" | "trend_fsm" | "trend_non_fsm", phase, group, year)``, and for termly
     tracking ``("class_fsm", class_id, subject, term)`` (a class's FSM pupils) and
     ``("track_fsm", scope, subject, start, end)`` (a period's FSM pupils: those of the
-    classes counted in it, at its end term).
+    classes counted in it, at its end term), and for the surveys
+    ``("survey", scope, instrument, item, "n_baseline" | "n_follow_up" | "n_paired")``,
+    and the exclusions table's ``("excluded", scope, phase, reason, "em" | "comparison")``.
 
     Examples
     --------
@@ -105,7 +107,9 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
         ph_pupils = pupils[pupils["phase"] == phase]
         if ph_pupils.empty:
             continue
-        sample = analysis_sample(ph_pupils, phase, plan).data
+        full = analysis_sample(ph_pupils, phase, plan)
+        sample = full.data
+        _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, relations)
         em = sample.loc[sample["em"], "school_id"].value_counts()
         comp = sample.loc[~sample["em"], "school_id"].value_counts()
         for sid in in_phase["school_id"]:
@@ -129,6 +133,7 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
         if phase in GAP_MEASURE:
             _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations)
     _tracking_counts(ds, schools, clusters, values, relations)
+    _survey_counts(ds, schools, clusters, values, relations)
     relations = [(t, ps) for t, ps in relations if ps and _holds(values, t, ps)]
     hide = protect(values, relations, threshold=plan.threshold)
     return LinkedCounts(values, tuple(relations), hide, plan.threshold)
@@ -167,6 +172,56 @@ def _tracking_counts(ds, schools, clusters, values, relations):
                 index=end.index, dtype=bool)]
             relations.append((key, [("class_fsm", c, r.subject, r.end)
                                     for c in counted["class_id"]]))
+
+
+def _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, relations):
+    """Add pupils excluded per reason: the overall report's are the sum of the clusters'."""
+    samples = {OVERALL: full}
+    for c in clusters:
+        ids = set(schools.loc[schools["cluster"] == c, "school_id"])
+        part = ph_pupils[ph_pupils["school_id"].isin(ids)]
+        if not part.empty:
+            samples[c] = analysis_sample(part, phase, plan)
+    for scope, sample in samples.items():
+        for r in sample.exclusions.itertuples(index=False):
+            for col in ("em", "comparison"):
+                values[("excluded", scope, phase, r.reason, col)] = int(getattr(r, col))
+    for r in full.exclusions.itertuples(index=False):
+        for col in ("em", "comparison"):
+            parts = [("excluded", c, phase, r.reason, col) for c in samples if c != OVERALL]
+            relations.append((("excluded", OVERALL, phase, r.reason, col), parts))
+
+
+#: The survey counts each report shows per item (``evaluation.surveys.survey_change``).
+SURVEY_COUNTS = ("n_baseline", "n_follow_up", "n_paired")
+
+
+def _survey_counts(ds, schools, clusters, values, relations):
+    """Add survey respondents per item: the overall report's are the sum of the clusters'."""
+    from evaluation.surveys import survey_change
+
+    surveys = getattr(ds, "surveys", None)
+    if surveys is None or surveys.empty:
+        return
+    scopes = {OVERALL: list(schools["school_id"])}
+    scopes.update({c: list(schools.loc[schools["cluster"] == c, "school_id"]) for c in clusters})
+    for instrument in ("pupil", "staff"):
+        of = surveys[surveys["instrument"] == instrument]
+        seen = {}
+        for scope, ids in scopes.items():
+            part = of[of["school_id"].isin(ids)]
+            if part.empty:
+                continue
+            table = survey_change(part, instrument).table
+            for r in table[["item", *SURVEY_COUNTS]].itertuples(index=False):
+                for col in SURVEY_COUNTS:
+                    key = ("survey", scope, instrument, r.item, col)
+                    values[key] = int(getattr(r, col))
+                    seen.setdefault((r.item, col), []).append(scope)
+        for (item, col), scopes_seen in seen.items():
+            parts = [("survey", c, instrument, item, col) for c in scopes_seen if c != OVERALL]
+            if OVERALL in scopes_seen and parts:
+                relations.append((("survey", OVERALL, instrument, item, col), parts))
 
 
 def remainder_hidden(total: int, parts: dict, threshold: int = 10) -> frozenset:

@@ -28,7 +28,7 @@ def sensitivity(res: EvaluationResult) -> Section:
             Specification=pe.sensitivity["label"])
         # a specification's pupils beside the phase's: the difference (a caliper's
         # unmatched) is a count too; rows that would give a small one away are hidden
-        rows = list(zip(table["label"], table["outcome"], strict=True))
+        rows = list(zip(table["Specification"], table["outcome"], strict=True))
         hide = remainder_hidden(pe.sample.n_em, dict(zip(rows, table["n_em"].fillna(0)
                                                          .astype(int), strict=True)),
                                 threshold(res.plan))
