@@ -27,7 +27,8 @@ def provocation(seed=4):
     - an activity with a handful of EM pupils, and schools holding 3 and 9 of an activity's
       EM pupils (EM flags taken off the other EM pupils of those schools: they stay in the
       data as non-EM pupils);
-    - every primary EM pupil FSM (a covariate with one value among the treated);
+    - every primary EM pupil FSM (a covariate with one value among the treated), and every
+      one reaching level 4 (an outcome with one value: "every EM pupil has the value 1");
     - a tracked class with 1 FSM pupil and another with 2;
     - one primary cluster with 4 staff survey respondents, another with 3 pupil respondents;
     - a trial school whose latest cohort is all FSM, another with 1 FSM pupil in it.
@@ -49,6 +50,7 @@ def provocation(seed=4):
             = False
     primary_em = p["em"] & (p["phase"] == "primary")
     p.loc[primary_em, "fsm"] = True
+    p.loc[primary_em & p["ks2_l4_em"].notna(), "ks2_l4_em"] = 1.0   # all EM pupils pass
     trial = programme[programme["role"] == "trial"]
     in_latest = p["cohort"] == latest
     plain = [x for x in trial["school_id"] if x not in em_schools]
