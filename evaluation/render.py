@@ -301,6 +301,8 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     """
     import papermill as pm
 
+    from evaluation import output_log
+
     reports_dir = Path(reports_dir)
     out_html = spec.html_path(reports_dir)
     executed = spec.executed_path(reports_dir)
@@ -319,7 +321,9 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     running = executed.with_name(f".{executed.name}.{os.getpid()}.running.ipynb")
     try:
         _check_parameters(params)
-        with _stderr_to(log):  # the kernel's own chatter goes to the log, not the terminal
+        # the kernel's own chatter goes to the log, not the terminal; the notebook writes
+        # the output checker's log (ACRO's format) to reports/checker/<slug>/
+        with _stderr_to(log), output_log.requested(spec.slug, reports_dir):
             pm.execute_notebook(
                 str(Path(notebooks_dir) / spec.notebook), str(running), parameters=params,
                 kernel_name=KERNEL, cwd=str(notebooks_dir), progress_bar=False,

@@ -111,7 +111,11 @@ def show(res: EvaluationResult | PublishedResult, kind: str | None = None) -> No
     """Display every section of a report in a notebook (one output per section)."""
     from IPython.display import display
 
-    for section in sections(res, kind):
+    from evaluation import output_log
+
+    built = sections(res, kind)
+    output_log.write_requested(res, built)   # when the renderer asks (reports/checker/)
+    for section in built:
         display(section)
 
 

@@ -10,6 +10,7 @@ from evaluation.report.tables import (
     marker,
     plain,
     safe_table,
+    scope_name,
     threshold,
     withheld,
 )
@@ -24,7 +25,12 @@ def data_quality(res: EvaluationResult) -> Section:
         ex = pe.sample.exclusions.assign(
             reason=[plain(r, res.plan) for r in pe.sample.exclusions["reason"]]
         ).rename(columns={"reason": f"Reason ({phase})", "em": "EM", "comparison": "Comparison"})
-        parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}))
+        reasons = pe.sample.exclusions["reason"]   # counts another report would give away
+        hide = {shown: [res.hidden(("excluded", scope_name(res), phase, r, col))
+                        for r in reasons] for shown, col in (("EM", "em"),
+                                                              ("Comparison", "comparison"))}
+        parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"},
+                                hide=hide))
         em, comp = (count_text(n, withheld(res, phase, who), res.plan) for n, who in
                     ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
         parts.append(f"Analysed: {em} EM and {comp} comparison pupils.")

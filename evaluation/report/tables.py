@@ -178,6 +178,8 @@ def plain(text: str, plan: Plan) -> str:
     'headline outcome missing (GCSE capped point score (best 8, QCA points))'
     >>> plain("7 of 18 treated units have no control within the caliper", load_plan())
     'some treated units have no control within the caliper'
+    >>> plain("every EM pupil analysed has the value 1 (perfect separation)", load_plan())
+    'the outcome takes one value in one of the groups compared (perfect separation)'
     """
     for kind, words in WARNING_WORDS.items():
         text = text.replace(f"{kind}: ", f"{words}: ")
@@ -185,6 +187,10 @@ def plain(text: str, plan: Plan) -> str:
         text = text.replace(phrase, words)
     text = re.sub(r"\b[A-Z][A-Za-z]*Warning: ", "", text)
     text = re.sub(r"\b\d+ of \d+ (treated|control) units", r"some \1 units", text)
+    # "every EM pupil analysed has the value 1" tells each pupil's outcome (issue 14)
+    text = re.sub(r"every (?:\w+ )?pupil analysed has the value \S+ \(perfect separation\)",
+                  "the outcome takes one value in one of the groups compared (perfect "
+                  "separation)", text)
     text = text.replace("warnings: ", "")
     outcomes = {o["name"] for phase in plan.raw["outcomes"].values() for o in phase}
     names = outcomes | set(plan.raw.get("labels", {})) | set(plan.raw.get("covariates", []))
