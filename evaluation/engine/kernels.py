@@ -30,6 +30,33 @@ __em_reset()
 del __em_reset
 """
 
+#: Environment variables a report reads at run time (the output checker's log folder). A warm
+#: kernel was started with the environment of the first report it ran, so before each later
+#: notebook they are set to the rendering process's current values (or removed).
+FORWARDED_ENV = ("EM_OUTPUT_LOG",)
+
+
+def reset_code(environ=None) -> str:
+    """Return ``RESET_CODE`` followed by code giving the kernel the forwarded variables' values.
+
+    Examples
+    --------
+    >>> code = reset_code({"EM_OUTPUT_LOG": "reports/checker/overall"})
+    >>> "os.environ['EM_OUTPUT_LOG'] = 'reports/checker/overall'" in code
+    True
+    >>> "os.environ.pop('EM_OUTPUT_LOG', None)" in reset_code({})
+    True
+    """
+    environ = os.environ if environ is None else environ
+    lines = ["import os"]
+    for name in FORWARDED_ENV:
+        if name in environ:
+            lines.append(f"os.environ[{name!r}] = {environ[name]!r}")
+        else:
+            lines.append(f"os.environ.pop({name!r}, None)")
+    lines.append("del os")
+    return RESET_CODE + "\n".join(lines) + "\n"
+
 
 def ipc_dir() -> Path:
     """Return a private folder for kernel sockets (short path: Unix sockets allow ~100 bytes).

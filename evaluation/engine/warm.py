@@ -16,7 +16,7 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
 
-from evaluation.engine.kernels import RESET_CODE, IPCKernelManager
+from evaluation.engine.kernels import IPCKernelManager, reset_code
 
 _LOCK = threading.Lock()
 _STATE: dict = {}
@@ -25,10 +25,11 @@ STATS = {"kernels_started": 0, "notebooks": 0}
 
 
 def _reset(client: PapermillNotebookClient) -> None:
-    """Run ``RESET_CODE`` silently (no execution count, no output kept)."""
+    """Reset the namespace and the forwarded environment silently (no execution count, no
+    output kept)."""
     from jupyter_core.utils import run_sync
 
-    msg_id = client.kc.execute(RESET_CODE, silent=True, store_history=False)
+    msg_id = client.kc.execute(reset_code(), silent=True, store_history=False)
     reply = run_sync(client.kc._async_get_shell_msg)(timeout=60)
     while reply["parent_header"].get("msg_id") != msg_id:
         reply = run_sync(client.kc._async_get_shell_msg)(timeout=60)
