@@ -25,8 +25,7 @@ STATS = {"kernels_started": 0, "notebooks": 0}
 
 
 def _reset(client: PapermillNotebookClient) -> None:
-    """Reset the namespace and the forwarded environment silently (no execution count, no
-    output kept)."""
+    """Reset the namespace and the forwarded environment, silently (no output kept)."""
     from jupyter_core.utils import run_sync
 
     msg_id = client.kc.execute(reset_code(), silent=True, store_history=False)
