@@ -284,24 +284,56 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     >>> narrowest({"t": 20, "a": 9, "b": 11}, [("t", ["a", "b"])], ["a", "b"])
     {'a': (1.0, 19.0), 'b': (1.0, 19.0)}
     """
-    keys = [k for k in values if k in set(hidden)]
-    col = {k: i for i, k in enumerate(keys)}
-    a, rhs = _equations(values, relations, col)
+    hidden = set(hidden)
     cap = float(sum(abs(v) for v in values.values()) + 1)   # reaching it means unbounded
     out = {}
-    for k, i in col.items():
-        ends = []
-        for sense in (1.0, -1.0):
-            c = np.zeros(len(keys))
-            c[i] = sense
-            r = optimize.milp(c, constraints=[optimize.LinearConstraint(a, rhs, rhs)]
-                              if len(rhs) else [], integrality=np.ones(len(keys)),
-                              bounds=optimize.Bounds(np.ones(len(keys)), cap))
-            if r.status != 0:
-                raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
-            ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
-        out[k] = (float(ends[0]), float(ends[1]))
-    return out
+    # hidden counts that share no relation, directly or through other hidden counts, bound
+    # each other not at all: solve each connected group on its own (small programs)
+    for keys, rels in _components([k for k in values if k in hidden], relations):
+        col = {k: i for i, k in enumerate(keys)}
+        a, rhs = _equations(values, rels, col)
+        if not len(rhs):
+            out.update({k: (1.0, np.inf) for k in keys})
+            continue
+        for k, i in col.items():
+            ends = []
+            for sense in (1.0, -1.0):
+                c = np.zeros(len(keys))
+                c[i] = sense
+                r = optimize.milp(c, constraints=[optimize.LinearConstraint(a, rhs, rhs)],
+                                  integrality=np.ones(len(keys)),
+                                  bounds=optimize.Bounds(np.ones(len(keys)), cap))
+                if r.status != 0:
+                    raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
+                ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
+            out[k] = (float(ends[0]), float(ends[1]))
+    return {k: out[k] for k in values if k in hidden}
+
+
+def _components(keys, relations):
+    """Group hidden ``keys`` linked through ``relations``; yield (keys, relations) per group."""
+    parent = {k: k for k in keys}
+
+    def find(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    members = []
+    for rel in relations:
+        total, parts = rel
+        inside = [k for k in dict.fromkeys([total, *parts]) if k in parent]
+        for k in inside[1:]:
+            parent[find(k)] = find(inside[0])
+        members.append((rel, inside))
+    groups: dict = {}
+    for k in keys:
+        groups.setdefault(find(k), ([], []))[0].append(k)
+    for rel, inside in members:
+        if inside:
+            groups[find(inside[0])][1].append(rel)
+    yield from groups.values()
 
 
 def _equations(values, relations, col):

@@ -12,6 +12,7 @@ report then hides exactly those, whichever report is built, so no two reports di
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ import pandas as pd
 
 from evaluation.disclosure import protect
 from evaluation.gaps.pupils import GAP_MEASURE, cluster_groups, fsm_attainment
+from evaluation.io.dataset import TABLE_NAMES
 from evaluation.plan import Plan
 from evaluation.sample import analysis_sample
 from evaluation.schema import PHASES
@@ -83,8 +85,26 @@ def _holds(values, total, parts) -> bool:
         values[total] == sum(values[p] for p in parts)
 
 
+#: Linked counts by the content of the data and the plan (see :func:`linked_counts`).
+_CACHE: dict[str, LinkedCounts] = {}
+
+
+def _content_key(ds, plan: Plan) -> str:
+    """Return a digest of every table of ``ds`` (values, index, column names) and the plan."""
+    h = hashlib.sha256(plan.sha256.encode())
+    for name in TABLE_NAMES:
+        frame = getattr(ds, name)
+        h.update(repr((name, list(frame.columns), frame.shape)).encode())
+        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return h.hexdigest()
+
+
 def linked_counts(ds, plan: Plan) -> LinkedCounts:
     """Compute every linked count of the report set and choose the ones to hide.
+
+    The result depends only on the content of the data and of the plan, and every report of
+    a set asks for the same one: it is computed once per content (a digest of every table
+    and of the plan) and kept for the process's later reports (a warm kernel renders many).
 
     Parameters
     ----------
@@ -97,6 +117,14 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
     -------
     LinkedCounts
     """
+    key = _content_key(ds, plan)
+    if key not in _CACHE:
+        _CACHE.clear()                 # one data set at a time: memory stays bounded
+        _CACHE[key] = _linked_counts(ds, plan)
+    return _CACHE[key]
+
+
+def _linked_counts(ds, plan: Plan) -> LinkedCounts:
     schools = ds.schools[ds.schools["role"].isin(["trial", "partner"])]
     values: dict = {}
     relations: list = []

@@ -118,3 +118,30 @@ def test_protect_keeps_counts_printed_elsewhere_shown():
     assert protect(values, [("t", ["a", "r"])], shown=["t"]) == {"a", "r"}
     assert protect({"t": 18, "a": 11, "r": 7, "b": 9}, [("t", ["a", "r"])],
                    shown=["t", "b"]) == {"a", "r", "b"}      # a small one is hidden anyway
+
+
+def test_linked_counts_are_computed_once_per_content(default_data, plan):
+    import copy
+
+    from evaluation.linked import linked_counts
+
+    first = linked_counts(default_data, plan)
+    assert linked_counts(copy.deepcopy(default_data), plan) is first   # same content: reused
+    changed = copy.deepcopy(default_data)
+    em = changed.pupils.columns.get_loc("em")
+    row = int(changed.pupils["em"].to_numpy().argmax())              # an EM pupil ...
+    changed.pupils.iloc[row, em] = False                              # ... no longer EM
+    other = linked_counts(changed, plan)
+    assert other is not first and other.values != first.values
+
+
+def test_narrowest_solves_unlinked_groups_apart_with_the_same_bounds():
+    from evaluation.disclosure import narrowest
+
+    values = {"t1": 20, "a": 9, "b": 11, "t2": 30, "c": 4, "d": 26, "lone": 3}
+    relations = [("t1", ["a", "b"]), ("t2", ["c", "d"])]
+    got = narrowest(values, relations, ["a", "b", "c", "d", "lone"])
+    assert got == {"a": (1.0, 19.0), "b": (1.0, 19.0), "c": (1.0, 29.0), "d": (1.0, 29.0),
+                   "lone": (1.0, float("inf"))}
+    # with its total hidden too, a part is bounded only by the grand cap (sum of all + 1)
+    assert narrowest(values, relations, ["t1", "a", "b"])["a"] == (1.0, 103.0)
