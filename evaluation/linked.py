@@ -12,7 +12,6 @@ report then hides exactly those, whichever report is built, so no two reports di
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
@@ -20,7 +19,6 @@ import pandas as pd
 
 from evaluation.disclosure import protect
 from evaluation.gaps.pupils import GAP_MEASURE, cluster_groups, fsm_attainment
-from evaluation.io.dataset import TABLE_NAMES
 from evaluation.plan import Plan
 from evaluation.sample import analysis_sample
 from evaluation.schema import PHASES
@@ -89,16 +87,6 @@ def _holds(values, total, parts) -> bool:
 _CACHE: dict[str, LinkedCounts] = {}
 
 
-def _content_key(ds, plan: Plan) -> str:
-    """Return a digest of every table of ``ds`` (values, index, column names) and the plan."""
-    h = hashlib.sha256(plan.sha256.encode())
-    for name in TABLE_NAMES:
-        frame = getattr(ds, name)
-        h.update(repr((name, list(frame.columns), frame.shape)).encode())
-        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-    return h.hexdigest()
-
-
 def linked_counts(ds, plan: Plan) -> LinkedCounts:
     """Compute every linked count of the report set and choose the ones to hide.
 
@@ -117,7 +105,7 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
     -------
     LinkedCounts
     """
-    key = _content_key(ds, plan)
+    key = ds.digest() + plan.digest()
     if key not in _CACHE:
         _CACHE.clear()                 # one data set at a time: memory stays bounded
         _CACHE[key] = _linked_counts(ds, plan)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,17 @@ class Plan:
     raw: dict
     path: str
     sha256: str
+
+    def digest(self) -> str:
+        """Return a SHA-256 of the plan's content (a plan built in code has no file).
+
+        Examples
+        --------
+        >>> load_plan().digest() == load_plan().digest()
+        True
+        """
+        text = json.dumps(self.raw, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def threshold(self) -> int:

@@ -298,7 +298,23 @@ def _security(sample: AnalysisSample, bal: BalanceSummary, impact: ImpactResult,
                            threats)
 
 
+#: Phase results by content (data digest, plan hash, phase, seed, scope): a cluster's phase is
+#: the same whether the overall evaluation or the cluster's report asks for it.
+_PHASES: dict[tuple, PhaseResult] = {}
+_PHASES_KEPT = 32
+
+
 def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool) -> PhaseResult:
+    key = (ds.digest(), plan.digest(), phase, seed, overall)
+    if key not in _PHASES:
+        if len(_PHASES) >= _PHASES_KEPT:
+            _PHASES.pop(next(iter(_PHASES)))
+        _PHASES[key] = _compute_phase(ds, plan, phase, seed, overall)
+    return _PHASES[key]
+
+
+def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
+                   ) -> PhaseResult:
     sample = analysis_sample(ds.pupils, phase, plan)
     reason = _why_not_estimable(sample, ds.schools)
     cost = (programme_cost(ds.schools, sample.data, phase, plan.raw["funding"])
