@@ -102,18 +102,6 @@ data: data/synthetic/default/meta.json ## generate the default synthetic data se
 check: $(ENV_STAMP) $(DATA_STAMP) ## read and check the data set (DATA=<dir>) and analysis.yml
 	@$(PY) -m evaluation check --data "$$DATA_DIR" --published "$$PUBLISHED_DIR"
 
-# One rule per report, generated from the data (clusters) and data/published (sources).
-# Which data and published folders the report list was made from: changing either remakes it.
-INPUTS_STAMP := $(REPORTS)/.inputs
-$(shell mkdir -p $(REPORTS))
-$(file >$(INPUTS_STAMP).new,$(DATA_DIR)|$(PUBLISHED_DIR))
-$(shell cmp -s $(INPUTS_STAMP).new $(INPUTS_STAMP) && rm -f $(INPUTS_STAMP).new || mv -f $(INPUTS_STAMP).new $(INPUTS_STAMP))
-
-$(REPORTS)/targets.mk: $(DATA_STAMP) $(INPUTS_STAMP) $(wildcard $(call make_escape,$(PUBLISHED_DIR))/*/*) | $(ENV_STAMP)
-	@mkdir -p $(REPORTS)
-	@$(PY) -m evaluation targets --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports '$(REPORTS)' > $@.tmp && mv $@.tmp $@
-
-
 # Every core by default (one warm kernel per worker process), or a Dask cluster with
 # SCHEDULER=...; a report whose inputs and code are unchanged is not rendered again.
 reports: $(ENV_STAMP) $(DATA_STAMP) ## render every changed report in parallel on every core (SCHEDULER=<addr>: on Dask) and the index
@@ -150,5 +138,5 @@ bench: $(ENV_STAMP) $(DATA_STAMP) ## benchmarks: matching vs peers, simulation s
 
 clean: ## remove generated data, reports and caches
 	rm -rf $(REPORTS)/schools $(REPORTS)/html $(REPORTS)/_executed $(REPORTS)/records $(REPORTS)/logs \
-	  $(REPORTS)/index.html $(REPORTS)/targets.mk data/synthetic .pytest_cache .ruff_cache
+	  $(REPORTS)/index.html data/synthetic .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
