@@ -322,8 +322,7 @@ def _check(raw, path: str) -> None:
 
 
 def _check_funding(c: _Checker, f) -> None:
-    """The programme's grants (GBP, the EEF cost scale's currency): per school by phase and
-    role, per LA by phase, and the years they cover."""
+    """Check the programme's grants: per school by phase and role, per LA, years (GBP)."""
     from evaluation.schema import PHASES
 
     if not c.keys("funding", f, (), ("currency", "years", "per_school", "per_la")):
