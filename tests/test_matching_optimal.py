@@ -480,3 +480,12 @@ def test_full_matching_with_max_controls_below_one_half_does_not_crash():
     assert d["t"].sum() == 16
     with pytest.raises(NotEstimableError):
         match(d, "t", ["x"], method="full", max_controls=0.5)
+
+
+def test_min_controls_without_max_controls_is_reported_as_ignored():
+    """Optimal matching reads `min_controls` only for variable ratio (`max_controls` given);
+    alone it used to be dropped without a word."""
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"t": rng.random(60) < 0.3, "x": rng.normal(size=60)})
+    with pytest.warns(IgnoredArgumentWarning, match="min_controls"):
+        match(d, "t", ["x"], method="optimal", ratio=2, min_controls=1)
