@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from evaluation import config
-from evaluation.exceptions import DataError, PlanError
+from evaluation.exceptions import DataError, PlanError, SchedulerError
 
 
 def _data(args) -> int:
@@ -253,6 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, PlanError) as err:  # bad input: the whole message, no traceback
+    except (DataError, PlanError, SchedulerError) as err:  # bad input: whole message
         print(f"{parser.prog} {args.command}: {err}", file=sys.stderr)
         return 1

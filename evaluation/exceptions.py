@@ -29,3 +29,7 @@ class ModelWarning(EvaluationWarning):
 
 class PlanError(ValueError):
     """An analysis plan that cannot be followed; the message names file, key and allowed values."""
+
+
+class SchedulerError(ValueError):
+    """A Dask scheduler address that is malformed or cannot be reached (``SCHEDULER=``)."""

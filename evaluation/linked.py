@@ -177,7 +177,7 @@ def _tracking_counts(ds, schools, clusters, values, relations):
             values[key] = int(r.n_fsm)
             if (r.subject, r.end) not in ends.index:
                 continue
-            end = ends.loc[(r.subject, r.end)]
+            end = ends.loc[[(r.subject, r.end)]]  # a frame even when one class matches
             end = end[end["school_id"].isin(ids)]
             # the classes with a gap at both ends are the ones counted (closing_summary)
             start = table[(table["subject"] == r.subject) & (table["term"] == r.start)

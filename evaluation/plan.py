@@ -286,6 +286,16 @@ def _check(raw, path: str) -> None:
         c.add("labels", raw["labels"], "a mapping of column names to the words readers see")
     if "prior_degree" in raw:
         c.number("prior_degree", raw["prior_degree"], 1, 5, integer=True)
+    if "funding" in raw:
+        _check_funding(c, raw["funding"])
+    if "glossary" in raw:
+        g = raw["glossary"]
+        if not isinstance(g, dict):
+            c.add("glossary", g, "a mapping of terms to their explanations")
+        else:
+            for k, v in g.items():
+                if not (isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()):
+                    c.add(f"glossary[{k!r}]", v, "a term with a non-empty text explaining it")
     if "matching" in raw:
         _check_matching(c, raw["matching"])
     if "inference" in raw and c.keys("inference", raw["inference"], (
@@ -321,6 +331,29 @@ def _check(raw, path: str) -> None:
         n = len(c.problems)
         raise PlanError(f"{path}: the analysis plan is invalid ({n} problem"
                         f"{'s' if n > 1 else ''}):\n  " + "\n  ".join(c.problems))
+
+
+def _check_funding(c: _Checker, f) -> None:
+    """Check the programme's grants: per school by phase and role, per LA, years (GBP)."""
+    from evaluation.schema import PHASES
+
+    if not c.keys("funding", f, (), ("currency", "years", "per_school", "per_la")):
+        return
+    if "currency" in f:
+        c.one_of("funding.currency", f["currency"], ["GBP"])
+    if "years" in f:
+        c.number("funding.years", f["years"], 0, None, open_low=True)
+    if "per_school" in f and c.keys("funding.per_school", f["per_school"], (), PHASES):
+        for phase, grants in f["per_school"].items():
+            if phase in PHASES and c.keys(f"funding.per_school.{phase}", grants, (),
+                                          ("trial", "partner")):
+                for role, amount in grants.items():
+                    if role in ("trial", "partner"):
+                        c.number(f"funding.per_school.{phase}.{role}", amount, 0, None)
+    if "per_la" in f and c.keys("funding.per_la", f["per_la"], (), PHASES):
+        for phase, amount in f["per_la"].items():
+            if phase in PHASES:
+                c.number(f"funding.per_la.{phase}", amount, 0, None)
 
 
 #: Optional keys of the plan's ``disclosure`` section (``threshold`` is required). Beside the

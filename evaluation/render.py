@@ -319,6 +319,10 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     from evaluation.engine.kernels import IPCKernelManager
 
     running = executed.with_name(f".{executed.name}.{os.getpid()}.running.ipynb")
+    # a worker killed mid-render (a lost Dask worker) leaves its half-written notebook; the
+    # re-run of the same report removes it (a report is rendered by one task at a time)
+    for stale in executed.parent.glob(f".{executed.name}.*.running.ipynb"):
+        stale.unlink(missing_ok=True)
     try:
         _check_parameters(params)
         # the kernel's own chatter goes to the log, not the terminal; the notebook writes

@@ -39,6 +39,28 @@ COST_SCALE = ((80, "£", "very low"), (200, "££", "low"), (720, "£££", "mod
               (1200, "££££", "high"), (math.inf, "£££££", "very high"))
 
 
+def attrition_band(value: float) -> str:
+    """Return the EEF attrition band a share falls in, as shown to readers.
+
+    The exact share is not shown: it rests on counts of excluded pupils, some of them
+    suppressed, and on a small sample it would give them away (1 of 19 pupils is "5%").
+
+    Examples
+    --------
+    >>> attrition_band(0.051), attrition_band(0.15), attrition_band(0.62)
+    ('10% or less', 'over 10% to 20%', 'over 50%')
+    """
+    if value is None or not math.isfinite(value):
+        return "cannot be worked out"
+    lower = 0.0
+    for upper, _ in ATTRITION_PADLOCKS:
+        if round(value, 2) <= upper + 1e-9:
+            return (f"{upper:.0%} or less" if lower == 0 else
+                    f"over {lower:.0%} to {upper:.0%}")
+        lower = upper
+    return f"over {lower:.0%}"
+
+
 def _band(value: float, bands) -> int:
     if value is None or not math.isfinite(value):
         return 0

@@ -334,3 +334,8 @@ def test_ees_national_characteristics_gap_by_year():
         "2010/11"] == 3.433
     assert index.code_counts.set_index("column")["n"].to_dict() == {
         "total_disadvantaged_pupils": 2, "total_other_pupils": 2, "disadvantage_gap_index": 2}
+
+
+def test_headline_counts_have_thousands_separators(destinations):
+    """Review finding: the index read 'across 2767 schools' beside a column showing 2,767."""
+    assert "across 2,767 schools" in destinations.headline

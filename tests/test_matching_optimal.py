@@ -452,3 +452,40 @@ def test_arguments_as_matchit_checks_them():
         match(data, "treat", P, method="optimal", estimand="ATE")
     with pytest.warns(IgnoredArgumentWarning, match="caliper"):
         match(data, "treat", P, method="optimal", caliper=0.1)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(method="optimal", ratio=2, max_controls="3"), "max_controls"),
+    (dict(method="optimal", ratio=2, max_controls=3, min_controls="1"), "min_controls"),
+    (dict(method="optimal", ratio=2, max_controls=np.inf), "max_controls"),
+    (dict(method="full", min_controls="a"), "min_controls"),
+    (dict(method="full", max_controls=[1, 2]), "max_controls"),
+    (dict(method="full", min_controls=True), "min_controls"),
+    (dict(method="full", max_controls=float("nan")), "max_controls"),
+])
+def test_bad_min_max_controls_name_the_argument(kwargs, name):
+    """A bad bound is refused with a ValueError naming it, never a bare TypeError."""
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"t": rng.random(60) < 0.3, "x": rng.normal(size=60)})
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        match(d, "t", ["x"], **kwargs)
+
+
+def test_full_matching_with_max_controls_below_one_half_does_not_crash():
+    """optmatch's transposed branch (max.controls <= 0.5, no omit fraction): each control
+    must then serve at least 2 treated units; with every unit matched that is impossible
+    here (16 treated, 44 controls), which is reported as not estimable, not a TypeError."""
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"t": rng.random(60) < 0.3, "x": rng.normal(size=60)})
+    assert d["t"].sum() == 16
+    with pytest.raises(NotEstimableError):
+        match(d, "t", ["x"], method="full", max_controls=0.5)
+
+
+def test_min_controls_without_max_controls_is_reported_as_ignored():
+    """Optimal matching reads `min_controls` only for variable ratio (`max_controls` given);
+    alone it used to be dropped without a word."""
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"t": rng.random(60) < 0.3, "x": rng.normal(size=60)})
+    with pytest.warns(IgnoredArgumentWarning, match="min_controls"):
+        match(d, "t", ["x"], method="optimal", ratio=2, min_controls=1)

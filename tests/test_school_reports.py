@@ -216,3 +216,17 @@ def test_school_index_filters_and_sorts_in_a_browser(tmp_path):
         assert order == ["Damson College", "Alder School", "Cedar High", "Birch Academy"]
         browser.close()
     assert all(u.startswith("file:") for u in requests)
+
+
+def test_destination_pupil_counts_are_whole_numbers(national):
+    """Review finding: the table showed '147.0' disadvantaged pupils (Haverstock, 2017)."""
+    from evaluation.plan import load_plan
+    from evaluation.report.school import destinations
+    from evaluation.schools import evaluate_school
+
+    res = evaluate_school("100049", load_plan(), data=national)
+    html = destinations(res)._repr_html_()
+    row = re.search(r"<tr><td[^>]*>2017</td>(.*?)</tr>", html).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[0] == "147" and cells[4] == "61"   # COHORT_DIS, COHORT_NONDIS in the file
+    assert cells[1] == "87.0"                         # rates keep one decimal

@@ -142,3 +142,24 @@ def test_deterministic(panel, placebo):
     assert again.trends.equals(placebo.trends)
     assert np.isclose(again.estimates["gap"].did["estimate"],
                       placebo.estimates["gap"].did["estimate"], rtol=0, atol=0)
+
+
+def test_matching_and_estimates_tables_show_words_not_code_names(placebo):
+    """Review finding: the balance table showed mean_treated, wwc_band, rate_fsm_2013 ... and
+    the estimates table called the FSM outcome just "FSM"."""
+    import re
+
+    from lxml import html as lxml_html
+
+    from evaluation.report.school_support import estimates, matching
+    from evaluation.results import SupportResult
+
+    view = SupportResult(placebo, None, (), load_plan())
+    for section in (matching(view), estimates(view)):
+        text = lxml_html.fromstring(section._repr_html_()).text_content()
+        assert not re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text), section.title
+    text = lxml_html.fromstring(matching(view)._repr_html_()).text_content()
+    assert "FSM (ever-6) share of the KS4 cohort (%), 2014" in text
+    assert "standardised mean difference (SMD)" in text
+    text = lxml_html.fromstring(estimates(view)._repr_html_()).text_content()
+    assert "FSM (ever-6) pupils with 5+ A*-C including English and maths" in text

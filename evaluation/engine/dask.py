@@ -31,7 +31,7 @@ def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None
 
     from evaluation.engine.build import render_task
 
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    client = scheduler if isinstance(scheduler, Client) else connect(scheduler)
     try:
         keys = [f"render-{a[0].slug}-{a[3] or 'nokey'}" for a in args]
         futures = [client.submit(render_task, *a, key=k, pure=False, retries=retries)
@@ -46,3 +46,34 @@ def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None
     finally:
         if client is not scheduler:
             client.close()
+
+
+def connect(address: str, timeout: str = "30s"):
+    """Connect to the scheduler at ``address``; a bad or unreachable address is a SchedulerError.
+
+    Examples
+    --------
+    >>> connect("garbage")
+    Traceback (most recent call last):
+    ...
+    evaluation.exceptions.SchedulerError: SCHEDULER='garbage' is not a Dask scheduler address ...
+    """
+    from distributed import Client
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    from evaluation.exceptions import SchedulerError
+
+    expected = ("expected the address of a running Dask scheduler such as tcp://host:8786 "
+                "(started with `dask scheduler`), or no SCHEDULER to build on this machine")
+    try:
+        scheme, loc = parse_address(address, strict=True)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(loc)
+    except (ValueError, TypeError) as err:
+        raise SchedulerError(f"SCHEDULER={address!r} is not a Dask scheduler address ({err}); "
+                             f"{expected}") from None
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as err:
+        raise SchedulerError(f"SCHEDULER={address!r}: no Dask scheduler answered ({err}); "
+                             f"{expected}") from None

@@ -598,7 +598,7 @@ class PublishedGapReport:
         g = self.gaps
         who = g.group[0].upper() + g.group[1:]
         return (f"{who} pupils {g.mean:.1f} {g.unit} behind others on average across "
-                f"{len(g.estimable)} {g.unit_plural} (95% CI {g.mean_lower:.1f} to "
+                f"{len(g.estimable):,} {g.unit_plural} (95% CI {g.mean_lower:.1f} to "
                 f"{g.mean_upper:.1f}); slope vs share {self.slope.slope:+.1f} {g.unit} "
                 "per 10 pp")
 

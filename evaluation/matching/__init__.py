@@ -143,6 +143,14 @@ def _check_ratio(method: str, ratio, min_controls, max_controls) -> None:
     number = (int, float, np.integer, np.floating)
     if isinstance(ratio, bool) or not isinstance(ratio, number) or ratio < 1:
         raise ValueError(f"`ratio` should be a number >= 1; got {ratio!r}")
+    for name, v in (("min_controls", min_controls), ("max_controls", max_controls)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, number)
+                              or np.isnan(v) or v < 0):
+            raise ValueError(f"`{name}` should be None or a single non-negative number "
+                             f"(method={method!r}); got {v!r}")
+        if v is not None and np.isinf(v) and method != "full":
+            raise ValueError(f"`{name}` should be a finite number for method={method!r} "
+                             f"(infinity is allowed with method='full' only); got {v!r}")
     variable = method == "optimal" and max_controls is not None
     if not variable and ratio != int(ratio):
         raise ValueError(f"`ratio` must be a whole number when `max_controls` is not given "

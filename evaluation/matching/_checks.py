@@ -120,6 +120,9 @@ def warn_ignored(method: str, given: dict) -> list[str]:
     ignored = [k for k, v in given.items() if k in DEFAULTS and k not in USES[method]
                and not (v is DEFAULTS[k] or (isinstance(v, (str, int, float, bool))
                                              and v == DEFAULTS[k]))]
+    if (method == "optimal" and given.get("min_controls") is not None
+            and given.get("max_controls") is None):
+        ignored.append("min_controls")  # fixed-ratio optimal matching: only with max_controls
     if ignored:
         warnings.warn(f"argument(s) {ignored} are not used with method={method!r} and are "
                       "ignored", IgnoredArgumentWarning, stacklevel=4)

@@ -201,7 +201,7 @@ def _fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
     else:
         maxc = min(1 / min_controls, ncol) if min_controls > 0 else ncol
         minc = max(1 / max_controls, 1 / nrow)
-        omf, flipped, d = -omf, True, dist.T
+        omf, flipped, d = (None if omf is None else -omf), True, dist.T
     finite = np.isfinite(d)
     if not finite.any():
         return None

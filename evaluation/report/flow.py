@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 
 from evaluation.report.display import Notice, Section
@@ -112,13 +113,24 @@ def descriptive(res: EvaluationResult) -> Section:
             "Comparison (weighted)": (d["mean_comparison_weighted"] * k).round(1),
             "Difference": (d["difference"] * k).round(1),
         })
-        rests = ["EM pupils", "Comparison pupils"]
+        # A share of n pupils reveals how many reached the threshold and how many did not
+        # (12.5% of 16 is 2 pupils): both counts are checked like the group's own size.
+        binary = (d["family"] == "binomial").to_numpy()
+        for group, n_col, mean_col in (("EM", "n_em", "mean_em"),
+                                       ("Comparison", "n_comparison", "mean_comparison")):
+            n = d[n_col].to_numpy()
+            yes = np.where(binary, np.rint(d[mean_col].to_numpy() * n), n).astype(int)
+            df[f"{group} reaching"] = yes
+            df[f"{group} not reaching"] = np.where(binary, n - yes, n)
+        em_counts = ["EM pupils", "EM reaching", "EM not reaching"]
+        cmp_counts = ["Comparison pupils", "Comparison reaching", "Comparison not reaching"]
+        rests = em_counts + cmp_counts
         hide = {c: [group_withheld(res, phase)] * len(df) for c in ("EM pupils",
                                                                     "Comparison pupils")}
         safe = safe_table(res.plan, df, {"EM pupils": "EM pupils",
                                          "Comparison pupils": "Comparison pupils",
-                                         "EM": "EM pupils", "Comparison": "Comparison pupils",
-                                         "Comparison (weighted)": "Comparison pupils",
+                                         "EM": em_counts, "Comparison": cmp_counts,
+                                         "Comparison (weighted)": cmp_counts,
                                          "Difference": rests},
                           decimals={c: 1 for c in ("EM", "Comparison", "Comparison (weighted)",
                                                    "Difference")}, hide=hide)

@@ -95,8 +95,9 @@ def destinations(res: SchoolResult) -> Section:
     if d.empty:
         return Section("Destinations after KS4", "destinations", [Notice(
             "The destinations files hold no row for this school.", "not estimable")])
-    t = safe_table(res.plan, d, DEST_COUNTS, decimals={c: 1 for c in d.columns
-                                                         if c not in ("year",)},
+    counts = ("n_dis", "n_other")  # pupils: whole numbers (held as floats beside NaN)
+    t = safe_table(res.plan, d, DEST_COUNTS, decimals={c: 0 if c in counts else 1
+                                                         for c in d.columns if c != "year"},
                    labels=DEST_LABELS)
     return Section("Destinations after KS4, by year", "destinations", [
         t, "Share of pupils in a sustained education, apprenticeship or employment destination. "

@@ -61,12 +61,41 @@ def trends(res: SupportResult) -> Section:
                    [trend_chart(result, "rate_fsm"), trend_chart(result, "gap"), table])
 
 
+#: Words for the balance table's columns (the glossary explains SMD and the WWC bands).
+BALANCE_LABELS = {"stage": "matching", "variable": "matched on",
+                  "mean_treated": "supported schools (mean)",
+                  "mean_control": "comparison schools (mean)",
+                  "smd": "standardised mean difference (SMD)",
+                  "wwc_band": "WWC baseline-equivalence band"}
+_MATCH_WORDS = {"rate_fsm": "FSM pupils with 5+ A*-C incl. English and maths (%)",
+                "rate_all": "all pupils with 5+ A*-C incl. English and maths (%)",
+                "gap": "FSM gap (percentage points)",
+                "share_fsm": "FSM (ever-6) share of the KS4 cohort (%)",
+                "school_size": "pupils on roll"}
+
+
+def variable_label(name: str) -> str:
+    """Words for a matching variable named ``<panel column>_<year>``.
+
+    Examples
+    --------
+    >>> variable_label("share_fsm_2014")
+    'FSM (ever-6) share of the KS4 cohort (%), 2014'
+    >>> variable_label("other")
+    'other'
+    """
+    base, _, year = name.rpartition("_")
+    if base in _MATCH_WORDS and year.isdigit():
+        return f"{_MATCH_WORDS[base]}, {year}"
+    return name
+
+
 def estimates(res: SupportResult) -> Section:
     """Event-study and difference-in-differences estimates per outcome."""
     result = res.result
     rows = []
     for outcome, es in result.estimates.items():
-        s = es.summary().assign(outcome=OUTCOMES[outcome].split(" (")[0],
+        s = es.summary().assign(outcome=OUTCOMES[outcome].removesuffix(" (%)"),
                                 n=es.n_schools)
         rows.append(s)
     t = pd.concat(rows, ignore_index=True)
@@ -84,9 +113,10 @@ def matching(res: SupportResult) -> Section:
     """Balance of the matching variables and the schools left out."""
     result = res.result
     b = result.balance[["stage", "variable", "mean_treated", "mean_control", "smd",
-                        "wwc_band"]]
+                        "wwc_band"]].copy()
+    b["variable"] = b["variable"].map(variable_label)
     return Section("Matched comparison schools", "matching", [
-        safe_table(res.plan, b, decimals=2),
+        safe_table(res.plan, b, decimals=2, labels=BALANCE_LABELS),
         safe_table(res.plan, result.exclusions)])
 
 

@@ -21,6 +21,7 @@ from evaluation.report.tables import (
     threshold,
 )
 from evaluation.results import EvaluationResult, PhaseResult
+from evaluation.security import attrition_band
 
 #: Point scores put in the outcome's own terms: (points per unit, unit, units, how to read it).
 #: QCA GCSE points step 6 a grade; KS2 points step 6 a level, 2 a sub-level
@@ -108,7 +109,7 @@ def _rule_table(pe: PhaseResult) -> str:
             ("Smallest effect the sample could detect (MDES, standard deviations)",
              f"{s.mdes:.2f}" if math.isfinite(s.mdes) else "cannot be worked out",
              str(s.mdes_padlocks)),
-            ("Pupils lost for missing data (attrition)", f"{s.attrition:.0%}",
+            ("Pupils lost for missing data (attrition)", attrition_band(s.attrition),
              str(s.attrition_padlocks))]
     rows += [("Threat to validity found", t, "minus 1") for t in s.threats]
     rows.append(("Rating", "lowest of the first three, minus one per threat", str(s.padlocks)))

@@ -1,0 +1,24 @@
+"""Review finding: a worker killed mid-render left `.<report>.<pid>.running.ipynb` behind
+(test_build_dask's "no half-written file" failed when the kill landed mid-render); the
+re-run of the same report now removes it."""
+
+from __future__ import annotations
+
+from school_data import small_published
+
+from evaluation.catalog import school_specs
+from evaluation.render import render_report
+
+
+def test_rerun_removes_a_dead_workers_half_written_notebook(tmp_path):
+    pub, _ = small_published(tmp_path / "pub", 1)
+    (spec,) = school_specs(pub)
+    out = tmp_path / "out"
+    executed = spec.executed_path(out)
+    executed.parent.mkdir(parents=True)
+    stale = executed.with_name(f".{executed.name}.999999.running.ipynb")
+    stale.write_text("{half written")
+    rec = render_report(spec, out)
+    assert rec.status == "ok"
+    assert not stale.exists()
+    assert [p.name for p in out.rglob(".*")] == []
