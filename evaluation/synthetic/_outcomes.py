@@ -133,7 +133,9 @@ def latents(rng, p, params=DEFAULT_PARAMS) -> dict:
     # progress from 11 to 16 that prior attainment and the covariates do not predict, common
     # to all subjects: with it, prior attainment and the covariates explain about half of the
     # variance in capped points, the plan's `power.r2_pupil` (0.5)
-    pupil = rng.normal(0.0, np.sqrt(max(SEC_PUPIL_SD ** 2 - (8.0 * params.hidden_outcome_sd) ** 2, 0.0)), n)
+    own = max(SEC_PUPIL_SD ** 2 - (PROGRESS_POINTS["secondary"] * params.hidden_outcome_sd) ** 2,
+              0.0)
+    pupil = rng.normal(0.0, np.sqrt(own), n)
     common = 38.0 + base + 3.2 * level + 8.0 * progress + hidden + pupil
     mu = {
         "eng": common + 1.52 * (ks2[:, 0] - 27.6),
