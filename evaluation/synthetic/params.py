@@ -26,19 +26,19 @@ class WorldParams:
     ======================== ================= ==================================================
     parameter                primary/secondary what it sets (target it is tuned to)
     ======================== ================= ==================================================
-    school_sd                0.46 / 0.50       SD of the school attainment effect: ICC of prior
+    school_sd                0.46 / 0.42       SD of the school attainment effect: ICC of prior
                                                attainment and outcomes (published ICCs 0.15-0.20)
-    school_deprivation       -1.2 / -1.2       school effect per unit of school FSM share (FSM
+    school_deprivation       -1.2 / -3.0       school effect per unit of school FSM share (FSM
                                                schools lower: spread of school results, panel)
-    value_added_sd           0.30 / 0.30       SD of school value added on progress: ICC of
+    value_added_sd           0.30 / 0.52       SD of school value added on progress: ICC of
                                                outcomes given intake (0.14-0.15 published)
-    fsm_share_beta_a         0.65 / 3.0        Beta shape of school FSM shares (smaller: more
+    fsm_share_beta_a         0.65 / 6.0        Beta shape of school FSM shares (smaller: more
                                                concentrated; panel FSM share distribution)
-    fsm_gap_school_sd        0.25 / 0.30       SD of the school-specific FSM effect (spread of
+    fsm_gap_school_sd        0.25 / 0.40       SD of the school-specific FSM effect (spread of
                                                school FSM gaps, national panel)
     fsm_gap_slope            1.5 / 3.0         change of the FSM effect per unit of school FSM
                                                share (gap slope against FSM share, panel)
-    hidden_selection_or      1.5               odds ratio of selection into the EM target group
+    hidden_selection_or      1.3               odds ratio of selection into the EM target group
                                                per SD *lower* unobserved support ``w``
     hidden_outcome_sd        0.25              effect of 1 SD of ``w`` on progress (in units of
                                                the school-value-added scale: 2 GCSE points per
@@ -49,7 +49,7 @@ class WorldParams:
     --------
     >>> p = WorldParams()
     >>> p.hidden_selection_or, p.school_sd["secondary"]
-    (1.5, 0.5)
+    (1.3, 0.42)
     >>> WorldParams(hidden_selection_or=2.0).hidden_selection_or
     2.0
     """
