@@ -46,11 +46,17 @@ class DesignValueResult:
         Seed of the synthetic world.
     params : dict
         The world's parameters (`WorldParams`).
+    plan : Plan
+        The plan analysed with (its disclosure rules apply to the report).
+    title : str
+        The report's title.
     """
 
     table: pd.DataFrame = field(repr=False)
     seed: int
     params: dict = field(repr=False, default_factory=dict)
+    plan: Plan | None = field(repr=False, default=None)
+    title: str = "What full data linkage would have bought"
 
     def summary(self) -> pd.DataFrame:
         """Per design and phase: pupils, schools, the smallest MDES and the median half-width."""
@@ -128,4 +134,4 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None) -> DesignVa
                     "informative": bool(r.get("informative", True)),
                 })
     return DesignValueResult(pd.DataFrame(rows, columns=COLUMNS), int(seed),
-                             ds.meta.get("params", {}))
+                             ds.meta.get("params", {}), plan)
