@@ -443,3 +443,26 @@ def test_readme_lists_every_schema_column():
         for c in cols:
             assert re.search(rf"\| `{c.name}` \| {c.dtype} \|", text), (table, c.name)
     assert "make reports DATA=data/raw/" in text
+
+
+def test_hidden_selection_strength_is_known_and_monotone():
+    """Selection on the unobserved support: none gives no bias and an E-value of 1; a stronger
+    odds ratio gives a larger bias, risk ratio with treatment and E-value equivalent."""
+    from evaluation.synthetic import WorldParams
+
+    def secondary(**kw):
+        ds = generate(seed=SEED, include_population=False, scenario="full_linkage",
+                      params=WorldParams(**kw))
+        assert ds.meta["params"]["hidden_selection_or"] == kw.get("hidden_selection_or", 1.3)
+        return ds.truth.set_index(["phase", "outcome"]).loc[("secondary",
+                                                             "gcse_capped_points")]
+
+    none = secondary(hidden_selection_or=1.0, hidden_outcome_sd=0.0)
+    # no hidden effect on outcomes: no bias; the strengths differ from 1 by chance only
+    assert none["bias_hidden"] == 0.0 and none["evalue_hidden"] < 1.2
+    weak, strong = secondary(), secondary(hidden_selection_or=3.0)
+    assert strong["bias_hidden"] < weak["bias_hidden"] < 0          # EM pupils have less w
+    assert strong["rr_eu"] > weak["rr_eu"] > 1.0
+    assert strong["evalue_hidden"] > weak["evalue_hidden"] > none["evalue_hidden"]
+    b = strong["bias_factor"]
+    assert strong["evalue_hidden"] == pytest.approx(b + np.sqrt(b * (b - 1)))
