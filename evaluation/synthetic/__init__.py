@@ -2,7 +2,7 @@
 
 Design, in short (data/README.md has the whole story and the calibration table):
 
-* A national-like population of about 1,500 primary and 600 secondary schools, cohorts
+* A national-like population of about 1,500 primary and 1,200 secondary schools, cohorts
   2008-2010, on the real scales (KS1 APS, KS2 fine points, GCSE capped QCA points). National
   threshold rates by FSM status match the published figures exactly (one shift per year and FSM
   group on the population's comparison schools); FSM concentration and smaller FSM gaps in
