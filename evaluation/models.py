@@ -827,6 +827,10 @@ def _fit(d: Design, outcome: str, family: str, treatment: str, interaction: str 
             raise DataError(f"binomial outcome {outcome!r} should be 0/1; got {bad[:5]}")
         _check_separation(d, outcome, treatment)
         outcome_range = outcome_range or (0.0, 1.0)
+    n_obs, n_par = d.X.shape
+    if n_obs <= n_par:  # no residual degrees of freedom: CR1's (N-1)/(N-K) is undefined
+        raise NotEstimableError(f"{outcome!r}: {n_obs} pupils for {n_par} model parameters; "
+                                "the model needs more pupils than parameters")
     glm, separated = _fit_glm(d, family)
     column = list(d.X.columns).index(f"{treatment}:{interaction}" if interaction else treatment)
     coef = float(glm.params.iloc[column])
