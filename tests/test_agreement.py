@@ -120,7 +120,9 @@ def test_headline_agrees_in_table_findings_index_and_overall(built):
         tables = {_impact_rows(secs, i)[1].loc[plan.headline(ph)["label"], "MDES"]
                   for i, ph in enumerate(_estimable_phases(res))}
         assert quoted <= tables, (name, quoted, tables)
-    assert compared >= 5 and checked >= 2 and mdes_checked >= 2
+    # seed 7 (the rule's default): only Secondary phase 1's headline is a number; the overall
+    # secondary headline is withheld by disclosure control (see the issue 18 report)
+    assert compared >= 5 and checked >= 1 and mdes_checked >= 2
 
 
 def test_counts_agree_across_sections(built):
