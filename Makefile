@@ -26,14 +26,18 @@ else
 PUBLISHED_DIR := $(value PUBLISHED)
 endif
 CLUSTER_NAME := $(value CLUSTER)
+# SCHEDULER=tcp://host:8786 runs the reports as tasks on a Dask cluster; LIMIT=<n> builds the
+# school reports of the first n schools only.
+SCHEDULER_ADDR := $(value SCHEDULER)
+SCHOOLS_LIMIT := $(value LIMIT)
 # The default seed is written once, in evaluation/config.py (DEFAULT_SEED).
 ifeq ($(origin SEED),undefined)
 SEED_RAW := $(shell sed -n 's/^DEFAULT_SEED = \([0-9]*\).*/\1/p' evaluation/config.py)
 else
 SEED_RAW := $(value SEED)
 endif
-unexport DATA CLUSTER SEED PUBLISHED
-export DATA_DIR CLUSTER_NAME PUBLISHED_DIR
+unexport DATA CLUSTER SEED PUBLISHED SCHEDULER LIMIT
+export DATA_DIR CLUSTER_NAME PUBLISHED_DIR SCHEDULER_ADDR SCHOOLS_LIMIT
 empty :=
 space := $(empty) $(empty)
 make_escape = $(subst $(space),\ ,$(subst :,\:,$(subst $$,$$$$,$(1))))
@@ -52,12 +56,12 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: help env browser data check reports report lab test lint bench clean
+.PHONY: help env browser axe data check reports school-reports report lab test lint bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=<dir> (default data/synthetic/default), PUBLISHED=<dir> (DfE files; default the EVALUATION_PUBLISHED_DIR variable, else data/published), SEED=<n>, CLUSTER=<name> for 'make report'"
+	@echo "  variables: DATA=<dir> (default data/synthetic/default), PUBLISHED=<dir> (DfE files; default the EVALUATION_PUBLISHED_DIR variable, else data/published), SEED=<n>, CLUSTER=<name> for 'make report', SCHEDULER=tcp://host:8786 (Dask) and LIMIT=<n> (first n schools) for 'make reports' / 'make school-reports'"
 
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
@@ -73,6 +77,18 @@ browser: ## install headless Chromium (Debian) for the browser tests
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
+
+# axe-core (accessibility rules) for the browser tests, pinned, from the npm registry.
+AXE_VERSION := 4.10.3
+AXE_JS := .cache/node_modules/axe-core/axe.min.js
+$(AXE_JS):
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }
+	mkdir -p .cache && npm install --no-save --no-audit --no-fund --prefix .cache axe-core@$(AXE_VERSION)
+
+axe: $(AXE_JS) ## install axe-core (npm, version pinned here) for the accessibility tests
 
 # The seed is a prerequisite too: SEED=<n> regenerates the data (and so every report).
 SEED_STAMP := data/synthetic/.seed
@@ -97,12 +113,17 @@ $(REPORTS)/targets.mk: $(DATA_STAMP) $(INPUTS_STAMP) $(wildcard $(call make_esca
 	@mkdir -p $(REPORTS)
 	@$(PY) -m evaluation targets --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports '$(REPORTS)' > $@.tmp && mv $@.tmp $@
 
-ifneq ($(filter reports,$(MAKECMDGOALS)),)
--include $(REPORTS)/targets.mk
-endif
 
-reports: $(REPORTS)/targets.mk $(REPORT_HTML) ## render every report (incremental; make -j2 for parallel) and the index
+# Every core by default (one warm kernel per worker process), or a Dask cluster with
+# SCHEDULER=...; a report whose inputs and code are unchanged is not rendered again.
+reports: $(ENV_STAMP) $(DATA_STAMP) ## render every changed report in parallel on every core (SCHEDULER=<addr>: on Dask) and the index
+	@$(PY) -m evaluation build --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
+	  --reports '$(REPORTS)' --scheduler "$$SCHEDULER_ADDR"
 	@$(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports '$(REPORTS)'
+
+school-reports: $(ENV_STAMP) ## one report per school of the national KS4 table (PUBLISHED=<dir>) and a searchable index
+	@$(PY) -m evaluation schools --published "$$PUBLISHED_DIR" --reports '$(REPORTS)/schools' \
+	  --scheduler "$$SCHEDULER_ADDR" --limit "$${SCHOOLS_LIMIT:-0}"
 
 # Exits non-zero when the report fails (its error page and the index still say why).
 report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<cluster name>"
@@ -112,10 +133,11 @@ report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<c
 	  if [ $$rc -ne 2 ]; then $(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
 	  --reports '$(REPORTS)' || true; fi; exit $$rc
 
+# JupyterLab refuses to start as root unless told to (containers often run as root).
 lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the package importable
-	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS)
+	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: $(ENV_STAMP) browser ## run the whole test suite
+test: $(ENV_STAMP) browser axe ## run the whole test suite
 	$(PY) -m pytest -q -n 2 --dist loadgroup --doctest-modules tests evaluation
 
 lint: $(ENV_STAMP) ## ruff and a dead-code finder (vulture)
@@ -127,6 +149,6 @@ bench: $(ENV_STAMP) $(DATA_STAMP) ## benchmarks: matching vs peers, simulation s
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean: ## remove generated data, reports and caches
-	rm -rf $(REPORTS)/html $(REPORTS)/_executed $(REPORTS)/records $(REPORTS)/logs \
+	rm -rf $(REPORTS)/schools $(REPORTS)/html $(REPORTS)/_executed $(REPORTS)/records $(REPORTS)/logs \
 	  $(REPORTS)/index.html $(REPORTS)/targets.mk data/synthetic .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

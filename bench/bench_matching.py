@@ -49,21 +49,21 @@ def cohort(n: int = 600_000, schools: int = 3_000, em_schools: int = 150, seed: 
         "sen": rng.choice(["none", "support", "statement"], n, p=[0.8, 0.16, 0.04])})
 
 
-def ours(d: pd.DataFrame, exact: list[str] | None = ("school_id",)):
+def ours(d: pd.DataFrame, exact: list[str] | None = ("school_id",), **kw):
     """Time our call (best of 3, after a warm-up) and its allocation peak (a 4th call)."""
     from evaluation.matching import match
 
     exact = list(exact) if exact else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        match(d.head(2000), "em", COVS, exact=exact)  # warm-up (imports)
+        match(d.head(2000), "em", COVS, exact=exact, **kw)  # warm-up (imports)
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
-            m = match(d, "em", COVS, exact=exact)
+            m = match(d, "em", COVS, exact=exact, **kw)
             times.append(time.perf_counter() - t0)
         tracemalloc.start()  # a separate call for memory: tracing slows the call down
-        match(d, "em", COVS, exact=exact)
+        match(d, "em", COVS, exact=exact, **kw)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     return min(times), peak, set(d.loc[m.weights.to_numpy() > 0, "id"]), m
@@ -236,8 +236,85 @@ def main() -> None:
             line += (f" (goal >= {goals[strata]:.0f}x: "
                      f"{'met' if s / ours_s >= goals[strata] else 'NOT met'})")
         notes.append(line)
+    r_none = CACHE / "r_matched_cohort_all_none.csv"
+    if ("all", "none") in measured and r_none.exists():
+        secs, _, ids, _ = ours(full, None, distance_options=R_GLM)
+        other = set(pd.read_csv(r_none, dtype={"id": str})["id"])
+        notes.append(f"ours with distance_options={R_GLM} (R's glm iterations), all, strata "
+                     f"none: {secs:.3f} s; matched set identical to R MatchIt's: "
+                     + ("yes" if ids == other else f"no ({len(ids ^ other):,} pupils differ)"))
     for n in notes:
         print(n)
+    optimal_and_full(sub, version)
+
+
+#: R's glm.control defaults: the propensity model stops where R's glm stops.
+R_GLM = {"epsilon": 1e-8, "maxit": 25}
+
+
+#: Schools (with EM pupils) in the optimal / full matching comparison: R's optmatch takes
+#: minutes on all 150.
+OPTIMAL_SCHOOLS = 30
+
+
+def _rounded_cost(d: pd.DataFrame, m, sub: np.ndarray) -> dict:
+    """Total distance rounded as optmatch rounds it (our resolution), by school."""
+    t = d["em"].to_numpy().astype(bool)
+    ps = m.distance.to_numpy()
+    school = d["school_id"].astype(str).to_numpy()
+    out: dict = {}
+    for s in np.unique(sub[~np.isnan(sub)]):
+        k = np.flatnonzero(sub == s)
+        a, b = k[t[k]], k[~t[k]]
+        hub, spokes = (a[0], b) if len(a) == 1 else (b[0], a)
+        eps = m.spec["resolution"][school[hub]]
+        out[school[hub]] = out.get(school[hub], 0) + int(
+            np.ceil(0.5 + np.abs(ps[spokes] - ps[hub]) / eps).sum())
+    return out
+
+
+def optimal_and_full(sub: pd.DataFrame, version: str | None) -> None:
+    """Optimal pair and full matching within school, ours vs MatchIt + optmatch."""
+    from evaluation.matching import match
+
+    keep = sub["school_id"].isin(sub["school_id"].drop_duplicates().iloc[:OPTIMAL_SCHOOLS])
+    d = sub[keep].reset_index(drop=True)
+    csv = CACHE / "cohort_optimal.csv"
+    d.assign(em=d["em"].astype(int)).to_csv(csv, index=False)
+    print(f"\noptimal pair (1:1) and full matching within school: {len(d):,} pupils, "
+          f"{int(d['em'].sum()):,} EM, {OPTIMAL_SCHOOLS} schools")
+    rows = []
+    for method in ("optimal", "full"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            match(d.head(500), "em", COVS, method=method, exact=["school_id"])  # warm-up
+            t0 = time.perf_counter()
+            m = match(d, "em", COVS, method=method, exact=["school_id"])
+            secs = time.perf_counter() - t0
+        ids = set(d.loc[m.weights.to_numpy() > 0, "id"])
+        rows.append((f"evaluation.matching {method}", secs, "1.0", "-"))
+        if not version:
+            continue
+        out = CACHE / f"r_matched_optimal_{method}.csv"
+        p = subprocess.run(["Rscript", str(HERE / "bench_matching.R"), str(csv), str(out),
+                            "school", method], capture_output=True, text=True, timeout=3600)
+        if p.returncode:
+            rows.append((f"R MatchIt {method}", np.nan, "-", "failed: "
+                         + (p.stderr.strip().splitlines() or ["?"])[-1][:80]))
+            continue
+        ver, r_secs, _ = p.stdout.strip().splitlines()[-1].split(",")
+        r_sets = pd.read_csv(out, dtype={"id": str})
+        other = set(r_sets["id"])
+        same = "yes" if other == ids else f"no ({len(other ^ ids):,} pupils differ)"
+        r_sub = r_sets.set_index("id")["subclass"].reindex(d["id"]).to_numpy(float)
+        ours_cost = _rounded_cost(d, m, m.subclass.to_numpy(dtype=float, na_value=np.nan))
+        same += ("; same optimum (total rounded distance in every school)"
+                 if ours_cost == _rounded_cost(d, m, r_sub) else "; DIFFERENT optimum")
+        rows.append((f"R MatchIt {ver} + optmatch {method}", float(r_secs),
+                     f"{float(r_secs) / secs:.1f}", same))
+    table = pd.DataFrame(rows, columns=["tool", "seconds", "time / ours",
+                                        "identical matched set"])
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 if __name__ == "__main__":

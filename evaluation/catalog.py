@@ -108,3 +108,46 @@ def _published_sources(published_dir: Path) -> dict:
     from evaluation.io.dfe import published_sources
 
     return published_sources(published_dir)
+
+
+SCHOOL_NOTEBOOK = "school_report.ipynb"
+
+
+def school_specs(published_dir: str | Path | None = None, limit: int | None = None,
+                 source: str | None = None, destinations: str | None = None
+                 ) -> list[ReportSpec]:
+    """List one school report per school of a KS4 performance table, in URN order.
+
+    Parameters
+    ----------
+    published_dir : path, optional
+        Published DfE files (default :func:`evaluation.config.published_dir`).
+    limit : int, optional
+        Only the first ``limit`` schools (small builds, tests, the bench).
+    source, destinations : str, optional
+        Source folders (default :data:`evaluation.schools.data.DEFAULT_SOURCE` and
+        ``DEFAULT_DESTINATIONS``).
+
+    Returns
+    -------
+    list of ReportSpec
+        Slug ``school-<URN>``, kind ``school``.
+
+    Examples
+    --------
+    >>> school_specs("/nonexistent")
+    []
+    """
+    from evaluation.schools import data as sd
+
+    root = Path(published_dir) if published_dir else config.published_dir()
+    source = source or sd.DEFAULT_SOURCE
+    destinations = destinations or sd.DEFAULT_DESTINATIONS
+    if not (root / source).is_dir():
+        return []
+    schools = sd.load_schools(root, source, destinations).schools
+    urns = schools.index.tolist()[:limit] if limit else schools.index.tolist()
+    common = {"published_dir": str(root.resolve()), "source": source,
+              "destinations": destinations}
+    return [ReportSpec(f"school-{urn}", str(schools.at[urn, "name"]), SCHOOL_NOTEBOOK,
+                       {"urn": str(urn), **common}, "school") for urn in urns]

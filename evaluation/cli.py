@@ -147,6 +147,44 @@ def _index(args) -> int:
     return 0
 
 
+def _build(args) -> int:
+    """Render every report (changed ones only) in parallel with warm kernels, or on Dask."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+    from evaluation.engine.build import build
+
+    specs = _specs(args)
+    summary = build(specs, args.reports, workers=args.workers or None,
+                    scheduler=args.scheduler or None, force=args.force,
+                    progress=not args.no_progress,
+                    engine=None if args.engine == "cold" else "warm")
+    print(f"build: {summary.text()}", file=sys.stderr)
+    return 0
+
+
+def _schools(args) -> int:
+    """Build every school report of a performance table (warm kernels) and their index."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+    from evaluation.catalog import school_specs
+    from evaluation.engine.build import build
+    from evaluation.index_page import build_school_index
+    from evaluation.render import load_records
+
+    specs = school_specs(args.published, limit=args.limit or None, source=args.source or None)
+    if not specs:
+        print(f"schools: no KS4 performance table found in {args.published} (looked for "
+              f"{args.source or 'dfe-ks4-2023-national'}); set PUBLISHED=<dir>", file=sys.stderr)
+        return 2
+    scheduler = args.scheduler or None
+    summary = build(specs, args.reports, workers=args.workers or None, scheduler=scheduler,
+                    force=args.force, progress=not args.no_progress,
+                    engine=None if args.engine == "cold" else "warm")
+    records = load_records(specs, args.reports)
+    path = build_school_index(records, Path(args.reports) / "index.html")
+    print(f"schools: {summary.text()}\nschools: index {path} ({len(records)} schools)",
+          file=sys.stderr)
+    return 1 if summary.counts.get("failed") else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; bad data or a bad plan print their whole message and return 1.
 
@@ -165,6 +203,16 @@ def main(argv: list[str] | None = None) -> int:
                             "(default: $EVALUATION_PUBLISHED_DIR or data/published)")
         p.add_argument("--reports", default=str(config.REPORTS_DIR))
         p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
+
+    def build_options(p):
+        p.add_argument("--workers", type=int, default=0,
+                       help="local processes (default: every core)")
+        p.add_argument("--scheduler", default="",
+                       help="Dask scheduler address (tcp://host:8786); default: local")
+        p.add_argument("--engine", choices=("warm", "cold"), default="warm",
+                       help="warm: one kernel per worker; cold: one kernel per report")
+        p.add_argument("--force", action="store_true", help="render even unchanged reports")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("data", help="generate a synthetic data set")
     p.add_argument("--scenario", default="default")
@@ -188,6 +236,20 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("index", help="write reports/index.html; exit 1 if a report failed")
     common(p)
     p.set_defaults(func=_index)
+    p = sub.add_parser("build", help="render every report whose inputs changed, in parallel "
+                       "(warm kernels; --scheduler: on a Dask cluster); then run `index`")
+    common(p)
+    build_options(p)
+    p.set_defaults(func=_build)
+    p = sub.add_parser("schools", help="render one report per school of a KS4 performance "
+                       "table (warm kernels, parallel or on Dask) and their searchable index")
+    common(p)
+    p.set_defaults(reports=str(config.REPORTS_DIR / "schools"))
+    p.add_argument("--source", default="", help="performance-table folder (default the national "
+                   "KS4 2022/23 table)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N schools by URN")
+    build_options(p)
+    p.set_defaults(func=_schools)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -34,6 +34,11 @@ class SafeTable:
         The same table with suppressed cells as NaN (numeric, for tests and further use).
     hidden : pandas.DataFrame
         True where a cell was suppressed (columns as in ``values``).
+    checks : pandas.DataFrame
+        For the output checker's log (:mod:`evaluation.output_log`), never shown: per cell
+        ``"ok"`` or the rules it fails, named as ACRO names them (``MinimumThresholdCheck``,
+        ``PresenceOfZeroCheck``; :mod:`evaluation.sdc_rules`), and ``SecondarySuppression``
+        for a cell hidden only so that another cannot be worked out.
 
     Examples
     --------
@@ -48,6 +53,7 @@ class SafeTable:
     footnote: str
     values: pd.DataFrame = field(repr=False)
     hidden: pd.DataFrame = field(repr=False)
+    checks: pd.DataFrame | None = field(default=None, repr=False)
 
     def select(self, columns: Sequence[str]) -> SafeTable:
         """Return the shown columns ``columns`` (display names) as a table of their own.
@@ -65,8 +71,9 @@ class SafeTable:
         where = [list(self.frame.columns).index(c) for c in columns]
         hidden = self.hidden.iloc[:, where]
         n = int(hidden.to_numpy().sum())
+        checks = None if self.checks is None else self.checks.iloc[:, where]
         return SafeTable(self.frame.iloc[:, where], n, self.footnote if n else "",
-                         self.values.iloc[:, where], hidden)
+                         self.values.iloc[:, where], hidden, checks)
 
     def _repr_html_(self) -> str:
         numeric = [pd.api.types.is_numeric_dtype(self.values[c])
@@ -177,6 +184,7 @@ def suppress(
     for stat, ns in counts.items():
         ns = [ns] if isinstance(ns, str) else list(ns)
         hidden[stat] |= hidden[ns].any(axis=1)
+    checks = _checks(table, counts, count_cols, hidden, threshold)
     n_suppressed = int(hidden.to_numpy().sum())
     for col in table.columns:
         if hidden[col].any():
@@ -193,7 +201,28 @@ def suppress(
         frame = frame.rename(columns=dict(labels))
     footnote = FOOTNOTE.format(marker=marker, threshold=threshold) if n_suppressed else ""
     return SafeTable(frame.reset_index(drop=True), n_suppressed, footnote,
-                     values.reset_index(drop=True), hidden.reset_index(drop=True))
+                     values.reset_index(drop=True), hidden.reset_index(drop=True),
+                     checks.reset_index(drop=True))
+
+
+def _checks(table, counts, count_cols, hidden, threshold) -> pd.DataFrame:
+    """Each cell's failing rules, as ACRO names them (see ``SafeTable.checks``)."""
+    flags = {c: pd.DataFrame(False, index=table.index, columns=table.columns)
+             for c in ("PresenceOfZeroCheck", "MinimumThresholdCheck")}
+    for col in count_cols:
+        n = pd.to_numeric(table[col], errors="coerce").astype("float64")
+        flags["PresenceOfZeroCheck"][col] = (n == 0).to_numpy()
+        flags["MinimumThresholdCheck"][col] = (n < threshold).to_numpy()
+    for stat, ns in counts.items():
+        ns = [ns] if isinstance(ns, str) else list(ns)
+        for f in flags.values():
+            f[stat] |= f[ns].any(axis=1)
+    flags["SecondarySuppression"] = hidden & ~flags["MinimumThresholdCheck"]
+    out = pd.DataFrame("", index=table.index, columns=table.columns, dtype=object)
+    for name, f in flags.items():
+        out = out + pd.DataFrame(np.where(f.to_numpy(), f"{name}; ", ""), index=f.index,
+                                 columns=f.columns, dtype=object)
+    return out.replace({"": "ok"})
 
 
 def _decimals(decimals: int | Mapping[str, int], col: str) -> int:
@@ -292,7 +321,7 @@ def _equations(values, relations, col):
 
 def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             threshold: int = 10, width: int | None = None,
-            max_rounds: int = 50) -> frozenset:
+            max_rounds: int = 50, shown: Iterable[Hashable] = ()) -> frozenset:
     """Choose the counts to hide so that no small count can be worked out from the rest.
 
     Primary suppression hides every count with ``0 < n < threshold``. Secondary suppression
@@ -317,6 +346,8 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     max_rounds : int
         Bound on re-solves (each adds constraints; a pattern hiding every linked cell is
         always safe, so the loop ends).
+    shown : iterable, optional
+        Counts that stay shown whatever (printed elsewhere); the others protect the hidden.
 
     Returns
     -------
@@ -352,7 +383,8 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     total_size = sum(values.values()) + 1
     cost = np.array([1.0 + values[k] / total_size for k in keys])
     lower = np.array([1.0 if k in primary else 0.0 for k in keys])
-    upper = np.array([0.0 if values[k] == 0 else 1.0 for k in keys])
+    fixed = set(shown) - primary
+    upper = np.array([0.0 if values[k] == 0 or k in fixed else 1.0 for k in keys])
     rows = []
     for total, parts in relations:
         members = [idx[k] for k in dict.fromkeys([total, *parts])]
@@ -379,7 +411,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             near = {p for t, ps in relations if k in (t, *ps) for p in (t, *ps)}
             near |= {p for t, ps in relations if near & {t, *ps} for p in (t, *ps)}
             row = np.zeros(n)
-            candidates = [idx[p] for p in near - hidden if values[p] > 0]
+            candidates = [idx[p] for p in near - hidden if values[p] > 0 and p not in fixed]
             if not candidates:
                 continue
             row[candidates] = 1.0

@@ -32,8 +32,13 @@ class LinkedCounts:
 
     Keys: ``("em", scope, phase)`` and ``("comparison", scope, phase)`` (scope a cluster or
     ``"overall"``), ``("em_school", school_id)``, ``("em_activity", phase, activity)``,
-    ``("school_fsm" | "school_non_fsm", phase, school_name, cohort)`` and
-    ``("trend_n" | "trend_fsm" | "trend_non_fsm", phase, group, year)``.
+    ``("school_fsm" | "school_non_fsm", phase, school_name, cohort)``,
+    ``("trend_n" | "trend_fsm" | "trend_non_fsm", phase, group, year)``, and for termly
+    tracking ``("class_fsm", class_id, subject, term)`` (a class's FSM pupils) and
+    ``("track_fsm", scope, subject, start, end)`` (a period's FSM pupils: those of the
+    classes counted in it, at its end term), and for the surveys
+    ``("survey", scope, instrument, item, "n_baseline" | "n_follow_up" | "n_paired")``,
+    and the exclusions table's ``("excluded", scope, phase, reason, "em" | "comparison")``.
 
     Examples
     --------
@@ -102,7 +107,9 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
         ph_pupils = pupils[pupils["phase"] == phase]
         if ph_pupils.empty:
             continue
-        sample = analysis_sample(ph_pupils, phase, plan).data
+        full = analysis_sample(ph_pupils, phase, plan)
+        sample = full.data
+        _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, relations)
         em = sample.loc[sample["em"], "school_id"].value_counts()
         comp = sample.loc[~sample["em"], "school_id"].value_counts()
         for sid in in_phase["school_id"]:
@@ -125,9 +132,135 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
             relations.append((key, [("em_school", s) for s in members["school_id"]]))
         if phase in GAP_MEASURE:
             _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations)
-    relations = [(t, ps) for t, ps in relations if _holds(values, t, ps)]
+    _tracking_counts(ds, schools, clusters, values, relations)
+    _survey_counts(ds, schools, clusters, values, relations)
+    relations = [(t, ps) for t, ps in relations if ps and _holds(values, t, ps)]
     hide = protect(values, relations, threshold=plan.threshold)
     return LinkedCounts(values, tuple(relations), hide, plan.threshold)
+
+
+def _tracking_counts(ds, schools, clusters, values, relations):
+    """Add tracking counts: a period's FSM pupils are its counted classes' at the end term."""
+    from evaluation.tracking import class_gap_table, closing_summary
+
+    tracking = getattr(ds, "tracking", None)
+    if tracking is None or tracking.empty:
+        return
+    scopes = {OVERALL: list(schools["school_id"])}
+    scopes.update({c: list(schools.loc[schools["cluster"] == c, "school_id"]) for c in clusters})
+    table = class_gap_table(tracking[tracking["school_id"].isin(scopes[OVERALL])])
+    for r in table[["class_id", "subject", "term", "n_fsm"]].itertuples(index=False):
+        values[("class_fsm", r.class_id, r.subject, r.term)] = int(r.n_fsm)
+    ends = table.set_index(["subject", "term"]).sort_index()
+    for scope, ids in scopes.items():
+        part = tracking[tracking["school_id"].isin(ids)]
+        if part.empty:
+            continue
+        for r in closing_summary(part).itertuples(index=False):
+            key = ("track_fsm", scope, r.subject, r.start, r.end)
+            values[key] = int(r.n_fsm)
+            if (r.subject, r.end) not in ends.index:
+                continue
+            end = ends.loc[(r.subject, r.end)]
+            end = end[end["school_id"].isin(ids)]
+            # the classes with a gap at both ends are the ones counted (closing_summary)
+            start = table[(table["subject"] == r.subject) & (table["term"] == r.start)
+                          & table["gap"].notna()]
+            started = set(zip(start["school_id"], start["class_id"], strict=True))
+            counted = end[end["gap"].notna() & pd.Series(
+                [k in started for k in zip(end["school_id"], end["class_id"], strict=True)],
+                index=end.index, dtype=bool)]
+            relations.append((key, [("class_fsm", c, r.subject, r.end)
+                                    for c in counted["class_id"]]))
+
+
+def _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, relations):
+    """Add pupils excluded per reason: the overall report's are the sum of the clusters'."""
+    samples = {OVERALL: full}
+    for c in clusters:
+        ids = set(schools.loc[schools["cluster"] == c, "school_id"])
+        part = ph_pupils[ph_pupils["school_id"].isin(ids)]
+        if not part.empty:
+            samples[c] = analysis_sample(part, phase, plan)
+    for scope, sample in samples.items():
+        for r in sample.exclusions.itertuples(index=False):
+            for col in ("em", "comparison"):
+                values[("excluded", scope, phase, r.reason, col)] = int(getattr(r, col))
+    for r in full.exclusions.itertuples(index=False):
+        for col in ("em", "comparison"):
+            parts = [("excluded", c, phase, r.reason, col) for c in samples if c != OVERALL]
+            relations.append((("excluded", OVERALL, phase, r.reason, col), parts))
+
+
+#: The survey counts each report shows per item (``evaluation.surveys.survey_change``).
+SURVEY_COUNTS = ("n_baseline", "n_follow_up", "n_paired")
+
+
+def _survey_counts(ds, schools, clusters, values, relations):
+    """Add survey respondents per item: the overall report's are the sum of the clusters'."""
+    from evaluation.surveys import survey_change
+
+    surveys = getattr(ds, "surveys", None)
+    if surveys is None or surveys.empty:
+        return
+    scopes = {OVERALL: list(schools["school_id"])}
+    scopes.update({c: list(schools.loc[schools["cluster"] == c, "school_id"]) for c in clusters})
+    for instrument in ("pupil", "staff"):
+        of = surveys[surveys["instrument"] == instrument]
+        seen = {}
+        for scope, ids in scopes.items():
+            part = of[of["school_id"].isin(ids)]
+            if part.empty:
+                continue
+            table = survey_change(part, instrument).table
+            for r in table[["item", *SURVEY_COUNTS]].itertuples(index=False):
+                for col in SURVEY_COUNTS:
+                    key = ("survey", scope, instrument, r.item, col)
+                    values[key] = int(getattr(r, col))
+                    seen.setdefault((r.item, col), []).append(scope)
+        for (item, col), scopes_seen in seen.items():
+            parts = [("survey", c, instrument, item, col) for c in scopes_seen if c != OVERALL]
+            if OVERALL in scopes_seen and parts:
+                relations.append((("survey", OVERALL, instrument, item, col), parts))
+
+
+def remainder_hidden(total: int, parts: dict, threshold: int = 10) -> frozenset:
+    """Which of several counts, each printed beside a total it is part of, must be hidden.
+
+    Each part leaves out ``total - part`` pupils (a caliper's unmatched pupils, the pupils
+    missing one outcome) that nobody prints, but a reader can subtract. When that remainder
+    is between 1 and ``threshold - 1``, the part is hidden (the total stays shown: it is
+    printed elsewhere); :func:`evaluation.disclosure.protect` decides, so that the remainder
+    keeps an interval at least as wide as the threshold.
+
+    Parameters
+    ----------
+    total : int
+        The count shown (a phase's EM pupils analysed).
+    parts : dict
+        Key -> a count printed beside it that is at most ``total``.
+    threshold : int
+
+    Returns
+    -------
+    frozenset
+        Keys of ``parts`` to hide.
+
+    Examples
+    --------
+    >>> sorted(remainder_hidden(18, {"caliper": 11, "cem": 18, "nn": 3}))
+    ['caliper', 'nn']
+    """
+    values = {("total",): int(total)}
+    relations = []
+    for k, v in parts.items():
+        if not 0 <= int(v) <= int(total):
+            raise ValueError(f"`parts`: {k!r} is {v}, not between 0 and the total {total}")
+        values[("part", k)] = int(v)
+        values[("rest", k)] = int(total) - int(v)
+        relations.append((("total",), [("part", k), ("rest", k)]))
+    hide = protect(values, relations, threshold=threshold, shown=[("total",)])
+    return frozenset(k for k in parts if ("part", k) in hide)
 
 
 def trend_counts(pupils: pd.DataFrame, groups: dict, measure: str) -> pd.DataFrame:

@@ -255,7 +255,8 @@ def _check(raw, path: str) -> None:
 
     c = _Checker(path)
     top = ("outcomes", "prior", "covariates", "matching", "inference", "power", "disclosure")
-    if not c.keys("(top level)", raw, top, ("plan_version", "prior_degree", "labels")):
+    if not c.keys("(top level)", raw, top, ("plan_version", "prior_degree", "labels", "funding",
+                                            "glossary")):
         raise PlanError(f"{path}: the plan is not a YAML mapping; expected keys {list(top)}")
     if "outcomes" in raw:
         _check_outcomes(c, raw["outcomes"])
@@ -303,14 +304,33 @@ def _check(raw, path: str) -> None:
             c.add("disclosure.marker", d["marker"], "a non-empty text such as 'c'")
         if "round_counts_to" in d:
             c.number("disclosure.round_counts_to", d["round_counts_to"], 1, None, integer=True)
+        _check_acro_rules(c, d)
     if c.problems:
         n = len(c.problems)
         raise PlanError(f"{path}: the analysis plan is invalid ({n} problem"
                         f"{'s' if n > 1 else ''}):\n  " + "\n  ".join(c.problems))
 
 
-#: Optional keys of the plan's ``disclosure`` section (``threshold`` is required).
-DISCLOSURE_KEYS = ("marker", "round_counts_to")
+#: Optional keys of the plan's ``disclosure`` section (``threshold`` is required). Beside the
+#: marker and rounding, ACRO's rules with ACRO's names (``evaluation.sdc_rules``; ``threshold``
+#: is ACRO's ``safe_threshold``).
+DISCLOSURE_KEYS = ("marker", "round_counts_to", "safe_dof_threshold", "safe_nk_n", "safe_nk_k",
+                   "safe_pratio_p", "zeros_are_disclosive", "check_missing_values")
+
+
+def _check_acro_rules(c: _Checker, d: dict) -> None:
+    """ACRO's rule parameters: whole numbers, shares strictly between 0 and 1, true/false."""
+    if "safe_dof_threshold" in d:
+        c.number("disclosure.safe_dof_threshold", d["safe_dof_threshold"], 1, None,
+                 integer=True)
+    if "safe_nk_n" in d:
+        c.number("disclosure.safe_nk_n", d["safe_nk_n"], 1, None, integer=True)
+    for k in ("safe_nk_k", "safe_pratio_p"):
+        if k in d:
+            c.number(f"disclosure.{k}", d[k], 0, 1, open_low=True, open_high=True)
+    for k in ("zeros_are_disclosive", "check_missing_values"):
+        if k in d and not isinstance(d[k], bool):
+            c.add(f"disclosure.{k}", d[k], "true or false")
 
 
 def load_plan(path: str | Path | None = None) -> Plan:

@@ -114,9 +114,31 @@ def save_record(path: str | Path | None, **fields) -> None:
     """
     if not path:
         return
+    write_atomic(path, json.dumps(fields, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write a text file whole or not at all: a temporary file beside it, then a rename.
+
+    A reader (the index, another build, a killed and restarted worker) sees the old file or
+    the new one, never half of one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_atomic(Path(tempfile.mkdtemp()) / "a" / "x.txt", "hello")
+    >>> p.read_text(), [f.name for f in p.parent.iterdir()]
+    ('hello', ['x.txt'])
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(fields, indent=2, sort_keys=True, default=str) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def export_html(notebook_path: str | Path) -> str:
@@ -131,6 +153,19 @@ def export_html(notebook_path: str | Path) -> str:
     >>> export_html("reports/_executed/overall.ipynb")  # doctest: +SKIP
     """
     import nbformat
+
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    body, _ = _exporter().from_notebook_node(nb)
+    return body
+
+
+_EXPORTER: list = []
+
+
+def _exporter():
+    """Return the HTML exporter, made once per process (its templates load once)."""
+    if _EXPORTER:
+        return _EXPORTER[0]
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -144,9 +179,8 @@ def export_html(notebook_path: str | Path) -> str:
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={"remove_cell"}, enabled=True), enabled=True
     )
-    nb = nbformat.read(str(notebook_path), as_version=4)
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+    _EXPORTER.append(exporter)
+    return exporter
 
 
 @contextlib.contextmanager
@@ -164,18 +198,20 @@ def _stderr_to(path: Path):
             os.close(saved)
 
 
-def _fix_injected_cell_id(path: Path) -> None:
-    """Give papermill's injected-parameters cell a fixed id (it draws a random one).
+def _fix_injected_cell_id(path: Path, out: Path | None = None):
+    """Normalise an executed notebook (:func:`evaluation.engine.normalise.normalise_notebook`).
 
-    Same inputs must give the same report bytes; the id appears in the exported HTML.
+    Same inputs must give the same report bytes whichever kernel ran them: papermill's random
+    id of the injected cell, its timings and the kernel's execution counts are fixed. Writes
+    it to ``out`` (default: in place) and returns it.
     """
     import nbformat
 
-    nb = nbformat.read(str(path), as_version=4)
-    for cell in nb.cells:
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            cell["id"] = "injected-parameters"
-    nbformat.write(nb, str(path))
+    from evaluation.engine.normalise import normalise_notebook
+
+    nb = normalise_notebook(nbformat.read(str(path), as_version=4))
+    write_atomic(out or path, nbformat.writes(nb))
+    return nb
 
 
 def _error_page(spec: ReportSpec, reason: str, log: Path) -> str:
@@ -233,7 +269,8 @@ def _check_parameters(params: dict) -> None:
 
 
 def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR,
-                  notebooks_dir: str | Path = config.NOTEBOOKS_DIR) -> RenderRecord:
+                  notebooks_dir: str | Path = config.NOTEBOOKS_DIR,
+                  engine: str | None = None) -> RenderRecord:
     """Execute a report notebook with papermill and export it to HTML without code.
 
     A notebook that fails gets an error page instead (what failed, where the log is); its
@@ -246,6 +283,10 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
         What to render.
     reports_dir, notebooks_dir : path
         Output root and where the template notebooks are.
+    engine : {None, "warm"}
+        None: a new kernel for this report (papermill's own engine, IPC transport); ``"warm"``:
+        this process's long-lived kernel (:mod:`evaluation.engine.warm`). Both give the same
+        HTML bytes.
 
     Returns
     -------
@@ -260,6 +301,8 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     """
     import papermill as pm
 
+    from evaluation import output_log
+
     reports_dir = Path(reports_dir)
     out_html = spec.html_path(reports_dir)
     executed = spec.executed_path(reports_dir)
@@ -271,25 +314,35 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     params = {**spec.parameters, "record_path": str(record.resolve())}
     seconds = {}
     t0 = time.perf_counter()
+    if engine == "warm":
+        import evaluation.engine.warm  # noqa: F401  (registers the engine with papermill)
+    from evaluation.engine.kernels import IPCKernelManager
+
+    running = executed.with_name(f".{executed.name}.{os.getpid()}.running.ipynb")
     try:
         _check_parameters(params)
-        with _stderr_to(log):  # the kernel's own chatter goes to the log, not the terminal
+        # the kernel's own chatter goes to the log, not the terminal; the notebook writes
+        # the output checker's log (ACRO's format) to reports/checker/<slug>/
+        with _stderr_to(log), output_log.requested(spec.slug, reports_dir):
             pm.execute_notebook(
-                str(Path(notebooks_dir) / spec.notebook), str(executed), parameters=params,
+                str(Path(notebooks_dir) / spec.notebook), str(running), parameters=params,
                 kernel_name=KERNEL, cwd=str(notebooks_dir), progress_bar=False,
-                log_output=False,
+                log_output=False, engine_name=engine, kernel_manager_class=IPCKernelManager,
             )
         seconds["execute"] = round(time.perf_counter() - t0, 2)
-        _fix_injected_cell_id(executed)
+        nb = _fix_injected_cell_id(running, executed)
+        running.unlink()
         t1 = time.perf_counter()
-        out_html.write_text(export_html(executed), encoding="utf-8")
+        write_atomic(out_html, _exporter().from_notebook_node(nb)[0])
         seconds["export"] = round(time.perf_counter() - t1, 2)
     except Exception as exc:  # a failing report must not stop the others
         seconds.setdefault("execute", round(time.perf_counter() - t0, 2))
         reason = _failure_reason(exc)
         with log.open("a", encoding="utf-8") as fh:
             fh.write(f"\n{spec.slug}: {reason}\n\n{exc}\n")
-        out_html.write_text(_error_page(spec, reason, log), encoding="utf-8")
+        if running.exists():
+            os.replace(running, executed)
+        write_atomic(out_html, _error_page(spec, reason, log))
         os.utime(out_html, (0, 0))
         rec = RenderRecord(spec.slug, spec.title, spec.kind, "failed", seconds,
                            str(out_html), {}, reason)

@@ -9,6 +9,9 @@ import pandas as pd
 
 from evaluation.balance import BalanceSummary, balance
 from evaluation.config import DEFAULT_SEED
+from evaluation.confounding import OutcomeConfounding, outcome_confounding
+from evaluation.descriptives import outcome_descriptives
+from evaluation.exceptions import NotEstimableError
 from evaluation.gaps.published import PublishedGapReport, published_report
 from evaluation.gaps.pupils import (
     GAP_MEASURE,
@@ -35,6 +38,7 @@ from evaluation.school_support import (
     read_school_list,
     school_support,
 )
+from evaluation.security import CostEstimate, SecurityRating, programme_cost, security_rating
 from evaluation.sensitivity import match_args, sensitivity_table
 from evaluation.subgroups import effects_by
 from evaluation.surveys import SurveyResult, survey_change
@@ -69,6 +73,16 @@ class PhaseResult:
         (:func:`evaluation.sensitivity.sensitivity_table`).
     by_activity : pandas.DataFrame or None
         Overall scope only: the headline outcome within each EM activity.
+    confounding : dict of str to OutcomeConfounding
+        Per estimated outcome: E-values and, from the plan's 1:1 nearest-neighbour pairs,
+        Rosenbaum's critical Gamma and the ``fragile`` flag
+        (:class:`evaluation.confounding.OutcomeConfounding` documents the rule).
+    security : SecurityRating or None
+        The headline finding's EEF padlock rating with its inputs.
+    cost : CostEstimate or None
+        Programme funding per EM pupil (``analysis.yml: funding``) on the EEF cost scale.
+    descriptives : pandas.DataFrame or None
+        Unadjusted outcomes by group (:func:`evaluation.descriptives.outcome_descriptives`).
     """
 
     phase: str
@@ -80,6 +94,10 @@ class PhaseResult:
     warnings: tuple[str, ...] = ()
     sensitivity: pd.DataFrame | None = field(default=None, repr=False)
     by_activity: pd.DataFrame | None = field(default=None, repr=False)
+    confounding: dict[str, OutcomeConfounding] = field(default_factory=dict, repr=False)
+    security: SecurityRating | None = field(default=None, repr=False)
+    cost: CostEstimate | None = field(default=None, repr=False)
+    descriptives: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def estimable(self) -> bool:
@@ -231,11 +249,62 @@ def _lines(caught) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
 
 
+def _pairs(sample: AnalysisSample, plan: Plan, phase: str, seed: int) -> pd.DataFrame | None:
+    """1:1 pairs of the plan's first 1:1 nearest-neighbour spec without replacement, if any.
+
+    Its matching warnings belong to the sensitivity analysis, not to the main estimates,
+    and are not added to the phase's warnings.
+    """
+    spec = next((s for s in plan.raw["matching"] if s.get("method") == "nearest"
+                 and s.get("ratio", 1) == 1 and not s.get("replace", False)), None)
+    if spec is None:
+        return None
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        try:
+            pairs = match(sample.data, treatment="em", **match_args(spec, plan, phase),
+                          random_state=seed)
+        except (ValueError, NotEstimableError):
+            return None
+    return pairs.matched_data()
+
+
+def _confounding(impact: ImpactResult, data: pd.DataFrame, pairs, alpha: float) -> dict:
+    table = impact.table()
+    return {r["outcome"]: outcome_confounding(r, data, pairs, alpha=alpha)
+            for r in table.to_dict("records") if r["outcome"] in impact.outcomes}
+
+
+def _security(sample: AnalysisSample, bal: BalanceSummary, impact: ImpactResult,
+              confounding: dict, schools: pd.DataFrame, plan: Plan) -> SecurityRating:
+    ex = sample.exclusions
+    lost = ex[ex["reason"].str.contains("missing")][["em", "comparison"]].to_numpy().sum()
+    kept = sample.n_em + sample.n_comparison
+    after = bal.table[bal.table["stage"] == "after"]["smd"].abs()
+    head = impact.table()
+    head = head[head["primary"].astype(bool)].iloc[0]
+    threats = []
+    conf = confounding.get(head["outcome"])
+    if conf is not None and conf.fragile:
+        threats.append("an unmeasured difference between the groups of modest strength could "
+                       "explain the headline result (it is fragile to confounding)")
+    trial = schools[(schools["phase"] == sample.phase) & (schools["role"] == "trial")]
+    unlinked = int((~trial["em_linked"].astype(bool)).sum())
+    if unlinked:
+        threats.append(f"EM pupils of {unlinked} trial school{'s' if unlinked > 1 else ''} "
+                       "could not be identified in the attainment data (missing data)")
+    return security_rating("matched", float(head["mdes"]), lost / (lost + kept) if kept else 1.0,
+                           float(after.max()) if after.notna().any() else float("nan"),
+                           threats)
+
+
 def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool) -> PhaseResult:
     sample = analysis_sample(ds.pupils, phase, plan)
     reason = _why_not_estimable(sample, ds.schools)
+    cost = (programme_cost(ds.schools, sample.data, phase, plan.raw["funding"])
+            if "funding" in plan.raw else None)
     if reason:
-        return PhaseResult(phase, sample, not_estimable=reason)
+        return PhaseResult(phase, sample, not_estimable=reason, cost=cost)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         matched = match(sample.data, treatment="em", **match_args(plan.main_spec(), plan, phase),
@@ -250,7 +319,14 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool) -> Pha
         extra["sensitivity"] = sensitivity_table(sample, matched, impact, plan, seed)
         extra["by_activity"] = effects_by(matched.matched_data(), ds.schools, "em_activity",
                                           plan, phase, seed)
-    return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra)
+    conf = _confounding(impact, sample.data, _pairs(sample, plan, phase, seed),
+                        float(plan.section("inference")["alpha"]))
+    return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
+                       confounding=conf,
+                       security=_security(sample, bal, impact, conf, ds.schools, plan),
+                       cost=cost,
+                       descriptives=outcome_descriptives(matched.matched_data(),
+                                                         plan.outcomes(phase)))
 
 
 def scope_schools(schools: pd.DataFrame, cluster: str | None) -> pd.DataFrame:

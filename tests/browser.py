@@ -60,3 +60,72 @@ def visit(path: Path, screenshot: Path | None = None) -> PageVisit:
             Path(screenshot).write_bytes(out.screenshot)
         browser.close()
     return out
+
+
+#: axe-core, installed from the npm registry by `make axe` (pinned in the Makefile).
+AXE = Path(__file__).resolve().parents[1] / ".cache" / "node_modules" / "axe-core" / "axe.min.js"
+
+# Pairs of <text> boxes of one SVG figure that overlap by more than a pixel each way.
+_OVERLAPS = """
+() => {
+  const out = [];
+  document.querySelectorAll('figure.em-chart svg').forEach((svg, f) => {
+    const boxes = Array.from(svg.querySelectorAll('text'))
+      .filter(t => t.textContent.trim())
+      .map(t => ({text: t.textContent.trim(), r: t.getBoundingClientRect()}));
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i].r, b = boxes[j].r;
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 1 && h > 1) out.push([f, boxes[i].text, boxes[j].text]);
+    }
+  });
+  return out;
+}
+"""
+
+
+@dataclass
+class PageCheck:
+    figures: int = 0
+    text_boxes: int = 0
+    overlaps: list = field(default_factory=list)      # (figure, text, text) overlapping
+    unlabelled_figures: int = 0                       # SVG figures without an accessible name
+    violations: list = field(default_factory=list)    # axe-core violations (id, impact, nodes)
+    pdf_pages: int = 0                                # A4 pages when printed
+    text: str = ""
+
+
+def check_page(path: Path, axe: bool = True, pdf: bool = True) -> PageCheck:
+    """Open a report and measure what a reader meets: figures, axe-core results, A4 pages."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    out = PageCheck()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+            ("file:", "data:")) else r.abort())
+        page.goto(Path(path).resolve().as_uri(), wait_until="load")
+        out.figures = page.evaluate("document.querySelectorAll('figure.em-chart svg').length")
+        out.text_boxes = page.evaluate(
+            "document.querySelectorAll('figure.em-chart svg text').length")
+        out.unlabelled_figures = page.evaluate(
+            "Array.from(document.querySelectorAll('figure.em-chart svg'))"
+            ".filter(s => !(s.getAttribute('aria-label') || '').trim()).length")
+        out.overlaps = page.evaluate(_OVERLAPS)
+        out.text = page.inner_text("body")
+        if axe:
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("async () => await axe.run(document, {resultTypes: "
+                                   "['violations']})")
+            out.violations = [(v["id"], v["impact"], len(v["nodes"]),
+                               v["nodes"][0]["html"][:120] if v["nodes"] else "")
+                              for v in result["violations"]]
+        if pdf:
+            data = page.pdf(format="A4", print_background=True)
+            out.pdf_pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
+        browser.close()
+    return out

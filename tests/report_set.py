@@ -1,15 +1,90 @@
-"""The whole report set of one seed, built as the notebooks build it (evaluate, then sections)."""
+"""The whole report set of one seed, built as the notebooks build it (evaluate, then sections).
+
+Also a provocation data set: the default synthetic data of a seed, cut to five clusters and
+edited to tempt every leak issue 14 lists.
+"""
+
+from dataclasses import replace
+
+import numpy as np
 
 from evaluation.plan import load_plan
 from evaluation.report import sections
 from evaluation.results import evaluate
 from evaluation.synthetic import generate
 
+#: The clusters the provocation data keep: both secondary phases, the two primary clusters
+#: with linked EM pupils and one primary cluster without.
+PROVOCATION_CLUSTERS = ("Secondary phase 1", "Secondary phase 2", "Ormwick cluster",
+                        "Umbercombe cluster", "Caldthorpe cluster")
 
-def build(seed):
-    """Return the plan and {cluster or None: (result, sections)} for every report of a seed."""
+
+def provocation(seed=4):
+    """Synthetic data crafted so that small counts sit beside totals everywhere.
+
+    From the default data of ``seed`` (five clusters, national comparison schools kept):
+
+    - an activity with a handful of EM pupils, and schools holding 3 and 9 of an activity's
+      EM pupils (EM flags taken off the other EM pupils of those schools: they stay in the
+      data as non-EM pupils);
+    - every primary EM pupil FSM (a covariate with one value among the treated), and every
+      one reaching level 4 (an outcome with one value: "every EM pupil has the value 1");
+    - a tracked class with 1 FSM pupil and another with 2;
+    - one primary cluster with 4 staff survey respondents, another with 3 pupil respondents;
+    - a trial school whose latest cohort is all FSM, another with 1 FSM pupil in it.
+    """
+    ds = generate(seed=seed)
+    s = ds.schools
+    keep = s[s["cluster"].isin(PROVOCATION_CLUSTERS) | (s["role"] == "comparison")]
+    ds = ds.for_schools(keep["school_id"])
+    p = ds.pupils.copy()
+    latest = p["cohort"].max()
+    programme = keep[keep["role"].isin(["trial", "partner"])]
+    em_schools = sorted(p.loc[p["em"], "school_id"].unique())
+    secondary = [x for x in em_schools if (programme.set_index("school_id").loc[x, "phase"]
+                                           == "secondary")]
+    for school, n in ((secondary[0], 3), (secondary[-1], 9), (secondary[-2], 6)):
+        em = p.index[p["em"] & (p["school_id"] == school) & (p["cohort"] == latest)]
+        p.loc[em[n:], "em"] = False
+        p.loc[p.index[p["em"] & (p["school_id"] == school) & (p["cohort"] != latest)], "em"] \
+            = False
+    primary_em = p["em"] & (p["phase"] == "primary")
+    p.loc[primary_em, "fsm"] = True
+    p.loc[primary_em & p["ks2_l4_em"].notna(), "ks2_l4_em"] = 1.0   # all EM pupils pass
+    trial = programme[programme["role"] == "trial"]
+    in_latest = p["cohort"] == latest
+    plain = [x for x in trial["school_id"] if x not in em_schools]
+    p.loc[in_latest & (p["school_id"] == plain[0]), "fsm"] = True
+    one = p.index[in_latest & (p["school_id"] == plain[1])]
+    p.loc[one, "fsm"] = False
+    p.loc[one[:1], "fsm"] = True
+    schools = ds.schools.assign(fsm_pct=ds.schools["school_id"].map(
+        p.groupby("school_id")["fsm"].mean().mul(100).round(1)).fillna(0.0))
+    t = ds.tracking.copy()
+    for k, cls in zip((1, 2), sorted(t["class_id"].unique())[:2], strict=True):
+        fsm_pupils = sorted(t.loc[(t["class_id"] == cls) & t["fsm"], "pupil_id"].unique())
+        t.loc[(t["class_id"] == cls) & t["pupil_id"].isin(fsm_pupils[k:]), "fsm"] = False
+    sv = ds.surveys
+    cluster_of = dict(zip(schools["school_id"], schools["cluster"], strict=True))
+    cut = []
+    for cluster, instrument, n in (("Umbercombe cluster", "staff", 4),
+                                   ("Ormwick cluster", "pupil", 3)):
+        rows = sv[(sv["school_id"].map(cluster_of) == cluster)
+                  & (sv["instrument"] == instrument)]
+        ids = sorted(rows["respondent_id"].unique())
+        cut.append(rows.index[~rows["respondent_id"].isin(ids[:n])])
+    sv = sv.drop(index=np.concatenate(cut))
+    meta = {**ds.meta, "scenario": "provocation"}
+    return replace(ds, pupils=p, schools=schools, tracking=t, surveys=sv, meta=meta)
+
+
+def build(seed, data=None):
+    """Return the plan and {cluster or None: (result, sections)} for every report of a seed.
+
+    ``data`` replaces the default synthetic data of ``seed`` (e.g. :func:`provocation`).
+    """
     plan = load_plan()
-    ds = generate(seed=seed, scenario="default")
+    ds = generate(seed=seed, scenario="default") if data is None else data
     overall = evaluate(ds, plan, cluster=None, seed=seed)
     reports = {None: (overall, sections(overall))}
     for name in overall.clusters:

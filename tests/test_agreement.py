@@ -271,11 +271,12 @@ def test_gap_charts_show_their_tables(built):
             if not (isinstance(part, SafeTable) and "School" in part.frame):
                 continue
             ax = parts[i + 1].figure.axes[0]
-            assert [t.get_text() for t in ax.get_xticklabels()] == part.frame["School"].tolist()
+            # horizontal bars: one row per school, top to bottom in the table's order
+            assert [t.get_text() for t in ax.get_yticklabels()] == part.frame["School"].tolist()
             for container in ax.containers:
                 column = {"FSM": "FSM", "non-FSM": "Non-FSM"}[container.get_label()]
                 want = np.array([_number(v, marker) for v in part.frame[column]])
-                got = np.array([bar.get_height() for bar in container])
+                got = np.array([bar.get_width() for bar in container])
                 np.testing.assert_allclose(got, np.nan_to_num(want), atol=0.05,
                                            err_msg=f"{name}: {column}")
             n += 1

@@ -19,6 +19,14 @@ published layout alone:
 - "fewer than 10" in running text bounds the count from above; a suppressed count is at
   least 1 (zeros are shown).
 
+Beyond those (:func:`collect_more`): per-outcome and per-specification pupils and the
+remainders they leave (a caliper's unmatched pupils), the replication totals, exclusions
+and survey respondents (the overall report's rows are the sums of the clusters'), termly
+tracking (a period's FSM pupils are its classes'), and any count or attribute statement in
+text, notes, captions and alt texts. The attack runs on the default data, on a second seed
+and on a provocation data set (``report_set.provocation``) built to tempt each leak of
+issue 14.
+
 For each suppressed count, integer linear programming (``scipy.optimize.milp``) gives the
 smallest and the largest value consistent with all of it. The test passes only if every
 interval is at least as wide as the plan's threshold and no count between 1 and the
@@ -34,11 +42,12 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from report_set import build
+from report_set import build, provocation
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from evaluation import config
 from evaluation.disclosure import SafeTable
+from evaluation.plots._chart import Chart
 from evaluation.report.display import Notice
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attacker")]
@@ -69,6 +78,8 @@ class Published:
         self.upper = {}            # key -> upper bound from text ("fewer than 10")
         self.relations = []        # (total key, [part keys], where)
         self.small = []            # published counts 0 < n < threshold
+        self.implicit = set()      # counts nobody prints but a difference reveals (may be 0)
+        self.attributes = []       # sentences saying every pupil of a group shares a value
 
     def see(self, key, shown, where):
         v = _num(shown) if not isinstance(shown, int) else shown
@@ -87,6 +98,14 @@ class Published:
         self.where[key].append(where)
         self.values.setdefault(key, HIDDEN)
         self.upper[key] = min(upper, self.upper.get(key, upper))
+
+    def remainder(self, key, total, parts, where):
+        """``key`` = ``total`` - sum(``parts``): pupils left out, printed nowhere (maybe 0)."""
+        if total in self.values and all(p in self.values for p in parts):
+            self.values.setdefault(key, HIDDEN)
+            self.implicit.add(key)
+            self.where[key].append(where)
+            self.relations.append((total, [*parts, key], where))
 
     def relate(self, total, parts, where):
         parts = [p for p in parts if p in self.values]
@@ -111,7 +130,7 @@ class Published:
                 rhs.append(b)
             else:
                 assert abs(b) < 1e-9, f"published relation does not hold: {total} = {parts}"
-        lo = np.ones(len(hidden))
+        lo = np.array([0.0 if k in self.implicit else 1.0 for k in hidden])
         cap = float(sum(v for v in self.values.values() if v is not HIDDEN) + 1)
         hi = np.array([self.upper.get(k, cap) for k in hidden])
         cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
@@ -280,13 +299,156 @@ def collect(plan, reports):
                     pub.relate(("trend_" + var, phase, f"{c}: {role} schools", latest),
                                [("school_" + var, phase, s) for s in schools],
                                "cluster group = its schools")
+    collect_more(pub, plan, reports)
     return pub
 
 
-@pytest.fixture(scope="module", params=[config.DEFAULT_SEED, 5], ids=lambda s: f"seed{s}")
+TEXT_COUNT = re.compile(r"(?<!fewer than )(?<![\d.,])(\d{1,3}(?:,\d{3})*) (?:(?:EM|FSM|non-FSM|"
+                        r"comparison|treated|control|unmatched|matched) )*(?:pupils?|units?|"
+                        r"respondents?)\b")
+ATTRIBUTE = re.compile(r"\b(?:every|all|none of the|no) [^.]*?(?:pupils?|units?)[^.]*? "
+                       r"(?:ha(?:s|ve) the (?:same )?value|(?:is|are) (?:FSM|eligible))", re.I)
+
+
+def _rows(secs, anchor, *columns):
+    """(phase, the text just before the table, the table) of each matching table."""
+    for s in secs:
+        if s.anchor != anchor:
+            continue
+        phase, before = None, ""
+        for p in s.parts:
+            text = _text(p)
+            m = re.match(r"(Primary|Secondary) (schools,|phase\.)", text)
+            if m:
+                phase = m.group(1).lower()
+            if isinstance(p, SafeTable):
+                if all(c in p.frame.columns for c in columns):
+                    yield phase, before, p.frame
+            elif text:
+                before = text
+
+
+def collect_more(pub, plan, reports):
+    """The counts the first collection did not see (issue 14's list), and their relations.
+
+    Per-outcome and per-specification EM and comparison pupils (what each leaves out of the
+    phase's analysed pupils is a count nobody prints: a remainder), the replication table's
+    totals, exclusions by reason (the overall report's row is the sum of the clusters'),
+    survey respondents per item (likewise), termly tracking (a period's FSM pupils are the
+    end term's FSM pupils of the classes counted), and counts and attribute statements in
+    running text, notes, figure captions and alt texts.
+    """
+    clusters = [c for c in reports if c is not None]
+    for name, (_res, secs) in reports.items():
+        scope = name or "overall"
+        # per-outcome n's: impact and replication tables; each leaves out a remainder
+        for anchor in ("impact", "replication"):
+            for phase, _, t in _rows(secs, anchor, "Outcome", "EM pupils", "Comparison pupils"):
+                for r in t.to_dict("records"):
+                    ph = phase or str(r.get("Phase", "")).lower()
+                    if ph not in ("primary", "secondary"):
+                        continue
+                    for col, var in (("EM pupils", "em"), ("Comparison pupils", "comparison")):
+                        key = (var + "_outcome", scope, ph, r["Outcome"])
+                        pub.see(key, r[col], f"{scope} {anchor}")
+                        pub.remainder((var + "_outcome_missing", scope, ph, r["Outcome"]),
+                                      (var, scope, ph), [key], f"{scope} {anchor} per outcome")
+        # sensitivity specifications: each leaves out the unmatched (a caliper, a discard)
+        for phase, _, t in _rows(secs, "sensitivity", "Specification", "EM pupils"):
+            for r in t.to_dict("records"):
+                for col, var in (("EM pupils", "em"), ("Comparison pupils", "comparison")):
+                    key = (var + "_spec", scope, phase, r["Specification"], r["Outcome"])
+                    pub.see(key, r[col], f"{scope} sensitivity")
+                    if var == "em":
+                        pub.remainder(("em_spec_unmatched", scope, phase, r["Specification"],
+                                       r["Outcome"]), ("em", scope, phase), [key],
+                                      f"{scope} sensitivity: left out by the specification")
+        # replication: EM and comparison pupils analysed = the phases' sums
+        for _, _, t in _rows(secs, "replication", "", "This replication"):
+            for r in t.to_dict("records"):
+                for label, var in (("EM pupils analysed", "em"), ("comparison pupils",
+                                                                   "comparison")):
+                    if r[""] == label:
+                        pub.see((var + "_all_phases", scope), r["This replication"],
+                                f"{scope} replication")
+                        pub.relate((var + "_all_phases", scope),
+                                   [(var, scope, ph) for ph in ("primary", "secondary")],
+                                   "replication total = the phases")
+        # exclusions by reason
+        for s in secs:
+            if s.anchor != "data-quality":
+                continue
+            for p in s.parts:
+                if isinstance(p, SafeTable):
+                    first = p.frame.columns[0]
+                    phase = first.split("(")[-1].rstrip(")")
+                    for r in p.frame.to_dict("records"):
+                        for col in ("EM", "Comparison"):
+                            pub.see(("excluded", scope, phase, r[first], col), r[col],
+                                    f"{scope} exclusions")
+        # surveys: respondents per item and wave
+        for _, before, t in _rows(secs, "surveys", "Statement", "n baseline"):
+            instrument = before.split()[0].lower() if before else "?"
+            for r in t.to_dict("records"):
+                for col in ("n baseline", "n follow-up", "n paired"):
+                    pub.see(("survey", scope, instrument, r["Statement"], col), r[col],
+                            f"{scope} surveys")
+        # tracking: classes and the period summaries resting on them
+        classes = defaultdict(list)
+        for _, _, t in _rows(secs, "tracking", "Class", "FSM pupils", "Pupils in class"):
+            for r in t.to_dict("records"):
+                key = ("class_fsm", r["Class"], r["Subject"], r["Term"])
+                pub.see(key, r["FSM pupils"], f"{scope} tracking classes")
+                pub.see(("class_n", r["Class"], r["Subject"], r["Term"]), r["Pupils in class"],
+                        f"{scope} tracking classes")
+                classes[(r["Subject"], r["Term"])].append(key)
+        for _, _, t in _rows(secs, "tracking", "Subject", "From", "To", "FSM pupils"):
+            for r in t.to_dict("records"):
+                key = ("track_fsm", scope, r["Subject"], r["From"], r["To"])
+                pub.see(key, r["FSM pupils"], f"{scope} tracking summary")
+                if _num(r.get("Classes without a gap at both ends")) == 0 and \
+                        classes.get((r["Subject"], r["To"])):
+                    pub.relate(key, classes[(r["Subject"], r["To"])],
+                               "tracking period = its classes at the end term")
+        # running text, notes, captions and alt texts
+        texts = [_texts(secs)]
+        texts += [f"{p.caption} {p.alt}" for s in secs for p in s.parts if isinstance(p, Chart)]
+        texts += [" ".join(map(str, t.to_numpy().ravel())) for s in secs for p in s.parts
+                  if isinstance(p, SafeTable) for t in [p.frame]]
+        for text in texts:
+            for m in TEXT_COUNT.finditer(text):
+                pub.see(("text", scope, m.group(0)), int(m.group(1).replace(",", "")),
+                        f"{scope} text: {text[max(0, m.start() - 60):m.end() + 20]!r}")
+            for m in ATTRIBUTE.finditer(text):
+                pub.attributes.append((scope, m.group(0)))
+    # across reports: the overall row of exclusions and surveys is the sum of the clusters'
+    for key in [k for k in pub.values if k[0] in ("excluded", "survey") and k[1] == "overall"]:
+        parts = [(key[0], c, *key[2:]) for c in clusters if (key[0], c, *key[2:]) in pub.values]
+        if parts:
+            pub.relate(key, parts, f"overall {key[0]} = sum of clusters")
+
+
+@pytest.fixture(scope="module", params=[config.DEFAULT_SEED, 5, "provocation"],
+                ids=lambda s: s if isinstance(s, str) else f"seed{s}")
 def published(request):
-    plan, reports = build(request.param)
+    if request.param == "provocation":
+        plan, reports = build(config.DEFAULT_SEED, provocation(config.DEFAULT_SEED))
+    else:
+        plan, reports = build(request.param)
     return collect(plan, reports)
+
+
+def _narrow(key, interval, threshold, implicit):
+    """A suppressed count narrowed below the threshold's width; for a remainder nobody prints
+    (it may be 0), one pinned inside 1 to threshold - 1 or narrowed to a few small values."""
+    lo, hi = interval
+    if key in implicit:
+        return hi - lo < threshold and lo < threshold and hi > 0
+    return hi - lo < threshold
+
+
+def test_no_statement_says_every_pupil_of_a_group_shares_a_value(published):
+    assert not published.attributes, published.attributes
 
 
 def test_no_small_count_is_printed(published):
@@ -297,7 +459,7 @@ def test_every_suppressed_count_keeps_an_interval_as_wide_as_the_threshold(publi
     t = published.threshold
     intervals = published.intervals()
     assert intervals, "nothing is suppressed: the attacker has nothing to attack"
-    narrow = {k: iv for k, iv in intervals.items() if iv[1] - iv[0] < t}
+    narrow = {k: iv for k, iv in intervals.items() if _narrow(k, iv, t, published.implicit)}
     assert not narrow, "\n".join(
         f"{k}: {lo:g} to {hi:g} (seen in {sorted(set(published.where[k]))})"
         for k, (lo, hi) in sorted(narrow.items(), key=repr))

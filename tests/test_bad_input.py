@@ -411,7 +411,7 @@ CASES = [
     refused("plan-unknown-method", plan_edit(lambda t: t.replace(
         "method: cem", "method: genetic")), "analysis.yml",
         "matching[4].method: found 'genetic'; expected one of ['nearest', 'exact', 'cem', "
-        "'subclass']", plan=True),
+        "'subclass', 'optimal', 'full']", plan=True),
     refused("plan-family-mismatch", plan_edit(lambda t: t.replace(
         "name: gcse_5ac, label: \"5+ A*-C GCSEs\", family: binomial",
         "name: gcse_5ac, label: \"5+ A*-C GCSEs\", family: gaussian")), "analysis.yml",

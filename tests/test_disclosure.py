@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.disclosure import safe_count, suppress
+from evaluation.disclosure import protect, safe_count, suppress
 
 
 def test_primary_suppression_of_counts_and_the_statistics_resting_on_them():
@@ -65,3 +65,56 @@ def test_threshold_and_marker_are_respected_and_html_carries_the_footnote():
 
 def test_safe_count():
     assert [safe_count(n) for n in (0, 1, 9, 10, 4794)] == ["0", "c", "c", "10", "4,794"]
+
+
+def _tracking(n_fsm_by_class):
+    """Tracked classes of two clusters' schools: per class, its FSM pupils and 20 others."""
+    rows = []
+    for cls, n_fsm in n_fsm_by_class.items():
+        for k in range(n_fsm + 20):
+            for term, bump in (("autumn", 0.0), ("spring", 1.0)):
+                rows.append({"pupil_id": f"{cls}-{k}", "school_id": cls[0], "class_id": cls,
+                             "term": term, "subject": "reading", "fsm": k < n_fsm,
+                             "aps": 15.0 + bump + (k % 5) + (0 if k < n_fsm else 3)})
+    return pd.DataFrame(rows)
+
+
+def test_a_period_summary_cannot_give_away_a_class_with_few_fsm_pupils():
+    """Issue 14: a tracking summary minus the visible classes gave a class's 2 FSM pupils."""
+    from types import SimpleNamespace
+
+    from evaluation.disclosure import narrowest
+    from evaluation.linked import _tracking_counts
+
+    tracking = _tracking({"a1": 2, "a2": 15, "b1": 12, "b2": 30})
+    schools = pd.DataFrame({"school_id": ["a", "b"], "cluster": ["A", "B"]})
+    values, relations = {}, []
+    _tracking_counts(SimpleNamespace(tracking=tracking), schools, ["A", "B"], values, relations)
+    period = ("track_fsm", "overall", "reading", "autumn", "spring")
+    assert values[period] == 2 + 15 + 12 + 30
+    assert (period, [("class_fsm", c, "reading", "spring") for c in ("a1", "a2", "b1", "b2")]) \
+        in [(t, list(ps)) for t, ps in relations]
+    hide = protect(values, relations, threshold=10)
+    small = ("class_fsm", "a1", "reading", "spring")
+    assert small in hide and len(hide) >= 2
+    # what a reader could work out from everything else shown: never narrower than 10
+    lo, hi = narrowest(values, relations, hide)[small]
+    assert hi - lo >= 10
+
+
+def test_a_specification_beside_the_phase_total_is_hidden_when_it_leaves_out_few():
+    """Issue 14: a caliper matching 11 of 18 EM pupils revealed 7 unmatched."""
+    from evaluation.linked import remainder_hidden
+
+    hide = remainder_hidden(18, {"exact": 18, "caliper": 11, "cem": 12, "nn": 5}, 10)
+    assert hide == {"caliper", "cem", "nn"}
+    assert remainder_hidden(178, {"caliper": 154}, 10) == frozenset()
+    with pytest.raises(ValueError, match="between 0 and the total 18"):
+        remainder_hidden(18, {"bad": 19}, 10)
+
+
+def test_protect_keeps_counts_printed_elsewhere_shown():
+    values = {"t": 18, "a": 11, "r": 7}
+    assert protect(values, [("t", ["a", "r"])], shown=["t"]) == {"a", "r"}
+    assert protect({"t": 18, "a": 11, "r": 7, "b": 9}, [("t", ["a", "r"])],
+                   shown=["t", "b"]) == {"a", "r", "b"}      # a small one is hidden anyway

@@ -90,8 +90,13 @@ def test_ks4_prefix_columns_give_a_gap_report(ks4):
     assert "9-4" in g.measure_label or "BASICS" in g.measure_label or "4" in g.measure_label
 
 
-def test_destinations_gap_per_school():
-    r = published_report("dfe-ks4-destinations-2017-2022-national", real_dir())
+@pytest.fixture(scope="module")
+def destinations():
+    return published_report("dfe-ks4-destinations-2017-2022-national", real_dir())
+
+
+def test_destinations_gap_per_school(destinations):
+    r = destinations
     assert len(r.gaps.estimable) == 2767 and r.gaps.excluded == 787
     nat = r.gaps.reference.query("level == 'national'").iloc[0]
     assert (nat["rate_group"], nat["rate_other"], nat["n_group"]) == (89, 96, 146424)
@@ -196,3 +201,136 @@ def test_report_from_a_source_object():
     r = published_report(src)
     assert r.n_schools == 3 and r.code_counts["file"].unique().tolist() == [
         "2021-2022_999_ks2final.csv"]
+
+
+# ----------------------------------------------------------------------------- KS4 2022/23
+# Hand figures: csv.DictReader over england_filtered.csv (3,056 rows), the gap is
+# ATT8SCR_NFSM6CLA1A - ATT8SCR_FSM6CLA1A where both are numbers (2,928 schools), its mean and
+# median by `statistics`, the slope by numpy.polyfit of the gap on the census's PNUMFSMEVER
+# joined on URN (every one of the 2,928 found), the national share off the census's NAT row.
+@pytest.fixture(scope="module")
+def ks4_2023():
+    return published_report("dfe-ks4-2023-national", real_dir())
+
+
+def test_ks4_2023_attainment8_gap_schools_weighted_equally(ks4_2023):
+    from scipy.stats import t as t_dist
+
+    from evaluation.gaps.published import EQUAL_WEIGHTS
+
+    g = ks4_2023.gaps
+    assert len(g.table) == 3056 and len(g.estimable) == 2928
+    assert g.unit == "points" and g.method == EQUAL_WEIGHTS and np.isnan(g.tau)
+    assert g.mean == pytest.approx(11.896618852459016, abs=1e-9)
+    assert g.estimable["gap"].median() == pytest.approx(11.9, abs=1e-9)
+    half = t_dist.ppf(0.975, 2927) * 5.176259719414069 / np.sqrt(2928)
+    assert (g.mean_lower, g.mean_upper) == pytest.approx((g.mean - half, g.mean + half),
+                                                         abs=1e-6)
+    by_urn = g.table.set_index("unit")
+    assert by_urn.loc["100053", "gap"] == pytest.approx(59.2 - 34.8)  # Acland Burghley
+    assert by_urn.loc["100054", "gap"] == pytest.approx(72 - 54.7)  # Camden School for Girls
+    assert by_urn.loc["100053", "share"] == pytest.approx(39.6)  # census PNUMFSMEVER
+    assert g.estimable["gap_lower"].isna().all() and g.estimable["gap_shrunk"].isna().all()
+    statuses = g.status_counts().set_index("status")["schools"].to_dict()
+    assert statuses["disadvantaged: not applicable; other: not applicable"] == 126
+    assert statuses["disadvantaged: not applicable; other: published"] == 2
+    assert "tau" not in " ".join(g.summary()["statistic"])
+
+
+def test_ks4_2023_slope_on_the_census_share_and_its_national_row(ks4_2023):
+    s = ks4_2023.slope
+    assert s.n == 2928 and s.slope == pytest.approx(-1.034753453848996, abs=1e-9)
+    assert s.verdict == "agree"
+    ref = ks4_2023.gaps.reference
+    assert ref["name"].tolist() == ["England, State-funded secondary (census, PNUMFSMEVER)"]
+    assert ref["share"].tolist() == [27.1] and ref["gap"].isna().all()  # 866,486 / 3,193,601
+    other = ks4_2023.other_rows.set_index("file")
+    assert other.loc["england_census.csv", "n"] == 0  # every school with a gap is in the census
+    assert ks4_2023.gaps.share_label.startswith("Percentage of pupils eligible for FSM")
+    assert ks4_2023.headline.startswith("Disadvantaged pupils 11.9 points behind others")
+    from evaluation.plots.published import gap_share_chart
+
+    legend = gap_share_chart(ks4_2023.gaps, s).figure.axes[0].get_legend().get_texts()
+    assert "England, State-funded secondary: 27.1%" in [t.get_text() for t in legend]
+
+
+def test_ks4_2023_report_reads_in_points_without_nan(ks4_2023):
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.results import PublishedResult
+
+    built = sections(PublishedResult(ks4_2023, load_plan()), "published")
+    text = " ".join(s._repr_html_() for s in built)
+    assert "11.9 points behind other pupils" in text and "nan" not in text.lower().split()
+    assert "Gap (points)" in text and "no cohort counts" in text
+    assert "This source holds one year (2022/23)" in text
+
+
+# ----------------------------------------------------------------------------- destinations
+# Hand figures: csv.DictReader over each year's file: the NAT row, and RECTYPE 1 rows with both
+# OVERALL_DESTPER_* as percentages and both COHORT_* positive whole numbers.
+def test_destinations_trend_over_five_years(destinations):
+    r = destinations
+    t = r.trend.set_index("year")
+    assert t.index.tolist() == ["2017", "2018", "2019", "2021", "2022"]
+    assert t["units"].tolist() == [2733, 2728, 2861, 2682, 2767]
+    assert t["national_n_group"].tolist() == [151400, 148780, 142045, 144025, 146424]
+    assert t["national_n_other"].tolist() == [402510, 392340, 386094, 399004, 415969]
+    assert t["national_group"].tolist() == [88, 88, 88, 88, 89]
+    assert t["national_other"].tolist() == [96] * 5
+    assert t["national_gap"].tolist() == [8, 8, 8, 8, 7]
+    assert t.loc["2022", "mean"] == pytest.approx(r.gaps.mean, abs=1e-12)  # the same fit
+    assert t["mean"].round(1).tolist() == [5.8, 5.7, 4.9, 5.2, 5.0]
+    assert (t["mean_lower"] < t["mean"]).all() and (t["mean"] < t["mean_upper"]).all()
+    from evaluation.io.dfe import read_published
+
+    src = r.source
+    older = unit_gaps(read_published(src, src.paths.index(
+        next(p for p in src.paths if p.name.startswith("2017")))), "OVERALL_DESTPER")
+    assert t.loc["2017", "mean"] == pytest.approx(_dl(older).mean_effect_re, abs=1e-9)
+
+
+def test_destinations_report_shows_the_trend(destinations):
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.results import PublishedResult
+
+    r = destinations
+    built = {s.anchor: s for s in sections(PublishedResult(r, load_plan()), "published")}
+    html_text = built["trend"]._repr_html_()
+    assert "151,400" in html_text and "2021" in html_text
+    findings = built["findings"]._repr_html_()
+    assert ("From 2017 to 2022 the mean gap across schools went from 5.8 to 5.0 percentage "
+            "points, and the national row&#x27;s gap from 8 to 7.") in findings
+
+
+# ----------------------------------------------------------------------------- EES national
+# Hand figures: csv.DictReader over the national characteristics file, rows with
+# characteristic_group 'Disadvantage status', gender 'Total'.
+def test_ees_national_characteristics_gap_by_year():
+    from evaluation.io.dfe import ees_release, published_sources, read_published
+
+    src = published_sources(real_dir()).get("dfe-ees-ks2-national-characteristics-2016-2022")
+    if src is None:
+        pytest.skip("dfe-ees-ks2-national-characteristics-2016-2022 not in the real folder")
+    r = ees_release(read_published(src, 0), ["rwm_met_expected_standard"])
+    d = r.table.query("sex == 'all' and characteristic == 'disadvantaged'").set_index(
+        ["time_period", "group"])
+    assert d.loc[("2015/16", "disadvantaged"), ["count", "denominator"]].tolist() == [73314,
+                                                                                     186503]
+    assert d.loc[("2015/16", "other"), ["count", "denominator"]].tolist() == [239339, 399077]
+    assert d.loc[("2021/22", "disadvantaged"), ["count", "denominator"]].tolist() == [83312,
+                                                                                     195381]
+    gap = d.xs("other", level="group")["rate"] - d.xs("disadvantaged", level="group")["rate"]
+    assert gap["2015/16"] == pytest.approx(100 * (239339 / 399077 - 73314 / 186503))
+    assert round(gap["2018/19"], 1) == 19.5 and round(gap["2021/22"], 1) == 22.8
+    # no assessments in 2019/20 and 2020/21: 'x' (not available), kept and counted
+    assert d.loc[("2019/20", "disadvantaged"), "count_code"] == "x"
+    assert d.loc[("2020/21", "other"), "denominator_code"] == "x"
+    fsm = r.table.query("sex == 'all' and characteristic == 'fsm' and time_period == '2018/19'")
+    assert fsm.set_index("group")["denominator"].to_dict() == {"FSM": 108893, "other": 535687}
+    index = read_published(src, 1)
+    assert index.data.set_index("time_period")["disadvantage_gap_index"].round(3)[
+        "2010/11"] == 3.433
+    assert index.code_counts.set_index("column")["n"].to_dict() == {
+        "total_disadvantaged_pupils": 2, "total_other_pupils": 2, "disadvantage_gap_index": 2}

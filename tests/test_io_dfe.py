@@ -394,3 +394,136 @@ def test_unrecognised_file_says_what_was_expected_and_found():
         read_statistical_release(FIX / "unknown.csv")
     with pytest.raises(DataError, match="not an explore-education-statistics file"):
         read_ees(FIX / "unknown.csv")
+
+
+# ----------------------------------------------------------------------------- a newcomer's folder
+# What someone pointing PUBLISHED at a folder of downloads meets: a file renamed by the browser,
+# an xlsx in place of the CSV, an empty file, a header without rows. Each message names the
+# file and what was looked for.
+def _ks2_folder(tmp_path):
+    folder = tmp_path / "dfe-ks2-2019-la850"
+    folder.mkdir()
+    (folder / "ks2_meta.csv").write_text("Field Name,Description\nRECTYPE,Record type\n")
+    return folder
+
+
+def test_renamed_download_names_the_file_the_formats_and_the_folder(tmp_path):
+    folder = _ks2_folder(tmp_path)
+    (folder / "2018-2019_850_ks2final (1).csv").write_bytes(
+        (FIX / "2021-2022_999_ks2final.csv").read_bytes())
+    with pytest.raises(DataError) as err:
+        published_sources(tmp_path)
+    text = str(err.value)
+    assert "dfe-ks2-2019-la850" in text and "['2018-2019_850_ks2final.csv']" in text
+    assert "['.csv', '.xlsx', '.ods']" in text
+    assert "'2018-2019_850_ks2final (1).csv'" in text  # what the folder holds
+    assert "compare-school-performance" in text
+
+
+@pytest.mark.parametrize("suffix, engine", [(".xlsx", "openpyxl"), (".ods", "odf")])
+def test_spreadsheet_download_in_place_of_the_csv_is_read(tmp_path, suffix, engine):
+    folder = _ks2_folder(tmp_path)
+    raw = pd.read_csv(FIX / "2021-2022_999_ks2final.csv", dtype=str, keep_default_na=False,
+                      encoding="utf-8-sig")
+    raw.to_excel(folder / f"2018-2019_850_ks2final{suffix}", index=False, engine=engine)
+    src = published_sources(tmp_path)["dfe-ks2-2019-la850"]
+    assert src.path.name == f"2018-2019_850_ks2final{suffix}"
+    assert len(read_published(src).rows("school")) == 5
+
+
+def test_empty_and_header_only_files_say_so(tmp_path):
+    folder = _ks2_folder(tmp_path)
+    main = folder / "2018-2019_850_ks2final.csv"
+    main.write_bytes(b"")
+    src = published_sources(tmp_path)["dfe-ks2-2019-la850"]
+    with pytest.raises(DataError, match=r"2018-2019_850_ks2final.csv: empty file; expected a "
+                                        r"CSV with a header row"):
+        read_published(src)
+    main.write_text("RECTYPE,LEA,URN,SCHNAME,PTRWM_EXP_FSM6CLA1A\r\n")
+    with pytest.raises(DataError, match=r"2018-2019_850_ks2final.csv: a header \(5 columns.*"
+                                        r"but no data rows"):
+        read_published(src)
+    ees = tmp_path / "e.csv"
+    ees.write_text("time_period,geographic_level,t_pupils\n")
+    with pytest.raises(DataError, match=r"e.csv: a header \(3 columns\) but no data rows"):
+        read_ees(ees)
+
+
+def test_empty_or_broken_spreadsheet_names_the_file(tmp_path):
+    empty = tmp_path / "2018-2019_850_ks2final.xlsx"
+    pd.DataFrame().to_excel(empty, index=False)
+    with pytest.raises(DataError, match=r"2018-2019_850_ks2final.xlsx: the sheet 0 is empty"):
+        read_performance_tables(empty)
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04" + b"\0" * 50)
+    with pytest.raises(DataError, match=r"broken.xlsx: could not read it as a spreadsheet"):
+        read_performance_tables(broken)
+
+
+def test_a_ks4_file_where_the_ks2_file_belongs_says_which_columns_were_tried(tmp_path):
+    from evaluation.exceptions import NotEstimableError
+    from evaluation.gaps.published import published_report
+
+    folder = _ks2_folder(tmp_path)
+    (folder / "2018-2019_850_ks2final.csv").write_bytes(real_file(
+        "dfe-ks4-2017-la936", "2016-2017_936_ks4final.csv").read_bytes())
+    with pytest.raises(NotEstimableError, match=r"2018-2019_850_ks2final.csv: no disadvantaged "
+                                                r"/ other columns for measure 'PTRWM_EXP': "
+                                                r"tried \[\('PTRWM_EXP_FSM6CLA1A'"):
+        published_report("dfe-ks2-2019-la850", tmp_path)
+
+
+# ----------------------------------------------------------------------------- 2009/10 tables
+# Hand figures: awk -F'\t' over the file (RecType counts, the RecType 5 and 7 rows, the
+# non-percentage values of P5ACinclEM).
+def test_ks4_2010_tab_separated_rows_codes_and_why_no_gap():
+    from evaluation.io.dfe._common import code_counts, parse
+
+    path = real_file("dfe-ks4-2010-national", "england_ks4.csv")
+    header, rows = read_rows(path)
+    assert len(header) == 63 and header[:4] == ["RecType", "AlphaInd", "LACode", "EstabCode"]
+    assert len(rows) == 5332
+    assert pd.Series([r[0] for r in rows]).value_counts().to_dict() == {
+        "1": 4047, "2": 1131, "4": 152, "5": 1, "7": 1}
+    col = header.index("P5ACinclEM")
+    values, codes = parse(pd.Series([r[col] if len(r) > col else None for r in rows]))
+    national = {r[0]: v for r, v in zip(rows, values, strict=True) if r[0] in ("5", "7")}
+    assert national == {"5": 53.5, "7": 55.2}
+    counts = code_counts(pd.DataFrame({"P5ACinclEM": codes}), "performance_tables")
+    got = counts.set_index("code")[["n", "category"]].to_dict("index")
+    assert got["LT11"] == {"n": 804, "category": "suppressed"}
+    assert got["NE"] == {"n": 61, "category": "no entries"} and got[""]["n"] == 100
+    with pytest.raises(DataError, match=r"england_ks4.csv: not a 'performance_tables' file.*"
+                                        r"missing \['URN'\].*'RecType', 'AlphaInd', 'LACode'"):
+        read_performance_tables(path)
+
+
+def test_ees_real_file_la_and_regional_rows():
+    # awk over the file: time_period 201819, gender Total
+    t = read_ees(real_file("dfe-ees-ks2-la-2016-2022",
+                           "ks2_regional_and_local_authority_2016_to_2022_provisional.csv"))
+    d = t.data.query("time_period == '2018/19' and sex == 'all'").set_index("area_name")
+    cols = ["t_rwm_eligible_pupils", "t_rwm_met_expected_standard",
+            "pt_rwm_met_expected_standard"]
+    assert d.loc["Hampshire", cols].tolist() == [14854, 10057, 68]
+    assert d.loc["Hampshire", ["area_code", "area_level"]].tolist() == ["E10000014", "la"]
+    assert d.loc["South East", cols].tolist() == [101070, 67060, 66]
+    assert d.loc["South East", "area_level"] == "region"
+    small = t.data.query("time_period == '2018/19' and sex == 'all' and area_name in "
+                         "['City of London', 'Isles of Scilly']").index
+    assert len(small) == 2 and t.codes.loc[small, cols].eq("c").all().all()  # suppressed
+
+
+def test_downloads_dropped_loose_or_in_an_unknown_folder_are_reported(tmp_path):
+    from evaluation.exceptions import EvaluationWarning
+
+    (tmp_path / "2018-2019_850_ks2final.csv").write_bytes(b"URN\n1\n")
+    (tmp_path / "notes.csv").write_bytes(b"a\n")
+    with pytest.raises(DataError, match=r"not read: \['2018-2019_850_ks2final.csv -> "
+                                        r"dfe-ks2-2019-la850/', 'notes.csv -> \?'\]"):
+        published_sources(tmp_path)
+    for f in list(tmp_path.iterdir()):
+        f.unlink()
+    (tmp_path / "my downloads").mkdir()
+    with pytest.warns(EvaluationWarning, match=r"folders \['my downloads'\] are not read"):
+        assert published_sources(tmp_path) == {}

@@ -115,7 +115,7 @@ def test_bad_arguments_name_allowed_values():
     with pytest.raises(ValueError, match=r"`link` should be one of \['logit', 'probit'"):
         match(_school(), "em", ["prior"], link="cauchit")
     with pytest.raises(ValueError, match=r"`method` should be one of"):
-        match(_school(), "em", ["prior"], method="optimal")
+        match(_school(), "em", ["prior"], method="genetic")
     with pytest.warns(IgnoredArgumentWarning, match=r"\['ratio'\] are not used with "
                                                     r"method='exact'"):
         match(_school(), "em", method="exact", exact=["school_id"], ratio=2)
@@ -165,7 +165,9 @@ def test_warm_started_logit_equals_r_style_cold_start():
 def test_unknown_argument_names_it_and_the_supported_ones():
     with pytest.raises(TypeError, match=r"match\(\): unsupported argument\(s\) 'm.order' "
                                         r"\(did you mean 'm_order'\?\); supported arguments: "
-                                        r"\['data', 'treatment'.*'k2k', 's_weights'\]"):
+                                        r"\['data', 'treatment'.*'k2k', 's_weights', "
+                                        r"'min_controls', 'max_controls', 'tol', "
+                                        r"'distance_options'\]"):
         match(_school(), "em", ["prior"], **{"m.order": "data"})
     with pytest.raises(TypeError, match=r"unsupported argument\(s\) 'calliper'"):
         match(_school(), "em", ["prior"], calliper=0.2)

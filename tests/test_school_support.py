@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from published_data import real_file
+from published_data import real_dir, real_file
 
 from evaluation.did import event_study
 from evaluation.exceptions import DataError, NotEstimableError
@@ -121,7 +121,7 @@ def test_sections_render_and_numbers_agree(placebo):
     from evaluation.report import sections
     from evaluation.results import SupportResult
 
-    source = published_sources()["research-ks4-2013-2015-national"]
+    source = published_sources(real_dir())["research-ks4-2013-2015-national"]
     secs = sections(SupportResult(placebo, source, (), load_plan()), "school_support")
     assert all(isinstance(s, Section) for s in secs)
     html = "".join(s._repr_html_() for s in secs)

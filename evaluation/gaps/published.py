@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,11 @@ DEFAULT_MEASURES = {"performance_tables": "PTRWM_EXP", "sfr_counts": "KS4_LEVEL2
 AGGREGATE_LEVELS = ("LA", "region", "national")
 UNIT_COLUMNS = ["unit", "name", "level", "n_group", "n_other", "rate_group", "rate_other", "gap",
                 "gap_lower", "gap_upper", "gap_shrunk", "share", "status"]
+#: How the summary across units is fitted: with each unit's sampling variance (percentages
+#: with cohort counts), or with units weighted equally (mean scores such as Attainment 8, or
+#: files without cohort counts: no sampling variance can be known).
+RANDOM_EFFECTS = "random effects (DerSimonian-Laird)"
+EQUAL_WEIGHTS = "units weighted equally (no cohort counts or a mean score: no sampling variance)"
 
 
 def _tidy_html(title: str, frame: pd.DataFrame) -> str:
@@ -70,11 +76,21 @@ class UnitGaps:
     unit_plural : str
         E.g. ``"schools"``, ``"local authorities"``.
     tau : float
-        Estimated SD of true gaps between units (percentage points, DerSimonian-Laird).
+        Estimated SD of true gaps between units (DerSimonian-Laird); NaN when the units are
+        weighted equally (no sampling variance to separate from true spread).
     mean, mean_lower, mean_upper : float
-        Random-effects mean gap and its 95% interval, fitted on the units only.
+        Mean gap and its 95% interval, fitted on the units only: random effects, or (units
+        weighted equally) the mean of the units' gaps with a t interval.
     excluded : int
         Rows neither units nor references (special schools), counted and left out.
+    unit : str
+        ``"pp"`` (percentage points, for percentages) or ``"points"`` (mean scores such as
+        Attainment 8).
+    method : str
+        :data:`RANDOM_EFFECTS` or :data:`EQUAL_WEIGHTS`.
+    share_label : str
+        What ``share`` is when not the file's own share of the group (e.g. the census's
+        FSM-ever share); empty otherwise.
 
     Examples
     --------
@@ -95,6 +111,14 @@ class UnitGaps:
     mean_lower: float
     mean_upper: float
     excluded: int = 0
+    unit: str = "pp"
+    method: str = RANDOM_EFFECTS
+    share_label: str = ""
+
+    @property
+    def unit_words(self) -> str:
+        """``percentage points`` or ``points``, for sentences."""
+        return "percentage points" if self.unit == "pp" else "points"
 
     @property
     def estimable(self) -> pd.DataFrame:
@@ -108,22 +132,27 @@ class UnitGaps:
 
     def summary(self) -> pd.DataFrame:
         """Distribution of the gaps: counts, mean with interval, median, quartiles, spread."""
-        g = self.estimable["gap"]
+        g, u = self.estimable["gap"], self.unit
+        weighted = self.method == RANDOM_EFFECTS
         rows = [
             (f"{self.unit_plural} in the file", len(self.table)),
-            (f"{self.unit_plural} with both rates published", len(g)),
-            ("random-effects mean gap (pp)", self.mean),
+            (f"{self.unit_plural} with both {'rates' if u == 'pp' else 'figures'} published",
+             len(g)),
+            (f"random-effects mean gap ({u})" if weighted
+             else f"mean gap, {self.unit_plural} weighted equally ({u})", self.mean),
             ("95% interval, lower", self.mean_lower),
             ("95% interval, upper", self.mean_upper),
-            ("median gap (pp)", g.median()),
-            ("lower quartile (pp)", g.quantile(0.25)),
-            ("upper quartile (pp)", g.quantile(0.75)),
-            ("SD of observed gaps (pp)", g.std()),
-            ("SD of true gaps, tau (pp)", self.tau),
-            (f"{self.unit_plural} with group behind (gap > 0)", int((g > 0).sum())),
-            (f"{self.unit_plural} whose interval is above 0", int((self.estimable["gap_lower"]
-                                                                   > 0).sum())),
+            (f"median gap ({u})", g.median()),
+            (f"lower quartile ({u})", g.quantile(0.25)),
+            (f"upper quartile ({u})", g.quantile(0.75)),
+            (f"SD of observed gaps ({u})", g.std()),
         ]
+        if weighted:
+            rows.append((f"SD of true gaps, tau ({u})", self.tau))
+        rows.append((f"{self.unit_plural} with group behind (gap > 0)", int((g > 0).sum())))
+        if weighted:
+            rows.append((f"{self.unit_plural} whose interval is above 0",
+                         int((self.estimable["gap_lower"] > 0).sum())))
         return pd.DataFrame(rows, columns=["statistic", "value"])
 
     def _repr_html_(self) -> str:
@@ -172,6 +201,24 @@ def _with_intervals(frame: pd.DataFrame, units: pd.Series
     return out, float(np.sqrt(tau2)), mean, se
 
 
+def _equal_weights(frame: pd.DataFrame, units: pd.Series
+                   ) -> tuple[pd.DataFrame, float, float, float, float]:
+    """Gap where both values exist; mean over ``units`` with a t interval (no variances).
+
+    Returns the frame (no intervals, no shrinkage: nothing to weigh them by), NaN tau, the
+    mean and its 95% interval.
+    """
+    out = frame.copy()
+    ok = out[["rate_group", "rate_other"]].notna().all(axis=1)
+    out["gap"] = (out["rate_other"] - out["rate_group"]).where(ok)
+    out[["gap_lower", "gap_upper", "gap_shrunk", "_var"]] = np.nan
+    g = out.loc[ok & units, "gap"]
+    if len(g) < 2:
+        return out, np.nan, np.nan, np.nan, np.nan
+    half = t_dist.ppf(0.975, len(g) - 1) * g.std() / np.sqrt(len(g))
+    return out, np.nan, float(g.mean()), float(g.mean() - half), float(g.mean() + half)
+
+
 def _status(codes: dict[str, pd.Series], layout: str) -> pd.Series:
     """'group: published; other: suppressed (small cohort)' per unit."""
     def word(c):
@@ -186,22 +233,37 @@ def _column(table: PerformanceTable, name: str) -> str | None:
     return by_upper.get(name.upper())
 
 
-def performance_columns(table: PerformanceTable, measure: str) -> dict:
+def performance_columns(table: PerformanceTable, measure: str,
+                        require_counts: bool = True) -> dict:
     """Find the columns of a measure's disadvantaged and other rates, counts and share.
 
     Tries the KS2 form (``PTRWM_EXP_FSM6CLA1A`` / ``PTRWM_EXP_NotFSM6CLA1A``), the KS4 forms
     (``ATT8SCR_FSM6CLA1A`` / ``ATT8SCR_NFSM6CLA1A``; prefix ``PTFSM6CLA1ABASICS_94`` /
     ``PTNOTFSM6CLA1ABASICS_94``) and destinations (``OVERALL_DESTPER_DIS`` / ``_NONDIS``).
+    Column names are matched whatever their case.
+
+    Parameters
+    ----------
+    table : PerformanceTable
+        From :func:`evaluation.io.dfe.read_performance_tables`.
+    measure : str
+        The measure's stem: ``PTRWM_EXP``, ``BASICS_94``, ``ATT8SCR``, ``OVERALL_DESTPER``.
+    require_counts : bool
+        Raise when the file has no pupil counts of the two groups (``TFSM6CLA1A`` /
+        ``TNOTFSM6CLA1A``, ``COHORT_DIS`` / ``COHORT_NONDIS``); when False, ``counts`` is
+        None instead (a filtered file such as the KS4 2022/23 copy has none).
 
     Returns
     -------
     dict
-        ``rates`` (group, other), ``counts`` (group, other) and ``share`` (column or None).
+        ``rates`` (group, other), ``counts`` (group, other, or None) and ``share`` (column
+        or None).
 
     Raises
     ------
     NotEstimableError
-        No form of the measure is in the file (the message lists the names tried).
+        No form of the measure is in the file (the message lists the names tried), or no
+        counts when they are required.
 
     Examples
     --------
@@ -223,20 +285,20 @@ def performance_columns(table: PerformanceTable, measure: str) -> dict:
                                 f"{measure!r}: tried {tried}")
     counts = next((tuple(_column(table, c) for c in pair) for pair in PT_COUNT_FORMS
                    if all(_column(table, c) for c in pair)), None)
-    if counts is None:
+    if counts is None and require_counts:
         raise NotEstimableError(f"{table.path}: no pupil counts of disadvantaged and other "
                                 f"pupils: tried {list(PT_COUNT_FORMS)}")
     return {"rates": rates, "counts": counts, "share": _column(table, "PTFSM6CLA1A")}
 
 
-def _school_units(table: PerformanceTable, measure: str) -> tuple[pd.DataFrame, str, str]:
-    cols = performance_columns(table, measure)
+def _school_units(table: PerformanceTable, measure: str
+                  ) -> tuple[pd.DataFrame, str, str, str]:
+    cols = performance_columns(table, measure, require_counts=False)
     rates, counts = cols["rates"], cols["counts"]
-    if not set(rates) <= set(table.percent_columns):
-        raise NotEstimableError(f"{table.path}: {list(rates)} are not percentages; gaps with "
-                                "intervals need a percentage measure (e.g. PTRWM_EXP)")
+    unit = "pp" if set(rates) <= set(table.percent_columns) else "points"
     v = table.values
-    n1, n0 = v[counts[0]], v[counts[1]]
+    none = pd.Series(np.nan, index=v.index)
+    n1, n0 = (v[counts[0]], v[counts[1]]) if counts else (none, none)
     share = v[cols["share"]] if cols["share"] else 100 * n1 / (n1 + n0)
     frame = pd.DataFrame({
         "unit": v["URN"].fillna(v.get("LEA", v["URN"])).fillna("England"),
@@ -252,9 +314,10 @@ def _school_units(table: PerformanceTable, measure: str) -> tuple[pd.DataFrame, 
                                             la_name[aggregate], v.loc[aggregate, "row_label"])
     label = table.labels.get(rates[0], measure)
     for stem in ("Percentage of disadvantaged pupils ", "Percentage of pupils who are "
-                 "disadvantaged ", "Percentage of disadvantaged "):
+                 "disadvantaged ", "Percentage of disadvantaged ", "% of disadvantaged pupils ",
+                 " per disadvantaged pupil"):
         label = label.replace(stem, "")
-    return frame, "disadvantaged", label
+    return frame, "disadvantaged", label, unit
 
 
 def _la_units(table: ReleaseTable, measure: str) -> tuple[pd.DataFrame, str, str]:
@@ -288,7 +351,7 @@ def _la_units(table: ReleaseTable, measure: str) -> tuple[pd.DataFrame, str, str
         "share": 100 * n1 / (n1 + n0),
         "status": _status({group: pd.Series(code[group].to_numpy()),
                            "other": pd.Series(code["other"].to_numpy())}, table.layout)})
-    return frame, group, t["measure_label"].iloc[0]
+    return frame, group, t["measure_label"].iloc[0], "pp"
 
 
 _UNIT_NAMES = {"school": ("school", "schools"), "LA": ("local authority", "local authorities")}
@@ -299,13 +362,17 @@ _UNIT_LEVEL = {"performance_tables": "school", "sfr_counts": "LA", "ees_long": "
 
 
 def unit_gaps(table: PerformanceTable | ReleaseTable | EESTable,
-              measure: str | None = None) -> UnitGaps:
+              measure: str | None = None, share: pd.Series | None = None,
+              share_label: str = "") -> UnitGaps:
     """Gap per school (performance tables) or per LA (releases), with intervals and shrinkage.
 
     Rates are the published percentages (schools) or recomputed from counts (releases). The
     interval is Newcombe's hybrid score interval for a difference of two proportions (counts
     recovered from the rounded percentages and cohort sizes); the shrunk gap pulls each small
     cohort's gap towards the random-effects mean by its reliability (DerSimonian-Laird).
+    A mean score (Attainment 8), or a file without cohort counts, has no sampling variance:
+    its gap is in points, without intervals or shrinkage, and the summary weighs the units
+    equally (mean with a t interval; ``method`` says which).
     The random-effects summary is fitted on the units only (mainstream schools, or LAs):
     LA, regional and national rows are references (``reference``), special schools are
     counted and left out. Suppressed units stay in the table, with their status spelled out.
@@ -315,8 +382,13 @@ def unit_gaps(table: PerformanceTable | ReleaseTable | EESTable,
     table : PerformanceTable, ReleaseTable or EESTable
         As read by :mod:`evaluation.io.dfe`.
     measure : str, optional
-        Column stem (``PTRWM_EXP``, ``BASICS_94``, ``OVERALL_DESTPER``) or release measure
-        (``KS4_LEVEL2_EM``, ``rwm_met_expected_standard``); these by default.
+        Column stem (``PTRWM_EXP``, ``BASICS_94``, ``ATT8SCR``, ``OVERALL_DESTPER``) or
+        release measure (``KS4_LEVEL2_EM``, ``rwm_met_expected_standard``); these by default.
+    share : pandas.Series, optional
+        The group's share per unit (index: URN or area code, as text), e.g. the census's
+        FSM-ever share; replaces the file's own share column. Units it lacks get NaN.
+    share_label : str
+        What ``share`` is, for labels (default empty: the file's own share of the group).
 
     Returns
     -------
@@ -343,7 +415,10 @@ def unit_gaps(table: PerformanceTable | ReleaseTable | EESTable,
             raise NotEstimableError(str(exc)) from exc
     layout = "performance_tables" if isinstance(table, PerformanceTable) else table.layout
     measure = measure or DEFAULT_MEASURES[layout]
-    frame, group, label = _UNITS[layout](table, measure)
+    frame, group, label, unit = _UNITS[layout](table, measure)
+    if share is not None:
+        share = pd.Series(share.to_numpy(), index=share.index.astype(str).str.strip())
+        frame["share"] = frame["unit"].astype(str).str.strip().map(share).astype("float64")
     empty = (frame["n_group"] == 0) | (frame["n_other"] == 0)
     frame.loc[empty, "status"] = frame.loc[empty, "status"] + " (a group has 0 pupils: no rate)"
     for col in ("n_group", "n_other"):
@@ -352,7 +427,12 @@ def unit_gaps(table: PerformanceTable | ReleaseTable | EESTable,
         frame[col] = frame[col].round().astype("Int64")
     unit_level = _UNIT_LEVEL[layout]
     units = frame["level"] == unit_level
-    frame, tau, mean, se = _with_intervals(frame, units)
+    weighted = unit == "pp" and frame.loc[units, ["n_group", "n_other"]].notna().any().all()
+    if weighted:
+        frame, tau, mean, se = _with_intervals(frame, units)
+        lower, upper = mean - 1.959964 * se, mean + 1.959964 * se
+    else:
+        frame, tau, mean, lower, upper = _equal_weights(frame, units)
     label_unit, plural = _UNIT_NAMES[unit_level]
     if frame.loc[units, "gap"].notna().sum() < 2:
         raise NotEstimableError(f"{table.path}: fewer than 2 {plural} with both rates of "
@@ -362,8 +442,10 @@ def unit_gaps(table: PerformanceTable | ReleaseTable | EESTable,
     return UnitGaps(frame[units][[*UNIT_COLUMNS, "_var"]].reset_index(drop=True),
                     reference[UNIT_COLUMNS].reset_index(drop=True), group=group,
                     unit_label=label_unit, measure_label=label, unit_plural=plural, tau=tau,
-                    mean=mean, mean_lower=mean - 1.959964 * se, mean_upper=mean + 1.959964 * se,
-                    excluded=int((~units & ~frame["level"].isin(AGGREGATE_LEVELS)).sum()))
+                    mean=mean, mean_lower=lower, mean_upper=upper,
+                    excluded=int((~units & ~frame["level"].isin(AGGREGATE_LEVELS)).sum()),
+                    unit=unit, method=RANDOM_EFFECTS if weighted else EQUAL_WEIGHTS,
+                    share_label=share_label)
 
 
 # --------------------------------------------------------------------------- gap vs share
@@ -373,7 +455,8 @@ class GapSlope:
 
     The claim (DfE 2011 via the National College reports): schools with high FSM shares have
     smaller gaps, i.e. a negative slope. Weighted least squares of gap on share with
-    random-effects weights ``1 / (v_i + tau^2)``.
+    random-effects weights ``1 / (v_i + tau^2)`` (equal weights, i.e. ordinary least squares,
+    when the units have no sampling variance).
 
     Attributes
     ----------
@@ -446,7 +529,8 @@ def gap_vs_share(gaps: UnitGaps, alpha: float = 0.05) -> GapSlope:
     if len(d) < 3:
         raise NotEstimableError(f"gap_vs_share needs at least 3 units with gap and share; "
                                 f"got {len(d)}")
-    weights = 1 / (d["_var"] + gaps.tau**2)
+    weights = (1 / (d["_var"] + gaps.tau**2) if gaps.method == RANDOM_EFFECTS
+               else pd.Series(1.0, index=d.index))
     res = WLS(d["gap"].to_numpy(), add_constant(d["share"].to_numpy()),
                  weights=weights.to_numpy()).fit()
     low, upp = res.conf_int(alpha)[1]
@@ -486,6 +570,9 @@ class PublishedGapReport:
         disadvantaged status from the SFR national file); empty when none.
     code_totals : pandas.DataFrame
         ``file, code, reason, n``: every coded cell of every file, by code.
+    trend : pandas.DataFrame
+        One row per year when the source holds several years of the same table (see
+        :func:`gap_trend`); empty otherwise.
 
     Examples
     --------
@@ -503,15 +590,17 @@ class PublishedGapReport:
     other_rows: pd.DataFrame = field(repr=False)
     national: pd.DataFrame = field(repr=False)
     code_totals: pd.DataFrame = field(repr=False)
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
     def headline(self) -> str:
         """Short text with the key gap figure, for the index page."""
         g = self.gaps
         who = g.group[0].upper() + g.group[1:]
-        return (f"{who} pupils {g.mean:.1f} pp behind others on average across "
+        return (f"{who} pupils {g.mean:.1f} {g.unit} behind others on average across "
                 f"{len(g.estimable)} {g.unit_plural} (95% CI {g.mean_lower:.1f} to "
-                f"{g.mean_upper:.1f}); slope vs share {self.slope.slope:+.1f} pp per 10 pp")
+                f"{g.mean_upper:.1f}); slope vs share {self.slope.slope:+.1f} {g.unit} "
+                "per 10 pp")
 
     @property
     def n_schools(self) -> int | None:
@@ -551,9 +640,121 @@ def _national_rows(table: ReleaseTable, measure: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Trend columns: one row per file (year) of a multi-year source.
+TREND_COLUMNS = ["year", "file", "units", "mean", "mean_lower", "mean_upper", "national_group",
+                 "national_other", "national_gap", "national_n_group", "national_n_other"]
+
+
+def year_of(path: str | Path) -> str:
+    """Return the academic or calendar year a DfE file's name starts with, else its stem.
+
+    Examples
+    --------
+    >>> year_of("2018-2019_850_ks2final.csv"), year_of("2022_england_ks4-pupdest.csv")
+    ('2018/19', '2022')
+    """
+    name = Path(path).name
+    span = re.match(r"^(\d{4})-(\d{4})_", name)
+    if span:
+        return f"{span.group(1)}/{span.group(2)[2:]}"
+    single = re.match(r"^(\d{4})_", name)
+    return single.group(1) if single else Path(path).stem
+
+
+def gap_trend(tables: list[PerformanceTable], measure: str) -> pd.DataFrame:
+    """Follow the gap year by year: the school-level summary and each file's national row.
+
+    Parameters
+    ----------
+    tables : list of PerformanceTable
+        The same table for several years (e.g. the five years of KS4 destination measures);
+        each file's year is read from its name (:func:`year_of`).
+    measure : str
+        The measure's stem (``OVERALL_DESTPER``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`TREND_COLUMNS`, sorted by year: ``units`` (schools with both rates), the mean
+        gap across schools with its 95% interval (fitted on schools only, as
+        :func:`unit_gaps`), and the file's national row (group and other rates, their gap,
+        pupil counts; NaN when the file has none). A year whose file lacks the measure
+        raises, naming the file.
+
+    Examples
+    --------
+    >>> from evaluation.io.dfe import FIXTURES, read_performance_tables
+    >>> t = read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv")
+    >>> gap_trend([t], "PTRWM_EXP")[["year", "units", "national_gap"]].values.tolist()
+    [['2021/22', 3, 20.0]]
+    """
+    rows = []
+    for table in tables:
+        g = unit_gaps(table, measure)
+        nat = g.reference[g.reference["level"] == "national"]
+        first = nat.iloc[0] if len(nat) else pd.Series(dtype=object)
+        rows.append({"year": year_of(table.path), "file": Path(table.path).name,
+                     "units": len(g.estimable), "mean": g.mean, "mean_lower": g.mean_lower,
+                     "mean_upper": g.mean_upper,
+                     "national_group": first.get("rate_group", np.nan),
+                     "national_other": first.get("rate_other", np.nan),
+                     "national_gap": first.get("gap", np.nan),
+                     "national_n_group": first.get("n_group", pd.NA),
+                     "national_n_other": first.get("n_other", pd.NA)})
+    out = pd.DataFrame(rows, columns=TREND_COLUMNS).sort_values("year").reset_index(drop=True)
+    for col in ("national_n_group", "national_n_other"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def _share_spec(source: PublishedSource) -> tuple[int | None, str]:
+    """Index of the file and the column of ``source.share`` (``<file>:<column>``)."""
+    if not source.share:
+        return None, ""
+    name, _, column = source.share.partition(":")
+    names = [Path(p).stem for p in source.paths]
+    if Path(name).stem not in names or not column:
+        raise DataError(f"source {source.slug!r}: `share` should be '<file>:<column>' with one "
+                        f"of its files {[Path(p).name for p in source.paths]}; got "
+                        f"{source.share!r}")
+    return names.index(Path(name).stem), column
+
+
+def _census_share(table: PerformanceTable, column: str, phase: str
+                  ) -> tuple[pd.Series, str, pd.DataFrame]:
+    """Read the share per URN from a census-like file, its label, its national rows."""
+    if column not in table.codes.columns:
+        raise NotEstimableError(f"{table.path}: no share column {column!r}; numeric columns "
+                                f"are {list(table.codes.columns)[:15]}")
+    v = table.values
+    schools = v[v["row_type"] == "school"]
+    share = pd.Series(schools[column].to_numpy(), index=schools["URN"].astype(str))
+    label = table.labels.get(column, column)
+    nat = v[v["row_type"] == "national"]
+    kind = next((c for c in ("SCHOOLTYPE", "NFTYPE") if c in v.columns), None)
+    if kind and phase:
+        nat = nat[nat[kind].fillna("").str.lower().str.contains(phase.lower())]
+    ref = pd.DataFrame({
+        "unit": "England", "level": "national",
+        "name": [f"England, {t} (census, {column})" for t in
+                 (nat[kind].fillna("all schools") if kind else ["all schools"] * len(nat))],
+        "n_group": pd.array([pd.NA] * len(nat), dtype="Int64"),
+        "n_other": pd.array([pd.NA] * len(nat), dtype="Int64"),
+        "rate_group": np.nan, "rate_other": np.nan, "gap": np.nan, "gap_lower": np.nan,
+        "gap_upper": np.nan, "gap_shrunk": np.nan, "share": nat[column].to_numpy(),
+        "status": "reference for the share only"})
+    return share, label, ref[UNIT_COLUMNS]
+
+
 def published_report(source: str | PublishedSource,
                      directory: str | Path | None = None) -> PublishedGapReport:
     """Read a registered source and compute everything its report shows.
+
+    The main file gives the gap per school (or LA). A ``share`` entry of the source
+    (``<file>:<column>``, e.g. the census's FSM-ever share) replaces the file's own share,
+    joined on URN, and that file's national rows become reference rows. Several files of the
+    same table (the years of the destination measures) give :attr:`PublishedGapReport.trend`;
+    a further release file gives national rows (:attr:`PublishedGapReport.national`).
 
     Parameters
     ----------
@@ -585,16 +786,27 @@ def published_report(source: str | PublishedSource,
         if source not in sources:
             raise ValueError(f"`source` should be one of {sorted(sources)}; got {source!r}")
         source = sources[source]
-    tables = [read_published(source, i) for i in range(len(source.paths))
-              if i == 0 or source.layout_for(i) == source.layout]
+    share_at, share_col = _share_spec(source)
+    read = {i: read_published(source, i) for i in range(len(source.paths))
+            if i == 0 or source.layout_for(i) == source.layout}
+    tables = list(read.values())
     measure = source.measure or None
-    gaps = unit_gaps(tables[0], measure)
+    share, share_label, share_refs = None, "", None
+    if share_at is not None:
+        share, share_label, share_refs = _census_share(read[share_at], share_col, source.phase)
+    main = [t for i, t in read.items() if i != share_at]
+    gaps = unit_gaps(main[0], measure, share, share_label)
+    if share_refs is not None and len(share_refs):
+        gaps = replace(gaps, reference=pd.concat([gaps.reference, share_refs],
+                                                 ignore_index=True))
     stem = measure or DEFAULT_MEASURES[source.layout]
-    if isinstance(tables[0], PerformanceTable):
-        cols = performance_columns(tables[0], stem)
-        used = {*cols["rates"], *cols["counts"], cols["share"]}
+    if isinstance(main[0], PerformanceTable):
+        cols = performance_columns(main[0], stem, require_counts=False)
+        used = {*cols["rates"], *(cols["counts"] or ()), cols["share"], share_col}
     else:
         used = set()
+    series = [t for t in main if isinstance(t, PerformanceTable)]
+    trend = gap_trend(series, stem) if len(series) > 1 else pd.DataFrame(columns=TREND_COLUMNS)
     used = [c for t in tables for c in t.code_counts["column"].unique()
             if c in used or c.startswith((f"{stem}_all", "Laden_all", "NATden_all", "t_"))]
     codes = pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])
@@ -605,7 +817,11 @@ def published_report(source: str | PublishedSource,
         n_special = int((tables[0].values["row_type"] == "special school").sum())
         other.append((Path(tables[0].path).name, "special schools (not in the school analysis)",
                       n_special))
-    national = [_national_rows(t, measure or DEFAULT_MEASURES[t.layout]) for t in tables[1:]
+    if share is not None:
+        unmatched = int(gaps.estimable["share"].isna().sum())
+        other.append((Path(read[share_at].path).name, f"{gaps.unit_plural} with a gap but no "
+                      f"{share_col} (URN not in this file): not in the slope", unmatched))
+    national = [_national_rows(t, measure or DEFAULT_MEASURES[t.layout]) for t in main[1:]
                 if isinstance(t, ReleaseTable)]
     return PublishedGapReport(
         source, gaps, gap_vs_share(gaps),
@@ -613,4 +829,5 @@ def published_report(source: str | PublishedSource,
         pd.DataFrame(other, columns=["file", "what", "n"]),
         pd.concat(national, ignore_index=True) if national else pd.DataFrame(),
         pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])
-        .groupby(["file", "code", "reason", "category"], sort=False)["n"].sum().reset_index())
+        .groupby(["file", "code", "reason", "category"], sort=False)["n"].sum().reset_index(),
+        trend)

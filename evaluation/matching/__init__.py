@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.factors import is_categorical
-from evaluation.matching import _cem, _exact, _nearest, _subclass
+from evaluation.matching import _cem, _exact, _nearest, _optimal, _subclass
 from evaluation.matching._args import (
     as_columns,
     checked_signature,
@@ -50,9 +50,13 @@ METHODS = {
     "exact": _exact.match,
     "cem": _cem.match,
     "subclass": _subclass.match,
+    "optimal": _optimal.match,
+    "full": _optimal.match,
 }
 #: Methods that need a vector distance (propensity score or a user column).
-_NEEDS_DISTANCE = {"nearest", "subclass"}
+_NEEDS_DISTANCE = {"nearest", "subclass", "optimal", "full"}
+#: Methods that pair units on a distance (MatchIt: mahvars, antiexact, Mahalanobis).
+_PAIRING = {"nearest", "optimal", "full"}
 
 
 def _discard(option: str, treat: np.ndarray, d: np.ndarray | None) -> np.ndarray:
@@ -134,6 +138,52 @@ def _counts(treat, weights, discarded) -> pd.DataFrame:
     return pd.DataFrame(rows, index=["Control", "Treated"]).T.astype(int)
 
 
+def _check_ratio(method: str, ratio, min_controls, max_controls) -> None:
+    """MatchIt's ``process.ratio``: ratio, min.controls and max.controls by method."""
+    number = (int, float, np.integer, np.floating)
+    if isinstance(ratio, bool) or not isinstance(ratio, number) or ratio < 1:
+        raise ValueError(f"`ratio` should be a number >= 1; got {ratio!r}")
+    variable = method == "optimal" and max_controls is not None
+    if not variable and ratio != int(ratio):
+        raise ValueError(f"`ratio` must be a whole number when `max_controls` is not given "
+                         f"(method={method!r}); got {ratio!r}")
+    if variable:
+        if ratio == 1:
+            raise ValueError("`ratio` must be greater than 1 for variable ratio matching "
+                             "(`max_controls` given)")
+        if max_controls <= ratio or max_controls != int(max_controls):
+            raise ValueError(f"`max_controls` must be a whole number greater than `ratio` "
+                             f"({ratio}) for variable ratio matching; got {max_controls!r}")
+        mn = 1 if min_controls is None else min_controls
+        if mn < 1 or mn >= ratio or mn != int(mn):
+            raise ValueError(f"`min_controls` must be a whole number >= 1 and less than "
+                             f"`ratio` ({ratio}); got {min_controls!r}")
+    for name, v in (("min_controls", min_controls), ("max_controls", max_controls)):
+        if method == "full" and v is not None and not v > 0:
+            raise ValueError(f"`{name}` should be a number > 0; got {v!r}")
+
+
+def _glm_control(options: dict | None) -> dict | None:
+    """``distance_options`` as R's glm.control (epsilon, maxit); errors name unknown keys."""
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise TypeError(f"`distance_options` should be a dict such as {{'epsilon': 1e-8, "
+                        f"'maxit': 25}}; got {type(options).__name__}")
+    opts = options.get("control", options) if set(options) == {"control"} else options
+    unknown = sorted(set(opts) - {"epsilon", "maxit"})
+    if unknown:
+        raise ValueError(f"`distance_options` has unsupported key(s) {unknown}; supported: "
+                         "'epsilon', 'maxit' (R's glm.control), optionally under 'control'")
+    eps, maxit = opts.get("epsilon", 1e-8), opts.get("maxit", 25)
+    if not (isinstance(eps, (int, float)) and eps > 0):
+        raise ValueError(f"`distance_options` epsilon should be a number > 0; got {eps!r}")
+    if isinstance(maxit, bool) or not isinstance(maxit, (int, np.integer)) or maxit < 1:
+        raise ValueError(f"`distance_options` maxit should be a whole number >= 1; got "
+                         f"{maxit!r}")
+    return {"epsilon": float(eps), "maxit": int(maxit)}
+
+
 def _antiexact_codes(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Integer codes of each ``antiexact`` variable (MatchIt: ``unclass(as.factor(x))``)."""
     return np.column_stack([pd.factorize(data[c])[0] for c in columns])
@@ -147,7 +197,9 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
           estimand: str = "ATT", cutpoints: dict | None = None, subclass: int = 6,
           random_state: int | None = None, *, link: str = "logit",
           mahvars: list[str] | None = None, antiexact: list[str] | None = None,
-          reuse_max: int | None = None, k2k: bool = False, s_weights=None) -> MatchResult:
+          reuse_max: int | None = None, k2k: bool = False, s_weights=None,
+          min_controls: float | None = None, max_controls: float | None = None,
+          tol: float = 0.001, distance_options: dict | None = None) -> MatchResult:
     """Match treated units to controls as R's ``MatchIt::matchit`` does.
 
     Arguments are MatchIt's in snake_case. Where MatchIt takes a formula or a character
@@ -165,8 +217,10 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         Right-hand side of MatchIt's formula. Strings / categoricals enter the propensity
         model as dummies with the first level (alphabetical, or the category order) as
         reference, as R's ``model.matrix``; booleans as 0/1.
-    method : {"nearest", "exact", "cem", "subclass"}, default "nearest"
-        Matching method (see ``METHODS``).
+    method : {"nearest", "exact", "cem", "subclass", "optimal", "full"}, default "nearest"
+        Matching method (see ``METHODS``). ``"optimal"`` (optimal pair matching) and
+        ``"full"`` (optimal full matching) solve the minimum-cost flow problem R's optmatch
+        solves for MatchIt, on distances rounded as optmatch rounds them (``tol``).
     distance : str or array-like, default "glm"
         ``"glm"`` (propensity score from a binomial GLM with ``link``; matching on the
         fitted probability), ``"mahalanobis"`` (pooled within-group covariance), the name
@@ -177,7 +231,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         Exact-matching variables: strata within which nearest matching happens; the strata
         themselves for ``method="exact"``; extra uncoarsened variables for ``"cem"``.
     ratio : int, default 1
-        Controls per focal unit (nearest).
+        Controls per focal unit (nearest, optimal; with ``max_controls``, optimal's average
+        number of controls, which may be fractional).
     replace : bool, default False
         Match with replacement (nearest).
     caliper : float or dict, optional
@@ -203,6 +258,24 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         CEM: column -> number of bins or list of cut points (default Sturges' rule).
     subclass : int, default 6
         Number of subclasses (``method="subclass"``).
+    min_controls, max_controls : float, optional
+        Optimal: variable-ratio matching (``max_controls`` > ``ratio``, ``min_controls``
+        default 1). Full: bounds on the controls per treated unit in a matched set (as
+        optmatch, ``min_controls`` 1/2 allows sets of up to 2 treated units per control);
+        defaults 0 and unlimited.
+    tol : float, default 0.001
+        Optimal and full: optmatch's ``tol``. Distances are rounded to multiples of about
+        ``tol`` (precisely ``tol * n / (n_rows + n_cols - 2)`` per exact stratum) before
+        the optimum is found, so the result is optimal for the rounded distances, as R's;
+        a smaller ``tol`` (e.g. 1e-7) solves the problem on the distances themselves. The
+        resolution used in each exact stratum is in ``spec["resolution"]``.
+    distance_options : dict, optional
+        As MatchIt's ``distance.options = list(control = glm.control(...))``: R's
+        ``{"epsilon": 1e-8, "maxit": 25}`` (or ``{"control": {...}}``). When given, the
+        propensity model follows R's ``glm`` iterations exactly, stopping where R stops, so
+        the scores (and, where two controls are nearly tied, the matches) are R's. Without
+        it the logit fit converges further and warm-starts on large data (faster; scores
+        within about 1e-9 of R's).
     random_state : int, optional
         Seed for ``m_order="random"``.
     link : str, default "logit"
@@ -259,8 +332,10 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     one_of("link", link, LINKS)
     if m_order is not None:
         one_of("m_order", m_order, M_ORDERS)
-    if not isinstance(ratio, (int, np.integer)) or isinstance(ratio, bool) or ratio < 1:
-        raise ValueError(f"`ratio` should be a whole number >= 1; got {ratio!r}")
+    _check_ratio(method, ratio, min_controls, max_controls)
+    control = _glm_control(distance_options)
+    if not (isinstance(tol, (int, float)) and tol >= 0):
+        raise ValueError(f"`tol` should be a number >= 0; got {tol!r}")
     if reuse_max is not None and (not isinstance(reuse_max, (int, np.integer))
                                   or isinstance(reuse_max, bool) or reuse_max < 1):
         raise ValueError(f"`reuse_max` should be a whole number >= 1; got {reuse_max!r}")
@@ -271,7 +346,9 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     given = dict(distance=dist_name, exact=exact, ratio=ratio, replace=replace,
                  caliper=caliper, std_caliper=std_caliper, m_order=m_order, discard=discard,
                  cutpoints=cutpoints, subclass=subclass, link=link, mahvars=mahvars,
-                 antiexact=antiexact, reuse_max=reuse_max, k2k=k2k)
+                 antiexact=antiexact, reuse_max=reuse_max, k2k=k2k,
+                 min_controls=min_controls, max_controls=max_controls, tol=tol,
+                 distance_options=control)
     warn_ignored(method, given)
     treat = treatment_array(data, treatment)
     if method == "exact":
@@ -281,12 +358,13 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
             raise ValueError("method='exact' needs exact-matching variables: give `exact` "
                              "(e.g. ['school_id', 'cohort']) or `covariates`")
     else:
-        strata_vars = list(exact or []) if method in ("nearest", "cem") else []
+        strata_vars = (list(exact or []) if method in ("cem", *_PAIRING) else [])
         if not covariates:
             raise ValueError(f"method={method!r} needs `covariates`; got {covariates!r}")
     nearest = method == "nearest"
-    mahvars = mahvars if nearest else None
-    antiexact = antiexact if nearest else None
+    pairing = method in _PAIRING
+    mahvars = mahvars if pairing else None
+    antiexact = antiexact if pairing else None
     require_columns(data, covariates, "covariates")
     require_columns(data, strata_vars, "exact")
     require_columns(data, mahvars or [], "mahvars")
@@ -305,7 +383,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     col = [dist_name] if is_column and dist_values is None else []
     require_complete(data, covariates + strata_vars + (mahvars or []) + (antiexact or [])
                      + col, "covariates")
-    focal_is_control = estimand == "ATC" and (nearest or (method == "cem" and bool(k2k)))
+    focal_is_control = estimand == "ATC" and (pairing or (method == "cem" and bool(k2k)))
     reuse = (reuse_max if reuse_max is not None else (2**62 if replace else 1)
              ) if nearest else None
     args = {"method": method, "treatment": treatment, "covariates": covariates,
@@ -318,7 +396,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
             "other": "treated" if focal_is_control else "control"}
     d = fit = design = None
     if uses_distance and dist_name == "glm":
-        ps, fit, design = propensity_score(data, treatment, covariates, link, sw)
+        ps, fit, design = propensity_score(data, treatment, covariates, link, sw, control)
         d = ps.to_numpy()
     elif is_column:
         d = dist_values if dist_values is not None else data[dist_name].to_numpy(float)
@@ -336,16 +414,16 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
                          "'data', 'random', 'closest' or 'farthest'")
     discarded = _discard(discard, treat, d) if uses_distance else np.zeros(len(treat), bool)
     mahal = None
-    if nearest and (dist_name == "mahalanobis" or mahvars):
+    if pairing and (dist_name == "mahalanobis" or mahvars):
         mahal = mahalanobis_space(_dist_matrix(data, mahvars or covariates), treat, discarded,
                                   sw)
     elif method == "cem" and k2k:
         mahal = mahalanobis_space(_dist_matrix(data, covariates + strata_vars), treat,
                                   np.zeros(len(treat), bool), sw)
     cal_covs, cal_widths = (_calipers(data, caliper, std_caliper, d, discarded, args)
-                            if nearest else (None, None))
+                            if method in ("nearest", "full") else (None, None))
     codes = labels = None
-    if strata_vars and method in ("nearest", "exact"):
+    if strata_vars and method in ("exact", *_PAIRING):
         codes, labels = strata_codes(data, strata_vars)
     focal = ~treat if focal_is_control else treat
     prep = Prepared(focal if nearest else treat, codes, labels, d, discarded, args, data,

@@ -15,19 +15,25 @@ DISCARDS = ("none", "treated", "control", "both")
 ESTIMANDS = ("ATT", "ATC", "ATE")
 #: Estimands each method allows (MatchIt's matchit2<method>).
 METHOD_ESTIMANDS = {"nearest": ("ATT", "ATC"), "exact": ESTIMANDS, "cem": ESTIMANDS,
-                    "subclass": ESTIMANDS}
+                    "subclass": ESTIMANDS, "optimal": ("ATT", "ATC"), "full": ESTIMANDS}
 #: Defaults of match(); an argument differing from its default that the method does not use
 #: draws an IgnoredArgumentWarning (MatchIt's check.inputs, as a table).
 DEFAULTS = {"distance": "glm", "exact": None, "ratio": 1, "replace": False, "caliper": None,
             "std_caliper": True, "m_order": None, "discard": "none", "cutpoints": None,
             "subclass": 6, "link": "logit", "mahvars": None, "antiexact": None,
-            "reuse_max": None, "k2k": False, "s_weights": None}
+            "reuse_max": None, "k2k": False, "s_weights": None, "min_controls": None,
+            "max_controls": None, "tol": 0.001, "distance_options": None}
 USES = {
     "nearest": {"distance", "exact", "ratio", "replace", "caliper", "std_caliper", "m_order",
-                "discard", "link", "mahvars", "antiexact", "reuse_max"},
+                "discard", "link", "mahvars", "antiexact", "reuse_max", "distance_options"},
     "exact": {"exact"},
     "cem": {"exact", "cutpoints", "k2k", "m_order"},
-    "subclass": {"distance", "discard", "subclass", "link"},
+    "subclass": {"distance", "discard", "subclass", "link", "distance_options"},
+    # MatchIt warns that calipers are ignored by optimal pair matching
+    "optimal": {"distance", "exact", "ratio", "discard", "link", "mahvars", "antiexact",
+                "min_controls", "max_controls", "tol", "distance_options"},
+    "full": {"distance", "exact", "caliper", "std_caliper", "discard", "link", "mahvars",
+             "antiexact", "min_controls", "max_controls", "tol", "distance_options"},
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -90,26 +92,30 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
     label = label or table.columns[0]
     title = measure_name or outcome
     apply_theme()
-    fig = Figure(figsize=FIGSIZE)
+    names = rows[label].astype(str).fillna("(none)")
+    n = len(rows)
+    # one row per group, horizontal bars: long school names stay legible however many there are
+    fig = Figure(figsize=(7.5, max(3.0, 0.36 * n + 1.8)))
     ax = fig.subplots()
-    x = np.arange(len(rows))
+    y = np.arange(n)
     omitted = 0
-    for i, (col, n, name) in enumerate(_GROUPS):
-        shown, dropped = _masked(rows[col], rows[n], threshold)
+    for i, (col, count, name) in enumerate(_GROUPS):
+        shown, dropped = _masked(rows[col], rows[count], threshold)
         omitted += dropped
-        ax.bar(x + (i - 0.5) * 0.38, np.nan_to_num(shown), width=0.38, color=COLOURS[name],
-               label=name)
+        ax.barh(y + (i - 0.5) * 0.4, np.nan_to_num(shown), height=0.4, color=COLOURS[name],
+                label=name)
     for col, style, name in (("national_fsm", "--", "FSM"), ("national_non_fsm", ":",
                                                               "non-FSM")):
         if col in rows and rows[col].notna().any():
-            ax.axhline(rows[col].dropna().iloc[0], color=COLOURS["national"], ls=style,
+            ax.axvline(rows[col].dropna().iloc[0], color=COLOURS["national"], ls=style,
                        lw=1.2, label=f"national {name}")
     units = _UNITS[rows["units"].iloc[0]]
-    ax.set_xticks(x, rows[label].astype(str).fillna("(none)"), rotation=30, ha="right")
-    ax.set_xlabel(label.replace("_", " "))
-    ax.set_ylabel(f"{title} ({units})")
-    ax.set_title(f"{title}: FSM and non-FSM pupils by {label.replace('_', ' ')}")
-    ax.legend(fontsize="small", ncol=2)
+    ax.set_yticks(y, names, fontsize=9)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_ylabel(label.replace("_", " "))
+    ax.set_xlabel(f"{title} ({units})")
+    ax.set_title(f"{title}: FSM and non-FSM pupils by {label.replace('_', ' ')}", fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     caption = ("Compare the orange (FSM) and teal (non-FSM) bars: the distance between them is "
                "the gap; dashed lines show the national figures." + omission_note(
@@ -169,7 +175,7 @@ def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None 
         ax.set_xticks(sorted(table["year"].unique()))
     units = "% of pupils" if trends.measure in THRESHOLDS else "points"
     title = measure_name or trends.measure
-    axes[0][0].set_ylabel(f"{title} ({units})")
+    axes[0][0].set_ylabel(textwrap.fill(f"{title} ({units})", 32))
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.suptitle(f"{title}: FSM and non-FSM pupils against national, by year")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
@@ -220,7 +226,8 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
                        color=COLOURS["comparison"], alpha=0.12, lw=0)
     sizes = 15 + 60 * t.loc[keep, "weight"] / max(t["weight"].max(), 1)
     ax.scatter(t.loc[keep, "fsm_pct"], t.loc[keep, "gap"], s=sizes, color=COLOURS["FSM"],
-               alpha=0.45, edgecolor="none", label="school (size: pupils)")
+               alpha=0.45, edgecolor="none", label="school (size: pupils)",
+               rasterized=True)  # hundreds of points: an image inside the SVG, text stays text
     xs = np.linspace(0, t["fsm_pct"].max(), 50)
     ax.plot(xs, result.intercept + result.slope * xs, color=COLOURS["national"], lw=2,
             label=f"weighted fit: {result.slope:+.2f} points per FSM % point")
@@ -230,7 +237,8 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
     ax.set_ylabel(f"gap, non-FSM minus FSM ({units})")
     title = measure_name or result.measure
     ax.set_title(f"{title}: school FSM gap against FSM share")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              frameon=False)
     fig.tight_layout()
     caption = (f"Does the gap shrink as the FSM share rises? Schools over 18% FSM (right band) "
                f"differ from schools under 5% (left band) by {result.difference:+.1f} "

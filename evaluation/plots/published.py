@@ -48,23 +48,26 @@ def gap_distribution_chart(gaps) -> Chart:
     fig = Figure(figsize=FIGSIZE)
     ax = fig.subplots()
     x = np.arange(len(d))
-    ax.vlines(x, d["gap_lower"], d["gap_upper"], color=COLOURS["FSM"], alpha=0.35, lw=1)
+    unit = getattr(gaps, "unit", "pp")
+    if d["gap_lower"].notna().any():
+        ax.vlines(x, d["gap_lower"], d["gap_upper"], color=COLOURS["FSM"], alpha=0.35, lw=1)
     ax.plot(x, d["gap"], "o", ms=3, color=COLOURS["FSM"], label=f"{gaps.unit_label} gap")
     ax.axhline(0, color="grey", lw=0.8)
     styles = iter(["--", ":", "-.", (0, (5, 1))])
     for _, row in reference_lines(gaps).iterrows():
         ax.axhline(row["gap"], color=COLOURS["national"], ls=next(styles), lw=1,
-                   label=f"{row['name']}: {row['gap']:.0f} pp")
+                   label=f"{row['name']}: {row['gap']:.0f} {unit}")
     ax.set_title(f"Gap between {gaps.group} and other pupils, per {gaps.unit_label}")
     ax.set_xlabel(f"{gaps.unit_plural.capitalize()}, sorted by gap (n = {len(d)})")
-    ax.set_ylabel("Gap (percentage points, other minus group)")
-    ax.legend(loc="upper left", fontsize="small")
+    ax.set_ylabel(f"Gap ({gaps.unit_words}, other minus group)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     n_out = len(gaps.table) - len(d)
-    caption = (f"Each dot is one {gaps.unit_label}'s published gap with its 95% interval; "
+    interval = " with its 95% interval" if d["gap_lower"].notna().any() else ""
+    caption = (f"Each dot is one {gaps.unit_label}'s published gap{interval}; "
                f"{n_out} {gaps.unit_plural} without both rates published are not plotted.")
     alt = (f"Sorted gaps of {len(d)} {gaps.unit_plural}, from {d['gap'].min():.0f} to "
-           f"{d['gap'].max():.0f} percentage points, median {d['gap'].median():.0f}.")
+           f"{d['gap'].max():.0f} {gaps.unit_words}, median {d['gap'].median():.0f}.")
     return Chart(fig, caption, alt)
 
 
@@ -94,24 +97,80 @@ def gap_share_chart(gaps, slope) -> Chart:
     d = gaps.estimable.dropna(subset=["share"])
     fig = Figure(figsize=FIGSIZE)
     ax = fig.subplots()
-    size = 8 + 60 * np.sqrt(d["n_group"] / d["n_group"].max())
+    counts = d["n_group"].astype("float64")
+    sized = counts.notna().all()
+    size = 8 + 60 * np.sqrt(counts / counts.max()) if sized else 12
     ax.scatter(d["share"], d["gap"], s=size, color=COLOURS["FSM"], alpha=0.5,
-               edgecolor="white", lw=0.5, label=f"{gaps.unit_label} (size: {gaps.group} pupils)")
+               edgecolor="white", lw=0.5, label=f"{gaps.unit_label} (size: {gaps.group} pupils)"
+               if sized else gaps.unit_label)
     grid = np.linspace(d["share"].min(), d["share"].max(), 50)
     pred = slope.results.get_prediction(np.column_stack([np.ones_like(grid), grid]))
     band = pred.conf_int()
     ax.plot(grid, pred.predicted_mean, color=COLOURS["national"], lw=1.5,
-            label=f"weighted fit: {slope.slope:+.1f} pp per 10 pp share")
+            label=f"fit: {slope.slope:+.1f} {gaps.unit} per 10 pp share")
     ax.fill_between(grid, band[:, 0], band[:, 1], color=COLOURS["national"], alpha=0.15)
     ax.axhline(0, color="grey", lw=0.8)
+    shares = gaps.reference[(gaps.reference["level"] == "national") & gaps.reference["gap"].isna()
+                            & gaps.reference["share"].notna()]
+    for _, row in shares.head(2).iterrows():  # a share-only reference (e.g. the census's)
+        ax.axvline(row["share"], color=COLOURS["national"], ls="--", lw=1,
+                   label=f"{row['name'].split(' (')[0]}: {row['share']:.1f}%")
     ax.set_title(f"Gap against share of {gaps.group} pupils, per {gaps.unit_label}")
-    ax.set_xlabel(f"Share of {gaps.group} pupils (%)")
-    ax.set_ylabel("Gap (percentage points)")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.set_xlabel(getattr(gaps, "share_label", "") or f"Share of {gaps.group} pupils (%)")
+    ax.set_ylabel(f"Gap ({gaps.unit_words})")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     caption = (f"A downward line means smaller gaps where more pupils are {gaps.group}: "
-               f"{slope.slope:+.1f} pp per 10 points (95% CI {slope.lower:+.1f} to "
+               f"{slope.slope:+.1f} {gaps.unit} per 10 points (95% CI {slope.lower:+.1f} to "
                f"{slope.upper:+.1f}), n = {slope.n}.")
     alt = (f"Scatter of {slope.n} {gaps.unit_plural}' gaps against their {gaps.group} share "
            f"with a fitted line of slope {slope.slope:+.1f} points per 10 points of share.")
+    return Chart(fig, caption, alt)
+
+
+def gap_trend_chart(trend: pd.DataFrame, unit: str = "pp", group: str = "disadvantaged") -> Chart:
+    """Draw the national gap and the mean school gap (with its 95% interval) by year.
+
+    Parameters
+    ----------
+    trend : pandas.DataFrame
+        :func:`evaluation.gaps.published.gap_trend`.
+    unit : str
+        ``pp`` or ``points``.
+    group : str
+        The group's name, for labels.
+
+    Returns
+    -------
+    Chart
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"year": ["2017", "2018"], "units": [10, 11], "mean": [6.0, 5.0],
+    ...                   "mean_lower": [5.0, 4.0], "mean_upper": [7.0, 6.0],
+    ...                   "national_gap": [8.0, 7.0]})
+    >>> gap_trend_chart(t).alt[:14]
+    'Gap by year, 2'
+    """
+    apply_theme()
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
+    x = np.arange(len(trend))
+    ax.errorbar(x, trend["mean"], yerr=[trend["mean"] - trend["mean_lower"],
+                                        trend["mean_upper"] - trend["mean"]],
+                fmt="o-", color=COLOURS["FSM"], capsize=3, label="mean gap across schools")
+    if trend["national_gap"].notna().any():
+        ax.plot(x, trend["national_gap"], "s--", color=COLOURS["national"],
+                label="national row of the file")
+    ax.set_xticks(x, trend["year"].astype(str))
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Gap between {group} and other pupils, by year")
+    ax.set_ylabel(f"Gap ({'percentage points' if unit == 'pp' else 'points'})")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    fig.tight_layout()
+    caption = ("Dots: the mean gap across schools with its 95% interval (schools only); "
+               "squares: the national row the Department publishes in each year's file.")
+    first, last = trend.iloc[0], trend.iloc[-1]
+    alt = (f"Gap by year, {first['year']} to {last['year']}: mean school gap from "
+           f"{first['mean']:.1f} to {last['mean']:.1f} {unit}.")
     return Chart(fig, caption, alt)

@@ -39,7 +39,7 @@ def trend_chart(result, column: str = "rate_fsm") -> Chart:
     ax.set_title(OUTCOMES[column].split(" (")[0])
     ax.set_xlabel("Exam year (support began before the grey line)")
     ax.set_ylabel(OUTCOMES[column].split("(")[-1].rstrip(")"))
-    ax.legend(fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     caption = ("Pupil-weighted figures per year; national = every school in the panel. "
                "Years without the measure are not plotted.")

@@ -71,7 +71,7 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None) -> Chart:
     ax.set_xlabel("mean score, 1-10 (10 = agree completely)")
     where = f" ({group})" if group is not None else ""
     ax.set_title(f"{result.instrument.capitalize()} survey{where}: baseline and follow-up")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     caption = ("Read each row from the light (baseline) to the dark (follow-up) dot: rightwards "
                "means stronger agreement; * marks a change significant after Holm adjustment."

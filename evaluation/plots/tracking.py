@@ -121,7 +121,7 @@ def closing_chart(summary: pd.DataFrame, threshold: int, start: str | None = Non
     ax.set_ylabel("closing the FSM gap (% of classes / schools)")
     ax.set_xlabel("subject")
     ax.set_title(f"Classes and schools closing the FSM gap, {start} to {end}")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     caption = ("Taller bars: more classes (orange) and schools (blue) where FSM pupils' gap "
                "shrank." + omission_note(omitted, threshold, "bars"))

@@ -14,50 +14,63 @@ from evaluation.report import (
     activity,
     appendix,
     design_value,
+    flow,
     front,
     gaps,
+    glossary,
     heterogeneity,
+    hidden,
     impact,
     matching,
     profile,
     published,
     record,
     replication,
+    school,
     school_support,
     sensitivity,
+    summary,
     surveys,
     tracking,
 )
 from evaluation.report.display import Section, contents
 from evaluation.results import EvaluationResult, PublishedResult, SupportResult
+from evaluation.schools.result import SchoolResult
 
 #: Where the table of contents goes in a report's list of sections.
 CONTENTS = "contents"
 
 #: The sections of each kind of report, in order (each a function of the result).
 REPORTS: dict[str, tuple[Callable | str, ...]] = {
-    "cluster": (front.header, front.findings, CONTENTS, profile.profile, gaps.gaps,
-                matching.matched_comparison, impact.impact, surveys.surveys, tracking.tracking,
-                appendix.data_quality, appendix.disclosure_notes, appendix.provenance),
-    "overall": (front.header, front.findings, CONTENTS, replication.replication,
-                profile.profile, gaps.gaps, matching.matched_comparison, impact.impact,
+    "cluster": (front.header, summary.summary, front.findings, CONTENTS, profile.profile,
+                gaps.gaps, flow.flow, matching.matched_comparison, flow.descriptive,
+                impact.impact,
+                hidden.hidden_differences, surveys.surveys, tracking.tracking,
+                appendix.data_quality, appendix.disclosure_notes, appendix.provenance,
+                glossary.glossary),
+    "overall": (front.header, summary.summary, front.findings, CONTENTS,
+                replication.replication, profile.profile, gaps.gaps, flow.flow,
+                matching.matched_comparison, flow.descriptive, impact.impact,
+                hidden.hidden_differences,
                 activity.by_activity, sensitivity.sensitivity, heterogeneity.heterogeneity,
                 surveys.surveys, tracking.tracking, appendix.data_quality,
-                appendix.disclosure_notes, appendix.provenance),
+                appendix.disclosure_notes, appendix.provenance, glossary.glossary),
     "published": (published.header, published.findings, CONTENTS, published.gap_distribution,
-                  published.slope, published.references, published.data_quality,
-                  published.source),
+                  published.trend, published.slope, published.references,
+                  published.data_quality, published.source),
     "school_support": (school_support.header, school_support.findings, CONTENTS,
                        school_support.trends, school_support.estimates, school_support.matching,
                        school_support.source),
     "design_value": (design_value.header, design_value.findings, CONTENTS,
                      design_value.comparison, design_value.world),
+    "school": (school.header, school.findings, CONTENTS, school.attainment,
+               school.destinations, school.place, school.similar, school.source),
 }
 
 
 #: The index entry of each kind of result.
 RECORDS = {EvaluationResult: record.index_record, PublishedResult: published.index_record,
-           SupportResult: school_support.index_record,
+           SupportResult: school_support.index_record, SchoolResult: school.index_record,
            DesignValueResult: design_value.index_record}
 
 
@@ -89,7 +102,7 @@ def sections(res: EvaluationResult | PublishedResult, kind: str | None = None) -
     >>> from evaluation.synthetic import generate
     >>> res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
     >>> [s.anchor for s in sections(res)][:4]
-    ['top', 'findings', 'contents', 'profile']
+    ['top', 'summary', 'findings', 'contents']
     """
     kind = kind or res.scope
     if kind not in REPORTS:
@@ -103,7 +116,11 @@ def show(res: EvaluationResult | PublishedResult, kind: str | None = None) -> No
     """Display every section of a report in a notebook (one output per section)."""
     from IPython.display import display
 
-    for section in sections(res, kind):
+    from evaluation import output_log
+
+    built = sections(res, kind)
+    output_log.write_requested(res, built)   # when the renderer asks (reports/checker/)
+    for section in built:
         display(section)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from pathlib import Path
 
 from evaluation.report.display import Section
 from evaluation.report.tables import (
@@ -10,6 +11,7 @@ from evaluation.report.tables import (
     marker,
     plain,
     safe_table,
+    scope_name,
     threshold,
     withheld,
 )
@@ -24,7 +26,12 @@ def data_quality(res: EvaluationResult) -> Section:
         ex = pe.sample.exclusions.assign(
             reason=[plain(r, res.plan) for r in pe.sample.exclusions["reason"]]
         ).rename(columns={"reason": f"Reason ({phase})", "em": "EM", "comparison": "Comparison"})
-        parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}))
+        reasons = pe.sample.exclusions["reason"]   # counts another report would give away
+        hide = {shown: [res.hidden(("excluded", scope_name(res), phase, r, col))
+                        for r in reasons] for shown, col in (("EM", "em"),
+                                                              ("Comparison", "comparison"))}
+        parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"},
+                                hide=hide))
         em, comp = (count_text(n, withheld(res, phase, who), res.plan) for n, who in
                     ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
         parts.append(f"Analysed: {em} EM and {comp} comparison pupils.")
@@ -44,10 +51,46 @@ def disclosure_notes(res: EvaluationResult) -> Section:
     return Section("Appendix: disclosure control", "disclosure", [text])
 
 
+#: Provenance items as readers read them (the parameters' code names stay in the notebook).
+ITEM_WORDS = {"parameter cluster": "report's cluster", "parameter data_dir": "data folder",
+              "parameter plan_path": "analysis plan file", "parameter seed": "random seed"}
+
+
+def departures(res: EvaluationResult) -> list[str]:
+    """List what the report could not do as the plan pre-specified (nothing: empty).
+
+    The inference method the plan's ``auto`` rule picks is the plan's, not a departure.
+
+    Examples
+    --------
+    >>> departures(res)  # doctest: +SKIP
+    ['Primary phase: the impact was not estimated (...)']
+    """
+    out = []
+    for phase, pe in res.phases.items():
+        name = phase.capitalize()
+        if not pe.estimable:
+            out.append(f"{name} phase: the impact was not estimated ({pe.not_estimable})")
+            continue
+        for row in pe.impact.table().to_dict("records"):
+            if row["outcome"] not in pe.impact.outcomes:
+                out.append(f"{name} phase, {row['label']}: not estimated "
+                           f"({plain(str(row.get('note') or ''), res.plan)})")
+    return out
+
+
 def provenance(res: EvaluationResult) -> Section:
-    """Package version, commit, input hashes, parameters, plan hash, evaluation time."""
+    """Package version, commit, input hashes, parameters, plan hash, departures, time."""
+    table = res.provenance.assign(item=res.provenance["item"].map(
+        lambda v: ITEM_WORDS.get(v, v)))
+    gone = departures(res)
     parts = ["Everything needed to rebuild this report. The same inputs, plan and seed give the "
-             "same numbers.", safe_table(res.plan, res.provenance)]
+             "same numbers.", safe_table(res.plan, table),
+             f"Pre-specified analysis plan: {Path(res.plan.path).name}, SHA-256 "
+             f"{res.plan.sha256}. "
+             + ("Departures from the plan: " + "; ".join(gone) + "." if gone else
+                "Departures from the plan: none; every pre-specified outcome was estimated "
+                "as the plan asks.")]
     if res.data.is_synthetic:
         meta = res.data.meta
         parts.insert(1, f"Data: synthetic, scenario '{meta.get('scenario')}', "

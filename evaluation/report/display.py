@@ -69,6 +69,27 @@ class Notice:
         return f'<div class="{css}" data-kind="{self.kind}">{label}{body}</div>'
 
 
+#: Tables with more rows than this are folded (a reader opens them; print shows the first rows).
+LONG_TABLE = 25
+
+
+def long_table(table: SafeTable) -> str:
+    """Fold a long table: a summary line to open it; printed, only that line and a note.
+
+    Examples
+    --------
+    >>> from evaluation.disclosure import suppress
+    >>> t = suppress(pd.DataFrame({"school": [f"S{i}" for i in range(40)], "n": 40}), {})
+    >>> long_table(t).startswith('<details class="em-long">')
+    True
+    """
+    n = len(table.frame)
+    return ('<details class="em-long"><summary>Show the full table '
+            f"({n:,} rows)</summary>{table._repr_html_()}</details>"
+            '<p class="em-print-note">The full table of '
+            f"{n:,} rows is in the HTML version of this report.</p>")
+
+
 @dataclass(frozen=True)
 class Section:
     """A titled report section: an anchor for the table of contents and its parts in order.
@@ -101,9 +122,9 @@ class Section:
         out = [f'<section id="{self.anchor}">',
                f"<h{self.level}>{html.escape(self.title)}</h{self.level}>"]
         for part in self.parts:
-            if hasattr(part, "_repr_html_"):
-                out.append(part._repr_html_())
-            elif isinstance(part, SafeTable):
+            if isinstance(part, SafeTable) and len(part.frame) > LONG_TABLE:
+                out.append(long_table(part))
+            elif hasattr(part, "_repr_html_"):
                 out.append(part._repr_html_())
             else:
                 out.append(f"<p>{html.escape(str(part))}</p>")

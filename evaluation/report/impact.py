@@ -132,8 +132,9 @@ def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=(),
 def impact(res: EvaluationResult) -> Section:
     """Impact estimates per phase: the table, a forest plot, the FSM-gap question, warnings."""
     parts = ["One row per pre-specified outcome (analysis.yml). Effects are adjusted differences "
-             "between EM pupils and comparable pupils in the same schools and year groups: points "
-             "for point scores, percentage points for thresholds. p (Holm) adjusts for testing "
+             "between EM pupils and the comparison pupils in the same schools and year groups: "
+             "points for point scores, percentage points for thresholds. p (Holm) adjusts for "
+             "testing "
              "several outcomes. MDES is the smallest effect size (in standard deviations) the "
              "sample could detect with 80% power; above the plan's threshold, results are "
              "indicative only."]

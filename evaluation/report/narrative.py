@@ -71,10 +71,10 @@ def describe_effect(row: pd.Series | dict, plan: Plan) -> str:
     est, lo, hi = (round(r[k] * s, 1) for k in ("estimate", "ci_low", "ci_high"))
     if gaussian:
         what = (f"EM pupils scored {abs(est):.1f} {units} {'more' if est >= 0 else 'less'} "
-                "than comparable pupils")
+                "than the comparison pupils")
     else:
         what = (f"the share of EM pupils reaching it was {abs(est):.1f} {units} "
-                f"{'higher' if est >= 0 else 'lower'} than for comparable pupils")
+                f"{'higher' if est >= 0 else 'lower'} than for the comparison pupils")
     extra = [f"95% CI {lo:.1f} to {hi:.1f}"]
     months = months_value(r)
     if _finite(months):

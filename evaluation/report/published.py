@@ -7,7 +7,8 @@ import re
 
 import pandas as pd
 
-from evaluation.plots.published import gap_distribution_chart, gap_share_chart
+from evaluation.gaps.published import RANDOM_EFFECTS
+from evaluation.plots.published import gap_distribution_chart, gap_share_chart, gap_trend_chart
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import safe_table
 from evaluation.results import PublishedResult
@@ -17,6 +18,8 @@ GAP_LABELS = {"name": "Name", "n_group": "Group pupils", "n_other": "Other pupil
               "gap_lower": "95% CI low", "gap_upper": "95% CI high",
               "gap_shrunk": "Shrunk gap (pp)", "share": "Group share %", "level": "Level",
               "status": "What the file says"}
+#: Columns dropped from a table when the file gives none of them (no counts, no intervals).
+NUMERIC = ("n_group", "n_other", "gap_lower", "gap_upper", "gap_shrunk", "share")
 COUNTS = {"rate_group": "n_group", "rate_other": "n_other",
           "gap": ["n_group", "n_other"], "gap_lower": ["n_group", "n_other"],
           "gap_upper": ["n_group", "n_other"], "gap_shrunk": ["n_group", "n_other"]}
@@ -25,6 +28,34 @@ COUNTS = {"rate_group": "n_group", "rate_other": "n_other",
 #: How the slope's verdict reads against the source documents' claim.
 CLAIM = {"agree": "agree with", "contradict": "contradict",
          "inconclusive": "neither confirm nor contradict"}
+
+
+def _share_words(gaps) -> str:
+    """`` (<what the share is>)`` when it is not the file's own share of the group."""
+    return f" ({gaps.share_label[0].lower()}{gaps.share_label[1:]})" if gaps.share_label else ""
+
+
+def _labels(gaps) -> dict:
+    """Column labels in the gaps' unit (percentages and pp, or mean scores and points)."""
+    labels = dict(GAP_LABELS)
+    if gaps.share_label:
+        labels["share"] = "Share % (census)"
+    if gaps.unit == "pp":
+        return labels
+    return {**labels, "rate_group": "Group (mean)", "rate_other": "Other (mean)",
+            "gap": "Gap (points)", "gap_shrunk": "Shrunk gap (points)"}
+
+
+def _counts(df: pd.DataFrame, counts: dict = COUNTS) -> dict:
+    """Keep the statistics whose count columns the table has.
+
+    A file without cohort counts has none: its figures were suppressed by the Department
+    before publication, code by code (counted in the data-quality appendix).
+    """
+    def present(v):
+        return all(c in df.columns for c in ([v] if isinstance(v, str) else v))
+
+    return {k: v for k, v in counts.items() if present(v)}
 
 
 def _markdown(text: str) -> str:
@@ -50,20 +81,38 @@ def findings(res: PublishedResult) -> Section:
     """
     g, s = res.report.gaps, res.report.slope
     n, total = len(g.estimable), len(g.table)
+    if g.method == RANDOM_EFFECTS:
+        spread = (f"Gaps differ between {g.unit_plural}: the spread of their true gaps "
+                  f"(standard deviation) is about {g.tau:.1f} points, once sampling noise in "
+                  "small cohorts is allowed for.")
+    else:
+        q1, q3 = g.estimable["gap"].quantile([0.25, 0.75])
+        spread = (f"Gaps differ between {g.unit_plural}: the middle half lie between {q1:.1f} "
+                  f"and {q3:.1f} {g.unit_words}; the file has no cohort counts, so sampling "
+                  f"noise cannot be told apart from true differences and every "
+                  f"{g.unit_label} counts equally in the mean.")
     sentences = [
-        f"Across the {n:,} {g.unit_plural} that published both rates, {g.group} pupils were on "
-        f"average {g.mean:.1f} percentage points behind other pupils ({g.measure_label}; 95% CI "
+        f"Across the {n:,} {g.unit_plural} that published both figures, {g.group} pupils were "
+        f"on average {g.mean:.1f} {g.unit_words} behind other pupils ({g.measure_label}; 95% CI "
         f"{g.mean_lower:.1f} to {g.mean_upper:.1f}).",
-        f"Gaps differ between {g.unit_plural}: the spread of their true gaps (standard "
-        f"deviation) is about {g.tau:.1f} points, once sampling noise in small cohorts is "
-        "allowed for.",
-        f"For each 10 points more {g.group} pupils, the gap changes by {s.slope:+.1f} points "
-        f"(95% CI {s.lower:+.1f} to {s.upper:+.1f}): these data {CLAIM[s.verdict]} the source "
-        "documents' claim that schools with more disadvantaged pupils have smaller gaps.",
-        f"{total - n:,} of the {total:,} {g.unit_plural} in the file did not publish both rates "
-        "(small cohorts are suppressed by the Department); they are counted in the data-quality "
-        "appendix, not dropped.",
+        spread,
+        f"For each 10 points more {g.group} pupils{_share_words(g)}, the gap changes "
+        f"by {s.slope:+.1f} {g.unit_words} (95% CI {s.lower:+.1f} to {s.upper:+.1f}): these "
+        f"data {CLAIM[s.verdict]} the source documents' claim that schools with more "
+        "disadvantaged pupils have smaller gaps.",
+        f"{total - n:,} of the {total:,} {g.unit_plural} in the file did not publish both "
+        "figures (small cohorts are suppressed by the Department); they are counted in the "
+        "data-quality appendix, not dropped.",
     ]
+    trend = res.report.trend
+    if len(trend) > 1:
+        first, last = trend.iloc[0], trend.iloc[-1]
+        sentences.insert(1, (
+            f"From {first['year']} to {last['year']} the mean gap across {g.unit_plural} went "
+            f"from {first['mean']:.1f} to {last['mean']:.1f} {g.unit_words}"
+            + (f", and the national row's gap from {first['national_gap']:.0f} to "
+               f"{last['national_gap']:.0f}" if trend["national_gap"].notna().all() else "")
+            + "."))
     body = "".join(f"<p>{html.escape(t)}</p>" for t in sentences)
     return Section("Findings", "findings", [Notice(body, "findings")])
 
@@ -77,16 +126,23 @@ def gap_distribution(res: PublishedResult) -> Section:
         "": summary["statistic"],
         "Value": [f"{int(v):,}" if c else f"{v:.1f}"
                   for v, c in zip(summary["value"], counts, strict=True)]})
-    cols = [c for c in GAP_LABELS if c in gaps.table.columns]
+    cols = [c for c in GAP_LABELS if c in gaps.table.columns
+            and (c not in NUMERIC or gaps.table[c].notna().any())]
     table = gaps.table[cols].sort_values("gap", ascending=False, na_position="last")
+    if gaps.method == RANDOM_EFFECTS:
+        how = ("Intervals are 95% Newcombe intervals; the shrunk gap pulls small cohorts "
+               "towards the mean.")
+    else:
+        how = (f"The mean weighs every {gaps.unit_label} equally, with a 95% t interval: "
+               "the file gives no cohort counts, so no interval per "
+               f"{gaps.unit_label} and no shrinkage.")
     return Section("Gap distribution", "distribution", [
-        "Gap = other pupils' rate minus the group's rate, in percentage points (positive: the "
-        "group is behind). Intervals are 95% Newcombe intervals; the shrunk gap pulls small "
-        "cohorts towards the mean. LA, regional and national rows are references (drawn as "
+        f"Gap = other pupils' figure minus the group's, in {gaps.unit_words} (positive: the "
+        f"group is behind). {how} LA, regional and national rows are references (drawn as "
         "lines), never part of the summary.",
         safe_table(res.plan, shown),
         gap_distribution_chart(gaps),
-        safe_table(res.plan, table, COUNTS, labels=GAP_LABELS),
+        safe_table(res.plan, table, _counts(table), labels=_labels(gaps)),
         safe_table(res.plan, gaps.status_counts().rename(columns={"status": "What the file says",
                                                                   "schools": "Units"})),
     ])
@@ -95,19 +151,47 @@ def gap_distribution(res: PublishedResult) -> Section:
 def slope(res: PublishedResult) -> Section:
     """Show the gap against the share of the group, with the fitted slope."""
     s = res.report.slope
-    text = (f"For each 10 points more {res.report.gaps.group} pupils, the gap changes by "
-            f"{s.slope:+.1f} points (95% CI {s.lower:+.1f} to {s.upper:+.1f}, {s.n:,} "
-            f"{res.report.gaps.unit_plural}): these data {CLAIM[s.verdict]} the claim.")
+    g = res.report.gaps
+    text = (f"For each 10 points more {g.group} pupils{_share_words(g)}, the gap "
+            f"changes by {s.slope:+.1f} {g.unit_words} (95% CI {s.lower:+.1f} to "
+            f"{s.upper:+.1f}, {s.n:,} {g.unit_plural}): these data {CLAIM[s.verdict]} the "
+            "claim.")
     return Section("Gap against the share of disadvantaged pupils", "share",
                    ["The source documents claim that schools with more FSM pupils have smaller "
                     "gaps (a negative slope).", text, gap_share_chart(res.report.gaps, s)])
+
+
+TREND_LABELS = {"year": "Year", "units": "Schools with both figures",
+                "mean": "Mean school gap", "mean_lower": "95% CI low",
+                "mean_upper": "95% CI high", "national_group": "National: group",
+                "national_other": "National: other", "national_gap": "National gap",
+                "national_n_group": "National: group pupils",
+                "national_n_other": "National: other pupils"}
+TREND_COUNTS = {"national_group": "national_n_group", "national_other": "national_n_other",
+                "national_gap": ["national_n_group", "national_n_other"]}
+
+
+def trend(res: PublishedResult) -> Section:
+    """Show the gap year by year when the source holds several years of the same table."""
+    t, g = res.report.trend, res.report.gaps
+    if len(t) < 2:
+        year = res.report.source.year or "one year"
+        return Section("Gap by year", "trend", [
+            f"This source holds one year ({year}): no trend to show."])
+    shown = t[[c for c in TREND_LABELS if c in t.columns]]
+    return Section("Gap by year", "trend", [
+        f"Each year's file read the same way: the mean gap across {g.unit_plural} (schools "
+        f"only, {g.unit_words}) and the national row the Department publishes in the file.",
+        safe_table(res.plan, shown, TREND_COUNTS, labels=TREND_LABELS),
+        gap_trend_chart(t, g.unit, g.group),
+    ])
 
 
 def references(res: PublishedResult) -> Section:
     """LA, regional and national rows of the file."""
     ref = res.report.reference_table()
     return Section("LA, regional and national rows", "references",
-                   [safe_table(res.plan, ref, COUNTS, labels=GAP_LABELS)])
+                   [safe_table(res.plan, ref, _counts(ref), labels=_labels(res.report.gaps))])
 
 
 def data_quality(res: PublishedResult) -> Section:

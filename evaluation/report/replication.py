@@ -10,6 +10,7 @@ from evaluation.report.tables import (
     effect_text,
     informative,
     informative_mask,
+    marker,
     safe_table,
     scale,
     threshold,
@@ -39,10 +40,13 @@ def replication(res: EvaluationResult) -> Section:
             keep = (t["p_holm"] < alpha) & informative_mask(t)
             significant += t.loc[keep, "label"].tolist()
     t = threshold(res.plan)
+    # the phases' sum gives a withheld phase away beside the other phase's count
+    total = {who: marker(res.plan) if any(withheld(res, p, who) for p in res.phases) else
+             safe_count(n, t) for who, n in (("em", res.n_em), ("comparison", res.n_comparison))}
     ours = {
-        "EM pupils analysed": safe_count(res.n_em, t),
+        "EM pupils analysed": total["em"],
         "EM schools (secondary + primary)": f"{res.n_em_schools} ({n_sec} + {n_pri})",
-        "comparison pupils": safe_count(res.n_comparison, t),
+        "comparison pupils": total["comparison"],
         "statistically significant outcomes": "; ".join(significant) or "none",
     }
     df = pd.DataFrame({"": list(PUBLISHED), "DFE-RR133 (2011)": [

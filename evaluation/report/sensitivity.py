@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evaluation.linked import remainder_hidden
 from evaluation.report.display import Notice, Section
 from evaluation.report.estimates import estimate_rows
+from evaluation.report.tables import threshold
 from evaluation.results import EvaluationResult
 
 
@@ -24,6 +26,14 @@ def sensitivity(res: EvaluationResult) -> Section:
             label=pe.sensitivity["outcome"].map(outcomes["label"]),
             family=pe.sensitivity["outcome"].map(outcomes["family"]),
             Specification=pe.sensitivity["label"])
+        # a specification's pupils beside the phase's: the difference (a caliper's
+        # unmatched) is a count too; rows that would give a small one away are hidden
+        rows = list(zip(table["Specification"], table["outcome"], strict=True))
+        hide = remainder_hidden(pe.sample.n_em, dict(zip(rows, table["n_em"].fillna(0)
+                                                         .astype(int), strict=True)),
+                                threshold(res.plan))
+        flags = [r in hide for r in rows]
         parts.append(f"{phase.capitalize()} phase.")
-        parts.append(estimate_rows(res.plan, table, "Specification"))
+        parts.append(estimate_rows(res.plan, table, "Specification",
+                                   hide={"EM pupils": flags, "Comparison pupils": flags}))
     return Section("Sensitivity to the analysis choices", "sensitivity", parts)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from evaluation.linked import SURVEY_COUNTS
 from evaluation.plots.surveys import survey_dumbbell
 from evaluation.report.display import Notice, Section, p_text
-from evaluation.report.tables import safe_table, threshold
+from evaluation.report.tables import safe_table, scope_name, threshold
 from evaluation.results import EvaluationResult
 from evaluation.surveys import COUNTS
 
@@ -30,6 +31,10 @@ def surveys(res: EvaluationResult) -> Section:
             continue
         shown = result.table[list(LABELS)].assign(p_holm=p_text(result.table["p_holm"]))
         parts.append(f"{instrument.capitalize()} survey.")
-        parts.append(safe_table(res.plan, shown, COUNTS, labels=LABELS, decimals=2))
+        scope = scope_name(res)   # counts another report would give away stay hidden
+        hide = {c: [res.hidden(("survey", scope, instrument, item, c))
+                    for item in result.table["item"]] for c in SURVEY_COUNTS}
+        parts.append(safe_table(res.plan, shown, COUNTS, labels=LABELS, decimals=2,
+                                hide=hide))
         parts.append(survey_dumbbell(result, threshold(res.plan)))
     return Section("Perception surveys", "surveys", parts)

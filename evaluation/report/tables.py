@@ -141,10 +141,24 @@ def effect_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 #: Warning classes as readers should read them (the raw text stays in the render log).
 WARNING_WORDS = {
-    "PerfectSeparationWarning": "Perfect separation (every pupil in some group had the same "
-                                "result)",
-    "ConvergenceWarning": "The model fit did not fully converge",
-    "RuntimeWarning": "Numerical warning",
+    "PerfectSeparationWarning": "In some group every pupil had the same result, so the model "
+                                "could not fully separate its effects (perfect separation)",
+    "ConvergenceWarning": "The model's calculations did not fully settle, so treat its figures "
+                          "with care",
+    "RuntimeWarning": "A calculation met extreme numbers",
+}
+
+#: Statistical phrases of model and matching messages, in readers' words.
+PHRASES = {
+    "too few for reliable cluster-robust inference; read the interval as descriptive":
+        "too few to measure how much results vary between schools, so the interval describes "
+        "these pupils but is not a reliable guide beyond them",
+    "one school only, so standard errors cannot be clustered; using HC1":
+        "one school only, so differences between schools cannot be allowed for in the "
+        "interval",
+    "the wild cluster bootstrap failed numerically; using CR1 with t(G-1)":
+        "the preferred method for few schools failed, so a standard method for clustered "
+        "data was used instead",
 }
 
 
@@ -164,11 +178,19 @@ def plain(text: str, plan: Plan) -> str:
     'headline outcome missing (GCSE capped point score (best 8, QCA points))'
     >>> plain("7 of 18 treated units have no control within the caliper", load_plan())
     'some treated units have no control within the caliper'
+    >>> plain("every EM pupil analysed has the value 1 (perfect separation)", load_plan())
+    'the outcome takes one value in one of the groups compared (perfect separation)'
     """
     for kind, words in WARNING_WORDS.items():
         text = text.replace(f"{kind}: ", f"{words}: ")
+    for phrase, words in PHRASES.items():
+        text = text.replace(phrase, words)
     text = re.sub(r"\b[A-Z][A-Za-z]*Warning: ", "", text)
     text = re.sub(r"\b\d+ of \d+ (treated|control) units", r"some \1 units", text)
+    # "every EM pupil analysed has the value 1" tells each pupil's outcome (issue 14)
+    text = re.sub(r"every (?:\w+ )?pupil analysed has the value \S+ \(perfect separation\)",
+                  "the outcome takes one value in one of the groups compared (perfect "
+                  "separation)", text)
     text = text.replace("warnings: ", "")
     outcomes = {o["name"] for phase in plan.raw["outcomes"].values() for o in phase}
     names = outcomes | set(plan.raw.get("labels", {})) | set(plan.raw.get("covariates", []))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from evaluation.plots.tracking import class_gap_chart, closing_chart
 from evaluation.report.display import Notice, Section
-from evaluation.report.tables import safe_table, threshold
+from evaluation.report.tables import safe_table, scope_name, threshold
 from evaluation.results import EvaluationResult
 from evaluation.tracking import COUNTS, SUMMARY_COUNTS
 
@@ -32,11 +32,16 @@ def tracking(res: EvaluationResult) -> Section:
     summary = res.tracking.summary.assign(
         share_classes_closing=100 * res.tracking.summary["share_classes_closing"],
         share_schools_closing=100 * res.tracking.summary["share_schools_closing"])
+    scope = scope_name(res)   # counts another report or table would give away stay hidden
     parts.append(safe_table(res.plan, summary, SUMMARY_COUNTS, labels=SUMMARY_LABELS,
-                            decimals=0))
+                            decimals=0, hide={"n_fsm": [res.hidden(("track_fsm", scope, *k))
+                            for k in zip(summary["subject"], summary["start"], summary["end"],
+                                         strict=True)]}))
     parts.append(closing_chart(res.tracking.summary, t))
     table = res.tracking.table
     cols = [c for c in LABELS if c in table.columns]
-    parts.append(safe_table(res.plan, table[cols], COUNTS, labels=LABELS))
+    parts.append(safe_table(res.plan, table[cols], COUNTS, labels=LABELS, hide={
+        "n_fsm": [res.hidden(("class_fsm", *k)) for k in zip(
+            table["class_id"], table["subject"], table["term"], strict=True)]}))
     parts.append(class_gap_chart(table, t))
     return Section("Termly tracking", "tracking", parts)

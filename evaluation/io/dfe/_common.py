@@ -28,6 +28,10 @@ PERFORMANCE_CODES = {
     "NA": ("not applicable", "not applicable"),
     "LOWCOV": ("low coverage", "low coverage"),
     "NEW": ("new school", "new school"),
+    # the 2010 and earlier tables
+    "LT11": ("fewer than 11 pupils (suppressed)", "suppressed"),
+    "NOTREQ": ("not required", "not applicable"),
+    "N/A": ("not applicable", "not applicable"),
     ".": ("not applicable", "not applicable"),
     "": ("blank", "blank"),
 }
@@ -107,7 +111,8 @@ def read_rows(path: str | Path, sheet=None) -> tuple[list[str], list[list[str]]]
 
     The format is taken from the file's first bytes, not its name (a spreadsheet saved with a
     ``.csv`` name is read as a spreadsheet). CSV: byte-order mark, CRLF and old Mac CR line
-    endings handled, Latin-1 when not UTF-8.
+    endings handled, Latin-1 when not UTF-8; tab-separated when the header line has tabs and
+    no comma (the performance tables of 2010 and before).
 
     Parameters
     ----------
@@ -154,7 +159,9 @@ def read_rows(path: str | Path, sheet=None) -> tuple[list[str], list[list[str]]]
             continue
     if "\r" in text and "\n" not in text:  # old Mac line endings
         text = text.replace("\r", "\n")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","  # older tab-separated years
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     if not rows:
         raise DataError(f"{path}: empty file; expected a CSV with a header row")
     return [h.strip() for h in rows[0]], rows[1:]

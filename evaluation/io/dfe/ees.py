@@ -66,6 +66,7 @@ GROUP_LABELS = {
     "eligible for fsm in the last 6 years": ("fsm", "FSM"),
     "fsm not eligible": ("fsm", "other"), "not eligible for fsm": ("fsm", "other"),
     "not known to be eligible for fsm": ("fsm", "other"), "fsm all other": ("fsm", "other"),
+    "not known to be fsm eligible": ("fsm", "other"),
     "fsm total other": ("fsm", "other"), "non-fsm": ("fsm", "other"),
     "all other pupils": (None, "other"), "all other": (None, "other"),
 }
@@ -234,6 +235,9 @@ def read_ees(path: str | Path, metadata: str | Path | None = None, sheet=None) -
                         f"['time_period', 'geographic_level', filters..., indicators...], "
                         f"missing {missing}; {found(header, rows)}")
     raw = frame(header, rows, path)
+    if raw.empty:
+        raise DataError(f"{path}: a header ({len(header)} columns) but no data rows; expected "
+                        "one row per time period, area and filter value")
     meta_path, meta, labels = _sidecar(path, metadata), None, {}
     if meta_path is not None:
         mh, mr = read_rows(meta_path)
@@ -277,8 +281,8 @@ def read_ees(path: str | Path, metadata: str | Path | None = None, sheet=None) -
                     labels)
 
 
-def _groups(table: EESTable) -> tuple[str, pd.Series]:
-    """Find the filter holding the FSM / disadvantage groups and each row's (characteristic, group).
+def _groups(table: EESTable) -> tuple[str | None, str, pd.Series]:
+    """Find the filters holding the FSM / disadvantage groups: topic, value, and each row's pair.
 
     Raises
     ------
@@ -300,7 +304,7 @@ def _groups(table: EESTable) -> tuple[str, pd.Series]:
                         index=d.index, dtype=object)
         groups = {g for g in out.dropna()}
         if any(g[1] != "other" for g in groups) and any(g[1] == "other" for g in groups):
-            return value_col, out
+            return topic_col, value_col, out
     shown = {c: v[:6] for c, v in table.filters.items()}
     raise DataError(f"{table.path}: no FSM / disadvantage breakdown: looked for filter columns "
                     f"{[c for _, c in GROUP_COLUMNS]} with labels such as 'Disadvantaged' and "
@@ -360,14 +364,16 @@ def ees_release(table: EESTable, measures: list[str] | None = None,
     ...     ["group", "count", "denominator"]].values.tolist()
     [['disadvantaged', 99.0, 198.0], ['other', 360.0, 480.0]]
     """
-    group_col, group_of = _groups(table)
+    topic_col, group_col, group_of = _groups(table)
     d, excluded = table.data, {}
     keep = group_of.notna()
     excluded[f"rows of other {group_col} values"] = int((~keep).sum())
     filters = dict(filters or {})
     for col, values in table.filters.items():
-        if col == group_col or col.endswith("_topic") or col in SEX_COLUMNS:
+        if col in (group_col, topic_col) or col.endswith("_topic") or col in SEX_COLUMNS:
             continue
+        if col not in filters and d.groupby("time_period")[col].nunique().max() <= 1:
+            continue  # one value per period (e.g. version: Final / Provisional): not a choice
         if col in filters:
             mask = d[col] == str(filters[col])
         else:
@@ -401,6 +407,9 @@ def ees_release(table: EESTable, measures: list[str] | None = None,
             "denominator_code": table.codes.loc[keep, den], "rate": rate}))
     out = (pd.concat(parts, ignore_index=True)[TIDY_COLUMNS] if parts
            else pd.DataFrame(columns=TIDY_COLUMNS))
+    if out.empty:
+        raise DataError(f"{table.path}: no rows left for measures {measures}: rows left out "
+                        f"by filter {excluded}; pass filters={{column: value}} to choose")
     for col in ("area_level", "area_code", "area_name", "time_period", "sex"):
         out[col] = out[col].astype(object)
     used = sorted({c for m in measures for c in (_numerator(table, m), _denominator(table, m))},

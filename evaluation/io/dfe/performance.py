@@ -119,11 +119,12 @@ _KIND_WORDS = (("special", "special school"), ("mainstream", "school"),
 def _row_types(raw: pd.DataFrame, labels: dict, path: Path) -> tuple[pd.Series, pd.Series, str]:
     """Row type and label: the metadata's RECTYPE description, else the family's convention.
 
-    Without RECTYPE (a filtered file), or for a value neither describes: URN present -> school,
-    LEA only -> LA, neither -> national.
+    Without RECTYPE (a filtered file, a census file), or for a value neither describes: a
+    numeric URN -> school, else LEA / LA present -> LA, else national (``URN`` = ``NAT``).
     """
     blank = pd.Series("", index=raw.index)
-    urn = raw["URN"].fillna("").str.strip() != ""
+    # a school's URN is a number; census files put ``NAT`` in URN for their national rows
+    urn = raw["URN"].fillna("").str.strip().str.fullmatch(r"\d+").astype(bool)
     lea_col = next((c for c in ("LEA", "LA") if c in raw.columns), None)
     lea = raw[lea_col].fillna("").str.strip() != "" if lea_col else blank != ""
     structural = pd.Series(np.select([urn, lea], ["school", "LA"], "national"), index=raw.index)
@@ -179,8 +180,8 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
     Raises
     ------
     DataError
-        The file lacks a ``URN`` column (the message lists what was found), or a row has more
-        fields than the header.
+        The file lacks a ``URN`` column (the message lists what was found), has no data rows,
+        or a row has more fields than the header.
 
     Examples
     --------
@@ -197,6 +198,9 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
                         f"['URN', 'RECTYPE', 'LEA', 'SCHNAME'] (URN required), missing ['URN']; "
                         f"{found(header, rows)}")
     raw = frame(header, rows, path)
+    if raw.empty:
+        raise DataError(f"{path}: a header ({len(header)} columns, {header[:6]} ...) but no data "
+                        "rows; expected one row per school (and LA / national rows)")
     if metadata is None:
         metadata = next(iter(sorted(p for p in path.parent.glob("*meta*")
                                     if p.suffix in (".csv", ".xlsx", ".ods"))), None)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from evaluation import config
-from evaluation.exceptions import DataError
+from evaluation.exceptions import DataError, EvaluationWarning
 
 #: Kinds of report a source can have.
 REPORTS = ("gaps", "school_support", "none")
@@ -35,6 +36,10 @@ class PublishedSource:
         (``gaps``, ``school_support`` or ``none``).
     layouts : tuple of str
         Per-file layouts when the files differ (empty: every file has ``layout``).
+    share : str
+        Where the share of the group comes from when not from the main file:
+        ``<file>:<column>`` (e.g. ``england_census.csv:PNUMFSMEVER``, the census's FSM-ever
+        share, joined on URN); empty: the main file's own share column.
 
     Examples
     --------
@@ -56,6 +61,7 @@ class PublishedSource:
     report: str = "gaps"
     download: str = ""
     layouts: tuple[str, ...] = ()
+    share: str = ""
 
     def layout_for(self, index: int = 0) -> str:
         """Layout of file ``index`` (``layouts`` when given per file, else ``layout``)."""
@@ -104,7 +110,8 @@ def _source(meta: dict, folder: Path, where: str) -> PublishedSource:
         provenance=str(meta["provenance"]), metadata=tuple(folder / m for m in metadata),
         phase=str(meta.get("phase", "")), year=str(meta.get("year", "")),
         measure=str(meta.get("measure", "")), report=report,
-        download=str(meta.get("download", "")), layouts=layouts)
+        download=str(meta.get("download", "")), layouts=layouts,
+        share=str(meta.get("share", "")))
 
 
 def known_sources(directory: str | Path | None = None) -> dict[str, PublishedSource]:
@@ -163,8 +170,15 @@ def published_sources(directory: str | Path | None = None) -> dict[str, Publishe
     Raises
     ------
     DataError
-        A source folder without all its listed files (the message names them and where to
-        download them), or a README without the expected keys.
+        A source folder without all its listed files (the message names them, the formats
+        tried, what the folder holds and where to download them), a README without the
+        expected keys, or data files at the top of the folder (the message says which folder
+        each belongs in).
+
+    Warns
+    -----
+    EvaluationWarning
+        A folder neither registered nor described by a README (it is not read).
 
     Examples
     --------
@@ -174,8 +188,10 @@ def published_sources(directory: str | Path | None = None) -> dict[str, Publishe
     directory = Path(directory) if directory is not None else config.published_dir()
     if not directory.is_dir():
         return {}
+    known = known_sources(directory)
+    _refuse_loose_files(directory, known)
     out = {}
-    for slug, source in known_sources(directory).items():
+    for slug, source in known.items():
         if (directory / slug).is_dir():
             out[slug] = source
     for readme in sorted(directory.glob("*/README.md")):
@@ -183,10 +199,64 @@ def published_sources(directory: str | Path | None = None) -> dict[str, Publishe
             meta = _front_matter(readme)
             src = _source(meta, readme.parent, str(readme))
             out[src.slug] = src
-    for src in out.values():
-        absent = [str(p) for p in src.paths if not p.is_file()]
-        if absent:
-            raise DataError(f"{directory / src.slug}: files of source {src.slug!r} not found: "
-                            f"{absent}; download them from {src.download or src.provenance} "
-                            f"(see data/published/README.md)")
+    unknown = sorted(f.name for f in directory.iterdir() if f.is_dir()
+                     and not f.name.startswith(".") and f.name not in out
+                     and not (f / "README.md").is_file())
+    if unknown:
+        warnings.warn(f"{directory}: folders {unknown} are not read: neither registered "
+                      f"sources (known: {sorted(known)}) nor described by a README.md with "
+                      f"front matter (keys {list(_SOURCE_KEYS)}); rename each to a known slug "
+                      "or add its README (see data/published/README.md)", EvaluationWarning,
+                      stacklevel=2)
+    for slug, src in list(out.items()):
+        out[slug] = _with_downloads(src, directory)
     return dict(sorted(out.items()))
+
+
+#: Data files a user may drop at the top of the published folder instead of in a source folder.
+_DATA_SUFFIXES = (".csv", ".xlsx", ".ods", ".xls", ".txt", ".zip")
+
+
+def _refuse_loose_files(directory: Path, known: dict[str, PublishedSource]) -> None:
+    """Refuse data files at the top of the folder (never read), saying where each belongs."""
+    loose = sorted(f.name for f in directory.iterdir()
+                   if f.is_file() and f.suffix.lower() in _DATA_SUFFIXES)
+    if not loose:
+        return
+    homes = {p.stem: slug for slug, src in known.items() for p in src.paths}
+    where = [f"{name} -> {homes[Path(name).stem]}/" if Path(name).stem in homes
+             else f"{name} -> ?" for name in loose]
+    raise DataError(f"{directory}: data files at the top of the published folder are not read: "
+                    f"{where[:10]}; put each source's files in a folder named by its slug "
+                    "(known slugs are listed in data/published/README.md)")
+
+
+#: Formats a download may come in, tried (same name, other suffix) when the listed file is absent.
+DOWNLOAD_SUFFIXES = (".csv", ".xlsx", ".ods")
+
+
+def _with_downloads(src: PublishedSource, directory: Path) -> PublishedSource:
+    """Replace each absent file of a source by its xlsx / ods / csv twin, or raise.
+
+    The DfE offers most files as CSV and as a spreadsheet: ``ks2final.xlsx`` in place of the
+    listed ``ks2final.csv`` is read as it is. A file absent in every format raises an error
+    naming it, the formats tried, what the folder holds and where to download it.
+    """
+    paths, absent = [], []
+    for p in src.paths:
+        twins = [p] + [p.with_suffix(x) for x in DOWNLOAD_SUFFIXES if x != p.suffix]
+        found = next((t for t in twins if t.is_file()), None)
+        paths.append(found or p)
+        if found is None:
+            absent.append(p.name)
+    if absent:
+        folder = directory / src.slug
+        held = sorted(f.name for f in folder.iterdir()) if folder.is_dir() else []
+        raise DataError(f"{folder}: files of source {src.slug!r} not found: {absent} (also "
+                        f"looked for them as {list(DOWNLOAD_SUFFIXES)}); the folder holds "
+                        f"{held[:12] or 'nothing'}; download them from "
+                        f"{src.download or src.provenance} and keep the names listed "
+                        f"(see data/published/README.md)")
+    if paths == list(src.paths):
+        return src
+    return replace(src, paths=tuple(paths))

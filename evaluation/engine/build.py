@@ -1,0 +1,256 @@
+"""Build many reports fast: warm kernels in worker processes, or tasks on a Dask cluster.
+
+Each report is one idempotent task (:func:`render_task`): it renders into temporary files and
+renames them into place, so a task run twice (a worker killed and its task re-run elsewhere)
+leaves one complete report. Reports whose inputs have not changed since their last build are
+skipped (:func:`input_keys`). A progress bar (tqdm) shows counts, rate and time left; the
+summary counts reports built, skipped, not estimable and failed, by reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaluation import config
+from evaluation.render import ReportSpec, render_report, save_record
+
+_RENDER_LOCK = threading.Lock()
+
+
+def code_hash(notebooks_dir: str | Path = config.NOTEBOOKS_DIR) -> str:
+    """Hash of everything that shapes a report besides its data: the package and notebooks.
+
+    Examples
+    --------
+    >>> len(code_hash())
+    16
+    """
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".py", ".j2", ".json", ".yml",
+                                                              ".csv") and p.is_file()
+                   and "__pycache__" not in p.parts)
+    files += sorted(Path(notebooks_dir).glob("*.ipynb")) + [config.ANALYSIS_PLAN]
+    for p in files:
+        if p.is_file():
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _files_hash(folder: Path) -> str:
+    """Hash of the names and bytes of a folder's visible files (not recursive)."""
+    h = hashlib.sha256()
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and not p.name.startswith("."):
+                h.update(p.name.encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def input_keys(specs: list[ReportSpec], notebooks_dir=config.NOTEBOOKS_DIR) -> dict[str, str]:
+    """One key per report: the hash of what it reads, with the code's hash and its parameters.
+
+    A school report's key covers that school's own rows in every file, so changing one
+    school's data re-renders that school's report only; a cluster or overall report's key
+    covers the data set's files; a published report's, its source folder.
+
+    Examples
+    --------
+    >>> input_keys([])
+    {}
+    """
+    code = code_hash(notebooks_dir)
+    keys, folders = {}, {}
+    for spec in specs:
+        p = spec.parameters
+        if spec.kind == "school":
+            from evaluation.schools.data import load_schools
+
+            data = load_schools(p["published_dir"], p["source"], p["destinations"])
+            if p["urn"] not in data.schools.index:  # no such school: always try (and fail)
+                keys[spec.slug] = ""
+                continue
+            own = data.input_hash(p["urn"])
+        else:
+            folder = (Path(p["published_dir"]) / p["source"] if "source" in p
+                      else Path(p.get("data_dir", "")))
+            if folder not in folders:
+                folders[folder] = _files_hash(folder)
+            own = folders[folder]
+        params = hashlib.sha256(json.dumps(p, sort_keys=True).encode()).hexdigest()[:8]
+        keys[spec.slug] = f"{code}-{own}-{params}"
+    return keys
+
+
+def up_to_date(spec: ReportSpec, reports_dir: Path, key: str) -> bool:
+    """Whether the report was built from these inputs (same key) and its page is there."""
+    if not key:
+        return False
+    rec = spec.record_path(reports_dir)
+    if not (rec.is_file() and spec.html_path(reports_dir).is_file()):
+        return False
+    try:
+        data = json.loads(rec.read_text())
+    except (OSError, ValueError):
+        return False
+    return (data.get("fields", {}).get("input_key") == key
+            and data.get("status") in ("ok", "not estimable"))
+
+
+def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str = "",
+                engine: str | None = "warm") -> dict:
+    """Render one report in this process's warm kernel; idempotent (atomic writes).
+
+    Returns the render record as a dict (plain data: it crosses process boundaries).
+    """
+    with _RENDER_LOCK:  # one warm kernel per process: one report at a time in it
+        rec = render_report(spec, reports_dir, notebooks_dir, engine=engine)
+    out = rec.__dict__.copy()
+    if key:
+        out["fields"] = {**out["fields"], "input_key": key}
+        save_record(spec.record_path(Path(reports_dir)), **out)
+    out["pid"] = os.getpid()
+    return out
+
+
+@dataclass
+class BuildSummary:
+    """What a build did: reports by status, failures by reason, time taken."""
+
+    records: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> Counter:
+        """Reports per status (``ok``, ``not estimable``, ``failed``), plus ``skipped``."""
+        c = Counter(r["status"] for r in self.records)
+        c["skipped (unchanged)"] = len(self.skipped)
+        return c
+
+    def text(self) -> str:
+        """Return the end-of-build summary a person reads."""
+        c = self.counts
+        built = c.get("ok", 0) + c.get("not estimable", 0)
+        lines = [f"built {built} ({c.get('ok', 0)} ok, {c.get('not estimable', 0)} not "
+                 f"estimable), failed {c.get('failed', 0)}, skipped {len(self.skipped)} "
+                 f"unchanged, in {self.seconds:.1f} s"
+                 + (f" ({60 * len(self.records) / self.seconds:.0f} reports/min)"
+                    if self.seconds and self.records else "")]
+        reasons = Counter(r["error"].split(":")[0] for r in self.records
+                          if r["status"] == "failed")
+        for reason, n in reasons.most_common():
+            lines.append(f"  failed: {n} x {reason}")
+        return "\n".join(lines)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="report", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True, smoothing=0.1)
+
+
+def _warm_init() -> None:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
+          notebooks_dir: str | Path = config.NOTEBOOKS_DIR, workers: int | None = None,
+          scheduler: str | None = None, force: bool = False, progress: bool = True,
+          engine: str | None = "warm",
+          on_done: Callable[[dict], None] | None = None) -> BuildSummary:
+    """Render many reports in parallel, each at most once per build, skipping unchanged ones.
+
+    Parameters
+    ----------
+    specs : list of ReportSpec
+        Reports to build.
+    reports_dir, notebooks_dir : path
+        Output root and the template notebooks.
+    workers : int, optional
+        Local worker processes (default: every core). Ignored with ``scheduler``.
+    scheduler : str, optional
+        A Dask distributed scheduler address (``tcp://host:8786``), or a
+        ``distributed.Client``: reports run as tasks on its workers.
+    force : bool
+        Render even the reports whose inputs are unchanged.
+    progress : bool
+        Show a progress bar on standard error.
+    engine : {"warm", None}
+        ``"warm"``: one long-lived kernel per worker; None: a new kernel per report.
+    on_done : callable, optional
+        Called with each finished report's record (tests, logs).
+
+    Returns
+    -------
+    BuildSummary
+
+    Examples
+    --------
+    >>> build([], "/tmp/em-empty", progress=False).text().split(", in")[0]
+    'built 0 (0 ok, 0 not estimable), failed 0, skipped 0 unchanged'
+    """
+    t0 = time.perf_counter()
+    reports_dir = Path(reports_dir).resolve()
+    notebooks_dir = Path(notebooks_dir).resolve()
+    keys = input_keys(specs, notebooks_dir)
+    todo = [s for s in specs if force or not up_to_date(s, reports_dir, keys[s.slug])]
+    summary = BuildSummary(skipped=[s.slug for s in specs if s not in todo])
+    if not todo:
+        summary.seconds = time.perf_counter() - t0
+        return summary
+    args = [(s, str(reports_dir), str(notebooks_dir), keys[s.slug], engine) for s in todo]
+    bar = _progress(len(todo), progress)
+    done: dict[str, dict] = {}
+
+    def finished(rec: dict) -> None:
+        done[rec["slug"]] = rec
+        bar.update(1)
+        if rec["status"] == "failed":
+            bar.write(f"report {rec['slug']}: failed: {rec['error']}", file=sys.stderr)
+        if on_done:
+            on_done(rec)
+
+    try:
+        if scheduler is not None:
+            from evaluation.engine.dask import run_on_cluster
+
+            run_on_cluster(scheduler, args, finished)
+        else:
+            _run_local(args, workers or len(os.sched_getaffinity(0)) or 1, finished)
+    finally:
+        bar.close()
+    summary.records = [done[s.slug] for s in todo if s.slug in done]
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None]) -> None:
+    """Run the tasks in ``workers`` processes, each with its own warm kernel."""
+    if workers <= 1:
+        _warm_init()
+        for a in args:
+            finished(render_task(*a))
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(args)),
+                             mp_context=mp.get_context("spawn"),
+                             initializer=_warm_init) as pool:
+        futures = [pool.submit(render_task, *a) for a in args]
+        for f in as_completed(futures):
+            finished(f.result())

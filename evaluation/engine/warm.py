@@ -1,0 +1,96 @@
+"""A papermill engine that runs every notebook of a process in one long-lived kernel.
+
+``papermill.execute_notebook(..., engine_name="warm")`` parameterises, records and saves the
+notebook exactly as the default engine does; only the kernel differs: started once per
+process (IPC transport), its namespace reset before each notebook, never shut down between
+notebooks. Imports, data read through module-level caches and results computed once (the
+similar-schools table) stay in memory across reports.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.utils import merge_kwargs, remove_args
+
+from evaluation.engine.kernels import IPCKernelManager, reset_code
+
+_LOCK = threading.Lock()
+_STATE: dict = {}
+#: Notebooks run in the current warm kernel (for tests and the bench).
+STATS = {"kernels_started": 0, "notebooks": 0}
+
+
+def _reset(client: PapermillNotebookClient) -> None:
+    """Reset the namespace and the forwarded environment, silently (no output kept)."""
+    from jupyter_core.utils import run_sync
+
+    msg_id = client.kc.execute(reset_code(), silent=True, store_history=False)
+    reply = run_sync(client.kc._async_get_shell_msg)(timeout=60)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = run_sync(client.kc._async_get_shell_msg)(timeout=60)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"warm kernel: reset failed: {reply['content']}")
+
+
+def shutdown() -> None:
+    """Stop this process's warm kernel (at exit, or to start afresh)."""
+    from jupyter_core.utils import run_sync
+
+    with _LOCK:
+        km, kc = _STATE.pop("km", None), _STATE.pop("kc", None)
+    if kc is not None:
+        kc.stop_channels()
+    if km is not None and km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+
+
+atexit.register(shutdown)
+
+
+class WarmEngine(NBClientEngine):
+    """Papermill engine ``warm``: one kernel per process, reused for every notebook."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                 stderr_file=None, start_timeout=60, execution_timeout=None,
+                                 **kwargs):
+        """Execute the parameterised notebook in the process's warm kernel."""
+        kwargs = remove_args(["input_path", "kernel_manager_class"], **kwargs)
+        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+        final_kwargs = merge_kwargs(
+            safe_kwargs, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+            startup_timeout=start_timeout, kernel_name=kernel_name, log_output=log_output,
+            stdout_file=stdout_file, stderr_file=stderr_file)
+        from jupyter_core.utils import run_sync
+
+        with _LOCK:
+            km = _STATE.get("km")
+        if km is not None and (not km.has_kernel or _STATE.get("kernel_name") != kernel_name
+                               or not run_sync(km.is_alive)()):
+            shutdown()  # a kernel that died (or of another language) is replaced
+        km = _STATE.get("km")
+        client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+        if km is None:
+            client.km = IPCKernelManager(kernel_name=kernel_name)
+            client.owns_km = False
+            STATS["kernels_started"] += 1
+        else:
+            client.kc = _STATE["kc"]
+            _reset(client)
+        # papermill writes the notebook after every cell so that a long run can be watched;
+        # here a report takes a second: write it once, at the end (papermill does, after the
+        # engine returns, with the error shown if a cell failed)
+        nb_man.save = lambda *args, **kw: None
+        try:
+            out = client.execute()
+        finally:
+            _STATE.update(km=client.km, kc=client.kc, kernel_name=kernel_name)
+            STATS["notebooks"] += 1
+        return out
+
+
+papermill_engines.register("warm", WarmEngine)

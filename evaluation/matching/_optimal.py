@@ -1,0 +1,188 @@
+"""Optimal pair and full matching (MatchIt ``method = "optimal"`` and ``"full"``).
+
+As MatchIt 4.7's ``matchit2optimal`` / ``matchit2full``: a focal x other distance matrix
+(absolute differences of the propensity score or distance column, or Euclidean distances in
+Mahalanobis space) over the units not discarded, with ``antiexact`` pairs and (full matching)
+pairs outside a caliper forbidden, solved by optmatch's ``fullmatch`` (see ``_optmatch``) once
+per exact stratum. Each matched set is a subclass; weights are MatchIt's subclass weights.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+
+from evaluation.exceptions import MatchingWarning, NotEstimableError
+from evaluation.matching._checks import MethodOutput, Prepared, subclass_weights
+from evaluation.matching._optmatch import fullmatch, prune_pairs
+
+
+def _space(prep: Prepared) -> np.ndarray:
+    """Coordinates whose Euclidean distances are the matching distances."""
+    if prep.mahalanobis is not None:
+        return prep.mahalanobis
+    return prep.distance[:, None]
+
+
+def _pair_distances(space: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    diff = space[rows][:, None, :] - space[cols][None, :, :]
+    if space.shape[1] == 1:
+        return np.abs(diff[..., 0])
+    return np.sqrt((diff ** 2).sum(axis=2))
+
+
+def _forbid(prep: Prepared, dm: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+    """Set to inf the pairs ``antiexact`` and (full matching) the calipers rule out."""
+    if prep.antiexact is not None:
+        for k in range(prep.antiexact.shape[1]):
+            x = prep.antiexact[:, k]
+            dm[x[rows][:, None] == x[cols][None, :]] = np.inf
+    a = prep.args
+    if a["method"] != "full":
+        return
+    width = a.get("caliper_distance")
+    if width is not None:
+        d = prep.distance
+        dm[np.abs(d[rows][:, None] - d[cols][None, :]) > width] = np.inf
+    if prep.caliper_covs is not None:
+        for k, w in enumerate(prep.caliper_widths):
+            x = prep.caliper_covs[:, k]
+            dm[np.abs(x[rows][:, None] - x[cols][None, :]) > w] = np.inf
+
+
+def _controls_args(a: dict, e_ratio: float) -> tuple[float, float, float, bool] | None:
+    """(mean, min, max controls, transpose) for one stratum of optimal pair matching."""
+    ratio = a["ratio"]
+    mn, mx = a.get("min_controls"), a.get("max_controls")
+    if mx is None:
+        mn = mx = ratio
+    elif mn is None:
+        mn = 1
+    if e_ratio < 1:
+        return 1.0, 1.0, 1.0, True
+    if e_ratio < ratio:
+        return e_ratio, min(mn, math.floor(e_ratio)), mx, False
+    return ratio, mn, mx, False
+
+
+def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, dict]:
+    """Arcs (focal position, other position) of every stratum, and each stratum's epsilon."""
+    a = prep.args
+    n = len(focal)
+    keep = ~prep.discarded
+    strata = prep.strata if prep.strata is not None else np.zeros(n, np.int64)
+    space = _space(prep)
+    optimal = a["method"] == "optimal"
+    one_stratum = prep.strata is None
+    prune = (optimal and one_stratum and prep.mahalanobis is None and a["ratio"] == 1
+             and a.get("max_controls") is None)
+    arcs, eps = [], {}
+    for s in np.unique(strata[keep]):
+        in_s = keep & (strata == s)
+        rows, cols = np.flatnonzero(in_s & focal), np.flatnonzero(in_s & ~focal)
+        if len(rows) == 0 or len(cols) == 0:
+            continue
+        dm = _pair_distances(space, rows, cols)
+        _forbid(prep, dm, rows, cols)
+        if prune:
+            dm[~prune_pairs(focal[in_s], prep.distance[in_s])] = np.inf
+        if not np.isfinite(dm).any():
+            continue
+        if dm.shape == (1, 1):
+            arcs.append((rows, cols))
+            continue
+        if optimal:
+            mean, mn, mx, transpose = _controls_args(a, len(cols) / len(rows))
+            sol = (fullmatch(dm.T, mn, mx, mean, a["tol"]) if transpose
+                   else fullmatch(dm, mn, mx, mean, a["tol"]))
+            if sol is not None and transpose:
+                arcs.append((rows[sol.cols], cols[sol.rows]))
+            elif sol is not None:
+                arcs.append((rows[sol.rows], cols[sol.cols]))
+        else:
+            mn = a.get("min_controls") or 0.0
+            mx = a.get("max_controls") or math.inf
+            sol = fullmatch(dm, mn, mx, None, a["tol"])
+            if sol is not None:
+                arcs.append((rows[sol.rows], cols[sol.cols]))
+        if sol is None:
+            warnings.warn(f"optimal matching found no solution in {len(rows)} "
+                          f"{a['focal']} and {len(cols)} {a['other']} units of one stratum "
+                          "(constraints impossible to meet); they are left unmatched",
+                          MatchingWarning, stacklevel=5)
+        else:
+            label = ("all" if prep.strata_labels is None
+                     else str(prep.strata_labels.at(rows[:1])[0]))
+            eps[label] = sol.epsilon
+    return arcs, eps
+
+
+def _subclasses(arcs: list, n: int) -> np.ndarray:
+    """Return subclass ids: components of the arcs, numbered by first row in data order."""
+    sub = np.full(n, np.nan)
+    if not arcs:
+        return sub
+    r = np.concatenate([x[0] for x in arcs])
+    c = np.concatenate([x[1] for x in arcs])
+    g = coo_array((np.ones(len(r)), (r, c)), shape=(n, n))
+    _, lab = connected_components(g, directed=False)
+    used = np.zeros(n, bool)
+    used[r] = used[c] = True
+    pos = np.flatnonzero(used)
+    _, first = np.unique(lab[pos], return_index=True)
+    number = np.empty(lab.max() + 1)
+    number[lab[pos][np.sort(first)]] = np.arange(1, len(first) + 1)
+    sub[pos] = number[lab[pos]]
+    return sub
+
+
+def _match_matrix(sub: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """MatchIt's ``subclass2mmC``: each focal unit's subclass-mates, in data order."""
+    f_pos = np.flatnonzero(focal)
+    has = ~np.isnan(sub)
+    o_pos = np.flatnonzero(~focal & has)
+    width = max(int(np.bincount(sub[has].astype(np.int64)).max()) - 1, 1) if has.any() else 1
+    mm = np.full((len(f_pos), width), -1, np.int64)
+    owner = {}
+    for k, p in enumerate(f_pos):
+        if has[p]:
+            owner.setdefault(sub[p], k)
+    fill = np.zeros(len(f_pos), np.int64)
+    for p in o_pos:
+        k = owner.get(sub[p])
+        if k is not None:
+            mm[k, fill[k]] = p
+            fill[k] += 1
+    return mm[:, :max(int(fill.max(initial=0)), 1)]
+
+
+def match(prep: Prepared) -> MethodOutput:
+    """Optimal pair (``method="optimal"``) or full (``"full"``) matching, as MatchIt's.
+
+    Solves, per exact stratum, the minimum-cost flow problem optmatch solves, on distances
+    rounded as optmatch rounds them (``tol``); see ``evaluation.matching._optmatch``.
+    """
+    a = prep.args
+    if a["method"] == "full" and a.get("min_controls") and a.get("caliper") is not None:
+        raise ValueError("calipers cannot be used with method='full' when `min_controls` is "
+                         "given (as in MatchIt)")
+    treat = prep.treat
+    focal = ~treat if a["estimand"] == "ATC" else treat
+    arcs, a["resolution"] = _solve(prep, focal)
+    sub = _subclasses(arcs, len(treat))
+    if np.isnan(sub).all():
+        raise NotEstimableError(
+            f"{a['method']} matching found no matches ({int(focal.sum())} {a['focal']} "
+            f"units): no matching meets the constraints (ratio {a['ratio']}, antiexact "
+            f"{a.get('antiexact')}, caliper {a.get('caliper')}, exact {a.get('exact')}); "
+            "R's MatchIt stops with an error here too")
+    w = subclass_weights(sub, treat, a["estimand"])
+    mm = _match_matrix(sub, focal) if a["method"] == "optimal" else None
+    live = ~prep.discarded
+    excl = {f"{g}: not matched": int((grp & live & (w == 0)).sum())
+            for g, grp in (("treated", treat), ("control", ~treat))}
+    return MethodOutput(w, sub, mm, excl)

@@ -1,0 +1,220 @@
+"""The output checker's log of a report, in ACRO's format (``results.json`` plus one CSV per table).
+
+ACRO (the SACRO project's output-checking package) writes, at ``acro.finalise(path, "json")``,
+a ``results.json`` holding ``version``, ``tool`` and ``results``: one record per output with
+``uid``, ``status``, ``type``, ``properties``, ``files`` (each with its ``sdc`` summary and
+failing cells), ``outcome`` (per column, per row: ``"ok"`` or the failing checks),
+``command``, ``summary``, ``timestamp``, ``comments``, ``exception`` and ``fair``. Each report
+build writes the same, so that a checker can review it with the tools they already use:
+every table the report shows (cells named as ACRO names its checks, plus
+``SecondarySuppression`` for cells hidden to protect others) and every outcome model
+(``MinimumDoFCheck`` on its residual degrees of freedom). The per-table CSV files hold the
+table as shown, suppressed cells as the marker: the log never holds a suppressed value.
+
+The renderer asks for the log by naming its folder in the environment variable
+``EM_OUTPUT_LOG`` while the report's notebook runs (:func:`requested`);
+:func:`write_requested` is called where the report's sections are displayed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.disclosure import SafeTable
+from evaluation.sdc_rules import Rules, dof_check
+
+#: The environment variable naming the folder the log is written to.
+ENV = "EM_OUTPUT_LOG"
+#: ACRO's format this log follows (``results.json`` of ``acro.finalise``).
+ACRO_FORMAT = "1.0.2"
+TOOL = {"@type": "SoftwareApplication", "name": "evaluation (ACRO rules)",
+        "url": "https://github.com/AI-SDC/ACRO", "version": ACRO_FORMAT}
+_CONTEXT = "https://w3id.org/statbarnsdc#"
+
+
+def log_dir(slug: str, reports_dir: str | Path) -> Path:
+    """Where a report's log goes: ``reports/checker/<slug>/``.
+
+    Examples
+    --------
+    >>> log_dir("overall", "reports").as_posix()
+    'reports/checker/overall'
+    """
+    return Path(reports_dir) / "checker" / slug
+
+
+@contextlib.contextmanager
+def requested(slug: str, reports_dir: str | Path):
+    """Ask the notebook run inside this block to write its log (sets ``EM_OUTPUT_LOG``)."""
+    old = os.environ.get(ENV)
+    folder = log_dir(slug, reports_dir).resolve()
+    for stale in [folder / "results.json", *folder.glob("*.csv")]:   # a failed build leaves
+        stale.unlink(missing_ok=True)                                 # no log of an old one
+    os.environ[ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = old
+
+
+def write_requested(res, sections) -> Path | None:
+    """Write the log where ``EM_OUTPUT_LOG`` says, if it says; return the file written."""
+    where = os.environ.get(ENV)
+    return write(where, res, sections) if where else None
+
+
+def _table_record(uid: str, table: SafeTable, section, now: str) -> tuple[dict, pd.DataFrame]:
+    checks = table.checks if table.checks is not None else \
+        table.hidden.replace({True: "SecondarySuppression; ", False: "ok"})
+    checks = checks.copy()
+    checks.columns = list(table.frame.columns)
+    checks.index = [str(i) for i in range(len(checks))]
+    names = ("PresenceOfZeroCheck", "MinimumThresholdCheck", "SecondarySuppression")
+    cells = {k: [] for k in names}
+    hidden = table.hidden.to_numpy()
+    shown_zeros = 0
+    for i, row in enumerate(checks.itertuples(index=False)):
+        for j, text in enumerate(row):
+            for k in names:
+                if f"{k};" in text:
+                    cells[k].append([i, j])
+            if "PresenceOfZeroCheck" in text and not hidden[i, j]:
+                shown_zeros += 1
+    counts = {k: len(v) for k, v in cells.items()}
+    status = "fail" if any(counts.values()) else "pass"
+    n_hidden = int(hidden.sum())
+    summary = "".join(
+        f"{k}: {'fail' if counts[k] else 'pass'} - {counts[k]} cells may need suppressing.\n"
+        for k in names) + f"Suppressed: {n_hidden} cells; zeros shown: {shown_zeros}.\n"
+    exception = ""
+    if shown_zeros:
+        exception = (f"{shown_zeros} cell(s) showing or resting on a zero count: analysis.yml sets "
+                     "disclosure.zeros_are_disclosive to false (zeros in these tables are "
+                     "fixed by the design, e.g. no unmatched pupils under exact matching).")
+    record = {
+        "uid": uid, "status": status, "type": "table",
+        "properties": {"method": "suppress", "mitigation": "suppress",
+                       "section": section.title, "suppressed_cells": n_hidden},
+        "files": [{"name": f"{uid}.csv", "sdc": {"summary": counts, "cells": cells}}],
+        "outcome": checks.to_dict(),
+        "command": f"evaluation.disclosure.suppress: section {section.title!r} "
+                   f"(#{section.anchor})",
+        "summary": summary, "timestamp": now,
+        "comments": [table.footnote] if table.footnote else [],
+        "exception": exception,
+        "fair": {"context": _CONTEXT, "statbarn": "Frequencies",
+                 "risks": ["ClassDisclosure", "Differencing", "LowCount"],
+                 "checks_needed": list(names), "common_mitigations": ["Suppression"],
+                 "check_status": {k: "fail" if counts[k] else "pass" for k in names}},
+    }
+    return record, table.frame
+
+
+def _models(res):
+    for phase, pr in sorted(getattr(res, "phases", {}).items()):
+        impact = getattr(pr, "impact", None)
+        if impact is None:
+            continue
+        for kind, fits in (("outcome", impact.outcomes), ("fsm_gap", impact.gaps)):
+            for name, fit in fits.items():
+                yield f"model-{phase}-{kind}-{name}", phase, name, fit
+
+
+def _model_record(uid: str, phase: str, name: str, fit, rules: Rules, now: str) -> dict:
+    glm = fit.glm
+    status, summary = dof_check(glm.df_resid, rules)
+    return {
+        "uid": uid, "status": status, "type": "regression",
+        "properties": {"method": "glm", "dof": int(glm.df_resid), "phase": phase,
+                       "outcome": name},
+        "files": [], "outcome": {},
+        "command": f"evaluation.models: weighted GLM of {name} ({phase})",
+        "summary": summary, "timestamp": now, "comments": [], "exception": "",
+        "fair": {"context": _CONTEXT, "statbarn": "CorrelationCoefficients",
+                 "risks": ["LowDOF"], "checks_needed": ["MinimumDoFCheck"],
+                 "common_mitigations": ["Suppression"],
+                 "check_status": {"MinimumDoFCheck": status}},
+    }
+
+
+def build(res, sections) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Return the log of one report (as ``results.json`` holds it) and its tables as shown.
+
+    Parameters
+    ----------
+    res : EvaluationResult or another result with ``plan``
+        The report's results (its models are listed; its plan gives the rules).
+    sections : list of Section
+        What the report shows.
+
+    Returns
+    -------
+    (dict, dict)
+        The log, and each table's shown frame by uid.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.disclosure import suppress
+    >>> from evaluation.report.display import Section
+    >>> t = suppress(pd.DataFrame({"n": [3, 40]}), {"n": "n"})
+    >>> log, files = build(None, [Section("Profile", "profile", [t])])
+    >>> log["results"]["profile-1"]["outcome"]["n"]
+    {'0': 'MinimumThresholdCheck; ', '1': 'ok'}
+    """
+    now = dt.datetime.now().isoformat()
+    results, files = {}, {}
+    for section in sections:
+        k = 0
+        for part in getattr(section, "parts", []):
+            if isinstance(part, SafeTable):
+                k += 1
+                uid = f"{section.anchor}-{k}"
+                results[uid], files[uid] = _table_record(uid, part, section, now)
+    plan = getattr(res, "plan", None)
+    rules = Rules.from_plan(plan) if plan is not None else Rules()
+    for uid, phase, name, fit in _models(res):
+        results[uid] = _model_record(uid, phase, name, fit, rules, now)
+    for rec in results.values():
+        rec["properties"]["rules"] = dict(vars(rules))
+    log = {"version": ACRO_FORMAT, "tool": dict(TOOL), "results": results}
+    return log, files
+
+
+def write(folder: str | Path, res, sections) -> Path:
+    """Write ``results.json`` and one CSV per table into ``folder``; return the JSON's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    log, files = build(res, sections)
+    for uid, frame in files.items():
+        frame.to_csv(folder / f"{uid}.csv", index=False)
+    path = folder / "results.json"
+    path.write_text(json.dumps(log, indent=1, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def checks_failed(log: dict) -> Counter:
+    """Cells of the log's tables by rule (``MinimumThresholdCheck``, ...), for summaries.
+
+    Examples
+    --------
+    >>> checks_failed({"results": {}})
+    Counter()
+    """
+    out = Counter()
+    for rec in log["results"].values():
+        for f in rec["files"]:
+            out.update(f["sdc"].get("summary", {}))
+    return out

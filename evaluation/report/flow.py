@@ -1,0 +1,127 @@
+"""What a reviewer checks first: the flow of schools and pupils, and outcomes before adjustment.
+
+Counts come from the phase's results and pass the same disclosure control as the tables that
+show them elsewhere (the data-quality and matching tables), so a value suppressed there is
+suppressed here too.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from evaluation.report.display import Notice, Section
+from evaluation.report.tables import (
+    count_text,
+    group_withheld,
+    plain,
+    safe_table,
+    scale,
+    threshold,
+    withheld,
+)
+from evaluation.results import EvaluationResult, PhaseResult
+
+
+def _box(text: str, out: list[str] | None = None) -> str:
+    side = ""
+    if out:
+        side = ('<div class="em-flow-out"><strong>Left out</strong><ul>'
+                + "".join(f"<li>{html.escape(o)}</li>" for o in out) + "</ul></div>")
+    return f'<li><div class="em-flow-box">{html.escape(text)}</div>{side}</li>'
+
+
+def _exclusions(res: EvaluationResult, pe: PhaseResult) -> list[str]:
+    ex = pe.sample.exclusions.assign(reason=[plain(r, res.plan)
+                                             for r in pe.sample.exclusions["reason"]])
+    ex = ex.rename(columns={"em": "EM", "comparison": "Comparison"})
+    shown = safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}).frame
+    return [f"{r['reason']}: {r['EM']} EM, {r['Comparison']} comparison"
+            for _, r in shown.iterrows() if not (str(r["EM"]) == "0"
+                                                 and str(r["Comparison"]) == "0")]
+
+
+def phase_flow(res: EvaluationResult, phase: str, pe: PhaseResult) -> str:
+    """Draw the flow diagram of one phase as an HTML list of boxes (read aloud as text)."""
+    s = res.schools[res.schools["phase"] == phase]
+    trial, partner = int((s["role"] == "trial").sum()), int((s["role"] == "partner").sum())
+    linked = int((s["role"].eq("trial") & s["em_linked"].astype(bool)).sum())
+    steps = [_box(f"Schools in the programme: {trial + partner} ({trial} trial, "
+                  f"{partner} partner)"),
+             _box(f"Trial schools whose EM pupils are identified in the attainment data: "
+                  f"{linked}", [f"{trial - linked} trial school"
+                                f"{'s' if trial - linked != 1 else ''} without linked EM "
+                                "pupil data"] if trial - linked else None)]
+    if not pe.estimable:
+        steps.append(_box(f"No analysis: {pe.not_estimable}"))
+    else:
+        em, comp = (count_text(n, withheld(res, phase, who), res.plan) for n, who in
+                    ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
+        steps.append(_box("EM pupils and their classmates in the same schools and year groups",
+                          _exclusions(res, pe)))
+        steps.append(_box(f"Matched and analysed: {em} EM pupils and {comp} comparison pupils "
+                          f"in {pe.sample.n_schools} school"
+                          f"{'s' if pe.sample.n_schools != 1 else ''} (each outcome's own "
+                          "count is in the impact table)"))
+    label = (f"Flow diagram, {phase} phase: from the schools in the programme to the pupils "
+             "analysed, with what was left out at each step.")
+    return (f'<figure class="em-flow" aria-label="{html.escape(label)}"><ol>'
+            + "".join(steps) + f"</ol><figcaption>{html.escape(label)}</figcaption></figure>")
+
+
+class _Html:
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+
+def flow(res: EvaluationResult) -> Section:
+    """Build the flow diagram of schools and pupils, per phase."""
+    parts = ["How schools and pupils reached the analysis. Counts below the disclosure "
+             f"threshold ({threshold(res.plan)}) are shown as "
+             f"'{res.plan.raw['disclosure']['marker']}'."]
+    for phase, pe in res.phases.items():
+        parts.append(_Html(phase_flow(res, phase, pe)))
+    return Section("From the programme to the analysis", "flow", parts)
+
+
+def descriptive(res: EvaluationResult) -> Section:
+    """Unadjusted outcomes of EM and comparison pupils, before any model."""
+    parts = ["Outcomes as they are, before any adjustment: the mean score (point scores) or the "
+             "share of pupils reaching the threshold (%), for EM pupils and for the comparison "
+             "pupils as they are and weighted so that each school and year counts as much as "
+             "its EM pupils. The impact estimates then adjust for prior attainment and the "
+             "other characteristics."]
+    for phase, pe in res.phases.items():
+        parts.append(f"{phase.capitalize()} phase.")
+        if not pe.estimable or pe.descriptives is None or not len(pe.descriptives):
+            parts.append(Notice(f"No outcomes to describe: {pe.not_estimable or 'no data'}",
+                                "not estimable"))
+            continue
+        d = pe.descriptives
+        k = d["family"].map(scale)
+        df = pd.DataFrame({
+            "Outcome": d["outcome"].map(res.plan.label),
+            "Shown as": d["family"].map({"gaussian": "mean points", "binomial": "% reaching"}),
+            "EM pupils": d["n_em"], "Comparison pupils": d["n_comparison"],
+            "EM": (d["mean_em"] * k).round(1),
+            "Comparison": (d["mean_comparison"] * k).round(1),
+            "Comparison (weighted)": (d["mean_comparison_weighted"] * k).round(1),
+            "Difference": (d["difference"] * k).round(1),
+        })
+        rests = ["EM pupils", "Comparison pupils"]
+        hide = {c: [group_withheld(res, phase)] * len(df) for c in ("EM pupils",
+                                                                    "Comparison pupils")}
+        safe = safe_table(res.plan, df, {"EM pupils": "EM pupils",
+                                         "Comparison pupils": "Comparison pupils",
+                                         "EM": "EM pupils", "Comparison": "Comparison pupils",
+                                         "Comparison (weighted)": "Comparison pupils",
+                                         "Difference": rests},
+                          decimals={c: 1 for c in ("EM", "Comparison", "Comparison (weighted)",
+                                                   "Difference")}, hide=hide)
+        parts.append(safe.select(["Outcome", "Shown as", "EM", "Comparison",
+                                  "Comparison (weighted)", "Difference"]))
+    return Section("Outcomes before adjustment", "descriptive", parts)

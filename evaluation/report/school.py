@@ -1,0 +1,176 @@
+"""Sections of a school report: the school's gaps over the years and its place among schools."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.disclosure import safe_count
+from evaluation.report.display import Notice, Section
+from evaluation.report.tables import marker, safe_table, threshold
+from evaluation.schools.result import SchoolResult
+
+DEST_LABELS = {"year": "Year published", "n_dis": "Disadvantaged pupils",
+               "rate_dis": "Disadvantaged %", "dis_lower": "95% CI low",
+               "dis_upper": "95% CI high", "n_other": "Other pupils", "rate_other": "Other %",
+               "other_lower": "95% CI low ", "other_upper": "95% CI high ",
+               "gap": "Gap (pp)", "gap_lower": "Gap 95% CI low", "gap_upper": "Gap 95% CI high"}
+DEST_COUNTS = {"rate_dis": "n_dis", "dis_lower": "n_dis", "dis_upper": "n_dis",
+               "rate_other": "n_other", "other_lower": "n_other", "other_upper": "n_other",
+               "gap": ["n_dis", "n_other"], "gap_lower": ["n_dis", "n_other"],
+               "gap_upper": ["n_dis", "n_other"]}
+
+
+def _gap_shown(res: SchoolResult) -> pd.DataFrame:
+    """Destination years whose gap rests on enough pupils in both groups to be shown."""
+    t = threshold(res.plan)
+    d = res.destinations
+    return d[(d["n_dis"] >= t) & (d["n_other"] >= t) & d["gap"].notna()]
+
+
+def header(res: SchoolResult) -> Section:
+    """Title and what the report is."""
+    p = res.profile
+    size = f"{int(p['pupils']):,} pupils" if pd.notna(p["pupils"]) else "size not published"
+    share = (f"{p['share_dis']:.0f}% of its KS4 pupils disadvantaged"
+             if pd.notna(p["share_dis"]) else "share disadvantaged not published")
+    return Section(f"{res.name}", "top", [
+        f"URN {res.urn}, {res.la}; {res.phase} school, {size}, {share}.",
+        "Disadvantaged pupils (eligible for free school meals in the last six years, or looked "
+        "after) against all other pupils, from the Department for Education's published "
+        "school-level files, read as published."], level=1)
+
+
+def findings(res: SchoolResult) -> Section:
+    """Give the school's gaps in a few sentences, with the numbers of the tables below."""
+    out = []
+    a = res.attainment.set_index("measure")
+    if pd.notna(a.at["Attainment 8", "gap"]):
+        out.append(f"Attainment 8: disadvantaged pupils averaged {a.at['Attainment 8', 'dis']:.1f}"
+                   f" against {a.at['Attainment 8', 'other']:.1f} for other pupils, a gap of "
+                   f"{a.at['Attainment 8', 'gap']:.1f} points.")
+    else:
+        out.append("Attainment 8 was not published for both groups, so no gap can be shown.")
+    shown = _gap_shown(res)
+    if len(shown):
+        last = shown.iloc[-1]
+        out.append(f"Sustained destinations (published {int(last['year'])}): "
+                   f"{last['rate_dis']:.0f}% of disadvantaged and {last['rate_other']:.0f}% of "
+                   f"other pupils, a gap of {last['gap']:.0f} points (95% CI "
+                   f"{last['gap_lower']:.1f} to {last['gap_upper']:.1f}).")
+    pl = res.place.set_index("measure")
+    row = pl.loc["Attainment 8 gap (other minus disadvantaged)"]
+    if pd.notna(row["all_rank"]):
+        out.append(f"Its Attainment 8 gap ranks {int(row['all_rank']):,} of {row['all_n']:,} "
+                   f"schools (1 = narrowest) and {int(row['similar_rank'])} of "
+                   f"{row['similar_n']} among itself and its {len(res.similar)} most similar "
+                   "schools.")
+    if res.status == "not estimable":
+        return Section("Findings", "findings", [Notice(
+            "No gap is published for this school in any of the files read: every "
+            "figure for one of the groups is suppressed or missing.", "not estimable")])
+    return Section("Findings", "findings",
+                   [Notice("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in out) + "</ul>",
+                           "findings")])
+
+
+def attainment(res: SchoolResult) -> Section:
+    """Attainment 8 and Progress 8 of the two groups, as published (no interval: no counts)."""
+    t = safe_table(res.plan, res.attainment, {}, decimals={"dis": 2, "other": 2, "gap": 2},
+                   labels={"measure": "Measure", "dis": "Disadvantaged", "other": "Other",
+                           "gap": "Gap (other minus disadvantaged)",
+                           "status": "What the file says"})
+    return Section("Attainment and progress, 2022/23", "attainment", [
+        t, "The performance table publishes each group's average score but neither the number "
+        "of pupils in each group at KS4 nor the spread of their scores, so no interval can be "
+        "given for these gaps; the Department withheld the figures of small groups itself "
+        "(codes kept in the last column)."])
+
+
+def destinations(res: SchoolResult) -> Section:
+    """Sustained destinations by group and year, with intervals; small groups suppressed."""
+    d = res.destinations
+    if d.empty:
+        return Section("Destinations after KS4", "destinations", [Notice(
+            "The destinations files hold no row for this school.", "not estimable")])
+    t = safe_table(res.plan, d, DEST_COUNTS, decimals={c: 1 for c in d.columns
+                                                         if c not in ("year",)},
+                   labels=DEST_LABELS)
+    return Section("Destinations after KS4, by year", "destinations", [
+        t, "Share of pupils in a sustained education, apprenticeship or employment destination. "
+        "Intervals: Wilson score intervals for each group's rate and Newcombe's hybrid score "
+        "interval for the gap (95%), from the published counts (binomial); where a count of "
+        "pupils with a destination is suppressed it is recovered from the published rate and "
+        "cohort. Years are those of publication."])
+
+
+def place(res: SchoolResult) -> Section:
+    """Rank and medians among all schools of the file and among similar schools."""
+    p = res.place.copy()
+    for c in ("all_rank", "similar_rank"):
+        p[c] = p[c].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+    t = safe_table(res.plan, p, {}, decimals={"value": 2, "all_median": 2,
+                                              "similar_median": 2},
+                   labels={"measure": "Measure", "value": "This school",
+                           "all_median": "Median, all schools", "all_rank": "Rank, all",
+                           "all_n": "Schools", "similar_median": "Median, similar schools",
+                           "similar_rank": "Rank, similar", "similar_n": "Similar (incl. this)"})
+    return Section("Place among schools", "place", [
+        t, f"Rank 1 is the highest score or the narrowest gap. Similar schools: the "
+        f"{res.k} nearest schools of the same phase on size, share disadvantaged and the "
+        "shares with low and high prior attainment (each standardised; Euclidean distance), "
+        "computed once for all schools of the file."])
+
+
+def similar(res: SchoolResult) -> Section:
+    """List the similar schools and how far each is from this one."""
+    if res.similar.empty:
+        return Section("Similar schools", "similar", [Notice(
+            "The file lacks this school's size, share disadvantaged or prior attainment, so "
+            "no similar schools can be found.", "not estimable")])
+    s = res.similar.copy()
+    s["pupils"] = s["pupils"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+    t = safe_table(res.plan, s, {}, decimals={"share_dis": 0, "prior_low": 0, "prior_high": 0,
+                                              "att8_gap": 1, "distance": 2},
+                   labels={"urn": "URN", "name": "School", "la": "Local authority",
+                           "pupils": "Pupils", "share_dis": "Disadvantaged %",
+                           "prior_low": "Low prior %", "prior_high": "High prior %",
+                           "att8_gap": "Attainment 8 gap", "distance": "Distance"})
+    return Section("Similar schools", "similar", [t])
+
+
+def source(res: SchoolResult) -> Section:
+    """Files read and the disclosure rule."""
+    files = "; ".join(Path(s).name for s in res.sources)
+    return Section("Source and disclosure", "source", [
+        f"Files: {files} (Department for Education, Open Government Licence).",
+        f"Disclosure: no figure resting on fewer than {threshold(res.plan)} pupils is shown; "
+        f"such cells read '{marker(res.plan)}'."])
+
+
+def index_record(res: SchoolResult) -> dict:
+    """Return the index entry of a school report: URN, LA, share disadvantaged, gaps as shown."""
+    a = res.attainment.set_index("measure")
+    shown = _gap_shown(res)
+    dest = (f"{shown.iloc[-1]['gap']:.1f}" if len(shown) else
+            marker(res.plan) if len(res.destinations) else "")
+    gap = a.at["Attainment 8", "gap"]
+    rank = res.place.set_index("measure").at["Attainment 8 gap (other minus disadvantaged)",
+                                             "all_rank"]
+    p = res.profile
+    return {
+        "title": res.name, "urn": res.urn, "la": res.la, "phase": res.phase,
+        "pupils": safe_count(int(p["pupils"]), 1) if pd.notna(p["pupils"]) else "",
+        "share_dis": None if pd.isna(p["share_dis"]) else float(p["share_dis"]),
+        "att8_gap": None if pd.isna(gap) else round(float(gap), 2),
+        "att8_gap_rank": None if pd.isna(rank) else int(rank),
+        "dest_gap": dest,
+        "headline": (f"Attainment 8 gap {gap:.1f}" if pd.notna(gap) else "not estimable"),
+        "status": res.status,
+    }
+
+
+__all__ = ["attainment", "destinations", "findings", "header", "index_record", "place",
+           "similar", "source"]

@@ -1,0 +1,208 @@
+"""The summary page, in the EEF's form: impact in months and in the outcome's terms, padlocks, cost.
+
+Every number comes from the phase's result objects (``impact.table()``, ``security``, ``cost``,
+``confounding``); this module only puts them in words. The padlock rule and the cost scale are
+documented in :mod:`evaluation.security`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from evaluation.effects import months_progress
+from evaluation.report.display import Section
+from evaluation.report.matching import balance_rows
+from evaluation.report.tables import (
+    count_text,
+    effect_text,
+    group_withheld,
+    informative,
+    threshold,
+)
+from evaluation.results import EvaluationResult, PhaseResult
+
+#: Point scores put in the outcome's own terms: (points per unit, unit, units, how to read it).
+#: QCA GCSE points step 6 a grade; KS2 points step 6 a level, 2 a sub-level
+#: (reference/standards.md section 2).
+OWN_TERMS = {
+    "gcse_capped_points": (6.0, "GCSE grade", "GCSE grades",
+                           "added up over a pupil's best eight GCSEs (6 points are one grade in "
+                           "one subject)"),
+    "ks2_aps": (2.0, "sub-level", "sub-levels",
+                "in a pupil's average KS2 points (2 points are one sub-level, 6 one level)"),
+}
+
+PADLOCK_WORDS = {5: "very high", 4: "high", 3: "moderate to high", 2: "moderate to low",
+                 1: "low", 0: "very low"}
+
+
+class _Html:
+    """Already-escaped HTML for a section part."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+
+def _months(m: float) -> str:
+    m = int(m)
+    return f"{'+' if m > 0 else ''}{m} month{'s' if abs(m) != 1 else ''}"
+
+
+def own_terms(row) -> str:
+    """Return the estimate and its CI in the outcome's own terms (grades, sub-levels), or "".
+
+    Examples
+    --------
+    >>> own_terms({"outcome": "gcse_capped_points", "estimate": 21.6, "ci_low": 9.6,
+    ...            "ci_high": 33.6})[:47]
+    'about 3.6 GCSE grades more (95% CI 1.6 to 5.6),'
+    """
+    terms = OWN_TERMS.get(row["outcome"])
+    if terms is None:
+        return ""
+    per, _, units, how = terms
+    est, lo, hi = (row[k] / per for k in ("estimate", "ci_low", "ci_high"))
+    word = "more" if est >= 0 else "fewer"
+    return f"about {abs(est):.1f} {units} {word} (95% CI {lo:.1f} to {hi:.1f}), {how}"
+
+
+def headline_text(row, plan) -> str:
+    """Return the headline sentence: months of progress and the outcome's own terms."""
+    label = row["label"]
+    if not informative(row):
+        return (f"{label}: the estimate is not informative here (too few schools or pupils "
+                "for a reliable interval), so no months of progress are given.")
+    lo_m, hi_m = months_progress(row["es_ci_low"]), months_progress(row["es_ci_high"])
+    parts = [f"{label}: EM pupils made {_months(row['months'])} of additional progress "
+             f"(95% CI {_months(lo_m)} to {_months(hi_m)}) compared with the comparison pupils "
+             "in the same schools"]
+    if row["family"] == "gaussian":
+        units = row.get("units") or "points"
+        est, ci = effect_text(row).split(" ", 1)
+        parts.append(f"that is {est} {units} {ci.replace('(', '(95% CI ')}")
+        terms = own_terms(row)
+        if terms:
+            parts.append(terms)
+    else:
+        est, ci = effect_text(row).split(" ", 1)
+        parts.append(f"that is {est} percentage points reaching it "
+                     f"{ci.replace('(', '(95% CI ')}")
+    return "; ".join(parts) + "."
+
+
+def padlocks_html(n: int) -> str:
+    """Draw the rating as five marks, one filled per padlock, with words for readers."""
+    marks = "&#9679;" * n + "&#9675;" * (5 - n)
+    return (f'<span class="em-padlocks" role="img" aria-label="{n} of 5 padlocks">'
+            f'<span aria-hidden="true">{marks}</span></span> <strong>{n} of 5 padlocks</strong> '
+            f"({PADLOCK_WORDS[n]} security)")
+
+
+def _rule_table(pe: PhaseResult) -> str:
+    s = pe.security
+    rows = [("Design", s.design_words, str(s.design)),
+            ("Smallest effect the sample could detect (MDES, standard deviations)",
+             f"{s.mdes:.2f}" if math.isfinite(s.mdes) else "cannot be worked out",
+             str(s.mdes_padlocks)),
+            ("Pupils lost for missing data (attrition)", f"{s.attrition:.0%}",
+             str(s.attrition_padlocks))]
+    rows += [("Threat to validity found", t, "minus 1") for t in s.threats]
+    rows.append(("Rating", "lowest of the first three, minus one per threat", str(s.padlocks)))
+    body = "".join(f"<tr><td class=\"txt\">{html.escape(a)}</td><td class=\"txt\">"
+                   f"{html.escape(b)}</td><td class=\"num\">{html.escape(c)}</td></tr>"
+                   for a, b, c in rows)
+    return ('<table class="em-table em-rule"><caption>How the security rating was worked out '
+            "(EEF 2019 criteria: the rating is the lowest of design, MDES and attrition, then "
+            "one padlock less for each threat)</caption><thead><tr><th>Criterion</th>"
+            "<th>Value</th><th>Padlocks</th></tr></thead><tbody>" + body + "</tbody></table>")
+
+
+def _balance_text(res: EvaluationResult, pe: PhaseResult) -> str:
+    if not pe.security.balance_fails:
+        return ("The groups were alike at baseline: no characteristic differs by more than the "
+                "What Works Clearinghouse limit of 0.25 standard deviations.")
+    rows = balance_rows(pe.balance, res.plan)
+    worst = rows.loc[rows["smd_after"].abs().idxmax()]
+    return (f"The groups were not alike before the programme: {worst['label']} differs by "
+            f"{abs(worst['smd_after']):.2f} standard deviations between EM and comparison "
+            "pupils, above the What Works Clearinghouse limit of 0.25, so this comparison does "
+            "not meet its baseline-equivalence standard. The model adjusts for these "
+            "characteristics, and the result depends on that adjustment.")
+
+
+def _cost_text(res: EvaluationResult, phase: str, pe: PhaseResult) -> str:
+    c = pe.cost
+    if c is None:
+        return ""
+    if not c.schools:
+        return ("Cost per pupil cannot be worked out: no trial school's EM pupils are "
+                "identified in the data.")
+    if group_withheld(res, phase) or not math.isfinite(c.per_pupil) \
+            or c.pupils < threshold(res.plan):
+        return (f"Programme funding for the {c.schools} trial "
+                f"school{'s' if c.schools != 1 else ''} with identified EM pupils was "
+                f"£{c.total:,.0f}; the cost per pupil is not shown because it would reveal a "
+                "withheld number of pupils.")
+    return (f"Cost: about £{c.per_pupil:,.0f} per EM pupil per year ({c.symbol}, "
+            f"{c.rating} on the EEF's cost scale), from £{c.total:,.0f} of programme funding "
+            f"to the {c.schools} trial school{'s' if c.schools != 1 else ''} whose EM pupils "
+            "are identified, with their share of the partner-school and local authority grants "
+            "(analysis.yml, funding).")
+
+
+def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
+    """Summarise one phase: headline, padlocks with their rule, numbers, cost, balance."""
+    name = phase.capitalize()
+    if not pe.estimable:
+        return [_Html(f'<div class="em-summary"><h3>{name} phase</h3><p>The impact cannot be '
+                      f"estimated: {html.escape(pe.not_estimable)}</p>"
+                      f"<p>{html.escape(_cost_text(res, phase, pe))}</p></div>")]
+    plan = res.plan
+    em, comp = (count_text(n, group_withheld(res, phase), plan)
+                for n in (pe.sample.n_em, pe.sample.n_comparison))
+    who = (f"{em} EM pupils and {comp} comparison pupils in {pe.sample.n_schools} "
+           f"school{'s' if pe.sample.n_schools != 1 else ''}.")
+    head = pe.headline()
+    out = [f'<div class="em-summary"><h3>{name} phase</h3>']
+    if group_withheld(res, phase) or min(pe.sample.n_em, pe.sample.n_comparison) < threshold(plan):
+        out.append("<p>The size of one group is withheld, so no estimate is shown here.</p>")
+    else:
+        out.append(f'<p class="em-headline">{html.escape(headline_text(head, plan))}</p>')
+        conf = pe.confounding.get(head["outcome"])
+        if conf is not None and informative(head):
+            out.append("<p>" + html.escape(
+                "A difference between the groups that the data do not record could explain "
+                "this result " + ("fairly easily" if conf.fragile else "only if it were strong")
+                + f" (E-value for the interval: {conf.e_value_ci:.2f}; see 'Sensitivity to "
+                "hidden differences').") + "</p>")
+    out.append(f"<p>Evidence security: {padlocks_html(pe.security.padlocks)}.</p>")
+    out.append(f"<p>Pupils analysed: {html.escape(who)}</p>")
+    if group_withheld(res, phase) or min(pe.sample.n_em,
+                                         pe.sample.n_comparison) < threshold(plan):
+        out.append("<p>Balance between the groups is not shown: it rests on a withheld number "
+                   "of pupils.</p>")
+    else:
+        out.append(f"<p>{html.escape(_balance_text(res, pe))}</p>")
+    out.append(f"<p>{html.escape(_cost_text(res, phase, pe))}</p>")
+    if not group_withheld(res, phase) and min(pe.sample.n_em,
+                                              pe.sample.n_comparison) >= threshold(plan):
+        out.append(_rule_table(pe))
+    out.append("</div>")
+    return [_Html("".join(out))]
+
+
+def summary(res: EvaluationResult) -> Section:
+    """Build the summary page: one box per phase, in the EEF's form."""
+    parts = ["The headline result of each phase, how secure it is on the Education Endowment "
+             "Foundation's (EEF) five-padlock scale, how many pupils it rests on and what the "
+             "programme cost per pupil. Months of additional progress use the EEF's conversion "
+             "of the effect size."]
+    for phase, pe in res.phases.items():
+        parts += phase_summary(res, phase, pe)
+    if not res.phases:
+        parts.append("There are no pupil records for the schools of this report.")
+    return Section("Summary", "summary", parts)

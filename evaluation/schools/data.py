@@ -1,0 +1,221 @@
+"""School-level inputs of the school reports: one performance table joined to destinations by URN.
+
+Read once (per process) from the DfE's files as published (:mod:`evaluation.io.dfe`), kept in
+memory and keyed by the files' names, sizes and modification times, so that a warm kernel
+rendering many school reports reads and joins them once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evaluation import config
+from evaluation.exceptions import DataError
+
+#: The default school file and destinations folder (slugs of ``config.published_dir()``).
+DEFAULT_SOURCE = "dfe-ks4-2023-national"
+DEFAULT_DESTINATIONS = "dfe-ks4-destinations-2017-2022-national"
+
+#: Column of the school table -> candidate columns of a KS4 performance table, first found wins.
+ATTAINMENT_COLUMNS = {
+    "name": ("SCHNAME", "SCHNAME.x"),
+    "la": ("LANAME", "LEA"),
+    "school_type": ("SCHOOLTYPE", "SCHOOLTYPE.x", "NFTYPE"),
+    "pupils": ("TOTPUPS",),
+    "share_dis": ("PTFSM6CLA1A",),
+    "prior_low": ("PTPRIORLO",),
+    "prior_high": ("PTPRIORHI",),
+    "att8_dis": ("ATT8SCR_FSM6CLA1A",),
+    "att8_other": ("ATT8SCR_NFSM6CLA1A",),
+    "p8_dis": ("P8MEA_FSM6CLA1A",),
+    "p8_other": ("P8MEA_NFSM6CLA1A",),
+}
+#: Columns of a KS4 destinations file (``<year>_england_ks4-pupdest.csv``).
+DESTINATION_COLUMNS = {"n_dis": "COHORT_DIS", "k_dis": "OVERALL_DEST_DIS",
+                       "rate_dis": "OVERALL_DESTPER_DIS", "n_other": "COHORT_NONDIS",
+                       "k_other": "OVERALL_DEST_NONDIS", "rate_other": "OVERALL_DESTPER_NONDIS"}
+_YEAR = re.compile(r"^(\d{4})_.*ks4-pupdest\.csv$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SchoolData:
+    """Every school of one performance-table file, with its destinations over the years.
+
+    Attributes
+    ----------
+    schools : pandas.DataFrame
+        One row per school (index ``urn``, text): ``name, la, phase, school_type, pupils,
+        share_dis, prior_low, prior_high, att8_dis, att8_other, att8_gap, p8_dis, p8_other,
+        p8_gap`` (gaps: other minus disadvantaged), NaN where the file has a code.
+    codes : pandas.DataFrame
+        The DfE's code (``SUPP``, ``NE``, ...) in place of each missing number, same shape.
+    destinations : pandas.DataFrame
+        One row per school and year with a destinations row: ``urn, year, n_dis, k_dis,
+        rate_dis, n_other, k_other, rate_other`` (counts of pupils; rates in percent).
+    sources : tuple of str
+        The files read, in order.
+    """
+
+    schools: pd.DataFrame = field(repr=False)
+    codes: pd.DataFrame = field(repr=False)
+    destinations: pd.DataFrame = field(repr=False)
+    sources: tuple = ()
+
+    @property
+    def years(self) -> list[int]:
+        """Destination years available (publication years of the files)."""
+        return sorted(int(y) for y in self.destinations["year"].unique())
+
+    def input_hash(self, urn: str) -> str:
+        """Hash of one school's own figures in every file (changes when its data change).
+
+        Examples
+        --------
+        >>> d = SchoolData(pd.DataFrame({"name": ["A"]}, index=pd.Index(["1"], name="urn")),
+        ...                pd.DataFrame(index=pd.Index(["1"], name="urn")),
+        ...                pd.DataFrame(columns=["urn", "year"]))
+        >>> len(d.input_hash("1"))
+        16
+        """
+        row = self.schools.loc[urn]
+        dest = self.destinations[self.destinations["urn"] == urn].drop(columns="urn")
+        code = self.codes.loc[urn] if urn in self.codes.index else pd.Series(dtype=object)
+        payload = json.dumps({"school": row.to_dict(), "codes": code.to_dict(),
+                              "dest": dest.to_dict(orient="records")},
+                             sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def _first(values: pd.DataFrame, candidates: tuple, path: str, required: bool) -> str | None:
+    got = next((c for c in candidates if c in values.columns), None)
+    if got is None and required:
+        raise DataError(f"{path}: no column {' or '.join(repr(c) for c in candidates)}; "
+                        f"expected a KS4 performance table with disadvantage breakdowns "
+                        f"(columns found: {sorted(values.columns)[:12]}...)")
+    return got
+
+
+def _attainment(table) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = table.values["row_type"] == "school"
+    values, codes = table.values[rows], table.codes[rows]
+    urn = values["URN"].astype(str).str.strip()
+    dup = urn[urn.duplicated(keep=False)]
+    if len(dup):
+        raise DataError(f"{table.path}: column 'URN': {dup.nunique()} URNs appear more than once "
+                        f"(first: {sorted(dup.unique())[:5]}); expected one row per school")
+    out = pd.DataFrame(index=pd.Index(urn.to_numpy(), name="urn"))
+    code = pd.DataFrame(index=out.index)
+    required = ("name", "att8_dis", "att8_other", "share_dis")
+    for name, candidates in ATTAINMENT_COLUMNS.items():
+        col = _first(values, candidates, table.path, name in required)
+        if col is None:
+            out[name] = np.nan
+            continue
+        out[name] = values[col].to_numpy()
+        if col in codes.columns:
+            code[name] = codes[col].to_numpy()
+    out["phase"] = "secondary"  # a KS4 table holds secondaries only
+    out["att8_gap"] = out["att8_other"] - out["att8_dis"]
+    out["p8_gap"] = out["p8_other"] - out["p8_dis"]
+    return out.sort_index(), code.sort_index()
+
+
+def _destinations(folder: Path) -> tuple[pd.DataFrame, list[str]]:
+    from evaluation.io.dfe import read_performance_tables
+
+    frames, read = [], []
+    for path in sorted(folder.glob("*ks4-pupdest.csv")):
+        m = _YEAR.match(path.name)
+        if not m:
+            continue
+        t = read_performance_tables(path)
+        rows = t.values["row_type"].isin(["school", "special school"])
+        v = t.values[rows]
+        missing = [c for c in DESTINATION_COLUMNS.values() if c not in v.columns]
+        if missing:
+            raise DataError(f"{path}: missing destination columns {missing}; expected the KS4 "
+                            "destination measures by disadvantage")
+        f = pd.DataFrame({k: pd.to_numeric(v[c], errors="coerce").to_numpy()
+                          for k, c in DESTINATION_COLUMNS.items()})
+        f.insert(0, "year", int(m.group(1)))
+        f.insert(0, "urn", v["URN"].astype(str).str.strip().to_numpy())
+        frames.append(f)
+        read.append(str(path))
+    if not frames:
+        return pd.DataFrame(columns=["urn", "year", *DESTINATION_COLUMNS]), read
+    out = pd.concat(frames, ignore_index=True)
+    out = out.drop_duplicates(["urn", "year"], keep="first")
+    return out.sort_values(["urn", "year"]).reset_index(drop=True), read
+
+
+def _performance_file(folder: Path) -> Path:
+    """Find the school file of a source folder: the one with a URN and Attainment 8 by group."""
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
+            header = fh.readline()
+        if "URN" in header and "ATT8SCR_FSM6CLA1A" in header:
+            return path
+    raise DataError(f"{folder}: no CSV with columns 'URN' and 'ATT8SCR_FSM6CLA1A'; expected a "
+                    "KS4 performance table (national or one LA)")
+
+
+_CACHE: dict = {}
+
+
+def _stamp(paths: list[Path]) -> tuple:
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+
+
+def load_schools(published_dir: str | Path | None = None, source: str = DEFAULT_SOURCE,
+                 destinations: str | None = DEFAULT_DESTINATIONS) -> SchoolData:
+    """Read a KS4 performance table and join every destinations year by URN (cached).
+
+    Parameters
+    ----------
+    published_dir : path, optional
+        Folder of published sources (default ``config.published_dir()``).
+    source : str
+        The performance-table folder (national or one LA).
+    destinations : str or None
+        The destinations folder (``<year>_england_ks4-pupdest.csv`` files); None: none.
+
+    Returns
+    -------
+    SchoolData
+        The same object again while the files are unchanged (same size and time).
+
+    Examples
+    --------
+    >>> load_schools("/nonexistent")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    evaluation.exceptions.DataError: /nonexistent/dfe-ks4-2023-national: ...
+    """
+    from evaluation.io.dfe import read_performance_tables
+
+    root = Path(published_dir) if published_dir else config.published_dir()
+    folder = root / source
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder; expected the published KS4 performance "
+                        "table (set EVALUATION_PUBLISHED_DIR or --published)")
+    main = _performance_file(folder)
+    dest_dir = root / destinations if destinations else None
+    dest_files = sorted(dest_dir.glob("*ks4-pupdest.csv")) if dest_dir and dest_dir.is_dir() \
+        else []
+    key = _stamp([main, *dest_files])
+    if key in _CACHE:
+        return _CACHE[key]
+    schools, codes = _attainment(read_performance_tables(main))
+    dest, read = _destinations(dest_dir) if dest_files else (
+        pd.DataFrame(columns=["urn", "year", *DESTINATION_COLUMNS]), [])
+    dest = dest[dest["urn"].isin(schools.index)].reset_index(drop=True)
+    data = SchoolData(schools, codes, dest, (str(main), *read))
+    _CACHE.clear()
+    _CACHE[key] = data
+    return data

@@ -1,0 +1,218 @@
+"""School reports: intervals against published examples, similar schools against an exhaustive
+search, values against the DfE's own files, warm = cold HTML, incremental builds, the index."""
+
+import csv
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from published_data import real_dir, real_file
+from school_data import DEST, KS4, small_published
+from scipy.spatial.distance import cdist
+
+from evaluation.schools.result import wilson
+
+
+def test_wilson_matches_newcombe_1998():
+    # Newcombe (1998), Statistics in Medicine 17:857-872, example 81/263: score 0.2553-0.3662
+    low, upp = wilson(np.array([81.0]), np.array([263.0]))
+    assert (round(low[0] / 100, 4), round(upp[0] / 100, 4)) == (0.2553, 0.3662)
+
+
+def test_gap_interval_matches_newcombe_1998():
+    # Newcombe (1998), Statistics in Medicine 17:873-890, method 10: 56/70 - 48/80 ->
+    # 0.0524 to 0.3339; 9/10 - 3/10 -> 0.1705 to 0.8090
+    from evaluation.schools.result import _destinations
+
+    d = pd.DataFrame({"urn": ["1", "1"], "year": [2020, 2021], "n_dis": [80.0, 10.0],
+                      "k_dis": [48.0, 3.0], "rate_dis": [60.0, 30.0], "n_other": [70.0, 10.0],
+                      "k_other": [56.0, 9.0], "rate_other": [80.0, 90.0]})
+    out = _destinations(d)
+    assert out["gap_lower"].round(2).tolist() == [5.24, 17.05]
+    assert out["gap_upper"].round(2).tolist() == [33.39, 80.90]
+
+
+@pytest.fixture(scope="module")
+def national():
+    from evaluation.schools import load_schools
+
+    return load_schools(real_dir())
+
+
+def test_similar_schools_equal_an_exhaustive_search(national):
+    from evaluation.schools import similar_schools
+    from evaluation.schools.similar import FEATURES
+
+    s = similar_schools(national.schools, k=20)
+    x = national.schools[list(FEATURES)].dropna().astype(float).sort_index()
+    z = ((x - x.mean()) / x.std(ddof=0)).to_numpy()
+    dist = cdist(z, z)  # every pair, no tree
+    urns = x.index.to_numpy()
+    assert len(s.neighbours) == len(x) == 2970 and len(s.unmatched) == 86
+    for i in range(0, len(x), 97):
+        d = dist[i].copy()
+        d[i] = np.inf
+        expected = urns[np.lexsort((urns, d))][:20]
+        assert list(s.of(urns[i])) == list(expected)
+        np.testing.assert_allclose(s.neighbours.at[urns[i], "distances"], np.sort(d)[:20])
+
+
+def test_school_figures_are_the_files_own(national):
+    from evaluation.plan import load_plan
+    from evaluation.schools import evaluate_school
+
+    ks4 = real_file(KS4, "england_filtered.csv")
+    raw = {r["URN"]: r for r in csv.DictReader(io.StringIO(ks4.read_text(encoding="utf-8-sig")))}
+    dest = real_file(DEST, "2017_england_ks4-pupdest.csv")
+    draw = {r["URN"]: r for r in csv.DictReader(io.StringIO(dest.read_text(encoding="utf-8-sig")))}
+    res = evaluate_school("100049", load_plan(), data=national)
+    a = res.attainment.set_index("measure")
+    assert res.name == raw["100049"]["SCHNAME.x"] == "Haverstock School"
+    assert a.at["Attainment 8", "dis"] == float(raw["100049"]["ATT8SCR_FSM6CLA1A"]) == 37.7
+    assert a.at["Attainment 8", "other"] == float(raw["100049"]["ATT8SCR_NFSM6CLA1A"]) == 48.5
+    d = res.destinations.set_index("year")
+    assert d.at[2017, "n_dis"] == float(draw["100049"]["COHORT_DIS"])
+    assert d.at[2017, "rate_dis"] == float(draw["100049"]["OVERALL_DESTPER_DIS"].rstrip("%"))
+    assert list(d.index) == [2017, 2018, 2019, 2021, 2022]
+    # the place among all schools counts the schools with a published gap
+    pl = res.place.set_index("measure").loc["Attainment 8 gap (other minus disadvantaged)"]
+    gaps = national.schools["att8_gap"].dropna()
+    assert pl["all_n"] == len(gaps) and pl["all_rank"] == (gaps < 10.8 - 1e-9).sum() + 1
+
+
+def test_small_destination_groups_are_suppressed(national):
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.schools import evaluate_school
+
+    plan = load_plan()
+    d = national.destinations
+    small = d[(d["n_dis"] > 0) & (d["n_dis"] < plan.threshold)].iloc[0]
+    res = evaluate_school(small["urn"], plan, data=national)
+    html = "".join(s._repr_html_() for s in sections(res, "school"))
+    table = html[html.index('id="destinations"'):html.index('id="place"')]
+    row = re.search(rf"<tr><td[^>]*>{int(small['year'])}</td>(.*?)</tr>", table).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[0] == plan.raw["disclosure"]["marker"]  # the small count itself
+    assert cells[1] == plan.raw["disclosure"]["marker"]  # its rate
+    assert f"{small['rate_dis']:.1f}" not in cells[:4]
+
+
+def test_one_schools_change_changes_its_key_only(tmp_path):
+    from evaluation.catalog import school_specs
+    from evaluation.engine.build import input_keys
+
+    pub, urns = small_published(tmp_path, 4)
+    before = input_keys(school_specs(pub))
+    f = pub / KS4 / "england_filtered.csv"
+    f.write_text(f.read_text().replace(",37.7,48.5,", ",38.7,48.5,", 1))
+    after = input_keys(school_specs(pub))
+    changed = [u for u in before if before[u] != after[u]]
+    assert changed == ["school-100049"]
+
+
+def test_school_index_is_a_searchable_sortable_table(tmp_path):
+    from evaluation.index_page import build_school_index
+    from evaluation.render import RenderRecord
+
+    recs = [RenderRecord(f"school-{u}", n, "school", "ok", {}, str(tmp_path / "html" / f"{u}.html"),
+                         {"urn": u, "la": "Camden", "att8_gap": g, "pupils": "1,163"})
+            for u, n, g in (("1", "Alpha <School>", 3.5), ("2", "Beta", None))]
+    html = build_school_index(recs, tmp_path / "index.html").read_text()
+    assert html.count("<tr class=") == 2 and "Alpha &lt;School&gt;" in html
+    assert 'id="em-filter"' in html and "aria-sort" in html and 'data-sort="1163.0"' in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing fetched from the network
+
+
+def test_ipc_kernels_started_at_once_do_not_collide():
+    import asyncio
+
+    from evaluation.engine.kernels import IPCKernelManager
+
+    async def start_all(n):
+        kms = [IPCKernelManager(kernel_name="python3") for _ in range(n)]
+        await asyncio.gather(*(km.start_kernel() for km in kms))
+        try:
+            for km in kms:
+                kc = km.client()
+                kc.start_channels()
+                await kc.wait_for_ready(timeout=60)
+                kc.stop_channels()
+            return [km.ip for km in kms]
+        finally:
+            await asyncio.gather(*(km.shutdown_kernel(now=True) for km in kms))
+
+    ips = asyncio.run(start_all(3))
+    assert len(set(ips)) == 3
+
+
+@pytest.mark.slow
+def test_warm_build_equals_cold_render_and_is_incremental(tmp_path):
+    from evaluation.catalog import school_specs
+    from evaluation.engine.build import build
+    from evaluation.render import load_records, render_report
+
+    pub, urns = small_published(tmp_path / "pub", 3)
+    specs = school_specs(pub)
+    out = tmp_path / "warm"
+    first = build(specs, out, workers=1, progress=False)
+    assert first.counts["ok"] == 3
+    cold = render_report(specs[1], tmp_path / "cold")  # a new kernel, papermill's own engine
+    assert cold.status == "ok"
+    assert (specs[1].html_path(out).read_bytes()
+            == specs[1].html_path(tmp_path / "cold").read_bytes())
+    # nothing changed: nothing rendered
+    assert build(specs, out, workers=1, progress=False).skipped == [s.slug for s in specs]
+    # one school's data change: that school only
+    f = pub / KS4 / "england_filtered.csv"
+    f.write_text(f.read_text().replace(",37.7,48.5,", ",38.7,48.5,", 1))
+    again = build(school_specs(pub), out, workers=1, progress=False)
+    assert [r["slug"] for r in again.records] == ["school-100049"]
+    assert "38.70" in specs[0].html_path(out).read_text()
+    assert [r.status for r in load_records(specs, out)] == ["ok"] * 3
+
+
+@pytest.mark.browser
+def test_school_index_filters_and_sorts_in_a_browser(tmp_path):
+    import shutil
+
+    from browser import ARGS, CHROMIUM
+
+    if not shutil.which(CHROMIUM):
+        pytest.skip("chromium not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    from evaluation.index_page import build_school_index
+    from evaluation.render import RenderRecord
+
+    data = [("100", "Alder School", "Camden", 12.5), ("101", "Birch Academy", "Leeds", None),
+            ("102", "Cedar High", "Camden", 3.0), ("103", "Damson College", "York", 20.25)]
+    recs = [RenderRecord(f"school-{u}", n, "school", "ok", {},
+                         str(tmp_path / "html" / f"school-{u}.html"),
+                         {"urn": u, "la": la, "att8_gap": g}) for u, n, la, g in data]
+    path = build_school_index(recs, tmp_path / "index.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+        requests = []
+        page.route("**/*", lambda r: (requests.append(r.request.url), r.continue_()
+                                      if r.request.url.startswith("file:") else r.abort()))
+        page.goto(path.resolve().as_uri())
+        page.fill("#em-filter", "camden")
+        visible = page.eval_on_selector_all("#em-schools tbody tr:not([hidden]) td:first-child",
+                                            "els => els.map(e => e.textContent)")
+        assert visible == ["Alder School", "Cedar High"]
+        assert page.inner_text("#em-count") == "2 of 4 schools"
+        page.fill("#em-filter", "")
+        page.click("th:has-text('Attainment 8 gap')")
+        order = page.eval_on_selector_all("#em-schools tbody td:first-child",
+                                          "els => els.map(e => e.textContent)")
+        assert order == ["Cedar High", "Alder School", "Damson College", "Birch Academy"]
+        page.click("th:has-text('Attainment 8 gap')")
+        order = page.eval_on_selector_all("#em-schools tbody td:first-child",
+                                          "els => els.map(e => e.textContent)")
+        assert order == ["Damson College", "Alder School", "Cedar High", "Birch Academy"]
+        browser.close()
+    assert all(u.startswith("file:") for u in requests)
