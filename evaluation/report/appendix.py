@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from pathlib import Path
+
+import pandas as pd
 
 from evaluation.report.display import Section
 from evaluation.report.tables import (
