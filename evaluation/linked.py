@@ -83,7 +83,7 @@ def _holds(values, total, parts) -> bool:
         values[total] == sum(values[p] for p in parts)
 
 
-def linked_counts(ds, plan: Plan) -> LinkedCounts:
+def linked_counts(ds, plan: Plan, seed: int | None = None) -> LinkedCounts:
     """Compute every linked count of the report set and choose the ones to hide.
 
     Parameters
@@ -91,12 +91,18 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
     ds : Dataset
         All data (every programme school; national comparison schools are ignored).
     plan : Plan
-        The plan (threshold).
+        The plan (threshold, main matching specification).
+    seed : int, optional
+        Seed of the main matching (as :func:`evaluation.results.evaluate` passes it); default
+        ``config.DEFAULT_SEED``.
 
     Returns
     -------
     LinkedCounts
     """
+    if seed is None:
+        from evaluation.config import DEFAULT_SEED
+        seed = DEFAULT_SEED
     schools = ds.schools[ds.schools["role"].isin(["trial", "partner"])]
     values: dict = {}
     relations: list = []
@@ -109,7 +115,9 @@ def linked_counts(ds, plan: Plan) -> LinkedCounts:
             continue
         full = analysis_sample(ph_pupils, phase, plan)
         sample = full.data
-        _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, relations)
+        samples = _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values,
+                                    relations)
+        _matching_counts(samples, phase, plan, seed, values, relations)
         em = sample.loc[sample["em"], "school_id"].value_counts()
         comp = sample.loc[~sample["em"], "school_id"].value_counts()
         for sid in in_phase["school_id"]:
@@ -190,6 +198,43 @@ def _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, r
         for col in ("em", "comparison"):
             parts = [("excluded", c, phase, r.reason, col) for c in samples if c != OVERALL]
             relations.append((("excluded", OVERALL, phase, r.reason, col), parts))
+    return samples
+
+
+#: The rows of the matching table (``MatchResult.counts``) below its "All" row.
+MATCH_ROWS = ("Matched", "Unmatched", "Discarded")
+
+
+def _matching_counts(samples, phase, plan, seed, values, relations):
+    """Add each report's matching table: all = matched + unmatched + discarded pupils.
+
+    A phase's EM (comparison) pupils are its matched, unmatched and discarded ones, each
+    shown in its own cell of the matching table. Keys
+    ``("em_matched" | "em_unmatched" | "em_discarded", scope, phase)`` and the same with
+    ``comparison``. Two hidden cells that add up to a hidden total are each at least 1,
+    so the total is at least 2: without these relations a total beside a shown sum could be
+    narrowed below the threshold's width (issue 14's attacker, seed 7).
+    """
+    from evaluation.matching import match
+    from evaluation.sensitivity import match_args
+
+    for scope, sample in samples.items():
+        data = sample.data
+        if data.empty or not data["em"].any() or data["em"].all():
+            continue
+        try:
+            counts = match(data, treatment="em", **match_args(plan.main_spec(), plan, phase),
+                           random_state=seed).counts
+        except ValueError:      # the report shows no matching table for this phase either
+            continue
+        for who, col in (("em", "Treated"), ("comparison", "Control")):
+            parts = []
+            for row in MATCH_ROWS:
+                if row in counts.index:
+                    key = (f"{who}_{row.lower()}", scope, phase)
+                    values[key] = int(counts.loc[row, col])
+                    parts.append(key)
+            relations.append(((who, scope, phase), parts))
 
 
 #: The survey counts each report shows per item (``evaluation.surveys.survey_change``).
