@@ -13,6 +13,7 @@ CLUSTER_NOTEBOOK = "cluster_report.ipynb"
 OVERALL_NOTEBOOK = "evaluation_overall.ipynb"
 PUBLISHED_NOTEBOOK = "published_gaps.ipynb"
 SCHOOL_SUPPORT_NOTEBOOK = "school_support.ipynb"
+DESIGN_VALUE_NOTEBOOK = "design_value.ipynb"
 #: A published source's report kind -> (notebook, slug prefix); kind "none": no report.
 SOURCE_REPORTS = {"gaps": (PUBLISHED_NOTEBOOK, "published"),
                   "school_support": (SCHOOL_SUPPORT_NOTEBOOK, "school-support")}
@@ -74,6 +75,9 @@ def report_specs(data_dir: str | Path = config.SYNTHETIC_DIR / "default",
     common = {"data_dir": str(Path(data_dir).resolve()), "seed": int(seed)}
     specs = [ReportSpec("overall", "Extra Mile evaluation: overall", OVERALL_NOTEBOOK,
                         common, "overall")]
+    if _synthetic(data_dir):            # the 2011 design against full linkage (generator)
+        specs.append(ReportSpec("design-value", "What full data linkage would have bought",
+                                DESIGN_VALUE_NOTEBOOK, {"seed": int(seed)}, "design_value"))
     for cluster in _clusters(data_dir):
         specs.append(ReportSpec(f"cluster-{slugify(cluster)}", cluster, CLUSTER_NOTEBOOK,
                                 {**common, "cluster": cluster}, "cluster"))
@@ -85,6 +89,17 @@ def report_specs(data_dir: str | Path = config.SYNTHETIC_DIR / "default",
                                     {"source": slug, "published_dir": str(published_dir.resolve())},
                                     "published"))
     return specs
+
+
+def _synthetic(data_dir: Path) -> bool:
+    """Whether the data set's ``meta.json`` says it is synthetic."""
+    import json
+
+    path = data_dir / "meta.json"
+    try:
+        return bool(json.loads(path.read_text(encoding="utf-8")).get("synthetic"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _published_sources(published_dir: Path) -> dict:

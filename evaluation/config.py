@@ -12,7 +12,7 @@ PUBLISHED_DIR = DATA_DIR / "published"  # default; see published_dir()
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
 ANALYSIS_PLAN = PROJECT_ROOT / "analysis.yml"
-DEFAULT_SEED = 4  # chosen by the rule in bench/default_seed.py (a typical draw)
+DEFAULT_SEED = 7  # chosen by the rule in bench/default_seed.py (a typical draw)
 
 
 #: Environment variable naming the folder of published DfE files (tests, CI).

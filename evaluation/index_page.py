@@ -11,6 +11,7 @@ from evaluation.render import STATUSES, RenderRecord
 KIND_TITLES = {
     "overall": "The evaluation as a whole",
     "cluster": "Cluster reports",
+    "design_value": "What the evaluation could have had (synthetic data)",
     "published": "Gap analyses of published DfE data",
 }
 INTRO = (

@@ -83,36 +83,44 @@ def _holds(values, total, parts) -> bool:
         values[total] == sum(values[p] for p in parts)
 
 
-#: Linked counts by the content of the data and the plan (see :func:`linked_counts`).
+#: Linked counts by the content of the data and the plan, and the seed (see
+#: :func:`linked_counts`).
 _CACHE: dict[str, LinkedCounts] = {}
 
 
-def linked_counts(ds, plan: Plan) -> LinkedCounts:
+def linked_counts(ds, plan: Plan, seed: int | None = None) -> LinkedCounts:
     """Compute every linked count of the report set and choose the ones to hide.
 
-    The result depends only on the content of the data and of the plan, and every report of
-    a set asks for the same one: it is computed once per content (a digest of every table
-    and of the plan) and kept for the process's later reports (a warm kernel renders many).
+    The result depends only on the content of the data and of the plan and on the seed, and
+    every report of a set asks for the same one: it is computed once per content (a digest
+    of every table and of the plan) and seed, and kept for the process's later reports (a
+    warm kernel renders many).
 
     Parameters
     ----------
     ds : Dataset
         All data (every programme school; national comparison schools are ignored).
     plan : Plan
-        The plan (threshold).
+        The plan (threshold, main matching specification).
+    seed : int, optional
+        Seed of the main matching (as :func:`evaluation.results.evaluate` passes it); default
+        ``config.DEFAULT_SEED``.
 
     Returns
     -------
     LinkedCounts
     """
-    key = ds.digest() + plan.digest()
+    if seed is None:
+        from evaluation.config import DEFAULT_SEED
+        seed = DEFAULT_SEED
+    key = f"{ds.digest()}{plan.digest()}{seed}"
     if key not in _CACHE:
         _CACHE.clear()                 # one data set at a time: memory stays bounded
-        _CACHE[key] = _linked_counts(ds, plan)
+        _CACHE[key] = _linked_counts(ds, plan, seed)
     return _CACHE[key]
 
 
-def _linked_counts(ds, plan: Plan) -> LinkedCounts:
+def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     schools = ds.schools[ds.schools["role"].isin(["trial", "partner"])]
     values: dict = {}
     relations: list = []
@@ -125,7 +133,9 @@ def _linked_counts(ds, plan: Plan) -> LinkedCounts:
             continue
         full = analysis_sample(ph_pupils, phase, plan)
         sample = full.data
-        _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, relations)
+        samples = _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values,
+                                    relations)
+        _matching_counts(samples, phase, plan, seed, values, relations)
         em = sample.loc[sample["em"], "school_id"].value_counts()
         comp = sample.loc[~sample["em"], "school_id"].value_counts()
         for sid in in_phase["school_id"]:
@@ -206,6 +216,43 @@ def _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, r
         for col in ("em", "comparison"):
             parts = [("excluded", c, phase, r.reason, col) for c in samples if c != OVERALL]
             relations.append((("excluded", OVERALL, phase, r.reason, col), parts))
+    return samples
+
+
+#: The rows of the matching table (``MatchResult.counts``) below its "All" row.
+MATCH_ROWS = ("Matched", "Unmatched", "Discarded")
+
+
+def _matching_counts(samples, phase, plan, seed, values, relations):
+    """Add each report's matching table: all = matched + unmatched + discarded pupils.
+
+    A phase's EM (comparison) pupils are its matched, unmatched and discarded ones, each
+    shown in its own cell of the matching table. Keys
+    ``("em_matched" | "em_unmatched" | "em_discarded", scope, phase)`` and the same with
+    ``comparison``. Two hidden cells that add up to a hidden total are each at least 1,
+    so the total is at least 2: without these relations a total beside a shown sum could be
+    narrowed below the threshold's width (issue 14's attacker, seed 7).
+    """
+    from evaluation.matching import match
+    from evaluation.sensitivity import match_args
+
+    for scope, sample in samples.items():
+        data = sample.data
+        if data.empty or not data["em"].any() or data["em"].all():
+            continue
+        try:
+            counts = match(data, treatment="em", **match_args(plan.main_spec(), plan, phase),
+                           random_state=seed).counts
+        except ValueError:      # the report shows no matching table for this phase either
+            continue
+        for who, col in (("em", "Treated"), ("comparison", "Control")):
+            parts = []
+            for row in MATCH_ROWS:
+                if row in counts.index:
+                    key = (f"{who}_{row.lower()}", scope, phase)
+                    values[key] = int(counts.loc[row, col])
+                    parts.append(key)
+            relations.append(((who, scope, phase), parts))
 
 
 #: The survey counts each report shows per item (``evaluation.surveys.survey_change``).

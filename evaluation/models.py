@@ -35,6 +35,7 @@ from evaluation.inference import (
     t_pvalue,
     webb_weights,
 )
+from evaluation.inference_fitness import few_cluster_method
 from evaluation.schema import ETHNICITIES, SEN_LEVELS
 
 #: Default of ``inference.wild_bootstrap_below`` when no plan is given.
@@ -740,9 +741,10 @@ def _choose(inference: str, n_clusters: int, wild_below: int, clustered: bool
     if inference == "auto":
         if not clustered:
             return "HC1", "inference='auto' without a cluster column: HC1"
-        if n_clusters < wild_below:
-            return "wild", (f"inference='auto': {n_clusters} clusters, fewer than "
-                            f"{wild_below}, so the wild cluster bootstrap")
+        if n_clusters < wild_below:  # the first method the simulation study found fit
+            method, why = few_cluster_method()
+            return method, (f"inference='auto': {n_clusters} clusters, fewer than "
+                            f"{wild_below}, so " + (why or "the wild cluster bootstrap"))
         return "CR1", (f"inference='auto': {n_clusters} clusters (at least {wild_below}), "
                        "so CR1 with t(G - 1)")
     return inference, ""
@@ -825,6 +827,10 @@ def _fit(d: Design, outcome: str, family: str, treatment: str, interaction: str 
             raise DataError(f"binomial outcome {outcome!r} should be 0/1; got {bad[:5]}")
         _check_separation(d, outcome, treatment)
         outcome_range = outcome_range or (0.0, 1.0)
+    n_obs, n_par = d.X.shape
+    if n_obs <= n_par:  # no residual degrees of freedom: CR1's (N-1)/(N-K) is undefined
+        raise NotEstimableError(f"{outcome!r}: {n_obs} pupils for {n_par} model parameters; "
+                                "the model needs more pupils than parameters")
     glm, separated = _fit_glm(d, family)
     column = list(d.X.columns).index(f"{treatment}:{interaction}" if interaction else treatment)
     coef = float(glm.params.iloc[column])

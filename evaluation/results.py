@@ -462,7 +462,7 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
         "overall" if overall else "cluster", cluster, scoped, plan, seed, phases, gaps,
         surveys, tracking, clusters, _truth(scoped, phases),
         provenance_table(plan, parameters, ds.meta.get("file_hashes")) if describe else None,
-        linked_counts(ds, plan) if describe else None)
+        linked_counts(ds, plan, seed) if describe else None)
 
 
 @dataclass(frozen=True)

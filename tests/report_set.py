@@ -13,10 +13,18 @@ from evaluation.report import sections
 from evaluation.results import evaluate
 from evaluation.synthetic import generate
 
-#: The clusters the provocation data keep: both secondary phases, the two primary clusters
-#: with linked EM pupils and one primary cluster without.
-PROVOCATION_CLUSTERS = ("Secondary phase 1", "Secondary phase 2", "Ormwick cluster",
-                        "Umbercombe cluster", "Caldthorpe cluster")
+
+def provocation_clusters(ds):
+    """The clusters the provocation data keep: both secondary phases, the first two primary
+    clusters with linked EM pupils and the first primary cluster without (cluster names are
+    drawn with the seed, so they are chosen by that rule, not by name)."""
+    s = ds.schools[ds.schools["role"].isin(["trial", "partner"])]
+    with_em = set(ds.pupils.loc[ds.pupils["em"], "school_id"])
+    secondary = sorted(s.loc[s["phase"] == "secondary", "cluster"].dropna().unique())
+    primary = s[s["phase"] == "primary"].dropna(subset=["cluster"])
+    linked = sorted(primary.loc[primary["school_id"].isin(with_em), "cluster"].unique())
+    plain = sorted(set(primary["cluster"]) - set(linked))
+    return (*secondary, *linked[:2], *plain[:1])
 
 
 def provocation(seed=4):
@@ -35,7 +43,9 @@ def provocation(seed=4):
     """
     ds = generate(seed=seed)
     s = ds.schools
-    keep = s[s["cluster"].isin(PROVOCATION_CLUSTERS) | (s["role"] == "comparison")]
+    chosen = provocation_clusters(ds)
+    linked_primary = chosen[-3:-1]
+    keep = s[s["cluster"].isin(chosen) | (s["role"] == "comparison")]
     ds = ds.for_schools(keep["school_id"])
     p = ds.pupils.copy()
     latest = p["cohort"].max()
@@ -67,8 +77,8 @@ def provocation(seed=4):
     sv = ds.surveys
     cluster_of = dict(zip(schools["school_id"], schools["cluster"], strict=True))
     cut = []
-    for cluster, instrument, n in (("Umbercombe cluster", "staff", 4),
-                                   ("Ormwick cluster", "pupil", 3)):
+    for cluster, instrument, n in ((linked_primary[1], "staff", 4),
+                                   (linked_primary[0], "pupil", 3)):
         rows = sv[(sv["school_id"].map(cluster_of) == cluster)
                   & (sv["instrument"] == instrument)]
         ids = sorted(rows["respondent_id"].unique())

@@ -145,3 +145,45 @@ def test_narrowest_solves_unlinked_groups_apart_with_the_same_bounds():
                    "lone": (1.0, float("inf"))}
     # with its total hidden too, a part is bounded only by the grand cap (sum of all + 1)
     assert narrowest(values, relations, ["t1", "a", "b"])["a"] == (1.0, 103.0)
+
+
+def test_cells_of_a_matching_table_must_be_seen_by_secondary_suppression():
+    # Two clusters' EM pupils (6 and 7) add up to a shown phase total of 13, and each
+    # cluster's matching table splits its count into matched and unmatched pupils (4 + 2,
+    # 5 + 2). Both parts of a hidden split are hidden, so each is at least 1 and the
+    # cluster's count at least 2: 13 - 2 narrows the other to 2..11, narrower than 10.
+    # (Seed 7 of the synthetic data, issue 14's attacker.)
+    from evaluation.disclosure import narrowest
+
+    values = {"all": 13, "a": 6, "b": 7, "a_matched": 4, "a_unmatched": 2,
+              "b_matched": 5, "b_unmatched": 2}
+    sums = [("all", ["a", "b"])]
+    matching = [("a", ["a_matched", "a_unmatched"]), ("b", ["b_matched", "b_unmatched"])]
+    blind = protect({k: values[k] for k in ("all", "a", "b")}, sums, threshold=10)
+    assert blind == {"a", "b"}
+    # the reader also sees the matching cells: small ones are hidden, and each is >= 1
+    attacked = narrowest(values, sums + matching, blind | {"a_matched", "a_unmatched",
+                                                           "b_matched", "b_unmatched"})
+    assert attacked["a"] == (2.0, 11.0) and attacked["b"] == (2.0, 11.0)
+    # told every relation, secondary suppression hides the total too
+    hide = protect(values, sums + matching, threshold=10)
+    assert "all" in hide
+    widths = narrowest(values, sums + matching, hide)
+    assert all(hi - lo >= 10 for lo, hi in widths.values()), widths
+
+
+def test_a_zero_cell_stays_shown_so_it_does_not_narrow_its_total():
+    # the same, but nobody is unmatched: the zeros are shown, a hidden cluster count is the
+    # matched count, and the total of 13 leaves each 1..12 (as wide as the threshold allows)
+    from evaluation.disclosure import narrowest
+
+    values = {"all": 13, "a": 6, "b": 7, "a_matched": 6, "a_unmatched": 0,
+              "b_matched": 7, "b_unmatched": 0}
+    relations = [("all", ["a", "b"]), ("a", ["a_matched", "a_unmatched"]),
+                 ("b", ["b_matched", "b_unmatched"])]
+    hide = protect(values, relations, threshold=10)
+    assert hide == {"a", "b", "a_matched", "b_matched"}
+    assert narrowest(values, relations, hide)["a"] == (1.0, 12.0)
+    # hiding the zeros as well (what the reports did) lets a reader take each as >= 1
+    assert narrowest(values, relations, hide | {"a_unmatched", "b_unmatched"})["a"] == \
+        (2.0, 11.0)

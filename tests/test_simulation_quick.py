@@ -15,9 +15,12 @@ import pytest
 from scipy.special import expit
 
 from evaluation.models import fit_outcome
+from evaluation.multilevel import fit_multilevel
 
 REPS = 40
 COVARIATES = ["prior", "fsm"]
+#: Every inference method the package offers for the design (as bench/simulation_study.py).
+METHODS = ("wild", "CR2", "multilevel", "naive")
 
 
 def _replication(seed):
@@ -64,9 +67,11 @@ def study():
             df = _replication(seed)
             for outcome, family in (("y", "gaussian"), ("yb", "binomial")):
                 sd = df[outcome].std()
-                for method in ("wild", "naive"):
-                    res = fit_outcome(df, outcome, family, COVARIATES, inference=method,
-                                      n_boot=199, random_state=seed)
+                for method in METHODS:
+                    res = (fit_multilevel(df, outcome, family, COVARIATES)
+                           if method == "multilevel" else
+                           fit_outcome(df, outcome, family, COVARIATES, inference=method,
+                                       n_boot=199, random_state=seed))
                     rows.append({"outcome": outcome, "method": method,
                                  "err": (res.estimate - truth[outcome]) / sd,
                                  "covered": res.ci_low <= truth[outcome] <= res.ci_high})
@@ -85,3 +90,37 @@ def test_default_inference_covers_and_naive_does_not(study, outcome):
     cover = study[study["outcome"] == outcome].groupby("method")["covered"].mean()
     assert cover["wild"] >= 0.85            # 95% nominal; 40 reps: P(< 0.85) < 1%
     assert cover["naive"] < cover["wild"]
+
+
+@pytest.mark.parametrize("outcome", ["y", "yb"])
+def test_cr2_covers(study, outcome):
+    """CR2 with Bell-McCaffrey df covers too. The multilevel model is fitted and kept in the
+    study but not asserted: with effects that vary between schools its random-intercept
+    model (unweighted, one effect for all schools) covered the points outcome only 82.5% in
+    this DGP (measured 2026-11-25); bench/simulation_study.py judges every method's fitness on
+    the synthetic Manchester design."""
+    cover = study[study["outcome"] == outcome].groupby("method")["covered"].mean()
+    assert cover["CR2"] >= 0.85
+
+
+def test_the_full_study_runs_and_judges_fitness():
+    """Two replications of bench/simulation_study.py: every method, both targets, verdicts."""
+    import importlib.util
+    from pathlib import Path
+
+    from evaluation.plan import load_plan
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "simulation_study.py"
+    spec = importlib.util.spec_from_file_location("simulation_study", path)
+    sim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sim)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = sim.replicate(1, load_plan(), 99, ("CR2", "multilevel"), 3)
+    table = sim.summarise(pd.DataFrame(rows))
+    assert set(table.index.get_level_values("method")) == {"CR2", "multilevel"}
+    assert table["failed"].eq(0).all() and table["reps"].eq(1).all()
+    # the identified target differs from the true effect by the known hidden bias
+    assert (table["bias_sd"] != table["bias_id_sd"]).all()
+    verdict = sim.fitness(table)
+    assert not verdict["fit"].any()       # one replication covers 0% or 100%: never 93-97%

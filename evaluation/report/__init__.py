@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from evaluation.design_value import DesignValueResult
 from evaluation.report import (
     activity,
     appendix,
+    design_value,
     flow,
     front,
     gaps,
@@ -59,6 +61,8 @@ REPORTS: dict[str, tuple[Callable | str, ...]] = {
     "school_support": (school_support.header, school_support.findings, CONTENTS,
                        school_support.trends, school_support.estimates, school_support.matching,
                        school_support.source),
+    "design_value": (design_value.header, design_value.findings, CONTENTS,
+                     design_value.comparison, design_value.world),
     "school": (school.header, school.findings, CONTENTS, school.attainment,
                school.destinations, school.place, school.similar, school.source),
 }
@@ -66,7 +70,8 @@ REPORTS: dict[str, tuple[Callable | str, ...]] = {
 
 #: The index entry of each kind of result.
 RECORDS = {EvaluationResult: record.index_record, PublishedResult: published.index_record,
-           SupportResult: school_support.index_record, SchoolResult: school.index_record}
+           SupportResult: school_support.index_record, SchoolResult: school.index_record,
+           DesignValueResult: design_value.index_record}
 
 
 def index_record(res: EvaluationResult | PublishedResult | SupportResult) -> dict:

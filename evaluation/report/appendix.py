@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from evaluation.report.display import Section
 from evaluation.report.tables import (
     count_text,
@@ -94,4 +96,25 @@ def provenance(res: EvaluationResult) -> Section:
         meta = res.data.meta
         parts.insert(1, f"Data: synthetic, scenario '{meta.get('scenario')}', "
                         f"seed {meta.get('seed')}, {meta.get('generator', '')}.")
+        world = world_parameters(meta)
+        if world is not None:
+            parts += ["The synthetic world's parameters (evaluation.synthetic.WorldParams; "
+                      "targets and sources in data/README.md):", safe_table(res.plan, world)]
     return Section("Appendix: provenance", "provenance", parts)
+
+
+def world_parameters(meta: dict) -> pd.DataFrame | None:
+    """Return the generator's world parameters (``meta["params"]``), one row per parameter.
+
+    Examples
+    --------
+    >>> world_parameters({"params": {"school_sd": {"primary": 0.46, "secondary": 0.42},
+    ...                              "hidden_selection_or": 1.3}}).values.tolist()
+    [['school_sd', '0.46', '0.42'], ['hidden_selection_or', '1.3', '1.3']]
+    """
+    params = meta.get("params")
+    if not params:
+        return None
+    rows = [[k, *(f"{v[p]:g}" if isinstance(v, dict) else f"{v:g}"
+                  for p in ("primary", "secondary"))] for k, v in params.items()]
+    return pd.DataFrame(rows, columns=["Parameter", "Primary", "Secondary"])

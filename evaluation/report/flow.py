@@ -19,6 +19,7 @@ from evaluation.report.tables import (
     plain,
     safe_table,
     scale,
+    scope_name,
     threshold,
     withheld,
 )
@@ -37,7 +38,11 @@ def _exclusions(res: EvaluationResult, pe: PhaseResult) -> list[str]:
     ex = pe.sample.exclusions.assign(reason=[plain(r, res.plan)
                                              for r in pe.sample.exclusions["reason"]])
     ex = ex.rename(columns={"em": "EM", "comparison": "Comparison"})
-    shown = safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}).frame
+    # hidden as the data-quality table hides them (a count another report gives away)
+    reasons = pe.sample.exclusions["reason"]
+    hide = {shown: [res.hidden(("excluded", scope_name(res), pe.phase, r, col)) for r in reasons]
+            for shown, col in (("EM", "em"), ("Comparison", "comparison"))}
+    shown = safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}, hide=hide).frame
     return [f"{r['reason']}: {r['EM']} EM, {r['Comparison']} comparison"
             for _, r in shown.iterrows() if not (str(r["EM"]) == "0"
                                                  and str(r["Comparison"]) == "0")]

@@ -8,7 +8,13 @@ from evaluation.balance import BalanceSummary
 from evaluation.plan import Plan
 from evaluation.plots.balance import love_plot
 from evaluation.report.display import Notice, Section
-from evaluation.report.tables import group_withheld, safe_table, threshold, withheld
+from evaluation.report.tables import (
+    group_withheld,
+    safe_table,
+    scope_name,
+    threshold,
+    withheld,
+)
 from evaluation.results import EvaluationResult
 
 
@@ -36,6 +42,21 @@ def balance_rows(bal: BalanceSummary, plan: Plan) -> pd.DataFrame:
     return wide.drop(columns=keys)
 
 
+def _cell_hidden(res: EvaluationResult, phase: str, who: str, row: str) -> bool:
+    """Whether a cell of the matching table is hidden.
+
+    The "All" row as the phase's count; the others as the linked counts hide them (a zero is
+    shown: hiding it would tell a reader it is at least 1); without linked counts, as the
+    phase's count.
+    """
+    if row == "All":
+        return withheld(res, phase, who)
+    key = (f"{who}_{str(row).lower()}", scope_name(res), phase)
+    if res.linked is not None and key in res.linked.values:
+        return res.linked.hidden(key)
+    return withheld(res, phase, who)
+
+
 def matched_comparison(res: EvaluationResult) -> Section:
     """Who was compared with whom: sample sizes, balance before and after, love plot."""
     spec = res.plan.main_spec()
@@ -53,10 +74,12 @@ def matched_comparison(res: EvaluationResult) -> Section:
             continue
         counts = pe.match.counts.reset_index(names="Sample")
         who = {"Treated": "em", "Control": "comparison"}
+        # each cell as the linked counts hide it (evaluation.linked: matched + unmatched +
+        # discarded = all, in every report), the "All" row as the phase's count
+        hide = {c: [_cell_hidden(res, phase, who[c], row) for row in counts["Sample"]]
+                for c in counts.columns if c in who}
         parts.append(safe_table(res.plan, counts, {c: c for c in counts.columns
-                                                   if c != "Sample"},
-                                hide={c: [withheld(res, phase, who[c])] * len(counts)
-                                      for c in counts.columns if c in who}))
+                                                   if c != "Sample"}, hide=hide))
         if group_withheld(res, phase) or min(pe.sample.n_em, pe.sample.n_comparison) < t:
             parts.append(Notice(f"Balance statistics rest on fewer than {t} pupils in one group "
                                 "and are not shown.", "note"))

@@ -7,7 +7,7 @@ import pandas as pd
 from evaluation.linked import remainder_hidden
 from evaluation.report.display import Notice, Section
 from evaluation.report.estimates import estimate_rows
-from evaluation.report.tables import threshold
+from evaluation.report.tables import group_withheld, threshold
 from evaluation.results import EvaluationResult
 
 
@@ -32,7 +32,9 @@ def sensitivity(res: EvaluationResult) -> Section:
         hide = remainder_hidden(pe.sample.n_em, dict(zip(rows, table["n_em"].fillna(0)
                                                          .astype(int), strict=True)),
                                 threshold(res.plan))
-        flags = [r in hide for r in rows]
+        # a withheld phase total: every specification's count hides too (one equal to the
+        # total would show it)
+        flags = [r in hide or group_withheld(res, phase) for r in rows]
         parts.append(f"{phase.capitalize()} phase.")
         parts.append(estimate_rows(res.plan, table, "Specification",
                                    hide={"EM pupils": flags, "Comparison pupils": flags}))

@@ -2,14 +2,18 @@
 
 Design, in short (data/README.md has the whole story and the calibration table):
 
-* A national-like population of about 1,500 primary and 600 secondary schools, cohorts
+* A national-like population of about 1,500 primary and 1,200 secondary schools, cohorts
   2008-2010, on the real scales (KS1 APS, KS2 fine points, GCSE capped QCA points). National
   threshold rates by FSM status match the published figures exactly (one shift per year and FSM
   group on the population's comparison schools); FSM concentration and smaller FSM gaps in
   high-FSM schools are built in.
 * The EM programme schools (23 + 60 secondary, 40 trial + 10 partner primary) come from their own
   random stream, so ``include_population=False`` reproduces them exactly.  Target groups are
-  chosen on observables only (FSM, LAC, low prior attainment, IDACI).
+  chosen on FSM, LAC, low prior attainment, IDACI and an unobserved support ``w`` (odds ratio
+  `WorldParams.hidden_selection_or` per SD lower ``w``); the bias this causes and its strength
+  on the E-value's scales are in ``truth`` (`_hidden`).
+* Every parameter of the world (school variance, FSM concentration, gap spread, hidden
+  selection) is in one place: `WorldParams` (`evaluation.synthetic.params`).
 * Threshold and expected-progress outcomes derive from English and maths scores that EM does not
   move by default; the default effect (+20 capped GCSE points) comes as grade steps in the other
   subjects, so it is recoverable by a Gaussian GLM with the plan's covariates and every other
@@ -28,7 +32,8 @@ import pandas as pd
 from evaluation import config
 from evaluation.io.dataset import Dataset
 from evaluation.schema import OUTCOMES, TABLES
-from evaluation.synthetic import _build, _outcomes, _surveys, _tracking
+from evaluation.synthetic import _build, _hidden, _outcomes, _surveys, _tracking
+from evaluation.synthetic.params import DEFAULT_PARAMS, WorldParams
 
 #: Scenarios: which trial schools' pupil-level EM data link (the EM flag is known).
 SCENARIOS = {
@@ -39,7 +44,7 @@ SCENARIOS = {
 #: Default true effects: +20 capped GCSE points (about 0.2-0.25 SD), nothing else.
 DEFAULT_EFFECTS = {"gcse_capped_points": 20.0}
 
-__all__ = ["DEFAULT_EFFECTS", "SCENARIOS", "generate"]
+__all__ = ["DEFAULT_EFFECTS", "DEFAULT_PARAMS", "SCENARIOS", "WorldParams", "generate"]
 
 
 def _linked(schools: pd.DataFrame, scenario: str) -> np.ndarray:
@@ -85,6 +90,7 @@ def generate(
     scenario: str = "default",
     effects: dict[str, float] | None = None,
     include_population: bool = True,
+    params: WorldParams | None = None,
 ) -> Dataset:
     """Generate a synthetic Extra Mile dataset calibrated to published figures.
 
@@ -103,13 +109,17 @@ def generate(
     include_population : bool
         ``False`` generates only the EM programme schools (trial and partner): the same EM
         pupils as the full data for the same seed, in a fraction of the time.
+    params : WorldParams, optional
+        The world's parameters (default `DEFAULT_PARAMS`; ``meta["params"]`` records them).
 
     Returns
     -------
     Dataset
         Validated pupils, schools, surveys and tracking tables; ``truth`` holds the true
-        effects on the EM pupils (``coef``, ``effect``, ``coef_em_fsm``, ``effect_em_fsm``);
-        ``meta["synthetic"]`` is True.
+        effects on the EM pupils (``coef``, ``effect``, ``coef_em_fsm``, ``effect_em_fsm``)
+        and the known strength of selection on the unobserved support (``bias_hidden``,
+        ``rr_eu``, ``rr_ud``, ``bias_factor``, ``evalue_hidden``: see
+        `evaluation.synthetic._hidden`); ``meta["synthetic"]`` is True.
 
     Raises
     ------
@@ -125,7 +135,10 @@ def generate(
     if scenario not in SCENARIOS:
         raise ValueError(f"`scenario` should be one of {sorted(SCENARIOS)}; got {scenario!r}")
     effects = _check_effects(effects)
-    schools, pupils = _build.build(int(seed), effects, bool(include_population))
+    params = DEFAULT_PARAMS if params is None else params
+    if not isinstance(params, WorldParams):
+        raise ValueError(f"`params` should be a WorldParams; got {type(params).__name__}")
+    schools, pupils = _build.build(int(seed), effects, bool(include_population), params)
     linked = _linked(schools, scenario)
     schools = schools.assign(em_linked=linked)
     pupils = pupils.assign(em=pupils["_treated"].to_numpy()
@@ -134,7 +147,8 @@ def generate(
     schools = schools.assign(fsm_pct=schools["school_id"].map(fsm_pct).fillna(0.0))
     surveys = _surveys.surveys(_build.stream(seed, "surveys"), schools, pupils)
     tracking = _tracking.tracking(_build.stream(seed, "tracking"), schools)
-    truth = _truth(pupils, effects)
+    truth = _truth(pupils, effects).merge(_hidden.hidden_selection(pupils),
+                                          on=["phase", "outcome"], how="left")
     tables = {"pupils": pupils, "schools": schools, "surveys": surveys, "tracking": tracking}
     tables = {t: _typed(df, t) for t, df in tables.items()}
     meta = {
@@ -147,6 +161,7 @@ def generate(
         "effects": effects,
         "include_population": bool(include_population),
         "survey_true_change": dict(_surveys.TRUE_CHANGE),
+        "params": params.as_dict(),
     }
     return Dataset(**tables, truth=truth, meta=meta)
 

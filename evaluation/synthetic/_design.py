@@ -26,7 +26,7 @@ TARGET_SIZE = {"secondary": (10, 22), "primary": (5, 11)}
 SELECTION = {"fsm": 2.4, "lac": 2.0, "low_prior": 0.6, "idaci": 1.0}
 
 
-def em_schools(rng, las: list[str], stems: list[str]) -> pd.DataFrame:
+def em_schools(rng, las: list[str], stems: list[str], params) -> pd.DataFrame:
     """Draw the EM programme schools: ids, names, LAs, clusters, roles, activities, FSM shares."""
     la_order = rng.permutation(len(las))
     rows, used = [], 0
@@ -63,11 +63,12 @@ def em_schools(rng, las: list[str], stems: list[str]) -> pd.DataFrame:
         linked[idx[:n_linked]] = True
     df["_linked_2011"] = linked
     extra = pd.concat([
-        _population.school_frame(rng, phase, int(mask.sum()), shares=shares[mask])
+        _population.school_frame(rng, phase, int(mask.sum()), shares=shares[mask],
+                                 params=params)
         .set_axis(np.flatnonzero(mask))
         for phase, mask in (("secondary", sec), ("primary", ~sec))
     ]).sort_index()
-    df = pd.concat([df, extra[["_share", "_eal", "_u", "_v"]]], axis=1)
+    df = pd.concat([df, extra[["_share", "_eal", "_u", "_v", "_g"]]], axis=1)
     cohorts = {p: c for p, _, _, c in SECONDARY_PHASES} | {"primary": PRIMARY_COHORTS}
     df["_target_cohorts"] = [() if r == "partner" else cohorts[e]
                              for r, e in zip(df["role"], df["em_phase"], strict=True)]
@@ -124,16 +125,20 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
 
 
 def select_targets(rng, pupils: pd.DataFrame, prior: np.ndarray, plan: dict,
-                   school_row: np.ndarray) -> np.ndarray:
-    """Target-group flags: in each planned stratum the pupils ranked highest on observables.
+                   school_row: np.ndarray, params) -> np.ndarray:
+    """Target-group flags: in each planned stratum the pupils ranked highest on a choice score.
 
-    The school's choice depends only on FSM, looked-after status, low prior attainment and
-    IDACI (plus chance): mostly FSM and LAC pupils.
+    The school's choice depends on FSM, looked-after status, low prior attainment and IDACI,
+    and on the unobserved support ``w`` (log odds ratio ``log(params.hidden_selection_or)``
+    per SD lower ``w``), plus chance (Gumbel: the top of ``score + Gumbel`` is a draw without
+    replacement with probabilities proportional to ``exp(score)``, so the weights are log odds
+    ratios of being chosen): mostly FSM and LAC pupils.
     """
     z = (prior - np.nanmean(prior)) / np.nanstd(prior)
     w = SELECTION
     score = (w["fsm"] * pupils["fsm"].to_numpy() + w["lac"] * pupils["lac"].to_numpy()
              - w["low_prior"] * z + w["idaci"] * pupils["idaci"].to_numpy()
+             - np.log(params.hidden_selection_or) * pupils["_w"].to_numpy()
              + rng.gumbel(size=len(pupils)))
     size = _stratum_value(plan, school_row, pupils["cohort"].to_numpy(), 0)
     return _rank_in_groups(school_row * 10_000 + pupils["cohort"].to_numpy(), -score) < size

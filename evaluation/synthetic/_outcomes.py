@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from evaluation.synthetic.params import DEFAULT_PARAMS
+
 #: Sub-level points of KS1 teacher assessment (W, 1, 2C, 2B, 2A, 3, 4) and their levels.
 KS1_POINTS = np.array([3.0, 9.0, 13.0, 15.0, 17.0, 21.0, 27.0])
 _KS1_CUTS = (KS1_POINTS[1:] + KS1_POINTS[:-1]) / 2
@@ -33,13 +35,17 @@ GRADE_C = 40.0
 S_KS2 = 1.6                       # logistic scale of KS2 fine points
 S_GCSE = 5.0                      # logistic scale of GCSE subject points
 N_OTHER = 6                       # GCSE subjects besides English and maths in the best 8
-SEC_PUPIL_SD = 9.0                # pupil SD of unexplained KS2-KS4 progress (GCSE points)
+SEC_PUPIL_SD = 9.0                # pupil SD of unexplained KS2-KS4 progress (GCSE points),
+                                  # the unobserved support ``w`` included
 U_BELOW = 8.0                     # latent GCSE points below which a subject is ungraded (U)
 
-#: FSM effect on attainment (pupil SD) in a school with the national FSM share, and how it
-#: changes per unit of school FSM share (positive: smaller gaps in high-FSM schools).
-FSM_ATTAIN = {"primary": (-0.33, 1.1), "secondary": (-0.33, 0.9)}
+#: FSM effect on attainment (pupil SD) in a school with the national FSM share; how it changes
+#: per unit of school FSM share is `WorldParams.fsm_gap_slope` (positive: smaller gaps in
+#: high-FSM schools), its school-specific part `WorldParams.fsm_gap_school_sd`.
+FSM_ATTAIN = {"primary": -0.33, "secondary": -0.33}
 FSM_PROGRESS = {"primary": (0.0, 1.0), "secondary": (0.0, 0.0)}
+#: Points of the latent subject scores per unit of progress (school value added, ``w``).
+PROGRESS_POINTS = {"primary": 2.5, "secondary": 8.0}
 
 #: Calibrated constants (points) by (cohort, fsm) for KS2 and GCSE latent scores; the
 #: population's comparison schools get a further small shift that makes national rates exact.
@@ -66,8 +72,14 @@ FAMILY = {o: ("gaussian" if o in ("ks2_aps", "gcse_capped_points") else "binomia
           for o in CHANNELS}
 
 
+#: The FSM effect never falls below this many pupil SD in magnitude (gaps narrow in high-FSM
+#: schools but do not reverse).
+FSM_FLOOR = -0.10
+
+
 def _fsm_effect(share, fsm, pair):
-    return fsm * (pair[0] + pair[1] * (share - 0.17))
+    effect = pair[0] + pair[1] * (share - 0.17)
+    return fsm * (np.minimum(effect, FSM_FLOOR) if pair[0] < 0 else effect)
 
 
 def _base(phase, cohort, fsm):
@@ -82,13 +94,19 @@ def _ks2_points(x):
     return np.floor(np.clip(x, *KS2_RANGE) * 10.0) / 10.0
 
 
-def latents(rng, p) -> dict:
-    """Prior attainment and latent outcome means/noise for one phase's pupils frame ``p``."""
+def latents(rng, p, params=DEFAULT_PARAMS) -> dict:
+    """Prior attainment and latent outcome means/noise for one phase's pupils frame ``p``.
+
+    ``hidden`` in the result is the part of every latent subject score that the unobserved
+    support ``w`` contributes (points), so outcomes without it are ``outcomes(lat, -hidden)``.
+    """
     phase, share, fsm = p["phase"].iloc[0], p["_share"].to_numpy(), p["fsm"].to_numpy()
     # pupil attainment incl. the school effect: the same latent drives prior and outcomes,
     # so prior attainment relates to outcomes alike within and between schools
     level = p["_a"].to_numpy() + p["_u"].to_numpy()
-    attain = level + _fsm_effect(share, fsm, FSM_ATTAIN[phase])
+    fsm_pair = (FSM_ATTAIN[phase], params.fsm_gap_slope[phase])
+    attain = level + _fsm_effect(share, fsm, fsm_pair) + fsm * p["_g"].to_numpy()
+    hidden = PROGRESS_POINTS[phase] * params.hidden_outcome_sd * p["_w"].to_numpy()
     progress = p["_v"].to_numpy() + _fsm_effect(share, fsm, FSM_PROGRESS[phase])
     base = _base(phase, p["cohort"].to_numpy(), fsm)
     n = len(p)
@@ -99,7 +117,7 @@ def latents(rng, p) -> dict:
         ks1_eng = (ks1[:, 0] + ks1[:, 1]) / 2
         lev = np.floor((np.c_[ks1_eng, ks1[:, 2]] - 3.0) / 6.0 + 0.5)
         pupil = rng.normal(0.0, 0.9, n)
-        common = 27.2 + base + 1.3 * level + 2.5 * progress + pupil
+        common = 27.2 + base + 1.3 * level + 2.5 * progress + hidden + pupil
         mu = {
             "eng": common + 0.62 * (ks1_eng - 15.6),
             "mat": common + 0.62 * (ks1[:, 2] - 15.6),
@@ -107,7 +125,7 @@ def latents(rng, p) -> dict:
         }
         eps = {k: rng.logistic(size=n) for k in ("eng", "mat", "sci")}
         prior = {"ks1_aps": np.round(ks1.mean(axis=1), 2)}
-        return {"phase": "primary", "mu": mu, "eps": eps, "prior": prior,
+        return {"phase": "primary", "mu": mu, "eps": eps, "prior": prior, "hidden": hidden,
                 "req": {"eng": 6.0 * (lev[:, 0] + 2), "mat": 6.0 * (lev[:, 1] + 2)}}
     ks2 = _ks2_points(27.6 + 3.6 * (attain[:, None] + 0.45 * rng.normal(size=(n, 3))))
     ks2_aps = np.round(ks2.mean(axis=1), 2)
@@ -115,8 +133,10 @@ def latents(rng, p) -> dict:
     # progress from 11 to 16 that prior attainment and the covariates do not predict, common
     # to all subjects: with it, prior attainment and the covariates explain about half of the
     # variance in capped points, the plan's `power.r2_pupil` (0.5)
-    pupil = rng.normal(0.0, SEC_PUPIL_SD, n)
-    common = 38.0 + base + 3.2 * level + 8.0 * progress + pupil
+    own = max(SEC_PUPIL_SD ** 2 - (PROGRESS_POINTS["secondary"] * params.hidden_outcome_sd) ** 2,
+              0.0)
+    pupil = rng.normal(0.0, np.sqrt(own), n)
+    common = 38.0 + base + 3.2 * level + 8.0 * progress + hidden + pupil
     mu = {
         "eng": common + 1.52 * (ks2[:, 0] - 27.6),
         "mat": common + 1.68 * (ks2[:, 1] - 27.6),
@@ -126,6 +146,7 @@ def latents(rng, p) -> dict:
     eps = {"eng": rng.logistic(size=n), "mat": rng.logistic(size=n),
            "oth": rng.logistic(size=(n, N_OTHER)), "step": rng.random(n)}
     return {"phase": "secondary", "mu": mu, "eps": eps, "prior": {"ks2_aps": ks2_aps},
+            "hidden": hidden,
             "req": {"eng": GRADE_C + 6.0 * (lev[:, 0] - 4), "mat": GRADE_C + 6.0 * (lev[:, 1] - 4)}}
 
 

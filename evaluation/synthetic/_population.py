@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 
 from evaluation.schema import COHORTS, ETHNICITIES
+from evaluation.synthetic.params import DEFAULT_PARAMS, WorldParams
 
-#: National means by phase: FSM share, EAL share, school cohort size (mean, sd, min, max) and
-#: the Beta shape ``a`` of school FSM shares (smaller: more concentrated).
+#: National means by phase: FSM share, EAL share, school cohort size (mean, sd, min, max).
+#: The spread of school FSM shares and school effects are in `WorldParams`.
 PHASE = {
-    "primary": {"fsm": 0.17, "eal": 0.14, "size": (30.0, 11.0, 8, 90), "beta_a": 0.65},
-    "secondary": {"fsm": 0.14, "eal": 0.11, "size": (180.0, 55.0, 50, 340), "beta_a": 6.0},
+    "primary": {"fsm": 0.17, "eal": 0.14, "size": (30.0, 11.0, 8, 90)},
+    "secondary": {"fsm": 0.14, "eal": 0.11, "size": (180.0, 55.0, 50, 340)},
 }
 #: Ethnic group probabilities for non-EAL and EAL pupils (order of schema.ETHNICITIES).
 _ETHNICITY_P = {
@@ -20,22 +21,23 @@ _ETHNICITY_P = {
 }
 #: Effects on attainment, in pupil standard deviations.
 EFFECTS = {
-    "female": 0.08, "sen_support": -0.95, "sen_statement": -1.6, "eal": -0.12, "lac": -0.6,
+    "female": 0.08, "sen_support": -0.95, "sen_statement": -1.6, "eal": -0.12, "lac": -0.8,
     "idaci": -0.25,
     "ethnicity": {"white": 0.0, "mixed": 0.0, "asian": 0.05, "black": -0.08, "chinese": 0.4,
                   "other": -0.02, "unclassified": -0.1},
 }
 
 
-def school_frame(rng, phase: str, n: int, shares=None, mean: float | None = None) -> pd.DataFrame:
+def school_frame(rng, phase: str, n: int, shares=None, mean: float | None = None,
+                 params: WorldParams = DEFAULT_PARAMS) -> pd.DataFrame:
     """School-level draws: FSM share, EAL share, effects; one row per school (no ids yet).
 
-    School FSM shares are Beta with the phase's shape and the given ``mean`` unless ``shares``
-    are given.
+    School FSM shares are Beta with the phase's shape (``params.fsm_share_beta_a``) and the
+    given ``mean`` unless ``shares`` are given.
     """
     p = PHASE[phase]
     if shares is None:
-        a, mean = p["beta_a"], p["fsm"] if mean is None else mean
+        a, mean = params.fsm_share_beta_a[phase], p["fsm"] if mean is None else mean
         shares = rng.beta(a, a * (1 - mean) / mean, n)
     centred = shares - p["fsm"]
     eal = np.clip(rng.beta(0.6, 0.6 * (1 - p["eal"]) / p["eal"], n) + 0.3 * np.clip(centred, 0, 1),
@@ -45,9 +47,12 @@ def school_frame(rng, phase: str, n: int, shares=None, mean: float | None = None
         "_share": shares,
         "_eal": eal,
         # school attainment effect (pupil SD): deprived schools lower on average
-        "_u": rng.normal(0.0, 0.22, n) - 1.2 * centred,
+        "_u": rng.normal(0.0, params.school_sd[phase], n)
+        + params.school_deprivation[phase] * centred,
         # school value added on progress (pupil SD)
-        "_v": rng.normal(0.0, 0.15, n) - 0.3 * centred,
+        "_v": rng.normal(0.0, params.value_added_sd[phase], n) - 0.3 * centred,
+        # school-specific part of the FSM effect (pupil SD): gaps differ between schools
+        "_g": rng.normal(0.0, params.fsm_gap_school_sd[phase], n),
     })
 
 
@@ -64,7 +69,8 @@ def pupils_frame(rng, schools: pd.DataFrame, sizes: np.ndarray) -> pd.DataFrame:
 
     ``schools`` needs school_id, phase and the private school columns of `school_frame`.
     Returns one row per pupil with the schema's background columns plus private latents
-    (``_a``: attainment in pupil SD, before school effects).
+    (``_a``: attainment in pupil SD, before school effects; ``_w``: support at home that no
+    data set records, standard normal, independent of everything observed).
     """
     n_by_row = sizes.ravel()
     school_idx = np.repeat(np.repeat(np.arange(len(schools)), len(COHORTS)), n_by_row)
@@ -115,6 +121,8 @@ def pupils_frame(rng, schools: pd.DataFrame, sizes: np.ndarray) -> pd.DataFrame:
         "_share": share,
         "_u": s["_u"].to_numpy(),
         "_v": s["_v"].to_numpy(),
+        "_g": s["_g"].to_numpy(),
+        "_w": rng.normal(0.0, 1.0, n),
     })
 
 

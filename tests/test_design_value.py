@@ -1,0 +1,60 @@
+"""The 2011 design beside full linkage: published design counts and what linkage buys."""
+
+import pytest
+
+from evaluation import config
+from evaluation.design_value import DESIGNS, design_value
+from evaluation.plan import load_plan
+from evaluation.synthetic import _design
+
+
+@pytest.fixture(scope="module")
+def result():
+    return design_value(load_plan(), seed=config.DEFAULT_SEED)
+
+
+def test_2011_design_is_the_published_one(result):
+    """DFE-RR133: 196 EM and 4,794 comparison pupils in 9 secondary and 2 primary schools."""
+    t = result.table[result.table["scenario"] == "default"]
+    head = t.groupby("phase").first()
+    assert head["n_em"].sum() == _design.N_EM == 196
+    assert head["n_comparison"].sum() == _design.N_COMPARISON == 4794
+    assert head["n_schools"].to_dict() == {"primary": 2, "secondary": 9}
+
+
+def test_full_linkage_has_every_trial_school(result):
+    t = result.table[result.table["scenario"] == "full_linkage"].groupby("phase").first()
+    # 23 + 60 secondary trial schools, 40 primary trial schools (the EM design)
+    assert t["n_schools"].to_dict() == {"primary": 40, "secondary": 83}
+
+
+def test_linkage_narrows_every_interval(result):
+    t = result.table.set_index(["scenario", "phase", "outcome"])
+    for (phase, outcome), row in t.loc["default"].iterrows():
+        full = t.loc[("full_linkage", phase, outcome)]
+        assert full["mdes"] < row["mdes"]
+        assert full["halfwidth"] < row["halfwidth"] or not row["informative"]
+    # about sqrt(83 / 9) = 3 times narrower for the secondary phase
+    assert 2.0 < result.ratio("secondary") < 4.5
+
+
+def test_table_and_summary(result):
+    assert list(result.table["design"].unique()) == [label for _, label in DESIGNS]
+    assert result.params["hidden_selection_or"] > 0
+    assert len(result.summary()) == 4
+    assert "Full linkage" in result._repr_html_()
+
+
+def test_report_sections_build(result):
+    from evaluation.report import index_record, sections
+
+    built = sections(result, "design_value")
+    titles = [s.title for s in built]
+    assert titles[0] == result.title and "The two designs side by side" in titles
+    findings = next(s for s in built if s.title == "Findings")
+    text = " ".join(p for p in findings.parts if isinstance(p, str))
+    head = result.table.set_index(["scenario", "outcome"]).loc[("full_linkage",
+                                                               "gcse_capped_points")]
+    assert f"{head['mdes']:.2f}" in text and "synthetic" in text
+    rec = index_record(result)
+    assert rec["kind"] == "design_value" and "MDES" in rec["headline"]
