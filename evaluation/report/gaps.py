@@ -32,6 +32,36 @@ def _as_shown(table, safe):
     return out
 
 
+def _rates_revealing_counts(table, t: int) -> dict[str, list[bool]]:
+    """Hide a row's rates and gap where a rate and its size give a count below ``t``.
+
+    A rate of n pupils gives how many reached the measure and how many did not (95.5% of 22
+    is 1 pupil not reaching it); either below the threshold hides the row's statistics.
+
+    The whole row's statistics go together: any two of FSM, non-FSM and all (with the counts)
+    give the third, and the gap gives either rate from the other.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"fsm_value": [69.2, 50.0], "n_fsm": [13, 40],
+    ...                   "non_fsm_value": [95.5, 60.0], "n_non_fsm": [22, 50]})
+    >>> _rates_revealing_counts(t, 10)["fsm_value"]
+    [True, False]
+    """
+    small = np.zeros(len(table), dtype=bool)
+    for rate, n in (("fsm_value", "n_fsm"), ("non_fsm_value", "n_non_fsm"),
+                    ("overall_value", "n")):
+        if rate not in table or n not in table:
+            continue
+        size = table[n].to_numpy(dtype=float)
+        yes = np.rint(table[rate].to_numpy(dtype=float) / 100 * size)
+        with np.errstate(invalid="ignore"):
+            small |= ((yes > 0) & (yes < t)) | ((size - yes > 0) & (size - yes < t))
+    cols = [c for c in ("fsm_value", "non_fsm_value", "overall_value", "gap") if c in table]
+    return {c: small.tolist() for c in cols}
+
+
 def gaps(res: EvaluationResult) -> Section:
     """FSM gaps by school and over time against national; overall: gap against FSM share."""
     t = threshold(res.plan)
@@ -45,7 +75,7 @@ def gaps(res: EvaluationResult) -> Section:
         safe = safe_table(res.plan, schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS, hide={
             f"n_{v}": [res.hidden((f"school_{v}", phase, n, str(c))) for n, c in
                        zip(schools["school_name"], schools["cohort"], strict=True)]
-            for v in ("fsm", "non_fsm")})
+            for v in ("fsm", "non_fsm")} | _rates_revealing_counts(schools[SCHOOL_COLUMNS], t))
         parts.append(safe)
         parts.append(attainment_chart(_as_shown(schools, safe), g.measure, t,
                                       measure_name=label))
@@ -54,7 +84,8 @@ def gaps(res: EvaluationResult) -> Section:
         safe = safe_table(res.plan, trends[TREND_COLUMNS], COUNTS, labels=LABELS, hide={
             col: [res.hidden((f"trend_{v}", phase, grp, str(y))) for grp, y in
                   zip(trends["group"], trends["year"], strict=True)]
-            for col, v in (("n", "n"), ("n_fsm", "fsm"), ("n_non_fsm", "non_fsm"))})
+            for col, v in (("n", "n"), ("n_fsm", "fsm"), ("n_non_fsm", "non_fsm"))}
+            | _rates_revealing_counts(trends[TREND_COLUMNS], t))
         parts.append(safe)
         parts.append(gap_trend_chart(replace(g.trends, table=_as_shown(trends, safe)), t,
                                      measure_name=label))
