@@ -242,7 +242,9 @@ def test_ks4_2023_slope_on_the_census_share_and_its_national_row(ks4_2023):
     assert s.n == 2928 and s.slope == pytest.approx(-1.034753453848996, abs=1e-9)
     assert s.verdict == "agree"
     ref = ks4_2023.gaps.reference
-    assert ref["name"].tolist() == ["England, State-funded secondary (census, PNUMFSMEVER)"]
+    assert ref["name"].tolist() == [   # the metadata's label, never the column code
+        "England, State-funded secondary (census: percentage of pupils eligible for FSM at any "
+        "time during the past 6 years)"]
     assert ref["share"].tolist() == [27.1] and ref["gap"].isna().all()  # 866,486 / 3,193,601
     other = ks4_2023.other_rows.set_index("file")
     assert other.loc["england_census.csv", "n"] == 0  # every school with a gap is in the census

@@ -736,7 +736,7 @@ def _census_share(table: PerformanceTable, column: str, phase: str
         nat = nat[nat[kind].fillna("").str.lower().str.contains(phase.lower())]
     ref = pd.DataFrame({
         "unit": "England", "level": "national",
-        "name": [f"England, {t} (census, {column})" for t in
+        "name": [f"England, {t} (census: {label[:1].lower() + label[1:]})" for t in
                  (nat[kind].fillna("all schools") if kind else ["all schools"] * len(nat))],
         "n_group": pd.array([pd.NA] * len(nat), dtype="Int64"),
         "n_other": pd.array([pd.NA] * len(nat), dtype="Int64"),
@@ -819,8 +819,9 @@ def published_report(source: str | PublishedSource,
                       n_special))
     if share is not None:
         unmatched = int(gaps.estimable["share"].isna().sum())
+        what = share_label[:1].lower() + share_label[1:]
         other.append((Path(read[share_at].path).name, f"{gaps.unit_plural} with a gap but no "
-                      f"{share_col} (URN not in this file): not in the slope", unmatched))
+                      f"{what} (URN not in this file): not in the slope", unmatched))
     national = [_national_rows(t, measure or DEFAULT_MEASURES[t.layout]) for t in main[1:]
                 if isinstance(t, ReleaseTable)]
     return PublishedGapReport(
