@@ -33,7 +33,7 @@ def phase2(default_data, plan):
 def test_no_share_reveals_a_count_below_the_threshold(phase2, plan):
     pe = phase2.phases["secondary"]
     n_em = int(pe.descriptives["n_em"].iloc[0])
-    assert 10 <= n_em < 20  # the EM group itself may be shown (16 on the default data)
+    assert n_em >= 10  # the EM group itself is shown; its shares must not give counts away
     threshold = plan.raw["disclosure"]["threshold"]
     checked = 0
     for row in _rows(descriptive(phase2)):

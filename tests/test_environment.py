@@ -88,8 +88,10 @@ def test_make_lab_passes_allow_root_exactly_when_run_as_root():
     import os
     import subprocess
 
-    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.strip().splitlines()[-1]
+    lines = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.strip().splitlines()
+    # on a fresh clone the environment and data steps come first: take the lab command itself
+    out = next(line for line in reversed(lines) if "jupyterlab" in line)
     assert "jupyterlab" in out
     args = subprocess.run(["bash", "-c", f"echo {out.split('--notebook-dir=notebooks', 1)[1]}"],
                           capture_output=True, text=True, check=True).stdout.split()

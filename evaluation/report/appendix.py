@@ -109,12 +109,15 @@ def world_parameters(meta: dict) -> pd.DataFrame | None:
     Examples
     --------
     >>> world_parameters({"params": {"school_sd": {"primary": 0.46, "secondary": 0.42},
-    ...                              "hidden_selection_or": 1.3}}).values.tolist()
-    [['school_sd', '0.46', '0.42'], ['hidden_selection_or', '1.3', '1.3']]
+    ...                              "hidden_selection_or": 1.3}}).values.tolist()[0]
+    ['How much schools differ in attainment (SD of the school effect)', '0.46', '0.42']
     """
+    from evaluation.synthetic.params import PARAMETER_WORDS
+
     params = meta.get("params")
     if not params:
         return None
-    rows = [[k, *(f"{v[p]:g}" if isinstance(v, dict) else f"{v:g}"
+    rows = [[PARAMETER_WORDS.get(k, k.replace("_", " ")),
+             *(f"{v[p]:g}" if isinstance(v, dict) else f"{v:g}"
                   for p in ("primary", "secondary"))] for k, v in params.items()]
     return pd.DataFrame(rows, columns=["Parameter", "Primary", "Secondary"])

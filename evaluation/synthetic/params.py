@@ -91,3 +91,16 @@ class WorldParams:
 
 #: The default world.
 DEFAULT_PARAMS = WorldParams()
+
+#: Each parameter in words, for readers (report appendices), in the table's order.
+PARAMETER_WORDS = {
+    "school_sd": "How much schools differ in attainment (SD of the school effect)",
+    "school_deprivation": "How much lower results are in schools with more FSM pupils",
+    "value_added_sd": "How much schools differ in the progress they add (SD)",
+    "fsm_share_beta_a": "How evenly FSM pupils spread across schools (higher: more even)",
+    "fsm_gap_school_sd": "How much the FSM gap differs between schools (SD)",
+    "fsm_gap_slope": "How much smaller the FSM gap is in schools with more FSM pupils",
+    "hidden_selection_or": "How strongly schools chose EM pupils on support the data do not "
+                           "record (odds ratio per SD)",
+    "hidden_outcome_sd": "How much that unrecorded support adds to progress (SD)",
+}
