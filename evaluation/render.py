@@ -9,7 +9,9 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -311,7 +313,10 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     for p in (out_html, executed, record, log):
         p.parent.mkdir(parents=True, exist_ok=True)
     record.unlink(missing_ok=True)
-    params = {**spec.parameters, "record_path": str(record.resolve())}
+    # the notebook writes its fields to a file of this run only: a kernel orphaned by a killed
+    # worker (Dask) that finishes late can never overwrite the record of the run that replaced it
+    run_record = Path(tempfile.gettempdir()) / f"em-record-{os.getpid()}-{uuid.uuid4().hex}.json"
+    params = {**spec.parameters, "record_path": str(run_record)}
     seconds = {}
     t0 = time.perf_counter()
     if engine == "warm":
@@ -351,8 +356,10 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
         rec = RenderRecord(spec.slug, spec.title, spec.kind, "failed", seconds,
                            str(out_html), {}, reason)
         save_record(record, **asdict(rec))
+        run_record.unlink(missing_ok=True)
         return rec
-    fields = json.loads(record.read_text()) if record.exists() else {}
+    fields = json.loads(run_record.read_text()) if run_record.exists() else {}
+    run_record.unlink(missing_ok=True)
     status = fields.get("status", "ok")
     rec = RenderRecord(spec.slug, spec.title, spec.kind, status, seconds, str(out_html), fields)
     save_record(record, **asdict(rec))
