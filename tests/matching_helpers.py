@@ -60,3 +60,9 @@ def assert_valid_match(res, ratio: int | None = None, replace: bool | None = Non
             rows, cols = np.nonzero(mm >= 0)
             assert (key[np.flatnonzero(focal)[rows]] == key[mm[rows, cols]]).all()
     assert isinstance(res.summary(), pd.DataFrame)
+
+
+def partition(ids, sub) -> set:
+    """The matched sets as a set of frozensets of ids (units without a subclass left out)."""
+    frame = pd.DataFrame({"id": np.asarray(ids), "s": np.asarray(sub)}).dropna()
+    return {frozenset(g["id"]) for _, g in frame.groupby("s")}

@@ -46,4 +46,5 @@ def test_dask_build_survives_a_killed_worker(tmp_path):
     leftovers = [p.name for p in out.rglob("*") if p.name.startswith(".")]
     assert leftovers == []  # no half-written file
     index = build_school_index(load_records(specs, out), out / "index.html").read_text()
-    assert index.count("<tr class=\"ok\">") == 8, [(r.slug, r.status) for r in load_records(specs, out)]
+    statuses = [(r.slug, r.status) for r in load_records(specs, out)]
+    assert index.count("<tr class=\"ok\">") == 8, statuses

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_valid_match
+from matching_helpers import assert_valid_match, partition
 
 from evaluation.balance import balance
 from evaluation.matching import match
@@ -235,9 +235,6 @@ def _run(name):
     return _CACHE[name]
 
 
-def _partition(ids: pd.Series, sub: pd.Series) -> set:
-    frame = pd.DataFrame({"id": ids.to_numpy(), "s": sub.to_numpy()}).dropna()
-    return {frozenset(g["id"]) for _, g in frame.groupby("s")}
 
 
 def test_fixtures_cover_every_spec(r_units, r_nn):
@@ -253,7 +250,7 @@ def test_weights_subclasses_and_counts_match_matchit(name, r_units, r_nn):
     np.testing.assert_allclose(res.weights.to_numpy(), r["weights"].to_numpy(), atol=1e-12,
                                rtol=0, err_msg=f"{name}: weights differ")
     ours = pd.Series(res.subclass.to_numpy(dtype=float, na_value=np.nan))
-    assert _partition(data["id"], ours) == _partition(data["id"], r["subclass"]), name
+    assert partition(data["id"], ours) == partition(data["id"], r["subclass"]), name
     for sample in ("All", "Matched", "Unmatched", "Discarded"):
         assert res.counts.loc[sample, "Control"] == r_nn.loc[(name, sample), "control"], sample
         assert res.counts.loc[sample, "Treated"] == r_nn.loc[(name, sample), "treated"], sample

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matching_helpers import partition
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from evaluation.exceptions import IgnoredArgumentWarning, NotEstimableError
@@ -139,9 +140,6 @@ def _run(name):
     return _CACHE[name]
 
 
-def _partition(ids: np.ndarray, sub: np.ndarray) -> set:
-    frame = pd.DataFrame({"id": ids, "s": sub}).dropna()
-    return {frozenset(g["id"]) for _, g in frame.groupby("s")}
 
 
 def _r_labels(data: pd.DataFrame, cols: list[str]) -> np.ndarray:
@@ -212,8 +210,8 @@ def test_same_optimum_as_optmatch_stratum_by_stratum(name, r_units, r_subproblem
     mine = _stratum_costs(data, res, ours, r, eps)
     theirs = _stratum_costs(data, res, r["subclass"].to_numpy(float), r, eps)
     assert mine == theirs
-    same = (_partition(data["id"].to_numpy(), ours)
-            == _partition(data["id"].to_numpy(), r["subclass"].to_numpy(float)))
+    same = (partition(data["id"].to_numpy(), ours)
+            == partition(data["id"].to_numpy(), r["subclass"].to_numpy(float)))
     # identical where the optimum is unique; elsewhere two different optima prove a tie
     assert same == (name in UNIQUE), (name, same)
 
