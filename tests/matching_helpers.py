@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -66,3 +69,28 @@ def partition(ids, sub) -> set:
     """The matched sets as a set of frozensets of ids (units without a subclass left out)."""
     frame = pd.DataFrame({"id": np.asarray(ids), "s": np.asarray(sub)}).dropna()
     return {frozenset(g["id"]) for _, g in frame.groupby("s")}
+
+
+#: The data sets the MatchIt fixtures were made from, and their treatment columns.
+FIXTURES = Path(__file__).parent / "fixtures" / "matchit"
+TREATMENT = {"people": "treat", "ties": "treat", "schools": "em"}
+_RUNS: dict = {}
+
+
+def fixture_data(name: str) -> pd.DataFrame:
+    """A fixture data set with its sampling weights, the rule of make_fixtures.R:
+    ``0.5 + (row number %% 5) / 4``."""
+    data = pd.read_csv(FIXTURES / f"{name}.csv")
+    return data.assign(sw=0.5 + (np.arange(1, len(data) + 1) % 5) / 4)
+
+
+def run_spec(name: str, data_name: str, kw: dict):
+    """``(data, match(data, ...))`` of one fixture specification, matched once per process."""
+    from evaluation.matching import match
+
+    if name not in _RUNS:
+        data = fixture_data(data_name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _RUNS[name] = data, match(data, TREATMENT[data_name], **kw)
+    return _RUNS[name]

@@ -6,16 +6,14 @@ upstream sources; see README.md and PROVENANCE there).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_valid_match, partition
+from matching_helpers import assert_valid_match, fixture_data, partition, run_spec
 
 from evaluation.balance import balance
-from evaluation.matching import match
 
 FIX = Path(__file__).parent / "fixtures" / "matchit"
 P_COVS = ["age", "educ", "race", "married", "re74"]
@@ -175,7 +173,6 @@ SPECS = {
                                                                    "married"], k2k=True,
                                          s_weights="sw")),
 }
-TREATMENT = {"people": "treat", "ties": "treat", "schools": "em"}
 
 #: Known difference: Mahalanobis distances equal in exact arithmetic (controls a third of a
 #: level above and below a treated unit) differ in R's last bits (0.075120399744690258 vs
@@ -192,9 +189,7 @@ def _ulp(names):
 
 
 def _data(name: str) -> pd.DataFrame:
-    data = pd.read_csv(FIX / f"{name}.csv")
-    # sampling weights, the rule of make_fixtures.R: 0.5 + (row number %% 5) / 4
-    return data.assign(sw=0.5 + (np.arange(1, len(data) + 1) % 5) / 4)
+    return fixture_data(name)
 
 
 @pytest.fixture(scope="module")
@@ -222,17 +217,9 @@ def r_matches():
     return pd.read_csv(FIX / "matches.csv")
 
 
-_CACHE: dict = {}
-
 
 def _run(name):
-    if name not in _CACHE:
-        data_name, kw = SPECS[name]
-        data = _data(data_name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _CACHE[name] = data, match(data, TREATMENT[data_name], **kw)
-    return _CACHE[name]
+    return run_spec(name, *SPECS[name])
 
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import partition
+from matching_helpers import fixture_data, partition, run_spec
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from evaluation.exceptions import IgnoredArgumentWarning, NotEstimableError
@@ -104,7 +104,6 @@ SPECS = {
     "schools_full_mahalanobis_tol": ("schools", dict(covariates=["prior", "sen"],
                                                      method="full", exact=ST, **FINE, **MAH)),
 }
-TREATMENT = {"people": "treat", "ties": "treat", "schools": "em"}
 #: Fixtures whose optimum both solvers reach with the same matched sets (identical results
 #: required); in the others the optimum is shown to be tied (see the module docstring).
 UNIQUE = {"people_full_caliper", "people_full_mahalanobis", "people_optimal_mahalanobis_tol",
@@ -113,8 +112,7 @@ UNIQUE = {"people_full_caliper", "people_full_mahalanobis", "people_optimal_maha
 
 
 def _data(name: str) -> pd.DataFrame:
-    data = pd.read_csv(FIX / f"{name}.csv")
-    return data.assign(sw=0.5 + (np.arange(1, len(data) + 1) % 5) / 4)
+    return fixture_data(name)
 
 
 @pytest.fixture(scope="module")
@@ -127,17 +125,9 @@ def r_subproblems():
     return pd.read_csv(OPT / "subproblems.csv")
 
 
-_CACHE: dict = {}
-
 
 def _run(name):
-    if name not in _CACHE:
-        data_name, kw = SPECS[name]
-        data = _data(data_name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _CACHE[name] = data, match(data, TREATMENT[data_name], **kw)
-    return _CACHE[name]
+    return run_spec(name, *SPECS[name])
 
 
 
