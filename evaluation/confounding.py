@@ -16,6 +16,12 @@ Two questions a reviewer asks of any non-randomised comparison:
   of R ``rbounds::psens`` (no continuity or ties correction); for a 0/1 outcome the signed-rank
   test on the pair differences is the sign test on the discordant pairs.
 
+- **Observed-covariate benchmark** (McGowan and Greevy 2020, arXiv:2011.07030; R ``tipr``'s
+  ``observed_covariate_e_value``): how strong each *measured* covariate is, on the same E-value
+  scale, judged by how far leaving it out of the model moves the interval's limit nearer no
+  effect. A hidden characteristic as strong as the strongest measured one is the benchmark a
+  finding must beat (:func:`evaluation.confounding_benchmark.covariate_benchmarks`).
+
 Neither figure says whether such a confounder exists; they say how strong it would have to be.
 """
 
@@ -69,6 +75,45 @@ def e_values(rr: float, low: float, high: float) -> tuple[float, float]:
     if low <= 1.0 <= high:
         return point, 1.0
     return point, e_value_rr(low if rr > 1 else high)
+
+
+def observed_covariate_e_value(low: float, high: float, low_adj: float, high_adj: float
+                               ) -> float:
+    """Return the E-value of the shift a measured covariate causes in an interval.
+
+    A port of R ``tipr::observed_covariate_e_value`` (version 1.0.2) on the risk-ratio scale:
+    ``b`` is the full model's interval limit nearer no effect, ``b_adj`` the same limit of the
+    model without the covariate; the result is the E-value of ``b / b_adj`` (or its inverse,
+    whichever is at least 1). NaN when the full interval contains 1 (tipr refuses such input:
+    "Please input a significant result") or a bound is not a positive number.
+
+    Parameters
+    ----------
+    low, high : float
+        The full model's interval as risk ratios.
+    low_adj, high_adj : float
+        The interval of the model that leaves the covariate out.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(observed_covariate_e_value(1.5, 2.5, 1.2, 2.0), 4)
+    1.809
+    >>> observed_covariate_e_value(0.8, 1.3, 1.2, 2.0)
+    nan
+    """
+    bounds = (low, high, low_adj, high_adj)
+    if not all(math.isfinite(v) and v > 0 for v in bounds) or low <= 1.0 <= high:
+        return float("nan")
+    b = low if low > 1.0 else high
+    b_adj = low_adj if b > 1.0 else high_adj
+    if b < 1.0:
+        b, b_adj = 1.0 / b, 1.0 / b_adj
+    ratio = b_adj / b if b < b_adj else b / b_adj
+    return ratio + math.sqrt(ratio * (ratio - 1.0))
 
 
 def rr_from_or(odds_ratio: float, common: bool) -> float:
@@ -177,12 +222,19 @@ class OutcomeConfounding:
         Rosenbaum's critical Gamma for the 1:1 matched pairs (NaN without pairs).
     n_pairs : int
         Matched pairs with the outcome observed for both pupils (0 without pairs).
+    benchmark : float
+        The observed-covariate E-value of the strongest measured covariate (NaN when not
+        computed: the interval's E-value is below ``FRAGILE_E_VALUE``, so the finding is
+        fragile whatever the benchmark, or no covariate could be left out).
+    benchmark_covariate : str or None
+        That covariate.
     fragile : bool
         The documented rule: True when the interval already includes no effect
-        (``e_value_ci`` = 1), or when ``e_value_ci < FRAGILE_E_VALUE`` (1.5), or when
-        ``gamma_critical < FRAGILE_GAMMA`` (1.5) for the pairs, i.e. a confounder that
-        multiplies the chance of being in the EM group and of a better outcome by less than
-        1.5 could account for the finding; also True when neither figure can be computed.
+        (``e_value_ci`` = 1), or when ``e_value_ci`` is below the larger of
+        ``FRAGILE_E_VALUE`` (1.5) and ``benchmark`` (a hidden characteristic no stronger than
+        the strongest measured one could move the interval to no effect), or when
+        ``gamma_critical < FRAGILE_GAMMA`` (1.5) for the pairs; also True when neither the
+        E-value nor Gamma can be computed.
     """
 
     outcome: str
@@ -194,12 +246,21 @@ class OutcomeConfounding:
     e_value_ci: float
     gamma_critical: float = float("nan")
     n_pairs: int = 0
+    benchmark: float = float("nan")
+    benchmark_covariate: str | None = None
     fragile: bool = field(init=False)
+
+    @property
+    def threshold(self) -> float:
+        """The E-value the interval must reach not to be fragile: ``max(1.5, benchmark)``."""
+        if math.isfinite(self.benchmark):
+            return max(FRAGILE_E_VALUE, self.benchmark)
+        return FRAGILE_E_VALUE
 
     def __post_init__(self):
         e_ok = math.isfinite(self.e_value_ci)
         g_ok = math.isfinite(self.gamma_critical)
-        weak = ((e_ok and self.e_value_ci < FRAGILE_E_VALUE)
+        weak = ((e_ok and self.e_value_ci < self.threshold)
                 or (g_ok and self.gamma_critical < FRAGILE_GAMMA))
         object.__setattr__(self, "fragile", bool(weak or not (e_ok or g_ok)))
 
@@ -207,7 +268,7 @@ class OutcomeConfounding:
         """One-row tidy summary."""
         return pd.DataFrame([{k: getattr(self, k) for k in (
             "outcome", "scale", "rr", "rr_ci_low", "rr_ci_high", "e_value", "e_value_ci",
-            "gamma_critical", "n_pairs", "fragile")}])
+            "gamma_critical", "n_pairs", "benchmark", "benchmark_covariate", "fragile")}])
 
     def _repr_html_(self) -> str:
         return self.summary().to_html(index=False)
@@ -221,8 +282,63 @@ def _pair_differences(pairs: pd.DataFrame, outcome: str, treatment: str) -> np.n
     return (treated.loc[both] - control.loc[both]).to_numpy(dtype=float)
 
 
+def is_common(data: pd.DataFrame | None, outcome: str) -> bool:
+    """Whether a 0/1 outcome is common (mean at least 15%); True without data (conservative).
+
+    Examples
+    --------
+    >>> is_common(pd.DataFrame({"y": [0, 0, 0, 1]}), "y"), is_common(None, "y")
+    (True, True)
+    """
+    if data is None or outcome not in data:
+        return True
+    return float(pd.to_numeric(data[outcome], errors="coerce").mean()) >= COMMON_OUTCOME
+
+
+def ratio_interval(row, common: bool = True) -> tuple[float, float, float, str]:
+    """Return an estimate and its interval on the risk-ratio scale, and the scale's words.
+
+    Parameters
+    ----------
+    row : mapping
+        ``family`` and, for point scores, ``effect_size``, ``es_ci_low``, ``es_ci_high``
+        (Hedges' g); for thresholds ``odds_ratio``, ``or_ci_low``, ``or_ci_high`` (a row of
+        ``ImpactResult.table()`` or ``OutcomeResult.summary()``).
+    common : bool
+        Whether a 0/1 outcome is common (:func:`is_common`).
+
+    Returns
+    -------
+    (float, float, float, str)
+        Risk ratio, its interval (NaN when not finite or not positive) and the scale's words.
+
+    Examples
+    --------
+    >>> [round(v, 3) for v in ratio_interval({"family": "binomial", "odds_ratio": 1.44,
+    ...     "or_ci_low": 1.21, "or_ci_high": 1.69})[:3]]
+    [1.2, 1.1, 1.3]
+    """
+    r = dict(row)
+    if r["family"] == "gaussian":
+        vals = [r.get(k, float("nan")) for k in ("effect_size", "es_ci_low", "es_ci_high")]
+        scale = "risk ratio approximated from the effect size, exp(0.91 g)"
+        ok = all(_finite(v) for v in vals)
+        rr = [rr_from_smd(float(v)) for v in vals] if ok else None
+    else:
+        vals = [r.get(k, float("nan")) for k in ("odds_ratio", "or_ci_low", "or_ci_high")]
+        scale = ("risk ratio approximated by the square root of the odds ratio (common outcome)"
+                 if common else "odds ratio taken as the risk ratio (rare outcome)")
+        ok = all(_finite(v) for v in vals) and min(vals) > 0
+        rr = [rr_from_or(float(v), common) for v in vals] if ok else None
+    if rr is None:
+        return float("nan"), float("nan"), float("nan"), scale
+    return rr[0], rr[1], rr[2], scale
+
+
 def outcome_confounding(row, data: pd.DataFrame | None = None, pairs: pd.DataFrame | None = None,
-                        treatment: str = "em", alpha: float = 0.05) -> OutcomeConfounding:
+                        treatment: str = "em", alpha: float = 0.05,
+                        benchmark: tuple[float, str | None] = (float("nan"), None)
+                        ) -> OutcomeConfounding:
     """Return E-values (with ``pairs``, Rosenbaum's Gamma) for a row of an impact table.
 
     Parameters
@@ -240,6 +356,9 @@ def outcome_confounding(row, data: pd.DataFrame | None = None, pairs: pd.DataFra
         Treatment column of ``pairs``.
     alpha : float
         Significance level of the Rosenbaum test (one-sided, in the estimate's direction).
+    benchmark : (float, str or None)
+        The strongest measured covariate's observed-covariate E-value and its name
+        (:func:`evaluation.confounding_benchmark.strongest`); NaN when not computed.
 
     Returns
     -------
@@ -251,29 +370,18 @@ def outcome_confounding(row, data: pd.DataFrame | None = None, pairs: pd.DataFra
     ...                          "effect_size": 0.5, "es_ci_low": 0.304, "es_ci_high": 0.696})
     >>> round(r.e_value, 2), r.fragile
     (2.53, False)
+    >>> outcome_confounding({"outcome": "y", "family": "gaussian", "estimate": 2.0,
+    ...                      "effect_size": 0.5, "es_ci_low": 0.304, "es_ci_high": 0.696},
+    ...                     benchmark=(2.4, "prior attainment")).fragile
+    True
     """
     r = dict(row)
     name = r["outcome"]
-    if r["family"] == "gaussian":
-        est, lo, hi = (r.get(k, float("nan")) for k in ("effect_size", "es_ci_low", "es_ci_high"))
-        conv, scale = rr_from_smd, "risk ratio approximated from the effect size, exp(0.91 g)"
-    else:
-        est, lo, hi = (r.get(k, float("nan")) for k in ("odds_ratio", "or_ci_low", "or_ci_high"))
-        common = True
-        if data is not None and name in data:
-            common = float(pd.to_numeric(data[name], errors="coerce").mean()) >= COMMON_OUTCOME
-        scale = ("risk ratio approximated by the square root of the odds ratio (common outcome)"
-                 if common else "odds ratio taken as the risk ratio (rare outcome)")
-
-        def conv(v, common=common):
-            return rr_from_or(v, common) if v > 0 else float("nan")
-        if not all(_finite(v) for v in (est, lo, hi)) or min(est, lo, hi) <= 0:
-            est = lo = hi = float("nan")
-    if all(_finite(v) for v in (est, lo, hi)):
-        rr, rr_lo, rr_hi = conv(est), conv(lo), conv(hi)
+    rr, rr_lo, rr_hi, scale = ratio_interval(r, is_common(data, name))
+    if all(math.isfinite(v) for v in (rr, rr_lo, rr_hi)):
         e_point, e_ci = e_values(rr, rr_lo, rr_hi)
     else:
-        rr = rr_lo = rr_hi = e_point = e_ci = float("nan")
+        e_point = e_ci = float("nan")
     gamma, n_pairs = float("nan"), 0
     if pairs is not None and name in pairs:
         diffs = _pair_differences(pairs, name, treatment)
@@ -281,7 +389,8 @@ def outcome_confounding(row, data: pd.DataFrame | None = None, pairs: pd.DataFra
         sign = -1.0 if _finite(r.get("estimate")) and r["estimate"] < 0 else 1.0
         if n_pairs:
             gamma = gamma_critical(sign * diffs, alpha)
-    return OutcomeConfounding(name, scale, rr, rr_lo, rr_hi, e_point, e_ci, gamma, n_pairs)
+    return OutcomeConfounding(name, scale, rr, rr_lo, rr_hi, e_point, e_ci, gamma, n_pairs,
+                              float(benchmark[0]), benchmark[1])
 
 
 def _finite(v) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -9,8 +10,15 @@ import pandas as pd
 
 from evaluation.balance import BalanceSummary, balance
 from evaluation.config import DEFAULT_SEED
-from evaluation.confounding import OutcomeConfounding, outcome_confounding
+from evaluation.confounding import (
+    FRAGILE_E_VALUE,
+    OutcomeConfounding,
+    is_common,
+    outcome_confounding,
+)
+from evaluation.confounding_benchmark import covariate_benchmarks, strongest
 from evaluation.descriptives import outcome_descriptives
+from evaluation.effects import outcome_range
 from evaluation.exceptions import NotEstimableError
 from evaluation.gaps.published import PublishedGapReport, published_report
 from evaluation.gaps.pupils import (
@@ -26,7 +34,7 @@ from evaluation.io import Dataset
 from evaluation.io.dfe import PublishedSource, published_sources, read_published
 from evaluation.linked import LinkedCounts, linked_counts
 from evaluation.matching import MatchResult, match
-from evaluation.models import ImpactResult, estimate_impacts
+from evaluation.models import ImpactResult, estimate_impacts, model_arguments
 from evaluation.plan import Plan
 from evaluation.provenance import provenance_table
 from evaluation.recovery import truth_check
@@ -269,10 +277,32 @@ def _pairs(sample: AnalysisSample, plan: Plan, phase: str, seed: int) -> pd.Data
     return pairs.matched_data()
 
 
-def _confounding(impact: ImpactResult, data: pd.DataFrame, pairs, alpha: float) -> dict:
-    table = impact.table()
-    return {r["outcome"]: outcome_confounding(r, data, pairs, alpha=alpha)
-            for r in table.to_dict("records") if r["outcome"] in impact.outcomes}
+def _confounding(impact: ImpactResult, data: pd.DataFrame, matched: pd.DataFrame, pairs,
+                 plan: Plan, phase: str) -> dict:
+    """Return E-values, Gamma and the measured covariates' benchmark per outcome.
+
+    The benchmark's fits are spent only where it can change the verdict: on intervals whose
+    E-value reaches the fixed floor (below it a finding is fragile whatever the benchmark).
+    """
+    alpha = float(plan.section("inference")["alpha"])
+    args = model_arguments(plan)
+    specs = {s["name"]: s for s in plan.outcomes(phase)}
+    out = {}
+    for r in impact.table().to_dict("records"):
+        name = r["outcome"]
+        if name not in impact.outcomes:
+            continue
+        conf = outcome_confounding(r, data, pairs, alpha=alpha)
+        if math.isfinite(conf.e_value_ci) and conf.e_value_ci >= FRAGILE_E_VALUE:
+            spec = specs[name]
+            bench = covariate_benchmarks(
+                matched, name, spec["family"], plan.model_covariates(phase),
+                treatment=args["treatment"], weights=args["weights"], cluster=args["cluster"],
+                alpha=alpha, common=is_common(data, name),
+                outcome_range=spec.get("range") or outcome_range(name, spec["family"]))
+            conf = outcome_confounding(r, data, pairs, alpha=alpha, benchmark=strongest(bench))
+        out[name] = conf
+    return out
 
 
 def _security(sample: AnalysisSample, bal: BalanceSummary, impact: ImpactResult,
@@ -335,8 +365,8 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
         extra["sensitivity"] = sensitivity_table(sample, matched, impact, plan, seed)
         extra["by_activity"] = effects_by(matched.matched_data(), ds.schools, "em_activity",
                                           plan, phase, seed)
-    conf = _confounding(impact, sample.data, _pairs(sample, plan, phase, seed),
-                        float(plan.section("inference")["alpha"]))
+    conf = _confounding(impact, sample.data, matched.matched_data(),
+                        _pairs(sample, plan, phase, seed), plan, phase)
     return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
                        confounding=conf,
                        security=_security(sample, bal, impact, conf, ds.schools, plan),

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.effects import holm
+from evaluation.memo import by_content
 from evaluation.schema import INSTRUMENTS, WAVES
 
 #: Item code -> (instrument, wording), the handbook's statements (each scored 1 = disagree
@@ -181,6 +182,7 @@ def _item_row(g: pd.DataFrame, alpha: float) -> dict:
     return row
 
 
+@by_content()
 def survey_change(
     surveys: pd.DataFrame,
     instrument: str,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evaluation.memo import by_content
 from evaluation.schema import TERMS
 
 
@@ -175,6 +176,7 @@ def _closing_between(cells: pd.DataFrame, unit: list[str], start: str, end: str)
     return out.assign(n_excluded=out["n_units"] - out["n"])
 
 
+@by_content()
 def closing_summary(tracking: pd.DataFrame, comparison: str = "whole_class") -> pd.DataFrame:
     """Share of classes and of schools whose FSM gap closed, per subject and period.
 

@@ -10,10 +10,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 @pytest.fixture(scope="session")
 def default_data():
-    from evaluation import config
-    from evaluation.synthetic import generate
+    from report_set import dataset
 
-    return generate(seed=config.DEFAULT_SEED, scenario="default")
+    from evaluation import config
+
+    return dataset(config.DEFAULT_SEED)
 
 
 @pytest.fixture(scope="session")

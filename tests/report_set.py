@@ -4,6 +4,7 @@ Also a provocation data set: the default synthetic data of a seed, cut to five c
 edited to tempt every leak issue 14 lists.
 """
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +13,12 @@ from evaluation.plan import load_plan
 from evaluation.report import sections
 from evaluation.results import evaluate
 from evaluation.synthetic import generate
+
+
+@functools.cache
+def dataset(seed):
+    """The default synthetic data of ``seed``, generated once per test process."""
+    return generate(seed=seed, scenario="default")
 
 
 def provocation_clusters(ds):
@@ -41,7 +48,7 @@ def provocation(seed=4):
     - one primary cluster with 4 staff survey respondents, another with 3 pupil respondents;
     - a trial school whose latest cohort is all FSM, another with 1 FSM pupil in it.
     """
-    ds = generate(seed=seed)
+    ds = dataset(seed)
     s = ds.schools
     chosen = provocation_clusters(ds)
     linked_primary = chosen[-3:-1]
@@ -88,13 +95,23 @@ def provocation(seed=4):
     return replace(ds, pupils=p, schools=schools, tracking=t, surveys=sv, meta=meta)
 
 
+@functools.cache
+def _build_seed(seed):
+    return _build(seed, dataset(seed))
+
+
 def build(seed, data=None):
     """Return the plan and {cluster or None: (result, sections)} for every report of a seed.
 
-    ``data`` replaces the default synthetic data of ``seed`` (e.g. :func:`provocation`).
+    ``data`` replaces the default synthetic data of ``seed`` (e.g. :func:`provocation`). The
+    report set of a seed's default data is built once per test process (the attacker and the
+    agreement tests share it: they run in one xdist group); results and sections are frozen.
     """
+    return _build_seed(seed) if data is None else _build(seed, data)
+
+
+def _build(seed, ds):
     plan = load_plan()
-    ds = generate(seed=seed, scenario="default") if data is None else data
     overall = evaluate(ds, plan, cluster=None, seed=seed)
     reports = {None: (overall, sections(overall))}
     for name in overall.clusters:

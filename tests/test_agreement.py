@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from figures import errorbar_points, scatter_points  # noqa: E402
 from report_set import build  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agreement")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report_set")]
 
 SEEDS = [config.DEFAULT_SEED, 5]
 NUM = r"[-+]?\d[\d,]*\.?\d*"

@@ -50,7 +50,7 @@ from evaluation.disclosure import SafeTable
 from evaluation.plots._chart import Chart
 from evaluation.report.display import Notice
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attacker")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report_set")]
 
 HIDDEN = object()
 

@@ -37,10 +37,7 @@ def _checked(params):
 
 @pytest.mark.parametrize("strength", [
     (1.3, 0.25),
-    pytest.param((4.0, 0.8), marks=pytest.mark.xfail(strict=True, reason=(
-        "open (issue 18): the fixed fragile rule (interval E-value below 1.5) misses a "
-        "finding that this world's hidden selection (E-value 2.26) could explain "
-        "(ks4_ep_eng: reported 1.67); the rule needs a benchmark, not a constant"))),
+    (4.0, 0.8),
 ], ids=["default world", "strong hidden selection"])
 def test_findings_weaker_than_the_hidden_selection_are_flagged_fragile(strength):
     odds, outcome_sd = strength

@@ -10,8 +10,12 @@ from evaluation.report.tables import group_withheld, informative, threshold
 from evaluation.results import EvaluationResult
 
 
-def confounding_sentence(label: str, c: OutcomeConfounding) -> str:
+def confounding_sentence(label: str, c: OutcomeConfounding, benchmark_label: str | None = None
+                         ) -> str:
     """One plain sentence on how strong a hidden difference would have to be.
+
+    ``benchmark_label`` is what readers call the measured characteristic of ``c.benchmark``
+    (default: its column name).
 
     Examples
     --------
@@ -43,6 +47,10 @@ def confounding_sentence(label: str, c: OutcomeConfounding) -> str:
             text += (" In one-to-one matched pairs, the difference stays statistically "
                      "significant until the odds of being chosen for EM differ "
                      f"{c.gamma_critical:.1f}-fold within a pair.")
+    if math.isfinite(c.benchmark) and c.e_value_ci > 1.0:
+        measured = benchmark_label or c.benchmark_covariate
+        text += (f" For comparison, leaving {measured} out of the model moves the interval as "
+                 f"far as a hidden characteristic with an E-value of {c.benchmark:.1f} would.")
     verdict = ("fragile: a hidden difference of modest strength could account for it"
                if c.fragile else "not fragile by this rule")
     return f"{text} Judged {verdict}."
@@ -58,8 +66,11 @@ def hidden_differences(res: EvaluationResult) -> Section:
         "group and with the outcome to explain the result away; Rosenbaum's Gamma is how far "
         "the odds of being chosen for EM could differ between two matched pupils before the "
         "result stops being statistically significant. Values near 1 mean fragile. The rule: "
-        f"a result is fragile when its interval includes no effect, its interval's E-value is "
-        f"below {FRAGILE_E_VALUE} or its Gamma is below {FRAGILE_GAMMA}."]
+        "a result is fragile when its interval includes no effect, when its interval's "
+        f"E-value is below {FRAGILE_E_VALUE} or below that of the strongest characteristic the "
+        "data do record (how far leaving that characteristic out of the model moves the "
+        "interval, as an E-value: McGowan and Greevy, 2020), or when its Gamma is below "
+        f"{FRAGILE_GAMMA}."]
     for phase, pe in res.phases.items():
         parts.append(f"{phase.capitalize()} phase.")
         if not pe.estimable:
@@ -77,5 +88,7 @@ def hidden_differences(res: EvaluationResult) -> Section:
                 parts.append(f"{row['label']}: not assessed, because the estimate is not "
                              "informative.")
                 continue
-            parts.append(confounding_sentence(row["label"], c))
+            parts.append(confounding_sentence(
+                row["label"], c, res.plan.covariate_label(c.benchmark_covariate)
+                if c.benchmark_covariate else None))
     return Section("Sensitivity to hidden differences", "hidden", parts)
