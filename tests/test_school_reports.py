@@ -229,4 +229,42 @@ def test_destination_pupil_counts_are_whole_numbers(national):
     row = re.search(r"<tr><td[^>]*>2017</td>(.*?)</tr>", html).group(1)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
     assert cells[0] == "147" and cells[4] == "61"   # COHORT_DIS, COHORT_NONDIS in the file
-    assert cells[1] == "87.0"                         # rates keep one decimal
+    # 92% of 61 non-disadvantaged pupils leaves 5 without a destination: the year's rates,
+    # intervals and gap are withheld (the counts stay)
+    assert cells[1] == cells[5] == plan_marker()
+
+
+def plan_marker():
+    from evaluation.plan import load_plan
+
+    return load_plan().raw["disclosure"]["marker"]
+
+
+def test_no_shown_destination_rate_reveals_a_small_count(national):
+    """A rate times its cohort must not give fewer than the threshold pupils with, or without,
+    a destination (the rule of the gaps tables; the school reports showed such rates, e.g.
+    92% of 61: 5 pupils without a destination). Shown rates keep one decimal."""
+    from evaluation.plan import load_plan
+    from evaluation.report.school import destinations
+    from evaluation.schools import evaluate_school
+
+    plan = load_plan()
+    t = plan.threshold
+    urns = national.destinations["urn"].drop_duplicates()
+    shown = withheld = 0
+    for urn in urns.iloc[::max(1, len(urns) // 12)]:
+        html = destinations(evaluate_school(urn, plan, data=national))._repr_html_()
+        for year, row in re.findall(r"<tr><td[^>]*>(\d{4})</td>(.*?)</tr>", html):
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+            for n_col, rate_col in ((0, 1), (4, 5)):
+                if cells[rate_col] == plan_marker():
+                    withheld += 1
+                    continue
+                if not cells[rate_col] or not cells[n_col]:   # not published
+                    continue
+                n, rate = float(cells[n_col].replace(",", "")), float(cells[rate_col])
+                assert re.fullmatch(r"\d+\.\d", cells[rate_col]), cells[rate_col]
+                k = round(rate / 100 * n)
+                shown += 1
+                assert not (0 < k < t or 0 < n - k < t), (urn, year, n, rate)
+    assert shown > 0 and withheld > 0, (shown, withheld)

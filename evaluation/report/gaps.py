@@ -9,7 +9,7 @@ import numpy as np
 from evaluation.gaps.pupils import COUNTS
 from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
 from evaluation.report.display import Section
-from evaluation.report.tables import safe_table, threshold
+from evaluation.report.tables import rates_revealing_counts, safe_table, threshold
 from evaluation.results import EvaluationResult
 
 LABELS = {"school_name": "School", "cohort": "Year", "group": "Schools", "year": "Year",
@@ -32,34 +32,16 @@ def _as_shown(table, safe):
     return out
 
 
+#: Rates and their group sizes in the gaps and trends tables; a row's statistics go together
+#: (any two of FSM, non-FSM and all, with the counts, give the third; the gap gives either
+#: rate from the other).
+RATE_SIZES = (("fsm_value", "n_fsm"), ("non_fsm_value", "n_non_fsm"), ("overall_value", "n"))
+ROW_STATISTICS = ("fsm_value", "non_fsm_value", "overall_value", "gap")
+
+
 def _rates_revealing_counts(table, t: int) -> dict[str, list[bool]]:
-    """Hide a row's rates and gap where a rate and its size give a count below ``t``.
-
-    A rate of n pupils gives how many reached the measure and how many did not (95.5% of 22
-    is 1 pupil not reaching it); either below the threshold hides the row's statistics.
-
-    The whole row's statistics go together: any two of FSM, non-FSM and all (with the counts)
-    give the third, and the gap gives either rate from the other.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"fsm_value": [69.2, 50.0], "n_fsm": [13, 40],
-    ...                   "non_fsm_value": [95.5, 60.0], "n_non_fsm": [22, 50]})
-    >>> _rates_revealing_counts(t, 10)["fsm_value"]
-    [True, False]
-    """
-    small = np.zeros(len(table), dtype=bool)
-    for rate, n in (("fsm_value", "n_fsm"), ("non_fsm_value", "n_non_fsm"),
-                    ("overall_value", "n")):
-        if rate not in table or n not in table:
-            continue
-        size = table[n].to_numpy(dtype=float)
-        yes = np.rint(table[rate].to_numpy(dtype=float) / 100 * size)
-        with np.errstate(invalid="ignore"):
-            small |= ((yes > 0) & (yes < t)) | ((size - yes > 0) & (size - yes < t))
-    cols = [c for c in ("fsm_value", "non_fsm_value", "overall_value", "gap") if c in table]
-    return {c: small.tolist() for c in cols}
+    """Hide a row's rates and gap where a rate and its size give a count below ``t``."""
+    return rates_revealing_counts(table, RATE_SIZES, ROW_STATISTICS, t)
 
 
 def gaps(res: EvaluationResult) -> Section:

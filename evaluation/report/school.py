@@ -9,7 +9,7 @@ import pandas as pd
 
 from evaluation.disclosure import safe_count
 from evaluation.report.display import Notice, Section
-from evaluation.report.tables import marker, safe_table, threshold
+from evaluation.report.tables import marker, rates_revealing_counts, safe_table, threshold
 from evaluation.schools.result import SchoolResult
 
 DEST_LABELS = {"year": "Year published", "n_dis": "Disadvantaged pupils",
@@ -21,6 +21,10 @@ DEST_COUNTS = {"rate_dis": "n_dis", "dis_lower": "n_dis", "dis_upper": "n_dis",
                "rate_other": "n_other", "other_lower": "n_other", "other_upper": "n_other",
                "gap": ["n_dis", "n_other"], "gap_lower": ["n_dis", "n_other"],
                "gap_upper": ["n_dis", "n_other"]}
+#: A year's statistics are withheld together where a rate of its cohort gives fewer than the
+#: threshold pupils with, or without, a sustained destination.
+DEST_RATE_SIZES = (("rate_dis", "n_dis"), ("rate_other", "n_other"))
+DEST_STATISTICS = tuple(DEST_COUNTS)
 
 
 def _gap_shown(res: SchoolResult) -> pd.DataFrame:
@@ -98,13 +102,17 @@ def destinations(res: SchoolResult) -> Section:
     counts = ("n_dis", "n_other")  # pupils: whole numbers (held as floats beside NaN)
     t = safe_table(res.plan, d, DEST_COUNTS, decimals={c: 0 if c in counts else 1
                                                          for c in d.columns if c != "year"},
-                   labels=DEST_LABELS)
+                   labels=DEST_LABELS,
+                   hide=rates_revealing_counts(d, DEST_RATE_SIZES, DEST_STATISTICS,
+                                               threshold(res.plan)))
     return Section("Destinations after KS4, by year", "destinations", [
         t, "Share of pupils in a sustained education, apprenticeship or employment destination. "
         "Intervals: Wilson score intervals for each group's rate and Newcombe's hybrid score "
         "interval for the gap (95%), from the published counts (binomial); where a count of "
-        "pupils with a destination is suppressed it is recovered from the published rate and "
-        "cohort. Years are those of publication."])
+        "pupils with a destination is not published it is taken from the published rate and "
+        f"cohort. A year's figures are withheld where a rate and its cohort give fewer than "
+        f"{threshold(res.plan)} pupils with, or without, a destination. Years are those of "
+        "publication."])
 
 
 def place(res: SchoolResult) -> Section:
