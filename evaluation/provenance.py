@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
@@ -12,15 +13,23 @@ import pandas as pd
 from evaluation import config
 from evaluation.plan import Plan
 
+#: Set by a build to the commit it read once, so that every report of one build carries the
+#: same label (a report read alone reads it itself).
+COMMIT_ENV = "EVALUATION_COMMIT"
+
 
 def git_commit(root: str | Path = config.PROJECT_ROOT) -> str:
     """Return the checkout's commit (``+changes`` when the tree differs), or ``unknown``.
+
+    Inside a build, the commit the build read when it started (``EVALUATION_COMMIT``).
 
     Examples
     --------
     >>> len(git_commit()) >= 7
     True
     """
+    if os.environ.get(COMMIT_ENV):
+        return os.environ[COMMIT_ENV]
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
                               capture_output=True, text=True, timeout=10, check=True).stdout

@@ -41,3 +41,25 @@ def test_each_report_in_a_warm_kernel_gets_its_own_log_folder_and_fresh_names(tm
     assert seen["second"] == f"{output_log.log_dir('second', tmp_path).resolve()}|False"
     assert (tmp_path / "third.txt").read_text() == "unset|False"
     assert evaluation.engine.warm.STATS["kernels_started"] - started <= 1  # one kernel, reused
+
+
+def test_a_build_reads_its_commit_once_and_gives_it_to_every_report(monkeypatch):
+    """Every report of one build carries the commit the build read when it started."""
+    import os
+
+    from evaluation import provenance
+    from evaluation.engine import build as build_module
+    from evaluation.engine.kernels import FORWARDED_ENV
+
+    calls, seen = [], []
+    monkeypatch.delenv(provenance.COMMIT_ENV, raising=False)
+    monkeypatch.setattr(build_module, "git_commit", lambda: calls.append(1) or "abc123")
+    monkeypatch.setattr(build_module, "_run_local", lambda args, workers, finished: seen.append(
+        (provenance.git_commit(), len(args))))
+    monkeypatch.setattr(build_module, "input_keys", lambda specs, nb: {s.slug: "k" for s in specs})
+    monkeypatch.setattr(build_module, "up_to_date", lambda *a: False)
+    specs = [type("Spec", (), {"slug": slug})() for slug in ("a", "b")]
+    build_module.build(specs, "/tmp/em-commit-test", progress=False)
+    assert calls == [1] and seen == [("abc123", 2)]
+    assert provenance.COMMIT_ENV not in os.environ      # restored after the build
+    assert provenance.COMMIT_ENV in FORWARDED_ENV        # warm kernels are given it

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation import config
+from evaluation.provenance import COMMIT_ENV, git_commit
 from evaluation.render import ReportSpec, render_report, save_record
 
 _RENDER_LOCK = threading.Lock()
@@ -224,6 +225,8 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
         if on_done:
             on_done(rec)
 
+    commit = os.environ.get(COMMIT_ENV)
+    os.environ[COMMIT_ENV] = commit or git_commit()   # read once: one label per build
     try:
         if scheduler is not None:
             from evaluation.engine.dask import run_on_cluster
@@ -233,6 +236,8 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
             _run_local(args, workers or len(os.sched_getaffinity(0)) or 1, finished)
     finally:
         bar.close()
+        if commit is None:
+            os.environ.pop(COMMIT_ENV, None)
     summary.records = [done[s.slug] for s in todo if s.slug in done]
     summary.seconds = time.perf_counter() - t0
     return summary
