@@ -191,12 +191,11 @@ def suppress(
             numeric = pd.api.types.is_numeric_dtype(values[col])
             values[col] = (values[col].astype("float64") if numeric
                            else values[col].astype(object)).where(~hidden[col], np.nan)
-    frame = pd.DataFrame(index=table.index)
-    for col in table.columns:
-        frame[col] = [
-            marker if hidden.at[i, col] else _fmt(v, _decimals(decimals, col))
-            for i, v in table[col].items()
-        ]
+    frame = pd.DataFrame({
+        col: [marker if h else _fmt(v, _decimals(decimals, col))
+              for v, h in zip(table[col].tolist(), hidden[col].to_numpy(dtype=bool),
+                              strict=True)]
+        for col in table.columns}, index=table.index, columns=table.columns, dtype=object)
     if labels:
         frame = frame.rename(columns=dict(labels))
     footnote = FOOTNOTE.format(marker=marker, threshold=threshold) if n_suppressed else ""
@@ -207,22 +206,26 @@ def suppress(
 
 def _checks(table, counts, count_cols, hidden, threshold) -> pd.DataFrame:
     """Each cell's failing rules, as ACRO names them (see ``SafeTable.checks``)."""
-    flags = {c: pd.DataFrame(False, index=table.index, columns=table.columns)
-             for c in ("PresenceOfZeroCheck", "MinimumThresholdCheck")}
+    pos = {c: i for i, c in enumerate(table.columns)}
+    zero = np.zeros(table.shape, dtype=bool)
+    small = np.zeros(table.shape, dtype=bool)
     for col in count_cols:
-        n = pd.to_numeric(table[col], errors="coerce").astype("float64")
-        flags["PresenceOfZeroCheck"][col] = (n == 0).to_numpy()
-        flags["MinimumThresholdCheck"][col] = (n < threshold).to_numpy()
+        n = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype="float64",
+                                                                na_value=np.nan)
+        zero[:, pos[col]] = n == 0
+        small[:, pos[col]] = n < threshold
     for stat, ns in counts.items():
         ns = [ns] if isinstance(ns, str) else list(ns)
-        for f in flags.values():
-            f[stat] |= f[ns].any(axis=1)
-    flags["SecondarySuppression"] = hidden & ~flags["MinimumThresholdCheck"]
-    out = pd.DataFrame("", index=table.index, columns=table.columns, dtype=object)
-    for name, f in flags.items():
-        out = out + pd.DataFrame(np.where(f.to_numpy(), f"{name}; ", ""), index=f.index,
-                                 columns=f.columns, dtype=object)
-    return out.replace({"": "ok"})
+        idx = [pos[c] for c in ns]
+        for f in (zero, small):
+            f[:, pos[stat]] |= f[:, idx].any(axis=1)
+    secondary = hidden.to_numpy(dtype=bool) & ~small
+    out = np.full(table.shape, "", dtype=object)
+    for name, f in (("PresenceOfZeroCheck", zero), ("MinimumThresholdCheck", small),
+                    ("SecondarySuppression", secondary)):
+        out = np.where(f, out + f"{name}; ", out)
+    out[out == ""] = "ok"
+    return pd.DataFrame(out, index=table.index, columns=table.columns, dtype=object)
 
 
 def _decimals(decimals: int | Mapping[str, int], col: str) -> int:

@@ -187,3 +187,14 @@ def test_a_zero_cell_stays_shown_so_it_does_not_narrow_its_total():
     # hiding the zeros as well (what the reports did) lets a reader take each as >= 1
     assert narrowest(values, relations, hide | {"a_unmatched", "b_unmatched"})["a"] == \
         (2.0, 11.0)
+
+
+def test_a_table_changed_in_place_gets_a_new_digest(default_data):
+    """Results cached by content must see a change made in place (a researcher in JupyterLab
+    editing ``ds.pupils``): the digest is never remembered on the object."""
+    import copy
+
+    ds = copy.deepcopy(default_data)
+    before = ds.digest()
+    ds.pupils.iloc[0, ds.pupils.columns.get_loc("female")] = not ds.pupils["female"].iloc[0]
+    assert ds.digest() != before

@@ -48,7 +48,6 @@ class Dataset:
     tracking: pd.DataFrame
     truth: pd.DataFrame | None = None
     meta: dict = field(default_factory=dict)
-    _digest: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def is_synthetic(self) -> bool:
@@ -59,9 +58,8 @@ class Dataset:
         """Return a SHA-256 of the tables' content (values, index, column names, shapes).
 
         Two data sets with the same digest give the same results, so a long-lived process
-        (a warm kernel, the tests) computes what depends only on the data once. It is computed
-        once per Dataset: like every table of the package, a Dataset's tables are never
-        modified in place (derive a new Dataset instead, e.g. :meth:`for_schools`).
+        (a warm kernel, the tests) computes what depends only on the data once. It is
+        computed afresh on every call, so a table changed in place gets a new digest.
 
         Examples
         --------
@@ -70,14 +68,12 @@ class Dataset:
         >>> a.digest() == generate(seed=1, include_population=False).digest()
         True
         """
-        if not self._digest:
-            h = hashlib.sha256()
-            for name in TABLE_NAMES:
-                frame = getattr(self, name)
-                h.update(repr((name, list(frame.columns), frame.shape)).encode())
-                h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-            self._digest.append(h.hexdigest())
-        return self._digest[0]
+        h = hashlib.sha256()
+        for name in TABLE_NAMES:
+            frame = getattr(self, name)
+            h.update(repr((name, list(frame.columns), frame.shape)).encode())
+            h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        return h.hexdigest()
 
     def clusters(self) -> list[str]:
         """Names of the clusters in ``schools.cluster``, sorted."""
