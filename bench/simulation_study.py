@@ -116,24 +116,7 @@ def fitness(table: pd.DataFrame) -> pd.DataFrame:
         lambda c: c.iloc[np.argmax(np.abs(c - 0.95))]), "reps": g["reps"].min()})
 
 
-def main(argv=None) -> int:
-    """Run the study and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=500)
-    parser.add_argument("--boot", type=int, default=399, help="bootstrap replications")
-    parser.add_argument("--seed", type=int, default=1, help="first replication seed")
-    parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"comma-separated subset of {','.join(METHODS)}")
-    parser.add_argument("--prior-degree", type=int, default=None,
-                        help="powers of prior attainment up to this degree "
-                             "(default: the plan's prior_degree)")
-    parser.add_argument("--out", help="optional CSV of every replication's estimates")
-    parser.add_argument("--fitness", help="optional CSV of the methods' fitness verdicts")
-    args = parser.parse_args(argv)
-    plan = load_plan()
-    if args.prior_degree is None:
-        args.prior_degree = int(plan.raw.get("prior_degree", 1))
-    start = time.perf_counter()
+def _run(args, plan, start: float) -> pd.DataFrame:
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation/convergence notes are counted, not shown
@@ -148,10 +131,46 @@ def main(argv=None) -> int:
     df = pd.DataFrame(rows)
     if args.out:
         df.to_csv(args.out, index=False)
+    return df
+
+
+def main(argv=None) -> int:
+    """Run the study and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=500)
+    parser.add_argument("--boot", type=int, default=399, help="bootstrap replications")
+    parser.add_argument("--seed", type=int, default=1, help="first replication seed")
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help=f"comma-separated subset of {','.join(METHODS)}")
+    parser.add_argument("--prior-degree", type=int, default=None,
+                        help="powers of prior attainment up to this degree "
+                             "(default: the plan's prior_degree)")
+    parser.add_argument("--out", help="optional CSV of every replication's estimates")
+    parser.add_argument("--fitness", help="optional CSV of the methods' fitness verdicts")
+    parser.add_argument("--from-csv", nargs="+", metavar="CSV",
+                        help="summarise replications already run (the --out files of runs "
+                             "over disjoint seeds, e.g. two halves run in parallel) instead "
+                             "of running any")
+    args = parser.parse_args(argv)
+    plan = load_plan()
+    if args.prior_degree is None:
+        args.prior_degree = int(plan.raw.get("prior_degree", 1))
+    start = time.perf_counter()
+    if args.from_csv:
+        df = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
+        dup = df.duplicated(["seed", "outcome", "method"])
+        if dup.any():
+            raise SystemExit(f"--from-csv: {int(dup.sum())} rows repeat a seed, outcome and "
+                             "method; give files of disjoint seeds")
+        args.reps = int(df["seed"].nunique())
+        args.methods = ",".join(df["method"].drop_duplicates())
+    else:
+        df = _run(args, plan, start)
     table = summarise(df)
     verdict = fitness(table)
-    if args.fitness:
-        verdict.to_csv(args.fitness)
+    if args.fitness:   # the columns evaluation.inference_fitness.verdicts() reads
+        verdict.assign(run_date=time.strftime("%Y-%m-%d", time.gmtime())).to_csv(
+            args.fitness, index_label="method")
     mc = 1.96 * np.sqrt(0.95 * 0.05 / args.reps)
     print(f"Simulation study: {args.reps} replications, {args.boot} bootstrap reps, "
           f"methods {args.methods}, prior degree {args.prior_degree}, "
