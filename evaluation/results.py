@@ -74,8 +74,8 @@ class PhaseResult:
     by_activity : pandas.DataFrame or None
         Overall scope only: the headline outcome within each EM activity.
     confounding : dict of str to OutcomeConfounding
-        Per estimated outcome: E-values and, from the plan's 1:1 nearest-neighbour pairs,
-        Rosenbaum's critical Gamma and the ``fragile`` flag
+        Per estimated outcome: E-values, Rosenbaum's critical Gamma from the plan's 1:1
+        nearest-neighbour pairs and from the main design's strata, and the ``fragile`` flag
         (:class:`evaluation.confounding.OutcomeConfounding` documents the rule).
     security : SecurityRating or None
         The headline finding's EEF padlock rating with its inputs.
@@ -269,9 +269,11 @@ def _pairs(sample: AnalysisSample, plan: Plan, phase: str, seed: int) -> pd.Data
     return pairs.matched_data()
 
 
-def _confounding(impact: ImpactResult, data: pd.DataFrame, pairs, alpha: float) -> dict:
+def _confounding(impact: ImpactResult, data: pd.DataFrame, pairs, alpha: float,
+                 strata: pd.DataFrame | None = None, covariates=()) -> dict:
     table = impact.table()
-    return {r["outcome"]: outcome_confounding(r, data, pairs, alpha=alpha)
+    return {r["outcome"]: outcome_confounding(r, data, pairs, alpha=alpha, strata=strata,
+                                              covariates=covariates)
             for r in table.to_dict("records") if r["outcome"] in impact.outcomes}
 
 
@@ -336,7 +338,8 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
         extra["by_activity"] = effects_by(matched.matched_data(), ds.schools, "em_activity",
                                           plan, phase, seed)
     conf = _confounding(impact, sample.data, _pairs(sample, plan, phase, seed),
-                        float(plan.section("inference")["alpha"]))
+                        float(plan.section("inference")["alpha"]),
+                        matched.matched_data(), plan.covariates(phase))
     return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
                        confounding=conf,
                        security=_security(sample, bal, impact, conf, ds.schools, plan),

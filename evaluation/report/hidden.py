@@ -10,7 +10,25 @@ from evaluation.report.tables import group_withheld, informative, threshold
 from evaluation.results import EvaluationResult
 
 
-def confounding_sentence(label: str, c: OutcomeConfounding) -> str:
+#: How the main design's strata are described, by matching method (``analysis.yml``).
+GROUP_WORDS = {"exact": "each school and cohort"}
+
+
+def groups_words(plan) -> str:
+    """Words for the main design's matched groups (the strata Rosenbaum's bound uses).
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> groups_words(load_plan())
+    'each school and cohort'
+    """
+    return GROUP_WORDS.get(plan.main_spec().get("method"),
+                           "each matched set of EM pupils and their comparison pupils")
+
+
+def confounding_sentence(label: str, c: OutcomeConfounding,
+                         groups: str = "each school and cohort") -> str:
     """One plain sentence on how strong a hidden difference would have to be.
 
     Examples
@@ -43,6 +61,16 @@ def confounding_sentence(label: str, c: OutcomeConfounding) -> str:
             text += (" In one-to-one matched pairs, the difference stays statistically "
                      "significant until the odds of being chosen for EM differ "
                      f"{c.gamma_critical:.1f}-fold within a pair.")
+    if math.isfinite(c.gamma_strata):
+        where = f"within {groups} ({c.n_strata} group{'s' if c.n_strata != 1 else ''} " \
+                "with both EM and comparison pupils), allowing for the characteristics adjusted for"
+        if c.gamma_strata <= 1.0:
+            text += (f" Compared {where}, the difference is not statistically significant even "
+                     "with no hidden difference.")
+        else:
+            text += (f" Compared {where}, the difference stays statistically significant until "
+                     f"the odds of being chosen for EM differ {c.gamma_strata:.1f}-fold between "
+                     "two pupils of the same group.")
     verdict = ("fragile: a hidden difference of modest strength could account for it"
                if c.fragile else "not fragile by this rule")
     return f"{text} Judged {verdict}."
@@ -57,9 +85,12 @@ def hidden_differences(res: EvaluationResult) -> Section:
         "characteristic would have to be linked, as a risk ratio, both with being in the EM "
         "group and with the outcome to explain the result away; Rosenbaum's Gamma is how far "
         "the odds of being chosen for EM could differ between two matched pupils before the "
-        "result stops being statistically significant. Values near 1 mean fragile. The rule: "
+        "result stops being statistically significant, worked out both for one-to-one matched "
+        "pairs and for the main comparison within each matched group, where several EM pupils "
+        "are compared with several others (Rosenbaum's method for strata, as the R package "
+        "senstrat computes it). Values near 1 mean fragile. The rule: "
         f"a result is fragile when its interval includes no effect, its interval's E-value is "
-        f"below {FRAGILE_E_VALUE} or its Gamma is below {FRAGILE_GAMMA}."]
+        f"below {FRAGILE_E_VALUE} or either Gamma is below {FRAGILE_GAMMA}."]
     for phase, pe in res.phases.items():
         parts.append(f"{phase.capitalize()} phase.")
         if not pe.estimable:
@@ -77,5 +108,5 @@ def hidden_differences(res: EvaluationResult) -> Section:
                 parts.append(f"{row['label']}: not assessed, because the estimate is not "
                              "informative.")
                 continue
-            parts.append(confounding_sentence(row["label"], c))
+            parts.append(confounding_sentence(row["label"], c, groups_words(res.plan)))
     return Section("Sensitivity to hidden differences", "hidden", parts)
