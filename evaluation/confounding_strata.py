@@ -110,7 +110,7 @@ def _fnch_moments(big_n: int, n: int, gamma: float) -> tuple[np.ndarray, np.ndar
 
 
 def _stratum_moments(sc: np.ndarray, n: int, gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Expectation and variance of a stratum's treated total for each worst-case u (senstrat ev).
+    """Return the moments of a stratum's treated total for each worst-case u (senstrat ev).
 
     u puts 1 on the m largest scores, m = 1..N-1 (Rosenbaum 2002, expressions 4.31-4.32).
     """

@@ -276,7 +276,7 @@ def _check_matching(c: _Checker, raw) -> None:
 
 
 def _iso_date(value):
-    """A ``datetime.date`` from a YAML date or an ISO 8601 text ``YYYY-MM-DD``; else None."""
+    """Return a ``datetime.date`` from a YAML date or an ISO text ``YYYY-MM-DD``, else None."""
     import datetime
 
     if isinstance(value, datetime.datetime):

@@ -9,7 +9,6 @@ from evaluation.report.display import Notice, Section
 from evaluation.report.tables import group_withheld, informative, threshold
 from evaluation.results import EvaluationResult
 
-
 #: How the main design's strata are described, by matching method (``analysis.yml``).
 GROUP_WORDS = {"exact": "each school and cohort"}
 
