@@ -297,7 +297,7 @@ def _check(raw, path: str) -> None:
     c = _Checker(path)
     top = ("outcomes", "prior", "covariates", "matching", "inference", "power", "disclosure")
     if not c.keys("(top level)", raw, top, ("plan_version", "plan_date", "prior_degree", "labels",
-                                            "funding", "glossary")):
+                                            "funding", "glossary", "glossary_published")):
         raise PlanError(f"{path}: the plan is not a YAML mapping; expected keys {list(top)}")
     if "outcomes" in raw:
         _check_outcomes(c, raw["outcomes"])
@@ -320,14 +320,16 @@ def _check(raw, path: str) -> None:
         c.number("prior_degree", raw["prior_degree"], 1, 5, integer=True)
     if "funding" in raw:
         _check_funding(c, raw["funding"])
-    if "glossary" in raw:
-        g = raw["glossary"]
+    for key in ("glossary", "glossary_published"):
+        if key not in raw:
+            continue
+        g = raw[key]
         if not isinstance(g, dict):
-            c.add("glossary", g, "a mapping of terms to their explanations")
+            c.add(key, g, "a mapping of terms to their explanations")
         else:
             for k, v in g.items():
                 if not (isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()):
-                    c.add(f"glossary[{k!r}]", v, "a term with a non-empty text explaining it")
+                    c.add(f"{key}[{k!r}]", v, "a term with a non-empty text explaining it")
     if "matching" in raw:
         _check_matching(c, raw["matching"])
     if "inference" in raw and c.keys("inference", raw["inference"], (
