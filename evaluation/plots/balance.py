@@ -24,9 +24,9 @@ def love_plot(table: pd.DataFrame) -> Chart:
     Hollow grey circles are the unmatched sample, filled purple diamonds the matched one, each
     a little above and below its characteristic's row so that neither hides the other;
     dotted and dashed lines at the What Works Clearinghouse limits the balance table uses
-    (``THRESHOLDS``: 0.05, equivalent; 0.25, above which a comparison fails the standard). Characteristics are sorted
-    by their imbalance before matching, the largest at the top. Each point is placed at the
-    row of its own label (``Chart.data`` holds what is drawn).
+    (``THRESHOLDS``: 0.05, equivalent; 0.25, above which a comparison fails the standard).
+    Characteristics are sorted by their imbalance before matching, the largest at the top.
+    Each point is placed at the row of its own label (``Chart.data`` holds what is drawn).
 
     Parameters
     ----------

@@ -9,12 +9,12 @@ import pandas as pd
 from evaluation.report.display import Section
 from evaluation.report.tables import (
     count_text,
+    count_withheld,
     marker,
     plain,
     safe_table,
     scope_name,
     threshold,
-    withheld,
 )
 from evaluation.results import EvaluationResult
 
@@ -33,7 +33,7 @@ def data_quality(res: EvaluationResult) -> Section:
                                                               ("Comparison", "comparison"))}
         parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"},
                                 hide=hide))
-        em, comp = (count_text(n, withheld(res, phase, who), res.plan) for n, who in
+        em, comp = (count_text(n, count_withheld(res, phase, who), res.plan) for n, who in
                     ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
         parts.append(f"Analysed: {em} EM and {comp} comparison pupils.")
     return Section("Appendix: data quality", "data-quality", parts)

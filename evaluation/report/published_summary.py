@@ -92,9 +92,10 @@ def support_summary(res) -> Section:
     es = r.estimates.get("rate_fsm")
     if es is not None:
         d = es.did
-        head = (f"After support, the share of FSM pupils in the supported schools with 5 or more "
-                f"GCSEs at A*-C including English and maths changed by {d['estimate']:+.1f} percentage points more than "
-                "in comparison schools with similar results before support (95% CI "
+        head = ("After support, the share of FSM pupils in the supported schools with 5 or "
+                "more GCSEs at A*-C including English and maths changed by "
+                f"{d['estimate']:+.1f} percentage points more than in comparison schools "
+                "with similar results before support (95% CI "
                 f"{d['lower']:+.1f} to {d['upper']:+.1f}).")
     else:
         head = "The change after support could not be estimated for FSM pupils."

@@ -65,8 +65,8 @@ def findings(res: SchoolResult) -> Section:
     if pd.notna(row["all_rank"]):
         out.append(f"Its Attainment 8 gap ranks {int(row['all_rank']):,} of "
                    f"{int(row['all_n']):,} schools (1 = narrowest) and "
-                   f"{int(row['similar_rank'])} of {int(row['similar_n'])} among itself and its {len(res.similar)} most similar "
-                   "schools.")
+                   f"{int(row['similar_rank'])} of {int(row['similar_n'])} among itself and "
+                   f"its {len(res.similar)} most similar schools.")
     if res.status == "not estimable":
         return Section("Findings", "findings", [Notice(
             "No gap is published for this school in any of the files read: every "
