@@ -34,14 +34,14 @@ class _Box:
         return f'<div class="em-summary">{body}</div>'
 
 
-def _pupils(table: pd.DataFrame) -> str:
+def _pupils(table: pd.DataFrame, group: str = "disadvantaged") -> str:
     """Pupils a gap table rests on, in words ("" when the file gives no counts)."""
     if not {"n_group", "n_other"} <= set(table.columns):
         return ""
     n_g, n_o = (table[c].sum(min_count=1) for c in ("n_group", "n_other"))
     if pd.isna(n_g) or pd.isna(n_o):
         return ""
-    return f"{int(n_g):,} disadvantaged and {int(n_o):,} other pupils"
+    return f"{int(n_g):,} {group} and {int(n_o):,} other pupils"
 
 
 def gaps_summary(res) -> Section:
@@ -53,7 +53,7 @@ def gaps_summary(res) -> Section:
     >>> import pandas as pd
     >>> g = SimpleNamespace(estimable=pd.DataFrame({"n_group": [20, 30], "n_other": [50, 60]}),
     ...                     group="FSM", mean=20.0, mean_lower=15.0, mean_upper=25.0,
-    ...                     unit_words="percentage points", unit_plural="schools",
+    ...                     unit_words="percentage points", unit_plural="schools", unit="pp",
     ...                     measure_label="reaching level 4", method="random effects")
     >>> text = gaps_summary(SimpleNamespace(report=SimpleNamespace(gaps=g)))._repr_html_()
     >>> "20.0 percentage points behind other pupils (95% CI 15.0 to 25.0)." in text
@@ -61,7 +61,7 @@ def gaps_summary(res) -> Section:
     """
     g = res.report.gaps
     n = len(g.estimable)
-    pupils = _pupils(g.estimable)
+    pupils = _pupils(g.estimable, g.group)
     rests = (f"It rests on {n:,} {g.unit_plural} that published both figures"
              + (f", with {pupils} between them." if pupils else
                 "; the file gives no pupil counts, so every one counts equally."))
@@ -70,9 +70,9 @@ def gaps_summary(res) -> Section:
            + ("." if g.method != RANDOM_EFFECTS else
               ", with small cohorts' sampling noise allowed for."))
     cannot = ("What it cannot show: why gaps differ, or whether any programme narrowed them. "
-              "The figures are for whole schools, not pupils followed over time, and "
-              "schools the Department suppressed for small numbers are left out of the mean "
-              "(they are counted in the appendix). " + NO_PADLOCKS)
+              f"The figures are for whole {g.unit_plural}, not pupils followed over time, "
+              f"and {g.unit_plural} whose figures the Department suppressed for small numbers "
+              "are left out of the mean (they are counted in the appendix). " + NO_PADLOCKS)
     head = (f"On average, {g.group} pupils were {g.mean:.1f} {g.unit_words} behind other "
             f"pupils (95% CI {g.mean_lower:.1f} to {g.mean_upper:.1f}). The measure: "
             f"{_lower_first(g.measure_label)}.")
