@@ -90,3 +90,19 @@ def test_bad_input_is_named():
         senstrat([1.0, 0.0], [1, 1], [1, 2])
     with pytest.raises(ValueError, match="`y` has 1 missing"):
         mscores([1.0, np.nan], [1, 0], [1, 1])
+
+
+def test_the_report_sentence_and_the_fragile_rule_use_the_strata_gamma():
+    from evaluation.confounding import OutcomeConfounding
+    from evaluation.report.hidden import confounding_sentence
+
+    def conf(g):
+        return OutcomeConfounding("y", "", 1.8, 1.6, 2.0, 3.0, 2.6, float("nan"), 0, g, 16, 5)
+
+    strong, weak = conf(2.12), conf(1.2)
+    assert not strong.fragile and weak.fragile      # below 1.5 is fragile
+    text = confounding_sentence("Score", strong)
+    assert ("Compared within each school and cohort (16 groups with both EM and comparison "
+            "pupils)") in text and "differ 2.1-fold between two pupils of the same group" in text
+    assert "not statistically significant even with no hidden difference" in \
+        confounding_sentence("Score", conf(1.0))
