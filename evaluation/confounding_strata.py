@@ -295,7 +295,7 @@ def adjusted_outcome(data: pd.DataFrame, outcome: str, covariates) -> pd.Series:
     Examples
     --------
     >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4], "x": [0.0, 1, 2, 3]})
-    >>> adjusted_outcome(df, "y", ["x"]).abs().max() < 1e-12
+    >>> bool(adjusted_outcome(df, "y", ["x"]).abs().max() < 1e-12)
     True
     """
     cols = [c for c in covariates if c in data]
