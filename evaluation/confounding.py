@@ -1,4 +1,4 @@
-"""Sensitivity to unmeasured confounding: E-values and Rosenbaum bounds for matched pairs.
+"""Sensitivity to unmeasured confounding: E-values and Rosenbaum bounds for matched designs.
 
 Two questions a reviewer asks of any non-randomised comparison:
 
@@ -14,7 +14,9 @@ Two questions a reviewer asks of any non-randomised comparison:
   (Gamma) before the upper bound of the one-sided Wilcoxon signed-rank p-value reaches the
   significance level (``gamma_critical``). The statistic and its normal approximation are those
   of R ``rbounds::psens`` (no continuity or ties correction); for a 0/1 outcome the signed-rank
-  test on the pair differences is the sign test on the discordant pairs.
+  test on the pair differences is the sign test on the discordant pairs. For strata with
+  several EM and several comparison pupils (the main design: school and cohort) and 1:k sets,
+  :mod:`evaluation.confounding_strata` ports R ``senstrat`` (``gamma_strata``).
 
 - **Observed-covariate benchmark** (McGowan and Greevy 2020, arXiv:2011.07030; R ``tipr``'s
   ``observed_covariate_e_value``): how strong each *measured* covariate is, on the same E-value
@@ -222,6 +224,14 @@ class OutcomeConfounding:
         Rosenbaum's critical Gamma for the 1:1 matched pairs (NaN without pairs).
     n_pairs : int
         Matched pairs with the outcome observed for both pupils (0 without pairs).
+    gamma_strata : float
+        Rosenbaum's critical Gamma for the main design's matched strata (school and cohort,
+        several EM and several comparison pupils each; :mod:`evaluation.confounding_strata`,
+        a port of R ``senstrat``), NaN without strata.
+    n_strata : int
+        Strata with both groups and the outcome observed (0 without strata).
+    most_treated : int
+        The most EM pupils in one stratum (1 for pairs and 1:k sets).
     benchmark : float
         The observed-covariate E-value of the strongest measured covariate (NaN when not
         computed: the interval's E-value is below ``FRAGILE_E_VALUE``, so the finding is
@@ -233,8 +243,8 @@ class OutcomeConfounding:
         (``e_value_ci`` = 1), or when ``e_value_ci`` is below the larger of
         ``FRAGILE_E_VALUE`` (1.5) and ``benchmark`` (a hidden characteristic no stronger than
         the strongest measured one could move the interval to no effect), or when
-        ``gamma_critical < FRAGILE_GAMMA`` (1.5) for the pairs; also True when neither the
-        E-value nor Gamma can be computed.
+        ``gamma_critical`` (the pairs) or ``gamma_strata`` (the main design's strata) is
+        below ``FRAGILE_GAMMA`` (1.5); also True when none of these can be computed.
     """
 
     outcome: str
@@ -246,6 +256,9 @@ class OutcomeConfounding:
     e_value_ci: float
     gamma_critical: float = float("nan")
     n_pairs: int = 0
+    gamma_strata: float = float("nan")
+    n_strata: int = 0
+    most_treated: int = 0
     benchmark: float = float("nan")
     benchmark_covariate: str | None = None
     fragile: bool = field(init=False)
@@ -260,15 +273,18 @@ class OutcomeConfounding:
     def __post_init__(self):
         e_ok = math.isfinite(self.e_value_ci)
         g_ok = math.isfinite(self.gamma_critical)
+        s_ok = math.isfinite(self.gamma_strata)
         weak = ((e_ok and self.e_value_ci < self.threshold)
-                or (g_ok and self.gamma_critical < FRAGILE_GAMMA))
-        object.__setattr__(self, "fragile", bool(weak or not (e_ok or g_ok)))
+                or (g_ok and self.gamma_critical < FRAGILE_GAMMA)
+                or (s_ok and self.gamma_strata < FRAGILE_GAMMA))
+        object.__setattr__(self, "fragile", bool(weak or not (e_ok or g_ok or s_ok)))
 
     def summary(self) -> pd.DataFrame:
         """One-row tidy summary."""
         return pd.DataFrame([{k: getattr(self, k) for k in (
             "outcome", "scale", "rr", "rr_ci_low", "rr_ci_high", "e_value", "e_value_ci",
-            "gamma_critical", "n_pairs", "benchmark", "benchmark_covariate", "fragile")}])
+            "gamma_critical", "n_pairs", "gamma_strata", "n_strata", "benchmark",
+            "benchmark_covariate", "fragile")}])
 
     def _repr_html_(self) -> str:
         return self.summary().to_html(index=False)
@@ -337,6 +353,7 @@ def ratio_interval(row, common: bool = True) -> tuple[float, float, float, str]:
 
 def outcome_confounding(row, data: pd.DataFrame | None = None, pairs: pd.DataFrame | None = None,
                         treatment: str = "em", alpha: float = 0.05,
+                        strata: pd.DataFrame | None = None, covariates=(),
                         benchmark: tuple[float, str | None] = (float("nan"), None)
                         ) -> OutcomeConfounding:
     """Return E-values (with ``pairs``, Rosenbaum's Gamma) for a row of an impact table.
@@ -356,6 +373,11 @@ def outcome_confounding(row, data: pd.DataFrame | None = None, pairs: pd.DataFra
         Treatment column of ``pairs``.
     alpha : float
         Significance level of the Rosenbaum test (one-sided, in the estimate's direction).
+    strata : pandas.DataFrame, optional
+        The main design's matched data (``subclass``: its strata or matched sets, the
+        treatment and the outcome), for Rosenbaum's bound on a stratified comparison.
+    covariates : sequence of str
+        Covariates the stratified test adjusts the outcome for (those of the outcome model).
     benchmark : (float, str or None)
         The strongest measured covariate's observed-covariate E-value and its name
         (:func:`evaluation.confounding_benchmark.strongest`); NaN when not computed.
@@ -389,8 +411,15 @@ def outcome_confounding(row, data: pd.DataFrame | None = None, pairs: pd.DataFra
         sign = -1.0 if _finite(r.get("estimate")) and r["estimate"] < 0 else 1.0
         if n_pairs:
             gamma = gamma_critical(sign * diffs, alpha)
+    g_strata, n_strata, most = float("nan"), 0, 0
+    if strata is not None and name in strata and "subclass" in strata:
+        from evaluation.confounding_strata import strata_gamma
+
+        sign = -1.0 if _finite(r.get("estimate")) and r["estimate"] < 0 else 1.0
+        g_strata, n_strata, most = strata_gamma(strata, name, treatment, "subclass", sign, alpha,
+                                                covariates)
     return OutcomeConfounding(name, scale, rr, rr_lo, rr_hi, e_point, e_ci, gamma, n_pairs,
-                              float(benchmark[0]), benchmark[1])
+                              g_strata, n_strata, most, float(benchmark[0]), benchmark[1])
 
 
 def _finite(v) -> bool:

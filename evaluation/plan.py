@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,18 @@ class Plan:
         """
         text = json.dumps(self.raw, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def date(self) -> str | None:
+        """The date this version of the plan was fixed (``plan_date``, ISO 8601), if given.
+
+        Examples
+        --------
+        >>> load_plan().date
+        '2026-11-25'
+        """
+        day = _iso_date(self.raw.get("plan_date"))
+        return None if day is None else day.isoformat()
 
     @property
     def threshold(self) -> int:
@@ -262,13 +275,29 @@ def _check_matching(c: _Checker, raw) -> None:
         c.add("matching", dups, "each specification name once")
 
 
+def _iso_date(value):
+    """Return a ``datetime.date`` from a YAML date or an ISO text ``YYYY-MM-DD``, else None."""
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        return None
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def _check(raw, path: str) -> None:
     from evaluation.schema import PHASES, PRIOR
 
     c = _Checker(path)
     top = ("outcomes", "prior", "covariates", "matching", "inference", "power", "disclosure")
-    if not c.keys("(top level)", raw, top, ("plan_version", "prior_degree", "labels", "funding",
-                                            "glossary")):
+    if not c.keys("(top level)", raw, top, ("plan_version", "plan_date", "prior_degree", "labels",
+                                            "funding", "glossary", "glossary_published")):
         raise PlanError(f"{path}: the plan is not a YAML mapping; expected keys {list(top)}")
     if "outcomes" in raw:
         _check_outcomes(c, raw["outcomes"])
@@ -284,18 +313,23 @@ def _check(raw, path: str) -> None:
     if "labels" in raw and (not isinstance(raw["labels"], dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in raw["labels"].items())):
         c.add("labels", raw["labels"], "a mapping of column names to the words readers see")
+    if "plan_date" in raw and _iso_date(raw["plan_date"]) is None:
+        c.add("plan_date", raw["plan_date"], "a date in ISO 8601 form, YYYY-MM-DD, such as "
+              "2026-11-25 (the date this version of the plan was fixed)")
     if "prior_degree" in raw:
         c.number("prior_degree", raw["prior_degree"], 1, 5, integer=True)
     if "funding" in raw:
         _check_funding(c, raw["funding"])
-    if "glossary" in raw:
-        g = raw["glossary"]
+    for key in ("glossary", "glossary_published"):
+        if key not in raw:
+            continue
+        g = raw[key]
         if not isinstance(g, dict):
-            c.add("glossary", g, "a mapping of terms to their explanations")
+            c.add(key, g, "a mapping of terms to their explanations")
         else:
             for k, v in g.items():
                 if not (isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()):
-                    c.add(f"glossary[{k!r}]", v, "a term with a non-empty text explaining it")
+                    c.add(f"{key}[{k!r}]", v, "a term with a non-empty text explaining it")
     if "matching" in raw:
         _check_matching(c, raw["matching"])
     if "inference" in raw and c.keys("inference", raw["inference"], (

@@ -68,7 +68,8 @@ def provenance_table(plan: Plan, parameters: dict, hashes: dict | None = None) -
     rows = [
         ("package version", metadata.version("evaluation")),
         ("git commit", git_commit()),
-        ("analysis plan", f"{Path(plan.path).name} sha256:{plan.sha256[:16]}"),
+        ("analysis plan", f"{Path(plan.path).name} sha256:{plan.sha256[:16]}"
+                          + (f", dated {plan.date}" if plan.date else ", undated")),
     ]
     rows += [(f"parameter {k}", _short(v)) for k, v in sorted(parameters.items())
              if k != "record_path"]

@@ -82,8 +82,8 @@ class PhaseResult:
     by_activity : pandas.DataFrame or None
         Overall scope only: the headline outcome within each EM activity.
     confounding : dict of str to OutcomeConfounding
-        Per estimated outcome: E-values and, from the plan's 1:1 nearest-neighbour pairs,
-        Rosenbaum's critical Gamma and the ``fragile`` flag
+        Per estimated outcome: E-values, Rosenbaum's critical Gamma from the plan's 1:1
+        nearest-neighbour pairs and from the main design's strata, and the ``fragile`` flag
         (:class:`evaluation.confounding.OutcomeConfounding` documents the rule).
     security : SecurityRating or None
         The headline finding's EEF padlock rating with its inputs.
@@ -279,7 +279,7 @@ def _pairs(sample: AnalysisSample, plan: Plan, phase: str, seed: int) -> pd.Data
 
 def _confounding(impact: ImpactResult, data: pd.DataFrame, matched: pd.DataFrame, pairs,
                  plan: Plan, phase: str) -> dict:
-    """Return E-values, Gamma and the measured covariates' benchmark per outcome.
+    """Return E-values, Gammas (pairs, strata) and the measured covariates' benchmark.
 
     The benchmark's fits are spent only where it can change the verdict: on intervals whose
     E-value reaches the fixed floor (below it a finding is fragile whatever the benchmark).
@@ -287,12 +287,13 @@ def _confounding(impact: ImpactResult, data: pd.DataFrame, matched: pd.DataFrame
     alpha = float(plan.section("inference")["alpha"])
     args = model_arguments(plan)
     specs = {s["name"]: s for s in plan.outcomes(phase)}
+    strata = {"strata": matched, "covariates": plan.covariates(phase)}
     out = {}
     for r in impact.table().to_dict("records"):
         name = r["outcome"]
         if name not in impact.outcomes:
             continue
-        conf = outcome_confounding(r, data, pairs, alpha=alpha)
+        conf = outcome_confounding(r, data, pairs, alpha=alpha, **strata)
         if math.isfinite(conf.e_value_ci) and conf.e_value_ci >= FRAGILE_E_VALUE:
             spec = specs[name]
             bench = covariate_benchmarks(
@@ -300,7 +301,8 @@ def _confounding(impact: ImpactResult, data: pd.DataFrame, matched: pd.DataFrame
                 treatment=args["treatment"], weights=args["weights"], cluster=args["cluster"],
                 alpha=alpha, common=is_common(data, name),
                 outcome_range=spec.get("range") or outcome_range(name, spec["family"]))
-            conf = outcome_confounding(r, data, pairs, alpha=alpha, benchmark=strongest(bench))
+            conf = outcome_confounding(r, data, pairs, alpha=alpha, **strata,
+                                       benchmark=strongest(bench))
         out[name] = conf
     return out
 

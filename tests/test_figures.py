@@ -45,7 +45,18 @@ def test_love_plot_puts_each_point_on_its_own_row():
     assert len(markers["before matching"]) == 0 or markers["before matching"][0][3] == 0
     assert markers["after matching"][0][3] == 1  # hollow before, filled after
     xs = [line.get_xdata() for line in ax.lines if len(line.get_xdata()) == 2]
-    assert sorted(round(float(x[0]), 2) for x in xs if x[0] == x[1]) == [0.05, 0.1]
+    lines = sorted(round(float(x[0]), 2) for x in xs if x[0] == x[1])
+    # one source: the lines drawn, the alt text and the caption use the balance table's WWC
+    # limits (a review found alt text saying 0.05/0.1 beside a table using 0.25)
+    from evaluation.balance import WWC_BANDS
+
+    assert lines == [b for b, _ in WWC_BANDS if np.isfinite(b)] == [0.05, 0.25]
+    said = sorted(float(v) for v in re.findall(r"lines at [^.]*?(\d\.\d+)[^.]*?(\d\.\d+)",
+                                                 chart.alt)[0])
+    assert said == lines, chart.alt
+    assert "0.1 " not in chart.alt and "0.1)" not in chart.alt
+    assert "1 are above the What Works Clearinghouse limit of 0.25" not in chart.caption
+    assert "0 are above the What Works Clearinghouse limit of 0.25" in chart.caption
     assert not plt.get_fignums()
 
 

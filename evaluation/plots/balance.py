@@ -6,10 +6,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from evaluation.balance import WWC_BANDS
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme
 
-THRESHOLDS = (0.05, 0.1)
+#: The reference lines: the What Works Clearinghouse limits of the balance table's bands
+#: (``evaluation.balance.WWC_BANDS``), one source for the lines, the caption and the alt text.
+THRESHOLDS = tuple(bound for bound, _ in WWC_BANDS if np.isfinite(bound))
 #: How each stage is drawn: hollow grey circles before matching, filled purple diamonds after.
 STAGES = {"before": ("before matching", "o", "none", COLOURS["comparison"], 0.15),
           "after": ("after matching", "D", COLOURS["EM"], COLOURS["EM"], -0.15)}
@@ -20,10 +23,10 @@ def love_plot(table: pd.DataFrame) -> Chart:
 
     Hollow grey circles are the unmatched sample, filled purple diamonds the matched one, each
     a little above and below its characteristic's row so that neither hides the other;
-    dotted and dashed lines at 0.05 (What Works Clearinghouse: equivalent) and 0.1 (a common
-    rule of thumb), as MatchIt's ``plot(summary(m))`` draws them. Characteristics are sorted
-    by their imbalance before matching, the largest at the top. Each point is placed at the
-    row of its own label (``Chart.data`` holds what is drawn).
+    dotted and dashed lines at the What Works Clearinghouse limits the balance table uses
+    (``THRESHOLDS``: 0.05, equivalent; 0.25, above which a comparison fails the standard).
+    Characteristics are sorted by their imbalance before matching, the largest at the top.
+    Each point is placed at the row of its own label (``Chart.data`` holds what is drawn).
 
     Parameters
     ----------
@@ -65,9 +68,12 @@ def love_plot(table: pd.DataFrame) -> Chart:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     after = order["smd_after"].abs()
-    n_ok = int((after <= 0.05).sum())
-    caption = (f"After matching {n_ok} of {len(after)} characteristics are within 0.05 SD "
-               "(left of the dotted line)")
+    low, high = THRESHOLDS
+    n_ok = int((after <= low).sum())
+    n_fail = int((after > high).sum())
+    caption = (f"After matching {n_ok} of {len(after)} characteristics are within {low:g} SD "
+               f"(left of the dotted line) and {n_fail} are above the What Works "
+               f"Clearinghouse limit of {high:g} SD (right of the dashed line)")
     if after.notna().any():
         worst = order.loc[after.idxmax()]
         caption += (f"; the largest difference is {worst['label']} "
@@ -76,5 +82,6 @@ def love_plot(table: pd.DataFrame) -> Chart:
         caption += "."
     alt = ("Dot plot of the absolute standardised mean difference of each characteristic "
            "between EM and comparison pupils, before and after matching, with reference "
-           "lines at 0.05 and 0.1. " + caption)
+           f"lines at the What Works Clearinghouse limits, {low:g} (dotted) and {high:g} "
+           "(dashed). " + caption)
     return Chart(fig, caption, alt, omitted=0, data=pd.concat(drawn, ignore_index=True))

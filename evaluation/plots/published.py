@@ -9,6 +9,21 @@ from matplotlib.figure import Figure
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
 
+#: Above this many schools or LAs, the points of a chart are drawn as an image inside the SVG
+#: (axes, labels and legend stay text): thousands of SVG points weigh megabytes.
+DENSE = 300
+
+
+def dense(points) -> bool:
+    """Whether a chart of these points is drawn as an image (more than ``DENSE`` of them).
+
+    Examples
+    --------
+    >>> dense(range(10)), dense(range(3000))
+    (False, True)
+    """
+    return len(points) > DENSE
+
 
 def reference_lines(gaps, most: int = 3):
     """Aggregate rows drawn as reference lines: national rows, and LA / regional rows when few.
@@ -50,8 +65,10 @@ def gap_distribution_chart(gaps) -> Chart:
     x = np.arange(len(d))
     unit = getattr(gaps, "unit", "pp")
     if d["gap_lower"].notna().any():
-        ax.vlines(x, d["gap_lower"], d["gap_upper"], color=COLOURS["FSM"], alpha=0.35, lw=1)
-    ax.plot(x, d["gap"], "o", ms=3, color=COLOURS["FSM"], label=f"{gaps.unit_label} gap")
+        ax.vlines(x, d["gap_lower"], d["gap_upper"], color=COLOURS["FSM"], alpha=0.35, lw=1,
+                  rasterized=dense(d))
+    ax.plot(x, d["gap"], "o", ms=3, color=COLOURS["FSM"], label=f"{gaps.unit_label} gap",
+            rasterized=dense(d))
     ax.axhline(0, color="grey", lw=0.8)
     styles = iter(["--", ":", "-.", (0, (5, 1))])
     for _, row in reference_lines(gaps).iterrows():
@@ -101,8 +118,9 @@ def gap_share_chart(gaps, slope) -> Chart:
     sized = counts.notna().all()
     size = 8 + 60 * np.sqrt(counts / counts.max()) if sized else 12
     ax.scatter(d["share"], d["gap"], s=size, color=COLOURS["FSM"], alpha=0.5,
-               edgecolor="white", lw=0.5, label=f"{gaps.unit_label} (size: {gaps.group} pupils)"
-               if sized else gaps.unit_label)
+               edgecolor="white", lw=0.5, rasterized=dense(d),
+               label=f"{gaps.unit_label} (size: {gaps.group} pupils)" if sized
+               else gaps.unit_label)
     grid = np.linspace(d["share"].min(), d["share"].max(), 50)
     pred = slope.results.get_prediction(np.column_stack([np.ones_like(grid), grid]))
     band = pred.conf_int()

@@ -9,12 +9,12 @@ import pandas as pd
 from evaluation.report.display import Section
 from evaluation.report.tables import (
     count_text,
+    count_withheld,
     marker,
     plain,
     safe_table,
     scope_name,
     threshold,
-    withheld,
 )
 from evaluation.results import EvaluationResult
 
@@ -33,7 +33,7 @@ def data_quality(res: EvaluationResult) -> Section:
                                                               ("Comparison", "comparison"))}
         parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"},
                                 hide=hide))
-        em, comp = (count_text(n, withheld(res, phase, who), res.plan) for n, who in
+        em, comp = (count_text(n, count_withheld(res, phase, who), res.plan) for n, who in
                     ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
         parts.append(f"Analysed: {em} EM and {comp} comparison pupils.")
     return Section("Appendix: data quality", "data-quality", parts)
@@ -80,6 +80,20 @@ def departures(res: EvaluationResult) -> list[str]:
     return out
 
 
+def plan_date_words(plan) -> str:
+    """Words for the plan's date beside its hash ("fixed on 2026-11-25", or that it has none).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> plan_date_words(SimpleNamespace(date="2026-11-25"))
+    'fixed on 2026-11-25'
+    """
+    if plan.date:
+        return f"fixed on {plan.date}"
+    return "with no date recorded (analysis.yml has no plan_date)"
+
+
 def provenance(res: EvaluationResult) -> Section:
     """Package version, commit, input hashes, parameters, plan hash, departures, time."""
     table = res.provenance.assign(item=res.provenance["item"].map(
@@ -88,7 +102,7 @@ def provenance(res: EvaluationResult) -> Section:
     parts = ["Everything needed to rebuild this report. The same inputs, plan and seed give the "
              "same numbers.", safe_table(res.plan, table),
              f"Pre-specified analysis plan: {Path(res.plan.path).name}, SHA-256 "
-             f"{res.plan.sha256}. "
+             f"{res.plan.sha256}, {plan_date_words(res.plan)}. "
              + ("Departures from the plan: " + "; ".join(gone) + "." if gone else
                 "Departures from the plan: none; every pre-specified outcome was estimated "
                 "as the plan asks.")]

@@ -15,13 +15,13 @@ import pandas as pd
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import (
     count_text,
+    count_withheld,
     group_withheld,
     plain,
     safe_table,
     scale,
     scope_name,
     threshold,
-    withheld,
 )
 from evaluation.results import EvaluationResult, PhaseResult
 
@@ -62,7 +62,7 @@ def phase_flow(res: EvaluationResult, phase: str, pe: PhaseResult) -> str:
     if not pe.estimable:
         steps.append(_box(f"No analysis: {pe.not_estimable}"))
     else:
-        em, comp = (count_text(n, withheld(res, phase, who), res.plan) for n, who in
+        em, comp = (count_text(n, count_withheld(res, phase, who), res.plan) for n, who in
                     ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
         steps.append(_box("EM pupils and their classmates in the same schools and year groups",
                           _exclusions(res, pe)))

@@ -6,7 +6,7 @@ import html
 
 from evaluation.report.display import Notice, Section
 from evaluation.report.narrative import phase_findings
-from evaluation.report.tables import withheld
+from evaluation.report.tables import count_withheld
 from evaluation.results import EvaluationResult
 
 SYNTHETIC_BANNER = (
@@ -46,8 +46,8 @@ def findings(res: EvaluationResult) -> Section:
         if pe.estimable:
             paras += phase_findings(phase, pe.impact.table(), pe.sample.n_em,
                                     pe.sample.n_comparison, pe.sample.n_schools, res.plan,
-                                    withheld=(withheld(res, phase, "em"),
-                                              withheld(res, phase, "comparison")))
+                                    withheld=(count_withheld(res, phase, "em"),
+                                              count_withheld(res, phase, "comparison")))
         else:
             paras.append(f"The impact of EM on {phase} pupils here cannot be estimated: "
                          f"{pe.not_estimable} The profile, gaps, surveys and tracking sections "

@@ -9,9 +9,26 @@ from evaluation.report.display import Notice, Section
 from evaluation.report.tables import group_withheld, informative, threshold
 from evaluation.results import EvaluationResult
 
+#: How the main design's strata are described, by matching method (``analysis.yml``).
+GROUP_WORDS = {"exact": "each school and cohort"}
 
-def confounding_sentence(label: str, c: OutcomeConfounding, benchmark_label: str | None = None
-                         ) -> str:
+
+def groups_words(plan) -> str:
+    """Words for the main design's matched groups (the strata Rosenbaum's bound uses).
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> groups_words(load_plan())
+    'each school and cohort'
+    """
+    return GROUP_WORDS.get(plan.main_spec().get("method"),
+                           "each matched set of EM pupils and their comparison pupils")
+
+
+def confounding_sentence(label: str, c: OutcomeConfounding,
+                         groups: str = "each school and cohort",
+                         benchmark_label: str | None = None) -> str:
     """One plain sentence on how strong a hidden difference would have to be.
 
     ``benchmark_label`` is what readers call the measured characteristic of ``c.benchmark``
@@ -47,6 +64,16 @@ def confounding_sentence(label: str, c: OutcomeConfounding, benchmark_label: str
             text += (" In one-to-one matched pairs, the difference stays statistically "
                      "significant until the odds of being chosen for EM differ "
                      f"{c.gamma_critical:.1f}-fold within a pair.")
+    if math.isfinite(c.gamma_strata):
+        where = f"within {groups} ({c.n_strata} group{'s' if c.n_strata != 1 else ''} " \
+                "with both EM and comparison pupils), allowing for the characteristics adjusted for"
+        if c.gamma_strata <= 1.0:
+            text += (f" Compared {where}, the difference is not statistically significant even "
+                     "with no hidden difference.")
+        else:
+            text += (f" Compared {where}, the difference stays statistically significant until "
+                     f"the odds of being chosen for EM differ {c.gamma_strata:.1f}-fold between "
+                     "two pupils of the same group.")
     if math.isfinite(c.benchmark) and c.e_value_ci > 1.0:
         measured = benchmark_label or c.benchmark_covariate
         text += (f" For comparison, leaving {measured} out of the model moves the interval as "
@@ -65,11 +92,14 @@ def hidden_differences(res: EvaluationResult) -> Section:
         "characteristic would have to be linked, as a risk ratio, both with being in the EM "
         "group and with the outcome to explain the result away; Rosenbaum's Gamma is how far "
         "the odds of being chosen for EM could differ between two matched pupils before the "
-        "result stops being statistically significant. Values near 1 mean fragile. The rule: "
+        "result stops being statistically significant, worked out both for one-to-one matched "
+        "pairs and for the main comparison within each matched group, where several EM pupils "
+        "are compared with several others (Rosenbaum's method for strata, as the R package "
+        "senstrat computes it). Values near 1 mean fragile. The rule: "
         "a result is fragile when its interval includes no effect, when its interval's "
         f"E-value is below {FRAGILE_E_VALUE} or below that of the strongest characteristic the "
         "data do record (how far leaving that characteristic out of the model moves the "
-        "interval, as an E-value: McGowan and Greevy, 2020), or when its Gamma is below "
+        "interval, as an E-value: McGowan and Greevy, 2020), or when either Gamma is below "
         f"{FRAGILE_GAMMA}."]
     for phase, pe in res.phases.items():
         parts.append(f"{phase.capitalize()} phase.")
@@ -89,6 +119,7 @@ def hidden_differences(res: EvaluationResult) -> Section:
                              "informative.")
                 continue
             parts.append(confounding_sentence(
-                row["label"], c, res.plan.covariate_label(c.benchmark_covariate)
+                row["label"], c, groups_words(res.plan),
+                res.plan.covariate_label(c.benchmark_covariate)
                 if c.benchmark_covariate else None))
     return Section("Sensitivity to hidden differences", "hidden", parts)

@@ -7,6 +7,7 @@ import pandas as pd
 from evaluation.plots.impact import forest_plot
 from evaluation.report.display import Notice, Section, ratio_text
 from evaluation.report.tables import (
+    count_withheld,
     effect_columns,
     group_withheld,
     informative,
@@ -14,7 +15,6 @@ from evaluation.report.tables import (
     plain,
     safe_table,
     threshold,
-    withheld,
 )
 from evaluation.results import EvaluationResult
 
@@ -56,7 +56,7 @@ def impact_tables(res: EvaluationResult, table: pd.DataFrame, phase: str | None 
     counts = {c: RESTS for c in ["Effect (95% CI)", "p", "p (Holm)", "Effect size (95% CI)",
                                  "Odds ratio (95% CI)", "Months' progress", "MDES", "Note"]}
     counts.update({"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils"})
-    hide = {c: [phase is not None and withheld(res, phase, who)] * len(df)
+    hide = {c: [phase is not None and count_withheld(res, phase, who)] * len(df)
             for c, who in (("EM pupils", "em"), ("Comparison pupils", "comparison"))}
     safe = safe_table(res.plan, df, counts, decimals={"MDES": 2, "Months' progress": 0},
                       hide=hide)

@@ -9,6 +9,7 @@ from evaluation.plan import Plan
 from evaluation.plots.balance import love_plot
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import (
+    count_withheld,
     group_withheld,
     safe_table,
     scope_name,
@@ -49,8 +50,8 @@ def _cell_hidden(res: EvaluationResult, phase: str, who: str, row: str) -> bool:
     shown: hiding it would tell a reader it is at least 1); without linked counts, as the
     phase's count.
     """
-    if row == "All":
-        return withheld(res, phase, who)
+    if row == "All" or count_withheld(res, phase, who):
+        return count_withheld(res, phase, who) or withheld(res, phase, who)
     key = (f"{who}_{str(row).lower()}", scope_name(res), phase)
     if res.linked is not None and key in res.linked.values:
         return res.linked.hidden(key)

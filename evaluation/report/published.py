@@ -7,8 +7,14 @@ import re
 
 import pandas as pd
 
+from evaluation.disclosure import SafeTable
 from evaluation.gaps.published import RANDOM_EFFECTS
-from evaluation.plots.published import gap_distribution_chart, gap_share_chart, gap_trend_chart
+from evaluation.plots.published import (
+    dense,
+    gap_distribution_chart,
+    gap_share_chart,
+    gap_trend_chart,
+)
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import safe_table
 from evaluation.results import PublishedResult
@@ -28,6 +34,54 @@ COUNTS = {"rate_group": "n_group", "rate_other": "n_other",
 #: How the slope's verdict reads against the source documents' claim.
 CLAIM = {"agree": "agree with", "contradict": "contradict",
          "inconclusive": "neither confirm nor contradict"}
+
+
+#: The status of a unit with both figures published, left blank in a long table (a note says so).
+BOTH_PUBLISHED = "published"
+
+
+class DenseTable(SafeTable):
+    """A long table (every school of a national file) in light markup: the same cells.
+
+    The same suppressed, formatted frame as :class:`evaluation.disclosure.SafeTable` (an
+    instance of it, so the output checker logs it), with numbers right-aligned by one CSS rule
+    instead of a class on every cell, and a unit's "What the file says" left blank when both
+    figures are published (the note above the table says so): a third of the weight.
+    """
+
+    def _repr_html_(self) -> str:
+        numeric = [pd.api.types.is_numeric_dtype(self.values[c])
+                   and not pd.api.types.is_bool_dtype(self.values[c])
+                   for c in self.values.columns]
+        esc = html.escape
+        head = "".join(f'<th class="{"num" if n else "txt"}">{esc(str(c))}</th>'
+                       for c, n in zip(self.frame.columns, numeric, strict=True))
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{esc(str(v))}</td>" if n else f'<td class="t">{esc(str(v))}'
+                             "</td>" for v, n in zip(row, numeric, strict=True)) + "</tr>"
+            for row in self.frame.itertuples(index=False))
+        style = ("<style>table.em-dense td{text-align:right;font-variant-numeric:tabular-nums}"
+                 "table.em-dense td.t{text-align:left}</style>")
+        note = f'<p class="em-footnote">{esc(self.footnote)}</p>' if self.footnote else ""
+        return (f'{style}<table class="em-table em-dense"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{rows}</tbody></table>{note}")
+
+
+def dense_table(table: SafeTable) -> SafeTable:
+    """Return the table in light markup when it is long (``plots.published.dense``).
+
+    Examples
+    --------
+    >>> from evaluation.disclosure import suppress
+    >>> t = suppress(pd.DataFrame({"n": range(400)}), {}, threshold=10)
+    >>> type(dense_table(t)).__name__, '<td>399</td>' in dense_table(t)._repr_html_()
+    ('DenseTable', True)
+    """
+    if not dense(table.frame):
+        return table
+    import dataclasses
+
+    return DenseTable(**{f.name: getattr(table, f.name) for f in dataclasses.fields(table)})
 
 
 def _share_words(gaps) -> str:
@@ -142,10 +196,21 @@ def gap_distribution(res: PublishedResult) -> Section:
         "lines), never part of the summary.",
         safe_table(res.plan, shown),
         gap_distribution_chart(gaps),
-        safe_table(res.plan, table, _counts(table), labels=_labels(gaps)),
+        *([f"Every {gaps.unit_label}, widest gap first; 'What the file says' is left blank "
+           "where both figures are published."] if dense(table) else []),
+        dense_table(safe_table(res.plan, _blank_published(table), _counts(table),
+                               labels=_labels(gaps))),
         safe_table(res.plan, gaps.status_counts().rename(columns={"status": "What the file says",
                                                                   "schools": "Units"})),
     ])
+
+
+def _blank_published(table: pd.DataFrame) -> pd.DataFrame:
+    """Blank the status of units with both figures published, in a long table only."""
+    if not dense(table) or "status" not in table:
+        return table
+    both = table["status"].astype(str).str.fullmatch(r"[^:;]+: published; [^:;]+: published")
+    return table.assign(status=table["status"].where(~both, ""))
 
 
 def slope(res: PublishedResult) -> Section:

@@ -67,10 +67,10 @@ def findings(res: SchoolResult) -> Section:
     pl = res.place.set_index("measure")
     row = pl.loc["Attainment 8 gap (other minus disadvantaged)"]
     if pd.notna(row["all_rank"]):
-        out.append(f"Its Attainment 8 gap ranks {int(row['all_rank']):,} of {row['all_n']:,} "
-                   f"schools (1 = narrowest) and {int(row['similar_rank'])} of "
-                   f"{row['similar_n']} among itself and its {len(res.similar)} most similar "
-                   "schools.")
+        out.append(f"Its Attainment 8 gap ranks {int(row['all_rank']):,} of "
+                   f"{int(row['all_n']):,} schools (1 = narrowest) and "
+                   f"{int(row['similar_rank'])} of {int(row['similar_n'])} among itself and "
+                   f"its {len(res.similar)} most similar schools.")
     if res.status == "not estimable":
         return Section("Findings", "findings", [Notice(
             "No gap is published for this school in any of the files read: every "

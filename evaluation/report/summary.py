@@ -15,6 +15,7 @@ from evaluation.report.display import Section
 from evaluation.report.matching import balance_rows
 from evaluation.report.tables import (
     count_text,
+    count_withheld,
     effect_text,
     group_withheld,
     informative,
@@ -163,8 +164,8 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
                       f"estimated: {html.escape(pe.not_estimable)}</p>"
                       f"<p>{html.escape(_cost_text(res, phase, pe))}</p></div>")]
     plan = res.plan
-    em, comp = (count_text(n, group_withheld(res, phase), plan)
-                for n in (pe.sample.n_em, pe.sample.n_comparison))
+    em, comp = (count_text(n, count_withheld(res, phase, who), plan)
+                for n, who in ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
     who = (f"{em} EM pupils and {comp} comparison pupils in {pe.sample.n_schools} "
            f"school{'s' if pe.sample.n_schools != 1 else ''}.")
     head = pe.headline()

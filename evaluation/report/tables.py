@@ -283,6 +283,17 @@ def group_withheld(res, phase: str) -> bool:
     return withheld(res, phase, "em") or withheld(res, phase, "comparison")
 
 
+def count_withheld(res, phase: str, who: str) -> bool:
+    """Whether a phase's EM or comparison count is withheld: one rule for every section.
+
+    Both counts are withheld when either is (:func:`group_withheld`): the two groups make up
+    the pupils of the same schools and year groups, whose totals other tables publish, so
+    showing one would give the other away. The summary, the findings, the flow diagram and
+    the matching table all ask this function, so a number withheld in one is withheld in all.
+    """
+    return group_withheld(res, phase)
+
+
 def count_text(n: int, hidden: bool, plan: Plan) -> str:
     """Return a count for running text, or words saying it is withheld (never a bound).
 

@@ -1,0 +1,67 @@
+"""A count withheld in one place is withheld everywhere (review finding, issue 16): the
+Ormwick cluster's summary withheld the comparison count while its findings said "compared
+with 45 pupils". Every section now asks one rule (``tables.count_withheld``)."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+import pytest
+
+from evaluation.report import sections
+from evaluation.report.tables import count_withheld, marker
+from evaluation.results import evaluate
+
+
+def _visible(page: str) -> str:
+    page = re.sub(r"<svg\b.*?</svg>", " ", page, flags=re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+@pytest.fixture(scope="module")
+def ormwick(plan):
+    from evaluation.synthetic import generate
+
+    # the synthetic world of seed 4, where the review found it
+    return evaluate(generate(seed=4), plan, cluster="Ormwick cluster", seed=4)
+
+
+def test_the_case_of_the_finding_is_still_here(ormwick, plan):
+    pe = ormwick.phases["primary"]
+    # one group below the threshold, the other above: the case that leaked
+    assert min(pe.sample.n_em, pe.sample.n_comparison) < plan.threshold
+    assert max(pe.sample.n_em, pe.sample.n_comparison) >= plan.threshold
+    assert count_withheld(ormwick, "primary", "em")
+    assert count_withheld(ormwick, "primary", "comparison")
+
+
+def test_a_withheld_count_is_in_no_sentence_and_no_table(ormwick, plan):
+    pe = ormwick.phases["primary"]
+    built = {s.anchor: s._repr_html_() for s in sections(ormwick)}
+    summary = _visible(built["summary"])
+    assert "a withheld number of comparison pupils" in summary
+    for n in (pe.sample.n_em, pe.sample.n_comparison):
+        pats = [rf"(?<![\d,.]){n:,} (EM |comparison )?pupils", rf"compared with {n:,} pupils",
+                rf"(?<![\d,.]){n:,} EM pupils"]
+        for anchor, page in built.items():
+            text = _visible(page)
+            for p in pats:
+                assert not re.search(p, text), (anchor, p)
+    # the matching table's cells of the withheld groups read the marker
+    m = built["matching"]
+    prim = m[m.find("Primary phase"):]
+    table = prim[:prim.find("</table>")]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    assert f"{pe.sample.n_comparison:,}" not in cells and marker(plan) in cells
+    # and the impact table's pupil columns
+    imp = built["impact"]
+    imp = imp[imp.find("Primary phase"):]
+    table = imp[:imp.find("</table>")]
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>",
+                                                                         table, flags=re.S)]
+    for col in ("EM pupils", "Comparison pupils"):
+        if col in heads:
+            k = heads.index(col) - (len(heads) - max(len(r) for r in rows if r))
+            assert {r[k] for r in rows if r} <= {marker(plan)}, (col, rows)
