@@ -54,6 +54,30 @@ def _forbid(prep: Prepared, dm: np.ndarray, rows: np.ndarray, cols: np.ndarray) 
             dm[np.abs(x[rows][:, None] - x[cols][None, :]) > w] = np.inf
 
 
+def _arc_rank(prep: Prepared, focal: np.ndarray, in_s: np.ndarray, shape: tuple[int, int],
+              prune: bool) -> np.ndarray:
+    """Position of each (focal, other) pair among the entries of MatchIt's distance matrix.
+
+    optmatch adds the network's arcs in the order of the entries of its
+    ``InfinitySparseMatrix``: column-major from the dense matrix; in the order of
+    ``preprocess_matchC``'s kept pairs (others by sorted distance, then focal units by sorted
+    distance) after pruning; sorted by row then column after an ``antiexact`` or caliper term
+    is added (optmatch's ``ismOps``). Subsetting to a stratum and transposing keep the order.
+    """
+    nr, nc = shape
+    a = prep.args
+    if prep.antiexact is not None or (a["method"] == "full" and (
+            a.get("caliper_distance") is not None or prep.caliper_covs is not None)):
+        return np.arange(nr * nc).reshape(nr, nc)
+    if prune:
+        order = np.argsort(prep.distance[in_s], kind="stable")
+        pos = np.empty(len(order), np.int64)
+        pos[order] = np.arange(len(order))
+        f = focal[in_s]
+        return pos[~f][None, :] * len(order) + pos[f][:, None]
+    return np.arange(nr * nc).reshape(nc, nr).T
+
+
 def _controls_args(a: dict, e_ratio: float) -> tuple[float, float, float, bool] | None:
     """(mean, min, max controls, transpose) for one stratum of optimal pair matching."""
     ratio = a["ratio"]
@@ -92,13 +116,14 @@ def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, dict]:
             dm[~prune_pairs(focal[in_s], prep.distance[in_s])] = np.inf
         if not np.isfinite(dm).any():
             continue
+        rank = _arc_rank(prep, focal, in_s, dm.shape, prune)
         if dm.shape == (1, 1):
             arcs.append((rows, cols))
             continue
         if optimal:
             mean, mn, mx, transpose = _controls_args(a, len(cols) / len(rows))
-            sol = (fullmatch(dm.T, mn, mx, mean, a["tol"]) if transpose
-                   else fullmatch(dm, mn, mx, mean, a["tol"]))
+            sol = (fullmatch(dm.T, mn, mx, mean, a["tol"], rank.T) if transpose
+                   else fullmatch(dm, mn, mx, mean, a["tol"], rank))
             if sol is not None and transpose:
                 arcs.append((rows[sol.cols], cols[sol.rows]))
             elif sol is not None:
@@ -106,7 +131,7 @@ def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, dict]:
         else:
             mn = a.get("min_controls") or 0.0
             mx = a.get("max_controls") or math.inf
-            sol = fullmatch(dm, mn, mx, None, a["tol"])
+            sol = fullmatch(dm, mn, mx, None, a["tol"], rank)
             if sol is not None:
                 arcs.append((rows[sol.rows], cols[sol.cols]))
         if sol is None:
