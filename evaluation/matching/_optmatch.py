@@ -33,7 +33,10 @@ class Solution:
     ``rows`` and ``cols`` index the matrix given to :func:`fullmatch` (arcs from row unit to
     column unit, in its original orientation), ``epsilon`` is the resolution of the rounding,
     ``cost`` the total rounded (integer) distance, ``flipped`` whether optmatch solved the
-    transposed problem.
+    transposed problem. ``row_labels`` and ``col_labels`` are optmatch's name of each unit's
+    matched set (0: unmatched), as ``solution2factor`` gives it: the position, among the
+    solved problem's row units with an allowed pair, of the set's row unit, or where a set
+    has several row units, of the first of them in arc order.
     """
 
     rows: np.ndarray
@@ -41,6 +44,8 @@ class Solution:
     epsilon: float
     cost: int
     flipped: bool
+    row_labels: np.ndarray
+    col_labels: np.ndarray
 
 
 def round_distances(dist: np.ndarray, tolerance: float, rfeas: int, cfeas: int
@@ -205,9 +210,26 @@ def _fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
     if chosen is None or not chosen.any():
         return None
     rows, cols = ii[chosen], jj[chosen]
+    r_lab, c_lab = _set_labels(rows, cols, rmap, *d.shape)
     if flipped:
-        rows, cols = cols, rows
-    return Solution(rows, cols, epsilon, int(icost[chosen].sum()), flipped)
+        rows, cols, r_lab, c_lab = cols, rows, c_lab, r_lab
+    return Solution(rows, cols, epsilon, int(icost[chosen].sum()), flipped, r_lab, c_lab)
+
+
+def _set_labels(rows: np.ndarray, cols: np.ndarray, rmap: np.ndarray, nr: int, nc: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Name each unit's set as optmatch's ``solution2factor`` from the chosen arcs (arc order).
+
+    A column unit takes the (1-based feasible-row) number of the first row unit it is matched
+    to; a row unit takes the name of the first column unit it is matched to.
+    """
+    c_lab = np.zeros(nc, np.int64)
+    r_lab = np.zeros(nr, np.int64)
+    uc, first_c = np.unique(cols, return_index=True)
+    c_lab[uc] = rmap[rows[first_c]] + 1
+    ur, first_r = np.unique(rows, return_index=True)
+    r_lab[ur] = c_lab[cols[first_r]]
+    return r_lab, c_lab
 
 
 def prune_pairs(focal: np.ndarray, p: np.ndarray) -> np.ndarray:
