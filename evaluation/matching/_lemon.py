@@ -272,7 +272,8 @@ def min_cost_flow(sources: np.ndarray, targets: np.ndarray, capacities: np.ndarr
     capacities, costs : numpy.ndarray
         Integer upper bound and cost of each arc (lower bounds are 0, costs >= 0).
     supplies : numpy.ndarray
-        Integer supply of each node (negative: demand); they must sum to 0.
+        Integer supply of each node (negative: demand); they must sum to 0 (optmatch's
+        networks do; LEMON's other cases, a net demand and negative costs, are not ported).
 
     Returns
     -------
@@ -294,8 +295,10 @@ def min_cost_flow(sources: np.ndarray, targets: np.ndarray, capacities: np.ndarr
     cst = [int(x) for x in costs]
     n = len(supplies)
     m = len(src)
-    if sum(int(x) for x in supplies) > 0:
-        return None
+    if sum(int(x) for x in supplies) != 0 or min(cst, default=0) < 0:
+        raise ValueError("min_cost_flow: the supplies must sum to 0 and the costs be >= 0 "
+                         f"(got a sum of {sum(int(x) for x in supplies)}, least cost "
+                         f"{min(cst, default=0)}); only that case of LEMON is ported")
     # ListDigraph iteration: nodes and each node's out/in arcs last-added first
     out_arcs: list[list[int]] = [[] for _ in range(n)]
     in_arcs: list[list[int]] = [[] for _ in range(n)]

@@ -1,0 +1,84 @@
+"""The port of LEMON's cycle cancelling (evaluation.matching._lemon) against rlemon itself.
+
+Fixtures: tests/fixtures/matchit/optmatch/lemon, made by make_networks.R there with rlemon
+0.2.1 (LEMON 1.3.1; versions in ../PROVENANCE): 60 random networks with small integer costs
+(most have several optimal flows), 6 of them infeasible. The flow on every arc must be the
+one LEMON returns, not merely an optimal one; an independent solver (HiGHS) checks the
+optimum and shows how often another optimal flow exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+from scipy.optimize import linprog
+
+from evaluation.matching._lemon import min_cost_flow
+
+LEMON = Path(__file__).parent / "fixtures" / "matchit" / "optmatch" / "lemon"
+ARCS = pd.read_csv(LEMON / "arcs.csv")
+NODES = pd.read_csv(LEMON / "nodes.csv")
+INFO = pd.read_csv(LEMON / "info.csv").set_index("network")
+
+
+def _network(k):
+    a = ARCS[ARCS["network"] == k]
+    sup = NODES.loc[NODES["network"] == k, "supply"].to_numpy()
+    return a, sup
+
+
+def _port(k):
+    a, sup = _network(k)
+    return min_cost_flow(a["src"].to_numpy() - 1, a["tgt"].to_numpy() - 1,
+                         a["cap"].to_numpy(), a["cost"].to_numpy(), sup)
+
+
+def _highs(a, sup):
+    n, m = len(sup), len(a)
+    s, t = a["src"].to_numpy() - 1, a["tgt"].to_numpy() - 1
+    inc = sparse.coo_array((np.r_[np.ones(m), -np.ones(m)], (np.r_[s, t], np.r_[np.arange(m),
+                            np.arange(m)])), shape=(n, m)).tocsr()
+    return linprog(a["cost"].to_numpy(float), A_eq=inc, b_eq=sup.astype(float),
+                   bounds=np.column_stack([np.zeros(m), a["cap"].to_numpy(float)]),
+                   method="highs-ds")
+
+
+@pytest.mark.parametrize("k", sorted(INFO.index))
+def test_flow_identical_to_lemon(k):
+    a, _ = _network(k)
+    flow = _port(k)
+    if INFO.at[k, "status"] != "OPTIMAL":
+        assert flow is None
+        return
+    np.testing.assert_array_equal(flow, a["flow"].to_numpy())
+    assert int((flow * a["cost"].to_numpy()).sum()) == INFO.at[k, "cost"]
+
+
+def test_fixtures_have_ties_that_another_solver_resolves_differently():
+    """The identity above is informative: HiGHS reaches the same optimum with other flows."""
+    other = 0
+    for k in INFO.index[INFO["status"] == "OPTIMAL"]:
+        a, sup = _network(k)
+        res = _highs(a, sup)
+        assert res.status == 0
+        assert round(res.fun) == INFO.at[k, "cost"]
+        other += not np.array_equal(np.round(res.x), a["flow"].to_numpy())
+    assert other >= 10, other
+
+
+def test_infeasible_networks_agree_with_highs():
+    for k in INFO.index[INFO["status"] != "OPTIMAL"]:
+        assert _highs(*_network(k)).status == 2
+
+
+def test_unported_cases_are_refused():
+    with pytest.raises(ValueError, match="sum to 0"):
+        min_cost_flow(np.array([0]), np.array([1]), np.array([1]), np.array([1]),
+                      np.array([1, 0]))
+    with pytest.raises(ValueError, match="costs be >= 0"):
+        min_cost_flow(np.array([0]), np.array([1]), np.array([1]), np.array([-1]),
+                      np.array([1, -1]))
