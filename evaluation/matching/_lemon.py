@@ -26,6 +26,7 @@ derived work; see http://lemon.cs.elte.hu.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from fractions import Fraction
 
 import numpy as np
@@ -355,50 +356,65 @@ def min_cost_flow(sources: np.ndarray, targets: np.ndarray, capacities: np.ndarr
 
 def _cancel_and_tighten(rn: int, first_out: list[int], r_src: list[int], r_tgt: list[int],
                         rev: list[int], cost: list[int], res: list[int]) -> None:
-    """``CycleCanceling::startCancelAndTighten`` on the residual network (in place)."""
-    n_graph = rn - 1
-    hw_limit = max(int(1.0 * n_graph), 5)   # noqa: F841 (Howard's limit: same mean anyway)
-    pi = [0.0] * rn
-    level = [0] * rn
-    reached = [False] * rn
-    processed = [False] * rn
+    """``CycleCanceling::startCancelAndTighten`` on the residual network (in place).
+
+    The depth-first search of admissible cycles runs step by step as LEMON's. Its scans for
+    "the next admissible arc" walk a per-phase list of the arcs admissible at the start of
+    the phase (potentials do not change within a phase, and cancelling a cycle only makes
+    arcs inadmissible: a saturated arc leaves, its reverse has a positive reduced cost), and
+    the tightening steps (levels, potentials, epsilon) are computed with numpy on whole
+    arrays, with LEMON's floating-point operations in LEMON's order.
+    """
+    src = np.asarray(r_src, dtype=np.int64)
+    tgt = np.asarray(r_tgt, dtype=np.int64)
+    cst = np.asarray(cost, dtype=np.int64)
+    cst_f = cst.astype(float)
+    rev_a = np.asarray(rev, dtype=np.int64)
+    pi_a = np.zeros(rn)
     pred_node = [0] * rn
     pred_arc = [0] * rn
     stack = [0] * rn
-    proc = [0] * rn
-    ra = len(res)
-    epsilon = 0.0
-    for a in range(ra):
-        if res[a] > 0 and -cost[a] > epsilon:
-            epsilon = float(-cost[a])
+    r = np.asarray(res, dtype=np.int64)
+    epsilon = max(0.0, float((-cst[r > 0]).max(initial=0)))
     limit = int(1.0 * math.sqrt(float(rn)))
     if limit < 5:
         limit = 5
     it = limit
-
-    def scan(a: int, last: int, p: float) -> int:
-        while a != last and (res[a] == 0 or not (-_TOL > cost[a] + p - pi[r_tgt[a]])):
-            a += 1
-        return a
-
+    r = np.asarray(res, dtype=np.int64)
     while epsilon * rn >= 1:
-        for u in range(rn):
-            reached[u] = False
-            processed[u] = False
+        adm_arr = np.flatnonzero((r > 0) & (-_TOL > cst_f + pi_a[src] - pi_a[tgt]))
+        adm = adm_arr.tolist()
+        n_adm = len(adm)
+        touched: list[int] = []
+
+        def scan(a: int, last: int, adm: list = adm, n_adm: int = n_adm) -> int:
+            p = bisect_left(adm, a)
+            while p < n_adm:
+                b = adm[p]
+                if b >= last:
+                    return last
+                if res[b] != 0:
+                    return b
+                p += 1
+            return last
+
+        # a node without admissible arcs is processed as soon as it is met, wherever from:
+        # mark those so at the start (same search, fewer steps)
+        has_adm = np.zeros(rn, bool)
+        has_adm[src[adm_arr]] = True
+        reached = (~has_adm).tolist()
+        processed = list(reached)
         sh = -1
-        ph = -1
-        for start in range(rn):
+        for start in np.flatnonzero(has_adm).tolist():
             if reached[start]:
                 continue
             reached[start] = True
             pred_arc[start] = -1
             pred_node[start] = -1
             last = first_out[start + 1]
-            a = scan(first_out[start], last, pi[start])
+            a = scan(first_out[start], last)
             if a == last:
                 processed[start] = True
-                ph += 1
-                proc[ph] = start
                 continue
             sh += 1
             stack[sh] = a
@@ -411,7 +427,7 @@ def _cancel_and_tighten(rn: int, first_out: list[int], r_src: list[int], r_tgt: 
                     pred_node[v] = u
                     pred_arc[v] = sa
                     last = first_out[v + 1]
-                    a = scan(first_out[v], last, pi[v])
+                    a = scan(first_out[v], last)
                     sh += 1
                     stack[sh] = -1 if a == last else a
                 else:
@@ -427,11 +443,13 @@ def _cancel_and_tighten(rn: int, first_out: list[int], r_src: list[int], r_tgt: 
                             nd = pred_node[nd]
                         res[sa] -= delta
                         res[rev[sa]] += delta
+                        touched.append(sa)
                         nd = u
                         while nd != v:
                             pa = pred_arc[nd]
                             res[pa] -= delta
                             res[rev[pa]] += delta
+                            touched.append(pa)
                             nd = pred_node[nd]
                         nd = u
                         while sh > 0 and nd != w:
@@ -441,65 +459,53 @@ def _cancel_and_tighten(rn: int, first_out: list[int], r_src: list[int], r_tgt: 
                         u = w
                     v = u
                     last = first_out[v + 1]
-                    a = scan(stack[sh] + 1, last, pi[v])
+                    a = scan(stack[sh] + 1, last)
                     stack[sh] = -1 if a == last else a
                 while sh >= 0 and stack[sh] == -1:
                     processed[v] = True
-                    ph += 1
-                    proc[ph] = v
                     sh -= 1
                     if sh >= 0:
                         v = r_src[stack[sh]]
                         last = first_out[v + 1]
-                        a = scan(stack[sh] + 1, last, pi[v])
+                        a = scan(stack[sh] + 1, last)
                         stack[sh] = -1 if a == last else a
         it -= 1
+        if touched:
+            both = np.asarray(touched, dtype=np.int64)
+            both = np.concatenate([both, rev_a[both]])
+            r[both] = [res[x] for x in both.tolist()]
+        live = r > 0
         if it > 0:
-            # tighten potentials and epsilon
-            for u in range(rn):
-                level[u] = 0
-            for i in range(ph, 0, -1):
-                u = proc[i]
-                p = pi[u]
-                lv = level[u] + 1
-                for a in range(first_out[u], first_out[u + 1]):
-                    v = r_tgt[a]
-                    if res[a] > 0 and -_TOL > cost[a] + p - pi[v] and lv > level[v]:
-                        level[v] = lv
-            q = 1.7976931348623157e308   # std::numeric_limits<double>::max()
-            for u in range(rn):
-                lu = level[u]
-                pu = pi[u]
-                for a in range(first_out[u], first_out[u + 1]):
-                    if res[a] == 0:
-                        continue
-                    v = r_tgt[a]
-                    ld = lu - level[v]
-                    if ld > 0:
-                        p = (cost[a] + pu - pi[v] + epsilon) / (ld + 1)
-                        if p < q:
-                            q = p
-            for u in range(rn):
-                pi[u] -= q * level[u]
-            epsilon = 0.0
-            for u in range(rn):
-                pu = pi[u]
-                for a in range(first_out[u], first_out[u + 1]):
-                    if res[a] == 0:
-                        continue
-                    curr = cost[a] + pu - pi[r_tgt[a]]
-                    if -curr > epsilon:
-                        epsilon = -curr
+            # levels: LEMON takes the nodes in reverse order of processing (a topological
+            # order of the admissible arcs left after the search; the first node processed,
+            # which it skips, has none) and sets level[v] = max(level[u] + 1) over admissible
+            # arcs u -> v: the longest admissible path to v, found here as a fixed point
+            rc = cst_f + pi_a[src] - pi_a[tgt]
+            arc_adm = live & (-_TOL > rc)
+            s_a, t_a = src[arc_adm], tgt[arc_adm]
+            level = np.zeros(rn, np.int64)
+            for _ in range(rn + 1):
+                new = level.copy()
+                np.maximum.at(new, t_a, level[s_a] + 1)
+                if np.array_equal(new, level):
+                    break
+                level = new
+            # potentials
+            ld = level[src] - level[tgt]
+            up = live & (ld > 0)
+            if up.any():
+                q = float(((rc[up] + epsilon) / (ld[up] + 1)).min())
+            else:
+                q = 1.7976931348623157e308   # std::numeric_limits<double>::max()
+            pi_a = pi_a - q * level
+            # epsilon
+            curr = cst_f[live] + pi_a[src[live]] - pi_a[tgt[live]]
+            epsilon = max(0.0, float((-curr).max(initial=0.0)))
         else:
             # epsilon := minus the minimum cycle mean; potentials from it
-            r = np.asarray(res)
-            live = np.flatnonzero(r > 0)
-            s = np.asarray(r_src)[live]
-            t = np.asarray(r_tgt)[live]
-            c = np.asarray(cost, dtype=np.int64)[live]
+            s, t, c = src[live], tgt[live], cst[live]
             mean = _min_mean_cycle(rn, s, t, c)
             epsilon = -(mean.numerator / mean.denominator)
             dist = _potentials(rn, s, t, mean.denominator * c - mean.numerator)
-            for u in range(rn):
-                pi[u] = float(dist[u]) / mean.denominator
+            pi_a = dist.astype(float) / mean.denominator
             it = limit
