@@ -4,7 +4,8 @@ Fixtures: tests/fixtures/matchit/optmatch/lemon, made by make_networks.R there w
 0.2.1 (LEMON 1.3.1; versions in ../PROVENANCE): 60 random networks with small integer costs
 (most have several optimal flows), 6 of them infeasible. The flow on every arc must be the
 one LEMON returns, not merely an optimal one; an independent solver (HiGHS) checks the
-optimum and shows how often another optimal flow exists.
+optimum and shows how often another optimal flow exists. Both versions of the port are
+checked: the pure-Python one and, where numba is installed, the compiled transcription.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from scipy import sparse
 from scipy.optimize import linprog
 
+from evaluation.matching import _lemon_jit
 from evaluation.matching._lemon import min_cost_flow
 
 LEMON = Path(__file__).parent / "fixtures" / "matchit" / "optmatch" / "lemon"
@@ -31,10 +33,14 @@ def _network(k):
     return a, sup
 
 
-def _port(k):
+COMPILED = [False, pytest.param(True, marks=pytest.mark.skipif(
+    not _lemon_jit.AVAILABLE, reason="numba not installed: compiled port not tested"))]
+
+
+def _port(k, compiled=False):
     a, sup = _network(k)
     return min_cost_flow(a["src"].to_numpy() - 1, a["tgt"].to_numpy() - 1,
-                         a["cap"].to_numpy(), a["cost"].to_numpy(), sup)
+                         a["cap"].to_numpy(), a["cost"].to_numpy(), sup, compiled=compiled)
 
 
 def _highs(a, sup):
@@ -47,10 +53,11 @@ def _highs(a, sup):
                    method="highs-ds")
 
 
+@pytest.mark.parametrize("compiled", COMPILED)
 @pytest.mark.parametrize("k", sorted(INFO.index))
-def test_flow_identical_to_lemon(k):
+def test_flow_identical_to_lemon(k, compiled):
     a, _ = _network(k)
-    flow = _port(k)
+    flow = _port(k, compiled)
     if INFO.at[k, "status"] != "OPTIMAL":
         assert flow is None
         return
@@ -82,3 +89,23 @@ def test_unported_cases_are_refused():
     with pytest.raises(ValueError, match="costs be >= 0"):
         min_cost_flow(np.array([0]), np.array([1]), np.array([1]), np.array([-1]),
                       np.array([1, -1]))
+
+
+@pytest.mark.parametrize("name", ["people_full_max2", "ties_optimal", "schools_full"])
+def test_pure_python_port_gives_matchit_subclasses(name, monkeypatch):
+    """Without numba the optmatch fixtures come out identical too (three of them here)."""
+    import test_matching_optimal as opt
+
+    monkeypatch.setattr(_lemon_jit, "AVAILABLE", False)
+    data_name, kw = opt.SPECS[name]
+    data = opt.fixture_data(data_name)
+    import warnings
+
+    from evaluation.matching import match
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = match(data, {"schools": "em"}.get(data_name, "treat"), **kw)
+    r = pd.read_csv(opt.OPT / "units.csv")
+    r = r[r["fixture"] == name].set_index("id").loc[data["id"]]
+    np.testing.assert_array_equal(res.subclass.to_numpy(dtype=float, na_value=np.nan),
+                                  r["subclass"].to_numpy(float))
