@@ -272,6 +272,156 @@ def _potentials(rn, s, t, c):
 
 
 @njit(cache=True)
+def _howard(rn, s, t, c):
+    """Find a minimum-mean cycle by Howard's policy iteration (floating, as LEMON's).
+
+    Returns ``(cost, length)`` of the best cycle of the final policy (exact integers), or
+    ``(0, 0)`` if the iteration did not settle; the caller verifies the result exactly.
+    """
+    m = len(s)
+    # out arcs by source; nodes that cannot reach a cycle are pruned
+    deg = np.zeros(rn, np.int64)
+    for a in range(m):
+        deg[s[a]] += 1
+    start = np.zeros(rn + 1, np.int64)
+    for v in range(rn):
+        start[v + 1] = start[v] + deg[v]
+    fill = start[:-1].copy()
+    out = np.empty(m, np.int64)
+    for a in range(m):
+        out[fill[s[a]]] = a
+        fill[s[a]] += 1
+    ideg = np.zeros(rn, np.int64)
+    for a in range(m):
+        ideg[t[a]] += 1
+    istart = np.zeros(rn + 1, np.int64)
+    for v in range(rn):
+        istart[v + 1] = istart[v] + ideg[v]
+    fill = istart[:-1].copy()
+    inn = np.empty(m, np.int64)
+    for a in range(m):
+        inn[fill[t[a]]] = a
+        fill[t[a]] += 1
+    alive = np.ones(rn, np.bool_)
+    stack = np.empty(rn, np.int64)
+    sh = 0
+    for v in range(rn):
+        if deg[v] == 0:
+            alive[v] = False
+            stack[sh] = v
+            sh += 1
+    while sh > 0:
+        sh -= 1
+        v = stack[sh]
+        for q in range(istart[v], istart[v + 1]):
+            u = s[inn[q]]
+            if alive[u]:
+                deg[u] -= 1
+                if deg[u] == 0:
+                    alive[u] = False
+                    stack[sh] = u
+                    sh += 1
+    policy = np.full(rn, -1, np.int64)
+    for v in range(rn):
+        if not alive[v]:
+            continue
+        for q in range(start[v], start[v + 1]):
+            a = out[q]
+            if alive[t[a]] and (policy[v] < 0 or c[a] < c[policy[v]]):
+                policy[v] = a
+    lam = np.zeros(rn)
+    dist = np.zeros(rn)
+    state = np.zeros(rn, np.int64)
+    path = np.empty(rn, np.int64)
+    best_p = np.int64(0)
+    best_q = np.int64(0)
+    eps = 1e-9
+    for _ in range(10 * rn + 100):
+        # evaluate the policy
+        for v in range(rn):
+            state[v] = 0
+        best_p = np.int64(0)
+        best_q = np.int64(0)
+        mark = 0
+        for v0 in range(rn):
+            if not alive[v0] or state[v0] != 0:
+                continue
+            mark += 1
+            n_path = 0
+            v = v0
+            while alive[v] and state[v] == 0:
+                state[v] = -mark
+                path[n_path] = v
+                n_path += 1
+                v = t[policy[v]]
+            if state[v] == -mark:          # a new cycle, from v
+                j = 0
+                while path[j] != v:
+                    j += 1
+                cp = np.int64(0)
+                for i in range(j, n_path):
+                    cp += c[policy[path[i]]]
+                cq = np.int64(n_path - j)
+                lv = float(cp) / float(cq)
+                if best_q == 0 or cp * best_q < best_p * cq:
+                    best_p = cp
+                    best_q = cq
+                lam[v] = lv
+                dist[v] = 0.0
+                state[v] = 1
+                for i in range(n_path - 1, j, -1):
+                    u = path[i]
+                    lam[u] = lv
+                    dist[u] = c[policy[u]] - lv + dist[t[policy[u]]]
+                    state[u] = 1
+                n_path = j
+            for i in range(n_path - 1, -1, -1):
+                u = path[i]
+                w = t[policy[u]]
+                lam[u] = lam[w]
+                dist[u] = c[policy[u]] - lam[w] + dist[w]
+                state[u] = 1
+        # improve it
+        changed = False
+        for u in range(rn):
+            if not alive[u]:
+                continue
+            for q in range(start[u], start[u + 1]):
+                a = out[q]
+                v = t[a]
+                if not alive[v]:
+                    continue
+                if lam[v] < lam[u] - eps:
+                    lam[u] = lam[v]
+                    dist[u] = c[a] - lam[v] + dist[v]
+                    policy[u] = a
+                    changed = True
+                elif abs(lam[v] - lam[u]) <= eps and c[a] - lam[u] + dist[v] < dist[u] - eps:
+                    dist[u] = c[a] - lam[u] + dist[v]
+                    policy[u] = a
+                    changed = True
+        if not changed:
+            return best_p, best_q
+    return np.int64(0), np.int64(0)
+
+
+@njit(cache=True)
+def _potentials_checked(rn, s, t, c):
+    """Bellman-Ford from every node at 0; (distances, converged: no negative cycle)."""
+    dist = np.zeros(rn, np.int64)
+    for _ in range(rn + 1):
+        changed = False
+        for a in range(len(s)):
+            x = dist[s[a]] + c[a]
+            if x < dist[t[a]]:
+                dist[t[a]] = x
+                changed = True
+        if not changed:
+            return dist, True
+    return dist, False
+
+
+@njit(cache=True)
 def _scan(a, last, res, cost, pi, r_tgt, p):
     while a != last and (res[a] == 0 or not (-_TOL > cost[a] + p - pi[r_tgt[a]])):
         a += 1
@@ -420,11 +570,19 @@ def _cancel_and_tighten(rn, first_out, r_src, r_tgt, rev, cost, res):
                     t[j] = r_tgt[a]
                     c[j] = cost[a]
                     j += 1
-            mp, mq = _min_mean_cycle(rn, s, t, c)
+            # the minimum cycle mean: Howard's policy iteration, checked exactly (a cycle
+            # whose mean p/q leaves no negative cycle for costs q*c - p is a minimum); Karp's
+            # algorithm where the check fails
+            mp, mq = _howard(rn, s, t, c)
+            ok = False
+            if mq > 0:
+                c2 = mq * c - mp
+                dist, ok = _potentials_checked(rn, s, t, c2)
+            if not ok:
+                mp, mq = _min_mean_cycle(rn, s, t, c)
+                c2 = mq * c - mp
+                dist = _potentials(rn, s, t, c2)
             epsilon = -(float(mp) / float(mq))
-            for j in range(nl):
-                c[j] = mq * c[j] - mp
-            dist = _potentials(rn, s, t, c)
             for u in range(rn):
                 pi[u] = float(dist[u]) / float(mq)
             it = limit
