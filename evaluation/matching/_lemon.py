@@ -289,12 +289,12 @@ def min_cost_flow(sources: np.ndarray, targets: np.ndarray, capacities: np.ndarr
 
     Examples
     --------
-    Two units to two places, at costs 1 and 2 either way: both optima cost 3 and LEMON's
-    cancel-and-tighten takes the crossed one here.
+    Two units to two places, every arc at cost 1: both assignments are optimal, and LEMON
+    (``rlemon::MinCostFlow``, checked in R) sends unit 0 to place 3 and unit 1 to place 2.
 
     >>> min_cost_flow(np.array([0, 0, 1, 1]), np.array([2, 3, 2, 3]), np.ones(4, int),
-    ...               np.array([1, 2, 2, 1]), np.array([1, 1, -1, -1])).tolist()
-    [1, 0, 0, 1]
+    ...               np.ones(4, int), np.array([1, 1, -1, -1])).tolist()
+    [0, 1, 1, 0]
     """
     total = int(np.asarray(supplies, dtype=np.int64).sum())
     least = int(np.asarray(costs, dtype=np.int64).min(initial=0))
