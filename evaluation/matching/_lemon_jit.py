@@ -276,7 +276,7 @@ def _howard(rn, s, t, c):
     """Find a minimum-mean cycle by Howard's policy iteration (floating, as LEMON's).
 
     Returns ``(cost, length)`` of the best cycle of the final policy (exact integers), or
-    ``(0, 0)`` if the iteration did not settle; the caller verifies the result exactly.
+    ``(0, 0)`` if it did not settle within LEMON's limit; the caller verifies the result.
     """
     m = len(s)
     # out arcs by source; nodes that cannot reach a cycle are pruned
@@ -336,7 +336,7 @@ def _howard(rn, s, t, c):
     best_p = np.int64(0)
     best_q = np.int64(0)
     eps = 1e-9
-    for _ in range(10 * rn + 100):
+    for _ in range(max(rn, 5)):           # LEMON: at most max(n, 5) Howard iterations
         # evaluate the policy
         for v in range(rn):
             state[v] = 0
@@ -391,12 +391,14 @@ def _howard(rn, s, t, c):
                 v = t[a]
                 if not alive[v]:
                     continue
-                if lam[v] < lam[u] - eps:
+                tol_l = eps * (1.0 + abs(lam[u]))
+                if lam[v] < lam[u] - tol_l:
                     lam[u] = lam[v]
                     dist[u] = c[a] - lam[v] + dist[v]
                     policy[u] = a
                     changed = True
-                elif abs(lam[v] - lam[u]) <= eps and c[a] - lam[u] + dist[v] < dist[u] - eps:
+                elif (abs(lam[v] - lam[u]) <= tol_l and c[a] - lam[u] + dist[v]
+                      < dist[u] - eps * (1.0 + abs(dist[u]))):
                     dist[u] = c[a] - lam[u] + dist[v]
                     policy[u] = a
                     changed = True
