@@ -7,12 +7,13 @@ exactly. What is compared, per fixture:
 - the resolution ``epsilon`` of each exact stratum: equal to optmatch's (relative 1e-13);
 - the optimum: the total rounded distance of our matched sets equals that of MatchIt's sets,
   stratum by stratum (integers, exactly), both computed with optmatch's epsilon;
-- matched sets, weights (1e-12), subclasses (as partitions), pairs (``match_matrix`` by row
-  label) and the sample-size table with effective sample sizes: identical where the optimum
-  is unique (``UNIQUE``), and there the matched-data balance and ``Std. Pair Dist.`` within
-  1e-6. In every other fixture the two solvers return different matched
-  sets of the same total rounded distance, which proves that optimum is not unique (1-D
-  distances tie whenever two pairs can be crossed); there only the counts are compared.
+- matched sets, subclasses (the numbers themselves), weights (1e-12), pairs
+  (``match_matrix`` by row label) and the sample-size table with effective sample sizes:
+  identical in every fixture, ties included, and the matched-data balance and
+  ``Std. Pair Dist.`` within 1e-6. The rounded problems have several optima in 31 of the 38
+  fixtures (``TIED``: 1-D distances tie whenever two pairs can be crossed); identity there
+  needs optmatch's network in its arc order and its solver, LEMON's cycle cancelling
+  (``evaluation.matching._lemon``, tested on its own in test_matching_lemon.py).
 
 Independently of R: on small problems the optimum is checked against scipy's assignment
 solver (pair matching) and against mixed-integer programs (scipy.optimize.milp) of the
@@ -104,11 +105,13 @@ SPECS = {
     "schools_full_mahalanobis_tol": ("schools", dict(covariates=["prior", "sen"],
                                                      method="full", exact=ST, **FINE, **MAH)),
 }
-#: Fixtures whose optimum both solvers reach with the same matched sets (identical results
-#: required); in the others the optimum is shown to be tied (see the module docstring).
+#: Fixtures whose rounded problem has a unique optimum (a solver returning another optimum
+#: of equal cost, as HiGHS's dual simplex did, agreed with optmatch only on these); in all
+#: the others the optimum is tied and only optmatch's own algorithm gives its matched sets.
 UNIQUE = {"people_full_caliper", "people_full_mahalanobis", "people_optimal_mahalanobis_tol",
           "people_optimal_mahalanobis_ratio2_tol", "people_optimal_mahalanobis_atc_tol",
           "people_full_mahalanobis_ate_tol", "people_full_mahalanobis_max2_tol"}
+TIED = set(SPECS) - UNIQUE
 
 
 def _data(name: str) -> pd.DataFrame:
@@ -200,10 +203,23 @@ def test_same_optimum_as_optmatch_stratum_by_stratum(name, r_units, r_subproblem
     mine = _stratum_costs(data, res, ours, r, eps)
     theirs = _stratum_costs(data, res, r["subclass"].to_numpy(float), r, eps)
     assert mine == theirs
-    same = (partition(data["id"].to_numpy(), ours)
-            == partition(data["id"].to_numpy(), r["subclass"].to_numpy(float)))
-    # identical where the optimum is unique; elsewhere two different optima prove a tie
-    assert same == (name in UNIQUE), (name, same)
+    assert (partition(data["id"].to_numpy(), ours)
+            == partition(data["id"].to_numpy(), r["subclass"].to_numpy(float))), name
+
+
+def test_ties_are_a_majority_of_the_fixtures():
+    """The identity tests below bite on ties: 31 of the 38 specifications have tied optima."""
+    assert len(TIED) == 31 and UNIQUE < set(SPECS)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_identical_subclass_numbers(name, r_units):
+    """Subclasses identical to MatchIt's, the numbers included (MatchIt numbers the sets in
+    the ICU-collated order of ``"<optmatch label>|<exact stratum>"``)."""
+    data, res = _run(name)
+    r = r_units[r_units["fixture"] == name].set_index("id").loc[data["id"]]
+    np.testing.assert_array_equal(res.subclass.to_numpy(dtype=float, na_value=np.nan),
+                                  r["subclass"].to_numpy(float))
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -216,8 +232,8 @@ def test_counts_match_matchit(name):
                 (name, sample, col)
 
 
-@pytest.mark.parametrize("name", sorted(UNIQUE))
-def test_identical_weights_subclasses_pairs_and_ess_where_optimum_unique(name, r_units):
+@pytest.mark.parametrize("name", list(SPECS))
+def test_identical_weights_pairs_and_ess(name, r_units):
     data, res = _run(name)
     r = r_units[r_units["fixture"] == name].set_index("id").loc[data["id"]]
     np.testing.assert_allclose(res.weights.to_numpy(), r["weights"].to_numpy(), atol=1e-12,
@@ -243,8 +259,8 @@ def test_identical_weights_subclasses_pairs_and_ess_where_optimum_unique(name, r
     assert ours == theirs
 
 
-@pytest.mark.parametrize("name", sorted(UNIQUE))
-def test_balance_and_std_pair_dist_match_matchit_where_optimum_unique(name):
+@pytest.mark.parametrize("name", list(SPECS))
+def test_balance_and_std_pair_dist_match_matchit(name):
     """summary(): matched-data balance and Std. Pair Dist. within 1e-6 of MatchIt's."""
     _, res = _run(name)
     summ = res.summary()

@@ -35,6 +35,7 @@ from evaluation.matching._checks import (
     warn_ignored,
 )
 from evaluation.matching._result import MatchResult
+from evaluation.matching._unit_id import unit_codes
 from evaluation.matching.distance import (
     LINKS,
     mahalanobis_space,
@@ -207,7 +208,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
           mahvars: list[str] | None = None, antiexact: list[str] | None = None,
           reuse_max: int | None = None, k2k: bool = False, s_weights=None,
           min_controls: float | None = None, max_controls: float | None = None,
-          tol: float = 0.001, distance_options: dict | None = None) -> MatchResult:
+          tol: float = 0.001, distance_options: dict | None = None,
+          unit_id: list[str] | None = None) -> MatchResult:
     """Match treated units to controls as R's ``MatchIt::matchit`` does.
 
     Arguments are MatchIt's in snake_case. Where MatchIt takes a formula or a character
@@ -297,6 +299,10 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     reuse_max : int, optional
         Nearest: times a control may be used (default 1, or unlimited with ``replace``);
         above 1 matching is with replacement.
+    unit_id : str or list of str, optional
+        Nearest, without replacement (MatchIt's ``unit.id``): rows sharing these values are
+        one unit (a pupil in two cohorts, say); once one of them is matched, the others with
+        the same ``unit_id`` as either member of the pair are used up too.
     k2k : bool, default False
         CEM: pair units 1:1 within the strata (Mahalanobis distance on the covariates).
     s_weights : str or array-like, optional
@@ -349,6 +355,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         raise ValueError(f"`reuse_max` should be a whole number >= 1; got {reuse_max!r}")
     covariates, exact = as_columns("covariates", covariates), as_columns("exact", exact)
     mahvars, antiexact = as_columns("mahvars", mahvars), as_columns("antiexact", antiexact)
+    unit_id = as_columns("unit_id", unit_id)
     dist_name, dist_values = distance_input(data, distance)
     sw = s_weights_input(data, s_weights)
     given = dict(distance=dist_name, exact=exact, ratio=ratio, replace=replace,
@@ -356,7 +363,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
                  cutpoints=cutpoints, subclass=subclass, link=link, mahvars=mahvars,
                  antiexact=antiexact, reuse_max=reuse_max, k2k=k2k,
                  min_controls=min_controls, max_controls=max_controls, tol=tol,
-                 distance_options=control)
+                 distance_options=control, unit_id=unit_id)
     warn_ignored(method, given)
     treat = treatment_array(data, treatment)
     if method == "exact":
@@ -377,6 +384,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     require_columns(data, strata_vars, "exact")
     require_columns(data, mahvars or [], "mahvars")
     require_columns(data, antiexact or [], "antiexact")
+    unit_id = unit_id if nearest else None
+    require_columns(data, unit_id or [], "unit_id")
     uses_distance = method in _NEEDS_DISTANCE
     is_column = uses_distance and dist_name not in ("glm", "mahalanobis")
     if is_column and dist_values is None:
@@ -390,7 +399,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
                          "`covariates` instead)")
     col = [dist_name] if is_column and dist_values is None else []
     require_complete(data, covariates + strata_vars + (mahvars or []) + (antiexact or [])
-                     + col, "covariates")
+                     + (unit_id or []) + col, "covariates")
     focal_is_control = estimand == "ATC" and (pairing or (method == "cem" and bool(k2k)))
     reuse = (reuse_max if reuse_max is not None else (2**62 if replace else 1)
              ) if nearest else None
@@ -436,7 +445,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     focal = ~treat if focal_is_control else treat
     prep = Prepared(focal if nearest else treat, codes, labels, d, discarded, args, data,
                     mahal, cal_covs, cal_widths,
-                    _antiexact_codes(data, antiexact) if antiexact else None)
+                    _antiexact_codes(data, antiexact) if antiexact else None,
+                    unit_codes(data, unit_id, focal, reuse) if unit_id else None)
     out = METHODS[method](prep)
     idx = data.index
     return MatchResult(

@@ -22,10 +22,11 @@ DEFAULTS = {"distance": "glm", "exact": None, "ratio": 1, "replace": False, "cal
             "std_caliper": True, "m_order": None, "discard": "none", "cutpoints": None,
             "subclass": 6, "link": "logit", "mahvars": None, "antiexact": None,
             "reuse_max": None, "k2k": False, "s_weights": None, "min_controls": None,
-            "max_controls": None, "tol": 0.001, "distance_options": None}
+            "max_controls": None, "tol": 0.001, "distance_options": None, "unit_id": None}
 USES = {
     "nearest": {"distance", "exact", "ratio", "replace", "caliper", "std_caliper", "m_order",
-                "discard", "link", "mahvars", "antiexact", "reuse_max", "distance_options"},
+                "discard", "link", "mahvars", "antiexact", "reuse_max", "distance_options",
+                "unit_id"},
     "exact": {"exact"},
     "cem": {"exact", "cutpoints", "k2k", "m_order"},
     "subclass": {"distance", "discard", "subclass", "link", "distance_options"},
@@ -52,6 +53,7 @@ class Prepared:
     caliper_covs: np.ndarray | None = None   # n x k values of covariates with calipers
     caliper_widths: np.ndarray | None = None  # k widths on the covariates' scales
     antiexact: np.ndarray | None = None      # n x k codes: a match must differ on each
+    unit_id: np.ndarray | None = None        # codes of MatchIt's unit.id (nearest, no reuse)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from evaluation.matching._unit_id import UnitGroups
+
 
 class _Walk:
     """The data ``find_control_vec`` reads: the sort of all units and the constraints."""
@@ -104,14 +106,14 @@ def _lower_bound(heap: list[int], first: int, value: int, less) -> int:
 
 def closest_match(treat: np.ndarray, distance: np.ndarray, eligible: np.ndarray,
                   exact: np.ndarray | None, ratio: int, reuse_max: int, caliper: float | None,
-                  cov_ok, close: bool) -> np.ndarray:
+                  cov_ok, close: bool, unit_codes: np.ndarray | None = None) -> np.ndarray:
     """Match matrix (focal units in data order x ``ratio``, -1: none) of the vector routine."""
     cal = (float(np.max(distance) - np.min(distance) + 1) if caliper is None
            else float(caliper))
     eligible = eligible.copy()
     walk = _Walk(treat.astype(np.int64), distance, eligible, exact, cal, cov_ok)
     return pair_first(treat, eligible, ratio, reuse_max, walk.find,
-                      lambda t, c: abs(distance[t] - distance[c]), close)
+                      lambda t, c: abs(distance[t] - distance[c]), close, unit_codes)
 
 
 def mahalanobis_finder(Z: np.ndarray, treat: np.ndarray, eligible: np.ndarray,
@@ -153,11 +155,12 @@ def mahalanobis_finder(Z: np.ndarray, treat: np.ndarray, eligible: np.ndarray,
 
 
 def pair_first(treat: np.ndarray, eligible: np.ndarray, ratio: int, reuse_max: int, find,
-               gap, close: bool) -> np.ndarray:
+               gap, close: bool, unit_codes: np.ndarray | None = None) -> np.ndarray:
     """Run the rounds of MatchIt's ``*_closest`` routines over a shared ``eligible`` array.
 
     ``find(t, r, row, prev)`` is the unit's current best control (-1: none) and
-    ``gap(t, c)`` the pair's distance.
+    ``gap(t, c)`` the pair's distance. ``unit_codes``: MatchIt's ``unit.id`` (a match uses
+    up the units sharing an id with either member; see ``_unit_id``).
     """
     treat = treat.astype(np.int64)
     n = len(treat)
@@ -168,6 +171,7 @@ def pair_first(treat: np.ndarray, eligible: np.ndarray, ratio: int, reuse_max: i
     allowed = np.full(n, min(reuse_max, 2**62), np.int64)
     allowed[focal] = ratio
     times = np.zeros(n, np.int64)
+    groups = None if unit_codes is None else UnitGroups(unit_codes, eligible, allowed)
     mm: list[list[int]] = [[] for _ in focal]
     for r in range(1, ratio + 1):
         t_id, c_id, dist = [], [], []
@@ -207,6 +211,11 @@ def pair_first(treat: np.ndarray, eligible: np.ndarray, ratio: int, reuse_max: i
                     heap[i:at] = heap[i + 1:at] + [heap[i]]   # std::rotate(i, i + 1, at)
                 continue
             mm[row_of[t]].append(c)
+            if groups is not None:
+                for u in groups.use(t, c):
+                    n_elig[treat[u]] -= 1
+                i += 1
+                continue
             for u in (c, t):
                 if eligible[u]:
                     times[u] += 1

@@ -9,6 +9,7 @@ import numpy as np
 from evaluation.exceptions import MatchingWarning, NotEstimableError
 from evaluation.matching import _closest, _walk
 from evaluation.matching._checks import MethodOutput, Prepared, normalize, warn_strata_without
+from evaluation.matching._unit_id import UnitGroups
 
 
 def _allowed(prep: Prepared, caliper_distance, t: int, cand: np.ndarray) -> np.ndarray:
@@ -58,6 +59,26 @@ def _reuse_single(prep: Prepared) -> bool:
     return prep.args["reuse_max"] >= int(prep.treat.sum())
 
 
+def _groups(prep: Prepared, eligible: np.ndarray, ratio: int) -> UnitGroups | None:
+    """MatchIt's ``unit.id`` bookkeeping over the units in the pool (None without it)."""
+    if prep.unit_id is None or _reuse_single(prep):
+        return None
+    allowed = np.full(len(prep.treat), min(prep.args["reuse_max"], 2**62), np.int64)
+    allowed[prep.treat] = ratio
+    return UnitGroups(prep.unit_id, eligible.copy(), allowed)
+
+
+def _live(prep: Prepared) -> np.ndarray:
+    """Units not discarded in strata with both groups (the others MatchIt discards)."""
+    n = len(prep.treat)
+    strata = prep.strata if prep.strata is not None else np.zeros(n, np.int64)
+    k = int(strata.max()) + 1
+    keep = ~prep.discarded
+    both = ((np.bincount(strata[keep & prep.treat], minlength=k) > 0)
+            & (np.bincount(strata[keep & ~prep.treat], minlength=k) > 0))
+    return keep & both[strata]
+
+
 def _vector_match(prep: Prepared, dist: np.ndarray, order: np.ndarray, ratio: int,
                   caliper: float | None) -> np.ndarray:
     """Match on a vector distance; returns the n_treated x ratio match matrix (-1: none).
@@ -86,7 +107,8 @@ def _vector_match(prep: Prepared, dist: np.ndarray, order: np.ndarray, ratio: in
                                       _cov_checker(prep, s.ctrl))
     else:
         found = _walk.rounds_vec(s, go, dist, lo, hi, ratio, cal, _cov_checker(prep, s.ctrl),
-                                 prep.args["reuse_max"])
+                                 prep.args["reuse_max"],
+                                 _groups(prep, ~discarded & live[strata], ratio))
     row = np.empty(n, np.int64)
     row[treated] = np.arange(len(treated))
     for t, picks in zip(go.tolist(), found, strict=True):
@@ -122,6 +144,7 @@ def mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int,
     ctrl_by = {s_: rows[eligible[rows]] for s_, rows in members.items()}
     uses = np.zeros(n, np.int64)
     reuse_max = prep.args.get("reuse_max", 1)
+    groups = _groups(prep, _live(prep), ratio)
     treated = np.flatnonzero(prep.treat)
     row_of = {int(t): i for i, t in enumerate(treated)}
     mm = np.full((len(treated), ratio), -1, np.int64)
@@ -131,9 +154,13 @@ def mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int,
     for r in range(1 if single else ratio):
         still = []
         for t in active:
+            if groups is not None and not groups.eligible[t]:
+                continue
             cand = ctrl_by[int(strata[t])]
             ok = _allowed(prep, cal_d, t, cand)
-            if not single:
+            if groups is not None:
+                ok &= groups.eligible[cand]
+            elif not single:
                 ok &= uses[cand] < reuse_max
             if r > 0:
                 ok &= ~np.isin(cand, mm[row_of[t], :r])
@@ -152,6 +179,8 @@ def mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int,
             else:
                 mm[row_of[t], r] = c[pick[0]]
                 uses[c[pick[0]]] += 1
+                if groups is not None:
+                    groups.use(t, int(c[pick[0]]))
             still.append(t)
         active = still
     return mm
@@ -212,18 +241,28 @@ def _closest_match(prep: Prepared, ratio: int, mahal: bool) -> np.ndarray:
     close = a["m_order"] == "closest"
     if not mahal:
         dist = prep.distance if prep.mahalanobis is None else prep.mahalanobis[:, 0]
-        return _closest.closest_match(prep.treat, dist, ~prep.discarded, prep.strata, ratio,
+        return _closest.closest_match(prep.treat, dist, _pool(prep), prep.strata, ratio,
                                       min(a["reuse_max"], 2**31 - 1),
                                       a.get("caliper_distance"), _cov_checker(prep, None),
-                                      close)
-    eligible = ~prep.discarded
+                                      close, _codes(prep))
+    eligible = _pool(prep)
     cal_d = a.get("caliper_distance")
 
     def allowed(t: int, cand: np.ndarray) -> np.ndarray:
         return _allowed(prep, cal_d, t, cand)
     find, gap = _closest.mahalanobis_finder(prep.mahalanobis, prep.treat, eligible,
                                             prep.strata, allowed)
-    return _closest.pair_first(prep.treat, eligible, ratio, a["reuse_max"], find, gap, close)
+    return _closest.pair_first(prep.treat, eligible, ratio, a["reuse_max"], find, gap, close,
+                               _codes(prep))
+
+
+def _codes(prep: Prepared) -> np.ndarray | None:
+    return None if _reuse_single(prep) else prep.unit_id
+
+
+def _pool(prep: Prepared) -> np.ndarray:
+    """Units that may match: with ``unit_id``, as MatchIt, only strata with both groups."""
+    return ~prep.discarded if _codes(prep) is None else _live(prep)
 
 
 def match(prep: Prepared) -> MethodOutput:
@@ -263,8 +302,9 @@ def match(prep: Prepared) -> MethodOutput:
                                               or a.get("mahvars") is not None)
     if a["m_order"] in ("closest", "farthest"):
         mm = _closest_match(prep, ratio, mahal)
-    elif mahal:
-        mm = mahalanobis_match(prep, order, ratio)
+    elif mahal:   # with unit_id MatchIt matches all strata in one call: one walk order
+        mm = mahalanobis_match(prep, order, ratio, global_walk=_codes(prep) is not None
+                               and prep.strata is not None)
     else:  # MatchIt matches one Mahalanobis variable as a vector distance
         dist = prep.distance if prep.mahalanobis is None else prep.mahalanobis[:, 0]
         mm = _vector_match(prep, dist, order, ratio, a.get("caliper_distance"))

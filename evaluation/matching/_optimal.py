@@ -13,8 +13,7 @@ import math
 import warnings
 
 import numpy as np
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
+import pandas as pd
 
 from evaluation.exceptions import MatchingWarning, NotEstimableError
 from evaluation.matching._checks import MethodOutput, Prepared, subclass_weights
@@ -54,6 +53,30 @@ def _forbid(prep: Prepared, dm: np.ndarray, rows: np.ndarray, cols: np.ndarray) 
             dm[np.abs(x[rows][:, None] - x[cols][None, :]) > w] = np.inf
 
 
+def _arc_rank(prep: Prepared, focal: np.ndarray, in_s: np.ndarray, shape: tuple[int, int],
+              prune: bool) -> np.ndarray:
+    """Position of each (focal, other) pair among the entries of MatchIt's distance matrix.
+
+    optmatch adds the network's arcs in the order of the entries of its
+    ``InfinitySparseMatrix``: column-major from the dense matrix; in the order of
+    ``preprocess_matchC``'s kept pairs (others by sorted distance, then focal units by sorted
+    distance) after pruning; sorted by row then column after an ``antiexact`` or caliper term
+    is added (optmatch's ``ismOps``). Subsetting to a stratum and transposing keep the order.
+    """
+    nr, nc = shape
+    a = prep.args
+    if prep.antiexact is not None or (a["method"] == "full" and (
+            a.get("caliper_distance") is not None or prep.caliper_covs is not None)):
+        return np.arange(nr * nc).reshape(nr, nc)
+    if prune:
+        order = np.argsort(prep.distance[in_s], kind="stable")
+        pos = np.empty(len(order), np.int64)
+        pos[order] = np.arange(len(order))
+        f = focal[in_s]
+        return pos[~f][None, :] * len(order) + pos[f][:, None]
+    return np.arange(nr * nc).reshape(nc, nr).T
+
+
 def _controls_args(a: dict, e_ratio: float) -> tuple[float, float, float, bool] | None:
     """(mean, min, max controls, transpose) for one stratum of optimal pair matching."""
     ratio = a["ratio"]
@@ -69,8 +92,38 @@ def _controls_args(a: dict, e_ratio: float) -> tuple[float, float, float, bool] 
     return ratio, mn, mx, False
 
 
-def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, dict]:
-    """Arcs (focal position, other position) of every stratum, and each stratum's epsilon."""
+def _r_value(v: object, quoted: bool) -> str:
+    """Format a value as R's ``sprintf("%s", x)`` (strings quoted, as ``add_quotes``)."""
+    if quoted:
+        return f'"{v}"'
+    if isinstance(v, (bool, np.bool_)):
+        return "TRUE" if v else "FALSE"
+    f = float(v)
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else format(f, ".15g")
+
+
+def _stratum_name(prep: Prepared, pos: int) -> str:
+    """Name an exact stratum as MatchIt does; ``"_"`` without exact matching.
+
+    MatchIt's ``exactify(..., sep = ", ", include_vars = TRUE)``: ``col = value, ...``.
+    """
+    if prep.strata_labels is None:
+        return "_"
+    data, cols = prep.strata_labels.data, prep.strata_labels.columns
+    parts = []
+    for c in cols:
+        col = data[c]
+        quoted = not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col))
+        parts.append(f"{c} = {_r_value(col.iloc[pos], quoted)}")
+    return ", ".join(parts)
+
+
+def _solve(prep: Prepared, focal: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Name each unit's matched set as MatchIt's ``pair`` (None: unmatched); epsilons.
+
+    The name is optmatch's set label and the stratum, ``"1.<k>|<stratum>"`` (``"1|..."`` for
+    a stratum of one pair), from which MatchIt numbers the subclasses.
+    """
     a = prep.args
     n = len(focal)
     keep = ~prep.discarded
@@ -80,7 +133,8 @@ def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, dict]:
     one_stratum = prep.strata is None
     prune = (optimal and one_stratum and prep.mahalanobis is None and a["ratio"] == 1
              and a.get("max_controls") is None)
-    arcs, eps = [], {}
+    pair = np.full(n, None, dtype=object)
+    eps = {}
     for s in np.unique(strata[keep]):
         in_s = keep & (strata == s)
         rows, cols = np.flatnonzero(in_s & focal), np.flatnonzero(in_s & ~focal)
@@ -92,51 +146,70 @@ def _solve(prep: Prepared, focal: np.ndarray) -> tuple[list, dict]:
             dm[~prune_pairs(focal[in_s], prep.distance[in_s])] = np.inf
         if not np.isfinite(dm).any():
             continue
+        name = _stratum_name(prep, rows[0])
         if dm.shape == (1, 1):
-            arcs.append((rows, cols))
+            pair[[rows[0], cols[0]]] = f"1|{name}"
             continue
+        rank = _arc_rank(prep, focal, in_s, dm.shape, prune)
+        transpose = False
         if optimal:
             mean, mn, mx, transpose = _controls_args(a, len(cols) / len(rows))
-            sol = (fullmatch(dm.T, mn, mx, mean, a["tol"]) if transpose
-                   else fullmatch(dm, mn, mx, mean, a["tol"]))
-            if sol is not None and transpose:
-                arcs.append((rows[sol.cols], cols[sol.rows]))
-            elif sol is not None:
-                arcs.append((rows[sol.rows], cols[sol.cols]))
+            sol = (fullmatch(dm.T, mn, mx, mean, a["tol"], rank.T) if transpose
+                   else fullmatch(dm, mn, mx, mean, a["tol"], rank))
         else:
             mn = a.get("min_controls") or 0.0
             mx = a.get("max_controls") or math.inf
-            sol = fullmatch(dm, mn, mx, None, a["tol"])
-            if sol is not None:
-                arcs.append((rows[sol.rows], cols[sol.cols]))
+            sol = fullmatch(dm, mn, mx, None, a["tol"], rank)
         if sol is None:
             warnings.warn(f"optimal matching found no solution in {len(rows)} "
                           f"{a['focal']} and {len(cols)} {a['other']} units of one stratum "
                           "(constraints impossible to meet); they are left unmatched",
                           MatchingWarning, stacklevel=5)
-        else:
-            label = ("all" if prep.strata_labels is None
-                     else str(prep.strata_labels.at(rows[:1])[0]))
-            eps[label] = sol.epsilon
-    return arcs, eps
+            continue
+        r_lab, c_lab = ((sol.col_labels, sol.row_labels) if transpose
+                        else (sol.row_labels, sol.col_labels))
+        for units, lab in ((rows, r_lab), (cols, c_lab)):
+            hit = lab > 0
+            pair[units[hit]] = [f"1.{k}|{name}" for k in lab[hit]]
+        label = ("all" if prep.strata_labels is None
+                 else str(prep.strata_labels.at(rows[:1])[0]))
+        eps[label] = sol.epsilon
+    return pair, eps
 
 
-def _subclasses(arcs: list, n: int) -> np.ndarray:
-    """Return subclass ids: components of the arcs, numbered by first row in data order."""
-    sub = np.full(n, np.nan)
-    if not arcs:
-        return sub
-    r = np.concatenate([x[0] for x in arcs])
-    c = np.concatenate([x[1] for x in arcs])
-    g = coo_array((np.ones(len(r)), (r, c)), shape=(n, n))
-    _, lab = connected_components(g, directed=False)
-    used = np.zeros(n, bool)
-    used[r] = used[c] = True
-    pos = np.flatnonzero(used)
-    _, first = np.unique(lab[pos], return_index=True)
-    number = np.empty(lab.max() + 1)
-    number[lab[pos][np.sort(first)]] = np.arange(1, len(first) + 1)
-    sub[pos] = number[lab[pos]]
+#: ASCII in the order of ICU's root collation (CLDR), which R uses to sort strings in the
+#: C.UTF-8 locale the fixtures were made in: spaces, punctuation, symbols, digits, letters.
+_ICU_ASCII = {c: i for i, c in enumerate(
+    " _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz")}
+
+
+def _icu_key(text: str) -> tuple:
+    """Sort key of ``text`` as R's ``sort`` (ICU root collation) orders ASCII strings.
+
+    Letters compare without case first, then lower case before upper case; other characters
+    than ASCII go after, by code point.
+
+    Examples
+    --------
+    >>> sorted(["1.2|_", "1.10|_", "1|_", "1.1|_"], key=_icu_key)
+    ['1.1|_', '1.10|_', '1.2|_', '1|_']
+    """
+    return (tuple(_ICU_ASCII.get(c.lower(), 1000 + ord(c)) for c in text),
+            tuple(c.isupper() for c in text))
+
+
+def _subclasses(pair: np.ndarray) -> np.ndarray:
+    """Subclass numbers as MatchIt's ``factor(pair)`` renumbered ``1..n``.
+
+    Sets are numbered in the sorted order of their names (see :func:`_icu_key`).
+    """
+    sub = np.full(len(pair), np.nan)
+    has = np.array([p is not None for p in pair], dtype=bool)
+    if has.any():
+        names = pair[has].astype(str)
+        levels = sorted(set(names), key=_icu_key)
+        number = {lev: k for k, lev in enumerate(levels, start=1)}
+        sub[has] = [number[x] for x in names]
     return sub
 
 
@@ -172,8 +245,8 @@ def match(prep: Prepared) -> MethodOutput:
                          "given (as in MatchIt)")
     treat = prep.treat
     focal = ~treat if a["estimand"] == "ATC" else treat
-    arcs, a["resolution"] = _solve(prep, focal)
-    sub = _subclasses(arcs, len(treat))
+    pair, a["resolution"] = _solve(prep, focal)
+    sub = _subclasses(pair)
     if np.isnan(sub).all():
         raise NotEstimableError(
             f"{a['method']} matching found no matches ({int(focal.sum())} {a['focal']} "

@@ -6,13 +6,11 @@ rounds each distance ``d`` to the integer ``ceiling(0.5 + d / epsilon)`` with th
 ``epsilon = tol * n / (n_rows + n_cols - 2)`` (``n`` units in the subproblem, the rows and
 columns counted among units with at least one finite distance; never below
 ``max(d) / (2^31 / 64 - 2)``), and finds a minimum-cost flow in Hansen and Klopfer's (2006)
-network on those integers. This module builds the same network with the same rounding and
-solves it exactly with HiGHS's dual simplex (``scipy.optimize.linprog``): the network matrix is
-totally unimodular and the costs integers, so the basic optimum is integral and optimal for
-the integer problem (k:1 pair matching, an assignment problem, goes to scipy's
-``linear_sum_assignment`` on the same integers). Where that problem has several optima (ties
-in the rounded distances) optmatch's solver (LEMON's cycle cancelling) and ours may return
-different ones of the same total cost.
+network on those integers. This module builds the same network with the same rounding, the
+same nodes and the same arcs in the same order (the order of the entries of optmatch's
+``InfinitySparseMatrix``, which the caller passes as ``rank``), and solves it with a port of the
+solver optmatch uses without ``rrelaxiv``, LEMON's cycle cancelling (``_lemon``). Where the
+rounded problem has several optima (ties), that returns the same one as optmatch.
 """
 
 from __future__ import annotations
@@ -21,8 +19,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linear_sum_assignment, linprog
+
+from evaluation.matching._lemon import min_cost_flow
 
 #: R's ``.Machine$integer.max / 64 - 2``: optmatch's bound on the rounded distances.
 _INT_RANGE = 2147483647 / 64 - 2
@@ -35,7 +33,10 @@ class Solution:
     ``rows`` and ``cols`` index the matrix given to :func:`fullmatch` (arcs from row unit to
     column unit, in its original orientation), ``epsilon`` is the resolution of the rounding,
     ``cost`` the total rounded (integer) distance, ``flipped`` whether optmatch solved the
-    transposed problem.
+    transposed problem. ``row_labels`` and ``col_labels`` are optmatch's name of each unit's
+    matched set (0: unmatched), as ``solution2factor`` gives it: the position, among the
+    solved problem's row units with an allowed pair, of the set's row unit, or where a set
+    has several row units, of the first of them in arc order.
     """
 
     rows: np.ndarray
@@ -43,6 +44,8 @@ class Solution:
     epsilon: float
     cost: int
     flipped: bool
+    row_labels: np.ndarray
+    col_labels: np.ndarray
 
 
 def round_distances(dist: np.ndarray, tolerance: float, rfeas: int, cfeas: int
@@ -68,63 +71,30 @@ def _solve_network(i: np.ndarray, j: np.ndarray, cost: np.ndarray, nt: int, nc: 
                    mxc: int, mnc: int, mxr: int, n_mc: int) -> np.ndarray | None:
     """Minimum-cost flow in optmatch's ``fmatch`` network; the chosen arcs (bool) or None.
 
-    Row unit ``r`` supplies ``mxc``; arcs row -> column (capacity 1, the rounded distance),
-    row -> End (``mxc - mnc``), column -> End (``mxr - 1``), column -> Sink (1); End takes
-    ``mxc * nt - n_mc`` and Sink ``n_mc`` (the columns matched).
+    Nodes: the row units, the column units, End, Sink (in that order). Arcs, in this order:
+    row -> column (capacity 1, the rounded distance) in the order given, row -> End
+    (``mxc - mnc``), column -> End (``mxr - 1``), column -> Sink (1). Row units supply
+    ``mxc``; End takes ``mxc * nt - n_mc`` and Sink ``n_mc`` (the columns matched).
     """
     na = len(i)
-    cols = np.arange(nc)
-    # variables: arcs, row->End (nt), col->End (nc), col->Sink (nc)
-    nv = na + nt + 2 * nc
-    t_end = na + np.arange(nt)
-    c_end = na + nt + cols
-    c_sink = na + nt + nc + cols
-    # node balance rows: rows 0..nt-1 (out - in = supply), columns nt..nt+nc-1, End, Sink
-    r_idx = np.concatenate([i, nt + j, np.arange(nt), nt + cols, nt + cols,
-                            np.full(nt + nc, nt + nc), np.full(nc, nt + nc + 1)])
-    v_idx = np.concatenate([np.arange(na), np.arange(na), t_end, c_end, c_sink,
-                            t_end, c_end, c_sink])
-    vals = np.concatenate([np.ones(na), -np.ones(na), np.ones(nt), np.ones(nc), np.ones(nc),
-                           -np.ones(nt + nc), -np.ones(nc)])
-    a_eq = sparse.csr_array((vals, (r_idx, v_idx)), shape=(nt + nc + 2, nv))
-    b_eq = np.concatenate([np.full(nt, mxc), np.zeros(nc), [-(mxc * nt - n_mc), -n_mc]])
-    ub = np.concatenate([np.ones(na), np.full(nt, mxc - mnc), np.full(nc, mxr - 1),
-                         np.ones(nc)])
-    c = np.concatenate([cost.astype(float), np.zeros(nt + 2 * nc)])
-    res = linprog(c, A_eq=a_eq[:-1], b_eq=b_eq[:-1], bounds=np.column_stack([np.zeros(nv), ub]),
-                  method="highs-ds")
-    if res.status == 2:
+    rows, cols = np.arange(nt), nt + np.arange(nc)
+    end, sink = nt + nc, nt + nc + 1
+    src = np.concatenate([i, rows, cols, cols])
+    tgt = np.concatenate([nt + j, np.full(nt + nc, end), np.full(nc, sink)])
+    cap = np.concatenate([np.ones(na, np.int64), np.full(nt, mxc - mnc),
+                          np.full(nc, mxr - 1), np.ones(nc, np.int64)])
+    costs = np.concatenate([cost, np.zeros(nt + 2 * nc, np.int64)])
+    supply = np.concatenate([np.full(nt, mxc), np.zeros(nc, np.int64),
+                             [-(mxc * nt - n_mc), -n_mc]])
+    flow = min_cost_flow(src, tgt, cap, costs, supply)
+    if flow is None:
         return None
-    if res.status != 0:
-        raise RuntimeError(f"optimal matching: the min-cost flow solver failed ({res.message})")
-    x = res.x[:na]
-    if np.abs(x - np.round(x)).max(initial=0) > 1e-6:
-        raise RuntimeError("optimal matching: the solver returned a fractional flow")
-    return np.round(x).astype(bool)
-
-
-def _solve_assignment(i: np.ndarray, j: np.ndarray, cost: np.ndarray, nt: int, nc: int,
-                      k: int) -> np.ndarray | None:
-    """Solve the k:1 case of the network (``k`` columns per row, a column at most once).
-
-    scipy's assignment solver on the integer costs, rows repeated ``k`` times; a missing pair
-    costs more than every finite pair together.
-    """
-    big = float(cost.sum()) + 1.0
-    dense = np.full((nt, nc), big)
-    dense[i, j] = cost
-    r, c = linear_sum_assignment(np.repeat(dense, k, axis=0))
-    if (dense[r // k, c] >= big).any():
-        return None
-    pos = np.full((nt, nc), -1, np.int64)
-    pos[i, j] = np.arange(len(i))
-    chosen = np.zeros(len(i), bool)
-    chosen[pos[r // k, c]] = True
-    return chosen
+    return flow[:na] == 1
 
 
 def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
-              mean_controls: float | None = None, tol: float = 0.001) -> Solution | None:
+              mean_controls: float | None = None, tol: float = 0.001,
+              rank: np.ndarray | None = None) -> Solution | None:
     """Solve one subproblem as optmatch's ``fullmatch`` does, with its recovery step.
 
     Parameters
@@ -139,6 +109,10 @@ def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
         matched (full matching).
     tol : float
         optmatch's ``tol``: the rounding resolution per unit (see the module docstring).
+    rank : numpy.ndarray, optional
+        Same shape as ``dist``: the position of each pair among the entries of optmatch's
+        distance matrix (the order of the network's arcs, which decides between tied
+        optima). None: column-major, as ``as.InfinitySparseMatrix`` of a dense matrix.
 
     Returns
     -------
@@ -153,20 +127,22 @@ def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
     [(0, 0), (1, 1)]
     """
     nrow, ncol = dist.shape
+    if rank is None:
+        rank = np.arange(nrow * ncol).reshape(ncol, nrow).T
     omf = None if mean_controls is None else 1 - mean_controls * nrow / ncol
     if max_controls * nrow >= ncol * (1 if omf is None else 1 - omf):
-        sol = _fullmatch(dist, min_controls, max_controls, omf, tol)
+        sol = _fullmatch(dist, min_controls, max_controls, omf, tol, rank)
         if sol is not None:
             return sol
     if not (math.isfinite(max_controls) and max_controls >= 1):
-        return _fullmatch(dist, min_controls, max_controls, omf, tol)
+        return _fullmatch(dist, min_controls, max_controls, omf, tol, rank)
     # optmatch's recovery: match with no upper bound, then leave out the controls beyond
     # max_controls per treated unit and solve again with that omit fraction. (MatchIt's
     # optimal pair matching lands here when 1 - omf rounds below n_rows / n_cols.) With one
     # control per treated unit allowed and every pair possible, that count is n_rows.
     if max_controls == 1 and omf is not None and omf >= 0 and np.isfinite(dist).all():
-        return _fullmatch(dist, min_controls, max_controls, 1 - nrow / ncol, tol)
-    trial = _fullmatch(dist, min_controls, math.inf, omf, tol)
+        return _fullmatch(dist, min_controls, max_controls, 1 - nrow / ncol, tol, rank)
+    trial = _fullmatch(dist, min_controls, math.inf, omf, tol, rank)
     if trial is None:
         return None
     rows, counts = np.unique(trial.rows, return_counts=True)
@@ -187,21 +163,21 @@ def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
                 n_ctrl += min(k, max_controls)
     if n_ctrl == 0:
         return None
-    return _fullmatch(dist, min_controls, max_controls, 1 - n_ctrl / ncol, tol)
+    return _fullmatch(dist, min_controls, max_controls, 1 - n_ctrl / ncol, tol, rank)
 
 
 def _fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
-               omf: float | None, tol: float) -> Solution | None:
+               omf: float | None, tol: float, rank: np.ndarray) -> Solution | None:
     """Solve as optmatch's ``.fullmatch`` and ``solve_reg_fm_prob`` for one omit fraction."""
     nrow, ncol = dist.shape
     total_n = nrow + ncol
     if omf is not None and omf >= 0 or omf is None and max_controls > 0.5:
         maxc, minc, flipped = min(max_controls, ncol), max(min_controls, 1 / nrow), False
-        d = dist
+        d, rk = dist, rank
     else:
         maxc = min(1 / min_controls, ncol) if min_controls > 0 else ncol
         minc = max(1 / max_controls, 1 / nrow)
-        omf, flipped, d = (None if omf is None else -omf), True, dist.T
+        omf, flipped, d, rk = (None if omf is None else -omf), True, dist.T, rank.T
     finite = np.isfinite(d)
     if not finite.any():
         return None
@@ -218,6 +194,8 @@ def _fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
     rmap = np.cumsum(r_ok) - 1
     cmap = np.cumsum(c_ok) - 1
     ii, jj = np.nonzero(finite)
+    order = np.argsort(rk[ii, jj], kind="stable")      # optmatch's arc order
+    ii, jj = ii[order], jj[order]
     icost, epsilon = round_distances(d[ii, jj], tol * total_n, rfeas, cfeas)
     mxr = math.ceil(1 / minc)
     mxc = math.ceil(maxc)
@@ -228,16 +206,30 @@ def _fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
     if ((mxr > 1 and rfeas / mxr > n_mc) or (mxr == 1 and rfeas * mnc > n_mc)
             or rfeas * mxc < n_mc):
         return None
-    if mxr == 1 and mnc == mxc and n_mc == mxc * rfeas:   # k:1 pairs: an assignment problem
-        chosen = _solve_assignment(rmap[ii], cmap[jj], icost, rfeas, cfeas, mxc)
-    else:
-        chosen = _solve_network(rmap[ii], cmap[jj], icost, rfeas, cfeas, mxc, mnc, mxr, n_mc)
+    chosen = _solve_network(rmap[ii], cmap[jj], icost, rfeas, cfeas, mxc, mnc, mxr, n_mc)
     if chosen is None or not chosen.any():
         return None
     rows, cols = ii[chosen], jj[chosen]
+    r_lab, c_lab = _set_labels(rows, cols, rmap, *d.shape)
     if flipped:
-        rows, cols = cols, rows
-    return Solution(rows, cols, epsilon, int(icost[chosen].sum()), flipped)
+        rows, cols, r_lab, c_lab = cols, rows, c_lab, r_lab
+    return Solution(rows, cols, epsilon, int(icost[chosen].sum()), flipped, r_lab, c_lab)
+
+
+def _set_labels(rows: np.ndarray, cols: np.ndarray, rmap: np.ndarray, nr: int, nc: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Name each unit's set as optmatch's ``solution2factor`` from the chosen arcs (arc order).
+
+    A column unit takes the (1-based feasible-row) number of the first row unit it is matched
+    to; a row unit takes the name of the first column unit it is matched to.
+    """
+    c_lab = np.zeros(nc, np.int64)
+    r_lab = np.zeros(nr, np.int64)
+    uc, first_c = np.unique(cols, return_index=True)
+    c_lab[uc] = rmap[rows[first_c]] + 1
+    ur, first_r = np.unique(rows, return_index=True)
+    r_lab[ur] = c_lab[cols[first_r]]
+    return r_lab, c_lab
 
 
 def prune_pairs(focal: np.ndarray, p: np.ndarray) -> np.ndarray:

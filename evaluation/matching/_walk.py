@@ -124,7 +124,8 @@ class Sorted:
 
 
 def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               ratio: int, cal: float, cov_ok, reuse_max: int = 1) -> list[list[int]]:
+               ratio: int, cal: float, cov_ok, reuse_max: int = 1, groups=None
+               ) -> list[list[int]]:
     """Match without replacement: ``ratio`` rounds over the treated in order.
 
     A control leaves the pool once it has been used ``reuse_max`` times (MatchIt's
@@ -136,6 +137,9 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
     (or ``a`` absent) means sorted control ``a - 1`` is available (``a == 0``: none),
     ``right[b] == b`` that control ``b`` is (``b == m``: none); path halving keeps each
     search near O(1).
+    With ``groups`` (a ``_unit_id.UnitGroups`` over all units) a match uses up the units
+    sharing a ``unit_id`` with either member instead (MatchIt's ``unit.id``), and a treated
+    unit out of the pool is skipped.
     Returns, per treated unit (in ``go`` order), the sorted indices of its controls.
     """
     # union-find links of used controls only (an absent key points to itself)
@@ -151,9 +155,16 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
     uses: dict[int, int] = {}
     active = list(range(len(go)))
     gol = go.tolist()
+    if groups is not None:
+        ctrl = s.ctrl.tolist()
+        cidx = np.full(len(groups.codes), -1, np.int64)
+        cidx[s.ctrl] = np.arange(len(ctrl))
+        cidx = cidx.tolist()
     for r in range(ratio):
         still = []
         for i in active:
+            if groups is not None and not groups.eligible[gol[i]]:
+                continue
             d, lo_i, hi_i, gt = dts[i], los[i], his[i], gts[i]
             mine = found[i]
             if r == 0:
@@ -214,10 +225,17 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
                     still.append(i)
                 continue
             mine.append(k)
-            uses[k] = uses.get(k, 0) + 1
-            if uses[k] >= reuse_max:
-                left[k + 1] = k
-                right[k] = k + 1
+            if groups is None:
+                uses[k] = uses.get(k, 0) + 1
+                if uses[k] >= reuse_max:
+                    left[k + 1] = k
+                    right[k] = k + 1
+            else:
+                for u in groups.use(gol[i], ctrl[k]):
+                    su = cidx[u]
+                    if su >= 0:
+                        left[su + 1] = su
+                        right[su] = su + 1
             still.append(i)
         active = still
     return found
