@@ -367,8 +367,10 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
         extra["sensitivity"] = sensitivity_table(sample, matched, impact, plan, seed)
         extra["by_activity"] = effects_by(matched.matched_data(), ds.schools, "em_activity",
                                           plan, phase, seed)
-    conf = _confounding(impact, sample.data, matched.matched_data(),
-                        _pairs(sample, plan, phase, seed), plan, phase)
+    with warnings.catch_warnings(record=True):   # the sensitivity analysis's own fits: their
+        warnings.simplefilter("always")         # notes are not the main estimates' warnings
+        conf = _confounding(impact, sample.data, matched.matched_data(),
+                            _pairs(sample, plan, phase, seed), plan, phase)
     return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
                        confounding=conf,
                        security=_security(sample, bal, impact, conf, ds.schools, plan),

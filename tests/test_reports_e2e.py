@@ -232,6 +232,7 @@ def test_no_python_or_code_names_in_visible_text(build, plan):
         text = html_lib.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<img[^>]*>", " ", page)))
         found = [w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
         found += re.findall(r"\bNone\b(?! of)", text)  # Python's None, not "None of the..."
+        found += re.findall(r"\w*Warning\b|\S+\.py:\d+", text)  # ModelWarning, file.py:97
         assert not found, (rec.slug, found)
 
 

@@ -268,3 +268,20 @@ def test_no_shown_destination_rate_reveals_a_small_count(national):
                 shown += 1
                 assert not (0 < k < t or 0 < n - k < t), (urn, year, n, rate)
     assert shown > 0 and withheld > 0, (shown, withheld)
+
+
+def test_a_withheld_destination_year_is_withheld_on_the_whole_page(national):
+    """Review finding: school 100049's summary and findings quoted its 2022 destination rates
+    (91% and 94% of 62: 4 pupils) and the place table its gap, while the destinations table
+    withheld that year."""
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.schools import evaluate_school
+
+    plan = load_plan()
+    res = evaluate_school("100049", plan, data=national)
+    html = "".join(s._repr_html_() for s in sections(res, "school"))
+    assert "91% of disadvantaged" not in html and "94% of" not in html
+    place = html[html.index('id="place"'):]
+    row = re.search(r"<tr><td[^>]*>Sustained destinations gap[^<]*</td>(.*?)</tr>", place)
+    assert row and re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))[0] == plan_marker()

@@ -10,7 +10,7 @@ import pandas as pd
 from evaluation.disclosure import safe_count
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import marker, rates_revealing_counts, safe_table, threshold
-from evaluation.schools.result import SchoolResult
+from evaluation.schools.result import PLACED, SchoolResult
 
 DEST_LABELS = {"year": "Year published", "n_dis": "Disadvantaged pupils",
                "rate_dis": "Disadvantaged %", "dis_lower": "95% CI low",
@@ -27,11 +27,27 @@ DEST_RATE_SIZES = (("rate_dis", "n_dis"), ("rate_other", "n_other"))
 DEST_STATISTICS = tuple(DEST_COUNTS)
 
 
+def _withheld_years(res: SchoolResult) -> dict[str, list[bool]]:
+    """Return the destinations table's one decision: which years' statistics are withheld.
+
+    A year is withheld where a rate of its cohort gives fewer than the threshold pupils with,
+    or without, a destination.
+    """
+    return rates_revealing_counts(res.destinations, DEST_RATE_SIZES, DEST_STATISTICS,
+                                  threshold(res.plan))
+
+
 def _gap_shown(res: SchoolResult) -> pd.DataFrame:
-    """Destination years whose gap rests on enough pupils in both groups to be shown."""
+    """Return the destination years whose gap is shown.
+
+    Enough pupils in both groups, and not withheld by the destinations table: the summary,
+    findings, place table and index use this one rule.
+    """
     t = threshold(res.plan)
     d = res.destinations
-    return d[(d["n_dis"] >= t) & (d["n_other"] >= t) & d["gap"].notna()]
+    withheld = pd.Series(_withheld_years(res).get("gap", [False] * len(d)), index=d.index,
+                         dtype=bool)
+    return d[(d["n_dis"] >= t) & (d["n_other"] >= t) & d["gap"].notna() & ~withheld]
 
 
 def header(res: SchoolResult) -> Section:
@@ -102,9 +118,7 @@ def destinations(res: SchoolResult) -> Section:
     counts = ("n_dis", "n_other")  # pupils: whole numbers (held as floats beside NaN)
     t = safe_table(res.plan, d, DEST_COUNTS, decimals={c: 0 if c in counts else 1
                                                          for c in d.columns if c != "year"},
-                   labels=DEST_LABELS,
-                   hide=rates_revealing_counts(d, DEST_RATE_SIZES, DEST_STATISTICS,
-                                               threshold(res.plan)))
+                   labels=DEST_LABELS, hide=_withheld_years(res))
     return Section("Destinations after KS4, by year", "destinations", [
         t, "Share of pupils in a sustained education, apprenticeship or employment destination. "
         "Intervals: Wilson score intervals for each group's rate and Newcombe's hybrid score "
@@ -118,10 +132,15 @@ def destinations(res: SchoolResult) -> Section:
 def place(res: SchoolResult) -> Section:
     """Rank and medians among all schools of the file and among similar schools."""
     p = res.place.copy()
+    latest = res.destinations["year"].max() if len(res.destinations) else None
+    # where the destinations table withholds the latest year's gap, so does its place
+    gone = (latest is not None and latest not in set(_gap_shown(res)["year"])) \
+        & (p["measure"] == PLACED["dest_gap"][0])
     for c in ("all_rank", "similar_rank"):
         p[c] = p[c].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
     t = safe_table(res.plan, p, {}, decimals={"value": 2, "all_median": 2,
                                               "similar_median": 2},
+                   hide={c: gone.tolist() for c in ("value", "all_rank", "similar_rank")},
                    labels={"measure": "Measure", "value": "This school",
                            "all_median": "Median, all schools", "all_rank": "Rank, all",
                            "all_n": "Schools", "similar_median": "Median, similar schools",
