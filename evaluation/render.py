@@ -342,6 +342,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
         nb = _fix_injected_cell_id(running, executed)
         running.unlink()
         t1 = time.perf_counter()
+        nb.metadata["title"] = spec.title   # the browser tab and screen readers announce it
         write_atomic(out_html, _exporter().from_notebook_node(nb)[0])
         seconds["export"] = round(time.perf_counter() - t1, 2)
     except Exception as exc:  # a failing report must not stop the others

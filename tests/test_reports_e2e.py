@@ -62,6 +62,16 @@ def test_all_rendered_ok(build):
         [(r.slug, r.status, r.error) for r in build["records"]]
 
 
+def test_each_page_is_titled_with_its_report(build):
+    """Review finding: every page's <title> was "Notebook" (what the tab and screen readers
+    announce)."""
+    import html as html_lib
+
+    for i, spec in enumerate(build["specs"]):
+        title = re.search(r"<title>(.*?)</title>", _html(build, i), flags=re.S).group(1)
+        assert html_lib.unescape(title).strip() == spec.title
+
+
 @pytest.mark.parametrize("i", [0, 1, 2])
 def test_registered_sections_present_in_order_without_code(build, i, default_data, plan):
     """Every section the registry lists for the report's kind is on the page, in order."""
