@@ -103,6 +103,6 @@ def test_the_report_sentence_and_the_fragile_rule_use_the_strata_gamma():
     assert not strong.fragile and weak.fragile      # below 1.5 is fragile
     text = confounding_sentence("Score", strong)
     assert ("Compared within each school and cohort (16 groups with both EM and comparison "
-            "pupils)") in text and "differ 2.1-fold between two pupils of the same group" in text
+            "pupils)") in text and "differ 2.12-fold between two pupils of the same group" in text
     assert "not statistically significant even with no hidden difference" in \
         confounding_sentence("Score", conf(1.0))
