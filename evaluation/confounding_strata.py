@@ -171,7 +171,11 @@ class StrataBound:
 
 def _prepare(sc, z, strata):
     sc = np.asarray(sc, dtype=float)
-    z = np.asarray(z).astype(int)
+    raw = np.asarray(z)
+    if not np.all(np.isin(raw, (0, 1))):   # checked before any conversion: 1.7 is not 1
+        raise ValueError("`z` should hold 0 (control) or 1 (treated) only; got "
+                         f"{sorted(set(raw.tolist()) - {0, 1})[:5]}")
+    z = raw.astype(int)
     if not (len(sc) == len(z) == len(strata)):
         raise ValueError(f"`sc`, `z` and `strata` should have the same length; got {len(sc)}, "
                          f"{len(z)} and {len(strata)}")
@@ -240,6 +244,9 @@ def senstrat(sc, z, strata, gamma: float = 1.0, alternative: str = "greater",
         ex.append(top)
         vr.append(nu[at].max())
     expected, variance = float(np.sum(ex)), float(np.sum(vr))
+    if not variance > 0:
+        raise ValueError("the scores do not vary within any stratum holding both groups: "
+                         "there is nothing to test")
     dev = (t - expected) / math.sqrt(variance)
     ex_l, vr_l = [], []
     for (mu, nu), e, v in zip(moments, ex, vr, strict=True):
@@ -348,7 +355,11 @@ def strata_gamma(data: pd.DataFrame, outcome: str, treatment: str = "em",
     >>> k, most
     (2, 1)
     """
-    covariates = [c for c in covariates if c in data and c not in (outcome, treatment)]
+    missing = [c for c in covariates if c not in data]
+    if missing:
+        raise ValueError(f"strata_gamma: covariate(s) {missing} not in the data; expected "
+                         f"some of {sorted(map(str, data.columns))[:12]}")
+    covariates = [c for c in covariates if c not in (outcome, treatment)]
     work = data[[strata, treatment, outcome, *covariates]]
     if covariates:
         work = work.assign(**{outcome: adjusted_outcome(work, outcome, covariates)})
@@ -362,5 +373,8 @@ def strata_gamma(data: pd.DataFrame, outcome: str, treatment: str = "em",
     binary = set(np.unique(y)) <= {0.0, 1.0}
     sc = y if binary else mscores(y, z, st)
     alt = "less" if direction < 0 else "greater"
-    return (gamma_critical_strata(sc, z, st, alpha, alt), len(used),
-            max(n for _, _, n in used))
+    try:
+        gamma = gamma_critical_strata(sc, z, st, alpha, alt)
+    except ValueError:   # an outcome that does not vary within strata: not assessed
+        return float("nan"), len(used), max(n for _, _, n in used)
+    return gamma, len(used), max(n for _, _, n in used)

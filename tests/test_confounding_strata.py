@@ -5,6 +5,7 @@ controls). Fixtures: tests/fixtures/confounding/make_strata_fixtures.R (VERSIONS
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,19 @@ def test_the_report_sentence_and_the_fragile_rule_use_the_strata_gamma():
             "pupils)") in text and "differ 2.12-fold between two pupils of the same group" in text
     assert "not statistically significant even with no hidden difference" in \
         confounding_sentence("Score", conf(1.0))
+
+
+def test_degenerate_strata_are_refused_or_not_assessed():
+    """Review findings: a constant outcome raised ZeroDivisionError (a report would fail);
+    z = 1.7 was read as 1; a misspelt covariate was silently ignored."""
+    from evaluation.confounding_strata import senstrat, strata_gamma
+
+    with pytest.raises(ValueError, match="do not vary"):
+        senstrat([1, 1, 1, 1], [1, 0, 1, 0], [1, 1, 2, 2])
+    with pytest.raises(ValueError, match="0 .control. or 1"):
+        senstrat([1, 2, 3, 4], [1.7, 0, 1, 0], [1, 1, 2, 2])
+    flat = pd.DataFrame({"subclass": [1, 1, 2, 2], "em": [1, 0, 1, 0], "y": [3.0] * 4})
+    g, k, most = strata_gamma(flat, "y")
+    assert math.isnan(g) and (k, most) == (2, 1)
+    with pytest.raises(ValueError, match="ks2_apz"):
+        strata_gamma(flat.assign(ks2_aps=1.0), "y", covariates=["ks2_apz"])
