@@ -48,3 +48,21 @@ def test_findings_weaker_than_the_hidden_selection_are_flagged_fragile(strength)
             assert fragile, (outcome, hidden, e_ci)
     if odds > 1.3:   # not vacuous: the strong world beats at least one reported E-value
         assert any(hidden > e_ci for _, hidden, e_ci, _ in rows), rows
+
+
+def test_a_strong_finding_without_hidden_selection_is_not_flagged_fragile():
+    """The rule must be able to say "not fragile": a review showed that a rule flagging every
+    finding passes the test above. Without hidden selection and with a large true effect on
+    capped GCSE points (+60 points), the headline's interval E-value (about 2.8) beats the
+    strongest measured covariate's benchmark (prior attainment, about 2.1)."""
+    plan = load_plan()
+    ds = generate(seed=DEFAULT_SEED, scenario="default", include_population=False,
+                  params=WorldParams(hidden_selection_or=1.0, hidden_outcome_sd=0.0),
+                  effects={"gcse_capped_points": 60.0})
+    scoped = ds.for_schools(scope_schools(ds.schools, None)["school_id"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        phase = _phase(scoped, plan, "secondary", DEFAULT_SEED, overall=False)
+    head = phase.confounding["gcse_capped_points"]
+    assert head.benchmark_covariate is not None and head.e_value_ci > head.benchmark
+    assert not head.fragile
