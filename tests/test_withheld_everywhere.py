@@ -65,3 +65,22 @@ def test_a_withheld_count_is_in_no_sentence_and_no_table(ormwick, plan):
         if col in heads:
             k = heads.index(col) - (len(heads) - max(len(r) for r in rows if r))
             assert {r[k] for r in rows if r} <= {marker(plan)}, (col, rows)
+
+
+def test_the_overall_reports_cluster_rows_withhold_both_counts_when_either_is(
+        default_evaluation, plan):
+    """Review finding: two clusters' own reports withheld both counts, while the overall
+    report's cluster rows printed their comparison counts (30 and 44), narrowing the EM
+    counts to 4-8 and 5-9 with the cohort totals."""
+    from evaluation.report.heterogeneity import heterogeneity
+
+    m = marker(plan)
+    tables = [p.frame for p in heterogeneity(default_evaluation).parts
+              if getattr(p, "frame", None) is not None and "EM pupils" in p.frame]
+    assert tables
+    rows = 0
+    for frame in tables:
+        for em, comp in zip(frame["EM pupils"], frame["Comparison pupils"], strict=True):
+            rows += 1
+            assert (em == m) == (comp == m), (em, comp)
+    assert rows > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from evaluation.plots.impact import forest_plot
 from evaluation.report.display import Notice, Section
 from evaluation.report.estimates import estimate_rows
-from evaluation.report.tables import threshold, withheld
+from evaluation.report.tables import count_withheld, group_withheld, threshold
 from evaluation.results import EvaluationResult
 
 
@@ -18,15 +18,14 @@ def heterogeneity(res: EvaluationResult) -> Section:
         return Section("Differences between clusters", "heterogeneity",
                        parts + [Notice("No cluster has estimable impacts.", "not estimable")])
     df = df.rename(columns={"cluster": "Cluster"})
-    hide = {col: [withheld(res, p, who, cluster=c) for c, p in zip(df["Cluster"], df["phase"],
-                                                                    strict=True)]
+    hide = {col: [count_withheld(res, p, who, cluster=c)
+                  for c, p in zip(df["Cluster"], df["phase"], strict=True)]
             for col, who in (("EM pupils", "em"), ("Comparison pupils", "comparison"))}
     parts.append(estimate_rows(res.plan, df, "Cluster", hide=hide))
     t = threshold(res.plan)
     for phase, part in df.groupby("phase", sort=False):
-        shown = part["Cluster"].map(lambda c, ph=phase: not (
-            withheld(res, ph, "em", cluster=c) or withheld(res, ph, "comparison", cluster=c)
-        )).astype(bool)
+        shown = part["Cluster"].map(
+            lambda c, ph=phase: not group_withheld(res, ph, cluster=c)).astype(bool)
         drawable = part[(part[["n_em", "n_comparison"]].min(axis=1) >= t) & shown
                         & part["estimate"].notna() & part["informative"].fillna(False)]
         if len(drawable) > 1:

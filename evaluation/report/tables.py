@@ -278,20 +278,23 @@ def withheld(res, phase: str, who: str = "em", cluster: str | None = None) -> bo
     return 0 < n < threshold(res.plan)
 
 
-def group_withheld(res, phase: str) -> bool:
+def group_withheld(res, phase: str, cluster: str | None = None) -> bool:
     """Whether either group compared in a phase is withheld (:func:`withheld`)."""
-    return withheld(res, phase, "em") or withheld(res, phase, "comparison")
+    return (withheld(res, phase, "em", cluster=cluster)
+            or withheld(res, phase, "comparison", cluster=cluster))
 
 
-def count_withheld(res, phase: str, who: str) -> bool:
+def count_withheld(res, phase: str, who: str, cluster: str | None = None) -> bool:
     """Whether a phase's EM or comparison count is withheld: one rule for every section.
 
     Both counts are withheld when either is (:func:`group_withheld`): the two groups make up
     the pupils of the same schools and year groups, whose totals other tables publish, so
     showing one would give the other away. The summary, the findings, the flow diagram and
-    the matching table all ask this function, so a number withheld in one is withheld in all.
+    the matching table all ask this function, so a number withheld in one is withheld in all;
+    the overall report asks it for each cluster's row (``cluster``), so a count a cluster's own
+    report withholds is withheld there too.
     """
-    return group_withheld(res, phase)
+    return group_withheld(res, phase, cluster)
 
 
 def count_text(n: int, hidden: bool, plan: Plan) -> str:
