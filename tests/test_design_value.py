@@ -58,3 +58,24 @@ def test_report_sections_build(result):
     assert f"{head['mdes']:.2f}" in text and "synthetic" in text
     rec = index_record(result)
     assert rec["kind"] == "design_value" and "MDES" in rec["headline"]
+
+
+def test_findings_say_where_each_estimate_sits_against_its_own_truth(result, plan):
+    """Review findings: a fixed sentence said both estimates sat below the true effect (the
+    2011 one was above); outcome code names were shown; 'the same pupils' was false."""
+    import re
+
+    from evaluation.report import sections
+
+    built = {s.anchor: s._repr_html_() for s in sections(result, "design_value")}
+    t = result.table.set_index(["scenario", "outcome"])
+    text = re.sub(r"<[^>]+>", " ", built["findings"])
+    for scenario in ("default", "full_linkage"):
+        row = t.loc[(scenario, "gcse_capped_points")]
+        side = "above" if row["estimate"] > row["true_effect"] else "below"
+        assert f"{abs(row['estimate'] - row['true_effect']):.1f} points {side}" in text
+        assert f"{row['true_effect']:+.1f}" in text
+    codes = {o["name"] for ph in plan.raw["outcomes"].values() for o in ph}
+    page = " ".join(re.sub(r"<[^>]+>", " ", h) for h in built.values())
+    assert not [c for c in codes if re.search(rf"\b{c}\b", page)]
+    assert "same pupils" not in page and "glossary" in built

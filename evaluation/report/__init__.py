@@ -65,7 +65,7 @@ REPORTS: dict[str, tuple[Callable | str, ...]] = {
                        school_support.trends, school_support.estimates, school_support.matching,
                        school_support.source, published_summary.glossary),
     "design_value": (design_value.header, design_value.findings, CONTENTS,
-                     design_value.comparison, design_value.world),
+                     design_value.comparison, design_value.world, glossary.glossary),
     "school": (school.header, published_summary.school_summary, school.findings, CONTENTS,
                school.attainment, school.destinations, school.place, school.similar,
                school.source, published_summary.glossary),

@@ -7,7 +7,7 @@ import pandas as pd
 from evaluation.design_value import DESIGNS, DesignValueResult
 from evaluation.report.appendix import world_parameters
 from evaluation.report.display import Section
-from evaluation.report.tables import safe_table
+from evaluation.report.tables import safe_table, scale
 
 
 def header(res: DesignValueResult) -> Section:
@@ -32,38 +32,53 @@ def findings(res: DesignValueResult) -> Section:
         f"deviations; with every trial school linked ({b['n_schools']} schools) it would have "
         f"been {b['mdes']:.2f}, and intervals about {ratio:.1f} times narrower.",
         f"On these synthetic data the GCSE estimate is {a['estimate']:+.1f} points (95% interval "
-        f"{a['ci_low']:+.1f} to {a['ci_high']:+.1f}) with the 2011 data and {b['estimate']:+.1f} "
-        f"({b['ci_low']:+.1f} to {b['ci_high']:+.1f}) with full linkage; the true effect built "
-        f"into the data is {a['true_effect']:+.1f}.",
+        f"{a['ci_low']:+.1f} to {a['ci_high']:+.1f}) with the 2011 data, against a true effect "
+        f"of {a['true_effect']:+.1f} for its pupils; with full linkage it is "
+        f"{b['estimate']:+.1f} ({b['ci_low']:+.1f} to {b['ci_high']:+.1f}), against "
+        f"{b['true_effect']:+.1f} for its pupils.",
         f"In primary schools the 2011 data linked {pri.get('default', 0)} schools, too few "
         f"for any conclusion; full linkage would give {pri.get('full_linkage', 0)}.",
         "More data narrows the interval but does not remove bias: the synthetic pupils were "
-        "chosen partly on something no data set records, so both designs' estimates sit below "
-        "the true effect by a similar amount (see the appendix).",
+        "chosen partly on something no data set records, so either design's estimate can "
+        f"miss the true effect by more than chance ({_miss(a)} with the 2011 data, "
+        f"{_miss(b)} with full linkage; see the appendix).",
     ]
     return Section("Findings", "findings", text)
 
 
+def _miss(row) -> str:
+    """How far an estimate sits from its true effect, in words."""
+    d = row["estimate"] - row["true_effect"]
+    return f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"
+
+
 def comparison(res: DesignValueResult) -> Section:
-    """Show the two designs per phase and outcome."""
+    """Show the two designs per phase and outcome, in the outcomes' own units."""
     t = res.table.copy()
+    families = {o["name"]: o["family"] for ph in res.plan.raw["outcomes"].values() for o in ph}
+    k = t["outcome"].map(lambda o: scale(families.get(o, "gaussian")))
     shown = pd.DataFrame({
-        "Design": t["design"], "Phase": t["phase"], "Outcome": t["outcome"],
+        "Design": t["design"], "Phase": t["phase"].str.capitalize(),
+        "Outcome": t["outcome"].map(res.plan.label),
         "EM pupils": t["n_em"], "Comparison pupils": t["n_comparison"],
-        "Schools": t["n_schools"], "MDES (SD)": t["mdes"].round(3),
-        "Expected 95% CI half-width (SD)": t["expected_halfwidth"].round(3),
-        "Estimate": t["estimate"].round(3), "95% CI low": t["ci_low"].round(3),
-        "95% CI high": t["ci_high"].round(3), "True effect": t["true_effect"].round(3)})
+        "Schools": t["n_schools"], "MDES (SD)": t["mdes"],
+        "Expected 95% CI half-width (SD)": t["expected_halfwidth"],
+        "Estimate": t["estimate"] * k, "95% CI low": t["ci_low"] * k,
+        "95% CI high": t["ci_high"] * k, "True effect": t["true_effect"] * k})
     counts = {"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils"}
+    decimals = {"MDES (SD)": 2, "Expected 95% CI half-width (SD)": 2}
     return Section("The two designs side by side", "designs", [
-        f"{DESIGNS[0][1]}, against {DESIGNS[1][1].lower()}. Points for point scores, "
-        "proportions for the other outcomes; MDES at 80% power.",
-        safe_table(res.plan, shown, counts)])
+        f"{DESIGNS[0][1]}, against {DESIGNS[1][1].lower()}. Estimates in points for point "
+        "scores and in percentage points for the share of pupils reaching a threshold; MDES "
+        "(the minimum detectable effect size) at 80% power, in standard deviations.",
+        safe_table(res.plan, shown, counts, decimals=decimals)])
 
 
 def world(res: DesignValueResult) -> Section:
     """Show the synthetic world's parameters and seed."""
-    parts = [f"Synthetic data, seed {res.seed}; both designs are the same pupils."]
+    parts = [f"Synthetic data, seed {res.seed}: both designs come from the same synthetic "
+             "world; full linkage adds the pupils of the trial schools whose records the 2011 "
+             "data could not link."]
     table = world_parameters({"params": res.params})
     if table is not None:
         parts.append(safe_table(res.plan, table))
