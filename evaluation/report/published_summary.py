@@ -99,11 +99,19 @@ def support_summary(res) -> Section:
                 f"{d['lower']:+.1f} to {d['upper']:+.1f}).")
     else:
         head = "The change after support could not be estimated for FSM pupils."
+    if r.label.startswith("placebo"):
+        # no list of supported schools was given: say so before any number
+        head = (f"No list of supported schools was given, so this report runs the method on "
+                f"{r.n_supported:,} placebo schools drawn at random that received no support "
+                "(their true effect is zero): it shows what the analysis does, not the effect "
+                "of any support. " + head.replace("the supported schools", "these schools")
+                .replace("After support,", "After the support year,"))
     fsm = sup["fsm_pupils"].sum(min_count=1) if "fsm_pupils" in sup else float("nan")
     pupils = (f", with {int(fsm):,} FSM pupils in the supported schools in {last}"
               if pd.notna(fsm) and fsm >= threshold(res.plan) else "")
-    rests = (f"It rests on {r.n_supported:,} supported schools and {r.n_comparison:,} "
-             f"comparison schools{pupils}.")
+    group = "placebo" if r.label.startswith("placebo") else "supported"
+    rests = (f"It rests on {r.n_supported:,} {group} schools and {r.n_comparison:,} "
+             f"comparison schools{pupils.replace('supported', group)}.")
     can = ("What it can show: whether FSM pupils' results in the supported schools moved "
            "differently from those of schools that looked alike before support "
            "(a difference-in-differences comparison of published school figures).")
@@ -113,7 +121,10 @@ def support_summary(res) -> Section:
               "estimate is not credible. It carries no EEF padlock rating: padlocks rate "
               "pupil-level evaluations of a programme, and this comparison uses published "
               "whole-school figures of schools that were chosen for support.")
-    return Section("Summary", "summary", [_Box([head, rests, can, cannot])])
+    parts = [head, rests, can, cannot]
+    if group == "placebo":
+        parts = [p.replace("the supported schools", "these placebo schools") for p in parts]
+    return Section("Summary", "summary", [_Box(parts)])
 
 
 def school_summary(res) -> Section:
