@@ -11,6 +11,10 @@ import pandas as pd
 from scipy import optimize
 
 from evaluation.schema import IDENTIFIERS
+from evaluation.sdc_rules import Rules, nk_dominated, p_ratio_fails
+
+#: The dominance rules applied to a mean or a sum, as ACRO names them.
+DOMINANCE = ("NKCheck", "PPercentCheck")
 
 FOOTNOTE = (
     "{marker} = suppressed: the figure rests on fewer than {threshold} pupils, or would let a "
@@ -106,6 +110,9 @@ def suppress(
     decimals: int | Mapping[str, int] = 1,
     labels: Mapping[str, str] | None = None,
     hide: Mapping[str, Sequence[bool]] | None = None,
+    contributions: Mapping[str, Sequence[Sequence[float] | None]] | None = None,
+    rules: Rules | None = None,
+    together: Mapping[str, Sequence[str]] | None = None,
 ) -> SafeTable:
     """Suppress every figure that rests on fewer pupils than the threshold.
 
@@ -134,6 +141,18 @@ def suppress(
         (:func:`protect`, :class:`evaluation.linked.LinkedCounts`). Every statistic resting
         on a hidden count is hidden too, so a hidden statistic never tells a small count
         from a protecting one.
+    contributions : mapping, optional
+        Statistic column (a mean or a sum of pupils' values) -> per row, the values it is
+        computed from (one per pupil; None for a row with none). Each cell is checked with
+        ACRO's dominance rules (:func:`evaluation.sdc_rules.nk_dominated`: ``NKCheck``;
+        :func:`evaluation.sdc_rules.p_ratio_fails`: ``PPercentCheck``) and hidden when it
+        fails one.
+    rules : Rules, optional
+        The rules' parameters (``analysis.yml``'s ``disclosure``); default ACRO's, with
+        ``threshold``.
+    together : mapping, optional
+        Statistic -> the statistics of the same row that would give it away (a difference
+        and one of its terms); these are hidden wherever it is hidden by a dominance rule.
 
     Returns
     -------
@@ -151,6 +170,14 @@ def suppress(
     >>> safe = suppress(df, {}, threshold=10, totals={"n": ["n_fsm", "n_other"]})
     >>> safe.frame.iloc[0].tolist()
     ['c', 'c', '54']
+
+    One pupil's score dominating a mean hides it (``NKCheck``, ``PPercentCheck``):
+
+    >>> t = pd.DataFrame({"n": [12, 12], "mean": [41.5, 5.0]})
+    >>> values = [[2.0] * 11 + [480.0], [5.0] * 12]
+    >>> s = suppress(t, {"mean": "n"}, contributions={"mean": values})
+    >>> s.frame["mean"].tolist(), s.checks["mean"].tolist()
+    (['c', '5.0'], ['NKCheck; PPercentCheck; ', 'ok'])
     """
     leaked = [c for c in table.columns if c in IDENTIFIERS]
     if leaked:
@@ -184,7 +211,15 @@ def suppress(
     for stat, ns in counts.items():
         ns = [ns] if isinstance(ns, str) else list(ns)
         hidden[stat] |= hidden[ns].any(axis=1)
-    checks = _checks(table, counts, count_cols, hidden, threshold)
+    rules = Rules(safe_threshold=threshold) if rules is None else rules
+    dominated = _dominance(table, contributions or {}, rules)
+    for stat, f in dominated.items():
+        hidden[stat] |= f["NKCheck"] | f["PPercentCheck"]
+    for stat, others in (together or {}).items():
+        if stat in dominated:
+            for other in others:
+                hidden[other] |= dominated[stat]["NKCheck"] | dominated[stat]["PPercentCheck"]
+    checks = _checks(table, counts, count_cols, hidden, threshold, dominated)
     n_suppressed = int(hidden.to_numpy().sum())
     for col in table.columns:
         if hidden[col].any():
@@ -205,19 +240,42 @@ def suppress(
                      checks.reset_index(drop=True))
 
 
-def _checks(table, counts, count_cols, hidden, threshold) -> pd.DataFrame:
+def _dominance(table, contributions, rules) -> dict[str, pd.DataFrame]:
+    """Per statistic with contributions: per row, whether it fails ``NKCheck``/``PPercentCheck``."""
+    out = {}
+    for stat, cells in contributions.items():
+        if stat not in table.columns:
+            raise ValueError(f"`contributions` names a column not in `table`: {stat!r}")
+        cells = list(cells)
+        if len(cells) != len(table):
+            raise ValueError(f"`contributions[{stat!r}]` has {len(cells)} rows; `table` has "
+                             f"{len(table)}")
+        shown = table[stat].notna().to_numpy()
+        nk = [bool(s) and v is not None and nk_dominated(v, rules)
+              for v, s in zip(cells, shown, strict=True)]
+        pp = [bool(s) and v is not None and p_ratio_fails(v, rules)
+              for v, s in zip(cells, shown, strict=True)]
+        out[stat] = pd.DataFrame({"NKCheck": nk, "PPercentCheck": pp}, index=table.index)
+    return out
+
+
+def _checks(table, counts, count_cols, hidden, threshold, dominated=None) -> pd.DataFrame:
     """Each cell's failing rules, as ACRO names them (see ``SafeTable.checks``)."""
     flags = {c: pd.DataFrame(False, index=table.index, columns=table.columns)
-             for c in ("PresenceOfZeroCheck", "MinimumThresholdCheck")}
+             for c in ("PresenceOfZeroCheck", *DOMINANCE, "MinimumThresholdCheck")}
     for col in count_cols:
         n = pd.to_numeric(table[col], errors="coerce").astype("float64")
         flags["PresenceOfZeroCheck"][col] = (n == 0).to_numpy()
         flags["MinimumThresholdCheck"][col] = (n < threshold).to_numpy()
     for stat, ns in counts.items():
         ns = [ns] if isinstance(ns, str) else list(ns)
-        for f in flags.values():
-            f[stat] |= f[ns].any(axis=1)
-    flags["SecondarySuppression"] = hidden & ~flags["MinimumThresholdCheck"]
+        for name in ("PresenceOfZeroCheck", "MinimumThresholdCheck"):
+            flags[name][stat] |= flags[name][ns].any(axis=1)
+    for stat, f in (dominated or {}).items():
+        for name in DOMINANCE:
+            flags[name][stat] = f[name].to_numpy()
+    primary = flags["MinimumThresholdCheck"] | flags["NKCheck"] | flags["PPercentCheck"]
+    flags["SecondarySuppression"] = hidden & ~primary
     out = pd.DataFrame("", index=table.index, columns=table.columns, dtype=object)
     for name, f in flags.items():
         out = out + pd.DataFrame(np.where(f.to_numpy(), f"{name}; ", ""), index=f.index,

@@ -79,7 +79,8 @@ def _table_record(uid: str, table: SafeTable, section, now: str) -> tuple[dict, 
     checks = checks.copy()
     checks.columns = list(table.frame.columns)
     checks.index = [str(i) for i in range(len(checks))]
-    names = ("PresenceOfZeroCheck", "MinimumThresholdCheck", "SecondarySuppression")
+    names = ("PresenceOfZeroCheck", "NKCheck", "PPercentCheck", "MinimumThresholdCheck",
+             "SecondarySuppression")
     cells = {k: [] for k in names}
     hidden = table.hidden.to_numpy()
     shown_zeros = 0

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from evaluation.disclosure_cells import rate_contributions
 from evaluation.gaps.pupils import COUNTS
 from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
 from evaluation.report.display import Section
@@ -75,7 +76,8 @@ def gaps(res: EvaluationResult) -> Section:
         safe = safe_table(res.plan, schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS, hide={
             f"n_{v}": [res.hidden((f"school_{v}", phase, n, str(c))) for n, c in
                        zip(schools["school_name"], schools["cohort"], strict=True)]
-            for v in ("fsm", "non_fsm")} | _rates_revealing_counts(schools[SCHOOL_COLUMNS], t))
+            for v in ("fsm", "non_fsm")} | _rates_revealing_counts(schools[SCHOOL_COLUMNS], t),
+            **rate_contributions(schools[SCHOOL_COLUMNS]))
         parts.append(safe)
         parts.append(attainment_chart(_as_shown(schools, safe), g.measure, t,
                                       measure_name=label))
@@ -85,7 +87,8 @@ def gaps(res: EvaluationResult) -> Section:
             col: [res.hidden((f"trend_{v}", phase, grp, str(y))) for grp, y in
                   zip(trends["group"], trends["year"], strict=True)]
             for col, v in (("n", "n"), ("n_fsm", "fsm"), ("n_non_fsm", "non_fsm"))}
-            | _rates_revealing_counts(trends[TREND_COLUMNS], t))
+            | _rates_revealing_counts(trends[TREND_COLUMNS], t),
+            **rate_contributions(trends[TREND_COLUMNS]))
         parts.append(safe)
         parts.append(gap_trend_chart(replace(g.trends, table=_as_shown(trends, safe)), t,
                                      measure_name=label))
