@@ -63,6 +63,16 @@ def _rates_revealing_counts(table, t: int) -> dict[str, list[bool]]:
     return {c: small.tolist() for c in cols}
 
 
+def _with_linked(flags: dict, res, table: str, phase: str, names, years) -> dict:
+    """Also hide a row's rates where a count they give (pupils reaching the measure or not)
+    is hidden across the report set (:func:`evaluation.linked._rate_counts`)."""
+    keys = [f"{table}_{o}_{v}" for o in ("pass", "fail")
+            for v in (("n", "fsm", "non_fsm") if table == "trend" else ("fsm", "non_fsm"))]
+    linked = [any(res.hidden((k, phase, n, str(y))) for k in keys)
+              for n, y in zip(names, years, strict=True)]
+    return {c: [a or b for a, b in zip(f, linked, strict=True)] for c, f in flags.items()}
+
+
 def gaps(res: EvaluationResult) -> Section:
     """FSM gaps by school and over time against national; overall: gap against FSM share."""
     t = threshold(res.plan)
@@ -76,7 +86,9 @@ def gaps(res: EvaluationResult) -> Section:
         safe = safe_table(res.plan, schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS, hide={
             f"n_{v}": [res.hidden((f"school_{v}", phase, n, str(c))) for n, c in
                        zip(schools["school_name"], schools["cohort"], strict=True)]
-            for v in ("fsm", "non_fsm")} | _rates_revealing_counts(schools[SCHOOL_COLUMNS], t),
+            for v in ("fsm", "non_fsm")} | _with_linked(
+                _rates_revealing_counts(schools[SCHOOL_COLUMNS], t), res, "school", phase,
+                schools["school_name"], schools["cohort"]),
             **rate_contributions(schools[SCHOOL_COLUMNS]))
         parts.append(safe)
         parts.append(attainment_chart(_as_shown(schools, safe), g.measure, t,
@@ -87,7 +99,8 @@ def gaps(res: EvaluationResult) -> Section:
             col: [res.hidden((f"trend_{v}", phase, grp, str(y))) for grp, y in
                   zip(trends["group"], trends["year"], strict=True)]
             for col, v in (("n", "n"), ("n_fsm", "fsm"), ("n_non_fsm", "non_fsm"))}
-            | _rates_revealing_counts(trends[TREND_COLUMNS], t),
+            | _with_linked(_rates_revealing_counts(trends[TREND_COLUMNS], t), res, "trend",
+                           phase, trends["group"], trends["year"]),
             **rate_contributions(trends[TREND_COLUMNS]))
         parts.append(safe)
         parts.append(gap_trend_chart(replace(g.trends, table=_as_shown(trends, safe)), t,
