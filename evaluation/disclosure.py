@@ -317,7 +317,8 @@ Relation = tuple[Hashable, Sequence[Hashable]]
 
 
 def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
-              hidden: Iterable[Hashable]) -> dict[Hashable, tuple[float, float]]:
+              hidden: Iterable[Hashable], zero_ok: Iterable[Hashable] = ()
+              ) -> dict[Hashable, tuple[float, float]]:
     """Smallest and largest value of each hidden count consistent with everything shown.
 
     The attacker's view: shown counts are known, each hidden count is a whole number of at
@@ -331,6 +332,8 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
         Linear relations between the counts, by key.
     hidden : iterable
         Keys of the hidden counts.
+    zero_ok : iterable, optional
+        Hidden counts that may be 0 (hidden with a rate, not for being small).
 
     Returns
     -------
@@ -343,6 +346,7 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     {'a': (1.0, 19.0), 'b': (1.0, 19.0)}
     """
     hidden = set(hidden)
+    zero_ok = set(zero_ok)
     cap = float(sum(abs(v) for v in values.values()) + 1)   # reaching it means unbounded
     out = {}
     # hidden counts that share no relation, directly or through other hidden counts, bound
@@ -358,9 +362,10 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
             for sense in (1.0, -1.0):
                 c = np.zeros(len(keys))
                 c[i] = sense
+                low = np.array([0.0 if key in zero_ok else 1.0 for key in keys])
                 r = optimize.milp(c, constraints=[optimize.LinearConstraint(a, rhs, rhs)],
                                   integrality=np.ones(len(keys)),
-                                  bounds=optimize.Bounds(np.ones(len(keys)), cap))
+                                  bounds=optimize.Bounds(low, cap))
                 if r.status != 0:
                     raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
                 ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
@@ -411,7 +416,8 @@ def _equations(values, relations, col):
 
 def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             threshold: int = 10, width: int | None = None,
-            max_rounds: int = 50, shown: Iterable[Hashable] = ()) -> frozenset:
+            max_rounds: int = 50, shown: Iterable[Hashable] = (),
+            implies: Iterable[tuple[Hashable, Hashable]] = ()) -> frozenset:
     """Choose the counts to hide so that no small count can be worked out from the rest.
 
     Primary suppression hides every count with ``0 < n < threshold``. Secondary suppression
@@ -438,6 +444,9 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         always safe, so the loop ends).
     shown : iterable, optional
         Counts that stay shown whatever (printed elsewhere); the others protect the hidden.
+    implies : iterable of (key, key), optional
+        Pairs ``(a, b)``: where ``a`` is hidden, ``b`` is hidden too (a rate resting on a
+        hidden count is hidden, so the counts the rate would give are not published).
 
     Returns
     -------
@@ -474,7 +483,10 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     cost = np.array([1.0 + values[k] / total_size for k in keys])
     lower = np.array([1.0 if k in primary else 0.0 for k in keys])
     fixed = set(shown) - primary
-    upper = np.array([0.0 if values[k] == 0 or k in fixed else 1.0 for k in keys])
+    implies = list(implies)
+    zero_ok = {b for _, b in implies}     # hidden with a rate, whatever their size
+    upper = np.array([0.0 if (values[k] == 0 and k not in zero_ok) or k in fixed else 1.0
+                      for k in keys])
     rows = []
     for total, parts in relations:
         members = [idx[k] for k in dict.fromkeys([total, *parts])]
@@ -482,6 +494,30 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             row = np.zeros(n)
             row[members] = 1.0
             row[m] = -1.0
+            rows.append((row, 0.0))
+    # Necessary for each relation alone: a hidden part m, with the relation's total shown, lies
+    # between 1 and v_m plus the other hidden parts' values less one each, so those must
+    # carry at least width - v_m + 1 (any other relation only narrows it further). Stated
+    # up front, these spare most of the rounds below.
+    for total, parts in relations:
+        parts = list(dict.fromkeys(parts))
+        for m in parts:
+            need = width - values[m] + 1
+            if need <= 0 or upper[idx[m]] == 0:
+                continue
+            row = np.zeros(n)
+            for j in parts:
+                if j != m:
+                    row[idx[j]] += max(values[j] - 1, 0)
+            if total not in parts:
+                row[idx[total]] += need          # a hidden total leaves m unbounded above
+            row[idx[m]] -= need
+            rows.append((row, 0.0))
+    for a, b in implies:                  # s_b >= s_a
+        if a in idx and b in idx:
+            row = np.zeros(n)
+            row[idx[b]] += 1.0
+            row[idx[a]] -= 1.0
             rows.append((row, 0.0))
     hidden = set(primary)
     for _ in range(max_rounds):
@@ -493,7 +529,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         if r.status != 0:
             raise RuntimeError(f"secondary suppression found no pattern: {r.message}")
         hidden = {k for k in keys if r.x[idx[k]] > 0.5}
-        narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden).items()
+        narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden, zero_ok).items()
                   if hi - lo < width}
         if not narrow:
             return frozenset(hidden)
@@ -501,7 +537,8 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             near = {p for t, ps in relations if k in (t, *ps) for p in (t, *ps)}
             near |= {p for t, ps in relations if near & {t, *ps} for p in (t, *ps)}
             row = np.zeros(n)
-            candidates = [idx[p] for p in near - hidden if values[p] > 0 and p not in fixed]
+            candidates = [idx[p] for p in near - hidden
+                          if (values[p] > 0 or p in zero_ok) and p not in fixed]
             if not candidates:
                 continue
             row[candidates] = 1.0

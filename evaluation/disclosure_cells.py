@@ -63,7 +63,7 @@ def descriptive_contributions(matched: pd.DataFrame, outcomes: Iterable[str],
 
 def cell_contributions(data: pd.DataFrame, keys: pd.DataFrame, value: str,
                        where: pd.Series | None = None) -> list[np.ndarray]:
-    """The non-missing ``value`` of the rows of ``data`` matching each row of ``keys``.
+    """Return the non-missing ``value`` of the rows of ``data`` matching each row of ``keys``.
 
     Parameters
     ----------

@@ -161,7 +161,7 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     _tracking_counts(ds, schools, clusters, values, relations)
     _survey_counts(ds, schools, clusters, values, relations)
     relations = [(t, ps) for t, ps in relations if ps and _holds(values, t, ps)]
-    hide = protect(values, relations, threshold=plan.threshold)
+    hide = protect(values, relations, threshold=plan.threshold, implies=_rate_implies(values))
     return LinkedCounts(values, tuple(relations), hide, plan.threshold)
 
 
@@ -393,6 +393,28 @@ def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
 
 #: The counts a shown rate gives with its size: pupils reaching the measure and not reaching it.
 OUTCOMES = ("pass", "fail")
+
+
+def _rate_implies(values) -> list:
+    """Pairs (a, b) of :func:`evaluation.disclosure.protect`: hiding a hides b, for rates.
+
+    A row's rates are shown or hidden together (``evaluation.report.gaps``), so the counts
+    they give (reaching, not reaching) are hidden together; and a rate resting on a hidden
+    count is hidden, so a hidden count of a row hides the counts its rates give.
+    """
+    rows: dict = {}
+    for k in values:
+        if k[0].startswith(("school_pass_", "school_fail_")):
+            rows.setdefault(("school", *k[1:]), []).append(k)
+        elif k[0].startswith(("trend_pass_", "trend_fail_")):
+            rows.setdefault(("trend", *k[1:]), []).append(k)
+    out = []
+    for (table, *rest), keys in rows.items():
+        sizes = [("school_fsm", *rest), ("school_non_fsm", *rest)] if table == "school" else \
+            [(f"trend_{v}", *rest) for v in ("n", "fsm", "non_fsm")]
+        for a in [*keys, *sizes]:
+            out += [(a, b) for b in keys if b != a and a in values]
+    return out
 
 
 def _rate_counts(ph_pupils, ds, schools, groups, names, phase, latest, values, relations):

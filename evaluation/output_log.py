@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import html
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
-
-import html
-import re
 
 import pandas as pd
 
@@ -138,7 +137,7 @@ TEXT_CHECKS = ("MinimumThresholdCheck", "ClassDisclosureCheck")
 
 
 def visible_text(part) -> str:
-    """The text a reader sees of a report part (tags removed; a chart: caption and alt text).
+    """Return the text a reader sees of a part (tags removed; a chart: caption and alt text).
 
     Examples
     --------
@@ -161,12 +160,15 @@ def visible_text(part) -> str:
 
 def _text_record(uid: str, kind: str, part, text: str, section, rules: Rules, now: str
                  ) -> tuple[dict, pd.DataFrame]:
-    """A text block or figure of the report: the threshold on every count of pupils it prints,
-    and the attribute check (ACRO's ``custom`` output, checked rather than left to review)."""
+    """Return the record of a text block or figure, and its file.
+
+    The threshold on every count of pupils it prints, and the attribute check (ACRO's
+    ``custom`` output, checked rather than left to review).
+    """
     counts = [(m.group(0), int(m.group(1).replace(",", ""))) for m in TEXT_COUNT.finditer(text)]
     outcome = {"count": {}}
     cells = {k: [] for k in TEXT_CHECKS}
-    for i, (phrase, n) in enumerate(counts):
+    for i, (_, n) in enumerate(counts):
         small = 0 < n < rules.safe_threshold
         outcome["count"][str(i)] = "MinimumThresholdCheck; " if small else "ok"
         if small:

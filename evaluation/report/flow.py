@@ -95,7 +95,7 @@ def flow(res: EvaluationResult) -> Section:
 
 
 def _dominance(pe: PhaseResult, d: pd.DataFrame) -> dict:
-    """The means' pupil values, for the N-K and p-ratio rules (issue 14)."""
+    """Return the means' pupil values, for the N-K and p-ratio rules (issue 14)."""
     from evaluation.disclosure_cells import descriptive_contributions
 
     c = descriptive_contributions(pe.match.matched_data(), d["outcome"])

@@ -64,8 +64,11 @@ def _rates_revealing_counts(table, t: int) -> dict[str, list[bool]]:
 
 
 def _with_linked(flags: dict, res, table: str, phase: str, names, years) -> dict:
-    """Also hide a row's rates where a count they give (pupils reaching the measure or not)
-    is hidden across the report set (:func:`evaluation.linked._rate_counts`)."""
+    """Return ``flags`` also hiding a row's rates where a count they give is hidden.
+
+    The counts are the pupils reaching the measure or not, hidden across the report set
+    (:func:`evaluation.linked._rate_counts`).
+    """
     keys = [f"{table}_{o}_{v}" for o in ("pass", "fail")
             for v in (("n", "fsm", "non_fsm") if table == "trend" else ("fsm", "non_fsm"))]
     linked = [any(res.hidden((k, phase, n, str(y))) for k in keys)

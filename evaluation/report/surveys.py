@@ -16,7 +16,7 @@ LABELS = {"wording": "Statement", "n_baseline": "n baseline", "n_follow_up": "n 
 
 
 def _dominance(res: EvaluationResult, instrument: str, table) -> dict:
-    """The item means' answers, for the N-K and p-ratio rules (issue 14)."""
+    """Return the item means' answers, for the N-K and p-ratio rules (issue 14)."""
     from evaluation.disclosure_cells import cell_contributions
 
     d = res.data.surveys

@@ -21,7 +21,7 @@ SUMMARY_LABELS = {"subject": "Subject", "start": "From", "end": "To", "n_classes
 
 
 def _dominance(res: EvaluationResult, table) -> dict:
-    """The APS means' pupil scores, for the N-K and p-ratio rules (issue 14)."""
+    """Return the APS means' pupil scores, for the N-K and p-ratio rules (issue 14)."""
     from evaluation.disclosure_cells import cell_contributions
 
     d = res.data.tracking
