@@ -7,8 +7,13 @@ failing cells), ``outcome`` (per column, per row: ``"ok"`` or the failing checks
 ``command``, ``summary``, ``timestamp``, ``comments``, ``exception`` and ``fair``. Each report
 build writes the same, so that a checker can review it with the tools they already use:
 every table the report shows (cells named as ACRO names its checks, plus
-``SecondarySuppression`` for cells hidden to protect others) and every outcome model
-(``MinimumDoFCheck`` on its residual degrees of freedom). The per-table CSV files hold the
+``SecondarySuppression`` for cells hidden to protect others; ``NKCheck`` and
+``PPercentCheck`` for means whose pupils' values were passed), every outcome model
+(``MinimumDoFCheck`` on its residual degrees of freedom), and every text block and figure
+that prints a number (the flow diagram, the summary page, notes, captions and alt texts), as
+ACRO's ``custom`` outputs: each count of pupils it prints is checked against the threshold
+(``MinimumThresholdCheck``) and each statement that every pupil of a group shares a value
+fails ``ClassDisclosureCheck``; a figure's file holds the data it draws. The per-table CSV files hold the
 table as shown, suppressed cells as the marker: the log never holds a suppressed value.
 
 The renderer asks for the log by naming its folder in the environment variable
