@@ -559,8 +559,8 @@ def _rule_cells(reports):
             for p in s.parts:
                 if not isinstance(p, SafeTable) or p.checks is None:
                     continue
-                hidden = p.hidden.to_numpy()
-                checks = p.checks.to_numpy()
+                hidden = p.hidden.to_numpy(dtype=bool)
+                checks = p.checks.to_numpy(dtype=object)
                 out["hidden cells"] += int(hidden.sum())
                 for name in ("MinimumThresholdCheck", "SecondarySuppression", "NKCheck",
                              "PPercentCheck"):
