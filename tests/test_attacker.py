@@ -577,16 +577,26 @@ def test_the_attack_s_figures_are_written(published):
     t = published.threshold
     intervals = {k: iv for k, iv in published.intervals().items()
                  if k not in published.approx}
-    widths = {k: hi - lo for k, (lo, hi) in intervals.items()}
-    key = min(widths, key=lambda k: (widths[k], repr(k))) if widths else None
+    def narrowest(keys):
+        widths = {k: intervals[k][1] - intervals[k][0] for k in keys}
+        key = min(widths, key=lambda k: (widths[k], repr(k))) if widths else None
+        return None if key is None else {"count": repr(key), "low": intervals[key][0],
+                                         "high": intervals[key][1], "width": widths[key]}
+
+    implicit = [k for k in intervals if k in published.implicit]
     figures = {
         "data": published.name, "threshold": t,
         "published counts": sum(v is not HIDDEN for v in published.values.values()),
         "relations": len(published.relations),
+        "relations from rates": sum("rates" in w or "reaching" in w
+                                    for _, _, w in published.relations),
         "intervals checked": len(intervals),
-        "narrowest interval": None if key is None else {
-            "count": repr(key), "low": intervals[key][0], "high": intervals[key][1],
-            "width": widths[key]},
+        "narrowest interval (suppressed counts)": narrowest(
+            [k for k in intervals if k not in published.implicit]),
+        "narrowest interval (unprinted remainders and hidden rates' counts, may be 0; "
+        "excluding those pinned to 0)": narrowest(
+            [k for k in implicit if intervals[k][1] > 0]),
+        "unprinted remainders pinned to 0": sum(intervals[k][1] == 0 for k in implicit),
         "rate counts bounded by rounding": len(published.approx),
         "cells by rule": _rule_cells(published.reports),
     }
