@@ -13,8 +13,9 @@ every table the report shows (cells named as ACRO names its checks, plus
 that prints a number (the flow diagram, the summary page, notes, captions and alt texts), as
 ACRO's ``custom`` outputs: each count of pupils it prints is checked against the threshold
 (``MinimumThresholdCheck``) and each statement that every pupil of a group shares a value
-fails ``ClassDisclosureCheck``; a figure's file holds the data it draws. The per-table CSV files hold the
-table as shown, suppressed cells as the marker: the log never holds a suppressed value.
+fails ``ClassDisclosureCheck``; a figure's file holds the data it draws. The per-table CSV
+files hold the table as shown, suppressed cells as the marker: the log never holds a
+suppressed value.
 
 The renderer asks for the log by naming its folder in the environment variable
 ``EM_OUTPUT_LOG`` while the report's notebook runs (:func:`requested`);
