@@ -11,6 +11,10 @@ import pandas as pd
 from scipy import optimize
 
 from evaluation.schema import IDENTIFIERS
+from evaluation.sdc_rules import Rules, nk_dominated, p_ratio_fails
+
+#: The dominance rules applied to a mean or a sum, as ACRO names them.
+DOMINANCE = ("NKCheck", "PPercentCheck")
 
 FOOTNOTE = (
     "{marker} = suppressed: the figure rests on fewer than {threshold} pupils, or would let a "
@@ -106,6 +110,9 @@ def suppress(
     decimals: int | Mapping[str, int] = 1,
     labels: Mapping[str, str] | None = None,
     hide: Mapping[str, Sequence[bool]] | None = None,
+    contributions: Mapping[str, Sequence[Sequence[float] | None]] | None = None,
+    rules: Rules | None = None,
+    together: Mapping[str, Sequence[str]] | None = None,
 ) -> SafeTable:
     """Suppress every figure that rests on fewer pupils than the threshold.
 
@@ -134,6 +141,18 @@ def suppress(
         (:func:`protect`, :class:`evaluation.linked.LinkedCounts`). Every statistic resting
         on a hidden count is hidden too, so a hidden statistic never tells a small count
         from a protecting one.
+    contributions : mapping, optional
+        Statistic column (a mean or a sum of pupils' values) -> per row, the values it is
+        computed from (one per pupil; None for a row with none). Each cell is checked with
+        ACRO's dominance rules (:func:`evaluation.sdc_rules.nk_dominated`: ``NKCheck``;
+        :func:`evaluation.sdc_rules.p_ratio_fails`: ``PPercentCheck``) and hidden when it
+        fails one.
+    rules : Rules, optional
+        The rules' parameters (``analysis.yml``'s ``disclosure``); default ACRO's, with
+        ``threshold``.
+    together : mapping, optional
+        Statistic -> the statistics of the same row that would give it away (a difference
+        and one of its terms); these are hidden wherever it is hidden by a dominance rule.
 
     Returns
     -------
@@ -151,6 +170,14 @@ def suppress(
     >>> safe = suppress(df, {}, threshold=10, totals={"n": ["n_fsm", "n_other"]})
     >>> safe.frame.iloc[0].tolist()
     ['c', 'c', '54']
+
+    One pupil's score dominating a mean hides it (``NKCheck``, ``PPercentCheck``):
+
+    >>> t = pd.DataFrame({"n": [12, 12], "mean": [41.5, 5.0]})
+    >>> values = [[2.0] * 11 + [480.0], [5.0] * 12]
+    >>> s = suppress(t, {"mean": "n"}, contributions={"mean": values})
+    >>> s.frame["mean"].tolist(), s.checks["mean"].tolist()
+    (['c', '5.0'], ['NKCheck; PPercentCheck; ', 'ok'])
     """
     leaked = [c for c in table.columns if c in IDENTIFIERS]
     if leaked:
@@ -184,7 +211,15 @@ def suppress(
     for stat, ns in counts.items():
         ns = [ns] if isinstance(ns, str) else list(ns)
         hidden[stat] |= hidden[ns].any(axis=1)
-    checks = _checks(table, counts, count_cols, hidden, threshold)
+    rules = Rules(safe_threshold=threshold) if rules is None else rules
+    dominated = _dominance(table, contributions or {}, rules)
+    for stat, f in dominated.items():
+        hidden[stat] |= f["NKCheck"] | f["PPercentCheck"]
+    for stat, others in (together or {}).items():
+        if stat in dominated:
+            for other in others:
+                hidden[other] |= dominated[stat]["NKCheck"] | dominated[stat]["PPercentCheck"]
+    checks = _checks(table, counts, count_cols, hidden, threshold, dominated)
     n_suppressed = int(hidden.to_numpy().sum())
     for col in table.columns:
         if hidden[col].any():
@@ -204,7 +239,26 @@ def suppress(
                      checks.reset_index(drop=True))
 
 
-def _checks(table, counts, count_cols, hidden, threshold) -> pd.DataFrame:
+def _dominance(table, contributions, rules) -> dict[str, pd.DataFrame]:
+    """Per statistic with contributions: per row, whether it fails ``NKCheck``/``PPercentCheck``."""
+    out = {}
+    for stat, cells in contributions.items():
+        if stat not in table.columns:
+            raise ValueError(f"`contributions` names a column not in `table`: {stat!r}")
+        cells = list(cells)
+        if len(cells) != len(table):
+            raise ValueError(f"`contributions[{stat!r}]` has {len(cells)} rows; `table` has "
+                             f"{len(table)}")
+        shown = table[stat].notna().to_numpy()
+        nk = [bool(s) and v is not None and nk_dominated(v, rules)
+              for v, s in zip(cells, shown, strict=True)]
+        pp = [bool(s) and v is not None and p_ratio_fails(v, rules)
+              for v, s in zip(cells, shown, strict=True)]
+        out[stat] = pd.DataFrame({"NKCheck": nk, "PPercentCheck": pp}, index=table.index)
+    return out
+
+
+def _checks(table, counts, count_cols, hidden, threshold, dominated=None) -> pd.DataFrame:
     """Each cell's failing rules, as ACRO names them (see ``SafeTable.checks``)."""
     pos = {c: i for i, c in enumerate(table.columns)}
     zero = np.zeros(table.shape, dtype=bool)
@@ -219,10 +273,15 @@ def _checks(table, counts, count_cols, hidden, threshold) -> pd.DataFrame:
         idx = [pos[c] for c in ns]
         for f in (zero, small):
             f[:, pos[stat]] |= f[:, idx].any(axis=1)
-    secondary = hidden.to_numpy(dtype=bool) & ~small
+    dom = {name: np.zeros(table.shape, dtype=bool) for name in DOMINANCE}
+    for stat, f in (dominated or {}).items():
+        for name in DOMINANCE:
+            dom[name][:, pos[stat]] = f[name].to_numpy(dtype=bool)
+    primary = small | dom["NKCheck"] | dom["PPercentCheck"]
+    secondary = hidden.to_numpy(dtype=bool) & ~primary
     out = np.full(table.shape, "", dtype=object)
-    for name, f in (("PresenceOfZeroCheck", zero), ("MinimumThresholdCheck", small),
-                    ("SecondarySuppression", secondary)):
+    for name, f in (("PresenceOfZeroCheck", zero), *dom.items(),
+                    ("MinimumThresholdCheck", small), ("SecondarySuppression", secondary)):
         out = np.where(f, out + f"{name}; ", out)
     out[out == ""] = "ok"
     return pd.DataFrame(out, index=table.index, columns=table.columns, dtype=object)
@@ -262,7 +321,8 @@ Relation = tuple[Hashable, Sequence[Hashable]]
 
 
 def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
-              hidden: Iterable[Hashable]) -> dict[Hashable, tuple[float, float]]:
+              hidden: Iterable[Hashable], zero_ok: Iterable[Hashable] = ()
+              ) -> dict[Hashable, tuple[float, float]]:
     """Smallest and largest value of each hidden count consistent with everything shown.
 
     The attacker's view: shown counts are known, each hidden count is a whole number of at
@@ -276,6 +336,8 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
         Linear relations between the counts, by key.
     hidden : iterable
         Keys of the hidden counts.
+    zero_ok : iterable, optional
+        Hidden counts that may be 0 (hidden with a rate, not for being small).
 
     Returns
     -------
@@ -288,6 +350,7 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     {'a': (1.0, 19.0), 'b': (1.0, 19.0)}
     """
     hidden = set(hidden)
+    zero_ok = set(zero_ok)
     cap = float(sum(abs(v) for v in values.values()) + 1)   # reaching it means unbounded
     out = {}
     # hidden counts that share no relation, directly or through other hidden counts, bound
@@ -303,9 +366,10 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
             for sense in (1.0, -1.0):
                 c = np.zeros(len(keys))
                 c[i] = sense
+                low = np.array([0.0 if key in zero_ok else 1.0 for key in keys])
                 r = optimize.milp(c, constraints=[optimize.LinearConstraint(a, rhs, rhs)],
                                   integrality=np.ones(len(keys)),
-                                  bounds=optimize.Bounds(np.ones(len(keys)), cap))
+                                  bounds=optimize.Bounds(low, cap))
                 if r.status != 0:
                     raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
                 ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
@@ -356,7 +420,8 @@ def _equations(values, relations, col):
 
 def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             threshold: int = 10, width: int | None = None,
-            max_rounds: int = 50, shown: Iterable[Hashable] = ()) -> frozenset:
+            max_rounds: int = 50, shown: Iterable[Hashable] = (),
+            implies: Iterable[tuple[Hashable, Hashable]] = ()) -> frozenset:
     """Choose the counts to hide so that no small count can be worked out from the rest.
 
     Primary suppression hides every count with ``0 < n < threshold``. Secondary suppression
@@ -383,6 +448,9 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         always safe, so the loop ends).
     shown : iterable, optional
         Counts that stay shown whatever (printed elsewhere); the others protect the hidden.
+    implies : iterable of (key, key), optional
+        Pairs ``(a, b)``: where ``a`` is hidden, ``b`` is hidden too (a rate resting on a
+        hidden count is hidden, so the counts the rate would give are not published).
 
     Returns
     -------
@@ -419,7 +487,10 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     cost = np.array([1.0 + values[k] / total_size for k in keys])
     lower = np.array([1.0 if k in primary else 0.0 for k in keys])
     fixed = set(shown) - primary
-    upper = np.array([0.0 if values[k] == 0 or k in fixed else 1.0 for k in keys])
+    implies = list(implies)
+    zero_ok = {b for _, b in implies}     # hidden with a rate, whatever their size
+    upper = np.array([0.0 if (values[k] == 0 and k not in zero_ok) or k in fixed else 1.0
+                      for k in keys])
     rows = []
     for total, parts in relations:
         members = [idx[k] for k in dict.fromkeys([total, *parts])]
@@ -427,6 +498,30 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             row = np.zeros(n)
             row[members] = 1.0
             row[m] = -1.0
+            rows.append((row, 0.0))
+    # Necessary for each relation alone: a hidden part m, with the relation's total shown, lies
+    # between 1 and v_m plus the other hidden parts' values less one each, so those must
+    # carry at least width - v_m + 1 (any other relation only narrows it further). Stated
+    # up front, these spare most of the rounds below.
+    for total, parts in relations:
+        parts = list(dict.fromkeys(parts))
+        for m in parts:
+            need = width - values[m] + 1
+            if need <= 0 or upper[idx[m]] == 0:
+                continue
+            row = np.zeros(n)
+            for j in parts:
+                if j != m:
+                    row[idx[j]] += max(values[j] - 1, 0)
+            if total not in parts:
+                row[idx[total]] += need          # a hidden total leaves m unbounded above
+            row[idx[m]] -= need
+            rows.append((row, 0.0))
+    for a, b in implies:                  # s_b >= s_a
+        if a in idx and b in idx:
+            row = np.zeros(n)
+            row[idx[b]] += 1.0
+            row[idx[a]] -= 1.0
             rows.append((row, 0.0))
     hidden = set(primary)
     for _ in range(max_rounds):
@@ -438,7 +533,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         if r.status != 0:
             raise RuntimeError(f"secondary suppression found no pattern: {r.message}")
         hidden = {k for k in keys if r.x[idx[k]] > 0.5}
-        narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden).items()
+        narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden, zero_ok).items()
                   if hi - lo < width}
         if not narrow:
             return frozenset(hidden)
@@ -446,7 +541,8 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             near = {p for t, ps in relations if k in (t, *ps) for p in (t, *ps)}
             near |= {p for t, ps in relations if near & {t, *ps} for p in (t, *ps)}
             row = np.zeros(n)
-            candidates = [idx[p] for p in near - hidden if values[p] > 0 and p not in fixed]
+            candidates = [idx[p] for p in near - hidden
+                          if (values[p] > 0 or p in zero_ok) and p not in fixed]
             if not candidates:
                 continue
             row[candidates] = 1.0

@@ -161,7 +161,7 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     _tracking_counts(ds, schools, clusters, values, relations)
     _survey_counts(ds, schools, clusters, values, relations)
     relations = [(t, ps) for t, ps in relations if ps and _holds(values, t, ps)]
-    hide = protect(values, relations, threshold=plan.threshold)
+    hide = protect(values, relations, threshold=plan.threshold, implies=_rate_implies(values))
     return LinkedCounts(values, tuple(relations), hide, plan.threshold)
 
 
@@ -387,4 +387,91 @@ def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
                 parts = [("trend_" + var, phase, g, year) for g in groups
                          if g.endswith(f": {role} schools")]
                 relations.append((("trend_" + var, phase, total, year), parts))
+    _rate_counts(ph_pupils, ds, schools, groups, names, phase, latest, values, relations)
     return pd.DataFrame()
+
+
+#: The counts a shown rate gives with its size: pupils reaching the measure and not reaching it.
+OUTCOMES = ("pass", "fail")
+
+
+def _rate_implies(values) -> list:
+    """Pairs (a, b) of :func:`evaluation.disclosure.protect`: hiding a hides b, for rates.
+
+    A row's rates are shown or hidden together (``evaluation.report.gaps``), so the counts
+    they give (reaching, not reaching) are hidden together; and a rate resting on a hidden
+    count is hidden, so a hidden count of a row hides the counts its rates give.
+    """
+    rows: dict = {}
+    for k in values:
+        if k[0].startswith(("school_pass_", "school_fail_")):
+            rows.setdefault(("school", *k[1:]), []).append(k)
+        elif k[0].startswith(("trend_pass_", "trend_fail_")):
+            rows.setdefault(("trend", *k[1:]), []).append(k)
+    out = []
+    for (table, *rest), keys in rows.items():
+        sizes = [("school_fsm", *rest), ("school_non_fsm", *rest)] if table == "school" else \
+            [(f"trend_{v}", *rest) for v in ("n", "fsm", "non_fsm")]
+        for a in [*keys, *sizes]:
+            out += [(a, b) for b in keys if b != a and a in values]
+    return out
+
+
+def _rate_counts(ph_pupils, ds, schools, groups, names, phase, latest, values, relations):
+    """Add the counts each shown rate implies: a rate times its pupils is a count reaching it.
+
+    A school's FSM rate times its FSM pupils gives its FSM pupils reaching the measure; a
+    group's the same, and the group's count is the sum of its schools' (a cluster's trial
+    row of the latest year), the "All EM schools" row the sum of the clusters' trial rows, a
+    row's pupils reaching it those of its FSM plus its non-FSM pupils. With these relations
+    a hidden school's rate cannot be worked out from its group's rate and the visible
+    schools' (issue 14). Keys ``("school_pass_fsm" | "school_fail_fsm" | ..., phase, school,
+    year)`` and ``("trend_pass_n" | "trend_fail_fsm" | ..., phase, group, year)``.
+    """
+    measure = GAP_MEASURE[phase]
+    pupils = ds.pupils[ds.pupils["phase"] == phase]
+    seen = pupils[pupils[measure].notna()]
+    fsm = seen["fsm"].astype(bool)
+    per = pd.DataFrame({
+        "school_id": seen["school_id"], "year": seen["cohort"].astype(str),
+        "pass_fsm": (seen[measure] == 1) & fsm, "fail_fsm": (seen[measure] != 1) & fsm,
+        "pass_non_fsm": (seen[measure] == 1) & ~fsm, "fail_non_fsm": (seen[measure] != 1) & ~fsm,
+    }).groupby(["school_id", "year"]).sum()
+    year = str(latest)
+    for sid, name in names.items():
+        if ("school_fsm", phase, name, year) not in values:
+            continue
+        row = per.loc[(sid, year)] if (sid, year) in per.index else None
+        for var in ("fsm", "non_fsm"):
+            keys = {o: (f"school_{o}_{var}", phase, name, year) for o in OUTCOMES}
+            for o in OUTCOMES:
+                values[keys[o]] = 0 if row is None else int(row[f"{o}_{var}"])
+            relations.append((("school_" + var, phase, name, year), list(keys.values())))
+    for group, ids in groups.items():
+        part = per[per.index.get_level_values("school_id").isin(list(ids))]
+        for y, counts in part.groupby(level="year").sum().iterrows():
+            if ("trend_n", phase, group, y) not in values:
+                continue
+            for o in OUTCOMES:
+                for var in ("fsm", "non_fsm"):
+                    key = (f"trend_{o}_{var}", phase, group, y)
+                    values[key] = int(counts[f"{o}_{var}"])
+                    relations.append((key, [(f"school_{o}_{var}", phase, names[s], y)
+                                            for s in ids]))
+                values[(f"trend_{o}_n", phase, group, y)] = \
+                    values[(f"trend_{o}_fsm", phase, group, y)] \
+                    + values[(f"trend_{o}_non_fsm", phase, group, y)]
+                relations.append(((f"trend_{o}_n", phase, group, y),
+                                  [(f"trend_{o}_fsm", phase, group, y),
+                                   (f"trend_{o}_non_fsm", phase, group, y)]))
+            for var in ("n", "fsm", "non_fsm"):
+                relations.append((("trend_" + var, phase, group, y),
+                                  [(f"trend_{o}_{var}", phase, group, y) for o in OUTCOMES]))
+    for total, role in (("All EM schools", "trial"), ("All partner schools", "partner")):
+        years = {k[3] for k in values if k[0] == "trend_n" and k[1] == phase}
+        for y in years:
+            for o in OUTCOMES:
+                for var in ("n", "fsm", "non_fsm"):
+                    parts = [(f"trend_{o}_{var}", phase, g, y) for g in groups
+                             if g.endswith(f": {role} schools")]
+                    relations.append(((f"trend_{o}_{var}", phase, total, y), parts))

@@ -7,9 +7,15 @@ failing cells), ``outcome`` (per column, per row: ``"ok"`` or the failing checks
 ``command``, ``summary``, ``timestamp``, ``comments``, ``exception`` and ``fair``. Each report
 build writes the same, so that a checker can review it with the tools they already use:
 every table the report shows (cells named as ACRO names its checks, plus
-``SecondarySuppression`` for cells hidden to protect others) and every outcome model
-(``MinimumDoFCheck`` on its residual degrees of freedom). The per-table CSV files hold the
-table as shown, suppressed cells as the marker: the log never holds a suppressed value.
+``SecondarySuppression`` for cells hidden to protect others; ``NKCheck`` and
+``PPercentCheck`` for means whose pupils' values were passed), every outcome model
+(``MinimumDoFCheck`` on its residual degrees of freedom), and every text block and figure
+that prints a number (the flow diagram, the summary page, notes, captions and alt texts), as
+ACRO's ``custom`` outputs: each count of pupils it prints is checked against the threshold
+(``MinimumThresholdCheck``) and each statement that every pupil of a group shares a value
+fails ``ClassDisclosureCheck``; a figure's file holds the data it draws. The per-table CSV
+files hold the table as shown, suppressed cells as the marker: the log never holds a
+suppressed value.
 
 The renderer asks for the log by naming its folder in the environment variable
 ``EM_OUTPUT_LOG`` while the report's notebook runs (:func:`requested`);
@@ -20,8 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import html
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -79,7 +87,8 @@ def _table_record(uid: str, table: SafeTable, section, now: str) -> tuple[dict, 
     checks = checks.copy()
     checks.columns = list(table.frame.columns)
     checks.index = [str(i) for i in range(len(checks))]
-    names = ("PresenceOfZeroCheck", "MinimumThresholdCheck", "SecondarySuppression")
+    names = ("PresenceOfZeroCheck", "NKCheck", "PPercentCheck", "MinimumThresholdCheck",
+             "SecondarySuppression")
     cells = {k: [] for k in names}
     hidden = table.hidden.to_numpy()
     shown_zeros = 0
@@ -118,6 +127,94 @@ def _table_record(uid: str, table: SafeTable, section, now: str) -> tuple[dict, 
                  "check_status": {k: "fail" if counts[k] else "pass" for k in names}},
     }
     return record, table.frame
+
+
+#: A count of pupils (or respondents, units, classes) in running text: the threshold applies.
+TEXT_COUNT = re.compile(r"(?<!fewer than )(?<![\d.,])(\d{1,3}(?:,\d{3})*|\d+) (?:of [\d,]+ )?"
+                        r"(?:(?:EM|FSM|"
+                        r"non-FSM|comparison|treated|control|unmatched|matched|more|other) )*"
+                        r"(?:pupils?|units?|respondents?)\b")
+#: A statement that every member of a group shares a value (attribute disclosure).
+ATTRIBUTE = re.compile(r"\b(?:every|all|none of the|no) [^.]*?(?:pupils?|units?)[^.]*? "
+                       r"(?:ha(?:s|ve) the (?:same )?value|(?:is|are) (?:FSM|eligible))", re.I)
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+#: The checks of a text or figure: counts of pupils in it, and attribute statements.
+TEXT_CHECKS = ("MinimumThresholdCheck", "ClassDisclosureCheck")
+
+
+def visible_text(part) -> str:
+    """Return the text a reader sees of a part (tags removed; a chart: caption and alt text).
+
+    Examples
+    --------
+    >>> visible_text("<b>x</b> & 3 pupils")
+    '<b>x</b> & 3 pupils'
+    >>> from evaluation.report.display import Notice
+    >>> visible_text(Notice("12 pupils & 4 schools"))
+    '12 pupils & 4 schools'
+    """
+    if isinstance(part, str):
+        return part                               # shown escaped, as it is
+    if hasattr(part, "caption") and hasattr(part, "alt"):
+        return f"{part.caption} {part.alt}"
+    markup = part._repr_html_() if hasattr(part, "_repr_html_") else str(part)
+    markup = re.sub(r"(?s)<svg.*?</svg>", " ", markup)
+    markup = re.sub(r'aria-label="([^"]*)"', r"> \1 <", markup)   # read aloud: published
+    text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _text_record(uid: str, kind: str, part, text: str, section, rules: Rules, now: str
+                 ) -> tuple[dict, pd.DataFrame]:
+    """Return the record of a text block or figure, and its file.
+
+    The threshold on every count of pupils it prints, and the attribute check (ACRO's
+    ``custom`` output, checked rather than left to review).
+    """
+    counts = [(m.group(0), int(m.group(1).replace(",", ""))) for m in TEXT_COUNT.finditer(text)]
+    outcome = {"count": {}}
+    cells = {k: [] for k in TEXT_CHECKS}
+    for i, (_, n) in enumerate(counts):
+        small = 0 < n < rules.safe_threshold
+        outcome["count"][str(i)] = "MinimumThresholdCheck; " if small else "ok"
+        if small:
+            cells["MinimumThresholdCheck"].append([i, 0])
+    attributes = [m.group(0) for m in ATTRIBUTE.finditer(text)]
+    cells["ClassDisclosureCheck"] = [[i, 0] for i in range(len(attributes))]
+    n_fail = {k: len(v) for k, v in cells.items()}
+    omitted = int(getattr(part, "omitted", 0) or 0)
+    status = "fail" if any(n_fail.values()) else "pass"
+    summary = (f"MinimumThresholdCheck: {'fail' if n_fail['MinimumThresholdCheck'] else 'pass'}"
+               f" - {len(counts)} count(s) of pupils in the text, "
+               f"{n_fail['MinimumThresholdCheck']} below {rules.safe_threshold}.\n"
+               f"ClassDisclosureCheck: {'fail' if attributes else 'pass'} - "
+               f"{len(attributes)} statement(s) that every pupil of a group shares a value.\n")
+    if kind == "figure":
+        summary += (f"Marks left out because they rest on fewer than {rules.safe_threshold} "
+                    f"pupils: {omitted}; the marks drawn are those of the table beside it.\n")
+    numbers = NUMBER.findall(text)
+    summary += (f"Numbers published: {len(numbers)} ({len(counts)} counts of pupils; the others "
+                "are statistics of the tables and models logged here, years or labels).\n")
+    data = getattr(part, "data", None)
+    frame = data if kind == "figure" and isinstance(data, pd.DataFrame) else \
+        pd.DataFrame({"text": [text]})
+    record = {
+        "uid": uid, "status": status, "type": "custom",
+        "properties": {"method": kind, "mitigation": "withheld counts in words",
+                       "section": section.title, "suppressed_cells": omitted,
+                       "text": text, "counts": [p for p, _ in counts],
+                       "numbers": numbers},
+        "files": [{"name": f"{uid}.csv", "sdc": {"summary": n_fail, "cells": cells}}],
+        "outcome": outcome,
+        "command": f"evaluation.report: {kind} in section {section.title!r} "
+                   f"(#{section.anchor})",
+        "summary": summary, "timestamp": now, "comments": attributes, "exception": "",
+        "fair": {"context": _CONTEXT, "statbarn": "Text" if kind == "text" else "Figure",
+                 "risks": ["ClassDisclosure", "Differencing", "LowCount"],
+                 "checks_needed": list(TEXT_CHECKS), "common_mitigations": ["Suppression"],
+                 "check_status": {k: "fail" if n_fail[k] else "pass" for k in TEXT_CHECKS}},
+    }
+    return record, frame
 
 
 def _models(res):
@@ -171,18 +268,29 @@ def build(res, sections) -> tuple[dict, dict[str, pd.DataFrame]]:
     >>> log, files = build(None, [Section("Profile", "profile", [t])])
     >>> log["results"]["profile-1"]["outcome"]["n"]
     {'0': 'MinimumThresholdCheck; ', '1': 'ok'}
+    >>> log, _ = build(None, [Section("Flow", "flow", ["Analysed: 7 EM pupils."])])
+    >>> log["results"]["flow-text-1"]["status"], log["results"]["flow-text-1"]["outcome"]
+    ('fail', {'count': {'0': 'MinimumThresholdCheck; '}})
     """
     now = dt.datetime.now().isoformat()
     results, files = {}, {}
-    for section in sections:
-        k = 0
-        for part in getattr(section, "parts", []):
-            if isinstance(part, SafeTable):
-                k += 1
-                uid = f"{section.anchor}-{k}"
-                results[uid], files[uid] = _table_record(uid, part, section, now)
     plan = getattr(res, "plan", None)
     rules = Rules.from_plan(plan) if plan is not None else Rules()
+    for section in sections:
+        k = {"table": 0, "text": 0, "figure": 0}
+        for part in getattr(section, "parts", []):
+            if isinstance(part, SafeTable):
+                k["table"] += 1
+                uid = f"{section.anchor}-{k['table']}"
+                results[uid], files[uid] = _table_record(uid, part, section, now)
+                continue
+            text = visible_text(part)
+            if not re.search(r"\d", text):         # no number: nothing to check
+                continue
+            kind = "figure" if hasattr(part, "caption") and hasattr(part, "alt") else "text"
+            k[kind] += 1
+            uid = f"{section.anchor}-{kind}-{k[kind]}"
+            results[uid], files[uid] = _text_record(uid, kind, part, text, section, rules, now)
     for uid, phase, name, fit in _models(res):
         results[uid] = _model_record(uid, phase, name, fit, rules, now)
     for rec in results.values():

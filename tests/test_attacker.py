@@ -79,6 +79,8 @@ class Published:
         self.relations = []        # (total key, [part keys], where)
         self.small = []            # published counts 0 < n < threshold
         self.implicit = set()      # counts nobody prints but a difference reveals (may be 0)
+        self.lower = {}            # key -> lower bound (a rounded rate times its pupils)
+        self.approx = set()        # counts a shown rate gives to within its rounding
         self.attributes = []       # sentences saying every pupil of a group shares a value
 
     def see(self, key, shown, where):
@@ -133,6 +135,7 @@ class Published:
         lo = np.array([0.0 if k in self.implicit else 1.0 for k in hidden])
         cap = float(sum(v for v in self.values.values() if v is not HIDDEN) + 1)
         hi = np.array([self.upper.get(k, cap) for k in hidden])
+        lo = np.maximum(lo, [self.lower.get(k, 0.0) for k in hidden])
         cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
         out = {}
         for k, i in col.items():
@@ -300,7 +303,102 @@ def collect(plan, reports):
                                [("school_" + var, phase, s) for s in schools],
                                "cluster group = its schools")
     collect_more(pub, plan, reports)
+    collect_rates(pub, reports)
     return pub
+
+
+def _rate_count(pub, keys, rate, n, where):
+    """What a shown rate (percent, one decimal) and its pupils say about the pupils reaching
+    the measure (``keys["pass"]``) and not (``keys["fail"]``): exact, or bounds."""
+    r, size = str(rate).strip(), _num(n)
+    total = keys["n"]
+    if re.fullmatch(r"\d+(\.\d+)?", r) and isinstance(size, int):
+        step = 0.5 * 10 ** -len(r.split(".")[1]) if "." in r else 0.5
+        lo = math.ceil(round((float(r) - step) / 100 * size, 9))
+        hi = math.floor(round((float(r) + step) / 100 * size, 9))
+        lo, hi = max(lo, 0), min(hi, size)
+        if lo == hi:
+            pub.see(keys["pass"], lo, where)
+            pub.see(keys["fail"], size - lo, where)
+            return
+        for key, (a, b) in (("pass", (lo, hi)), ("fail", (size - hi, size - lo))):
+            pub.values.setdefault(keys[key], HIDDEN)
+            pub.where[keys[key]].append(where)
+            pub.lower[keys[key]] = max(a, pub.lower.get(keys[key], a))
+            pub.upper[keys[key]] = min(b, pub.upper.get(keys[key], b))
+            pub.approx.add(keys[key])
+    elif r == MARKER or size is HIDDEN:
+        for key in ("pass", "fail"):
+            if pub.values.get(keys[key]) is None:
+                pub.values[keys[key]] = HIDDEN
+            pub.implicit.add(keys[key])          # hidden with its rate: it may be 0
+            pub.where[keys[key]].append(where)
+    else:
+        return
+    pub.relate(total, [keys["pass"], keys["fail"]], f"{where}: pupils = reaching + not")
+
+
+def collect_rates(pub, reports):
+    """The counts rates give: a rate times its pupils is the pupils reaching the measure.
+
+    In the gaps tables each shown rate with its pupils gives the pupils reaching the measure
+    and not reaching it (to within the rate's rounding); a hidden rate leaves both unknown
+    (at least 0). Relations: reaching + not reaching = the pupils; a row's reaching pupils are
+    its FSM plus its non-FSM ones; a cluster's latest-year trial (partner) row's are its
+    schools'; the "All EM schools" ("All partner schools") row's are the clusters' trial
+    (partner) rows'.
+    """
+    cluster_schools = defaultdict(dict)
+    latest = {}
+    for name, (_res, secs) in reports.items():
+        scope = name or "overall"
+        for _, t in _tables(secs, "profile", "School", "EM pupils analysed"):
+            for r in t.to_dict("records"):
+                cluster_schools[scope][r["School"]] = (r["Phase"], r["Role"])
+        for phase, t in _tables(secs, "gaps", "School", "FSM pupils", "Non-FSM pupils"):
+            for r in t.to_dict("records"):
+                for rate, n, var in (("FSM", "FSM pupils", "fsm"),
+                                     ("Non-FSM", "Non-FSM pupils", "non_fsm")):
+                    keys = {"n": ("school_" + var, phase, r["School"]),
+                            "pass": ("school_pass_" + var, phase, r["School"]),
+                            "fail": ("school_fail_" + var, phase, r["School"])}
+                    _rate_count(pub, keys, r[rate], r[n], f"{scope} gaps by school")
+        for phase, t in _tables(secs, "gaps", "Schools", "Pupils", "FSM pupils"):
+            for r in t.to_dict("records"):
+                latest[phase] = max(latest.get(phase, r["Year"]), r["Year"])
+                for rate, n, var in (("All", "Pupils", "n"), ("FSM", "FSM pupils", "fsm"),
+                                     ("Non-FSM", "Non-FSM pupils", "non_fsm")):
+                    keys = {k: (f"trend_{k}_{var}" if k != "n" else f"trend_{var}", phase,
+                                r["Schools"], r["Year"]) for k in ("n", "pass", "fail")}
+                    _rate_count(pub, keys, r[rate], r[n], f"{scope} trends")
+    clusters = [c for c in reports if c is not None]
+    for k in [k for k in pub.values if k[0] in ("trend_pass_n", "trend_fail_n")]:
+        o = k[0].split("_")[1]
+        pub.relate(k, [(f"trend_{o}_fsm", *k[1:]), (f"trend_{o}_non_fsm", *k[1:])],
+                   "a row's reaching pupils = its FSM and non-FSM ones")
+    for phase in latest:
+        years = {k[3] for k in pub.values if k[0] == "trend_pass_fsm" and k[1] == phase}
+        for year in years:
+            for o in ("pass", "fail"):
+                for var in ("n", "fsm", "non_fsm"):
+                    for total, role in (("All EM schools", "trial"),
+                                        ("All partner schools", "partner")):
+                        parts = [k for k in pub.values if k[0] == f"trend_{o}_{var}"
+                                 and k[1] == phase and k[3] == year
+                                 and k[2].endswith(f": {role} schools")]
+                        pub.relate((f"trend_{o}_{var}", phase, total, year), parts,
+                                   f"{total} = sum of clusters' {role} groups (rates)")
+        for c in clusters:
+            for role in ("trial", "partner"):
+                schools = [s for s, (ph, rl) in cluster_schools.get(c, {}).items()
+                           if rl == role and ph == phase]
+                for o in ("pass", "fail"):
+                    for var in ("fsm", "non_fsm"):
+                        parts = [(f"school_{o}_{var}", phase, s) for s in schools]
+                        if schools and all(p in pub.values for p in parts):
+                            pub.relate((f"trend_{o}_{var}", phase, f"{c}: {role} schools",
+                                        latest[phase]), parts,
+                                       "cluster group's reaching pupils = its schools'")
 
 
 TEXT_COUNT = re.compile(r"(?<!fewer than )(?<![\d.,])(\d{1,3}(?:,\d{3})*) (?:(?:EM|FSM|non-FSM|"
@@ -435,7 +533,79 @@ def published(request):
         plan, reports = build(config.DEFAULT_SEED, provocation(config.DEFAULT_SEED))
     else:
         plan, reports = build(request.param)
-    return collect(plan, reports)
+    pub = collect(plan, reports)
+    pub.name = request.param if isinstance(request.param, str) else f"seed{request.param}"
+    pub.reports = reports
+    return pub
+
+
+def _rule_cells(reports):
+    """Cells of the report set hidden by each rule, and models failing the dof check."""
+    from evaluation import output_log
+
+    out = {"MinimumThresholdCheck": 0, "PresenceOfZeroCheck (zeros, shown)": 0,
+           "SecondarySuppression": 0, "NKCheck": 0, "PPercentCheck": 0,
+           "MinimumDoFCheck (models failing)": 0, "text counts failing": 0,
+           "hidden cells": 0}
+    for res, secs in reports.values():
+        log, _ = output_log.build(res, secs)
+        for rec in log["results"].values():
+            if rec["type"] == "regression":
+                out["MinimumDoFCheck (models failing)"] += rec["status"] == "fail"
+            elif rec["type"] == "custom":
+                out["text counts failing"] += len(rec["files"][0]["sdc"]["cells"]
+                                                  ["MinimumThresholdCheck"])
+        for s in secs:
+            for p in s.parts:
+                if not isinstance(p, SafeTable) or p.checks is None:
+                    continue
+                hidden = p.hidden.to_numpy(dtype=bool)
+                checks = p.checks.to_numpy(dtype=object)
+                out["hidden cells"] += int(hidden.sum())
+                for name in ("MinimumThresholdCheck", "SecondarySuppression", "NKCheck",
+                             "PPercentCheck"):
+                    out[name] += int(sum(f"{name};" in str(c) for c in checks[hidden]))
+                out["PresenceOfZeroCheck (zeros, shown)"] += int(sum(
+                    "PresenceOfZeroCheck;" in str(c) for c in checks[~hidden]))
+    return out
+
+
+def test_the_attack_s_figures_are_written(published):
+    """Not a check: the figures of the attack, printed (``-s``) and written beside the logs."""
+    import json
+
+    t = published.threshold
+    intervals = {k: iv for k, iv in published.intervals().items()
+                 if k not in published.approx}
+    def narrowest(keys):
+        widths = {k: intervals[k][1] - intervals[k][0] for k in keys}
+        key = min(widths, key=lambda k: (widths[k], repr(k))) if widths else None
+        return None if key is None else {"count": repr(key), "low": intervals[key][0],
+                                         "high": intervals[key][1], "width": widths[key]}
+
+    implicit = [k for k in intervals if k in published.implicit]
+    figures = {
+        "data": published.name, "threshold": t,
+        "published counts": sum(v is not HIDDEN for v in published.values.values()),
+        "relations": len(published.relations),
+        "relations from rates": sum("rates" in w or "reaching" in w
+                                    for _, _, w in published.relations),
+        "intervals checked": len(intervals),
+        "narrowest interval (suppressed counts)": narrowest(
+            [k for k in intervals if k not in published.implicit]),
+        "narrowest interval (unprinted remainders and hidden rates' counts, may be 0; "
+        "excluding those pinned to 0)": narrowest(
+            [k for k in implicit if intervals[k][1] > 0]),
+        "unprinted remainders pinned to 0": sum(intervals[k][1] == 0 for k in implicit),
+        "rate counts bounded by rounding": len(published.approx),
+        "cells by rule": _rule_cells(published.reports),
+    }
+    text = json.dumps(figures, indent=1, default=str)
+    print(text)
+    folder = config.REPORTS_DIR / "checker"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"attacker-{published.name}.json").write_text(text + "\n")
+    assert figures["intervals checked"] > 0 and figures["relations"] > 0
 
 
 def _narrow(key, interval, threshold, implicit):
@@ -459,6 +629,7 @@ def test_every_suppressed_count_keeps_an_interval_as_wide_as_the_threshold(publi
     t = published.threshold
     intervals = published.intervals()
     assert intervals, "nothing is suppressed: the attacker has nothing to attack"
+    intervals = {k: iv for k, iv in intervals.items() if k not in published.approx}
     narrow = {k: iv for k, iv in intervals.items() if _narrow(k, iv, t, published.implicit)}
     assert not narrow, "\n".join(
         f"{k}: {lo:g} to {hi:g} (seen in {sorted(set(published.where[k]))})"

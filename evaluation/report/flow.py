@@ -94,6 +94,16 @@ def flow(res: EvaluationResult) -> Section:
     return Section("From the programme to the analysis", "flow", parts)
 
 
+def _dominance(pe: PhaseResult, d: pd.DataFrame) -> dict:
+    """Return the means' pupil values, for the N-K and p-ratio rules (issue 14)."""
+    from evaluation.disclosure_cells import descriptive_contributions
+
+    c = descriptive_contributions(pe.match.matched_data(), d["outcome"])
+    return {"contributions": {"EM": c["mean_em"], "Comparison": c["mean_comparison"],
+                              "Comparison (weighted)": c["mean_comparison_weighted"]},
+            "together": {"EM": ["Difference"], "Comparison (weighted)": ["Difference"]}}
+
+
 def descriptive(res: EvaluationResult) -> Section:
     """Unadjusted outcomes of EM and comparison pupils, before any model."""
     parts = ["Outcomes as they are, before any adjustment: the mean score (point scores) or the "
@@ -138,7 +148,8 @@ def descriptive(res: EvaluationResult) -> Section:
                                          "Comparison (weighted)": cmp_counts,
                                          "Difference": rests},
                           decimals={c: 1 for c in ("EM", "Comparison", "Comparison (weighted)",
-                                                   "Difference")}, hide=hide)
+                                                   "Difference")}, hide=hide,
+                          **_dominance(pe, d))
         parts.append(safe.select(["Outcome", "Shown as", "EM", "Comparison",
                                   "Comparison (weighted)", "Difference"]))
     return Section("Outcomes before adjustment", "descriptive", parts)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from evaluation.disclosure_cells import rate_contributions
 from evaluation.gaps.pupils import COUNTS
 from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
 from evaluation.report.display import Section
@@ -44,6 +45,19 @@ def _rates_revealing_counts(table, t: int) -> dict[str, list[bool]]:
     return rates_revealing_counts(table, RATE_SIZES, ROW_STATISTICS, t)
 
 
+def _with_linked(flags: dict, res, table: str, phase: str, names, years) -> dict:
+    """Return ``flags`` also hiding a row's rates where a count they give is hidden.
+
+    The counts are the pupils reaching the measure or not, hidden across the report set
+    (:func:`evaluation.linked._rate_counts`).
+    """
+    keys = [f"{table}_{o}_{v}" for o in ("pass", "fail")
+            for v in (("n", "fsm", "non_fsm") if table == "trend" else ("fsm", "non_fsm"))]
+    linked = [any(res.hidden((k, phase, n, str(y))) for k in keys)
+              for n, y in zip(names, years, strict=True)]
+    return {c: [a or b for a, b in zip(f, linked, strict=True)] for c, f in flags.items()}
+
+
 def gaps(res: EvaluationResult) -> Section:
     """FSM gaps by school and over time against national; overall: gap against FSM share."""
     t = threshold(res.plan)
@@ -57,7 +71,10 @@ def gaps(res: EvaluationResult) -> Section:
         safe = safe_table(res.plan, schools[SCHOOL_COLUMNS], COUNTS, labels=LABELS, hide={
             f"n_{v}": [res.hidden((f"school_{v}", phase, n, str(c))) for n, c in
                        zip(schools["school_name"], schools["cohort"], strict=True)]
-            for v in ("fsm", "non_fsm")} | _rates_revealing_counts(schools[SCHOOL_COLUMNS], t))
+            for v in ("fsm", "non_fsm")} | _with_linked(
+                _rates_revealing_counts(schools[SCHOOL_COLUMNS], t), res, "school", phase,
+                schools["school_name"], schools["cohort"]),
+            **rate_contributions(schools[SCHOOL_COLUMNS]))
         parts.append(safe)
         parts.append(attainment_chart(_as_shown(schools, safe), g.measure, t,
                                       measure_name=label))
@@ -67,7 +84,9 @@ def gaps(res: EvaluationResult) -> Section:
             col: [res.hidden((f"trend_{v}", phase, grp, str(y))) for grp, y in
                   zip(trends["group"], trends["year"], strict=True)]
             for col, v in (("n", "n"), ("n_fsm", "fsm"), ("n_non_fsm", "non_fsm"))}
-            | _rates_revealing_counts(trends[TREND_COLUMNS], t))
+            | _with_linked(_rates_revealing_counts(trends[TREND_COLUMNS], t), res, "trend",
+                           phase, trends["group"], trends["year"]),
+            **rate_contributions(trends[TREND_COLUMNS]))
         parts.append(safe)
         parts.append(gap_trend_chart(replace(g.trends, table=_as_shown(trends, safe)), t,
                                      measure_name=label))

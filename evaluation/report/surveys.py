@@ -15,6 +15,19 @@ LABELS = {"wording": "Statement", "n_baseline": "n baseline", "n_follow_up": "n 
           "test": "Test", "p_holm": "p (Holm)", "standardised_change": "Standardised change"}
 
 
+def _dominance(res: EvaluationResult, instrument: str, table) -> dict:
+    """Return the item means' answers, for the N-K and p-ratio rules (issue 14)."""
+    from evaluation.disclosure_cells import cell_contributions
+
+    d = res.data.surveys
+    d = d[d["instrument"] == instrument]
+    change = ["change", "ci_low_change", "ci_high_change", "p_holm", "standardised_change"]
+    return {"contributions": {
+        f"mean_{w}": cell_contributions(d, table[["item"]].assign(wave=w), "score")
+        for w in ("baseline", "follow_up")},
+        "together": {f"mean_{w}": change for w in ("baseline", "follow_up")}}
+
+
 def surveys(res: EvaluationResult) -> Section:
     """Pupil and staff perception surveys: item means at baseline and follow-up, change."""
     parts = ["The handbook's surveys (Annex 5, pupils; Annex 6, staff about the target pupils), "
@@ -35,6 +48,6 @@ def surveys(res: EvaluationResult) -> Section:
         hide = {c: [res.hidden(("survey", scope, instrument, item, c))
                     for item in result.table["item"]] for c in SURVEY_COUNTS}
         parts.append(safe_table(res.plan, shown, COUNTS, labels=LABELS, decimals=2,
-                                hide=hide))
+                                hide=hide, **_dominance(res, instrument, result.table)))
         parts.append(survey_dumbbell(result, threshold(res.plan)))
     return Section("Perception surveys", "surveys", parts)

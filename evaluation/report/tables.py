@@ -43,6 +43,9 @@ def safe_table(plan: Plan, df: pd.DataFrame, counts=None, **kw) -> SafeTable:
     years = [c for c in df.columns if c in ("year", "cohort")]
     if years:
         df = df.astype({c: str for c in years})
+    if kw.get("contributions"):      # the plan's dominance rules (N-K, p-ratio) for means
+        from evaluation.sdc_rules import Rules
+        kw.setdefault("rules", Rules.from_plan(plan))
     return suppress(df, counts, threshold=threshold(plan), marker=marker(plan), **kw)
 
 

@@ -20,6 +20,19 @@ SUMMARY_LABELS = {"subject": "Subject", "start": "From", "end": "To", "n_classes
                   "n_fsm": "FSM pupils"}
 
 
+def _dominance(res: EvaluationResult, table) -> dict:
+    """Return the APS means' pupil scores, for the N-K and p-ratio rules (issue 14)."""
+    from evaluation.disclosure_cells import cell_contributions
+
+    d = res.data.tracking
+    keys = table[["school_id", "class_id", "subject", "term"]]
+    fsm = d["fsm"].astype(bool)
+    rest = None if res.tracking.comparison == "whole_class" else ~fsm
+    return {"contributions": {"fsm_aps": cell_contributions(d, keys, "aps", fsm),
+                              "class_aps": cell_contributions(d, keys, "aps", rest)},
+            "together": {"fsm_aps": ["gap", "closing"], "class_aps": ["gap", "closing"]}}
+
+
 def tracking(res: EvaluationResult) -> Section:
     """Termly class tracking: FSM pupils' average point score against the class."""
     parts = ["Termly average point scores of FSM pupils against their whole class (the 2013 "
@@ -42,6 +55,7 @@ def tracking(res: EvaluationResult) -> Section:
     cols = [c for c in LABELS if c in table.columns]
     parts.append(safe_table(res.plan, table[cols], COUNTS, labels=LABELS, hide={
         "n_fsm": [res.hidden(("class_fsm", *k)) for k in zip(
-            table["class_id"], table["subject"], table["term"], strict=True)]}))
+            table["class_id"], table["subject"], table["term"], strict=True)]},
+        **_dominance(res, table)))
     parts.append(class_gap_chart(table, t))
     return Section("Termly tracking", "tracking", parts)
