@@ -58,3 +58,14 @@ def test_the_date_is_shown_beside_the_hash():
     text = " ".join(str(p) for p in provenance(res).parts if isinstance(p, str))
     assert f"SHA-256 {plan.sha256}, fixed on {plan.date}." in text
     assert isinstance(res.provenance, pd.DataFrame)
+
+
+def test_a_plan_dated_after_the_analysis_is_a_departure(tmp_path):
+    """Review finding: plan_date 2999-01-01 was accepted without a word."""
+    from types import SimpleNamespace
+
+    from evaluation.report.appendix import departures
+
+    future = SimpleNamespace(plan=load_plan(_plan_with(tmp_path, "2999-01-01")), phases={})
+    assert any("dated 2999-01-01, after this analysis" in d for d in departures(future))
+    assert departures(SimpleNamespace(plan=load_plan(), phases={})) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -68,6 +69,10 @@ def departures(res: EvaluationResult) -> list[str]:
     ['Primary phase: the impact was not estimated (...)']
     """
     out = []
+    today = datetime.now(UTC).date().isoformat()
+    if res.plan.date and res.plan.date > today:
+        out.append(f"The analysis plan is dated {res.plan.date}, after this analysis was run "
+                   f"({today}): it was not fixed before the analysis")
     for phase, pe in res.phases.items():
         name = phase.capitalize()
         if not pe.estimable:
