@@ -88,6 +88,6 @@ def matched_comparison(res: EvaluationResult) -> Section:
         rows = balance_rows(pe.balance, res.plan)
         shown = rows.rename(columns={"label": "Characteristic", "smd_before": "SMD before",
                                      "smd_after": "SMD after", "wwc_band": "WWC band (after)"})
-        parts.append(safe_table(res.plan, shown, decimals=3))
+        parts.append(safe_table(res.plan, shown, decimals=2))  # as the text quotes them
         parts.append(love_plot(rows))
     return Section("The matched comparison", "matching", parts)
