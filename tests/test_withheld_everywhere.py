@@ -84,3 +84,25 @@ def test_the_overall_reports_cluster_rows_withhold_both_counts_when_either_is(
             rows += 1
             assert (em == m) == (comp == m), (em, comp)
     assert rows > 0
+
+
+def test_a_withheld_phase_prints_no_degrees_of_freedom_or_model_detail(default_data, plan):
+    """Review finding (issue 14): two clusters withheld both pupil counts while their
+    inference note printed "t(20)" and "t(37)" (pupils minus model terms), which with the
+    overall report's totals gave the EM counts back exactly; a departure note printed a
+    coefficient of a model on the withheld sample."""
+    from evaluation.report.appendix import departures
+    from evaluation.report.impact import impact
+    from evaluation.report.tables import group_withheld
+
+    checked = 0
+    for cluster in default_data.clusters():
+        res = evaluate(default_data, plan, cluster=cluster)
+        phases = [p for p, pe in res.phases.items() if pe.estimable and group_withheld(res, p)]
+        if not phases:
+            continue
+        text = _visible(impact(res)._repr_html_())
+        assert not re.search(r"\bt\(\d", text), cluster
+        assert not [d for d in departures(res) if "coefficient" in d], cluster
+        checked += 1
+    assert checked > 0

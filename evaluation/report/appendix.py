@@ -80,8 +80,11 @@ def departures(res: EvaluationResult) -> list[str]:
             continue
         for row in pe.impact.table().to_dict("records"):
             if row["outcome"] not in pe.impact.outcomes:
-                out.append(f"{name} phase, {row['label']}: not estimated "
-                           f"({plain(str(row.get('note') or ''), res.plan)})")
+                # a withheld sample's model messages are withheld too (they can describe it)
+                why = ("the reason rests on a withheld number of pupils"
+                       if count_withheld(res, phase, "em")
+                       else plain(str(row.get('note') or ''), res.plan))
+                out.append(f"{name} phase, {row['label']}: not estimated ({why})")
     return out
 
 

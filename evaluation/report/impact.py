@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from evaluation.plots.impact import forest_plot
@@ -155,6 +157,11 @@ def impact(res: EvaluationResult) -> Section:
             parts.append(Notice("No forest plot: no estimate of this phase is both shown and "
                                 "informative.", "note"))
         inference = sorted(set(table["inference"].dropna()))
+        if group_withheld(res, phase):
+            # residual degrees of freedom are pupils minus model terms: beside a withheld
+            # count they would give it back (review: "t(20)" with 'c' EM and comparison pupils)
+            inference = sorted({re.sub(r"\bt\(\d+(?:\.\d+)?\)", "t (degrees of freedom "
+                                       "withheld with the pupil counts)", i) for i in inference})
         clustered = (table["n_schools"] > 1).any()
         parts.append("Inference: " + "; ".join(inference) + "."
                      + (" Standard errors are clustered by school." if clustered else ""))
