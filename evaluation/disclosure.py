@@ -530,8 +530,8 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         cons = [optimize.LinearConstraint(a, lb, np.inf)] if rows else []
         r = optimize.milp(cost, constraints=cons, integrality=np.ones(n),
                           bounds=optimize.Bounds(lower, upper))
-        if r.status != 0:
-            raise RuntimeError(f"secondary suppression found no pattern: {r.message}")
+        if r.status != 0:   # no pattern meets every width (small data): hide all it can
+            return _hide_all(keys, values, fixed, zero_ok)
         hidden = {k for k in keys if r.x[idx[k]] > 0.5}
         narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden, zero_ok).items()
                   if hi - lo < width}
@@ -547,4 +547,12 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
                 continue
             row[candidates] = 1.0
             rows.append((row, 1.0))
-    raise RuntimeError("secondary suppression did not settle; hide the linked totals")
+    return _hide_all(keys, values, fixed, zero_ok)
+
+
+def _hide_all(keys, values, fixed, zero_ok) -> frozenset:
+    """Return the most conservative pattern: every count that may be hidden.
+
+    A data set too small for any finer pattern gets tables of markers, never a failed report.
+    """
+    return frozenset(k for k in keys if k not in fixed and (values[k] > 0 or k in zero_ok))

@@ -143,6 +143,8 @@ class PhaseGaps:
         Gaps per group of schools and year against national.
     share : GapShare or None
         Overall scope only: all schools' gap against their FSM share.
+    share_not_estimable : str or None
+        Overall scope only: why ``share`` could not be estimated (too few schools with a gap).
     """
 
     measure: str
@@ -150,6 +152,7 @@ class PhaseGaps:
     schools: pd.DataFrame = field(repr=False)
     trends: GapTrends = field(repr=False)
     share: GapShare | None = field(default=None, repr=False)
+    share_not_estimable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -413,11 +416,14 @@ def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
     groups = {k: v for k, v in cluster_groups(population.schools, cluster).items()
               if in_phase.intersection(v)}
     trends = gap_trends(population.pupils, population.schools, groups, measure)
-    share = None
+    share, why = None, None
     if cluster is None:
-        share = gap_vs_fsm_share(population.pupils[population.pupils["phase"] == phase],
-                                 population.schools, measure, cohort=None)
-    return PhaseGaps(measure, latest, by_school, trends, share)
+        try:
+            share = gap_vs_fsm_share(population.pupils[population.pupils["phase"] == phase],
+                                     population.schools, measure, cohort=None)
+        except NotEstimableError as err:   # a small data set: this part only is not estimable
+            why = str(err)
+    return PhaseGaps(measure, latest, by_school, trends, share, why)
 
 
 def _truth(data: Dataset, phases: dict[str, PhaseResult]) -> pd.DataFrame | None:

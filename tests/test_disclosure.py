@@ -198,3 +198,35 @@ def test_a_table_changed_in_place_gets_a_new_digest(default_data):
     before = ds.digest()
     ds.pupils.iloc[0, ds.pupils.columns.get_loc("female")] = not ds.pupils["female"].iloc[0]
     assert ds.digest() != before
+
+
+def test_a_data_set_too_small_for_any_pattern_gets_everything_hidden_not_an_error():
+    """Review finding (issue 14): every report of the bad-input corpus's valid base data
+    failed with "secondary suppression found no pattern" (HiGHS infeasible)."""
+    from evaluation.disclosure import protect
+
+    # the total is printed elsewhere (shown) and only one other part exists: no pattern can
+    # keep the small part's interval 10 wide, so every part that may be hidden is
+    values = {"all": 10, "a": 2, "b": 8}
+    hidden = protect(values, [("all", ["a", "b"])], threshold=10, shown=["all"])
+    assert hidden == {"a", "b"}
+
+
+def test_the_corpus_base_data_builds_every_report():
+    """Review finding (issue 14): the bad-input corpus's valid base data passed `make check`,
+    then every report failed (suppression infeasible; a gap-vs-share fit on 2 schools raised
+    instead of being 'not estimable')."""
+    import warnings
+    from pathlib import Path
+
+    from evaluation.io import read_dataset
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.results import evaluate
+
+    ds = read_dataset(Path(__file__).parent / "fixtures" / "bad_input" / "base")
+    plan = load_plan()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cluster in [None, *ds.clusters()]:
+            assert sections(evaluate(ds, plan, cluster=cluster))

@@ -9,8 +9,8 @@ import numpy as np
 from evaluation.disclosure_cells import rate_contributions
 from evaluation.gaps.pupils import COUNTS
 from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
-from evaluation.report.display import Section
-from evaluation.report.tables import rates_revealing_counts, safe_table, threshold
+from evaluation.report.display import Notice, Section
+from evaluation.report.tables import plain, rates_revealing_counts, safe_table, threshold
 from evaluation.results import EvaluationResult
 
 LABELS = {"school_name": "School", "cohort": "Year", "group": "Schools", "year": "Year",
@@ -92,6 +92,11 @@ def gaps(res: EvaluationResult) -> Section:
                                      measure_name=label))
     for phase, g in res.gaps.items():
         if g.share is None:
+            if g.share_not_estimable:
+                parts.append(Notice(f"{phase.capitalize()} schools: the gap against the share "
+                                    "of FSM pupils cannot be estimated: "
+                                    f"{plain(g.share_not_estimable, res.plan)}.",
+                                    "not estimable"))
             continue
         lo, hi = g.share.difference_ci
         diff = g.share.difference
