@@ -293,7 +293,7 @@ def test_every_outcome_has_a_confounding_sentence(build, default_evaluation):
     for row in default_evaluation.phases["secondary"].impact.table().to_dict("records"):
         assert f"{row['label']}: " in hidden, row["label"]
     c = default_evaluation.phases["secondary"].confounding["gcse_capped_points"]
-    assert f"{c.e_value:.1f} times as likely" in hidden
+    assert f"{c.e_value:.2f} times as likely" in hidden
 
 
 def test_glossary_explains_the_technical_words_used(build, plan):
