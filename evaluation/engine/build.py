@@ -238,6 +238,12 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
         bar.close()
         if commit is None:
             os.environ.pop(COMMIT_ENV, None)
+        # a worker killed mid-render (a lost Dask worker) may leave its half-written notebook
+        # after the report's re-run has finished: once the build is over, any is an orphan
+        for s in todo:
+            executed = s.executed_path(reports_dir)
+            for stale in executed.parent.glob(f".{executed.name}.*.running.ipynb"):
+                stale.unlink(missing_ok=True)
     summary.records = [done[s.slug] for s in todo if s.slug in done]
     summary.seconds = time.perf_counter() - t0
     return summary
