@@ -77,7 +77,10 @@ def matched_comparison(res: EvaluationResult) -> Section:
         who = {"Treated": "em", "Control": "comparison"}
         # each cell as the linked counts hide it (evaluation.linked: matched + unmatched +
         # discarded = all, in every report), the "All" row as the phase's count
-        hide = {c: [_cell_hidden(res, phase, who[c], row) for row in counts["Sample"]]
+        # a zero stays shown even in a withheld phase (hiding it would tell a reader it is at
+        # least 1, and so that the phase's withheld count is at least 2)
+        hide = {c: [_cell_hidden(res, phase, who[c], row) and not (row != "All" and v == 0)
+                    for row, v in zip(counts["Sample"], counts[c], strict=True)]
                 for c in counts.columns if c in who}
         parts.append(safe_table(res.plan, counts, {c: c for c in counts.columns
                                                    if c != "Sample"}, hide=hide))
