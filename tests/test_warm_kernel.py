@@ -58,7 +58,10 @@ def test_a_build_reads_its_commit_once_and_gives_it_to_every_report(monkeypatch)
         (provenance.git_commit(), len(args))))
     monkeypatch.setattr(build_module, "input_keys", lambda specs, nb: {s.slug: "k" for s in specs})
     monkeypatch.setattr(build_module, "up_to_date", lambda *a: False)
-    specs = [type("Spec", (), {"slug": slug})() for slug in ("a", "b")]
+    from evaluation.render import ReportSpec
+
+    specs = [type("Spec", (), {"slug": slug, "executed_path": ReportSpec.executed_path})()
+             for slug in ("a", "b")]
     build_module.build(specs, "/tmp/em-commit-test", progress=False)
     assert calls == [1] and seen == [("abc123", 2)]
     assert provenance.COMMIT_ENV not in os.environ      # restored after the build
