@@ -129,7 +129,7 @@ def support_summary(res) -> Section:
 
 def school_summary(res) -> Section:
     """Summarise a school's report: its Attainment 8 gap and destinations gap, with limits."""
-    from evaluation.report.school import _gap_shown
+    from evaluation.report.school import latest_destination
 
     a = res.attainment.set_index("measure")
     parts = []
@@ -139,9 +139,8 @@ def school_summary(res) -> Section:
                      "publishes no pupil counts or spread for this figure).")
     else:
         parts.append("No Attainment 8 gap is published for this school.")
-    shown = _gap_shown(res)
-    if len(shown):
-        last = shown.iloc[-1]
+    last = latest_destination(res)
+    if last is not None:
         parts.append(f"In the destinations published in {int(last['year'])}, the gap in "
                      f"staying in education or work was {last['gap']:.0f} percentage points "
                      f"(95% CI {last['gap_lower']:.1f} to {last['gap_upper']:.1f}).")

@@ -50,6 +50,15 @@ def _gap_shown(res: SchoolResult) -> pd.DataFrame:
     return d[(d["n_dis"] >= t) & (d["n_other"] >= t) & d["gap"].notna() & ~withheld]
 
 
+def latest_destination(res: SchoolResult) -> pd.Series | None:
+    """Return the latest destination year whose gap is shown (None: none is).
+
+    The findings, the summary and the index entry all quote this one row.
+    """
+    shown = _gap_shown(res)
+    return shown.iloc[-1] if len(shown) else None
+
+
 def header(res: SchoolResult) -> Section:
     """Title and what the report is."""
     p = res.profile
@@ -73,9 +82,8 @@ def findings(res: SchoolResult) -> Section:
                    f"{a.at['Attainment 8', 'gap']:.1f} points.")
     else:
         out.append("Attainment 8 was not published for both groups, so no gap can be shown.")
-    shown = _gap_shown(res)
-    if len(shown):
-        last = shown.iloc[-1]
+    last = latest_destination(res)
+    if last is not None:
         out.append(f"Sustained destinations (published {int(last['year'])}): "
                    f"{last['rate_dis']:.0f}% of disadvantaged and {last['rate_other']:.0f}% of "
                    f"other pupils, a gap of {last['gap']:.0f} points (95% CI "
@@ -181,8 +189,8 @@ def source(res: SchoolResult) -> Section:
 def index_record(res: SchoolResult) -> dict:
     """Return the index entry of a school report: URN, LA, share disadvantaged, gaps as shown."""
     a = res.attainment.set_index("measure")
-    shown = _gap_shown(res)
-    dest = (f"{shown.iloc[-1]['gap']:.1f}" if len(shown) else
+    last = latest_destination(res)
+    dest = (f"{last['gap']:.1f}" if last is not None else
             marker(res.plan) if len(res.destinations) else "")
     gap = a.at["Attainment 8", "gap"]
     rank = res.place.set_index("measure").at["Attainment 8 gap (other minus disadvantaged)",
