@@ -35,6 +35,9 @@ def _check(args) -> int:
                                                                       "surveys", "tracking"))
     print(f"check: {args.data}: {counts}; {len(ds.clusters())} clusters; "
           f"{len(specs)} reports; plan {plan.path} ok", file=sys.stderr)
+    for table, cols in ds.meta.get("unused_columns", {}).items():
+        print(f"check: {table}: column(s) no analysis reads (kept, ignored): "
+              f"{', '.join(cols)}", file=sys.stderr)
     return 0
 
 

@@ -321,12 +321,16 @@ Relation = tuple[Hashable, Sequence[Hashable]]
 
 
 def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
-              hidden: Iterable[Hashable], zero_ok: Iterable[Hashable] = ()
+              hidden: Iterable[Hashable], zero_ok: Iterable[Hashable] = (),
+              at_most: Sequence[Relation] = (), _memo: dict | None = None
               ) -> dict[Hashable, tuple[float, float]]:
     """Smallest and largest value of each hidden count consistent with everything shown.
 
     The attacker's view: shown counts are known, each hidden count is a whole number of at
-    least 1 (zeros are shown), and every relation ``total = sum(parts)`` holds.
+    least 1 (zeros are shown), every relation ``total = sum(parts)`` holds and every
+    inequality ``(key, parts)`` of ``at_most`` has ``key <= sum(parts)`` (a survey item's
+    paired respondents are at most those of either wave; a class's FSM pupils at most its
+    pupils).
 
     Parameters
     ----------
@@ -338,6 +342,8 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
         Keys of the hidden counts.
     zero_ok : iterable, optional
         Hidden counts that may be 0 (hidden with a rate, not for being small).
+    at_most : sequence of (key, parts), optional
+        Inequalities ``values[key] <= sum(values[p] for p in parts)`` a reader knows hold.
 
     Returns
     -------
@@ -348,33 +354,77 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     --------
     >>> narrowest({"t": 20, "a": 9, "b": 11}, [("t", ["a", "b"])], ["a", "b"])
     {'a': (1.0, 19.0), 'b': (1.0, 19.0)}
+
+    Paired respondents are at most those of a wave: with 12 at baseline shown, a hidden
+    paired count lies between 1 and 12.
+
+    >>> narrowest({"paired": 8, "baseline": 12}, [], ["paired"],
+    ...           at_most=[("paired", ["baseline"])])
+    {'paired': (1.0, 12.0)}
     """
     hidden = set(hidden)
     zero_ok = set(zero_ok)
     cap = float(sum(abs(v) for v in values.values()) + 1)   # reaching it means unbounded
     out = {}
+    low = {k: 0.0 if k in zero_ok else 1.0 for k in hidden}
+    high = dict.fromkeys(hidden, cap)
+    # an inequality with one hidden count is a bound on it; the others are constraints
+    inequalities = []
+    for key, parts in at_most:
+        terms = [(key, 1.0), *((p, -1.0) for p in parts)]
+        unknown = [(k, sign) for k, sign in terms if k in hidden]
+        if len(unknown) != 1:
+            if unknown:
+                inequalities.append((key, list(parts)))
+            continue
+        (k, sign), = unknown
+        known = sum(sg * values[kk] for kk, sg in terms if kk not in hidden)
+        if sign > 0:             # k + known <= 0
+            high[k] = min(high[k], -known)
+        else:                    # known - k <= 0
+            low[k] = max(low[k], known)
+    linked = [*relations, *inequalities]
+    ineq_rels = {id(rel) for rel in inequalities}
     # hidden counts that share no relation, directly or through other hidden counts, bound
     # each other not at all: solve each connected group on its own (small programs)
-    for keys, rels in _components([k for k in values if k in hidden], relations):
-        col = {k: i for i, k in enumerate(keys)}
-        a, rhs = _equations(values, rels, col)
-        if not len(rhs):
-            out.update({k: (1.0, np.inf) for k in keys})
+    for keys, rels in _components([k for k in values if k in hidden], linked):
+        # a group's intervals depend on its hidden counts alone (protect() asks again and
+        # again with a few more hidden): solved once per group
+        group = frozenset(keys)
+        if _memo is not None and group in _memo:
+            out.update(_memo[group])
             continue
-        for k, i in col.items():
-            ends = []
-            for sense in (1.0, -1.0):
-                c = np.zeros(len(keys))
-                c[i] = sense
-                low = np.array([0.0 if key in zero_ok else 1.0 for key in keys])
-                r = optimize.milp(c, constraints=[optimize.LinearConstraint(a, rhs, rhs)],
-                                  integrality=np.ones(len(keys)),
-                                  bounds=optimize.Bounds(low, cap))
-                if r.status != 0:
-                    raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
-                ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
-            out[k] = (float(ends[0]), float(ends[1]))
+        solved = _solve_group(values, keys, rels, ineq_rels, low, high, cap)
+        if _memo is not None:
+            _memo[group] = solved
+        out.update(solved)
     return {k: out[k] for k in values if k in hidden}
+
+
+def _solve_group(values, keys, rels, ineq_rels, low, high, cap) -> dict:
+    """Intervals of one group of hidden counts linked by relations and inequalities."""
+    col = {k: i for i, k in enumerate(keys)}
+    a, rhs = _equations(values, [r for r in rels if id(r) not in ineq_rels], col)
+    ia, irhs = _equations(values, [r for r in rels if id(r) in ineq_rels], col)
+    cons = [optimize.LinearConstraint(a, rhs, rhs)] if len(rhs) else []
+    # key - sum(parts) = rhs for a relation; key - sum(parts) <= rhs for an inequality
+    cons += [optimize.LinearConstraint(ia, -np.inf, irhs)] if len(irhs) else []
+    if not cons:
+        return {k: (low[k], np.inf if high[k] >= cap else high[k]) for k in keys}
+    bounds = optimize.Bounds([low[k] for k in keys], [high[k] for k in keys])
+    out = {}
+    for k, i in col.items():
+        ends = []
+        for sense in (1.0, -1.0):
+            c = np.zeros(len(keys))
+            c[i] = sense
+            r = optimize.milp(c, constraints=cons, integrality=np.ones(len(keys)),
+                              bounds=bounds)
+            if r.status != 0:
+                raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
+            ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
+        out[k] = (float(ends[0]), float(ends[1]))
+    return out
 
 
 def _components(keys, relations):
@@ -421,7 +471,8 @@ def _equations(values, relations, col):
 def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             threshold: int = 10, width: int | None = None,
             max_rounds: int = 50, shown: Iterable[Hashable] = (),
-            implies: Iterable[tuple[Hashable, Hashable]] = ()) -> frozenset:
+            implies: Iterable[tuple[Hashable, Hashable]] = (),
+            at_most: Sequence[Relation] = ()) -> frozenset:
     """Choose the counts to hide so that no small count can be worked out from the rest.
 
     Primary suppression hides every count with ``0 < n < threshold``. Secondary suppression
@@ -451,6 +502,11 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     implies : iterable of (key, key), optional
         Pairs ``(a, b)``: where ``a`` is hidden, ``b`` is hidden too (a rate resting on a
         hidden count is hidden, so the counts the rate would give are not published).
+    at_most : sequence of (key, parts), optional
+        Inequalities ``values[key] <= sum(values[p] for p in parts)`` that a reader knows
+        hold (a survey item's paired respondents are at most those of either wave): the
+        attacker of :func:`narrowest` uses them too, so a hidden count is never left bounded
+        by shown ones more narrowly than ``width``.
 
     Returns
     -------
@@ -460,7 +516,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     Raises
     ------
     ValueError
-        If a relation names an unknown key or does not hold.
+        If a relation or an inequality names an unknown key or does not hold.
 
     Examples
     --------
@@ -478,6 +534,14 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         if values[total] != sum(values[p] for p in parts):
             raise ValueError(f"relation {total!r} = sum of {list(parts)[:5]} does not hold: "
                              f"{values[total]} != {sum(values[p] for p in parts)}")
+    at_most = [(key, list(parts)) for key, parts in at_most]
+    for key, parts in at_most:
+        unknown = [k for k in [key, *parts] if k not in idx]
+        if unknown:
+            raise ValueError(f"`at_most` names counts not in `values`: {unknown[:5]}")
+        if values[key] > sum(values[p] for p in parts):
+            raise ValueError(f"inequality {key!r} <= sum of {parts[:5]} does not hold: "
+                             f"{values[key]} > {sum(values[p] for p in parts)}")
     primary = {k for k, v in values.items() if 0 < v < threshold}
     if not primary:
         return frozenset()
@@ -491,14 +555,11 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     zero_ok = {b for _, b in implies}     # hidden with a rate, whatever their size
     upper = np.array([0.0 if (values[k] == 0 and k not in zero_ok) or k in fixed else 1.0
                       for k in keys])
-    rows = []
+    rows = _Rows(n)
     for total, parts in relations:
         members = [idx[k] for k in dict.fromkeys([total, *parts])]
         for m in members:                 # s_m <= sum of the others' s
-            row = np.zeros(n)
-            row[members] = 1.0
-            row[m] = -1.0
-            rows.append((row, 0.0))
+            rows.add({j: (-1.0 if j == m else 1.0) for j in members}, 0.0)
     # Necessary for each relation alone: a hidden part m, with the relation's total shown, lies
     # between 1 and v_m plus the other hidden parts' values less one each, so those must
     # carry at least width - v_m + 1 (any other relation only narrows it further). Stated
@@ -509,45 +570,71 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             need = width - values[m] + 1
             if need <= 0 or upper[idx[m]] == 0:
                 continue
-            row = np.zeros(n)
+            row: dict = {}
             for j in parts:
                 if j != m:
-                    row[idx[j]] += max(values[j] - 1, 0)
+                    row[idx[j]] = row.get(idx[j], 0.0) + max(values[j] - 1, 0)
             if total not in parts:
-                row[idx[total]] += need          # a hidden total leaves m unbounded above
-            row[idx[m]] -= need
-            rows.append((row, 0.0))
+                row[idx[total]] = row.get(idx[total], 0.0) + need  # a hidden total: m unbounded
+            row[idx[m]] = row.get(idx[m], 0.0) - need
+            rows.add(row, 0.0)
     for a, b in implies:                  # s_b >= s_a
-        if a in idx and b in idx:
-            row = np.zeros(n)
-            row[idx[b]] += 1.0
-            row[idx[a]] -= 1.0
-            rows.append((row, 0.0))
+        if a in idx and b in idx and a != b:
+            rows.add({idx[b]: 1.0, idx[a]: -1.0}, 0.0)
+    links = [*relations, *at_most]
+    neighbours: dict = {}
+    for t, ps in links:
+        for k in (t, *ps):
+            neighbours.setdefault(k, []).append((t, *ps))
+    memo: dict = {}
     hidden = set(primary)
     for _ in range(max_rounds):
-        a = np.array([r for r, _ in rows]) if rows else np.zeros((0, n))
-        lb = np.array([b for _, b in rows])
-        cons = [optimize.LinearConstraint(a, lb, np.inf)] if rows else []
+        cons = [optimize.LinearConstraint(rows.matrix(), rows.lower(), np.inf)] if len(rows) \
+            else []
         r = optimize.milp(cost, constraints=cons, integrality=np.ones(n),
                           bounds=optimize.Bounds(lower, upper))
         if r.status != 0:   # no pattern meets every width (small data): hide all it can
             return _hide_all(keys, values, fixed, zero_ok)
         hidden = {k for k in keys if r.x[idx[k]] > 0.5}
-        narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden, zero_ok).items()
-                  if hi - lo < width}
+        narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden, zero_ok,
+                                                 at_most, _memo=memo).items() if hi - lo < width}
         if not narrow:
             return frozenset(hidden)
         for k in narrow:                  # hide one more count linked to this one
-            near = {p for t, ps in relations if k in (t, *ps) for p in (t, *ps)}
-            near |= {p for t, ps in relations if near & {t, *ps} for p in (t, *ps)}
-            row = np.zeros(n)
+            near = {p for link in neighbours.get(k, []) for p in link}
+            near |= {p for q in list(near) for link in neighbours.get(q, []) for p in link}
             candidates = [idx[p] for p in near - hidden
                           if (values[p] > 0 or p in zero_ok) and p not in fixed]
-            if not candidates:
-                continue
-            row[candidates] = 1.0
-            rows.append((row, 1.0))
+            if candidates:
+                rows.add(dict.fromkeys(candidates, 1.0), 1.0)
     return _hide_all(keys, values, fixed, zero_ok)
+
+
+class _Rows:
+    """Rows of ``A x >= lb`` for :func:`protect`, kept sparse (thousands of counts)."""
+
+    def __init__(self, n: int):
+        self.n, self.cols, self.coefs, self.starts, self.lbs = n, [], [], [0], []
+
+    def add(self, row: dict, lb: float) -> None:
+        self.cols += list(row)
+        self.coefs += list(row.values())
+        self.starts.append(len(self.cols))
+        self.lbs.append(lb)
+
+    def __len__(self) -> int:
+        return len(self.lbs)
+
+    def matrix(self):
+        from scipy import sparse
+
+        return sparse.csr_array((np.array(self.coefs, dtype=float),
+                                 np.array(self.cols, dtype=np.int64),
+                                 np.array(self.starts, dtype=np.int64)),
+                                shape=(len(self.lbs), self.n))
+
+    def lower(self) -> np.ndarray:
+        return np.array(self.lbs, dtype=float)
 
 
 def _hide_all(keys, values, fixed, zero_ok) -> frozenset:

@@ -38,7 +38,13 @@ class LinkedCounts:
     ``("track_fsm", scope, subject, start, end)`` (a period's FSM pupils: those of the
     classes counted in it, at its end term), and for the surveys
     ``("survey", scope, instrument, item, "n_baseline" | "n_follow_up" | "n_paired")``,
-    and the exclusions table's ``("excluded", scope, phase, reason, "em" | "comparison")``.
+    and the exclusions table's ``("excluded", scope, phase, reason, "em" | "comparison")``,
+    and ``("class_n", class_id, subject, term)`` (a class's pupils with a score).
+
+    ``relations`` are the sums a reader can see (``total = sum(parts)``), ``at_most`` the
+    inequalities (``key <= sum(parts)``: paired respondents are at most those of either
+    wave, a class's FSM pupils at most its pupils, a period's FSM pupils at most its end
+    term's classes').
 
     Examples
     --------
@@ -53,6 +59,7 @@ class LinkedCounts:
     relations: tuple = field(repr=False)
     hide: frozenset = field(repr=False)
     threshold: int = 10
+    at_most: tuple = field(repr=False, default=())
 
     def hidden(self, key: Hashable) -> bool:
         """Whether the count is hidden (a count not linked: whether it is below the threshold).
@@ -124,6 +131,7 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     schools = ds.schools[ds.schools["role"].isin(["trial", "partner"])]
     values: dict = {}
     relations: list = []
+    at_most: list = []
     clusters = sorted(schools["cluster"].dropna().unique())
     pupils = ds.pupils[ds.pupils["school_id"].isin(schools["school_id"])]
     for phase in PHASES:
@@ -158,15 +166,22 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
             relations.append((key, [("em_school", s) for s in members["school_id"]]))
         if phase in GAP_MEASURE:
             _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations)
-    _tracking_counts(ds, schools, clusters, values, relations)
-    _survey_counts(ds, schools, clusters, values, relations)
+    _tracking_counts(ds, schools, clusters, values, relations, at_most)
+    _survey_counts(ds, schools, clusters, values, relations, at_most)
     relations = [(t, ps) for t, ps in relations if ps and _holds(values, t, ps)]
-    hide = protect(values, relations, threshold=plan.threshold, implies=_rate_implies(values))
-    return LinkedCounts(values, tuple(relations), hide, plan.threshold)
+    at_most = [(k, ps) for k, ps in at_most if k in values and all(p in values for p in ps)]
+    hide = protect(values, relations, threshold=plan.threshold, implies=_rate_implies(values),
+                   at_most=at_most)
+    return LinkedCounts(values, tuple(relations), hide, plan.threshold, tuple(at_most))
 
 
-def _tracking_counts(ds, schools, clusters, values, relations):
-    """Add tracking counts: a period's FSM pupils are its counted classes' at the end term."""
+def _tracking_counts(ds, schools, clusters, values, relations, at_most):
+    """Add tracking counts: a period's FSM pupils are its counted classes' at the end term.
+
+    A class's FSM pupils are at most its pupils (the whole class is the comparison), and a
+    period's FSM pupils at most the FSM pupils of every class of its end term (the counted
+    ones are some of them).
+    """
     from evaluation.tracking import class_gap_table, closing_summary
 
     tracking = getattr(ds, "tracking", None)
@@ -175,8 +190,11 @@ def _tracking_counts(ds, schools, clusters, values, relations):
     scopes = {OVERALL: list(schools["school_id"])}
     scopes.update({c: list(schools.loc[schools["cluster"] == c, "school_id"]) for c in clusters})
     table = class_gap_table(tracking[tracking["school_id"].isin(scopes[OVERALL])])
-    for r in table[["class_id", "subject", "term", "n_fsm"]].itertuples(index=False):
+    for r in table[["class_id", "subject", "term", "n_fsm", "n_class"]].itertuples(index=False):
         values[("class_fsm", r.class_id, r.subject, r.term)] = int(r.n_fsm)
+        values[("class_n", r.class_id, r.subject, r.term)] = int(r.n_class)
+        at_most.append((("class_fsm", r.class_id, r.subject, r.term),
+                        [("class_n", r.class_id, r.subject, r.term)]))
     ends = table.set_index(["subject", "term"]).sort_index()
     for scope, ids in scopes.items():
         part = tracking[tracking["school_id"].isin(ids)]
@@ -189,6 +207,7 @@ def _tracking_counts(ds, schools, clusters, values, relations):
                 continue
             end = ends.loc[[(r.subject, r.end)]]  # a frame even when one class matches
             end = end[end["school_id"].isin(ids)]
+            at_most.append((key, [("class_fsm", c, r.subject, r.end) for c in end["class_id"]]))
             # the classes with a gap at both ends are the ones counted (closing_summary)
             start = table[(table["subject"] == r.subject) & (table["term"] == r.start)
                           & table["gap"].notna()]
@@ -259,8 +278,11 @@ def _matching_counts(samples, phase, plan, seed, values, relations):
 SURVEY_COUNTS = ("n_baseline", "n_follow_up", "n_paired")
 
 
-def _survey_counts(ds, schools, clusters, values, relations):
-    """Add survey respondents per item: the overall report's are the sum of the clusters'."""
+def _survey_counts(ds, schools, clusters, values, relations, at_most):
+    """Add survey respondents per item: the overall report's are the sum of the clusters'.
+
+    An item's paired respondents are at most its respondents of either wave.
+    """
     from evaluation.surveys import survey_change
 
     surveys = getattr(ds, "surveys", None)
@@ -281,6 +303,9 @@ def _survey_counts(ds, schools, clusters, values, relations):
                     key = ("survey", scope, instrument, r.item, col)
                     values[key] = int(getattr(r, col))
                     seen.setdefault((r.item, col), []).append(scope)
+                for wave in ("n_baseline", "n_follow_up"):
+                    at_most.append((("survey", scope, instrument, r.item, "n_paired"),
+                                    [("survey", scope, instrument, r.item, wave)]))
         for (item, col), scopes_seen in seen.items():
             parts = [("survey", c, instrument, item, col) for c in scopes_seen if c != OVERALL]
             if OVERALL in scopes_seen and parts:

@@ -218,21 +218,44 @@ def _text_record(uid: str, kind: str, part, text: str, section, rules: Rules, no
 
 
 def _models(res):
+    """Each outcome model: (uid, phase, outcome, fit, whether the report hides its pupils).
+
+    The impact table decides which pupil counts are hidden (the same call as the report's).
+    """
+    from evaluation.report.impact import impact_tables
+
     for phase, pr in sorted(getattr(res, "phases", {}).items()):
         impact = getattr(pr, "impact", None)
         if impact is None:
             continue
+        table = impact.table()
+        shown = impact_tables(res, table, phase)[0]
+        hidden = shown.hidden[["EM pupils", "Comparison pupils"]].any(axis=1).to_numpy()
+        counts_hidden = dict(zip(table["outcome"], hidden, strict=True))
         for kind, fits in (("outcome", impact.outcomes), ("fsm_gap", impact.gaps)):
             for name, fit in fits.items():
-                yield f"model-{phase}-{kind}-{name}", phase, name, fit
+                yield (f"model-{phase}-{kind}-{name}", phase, name, fit,
+                       bool(counts_hidden.get(name, True)))
 
 
-def _model_record(uid: str, phase: str, name: str, fit, rules: Rules, now: str) -> dict:
+def _model_record(uid: str, phase: str, name: str, fit, counts_hidden: bool, rules: Rules,
+                  now: str) -> dict:
+    """Return ACRO's record of a model, its degrees of freedom withheld where need be.
+
+    The residual degrees of freedom are ``None`` where the report hides the model's pupils:
+    pupils minus model terms would give them back.
+    """
     glm = fit.glm
     status, summary = dof_check(glm.df_resid, rules)
+    dof = int(glm.df_resid)
+    if counts_hidden:
+        summary = (f"MinimumDoFCheck: {status} dof {'>=' if status == 'pass' else '<'} "
+                   f"{rules.safe_dof_threshold} (the number is withheld with the model's "
+                   "pupil counts)")
+        dof = None
     return {
         "uid": uid, "status": status, "type": "regression",
-        "properties": {"method": "glm", "dof": int(glm.df_resid), "phase": phase,
+        "properties": {"method": "glm", "dof": dof, "phase": phase,
                        "outcome": name},
         "files": [], "outcome": {},
         "command": f"evaluation.models: weighted GLM of {name} ({phase})",
@@ -291,8 +314,8 @@ def build(res, sections) -> tuple[dict, dict[str, pd.DataFrame]]:
             k[kind] += 1
             uid = f"{section.anchor}-{kind}-{k[kind]}"
             results[uid], files[uid] = _text_record(uid, kind, part, text, section, rules, now)
-    for uid, phase, name, fit in _models(res):
-        results[uid] = _model_record(uid, phase, name, fit, rules, now)
+    for uid, phase, name, fit, counts_hidden in _models(res):
+        results[uid] = _model_record(uid, phase, name, fit, counts_hidden, rules, now)
     for rec in results.values():
         rec["properties"]["rules"] = dict(vars(rules))
     log = {"version": ACRO_FORMAT, "tool": dict(TOOL), "results": results}

@@ -41,6 +41,10 @@ FALSE_SPELLINGS = ("0", "false", "no", "n")
 #: columns only a blank cell is missing: ``NA`` is a name like any other.
 MISSING_SPELLINGS = ("", "NA")
 
+#: A number written in a text file (spaces around it aside): digits with an optional minus
+#: sign and decimal point; no plus sign, exponent (``1e2``), thousands separator or comma.
+NUMBER_TEXT = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
+
 #: How many failing rows and values a message lists before saying how many more there are.
 SHOW = 5
 
@@ -372,11 +376,14 @@ def _numbers(s: pd.Series, col: Column, kind: str):
     if kind == "text":
         _, stripped, miss = _text_values(s)
         miss = miss | stripped.isin(MISSING_SPELLINGS).to_numpy(dtype=bool)
-        nums = pd.to_numeric(stripped.where(~miss), errors="coerce").astype("float64").to_numpy()
-        bad = ~miss & ~np.isfinite(nums)
+        written = stripped.str.fullmatch(NUMBER_TEXT).to_numpy(dtype=bool)
+        bad = ~miss & ~written
+        nums = pd.to_numeric(stripped.where(~miss & written), errors="coerce") \
+            .astype("float64").to_numpy()
         if not bad.any():
             return nums, miss, []
-        expected = col.expected(" (a point for decimals, no thousands separators)")
+        expected = col.expected(" written in digits (a point for decimals; no plus sign, "
+                                "exponent or thousands separators)")
         return nums, miss, [_problem(col, bad, s, expected)]
     miss = np.asarray(s.isna(), dtype=bool)
     return None, miss, [_problem(col, ~miss, s, col.expected() + f"; the column holds {kind} "
@@ -458,6 +465,36 @@ def _missing_columns(df: pd.DataFrame, table: str, source: str) -> None:
     )
 
 
+def _refuse_unnamed_values(df: pd.DataFrame, table: str, source: str) -> None:
+    """Refuse a column without a name that holds values (empty: a trailing delimiter)."""
+    for pos, name in enumerate(df.columns):
+        if str(name).strip():
+            continue
+        raw = df.iloc[:, pos]
+        held = ~np.asarray(raw.isna(), dtype=bool)
+        if _kind(raw) == "text":
+            held &= ~_text_values(raw)[2]
+        if held.any():
+            raise DataError(
+                f"{source}: table {table!r}: column {pos + 1} has no name in the header but "
+                f"holds values on {describe_rows(np.flatnonzero(held), len(df))}; expected "
+                "every column that holds values to be named (an unnamed column is accepted "
+                "only when all its cells are empty, as a trailing delimiter leaves it)")
+
+
+def unused_columns(df: pd.DataFrame, table: str) -> list[str]:
+    """Columns of a table that no analysis reads (an unnamed empty column included).
+
+    Examples
+    --------
+    >>> unused_columns(pd.DataFrame(columns=["school_id", "notes", ""]), "schools")
+    ['notes', '(an unnamed empty column)']
+    """
+    known = {c.name for c in TABLES[table]}
+    return [str(c) if str(c).strip() else "(an unnamed empty column)" for c in df.columns
+            if c not in known]
+
+
 def validate(df: pd.DataFrame, table: str, source: str = "<DataFrame>") -> pd.DataFrame:
     """Parse every column of a table by its documented rule, check it, return a typed copy.
 
@@ -483,7 +520,9 @@ def validate(df: pd.DataFrame, table: str, source: str = "<DataFrame>") -> pd.Da
     pandas.DataFrame
         A new DataFrame (same index, schema columns in schema order, then any other columns
         unchanged) with each column in its documented dtype: ``str``, ``int64``, ``float64``
-        (missing: NaN) or ``bool``.
+        (missing: NaN) or ``bool``. Other columns are kept as they are and never read by an
+    analysis (:func:`unused_columns` names them; ``make check`` and the data-quality
+    appendix list them), but a column without a name must be empty.
 
     Raises
     ------
@@ -508,6 +547,7 @@ def validate(df: pd.DataFrame, table: str, source: str = "<DataFrame>") -> pd.Da
         raise ValueError(f"`table` should be one of {sorted(TABLES)}; got {table!r}")
     _missing_columns(df, table, source)
     n = len(df)
+    _refuse_unnamed_values(df, table, source)
     if n == 0 and table in NON_EMPTY:
         raise DataError(f"{source}: table {table!r} has a header but no rows; expected at least "
                         "one row.")

@@ -17,7 +17,10 @@ published layout alone:
   latest-year trial (partner) row is the sum of its trial (partner) schools' rows in the
   gap-by-school table;
 - "fewer than 10" in running text bounds the count from above; a suppressed count is at
-  least 1 (zeros are shown).
+  least 1 (zeros are shown);
+- inequalities: a survey item's paired respondents are at most its respondents of either
+  wave; a class's FSM pupils at most its pupils; a tracking period's FSM pupils at most the
+  FSM pupils of its end term's classes.
 
 Beyond those (:func:`collect_more`): per-outcome and per-specification pupils and the
 remainders they leave (a caliper's unmatched pupils), the replication totals, exclusions
@@ -77,6 +80,7 @@ class Published:
         self.where = defaultdict(list)
         self.upper = {}            # key -> upper bound from text ("fewer than 10")
         self.relations = []        # (total key, [part keys], where)
+        self.at_most = []          # (key, [part keys], where): key <= sum of the parts
         self.small = []            # published counts 0 < n < threshold
         self.implicit = set()      # counts nobody prints but a difference reveals (may be 0)
         self.lower = {}            # key -> lower bound (a rounded rate times its pupils)
@@ -114,29 +118,50 @@ class Published:
         if total in self.values and parts:
             self.relations.append((total, parts, where))
 
+    def bound_by(self, key, parts, where):
+        """``key`` <= sum(``parts``), every one of them published (shown or hidden)."""
+        if key in self.values and parts and all(p in self.values for p in parts):
+            self.at_most.append((key, list(parts), where))
+
     def intervals(self):
-        """Smallest and largest value of each suppressed count consistent with everything."""
+        """Smallest and largest value of each suppressed count consistent with everything.
+
+        Solved once per published set (two tests ask).
+        """
+        if getattr(self, "_intervals", None) is None:
+            self._intervals = self._solve()
+        return self._intervals
+
+    def _solve(self):
         hidden = sorted((k for k, v in self.values.items() if v is HIDDEN), key=repr)
         col = {k: i for i, k in enumerate(hidden)}
-        rows, rhs = [], []
-        for total, parts, _ in self.relations:
-            a = np.zeros(len(hidden))
-            b = 0.0
-            for key, sign in [(total, 1.0), *[(p, -1.0) for p in parts]]:
-                if key in col:
-                    a[col[key]] += sign
+
+        def linear(relations, holds):
+            rows, rhs = [], []
+            for total, parts, _ in relations:
+                a = np.zeros(len(hidden))
+                b = 0.0
+                for key, sign in [(total, 1.0), *[(p, -1.0) for p in parts]]:
+                    if key in col:
+                        a[col[key]] += sign
+                    else:
+                        b -= sign * self.values[key]
+                if a.any():
+                    rows.append(a)
+                    rhs.append(b)
                 else:
-                    b -= sign * self.values[key]
-            if a.any():
-                rows.append(a)
-                rhs.append(b)
-            else:
-                assert abs(b) < 1e-9, f"published relation does not hold: {total} = {parts}"
+                    assert holds(b), f"published relation does not hold: {total}, {parts}"
+            return rows, rhs
+
+        rows, rhs = linear(self.relations, lambda b: abs(b) < 1e-9)
+        # key - sum(parts) <= 0: with the shown terms moved over, a.x <= b
+        irows, irhs = linear(self.at_most, lambda b: b >= -1e-9)
         lo = np.array([0.0 if k in self.implicit else 1.0 for k in hidden])
         cap = float(sum(v for v in self.values.values() if v is not HIDDEN) + 1)
         hi = np.array([self.upper.get(k, cap) for k in hidden])
         lo = np.maximum(lo, [self.lower.get(k, 0.0) for k in hidden])
         cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
+        cons += [LinearConstraint(np.array(irows), -np.inf, irhs)] if irows else []
         out = {}
         for k, i in col.items():
             ends = []
@@ -491,6 +516,10 @@ def collect_more(pub, plan, reports):
                 for col in ("n baseline", "n follow-up", "n paired"):
                     pub.see(("survey", scope, instrument, r["Statement"], col), r[col],
                             f"{scope} surveys")
+                for wave in ("n baseline", "n follow-up"):
+                    pub.bound_by(("survey", scope, instrument, r["Statement"], "n paired"),
+                                 [("survey", scope, instrument, r["Statement"], wave)],
+                                 "paired respondents <= a wave's")
         # tracking: classes and the period summaries resting on them
         classes = defaultdict(list)
         for _, _, t in _rows(secs, "tracking", "Class", "FSM pupils", "Pupils in class"):
@@ -499,11 +528,15 @@ def collect_more(pub, plan, reports):
                 pub.see(key, r["FSM pupils"], f"{scope} tracking classes")
                 pub.see(("class_n", r["Class"], r["Subject"], r["Term"]), r["Pupils in class"],
                         f"{scope} tracking classes")
+                pub.bound_by(key, [("class_n", r["Class"], r["Subject"], r["Term"])],
+                             "a class's FSM pupils <= its pupils")
                 classes[(r["Subject"], r["Term"])].append(key)
         for _, _, t in _rows(secs, "tracking", "Subject", "From", "To", "FSM pupils"):
             for r in t.to_dict("records"):
                 key = ("track_fsm", scope, r["Subject"], r["From"], r["To"])
                 pub.see(key, r["FSM pupils"], f"{scope} tracking summary")
+                pub.bound_by(key, classes.get((r["Subject"], r["To"]), []),
+                             "a period's FSM pupils <= its end term's classes'")
                 if _num(r.get("Classes without a gap at both ends")) == 0 and \
                         classes.get((r["Subject"], r["To"])):
                     pub.relate(key, classes[(r["Subject"], r["To"])],
@@ -588,15 +621,18 @@ def test_the_attack_s_figures_are_written(published):
         "data": published.name, "threshold": t,
         "published counts": sum(v is not HIDDEN for v in published.values.values()),
         "relations": len(published.relations),
+        "inequalities": len(published.at_most),
         "relations from rates": sum("rates" in w or "reaching" in w
                                     for _, _, w in published.relations),
         "intervals checked": len(intervals),
         "narrowest interval (suppressed counts)": narrowest(
             [k for k in intervals if k not in published.implicit]),
-        "narrowest interval (unprinted remainders and hidden rates' counts, may be 0; "
-        "excluding those pinned to 0)": narrowest(
-            [k for k in implicit if intervals[k][1] > 0]),
+        "narrowest interval (unprinted remainders and hidden rates' counts that could be "
+        f"between 1 and {t - 1})": narrowest(
+            [k for k in implicit if intervals[k][1] > 0 and intervals[k][0] < t]),
         "unprinted remainders pinned to 0": sum(intervals[k][1] == 0 for k in implicit),
+        f"unprinted remainders known to be at least {t} (not small)": sum(
+            intervals[k][0] >= t for k in implicit),
         "rate counts bounded by rounding": len(published.approx),
         "cells by rule": _rule_cells(published.reports),
     }

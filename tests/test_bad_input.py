@@ -233,7 +233,19 @@ CASES = [
     # numbers
     refused("decimal-comma", cell("pupils", 1, "ks2_aps", "24,5"), "pupils.csv",
             "column 'ks2_aps': 1 of 12 rows (row 1): found '24,5'",
-            "(a point for decimals, no thousands separators)"),
+            "written in digits (a point for decimals; no plus sign, exponent or thousands "
+            "separators)"),
+    refused("cohort-plus-sign", cell("pupils", 2, "cohort", "+2010"), "pupils.csv",
+            "column 'cohort': 1 of 12 rows (row 2): found '+2010'", "written in digits"),
+    refused("cohort-exponent", cell("pupils", 3, "cohort", "2.01e3"), "pupils.csv",
+            "column 'cohort': 1 of 12 rows (row 3): found '2.01e3'", "no plus sign, exponent"),
+    refused("fsm-pct-exponent", cell("schools", 1, "fsm_pct", "1e2"), "schools.csv",
+            "column 'fsm_pct': 1 of 4 rows (row 1): found '1e2'", "from 0 to 100 written in "
+            "digits"),
+    accepted("numbers-with-spaces-around", both(cell("pupils", 1, "cohort", " 2010 "),
+                                                cell("schools", 1, "fsm_pct", " 31.5")),
+             lambda ds, d: (ds.pupils["cohort"].iloc[0], ds.schools["fsm_pct"].iloc[0])
+             == (2010, 31.5) or pytest.fail()),
     refused("ks2-out-of-range", cells("pupils", "ks2_aps", {3: "99", 4: "270"}), "pupils.csv",
             "column 'ks2_aps': 2 of 12 rows (rows 3, 4): found '99', '270'",
             "expected a number from 9 to 39 or blank (missing)"),
@@ -320,6 +332,22 @@ CASES = [
     refused("row-with-missing-field", text_edit("tracking", lambda t: t.replace(
         "spring,reading,,false", "spring,reading,false")), "tracking.csv",
         "1 of 6 rows (row 5) have 6 fields where the header has 7"),
+    refused("blank-line-between-records", text_edit("pupils", lambda t: t.replace(
+        "\nQ004,", "\n\n\nQ004,")), "pupils.csv",
+        "2 blank lines between records (lines 5, 6)", "delete the blank lines"),
+    accepted("blank-lines-at-the-end", text_edit("tracking", lambda t: t + "\n\n"),
+             _same_as_base),
+    refused("unnamed-column-with-values", rows_of("schools", lambda r: [
+        x + ["" if i == 0 else ("a note" if i == 2 else "")] for i, x in enumerate(r)]),
+        "schools.csv", "column 11 has no name in the header but holds values on 1 of 4 rows "
+        "(row 2)"),
+    accepted("trailing-delimiter", text_edit("schools", lambda t: t.replace("\n", ",\n")),
+             lambda ds, d: ds.meta["unused_columns"] == {
+                 "schools": ["(an unnamed empty column)"]} or pytest.fail()),
+    accepted("unknown-column-is-listed", rows_of("pupils", lambda r: [
+        x + ["ks2_l4_maths" if i == 0 else "1"] for i, x in enumerate(r)]),
+        lambda ds, d: ds.meta["unused_columns"] == {"pupils": ["ks2_l4_maths"]}
+        or pytest.fail()),
     refused("header-column-twice", text_edit("schools", lambda t: t.replace(
         "fsm_pct", "la", 1)), "schools.csv", "column(s) ['la'] appear more than once"),
     refused("misspelt-column", text_edit("pupils", lambda t: t.replace(",fsm,", ",FSM,", 1)),

@@ -88,18 +88,43 @@ def test_a_period_summary_cannot_give_away_a_class_with_few_fsm_pupils():
 
     tracking = _tracking({"a1": 2, "a2": 15, "b1": 12, "b2": 30})
     schools = pd.DataFrame({"school_id": ["a", "b"], "cluster": ["A", "B"]})
-    values, relations = {}, []
-    _tracking_counts(SimpleNamespace(tracking=tracking), schools, ["A", "B"], values, relations)
+    values, relations, at_most = {}, [], []
+    _tracking_counts(SimpleNamespace(tracking=tracking), schools, ["A", "B"], values, relations,
+                     at_most)
     period = ("track_fsm", "overall", "reading", "autumn", "spring")
     assert values[period] == 2 + 15 + 12 + 30
     assert (period, [("class_fsm", c, "reading", "spring") for c in ("a1", "a2", "b1", "b2")]) \
         in [(t, list(ps)) for t, ps in relations]
-    hide = protect(values, relations, threshold=10)
-    small = ("class_fsm", "a1", "reading", "spring")
+    # a class's FSM pupils are at most its pupils; a period's at most its end term's classes'
+    assert (small := ("class_fsm", "a1", "reading", "spring"),
+            [("class_n", "a1", "reading", "spring")]) in at_most
+    hide = protect(values, relations, threshold=10, at_most=at_most)
     assert small in hide and len(hide) >= 2
     # what a reader could work out from everything else shown: never narrower than 10
-    lo, hi = narrowest(values, relations, hide)[small]
+    lo, hi = narrowest(values, relations, hide, at_most=at_most)[small]
     assert hi - lo >= 10
+
+
+def test_inequalities_narrow_the_attack_and_protect_answers_them():
+    """Issue 14 review: a staff item's hidden paired respondents were narrowed to 6-11 by
+    'paired <= either wave' with the waves shown; the equalities alone left 1 to 48."""
+    from evaluation.disclosure import narrowest
+
+    values = {"paired": 7, "base": 10, "follow": 12, "base_all": 48, "base_other": 38}
+    sums = [("base_all", ["base", "base_other"])]
+    ineq = [("paired", ["base"]), ("paired", ["follow"])]
+    assert narrowest(values, sums, ["paired"])["paired"] == (1.0, np.inf)
+    assert narrowest(values, sums, ["paired"], at_most=ineq)["paired"] == (1.0, 10.0)
+    # an inequality with both sides hidden still binds: paired <= base <= 48 - 1, <= 12
+    assert narrowest(values, sums, ["paired", "base", "base_other"], at_most=ineq)["paired"] \
+        == (1.0, 12.0)
+    assert protect(values, sums, threshold=10) == {"paired"}     # blind to the inequalities
+    hide = protect(values, sums, threshold=10, at_most=ineq)
+    assert {"paired", "base"} <= hide
+    widths = narrowest(values, sums, hide, at_most=ineq)
+    assert all(hi - lo >= 10 for lo, hi in widths.values()), widths
+    with pytest.raises(ValueError, match="does not hold"):
+        protect(values, sums, at_most=[("base_all", ["paired"])])
 
 
 def test_a_specification_beside_the_phase_total_is_hidden_when_it_leaves_out_few():

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from evaluation import output_log
 from evaluation.report import sections
 from evaluation.report.tables import count_withheld, marker
 from evaluation.results import evaluate
@@ -104,5 +105,14 @@ def test_a_withheld_phase_prints_no_degrees_of_freedom_or_model_detail(default_d
         text = _visible(impact(res)._repr_html_())
         assert not re.search(r"\bt\(\d", text), cluster
         assert not [d for d in departures(res) if "coefficient" in d], cluster
+        # nor does the output checker's log (review: results.json held "dof": 20)
+        log, _ = output_log.build(res, sections(res))
+        models = {r["properties"]["phase"]: r for r in log["results"].values()
+                  if r["type"] == "regression"}
+        for phase in phases:
+            rec = models[phase]
+            assert rec["properties"]["dof"] is None, (cluster, rec)
+            assert not re.search(r"dof=\d", rec["summary"]), rec["summary"]
+            assert rec["status"] in ("pass", "fail")
         checked += 1
     assert checked > 0

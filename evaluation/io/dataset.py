@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.exceptions import DataError
-from evaluation.schema import TABLES, describe_rows, validate
+from evaluation.schema import SHOW, TABLES, describe_rows, unused_columns, validate
 
 TABLE_NAMES = tuple(TABLES)
 META_FILE = "meta.json"
@@ -143,6 +144,24 @@ def _short_or_long_rows(path: Path, text: str, sep: str, width: int) -> DataErro
         "value is an empty field between two delimiters).")
 
 
+def _refuse_blank_lines(path: Path, text: str) -> None:
+    """Refuse blank lines between records (at the end of the file they are harmless).
+
+    A CSV reader skips them, so the data rows that messages count would no longer be the
+    file's lines less one: a blank line is refused, naming its lines, instead.
+    """
+    body = text.rstrip()
+    if not re.search(r"\n[ \t]*\r?\n", body):
+        return
+    lines = [i + 1 for i, line in enumerate(body.split("\n")) if not line.strip()]
+    shown = ", ".join(map(str, lines[:SHOW])) + (f" and {len(lines) - SHOW} more"
+                                                  if len(lines) > SHOW else "")
+    raise DataError(f"{path}: {len(lines)} blank line{'s' if len(lines) > 1 else ''} between "
+                    f"records (line{'s' if len(lines) > 1 else ''} {shown}); expected one "
+                    "record on every line from the header to the last record: delete the "
+                    "blank lines (messages count data rows from 1 below the header)")
+
+
 def read_csv_text(path: str | Path, known_columns=None) -> pd.DataFrame:
     """Read a CSV file as text, exactly: every cell a string, nothing guessed or dropped.
 
@@ -183,6 +202,7 @@ def read_csv_text(path: str | Path, known_columns=None) -> pd.DataFrame:
     if not text.strip():
         raise DataError(f"{path}: empty file; expected a header row naming the columns, then "
                         "one row per record")
+    _refuse_blank_lines(path, text)
     known = {c.name for cols in TABLES.values() for c in cols} if known_columns is None \
         else set(known_columns)
     sep, names = _header(text, known)
@@ -389,7 +409,9 @@ def read_dataset(directory: str | Path) -> Dataset:
     _cross_checks(tables, paths)
     meta = read_meta(directory / META_FILE)
     truth = _read_truth(directory / TRUTH_FILE)
-    meta = {**meta, "directory": str(directory), "file_hashes": file_hashes(directory)}
+    unused = {t: cols for t, df in tables.items() if (cols := unused_columns(df, t))}
+    meta = {**meta, "directory": str(directory), "file_hashes": file_hashes(directory),
+            "unused_columns": unused}
     return Dataset(**tables, truth=truth, meta=meta)
 
 

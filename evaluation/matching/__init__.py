@@ -398,8 +398,10 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
                          "`distance`, not 'mahalanobis' (list the variables in "
                          "`covariates` instead)")
     col = [dist_name] if is_column and dist_values is None else []
-    require_complete(data, covariates + strata_vars + (mahvars or []) + (antiexact or [])
-                     + (unit_id or []) + col, "covariates")
+    for argument, names in (("covariates", covariates), ("exact", strata_vars),
+                            ("mahvars", mahvars or []), ("antiexact", antiexact or []),
+                            ("unit_id", unit_id or []), ("distance", col)):
+        require_complete(data, names, argument)
     focal_is_control = estimand == "ATC" and (pairing or (method == "cem" and bool(k2k)))
     reuse = (reuse_max if reuse_max is not None else (2**62 if replace else 1)
              ) if nearest else None

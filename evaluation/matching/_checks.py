@@ -93,7 +93,7 @@ def require_complete(data: pd.DataFrame, names, argument: str) -> None:
             rows = list(data.index[miss][:5])
             problems.append(f"{c!r}: {int(miss.sum())} row(s) (e.g. index {rows})")
     if problems:
-        raise DataError(f"missing values in the {argument} of match(), which MatchIt does not "
+        raise DataError(f"missing values in `{argument}` of match(), which MatchIt does not "
                         f"allow either: " + "; ".join(problems)
                         + ". Remove (and count) those rows before matching.")
 
@@ -164,6 +164,57 @@ def warn_strata_without(kind: str, prep: Prepared, rows: np.ndarray, what: str) 
         warnings.warn(f"{int(rows.sum())} {kind} unit(s) in {n_strata} stratum/strata "
                       f"{what}: {describe_strata(prep.strata_labels, rows)}; they are left "
                       "unmatched and counted in `exclusions`", MatchingWarning, stacklevel=5)
+
+
+def warn_shortfall(prep: Prepared, focal: np.ndarray, ratio: float,
+                   unit_id: np.ndarray | None = None) -> None:
+    """MatchIt's warnings where too few other units are left for every focal unit's matches.
+
+    As ``matchit2nearest`` and ``matchit2optimal`` (MatchIt 4.7): per exact stratum (or over
+    all units), other units (control unit IDs with ``unit_id``; times ``reuse_max`` for
+    nearest) per focal unit, after discarding. Below 1: "fewer control units than treated
+    units; not all treated units will get a match". Below ``ratio``: "not all treated units
+    will get <ratio> matches" (with a ``max_controls`` above ``ratio``: "not enough control
+    units for an average of <ratio> matches per treated unit"). With exact strata both may
+    be given, and the strata concerned are named after MatchIt's text.
+    """
+    a = prep.args
+    keep = ~prep.discarded
+    exact = prep.strata is not None
+    strata = prep.strata if exact else np.zeros(len(focal), np.int64)
+    k = int(strata.max()) + 1
+    f, o = keep & focal, keep & ~focal
+    n1 = np.bincount(strata[f], minlength=k)
+    if unit_id is None:
+        n0 = np.bincount(strata[o], minlength=k)
+    else:
+        pairs = np.unique(np.column_stack([strata[o], unit_id[o]]), axis=0)
+        n0 = np.bincount(pairs[:, 0], minlength=k)
+        if not exact:     # MatchIt: control unit IDs per treated unit ID
+            n1 = np.array([len(np.unique(unit_id[f]))])
+    n0 = n0 * (a.get("reuse_max") or 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.where(n1 > 0, n0 / np.maximum(n1, 1), np.inf)
+    focal_name, other = a["focal"], a["other"]
+    word = "units" if unit_id is None else "unit IDs"
+    where = " in some `exact` strata" if exact else ""
+    few, short = e < 1, e < ratio
+    w1 = bool(few.any())
+    w2 = bool(ratio > 1 and short.any()) and (exact or not w1)
+
+    def strata_named(mask):
+        return f" ({describe_strata(prep.strata_labels, mask[strata] & f)})" if exact else ""
+
+    if w1:
+        warnings.warn(f"fewer {other} {word} than {focal_name} units{where}; not all "
+                      f"{focal_name} units will get a match{strata_named(few)}",
+                      MatchingWarning, stacklevel=5)
+    if w2:
+        mx = a.get("max_controls")
+        text = (f"not all {focal_name} units will get {ratio:g} matches" if mx is None
+                or ratio == mx else f"not enough {other} {word} for an average of {ratio:g} "
+                f"matches per {focal_name} unit" + (" in all `exact` strata" if exact else ""))
+        warnings.warn(text + strata_named(short), MatchingWarning, stacklevel=5)
 
 
 def normalize(w: np.ndarray, treat: np.ndarray) -> np.ndarray:

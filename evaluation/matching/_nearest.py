@@ -8,7 +8,13 @@ import numpy as np
 
 from evaluation.exceptions import MatchingWarning, NotEstimableError
 from evaluation.matching import _closest, _walk
-from evaluation.matching._checks import MethodOutput, Prepared, normalize, warn_strata_without
+from evaluation.matching._checks import (
+    MethodOutput,
+    Prepared,
+    normalize,
+    warn_shortfall,
+    warn_strata_without,
+)
 from evaluation.matching._unit_id import UnitGroups
 
 
@@ -209,30 +215,9 @@ def subclass_from_matrix(mm: np.ndarray, treated: np.ndarray, n: int) -> np.ndar
 
 
 def _warn_shortfall(prep: Prepared, ratio: int) -> None:
-    """MatchIt's warnings: strata with fewer controls than focal units (x ratio)."""
-    if _reuse_single(prep):
-        return
-    focal, other = prep.args["focal"], prep.args["other"]
-    strata = prep.strata if prep.strata is not None else np.zeros(len(prep.treat), np.int64)
-    k = strata.max() + 1
-    t = prep.treat & ~prep.discarded
-    c = ~prep.treat & ~prep.discarded
-    n1 = np.bincount(strata[t], minlength=k)
-    n0 = np.bincount(strata[c], minlength=k) * prep.args["reuse_max"]
-    short = (n1 > 0) & (n0 > 0) & (n0 < ratio * n1)
-    if short.any():
-        rows = short[strata] & t
-        where = ("" if prep.strata_labels is None else
-                 " in stratum/strata " + _names(prep, rows))
-        warnings.warn(f"fewer {other} units than {ratio} x the {focal} units{where}: not all "
-                      f"{focal} units will get {ratio} match(es)", MatchingWarning,
-                      stacklevel=5)
-
-
-def _names(prep: Prepared, rows: np.ndarray) -> str:
-    from evaluation.matching._checks import describe_strata
-
-    return describe_strata(prep.strata_labels, rows)
+    """MatchIt's warnings on too few controls (only when a control cannot serve everyone)."""
+    if not _reuse_single(prep):
+        warn_shortfall(prep, prep.treat, ratio, prep.unit_id)
 
 
 def _closest_match(prep: Prepared, ratio: int, mahal: bool) -> np.ndarray:

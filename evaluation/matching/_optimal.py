@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.exceptions import MatchingWarning, NotEstimableError
-from evaluation.matching._checks import MethodOutput, Prepared, subclass_weights
+from evaluation.matching._checks import MethodOutput, Prepared, subclass_weights, warn_shortfall
 from evaluation.matching._optmatch import fullmatch, prune_pairs
 
 
@@ -245,6 +245,8 @@ def match(prep: Prepared) -> MethodOutput:
                          "given (as in MatchIt)")
     treat = prep.treat
     focal = ~treat if a["estimand"] == "ATC" else treat
+    if a["method"] == "optimal":
+        warn_shortfall(prep, focal, a["ratio"])
     pair, a["resolution"] = _solve(prep, focal)
     sub = _subclasses(pair)
     if np.isnan(sub).all():

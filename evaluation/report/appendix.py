@@ -37,6 +37,11 @@ def data_quality(res: EvaluationResult) -> Section:
         em, comp = (count_text(n, count_withheld(res, phase, who), res.plan) for n, who in
                     ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
         parts.append(f"Analysed: {em} EM and {comp} comparison pupils.")
+    unused = res.data.meta.get("unused_columns") or {}
+    if unused:
+        parts.append("Columns in the data that no analysis reads (a misspelt name would show "
+                     "here): " + "; ".join(f"{t}: {', '.join(cols)}"
+                                           for t, cols in unused.items()) + ".")
     return Section("Appendix: data quality", "data-quality", parts)
 
 

@@ -53,9 +53,10 @@ def tracking(res: EvaluationResult) -> Section:
     parts.append(closing_chart(res.tracking.summary, t))
     table = res.tracking.table
     cols = [c for c in LABELS if c in table.columns]
+    cells = list(zip(table["class_id"], table["subject"], table["term"], strict=True))
     parts.append(safe_table(res.plan, table[cols], COUNTS, labels=LABELS, hide={
-        "n_fsm": [res.hidden(("class_fsm", *k)) for k in zip(
-            table["class_id"], table["subject"], table["term"], strict=True)]},
+        "n_fsm": [res.hidden(("class_fsm", *k)) for k in cells],
+        "n_class": [res.hidden(("class_n", *k)) for k in cells]},
         **_dominance(res, table)))
     parts.append(class_gap_chart(table, t))
     return Section("Termly tracking", "tracking", parts)
