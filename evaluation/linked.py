@@ -50,7 +50,7 @@ class LinkedCounts:
     --------
     >>> from evaluation.plan import load_plan
     >>> from evaluation.synthetic import generate
-    >>> linked = linked_counts(generate(seed=4), load_plan())
+    >>> linked = linked_counts(generate(seed=4, include_population=False), load_plan())
     >>> linked.hidden(("em", "Ormwick cluster", "primary"))
     True
     """

@@ -166,7 +166,8 @@ class EvaluationResult:
     --------
     >>> from evaluation.plan import load_plan
     >>> from evaluation.synthetic import generate
-    >>> res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1")
+    >>> res = evaluate(generate(seed=1, include_population=False), load_plan(),
+    ...                cluster="Secondary phase 1", seed=1)
     >>> res.scope, sorted(res.phases)
     ('cluster', ['secondary'])
     """
@@ -474,7 +475,8 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
     --------
     >>> from evaluation.plan import load_plan
     >>> from evaluation.synthetic import generate
-    >>> res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
+    >>> res = evaluate(generate(seed=1, include_population=False), load_plan(),
+    ...                cluster="Secondary phase 1", seed=1)
     >>> res.n_em > 0
     True
     """

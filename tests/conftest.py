@@ -8,6 +8,25 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep each test file on one worker (``make test`` runs ``--dist loadgroup``).
+
+    A file's module-scoped fixtures (a built report set, an evaluation) are then built once,
+    not once on each worker. A test that names its own ``xdist_group`` (several files sharing
+    one build) keeps it. Runs before pytest-xdist reads the marks.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            path = item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(DOCTEST_GROUPS.get(path, path)))
+
+
+#: Doctest files that evaluate the same data as a test file's fixture: one worker computes
+#: it once for all of them (results are kept by content, :mod:`evaluation.memo`).
+DOCTEST_GROUPS = {"evaluation/results.py": "seed1", "evaluation/report/__init__.py": "seed1"}
+
+
 @pytest.fixture(scope="session")
 def default_data():
     from report_set import dataset

@@ -46,7 +46,9 @@ from collections import defaultdict
 import numpy as np
 import pytest
 from report_set import build, provocation
+from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from evaluation import config
 from evaluation.disclosure import SafeTable
@@ -160,20 +162,32 @@ class Published:
         cap = float(sum(v for v in self.values.values() if v is not HIDDEN) + 1)
         hi = np.array([self.upper.get(k, cap) for k in hidden])
         lo = np.maximum(lo, [self.lower.get(k, 0.0) for k in hidden])
-        cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
-        cons += [LinearConstraint(np.array(irows), -np.inf, irhs)] if irows else []
+        eq = np.array(rows).reshape(len(rows), len(hidden))
+        ineq = np.array(irows).reshape(len(irows), len(hidden))
+        rhs, irhs = np.array(rhs), np.array(irhs)
+        # counts that share no constraint, directly or through other hidden counts, do not
+        # bound each other: each connected group is its own (small) program
+        touch = sparse.csr_array(np.vstack([eq, ineq]) != 0).astype(float)
+        n_groups, group = connected_components(touch.T @ touch, directed=False)
         out = {}
-        for k, i in col.items():
-            ends = []
-            for sense in (1.0, -1.0):
-                c = np.zeros(len(hidden))
-                c[i] = sense
-                r = milp(c, constraints=cons, integrality=np.ones(len(hidden)),
-                         bounds=Bounds(lo, hi))
-                assert r.status == 0, f"relations infeasible around {k}: {r.message}"
-                # reaching the cap (more than every published pupil) means unbounded
-                ends.append(math.inf if sense * r.fun >= cap else sense * r.fun)
-            out[k] = tuple(ends)
+        for g in range(n_groups):
+            cols = np.flatnonzero(group == g)
+            e_rows = np.flatnonzero((eq[:, cols] != 0).any(axis=1))
+            i_rows = np.flatnonzero((ineq[:, cols] != 0).any(axis=1))
+            cons = [LinearConstraint(eq[np.ix_(e_rows, cols)], rhs[e_rows], rhs[e_rows])]
+            cons += [LinearConstraint(ineq[np.ix_(i_rows, cols)], -np.inf, irhs[i_rows])]
+            bounds = Bounds(lo[cols], hi[cols])
+            for j, i in enumerate(cols):
+                ends = []
+                for sense in (1.0, -1.0):
+                    c = np.zeros(len(cols))
+                    c[j] = sense
+                    r = milp(c, constraints=[x for x in cons if x.A.shape[0]],
+                             integrality=np.ones(len(cols)), bounds=bounds)
+                    assert r.status == 0, f"relations infeasible around {hidden[i]}: {r.message}"
+                    # reaching the cap (more than every published pupil) means unbounded
+                    ends.append(math.inf if sense * r.fun >= cap else sense * r.fun)
+                out[hidden[i]] = tuple(ends)
         return out
 
 

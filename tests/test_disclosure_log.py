@@ -24,7 +24,7 @@ from evaluation.synthetic import generate
 ACRO = json.loads((Path(__file__).parent / "fixtures" / "acro" / "results.json").read_text())
 OUTCOME = re.compile(r"ok|(\w+; )+")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("seed1")]  # conftest.DOCTEST_GROUPS
 
 
 def _type(v):
@@ -48,7 +48,7 @@ def _schema():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
+    res = evaluate(generate(seed=1, include_population=False), load_plan(), cluster="Secondary phase 1", seed=1)
     secs = sections(res)
     folder = tmp_path_factory.mktemp("checker")
     path = output_log.write(folder, res, secs)

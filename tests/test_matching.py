@@ -49,7 +49,8 @@ def test_all_em_school_is_counted_and_named():
 
 
 def test_fewer_comparators_than_ratio_warns_with_strata():
-    with pytest.warns(MatchingWarning, match=r"fewer control units than 3 x .*\[S4, 2010\]"):
+    with pytest.warns(MatchingWarning, match=r"fewer control units than treated units in some "
+                      r"`exact` strata; not all treated units will get a match .*\[S4, 2010\]"):
         m = match(_school(), "em", ["prior", "fsm"], exact=["school_id", "cohort"], ratio=3)
     assert_valid_match(m)
     assert m.counts.loc["Matched", "Treated"] == 4 + 3 + 1  # S4: one control for 4 EM

@@ -104,7 +104,8 @@ def sections(res: EvaluationResult | PublishedResult, kind: str | None = None) -
     >>> from evaluation.plan import load_plan
     >>> from evaluation.results import evaluate
     >>> from evaluation.synthetic import generate
-    >>> res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
+    >>> res = evaluate(generate(seed=1, include_population=False), load_plan(),
+    ...                cluster="Secondary phase 1", seed=1)
     >>> [s.anchor for s in sections(res)][:4]
     ['top', 'summary', 'findings', 'contents']
     """
