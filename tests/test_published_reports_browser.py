@@ -18,7 +18,7 @@ from browser import AXE, check_page  # noqa: E402
 from published_data import real_dir  # noqa: E402
 from test_published_summaries import WORDS  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.slow   # its own xdist group (conftest): no build shared with e2e
 
 #: Issue 16: the overall report under 1.2 MB; the national published reports were 3.8 MB
 #: (destinations) and 1.5 MB (KS4 2023) before.
