@@ -101,7 +101,8 @@ def linked_counts(ds, plan: Plan, seed: int | None = None) -> LinkedCounts:
     The result depends only on the content of the data and of the plan and on the seed, and
     every report of a set asks for the same one: it is computed once per content (a digest
     of every table and of the plan) and seed, and kept for the process's later reports (a
-    warm kernel renders many).
+    warm kernel renders many); in a build, one worker computes it and the others read it
+    (:mod:`evaluation.shared`).
 
     Parameters
     ----------
@@ -120,10 +121,12 @@ def linked_counts(ds, plan: Plan, seed: int | None = None) -> LinkedCounts:
     if seed is None:
         from evaluation.config import DEFAULT_SEED
         seed = DEFAULT_SEED
+    from evaluation.shared import computed_once
+
     key = f"{ds.digest()}{plan.digest()}{seed}"
     if key not in _CACHE:
         _CACHE.clear()                 # one data set at a time: memory stays bounded
-        _CACHE[key] = _linked_counts(ds, plan, seed)
+        _CACHE[key] = computed_once("linked", key, lambda: _linked_counts(ds, plan, seed))
     return _CACHE[key]
 
 

@@ -480,6 +480,8 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
     >>> res.n_em > 0
     True
     """
+    # first: in a build, the first report to ask computes it for every worker
+    linked = linked_counts(ds, plan, seed) if describe else None
     schools = scope_schools(ds.schools, cluster)
     scoped = ds.for_schools(schools["school_id"])
     overall = cluster is None
@@ -504,7 +506,7 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
         "overall" if overall else "cluster", cluster, scoped, plan, seed, phases, gaps,
         surveys, tracking, clusters, _truth(scoped, phases),
         provenance_table(plan, parameters, ds.meta.get("file_hashes")) if describe else None,
-        linked_counts(ds, plan, seed) if describe else None)
+        linked)
 
 
 @dataclass(frozen=True)

@@ -112,12 +112,18 @@ def nk_dominated(values: Sequence[float], rules: Rules = Rules()) -> bool:
     >>> nk_dominated([2] * 10 + [400, 300]), nk_dominated([1] * 9 + [30, 30])
     (True, False)
     """
-    v = pd.Series(values, dtype=float).dropna()
+    v = _present(values)
     total = v.sum()
-    if v.empty or total == 0:
+    if not len(v) or total == 0:
         return False
-    top = v.nlargest(rules.safe_nk_n, keep="all").iloc[:rules.safe_nk_n].sum()
+    top = np.sort(v)[::-1][:rules.safe_nk_n].sum()
     return bool(top / total >= rules.safe_nk_k)
+
+
+def _present(values: Sequence[float]) -> np.ndarray:
+    """Return the values of a cell as floats, missing ones left out."""
+    v = np.asarray(values, dtype=float).ravel()
+    return v[~np.isnan(v)]
 
 
 def p_ratio_fails(values: Sequence[float], rules: Rules = Rules()) -> bool:
@@ -131,11 +137,12 @@ def p_ratio_fails(values: Sequence[float], rules: Rules = Rules()) -> bool:
     >>> p_ratio_fails([1] * 9 + [1000]), p_ratio_fails(list(range(1, 26)))
     (True, False)
     """
-    v = pd.Series(values, dtype=float).dropna()
-    if v.empty:
+    v = _present(values)
+    if not len(v):
         return False
-    top1 = v.max()
-    rest = v.sum() - v.nlargest(2, keep="all").iloc[:2].sum()
+    top = np.sort(v)[::-1][:2]
+    top1 = top[0]
+    rest = v.sum() - top.sum()
     ratio = rest if top1 == 0 else rest / top1
     return bool(ratio < rules.safe_pratio_p)
 

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from evaluation import cli, config
+from evaluation.exceptions import DataError
 from evaluation.io import read_dataset
 from evaluation.plan import load_plan
 from evaluation.sample import analysis_sample
@@ -539,3 +540,19 @@ def test_base_values_are_read_exactly():
     assert ds.surveys["score"].isna().sum() == 1
     assert json.loads((BASE / "meta.json").read_text())["synthetic"] is False
     assert not ds.is_synthetic
+
+
+def test_a_kept_read_is_never_shared_and_a_changed_file_is_read_again(tmp_path):
+    """The checked tables are kept per process by the files' SHA-256 (a warm kernel reads
+    once): a caller changing its copy changes no later read, and a changed file is re-read."""
+    d = tmp_path / "d"
+    shutil.copytree(BASE, d)
+    first = read_dataset(d)
+    first.pupils.loc[first.pupils.index[0], "cohort"] = 2030       # the caller's own copy
+    second = read_dataset(d)
+    assert second.pupils["cohort"].iloc[0] == 2010 and second.pupils is not first.pupils
+    cell("pupils", 1, "cohort", "2009")(d)
+    assert read_dataset(d).pupils["cohort"].iloc[0] == 2009
+    cell("pupils", 1, "cohort", "2010.6")(d)
+    with pytest.raises(DataError, match="found '2010.6'"):
+        read_dataset(d)

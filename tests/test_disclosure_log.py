@@ -48,7 +48,8 @@ def _schema():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    res = evaluate(generate(seed=1, include_population=False), load_plan(), cluster="Secondary phase 1", seed=1)
+    res = evaluate(generate(seed=1, include_population=False), load_plan(),
+                   cluster="Secondary phase 1", seed=1)
     secs = sections(res)
     folder = tmp_path_factory.mktemp("checker")
     path = output_log.write(folder, res, secs)

@@ -31,10 +31,10 @@ del __em_reset
 """
 
 #: Environment variables a report reads at run time (the output checker's log folder, the
-#: build's commit). A warm kernel was started with the environment of the first report it ran,
-#: so before each later notebook they are set to the rendering process's current values (or
-#: removed).
-FORWARDED_ENV = ("EM_OUTPUT_LOG", "EVALUATION_COMMIT")
+#: build's commit, the folder of results its workers share). A warm kernel was started with
+#: the environment of the first report it ran, so before each later notebook they are set to
+#: the rendering process's current values (or removed).
+FORWARDED_ENV = ("EM_OUTPUT_LOG", "EVALUATION_COMMIT", "EVALUATION_SHARED_DIR")
 
 
 def reset_code(environ=None) -> str:

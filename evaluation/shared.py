@@ -1,0 +1,81 @@
+"""Results that the worker processes of one build compute once and share, on disk.
+
+Every report of a build needs the counts linked across the whole report set
+(:func:`evaluation.linked.linked_counts`, about 8 s for 780,000 pupils). Each worker's warm
+kernel keeps them in memory, but without this module each worker would also compute them.
+:func:`computed_once` lets the first process compute a result while the others wait for it
+(a file lock), and all read the same file afterwards. The build names the folder in the
+environment variable ``EVALUATION_SHARED_DIR`` (one folder per version of the code, under the
+reports folder); outside a build nothing is written and the result is simply computed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+#: Environment variable naming the folder of shared results (set by ``evaluation.engine``).
+SHARED_ENV = "EVALUATION_SHARED_DIR"
+
+
+def computed_once(name: str, key: str, compute: Callable[[], object]):
+    """Return ``compute()``, computed by one process of the build and read by the others.
+
+    Parameters
+    ----------
+    name : str
+        What the result is (the start of its file name).
+    key : str
+        Everything the result depends on (the content of the data and the plan, the seed);
+        the folder itself is per version of the code.
+    compute : callable
+        Computes the result (which must pickle).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> calls = []
+    >>> def compute():
+    ...     calls.append(1)
+    ...     return {"n": 3}
+    >>> os.environ[SHARED_ENV] = tempfile.mkdtemp()
+    >>> computed_once("demo", "k", compute), computed_once("demo", "k", compute), len(calls)
+    ({'n': 3}, {'n': 3}, 1)
+    >>> del os.environ[SHARED_ENV]
+    """
+    folder = os.environ.get(SHARED_ENV)
+    if not folder:
+        return compute()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
+    with _locked(path.with_suffix(".lock")):
+        if path.is_file():
+            with path.open("rb") as fh:
+                return pickle.load(fh)
+        value = compute()
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        return value
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on ``path`` (other processes wait) where the system has one."""
+    try:
+        import fcntl
+    except ImportError:         # no POSIX locks: each process computes for itself
+        yield
+        return
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
