@@ -1,0 +1,59 @@
+"""Results the workers of a build share (``evaluation.shared``): computed by one process,
+read by the others, never by two at once; outside a build nothing is written."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+
+from evaluation.shared import SHARED_ENV, computed_once
+
+
+def _slow(log):
+    with open(log, "a") as fh:
+        fh.write(f"{os.getpid()}\n")
+    time.sleep(1.0)
+    return {"pid": os.getpid()}
+
+
+def _worker(folder, log, out):
+    import functools
+
+    os.environ[SHARED_ENV] = folder
+    out.put(computed_once("linked", "same content", functools.partial(_slow, log)))
+
+
+def test_two_processes_compute_once_and_read_the_same(tmp_path):
+    log = tmp_path / "calls.txt"
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(str(tmp_path / "shared"), str(log), out))
+             for _ in range(2)]
+    for p in procs:
+        p.start()
+    got = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert len(log.read_text().split()) == 1          # one computation ...
+    assert got[0] == got[1]                           # ... the other process read it
+    assert len(list((tmp_path / "shared").glob("linked-*.pickle"))) == 1
+
+
+def test_outside_a_build_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    assert computed_once("x", "k", lambda: calls.append(1) or 5) == 5
+    assert computed_once("x", "k", lambda: calls.append(1) or 5) == 5
+    assert len(calls) == 2 and not list(tmp_path.rglob("*"))
+
+
+def test_a_build_keeps_one_folder_per_version_of_the_code(tmp_path):
+    from evaluation.engine.build import _shared_folder, code_hash
+
+    old = tmp_path / "_shared" / "0123456789abcdef"
+    old.mkdir(parents=True)
+    folder = _shared_folder(tmp_path, os.path.join(os.path.dirname(__file__), "..",
+                                                   "notebooks"))
+    assert folder.name == code_hash() and not old.exists()
