@@ -240,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p.set_defaults(func=_index)
     p = sub.add_parser("build", help="render every report whose inputs changed, in parallel "
-                       "(warm kernels; --scheduler: on a Dask cluster); then run `index`")
+                       "(warm kernels; --scheduler: on a Dask cluster); it writes no index: "
+                       "`index` does (make reports runs both; `index` exits 1 if a report "
+                       "failed)")
     common(p)
     build_options(p)
     p.set_defaults(func=_build)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from evaluation.disclosure import protect
@@ -39,6 +40,8 @@ class LinkedCounts:
     classes counted in it, at its end term), and for the surveys
     ``("survey", scope, instrument, item, "n_baseline" | "n_follow_up" | "n_paired")``,
     and the exclusions table's ``("excluded", scope, phase, reason, "em" | "comparison")``,
+    the pupils behind each share of the "Outcomes before adjustment" table
+    ``("desc_n" | "desc_pass" | "desc_fail", scope, phase, outcome, "em" | "comparison")``,
     and ``("class_n", class_id, subject, term)`` (a class's pupils with a score).
 
     ``relations`` are the sums a reader can see (``total = sum(parts)``), ``at_most`` the
@@ -173,8 +176,11 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     _survey_counts(ds, schools, clusters, values, relations, at_most)
     relations = [(t, ps) for t, ps in relations if ps and _holds(values, t, ps)]
     at_most = [(k, ps) for k, ps in at_most if k in values and all(p in values for p in ps)]
+    # the pupils behind a share of the descriptive table are the impact table's, which shows
+    # them unless they are small: the model may not count on hiding them
+    shown = [k for k in values if k[0] == "desc_n"]
     hide = protect(values, relations, threshold=plan.threshold, implies=_rate_implies(values),
-                   at_most=at_most)
+                   at_most=at_most, shown=shown)
     return LinkedCounts(values, tuple(relations), hide, plan.threshold, tuple(at_most))
 
 
@@ -263,10 +269,11 @@ def _matching_counts(samples, phase, plan, seed, values, relations):
         if data.empty or not data["em"].any() or data["em"].all():
             continue
         try:
-            counts = match(data, treatment="em", **match_args(plan.main_spec(), plan, phase),
-                           random_state=seed).counts
+            matched = match(data, treatment="em", **match_args(plan.main_spec(), plan, phase),
+                            random_state=seed)
         except ValueError:      # the report shows no matching table for this phase either
             continue
+        counts = matched.counts
         for who, col in (("em", "Treated"), ("comparison", "Control")):
             parts = []
             for row in MATCH_ROWS:
@@ -275,6 +282,41 @@ def _matching_counts(samples, phase, plan, seed, values, relations):
                     values[key] = int(counts.loc[row, col])
                     parts.append(key)
             relations.append(((who, scope, phase), parts))
+        _descriptive_counts(matched, scope, phase, plan, values, relations)
+    _descriptive_sums(samples, phase, values, relations)
+
+
+def _descriptive_counts(matched, scope, phase, plan, values, relations):
+    """Add what each share of the "Outcomes before adjustment" table gives with its pupils.
+
+    A share of pupils reaching a threshold outcome times the pupils with that outcome is the
+    number reaching it (and not reaching it). Keys ``("desc_n" | "desc_pass" | "desc_fail",
+    scope, phase, outcome, "em" | "comparison")``; pupils = reaching + not reaching.
+    """
+    from evaluation.descriptives import outcome_descriptives
+
+    data = matched.matched_data()
+    table = outcome_descriptives(data, plan.outcomes(phase))
+    treated = data["em"].astype(bool).to_numpy()
+    for r in table[table["family"] == "binomial"].itertuples(index=False):
+        y = data[r.outcome].to_numpy(dtype=float)
+        for who, group in (("em", treated), ("comparison", ~treated)):
+            seen = group & ~np.isnan(y)
+            keys = {k: (f"desc_{k}", scope, phase, r.outcome, who) for k in ("n", "pass", "fail")}
+            values[keys["n"]] = int(seen.sum())
+            values[keys["pass"]] = int((seen & (y == 1)).sum())
+            values[keys["fail"]] = int((seen & (y != 1)).sum())
+            relations.append((keys["n"], [keys["pass"], keys["fail"]]))
+
+
+def _descriptive_sums(samples, phase, values, relations):
+    """Relate the overall table's counts to the clusters' sums (where the data add up)."""
+    for k in [k for k in values if k[0].startswith("desc_") and k[1] == OVERALL
+              and k[2] == phase]:
+        parts = [(k[0], c, *k[2:]) for c in samples if c != OVERALL]
+        parts = [p for p in parts if p in values]
+        if parts:
+            relations.append((k, parts))
 
 
 #: The survey counts each report shows per item (``evaluation.surveys.survey_change``).
@@ -436,10 +478,13 @@ def _rate_implies(values) -> list:
             rows.setdefault(("school", *k[1:]), []).append(k)
         elif k[0].startswith(("trend_pass_", "trend_fail_")):
             rows.setdefault(("trend", *k[1:]), []).append(k)
+        elif k[0] in ("desc_pass", "desc_fail"):
+            rows.setdefault(("desc", *k[1:]), []).append(k)
     out = []
     for (table, *rest), keys in rows.items():
-        sizes = [("school_fsm", *rest), ("school_non_fsm", *rest)] if table == "school" else \
-            [(f"trend_{v}", *rest) for v in ("n", "fsm", "non_fsm")]
+        sizes = ([("school_fsm", *rest), ("school_non_fsm", *rest)] if table == "school" else
+                 [("desc_n", *rest)] if table == "desc" else
+                 [(f"trend_{v}", *rest) for v in ("n", "fsm", "non_fsm")])
         for a in [*keys, *sizes]:
             out += [(a, b) for b in keys if b != a and a in values]
     return out

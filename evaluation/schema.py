@@ -41,9 +41,10 @@ FALSE_SPELLINGS = ("0", "false", "no", "n")
 #: columns only a blank cell is missing: ``NA`` is a name like any other.
 MISSING_SPELLINGS = ("", "NA")
 
-#: A number written in a text file (spaces around it aside): digits with an optional minus
-#: sign and decimal point; no plus sign, exponent (``1e2``), thousands separator or comma.
-NUMBER_TEXT = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
+#: A number written in a text file (spaces around it aside): ASCII digits with an optional
+#: minus sign and decimal point; no plus sign, exponent (``1e2``), thousands separator, comma
+#: or other script's digits (``２４``).
+NUMBER_TEXT = r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 
 #: How many failing rows and values a message lists before saying how many more there are.
 SHOW = 5
@@ -377,9 +378,9 @@ def _numbers(s: pd.Series, col: Column, kind: str):
         _, stripped, miss = _text_values(s)
         miss = miss | stripped.isin(MISSING_SPELLINGS).to_numpy(dtype=bool)
         written = stripped.str.fullmatch(NUMBER_TEXT).to_numpy(dtype=bool)
-        bad = ~miss & ~written
         nums = pd.to_numeric(stripped.where(~miss & written), errors="coerce") \
             .astype("float64").to_numpy()
+        bad = ~miss & (~written | np.isnan(nums))     # never a silent NaN
         if not bad.any():
             return nums, miss, []
         expected = col.expected(" written in digits (a point for decimals; no plus sign, "

@@ -5,8 +5,9 @@ Every report of a build needs the counts linked across the whole report set
 kernel keeps them in memory, but without this module each worker would also compute them.
 :func:`computed_once` lets the first process compute a result while the others wait for it
 (a file lock), and all read the same file afterwards. The build names the folder in the
-environment variable ``EVALUATION_SHARED_DIR`` (one folder per version of the code, under the
-reports folder); outside a build nothing is written and the result is simply computed.
+environment variable ``EVALUATION_SHARED_DIR`` (one folder per version of the code and of the
+libraries that compute the results, under the reports folder); outside a build, or where the
+folder cannot be written, nothing is shared and the result is simply computed.
 """
 
 from __future__ import annotations
@@ -50,19 +51,26 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
     folder = os.environ.get(SHARED_ENV)
     if not folder:
         return compute()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
-    with _locked(path.with_suffix(".lock")):
+    path = Path(folder) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = _locked(path.with_suffix(".lock"))
+        lock.__enter__()
+    except OSError:              # a folder that cannot be written: compute, share nothing
+        return compute()
+    try:
         if path.is_file():
             with path.open("rb") as fh:
                 return pickle.load(fh)
         value = compute()
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        with contextlib.suppress(OSError):
+            with tmp.open("wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
         return value
+    finally:
+        lock.__exit__(None, None, None)
 
 
 @contextlib.contextmanager

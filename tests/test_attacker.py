@@ -566,6 +566,28 @@ def collect_more(pub, plan, reports):
                         f"{scope} text: {text[max(0, m.start() - 60):m.end() + 20]!r}")
             for m in ATTRIBUTE.finditer(text):
                 pub.attributes.append((scope, m.group(0)))
+    # the "Outcomes before adjustment" shares: a share times the outcome's pupils (the impact
+    # table's) is the pupils reaching it; the overall report's are the clusters' sums
+    for name, (_res, secs) in reports.items():
+        scope = name or "overall"
+        for phase, _, t in _rows(secs, "descriptive", "Outcome", "Shown as", "EM"):
+            for r in t.to_dict("records"):
+                if r["Shown as"] != "% reaching" or phase is None:
+                    continue
+                for col, who in (("EM", "em"), ("Comparison", "comparison")):
+                    n_key = (who + "_outcome", scope, phase, r["Outcome"])
+                    if n_key not in pub.values:
+                        continue
+                    n = pub.values[n_key]
+                    keys = {"n": n_key, "pass": ("desc_pass", scope, phase, r["Outcome"], who),
+                            "fail": ("desc_fail", scope, phase, r["Outcome"], who)}
+                    _rate_count(pub, keys, r[col], MARKER if n is HIDDEN else n,
+                                f"{scope} outcomes before adjustment (rates)")
+    for key in [k for k in pub.values if k[0] in ("desc_pass", "desc_fail")
+                and k[1] == "overall"]:
+        parts = [(key[0], c, *key[2:]) for c in clusters if (key[0], c, *key[2:]) in pub.values]
+        if parts:
+            pub.relate(key, parts, "overall reaching = sum of clusters (rates)")
     # across reports: the overall row of exclusions and surveys is the sum of the clusters'
     for key in [k for k in pub.values if k[0] in ("excluded", "survey") and k[1] == "overall"]:
         parts = [(key[0], c, *key[2:]) for c in clusters if (key[0], c, *key[2:]) in pub.values]

@@ -4,7 +4,8 @@ Fixtures: tests/fixtures/matchit/warnings (make_fixtures.R there; versions in it
 PROVENANCE): optimal pair matching with a ratio the controls cannot give (6 of 252 controls
 for 48 treated), the ATC with fewer treated than controls, an average ratio with
 ``max_controls`` above it, exact strata; nearest-neighbour matching with a ratio too large
-overall and in exact strata, and with ``unit_id`` (MatchIt counts control unit IDs). Each
+overall and in exact strata, and with ``unit_id`` (MatchIt counts control unit IDs); with
+``discard`` (nearest counts before discarding, optimal after). Each
 MatchIt warning must open one of ours (after MatchIt's capital letter and full stop; ours
 may go on to name the strata), and where MatchIt gives none we give none of these.
 """
@@ -43,6 +44,11 @@ SPECS = {
     "nearest_unit_people_ratio3": ("people", dict(covariates=P, ratio=3, unit_id="family")),
     "nearest_unit_exact": ("schools", dict(covariates=S, exact="school_id",
                                            unit_id="family")),
+    "nearest_ratio5_discard_control": ("people", dict(covariates=P, ratio=5,
+                                                      discard="control")),
+    "nearest_ratio5_discard_both": ("people", dict(covariates=P, ratio=5, discard="both")),
+    "optimal_ratio5_discard_control": ("people", dict(covariates=P, method="optimal", ratio=5,
+                                                      discard="control")),
 }
 SHORTFALL = re.compile(r"will get|not enough .* for an average")
 

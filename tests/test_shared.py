@@ -50,10 +50,18 @@ def test_outside_a_build_nothing_is_written(tmp_path, monkeypatch):
 
 
 def test_a_build_keeps_one_folder_per_version_of_the_code(tmp_path):
-    from evaluation.engine.build import _shared_folder, code_hash
+    from evaluation.engine.build import _shared_folder
 
     old = tmp_path / "_shared" / "0123456789abcdef"
     old.mkdir(parents=True)
-    folder = _shared_folder(tmp_path, os.path.join(os.path.dirname(__file__), "..",
-                                                   "notebooks"))
-    assert folder.name == code_hash() and not old.exists()
+    notebooks = os.path.join(os.path.dirname(__file__), "..", "notebooks")
+    folder = _shared_folder(tmp_path / "_shared", notebooks)
+    assert folder.parent == tmp_path / "_shared" and not old.exists()
+    assert _shared_folder(tmp_path / "_shared", notebooks) == folder      # stable
+
+
+def test_a_folder_that_cannot_be_written_shares_nothing(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(SHARED_ENV, str(blocker / "shared"))
+    assert computed_once("x", "k", lambda: 7) == 7

@@ -60,7 +60,8 @@ def test_a_build_reads_its_commit_once_and_gives_it_to_every_report(monkeypatch)
     monkeypatch.setattr(build_module, "up_to_date", lambda *a: False)
     from evaluation.render import ReportSpec
 
-    specs = [type("Spec", (), {"slug": slug, "executed_path": ReportSpec.executed_path})()
+    specs = [type("Spec", (), {"slug": slug, "kind": "cluster",
+                               "executed_path": ReportSpec.executed_path})()
              for slug in ("a", "b")]
     build_module.build(specs, "/tmp/em-commit-test", progress=False)
     assert calls == [1] and seen == [("abc123", 2)]

@@ -237,7 +237,8 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
     commit = os.environ.get(COMMIT_ENV)
     os.environ[COMMIT_ENV] = commit or git_commit()   # read once: one label per build
     shared = os.environ.get(SHARED_ENV)
-    os.environ[SHARED_ENV] = shared or str(_shared_folder(reports_dir, notebooks_dir))
+    os.environ[SHARED_ENV] = str(_shared_folder(Path(shared) if shared else
+                                                reports_dir / "_shared", notebooks_dir))
     try:
         if scheduler is not None:
             from evaluation.engine.dask import run_on_cluster
@@ -262,18 +263,23 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
     return summary
 
 
-def _shared_folder(reports_dir: Path, notebooks_dir: Path) -> Path:
-    """Return the folder of results the build's workers share, one per version of the code.
+def _shared_folder(root: Path, notebooks_dir: Path) -> Path:
+    """Return the folder of results the build's workers share (:mod:`evaluation.shared`).
 
-    Folders of older versions are removed.
+    One folder under ``root`` per version of the code and of the libraries that compute the
+    shared results (numpy, pandas, scipy: a new solver may choose other cells to hide);
+    folders of other versions are removed.
     """
-    root = reports_dir / "_shared"
-    folder = root / code_hash(notebooks_dir)
+    from importlib.metadata import version
+
+    libs = "-".join(version(p) for p in ("numpy", "pandas", "scipy"))
+    tag = hashlib.sha256(f"{code_hash(notebooks_dir)}-{libs}".encode()).hexdigest()[:16]
+    folder = root / tag
     if root.is_dir():
         import shutil
 
         for old in root.iterdir():
-            if old != folder:
+            if old != folder and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
     return folder
 

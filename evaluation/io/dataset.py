@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -56,7 +55,7 @@ class Dataset:
         return bool(self.meta.get("synthetic", False))
 
     def digest(self) -> str:
-        """Return a SHA-256 of the tables' content (values, index, column names, shapes).
+        """Return a SHA-256 of the tables' documented columns (values, index, names, shapes).
 
         Two data sets with the same digest give the same results, so a long-lived process
         (a warm kernel, the tests) computes what depends only on the data once. It is
@@ -72,6 +71,8 @@ class Dataset:
         h = hashlib.sha256()
         for name in TABLE_NAMES:
             frame = getattr(self, name)
+            # the documented columns: others are never read (and may hold anything)
+            frame = frame[[c.name for c in TABLES[name] if c.name in frame.columns]]
             h.update(repr((name, list(frame.columns), frame.shape)).encode())
             h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
         return h.hexdigest()
@@ -169,10 +170,9 @@ def _refuse_blank_lines(path: Path, text: str) -> None:
     A CSV reader skips them, so the data rows that messages count would no longer be the
     file's lines less one: a blank line is refused, naming its lines, instead.
     """
-    body = text.rstrip()
-    if not re.search(r"\n[ \t]*\r?\n", body):
+    lines = [i + 1 for i, line in enumerate(text.rstrip().splitlines()) if not line.strip()]
+    if not lines:
         return
-    lines = [i + 1 for i, line in enumerate(body.split("\n")) if not line.strip()]
     shown = ", ".join(map(str, lines[:SHOW])) + (f" and {len(lines) - SHOW} more"
                                                   if len(lines) > SHOW else "")
     raise DataError(f"{path}: {len(lines)} blank line{'s' if len(lines) > 1 else ''} between "

@@ -167,19 +167,20 @@ def warn_strata_without(kind: str, prep: Prepared, rows: np.ndarray, what: str) 
 
 
 def warn_shortfall(prep: Prepared, focal: np.ndarray, ratio: float,
-                   unit_id: np.ndarray | None = None) -> None:
+                   unit_id: np.ndarray | None = None, before_discard: bool = False) -> None:
     """MatchIt's warnings where too few other units are left for every focal unit's matches.
 
     As ``matchit2nearest`` and ``matchit2optimal`` (MatchIt 4.7): per exact stratum (or over
     all units), other units (control unit IDs with ``unit_id``; times ``reuse_max`` for
-    nearest) per focal unit, after discarding. Below 1: "fewer control units than treated
+    nearest) per focal unit, after discarding for optimal matching and before it for nearest
+    (``before_discard``, as MatchIt counts). Below 1: "fewer control units than treated
     units; not all treated units will get a match". Below ``ratio``: "not all treated units
     will get <ratio> matches" (with a ``max_controls`` above ``ratio``: "not enough control
     units for an average of <ratio> matches per treated unit"). With exact strata both may
     be given, and the strata concerned are named after MatchIt's text.
     """
     a = prep.args
-    keep = ~prep.discarded
+    keep = np.ones(len(focal), bool) if before_discard else ~prep.discarded
     exact = prep.strata is not None
     strata = prep.strata if exact else np.zeros(len(focal), np.int64)
     k = int(strata.max()) + 1

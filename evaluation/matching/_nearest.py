@@ -217,7 +217,7 @@ def subclass_from_matrix(mm: np.ndarray, treated: np.ndarray, n: int) -> np.ndar
 def _warn_shortfall(prep: Prepared, ratio: int) -> None:
     """MatchIt's warnings on too few controls (only when a control cannot serve everyone)."""
     if not _reuse_single(prep):
-        warn_shortfall(prep, prep.treat, ratio, prep.unit_id)
+        warn_shortfall(prep, prep.treat, ratio, prep.unit_id, before_discard=True)
 
 
 def _closest_match(prep: Prepared, ratio: int, mahal: bool) -> np.ndarray:

@@ -142,6 +142,12 @@ def descriptive(res: EvaluationResult) -> Section:
         rests = em_counts + cmp_counts
         hide = {c: [group_withheld(res, phase)] * len(df) for c in ("EM pupils",
                                                                     "Comparison pupils")}
+        # a share another report's shares would give away (the overall share minus the other
+        # clusters'): hidden in every report (evaluation.linked)
+        scope = scope_name(res)
+        for col, who in (("EM", "em"), ("Comparison", "comparison")):
+            hide[col] = [any(res.hidden((f"desc_{k}", scope, phase, o, who))
+                             for k in ("pass", "fail")) for o in d["outcome"]]
         safe = safe_table(res.plan, df, {"EM pupils": "EM pupils",
                                          "Comparison pupils": "Comparison pupils",
                                          "EM": em_counts, "Comparison": cmp_counts,
