@@ -322,8 +322,8 @@ Relation = tuple[Hashable, Sequence[Hashable]]
 
 def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
               hidden: Iterable[Hashable], zero_ok: Iterable[Hashable] = (),
-              at_most: Sequence[Relation] = (), _memo: dict | None = None
-              ) -> dict[Hashable, tuple[float, float]]:
+              at_most: Sequence[Relation] = (), _memo: dict | None = None,
+              _unasked: frozenset = frozenset()) -> dict[Hashable, tuple[float, float]]:
     """Smallest and largest value of each hidden count consistent with everything shown.
 
     The attacker's view: shown counts are known, each hidden count is a whole number of at
@@ -390,18 +390,18 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     for keys, rels in _components([k for k in values if k in hidden], linked):
         # a group's intervals depend on its hidden counts alone (protect() asks again and
         # again with a few more hidden): solved once per group
-        group = frozenset(keys)
+        group = (frozenset(keys), frozenset(keys) & _unasked)
         if _memo is not None and group in _memo:
             out.update(_memo[group])
             continue
-        solved = _solve_group(values, keys, rels, ineq_rels, low, high, cap)
+        solved = _solve_group(values, keys, rels, ineq_rels, low, high, cap, _unasked)
         if _memo is not None:
             _memo[group] = solved
         out.update(solved)
-    return {k: out[k] for k in values if k in hidden}
+    return {k: out[k] for k in values if k in hidden and k in out}
 
 
-def _solve_group(values, keys, rels, ineq_rels, low, high, cap) -> dict:
+def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked) -> dict:
     """Intervals of one group of hidden counts linked by relations and inequalities."""
     col = {k: i for i, k in enumerate(keys)}
     a, rhs = _equations(values, [r for r in rels if id(r) not in ineq_rels], col)
@@ -410,10 +410,13 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap) -> dict:
     # key - sum(parts) = rhs for a relation; key - sum(parts) <= rhs for an inequality
     cons += [optimize.LinearConstraint(ia, -np.inf, irhs)] if len(irhs) else []
     if not cons:
-        return {k: (low[k], np.inf if high[k] >= cap else high[k]) for k in keys}
+        return {k: (low[k], np.inf if high[k] >= cap else high[k]) for k in keys
+                if k not in unasked}
     bounds = optimize.Bounds([low[k] for k in keys], [high[k] for k in keys])
     out = {}
     for k, i in col.items():
+        if k in unasked:         # already known to be wide enough
+            continue
         ends = []
         for sense in (1.0, -1.0):
             c = np.zeros(len(keys))
@@ -587,6 +590,9 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         for k in (t, *ps):
             neighbours.setdefault(k, []).append((t, *ps))
     memo: dict = {}
+    # hiding more only widens the others' intervals: a count wide enough under a pattern is
+    # wide enough under any pattern hiding all of it and more (its programs are not solved again)
+    wide_under: list[tuple[frozenset, set]] = []
     hidden = set(primary)
     for _ in range(max_rounds):
         cons = [optimize.LinearConstraint(rows.matrix(), rows.lower(), np.inf)] if len(rows) \
@@ -596,8 +602,12 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         if r.status != 0:   # no pattern meets every width (small data): hide all it can
             return _hide_all(keys, values, fixed, zero_ok)
         hidden = {k for k in keys if r.x[idx[k]] > 0.5}
-        narrow = {k for k, (lo, hi) in narrowest(values, relations, hidden, zero_ok,
-                                                 at_most, _memo=memo).items() if hi - lo < width}
+        pattern = frozenset(hidden)
+        known = set().union(*(w for h, w in wide_under if h <= pattern))
+        intervals = narrowest(values, relations, hidden, zero_ok, at_most, _memo=memo,
+                              _unasked=frozenset(known))
+        narrow = {k for k, (lo, hi) in intervals.items() if hi - lo < width}
+        wide_under.append((pattern, set(intervals) - narrow))
         if not narrow:
             return frozenset(hidden)
         for k in narrow:                  # hide one more count linked to this one

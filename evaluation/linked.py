@@ -179,8 +179,12 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     # the pupils behind a share of the descriptive table are the impact table's, which shows
     # them unless they are small: the model may not count on hiding them
     shown = [k for k in values if k[0] == "desc_n"]
-    hide = protect(values, relations, threshold=plan.threshold, implies=_rate_implies(values),
-                   at_most=at_most, shown=shown)
+    # a phase's EM and comparison pupils are withheld together (report.tables.count_withheld)
+    together = [(a, k) for k in values if k[0] in ("em", "comparison") and len(k) == 3
+                for a in [("em" if k[0] == "comparison" else "comparison", *k[1:])]
+                if values.get(a, 0) > 0 and values[k] > 0]
+    hide = protect(values, relations, threshold=plan.threshold,
+                   implies=_rate_implies(values) + together, at_most=at_most, shown=shown)
     return LinkedCounts(values, tuple(relations), hide, plan.threshold, tuple(at_most))
 
 

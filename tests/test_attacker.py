@@ -219,6 +219,7 @@ def collect(plan, reports):
     pub = Published(plan.threshold)
     label_phase = {plan.headline(ph)["label"]: ph for ph in ("primary", "secondary")}
     school_phase, school_activity, cluster_schools = {}, {}, {}
+    activity_schools = {}
     for name, (_res, secs) in reports.items():
         scope = name or "overall"
         # the profile: each school's EM pupils analysed; scope totals by phase
@@ -304,6 +305,10 @@ def collect(plan, reports):
                     schools = school_activity.get((phase.lower(), activity), set())
                     pub.relate(key, [("em_school", s) for s in sorted(schools)],
                                "overall activity = its schools")
+                    if "Comparison pupils" in t.columns:    # matched pupils of its schools
+                        pub.see(("comparison_activity", phase.lower(), activity),
+                                r["Comparison pupils"], "overall activity")
+                        activity_schools[(phase.lower(), activity)] = sorted(schools)
                 for phase, keys in by_phase.items():
                     pub.relate(("em", "overall", phase), keys, "overall activity sum")
             for _, t in _tables(secs, "heterogeneity", "Cluster", "EM pupils"):
@@ -343,7 +348,62 @@ def collect(plan, reports):
                                "cluster group = its schools")
     collect_more(pub, plan, reports)
     collect_rates(pub, reports)
+    collect_school_bounds(pub, reports, school_phase, cluster_schools, activity_schools)
     return pub
+
+
+def collect_school_bounds(pub, reports, school_phase, cluster_schools, activity_schools):
+    """What a school's unpublished comparison pupils give (issue 14 review).
+
+    A school's comparison pupils are printed nowhere (a variable, maybe 0), but a cluster's
+    and an activity's are their sums; and where a school analysed only pupils of the latest
+    year with the gap measure observed (the attacker is told which: stronger than a reader),
+    its EM plus comparison pupils are at most its pupils of that year in the gap-by-school
+    table (FSM plus non-FSM).
+    """
+    for scope, schools in cluster_schools.items():
+        for phase in ("primary", "secondary"):
+            members = [s for s in schools if school_phase.get(s) == phase]
+            if members and (("comparison", scope, phase) in pub.values):
+                for s in members:
+                    pub.values.setdefault(("comparison_school", s), HIDDEN)
+                    pub.implicit.add(("comparison_school", s))
+                pub.relate(("comparison", scope, phase),
+                           [("comparison_school", s) for s in members],
+                           "a scope's comparison pupils = its schools'")
+    for (phase, _activity), schools in activity_schools.items():
+        # an activity's (matched) comparison pupils are its schools' where every comparison
+        # pupil of the phase was matched (the matching table's "Unmatched" row shows 0)
+        if pub.values.get(("comparison_unmatched", "overall", phase)) != 0:
+            continue
+        for s in schools:
+            pub.values.setdefault(("comparison_school", s), HIDDEN)
+            pub.implicit.add(("comparison_school", s))
+        pub.relate(("comparison_activity", phase, _activity),
+                   [("comparison_school", s) for s in schools],
+                   "an activity's comparison pupils = its schools'")
+    from evaluation.gaps.pupils import GAP_MEASURE
+
+    res = reports[None][0]
+    for phase, pe in res.phases.items():
+        if phase not in GAP_MEASURE or pe.sample is None:
+            continue
+        data = pe.sample.data
+        latest = res.data.pupils.loc[res.data.pupils["phase"] == phase, "cohort"].max()
+        names = dict(zip(res.data.schools["school_id"], res.data.schools["school_name"],
+                         strict=True))
+        for sid, mine in data.groupby("school_id"):
+            name = names[sid]
+            if not ((mine["cohort"] == latest) & mine[GAP_MEASURE[phase]].notna()).all():
+                continue
+            if ("em_school", name) in pub.values and ("comparison_school", name) in pub.values:
+                both = ("analysed_school", name)
+                pub.values.setdefault(both, HIDDEN)
+                pub.implicit.add(both)
+                pub.relate(both, [("em_school", name), ("comparison_school", name)],
+                           "a school's analysed pupils")
+                pub.bound_by(both, [("school_fsm", phase, name), ("school_non_fsm", phase, name)],
+                             "analysed <= the school's pupils of the year with the measure")
 
 
 def _rate_count(pub, keys, rate, n, where):

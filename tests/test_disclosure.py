@@ -255,3 +255,4 @@ def test_the_corpus_base_data_builds_every_report():
         warnings.simplefilter("ignore")
         for cluster in [None, *ds.clusters()]:
             assert sections(evaluate(ds, plan, cluster=cluster))
+

@@ -22,5 +22,9 @@ def by_activity(res: EvaluationResult) -> Section:
     df = df.assign(Activity=df["phase"].str.capitalize() + ": " + df["group"].astype(str))
     flags = [res.hidden(("em_activity", p, str(g))) for p, g in zip(df["phase"], df["group"],
                                                                      strict=True)]
-    parts.append(estimate_rows(res.plan, df, "Activity", hide={"EM pupils": flags}))
+    table = estimate_rows(res.plan, df, "Activity", hide={"EM pupils": flags})
+    # not the comparison pupils: an activity's is its schools' and, with one school, its
+    # cluster's, which the cluster's report withholds with its EM pupils; with the school's
+    # pupils of the year in the gap table it bounded the EM pupils (issue 14 review: 6 to [4, 8])
+    parts.append(table.select([c for c in table.frame.columns if c != "Comparison pupils"]))
     return Section("By phase and activity", "activity", parts)
