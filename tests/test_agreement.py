@@ -196,10 +196,15 @@ def test_figures_show_their_tables(built):
         for table, chart in zip(balance, loves, strict=True):
             assert len(table) == table["Characteristic"].nunique()  # one row each
             drawn = scatter_points(chart.figure.axes[0])
+            marker = plan.section("disclosure").get("marker", "c")
+            shown = table[table["SMD before"] != marker].set_index("Characteristic")
+            withheld = set(table["Characteristic"]) - set(shown.index)
+            assert not withheld & set(drawn["label"]), withheld    # a withheld row is not drawn
             for series, col in (("before matching", "SMD before"),
                                 ("after matching", "SMD after")):
                 got = drawn[drawn["series"] == series].set_index("label")["x"]
-                want = table.set_index("Characteristic")[col].astype(float).abs()
+                want = shown[col].astype(float).abs()
+                assert set(got.index) == set(want.index)
                 np.testing.assert_allclose(got[want.index].to_numpy(), want.to_numpy(),
                                            atol=5e-3)   # the table shows two decimals
             checked += 1
