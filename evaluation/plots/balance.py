@@ -72,7 +72,8 @@ def love_plot(table: pd.DataFrame) -> Chart:
     n_ok = int((after <= low).sum())
     n_fail = int((after > high).sum())
     caption = (f"After matching {n_ok} of {len(after)} characteristics are within {low:g} SD "
-               f"(left of the dotted line) and {n_fail} are above the What Works "
+               f"(left of the dotted line) and {n_fail} {'is' if n_fail == 1 else 'are'} "
+               "above the What Works "
                f"Clearinghouse limit of {high:g} SD (right of the dashed line)")
     if after.notna().any():
         worst = order.loc[after.idxmax()]
