@@ -490,3 +490,41 @@ def subclass_sizes(result) -> pd.DataFrame:
     out.loc["Total"] = out.sum()
     out["All"] = out.sum(axis=1)
     return out
+
+
+def small_group_rows(table: pd.DataFrame, data: pd.DataFrame, matched: pd.DataFrame,
+                     threshold: int, treatment: str = "em") -> np.ndarray:
+    """Per row of ``table`` at the "before" stage: whether its groups are too small to show.
+
+    The standardised difference of a yes/no characteristic (or a level of a categorical one)
+    is a function of the shares having it; with the group's size shown, a share gives the
+    pupils having it (review of issue 14: an SMD gave 18 FSM of 22 EM pupils). A row is
+    withheld, in its table and in every sentence quoting balance, when in the sample or the
+    matched sample the treated or the control pupils having it, or lacking it, are between 1
+    and ``threshold - 1``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"em": [True] * 12 + [False] * 12, "fsm": [1] * 11 + [0] * 13,
+    ...                   "age": range(24)})
+    >>> tab = balance_table(d, "em", ["fsm", "age"]).assign(stage="before")
+    >>> small_group_rows(tab, d, d, 10).tolist()
+    [True, False]
+    """
+    before = table[table["stage"] == "before"]
+    out = []
+    for r in before.itertuples(index=False):
+        if r.type not in ("binary", "categorical"):
+            out.append(False)
+            continue
+        flag = False
+        for frame in (data, matched):
+            v = frame[r.variable]
+            has = (v.astype(str) == str(r.level)) if r.type == "categorical" else \
+                v.astype(float).eq(1.0)
+            treated = frame[treatment].astype(bool)
+            for grp in (treated, ~treated):
+                for n in (int((has & grp).sum()), int((~has & grp & v.notna()).sum())):
+                    flag |= 0 < n < threshold
+        out.append(flag)
+    return np.array(out, dtype=bool)

@@ -6,9 +6,10 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from evaluation.balance import BalanceSummary, balance
+from evaluation.balance import BalanceSummary, balance, small_group_rows
 from evaluation.config import DEFAULT_SEED
 from evaluation.confounding import (
     FRAGILE_E_VALUE,
@@ -312,11 +313,15 @@ def _confounding(impact: ImpactResult, data: pd.DataFrame, matched: pd.DataFrame
 
 
 def _security(sample: AnalysisSample, bal: BalanceSummary, impact: ImpactResult,
-              confounding: dict, schools: pd.DataFrame, plan: Plan) -> SecurityRating:
+              confounding: dict, schools: pd.DataFrame, plan: Plan,
+              matched: pd.DataFrame) -> SecurityRating:
     ex = sample.exclusions
     lost = ex[ex["reason"].str.contains("missing")][["em", "comparison"]].to_numpy().sum()
     kept = sample.n_em + sample.n_comparison
     after = bal.table[bal.table["stage"] == "after"]["smd"].abs()
+    # the rows a report may show (balance.small_group_rows, in the order of the "before" rows)
+    withheld = small_group_rows(bal.table, sample.data, matched, plan.threshold)
+    shown = after.to_numpy()[~withheld] if len(withheld) == len(after) else after.to_numpy()
     head = impact.table()
     head = head[head["primary"].astype(bool)].iloc[0]
     threats = []
@@ -331,7 +336,8 @@ def _security(sample: AnalysisSample, bal: BalanceSummary, impact: ImpactResult,
                        "could not be identified in the attainment data (missing data)")
     return security_rating("matched", float(head["mdes"]), lost / (lost + kept) if kept else 1.0,
                            float(after.max()) if after.notna().any() else float("nan"),
-                           threats)
+                           threats, float(np.nanmax(shown)) if np.isfinite(shown).any()
+                           else float("nan"))
 
 
 #: Phase results by content (data digest, plan hash, phase, seed, scope): a cluster's phase is
@@ -377,7 +383,8 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
                             _pairs(sample, plan, phase, seed), plan, phase)
     return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
                        confounding=conf,
-                       security=_security(sample, bal, impact, conf, ds.schools, plan),
+                       security=_security(sample, bal, impact, conf, ds.schools, plan,
+                                          matched.matched_data()),
                        cost=cost,
                        descriptives=outcome_descriptives(matched.matched_data(),
                                                          plan.outcomes(phase)))

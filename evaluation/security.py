@@ -119,7 +119,7 @@ class SecurityRating:
 
 
 def security_rating(design: str, mdes: float, attrition: float, max_smd: float,
-                    threats=()) -> SecurityRating:
+                    threats=(), shown_smd: float | None = None) -> SecurityRating:
     """Rate a finding on the EEF padlock scale by the documented rule.
 
     The initial rating is the lowest of the design's padlocks, the MDES band and the
@@ -140,6 +140,9 @@ def security_rating(design: str, mdes: float, attrition: float, max_smd: float,
         Largest |SMD| after matching.
     threats : sequence of str
         Other threats found, in words.
+    shown_smd : float, optional
+        Largest |SMD| of the characteristics a report may show (others rest on small groups):
+        the threat's words quote it, or say that the largest is withheld.
 
     Returns
     -------
@@ -161,9 +164,13 @@ def security_rating(design: str, mdes: float, attrition: float, max_smd: float,
              "no_adjustment": "no adjustment", "no_comparator": "no comparison group"}[design]
     found = list(threats)
     if math.isfinite(max_smd) and max_smd > WWC_LIMIT:
+        quoted = max_smd if shown_smd is None else shown_smd
         found.insert(0, f"the groups differ at baseline (largest standardised difference "
                         f"{max_smd:.2f}, above the What Works Clearinghouse limit of "
-                        f"{WWC_LIMIT})")
+                        f"{WWC_LIMIT})" if math.isfinite(quoted) and quoted >= max_smd else
+                     "the groups differ at baseline (a characteristic withheld to protect "
+                     "small groups of pupils is above the What Works Clearinghouse limit of "
+                     f"{WWC_LIMIT})")
     d = DESIGN_PADLOCKS[design]
     m, a = _band(mdes, MDES_PADLOCKS), _band(attrition, ATTRITION_PADLOCKS)
     return SecurityRating(max(0, min(d, m, a) - len(found)), d, words, float(mdes), m,

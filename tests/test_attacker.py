@@ -73,6 +73,12 @@ def _num(text):
 MARKER = "c"
 
 
+def _num_text(text):
+    """A shown number with decimals (a share, a difference), or None."""
+    text = str(text).strip()
+    return float(text) if re.fullmatch(r"-?\d+(\.\d+)?", text) else None
+
+
 class Published:
     """What the attacker knows: variables, their shown values, bounds and relations."""
 
@@ -406,13 +412,15 @@ def collect_school_bounds(pub, reports, school_phase, cluster_schools, activity_
                              "analysed <= the school's pupils of the year with the measure")
 
 
-def _rate_count(pub, keys, rate, n, where):
+def _rate_count(pub, keys, rate, n, where, step=None):
     """What a shown rate (percent, one decimal) and its pupils say about the pupils reaching
-    the measure (``keys["pass"]``) and not (``keys["fail"]``): exact, or bounds."""
+    the measure (``keys["pass"]``) and not (``keys["fail"]``): exact, or bounds. ``step``:
+    how far the true rate may be from ``rate`` (default: half its last decimal)."""
     r, size = str(rate).strip(), _num(n)
     total = keys["n"]
     if re.fullmatch(r"\d+(\.\d+)?", r) and isinstance(size, int):
-        step = 0.5 * 10 ** -len(r.split(".")[1]) if "." in r else 0.5
+        if step is None:
+            step = 0.5 * 10 ** -len(r.split(".")[1]) if "." in r else 0.5
         lo = math.ceil(round((float(r) - step) / 100 * size, 9))
         hi = math.floor(round((float(r) + step) / 100 * size, 9))
         lo, hi = max(lo, 0), min(hi, size)
@@ -643,6 +651,11 @@ def collect_more(pub, plan, reports):
                             "fail": ("desc_fail", scope, phase, r["Outcome"], who)}
                     _rate_count(pub, keys, r[col], MARKER if n is HIDDEN else n,
                                 f"{scope} outcomes before adjustment (rates)")
+                    # EM = weighted comparison + difference (each to 0.05)
+                    w, diff = _num_text(r["Comparison (weighted)"]), _num_text(r["Difference"])
+                    if who == "em" and w is not None and diff is not None and n is not HIDDEN:
+                        _rate_count(pub, keys, f"{max(w + diff, 0.0):.2f}", n,
+                                    f"{scope} outcomes before adjustment (rates)", step=0.1)
     for key in [k for k in pub.values if k[0] in ("desc_pass", "desc_fail")
                 and k[1] == "overall"]:
         parts = [(key[0], c, *key[2:]) for c in clusters if (key[0], c, *key[2:]) in pub.values]

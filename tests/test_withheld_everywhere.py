@@ -116,3 +116,29 @@ def test_a_withheld_phase_prints_no_degrees_of_freedom_or_model_detail(default_d
             assert rec["status"] in ("pass", "fail")
         checked += 1
     assert checked > 0
+
+
+def test_no_sentence_quotes_the_balance_of_a_withheld_row(default_data, plan):
+    """Review 2 of issue 14: Secondary phase 2's balance table withheld its FSM row (4 of 22
+    EM pupils are not FSM) while the summary said "FSM eligibility differs by 1.07 standard
+    deviations" and the padlock table "largest standardised difference 1.07"."""
+    from evaluation.balance import small_group_rows
+    from evaluation.report.matching import balance_rows
+
+    checked = 0
+    for cluster in default_data.clusters():
+        res = evaluate(default_data, plan, cluster=cluster)
+        for phase, pe in res.phases.items():
+            if not pe.estimable:
+                continue
+            rows = balance_rows(pe.balance, plan)
+            small = small_group_rows(pe.balance.table, pe.sample.data, pe.match.matched_data(),
+                                     plan.threshold)
+            shown = {f"{abs(v):.2f}" for v in rows.loc[~small, "smd_after"]}
+            hidden = {f"{abs(v):.2f}" for v in rows.loc[small, "smd_after"]} - shown
+            text = _visible("".join(s._repr_html_() for s in sections(res)))
+            quoted = set(re.findall(r"differs by (\d+\.\d\d) standard deviations", text))
+            quoted |= set(re.findall(r"largest standardised difference (\d+\.\d\d)", text))
+            assert not quoted & hidden, (cluster, phase, quoted & hidden)
+            checked += bool(small.any())
+    assert checked > 0

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from evaluation.balance import BalanceSummary
+from evaluation.balance import BalanceSummary, small_group_rows
 from evaluation.plan import Plan
 from evaluation.plots.balance import love_plot
 from evaluation.report.display import Notice, Section
@@ -42,36 +41,6 @@ def balance_rows(bal: BalanceSummary, plan: Plan) -> pd.DataFrame:
     wide.insert(0, "label", [plan.covariate_label(v) + (f": {lv}" if lv else "")
                              for v, lv in zip(wide["variable"], wide["level"], strict=True)])
     return wide.drop(columns=keys)
-
-
-def small_levels(pe, threshold: int) -> np.ndarray:
-    """Per balance row (as :func:`balance_rows`), whether its group counts are small.
-
-    The standardised difference of a yes/no characteristic (or a level of a categorical one)
-    is a function of the shares having it; with the group's size shown, a share gives the
-    pupils having it. A row is withheld when, in the sample or the matched sample, the EM or
-    the comparison pupils having it, or lacking it, are between 1 and ``threshold - 1``.
-    """
-    tab = pe.balance.table
-    before = tab[tab["stage"] == "before"]
-    data = pe.sample.data
-    matched = pe.match.matched_data()
-    out = []
-    for r in before.itertuples(index=False):
-        if r.type not in ("binary", "categorical"):
-            out.append(False)
-            continue
-        flag = False
-        for frame in (data, matched):
-            v = frame[r.variable]
-            has = (v.astype(str) == str(r.level)) if r.type == "categorical" else \
-                v.astype(float).eq(1.0)
-            treated = frame["em"].astype(bool)
-            for grp in (treated, ~treated):
-                for n in (int((has & grp).sum()), int((~has & grp & v.notna()).sum())):
-                    flag |= 0 < n < threshold
-        out.append(flag)
-    return np.array(out, dtype=bool)
 
 
 def _cell_hidden(res: EvaluationResult, phase: str, who: str, row: str) -> bool:
@@ -120,7 +89,7 @@ def matched_comparison(res: EvaluationResult) -> Section:
                                 "and are not shown.", "note"))
             continue
         rows = balance_rows(pe.balance, res.plan)
-        small = small_levels(pe, t)
+        small = small_group_rows(pe.balance.table, pe.sample.data, pe.match.matched_data(), t)
         shown = rows.rename(columns={"label": "Characteristic", "smd_before": "SMD before",
                                      "smd_after": "SMD after", "wwc_band": "WWC band (after)"})
         parts.append(safe_table(res.plan, shown, decimals=2,   # as the text quotes them

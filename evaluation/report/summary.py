@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 
+from evaluation.balance import small_group_rows
 from evaluation.effects import months_progress
 from evaluation.report.display import Section
 from evaluation.report.matching import balance_rows
@@ -128,12 +129,18 @@ def _balance_text(res: EvaluationResult, pe: PhaseResult) -> str:
         return ("The groups were alike at baseline: no characteristic differs by more than the "
                 "What Works Clearinghouse limit of 0.25 standard deviations.")
     rows = balance_rows(pe.balance, res.plan)
-    worst = rows.loc[rows["smd_after"].abs().idxmax()]
-    return (f"The groups were not alike before the programme: {worst['label']} differs by "
-            f"{abs(worst['smd_after']):.2f} standard deviations between EM and comparison "
-            "pupils, above the What Works Clearinghouse limit of 0.25, so this comparison does "
-            "not meet its baseline-equivalence standard. The model adjusts for these "
-            "characteristics, and the result depends on that adjustment.")
+    rows = rows[~small_group_rows(pe.balance.table, pe.sample.data, pe.match.matched_data(),
+                                  threshold(res.plan))]   # as the balance table shows them
+    after = rows["smd_after"].abs()
+    worst = rows.loc[after.idxmax()] if after.notna().any() else None
+    said = (f"{worst['label']} differs by {abs(worst['smd_after']):.2f} standard deviations "
+            "between EM and comparison pupils" if worst is not None
+            and abs(worst["smd_after"]) >= pe.security.max_smd - 1e-12 else
+            "a characteristic withheld to protect small groups of pupils differs")
+    return (f"The groups were not alike before the programme: {said}, above the What Works "
+            "Clearinghouse limit of 0.25, so this comparison does not meet its "
+            "baseline-equivalence standard. The model adjusts for these characteristics, and "
+            "the result depends on that adjustment.")
 
 
 def _cost_text(res: EvaluationResult, phase: str, pe: PhaseResult) -> str:
