@@ -92,6 +92,9 @@ class PhaseResult:
         Programme funding per EM pupil (``analysis.yml: funding``) on the EEF cost scale.
     descriptives : pandas.DataFrame or None
         Unadjusted outcomes by group (:func:`evaluation.descriptives.outcome_descriptives`).
+    balance_withheld : numpy.ndarray or None
+        Per balance row (the "before" rows' order): withheld because a group having or
+        lacking the characteristic is small (:func:`evaluation.balance.small_group_rows`).
     """
 
     phase: str
@@ -107,6 +110,7 @@ class PhaseResult:
     security: SecurityRating | None = field(default=None, repr=False)
     cost: CostEstimate | None = field(default=None, repr=False)
     descriptives: pd.DataFrame | None = field(default=None, repr=False)
+    balance_withheld: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def estimable(self) -> bool:
@@ -313,14 +317,12 @@ def _confounding(impact: ImpactResult, data: pd.DataFrame, matched: pd.DataFrame
 
 
 def _security(sample: AnalysisSample, bal: BalanceSummary, impact: ImpactResult,
-              confounding: dict, schools: pd.DataFrame, plan: Plan,
-              matched: pd.DataFrame) -> SecurityRating:
+              confounding: dict, schools: pd.DataFrame, withheld: np.ndarray) -> SecurityRating:
     ex = sample.exclusions
     lost = ex[ex["reason"].str.contains("missing")][["em", "comparison"]].to_numpy().sum()
     kept = sample.n_em + sample.n_comparison
     after = bal.table[bal.table["stage"] == "after"]["smd"].abs()
-    # the rows a report may show (balance.small_group_rows, in the order of the "before" rows)
-    withheld = small_group_rows(bal.table, sample.data, matched, plan.threshold)
+    # quoted in words: the largest of the rows a report may show (PhaseResult.balance_withheld)
     shown = after.to_numpy()[~withheld] if len(withheld) == len(after) else after.to_numpy()
     head = impact.table()
     head = head[head["primary"].astype(bool)].iloc[0]
@@ -381,10 +383,12 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
         warnings.simplefilter("always")         # notes are not the main estimates' warnings
         conf = _confounding(impact, sample.data, matched.matched_data(),
                             _pairs(sample, plan, phase, seed), plan, phase)
+    # balance rows resting on small groups: withheld by the table, the plot and every sentence
+    withheld = small_group_rows(bal.table, sample.data, matched.matched_data(), plan.threshold)
     return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
                        confounding=conf,
-                       security=_security(sample, bal, impact, conf, ds.schools, plan,
-                                          matched.matched_data()),
+                       security=_security(sample, bal, impact, conf, ds.schools, withheld),
+                       balance_withheld=withheld,
                        cost=cost,
                        descriptives=outcome_descriptives(matched.matched_data(),
                                                          plan.outcomes(phase)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.balance import BalanceSummary, small_group_rows
+from evaluation.balance import BalanceSummary
 from evaluation.plan import Plan
 from evaluation.plots.balance import love_plot
 from evaluation.report.display import Notice, Section
@@ -89,7 +89,7 @@ def matched_comparison(res: EvaluationResult) -> Section:
                                 "and are not shown.", "note"))
             continue
         rows = balance_rows(pe.balance, res.plan)
-        small = small_group_rows(pe.balance.table, pe.sample.data, pe.match.matched_data(), t)
+        small = pe.balance_withheld
         shown = rows.rename(columns={"label": "Characteristic", "smd_before": "SMD before",
                                      "smd_after": "SMD after", "wwc_band": "WWC band (after)"})
         parts.append(safe_table(res.plan, shown, decimals=2,   # as the text quotes them

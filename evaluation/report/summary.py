@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import math
 
-from evaluation.balance import small_group_rows
 from evaluation.effects import months_progress
 from evaluation.report.display import Section
 from evaluation.report.matching import balance_rows
@@ -129,8 +128,7 @@ def _balance_text(res: EvaluationResult, pe: PhaseResult) -> str:
         return ("The groups were alike at baseline: no characteristic differs by more than the "
                 "What Works Clearinghouse limit of 0.25 standard deviations.")
     rows = balance_rows(pe.balance, res.plan)
-    rows = rows[~small_group_rows(pe.balance.table, pe.sample.data, pe.match.matched_data(),
-                                  threshold(res.plan))]   # as the balance table shows them
+    rows = rows[~pe.balance_withheld]   # as the balance table shows them
     after = rows["smd_after"].abs()
     worst = rows.loc[after.idxmax()] if after.notna().any() else None
     said = (f"{worst['label']} differs by {abs(worst['smd_after']):.2f} standard deviations "
