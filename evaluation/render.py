@@ -312,7 +312,8 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     log = spec.log_path(reports_dir)
     for p in (out_html, executed, record, log):
         p.parent.mkdir(parents=True, exist_ok=True)
-    record.unlink(missing_ok=True)
+    # the record is replaced (atomically) only when this run ends: a run killed half-way
+    # leaves the last complete one, whose input key then asks for a rebuild
     # the notebook writes its fields to a file of this run only: a kernel orphaned by a killed
     # worker (Dask) that finishes late can never overwrite the record of the run that replaced it
     run_record = Path(tempfile.gettempdir()) / f"em-record-{os.getpid()}-{uuid.uuid4().hex}.json"

@@ -39,6 +39,9 @@ def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None
         seen = set()
         for fut in as_completed(futures):
             rec = fut.result()
+            # let the scheduler forget it: a result held on a worker that then dies would
+            # otherwise be computed again (a re-render racing the end of the build)
+            fut.release()
             if rec["slug"] in seen:  # never twice, whatever the cluster did
                 continue
             seen.add(rec["slug"])
