@@ -74,8 +74,10 @@ help: ## list the targets
 
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
-	.venv/bin/python -m pip install --quiet --upgrade pip
-	.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	.venv/bin/python -m pip install --quiet -c constraints.txt uv
+	.venv/bin/python -m uv pip install --quiet --python .venv/bin/python -c constraints.txt -e '.[dev]' || { \
+	  echo "uv could not install from PyPI; installing with pip (slower, follows pip's own configuration)"; \
+	  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'; }
 	touch $@
 
 env: $(ENV_STAMP) ## create the Python environment (.venv, or use the active conda env)
