@@ -343,7 +343,8 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     zero_ok : iterable, optional
         Hidden counts that may be 0 (hidden with a rate, not for being small).
     at_most : sequence of (key, parts), optional
-        Inequalities ``values[key] <= sum(values[p] for p in parts)`` a reader knows hold.
+        Inequalities ``values[key] <= sum(values[p] for p in parts)`` a reader knows hold;
+        ``key`` may be a list of keys, whose sum is at most the parts'.
 
     Returns
     -------
@@ -371,7 +372,7 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     # an inequality with one hidden count is a bound on it; the others are constraints
     inequalities = []
     for key, parts in at_most:
-        terms = [(key, 1.0), *((p, -1.0) for p in parts)]
+        terms = [*((k, 1.0) for k in _lhs(key)), *((p, -1.0) for p in parts)]
         unknown = [(k, sign) for k, sign in terms if k in hidden]
         if len(unknown) != 1:
             if unknown:
@@ -430,6 +431,11 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked) -> dict
     return out
 
 
+def _lhs(key) -> list:
+    """List the keys on the left of an inequality: a key, or a list of keys (their sum)."""
+    return list(key) if isinstance(key, list) else [key]
+
+
 def _components(keys, relations):
     """Group hidden ``keys`` linked through ``relations``; yield (keys, relations) per group."""
     parent = {k: k for k in keys}
@@ -443,7 +449,7 @@ def _components(keys, relations):
     members = []
     for rel in relations:
         total, parts = rel
-        inside = [k for k in dict.fromkeys([total, *parts]) if k in parent]
+        inside = [k for k in dict.fromkeys([*_lhs(total), *parts]) if k in parent]
         for k in inside[1:]:
             parent[find(k)] = find(inside[0])
         members.append((rel, inside))
@@ -460,7 +466,7 @@ def _equations(values, relations, col):
     rows, rhs = [], []
     for total, parts in relations:
         row, b = np.zeros(len(col)), 0.0
-        for key, sign in [(total, 1.0), *[(p, -1.0) for p in parts]]:
+        for key, sign in [*((k, 1.0) for k in _lhs(total)), *[(p, -1.0) for p in parts]]:
             if key in col:
                 row[col[key]] += sign
             else:
@@ -509,7 +515,9 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         Inequalities ``values[key] <= sum(values[p] for p in parts)`` that a reader knows
         hold (a survey item's paired respondents are at most those of either wave): the
         attacker of :func:`narrowest` uses them too, so a hidden count is never left bounded
-        by shown ones more narrowly than ``width``.
+        by shown ones more narrowly than ``width``. ``key`` may be a list of keys: their
+        sum is at most the parts' (a phase's EM and comparison pupils together are at most
+        its schools' pupils of the year).
 
     Returns
     -------
@@ -539,12 +547,13 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
                              f"{values[total]} != {sum(values[p] for p in parts)}")
     at_most = [(key, list(parts)) for key, parts in at_most]
     for key, parts in at_most:
-        unknown = [k for k in [key, *parts] if k not in idx]
+        unknown = [k for k in [*_lhs(key), *parts] if k not in idx]
         if unknown:
             raise ValueError(f"`at_most` names counts not in `values`: {unknown[:5]}")
-        if values[key] > sum(values[p] for p in parts):
+        if sum(values[k] for k in _lhs(key)) > sum(values[p] for p in parts):
             raise ValueError(f"inequality {key!r} <= sum of {parts[:5]} does not hold: "
-                             f"{values[key]} > {sum(values[p] for p in parts)}")
+                             f"{sum(values[k] for k in _lhs(key))} > "
+                             f"{sum(values[p] for p in parts)}")
     primary = {k for k, v in values.items() if 0 < v < threshold}
     if not primary:
         return frozenset()
@@ -587,8 +596,9 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     links = [*relations, *at_most]
     neighbours: dict = {}
     for t, ps in links:
-        for k in (t, *ps):
-            neighbours.setdefault(k, []).append((t, *ps))
+        link = (*_lhs(t), *ps)
+        for k in link:
+            neighbours.setdefault(k, []).append(link)
     memo: dict = {}
     # hiding more only widens the others' intervals: a count wide enough under a pattern is
     # wide enough under any pattern hiding all of it and more (its programs are not solved again)

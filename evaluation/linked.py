@@ -47,7 +47,8 @@ class LinkedCounts:
     ``relations`` are the sums a reader can see (``total = sum(parts)``), ``at_most`` the
     inequalities (``key <= sum(parts)``: paired respondents are at most those of either
     wave, a class's FSM pupils at most its pupils, a period's FSM pupils at most its end
-    term's classes').
+    term's classes', a school's analysed pupils at most its pupils in the gap table; a list
+    on the left is a sum).
 
     Examples
     --------
@@ -172,10 +173,12 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
             relations.append((key, [("em_school", s) for s in members["school_id"]]))
         if phase in GAP_MEASURE:
             _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations)
+            _analysed_at_most(sample, ph_pupils, in_phase, clusters, phase, at_most)
     _tracking_counts(ds, schools, clusters, values, relations, at_most)
     _survey_counts(ds, schools, clusters, values, relations, at_most)
     relations = [(t, ps) for t, ps in relations if ps and _holds(values, t, ps)]
-    at_most = [(k, ps) for k, ps in at_most if k in values and all(p in values for p in ps)]
+    at_most = [(k, ps) for k, ps in at_most
+               if all(p in values for p in [*(k if isinstance(k, list) else [k]), *ps])]
     # the pupils behind a share of the descriptive table are the impact table's, which shows
     # them unless they are small: the model may not count on hiding them
     shown = [k for k in values if k[0] == "desc_n"]
@@ -186,6 +189,38 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     hide = protect(values, relations, threshold=plan.threshold,
                    implies=_rate_implies(values) + together, at_most=at_most, shown=shown)
     return LinkedCounts(values, tuple(relations), hide, plan.threshold, tuple(at_most))
+
+
+def _analysed_at_most(sample, ph_pupils, in_phase, clusters, phase, at_most):
+    """Add: a school's analysed pupils are at most its pupils in the gap table.
+
+    Where every pupil a school gives the analysis is of the gap table's (latest) year with
+    the gap measure observed, its EM and comparison pupils together are at most the table's
+    FSM and non-FSM pupils of the school. Its comparison pupils are published for no school,
+    only summed over a scope; what the bound says about published counts is then exactly:
+    a school's EM pupils are at most its pupils in the table, and a scope's EM and
+    comparison pupils together at most the sum over its schools (where all of them qualify).
+    """
+    measure = GAP_MEASURE[phase]
+    latest = int(ph_pupils["cohort"].max())
+    fits = ((sample["cohort"] == latest) & sample[measure].notna()).groupby(
+        sample["school_id"]).all()
+    names = dict(zip(in_phase["school_id"], in_phase["school_name"], strict=True))
+    year = str(latest)
+
+    def size(sid):
+        return [(f"school_{v}", phase, names[sid], year) for v in ("fsm", "non_fsm")]
+
+    for sid in fits.index[fits.to_numpy()]:
+        if sid in names:
+            at_most.append((("em_school", sid), size(sid)))
+    scopes = {OVERALL: in_phase}
+    scopes.update({c: in_phase[in_phase["cluster"] == c] for c in clusters})
+    for scope, members in scopes.items():
+        ids = [s for s in members["school_id"] if s in fits.index]   # analysed pupils
+        if ids and fits.reindex(ids).all():
+            at_most.append(([("em", scope, phase), ("comparison", scope, phase)],
+                            [k for s in ids for k in size(s)]))
 
 
 def _tracking_counts(ds, schools, clusters, values, relations, at_most):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats  # special.stdtrit is stats.t.ppf without its checks
 
 from evaluation.effects import holm
 from evaluation.memo import by_content
@@ -135,12 +135,12 @@ def _mean_ci(x: np.ndarray, alpha: float) -> tuple[float, float, float]:
     m = float(np.mean(x))
     if n < 2:
         return m, np.nan, np.nan
-    half = stats.t.ppf(1 - alpha / 2, n - 1) * np.std(x, ddof=1) / np.sqrt(n)
+    half = special.stdtrit(n - 1, 1 - alpha / 2) * np.std(x, ddof=1) / np.sqrt(n)
     return m, m - half, m + half
 
 
-def _paired(b: pd.Series, f: pd.Series, alpha: float) -> tuple[float, float, float, float]:
-    d = (f - b).to_numpy()
+def _paired(b: np.ndarray, f: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
+    d = f - b
     change, low, high = _mean_ci(d, alpha)
     p = stats.ttest_rel(f, b).pvalue if np.std(d) > 0 else (1.0 if change == 0 else 0.0)
     return change, low, high, float(p)
@@ -153,26 +153,30 @@ def _unpaired(b: np.ndarray, f: np.ndarray, alpha: float) -> tuple[float, float,
     if se == 0:
         return change, change, change, 1.0 if change == 0 else 0.0
     df = (vb + vf) ** 2 / (vb**2 / (len(b) - 1) + vf**2 / (len(f) - 1))
-    half = stats.t.ppf(1 - alpha / 2, df) * se
+    half = special.stdtrit(df, 1 - alpha / 2) * se
     p = stats.ttest_ind(f, b, equal_var=False).pvalue
     return change, change - half, change + half, float(p)
 
 
-def _item_row(g: pd.DataFrame, alpha: float) -> dict:
-    """Statistics of one item in one group (g: rows of both waves, non-missing scores)."""
-    b = g.loc[g["wave"] == "baseline"].set_index("respondent_id")["score"]
-    f = g.loc[g["wave"] == "follow_up"].set_index("respondent_id")["score"]
-    both = b.index.intersection(f.index)
+def _item_row(rid: np.ndarray, baseline: np.ndarray, score: np.ndarray, alpha: float) -> dict:
+    """Compute the statistics of one item in one group.
+
+    Each answer's respondent (codes in the order of the respondent ids), whether it is of
+    the baseline wave, and its score (non-missing).
+    """
+    b, f = score[baseline], score[~baseline]
+    both, in_b, in_f = np.intersect1d(rid[baseline], rid[~baseline], assume_unique=True,
+                                      return_indices=True)
     row = {"n_baseline": len(b), "n_follow_up": len(f), "n_paired": len(both)}
     for wave, x in (("baseline", b), ("follow_up", f)):
-        m, lo, hi = _mean_ci(x.to_numpy(), alpha)
+        m, lo, hi = _mean_ci(x, alpha)
         row.update({f"mean_{wave}": m, f"ci_low_{wave}": lo, f"ci_high_{wave}": hi})
     smaller = min(len(b), len(f))
     paired = len(both) >= 2 and len(both) >= MIN_PAIRED_SHARE * smaller
-    if paired:
-        change, lo, hi, p = _paired(b[both].sort_index(), f[both].sort_index(), alpha)
+    if paired:       # pairs in the order of the respondent ids
+        change, lo, hi, p = _paired(b[in_b], f[in_f], alpha)
     elif len(b) >= 2 and len(f) >= 2:
-        change, lo, hi, p = _unpaired(b.to_numpy(), f.to_numpy(), alpha)
+        change, lo, hi, p = _unpaired(b, f, alpha)
     else:
         change, lo, hi, p = row["mean_follow_up"] - row["mean_baseline"], np.nan, np.nan, np.nan
     sd = np.sqrt((np.var(b, ddof=1) + np.var(f, ddof=1)) / 2) if smaller >= 2 else np.nan
@@ -245,10 +249,13 @@ def survey_change(
         data = data[~blank]
         keys = [by]
     answered = data[data["score"].notna()]
+    rid = pd.factorize(answered["respondent_id"], sort=True)[0]
+    baseline = (answered["wave"] == "baseline").to_numpy()
+    score = answered["score"].to_numpy(float)
     rows = []
-    for key, g in answered.groupby([*keys, "item"], sort=True):
+    for key, at in answered.groupby([*keys, "item"], sort=True).indices.items():
         row = dict(zip([*keys, "item"], key if isinstance(key, tuple) else (key,), strict=True))
-        rows.append({**row, **_item_row(g, alpha)})
+        rows.append({**row, **_item_row(rid[at], baseline[at], score[at], alpha)})
     table = pd.DataFrame(rows)
     if table.empty:
         raise ValueError(f"`surveys` has no answered item for instrument {instrument!r}")

@@ -127,6 +127,47 @@ def test_inequalities_narrow_the_attack_and_protect_answers_them():
         protect(values, sums, at_most=[("base_all", ["paired"])])
 
 
+def test_analysed_pupils_are_at_most_the_schools_pupils_of_the_year():
+    """Issue 14: a school's analysed pupils (all of the gap table's year, measure observed)
+    are at most its pupils in the gap table. With 8 pupils shown for school a and its
+    comparison pupils unpublished, a hidden count of 7 EM pupils lay between 1 and 8."""
+    from evaluation.disclosure import narrowest
+    from evaluation.linked import _analysed_at_most
+
+    sample = pd.DataFrame({"school_id": ["a"] * 8 + ["b"] * 30, "cohort": 2010,
+                           "em": [True] * 7 + [False] + [True] * 8 + [False] * 22,
+                           "gcse_5ac_em": 1.0})
+    in_phase = pd.DataFrame({"school_id": ["a", "b"], "school_name": ["A", "B"],
+                             "cluster": ["C", "C"]})
+    at_most: list = []
+    _analysed_at_most(sample, sample, in_phase, ["C"], "secondary", at_most)
+    size = {s: [(f"school_{v}", "secondary", s, "2010") for v in ("fsm", "non_fsm")]
+            for s in "AB"}
+    assert (("em_school", "a"), size["A"]) in at_most
+    both = [("em", "C", "secondary"), ("comparison", "C", "secondary")]
+    assert (both, size["A"] + size["B"]) in at_most
+    values = {("em_school", "a"): 7, ("em_school", "b"): 8, ("em", "C", "secondary"): 15,
+              ("comparison", "C", "secondary"): 23, ("em", "overall", "secondary"): 15,
+              ("comparison", "overall", "secondary"): 23,
+              size["A"][0]: 3, size["A"][1]: 5, size["B"][0]: 12, size["B"][1]: 18}
+    relations = [(("em", scope, "secondary"), [("em_school", "a"), ("em_school", "b")])
+                 for scope in ("C", "overall")]
+    small = ("em_school", "a")
+    assert narrowest(values, relations, [small, ("em_school", "b")],
+                     at_most=at_most)[small] == (1.0, 8.0)
+    hide = protect(values, relations, threshold=10, at_most=at_most)
+    widths = narrowest(values, relations, hide, at_most=at_most)
+    assert small in hide and all(hi - lo >= 10 for lo, hi in widths.values()), widths
+    # a list on the left is a sum: 15 + 23 <= 38 holds, and 39 would not
+    with pytest.raises(ValueError, match="does not hold"):
+        protect({**values, size["B"][1]: 17}, relations, at_most=at_most)
+    # a school with a pupil of another year or without the measure gives no bound
+    older = sample.assign(cohort=[2009] + [2010] * 37)
+    at_most = []
+    _analysed_at_most(older, sample, in_phase, ["C"], "secondary", at_most)
+    assert [k for k, _ in at_most] == [("em_school", "b")]
+
+
 def test_a_specification_beside_the_phase_total_is_hidden_when_it_leaves_out_few():
     """Issue 14: a caliper matching 11 of 18 EM pupils revealed 7 unmatched."""
     from evaluation.linked import remainder_hidden
