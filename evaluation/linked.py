@@ -35,14 +35,15 @@ class LinkedCounts:
     ``"overall"``), ``("em_school", school_id)``, ``("em_activity", phase, activity)``,
     ``("school_fsm" | "school_non_fsm", phase, school_name, cohort)``,
     ``("trend_n" | "trend_fsm" | "trend_non_fsm", phase, group, year)``, and for termly
-    tracking ``("class_fsm", class_id, subject, term)`` (a class's FSM pupils) and
+    tracking ``("class_fsm", school_id, class_id, subject, term)`` (a class's FSM pupils;
+    schools may name their classes alike) and
     ``("track_fsm", scope, subject, start, end)`` (a period's FSM pupils: those of the
     classes counted in it, at its end term), and for the surveys
     ``("survey", scope, instrument, item, "n_baseline" | "n_follow_up" | "n_paired")``,
     and the exclusions table's ``("excluded", scope, phase, reason, "em" | "comparison")``,
     the pupils behind each share of the "Outcomes before adjustment" table
     ``("desc_n" | "desc_pass" | "desc_fail", scope, phase, outcome, "em" | "comparison")``,
-    and ``("class_n", class_id, subject, term)`` (a class's pupils with a score).
+    and ``("class_n", school_id, class_id, subject, term)`` (a class's pupils with a score).
 
     ``relations`` are the sums a reader can see (``total = sum(parts)``), ``at_most`` the
     inequalities (``key <= sum(parts)``: paired respondents are at most those of either
@@ -226,7 +227,9 @@ def _analysed_at_most(sample, ph_pupils, in_phase, clusters, phase, at_most):
 def _tracking_counts(ds, schools, clusters, values, relations, at_most):
     """Add tracking counts: a period's FSM pupils are its counted classes' at the end term.
 
-    A class's FSM pupils are at most its pupils (the whole class is the comparison), and a
+    A class's pupils are its FSM and its other pupils (the whole class is the comparison;
+    ``("class_non_fsm", school_id, class_id, subject, term)``, shown nowhere but worked out
+    by subtraction), its FSM pupils at most its pupils, and a
     period's FSM pupils at most the FSM pupils of every class of its end term (the counted
     ones are some of them).
     """
@@ -238,11 +241,16 @@ def _tracking_counts(ds, schools, clusters, values, relations, at_most):
     scopes = {OVERALL: list(schools["school_id"])}
     scopes.update({c: list(schools.loc[schools["cluster"] == c, "school_id"]) for c in clusters})
     table = class_gap_table(tracking[tracking["school_id"].isin(scopes[OVERALL])])
-    for r in table[["class_id", "subject", "term", "n_fsm", "n_class"]].itertuples(index=False):
-        values[("class_fsm", r.class_id, r.subject, r.term)] = int(r.n_fsm)
-        values[("class_n", r.class_id, r.subject, r.term)] = int(r.n_class)
-        at_most.append((("class_fsm", r.class_id, r.subject, r.term),
-                        [("class_n", r.class_id, r.subject, r.term)]))
+    cols = ["school_id", "class_id", "subject", "term", "n_fsm", "n_class"]
+    for r in table[cols].itertuples(index=False):
+        cell = (r.school_id, r.class_id, r.subject, r.term)
+        values[("class_fsm", *cell)] = int(r.n_fsm)
+        values[("class_n", *cell)] = int(r.n_class)
+        # the whole class is its FSM and its other pupils: a class of 27 with 20 FSM pupils
+        # has 7 others, whose mean the class and FSM means would give
+        values[("class_non_fsm", *cell)] = int(r.n_class - r.n_fsm)
+        relations.append((("class_n", *cell), [("class_fsm", *cell), ("class_non_fsm", *cell)]))
+        at_most.append((("class_fsm", *cell), [("class_n", *cell)]))
     ends = table.set_index(["subject", "term"]).sort_index()
     for scope, ids in scopes.items():
         part = tracking[tracking["school_id"].isin(ids)]
@@ -255,7 +263,8 @@ def _tracking_counts(ds, schools, clusters, values, relations, at_most):
                 continue
             end = ends.loc[[(r.subject, r.end)]]  # a frame even when one class matches
             end = end[end["school_id"].isin(ids)]
-            at_most.append((key, [("class_fsm", c, r.subject, r.end) for c in end["class_id"]]))
+            at_most.append((key, [("class_fsm", s, c, r.subject, r.end)
+                                  for s, c in zip(end["school_id"], end["class_id"], strict=True)]))
             # the classes with a gap at both ends are the ones counted (closing_summary)
             start = table[(table["subject"] == r.subject) & (table["term"] == r.start)
                           & table["gap"].notna()]
@@ -263,8 +272,8 @@ def _tracking_counts(ds, schools, clusters, values, relations, at_most):
             counted = end[end["gap"].notna() & pd.Series(
                 [k in started for k in zip(end["school_id"], end["class_id"], strict=True)],
                 index=end.index, dtype=bool)]
-            relations.append((key, [("class_fsm", c, r.subject, r.end)
-                                    for c in counted["class_id"]]))
+            relations.append((key, [("class_fsm", s, c, r.subject, r.end) for s, c in
+                                    zip(counted["school_id"], counted["class_id"], strict=True)]))
 
 
 def _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, relations):

@@ -44,8 +44,10 @@ ITEMS: dict[str, tuple[str, str]] = {
 COUNTS = {
     **{f"{stat}_{wave}": f"n_{wave}" for wave in WAVES
        for stat in ("mean", "ci_low", "ci_high")},
+    # "test" too: the paired test is chosen when enough respondents answered both waves,
+    # which bounds the paired count
     **{stat: ["n_baseline", "n_follow_up", "n_paired"]
-       for stat in ("change", "ci_low_change", "ci_high_change", "p", "p_holm",
+       for stat in ("change", "ci_low_change", "ci_high_change", "test", "p", "p_holm",
                     "standardised_change")},
 }
 EXTRA_ITEM = "(item added by the school)"

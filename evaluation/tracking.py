@@ -117,7 +117,8 @@ def class_gap_table(tracking: pd.DataFrame, comparison: str = "whole_class") -> 
     return _gap_cells(tracking, ["school_id", "class_id"], comparison)
 
 
-def published_layout(table: pd.DataFrame, class_id: str) -> pd.DataFrame:
+def published_layout(table: pd.DataFrame, class_id: str,
+                     school_id: str | None = None) -> pd.DataFrame:
     """One class's rows of :func:`class_gap_table` in the 2013 report's layout.
 
     Parameters
@@ -126,6 +127,8 @@ def published_layout(table: pd.DataFrame, class_id: str) -> pd.DataFrame:
         Output of :func:`class_gap_table` (suppressed or not).
     class_id : str
         The class to show.
+    school_id : str, optional
+        Its school; needed when schools name classes alike.
 
     Returns
     -------
@@ -145,6 +148,15 @@ def published_layout(table: pd.DataFrame, class_id: str) -> pd.DataFrame:
     if rows.empty:
         known = sorted(table["class_id"].unique())
         raise ValueError(f"`class_id` should be one of {known}; got {class_id!r}")
+    if school_id is not None:
+        schools = sorted(rows["school_id"].unique())
+        rows = rows[rows["school_id"] == school_id]
+        if rows.empty:
+            raise ValueError(f"`school_id` should be one of {schools} (the schools with a "
+                             f"class {class_id!r}); got {school_id!r}")
+    elif rows["school_id"].nunique() > 1:
+        raise ValueError(f"schools {sorted(rows['school_id'].unique())} each have a class "
+                         f"{class_id!r}: pass `school_id` to choose one")
     label = rows["comparison"].iloc[0]
     closing = rows["closing"].map({True: "yes", False: "no"}).fillna("")
     out = pd.DataFrame({

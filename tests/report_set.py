@@ -44,7 +44,8 @@ def provocation(seed=4):
       data as non-EM pupils);
     - every primary EM pupil FSM (a covariate with one value among the treated), and every
       one reaching level 4 (an outcome with one value: "every EM pupil has the value 1");
-    - a tracked class with 1 FSM pupil and another with 2;
+    - a tracked class with 1 FSM pupil and another with 2, and classes named alike across
+      schools ("Y5A");
     - one primary cluster with 4 staff survey respondents, another with 3 pupil respondents;
     - a trial school whose latest cohort is all FSM, another with 1 FSM pupil in it.
     """
@@ -81,6 +82,8 @@ def provocation(seed=4):
     for k, cls in zip((1, 2), sorted(t["class_id"].unique())[:2], strict=True):
         fsm_pupils = sorted(t.loc[(t["class_id"] == cls) & t["fsm"], "pupil_id"].unique())
         t.loc[(t["class_id"] == cls) & t["pupil_id"].isin(fsm_pupils[k:]), "fsm"] = False
+    # schools name their classes alike ("Y5A" in every school), as they usually do
+    t["class_id"] = t["class_id"].str.rsplit("-", n=1).str[-1]
     sv = ds.surveys
     cluster_of = dict(zip(schools["school_id"], schools["cluster"], strict=True))
     cut = []

@@ -295,3 +295,62 @@ def test_the_shared_build_stays_on_one_worker(request):
     issue 1386): each worker then built every seed again (constraints.txt pins pytest 9.1)."""
     if getattr(request.config.option, "loadgroup", False):
         assert request.node.nodeid.endswith("@report_set"), request.node.nodeid
+
+
+def _drawn_lines(ax) -> list[float]:
+    """Every finite y of the marked lines of a panel (not the reference line at 0)."""
+    return sorted(float(y) for line in ax.get_lines() if line.get_marker() == "o"
+                  for y in line.get_ydata() if np.isfinite(y))
+
+
+def test_tracking_and_survey_charts_draw_only_what_their_tables_show(built):
+    """Issue 14, third review: the tracking chart drew class gaps its table hid to protect
+    another class (and its caption counted only the small ones), giving a hidden FSM mean
+    back and telling which hidden class was the small one; a "closing" flag beside a hidden
+    gap bounded it; the survey chart starred items whose p-value was hidden. Every figure
+    drawn is shown in its table, every figure shown is drawn, and the caption counts all
+    those left out."""
+    plan, reports = built
+    marker = plan.raw["disclosure"]["marker"]
+    n = 0
+    for name, (res, secs) in reports.items():
+        tracking = _section(secs, "tracking")
+        tables = [p.frame for p in tracking.parts if isinstance(p, SafeTable)]
+        if tables:
+            summary, classes = tables
+            closing, gaps = _charts(tracking)
+            for ax in gaps.figure.axes:
+                rows = classes[classes["Subject"] == ax.get_title()]
+                want = sorted(v for v in (_number(g, marker) for g in rows["Gap"])
+                              if np.isfinite(v))
+                assert _drawn_lines(ax) == pytest.approx(want, abs=0.051), name
+            # "closing" compares with the term before: never shown beside a hidden gap there
+            before = classes.groupby(["School", "Class", "Subject"], sort=False)["Gap"].shift(1)
+            assert ((before != marker) | (classes["Gap closing"] == marker)).all(), name
+            raw = res.tracking.table["gap"].notna().to_numpy()
+            assert gaps.omitted == int((raw & (classes["Gap"] == marker).to_numpy()).sum())
+            ax = closing.figure.axes[0]
+            period = summary[(summary["From"] == ax.get_title().split(", ")[-1].split(" to ")[0])
+                             & (summary["To"] == ax.get_title().split(" to ")[-1])]
+            for container, col in zip(ax.containers, ("Share of classes closing (%)",
+                                                      "Share of schools closing (%)"),
+                                      strict=True):
+                want = np.nan_to_num([_number(v, marker) for v in period[col]])
+                got = [bar.get_height() for bar in container]
+                np.testing.assert_allclose(got, want, atol=0.51, err_msg=f"{name}: {col}")
+            n += 1
+        surveys = _section(secs, "surveys")
+        tables = [p.frame for p in surveys.parts if isinstance(p, SafeTable)]
+        for table, chart in zip(tables, _charts(surveys), strict=True):
+            drawn = scatter_points(chart.figure.axes[0])
+            for series, col in (("baseline", "Baseline"), ("follow-up", "Follow-up")):
+                want = sorted(v for v in (_number(x, marker) for x in table[col])
+                              if np.isfinite(v))
+                got = sorted(drawn.loc[drawn["series"] == series, "x"])
+                assert got == pytest.approx(want, abs=0.0051), f"{name}: {col}"
+            starred = sum(label.get_text().endswith(" *")
+                          for label in chart.figure.axes[0].get_yticklabels())
+            p = [_number(v.lstrip("<"), marker) for v in table["p (Holm)"].replace("", "nan")]
+            assert starred == sum(v < 0.05 for v in p if np.isfinite(v)), name
+            n += 1
+    assert n >= 10

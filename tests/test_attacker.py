@@ -606,12 +606,15 @@ def collect_more(pub, plan, reports):
         classes = defaultdict(list)
         for _, _, t in _rows(secs, "tracking", "Class", "FSM pupils", "Pupils in class"):
             for r in t.to_dict("records"):
-                key = ("class_fsm", r["Class"], r["Subject"], r["Term"])
+                cell = (r["School"], r["Class"], r["Subject"], r["Term"])
+                key = ("class_fsm", *cell)
                 pub.see(key, r["FSM pupils"], f"{scope} tracking classes")
-                pub.see(("class_n", r["Class"], r["Subject"], r["Term"]), r["Pupils in class"],
-                        f"{scope} tracking classes")
-                pub.bound_by(key, [("class_n", r["Class"], r["Subject"], r["Term"])],
-                             "a class's FSM pupils <= its pupils")
+                pub.see(("class_n", *cell), r["Pupils in class"], f"{scope} tracking classes")
+                pub.bound_by(key, [("class_n", *cell)], "a class's FSM pupils <= its pupils")
+                # the class's other pupils, printed nowhere: their mean is the class's and
+                # the FSM pupils' means with the counts
+                pub.remainder(("class_non_fsm", *cell), ("class_n", *cell), [key],
+                              "a class's non-FSM pupils")
                 classes[(r["Subject"], r["Term"])].append(key)
         for _, _, t in _rows(secs, "tracking", "Subject", "From", "To", "FSM pupils"):
             for r in t.to_dict("records"):

@@ -207,11 +207,12 @@ def test_gap_charts_respect_threshold():
     trend = gap_trend_chart(gap_trends(pupils_frame(), s, "X", "ks2_l4_em"), threshold=2)
     # trial a: 2008 FSM 2 / non-FSM 3 kept, 2010 FSM 1 dropped; partner b: non-FSM 3 kept
     assert trend.omitted == 2  # a 2010 FSM, and the all-EM panel's 2010 FSM point
-    assert "2 points resting on fewer than 2 pupils" in trend.caption
+    assert "2 points are not shown: each rests on fewer than 2 pupils" in trend.caption
     pct = {"a": 2.0, "b": 4.0, "d": 20.0, "e": 30.0}
     p, sch = share_data({k: (5.0, 12 if k != "e" else 3, 20) for k in pct}, pct)
     share = gap_share_chart(gap_vs_fsm_share(p, sch, "ks2_aps"), threshold=10)
-    assert share.omitted == 1 and "1 school resting on fewer than 10 pupils is" in share.caption
+    assert share.omitted == 1
+    assert "1 school is not shown: it rests on fewer than 10 pupils" in share.caption
 
 
 def test_counts_map_lets_disclosure_suppress_small_groups():

@@ -117,7 +117,7 @@ def test_dumbbell_draws_items_and_omits_small_waves():
     labels = [t.get_text() for t in chart.figure.axes[0].get_yticklabels()]
     assert labels[-1].startswith("I enjoy school and learning")  # first item on top
     assert chart.omitted == 2  # p02: 4 respondents per wave
-    assert "2 means resting on fewer than 10 respondents" in chart.caption
+    assert "2 means are not shown: each rests on fewer than 10 respondents" in chart.caption
     grouped = survey_change(data, "pupil", by="school_id")
     with pytest.raises(ValueError, match=r"`group` should be one of \['x'\]"):
         survey_dumbbell(grouped, threshold=10)

@@ -38,25 +38,44 @@ def omission_note(omitted: int, threshold: int, what: str = "points",
 
     Examples
     --------
-    >>> omission_note(2, 10)
-    ' 2 points resting on fewer than 10 pupils are not shown.'
-    >>> omission_note(1, 10, "bars")
-    ' 1 bar resting on fewer than 10 pupils is not shown.'
+    >>> print(omission_note(2, 10))  # doctest: +NORMALIZE_WHITESPACE
+     2 points are not shown: each rests on fewer than 10 pupils or would let a reader work
+    out such a count.
+    >>> omission_note(1, 10, "bars")[:50]
+    ' 1 bar is not shown: it rests on fewer than 10 pup'
+
+    One sentence for both reasons: which hidden figure is small and which protects it is
+    not said (that would narrow the small one).
     """
     if not omitted:
         return ""
-    noun, verb = (what.removesuffix("s"), "is") if omitted == 1 else (what, "are")
-    return f" {omitted} {noun} resting on fewer than {threshold} {unit} {verb} not shown."
+    noun, verb, who = ((what.removesuffix("s"), "is", "it") if omitted == 1
+                       else (what, "are", "each"))
+    return (f" {omitted} {noun} {verb} not shown: {who} rests on fewer than {threshold} {unit} "
+            "or would let a reader work out such a count.")
 
 
-def _masked(values: pd.Series, counts: pd.Series, threshold: int) -> tuple[np.ndarray, int]:
-    keep = counts.fillna(0) >= threshold
+def _masked(values: pd.Series, counts: pd.Series, threshold: int,
+            hidden: pd.Series | None = None) -> tuple[np.ndarray, int]:
+    """Return the values drawn (NaN where left out) and how many present ones were left out.
+
+    Left out: those ``hidden`` flags (the report's table hides them), else those resting on
+    fewer than ``threshold`` pupils.
+    """
+    keep = (counts.fillna(0) >= threshold if hidden is None
+            else ~pd.Series(np.asarray(hidden, dtype=bool), index=values.index))
     shown = values.where(keep).to_numpy(dtype=float)
     return shown, int((~keep & values.notna()).sum())
 
 
+def hidden_rows(hidden: pd.DataFrame | None, rows: pd.Index) -> pd.DataFrame | None:
+    """Return the flags of ``hidden`` (indexed like the chart's table) for ``rows``."""
+    return None if hidden is None else hidden.loc[rows]
+
+
 def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
-                     label: str | None = None, measure_name: str | None = None) -> Chart:
+                     label: str | None = None, measure_name: str | None = None,
+                     hidden: pd.DataFrame | None = None) -> Chart:
     """FSM and non-FSM attainment side by side per group, national figures as lines.
 
     Parameters
@@ -71,6 +90,11 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
         Column naming the groups; the first column of ``table`` by default.
     measure_name : str, optional
         What readers call the outcome (the plan's label); the column name by default.
+    hidden : pandas.DataFrame, optional
+        True where the report's table hides a figure (``SafeTable.hidden``, indexed like
+        ``table``): those are not drawn, whatever their size (a figure hidden to protect
+        another gives it away when drawn). Default: the ones resting on fewer than
+        ``threshold`` pupils.
 
     Returns
     -------
@@ -85,7 +109,9 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
     >>> attainment_chart(fsm_attainment(p), "ks2_l4_em", threshold=10).omitted
     0
     """
-    rows = table[table["outcome"] == outcome].reset_index(drop=True)
+    rows = table[table["outcome"] == outcome]
+    flags = hidden_rows(hidden, rows.index)
+    rows = rows.reset_index(drop=True)
     if rows.empty:
         raise ValueError(f"`outcome` should be one of {sorted(table['outcome'].unique())}; "
                          f"got {outcome!r}")
@@ -100,7 +126,8 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
     y = np.arange(n)
     omitted = 0
     for i, (col, count, name) in enumerate(_GROUPS):
-        shown, dropped = _masked(rows[col], rows[count], threshold)
+        shown, dropped = _masked(rows[col], rows[count], threshold,
+                                 None if flags is None else flags[col])
         omitted += dropped
         ax.barh(y + (i - 0.5) * 0.4, np.nan_to_num(shown), height=0.4, color=COLOURS[name],
                 label=name)
@@ -125,8 +152,8 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
     return Chart(fig, caption, alt, omitted)
 
 
-def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None = None
-                    ) -> Chart:
+def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None = None,
+                    hidden: pd.DataFrame | None = None) -> Chart:
     """FSM and non-FSM lines per year for each group, against the national lines.
 
     Parameters
@@ -135,6 +162,13 @@ def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None 
         Output of :func:`evaluation.gaps.gap_trends`.
     threshold : int
         Points resting on fewer pupils are not drawn (nor the line segments touching them).
+    measure_name : str, optional
+        What readers call the measure (the plan's label).
+    hidden : pandas.DataFrame, optional
+        True where the report's table hides a figure (``SafeTable.hidden``, indexed like
+        ``trends.table``): those are not drawn, whatever their size (a figure hidden to protect
+        another gives it away when drawn). Default: the ones resting on fewer than
+        ``threshold`` pupils.
 
     Returns
     -------
@@ -161,8 +195,10 @@ def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None 
     omitted = 0
     for ax, name in zip(axes[0], groups, strict=True):
         g = table[table["group"] == name].sort_values("year")
+        flags = hidden_rows(hidden, g.index)
         for col, n, label in _GROUPS:
-            shown, dropped = _masked(g[col], g[n], threshold)
+            shown, dropped = _masked(g[col], g[n], threshold,
+                                     None if flags is None else flags[col])
             omitted += dropped
             ax.plot(g["year"], shown, marker="o", color=COLOURS[label], label=label)
         for col, style, label in (("fsm_value", "--", "FSM"), ("non_fsm_value", ":",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
@@ -15,7 +16,8 @@ from evaluation.surveys import SurveyResult
 _WAVES = (("baseline", "baseline"), ("follow_up", "follow-up"))
 
 
-def survey_dumbbell(result: SurveyResult, threshold: int, group=None) -> Chart:
+def survey_dumbbell(result: SurveyResult, threshold: int, group=None,
+                    hidden: pd.DataFrame | None = None) -> Chart:
     """Baseline and follow-up means per item joined by a line, items down the side.
 
     Parameters
@@ -26,6 +28,10 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None) -> Chart:
         A mean resting on fewer respondents is not drawn, nor the line joining it.
     group : optional
         Which group to draw when the result is grouped (``result.by``); required then.
+    hidden : pandas.DataFrame, optional
+        True where the report's table hides a figure (``SafeTable.hidden``, indexed like
+        ``result.table``): those means are not drawn and a hidden p-value marks no item,
+        whatever their size. Default: means resting on fewer than ``threshold`` respondents.
 
     Returns
     -------
@@ -49,12 +55,15 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None) -> Chart:
             raise ValueError(f"`group` should be one of {groups} (result grouped by "
                              f"{result.by!r}); got {group!r}")
         t = t[t[result.by] == group]
+    flags = (pd.DataFrame(False, index=t.index, columns=t.columns) if hidden is None
+             else hidden.loc[t.index]).iloc[::-1].reset_index(drop=True)
     t = t.iloc[::-1].reset_index(drop=True)  # first item at the top
     y = np.arange(len(t))
     shown = {}
     omitted = 0
     for wave, _ in _WAVES:
-        keep = t[f"n_{wave}"] >= threshold
+        keep = (t[f"n_{wave}"] >= threshold if hidden is None
+                else ~flags[f"mean_{wave}"].astype(bool))
         shown[wave] = t[f"mean_{wave}"].where(keep)
         omitted += int((~keep & t[f"mean_{wave}"].notna()).sum())
     apply_theme()
@@ -64,7 +73,7 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None) -> Chart:
               zorder=1)
     for wave, label in _WAVES:
         ax.scatter(shown[wave], y, s=55, color=COLOURS[wave], label=label, zorder=2)
-    star = np.where(t["p_holm"] < result.alpha, " *", "")
+    star = np.where((t["p_holm"] < result.alpha) & ~flags["p_holm"].astype(bool), " *", "")
     labels = [textwrap.shorten(f"{w}{s}", 60) for w, s in zip(t["wording"], star, strict=True)]
     ax.set_yticks(y, labels)
     ax.set_xlim(1, 10)

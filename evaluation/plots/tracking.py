@@ -12,7 +12,8 @@ from evaluation.plots.gaps import omission_note
 from evaluation.schema import TERMS
 
 
-def class_gap_chart(table: pd.DataFrame, threshold: int) -> Chart:
+def class_gap_chart(table: pd.DataFrame, threshold: int,
+                    hidden: pd.DataFrame | None = None) -> Chart:
     """Each class's FSM gap per term, one panel per subject.
 
     Parameters
@@ -22,6 +23,10 @@ def class_gap_chart(table: pd.DataFrame, threshold: int) -> Chart:
     threshold : int
         A class-term gap resting on fewer FSM pupils (or class pupils) is not drawn, nor the
         line segments touching it.
+    hidden : pandas.DataFrame, optional
+        True where the report's table hides a figure (``SafeTable.hidden``, indexed like
+        ``table``): those are not drawn, whatever their size. Default: the ones resting on
+        fewer than ``threshold`` pupils.
 
     Returns
     -------
@@ -38,7 +43,8 @@ def class_gap_chart(table: pd.DataFrame, threshold: int) -> Chart:
     0
     """
     subjects = sorted(table["subject"].unique())
-    keep = (table["n_fsm"] >= threshold) & (table["n_class"] >= threshold)
+    keep = ((table["n_fsm"] >= threshold) & (table["n_class"] >= threshold) if hidden is None
+            else ~hidden.loc[table.index, "gap"].astype(bool))
     omitted = int((~keep & table["gap"].notna()).sum())
     data = table.assign(shown=table["gap"].where(keep),
                         x=table["term"].map({t: i for i, t in enumerate(TERMS)}))
@@ -67,7 +73,7 @@ def class_gap_chart(table: pd.DataFrame, threshold: int) -> Chart:
 
 
 def closing_chart(summary: pd.DataFrame, threshold: int, start: str | None = None,
-                  end: str | None = None) -> Chart:
+                  end: str | None = None, hidden: pd.DataFrame | None = None) -> Chart:
     """Share of classes and of schools closing the FSM gap per subject over one period.
 
     Parameters
@@ -78,6 +84,10 @@ def closing_chart(summary: pd.DataFrame, threshold: int, start: str | None = Non
         Bars resting on fewer FSM pupils than this are not drawn.
     start, end : str, optional
         The period; by default the longest one in ``summary`` (first to last term).
+    hidden : pandas.DataFrame, optional
+        True where the report's table hides a figure (``SafeTable.hidden``, indexed like
+        ``summary``): those are not drawn, whatever their size. Default: the ones resting on
+        fewer than ``threshold`` pupils.
 
     Returns
     -------
@@ -100,7 +110,9 @@ def closing_chart(summary: pd.DataFrame, threshold: int, start: str | None = Non
     if rows.empty:
         raise ValueError(f"`start`/`end` should be one of {periods.values.tolist()}; "
                          f"got {[start, end]}")
-    keep = rows["n_fsm"] >= threshold
+    keep = {col: (rows["n_fsm"] >= threshold if hidden is None
+                  else ~hidden.loc[rows.index, col].astype(bool))
+            for col in ("share_classes_closing", "share_schools_closing")}
     apply_theme()
     fig = Figure(figsize=(6.5, 4.0))
     ax = fig.subplots()
@@ -109,11 +121,11 @@ def closing_chart(summary: pd.DataFrame, threshold: int, start: str | None = Non
     for i, (col, n, name, colour) in enumerate((
             ("share_classes_closing", "n_classes", "classes", COLOURS["FSM"]),
             ("share_schools_closing", "n_schools", "schools", COLOURS["all"]))):
-        values = (100 * rows[col]).where(keep)
-        omitted += int((~keep & rows[col].notna()).sum())
+        values = (100 * rows[col]).where(keep[col])
+        omitted += int((~keep[col] & rows[col].notna()).sum())
         bars = ax.bar(x + (i - 0.5) * 0.38, values.fillna(0), width=0.38, color=colour,
                       label=name)
-        ax.bar_label(bars, labels=[f"n={k}" if ok else "" for k, ok in zip(rows[n], keep,
+        ax.bar_label(bars, labels=[f"n={k}" if ok else "" for k, ok in zip(rows[n], keep[col],
                                                                             strict=True)],
                      fontsize="x-small")
     ax.set_xticks(x, rows["subject"])

@@ -7,7 +7,7 @@ import pandas as pd
 from evaluation.design_value import DESIGNS, DesignValueResult
 from evaluation.report.appendix import world_parameters
 from evaluation.report.display import Section
-from evaluation.report.tables import safe_table, scale
+from evaluation.report.tables import effect_text, informative, safe_table, scale
 
 
 def header(res: DesignValueResult) -> Section:
@@ -31,11 +31,9 @@ def findings(res: DesignValueResult) -> Section:
         f"the evaluation could reliably detect on GCSE points was {a['mdes']:.2f} standard "
         f"deviations; with every trial school linked ({b['n_schools']} schools) it would have "
         f"been {b['mdes']:.2f}, and intervals about {ratio:.1f} times narrower.",
-        f"On these synthetic data the GCSE estimate is {a['estimate']:+.1f} points (95% interval "
-        f"{a['ci_low']:+.1f} to {a['ci_high']:+.1f}) with the 2011 data, against a true effect "
-        f"of {a['true_effect']:+.1f} for its pupils; with full linkage it is "
-        f"{b['estimate']:+.1f} ({b['ci_low']:+.1f} to {b['ci_high']:+.1f}), against "
-        f"{b['true_effect']:+.1f} for its pupils.",
+        f"On these synthetic data the GCSE estimate is {_estimate(a)} with the 2011 data, "
+        f"against a true effect of {a['true_effect']:+.1f} for its pupils; with full linkage "
+        f"it is {_estimate(b)}, against {b['true_effect']:+.1f} for its pupils.",
         f"In primary schools the 2011 data linked {pri.get('default', 0)} schools, too few "
         f"for any conclusion; full linkage would give {pri.get('full_linkage', 0)}.",
         "More data narrows the interval but does not remove bias: the synthetic pupils were "
@@ -44,6 +42,14 @@ def findings(res: DesignValueResult) -> Section:
         f"{_miss(b)} with full linkage; see the appendix).",
     ]
     return Section("Findings", "findings", text)
+
+
+def _estimate(row) -> str:
+    """Return an estimate in words, as the comparison table shows it (points, 95% CI)."""
+    if not informative(row):
+        return "not informative (too few schools for its interval to say anything)"
+    return (f"{row['estimate']:+.1f} points (95% interval {row['ci_low']:+.1f} to "
+            f"{row['ci_high']:+.1f})")
 
 
 def _miss(row) -> str:
@@ -63,8 +69,11 @@ def comparison(res: DesignValueResult) -> Section:
         "EM pupils": t["n_em"], "Comparison pupils": t["n_comparison"],
         "Schools": t["n_schools"], "MDES (SD)": t["mdes"],
         "Expected 95% CI half-width (SD)": t["expected_halfwidth"],
-        "Estimate": t["estimate"] * k, "95% CI low": t["ci_low"] * k,
-        "95% CI high": t["ci_high"] * k, "True effect": t["true_effect"] * k})
+        # one text per estimate, as every report shows it ("not informative" included)
+        "Estimate (95% CI)": [effect_text({**r, "family": families.get(r["outcome"],
+                                                                         "gaussian")})
+                              for r in t.to_dict("records")],
+        "True effect": t["true_effect"] * k})
     counts = {"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils"}
     decimals = {"MDES (SD)": 2, "Expected 95% CI half-width (SD)": 2}
     return Section("The two designs side by side", "designs", [

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import numpy as np
-
 from evaluation.disclosure_cells import rate_contributions
 from evaluation.gaps.pupils import COUNTS
 from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
 from evaluation.report.display import Notice, Section
-from evaluation.report.tables import plain, rates_revealing_counts, safe_table, threshold
+from evaluation.report.tables import (
+    hidden_flags,
+    plain,
+    rates_revealing_counts,
+    safe_table,
+    threshold,
+)
 from evaluation.results import EvaluationResult
 
 LABELS = {"school_name": "School", "cohort": "Year", "group": "Schools", "year": "Year",
@@ -22,15 +24,6 @@ SCHOOL_COLUMNS = ["school_name", "fsm_value", "non_fsm_value", "gap", "n_fsm", "
                   "national_fsm", "national_non_fsm", "national_gap"]
 TREND_COLUMNS = ["group", "year", "overall_value", "non_fsm_value", "fsm_value", "gap", "n",
                  "n_fsm", "n_non_fsm"]
-
-
-def _as_shown(table, safe):
-    """Return the table with the statistics its shown version hides as NaN (drawn as none)."""
-    stats = [c for c in ("fsm_value", "non_fsm_value", "overall_value", "gap") if c in safe.hidden]
-    out = table.copy()
-    for c in stats:
-        out[c] = out[c].where(~safe.hidden[c].to_numpy(), np.nan)
-    return out
 
 
 #: Rates and their group sizes in the gaps and trends tables; a row's statistics go together
@@ -76,8 +69,8 @@ def gaps(res: EvaluationResult) -> Section:
                 schools["school_name"], schools["cohort"]),
             **rate_contributions(schools[SCHOOL_COLUMNS]))
         parts.append(safe)
-        parts.append(attainment_chart(_as_shown(schools, safe), g.measure, t,
-                                      measure_name=label))
+        parts.append(attainment_chart(schools, g.measure, t, measure_name=label,
+                                      hidden=hidden_flags(safe, schools)))
         parts.append(f"Trends 2008-2010 against national ({label}).")
         trends = g.trends.table
         safe = safe_table(res.plan, trends[TREND_COLUMNS], COUNTS, labels=LABELS, hide={
@@ -88,8 +81,8 @@ def gaps(res: EvaluationResult) -> Section:
                            phase, trends["group"], trends["year"]),
             **rate_contributions(trends[TREND_COLUMNS]))
         parts.append(safe)
-        parts.append(gap_trend_chart(replace(g.trends, table=_as_shown(trends, safe)), t,
-                                     measure_name=label))
+        parts.append(gap_trend_chart(g.trends, t, measure_name=label,
+                                     hidden=hidden_flags(safe, trends)))
     for phase, g in res.gaps.items():
         if g.share is None:
             if g.share_not_estimable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from evaluation.linked import SURVEY_COUNTS
 from evaluation.plots.surveys import survey_dumbbell
 from evaluation.report.display import Notice, Section, p_text
-from evaluation.report.tables import safe_table, scope_name, threshold
+from evaluation.report.tables import hidden_flags, safe_table, scope_name, threshold
 from evaluation.results import EvaluationResult
 from evaluation.surveys import COUNTS
 
@@ -47,7 +47,9 @@ def surveys(res: EvaluationResult) -> Section:
         scope = scope_name(res)   # counts another report would give away stay hidden
         hide = {c: [res.hidden(("survey", scope, instrument, item, c))
                     for item in result.table["item"]] for c in SURVEY_COUNTS}
-        parts.append(safe_table(res.plan, shown, COUNTS, labels=LABELS, decimals=2,
-                                hide=hide, **_dominance(res, instrument, result.table)))
-        parts.append(survey_dumbbell(result, threshold(res.plan)))
+        safe = safe_table(res.plan, shown, COUNTS, labels=LABELS, decimals=2, hide=hide,
+                          **_dominance(res, instrument, result.table))
+        parts.append(safe)
+        parts.append(survey_dumbbell(result, threshold(res.plan),
+                                     hidden=hidden_flags(safe, result.table)))
     return Section("Perception surveys", "surveys", parts)

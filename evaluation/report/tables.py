@@ -49,6 +49,15 @@ def safe_table(plan: Plan, df: pd.DataFrame, counts=None, **kw) -> SafeTable:
     return suppress(df, counts, threshold=threshold(plan), marker=marker(plan), **kw)
 
 
+def hidden_flags(safe: SafeTable, table: pd.DataFrame) -> pd.DataFrame:
+    """Return which cells ``safe`` (made from ``table``) hides, indexed like ``table``.
+
+    A chart of the same figures takes them (``hidden=``) and draws none of them: a figure
+    hidden only to protect another, when drawn, gives that one away (issue 14).
+    """
+    return safe.hidden.set_axis(table.index)
+
+
 def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int
                            ) -> dict[str, list[bool]]:
     """Hide ``columns`` of each row where a rate of its group size gives a count below ``t``.

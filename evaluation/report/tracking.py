@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from evaluation.plots.tracking import class_gap_chart, closing_chart
 from evaluation.report.display import Notice, Section
-from evaluation.report.tables import safe_table, scope_name, threshold
+from evaluation.report.tables import hidden_flags, safe_table, scope_name, threshold
 from evaluation.results import EvaluationResult
 from evaluation.tracking import COUNTS, SUMMARY_COUNTS
 
-LABELS = {"class_id": "Class", "subject": "Subject", "term": "Term",
+LABELS = {"school": "School", "class_id": "Class", "subject": "Subject", "term": "Term",
           "fsm_aps": "FSM pupils' APS", "class_aps": "Whole class APS", "gap": "Gap",
           "closing": "Gap closing", "n_fsm": "FSM pupils", "n_class": "Pupils in class"}
 SUMMARY_LABELS = {"subject": "Subject", "start": "From", "end": "To", "n_classes": "Classes",
@@ -46,17 +48,31 @@ def tracking(res: EvaluationResult) -> Section:
         share_classes_closing=100 * res.tracking.summary["share_classes_closing"],
         share_schools_closing=100 * res.tracking.summary["share_schools_closing"])
     scope = scope_name(res)   # counts another report or table would give away stay hidden
-    parts.append(safe_table(res.plan, summary, SUMMARY_COUNTS, labels=SUMMARY_LABELS,
-                            decimals=0, hide={"n_fsm": [res.hidden(("track_fsm", scope, *k))
-                            for k in zip(summary["subject"], summary["start"], summary["end"],
-                                         strict=True)]}))
-    parts.append(closing_chart(res.tracking.summary, t))
+    safe = safe_table(res.plan, summary, SUMMARY_COUNTS, labels=SUMMARY_LABELS, decimals=0,
+                      hide={"n_fsm": [res.hidden(("track_fsm", scope, *k)) for k in zip(
+                          summary["subject"], summary["start"], summary["end"], strict=True)]})
+    parts.append(safe)
+    parts.append(closing_chart(res.tracking.summary, t, hidden=hidden_flags(safe, summary)))
     table = res.tracking.table
-    cols = [c for c in LABELS if c in table.columns]
-    cells = list(zip(table["class_id"], table["subject"], table["term"], strict=True))
-    parts.append(safe_table(res.plan, table[cols], COUNTS, labels=LABELS, hide={
-        "n_fsm": [res.hidden(("class_fsm", *k)) for k in cells],
-        "n_class": [res.hidden(("class_n", *k)) for k in cells]},
-        **_dominance(res, table)))
-    parts.append(class_gap_chart(table, t))
+    names = dict(zip(res.data.schools["school_id"], res.data.schools["school_name"],
+                     strict=True))
+    shown = table.assign(school=table["school_id"].map(names))   # schools name classes alike
+    cols = [c for c in LABELS if c in shown.columns]
+    cells = list(zip(table["school_id"], table["class_id"], table["subject"], table["term"],
+                     strict=True))
+    hide = {"n_fsm": [res.hidden(("class_fsm", *k)) for k in cells],
+            "n_class": [res.hidden(("class_n", *k)) for k in cells]}
+    safe = safe_table(res.plan, shown[cols], COUNTS, labels=LABELS, hide=hide,
+                      **_dominance(res, table))
+    # "closing" compares a term's gap with the term before's: beside a hidden gap, it
+    # bounds that gap by the shown one (issue 14)
+    gap_hidden = pd.Series(hidden_flags(safe, table)["gap"].to_numpy(), index=table.index)
+    before = gap_hidden.groupby([table["school_id"], table["class_id"], table["subject"]],
+                                sort=False).shift(1, fill_value=False)
+    if before.any():
+        safe = safe_table(res.plan, shown[cols], COUNTS, labels=LABELS,
+                          hide={**hide, "closing": before.to_numpy(dtype=bool)},
+                          **_dominance(res, table))
+    parts.append(safe)
+    parts.append(class_gap_chart(table, t, hidden=hidden_flags(safe, table)))
     return Section("Termly tracking", "tracking", parts)
