@@ -14,8 +14,8 @@ from evaluation.io.dfe._common import (
     code_counts,
     found,
     frame,
-    numeric_column,
-    parse,
+    is_numeric,
+    parse_frame,
     read_rows,
 )
 from evaluation.io.dfe.releases import TIDY_COLUMNS, ReleaseTable
@@ -256,14 +256,15 @@ def read_ees(path: str | Path, metadata: str | Path | None = None, sheet=None) -
             labels = dict(zip(meta["col_name"], meta["label"], strict=True))
     else:
         candidates = [c for c in header if c not in TIME_COLUMNS and not _is_location(c)]
-        indicators = [c for c in candidates if not c.endswith("_flag")
-                      and numeric_column(raw[c], _LAYOUT)]
+        numbers, coded = parse_frame(raw[[c for c in candidates if not c.endswith("_flag")]])
+        indicators = [c for c in numbers if is_numeric(numbers[c], coded[c], _LAYOUT)]
         filters = [c for c in candidates if c not in indicators]
     if not indicators:
         raise DataError(f"{path}: no indicator columns (numbers or the codes c, low, u, x, z, "
                         f":, ~){' in its .meta.csv' if meta is not None else ''}; "
                         f"{found(header, rows)}")
-    parsed = {c: parse(raw[c]) for c in indicators}
+    numbers, coded = parse_frame(raw[indicators])
+    parsed = {c: (numbers[c], coded[c]) for c in indicators}
     text_cols = [c for c in header if c not in indicators and c != "sex"]
     data = pd.DataFrame({c: raw[c].fillna("").str.strip().astype("string") for c in text_cols})
     data["time_period"] = _period(raw).astype("string")

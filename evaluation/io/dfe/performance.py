@@ -17,9 +17,9 @@ from evaluation.io.dfe._common import (
     code_counts,
     found,
     frame,
+    is_numeric,
     meta_labels,
-    numeric_column,
-    parse,
+    parse_frame,
     read_rows,
     reason,
 )
@@ -208,9 +208,10 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
     kind, label, used = _row_types(raw, labels, path)
     ids = set(_conventions()["id_columns"])
     values, codes, percent = {"row_type": kind, "row_label": label}, {}, []
+    numbers, coded = parse_frame(raw[[c for c in header if c not in ids]])
     for col in header:
-        if col not in ids and numeric_column(raw[col], _LAYOUT):
-            values[col], codes[col] = parse(raw[col])
+        if col not in ids and is_numeric(numbers[col], coded[col], _LAYOUT):
+            values[col], codes[col] = numbers[col], coded[col]
             text = labels.get(col, "").lower()
             if raw[col].fillna("").str.strip().str.endswith("%").any() \
                     or text.startswith(("percentage", "% of", "percent")):
