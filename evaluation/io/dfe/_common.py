@@ -185,6 +185,36 @@ def frame(header: list[str], rows: list[list[str]], path) -> pd.DataFrame:
     return pd.DataFrame(padded, columns=header, dtype=object)
 
 
+def _trimmed(raw: pd.DataFrame):
+    """Return every cell as text without surrounding blanks, column after column.
+
+    An Arrow array; a missing cell is :data:`SHORT_ROW`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = raw.to_numpy(dtype=object).ravel(order="F")
+    try:
+        text = pa.array(cells, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):                  # not all text: as text
+        text = pa.array([None if pd.isna(v) else str(v) for v in cells], type=pa.string())
+    return pc.utf8_trim_whitespace(pc.fill_null(text, SHORT_ROW))
+
+
+def ends_with(raw: pd.DataFrame, suffix: str) -> pd.Series:
+    """Per column, whether any cell ends with ``suffix`` (blanks around it ignored).
+
+    Examples
+    --------
+    >>> ends_with(pd.DataFrame({"a": ["49% ", "50"], "b": ["1", None]}), "%").to_dict()
+    {'a': True, 'b': False}
+    """
+    import pyarrow.compute as pc
+
+    hit = pc.ends_with(_trimmed(raw), suffix).to_numpy(zero_copy_only=False)
+    return pd.Series(hit.reshape(raw.shape[1], raw.shape[0]).any(axis=1), index=raw.columns)
+
+
 def parse_frame(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Numbers and codes of every cell of a table of text, all columns at once.
 
@@ -197,17 +227,11 @@ def parse_frame(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     >>> v.to_dict("list"), c.to_dict("list")
     ({'a': [1.0, nan], 'b': [2.5, nan]}, {'a': [None, 'x'], 'b': [None, '<short row>']})
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = raw.to_numpy(dtype=object).ravel(order="F")           # column after column
-    try:
-        text = pa.array(cells, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):                  # not all text: as text
-        text = pa.array([None if pd.isna(v) else str(v) for v in cells], type=pa.string())
-    text = pc.utf8_trim_whitespace(pc.fill_null(text, SHORT_ROW))
+    text = _trimmed(raw)
     is_num = pc.match_substring_regex(text, _NUMBER.pattern).to_numpy(zero_copy_only=False)
-    values = np.full(len(cells), np.nan)
+    values = np.full(len(text), np.nan)
     if is_num.any():
         digits = pc.replace_substring_regex(text.filter(is_num), "[%,]", "")
         values[is_num] = pd.to_numeric(digits.to_numpy(zero_copy_only=False),

@@ -15,6 +15,7 @@ import yaml
 from evaluation.exceptions import DataError
 from evaluation.io.dfe._common import (
     code_counts,
+    ends_with,
     found,
     frame,
     is_numeric,
@@ -209,12 +210,12 @@ def read_performance_tables(path: str | Path, metadata: str | Path | None = None
     ids = set(_conventions()["id_columns"])
     values, codes, percent = {"row_type": kind, "row_label": label}, {}, []
     numbers, coded = parse_frame(raw[[c for c in header if c not in ids]])
+    with_sign = ends_with(raw[list(numbers.columns)], "%")
     for col in header:
         if col not in ids and is_numeric(numbers[col], coded[col], _LAYOUT):
             values[col], codes[col] = numbers[col], coded[col]
             text = labels.get(col, "").lower()
-            if raw[col].fillna("").str.strip().str.endswith("%").any() \
-                    or text.startswith(("percentage", "% of", "percent")):
+            if with_sign[col] or text.startswith(("percentage", "% of", "percent")):
                 percent.append(col)
         else:
             text = raw[col].fillna("").str.strip()
