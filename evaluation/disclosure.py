@@ -323,7 +323,8 @@ Relation = tuple[Hashable, Sequence[Hashable]]
 def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
               hidden: Iterable[Hashable], zero_ok: Iterable[Hashable] = (),
               at_most: Sequence[Relation] = (), _memo: dict | None = None,
-              _unasked: frozenset = frozenset()) -> dict[Hashable, tuple[float, float]]:
+              _unasked: frozenset = frozenset(), _width: float | None = None
+              ) -> dict[Hashable, tuple[float, float]]:
     """Smallest and largest value of each hidden count consistent with everything shown.
 
     The attacker's view: shown counts are known, each hidden count is a whole number of at
@@ -395,15 +396,21 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
         if _memo is not None and group in _memo:
             out.update(_memo[group])
             continue
-        solved = _solve_group(values, keys, rels, ineq_rels, low, high, cap, _unasked)
+        solved = _solve_group(values, keys, rels, ineq_rels, low, high, cap, _unasked, _width)
         if _memo is not None:
             _memo[group] = solved
         out.update(solved)
     return {k: out[k] for k in values if k in hidden and k in out}
 
 
-def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked) -> dict:
-    """Intervals of one group of hidden counts linked by relations and inequalities."""
+def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=None) -> dict:
+    """Intervals of one group of hidden counts linked by relations and inequalities.
+
+    With ``width``, a count shown to be at least that wide by solutions already in hand
+    (the data themselves, and each program's optimum) is not solved for: its interval is
+    then the span of those solutions, which the exact one contains (protect() asks only
+    whether each is as wide as ``width``).
+    """
     col = {k: i for i, k in enumerate(keys)}
     a, rhs = _equations(values, [r for r in rels if id(r) not in ineq_rels], col)
     ia, irhs = _equations(values, [r for r in rels if id(r) in ineq_rels], col)
@@ -415,15 +422,31 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked) -> dict
                 if k not in unasked}
     bounds = optimize.Bounds([low[k] for k in keys], [high[k] for k in keys])
     out = {}
+    seen_low = np.array([float(values[k]) for k in keys])    # the data are one solution
+    seen_high = seen_low.copy()
+
+    def solve(c):
+        r = optimize.milp(c, constraints=cons, integrality=np.ones(len(keys)), bounds=bounds)
+        if r.status == 0:
+            x = np.round(r.x)
+            np.minimum(seen_low, x, out=seen_low)
+            np.maximum(seen_high, x, out=seen_high)
+        return r
+
+    if width is not None and len(keys) > 2:   # two solutions far apart witness many at once
+        for sense in (1.0, -1.0):
+            solve(np.full(len(keys), sense))
     for k, i in col.items():
         if k in unasked:         # already known to be wide enough
+            continue
+        if width is not None and seen_high[i] - seen_low[i] >= width:
+            out[k] = (float(seen_low[i]), float(seen_high[i]))
             continue
         ends = []
         for sense in (1.0, -1.0):
             c = np.zeros(len(keys))
             c[i] = sense
-            r = optimize.milp(c, constraints=cons, integrality=np.ones(len(keys)),
-                              bounds=bounds)
+            r = solve(c)
             if r.status != 0:
                 raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
             ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
@@ -615,7 +638,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         pattern = frozenset(hidden)
         known = set().union(*(w for h, w in wide_under if h <= pattern))
         intervals = narrowest(values, relations, hidden, zero_ok, at_most, _memo=memo,
-                              _unasked=frozenset(known))
+                              _unasked=frozenset(known), _width=width)
         narrow = {k for k, (lo, hi) in intervals.items() if hi - lo < width}
         wide_under.append((pattern, set(intervals) - narrow))
         if not narrow:
