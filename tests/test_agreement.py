@@ -327,6 +327,17 @@ def test_tracking_and_survey_charts_draw_only_what_their_tables_show(built):
             # "closing" compares with the term before: never shown beside a hidden gap there
             before = classes.groupby(["School", "Class", "Subject"], sort=False)["Gap"].shift(1)
             assert ((before != marker) | (classes["Gap closing"] == marker)).all(), name
+            # a shown count of classes closing the gap counts only classes whose gaps at
+            # both ends are shown (else, less the visible ones, it gives the hidden ones)
+            t = res.tracking.table.assign(hidden=(classes["Gap"] == marker).to_numpy())
+            for r in summary.to_dict("records"):
+                if r["Classes closing the gap"] == marker:
+                    continue
+                ends = t[(t["subject"] == r["Subject"]) & t["term"].isin([r["From"], r["To"]])
+                         & t["gap"].notna()]
+                counted = ends.groupby(["school_id", "class_id"]).filter(
+                    lambda g: g["term"].nunique() == 2)
+                assert not counted["hidden"].any(), (name, r["Subject"], r["From"], r["To"])
             raw = res.tracking.table["gap"].notna().to_numpy()
             assert gaps.omitted == int((raw & (classes["Gap"] == marker).to_numpy()).sum())
             ax = closing.figure.axes[0]
@@ -354,3 +365,29 @@ def test_tracking_and_survey_charts_draw_only_what_their_tables_show(built):
             assert starred == sum(v < 0.05 for v in p if np.isfinite(v)), name
             n += 1
     assert n >= 10
+
+
+def test_no_model_note_speaks_for_an_outcome_whose_counts_are_withheld(built):
+    """Fourth review: the overall sensitivity table said "perfect separation on 'em'" for an
+    outcome whose EM pupils reaching it are withheld in "Outcomes before adjustment" (read as
+    "every EM pupil reached it", it would give the withheld count)."""
+    from evaluation.report.tables import outcome_withheld
+
+    plan, reports = built
+    marker = plan.raw["disclosure"]["marker"]
+    labels = {o["label"]: o["name"] for ph in plan.raw["outcomes"].values() for o in ph}
+    n = 0
+    for name, (res, secs) in reports.items():
+        parts = [p for s in secs if s.anchor == "sensitivity" for p in s.parts]
+        phase = None
+        for part in parts:
+            m = re.match(r"(Primary|Secondary) phase\.", part if isinstance(part, str) else "")
+            if m:
+                phase = m.group(1).lower()
+            if not isinstance(part, SafeTable) or phase is None:
+                continue
+            for r in part.frame.to_dict("records"):
+                if outcome_withheld(res, phase, labels[r["Outcome"]]):
+                    assert r["Note"] in (marker, ""), (name, phase, r["Outcome"], r["Note"])
+                    n += 1
+    assert n >= 1

@@ -23,8 +23,8 @@ def test_messages_are_in_readers_words_when_every_estimate_rests_on_enough_pupil
     notices = model_notices(EV, _table([40, 40]), ["PerfectSeparationWarning: separation"])
     assert [n.text for n in notices] == [
         f"{PASS_RATE}: every EM pupil analysed has the value 1",
-        "In some group every pupil had the same result, so the model could not fully separate "
-        "its effects (perfect separation): separation"]
+        "The model could not fully separate the effects of its terms (perfect or quasi-perfect "
+        "separation), so treat its figures with care: separation"]
 
 
 def test_messages_about_small_groups_and_unattributed_ones_are_withheld():

@@ -38,13 +38,33 @@ def reference_lines(gaps, most: int = 3):
     return pd.concat([out, *parts]) if parts else out
 
 
-def gap_distribution_chart(gaps) -> Chart:
+def _shown(d: pd.DataFrame, hidden: pd.DataFrame | None, columns) -> pd.DataFrame:
+    """Return the rows of ``d`` whose ``columns`` the report's table shows."""
+    if hidden is None:
+        return d
+    flags = hidden.reindex(d.index)[[c for c in columns if c in hidden]]
+    return d[~flags.fillna(False).astype(bool).any(axis=1).to_numpy()]
+
+
+def _omitted(n: int, unit_plural: str, unit_label: str) -> str:
+    """Return the caption sentence for units the table hides (not drawn either)."""
+    if not n:
+        return ""
+    what = unit_label if n == 1 else unit_plural
+    return (f" {n} {what} whose figures the table hides (resting on, or giving away, fewer "
+            "than the threshold's pupils) are not drawn either.")
+
+
+def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None) -> Chart:
     """Each unit's gap with its 95% interval, sorted, with the reference rows as lines.
 
     Parameters
     ----------
     gaps : evaluation.gaps.published.UnitGaps
         Gaps per school or LA.
+    hidden : pandas.DataFrame, optional
+        True where the report's table hides a figure (``SafeTable.hidden``, indexed like
+        ``gaps.table``): a unit whose gap is hidden is not drawn.
 
     Returns
     -------
@@ -59,7 +79,8 @@ def gap_distribution_chart(gaps) -> Chart:
     'Each dot'
     """
     apply_theme()
-    d = gaps.estimable.sort_values("gap").reset_index(drop=True)
+    shown = _shown(gaps.estimable, hidden, ["gap", "gap_lower", "gap_upper"])
+    d = shown.sort_values("gap").reset_index(drop=True)
     fig = Figure(figsize=FIGSIZE)
     ax = fig.subplots()
     x = np.arange(len(d))
@@ -79,16 +100,17 @@ def gap_distribution_chart(gaps) -> Chart:
     ax.set_ylabel(f"Gap ({gaps.unit_words}, other minus group)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
-    n_out = len(gaps.table) - len(d)
+    n_out = len(gaps.table) - len(gaps.estimable)
     interval = " with its 95% interval" if d["gap_lower"].notna().any() else ""
     caption = (f"Each dot is one {gaps.unit_label}'s published gap{interval}; "
-               f"{n_out} {gaps.unit_plural} without both rates published are not plotted.")
+               f"{n_out} {gaps.unit_plural} without both rates published are not plotted."
+               + _omitted(len(gaps.estimable) - len(d), gaps.unit_plural, gaps.unit_label))
     alt = (f"Sorted gaps of {len(d)} {gaps.unit_plural}, from {d['gap'].min():.0f} to "
            f"{d['gap'].max():.0f} {gaps.unit_words}, median {d['gap'].median():.0f}.")
     return Chart(fig, caption, alt)
 
 
-def gap_share_chart(gaps, slope) -> Chart:
+def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None) -> Chart:
     """Gap against the share of the group, with the weighted fitted line and its 95% band.
 
     Parameters
@@ -96,7 +118,11 @@ def gap_share_chart(gaps, slope) -> Chart:
     gaps : evaluation.gaps.published.UnitGaps
         Gaps per school or LA.
     slope : evaluation.gaps.published.GapSlope
-        The fitted weighted regression.
+        The fitted weighted regression (on every unit: a model of thousands, not a figure
+        of one).
+    hidden : pandas.DataFrame, optional
+        As in :func:`gap_distribution_chart`: a unit whose gap, share or group count is
+        hidden is not drawn (its dot's size would give the count).
 
     Returns
     -------
@@ -111,7 +137,8 @@ def gap_share_chart(gaps, slope) -> Chart:
     'Share'
     """
     apply_theme()
-    d = gaps.estimable.dropna(subset=["share"])
+    every = gaps.estimable.dropna(subset=["share"])
+    d = _shown(every, hidden, ["gap", "share", "n_group"])
     fig = Figure(figsize=FIGSIZE)
     ax = fig.subplots()
     counts = d["n_group"].astype("float64")
@@ -140,7 +167,8 @@ def gap_share_chart(gaps, slope) -> Chart:
     fig.tight_layout()
     caption = (f"A downward line means smaller gaps where more pupils are {gaps.group}: "
                f"{slope.slope:+.1f} {gaps.unit} per 10 points (95% CI {slope.lower:+.1f} to "
-               f"{slope.upper:+.1f}), n = {slope.n}.")
+               f"{slope.upper:+.1f}), n = {slope.n}."
+               + _omitted(len(every) - len(d), gaps.unit_plural, gaps.unit_label))
     alt = (f"Scatter of {slope.n} {gaps.unit_plural}' gaps against their {gaps.group} share "
            f"with a fitted line of slope {slope.slope:+.1f} points per 10 points of share.")
     return Chart(fig, caption, alt)

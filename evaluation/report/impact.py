@@ -13,6 +13,7 @@ from evaluation.report.tables import (
     effect_columns,
     group_withheld,
     informative,
+    outcome_withheld,
     p_value,
     plain,
     safe_table,
@@ -112,6 +113,8 @@ def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=(),
     small = table[["n_em", "n_comparison"]].fillna(0).astype(int)
     t = threshold(res.plan)
     withheld = set(table.loc[((small > 0) & (small < t)).any(axis=1), "outcome"])
+    if phase is not None:
+        withheld |= {o for o in table["outcome"] if outcome_withheld(res, phase, o)}
     if phase is not None and group_withheld(res, phase):
         withheld = set(table["outcome"])
     names = dict(zip(table["outcome"], table["label"], strict=True))

@@ -16,7 +16,12 @@ from evaluation.plots.published import (
     gap_trend_chart,
 )
 from evaluation.report.display import Notice, Section
-from evaluation.report.tables import safe_table
+from evaluation.report.tables import (
+    hidden_flags,
+    rates_revealing_counts,
+    safe_table,
+    threshold,
+)
 from evaluation.results import PublishedResult
 
 GAP_LABELS = {"name": "Name", "n_group": "Group pupils", "n_other": "Other pupils",
@@ -28,7 +33,13 @@ GAP_LABELS = {"name": "Name", "n_group": "Group pupils", "n_other": "Other pupil
 NUMERIC = ("n_group", "n_other", "gap_lower", "gap_upper", "gap_shrunk", "share")
 COUNTS = {"rate_group": "n_group", "rate_other": "n_other",
           "gap": ["n_group", "n_other"], "gap_lower": ["n_group", "n_other"],
-          "gap_upper": ["n_group", "n_other"], "gap_shrunk": ["n_group", "n_other"]}
+          "gap_upper": ["n_group", "n_other"], "gap_shrunk": ["n_group", "n_other"],
+          # the group's share of the pupils, with the other pupils, gives the group's count
+          "share": ["n_group", "n_other"]}
+#: A row's rates and gap are hidden together where a rate of its pupils gives fewer than the
+#: threshold pupils reaching the measure, or not (the rule of every report of the set).
+RATE_SIZES = (("rate_group", "n_group"), ("rate_other", "n_other"))
+RATE_STATISTICS = ("rate_group", "rate_other", "gap", "gap_lower", "gap_upper", "gap_shrunk")
 
 
 #: How the slope's verdict reads against the source documents' claim.
@@ -112,6 +123,28 @@ def _counts(df: pd.DataFrame, counts: dict = COUNTS) -> dict:
     return {k: v for k, v in counts.items() if present(v)}
 
 
+def gap_table(res: PublishedResult, table: pd.DataFrame) -> SafeTable:
+    """Return a table of units' gaps as every section shows it (one rule, one decision).
+
+    The counts below the threshold are hidden with every figure resting on them, and, for
+    rates, a row's figures where a rate of its pupils gives fewer than the threshold pupils
+    reaching the measure or not.
+    """
+    hide = (rates_revealing_counts(table, RATE_SIZES, RATE_STATISTICS, threshold(res.plan))
+            if res.report.gaps.unit == "pp" else {})
+    return safe_table(res.plan, table, _counts(table), labels=_labels(res.report.gaps),
+                      hide={c: v for c, v in hide.items() if c in table})
+
+
+def _distribution_table(res: PublishedResult) -> tuple[pd.DataFrame, SafeTable]:
+    """Every unit, widest gap first, and its table as shown."""
+    gaps = res.report.gaps
+    cols = [c for c in GAP_LABELS if c in gaps.table.columns
+            and (c not in NUMERIC or gaps.table[c].notna().any())]
+    table = gaps.table[cols].sort_values("gap", ascending=False, na_position="last")
+    return table, gap_table(res, _blank_published(table))
+
+
 def _markdown(text: str) -> str:
     """Markdown bold and line breaks of the analysis' prose as escaped HTML."""
     escaped = html.escape(text.replace("  \n", "\n"))
@@ -180,9 +213,7 @@ def gap_distribution(res: PublishedResult) -> Section:
         "": summary["statistic"],
         "Value": [f"{int(v):,}" if c else f"{v:.1f}"
                   for v, c in zip(summary["value"], counts, strict=True)]})
-    cols = [c for c in GAP_LABELS if c in gaps.table.columns
-            and (c not in NUMERIC or gaps.table[c].notna().any())]
-    table = gaps.table[cols].sort_values("gap", ascending=False, na_position="last")
+    table, safe = _distribution_table(res)
     if gaps.method == RANDOM_EFFECTS:
         how = ("Intervals are 95% Newcombe intervals; the shrunk gap pulls small cohorts "
                "towards the mean.")
@@ -195,11 +226,10 @@ def gap_distribution(res: PublishedResult) -> Section:
         f"group is behind). {how} LA, regional and national rows are references (drawn as "
         "lines), never part of the summary.",
         safe_table(res.plan, shown),
-        gap_distribution_chart(gaps),
+        gap_distribution_chart(gaps, hidden=hidden_flags(safe, table)),
         *([f"Every {gaps.unit_label}, widest gap first; 'What the file says' is left blank "
            "where both figures are published."] if dense(table) else []),
-        dense_table(safe_table(res.plan, _blank_published(table), _counts(table),
-                               labels=_labels(gaps))),
+        dense_table(safe),
         safe_table(res.plan, gaps.status_counts().rename(columns={"status": "What the file says",
                                                                   "schools": "Units"})),
     ])
@@ -223,7 +253,8 @@ def slope(res: PublishedResult) -> Section:
             "claim.")
     return Section("Gap against the share of disadvantaged pupils", "share",
                    ["The source documents claim that schools with more FSM pupils have smaller "
-                    "gaps (a negative slope).", text, gap_share_chart(res.report.gaps, s)])
+                    "gaps (a negative slope).", text,
+                    gap_share_chart(g, s, hidden=hidden_flags(*_distribution_table(res)[::-1]))])
 
 
 TREND_LABELS = {"year": "Year", "units": "Schools with both figures",
@@ -256,7 +287,7 @@ def references(res: PublishedResult) -> Section:
     """LA, regional and national rows of the file."""
     ref = res.report.reference_table()
     return Section("LA, regional and national rows", "references",
-                   [safe_table(res.plan, ref, _counts(ref), labels=_labels(res.report.gaps))])
+                   [gap_table(res, ref)])
 
 
 def data_quality(res: PublishedResult) -> Section:

@@ -7,7 +7,7 @@ import pandas as pd
 from evaluation.linked import remainder_hidden
 from evaluation.report.display import Notice, Section
 from evaluation.report.estimates import estimate_rows
-from evaluation.report.tables import group_withheld, threshold
+from evaluation.report.tables import group_withheld, outcome_withheld, threshold
 from evaluation.results import EvaluationResult
 
 
@@ -35,7 +35,9 @@ def sensitivity(res: EvaluationResult) -> Section:
         # a withheld phase total: every specification's count hides too (one equal to the
         # total would show it)
         flags = [r in hide or group_withheld(res, phase) for r in rows]
+        notes = [outcome_withheld(res, phase, o) for o in table["outcome"]]
         parts.append(f"{phase.capitalize()} phase.")
         parts.append(estimate_rows(res.plan, table, "Specification",
-                                   hide={"EM pupils": flags, "Comparison pupils": flags}))
+                                   hide={"EM pupils": flags, "Comparison pupils": flags,
+                                         "Note": notes}))
     return Section("Sensitivity to the analysis choices", "sensitivity", parts)

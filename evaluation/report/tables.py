@@ -198,8 +198,11 @@ def effect_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 #: Warning classes as readers should read them (the raw text stays in the render log).
 WARNING_WORDS = {
-    "PerfectSeparationWarning": "In some group every pupil had the same result, so the model "
-                                "could not fully separate its effects (perfect separation)",
+    # no claim about the pupils: separation may come from the covariates, and "every pupil of
+    # a group had the same result" would be an attribute disclosure when true
+    "PerfectSeparationWarning": "The model could not fully separate the effects of its terms "
+                                "(perfect or quasi-perfect separation), so treat its figures "
+                                "with care",
     "ConvergenceWarning": "The model's calculations did not fully settle, so treat its figures "
                           "with care",
     "RuntimeWarning": "A calculation met extreme numbers",
@@ -294,6 +297,19 @@ def group_withheld(res, phase: str, cluster: str | None = None) -> bool:
     """Whether either group compared in a phase is withheld (:func:`withheld`)."""
     return (withheld(res, phase, "em", cluster=cluster)
             or withheld(res, phase, "comparison", cluster=cluster))
+
+
+def outcome_withheld(res, phase: str, outcome: str) -> bool:
+    """Whether how many pupils of a group reached a threshold outcome is withheld.
+
+    The "Outcomes before adjustment" shares rest on these counts
+    (:func:`evaluation.linked._descriptive_counts`); a model message on the outcome (say,
+    perfect separation) could tell them apart (all reached it, or none), so it is withheld
+    too, wherever it would be shown.
+    """
+    scope = scope_name(res)
+    return any(res.hidden((f"desc_{k}", scope, phase, outcome, who))
+               for k in ("pass", "fail") for who in ("em", "comparison"))
 
 
 def count_withheld(res, phase: str, who: str, cluster: str | None = None) -> bool:

@@ -35,24 +35,8 @@ def _dominance(res: EvaluationResult, table) -> dict:
             "together": {"fsm_aps": ["gap", "closing"], "class_aps": ["gap", "closing"]}}
 
 
-def tracking(res: EvaluationResult) -> Section:
-    """Termly class tracking: FSM pupils' average point score against the class."""
-    parts = ["Termly average point scores of FSM pupils against their whole class (the 2013 "
-             "National College layout). The gap is the FSM figure minus the class figure; "
-             "'closing' means smaller than the term before."]
-    if res.tracking is None:
-        return Section("Termly tracking", "tracking",
-                       parts + [Notice("No termly tracking data for these schools.")])
-    t = threshold(res.plan)
-    summary = res.tracking.summary.assign(
-        share_classes_closing=100 * res.tracking.summary["share_classes_closing"],
-        share_schools_closing=100 * res.tracking.summary["share_schools_closing"])
-    scope = scope_name(res)   # counts another report or table would give away stay hidden
-    safe = safe_table(res.plan, summary, SUMMARY_COUNTS, labels=SUMMARY_LABELS, decimals=0,
-                      hide={"n_fsm": [res.hidden(("track_fsm", scope, *k)) for k in zip(
-                          summary["subject"], summary["start"], summary["end"], strict=True)]})
-    parts.append(safe)
-    parts.append(closing_chart(res.tracking.summary, t, hidden=hidden_flags(safe, summary)))
+def _class_table(res: EvaluationResult) -> tuple:
+    """Return the class table as shown and, per row, whether its gap is hidden."""
     table = res.tracking.table
     names = dict(zip(res.data.schools["school_id"], res.data.schools["school_name"],
                      strict=True))
@@ -73,6 +57,41 @@ def tracking(res: EvaluationResult) -> Section:
         safe = safe_table(res.plan, shown[cols], COUNTS, labels=LABELS,
                           hide={**hide, "closing": before.to_numpy(dtype=bool)},
                           **_dominance(res, table))
+    return safe, gap_hidden
+
+
+def _any_hidden_counted(table, gap_hidden, subject, start, end) -> bool:
+    """Whether a class counted over the period (a gap at both ends) has either gap hidden."""
+    rows = table[(table["subject"] == subject) & table["term"].isin([start, end])
+                 & table["gap"].notna()]
+    ends = rows.groupby(["school_id", "class_id"])["term"].transform("nunique") == 2
+    return bool(gap_hidden[rows.index[ends.to_numpy()]].any())
+
+
+def tracking(res: EvaluationResult) -> Section:
+    """Termly class tracking: FSM pupils' average point score against the class."""
+    parts = ["Termly average point scores of FSM pupils against their whole class (the 2013 "
+             "National College layout). The gap is the FSM figure minus the class figure; "
+             "'closing' means smaller than the term before."]
+    if res.tracking is None:
+        return Section("Termly tracking", "tracking",
+                       parts + [Notice("No termly tracking data for these schools.")])
+    t = threshold(res.plan)
+    classes, gap_hidden = _class_table(res)
+    summary = res.tracking.summary.assign(
+        share_classes_closing=100 * res.tracking.summary["share_classes_closing"],
+        share_schools_closing=100 * res.tracking.summary["share_schools_closing"])
+    scope = scope_name(res)   # counts another report or table would give away stay hidden
+    periods = list(zip(summary["subject"], summary["start"], summary["end"], strict=True))
+    # a period's classes closing the gap, less the classes a reader sees closing, would tell
+    # whether the classes whose gap is hidden closed it (issue 14, fourth review)
+    unknown = [_any_hidden_counted(res.tracking.table, gap_hidden, *k) for k in periods]
+    safe = safe_table(res.plan, summary, SUMMARY_COUNTS, labels=SUMMARY_LABELS, decimals=0,
+                      hide={"n_fsm": [res.hidden(("track_fsm", scope, *k)) for k in periods],
+                            "n_classes_closing": unknown, "share_classes_closing": unknown})
     parts.append(safe)
-    parts.append(class_gap_chart(table, t, hidden=hidden_flags(safe, table)))
+    parts.append(closing_chart(res.tracking.summary, t, hidden=hidden_flags(safe, summary)))
+    parts.append(classes)
+    parts.append(class_gap_chart(res.tracking.table, t,
+                                 hidden=hidden_flags(classes, res.tracking.table)))
     return Section("Termly tracking", "tracking", parts)

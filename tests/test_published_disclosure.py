@@ -1,0 +1,70 @@
+"""The published-data reports follow the set's disclosure rules (issue 14, fourth review).
+
+A hidden count of a school's group must not come back through its share of the pupils
+("Group share %" with the other pupils gave 1 disadvantaged pupil of 26); a rate must not be
+shown where it gives fewer than the threshold pupils reaching the measure, or not (the school
+reports withheld what the national report printed); and the figures draw only what the
+tables show. Built from the real DfE files (skipped, saying where, when they are absent).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from published_data import real_dir  # noqa: E402
+
+SOURCES = ("dfe-ks2-2017-la850", "dfe-ks4-destinations-2017-2022-national")
+
+
+@pytest.fixture(scope="module", params=SOURCES)
+def report(request):
+    import evaluation as em
+    from evaluation.report import sections
+
+    plan = em.load_plan()
+    res = em.evaluate_published(request.param, plan, real_dir())
+    return plan, res, sections(res, "published")
+
+
+def _number(text):
+    return float(str(text).replace(",", "")) if str(text) not in ("c", "") else np.nan
+
+
+def test_no_hidden_count_comes_back_through_a_share_or_a_rate(report):
+    plan, res, secs = report
+    t = plan.threshold
+    tables = [p.frame for s in secs for p in s.parts
+              if hasattr(p, "frame") and "Group pupils" in p.frame]
+    assert tables
+    for f in tables:
+        hidden = (f["Group pupils"] == "c") | (f["Other pupils"] == "c")
+        if "Group share %" in f:
+            assert (f.loc[hidden, "Group share %"] == "c").all()
+        if res.report.gaps.unit != "pp":
+            continue
+        for rate, n in (("Group %", "Group pupils"), ("Other %", "Other pupils")):
+            r = f[rate].map(_number).to_numpy()
+            size = f[n].map(_number).to_numpy()
+            reach = np.rint(r / 100 * size)
+            shown = ~np.isnan(r)
+            small = ((reach > 0) & (reach < t)) | ((size - reach > 0) & (size - reach < t))
+            assert not (shown & small).any(), f.loc[shown & small, ["Name", rate, n]].head()
+
+
+def test_the_charts_draw_only_the_gaps_the_table_shows(report):
+    _plan, _res, secs = report
+    section = next(s for s in secs if s.anchor == "distribution")
+    table = next(p.frame for p in section.parts
+                 if hasattr(p, "frame") and "Group pupils" in p.frame)
+    shown = table["Gap (pp)"].map(_number).dropna() if "Gap (pp)" in table else \
+        table["Gap (points)"].map(_number).dropna()
+    chart = next(p for p in section.parts if hasattr(p, "figure"))
+    dots = next(line for line in chart.figure.axes[0].get_lines() if line.get_marker() == "o")
+    drawn = np.sort(np.asarray(dots.get_ydata(), dtype=float))
+    np.testing.assert_allclose(drawn, np.sort(shown.to_numpy()), atol=0.051)
+    assert "not drawn either" in chart.caption or len(drawn) == len(table)
