@@ -176,9 +176,10 @@ def _periods(terms: list[str]) -> list[tuple[str, str]]:
 
 
 def _closing_between(cells: pd.DataFrame, unit: list[str], start: str, end: str):
-    a = cells[cells["term"] == start].set_index([*unit, "subject"])
-    b = cells[cells["term"] == end].set_index([*unit, "subject"])
-    both = a[["gap"]].rename(columns={"gap": "gap_start"}).join(b[["gap", "n_fsm"]], how="outer")
+    keys = [*unit, "subject"]
+    a = cells.loc[cells["term"] == start, [*keys, "gap"]].rename(columns={"gap": "gap_start"})
+    b = cells.loc[cells["term"] == end, [*keys, "gap", "n_fsm"]]
+    both = a.merge(b, on=keys, how="outer")
     counted = both["gap_start"].notna() & both["gap"].notna()
     both["closing"] = (both["gap"].abs() < both["gap_start"].abs()) & counted
     both["counted"] = counted
