@@ -348,17 +348,22 @@ _PHASES: dict[tuple, PhaseResult] = {}
 _PHASES_KEPT = 32
 
 
-def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool) -> PhaseResult:
-    key = (ds.digest(), plan.digest(), phase, seed, overall)
-    if key not in _PHASES:
-        if len(_PHASES) >= _PHASES_KEPT:
-            _PHASES.pop(next(iter(_PHASES)))
-        _PHASES[key] = _compute_phase(ds, plan, phase, seed, overall)
+def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool,
+           impact_only: bool = False) -> PhaseResult:
+    full = (ds.digest(), plan.digest(), phase, seed, overall)
+    key = (*full, "impact") if impact_only else full
+    if impact_only and full in _PHASES:     # a full result has the impact too
+        return _PHASES[full]
+    if key in _PHASES:
+        return _PHASES[key]
+    if len(_PHASES) >= _PHASES_KEPT:
+        _PHASES.pop(next(iter(_PHASES)))
+    _PHASES[key] = _compute_phase(ds, plan, phase, seed, overall, impact_only)
     return _PHASES[key]
 
 
-def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
-                   ) -> PhaseResult:
+def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool,
+                   impact_only: bool = False) -> PhaseResult:
     sample = analysis_sample(ds.pupils, phase, plan)
     reason = _why_not_estimable(sample, ds.schools)
     cost = (programme_cost(ds.schools, sample.data, phase, plan.raw["funding"])
@@ -374,6 +379,9 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
             matched.matched_data(), plan.outcomes(phase), plan.model_covariates(phase), plan=plan,
             exclusions=sample.exclusion_counts(), random_state=seed,
         )
+    if impact_only:    # the same matching and impact; balance, confounding and the rest skipped
+        return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught),
+                           cost=cost)
     extra = {}
     if overall:
         extra["sensitivity"] = sensitivity_table(sample, matched, impact, plan, seed)
@@ -474,8 +482,9 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
         Seed for bootstrap inference and random tie-breaking (default: the project's, as the
         reports use it).
     describe : bool
-        Also compute the descriptive parts (gaps, surveys, tracking). The overall result's
-        clusters are evaluated without them: the overall report shows only their impacts,
+        Also compute the descriptive parts (gaps, surveys, tracking) and, per phase, the
+        balance rating, confounding and descriptive tables. The overall result's clusters
+        are evaluated without them: the overall report shows only their samples and impacts,
         which are identical to those of the cluster's own report.
 
     Returns
@@ -498,7 +507,8 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
     overall = cluster is None
     present = [p for p in sorted(PHASES, key=lambda p: p != "secondary")
                if (scoped.pupils["phase"] == p).any()]
-    phases = {p: _phase(scoped, plan, p, seed, overall) for p in present}
+    phases = {p: _phase(scoped, plan, p, seed, overall, impact_only=not describe)
+              for p in present}
     gaps, surveys, tracking, clusters = {}, {}, None, {}
     if describe:
         gaps = {p: _gaps(scoped, ds, cluster, p) for p in present if p in GAP_MEASURE}
