@@ -500,8 +500,10 @@ def small_group_rows(table: pd.DataFrame, data: pd.DataFrame, matched: pd.DataFr
     is a function of the shares having it; with the group's size shown, a share gives the
     pupils having it (review of issue 14: an SMD gave 18 FSM of 22 EM pupils). A row is
     withheld, in its table and in every sentence quoting balance, when in the sample or the
-    matched sample the treated or the control pupils having it, or lacking it, are between 1
-    and ``threshold - 1``.
+    matched sample the treated or the control pupils having it, or lacking it, are fewer than
+    ``threshold``, none included: a group all of whose pupils have it (or lack it) is an
+    attribute disclosure (fifth review: an SMD of 1.39 beside 13 and 74 pupils could only be
+    13 of 13 EM pupils FSM; ACRO's ``PresenceOfZeroCheck``).
 
     Examples
     --------
@@ -525,6 +527,6 @@ def small_group_rows(table: pd.DataFrame, data: pd.DataFrame, matched: pd.DataFr
             treated = frame[treatment].astype(bool)
             for grp in (treated, ~treated):
                 for n in (int((has & grp).sum()), int((~has & grp & v.notna()).sum())):
-                    flag |= 0 < n < threshold
+                    flag |= n < threshold
         out.append(flag)
     return np.array(out, dtype=bool)

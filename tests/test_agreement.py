@@ -332,6 +332,7 @@ def test_tracking_and_survey_charts_draw_only_what_their_tables_show(built):
             t = res.tracking.table.assign(hidden=(classes["Gap"] == marker).to_numpy())
             for r in summary.to_dict("records"):
                 if r["Classes closing the gap"] == marker:
+                    assert r["Schools closing the gap"] == marker, (name, r)   # fifth review
                     continue
                 ends = t[(t["subject"] == r["Subject"]) & t["term"].isin([r["From"], r["To"]])
                          & t["gap"].notna()]

@@ -68,3 +68,24 @@ def test_the_charts_draw_only_the_gaps_the_table_shows(report):
     drawn = np.sort(np.asarray(dots.get_ydata(), dtype=float))
     np.testing.assert_allclose(drawn, np.sort(shown.to_numpy()), atol=0.051)
     assert "not drawn either" in chart.caption or len(drawn) == len(table)
+
+
+def test_a_school_s_place_rests_only_on_gaps_the_schools_own_reports_show():
+    """Fifth review: the median, ranks and counts of "Place among schools" were computed over
+    every school's latest destinations gap, 2,372 of 2,496 of them hidden in their own reports
+    (Haverstock's own hidden gap was among its similar schools' 20)."""
+    import evaluation as em
+    from evaluation.schools import evaluate_school, load_schools
+    from evaluation.schools.result import destination_gap_shown
+
+    plan = em.load_plan()
+    data = load_schools(real_dir(), "dfe-ks4-2023-national",
+                        "dfe-ks4-destinations-2017-2022-national")
+    latest = data.destinations.sort_values("year").groupby("urn").tail(1)
+    shown = latest[destination_gap_shown(latest, plan.threshold)]
+    in_table = shown["urn"].isin(data.schools.index).sum()
+    res = evaluate_school("100049", plan, data=data)
+    row = res.place.set_index("measure").loc["Sustained destinations gap, latest year (pp)"]
+    assert row["all_n"] == in_table < len(latest) / 2
+    assert np.isnan(row["value"]) and np.isnan(row["all_rank"])   # its own gap is hidden
+    assert row["similar_n"] <= len(res.similar)

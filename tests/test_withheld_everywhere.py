@@ -142,3 +142,24 @@ def test_no_sentence_quotes_the_balance_of_a_withheld_row(default_data, plan):
             assert not quoted & hidden, (cluster, phase, quoted & hidden)
             checked += bool(small.any())
     assert checked > 0
+
+
+def test_a_balance_row_where_a_whole_group_shares_the_value_is_withheld():
+    """Fifth review: "FSM eligibility SMD before 1.39" beside 13 EM and 74 comparison pupils
+    could only be 13 of 13 EM pupils FSM (and 28 of 74): every EM pupil's FSM status. A row
+    whose group has the characteristic, or lacks it, for fewer than the threshold pupils,
+    none included, is withheld."""
+    import pandas as pd
+
+    from evaluation.balance import balance_table, small_group_rows
+
+    d = pd.DataFrame({"em": [True] * 13 + [False] * 74,
+                      "fsm": [1] * 13 + [1] * 28 + [0] * 46, "sen": [0] * 87,
+                      "female": ([1, 0] * 44)[:87], "ks2_aps": range(87)})
+    tab = balance_table(d, "em", ["fsm", "sen", "female", "ks2_aps"]).assign(stage="before")
+    flags = dict(zip(tab["variable"], small_group_rows(tab, d, d, 10), strict=True))
+    assert flags == {"fsm": True, "sen": True, "female": True, "ks2_aps": False}
+    big = pd.concat([d] * 2, ignore_index=True).assign(
+        fsm=[1, 0] * 87, sen=[1, 0, 0] * 58)
+    tab = balance_table(big, "em", ["fsm", "sen"]).assign(stage="before")
+    assert not small_group_rows(tab, big, big, 10).any()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from evaluation.disclosure import rates_revealing_counts
 from evaluation.disclosure_cells import rate_contributions
 from evaluation.gaps.pupils import COUNTS
 from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
@@ -9,7 +10,6 @@ from evaluation.report.display import Notice, Section
 from evaluation.report.tables import (
     hidden_flags,
     plain,
-    rates_revealing_counts,
     safe_table,
     threshold,
 )

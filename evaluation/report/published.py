@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from evaluation.disclosure import SafeTable
+from evaluation.disclosure import SafeTable, rates_revealing_counts
 from evaluation.gaps.published import RANDOM_EFFECTS
 from evaluation.plots.published import (
     dense,
@@ -18,7 +18,6 @@ from evaluation.plots.published import (
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import (
     hidden_flags,
-    rates_revealing_counts,
     safe_table,
     threshold,
 )

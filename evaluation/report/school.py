@@ -7,10 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluation.disclosure import safe_count
+from evaluation.disclosure import rates_revealing_counts, safe_count
 from evaluation.report.display import Notice, Section
-from evaluation.report.tables import marker, rates_revealing_counts, safe_table, threshold
-from evaluation.schools.result import PLACED, SchoolResult
+from evaluation.report.tables import marker, safe_table, threshold
+from evaluation.schools.result import (
+    DEST_RATE_SIZES,
+    PLACED,
+    SchoolResult,
+    destination_gap_shown,
+)
 
 DEST_LABELS = {"year": "Year published", "n_dis": "Disadvantaged pupils",
                "rate_dis": "Disadvantaged %", "dis_lower": "95% CI low",
@@ -23,7 +28,6 @@ DEST_COUNTS = {"rate_dis": "n_dis", "dis_lower": "n_dis", "dis_upper": "n_dis",
                "gap_upper": ["n_dis", "n_other"]}
 #: A year's statistics are withheld together where a rate of its cohort gives fewer than the
 #: threshold pupils with, or without, a sustained destination.
-DEST_RATE_SIZES = (("rate_dis", "n_dis"), ("rate_other", "n_other"))
 DEST_STATISTICS = tuple(DEST_COUNTS)
 
 
@@ -43,11 +47,8 @@ def _gap_shown(res: SchoolResult) -> pd.DataFrame:
     Enough pupils in both groups, and not withheld by the destinations table: the summary,
     findings, place table and index use this one rule.
     """
-    t = threshold(res.plan)
     d = res.destinations
-    withheld = pd.Series(_withheld_years(res).get("gap", [False] * len(d)), index=d.index,
-                         dtype=bool)
-    return d[(d["n_dis"] >= t) & (d["n_other"] >= t) & d["gap"].notna() & ~withheld]
+    return d[destination_gap_shown(d, threshold(res.plan))]
 
 
 def latest_destination(res: SchoolResult) -> pd.Series | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 
-import numpy as np
 import pandas as pd
 
 from evaluation.disclosure import SafeTable, suppress
@@ -56,50 +55,6 @@ def hidden_flags(safe: SafeTable, table: pd.DataFrame) -> pd.DataFrame:
     hidden only to protect another, when drawn, gives that one away (issue 14).
     """
     return safe.hidden.set_axis(table.index)
-
-
-def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int
-                           ) -> dict[str, list[bool]]:
-    """Hide ``columns`` of each row where a rate of its group size gives a count below ``t``.
-
-    A percentage of n pupils gives how many reached the measure and how many did not (95.5%
-    of 22 is 1 pupil not reaching it); either below the threshold hides the row's ``columns``
-    (every statistic that, with the others, gives the rate back: the other group's rate, the
-    gap, the intervals).
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The table as computed (rates in percent).
-    pairs : iterable of (str, str)
-        ``(rate column, group-size column)``; pairs not in the table are skipped.
-    columns : iterable of str
-        Columns hidden together where any pair gives a small count (those in the table).
-    t : int
-        The disclosure threshold.
-
-    Returns
-    -------
-    dict of str to list of bool
-        A ``hide`` mapping for :func:`safe_table`.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"fsm_value": [69.2, 50.0], "n_fsm": [13, 40],
-    ...                   "non_fsm_value": [95.5, 60.0], "n_non_fsm": [22, 50]})
-    >>> rates_revealing_counts(t, [("fsm_value", "n_fsm"), ("non_fsm_value", "n_non_fsm")],
-    ...                        ["fsm_value", "non_fsm_value"], 10)["fsm_value"]
-    [True, False]
-    """
-    small = np.zeros(len(table), dtype=bool)
-    for rate, n in pairs:
-        if rate not in table or n not in table:
-            continue
-        size = table[n].to_numpy(dtype=float)
-        yes = np.rint(table[rate].to_numpy(dtype=float) / 100 * size)
-        with np.errstate(invalid="ignore"):
-            small |= ((yes > 0) & (yes < t)) | ((size - yes > 0) & (size - yes < t))
-    return {c: small.tolist() for c in columns if c in table}
 
 
 def scale(family: str) -> float:

@@ -83,12 +83,15 @@ def tracking(res: EvaluationResult) -> Section:
         share_schools_closing=100 * res.tracking.summary["share_schools_closing"])
     scope = scope_name(res)   # counts another report or table would give away stay hidden
     periods = list(zip(summary["subject"], summary["start"], summary["end"], strict=True))
-    # a period's classes closing the gap, less the classes a reader sees closing, would tell
-    # whether the classes whose gap is hidden closed it (issue 14, fourth review)
+    # a period's classes (or schools: one class each, often) closing the gap, less the classes
+    # a reader sees closing, would tell whether those whose gap is hidden closed it (fourth
+    # and fifth reviews of issue 14)
     unknown = [_any_hidden_counted(res.tracking.table, gap_hidden, *k) for k in periods]
     safe = safe_table(res.plan, summary, SUMMARY_COUNTS, labels=SUMMARY_LABELS, decimals=0,
                       hide={"n_fsm": [res.hidden(("track_fsm", scope, *k)) for k in periods],
-                            "n_classes_closing": unknown, "share_classes_closing": unknown})
+                            **dict.fromkeys(["n_classes_closing", "share_classes_closing",
+                                             "n_schools_closing", "share_schools_closing"],
+                                            unknown)})
     parts.append(safe)
     parts.append(closing_chart(res.tracking.summary, t, hidden=hidden_flags(safe, summary)))
     parts.append(classes)

@@ -120,6 +120,35 @@ def _destinations(dest: pd.DataFrame) -> pd.DataFrame:
               "other_lower", "other_upper", "gap", "gap_lower", "gap_upper"]]
 
 
+#: A destinations row's rates rest on these group sizes (a rate of n gives pupils with, and
+#: without, a sustained destination).
+DEST_RATE_SIZES = (("rate_dis", "n_dis"), ("rate_other", "n_other"))
+
+
+def destination_gap_shown(d: pd.DataFrame, threshold: int) -> np.ndarray:
+    """Whether each destinations row's gap is shown: the one rule of every report.
+
+    Enough pupils in both groups, and no rate giving fewer than ``threshold`` pupils with,
+    or without, a sustained destination. A school's own table, summary, findings and index
+    entry follow it, and so does every school's place among the others: a median or a rank
+    over gaps their own reports hide would be a statistic resting on hidden counts (fifth
+    review of issue 14).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"n_dis": [24, 30, 5], "rate_dis": [50.0, 90.0, 60.0],
+    ...                   "n_other": [100, 100, 100], "rate_other": [80.0, 95.0, 80.0]})
+    >>> destination_gap_shown(d, 10).tolist()   # 90% of 30 leaves 3 without one
+    [True, False, False]
+    """
+    from evaluation.disclosure import rates_revealing_counts
+
+    small = rates_revealing_counts(d, DEST_RATE_SIZES, ["rate_dis"], threshold)["rate_dis"]
+    gap = d["rate_other"] - d["rate_dis"]
+    enough = (d["n_dis"] >= threshold) & (d["n_other"] >= threshold) & gap.notna()
+    return enough.to_numpy(dtype=bool) & ~np.asarray(small, dtype=bool)
+
+
 def _rank(values: pd.Series, value: float, higher_better: bool) -> int:
     """1 + the number of schools strictly better than ``value``."""
     better = values > value if higher_better else values < value
@@ -129,13 +158,19 @@ def _rank(values: pd.Series, value: float, higher_better: bool) -> int:
 _SHARED: dict = {}
 
 
-def _shared(data: SchoolData, k: int) -> tuple[pd.DataFrame, SimilarSchools]:
-    """Return the all-schools measures and the similar-schools table, once per data."""
-    key = (id(data), k)
+def _shared(data: SchoolData, k: int, threshold: int) -> tuple[pd.DataFrame, SimilarSchools]:
+    """Return the all-schools measures and the similar-schools table, once per data.
+
+    A school's destinations gap counts among the others only where its own report shows it
+    (:func:`destination_gap_shown`).
+    """
+    key = (id(data), k, threshold)
     if key not in _SHARED:
         table = data.schools.copy()
         latest = data.destinations.sort_values("year").groupby("urn").tail(1).set_index("urn")
-        table["dest_gap"] = (latest["rate_other"] - latest["rate_dis"]).reindex(table.index)
+        gap = (latest["rate_other"] - latest["rate_dis"]).where(
+            destination_gap_shown(latest, threshold))
+        table["dest_gap"] = gap.reindex(table.index)
         _SHARED.clear()
         _SHARED[key] = (table, similar_schools(data.schools, k=k))
     return _SHARED[key]
@@ -194,7 +229,7 @@ def evaluate_school(urn: str | int, plan: Plan, published_dir=None, k: int = 20,
     if urn not in data.schools.index:
         raise DataError(f"{data.sources[0] if data.sources else 'school file'}: column 'URN': "
                         f"no school {urn!r} among its {len(data.schools):,} schools")
-    table, similar = _shared(data, k)
+    table, similar = _shared(data, k, plan.threshold)
     peers = similar.of(urn)
     row = data.schools.loc[urn]
     att = pd.DataFrame([
