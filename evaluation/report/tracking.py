@@ -93,7 +93,12 @@ def tracking(res: EvaluationResult) -> Section:
                                              "n_schools_closing", "share_schools_closing"],
                                             unknown)})
     parts.append(safe)
-    parts.append(closing_chart(res.tracking.summary, t, hidden=hidden_flags(safe, summary)))
+    shares = hidden_flags(safe, summary)[["share_classes_closing", "share_schools_closing"]]
+    if shares.to_numpy().all():      # an empty chart tells a reader nothing: say why instead
+        parts.append(Notice("No share closing the gap is shown: each would let a reader work "
+                            "out whether a class whose gap is withheld closed it.", "note"))
+    else:
+        parts.append(closing_chart(res.tracking.summary, t, hidden=hidden_flags(safe, summary)))
     parts.append(classes)
     parts.append(class_gap_chart(res.tracking.table, t,
                                  hidden=hidden_flags(classes, res.tracking.table)))
