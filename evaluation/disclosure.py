@@ -311,9 +311,9 @@ def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int
     """Hide ``columns`` of each row where a rate of its group size gives a count below ``t``.
 
     A percentage of n pupils gives how many reached the measure and how many did not (95.5%
-    of 22 is 1 pupil not reaching it); either below the threshold hides the row's ``columns``
-    (every statistic that, with the others, gives the rate back: the other group's rate, the
-    gap, the intervals).
+    of 22 is 1 pupil not reaching it); either below the threshold, none included (100% says
+    every pupil reached it), hides the row's ``columns`` (every statistic that, with the
+    others, gives the rate back: the other group's rate, the gap, the intervals).
 
     Parameters
     ----------
@@ -333,11 +333,11 @@ def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int
 
     Examples
     --------
-    >>> t = pd.DataFrame({"fsm_value": [69.2, 50.0], "n_fsm": [13, 40],
-    ...                   "non_fsm_value": [95.5, 60.0], "n_non_fsm": [22, 50]})
+    >>> t = pd.DataFrame({"fsm_value": [69.2, 50.0, 100.0], "n_fsm": [13, 40, 31],
+    ...                   "non_fsm_value": [95.5, 60.0, 50.0], "n_non_fsm": [22, 50, 40]})
     >>> rates_revealing_counts(t, [("fsm_value", "n_fsm"), ("non_fsm_value", "n_non_fsm")],
     ...                        ["fsm_value", "non_fsm_value"], 10)["fsm_value"]
-    [True, False]
+    [True, False, True]
     """
     small = np.zeros(len(table), dtype=bool)
     for rate, n in pairs:
@@ -345,8 +345,8 @@ def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int
             continue
         size = table[n].to_numpy(dtype=float)
         yes = np.rint(table[rate].to_numpy(dtype=float) / 100 * size)
-        with np.errstate(invalid="ignore"):
-            small |= ((yes > 0) & (yes < t)) | ((size - yes > 0) & (size - yes < t))
+        with np.errstate(invalid="ignore"):   # none included: 100% says every pupil did
+            small |= (size > 0) & ((yes < t) | (size - yes < t))
     return {c: small.tolist() for c in columns if c in table}
 
 

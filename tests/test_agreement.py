@@ -397,3 +397,21 @@ def test_no_model_note_speaks_for_an_outcome_whose_counts_are_withheld(built):
                     assert r["Note"] in (marker, ""), (name, phase, r["Outcome"], r["Note"])
                     n += 1
     assert n >= 1
+
+
+def test_the_attrition_band_is_withheld_where_it_rests_on_withheld_exclusions(built):
+    """Sixth review: "10% or less" of 87 analysed pupils bounded the pupils lost to at most 10,
+    so each withheld exclusion count behind it lay between 1 and 9."""
+    from evaluation.report.summary import _attrition_withheld, phase_summary
+
+    _plan, reports = built
+    n = 0
+    for name, (res, _secs) in reports.items():
+        for phase, pe in res.phases.items():
+            if pe.security is None or not _attrition_withheld(res, phase, pe):
+                continue
+            box = "".join(p.text if hasattr(p, "text") else str(p)
+                          for p in phase_summary(res, phase, pe))
+            assert not re.search(r"(10|20|30|40|50)% or less|over \d+%", box), (name, phase)
+            n += 1
+    assert n >= 1

@@ -89,3 +89,19 @@ def test_a_school_s_place_rests_only_on_gaps_the_schools_own_reports_show():
     assert row["all_n"] == in_table < len(latest) / 2
     assert np.isnan(row["value"]) and np.isnan(row["all_rank"])   # its own gap is hidden
     assert row["similar_n"] <= len(res.similar)
+
+
+def test_no_rate_of_0_or_100_percent_says_every_pupil_of_a_group_shares_it():
+    """Sixth review: St Ursula's Convent School's report showed 31 disadvantaged pupils at
+    100.0% with a sustained destination (2021), and its summary said so in words: every one
+    of them. Such a year is withheld like one with fewer than 10 pupils either way."""
+    import evaluation as em
+    from evaluation.report import sections
+    from evaluation.schools import evaluate_school, load_schools
+
+    plan = em.load_plan()
+    data = load_schools(real_dir(), "dfe-ks4-2023-national",
+                        "dfe-ks4-destinations-2017-2022-national")
+    res = evaluate_school("100193", plan, data=data)
+    html = "".join(s._repr_html_() for s in sections(res, "school"))
+    assert "100.0" not in html and "100%" not in html

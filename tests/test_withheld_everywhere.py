@@ -163,3 +163,21 @@ def test_a_balance_row_where_a_whole_group_shares_the_value_is_withheld():
         fsm=[1, 0] * 87, sen=[1, 0, 0] * 58)
     tab = balance_table(big, "em", ["fsm", "sen"]).assign(stage="before")
     assert not small_group_rows(tab, big, big, 10).any()
+
+
+def test_the_weighted_comparison_share_is_hidden_beside_a_small_stratum():
+    """Sixth review: the plain and weighted comparison shares of three outcomes, with 13 EM and
+    74 comparison pupils in two schools, left two splits (6 EM and 30 comparison pupils in
+    one school, 7 and 44 in the other), and the gap tables' year groups picked one."""
+    import pandas as pd
+
+    from evaluation.report.flow import _small_strata
+
+    two = pd.DataFrame({"school_id": ["a"] * 36 + ["b"] * 51, "cohort": 2010,
+                        "em": [True] * 6 + [False] * 30 + [True] * 7 + [False] * 44})
+    assert _small_strata(two, 10)
+    big = pd.DataFrame({"school_id": ["a"] * 60 + ["b"] * 60, "cohort": 2010,
+                        "em": ([True] * 20 + [False] * 40) * 2})
+    assert not _small_strata(big, 10)
+    one = two[two["school_id"] == "a"]        # one stratum: weighted = plain, nothing new
+    assert not _small_strata(one, 10)

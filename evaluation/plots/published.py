@@ -95,7 +95,7 @@ def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None) -> Chart:
     for _, row in reference_lines(gaps).iterrows():
         ax.axhline(row["gap"], color=COLOURS["national"], ls=next(styles), lw=1,
                    label=f"{row['name']}: {row['gap']:.0f} {unit}")
-    ax.set_title(f"Gap between {gaps.group} and other pupils, per {gaps.unit_label}")
+    ax.set_title(f"Gap between {gaps.group} and other pupils, per {gaps.unit_label}", pad=12)
     ax.set_xlabel(f"{gaps.unit_plural.capitalize()}, sorted by gap (n = {len(d)})")
     ax.set_ylabel(f"Gap ({gaps.unit_words}, other minus group)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)

@@ -104,6 +104,20 @@ def _dominance(pe: PhaseResult, d: pd.DataFrame) -> dict:
             "together": {"EM": ["Difference"], "Comparison (weighted)": ["Difference"]}}
 
 
+def _small_strata(matched: pd.DataFrame, t: int, treatment: str = "em") -> bool:
+    """Whether the matched pupils fall in several school-and-year strata, one of them small.
+
+    Small: between 1 and ``t - 1`` EM or comparison pupils.
+    """
+    keys = [c for c in ("school_id", "cohort") if c in matched]
+    if not keys:
+        return False
+    counts = matched.groupby(keys)[treatment].agg(["sum", "size"])
+    em, comparison = counts["sum"], counts["size"] - counts["sum"]
+    small = ((em > 0) & (em < t)) | ((comparison > 0) & (comparison < t))
+    return len(counts) > 1 and bool(small.any())
+
+
 def descriptive(res: EvaluationResult) -> Section:
     """Unadjusted outcomes of EM and comparison pupils, before any model."""
     parts = ["Outcomes as they are, before any adjustment: the mean score (point scores) or the "
@@ -137,6 +151,8 @@ def descriptive(res: EvaluationResult) -> Section:
             yes = np.where(binary, np.rint(d[mean_col].to_numpy() * n), n).astype(int)
             df[f"{group} reaching"] = yes
             df[f"{group} not reaching"] = np.where(binary, n - yes, n)
+            # 0% or 100% says every pupil of the group shares the outcome (sixth review)
+            df[f"{group} all alike"] = binary & (n > 0) & ((yes == 0) | (yes == n))
         em_counts = ["EM pupils", "EM reaching", "EM not reaching"]
         cmp_counts = ["Comparison pupils", "Comparison reaching", "Comparison not reaching"]
         rests = em_counts + cmp_counts
@@ -146,13 +162,19 @@ def descriptive(res: EvaluationResult) -> Section:
         # clusters'): hidden in every report (evaluation.linked)
         scope = scope_name(res)
         for col, who in (("EM", "em"), ("Comparison", "comparison")):
-            hide[col] = [any(res.hidden((f"desc_{k}", scope, phase, o, who))
-                             for k in ("pass", "fail")) for o in d["outcome"]]
+            hide[col] = [alike or any(res.hidden((f"desc_{k}", scope, phase, o, who))
+                                      for k in ("pass", "fail"))
+                         for o, alike in zip(d["outcome"], df[f"{col} all alike"],
+                                             strict=True)]
         # EM = weighted comparison + difference: a hidden share hides both (review 2 of
         # issue 14: 35.9 - 19.1 gave a hidden 16.8% back)
-        hide["Comparison (weighted)"] = list(hide["Comparison"])
-        hide["Difference"] = [a or b for a, b in zip(hide["EM"], hide["Comparison"],
-                                                     strict=True)]
+        # the weighted share weighs each school and year by its EM pupils: beside the plain
+        # one it gives a small stratum's pupils back (sixth review: 6 EM and 30 comparison
+        # pupils of one school, from two shares per outcome); hidden wherever one is small
+        small = _small_strata(pe.match.matched_data(), threshold(res.plan))
+        hide["Comparison (weighted)"] = [h or small for h in hide["Comparison"]]
+        hide["Difference"] = [a or b or small for a, b in zip(hide["EM"], hide["Comparison"],
+                                                              strict=True)]
         safe = safe_table(res.plan, df, {"EM pupils": "EM pupils",
                                          "Comparison pupils": "Comparison pupils",
                                          "EM": em_counts, "Comparison": cmp_counts,

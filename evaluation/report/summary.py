@@ -19,6 +19,7 @@ from evaluation.report.tables import (
     effect_text,
     group_withheld,
     informative,
+    scope_name,
     threshold,
 )
 from evaluation.results import EvaluationResult, PhaseResult
@@ -104,14 +105,48 @@ def padlocks_html(n: int) -> str:
             f"({PADLOCK_WORDS[n]} security)")
 
 
-def _rule_table(pe: PhaseResult) -> str:
+def _attrition_withheld(res: EvaluationResult, phase: str, pe: PhaseResult) -> bool:
+    """Whether the attrition band would narrow a withheld exclusion count below the threshold.
+
+    The band bounds the pupils lost for missing data ("10% or less" of 87 analysed is at most
+    10 lost; sixth review of issue 14: each withheld count behind it then lay between 1 and
+    9). Every number of pupils lost that falls in the same band is one a reader cannot rule
+    out; the withheld counts (each at least 1) share what is left after the shown ones. The
+    band is withheld when that leaves one of them less than the threshold's width.
+    """
+    scope = scope_name(res)
+    ex = pe.sample.exclusions
+    ex = ex[ex["reason"].str.contains("missing")]
+    shown, hidden = 0, 0
+    for r in ex.itertuples(index=False):
+        for who in ("em", "comparison"):
+            if res.hidden(("excluded", scope, phase, r.reason, who)):
+                hidden += 1
+            else:
+                shown += int(getattr(r, who))
+    if not hidden:
+        return False
+    kept = pe.sample.n_em + pe.sample.n_comparison
+    band = attrition_band(pe.security.attrition)
+    lost = [x for x in range(3 * kept + 100) if attrition_band(x / (x + kept) if x + kept
+                                                               else 1.0) == band]
+    sums = [x - shown for x in lost if x - shown >= hidden]
+    if not sums:
+        return True
+    widest = max(sums) - min(sums) if hidden == 1 else max(sums) - hidden
+    return widest < threshold(res.plan)
+
+
+def _rule_table(pe: PhaseResult, attrition_withheld: bool = False) -> str:
     s = pe.security
+    attrition = (("withheld: it rests on counts of fewer than the threshold's pupils", "-")
+                 if attrition_withheld else
+                 (attrition_band(s.attrition), str(s.attrition_padlocks)))
     rows = [("Design", s.design_words, str(s.design)),
             ("Smallest effect the sample could detect (MDES, standard deviations)",
              f"{s.mdes:.2f}" if math.isfinite(s.mdes) else "cannot be worked out",
              str(s.mdes_padlocks)),
-            ("Pupils lost for missing data (attrition)", attrition_band(s.attrition),
-             str(s.attrition_padlocks))]
+            ("Pupils lost for missing data (attrition)", *attrition)]
     rows += [("Threat to validity found", t, "minus 1") for t in s.threats]
     rows.append(("Rating", "lowest of the first three, minus one per threat", str(s.padlocks)))
     body = "".join(f"<tr><td class=\"txt\">{html.escape(a)}</td><td class=\"txt\">"
@@ -197,7 +232,7 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
     out.append(f"<p>{html.escape(_cost_text(res, phase, pe))}</p>")
     if not group_withheld(res, phase) and min(pe.sample.n_em,
                                               pe.sample.n_comparison) >= threshold(plan):
-        out.append(_rule_table(pe))
+        out.append(_rule_table(pe, _attrition_withheld(res, phase, pe)))
     out.append("</div>")
     return [_Html("".join(out))]
 
