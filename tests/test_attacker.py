@@ -367,27 +367,25 @@ def collect_school_bounds(pub, reports, school_phase, cluster_schools, activity_
     its EM plus comparison pupils are at most its pupils of that year in the gap-by-school
     table (FSM plus non-FSM).
     """
+    def schools_sum(total, schools, where):
+        """``total`` = the schools' comparison pupils, each printed nowhere (maybe 0)."""
+        for s in schools:
+            pub.values.setdefault(("comparison_school", s), HIDDEN)
+            pub.implicit.add(("comparison_school", s))
+        pub.relate(total, [("comparison_school", s) for s in schools], where)
+
     for scope, schools in cluster_schools.items():
         for phase in ("primary", "secondary"):
             members = [s for s in schools if school_phase.get(s) == phase]
             if members and (("comparison", scope, phase) in pub.values):
-                for s in members:
-                    pub.values.setdefault(("comparison_school", s), HIDDEN)
-                    pub.implicit.add(("comparison_school", s))
-                pub.relate(("comparison", scope, phase),
-                           [("comparison_school", s) for s in members],
-                           "a scope's comparison pupils = its schools'")
+                schools_sum(("comparison", scope, phase), members,
+                            "a scope's comparison pupils = its schools'")
     for (phase, _activity), schools in activity_schools.items():
         # an activity's (matched) comparison pupils are its schools' where every comparison
         # pupil of the phase was matched (the matching table's "Unmatched" row shows 0)
-        if pub.values.get(("comparison_unmatched", "overall", phase)) != 0:
-            continue
-        for s in schools:
-            pub.values.setdefault(("comparison_school", s), HIDDEN)
-            pub.implicit.add(("comparison_school", s))
-        pub.relate(("comparison_activity", phase, _activity),
-                   [("comparison_school", s) for s in schools],
-                   "an activity's comparison pupils = its schools'")
+        if pub.values.get(("comparison_unmatched", "overall", phase)) == 0:
+            schools_sum(("comparison_activity", phase, _activity), schools,
+                        "an activity's comparison pupils = its schools'")
     from evaluation.gaps.pupils import GAP_MEASURE
 
     res = reports[None][0]

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+from evaluation.plots.gaps import omission_note
 
 #: Above this many schools or LAs, the points of a chart are drawn as an image inside the SVG
 #: (axes, labels and legend stay text): thousands of SVG points weigh megabytes.
@@ -46,16 +47,8 @@ def _shown(d: pd.DataFrame, hidden: pd.DataFrame | None, columns) -> pd.DataFram
     return d[~flags.fillna(False).astype(bool).any(axis=1).to_numpy()]
 
 
-def _omitted(n: int, unit_plural: str, unit_label: str) -> str:
-    """Return the caption sentence for units the table hides (not drawn either)."""
-    if not n:
-        return ""
-    what = unit_label if n == 1 else unit_plural
-    return (f" {n} {what} whose figures the table hides (resting on, or giving away, fewer "
-            "than the threshold's pupils) are not drawn either.")
-
-
-def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None) -> Chart:
+def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None,
+                           threshold: int | None = None) -> Chart:
     """Each unit's gap with its 95% interval, sorted, with the reference rows as lines.
 
     Parameters
@@ -65,6 +58,8 @@ def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None) -> Chart:
     hidden : pandas.DataFrame, optional
         True where the report's table hides a figure (``SafeTable.hidden``, indexed like
         ``gaps.table``): a unit whose gap is hidden is not drawn.
+    threshold : int, optional
+        The disclosure threshold the caption names, with ``hidden``.
 
     Returns
     -------
@@ -104,13 +99,14 @@ def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None) -> Chart:
     interval = " with its 95% interval" if d["gap_lower"].notna().any() else ""
     caption = (f"Each dot is one {gaps.unit_label}'s published gap{interval}; "
                f"{n_out} {gaps.unit_plural} without both rates published are not plotted."
-               + _omitted(len(gaps.estimable) - len(d), gaps.unit_plural, gaps.unit_label))
+               + omission_note(len(gaps.estimable) - len(d), threshold, gaps.unit_plural))
     alt = (f"Sorted gaps of {len(d)} {gaps.unit_plural}, from {d['gap'].min():.0f} to "
            f"{d['gap'].max():.0f} {gaps.unit_words}, median {d['gap'].median():.0f}.")
     return Chart(fig, caption, alt)
 
 
-def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None) -> Chart:
+def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None,
+                    threshold: int | None = None) -> Chart:
     """Gap against the share of the group, with the weighted fitted line and its 95% band.
 
     Parameters
@@ -123,6 +119,8 @@ def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None) -> Chart:
     hidden : pandas.DataFrame, optional
         As in :func:`gap_distribution_chart`: a unit whose gap, share or group count is
         hidden is not drawn (its dot's size would give the count).
+    threshold : int, optional
+        As in :func:`gap_distribution_chart`.
 
     Returns
     -------
@@ -168,7 +166,7 @@ def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None) -> Chart:
     caption = (f"A downward line means smaller gaps where more pupils are {gaps.group}: "
                f"{slope.slope:+.1f} {gaps.unit} per 10 points (95% CI {slope.lower:+.1f} to "
                f"{slope.upper:+.1f}), n = {slope.n}."
-               + _omitted(len(every) - len(d), gaps.unit_plural, gaps.unit_label))
+               + omission_note(len(every) - len(d), threshold, gaps.unit_plural))
     alt = (f"Scatter of {slope.n} {gaps.unit_plural}' gaps against their {gaps.group} share "
            f"with a fitted line of slope {slope.slope:+.1f} points per 10 points of share.")
     return Chart(fig, caption, alt)

@@ -225,7 +225,8 @@ def gap_distribution(res: PublishedResult) -> Section:
         f"group is behind). {how} LA, regional and national rows are references (drawn as "
         "lines), never part of the summary.",
         safe_table(res.plan, shown),
-        gap_distribution_chart(gaps, hidden=hidden_flags(safe, table)),
+        gap_distribution_chart(gaps, hidden=hidden_flags(safe, table),
+                               threshold=threshold(res.plan)),
         *([f"Every {gaps.unit_label}, widest gap first; 'What the file says' is left blank "
            "where both figures are published."] if dense(table) else []),
         dense_table(safe),
@@ -253,7 +254,8 @@ def slope(res: PublishedResult) -> Section:
     return Section("Gap against the share of disadvantaged pupils", "share",
                    ["The source documents claim that schools with more FSM pupils have smaller "
                     "gaps (a negative slope).", text,
-                    gap_share_chart(g, s, hidden=hidden_flags(*_distribution_table(res)[::-1]))])
+                    gap_share_chart(g, s, hidden=hidden_flags(*_distribution_table(res)[::-1]),
+                                    threshold=threshold(res.plan))])
 
 
 TREND_LABELS = {"year": "Year", "units": "Schools with both figures",

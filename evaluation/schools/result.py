@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from evaluation.disclosure import rates_revealing_counts
 from evaluation.exceptions import DataError
 from evaluation.plan import Plan
 from evaluation.schools.data import SchoolData, load_schools
@@ -141,8 +142,6 @@ def destination_gap_shown(d: pd.DataFrame, threshold: int) -> np.ndarray:
     >>> destination_gap_shown(d, 10).tolist()   # 90% of 30 leaves 3 without one
     [True, False, False]
     """
-    from evaluation.disclosure import rates_revealing_counts
-
     small = rates_revealing_counts(d, DEST_RATE_SIZES, ["rate_dis"], threshold)["rate_dis"]
     gap = d["rate_other"] - d["rate_dis"]
     enough = (d["n_dis"] >= threshold) & (d["n_other"] >= threshold) & gap.notna()
