@@ -17,7 +17,7 @@ _GROUPS = (("fsm_value", "n_fsm", "FSM"), ("non_fsm_value", "n_non_fsm", "non-FS
 
 
 def omission_note(omitted: int, threshold: int, what: str = "points",
-                  unit: str = "pupils") -> str:
+                  unit: str = "pupils", one: str | None = None) -> str:
     """Return the caption sentence saying what the disclosure threshold left out.
 
     Parameters
@@ -30,6 +30,8 @@ def omission_note(omitted: int, threshold: int, what: str = "points",
         What the elements are, plural (``"points"``, ``"bars"``, ...).
     unit : str
         What the threshold counts (``"pupils"``, ``"respondents"``).
+    one : str, optional
+        ``what`` in the singular (default: without its last "s").
 
     Returns
     -------
@@ -43,13 +45,15 @@ def omission_note(omitted: int, threshold: int, what: str = "points",
     out such a count.
     >>> omission_note(1, 10, "bars")[:50]
     ' 1 bar is not shown: it rests on fewer than 10 pup'
+    >>> omission_note(1, 10, "local authorities", one="local authority")[:40]
+    ' 1 local authority is not shown: it rest'
 
     One sentence for both reasons: which hidden figure is small and which protects it is
     not said (that would narrow the small one).
     """
     if not omitted:
         return ""
-    noun, verb, who = ((what.removesuffix("s"), "is", "it") if omitted == 1
+    noun, verb, who = ((one or what.removesuffix("s"), "is", "it") if omitted == 1
                        else (what, "are", "each"))
     return (f" {omitted} {noun} {verb} not shown: {who} rests on fewer than {threshold} {unit} "
             "or would let a reader work out such a count.")

@@ -99,7 +99,8 @@ def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None,
     interval = " with its 95% interval" if d["gap_lower"].notna().any() else ""
     caption = (f"Each dot is one {gaps.unit_label}'s published gap{interval}; "
                f"{n_out} {gaps.unit_plural} without both rates published are not plotted."
-               + omission_note(len(gaps.estimable) - len(d), threshold, gaps.unit_plural))
+               + omission_note(len(gaps.estimable) - len(d), threshold, gaps.unit_plural,
+                             one=gaps.unit_label))
     alt = (f"Sorted gaps of {len(d)} {gaps.unit_plural}, from {d['gap'].min():.0f} to "
            f"{d['gap'].max():.0f} {gaps.unit_words}, median {d['gap'].median():.0f}.")
     return Chart(fig, caption, alt)
@@ -166,8 +167,10 @@ def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None,
     caption = (f"A downward line means smaller gaps where more pupils are {gaps.group}: "
                f"{slope.slope:+.1f} {gaps.unit} per 10 points (95% CI {slope.lower:+.1f} to "
                f"{slope.upper:+.1f}), n = {slope.n}."
-               + omission_note(len(every) - len(d), threshold, gaps.unit_plural))
-    alt = (f"Scatter of {slope.n} {gaps.unit_plural}' gaps against their {gaps.group} share "
+               + omission_note(len(every) - len(d), threshold, gaps.unit_plural,
+                             one=gaps.unit_label))
+    alt = (f"Scatter of {len(d)} {gaps.unit_plural}' gaps (of {slope.n} fitted) against their "
+           f"{gaps.group} share "
            f"with a fitted line of slope {slope.slope:+.1f} points per 10 points of share.")
     return Chart(fig, caption, alt)
 

@@ -171,10 +171,13 @@ def descriptive(res: EvaluationResult) -> Section:
         # the weighted share weighs each school and year by its EM pupils: beside the plain
         # one it gives a small stratum's pupils back (sixth review: 6 EM and 30 comparison
         # pupils of one school, from two shares per outcome); hidden wherever one is small
-        small = _small_strata(pe.match.matched_data(), threshold(res.plan))
-        hide["Comparison (weighted)"] = [h or small for h in hide["Comparison"]]
-        hide["Difference"] = [a or b or small for a, b in zip(hide["EM"], hide["Comparison"],
-                                                              strict=True)]
+        matched = pe.match.matched_data()      # each outcome's pupils: those who have it
+        small = [_small_strata(matched[matched[o].notna()], threshold(res.plan))
+                 for o in d["outcome"]]
+        hide["Comparison (weighted)"] = [h or s for h, s in zip(hide["Comparison"], small,
+                                                               strict=True)]
+        hide["Difference"] = [a or b or s for a, b, s in zip(hide["EM"], hide["Comparison"],
+                                                            small, strict=True)]
         safe = safe_table(res.plan, df, {"EM pupils": "EM pupils",
                                          "Comparison pupils": "Comparison pupils",
                                          "EM": em_counts, "Comparison": cmp_counts,
