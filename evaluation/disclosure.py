@@ -548,10 +548,12 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             threshold: int = 10, width: int | None = None,
             max_rounds: int = 50, shown: Iterable[Hashable] = (),
             implies: Iterable[tuple[Hashable, Hashable]] = (),
-            at_most: Sequence[Relation] = ()) -> frozenset:
+            at_most: Sequence[Relation] = (),
+            sensitive: Iterable[Hashable] = ()) -> frozenset:
     """Choose the counts to hide so that no small count can be worked out from the rest.
 
-    Primary suppression hides every count with ``0 < n < threshold``. Secondary suppression
+    Primary suppression hides every count with ``0 < n < threshold``, and the ``sensitive``
+    ones whatever their size (a 0 behind a rate of 0% or 100%). Secondary suppression
     then hides as little as possible (fewest counts, then the smallest pupils in total,
     found by ``scipy.optimize.milp``) so that, for every hidden count, the values consistent
     with everything shown (:func:`narrowest`) span at least ``width`` (default: the
@@ -585,6 +587,10 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         by shown ones more narrowly than ``width``. ``key`` may be a list of keys: their
         sum is at most the parts' (a phase's EM and comparison pupils together are at most
         its schools' pupils of the year).
+    sensitive : iterable, optional
+        Counts hidden as if small whatever their value, and protected like them (the pupils
+        of a group reaching a measure where none or all of them did: the rate is withheld,
+        so 0 must not be worked out either). They may be 0.
 
     Returns
     -------
@@ -621,7 +627,8 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
             raise ValueError(f"inequality {key!r} <= sum of {parts[:5]} does not hold: "
                              f"{sum(values[k] for k in _lhs(key))} > "
                              f"{sum(values[p] for p in parts)}")
-    primary = {k for k, v in values.items() if 0 < v < threshold}
+    sensitive = set(sensitive) & set(idx)
+    primary = {k for k, v in values.items() if 0 < v < threshold} | sensitive
     if not primary:
         return frozenset()
     n = len(keys)
@@ -631,7 +638,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     lower = np.array([1.0 if k in primary else 0.0 for k in keys])
     fixed = set(shown) - primary
     implies = list(implies)
-    zero_ok = {b for _, b in implies}     # hidden with a rate, whatever their size
+    zero_ok = {b for _, b in implies} | sensitive   # hidden with a rate, whatever their size
     upper = np.array([0.0 if (values[k] == 0 and k not in zero_ok) or k in fixed else 1.0
                       for k in keys])
     rows = _Rows(n)
@@ -640,19 +647,21 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         for m in members:                 # s_m <= sum of the others' s
             rows.add({j: (-1.0 if j == m else 1.0) for j in members}, 0.0)
     # Necessary for each relation alone: a hidden part m, with the relation's total shown, lies
-    # between 1 and v_m plus the other hidden parts' values less one each, so those must
-    # carry at least width - v_m + 1 (any other relation only narrows it further). Stated
-    # up front, these spare most of the rounds below.
+    # between its least value (1, or 0 for a count that may be 0) and v_m plus the other hidden
+    # parts' values less their least each, so those must carry at least width - v_m + least_m
+    # (any other relation only narrows it further). Stated up front, these spare most of the
+    # rounds below.
+    least = {k: 0 if k in zero_ok else 1 for k in keys}
     for total, parts in relations:
         parts = list(dict.fromkeys(parts))
         for m in parts:
-            need = width - values[m] + 1
+            need = width - values[m] + least[m]
             if need <= 0 or upper[idx[m]] == 0:
                 continue
             row: dict = {}
             for j in parts:
                 if j != m:
-                    row[idx[j]] = row.get(idx[j], 0.0) + max(values[j] - 1, 0)
+                    row[idx[j]] = row.get(idx[j], 0.0) + max(values[j] - least[j], 0)
             if total not in parts:
                 row[idx[total]] = row.get(idx[total], 0.0) + need  # a hidden total: m unbounded
             row[idx[m]] = row.get(idx[m], 0.0) - need

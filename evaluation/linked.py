@@ -49,7 +49,8 @@ class LinkedCounts:
     inequalities (``key <= sum(parts)``: paired respondents are at most those of either
     wave, a class's FSM pupils at most its pupils, a period's FSM pupils at most its end
     term's classes', a school's analysed pupils at most its pupils in the gap table; a list
-    on the left is a sum).
+    on the left is a sum). ``zeros`` are the counts of 0 behind a rate of 0% or 100%, hidden
+    and protected like small ones.
 
     Examples
     --------
@@ -65,6 +66,7 @@ class LinkedCounts:
     hide: frozenset = field(repr=False)
     threshold: int = 10
     at_most: tuple = field(repr=False, default=())
+    zeros: frozenset = field(repr=False, default=frozenset())
 
     def hidden(self, key: Hashable) -> bool:
         """Whether the count is hidden (a count not linked: whether it is below the threshold).
@@ -81,8 +83,8 @@ class LinkedCounts:
 
     @property
     def n_primary(self) -> int:
-        """Counts hidden because they are below the threshold."""
-        return sum(1 for v in self.values.values() if 0 < v < self.threshold)
+        """Counts hidden because they are below the threshold, or 0 behind a 0% or 100% rate."""
+        return sum(1 for v in self.values.values() if 0 < v < self.threshold) + len(self.zeros)
 
     @property
     def n_secondary(self) -> int:
@@ -187,9 +189,11 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     together = [(a, k) for k in values if k[0] in ("em", "comparison") and len(k) == 3
                 for a in [("em" if k[0] == "comparison" else "comparison", *k[1:])]
                 if values.get(a, 0) > 0 and values[k] > 0]
+    zeros = _zero_rate_counts(values)
     hide = protect(values, relations, threshold=plan.threshold,
-                   implies=_rate_implies(values) + together, at_most=at_most, shown=shown)
-    return LinkedCounts(values, tuple(relations), hide, plan.threshold, tuple(at_most))
+                   implies=_rate_implies(values) + together, at_most=at_most, shown=shown,
+                   sensitive=zeros)
+    return LinkedCounts(values, tuple(relations), hide, plan.threshold, tuple(at_most), zeros)
 
 
 def _analysed_at_most(sample, ph_pupils, in_phase, clusters, phase, at_most):
@@ -536,6 +540,35 @@ def _rate_implies(values) -> list:
         for a in [*keys, *sizes]:
             out += [(a, b) for b in keys if b != a and a in values]
     return out
+
+
+def _rate_size(key) -> Hashable:
+    """Return the key of the pupils a count reaching a measure (or not) is a share of."""
+    kind, *rest = key
+    if kind in ("desc_pass", "desc_fail"):
+        return ("desc_n", *rest)
+    table, _, var = kind.split("_", 2)             # school_pass_fsm, trend_fail_n
+    return (f"{table}_{var}", *rest)
+
+
+def _zero_rate_counts(values) -> frozenset:
+    """Return the counts of 0 pupils reaching a measure (or not) in a group with pupils.
+
+    Their rate is 0% or 100% (every pupil of the group shares the outcome), withheld like a
+    small count (:func:`evaluation.disclosure.rates_revealing_counts`), so they are
+    protected like one: nothing else published may give the 0 back.
+
+    Examples
+    --------
+    >>> v = {("desc_n", "x"): 12, ("desc_pass", "x"): 12, ("desc_fail", "x"): 0}
+    >>> sorted(_zero_rate_counts(v))
+    [('desc_fail', 'x')]
+    """
+    return frozenset(
+        k for k, v in values.items()
+        if v == 0 and k[0].startswith(("school_pass_", "school_fail_", "trend_pass_",
+                                       "trend_fail_", "desc_pass", "desc_fail"))
+        and values.get(_rate_size(k), 0) > 0)
 
 
 def _rate_counts(ph_pupils, ds, schools, groups, names, phase, latest, values, relations):

@@ -61,6 +61,17 @@ def attrition_band(value: float) -> str:
     return f"over {lower:.0%}"
 
 
+def attrition_padlocks(value: float) -> int:
+    """Return the EEF padlocks of an attrition share (one band per padlock count).
+
+    Examples
+    --------
+    >>> attrition_padlocks(0.051), attrition_padlocks(0.15), attrition_padlocks(0.62)
+    (5, 4, 0)
+    """
+    return _band(value, ATTRITION_PADLOCKS)
+
+
 def _band(value: float, bands) -> int:
     if value is None or not math.isfinite(value):
         return 0
@@ -172,7 +183,7 @@ def security_rating(design: str, mdes: float, attrition: float, max_smd: float,
                      "small groups of pupils is above the What Works Clearinghouse limit of "
                      f"{WWC_LIMIT})")
     d = DESIGN_PADLOCKS[design]
-    m, a = _band(mdes, MDES_PADLOCKS), _band(attrition, ATTRITION_PADLOCKS)
+    m, a = _band(mdes, MDES_PADLOCKS), attrition_padlocks(attrition)
     return SecurityRating(max(0, min(d, m, a) - len(found)), d, words, float(mdes), m,
                           float(attrition), a, float(max_smd), tuple(found))
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from evaluation.gaps.pupils import GAP_MEASURE
 from evaluation.plan import load_plan
 from evaluation.report import sections
 from evaluation.results import evaluate
@@ -47,7 +48,11 @@ def provocation(seed=4):
     - a tracked class with 1 FSM pupil and another with 2, and classes named alike across
       schools ("Y5A");
     - one primary cluster with 4 staff survey respondents, another with 3 pupil respondents;
-    - a trial school whose latest cohort is all FSM, another with 1 FSM pupil in it.
+    - a trial school whose latest cohort is all FSM, another with 1 FSM pupil in it;
+    - a secondary cluster whose trial schools' latest pupils reach the gap measure in turn
+      (every rate of its gap table shown), except one school's FSM pupils, none of whom
+      reaches it (a rate of 0%, withheld: the cluster's row less the other schools' would
+      give the 0 back).
     """
     ds = dataset(seed)
     s = ds.schools
@@ -76,6 +81,7 @@ def provocation(seed=4):
     one = p.index[in_latest & (p["school_id"] == plain[1])]
     p.loc[one, "fsm"] = False
     p.loc[one[:1], "fsm"] = True
+    _zero_rate_school(p, programme, latest)
     schools = ds.schools.assign(fsm_pct=ds.schools["school_id"].map(
         p.groupby("school_id")["fsm"].mean().mul(100).round(1)).fillna(0.0))
     t = ds.tracking.copy()
@@ -96,6 +102,22 @@ def provocation(seed=4):
     sv = sv.drop(index=np.concatenate(cut))
     meta = {**ds.meta, "scenario": "provocation"}
     return replace(ds, pupils=p, schools=schools, tracking=t, surveys=sv, meta=meta)
+
+
+def _zero_rate_school(p, programme, latest):
+    """Edit ``p`` in place: in the last secondary cluster, trial schools' latest pupils reach
+    the gap measure in turn (FSM and non-FSM apart), but none of one school's FSM pupils do."""
+    measure = GAP_MEASURE["secondary"]
+    secondary = programme[programme["phase"] == "secondary"]
+    cluster = sorted(secondary["cluster"].dropna().unique())[-1]
+    ids = sorted(secondary.loc[(secondary["cluster"] == cluster)
+                               & (secondary["role"] == "trial"), "school_id"])
+    rows = p[p["school_id"].isin(ids) & (p["cohort"] == latest) & p[measure].notna()]
+    turn = rows.groupby(["school_id", "fsm"]).cumcount() % 2
+    p.loc[rows.index, measure] = (turn == 0).astype(float)
+    em_schools = set(p.loc[p["em"], "school_id"])
+    zero = next(x for x in ids if x not in em_schools)
+    p.loc[rows.index[(rows["school_id"] == zero) & rows["fsm"]], measure] = 0.0
 
 
 @functools.cache

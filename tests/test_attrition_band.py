@@ -38,3 +38,29 @@ def test_band_edges_follow_the_eef_table():
     assert attrition_band(0.50) == "over 40% to 50%"
     assert attrition_band(0.51) == "over 50%"
     assert attrition_band(float("nan")) == "cannot be worked out"
+
+
+def test_the_rating_is_withheld_where_it_would_give_the_withheld_band_back(default_evaluation):
+    """Where attrition is the lowest criterion, the rating is its padlocks, so its band: with
+    the band withheld, a rating that pins it is withheld too (summary box and rule table)."""
+    from dataclasses import replace
+
+    from evaluation.report.summary import _attrition_withheld, _rating_withheld, phase_summary
+
+    res = default_evaluation
+    phase, pe = next((ph, pe) for ph, pe in res.phases.items()
+                     if pe.security is not None and _attrition_withheld(res, ph, pe))
+    assert not _rating_withheld(res, phase, pe)   # a rating of 0 after 3 threats says nothing
+
+    def box(pe):
+        return lxml_html.fromstring("".join(p.text for p in phase_summary(res, phase, pe))
+                                    ).text_content()
+
+    a = pe.security.attrition_padlocks
+    pinned = replace(pe, security=replace(pe.security, design=5, mdes_padlocks=5, threats=(),
+                                          padlocks=a))
+    assert _rating_withheld(res, phase, pinned)
+    text = box(pinned)
+    assert "of 5 padlocks" not in text and "Evidence security: withheld" in text
+    assert re.search(r"Rating\s*lowest of the first three, minus one per threat\s*-", text)
+    assert "of 5 padlocks" in box(pe)

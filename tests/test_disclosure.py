@@ -305,3 +305,16 @@ def test_the_corpus_base_data_builds_every_report():
         for cluster in [None, *ds.clusters()]:
             assert sections(evaluate(ds, plan, cluster=cluster))
 
+
+
+def test_a_sensitive_zero_is_protected_like_a_small_count():
+    """A count of 0 behind a rate of 0% is hidden and kept as wide as a small count."""
+    from evaluation.disclosure import narrowest, protect
+
+    values = {"all": 60, "a": 0, "b": 30, "c": 30}
+    relations = [("all", ["a", "b", "c"])]
+    assert protect(values, relations) == frozenset()
+    hide = protect(values, relations, sensitive=["a"])
+    assert "a" in hide and len(hide) == 2
+    (lo, hi), = narrowest(values, relations, hide, zero_ok=["a"]).values().__iter__().__next__(),
+    assert hi - lo >= 10

@@ -12,6 +12,7 @@ from evaluation.report.tables import (
     count_text,
     count_withheld,
     marker,
+    outcome_withheld,
     plain,
     safe_table,
     scope_name,
@@ -85,9 +86,11 @@ def departures(res: EvaluationResult) -> list[str]:
             continue
         for row in pe.impact.table().to_dict("records"):
             if row["outcome"] not in pe.impact.outcomes:
-                # a withheld sample's model messages are withheld too (they can describe it)
+                # a withheld sample's model messages are withheld too (they can describe it),
+                # and so are those on an outcome whose pupils reaching it are withheld
                 why = ("the reason rests on a withheld number of pupils"
                        if count_withheld(res, phase, "em")
+                       or outcome_withheld(res, phase, row["outcome"])
                        else plain(str(row.get('note') or ''), res.plan))
                 out.append(f"{name} phase, {row['label']}: not estimated ({why})")
     return out

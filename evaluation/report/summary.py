@@ -23,7 +23,7 @@ from evaluation.report.tables import (
     threshold,
 )
 from evaluation.results import EvaluationResult, PhaseResult
-from evaluation.security import attrition_band
+from evaluation.security import attrition_band, attrition_padlocks
 
 #: Point scores put in the outcome's own terms: (points per unit, unit, units, how to read it).
 #: QCA GCSE points step 6 a grade; KS2 points step 6 a level, 2 a sub-level
@@ -105,14 +105,15 @@ def padlocks_html(n: int) -> str:
             f"({PADLOCK_WORDS[n]} security)")
 
 
-def _attrition_withheld(res: EvaluationResult, phase: str, pe: PhaseResult) -> bool:
-    """Whether the attrition band would narrow a withheld exclusion count below the threshold.
+def _narrows(res: EvaluationResult, phase: str, pe: PhaseResult, padlocks: set) -> bool:
+    """Whether knowing the attrition padlocks are among ``padlocks`` narrows a withheld count.
 
-    The band bounds the pupils lost for missing data ("10% or less" of 87 analysed is at most
-    10 lost; sixth review of issue 14: each withheld count behind it then lay between 1 and
-    9). Every number of pupils lost that falls in the same band is one a reader cannot rule
-    out; the withheld counts (each at least 1) share what is left after the shown ones. The
-    band is withheld when that leaves one of them less than the threshold's width.
+    Attrition is the pupils lost for missing data over those plus the analysed ones; the EEF
+    band (one band per padlock count) bounds the pupils lost ("10% or less" of 87 analysed is
+    at most 10 lost; sixth review of issue 14: each withheld count behind it then lay between
+    1 and 9). Every number lost whose padlocks are among ``padlocks`` is one a reader cannot
+    rule out; the withheld counts (each at least 1) share what is left after the shown ones.
+    True when that leaves one of them less than the threshold's width.
     """
     scope = scope_name(res)
     ex = pe.sample.exclusions
@@ -127,9 +128,8 @@ def _attrition_withheld(res: EvaluationResult, phase: str, pe: PhaseResult) -> b
     if not hidden:
         return False
     kept = pe.sample.n_em + pe.sample.n_comparison
-    band = attrition_band(pe.security.attrition)
-    lost = [x for x in range(3 * kept + 100) if attrition_band(x / (x + kept) if x + kept
-                                                               else 1.0) == band]
+    lost = [x for x in range(3 * kept + 100)
+            if attrition_padlocks(x / (x + kept) if x + kept else 1.0) in padlocks]
     sums = [x - shown for x in lost if x - shown >= hidden]
     if not sums:
         return True
@@ -137,10 +137,33 @@ def _attrition_withheld(res: EvaluationResult, phase: str, pe: PhaseResult) -> b
     return widest < threshold(res.plan)
 
 
-def _rule_table(pe: PhaseResult, attrition_withheld: bool = False) -> str:
+def _attrition_withheld(res: EvaluationResult, phase: str, pe: PhaseResult) -> bool:
+    """Whether the attrition band would narrow a withheld exclusion count below the threshold."""
+    return _narrows(res, phase, pe, {pe.security.attrition_padlocks})
+
+
+def _rating_withheld(res: EvaluationResult, phase: str, pe: PhaseResult) -> bool:
+    """Whether the rating, with the design, MDES and threats shown, would give the band back.
+
+    The rating is the lowest of the three criteria less one per threat: where attrition is
+    the lowest, the rating shows its padlocks, so its band (seventh review of issue 14). It
+    is withheld where the padlock counts it leaves possible narrow a withheld count.
+    """
     s = pe.security
-    attrition = (("withheld: it rests on counts of fewer than the threshold's pupils", "-")
-                 if attrition_withheld else
+    if not _attrition_withheld(res, phase, pe):
+        return False
+    possible = {p for p in range(6)
+                if max(0, min(s.design, s.mdes_padlocks, p) - len(s.threats)) == s.padlocks}
+    return _narrows(res, phase, pe, possible)
+
+
+WITHHELD = "withheld: it rests on counts of fewer than the threshold's pupils"
+
+
+def _rule_table(pe: PhaseResult, attrition_withheld: bool = False,
+                rating_withheld: bool = False) -> str:
+    s = pe.security
+    attrition = ((WITHHELD, "-") if attrition_withheld else
                  (attrition_band(s.attrition), str(s.attrition_padlocks)))
     rows = [("Design", s.design_words, str(s.design)),
             ("Smallest effect the sample could detect (MDES, standard deviations)",
@@ -148,7 +171,8 @@ def _rule_table(pe: PhaseResult, attrition_withheld: bool = False) -> str:
              str(s.mdes_padlocks)),
             ("Pupils lost for missing data (attrition)", *attrition)]
     rows += [("Threat to validity found", t, "minus 1") for t in s.threats]
-    rows.append(("Rating", "lowest of the first three, minus one per threat", str(s.padlocks)))
+    rows.append(("Rating", "lowest of the first three, minus one per threat",
+                 "-" if rating_withheld else str(s.padlocks)))
     body = "".join(f"<tr><td class=\"txt\">{html.escape(a)}</td><td class=\"txt\">"
                    f"{html.escape(b)}</td><td class=\"num\">{html.escape(c)}</td></tr>"
                    for a, b, c in rows)
@@ -221,7 +245,10 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
                 "this result " + ("fairly easily" if conf.fragile else "only if it were strong")
                 + f" (E-value for the interval: {conf.e_value_ci:.2f}; see 'Sensitivity to "
                 "hidden differences').") + "</p>")
-    out.append(f"<p>Evidence security: {padlocks_html(pe.security.padlocks)}.</p>")
+    rating_withheld = _rating_withheld(res, phase, pe)
+    out.append("<p>Evidence security: withheld: the rating would give away how many pupils "
+               "were lost for missing data, a withheld number.</p>" if rating_withheld else
+               f"<p>Evidence security: {padlocks_html(pe.security.padlocks)}.</p>")
     out.append(f"<p>Pupils analysed: {html.escape(who)}</p>")
     if group_withheld(res, phase) or min(pe.sample.n_em,
                                          pe.sample.n_comparison) < threshold(plan):
@@ -232,7 +259,7 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
     out.append(f"<p>{html.escape(_cost_text(res, phase, pe))}</p>")
     if not group_withheld(res, phase) and min(pe.sample.n_em,
                                               pe.sample.n_comparison) >= threshold(plan):
-        out.append(_rule_table(pe, _attrition_withheld(res, phase, pe)))
+        out.append(_rule_table(pe, _attrition_withheld(res, phase, pe), rating_withheld))
     out.append("</div>")
     return [_Html("".join(out))]
 
