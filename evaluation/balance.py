@@ -10,6 +10,10 @@ import pandas as pd
 from evaluation.factors import is_categorical, levels
 
 _SQRT_EPS = np.sqrt(np.finfo(float).eps)
+#: Decimals of a standardised mean difference wherever a reader sees one (table, plot,
+#: text): drawn finer, an SMD with the groups' sizes gives back the pupils having a
+#: characteristic (eighth review of issue 14: the love plot's SVG gave them to 1e-8).
+SMD_DECIMALS = 2
 #: What Works Clearinghouse baseline-equivalence bands on |SMD| (upper bound, verdict).
 WWC_BANDS = ((0.05, "satisfies"), (0.25, "requires adjustment"), (np.inf, "does not satisfy"))
 SUMMARY_COLUMNS = {"mean_treated": "Means Treated", "mean_control": "Means Control",

@@ -48,8 +48,10 @@ class SchoolSupportResult:
         One row per school in the matched sample: ``urn, name, la, london, group``
         (``supported`` / ``comparison``), ``weight``, ``pair`` and the pre-support covariates.
     trends : pandas.DataFrame
-        ``group, year, schools, fsm_pupils, pupils, rate_fsm, rate_all, rate_other, gap``:
-        pupil-weighted rates of the supported, comparison and all schools (national) per year.
+        ``group, year, schools, fsm_pupils, pupils, other_pupils, rate_fsm, rate_all,
+        rate_other, gap``: pupil-weighted rates of the supported, comparison and all schools
+        (national) per year; ``base_fsm``, ``base_all``, ``base_other``: the pupils each rate
+        rests on (those of the schools publishing it).
     balance : pandas.DataFrame
         Standardised mean differences of the matching variables, before and after matching.
     estimates : dict of str to EventStudy
@@ -107,14 +109,17 @@ def _trend(panel: pd.DataFrame, group: str, weights: pd.Series | None = None) ->
 
         def avg(col, wt, d=d):
             ok = d[col].notna().to_numpy() & (wt > 0)
-            return float(np.average(d.loc[ok, col], weights=wt[ok])) if ok.any() else np.nan
+            rate = float(np.average(d.loc[ok, col], weights=wt[ok])) if ok.any() else np.nan
+            return rate, int(round(wt[ok].sum()))
 
-        rate_fsm, rate_all, rate_other = avg("rate_fsm", n_fsm), avg("rate_all", n_pup), \
-            avg("rate_other", n_oth)
+        (rate_fsm, base_fsm), (rate_all, base_all), (rate_other, base_other) = \
+            avg("rate_fsm", n_fsm), avg("rate_all", n_pup), avg("rate_other", n_oth)
         rows.append({"group": group, "year": int(year), "schools": int((w > 0).sum()),
                      "fsm_pupils": int(round(n_fsm.sum())), "pupils": int(round(n_pup.sum())),
+                     "other_pupils": int(round(n_oth.sum())),
                      "rate_fsm": rate_fsm, "rate_all": rate_all, "rate_other": rate_other,
-                     "gap": rate_other - rate_fsm})
+                     "gap": rate_other - rate_fsm, "base_fsm": base_fsm, "base_all": base_all,
+                     "base_other": base_other})
     return pd.DataFrame(rows)
 
 

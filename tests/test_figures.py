@@ -22,7 +22,7 @@ def _check_love_plot(chart, rows: pd.DataFrame):
     drawn = scatter_points(chart.figure.axes[0])
     assert len(drawn) == 2 * len(rows)
     for stage, series in (("before", "before matching"), ("after", "after matching")):
-        want = rows.set_index("label")[f"smd_{stage}"].abs()
+        want = rows.set_index("label")[f"smd_{stage}"].abs().round(2)   # as the table shows
         got = drawn[drawn["series"] == series].set_index("label")["x"]
         assert sorted(got.index) == sorted(want.index)
         np.testing.assert_allclose(got[want.index].to_numpy(), want.to_numpy(), rtol=1e-12)

@@ -163,3 +163,46 @@ def test_matching_and_estimates_tables_show_words_not_code_names(placebo):
     assert "standardised mean difference (SMD)" in text
     text = lxml_html.fromstring(estimates(view)._repr_html_()).text_content()
     assert "FSM (ever-6) pupils with 5+ A*-C including English and maths" in text
+
+
+def test_two_schools_rates_follow_the_disclosure_rules(panel):
+    """Eighth review of issue 14: with two supported schools the trends table printed an FSM
+    rate of 0.0% of 34 pupils (and in the findings "24% to 0%"), 9.2% of 42 (4 pupils) and
+    an other-pupils rate resting on 6 pupils. Rates follow the rule of every other report:
+    hidden where they rest on, or give, fewer than the threshold's pupils (none included);
+    the charts and the findings show what the table shows."""
+    import re
+
+    from lxml import html as lxml_html
+
+    from evaluation.report.school_support import findings, trend_hidden, trends
+    from evaluation.results import SupportResult
+
+    r = school_support(panel, ["139237", "112379"], 2015)
+    view = SupportResult(r, None, (), load_plan())
+    t, hidden = r.trends, trend_hidden(view)
+    sup = t["group"] == "supported"
+    thr = 10
+    for rate, base in (("rate_fsm", "base_fsm"), ("rate_all", "base_all"),
+                       ("rate_other", "base_other")):
+        yes = (t[rate] / 100 * t[base]).round()
+        small = t[rate].notna() & ((t[base] < thr) | (yes < thr) | (t[base] - yes < thr))
+        assert hidden.loc[small, rate].all(), rate
+    assert hidden.loc[sup, "rate_fsm"].any()          # the crafted case is there
+    section = trends(view)
+    table = next(p for p in section.parts if hasattr(p, "frame"))
+    shown = table.frame
+    marker = load_plan().section("disclosure").get("marker", "c")
+    assert (shown.loc[hidden["rate_fsm"].to_numpy(), "FSM rate (%)"] == marker).all()
+    for chart in (p for p in section.parts if hasattr(p, "figure")):
+        drawn = {round(y, 6) for line in chart.figure.axes[0].get_lines()
+                 if not line.get_label().startswith("_")       # not the grey year line
+                 for y in line.get_ydata() if np.isfinite(y)}
+        for col in ("rate_fsm", "gap"):
+            if chart.figure.axes[0].get_title().startswith("Gap") != (col == "gap"):
+                continue
+            for v in t.loc[hidden[col] & t[col].notna(), col]:
+                assert round(round(v, 1), 6) not in drawn, (col, v)
+    words = lxml_html.fromstring(findings(view)._repr_html_()).text_content()
+    assert "to 0%" not in words and "a withheld figure" in words
+    assert re.search(r"all schools \d+% to \d+%", words)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from evaluation.balance import WWC_BANDS
+from evaluation.balance import SMD_DECIMALS, WWC_BANDS
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme
 
@@ -26,7 +26,8 @@ def love_plot(table: pd.DataFrame) -> Chart:
     dotted and dashed lines at the What Works Clearinghouse limits the balance table uses
     (``THRESHOLDS``: 0.05, equivalent; 0.25, above which a comparison fails the standard).
     Characteristics are sorted by their imbalance before matching, the largest at the top.
-    Each point is placed at the row of its own label (``Chart.data`` holds what is drawn).
+    Each point is placed at the row of its own label (``Chart.data`` holds what is drawn),
+    at the table's precision (``SMD_DECIMALS``).
 
     Parameters
     ----------
@@ -54,7 +55,8 @@ def love_plot(table: pd.DataFrame) -> Chart:
     y = np.arange(len(labels))[::-1]   # the first (largest) at the top
     drawn = []
     for stage, (series, mark, face, edge, shift) in STAGES.items():
-        x = order[f"smd_{stage}"].abs().to_numpy(float)
+        # drawn as the table shows them: finer positions would give the shares back
+        x = order[f"smd_{stage}"].abs().round(SMD_DECIMALS).to_numpy(float)
         ax.scatter(x, y + shift, marker=mark, s=50, facecolors=face, edgecolors=edge,
                    linewidths=1.4, label=series, zorder=3)
         drawn.append(pd.DataFrame({"label": labels, "series": series, "x": x}))
@@ -67,7 +69,7 @@ def love_plot(table: pd.DataFrame) -> Chart:
     ax.set_title("Covariate balance before and after matching")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
-    after = order["smd_after"].abs()
+    after = order["smd_after"].abs().round(SMD_DECIMALS)
     low, high = THRESHOLDS
     n_ok = int((after <= low).sum())
     n_fail = int((after > high).sum())

@@ -59,16 +59,22 @@ def omission_note(omitted: int, threshold: int, what: str = "points",
             "or would let a reader work out such a count.")
 
 
+#: Decimals of the gaps tables (``evaluation.report.gaps``): the charts draw what they show.
+DECIMALS = 1
+
+
 def _masked(values: pd.Series, counts: pd.Series, threshold: int,
             hidden: pd.Series | None = None) -> tuple[np.ndarray, int]:
     """Return the values drawn (NaN where left out) and how many present ones were left out.
 
     Left out: those ``hidden`` flags (the report's table hides them), else those resting on
-    fewer than ``threshold`` pupils.
+    fewer than ``threshold`` pupils. Drawn at the table's precision (``DECIMALS``): a rate
+    drawn finer, with its pupils, gives the pupils reaching the measure exactly where the
+    table gives them only to within its rounding.
     """
     keep = (counts.fillna(0) >= threshold if hidden is None
             else ~pd.Series(np.asarray(hidden, dtype=bool), index=values.index))
-    shown = values.where(keep).to_numpy(dtype=float)
+    shown = values.where(keep).round(DECIMALS).to_numpy(dtype=float)
     return shown, int((~keep & values.notna()).sum())
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+from evaluation.plots.gaps import DECIMALS, omission_note
 
 _STYLE = {"supported": ("FSM", "-", "o"), "comparison": ("national", "--", "s"),
           "national": ("national", ":", "")}
 
 
-def trend_chart(result, column: str = "rate_fsm") -> Chart:
+def trend_chart(result, column: str = "rate_fsm", hidden: pd.DataFrame | None = None,
+                threshold: int = 10) -> Chart:
     """Plot a column of ``result.trends`` per year: supported, comparison and all schools.
 
     Parameters
@@ -19,6 +22,11 @@ def trend_chart(result, column: str = "rate_fsm") -> Chart:
     result : evaluation.school_support.SchoolSupportResult
     column : str
         ``rate_fsm``, ``rate_all`` or ``gap``.
+    hidden : pandas.DataFrame, optional
+        True where the report's table hides a figure (indexed like ``result.trends``):
+        those are not drawn. Drawn values are the table's (one decimal).
+    threshold : int
+        The disclosure threshold, for the caption's note on points left out.
 
     Returns
     -------
@@ -29,11 +37,17 @@ def trend_chart(result, column: str = "rate_fsm") -> Chart:
     apply_theme()
     fig = Figure(figsize=FIGSIZE)
     ax = fig.subplots()
-    t = result.trends.dropna(subset=[column])
+    t = result.trends
+    keep = t[column].notna()
+    omitted = 0
+    if hidden is not None:
+        omitted = int((keep & hidden[column]).sum())
+        keep &= ~hidden[column]
+    t = t[keep]
     for group, d in t.groupby("group", sort=False):
         colour, ls, marker = _STYLE[group]
-        ax.plot(d["year"], d[column], ls=ls, marker=marker, color=COLOURS[colour],
-                label=f"{group} ({int(d['schools'].max())} schools)")
+        ax.plot(d["year"], d[column].round(DECIMALS), ls=ls, marker=marker,
+                color=COLOURS[colour], label=f"{group} ({int(d['schools'].max())} schools)")
     ax.axvline(result.support_year - 0.5, color="grey", lw=0.8)
     ax.set_xticks(sorted(result.trends["year"].unique()))
     ax.set_title(OUTCOMES[column].split(" (")[0])
@@ -42,9 +56,10 @@ def trend_chart(result, column: str = "rate_fsm") -> Chart:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     caption = ("Pupil-weighted figures per year; national = every school in the panel. "
-               "Years without the measure are not plotted.")
+               "Years without the measure are not plotted."
+               + omission_note(omitted, threshold))
     alt = f"Line chart of {OUTCOMES[column]} by year for the three groups."
-    return Chart(fig, caption, alt)
+    return Chart(fig, caption, alt, omitted)
 
 
 def event_chart(study, support_year: int) -> Chart:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.balance import BalanceSummary
+from evaluation.balance import SMD_DECIMALS, BalanceSummary
 from evaluation.plan import Plan
 from evaluation.plots.balance import love_plot
 from evaluation.report.display import Notice, Section
@@ -92,7 +92,7 @@ def matched_comparison(res: EvaluationResult) -> Section:
         small = pe.balance_withheld
         shown = rows.rename(columns={"label": "Characteristic", "smd_before": "SMD before",
                                      "smd_after": "SMD after", "wwc_band": "WWC band (after)"})
-        parts.append(safe_table(res.plan, shown, decimals=2,   # as the text quotes them
+        parts.append(safe_table(res.plan, shown, decimals=SMD_DECIMALS,   # as text quotes them
                                 hide={c: list(small) for c in ("SMD before", "SMD after",
                                                                "WWC band (after)")}))
         parts.append(love_plot(rows[~small]))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evaluation.disclosure import rates_revealing_counts
 from evaluation.plots.school_support import event_chart, trend_chart
 from evaluation.report.display import Notice, Section, p_text
-from evaluation.report.tables import safe_table
+from evaluation.report.tables import hidden_flags, safe_table, threshold
 from evaluation.results import SupportResult
 from evaluation.school_support import OUTCOMES
 
@@ -19,22 +20,55 @@ def header(res: SupportResult) -> Section:
         "school-level data."], level=1)
 
 
+#: Each rate of the trends table with the pupils it rests on (``SchoolSupportResult.trends``).
+RATE_BASES = (("rate_fsm", "base_fsm"), ("rate_all", "base_all"), ("rate_other", "base_other"))
+#: A row's figures that give each other back (the gap is other minus FSM).
+ROW_FIGURES = ("rate_fsm", "rate_all", "rate_other", "gap")
+
+
+def trend_hidden(res: SupportResult) -> pd.DataFrame:
+    """Which figures of the trends table are hidden, indexed like ``result.trends``.
+
+    A rate resting on fewer pupils than the threshold is hidden, and a row's rates and gap
+    together where a rate with its pupils gives fewer than the threshold reaching the measure
+    or not, none included (0% of 34 FSM pupils; 15.5% of 6 other pupils is 1 pupil): the
+    rule of every other report (:func:`evaluation.disclosure.rates_revealing_counts`). The
+    table, the charts and the findings all ask this one function (eighth review of issue 14).
+    """
+    t = res.result.trends
+    thr = threshold(res.plan)
+    flags = rates_revealing_counts(t, [(r, b) for r, b in RATE_BASES], ROW_FIGURES, thr)
+    out = pd.DataFrame(flags, index=t.index)
+    for rate, base in RATE_BASES:
+        out[rate] |= (t[base] > 0) & (t[base] < thr)
+    out["gap"] |= out["rate_fsm"] | out["rate_other"]
+    return out
+
+
+def _rate_words(t, hidden, group, year) -> str:
+    row = t.index[(t["group"] == group) & (t["year"] == year)]
+    if not len(row) or hidden.loc[row[0], "rate_fsm"] or pd.isna(t.loc[row[0], "rate_fsm"]):
+        return "a withheld figure"
+    return f"{t.loc[row[0], 'rate_fsm']:.0f}%"
+
+
 def findings(res: SupportResult) -> Section:
     """Plain-English findings generated from the result."""
     result = res.result
-    t = result.trends.set_index(["group", "year"])
+    t, hidden = result.trends, trend_hidden(res)
     years = sorted(result.trends["year"].unique())
     first, last = years[0], years[-1]
     es = result.estimates.get("rate_fsm")
+
+    def went(group):
+        return (f"{_rate_words(t, hidden, group, first)} to "
+                f"{_rate_words(t, hidden, group, last)}")
+
     text = (f"{result.n_supported} {result.label} were followed from {first} to {last} "
             f"against {result.n_comparison} comparison schools matched on the years before "
             f"support ({', '.join(str(y) for y in years if y < result.support_year)}). Their "
-            f"FSM pupils' rate went from {t.loc[('supported', first), 'rate_fsm']:.0f}% to "
-            f"{t.loc[('supported', last), 'rate_fsm']:.0f}% (comparison schools "
-            f"{t.loc[('comparison', first), 'rate_fsm']:.0f}% to "
-            f"{t.loc[('comparison', last), 'rate_fsm']:.0f}%; all schools "
-            f"{t.loc[('national', first), 'rate_fsm']:.0f}% to "
-            f"{t.loc[('national', last), 'rate_fsm']:.0f}%).")
+            f"FSM pupils' rate went from {went('supported')} (comparison schools "
+            f"{went('comparison')}; all schools {went('national')}).")
     if es is not None:
         d = es.did
         pre = es.table[es.table["year"] < result.support_year]
@@ -50,15 +84,22 @@ def findings(res: SupportResult) -> Section:
 def trends(res: SupportResult) -> Section:
     """FSM and all-pupil attainment and the gap per year, against national."""
     result = res.result
-    t = result.trends.rename(columns={"fsm_pupils": "FSM pupils", "pupils": "pupils"})
+    hidden = trend_hidden(res)
+    t = result.trends.drop(columns=[b for _, b in RATE_BASES])
     t = t.astype({"year": str})  # years are labels, not quantities
-    table = safe_table(res.plan, t, {"rate_fsm": "FSM pupils", "rate_all": "pupils",
-                                     "rate_other": "pupils", "gap": ["FSM pupils", "pupils"]},
+    table = safe_table(res.plan, t, {"rate_fsm": "fsm_pupils", "rate_all": "pupils",
+                                     "rate_other": "other_pupils",
+                                     "gap": ["fsm_pupils", "other_pupils"]},
                        labels={
+                         "fsm_pupils": "FSM pupils", "other_pupils": "other pupils",
                          "rate_fsm": "FSM rate (%)", "rate_all": "all pupils (%)",
-                         "rate_other": "other pupils (%)", "gap": "gap (points)"})
+                         "rate_other": "other pupils (%)", "gap": "gap (points)"},
+                       hide={c: hidden[c].tolist() for c in ROW_FIGURES})
+    shown = hidden_flags(table, t)
     return Section("Attainment and FSM gap over time", "trends",
-                   [trend_chart(result, "rate_fsm"), trend_chart(result, "gap"), table])
+                   [trend_chart(result, "rate_fsm", hidden=shown, threshold=threshold(res.plan)),
+                    trend_chart(result, "gap", hidden=shown, threshold=threshold(res.plan)),
+                    table])
 
 
 #: Words for the balance table's columns (the glossary explains SMD and the WWC bands).
