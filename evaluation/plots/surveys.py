@@ -64,7 +64,7 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None,
     for wave, _ in _WAVES:
         keep = (t[f"n_{wave}"] >= threshold if hidden is None
                 else ~flags[f"mean_{wave}"].astype(bool))
-        shown[wave] = t[f"mean_{wave}"].where(keep)
+        shown[wave] = t[f"mean_{wave}"].where(keep).round(2)   # as the table shows them
         omitted += int((~keep & t[f"mean_{wave}"].notna()).sum())
     apply_theme()
     fig = Figure(figsize=(8.0, 0.45 * len(t) + 1.6))

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme
-from evaluation.plots.gaps import omission_note
+from evaluation.plots.gaps import DECIMALS, omission_note
 from evaluation.schema import TERMS
 
 
@@ -46,7 +46,7 @@ def class_gap_chart(table: pd.DataFrame, threshold: int,
     keep = ((table["n_fsm"] >= threshold) & (table["n_class"] >= threshold) if hidden is None
             else ~hidden.loc[table.index, "gap"].astype(bool))
     omitted = int((~keep & table["gap"].notna()).sum())
-    data = table.assign(shown=table["gap"].where(keep),
+    data = table.assign(shown=table["gap"].where(keep).round(DECIMALS),   # as the table shows
                         x=table["term"].map({t: i for i, t in enumerate(TERMS)}))
     terms = [t for t in TERMS if t in set(table["term"])]
     apply_theme()
@@ -121,7 +121,7 @@ def closing_chart(summary: pd.DataFrame, threshold: int, start: str | None = Non
     for i, (col, n, name, colour) in enumerate((
             ("share_classes_closing", "n_classes", "classes", COLOURS["FSM"]),
             ("share_schools_closing", "n_schools", "schools", COLOURS["all"]))):
-        values = (100 * rows[col]).where(keep[col])
+        values = (100 * rows[col]).round(0).where(keep[col])   # as the summary table shows
         omitted += int((~keep[col] & rows[col].notna()).sum())
         bars = ax.bar(x + (i - 0.5) * 0.38, values.fillna(0), width=0.38, color=colour,
                       label=name)
