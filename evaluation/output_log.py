@@ -1,5 +1,8 @@
 """The output checker's log of a report, in ACRO's format (``results.json`` plus one CSV per table).
 
+The log is for the output checker and is never released: it is written outside the reports'
+folder (:func:`checker_dir`; ``make`` writes it to ``checker/``).
+
 ACRO (the SACRO project's output-checking package) writes, at ``acro.finalise(path, "json")``,
 a ``results.json`` holding ``version``, ``tool`` and ``results``: one record per output with
 ``uid``, ``status``, ``type``, ``properties``, ``files`` (each with its ``sdc`` summary and
@@ -47,15 +50,47 @@ TOOL = {"@type": "SoftwareApplication", "name": "evaluation (ACRO rules)",
 _CONTEXT = "https://w3id.org/statbarnsdc#"
 
 
-def log_dir(slug: str, reports_dir: str | Path) -> Path:
-    """Where a report's log goes: ``reports/checker/<slug>/``.
+#: The environment variable naming the folder of every report's log (``make`` sets
+#: ``checker/``); without it, the folder beside the reports' named ``<reports>-checker``.
+CHECKER_ENV = "EVALUATION_CHECKER_DIR"
+
+
+def checker_dir(reports_dir: str | Path) -> Path:
+    """Return the folder of the output checker's logs: never inside the reports' folder.
+
+    The log is for the output checker, not for release: it names the rule that hid each
+    cell, so it tells a small count from the counts hidden to protect it (ninth review of
+    issue 14). It is kept out of the folder a reader is given.
 
     Examples
     --------
-    >>> log_dir("overall", "reports").as_posix()
-    'reports/checker/overall'
+    >>> import os
+    >>> old = os.environ.pop(CHECKER_ENV, None)
+    >>> checker_dir("out/reports").as_posix()
+    'out/reports-checker'
+    >>> if old is not None:
+    ...     os.environ[CHECKER_ENV] = old
     """
-    return Path(reports_dir) / "checker" / slug
+    where = os.environ.get(CHECKER_ENV)
+    if where:
+        return Path(where)
+    reports_dir = Path(reports_dir)
+    return reports_dir.parent / f"{reports_dir.name}-checker"
+
+
+def log_dir(slug: str, reports_dir: str | Path) -> Path:
+    """Where a report's log goes: ``<checker folder>/<slug>/`` (:func:`checker_dir`).
+
+    Examples
+    --------
+    >>> import os
+    >>> old = os.environ.pop(CHECKER_ENV, None)
+    >>> log_dir("overall", "reports").as_posix()
+    'reports-checker/overall'
+    >>> if old is not None:
+    ...     os.environ[CHECKER_ENV] = old
+    """
+    return checker_dir(reports_dir) / slug
 
 
 @contextlib.contextmanager

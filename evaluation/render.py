@@ -332,7 +332,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     try:
         _check_parameters(params)
         # the kernel's own chatter goes to the log, not the terminal; the notebook writes
-        # the output checker's log (ACRO's format) to reports/checker/<slug>/
+        # the output checker's log (ACRO's format) to checker/<slug>/, outside the reports
         with _stderr_to(log), output_log.requested(spec.slug, reports_dir):
             pm.execute_notebook(
                 str(Path(notebooks_dir) / spec.notebook), str(running), parameters=params,

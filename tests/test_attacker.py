@@ -750,7 +750,9 @@ def test_the_attack_s_figures_are_written(published):
     }
     text = json.dumps(figures, indent=1, default=str)
     print(text)
-    folder = config.REPORTS_DIR / "checker"
+    from evaluation.output_log import checker_dir
+
+    folder = checker_dir(config.REPORTS_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"attacker-{published.name}.json").write_text(text + "\n")
     assert figures["intervals checked"] > 0 and figures["relations"] > 0

@@ -42,8 +42,8 @@ def reset_code(environ=None) -> str:
 
     Examples
     --------
-    >>> code = reset_code({"EM_OUTPUT_LOG": "reports/checker/overall"})
-    >>> "os.environ['EM_OUTPUT_LOG'] = 'reports/checker/overall'" in code
+    >>> code = reset_code({"EM_OUTPUT_LOG": "checker/overall"})
+    >>> "os.environ['EM_OUTPUT_LOG'] = 'checker/overall'" in code
     True
     >>> "os.environ.pop('EM_OUTPUT_LOG', None)" in reset_code({})
     True

@@ -124,7 +124,7 @@ def show(res: EvaluationResult | PublishedResult, kind: str | None = None) -> No
     from evaluation import output_log
 
     built = sections(res, kind)
-    output_log.write_requested(res, built)   # when the renderer asks (reports/checker/)
+    output_log.write_requested(res, built)   # when the renderer asks (checker/<slug>/)
     for section in built:
         display(section)
 
