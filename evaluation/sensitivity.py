@@ -86,7 +86,8 @@ def sensitivity_table(sample: AnalysisSample, main: MatchResult, impact: ImpactR
     pandas.DataFrame
         :func:`evaluation.multilevel.specification_table` with a ``label`` column naming each
         specification and a ``note`` column (warnings, or why a specification could not be
-        run).
+        run): the model's own note (``model_note``) and the specification's warnings
+        (``spec_note``) together.
 
     Examples
     --------
@@ -116,10 +117,13 @@ def sensitivity_table(sample: AnalysisSample, main: MatchResult, impact: ImpactR
     labels["multilevel"] = MULTILEVEL_LABEL
     table.insert(1, "label", table["specification"].map(labels))
     spec_notes = table["specification"].map(notes).fillna("")
+    # each message apart too: a report withholds one naming no outcome while another is withheld
+    table["model_note"] = table["note"].fillna("")
+    table["spec_note"] = spec_notes
     table["note"] = [" ".join(n for n in (own, spec) if isinstance(n, str) and n)
                      for own, spec in zip(table["note"], spec_notes, strict=True)]
     failed = pd.DataFrame([{"specification": k, "label": labels[k], "outcome": o["name"],
                             "informative": False, "not_informative": "not estimable",
-                            "note": notes[k]}
+                            "note": notes[k], "model_note": "", "spec_note": notes[k]}
                            for k in labels if k not in results for o in outcomes])
     return pd.concat([table, failed], ignore_index=True) if len(failed) else table

@@ -417,3 +417,33 @@ def test_the_attrition_band_is_withheld_where_it_rests_on_withheld_exclusions(bu
             assert not re.search(r"(10|20|30|40|50)% or less|over \d+%", box), (name, phase)
             n += 1
     assert n >= 1
+
+
+def test_sensitivity_notes_withhold_what_the_impact_section_withholds(built):
+    """Ninth review: the overall sensitivity table's KS2 APS rows showed "Perfect separation or
+    prediction detected", a warning of the withheld Level 4 models (whose messages the impact
+    section withholds)."""
+    from evaluation.report.impact import withheld_outcomes
+
+    plan, reports = built
+    marker = plan.raw["disclosure"]["marker"]
+    checked = 0
+    for name, (res, secs) in reports.items():
+        section = next((s for s in secs if s.anchor == "sensitivity"), None)
+        if section is None:            # the overall report's only
+            continue
+        phase = None
+        parts = section.parts
+        for part in parts:
+            m = re.match(r"(Primary|Secondary) phase\.", part if isinstance(part, str) else "")
+            if m:
+                phase = m.group(1).lower()
+            if not isinstance(part, SafeTable) or phase is None:
+                continue
+            pe = res.phases[phase]
+            if not withheld_outcomes(res, pe.impact.table(), phase):
+                continue
+            notes = [n for n in part.frame["Note"] if n not in (marker, "")]
+            assert not [n for n in notes if "separation" in n.lower()], (name, phase, notes)
+            checked += 1
+    assert checked >= 1

@@ -67,9 +67,9 @@ def _check_forest(chart, table: pd.DataFrame):
     for label, row in drawn.iterrows():
         w = want.loc[label]
         lim = AXIS_LIMIT
-        assert row["x"] == pytest.approx(np.clip(w["effect_size"], -lim, lim))
-        assert row["low"] == pytest.approx(np.clip(w["es_ci_low"], -lim, lim))
-        assert row["high"] == pytest.approx(np.clip(w["es_ci_high"], -lim, lim))
+        # at the table's two decimals exactly: finer, the SVG gives what the table rounds
+        for col, key in (("x", "effect_size"), ("low", "es_ci_low"), ("high", "es_ci_high")):
+            assert row[col] == pytest.approx(np.clip(round(w[key], 2), -lim, lim), abs=1e-12)
 
 
 def test_forest_plot_draws_each_interval_and_counts_omissions():
@@ -147,3 +147,16 @@ def test_every_chart_names_what_it_shows_in_readers_words(default_evaluation, pl
                 suptitle, title = _texts(chart)[2:4]
                 assert any(lb in suptitle or lb in title for lb in labels), (suptitle, title)
     assert n >= 8
+
+
+def test_forest_plot_leaves_out_rows_its_table_hides():
+    """Ninth review: the clusters' forest plot drew a cluster whose table row was hidden (its
+    counts withheld to protect another's) with its estimate in the alt text."""
+    t = pd.DataFrame({"label": ["A", "B", "C"], "effect_size": [0.2, -0.1, 0.3],
+                      "es_ci_low": [0.05, -0.4, 0.1], "es_ci_high": [0.35, 0.2, 0.5],
+                      "es_type": "Hedges' g", "n_em": [50, 50, 40],
+                      "n_comparison": [400, 400, 300], "months": [3, -1, 4],
+                      "informative": True})
+    chart = forest_plot(t, hidden=pd.Series([False, True, False]))
+    assert sorted(chart.data["label"]) == ["A", "C"] and chart.omitted == 1
+    assert "B " not in chart.alt and "1 row is not shown" in chart.caption

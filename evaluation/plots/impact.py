@@ -10,13 +10,19 @@ from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+from evaluation.plots.gaps import omission_note
 
 #: Effect sizes beyond this many SD are cut at the plot's edge (marked; the table has them).
 AXIS_LIMIT = 2.0
 
 
+#: Decimals of effect sizes wherever a reader sees them (tables, text): the plot draws the same.
+DECIMALS = 2
+
+
 def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each outcome",
-                threshold: int = 10, mdes: float | None = None) -> Chart:
+                threshold: int = 10, mdes: float | None = None,
+                hidden: pd.Series | None = None) -> Chart:
     """Forest plot: effect size and 95% CI of every row of an impact table, and a zero line.
 
     Parameters
@@ -34,6 +40,9 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
         cut at the edge of the plot with an arrow, so that the other rows stay readable.
     mdes : float, optional
         The minimum detectable effect size to shade around zero (the headline outcome's).
+    hidden : pandas.Series of bool, optional
+        Rows (indexed like ``table``) whose table row the report hides: not drawn, counted
+        with the small ones. Every value is drawn at the table's two decimals.
 
     Returns
     -------
@@ -48,6 +57,11 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
     [['KS2 APS', 0.1, -0.1, 0.3]]
     """
     small = (table["n_em"].fillna(0) < threshold) | (table["n_comparison"].fillna(0) < threshold)
+    if hidden is not None:
+        small |= hidden.reindex(table.index).fillna(False).astype(bool)
+    table = table.assign(**{c: table[c].round(DECIMALS)
+                            for c in ("effect_size", "es_ci_low", "es_ci_high")})
+    mdes = None if mdes is None else round(float(mdes), DECIMALS)
     useless = ~table["informative"].fillna(False).astype(bool)
     missing = (table["effect_size"].isna() | useless) & ~small
     shown = table[~small & ~missing].iloc[::-1]
@@ -96,9 +110,7 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
     if missing.any():
         caption += (" Not estimable or not informative, so not drawn: "
                     + ", ".join(table.loc[missing, "label"].astype(str)) + ".")
-    if small.any():
-        caption += (f" {int(small.sum())} row(s) not shown: fewer than {threshold} pupils "
-                    "in a group.")
+    caption += omission_note(int(small.sum()), threshold, "rows")
     alt = "Forest plot of effect sizes with 95% confidence intervals: " + "; ".join(
         f"{r['label']} {r['effect_size']:.2f} ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})"
         for _, r in shown.iloc[::-1].iterrows())

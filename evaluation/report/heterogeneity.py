@@ -30,5 +30,6 @@ def heterogeneity(res: EvaluationResult) -> Section:
                         & part["estimate"].notna() & part["informative"].fillna(False)]
         if len(drawable) > 1:
             parts.append(forest_plot(part.assign(label=part["Cluster"]), threshold=t,
-                                     title=f"{phase.capitalize()}: headline effect by cluster"))
+                                     title=f"{phase.capitalize()}: headline effect by cluster",
+                                     hidden=~shown))   # as the table hides them
     return Section("Differences between clusters", "heterogeneity", parts)

@@ -100,6 +100,53 @@ def gap_table(res: EvaluationResult, gap: pd.DataFrame, phase: str | None = None
     return safe.select(["Outcome", "Estimate", "Effect (95% CI)", "p"])
 
 
+def withheld_outcomes(res: EvaluationResult, table: pd.DataFrame,
+                      phase: str | None = None) -> set:
+    """Outcomes of an impact table whose model messages are withheld.
+
+    Those whose estimate rests on fewer pupils than the threshold, those whose pupils
+    reaching a threshold are withheld (:func:`outcome_withheld`), and every one where the
+    phase's groups are withheld.
+    """
+    small = table[["n_em", "n_comparison"]].fillna(0).astype(int)
+    t = threshold(res.plan)
+    withheld = set(table.loc[((small > 0) & (small < t)).any(axis=1), "outcome"])
+    if phase is not None:
+        withheld |= {o for o in table["outcome"] if outcome_withheld(res, phase, o)}
+    if phase is not None and group_withheld(res, phase):
+        withheld = set(table["outcome"])
+    return withheld
+
+
+def messages(text: str) -> list[str]:
+    """Split a note of several caught warnings ("warnings: A: ...; B: ...") into messages.
+
+    Examples
+    --------
+    >>> messages("warnings: ModelWarning: 'x': few; read it; PerfectSeparationWarning: y")
+    ["ModelWarning: 'x': few; read it", 'PerfectSeparationWarning: y']
+    """
+    text = re.sub(r"^warnings:\s*", "", str(text or "").strip())
+    return [m for m in re.split(r";\s+(?=\w*Warning: )", text) if m]
+
+
+def message_withheld(text: str, withheld: set, names) -> bool:
+    """Return whether a model message is withheld.
+
+    It is where it quotes a withheld outcome, or quotes none while any outcome's messages are
+    withheld (it may concern one of them).
+
+    Examples
+    --------
+    >>> message_withheld("Perfect separation detected", {"ks2_l4_em"}, ["ks2_aps", "ks2_l4_em"])
+    True
+    >>> message_withheld("'ks2_aps': slow convergence", {"ks2_l4_em"}, ["ks2_aps", "ks2_l4_em"])
+    False
+    """
+    quoted = [name for name in names if f"'{name}'" in text]
+    return bool(withheld) and (not quoted or bool(withheld.intersection(quoted)))
+
+
 def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=(),
                   phase: str | None = None) -> list[Notice]:
     """Turn the model notes and warnings of an impact table into notices a reader can share.
@@ -110,22 +157,13 @@ def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=(),
     messages are withheld (it may concern one of them); one notice says which outcomes'
     messages were withheld.
     """
-    small = table[["n_em", "n_comparison"]].fillna(0).astype(int)
-    t = threshold(res.plan)
-    withheld = set(table.loc[((small > 0) & (small < t)).any(axis=1), "outcome"])
-    if phase is not None:
-        withheld |= {o for o in table["outcome"] if outcome_withheld(res, phase, o)}
-    if phase is not None and group_withheld(res, phase):
-        withheld = set(table["outcome"])
+    withheld = withheld_outcomes(res, table, phase)
     names = dict(zip(table["outcome"], table["label"], strict=True))
     out, hidden = [], []
     for text in [n for n in table["note"].fillna("") if n] + list(warned):
-        quoted = [name for name in names if f"'{name}'" in text]
-        if withheld and not quoted:
-            hidden += [names[n] for n in names if n in withheld]
-            continue
-        if withheld.intersection(quoted):
-            hidden += [names[n] for n in quoted]
+        if message_withheld(text, withheld, names):
+            quoted = [name for name in names if f"'{name}'" in text]
+            hidden += [names[n] for n in (quoted or names) if n in withheld]
             continue
         out.append(Notice(plain(text, res.plan), "warning"))
     if hidden:

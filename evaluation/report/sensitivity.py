@@ -7,7 +7,8 @@ import pandas as pd
 from evaluation.linked import remainder_hidden
 from evaluation.report.display import Notice, Section
 from evaluation.report.estimates import estimate_rows
-from evaluation.report.tables import group_withheld, outcome_withheld, threshold
+from evaluation.report.impact import message_withheld, messages, withheld_outcomes
+from evaluation.report.tables import group_withheld, threshold
 from evaluation.results import EvaluationResult
 
 
@@ -35,7 +36,14 @@ def sensitivity(res: EvaluationResult) -> Section:
         # a withheld phase total: every specification's count hides too (one equal to the
         # total would show it)
         flags = [r in hide or group_withheld(res, phase) for r in rows]
-        notes = [outcome_withheld(res, phase, o) for o in table["outcome"]]
+        # a note is withheld as the impact section withholds model messages (ninth review: a
+        # separation warning of a withheld outcome's model showed in another outcome's row)
+        withheld = withheld_outcomes(res, pe.impact.table(), phase)
+        names = list(outcomes.index)
+        notes = [flag or o in withheld or any(message_withheld(m, withheld, names)
+                                              for m in [*messages(own), *messages(spec)])
+                 for flag, o, own, spec in zip(flags, table["outcome"], table["model_note"],
+                                               table["spec_note"], strict=True)]
         parts.append(f"{phase.capitalize()} phase.")
         parts.append(estimate_rows(res.plan, table, "Specification",
                                    hide={"EM pupils": flags, "Comparison pupils": flags,
