@@ -249,3 +249,30 @@ def test_national_figures_alongside_when_the_pupils_have_one_cohort():
     assert t[["national_fsm", "national_non_fsm"]].iloc[0].tolist() == [55.8, 77.1]
     p2 = pd.concat([p, p.assign(cohort=2009)])
     assert fsm_attainment(p2, by="school_id", outcomes="ks2_l4_em")["national_fsm"].isna().all()
+
+
+def test_the_gap_share_scatter_draws_no_school_whose_rates_the_tables_would_withhold(
+        default_evaluation):
+    """Ninth review: the scatter drew every school with 10 FSM and 10 non-FSM pupils, though
+    the tables withhold a rate giving fewer than 10 pupils reaching the measure (or not)."""
+    import numpy as np
+
+    from evaluation.plots._chart import Chart
+    from evaluation.report.gaps import gaps
+
+    res = default_evaluation
+    charts = [p for p in gaps(res).parts if isinstance(p, Chart) and "Scatter" in p.alt]
+    checked = 0
+    for chart in charts:
+        phase = next(ph for ph, g in res.gaps.items() if g.share is not None
+                     and f"{g.share.schools.shape[0] - chart.omitted} schools" in chart.alt)
+        t = res.gaps[phase].share.schools
+        drawn = np.concatenate([c.get_offsets() for c in chart.figure.axes[0].collections
+                                if len(c.get_offsets())])
+        for x, y in drawn:
+            row = t[np.isclose(t["fsm_pct"], x) & np.isclose(t["gap"], y)].iloc[0]
+            for rate, n in (("fsm_value", "n_fsm"), ("non_fsm_value", "n_non_fsm")):
+                yes = round(row[rate] / 100 * row[n])
+                assert min(yes, row[n] - yes) >= 10, (phase, row.to_dict())
+            checked += 1
+    assert checked > 100

@@ -233,8 +233,8 @@ def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None 
     return Chart(fig, caption, alt, omitted)
 
 
-def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None = None
-                    ) -> Chart:
+def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None = None,
+                    hidden: pd.Series | None = None) -> Chart:
     """Each school's FSM gap against its FSM share, with the fitted line and the bands shaded.
 
     Parameters
@@ -244,6 +244,11 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
     threshold : int
         Schools whose gap rests on fewer FSM or non-FSM pupils are not drawn (the fitted line
         uses every school and is drawn).
+    measure_name : str, optional
+        What readers call the measure (the plan's label).
+    hidden : pandas.Series of bool, optional
+        Schools (indexed like ``result.schools``) the report withholds besides (a rate
+        giving fewer than ``threshold`` pupils reaching the measure, or not): not drawn.
 
     Returns
     -------
@@ -262,6 +267,8 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
     """
     t = result.schools
     keep = (t["n_fsm"] >= threshold) & (t["n_non_fsm"] >= threshold)
+    if hidden is not None:
+        keep &= ~hidden.reindex(t.index).fillna(False).astype(bool)
     omitted = int((~keep).sum())
     apply_theme()
     fig = Figure(figsize=FIGSIZE)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from evaluation.disclosure import rates_revealing_counts
 from evaluation.disclosure_cells import rate_contributions
-from evaluation.gaps.pupils import COUNTS
+from evaluation.gaps.pupils import COUNTS, THRESHOLDS
 from evaluation.plots.gaps import attainment_chart, gap_share_chart, gap_trend_chart
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import (
@@ -98,5 +100,12 @@ def gaps(res: EvaluationResult) -> Section:
             f"an FSM gap {abs(diff):.1f} points {'smaller' if diff < 0 else 'larger'} "
             f"than schools with under 5% (95% CI {lo:.1f} to {hi:.1f}); the published pattern is "
             "about 10 points smaller.")
-        parts.append(gap_share_chart(g.share, t, measure_name=res.plan.label(g.measure)))
+        # a school's pooled rates follow the tables' rule (a rate giving fewer than t pupils
+        # reaching the measure, or not, none included, is withheld): such a school is not drawn
+        hidden = None
+        if g.measure in THRESHOLDS:
+            pooled = rates_revealing_counts(g.share.schools, RATE_SIZES[:2], ["gap"], t)
+            hidden = pd.Series(pooled["gap"], index=g.share.schools.index)
+        parts.append(gap_share_chart(g.share, t, measure_name=res.plan.label(g.measure),
+                                     hidden=hidden))
     return Section("FSM gaps and trends", "gaps", parts)
