@@ -49,7 +49,7 @@ endif
 override SEED := $(SEED_RAW)
 DATA_STAMP := $(if $(filter data/synthetic/default,$(DATA_DIR)),data/synthetic/default/meta.json,$(call make_escape,$(wildcard $(call make_escape,$(DATA_DIR))/schools.*)))
 REPORTS := reports
-# the output checker's logs (ACRO's format): for the checker, never released with the reports
+# the output checker's logs (ACRO's format), under checker/: for the checker, never released
 CHECKER := checker
 NOTEBOOKS := notebooks
 LIB_DEPS := $(shell find evaluation -name '*.py' -o -name '*.j2' -o -name '*.csv' -o -name '*.json' | sort) analysis.yml $(ENV_STAMP)
@@ -118,18 +118,18 @@ check: $(ENV_STAMP) $(DATA_STAMP) ## read and check the data set (DATA=<dir>) an
 # Every core by default (one warm kernel per worker process), or a Dask cluster with
 # SCHEDULER=...; a report whose inputs and code are unchanged is not rendered again.
 reports: $(ENV_STAMP) $(DATA_STAMP) ## render every changed report in parallel on every core (SCHEDULER=<addr>: on Dask) and the index
-	@EVALUATION_CHECKER_DIR='$(CURDIR)/$(CHECKER)' $(PY) -m evaluation build --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
+	@$(PY) -m evaluation build --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
 	  --reports '$(REPORTS)' --scheduler "$$SCHEDULER_ADDR"
 	@$(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports '$(REPORTS)'
 
 school-reports: $(ENV_STAMP) ## one report per school of the national KS4 table (PUBLISHED=<dir>) and a searchable index
-	@EVALUATION_CHECKER_DIR='$(CURDIR)/$(CHECKER)' $(PY) -m evaluation schools --published "$$PUBLISHED_DIR" --reports '$(REPORTS)/schools' \
+	@$(PY) -m evaluation schools --published "$$PUBLISHED_DIR" --reports '$(REPORTS)/schools' \
 	  --scheduler "$$SCHEDULER_ADDR" --limit "$${SCHOOLS_LIMIT:-0}"
 
 # Exits non-zero when the report fails (its error page and the index still say why).
 report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<cluster name>"
 	@test -n "$$CLUSTER_NAME" || { echo 'usage: make report CLUSTER="<cluster name>"'; exit 2; }
-	@rc=0; EVALUATION_CHECKER_DIR='$(CURDIR)/$(CHECKER)' $(PY) -m evaluation render --cluster "$$CLUSTER_NAME" --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" \
+	@rc=0; $(PY) -m evaluation render --cluster "$$CLUSTER_NAME" --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" \
 	  --seed $(SEED) --reports '$(REPORTS)' || rc=$$?; \
 	  if [ $$rc -ne 2 ]; then $(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
 	  --reports '$(REPORTS)' || true; fi; exit $$rc
@@ -150,6 +150,6 @@ bench: $(ENV_STAMP) $(DATA_STAMP) ## benchmarks: matching vs peers, simulation s
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean: ## remove generated data, reports and caches
-	rm -rf $(REPORTS)/schools $(REPORTS)/html $(REPORTS)/_executed $(REPORTS)/records $(REPORTS)/logs \
+	rm -rf $(REPORTS)/_shared $(REPORTS)/schools $(REPORTS)/html $(REPORTS)/_executed $(REPORTS)/records $(REPORTS)/logs \
 	  $(REPORTS)/index.html $(CHECKER) data/synthetic .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

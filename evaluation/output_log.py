@@ -1,7 +1,7 @@
 """The output checker's log of a report, in ACRO's format (``results.json`` plus one CSV per table).
 
 The log is for the output checker and is never released: it is written outside the reports'
-folder (:func:`checker_dir`; ``make`` writes it to ``checker/``).
+folder (:func:`checker_dir`: the project's ``checker/``).
 
 ACRO (the SACRO project's output-checking package) writes, at ``acro.finalise(path, "json")``,
 a ``results.json`` holding ``version``, ``tool`` and ``results``: one record per output with
@@ -50,8 +50,8 @@ TOOL = {"@type": "SoftwareApplication", "name": "evaluation (ACRO rules)",
 _CONTEXT = "https://w3id.org/statbarnsdc#"
 
 
-#: The environment variable naming the folder of every report's log (``make`` sets
-#: ``checker/``); without it, the folder beside the reports' named ``<reports>-checker``.
+#: The environment variable naming the folder of every report's log; without it, the
+#: project's ``checker/`` (:func:`checker_dir`).
 CHECKER_ENV = "EVALUATION_CHECKER_DIR"
 
 
@@ -60,21 +60,31 @@ def checker_dir(reports_dir: str | Path) -> Path:
 
     The log is for the output checker, not for release: it names the rule that hid each
     cell, so it tells a small count from the counts hidden to protect it (ninth review of
-    issue 14). It is kept out of the folder a reader is given.
+    issue 14). For reports inside the project (``reports/``, ``reports/schools/``) it is the
+    project's ``checker/`` with the same sub-path; elsewhere the folder beside the reports'
+    named ``<reports>-checker``; ``EVALUATION_CHECKER_DIR`` names another.
 
     Examples
     --------
     >>> import os
+    >>> from evaluation import config
     >>> old = os.environ.pop(CHECKER_ENV, None)
-    >>> checker_dir("out/reports").as_posix()
-    'out/reports-checker'
+    >>> checker_dir(config.REPORTS_DIR / "schools").relative_to(config.PROJECT_ROOT).as_posix()
+    'checker/reports/schools'
+    >>> checker_dir("/srv/out/reports").as_posix()
+    '/srv/out/reports-checker'
     >>> if old is not None:
     ...     os.environ[CHECKER_ENV] = old
     """
+    from evaluation import config
+
     where = os.environ.get(CHECKER_ENV)
     if where:
         return Path(where)
-    reports_dir = Path(reports_dir)
+    reports_dir = Path(reports_dir).resolve()
+    root = config.PROJECT_ROOT.resolve()
+    if reports_dir.is_relative_to(root) and reports_dir != root:
+        return root / "checker" / reports_dir.relative_to(root)
     return reports_dir.parent / f"{reports_dir.name}-checker"
 
 
@@ -84,9 +94,10 @@ def log_dir(slug: str, reports_dir: str | Path) -> Path:
     Examples
     --------
     >>> import os
+    >>> from evaluation import config
     >>> old = os.environ.pop(CHECKER_ENV, None)
-    >>> log_dir("overall", "reports").as_posix()
-    'reports-checker/overall'
+    >>> log_dir("overall", config.REPORTS_DIR).relative_to(config.PROJECT_ROOT).as_posix()
+    'checker/reports/overall'
     >>> if old is not None:
     ...     os.environ[CHECKER_ENV] = old
     """

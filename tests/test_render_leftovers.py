@@ -40,3 +40,28 @@ def test_the_checker_log_is_written_outside_the_reports_folder(tmp_path, monkeyp
     assert not list(out.rglob("results.json"))
     assert not [p for p in out.rglob("*") if p.is_file() and "SecondarySuppression"
                 in p.read_text(errors="ignore")]
+
+
+def test_the_shared_results_live_outside_the_reports_and_go_when_the_build_ends(tmp_path,
+                                                                                 monkeypatch):
+    """Tenth review of issue 14: the results the workers share (every linked count, small
+    ones included, unsuppressed) were pickled under ``reports/_shared`` and published with the
+    reports. They go to a private folder of the build, removed when it ends; a folder an
+    earlier build left under the reports is removed too."""
+    import os
+
+    from evaluation.engine.build import build
+    from evaluation.shared import SHARED_ENV
+
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    pub, _ = small_published(tmp_path / "pub", 1)
+    specs = school_specs(pub)
+    out = tmp_path / "out"
+    (out / "_shared" / "old").mkdir(parents=True)
+    (out / "_shared" / "old" / "linked-x.pickle").write_bytes(b"counts")
+    seen = []
+    build(specs, out, progress=False, workers=1,
+          on_done=lambda rec: seen.append(os.environ.get(SHARED_ENV)))
+    assert seen and seen[0] and not seen[0].startswith(str(out))
+    assert not os.path.exists(seen[0]) and SHARED_ENV not in os.environ
+    assert not list(out.rglob("*.pickle")) and not (out / "_shared").exists()

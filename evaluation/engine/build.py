@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -238,8 +240,11 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
     commit = os.environ.get(COMMIT_ENV)
     os.environ[COMMIT_ENV] = commit or git_commit()   # read once: one label per build
     shared = os.environ.get(SHARED_ENV)
-    os.environ[SHARED_ENV] = str(_shared_folder(Path(shared) if shared else
-                                                reports_dir / "_shared", notebooks_dir))
+    # the shared results hold every linked count unsuppressed: never under the reports'
+    # folder (tenth review of issue 14), in a private folder of this build, removed after it
+    scratch = None if shared else tempfile.mkdtemp(prefix="evaluation-shared-")
+    shutil.rmtree(reports_dir / "_shared", ignore_errors=True)   # where earlier builds put it
+    os.environ[SHARED_ENV] = str(_shared_folder(Path(shared or scratch), notebooks_dir))
     try:
         if scheduler is not None:
             from evaluation.engine.dask import run_on_cluster
@@ -253,6 +258,7 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
             os.environ.pop(COMMIT_ENV, None)
         if shared is None:
             os.environ.pop(SHARED_ENV, None)
+            shutil.rmtree(scratch, ignore_errors=True)
         # a worker killed mid-render (a lost Dask worker) may leave its half-written notebook
         # after the report's re-run has finished: once the build is over, any is an orphan
         for s in todo:
@@ -277,8 +283,6 @@ def _shared_folder(root: Path, notebooks_dir: Path) -> Path:
     tag = hashlib.sha256(f"{code_hash(notebooks_dir)}-{libs}".encode()).hexdigest()[:16]
     folder = root / tag
     if root.is_dir():
-        import shutil
-
         for old in root.iterdir():
             if old != folder and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
