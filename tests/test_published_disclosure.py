@@ -105,3 +105,22 @@ def test_no_rate_of_0_or_100_percent_says_every_pupil_of_a_group_shares_it():
     res = evaluate_school("100193", plan, data=data)
     html = "".join(s._repr_html_() for s in sections(res, "school"))
     assert "100.0" not in html and "100%" not in html
+
+
+def test_a_withheld_gap_is_not_placed_among_the_shown_ones_by_its_value(report):
+    """Tenth review: "every school, widest gap first" sorted on the true gap, withheld ones
+    included, so each withheld gap lay between its shown neighbours (St Andrew's, LA 936,
+    between two rows of 21.0, was exactly 21). Shown gaps come first, widest first; then the
+    withheld ones, by name."""
+    _plan, _res, secs = report
+    section = next(s for s in secs if s.anchor == "distribution")
+    table = next(p.frame for p in section.parts
+                 if hasattr(p, "frame") and "Group pupils" in p.frame)
+    col = "Gap (pp)" if "Gap (pp)" in table else "Gap (points)"
+    hidden = (table[col] == "c").to_numpy()
+    assert hidden.any() and not hidden[:hidden.argmax()].any()          # one block, at the end
+    assert hidden[hidden.argmax():].all()
+    shown = table.loc[~hidden, col].map(_number).dropna().to_numpy()
+    assert (np.diff(shown) <= 0).all()
+    names = table.loc[hidden, "Name"].tolist()
+    assert names == sorted(names)
