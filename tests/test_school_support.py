@@ -206,3 +206,50 @@ def test_two_schools_rates_follow_the_disclosure_rules(panel):
     words = lxml_html.fromstring(findings(view)._repr_html_()).text_content()
     assert "to 0%" not in words and "a withheld figure" in words
     assert re.search(r"all schools \d+% to \d+%", words)
+
+
+@pytest.mark.parametrize("urns", [("101813", "134199"), ("136333", "137727")])
+def test_estimates_and_balance_withhold_what_the_trends_table_withholds(panel, urns):
+    """Tenth review of issue 14: with two supported schools the balance table's mean FSM rate
+    of 2014 was 0.00 (both schools 0%: 0 of 42 FSM pupils, withheld in the trends table) or
+    100.00 in 2013, and the event-study rows gave the same figures back. Every figure resting
+    on a withheld trends figure is withheld: balance rows, estimates, the event chart, the
+    findings, the summary and the index."""
+    from lxml import html as lxml_html
+
+    from evaluation.report.published_summary import support_summary
+    from evaluation.report.school_support import (
+        estimates,
+        findings,
+        index_record,
+        matching,
+        support_withheld,
+        trend_hidden,
+    )
+    from evaluation.results import SupportResult
+
+    r = school_support(panel, list(urns), 2015)
+    source = published_sources(real_dir())["research-ks4-2013-2015-national"]
+    view = SupportResult(r, source, (), load_plan())
+    t, hidden = r.trends, trend_hidden(view)
+    pair = t["group"].isin(["supported", "comparison"])
+    assert (hidden.loc[pair, "rate_fsm"] & t.loc[pair, "rate_fsm"].notna()).any()
+    assert support_withheld(view, "rate_fsm")
+    balance = next(p.frame for p in matching(view).parts if hasattr(p, "frame"))
+    checked = 0
+    for col, words in (("rate_fsm", "FSM pupils with"), ("rate_all", "all pupils with"),
+                       ("gap", "FSM gap")):
+        for year in t.loc[pair & hidden[col] & t[col].notna(), "year"].unique():
+            rows = balance[balance["matched on"].str.startswith(words)
+                           & balance["matched on"].str.endswith(f", {year}")]
+            assert (rows["supported schools (mean)"] == "c").all(), (col, year)
+            checked += len(rows)
+    assert checked, balance["matched on"].tolist()
+    section = estimates(view)
+    table = next(p.frame for p in section.parts if hasattr(p, "frame"))
+    fsm = table["outcome"].str.startswith("FSM (ever-6)")
+    assert fsm.any() and (table.loc[fsm, "estimate"] == "c").all()
+    assert not [p for p in section.parts if hasattr(p, "figure")]    # no event chart
+    words = " ".join(lxml_html.fromstring(x._repr_html_()).text_content()
+                     for x in (findings(view), support_summary(view)))
+    assert "withheld" in words and "DiD withheld" in index_record(view)["headline"]

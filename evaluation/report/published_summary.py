@@ -15,6 +15,7 @@ import pandas as pd
 from evaluation.gaps.published import RANDOM_EFFECTS
 from evaluation.report.display import Section
 from evaluation.report.glossary import _Terms
+from evaluation.report.school_support import support_withheld
 from evaluation.report.tables import threshold
 
 #: Why a descriptive report carries no padlocks (the EEF scale rates impact evaluations).
@@ -90,7 +91,10 @@ def support_summary(res) -> Section:
     last = int(t["year"].max())
     sup = t[(t["group"] == "supported") & (t["year"] == last)]
     es = r.estimates.get("rate_fsm")
-    if es is not None:
+    if es is not None and support_withheld(res, "rate_fsm"):
+        head = ("The change after support for FSM pupils is withheld: it would give away a "
+                "figure resting on fewer pupils than the disclosure threshold.")
+    elif es is not None:
         d = es.did
         head = ("After support, the share of FSM pupils in the supported schools with 5 or "
                 "more GCSEs at A*-C including English and maths changed by "

@@ -45,6 +45,29 @@ def trend_hidden(res: SupportResult) -> pd.DataFrame:
     return out
 
 
+#: The trends column each estimated outcome and each matching variable rests on (its name).
+_COLUMN = {name: name for name in OUTCOMES}
+
+
+def support_withheld(res: SupportResult, column: str, year: int | None = None) -> bool:
+    """Whether figures resting on a trends column (of one year, or any) are withheld.
+
+    The estimates of an outcome, and the balance of a matching variable, are made from the
+    same schools' figures as the trends table's supported and comparison rows: where the
+    table withholds one of those figures (a rate resting on, or giving, fewer than the
+    threshold's pupils, 0% or 100% included), they would give it back (tenth review of
+    issue 14: with two supported schools, a balance mean of 0.00 gave the 0 of 42 FSM pupils
+    behind a withheld 0% rate). Columns the trends table does not have are never withheld.
+    """
+    t = res.result.trends
+    if column not in t:
+        return False
+    rows = t["group"].isin(["supported", "comparison"]) & t[column].notna()
+    if year is not None:
+        rows &= t["year"] == year
+    return bool(trend_hidden(res).loc[rows, column].any())
+
+
 def _rate_words(t, hidden, group, year) -> str:
     row = t.index[(t["group"] == group) & (t["year"] == year)]
     if not len(row) or hidden.loc[row[0], "rate_fsm"] or pd.isna(t.loc[row[0], "rate_fsm"]):
@@ -69,7 +92,11 @@ def findings(res: SupportResult) -> Section:
             f"support ({', '.join(str(y) for y in years if y < result.support_year)}). Their "
             f"FSM pupils' rate went from {went('supported')} (comparison schools "
             f"{went('comparison')}; all schools {went('national')}).")
-    if es is not None:
+    if es is not None and support_withheld(res, "rate_fsm"):
+        text += (" The difference-in-differences estimate for FSM pupils is withheld: it "
+                 "would give away a figure resting on fewer pupils than the disclosure "
+                 "threshold.")
+    elif es is not None:
         d = es.did
         pre = es.table[es.table["year"] < result.support_year]
         failed = pre[(pre["lower"] > 0) | (pre["upper"] < 0)]
@@ -135,17 +162,20 @@ def estimates(res: SupportResult) -> Section:
     """Event-study and difference-in-differences estimates per outcome."""
     result = res.result
     rows = []
+    withheld = []
     for outcome, es in result.estimates.items():
         s = es.summary().assign(outcome=OUTCOMES[outcome].removesuffix(" (%)"),
                                 n=es.n_schools)
         rows.append(s)
+        withheld += [support_withheld(res, _COLUMN[outcome])] * len(s)
     t = pd.concat(rows, ignore_index=True)
     t["p"] = p_text(t["p"])
     t["year"] = t["year"].map(lambda y: "" if pd.isna(y) else str(int(y)))
     table = safe_table(res.plan, t[["outcome", "term", "year", "estimate", "lower", "upper",
-                                    "p", "n"]], decimals=2)
+                                    "p", "n"]], decimals=2,
+                       hide=dict.fromkeys(("estimate", "lower", "upper", "p"), withheld))
     parts = [table]
-    if "rate_fsm" in result.estimates:
+    if "rate_fsm" in result.estimates and not support_withheld(res, "rate_fsm"):
         parts.insert(0, event_chart(result.estimates["rate_fsm"], result.support_year))
     return Section("Change against matched comparison schools", "estimates", parts)
 
@@ -155,10 +185,19 @@ def matching(res: SupportResult) -> Section:
     result = res.result
     b = result.balance[["stage", "variable", "mean_treated", "mean_control", "smd",
                         "wwc_band"]].copy()
+    withheld = [_variable_withheld(res, v) for v in b["variable"]]
     b["variable"] = b["variable"].map(variable_label)
     return Section("Matched comparison schools", "matching", [
-        safe_table(res.plan, b, decimals=2, labels=BALANCE_LABELS),
+        safe_table(res.plan, b, decimals=2, labels=BALANCE_LABELS,
+                   hide=dict.fromkeys(("mean_treated", "mean_control", "smd", "wwc_band"),
+                                      withheld)),
         safe_table(res.plan, result.exclusions)])
+
+
+def _variable_withheld(res: SupportResult, name: str) -> bool:
+    """Whether a matching variable ``<trends column>_<year>`` rests on a withheld figure."""
+    base, _, year = name.rpartition("_")
+    return year.isdigit() and base in _COLUMN and support_withheld(res, base, int(year))
 
 
 def source(res: SupportResult) -> Section:
@@ -173,9 +212,11 @@ def index_record(res: SupportResult) -> dict:
     """Return the index page's entry: the FSM-rate difference-in-differences."""
     result = res.result
     fsm = result.estimates["rate_fsm"].did
+    did = ("FSM rate DiD withheld (small groups)" if support_withheld(res, "rate_fsm") else
+           f"FSM rate DiD {fsm['estimate']:+.1f} pp ({fsm['lower']:+.1f} to "
+           f"{fsm['upper']:+.1f})")
     return {"title": res.title, "kind": "published", "phase": res.source.phase,
             "n_schools": result.n_supported + result.n_comparison,
             "headline": (f"{result.n_supported} {result.label.split(' (')[0]} vs "
-                         f"{result.n_comparison} matched: FSM rate DiD {fsm['estimate']:+.1f} pp "
-                         f"({fsm['lower']:+.1f} to {fsm['upper']:+.1f})"),
+                         f"{result.n_comparison} matched: {did}"),
             "status": "ok"}
