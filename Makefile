@@ -74,10 +74,13 @@ help: ## list the targets
 	@echo "  a fresh clone and under 30 s from a warm environment; 'make school-reports' at least"
 	@echo "  1,000 school reports in 10 minutes (measured by 'make bench')."
 
+# --compile-bytecode: every process of a build then imports from .pyc files (where
+# PYTHONDONTWRITEBYTECODE is set, each would compile pandas, scipy, matplotlib ... again)
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
 	.venv/bin/python -m pip install --quiet -c constraints.txt uv
-	.venv/bin/python -m uv pip install --quiet --python .venv/bin/python -c constraints.txt -e '.[dev]' || { \
+	.venv/bin/python -m uv pip install --quiet --compile-bytecode --python .venv/bin/python \
+	  -c constraints.txt -e '.[dev]' || { \
 	  echo "uv could not install from PyPI; installing with pip (slower, follows pip's own configuration)"; \
 	  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'; }
 	touch $@

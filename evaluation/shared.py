@@ -6,10 +6,11 @@ kernel keeps them in memory, but without this module each worker would also comp
 :func:`computed_once` lets the first process compute a result while the others wait for it
 (a file lock), and all read the same file afterwards. The build names the folder in the
 environment variable ``EVALUATION_SHARED_DIR`` (one folder per version of the code and of the
-libraries that compute the results, under the reports folder); outside a build, or where the
+libraries that compute the results); outside a build, or where the
 folder cannot be written, nothing is shared and the result is simply computed. The results
 are unsuppressed (every linked count, small ones included): the build's folder is a private
-temporary one, removed when the build ends, never one under the reports.
+temporary one of the machine that runs it, removed when the build ends, never one under the
+reports (on a Dask cluster each machine's workers share their own).
 """
 
 from __future__ import annotations

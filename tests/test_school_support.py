@@ -253,3 +253,34 @@ def test_estimates_and_balance_withhold_what_the_trends_table_withholds(panel, u
     words = " ".join(lxml_html.fromstring(x._repr_html_()).text_content()
                      for x in (findings(view), support_summary(view)))
     assert "withheld" in words and "DiD withheld" in index_record(view)["headline"]
+
+
+def test_balance_over_fewer_schools_than_the_threshold_is_withheld(panel):
+    """Eleventh review: with two supported schools, the FSM share's mean and SMD (the SD of
+    two values) gave each school's share back, 5.4% and 23.2%; with the trends table's 18
+    FSM pupils of 191 only 8 FSM pupils of 148 fitted. A mean over fewer schools than the
+    threshold is withheld (ACRO's minimum count, counted in schools)."""
+    from lxml import html as lxml_html
+
+    from evaluation.report.school_support import matching
+    from evaluation.results import SupportResult
+
+    r = school_support(panel, ["103009", "137317"], 2015)
+    section = matching(SupportResult(r, None, (), load_plan()))
+    balance = next(p.frame for p in section.parts if hasattr(p, "frame"))
+    for col in ("supported schools (mean)", "standardised mean difference (SMD)"):
+        assert (balance[col] == "c").all(), col
+    assert "fewer than 10 schools" in lxml_html.fromstring(section._repr_html_()).text_content()
+
+
+def test_the_event_chart_draws_the_estimates_as_its_table_shows_them(placebo):
+    """Eleventh review: the event chart drew the raw estimates, finer than the table's two
+    decimals (a figure shows what its table shows, no finer)."""
+    from evaluation.plots.school_support import event_chart
+
+    es = placebo.estimates["rate_fsm"]
+    chart = event_chart(es, 2015)
+    drawn = [y for line in chart.figure.axes[0].get_lines() if line.get_marker() == "o"
+             for y in line.get_ydata()]
+    want = [round(v, 2) for v in es.table["estimate"]]
+    assert sorted(drawn) == sorted([*want, 0.0])

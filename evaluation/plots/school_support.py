@@ -77,7 +77,9 @@ def event_chart(study, support_year: int) -> Chart:
     apply_theme()
     fig = Figure(figsize=FIGSIZE)
     ax = fig.subplots()
-    t = study.table
+    # at the estimates table's two decimals: a figure shows what its table shows, no finer
+    t = study.table.assign(**{c: study.table[c].round(2) for c in ("estimate", "lower",
+                                                                   "upper")})
     ax.errorbar(t["year"], t["estimate"], yerr=[t["estimate"] - t["lower"],
                                                 t["upper"] - t["estimate"]],
                 fmt="o", color=COLOURS["FSM"], capsize=3)

@@ -185,13 +185,21 @@ def matching(res: SupportResult) -> Section:
     result = res.result
     b = result.balance[["stage", "variable", "mean_treated", "mean_control", "smd",
                         "wwc_band"]].copy()
-    withheld = [_variable_withheld(res, v) for v in b["variable"]]
+    # a mean over fewer schools than the threshold, with its SD (in the SMD), gives each
+    # school's figure back (eleventh review: two schools' FSM shares, with the trends
+    # table's pupils, gave 8 FSM pupils of 148): the minimum count applies to the schools
+    few = min(result.n_supported, result.n_comparison) < threshold(res.plan)
+    withheld = [few or _variable_withheld(res, v) for v in b["variable"]]
     b["variable"] = b["variable"].map(variable_label)
-    return Section("Matched comparison schools", "matching", [
-        safe_table(res.plan, b, decimals=2, labels=BALANCE_LABELS,
-                   hide=dict.fromkeys(("mean_treated", "mean_control", "smd", "wwc_band"),
-                                      withheld)),
-        safe_table(res.plan, result.exclusions)])
+    parts = [safe_table(res.plan, b, decimals=2, labels=BALANCE_LABELS,
+                        hide=dict.fromkeys(("mean_treated", "mean_control", "smd", "wwc_band"),
+                                           withheld)),
+             safe_table(res.plan, result.exclusions)]
+    if few:
+        parts.insert(0, Notice(f"Balance is not shown: the groups have fewer than "
+                               f"{threshold(res.plan)} schools, and a mean over so few, with "
+                               "its spread, gives each school's figures back.", "note"))
+    return Section("Matched comparison schools", "matching", parts)
 
 
 def _variable_withheld(res: SupportResult, name: str) -> bool:
