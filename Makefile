@@ -56,6 +56,9 @@ LIB_DEPS := $(shell find evaluation -name '*.py' -o -name '*.j2' -o -name '*.csv
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OMP_NUM_THREADS := 1
+# Python keeps the bytecode of what it imports (.pyc): with PYTHONDONTWRITEBYTECODE set, every
+# process of every build compiled pandas, scipy, matplotlib ... again (a warm build: 8 s more)
+unexport PYTHONDONTWRITEBYTECODE
 export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: help env browser axe data check reports school-reports report lab test lint bench clean
@@ -74,13 +77,10 @@ help: ## list the targets
 	@echo "  a fresh clone and under 30 s from a warm environment; 'make school-reports' at least"
 	@echo "  1,000 school reports in 10 minutes (measured by 'make bench')."
 
-# --compile-bytecode: every process of a build then imports from .pyc files (where
-# PYTHONDONTWRITEBYTECODE is set, each would compile pandas, scipy, matplotlib ... again)
 .venv/.installed: pyproject.toml constraints.txt
 	python3 -m venv .venv
 	.venv/bin/python -m pip install --quiet -c constraints.txt uv
-	.venv/bin/python -m uv pip install --quiet --compile-bytecode --python .venv/bin/python \
-	  -c constraints.txt -e '.[dev]' || { \
+	.venv/bin/python -m uv pip install --quiet --python .venv/bin/python -c constraints.txt -e '.[dev]' || { \
 	  echo "uv could not install from PyPI; installing with pip (slower, follows pip's own configuration)"; \
 	  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'; }
 	touch $@
