@@ -45,10 +45,6 @@ def trend_hidden(res: SupportResult) -> pd.DataFrame:
     return out
 
 
-#: The trends column each estimated outcome and each matching variable rests on (its name).
-_COLUMN = {name: name for name in OUTCOMES}
-
-
 def support_withheld(res: SupportResult, column: str, year: int | None = None) -> bool:
     """Whether figures resting on a trends column (of one year, or any) are withheld.
 
@@ -167,7 +163,7 @@ def estimates(res: SupportResult) -> Section:
         s = es.summary().assign(outcome=OUTCOMES[outcome].removesuffix(" (%)"),
                                 n=es.n_schools)
         rows.append(s)
-        withheld += [support_withheld(res, _COLUMN[outcome])] * len(s)
+        withheld += [support_withheld(res, outcome)] * len(s)   # named as its trends column
     t = pd.concat(rows, ignore_index=True)
     t["p"] = p_text(t["p"])
     t["year"] = t["year"].map(lambda y: "" if pd.isna(y) else str(int(y)))
@@ -205,7 +201,7 @@ def matching(res: SupportResult) -> Section:
 def _variable_withheld(res: SupportResult, name: str) -> bool:
     """Whether a matching variable ``<trends column>_<year>`` rests on a withheld figure."""
     base, _, year = name.rpartition("_")
-    return year.isdigit() and base in _COLUMN and support_withheld(res, base, int(year))
+    return year.isdigit() and base in OUTCOMES and support_withheld(res, base, int(year))
 
 
 def source(res: SupportResult) -> Section:
