@@ -201,8 +201,10 @@ def _analysed_at_most(sample, ph_pupils, in_phase, clusters, phase, at_most):
 
     Where every pupil a school gives the analysis is of the gap table's (latest) year with
     the gap measure observed, its EM and comparison pupils together are at most the table's
-    FSM and non-FSM pupils of the school. Its comparison pupils are published for no school,
-    only summed over a scope; what the bound says about published counts is then exactly:
+    FSM and non-FSM pupils of the school (and, over a scope, those reaching the gap measure,
+    or not, at most the schools' reaching it, or not). Its comparison pupils are published
+    for no school, only summed over a scope; what the bound says about published counts is
+    then exactly:
     a school's EM pupils are at most its pupils in the table, and a scope's EM and
     comparison pupils together at most the sum over its schools (where all of them qualify).
     """
@@ -226,6 +228,14 @@ def _analysed_at_most(sample, ph_pupils, in_phase, clusters, phase, at_most):
         if ids and fits.reindex(ids).all():
             at_most.append(([("em", scope, phase), ("comparison", scope, phase)],
                             [k for s in ids for k in size(s)]))
+            # and those reaching the gap measure (or not) at most the schools' (twelfth
+            # review: 114 comparison pupils reaching it beside the schools' 119 left the EM
+            # pupils reaching it in [0, 5])
+            for o in OUTCOMES:
+                at_most.append(([(f"desc_{o}", scope, phase, measure, w)
+                                 for w in ("em", "comparison")],
+                                [(f"school_{o}_{v}", phase, names[sid], year)
+                                 for sid in ids for v in ("fsm", "non_fsm")]))
 
 
 def _tracking_counts(ds, schools, clusters, values, relations, at_most):

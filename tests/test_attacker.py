@@ -409,6 +409,28 @@ def collect_school_bounds(pub, reports, school_phase, cluster_schools, activity_
                            "a school's analysed pupils")
                 pub.bound_by(both, [("school_fsm", phase, name), ("school_non_fsm", phase, name)],
                              "analysed <= the school's pupils of the year with the measure")
+        # over a scope whose schools all qualify, the analysed pupils reaching the gap measure
+        # (or not), EM and comparison, are at most the schools' reaching it (or not) in the
+        # gap-by-school table (twelfth review)
+        qualifies = (data["cohort"] == latest) & data[GAP_MEASURE[phase]].notna()
+        fits = qualifies.groupby(data["school_id"]).all()
+        label = res.plan.label(GAP_MEASURE[phase])
+        for scope, schools in cluster_schools.items():
+            ids = [sid for sid in fits.index if names[sid] in schools
+                   and school_phase.get(names[sid]) == phase]
+            if not ids or not fits[ids].all():
+                continue
+            for o in ("pass", "fail"):
+                both = (f"analysed_{o}", scope, phase)
+                parts = [(f"desc_{o}", scope, phase, label, w) for w in ("em", "comparison")]
+                if not all(p in pub.values for p in parts):
+                    continue
+                pub.values.setdefault(both, HIDDEN)
+                pub.implicit.add(both)
+                pub.relate(both, parts, "a scope's analysed pupils reaching the measure (or not)")
+                pub.bound_by(both, [(f"school_{o}_{v}", phase, names[sid]) for sid in ids
+                                    for v in ("fsm", "non_fsm")],
+                             "analysed reaching <= the schools' reaching it (gap table)")
 
 
 def _rate_count(pub, keys, rate, n, where, step=None):
