@@ -60,6 +60,17 @@ def _text(section):
     return " ".join(out)
 
 
+def _phase_tables(secs, anchor):
+    """Yield (phase, table) for each table of a section, after its "<Phase> phase." line."""
+    phase = None
+    for part in (p for s in secs if s.anchor == anchor for p in s.parts):
+        m = re.match(r"(Primary|Secondary) phase\.", part if isinstance(part, str) else "")
+        if m:
+            phase = m.group(1).lower()
+        if isinstance(part, SafeTable) and phase is not None:
+            yield phase, part
+
+
 def _parse_effect(text):
     m = re.fullmatch(rf"({NUM}) \(({NUM}) to ({NUM})\)", text)
     return tuple(float(v) for v in m.groups()) if m else None
@@ -386,14 +397,7 @@ def test_no_model_note_speaks_for_an_outcome_whose_counts_are_withheld(built):
     labels = {o["label"]: o["name"] for ph in plan.raw["outcomes"].values() for o in ph}
     n = 0
     for name, (res, secs) in reports.items():
-        parts = [p for s in secs if s.anchor == "sensitivity" for p in s.parts]
-        phase = None
-        for part in parts:
-            m = re.match(r"(Primary|Secondary) phase\.", part if isinstance(part, str) else "")
-            if m:
-                phase = m.group(1).lower()
-            if not isinstance(part, SafeTable) or phase is None:
-                continue
+        for phase, part in _phase_tables(secs, "sensitivity"):
             for r in part.frame.to_dict("records"):
                 if outcome_withheld(res, phase, labels[r["Outcome"]]):
                     assert r["Note"] in (marker, ""), (name, phase, r["Outcome"], r["Note"])
@@ -429,17 +433,7 @@ def test_sensitivity_notes_withhold_what_the_impact_section_withholds(built):
     marker = plan.raw["disclosure"]["marker"]
     checked = 0
     for name, (res, secs) in reports.items():
-        section = next((s for s in secs if s.anchor == "sensitivity"), None)
-        if section is None:            # the overall report's only
-            continue
-        phase = None
-        parts = section.parts
-        for part in parts:
-            m = re.match(r"(Primary|Secondary) phase\.", part if isinstance(part, str) else "")
-            if m:
-                phase = m.group(1).lower()
-            if not isinstance(part, SafeTable) or phase is None:
-                continue
+        for phase, part in _phase_tables(secs, "sensitivity"):   # the overall report's only
             pe = res.phases[phase]
             if not withheld_outcomes(res, pe.impact.table(), phase):
                 continue
