@@ -135,6 +135,20 @@ def gap_table(res: PublishedResult, table: pd.DataFrame) -> SafeTable:
                       hide={c: v for c, v in hide.items() if c in table})
 
 
+def _gap_columns(res: PublishedResult) -> pd.DataFrame:
+    """Return the gaps table with the columns a reader is shown (those with any value)."""
+    gaps = res.report.gaps
+    cols = [c for c in GAP_LABELS if c in gaps.table.columns
+            and (c not in NUMERIC or gaps.table[c].notna().any())]
+    return gaps.table[cols]
+
+
+def _gap_hidden(res: PublishedResult) -> pd.DataFrame:
+    """Return which cells of the gaps table are hidden, indexed like it (any row order)."""
+    table = _gap_columns(res)
+    return hidden_flags(gap_table(res, table), table)
+
+
 def _distribution_table(res: PublishedResult) -> tuple[pd.DataFrame, SafeTable]:
     """Every unit, widest shown gap first, then those whose gap is withheld, by name.
 
@@ -142,11 +156,8 @@ def _distribution_table(res: PublishedResult) -> tuple[pd.DataFrame, SafeTable]:
     between its neighbours' (tenth review of issue 14: 1,541 of 2,664 withheld destination
     gaps were pinned exactly).
     """
-    gaps = res.report.gaps
-    cols = [c for c in GAP_LABELS if c in gaps.table.columns
-            and (c not in NUMERIC or gaps.table[c].notna().any())]
-    table = gaps.table[cols]
-    withheld = hidden_flags(gap_table(res, table), table)["gap"]
+    table = _gap_columns(res)
+    withheld = _gap_hidden(res)["gap"]
     table = pd.concat([
         table[~withheld].sort_values("gap", ascending=False, na_position="last"),
         table[withheld].sort_values("name", kind="stable")])
@@ -263,7 +274,7 @@ def slope(res: PublishedResult) -> Section:
     return Section("Gap against the share of disadvantaged pupils", "share",
                    ["The source documents claim that schools with more FSM pupils have smaller "
                     "gaps (a negative slope).", text,
-                    gap_share_chart(g, s, hidden=hidden_flags(*_distribution_table(res)[::-1]),
+                    gap_share_chart(g, s, hidden=_gap_hidden(res),
                                     threshold=threshold(res.plan))])
 
 
