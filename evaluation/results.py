@@ -573,7 +573,7 @@ def evaluate_published(source: str, plan: Plan, directory=None) -> PublishedResu
     --------
     >>> evaluate_published("dfe-ks2-2019-la850", load_plan())  # doctest: +SKIP
     """
-    return PublishedResult(published_report(source, directory), plan)
+    return PublishedResult(published_report(source, directory, plan.threshold), plan)
 
 
 @dataclass(frozen=True)

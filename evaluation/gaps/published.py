@@ -14,6 +14,7 @@ from statsmodels.regression.linear_model import WLS, RegressionResultsWrapper
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.tools import add_constant
 
+from evaluation.disclosure import rates_revealing_counts
 from evaluation.exceptions import DataError, NotEstimableError
 from evaluation.io.dfe import (
     EESTable,
@@ -49,6 +50,48 @@ UNIT_COLUMNS = ["unit", "name", "level", "n_group", "n_other", "rate_group", "ra
 #: files without cohort counts: no sampling variance can be known).
 RANDOM_EFFECTS = "random effects (DerSimonian-Laird)"
 EQUAL_WEIGHTS = "units weighted equally (no cohort counts or a mean score: no sampling variance)"
+#: (rate, group size) of each group of a unit: a rate of n pupils gives a count.
+RATE_SIZES = (("rate_group", "n_group"), ("rate_other", "n_other"))
+
+
+def gaps_withheld(table: pd.DataFrame, threshold: int, unit: str = "pp") -> pd.Series:
+    """Whether each unit's gap is withheld: the one rule of every report of published gaps.
+
+    A group of 1 to ``threshold - 1`` pupils, or (percentages) a rate giving fewer than
+    ``threshold`` pupils reaching the measure, or not, withholds the unit's rates and gap
+    (:func:`evaluation.disclosure.rates_revealing_counts`). A unit without counts (a file
+    that publishes none) is judged by nothing it does not publish.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``n_group, n_other, rate_group, rate_other`` per unit (:attr:`UnitGaps.table`).
+    threshold : int
+        The disclosure threshold.
+    unit : str
+        ``"pp"`` (rates: their counts are checked) or ``"points"``.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, indexed like ``table``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n_group": [24, 30, 5], "rate_group": [50.0, 90.0, 60.0],
+    ...                   "n_other": [100, 100, 100], "rate_other": [80.0, 95.0, 80.0]})
+    >>> gaps_withheld(t, 10).tolist()   # 90% of 30 leaves 3 not reaching it; 5 pupils
+    [False, True, True]
+    """
+    small = pd.Series(False, index=table.index)
+    for _, n in RATE_SIZES:
+        if n in table:
+            size = table[n].astype("float64")
+            small |= (size > 0) & (size < threshold)
+    if unit == "pp" and "rate_group" in table:
+        small |= np.asarray(rates_revealing_counts(table, RATE_SIZES, ["rate_group"],
+                                                   threshold)["rate_group"], dtype=bool)
+    return small
 
 
 def _tidy_html(title: str, frame: pd.DataFrame) -> str:
@@ -91,6 +134,12 @@ class UnitGaps:
     share_label : str
         What ``share`` is when not the file's own share of the group (e.g. the census's
         FSM-ever share); empty otherwise.
+    threshold : int or None
+        The disclosure threshold the summary was made safe for (:meth:`withholding`); None
+        for a summary of every unit with both figures.
+    left_out : int
+        Units with both figures left out of the summary: their gaps are withheld and, being
+        fewer than ``threshold``, a summary of them with the shown ones would give one away.
 
     Examples
     --------
@@ -114,6 +163,8 @@ class UnitGaps:
     unit: str = "pp"
     method: str = RANDOM_EFFECTS
     share_label: str = ""
+    threshold: int | None = None
+    left_out: int = 0
 
     @property
     def unit_words(self) -> str:
@@ -125,6 +176,96 @@ class UnitGaps:
         """Units with both rates published."""
         return self.table[self.table["gap"].notna()]
 
+    @property
+    def summarised(self) -> pd.DataFrame:
+        """Units the summary, the slope and the headline rest on (see :meth:`withholding`)."""
+        if not self.left_out:
+            return self.estimable
+        d = self.estimable
+        return d[~gaps_withheld(d, self.threshold, self.unit)]
+
+    def withholding(self, threshold: int) -> UnitGaps:
+        """Return the gaps with a summary that cannot give a withheld gap away.
+
+        Every summary (mean and interval, median, quartiles, spread, counts, the slope) rests
+        on many units, so it hides any one of them, unless only a few gaps are withheld:
+        with 1 to ``threshold - 1`` withheld, the summary less the shown gaps would rest on
+        those few (one, when one: its gap back by subtraction). Then the summary is fitted
+        again on the shown gaps only and :attr:`left_out` counts the others; otherwise
+        (none withheld, or ``threshold`` or more) nothing changes.
+
+        Parameters
+        ----------
+        threshold : int
+            The disclosure threshold.
+
+        Returns
+        -------
+        UnitGaps
+
+        Raises
+        ------
+        NotEstimableError
+            Fewer than 2 gaps are left to summarise.
+
+        Examples
+        --------
+        >>> from evaluation.io.dfe import FIXTURES, read_performance_tables
+        >>> g = unit_gaps(read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv"))
+        >>> g.withholding(5).left_out, len(g.withholding(5).summarised)  # 75% of 8: 2 not
+        (1, 2)
+        """
+        withheld = gaps_withheld(self.estimable, threshold, self.unit)
+        n_withheld = int(withheld.sum())
+        if n_withheld == 0 or n_withheld >= threshold:
+            return replace(self, threshold=threshold, left_out=0)
+        keep = self.table["gap"].notna() & ~gaps_withheld(self.table, threshold, self.unit)
+        if keep.sum() < 2:
+            raise NotEstimableError(
+                f"{int(keep.sum())} {self.unit_plural} with a gap that can be shown (of "
+                f"{len(self.estimable)} with both figures; {n_withheld} rest on fewer than "
+                f"{threshold} pupils): too few for a summary that gives none of them away")
+        if self.method == RANDOM_EFFECTS:
+            table, tau, mean, se = _with_intervals(self.table, keep)
+            lower, upper = mean - 1.959964 * se, mean + 1.959964 * se
+        else:
+            table, tau, mean, lower, upper = _equal_weights(self.table, keep)
+        return replace(self, table=table[[*UNIT_COLUMNS, "_var"]], tau=tau, mean=mean,
+                       mean_lower=lower, mean_upper=upper, threshold=threshold,
+                       left_out=n_withheld)
+
+    def pupil_totals(self) -> tuple[float, float]:
+        """Group and other pupils of the summarised units; NaN where a total is not shown.
+
+        NaN when the file gives no counts, or when the total, less the counts a table shows,
+        would narrow a hidden count (1 to ``threshold - 1``) below that range: ``h`` hidden
+        counts summing to ``r`` leave each anywhere in it only when
+        ``threshold + h - 2 <= r <= (threshold - 1) * (h - 1) + 1`` (never for one).
+
+        Examples
+        --------
+        >>> t = pd.DataFrame({"n_group": [7, 40, 50], "n_other": [60, 70, 80],
+        ...                   "rate_group": [50.0] * 3, "rate_other": [50.0] * 3,
+        ...                   "gap": [0.0] * 3})
+        >>> g = UnitGaps(t, t, "FSM", "school", "", "schools", 0.0, 0.0, 0.0, 0.0,
+        ...              threshold=10)
+        >>> g.pupil_totals()      # 97 less the shown 40 and 50 would give the 7 back
+        (nan, 210.0)
+        """
+        d = self.summarised
+        totals = []
+        for col in ("n_group", "n_other"):
+            n = d[col].astype("float64") if col in d else pd.Series(np.nan)
+            total = float(n.sum()) if len(n) and n.notna().all() else np.nan
+            if self.threshold and np.isfinite(total):
+                t = self.threshold
+                hidden = n[(n > 0) & (n < t)]
+                h, r = len(hidden), float(hidden.sum())
+                if h and not t + h - 2 <= r <= (t - 1) * (h - 1) + 1:
+                    total = np.nan
+            totals.append(total)
+        return totals[0], totals[1]
+
     def status_counts(self) -> pd.DataFrame:
         """Units per publication status (nothing dropped: the counts add up to every unit)."""
         counts = self.table["status"].value_counts().rename_axis("status")
@@ -132,12 +273,17 @@ class UnitGaps:
 
     def summary(self) -> pd.DataFrame:
         """Distribution of the gaps: counts, mean with interval, median, quartiles, spread."""
-        g, u = self.estimable["gap"], self.unit
+        g, u = self.summarised["gap"], self.unit
         weighted = self.method == RANDOM_EFFECTS
         rows = [
             (f"{self.unit_plural} in the file", len(self.table)),
             (f"{self.unit_plural} with both {'rates' if u == 'pp' else 'figures'} published",
-             len(g)),
+             len(self.estimable)),
+        ]
+        if self.left_out:
+            rows.append((f"{self.unit_plural} left out of the summary (gap withheld)",
+                         self.left_out))
+        rows += [
             (f"random-effects mean gap ({u})" if weighted
              else f"mean gap, {self.unit_plural} weighted equally ({u})", self.mean),
             ("95% interval, lower", self.mean_lower),
@@ -152,7 +298,7 @@ class UnitGaps:
         rows.append((f"{self.unit_plural} with group behind (gap > 0)", int((g > 0).sum())))
         if weighted:
             rows.append((f"{self.unit_plural} whose interval is above 0",
-                         int((self.estimable["gap_lower"] > 0).sum())))
+                         int((self.summarised["gap_lower"] > 0).sum())))
         return pd.DataFrame(rows, columns=["statistic", "value"])
 
     def _repr_html_(self) -> str:
@@ -509,8 +655,9 @@ def gap_vs_share(gaps: UnitGaps, alpha: float = 0.05) -> GapSlope:
     Parameters
     ----------
     gaps : UnitGaps
-        From :func:`unit_gaps`; units without both rates are not in the fit (they are counted
-        in ``gaps.status_counts()``).
+        From :func:`unit_gaps`; the fit rests on ``gaps.summarised`` (units without both
+        rates are counted in ``gaps.status_counts()``, withheld ones left out in
+        ``gaps.left_out``).
     alpha : float
         1 - confidence level.
 
@@ -525,7 +672,7 @@ def gap_vs_share(gaps: UnitGaps, alpha: float = 0.05) -> GapSlope:
     >>> gap_vs_share(g).n
     3
     """
-    d = gaps.estimable.dropna(subset=["share"])
+    d = gaps.summarised.dropna(subset=["share"])
     if len(d) < 3:
         raise NotEstimableError(f"gap_vs_share needs at least 3 units with gap and share; "
                                 f"got {len(d)}")
@@ -598,7 +745,7 @@ class PublishedGapReport:
         g = self.gaps
         who = g.group[0].upper() + g.group[1:]
         return (f"{who} pupils {g.mean:.1f} {g.unit} behind others on average across "
-                f"{len(g.estimable):,} {g.unit_plural} (95% CI {g.mean_lower:.1f} to "
+                f"{len(g.summarised):,} {g.unit_plural} (95% CI {g.mean_lower:.1f} to "
                 f"{g.mean_upper:.1f}); slope vs share {self.slope.slope:+.1f} {g.unit} "
                 "per 10 pp")
 
@@ -661,7 +808,8 @@ def year_of(path: str | Path) -> str:
     return single.group(1) if single else Path(path).stem
 
 
-def gap_trend(tables: list[PerformanceTable], measure: str) -> pd.DataFrame:
+def gap_trend(tables: list[PerformanceTable], measure: str,
+              threshold: int | None = None) -> pd.DataFrame:
     """Follow the gap year by year: the school-level summary and each file's national row.
 
     Parameters
@@ -671,11 +819,14 @@ def gap_trend(tables: list[PerformanceTable], measure: str) -> pd.DataFrame:
         each file's year is read from its name (:func:`year_of`).
     measure : str
         The measure's stem (``OVERALL_DESTPER``).
+    threshold : int, optional
+        The disclosure threshold: each year's summary is made safe as the report's own
+        (:meth:`UnitGaps.withholding`), so the year shown in full agrees with its summary.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`TREND_COLUMNS`, sorted by year: ``units`` (schools with both rates), the mean
+        :data:`TREND_COLUMNS`, sorted by year: ``units`` (schools summarised), the mean
         gap across schools with its 95% interval (fitted on schools only, as
         :func:`unit_gaps`), and the file's national row (group and other rates, their gap,
         pupil counts; NaN when the file has none). A year whose file lacks the measure
@@ -691,10 +842,12 @@ def gap_trend(tables: list[PerformanceTable], measure: str) -> pd.DataFrame:
     rows = []
     for table in tables:
         g = unit_gaps(table, measure)
+        if threshold is not None:
+            g = g.withholding(threshold)
         nat = g.reference[g.reference["level"] == "national"]
         first = nat.iloc[0] if len(nat) else pd.Series(dtype=object)
         rows.append({"year": year_of(table.path), "file": Path(table.path).name,
-                     "units": len(g.estimable), "mean": g.mean, "mean_lower": g.mean_lower,
+                     "units": len(g.summarised), "mean": g.mean, "mean_lower": g.mean_lower,
                      "mean_upper": g.mean_upper,
                      "national_group": first.get("rate_group", np.nan),
                      "national_other": first.get("rate_other", np.nan),
@@ -746,8 +899,8 @@ def _census_share(table: PerformanceTable, column: str, phase: str
     return share, label, ref[UNIT_COLUMNS]
 
 
-def published_report(source: str | PublishedSource,
-                     directory: str | Path | None = None) -> PublishedGapReport:
+def published_report(source: str | PublishedSource, directory: str | Path | None = None,
+                     threshold: int | None = None) -> PublishedGapReport:
     """Read a registered source and compute everything its report shows.
 
     The main file gives the gap per school (or LA). A ``share`` entry of the source
@@ -762,6 +915,9 @@ def published_report(source: str | PublishedSource,
         Slug of a folder in ``directory`` (see :func:`evaluation.io.dfe.published_sources`).
     directory : str or pathlib.Path, optional
         Where the sources live (default :func:`evaluation.config.published_dir`).
+    threshold : int, optional
+        The disclosure threshold the summaries are made safe for
+        (:meth:`UnitGaps.withholding`); None summarises every unit with both figures.
 
     Returns
     -------
@@ -796,6 +952,8 @@ def published_report(source: str | PublishedSource,
         share, share_label, share_refs = _census_share(read[share_at], share_col, source.phase)
     main = [t for i, t in read.items() if i != share_at]
     gaps = unit_gaps(main[0], measure, share, share_label)
+    if threshold is not None:
+        gaps = gaps.withholding(threshold)
     if share_refs is not None and len(share_refs):
         gaps = replace(gaps, reference=pd.concat([gaps.reference, share_refs],
                                                  ignore_index=True))
@@ -806,7 +964,8 @@ def published_report(source: str | PublishedSource,
     else:
         used = set()
     series = [t for t in main if isinstance(t, PerformanceTable)]
-    trend = gap_trend(series, stem) if len(series) > 1 else pd.DataFrame(columns=TREND_COLUMNS)
+    trend = (gap_trend(series, stem, threshold) if len(series) > 1
+             else pd.DataFrame(columns=TREND_COLUMNS))
     used = [c for t in tables for c in t.code_counts["column"].unique()
             if c in used or c.startswith((f"{stem}_all", "Laden_all", "NATden_all", "t_"))]
     codes = pd.concat([t.code_counts.assign(file=Path(t.path).name) for t in tables])

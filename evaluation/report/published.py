@@ -7,8 +7,8 @@ import re
 
 import pandas as pd
 
-from evaluation.disclosure import SafeTable, rates_revealing_counts
-from evaluation.gaps.published import RANDOM_EFFECTS
+from evaluation.disclosure import SafeTable
+from evaluation.gaps.published import RANDOM_EFFECTS, gaps_withheld
 from evaluation.plots.published import (
     dense,
     gap_distribution_chart,
@@ -35,9 +35,8 @@ COUNTS = {"rate_group": "n_group", "rate_other": "n_other",
           "gap_upper": ["n_group", "n_other"], "gap_shrunk": ["n_group", "n_other"],
           # the group's share of the pupils, with the other pupils, gives the group's count
           "share": ["n_group", "n_other"]}
-#: A row's rates and gap are hidden together where a rate of its pupils gives fewer than the
-#: threshold pupils reaching the measure, or not (the rule of every report of the set).
-RATE_SIZES = (("rate_group", "n_group"), ("rate_other", "n_other"))
+#: A row's rates and gap are hidden together where its gap is withheld
+#: (:func:`evaluation.gaps.published.gaps_withheld`, the rule of every report of the set).
 RATE_STATISTICS = ("rate_group", "rate_other", "gap", "gap_lower", "gap_upper", "gap_shrunk")
 
 
@@ -129,10 +128,9 @@ def gap_table(res: PublishedResult, table: pd.DataFrame) -> SafeTable:
     rates, a row's figures where a rate of its pupils gives fewer than the threshold pupils
     reaching the measure or not.
     """
-    hide = (rates_revealing_counts(table, RATE_SIZES, RATE_STATISTICS, threshold(res.plan))
-            if res.report.gaps.unit == "pp" else {})
+    withheld = gaps_withheld(table, threshold(res.plan), res.report.gaps.unit).tolist()
     return safe_table(res.plan, table, _counts(table), labels=_labels(res.report.gaps),
-                      hide={c: v for c, v in hide.items() if c in table})
+                      hide={c: withheld for c in RATE_STATISTICS if c in table})
 
 
 def _gap_columns(res: PublishedResult) -> pd.DataFrame:
@@ -187,19 +185,24 @@ def findings(res: PublishedResult) -> Section:
     """
     g, s = res.report.gaps, res.report.slope
     n, total = len(g.estimable), len(g.table)
+    across = (f"Across the {n:,} {g.unit_plural} that published both figures"
+              if not g.left_out else
+              f"Across the {n - g.left_out:,} {g.unit_plural} whose gaps are shown (of {n:,} "
+              f"that published both figures: the other {g.left_out:,} rest on fewer than "
+              f"{g.threshold} pupils, too few to summarise without giving one away)")
     if g.method == RANDOM_EFFECTS:
         spread = (f"Gaps differ between {g.unit_plural}: the spread of their true gaps "
                   f"(standard deviation) is about {g.tau:.1f} points, once sampling noise in "
                   "small cohorts is allowed for.")
     else:
-        q1, q3 = g.estimable["gap"].quantile([0.25, 0.75])
+        q1, q3 = g.summarised["gap"].quantile([0.25, 0.75])
         spread = (f"Gaps differ between {g.unit_plural}: the middle half lie between {q1:.1f} "
                   f"and {q3:.1f} {g.unit_words}; the file has no cohort counts, so sampling "
                   f"noise cannot be told apart from true differences and every "
                   f"{g.unit_label} counts equally in the mean.")
     sentences = [
-        f"Across the {n:,} {g.unit_plural} that published both figures, {g.group} pupils were "
-        f"on average {g.mean:.1f} {g.unit_words} behind other pupils ({g.measure_label}; 95% CI "
+        f"{across}, {g.group} pupils were on average {g.mean:.1f} {g.unit_words} behind "
+        f"other pupils ({g.measure_label}; 95% CI "
         f"{g.mean_lower:.1f} to {g.mean_upper:.1f}).",
         spread,
         f"For each 10 points more {g.group} pupils{_share_words(g)}, the gap changes "

@@ -35,14 +35,12 @@ class _Box:
         return f'<div class="em-summary">{body}</div>'
 
 
-def _pupils(table: pd.DataFrame, group: str = "disadvantaged") -> str:
-    """Pupils a gap table rests on, in words ("" when the file gives no counts)."""
-    if not {"n_group", "n_other"} <= set(table.columns):
-        return ""
-    n_g, n_o = (table[c].sum(min_count=1) for c in ("n_group", "n_other"))
+def _pupils(gaps) -> str:
+    """Pupils the summary rests on, in words ("" when not shown: ``UnitGaps.pupil_totals``)."""
+    n_g, n_o = gaps.pupil_totals()
     if pd.isna(n_g) or pd.isna(n_o):
         return ""
-    return f"{int(n_g):,} {group} and {int(n_o):,} other pupils"
+    return f"{int(n_g):,} {gaps.group} and {int(n_o):,} other pupils"
 
 
 def gaps_summary(res) -> Section:
@@ -51,8 +49,7 @@ def gaps_summary(res) -> Section:
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> import pandas as pd
-    >>> g = SimpleNamespace(estimable=pd.DataFrame({"n_group": [20, 30], "n_other": [50, 60]}),
+    >>> g = SimpleNamespace(summarised=[1, 2], pupil_totals=lambda: (50, 110), left_out=0,
     ...                     group="FSM", mean=20.0, mean_lower=15.0, mean_upper=25.0,
     ...                     unit_words="percentage points", unit_plural="schools", unit="pp",
     ...                     measure_label="reaching level 4", method="random effects")
@@ -61,11 +58,16 @@ def gaps_summary(res) -> Section:
     True
     """
     g = res.report.gaps
-    n = len(g.estimable)
-    pupils = _pupils(g.estimable, g.group)
+    n = len(g.summarised)
+    pupils = _pupils(g)
     rests = (f"It rests on {n:,} {g.unit_plural} that published both figures"
+             + (f" and whose gaps are shown ({g.left_out:,} more rest on fewer than "
+                f"{g.threshold} pupils: too few to summarise without giving one away)"
+                if g.left_out else "")
              + (f", with {pupils} between them." if pupils else
-                "; the file gives no pupil counts, so every one counts equally."))
+                "; the file gives no pupil counts, so every one counts equally."
+                if g.method != RANDOM_EFFECTS else
+                "; their pupil total is not shown, as it would give away a small count."))
     can = ("What it can show: how large the gap between the two groups is in these "
            f"{g.unit_plural} and how much it differs between them, as published"
            + ("." if g.method != RANDOM_EFFECTS else
