@@ -4,12 +4,15 @@ Fixtures: tests/fixtures/matchit/optmatch/lemon, made by make_networks.R there w
 0.2.1 (LEMON 1.3.1; versions in ../PROVENANCE): 60 random networks with small integer costs
 (most have several optimal flows), 6 of them infeasible. The flow on every arc must be the
 one LEMON returns, not merely an optimal one; an independent solver (HiGHS) checks the
-optimum and shows how often another optimal flow exists. Both versions of the port are
-checked: the pure-Python one and, where numba is installed, the compiled transcription.
+optimum and shows how often another optimal flow exists. The port is checked compiled and,
+in a subprocess with ``NUMBA_DISABLE_JIT=1``, as the plain Python it runs as without numba.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +36,10 @@ def _network(k):
     return a, sup
 
 
-COMPILED = [False, pytest.param(True, marks=pytest.mark.skipif(
-    not _lemon_jit.AVAILABLE, reason="numba not installed: compiled port not tested"))]
-
-
-def _port(k, compiled=False):
+def _port(k):
     a, sup = _network(k)
     return min_cost_flow(a["src"].to_numpy() - 1, a["tgt"].to_numpy() - 1,
-                         a["cap"].to_numpy(), a["cost"].to_numpy(), sup, compiled=compiled)
+                         a["cap"].to_numpy(), a["cost"].to_numpy(), sup)
 
 
 def _highs(a, sup):
@@ -53,11 +52,10 @@ def _highs(a, sup):
                    method="highs-ds")
 
 
-@pytest.mark.parametrize("compiled", COMPILED)
 @pytest.mark.parametrize("k", sorted(INFO.index))
-def test_flow_identical_to_lemon(k, compiled):
+def test_flow_identical_to_lemon(k):
     a, _ = _network(k)
-    flow = _port(k, compiled)
+    flow = _port(k)
     if INFO.at[k, "status"] != "OPTIMAL":
         assert flow is None
         return
@@ -91,24 +89,43 @@ def test_unported_cases_are_refused():
                       np.array([1, -1]))
 
 
-@pytest.mark.parametrize("name", ["people_full_max2", "ties_optimal", "schools_full"])
-def test_pure_python_port_gives_matchit_subclasses(name, monkeypatch):
-    """Without numba the optmatch fixtures come out identical too (three of them here)."""
-    import test_matching_optimal as opt
+#: Run in a subprocess without numba's compiler: every network's flow, and a matching.
+_PLAIN = """
+import sys, warnings
+import numpy as np, pandas as pd
+sys.path.insert(0, {tests!r})
+from evaluation.matching import _lemon_jit
+assert not hasattr(_lemon_jit._solve, "py_func"), "numba compiled it"
+import test_matching_lemon as t
+for k in sorted(t.INFO.index):
+    a, _ = t._network(k)
+    flow = t._port(k)
+    assert (flow is None) == (t.INFO.at[k, "status"] != "OPTIMAL"), k
+    if flow is not None:
+        np.testing.assert_array_equal(flow, a["flow"].to_numpy())
+import test_matching_optimal as opt
+from evaluation.matching import match
+data_name, kw = opt.SPECS["ties_optimal"]
+data = opt.fixture_data(data_name)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    res = match(data, "treat", **kw)
+r = pd.read_csv(opt.OPT / "units.csv")
+r = r[r["fixture"] == "ties_optimal"].set_index("id").loc[data["id"]]
+np.testing.assert_array_equal(res.subclass.to_numpy(dtype=float, na_value=np.nan),
+                              r["subclass"].to_numpy(float))
+print("plain python ok")
+"""
 
-    monkeypatch.setattr(_lemon_jit, "AVAILABLE", False)
-    data_name, kw = opt.SPECS[name]
-    data = opt.fixture_data(data_name)
-    import warnings
 
-    from evaluation.matching import match
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = match(data, {"schools": "em"}.get(data_name, "treat"), **kw)
-    r = pd.read_csv(opt.OPT / "units.csv")
-    r = r[r["fixture"] == name].set_index("id").loc[data["id"]]
-    np.testing.assert_array_equal(res.subclass.to_numpy(dtype=float, na_value=np.nan),
-                                  r["subclass"].to_numpy(float))
+def test_the_port_gives_the_same_flows_as_plain_python():
+    """Without numba's compiler (``NUMBA_DISABLE_JIT=1``) every fixture comes out the same."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    code = _PLAIN.format(tests=str(Path(__file__).parent))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "plain python ok" in out.stdout
 
 
 def _brute_min_mean(n, s, t, c):
@@ -139,7 +156,6 @@ def test_minimum_mean_cycle_three_ways(seed):
     """Karp (pure and compiled) and the checked Howard iteration find the true minimum mean."""
     from fractions import Fraction
 
-    from evaluation.matching import _lemon
     rng = np.random.default_rng(seed)
     n = int(rng.integers(3, 8))
     m = int(rng.integers(n, 4 * n))
@@ -150,7 +166,6 @@ def test_minimum_mean_cycle_three_ways(seed):
     truth = _brute_min_mean(n, s.tolist(), t.tolist(), c.tolist())
     if truth is None:
         return
-    assert _lemon._min_mean_cycle(n, s, t, c) == truth
     p, q = _lemon_jit._min_mean_cycle(n, s, t, c)
     assert Fraction(int(p), int(q)) == truth
     p, q = _lemon_jit._howard(n, s, t, c)

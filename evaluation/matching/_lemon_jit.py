@@ -1,10 +1,9 @@
-"""The LEMON cycle-cancelling port of ``_lemon``, compiled with numba when it is installed.
+"""The port of LEMON's cycle cancelling (documented, with LEMON's licence, in ``_lemon``).
 
-Same algorithm, same steps, same floating-point operations in the same order as
-``_lemon.min_cost_flow`` (which documents it and LEMON's licence), written over numpy arrays
-in the literal loop form of LEMON's C++ so that numba can compile it: the flows are identical
-(tests/test_matching_lemon.py runs both against rlemon). numba is optional: without it
-``AVAILABLE`` is False and ``_lemon`` runs its pure-Python version.
+LEMON's steps and floating-point operations in the same order, over numpy arrays in the
+literal loop form of its C++ so that numba compiles it (tests/test_matching_lemon.py checks
+the flows against rlemon's). numba is a dependency; without it (``AVAILABLE`` False, or
+``NUMBA_DISABLE_JIT=1``) the same functions run as plain Python, with the same flows.
 """
 
 from __future__ import annotations
@@ -651,7 +650,7 @@ def _solve(n, src, tgt, cap, cst, supply):
 
 
 def min_cost_flow(sources, targets, capacities, costs, supplies):
-    """Compiled ``_lemon.min_cost_flow`` (same arguments and result; see there)."""
+    """Flow per arc, or None where infeasible (``_lemon.min_cost_flow`` checks and documents)."""
     ok, flow = _solve(len(supplies), np.ascontiguousarray(sources, dtype=np.int64),
                       np.ascontiguousarray(targets, dtype=np.int64),
                       np.ascontiguousarray(capacities, dtype=np.int64),
