@@ -174,19 +174,6 @@ SPECS = {
                                          s_weights="sw")),
 }
 
-#: Known difference: Mahalanobis distances equal in exact arithmetic (controls a third of a
-#: level above and below a treated unit) differ in R's last bits (0.075120399744690258 vs
-#: ...175 for t005), so MatchIt takes the "closer" one; our transformed covariates agree
-#: with R's to 5e-15 but not bit for bit. 8 of 340 pairs (round 2) differ; strict xfail so
-#: the test says when it is fixed.
-ULP_TIES = {"ties_mahalanobis_ratio2"}
-
-
-def _ulp(names):
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="R's last-bit "
-                                                    "Mahalanobis ties")) if n in ULP_TIES
-            else n for n in names]
-
 
 def _data(name: str) -> pd.DataFrame:
     return fixture_data(name)
@@ -229,7 +216,7 @@ def test_fixtures_cover_every_spec(r_units, r_nn):
     assert len(SPECS) == 84
 
 
-@pytest.mark.parametrize("name", _ulp(SPECS))
+@pytest.mark.parametrize("name", list(SPECS))
 def test_weights_subclasses_and_counts_match_matchit(name, r_units, r_nn):
     data, res = _run(name)
     assert_valid_match(res)
@@ -249,7 +236,7 @@ NEAREST = [n for n, (_, kw) in SPECS.items() if kw.get("method", "nearest") == "
            or kw.get("k2k")]
 
 
-@pytest.mark.parametrize("name", _ulp(NEAREST))
+@pytest.mark.parametrize("name", NEAREST)
 def test_match_matrix_pairs_by_row_label_match_matchit(name, r_pairs):
     """Every focal unit's matches, in MatchIt's column order, ties included."""
     data, res = _run(name)
@@ -290,7 +277,7 @@ def test_balance_summary_matches_matchit_within_1e6(name, r_balance):
     assert compared >= 12
 
 
-@pytest.mark.parametrize("name", _ulp(SPECS))
+@pytest.mark.parametrize("name", list(SPECS))
 def test_std_pair_dist_and_effective_sample_sizes_match_matchit(name, r_balance, r_nn):
     """summary()'s Std. Pair Dist. column and MatchIt's sample-size table (with ESS)."""
     data, res = _run(name)

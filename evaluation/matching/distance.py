@@ -10,6 +10,7 @@ import pandas as pd
 
 from evaluation.exceptions import MatchingWarning
 from evaluation.factors import is_categorical, levels
+from evaluation.matching._r_arithmetic import chol_pivot, det_solve, pooled_cov, r_scale
 
 #: Fitted probabilities this close to 0 or 1 are treated as perfect separation (as R's glm).
 SEPARATION_EPS = 10 * np.finfo(float).eps
@@ -407,6 +408,19 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
     covariates multiplied by the pivoted Cholesky factor of that inverse (``mahalanobize``).
     The first column of the result orders MatchIt's search for controls.
 
+    The result is R's bit for bit (R 4.2 with the reference BLAS and LAPACK, MatchIt 4.7.2)
+    whenever R inverts the covariance with ``solve`` (determinant above 1e-8; up to 64
+    columns). It has to be: with tied covariates, distances that are equal in exact
+    arithmetic differ in R's last bits, and MatchIt matches the control whose distance is
+    smaller there. So each step repeats R's operations in R's order: ``colMeans``, ``sum``,
+    ``mean`` and ``cov`` accumulate row by row in C's ``long double`` (numpy's pairwise sums
+    round differently); the LU, the triangular solves and the pivoted Cholesky are the
+    reference LAPACK algorithms written out on the p x p matrix (OpenBLAS orders its
+    operations differently); the product with the factor is the reference ``dgemm`` loop,
+    one covariate at a time. A singular or nearly singular covariance (determinant at most
+    1e-8, as with every level of a factor) takes MatchIt's ``generalized_inverse``, here
+    numpy's SVD: the same to rounding, not bit for bit.
+
     Parameters
     ----------
     X : numpy.ndarray
@@ -430,38 +444,30 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
     >>> mahalanobis_space(X, np.array([True, True, False, False]), np.zeros(4, bool)).shape
     (4, 1)
     """
-    from scipy.linalg import lapack
-
-    X = np.asarray(X, float)
-    keep = np.abs(X.max(axis=0) - X.min(axis=0)) >= np.sqrt(np.finfo(float).eps)
+    Xt = np.array(X, float, order="F").T                      # columns as contiguous rows
+    keep = np.abs(Xt.max(axis=1) - Xt.min(axis=1)) >= np.sqrt(np.finfo(float).eps)
     if not keep.any():
-        return X[:, :1]
-    X = X[:, keep]
-    Xc = X - X.mean(axis=0)
-    Xs = Xc / np.sqrt((Xc * Xc).sum(axis=0) / (len(X) - 1))       # R's scale()
-    inside = Xs[~discarded]
-    t = treat[~discarded]
-    centred = inside.copy()
-    if s_weights is None:
-        for g in (True, False):
-            centred[t == g] -= centred[t == g].mean(axis=0)
-        centred -= centred.mean(axis=0)
-        n_in = len(centred)
-        cov = centred.T @ centred / (n_in - 1) * (n_in - 1) / (n_in - 2)  # pooled_cov()
+        return Xt[:1].T.copy()
+    St = r_scale(Xt[keep] if not keep.all() else Xt)
+    inside = ~np.asarray(discarded, bool)
+    treat = np.asarray(treat, bool)
+    sw = None if s_weights is None else np.asarray(s_weights, float)
+    if not inside.all():
+        sw = None if sw is None else sw[inside]
+        cov = pooled_cov(St[:, inside], treat[inside], sw)
     else:
-        sw = np.asarray(s_weights, float)[~discarded]
-        for g in (True, False):
-            centred[t == g] -= (sw[t == g, None] * centred[t == g]).sum(0) / sw[t == g].sum()
-        wn = sw / sw.sum()                                                  # cov.wt()
-        centred -= (wn[:, None] * centred).sum(axis=0)
-        cov = (centred * wn[:, None]).T @ centred / (1 - np.sum(wn ** 2))
-    if np.linalg.det(cov) > 1e-8:
-        inv = np.linalg.solve(cov, np.eye(len(cov)))
-    else:  # MatchIt's generalized_inverse
+        cov = pooled_cov(St, treat, sw)
+    det, inv = det_solve(cov)
+    if det <= 1e-8 or inv is None:  # MatchIt's generalized_inverse
         u, dvals, vt = np.linalg.svd(cov)
         pos = dvals > max(1e-8 * dvals[0], 0)
         inv = vt[pos].T @ (u[:, pos] / dvals[pos]).T
-    ch, piv, _, _ = lapack.dpstrf(inv, tol=-1.0, lower=0)   # chol(inv, pivot = TRUE)
-    ch = np.triu(ch)
-    ch = ch[:, np.argsort(piv - 1)]
-    return Xs @ ch.T
+    ch, piv = chol_pivot(inv)
+    B = ch[:, np.argsort(piv)]
+    Z = np.empty((St.shape[1], len(B)))
+    for j in range(len(B)):            # tcrossprod(X, B): reference dgemm, column by column
+        acc = B[j, 0] * St[0]
+        for k in range(1, len(St)):
+            acc += B[j, k] * St[k]
+        Z[:, j] = acc
+    return Z

@@ -1,0 +1,286 @@
+"""R's arithmetic, bit for bit, for MatchIt's Mahalanobis transform (``mahalanobis_space``).
+
+R sums in C's ``long double`` row by row (``colMeans``, ``sum``, ``mean``, ``cov``) where
+numpy adds pairwise in double, and R 4.2 here calls the reference BLAS and LAPACK where numpy
+calls OpenBLAS: the same numbers to rounding, not to the last bit. Distances tied in exact
+arithmetic are then broken by those last bits, so ``distance.mahalanobis_space`` repeats R's
+operations in R's order: the sums below, and the reference LAPACK LU, solves and pivoted
+Cholesky written out on the small p x p matrix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: C's ``long double``, R's ``LDOUBLE`` accumulator: numpy's ``longdouble`` is the same C type
+#: (80-bit x87 extended precision on x86-64 Linux), so sums round as R's do on the platform.
+_LD = np.longdouble
+
+#: Rows per block of the sequential sums (bounds their scratch memory, keeps it in cache).
+_SUM_BLOCK = 16_384
+
+
+def _seq_sums(n: int, k: int, terms) -> np.ndarray:
+    """Sum each row of ``terms`` over ``n`` columns strictly in order, as a C loop does.
+
+    ``terms(s, e)`` returns the block of columns ``s:e`` (``k`` rows, a fresh array in the
+    precision of the sum). C's ``sum = 0; for (i = 0; i < n; i++) sum += t[i];`` is a
+    cumulative sum per block whose first column takes the running total: the same additions
+    in the same order (``numpy.sum`` adds pairwise and rounds differently).
+    """
+    total = None
+    for s in range(0, n, _SUM_BLOCK):
+        t = terms(s, min(n, s + _SUM_BLOCK))
+        if total is not None:
+            t[:, 0] += total
+        np.cumsum(t, axis=1, out=t)
+        total = t[:, -1].copy()
+    return np.zeros(k, _LD) if total is None else total
+
+
+def _r_colsums(Xt: np.ndarray) -> np.ndarray:
+    """Return R's ``colSums`` of the columns ``Xt`` (rows here), in long double."""
+    return _seq_sums(Xt.shape[1], len(Xt), lambda s, e: Xt[:, s:e].astype(_LD))
+
+
+def _r_means(Xt: np.ndarray) -> np.ndarray:
+    """Return R's ``mean`` of each row of ``Xt`` (also ``cov``'s means).
+
+    The long-double mean, corrected by the long-double mean of the deviations from it,
+    rounded to double.
+    """
+    n = _LD(Xt.shape[1])
+    m = (_r_colsums(Xt) / n)[:, None]
+
+    def deviations(s, e):
+        d = Xt[:, s:e].astype(_LD)
+        d -= m
+        return d
+
+    return (m[:, 0] + _seq_sums(Xt.shape[1], len(Xt), deviations) / n).astype(float)
+
+
+def _r_wmeans(Xt: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Return MatchIt's ``wm``, ``sum(x * w) / sum(w)``, of each row of ``Xt``."""
+    n = Xt.shape[1]
+    num = _seq_sums(n, len(Xt), lambda s, e: (Xt[:, s:e] * w[s:e]).astype(_LD)).astype(float)
+    return num / float(_seq_sums(n, 1, lambda s, e: w[None, s:e].astype(_LD))[0])
+
+
+def r_scale(Xt: np.ndarray) -> np.ndarray:
+    """Return R's ``scale`` of the columns ``Xt`` (rows here).
+
+    Minus ``colMeans`` (long-double sum over n), over ``sqrt(sum(v^2) / (n - 1))`` (squares
+    in double, summed in long double).
+    """
+    p, n = Xt.shape
+    Xc = Xt - (_r_colsums(Xt) / _LD(n)).astype(float)[:, None]
+    ss = _seq_sums(n, p, lambda s, e: (Xc[:, s:e] * Xc[:, s:e]).astype(_LD)).astype(float)
+    Xc /= np.sqrt(ss / max(1, n - 1))[:, None]
+    return Xc
+
+
+def _r_cov(Xt: np.ndarray) -> np.ndarray:
+    """Return R's ``cov`` of the columns ``Xt`` (rows here), as its C code computes it.
+
+    Each cross-product of the long-double deviations from :func:`_r_means`, summed in long
+    double, over n - 1.
+    """
+    p, n = Xt.shape
+    m = _r_means(Xt).astype(_LD)[:, None]
+    iu, ju = np.triu_indices(p)
+
+    def products(s, e):
+        d = Xt[:, s:e].astype(_LD)
+        d -= m
+        out = np.empty((len(iu), e - s), _LD)
+        for q, (i, j) in enumerate(zip(iu, ju, strict=True)):
+            np.multiply(d[i], d[j], out=out[q])
+        return out
+
+    out = np.empty((p, p))
+    out[iu, ju] = out[ju, iu] = (_seq_sums(n, len(iu), products) / _LD(n - 1)).astype(float)
+    return out
+
+
+def _r_cov_wt(Xt: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Return R's ``cov.wt(X, w)$cov`` of the columns ``Xt`` (rows here).
+
+    ``wt = w / sum(w)``, centre ``colSums(wt * X)``, then the reference BLAS ``crossprod``
+    (``dsyrk``: each entry a sum in double, in row order) of ``sqrt(wt) * (X - centre)``,
+    over ``1 - sum(wt^2)``.
+    """
+    p, n = Xt.shape
+    wt = w / float(_seq_sums(n, 1, lambda s, e: w[None, s:e].astype(_LD))[0])
+    centre = _seq_sums(n, p, lambda s, e: (wt[s:e] * Xt[:, s:e]).astype(_LD)).astype(float)
+    Y = np.sqrt(wt) * (Xt - centre[:, None])
+    iu, ju = np.triu_indices(p)
+    out = np.empty((p, p))
+    out[iu, ju] = out[ju, iu] = _seq_sums(n, len(iu), lambda s, e: Y[iu, s:e] * Y[ju, s:e])
+    return out / (1 - float(_seq_sums(n, 1, lambda s, e: (wt[None, s:e] ** 2).astype(_LD))[0]))
+
+
+def pooled_cov(Xt: np.ndarray, t: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Return MatchIt's ``pooled_cov`` of the columns ``Xt`` (rows here), ``t`` boolean.
+
+    Each centred on its group's ``mean`` (with weights, ``wm``), then ``cov(X) * (n - 1) /
+    (n - groups)`` (with weights, ``cov.wt(X, w)$cov``).
+    """
+    means = np.zeros((len(Xt), 2))
+    groups = 0
+    for g in (False, True):
+        rows = t == g
+        if rows.any():
+            groups += 1
+            Xg = np.compress(rows, Xt, axis=1)
+            means[:, int(g)] = _r_means(Xg) if w is None else _r_wmeans(Xg, w[rows])
+    centred = Xt - means[:, t.astype(np.intp)]
+    if w is not None:
+        return _r_cov_wt(centred, w)
+    n = Xt.shape[1]
+    return _r_cov(centred) * (n - 1) / (n - groups)
+
+
+def _lu(A: list[list[float]], ipiv: list[int], r0: int, c0: int, m: int, n: int) -> int:
+    """Factorise ``A[r0:r0+m][c0:c0+n]`` in place as the reference LAPACK ``dgetrf2`` does.
+
+    The recursive LU with partial pivoting; ``ipiv`` gets absolute row indices. Returns
+    LAPACK's ``info`` (positive: an exactly zero pivot).
+    """
+    info = 0
+    if m == 1:
+        ipiv[r0] = r0
+        info = int(A[r0][c0] == 0.0)
+    elif n == 1:
+        i = max(range(m), key=lambda k: (abs(A[r0 + k][c0]), -k))   # idamax: first largest
+        ipiv[r0] = r0 + i
+        if A[r0 + i][c0] == 0.0:
+            return 1
+        A[r0][c0], A[r0 + i][c0] = A[r0 + i][c0], A[r0][c0]
+        if abs(A[r0][c0]) >= np.finfo(float).tiny:
+            rec = 1.0 / A[r0][c0]                                     # dscal by 1 / pivot
+            for k in range(1, m):
+                A[r0 + k][c0] = rec * A[r0 + k][c0]
+        else:
+            for k in range(1, m):
+                A[r0 + k][c0] = A[r0 + k][c0] / A[r0][c0]
+    else:
+        n1 = min(m, n) // 2
+        info = _lu(A, ipiv, r0, c0, m, n1)
+        _swap_rows(A, ipiv, range(r0, r0 + n1), range(c0 + n1, c0 + n))   # dlaswp
+        for j in range(c0 + n1, c0 + n):
+            for k in range(n1):                                       # dtrsm: L11^-1 A12
+                b = A[r0 + k][j]
+                if b != 0.0:
+                    for i in range(k + 1, n1):
+                        A[r0 + i][j] = A[r0 + i][j] - b * A[r0 + i][c0 + k]
+            for k in range(n1):                                       # dgemm: A22 - A21 A12
+                b = -A[r0 + k][j]
+                for i in range(n1, m):
+                    A[r0 + i][j] = A[r0 + i][j] + b * A[r0 + i][c0 + k]
+        inner = _lu(A, ipiv, r0 + n1, c0 + n1, m - n1, n - n1)
+        if info == 0 and inner > 0:
+            info = inner + n1
+        _swap_rows(A, ipiv, range(r0 + n1, r0 + min(m, n)), range(c0, c0 + n1))
+    return info
+
+
+def _swap_rows(A: list[list[float]], ipiv: list[int], rows: range, cols: range) -> None:
+    """Exchange, row by row in order, the entries in ``cols`` with the pivot row's (dlaswp)."""
+    for k in rows:
+        if ipiv[k] != k:
+            a, b = A[k], A[ipiv[k]]
+            for c in cols:
+                a[c], b[c] = b[c], a[c]
+
+
+def det_solve(cov: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """Return R's ``det(cov)`` and ``solve(cov)`` (``None`` where ``solve`` fails).
+
+    Both factorise by the reference LAPACK ``dgetrf`` R calls (for up to 64 columns the
+    recursive ``dgetrf2``, :func:`_lu`); ``det`` is ``sign * exp(sum(log(abs(diag(U)))))``
+    (R's ``La_det``) and ``solve`` is ``dgesv`` on the identity: the row interchanges, then
+    the reference ``dtrsm`` unit-lower and upper triangular solves (dividing by the pivots).
+    """
+    p = len(cov)
+    A = [[float(v) for v in row] for row in cov]
+    ipiv = list(range(p))
+    if _lu(A, ipiv, 0, 0, p, p) > 0:
+        return 0.0, None
+    modulus, sign = 0.0, 1.0
+    for i in range(p):
+        modulus += math.log(abs(A[i][i]))
+        if (A[i][i] < 0) != (ipiv[i] != i):
+            sign = -sign
+    det = sign * math.exp(modulus)
+    B = [[float(i == j) for j in range(p)] for i in range(p)]
+    for k in range(p):
+        B[k], B[ipiv[k]] = B[ipiv[k]], B[k]
+    for j in range(p):
+        for k in range(p):                                            # unit lower
+            b = B[k][j]
+            if b != 0.0:
+                for i in range(k + 1, p):
+                    B[i][j] = B[i][j] - b * A[i][k]
+        for k in range(p - 1, -1, -1):                                # upper
+            if B[k][j] != 0.0:
+                B[k][j] = B[k][j] / A[k][k]
+                b = B[k][j]
+                for i in range(k):
+                    B[i][j] = B[i][j] - b * A[i][k]
+    inv = np.array(B)
+    # solve() also fails when the reciprocal condition number is below machine epsilon
+    if np.abs(cov).sum(0).max() * np.abs(inv).sum(0).max() * np.finfo(float).eps > 1:
+        return det, None
+    return det, inv
+
+
+def chol_pivot(S: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Return R's ``chol(S, pivot = TRUE)``: the factor and the 0-based pivot.
+
+    The reference LAPACK ``dpstf2`` (``dpstrf`` for up to 64 columns) on the upper triangle
+    with ``tol = -1``; the lower triangle is zero, and a semi-definite matrix stops where
+    LAPACK stops (its remaining rows as LAPACK leaves them, as R returns them).
+    """
+    n = len(S)
+    A = [[float(S[i, j]) if j >= i else 0.0 for j in range(n)] for i in range(n)]
+    piv = list(range(n))
+    pvt = max(range(n), key=lambda i: (A[i][i], -i))                 # first largest
+    if not A[pvt][pvt] > 0:
+        return np.array(A), piv
+    dstop = n * np.finfo(float).eps * A[pvt][pvt]
+    work = [0.0] * n                                                  # dot products
+    ajj = A[pvt][pvt]
+    for j in range(n):
+        if j > 0:
+            for i in range(j, n):
+                work[i] = work[i] + A[j - 1][i] * A[j - 1][i]
+            left = [A[i][i] - work[i] for i in range(j, n)]
+            pvt = j + left.index(max(left))
+            ajj = left[pvt - j]
+            if not ajj > dstop:
+                A[j][j] = ajj
+                return np.array(A), piv
+        if j != pvt:
+            A[pvt][pvt] = A[j][j]
+            for r in range(j):
+                A[r][j], A[r][pvt] = A[r][pvt], A[r][j]
+            for c in range(pvt + 1, n):
+                A[j][c], A[pvt][c] = A[pvt][c], A[j][c]
+            for k in range(j + 1, pvt):
+                A[j][k], A[k][pvt] = A[k][pvt], A[j][k]
+            work[j], work[pvt] = work[pvt], work[j]
+            piv[j], piv[pvt] = piv[pvt], piv[j]
+        ajj = math.sqrt(ajj)
+        A[j][j] = ajj
+        for c in range(j + 1, n):                                     # dgemv, transposed
+            temp = 0.0
+            for r in range(j):
+                temp = temp + A[r][c] * A[r][j]
+            A[j][c] = A[j][c] - temp
+        rec = 1.0 / ajj                                               # dscal by 1 / ajj
+        for c in range(j + 1, n):
+            A[j][c] = rec * A[j][c]
+    return np.array(A), piv
