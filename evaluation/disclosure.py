@@ -306,14 +306,57 @@ def _fmt(v, decimals: int) -> str:
     return str(v)
 
 
-def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int
-                           ) -> dict[str, list[bool]]:
-    """Hide ``columns`` of each row where a rate of its group size gives a count below ``t``.
+#: Rounding unit (percentage points) of a rate as a reader sees it: one decimal.
+RATE_UNIT = 0.1
+
+
+def rate_unit(rates) -> float:
+    """Return the rounding unit of published rates: 1 where all are whole, else :data:`RATE_UNIT`.
+
+    A reader who sees only whole percentages (the DfE rounds its performance-table and
+    destination rates so) knows each rate to half a point either side, not to a twentieth.
+
+    Examples
+    --------
+    >>> rate_unit([94.0, 100.0, float("nan")]), rate_unit([94.0, 69.2])
+    (1.0, 0.1)
+    """
+    r = np.asarray(rates, dtype=float)
+    r = r[np.isfinite(r)]
+    return 1.0 if len(r) and np.all(np.abs(r - np.round(r)) < 1e-9) else RATE_UNIT
+
+
+def count_range(rate, size, unit: float = RATE_UNIT) -> tuple[np.ndarray, np.ndarray]:
+    """Return the least and greatest counts a rate (percent, to ``unit``) of ``size`` allows.
+
+    Every whole ``k`` with ``100 * k / size`` within half a unit of the rate, ends included,
+    and the nearest whole number to ``rate * size / 100`` (a rate published on another base
+    than the cohort shown, 57% of 22 say, allows no ``k`` exactly: the nearest reading stays).
+
+    Examples
+    --------
+    >>> lo, hi = count_range(np.array([95.0, 94.0, 57.0]), np.array([194, 160, 22]), unit=1.0)
+    >>> lo.tolist(), hi.tolist()      # 95% of 194: 184 or 185; 94% of 160: 150 or 151
+    ([184.0, 150.0, 13.0], [185.0, 151.0, 13.0])
+    """
+    rate, size = np.asarray(rate, dtype=float), np.asarray(size, dtype=float)
+    near = np.rint(rate * size / 100)
+    lo = np.minimum(np.ceil((rate - unit / 2) * size / 100 - 1e-9), near)
+    hi = np.maximum(np.floor((rate + unit / 2) * size / 100 + 1e-9), near)
+    return np.clip(lo, 0, size), np.clip(hi, 0, size)
+
+
+def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int,
+                           counts=None) -> dict[str, list[bool]]:
+    """Hide ``columns`` of each row where a rate of its group size may give a count below ``t``.
 
     A percentage of n pupils gives how many reached the measure and how many did not (95.5%
-    of 22 is 1 pupil not reaching it); either below the threshold, none included (100% says
-    every pupil reached it), hides the row's ``columns`` (every statistic that, with the
-    others, gives the rate back: the other group's rate, the gap, the intervals).
+    of 22 is 1 pupil not reaching it); where any count the rate allows (:func:`count_range`,
+    at the rate's rounding unit, :func:`rate_unit`) leaves fewer than the threshold reaching
+    it or not, none included (100% says every pupil reached it), the row's ``columns`` are
+    hidden (every statistic that, with the others, gives the rate back: the other group's
+    rate, the gap, the intervals). A whole percentage of more than 100 pupils allows several
+    counts: 95% of 194 is 184 or 185, so 9 or 10 without (review 14 of issue 14).
 
     Parameters
     ----------
@@ -325,6 +368,9 @@ def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int
         Columns hidden together where any pair gives a small count (those in the table).
     t : int
         The disclosure threshold.
+    counts : dict of str to str, optional
+        Rate column -> the column of its published count, where the source gives one (the
+        intervals rest on it): that count is checked too.
 
     Returns
     -------
@@ -344,9 +390,13 @@ def rates_revealing_counts(table: pd.DataFrame, pairs, columns, t: int
         if rate not in table or n not in table:
             continue
         size = table[n].to_numpy(dtype=float)
-        yes = np.rint(table[rate].to_numpy(dtype=float) / 100 * size)
+        lo, hi = count_range(table[rate].to_numpy(dtype=float), size, rate_unit(table[rate]))
         with np.errstate(invalid="ignore"):   # none included: 100% says every pupil did
-            small |= (size > 0) & ((yes < t) | (size - yes < t))
+            small |= (size > 0) & ((lo < t) | (size - hi < t))
+            k = (counts or {}).get(rate)
+            if k in table:
+                k = table[k].to_numpy(dtype=float)
+                small |= (size > 0) & ((k < t) | (size - k < t))
     return {c: small.tolist() for c in columns if c in table}
 
 

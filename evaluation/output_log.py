@@ -155,7 +155,9 @@ def _table_record(uid: str, table: SafeTable, section, now: str) -> tuple[dict, 
     if shown_zeros:
         exception = (f"{shown_zeros} cell(s) showing or resting on a zero count: analysis.yml sets "
                      "disclosure.zeros_are_disclosive to false (zeros in these tables are "
-                     "fixed by the design, e.g. no unmatched pupils under exact matching).")
+                     "fixed by the design, e.g. no unmatched pupils under exact matching, or "
+                     "published by the Department, e.g. a school with no disadvantaged pupils, "
+                     "which its published share already shows).")
     record = {
         "uid": uid, "status": status, "type": "table",
         "properties": {"method": "suppress", "mitigation": "suppress",

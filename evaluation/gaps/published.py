@@ -38,6 +38,9 @@ PT_RATE_FORMS = (("{m}_FSM6CLA1A", "{m}_NotFSM6CLA1A"), ("{m}_FSM6CLA1A", "{m}_N
                  ("PTFSM6CLA1A{m}", "PTNOTFSM6CLA1A{m}"), ("{m}_DIS", "{m}_NONDIS"))
 #: Pupil counts of (disadvantaged, other), tried in order (case-insensitive).
 PT_COUNT_FORMS = (("TFSM6CLA1A", "TNOTFSM6CLA1A"), ("COHORT_DIS", "COHORT_NONDIS"))
+#: Counts of pupils reaching a measure ``{m}PER`` (a percentage), where the file gives them:
+#: destinations (``OVERALL_DEST_DIS`` beside ``OVERALL_DESTPER_DIS``).
+PT_REACH_FORMS = (("{b}_DIS", "{b}_NONDIS"),)
 #: Measure analysed when none is given, per layout.
 DEFAULT_MEASURES = {"performance_tables": "PTRWM_EXP", "sfr_counts": "KS4_LEVEL2_EM",
                     "ees_long": "l2basics_94", "ees": "rwm_met_expected_standard"}
@@ -45,6 +48,9 @@ DEFAULT_MEASURES = {"performance_tables": "PTRWM_EXP", "sfr_counts": "KS4_LEVEL2
 AGGREGATE_LEVELS = ("LA", "region", "national")
 UNIT_COLUMNS = ["unit", "name", "level", "n_group", "n_other", "rate_group", "rate_other", "gap",
                 "gap_lower", "gap_upper", "gap_shrunk", "share", "status"]
+#: Columns a unit table keeps for the analysis, never shown: the published counts reaching
+#: the measure (NaN where the file gives none) and the gap's sampling variance.
+INTERNAL_COLUMNS = ["k_group", "k_other", "_var"]
 #: How the summary across units is fitted: with each unit's sampling variance (percentages
 #: with cohort counts), or with units weighted equally (mean scores such as Attainment 8, or
 #: files without cohort counts: no sampling variance can be known).
@@ -57,8 +63,9 @@ RATE_SIZES = (("rate_group", "n_group"), ("rate_other", "n_other"))
 def gaps_withheld(table: pd.DataFrame, threshold: int, unit: str = "pp") -> pd.Series:
     """Whether each unit's gap is withheld: the one rule of every report of published gaps.
 
-    A group of 1 to ``threshold - 1`` pupils, or (percentages) a rate giving fewer than
-    ``threshold`` pupils reaching the measure, or not, withholds the unit's rates and gap
+    A group of 1 to ``threshold - 1`` pupils, or (percentages) a rate that may give fewer
+    than ``threshold`` pupils reaching the measure, or not, at the rate's rounding, or such a
+    published count (``k_group``, ``k_other``), withholds the unit's rates and gap
     (:func:`evaluation.disclosure.rates_revealing_counts`). A unit without counts (a file
     that publishes none) is judged by nothing it does not publish.
 
@@ -89,8 +96,9 @@ def gaps_withheld(table: pd.DataFrame, threshold: int, unit: str = "pp") -> pd.S
             size = table[n].astype("float64")
             small |= (size > 0) & (size < threshold)
     if unit == "pp" and "rate_group" in table:
-        small |= np.asarray(rates_revealing_counts(table, RATE_SIZES, ["rate_group"],
-                                                   threshold)["rate_group"], dtype=bool)
+        small |= np.asarray(rates_revealing_counts(
+            table, RATE_SIZES, ["rate_group"], threshold,
+            counts={"rate_group": "k_group", "rate_other": "k_other"})["rate_group"], dtype=bool)
     return small
 
 
@@ -230,7 +238,7 @@ class UnitGaps:
             lower, upper = mean - 1.959964 * se, mean + 1.959964 * se
         else:
             table, tau, mean, lower, upper = _equal_weights(self.table, keep)
-        return replace(self, table=table[[*UNIT_COLUMNS, "_var"]], tau=tau, mean=mean,
+        return replace(self, table=table[[*UNIT_COLUMNS, *INTERNAL_COLUMNS]], tau=tau, mean=mean,
                        mean_lower=lower, mean_upper=upper, threshold=threshold,
                        left_out=n_withheld)
 
@@ -332,7 +340,9 @@ def _with_intervals(frame: pd.DataFrame, units: pd.Series
         return out, np.nan, np.nan, np.nan
     d = out[ok]
     n1, n0 = d["n_group"].astype(float), d["n_other"].astype(float)
-    x1, x0 = np.round(d["rate_group"] * n1 / 100), np.round(d["rate_other"] * n0 / 100)
+    # the published counts where the file gives them, else recovered from rate and cohort
+    x1 = d["k_group"].astype(float).fillna(np.round(d["rate_group"] * n1 / 100))
+    x0 = d["k_other"].astype(float).fillna(np.round(d["rate_other"] * n0 / 100))
     low, upp = confint_proportions_2indep(x0.to_numpy(), n0.to_numpy(), x1.to_numpy(),
                                           n1.to_numpy(), method="newcomb")
     p1, p0 = (x1 + 0.5) / (n1 + 1), (x0 + 0.5) / (n0 + 1)
@@ -402,8 +412,9 @@ def performance_columns(table: PerformanceTable, measure: str,
     Returns
     -------
     dict
-        ``rates`` (group, other), ``counts`` (group, other, or None) and ``share`` (column
-        or None).
+        ``rates`` (group, other), ``counts`` (group, other, or None), ``reach`` (the counts
+        reaching the measure, group and other, where the file gives them, else None) and
+        ``share`` (column or None).
 
     Raises
     ------
@@ -434,7 +445,12 @@ def performance_columns(table: PerformanceTable, measure: str,
     if counts is None and require_counts:
         raise NotEstimableError(f"{table.path}: no pupil counts of disadvantaged and other "
                                 f"pupils: tried {list(PT_COUNT_FORMS)}")
-    return {"rates": rates, "counts": counts, "share": _column(table, "PTFSM6CLA1A")}
+    base = measure[:-3] if measure.upper().endswith("PER") else None
+    reach = next((found for g, o in PT_REACH_FORMS if base for found in
+                  [tuple(_column(table, c.format(b=base)) for c in (g, o))] if all(found)),
+                 None)
+    return {"rates": rates, "counts": counts, "reach": reach,
+            "share": _column(table, "PTFSM6CLA1A")}
 
 
 def _school_units(table: PerformanceTable, measure: str
@@ -445,12 +461,13 @@ def _school_units(table: PerformanceTable, measure: str
     v = table.values
     none = pd.Series(np.nan, index=v.index)
     n1, n0 = (v[counts[0]], v[counts[1]]) if counts else (none, none)
+    k1, k0 = (v[cols["reach"][0]], v[cols["reach"][1]]) if cols["reach"] else (none, none)
     share = v[cols["share"]] if cols["share"] else 100 * n1 / (n1 + n0)
     frame = pd.DataFrame({
         "unit": v["URN"].fillna(v.get("LEA", v["URN"])).fillna("England"),
         "name": v["SCHNAME"].fillna(v["row_label"]), "level": v["row_type"],
         "n_group": n1, "n_other": n0, "rate_group": v[rates[0]], "rate_other": v[rates[1]],
-        "share": share,
+        "k_group": k1, "k_other": k0, "share": share,
         "status": _status({"disadvantaged": table.codes[rates[0]],
                            "other": table.codes[rates[1]]}, "performance_tables")})
     aggregate = v["row_type"].isin(AGGREGATE_LEVELS)
@@ -494,6 +511,8 @@ def _la_units(table: ReleaseTable, measure: str) -> tuple[pd.DataFrame, str, str
         .fillna(idx["area_level"]),
         "n_group": n1, "n_other": n0, "rate_group": wide[("rate", group)].to_numpy(),
         "rate_other": wide[("rate", "other")].to_numpy(),
+        "k_group": wide[("count", group)].to_numpy(dtype=float),
+        "k_other": wide[("count", "other")].to_numpy(dtype=float),
         "share": 100 * n1 / (n1 + n0),
         "status": _status({group: pd.Series(code[group].to_numpy()),
                            "other": pd.Series(code["other"].to_numpy())}, table.layout)})
@@ -585,7 +604,7 @@ def unit_gaps(table: PerformanceTable | ReleaseTable | EESTable,
                                 f"{measure!r} published; statuses: "
                                 f"{frame.loc[units, 'status'].value_counts().to_dict()}")
     reference = frame[frame["level"].isin(AGGREGATE_LEVELS) & ~units]
-    return UnitGaps(frame[units][[*UNIT_COLUMNS, "_var"]].reset_index(drop=True),
+    return UnitGaps(frame[units][[*UNIT_COLUMNS, *INTERNAL_COLUMNS]].reset_index(drop=True),
                     reference[UNIT_COLUMNS].reset_index(drop=True), group=group,
                     unit_label=label_unit, measure_label=label, unit_plural=plural, tau=tau,
                     mean=mean, mean_lower=lower, mean_upper=upper,
@@ -765,7 +784,14 @@ class PublishedGapReport:
         """LA / regional / national rows of the file, plus any national file's figures."""
         cols = ["name", "level", "rate_group", "rate_other", "gap", "n_group", "n_other",
                 "share"]
-        return pd.concat([self.gaps.reference[cols], self.national], ignore_index=True)
+        out = pd.concat([self.gaps.reference[cols], self.national], ignore_index=True)
+        for c in ("n_group", "n_other"):   # pupils: whole numbers, whatever the source's type
+            whole = out[c].astype("Float64")
+            if not (whole.dropna() % 1 == 0).all():
+                raise DataError(f"{self.source.slug}: pupil counts {c!r} of the reference rows "
+                                "are not whole numbers")
+            out[c] = whole.round().astype("Int64")
+        return out
 
     def _repr_html_(self) -> str:
         return _tidy_html(self.source.title, self.gaps.summary())

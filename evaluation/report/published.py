@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from evaluation.disclosure import SafeTable
-from evaluation.gaps.published import RANDOM_EFFECTS, gaps_withheld
+from evaluation.gaps.published import INTERNAL_COLUMNS, RANDOM_EFFECTS, gaps_withheld
 from evaluation.plots.published import (
     dense,
     gap_distribution_chart,
@@ -129,16 +129,21 @@ def gap_table(res: PublishedResult, table: pd.DataFrame) -> SafeTable:
     reaching the measure or not.
     """
     withheld = gaps_withheld(table, threshold(res.plan), res.report.gaps.unit).tolist()
+    table = table.drop(columns=[c for c in INTERNAL_COLUMNS if c in table])
     return safe_table(res.plan, table, _counts(table), labels=_labels(res.report.gaps),
                       hide={c: withheld for c in RATE_STATISTICS if c in table})
 
 
 def _gap_columns(res: PublishedResult) -> pd.DataFrame:
-    """Return the gaps table with the columns a reader is shown (those with any value)."""
+    """Return the gaps table with the columns a reader is shown (those with any value).
+
+    The published counts reaching the measure come along for :func:`gap_table`'s rule,
+    which drops them before showing the table.
+    """
     gaps = res.report.gaps
     cols = [c for c in GAP_LABELS if c in gaps.table.columns
             and (c not in NUMERIC or gaps.table[c].notna().any())]
-    return gaps.table[cols]
+    return gaps.table[cols + [c for c in ("k_group", "k_other") if c in gaps.table]]
 
 
 def _gap_hidden(res: PublishedResult) -> pd.DataFrame:
@@ -230,7 +235,7 @@ def gap_distribution(res: PublishedResult) -> Section:
     """Summary of the gaps, each unit's gap with its interval, and the chart."""
     gaps = res.report.gaps
     summary = gaps.summary()
-    counts = summary["statistic"].str.startswith(("schools", "LAs", "units"))
+    counts = summary["statistic"].str.startswith(gaps.unit_plural)   # units counted
     shown = pd.DataFrame({
         "": summary["statistic"],
         "Value": [f"{int(v):,}" if c else f"{v:.1f}"

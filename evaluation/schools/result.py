@@ -142,7 +142,9 @@ def destination_gap_shown(d: pd.DataFrame, threshold: int) -> np.ndarray:
     >>> destination_gap_shown(d, 10).tolist()   # 90% of 30 leaves 3 without one
     [True, False, False]
     """
-    small = rates_revealing_counts(d, DEST_RATE_SIZES, ["rate_dis"], threshold)["rate_dis"]
+    small = rates_revealing_counts(d, DEST_RATE_SIZES, ["rate_dis"], threshold,
+                                   counts={"rate_dis": "k_dis", "rate_other": "k_other"}
+                                   )["rate_dis"]
     gap = d["rate_other"] - d["rate_dis"]
     enough = (d["n_dis"] >= threshold) & (d["n_other"] >= threshold) & gap.notna()
     return enough.to_numpy(dtype=bool) & ~np.asarray(small, dtype=bool)
