@@ -17,8 +17,10 @@ from evaluation.factors import is_categorical
 from evaluation.matching import _cem, _exact, _nearest, _optimal, _subclass
 from evaluation.matching._args import (
     as_columns,
+    caliper_input,
     checked_signature,
     distance_input,
+    flag,
     s_weights_input,
 )
 from evaluation.matching._checks import (
@@ -77,9 +79,9 @@ def _discard(option: str, treat: np.ndarray, d: np.ndarray | None) -> np.ndarray
 
 def _calipers(data, caliper, std_caliper, d, discarded, args):
     """Split ``caliper`` into the distance caliper and per-covariate calipers (in units)."""
-    if caliper is None:
+    spec, std = caliper_input(caliper, std_caliper)
+    if spec is None:
         return None, None
-    spec = caliper if isinstance(caliper, dict) else {"distance": caliper}
     covs, widths = [], []
     for name, width in spec.items():
         if not np.isfinite(width):
@@ -92,7 +94,7 @@ def _calipers(data, caliper, std_caliper, d, discarded, args):
                                  "distance column; with distance='mahalanobis' name covariates "
                                  "in `caliper`, e.g. {'ks2_aps': 0.2}")
             args["caliper_distance"] = width * (np.std(d[~discarded], ddof=1)
-                                                if std_caliper else 1.0)
+                                                if std[name] else 1.0)
             continue
         require_columns(data, [name], "caliper")
         if is_categorical(data[name]) or pd.api.types.is_bool_dtype(data[name]):
@@ -100,7 +102,7 @@ def _calipers(data, caliper, std_caliper, d, discarded, args):
                              f"{name!r}")
         x = data[name].to_numpy(float)
         covs.append(x)
-        widths.append(width * (np.std(x[~discarded], ddof=1) if std_caliper else 1.0))
+        widths.append(width * (np.std(x[~discarded], ddof=1) if std[name] else 1.0))
     if not covs:
         return None, None
     return np.column_stack(covs), np.asarray(widths)
@@ -249,8 +251,10 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         Caliper on the distance (a number, or the ``"distance"`` key of a dict) and/or on
         numeric covariates (other dict keys). Units are standard deviations of the variable
         over the non-discarded units when ``std_caliper`` is True.
-    std_caliper : bool, default True
-        Calipers in standard deviations (True) or in the variables' own units.
+    std_caliper : bool, list of bool or dict, default True
+        Calipers in standard deviations (True) or in the variables' own units; one value, or
+        one per caliper (a list in the order of ``caliper``'s keys, or a dict by name), as
+        MatchIt's ``std.caliper`` vector.
     m_order : {"largest", "smallest", "random", "data", "closest", "farthest"}, optional
         Order in which focal units choose: default ``"largest"`` distance first with a
         propensity score or distance column (``"smallest"`` for the ATC), ``"data"`` for
@@ -347,6 +351,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     if m_order is not None:
         one_of("m_order", m_order, M_ORDERS)
     _check_ratio(method, ratio, min_controls, max_controls)
+    replace, k2k = flag("replace", replace), flag("k2k", k2k)
+    caliper_input(caliper, std_caliper)          # a malformed caliper is refused up front
     control = _glm_control(distance_options)
     if not (isinstance(tol, (int, float)) and tol >= 0):
         raise ValueError(f"`tol` should be a number >= 0; got {tol!r}")
@@ -356,6 +362,10 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     covariates, exact = as_columns("covariates", covariates), as_columns("exact", exact)
     mahvars, antiexact = as_columns("mahvars", mahvars), as_columns("antiexact", antiexact)
     unit_id = as_columns("unit_id", unit_id)
+    both = sorted(set(exact or []) & set(antiexact or []))
+    if both and method in _PAIRING:
+        raise ValueError(f"`exact` and `antiexact` both name {both}: no pair can agree and "
+                         "differ on a variable; give it to one of them")
     dist_name, dist_values = distance_input(data, distance)
     sw = s_weights_input(data, s_weights)
     given = dict(distance=dist_name, exact=exact, ratio=ratio, replace=replace,

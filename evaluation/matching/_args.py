@@ -83,9 +83,73 @@ def checked_signature(func):
                      if k.replace(".", "_") in sig.parameters else repr(k) for k in unknown]
             what = (f"unsupported argument(s) {', '.join(hints)}" if unknown else str(err))
             raise TypeError(f"{func.__name__}(): {what}; supported arguments: "
-                            f"{list(sig.parameters)}") from None
+                            f"{[p for p in sig.parameters if p != 'self']}") from None
         return func(*args, **kwargs)
     return wrapper
+
+
+def flag(name: str, value) -> bool:
+    """Return a True/False argument, refusing anything else (``replace="yes"`` is not True).
+
+    Examples
+    --------
+    >>> flag("replace", np.True_)
+    True
+    >>> flag("k2k", "no")
+    Traceback (most recent call last):
+    ...
+    ValueError: `k2k` should be True or False; got 'no' (str)
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"`{name}` should be True or False; got {value!r} "
+                     f"({type(value).__name__})")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+def caliper_input(caliper, std_caliper) -> tuple[dict, dict] | tuple[None, None]:
+    """Return ``caliper`` as {name: width} and ``std_caliper`` as {name: bool}.
+
+    MatchIt's ``caliper`` is a number (on the distance) or a named vector (``""`` or
+    ``distance`` for the distance, else covariates); here a number or a dict. Its
+    ``std.caliper`` is one logical or one per caliper, in the caliper's order: here a bool,
+    a list of bools in the dict's order, or a dict by name.
+
+    Examples
+    --------
+    >>> caliper_input({"distance": 0.1, "income": 5.0}, [True, False])
+    ({'distance': 0.1, 'income': 5.0}, {'distance': True, 'income': False})
+    >>> caliper_input([0.1], True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: `caliper` should be a number (on the distance) or a dict ...; got [0.1] (list)
+    """
+    if caliper is None:
+        return None, None
+    spec = caliper if isinstance(caliper, dict) else {"distance": caliper}
+    if not (isinstance(caliper, dict) or _number(caliper)) or not all(
+            isinstance(k, str) and _number(v) for k, v in spec.items()):
+        raise ValueError("`caliper` should be a number (on the distance) or a dict of names to "
+                         "numbers (e.g. {'distance': 0.2, 'ks2_aps': 0.5}); got "
+                         f"{caliper!r} ({type(caliper).__name__})")
+    names = list(spec)
+    if isinstance(std_caliper, (bool, np.bool_)):
+        std = dict.fromkeys(names, bool(std_caliper))
+    elif isinstance(std_caliper, dict):
+        std = {n: std_caliper.get(n) for n in names}
+    elif isinstance(std_caliper, (list, tuple)) and len(std_caliper) == len(names):
+        std = dict(zip(names, std_caliper, strict=True))
+    else:
+        raise ValueError(f"`std_caliper` should be True or False, or one of them per caliper "
+                         f"({names}, as a list in that order or a dict); got {std_caliper!r}")
+    if not all(isinstance(v, (bool, np.bool_)) for v in std.values()):
+        raise ValueError(f"`std_caliper` should give True or False for each caliper {names}; "
+                         f"got {std_caliper!r}")
+    return spec, {k: bool(v) for k, v in std.items()}
 
 
 def s_weights_input(data: pd.DataFrame, s_weights) -> np.ndarray | None:
@@ -98,6 +162,9 @@ def s_weights_input(data: pd.DataFrame, s_weights) -> np.ndarray | None:
     """
     if s_weights is None:
         return None
+    if isinstance(s_weights, (bool, np.bool_)) or _number(s_weights):
+        raise ValueError(f"`s_weights` should be a column name or one weight per row of "
+                         f"`data` ({len(data)}); got {s_weights!r}")
     if isinstance(s_weights, str):
         if s_weights not in data.columns:
             raise ValueError(f"`s_weights` names column {s_weights!r}, which is not in "

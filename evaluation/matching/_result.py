@@ -9,6 +9,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from evaluation.matching._args import checked_signature, flag
+
 ADDED_COLUMNS = ("weights", "subclass", "distance")
 
 
@@ -132,8 +134,9 @@ class MatchResult:
         (1, 2, ... in the focal units' data order); a unit matched to several focal units
         (matching with replacement) appears once per set. ``weights`` are 1 for the focal
         unit and ``1 / k`` for each of its ``k`` matches (not normalised, as MatchIt; times
-        the sampling weights when there are some). Rows
-        are ordered by set, treated unit first; ``id`` holds the row label of ``data``.
+        the sampling weights when there are some). Rows are ordered by set, treated units
+        first, then as MatchIt's ``merge``: a unit reused from an earlier set before those
+        first met in this one; ``id`` holds the row label of ``data``.
 
         Parameters
         ----------
@@ -176,7 +179,12 @@ class MatchResult:
         pos = np.concatenate([sets[r, c], rows_f])
         sub = np.concatenate([r, np.arange(len(rows_f))]) + 1
         wts = np.concatenate([1.0 / k[r], np.ones(len(rows_f))])
-        order = np.lexsort((~t[pos], sub))
+        # R: merge(sort = FALSE) lists each unit where it first appears in the sets (a
+        # control reused from an earlier set comes first), then a stable order by set,
+        # treated first
+        uniq, first = np.unique(pos, return_index=True)
+        seen = first[np.searchsorted(uniq, pos)]
+        order = np.lexsort((seen, ~t[pos], sub))
         pos, sub, wts = pos[order], sub[order], wts[order]
         out = self.data.iloc[pos].reset_index(drop=True)
         out.insert(0, id, self.data.index[pos])
@@ -236,23 +244,46 @@ class MatchResult:
 
         return subclass_balance(self), subclass_sizes(self)
 
-    def summary(self) -> pd.DataFrame:
+    @checked_signature
+    def summary(self, un: bool = True, subclass: bool = False) -> pd.DataFrame:
         """Balance before and after matching, in the layout of MatchIt's ``summary.matchit``.
+
+        Parameters
+        ----------
+        un : bool, default True
+            Include the balance of all data before matching (MatchIt's ``un``); False keeps
+            the matched data only.
+        subclass : bool, default False
+            Add the balance within each subclass and the subclass sample sizes (MatchIt's
+            ``subclass = TRUE``) as ``attrs["subclass"]`` and ``attrs["subclass_sizes"]``
+            (:func:`evaluation.balance.subclass_balance`, :func:`~evaluation.balance.
+            subclass_sizes`); the result needs subclasses.
 
         Returns
         -------
         pandas.DataFrame
             One row per covariate column (``distance`` first when there is one), columns
             ``(All data | Matched data) x (Means Treated, Means Control, Std. Mean Diff.,
-            Var. Ratio, eCDF Mean, eCDF Max)``; ``attrs["sample_sizes"]`` holds ``counts``.
+            Var. Ratio, eCDF Mean, eCDF Max)`` (``Matched data`` with ``Std. Pair Dist.``);
+            ``attrs["sample_sizes"]`` holds MatchIt's sample sizes (with effective sample
+            sizes, unmatched and discarded units).
 
         Examples
         --------
-        >>> result.summary()  # doctest: +SKIP
+        >>> result.summary(un=False)  # doctest: +SKIP
         """
-        from evaluation.balance import balance
+        from evaluation.balance import balance, subclass_balance, subclass_sizes
 
-        return balance(self).summary()
+        un, subclass = flag("un", un), flag("subclass", subclass)
+        out = balance(self).summary()
+        if not un:
+            sizes = out.attrs["sample_sizes"]
+            out = out[["Matched data"]]
+            out.attrs["sample_sizes"] = sizes
+        if subclass:
+            out.attrs["subclass"] = subclass_balance(self)
+            out.attrs["subclass_sizes"] = subclass_sizes(self)
+        return out
 
     def __repr__(self) -> str:
         n = self.counts
