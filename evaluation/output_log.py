@@ -243,8 +243,7 @@ def _text_record(uid: str, kind: str, part, text: str, section, rules: Rules, no
     numbers = NUMBER.findall(text)
     summary += (f"Numbers published: {len(numbers)} ({len(counts)} counts of pupils; the others "
                 "are statistics of the tables and models logged here, years or labels).\n")
-    data = getattr(part, "data", None)
-    frame = data if kind == "figure" and isinstance(data, pd.DataFrame) else \
+    frame = part.marks() if kind == "figure" and hasattr(part, "marks") else \
         pd.DataFrame({"text": [text]})
     record = {
         "uid": uid, "status": status, "type": "custom",

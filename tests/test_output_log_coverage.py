@@ -136,3 +136,17 @@ def test_a_small_count_in_text_fails_the_check():
     assert recs["notes-text-1"]["outcome"]["count"] == {"0": "MinimumThresholdCheck; "}
     assert recs["notes-text-2"]["status"] == "pass"
     assert recs["notes-text-3"]["fair"]["check_status"]["ClassDisclosureCheck"] == "fail"
+
+
+def test_every_figure_s_file_holds_the_marks_it_draws(built):
+    """A figure's record carried its caption as its file where the chart kept no data frame
+    (the gap charts, tracking, surveys): a checker could not see what was drawn."""
+    secs, log, folder, _ = built
+    figures = [r for r in log["results"].values() if r["properties"].get("method") == "figure"]
+    charts = [p for s in secs for p in s.parts if hasattr(p, "figure") and hasattr(p, "alt")]
+    assert len(figures) == len([c for c in charts if re.search(r"\d", f"{c.caption} {c.alt}")])
+    for rec in figures:
+        frame = pd.read_csv(folder / rec["files"][0]["name"])
+        assert "text" not in frame.columns and len(frame) > 0, rec["uid"]
+        numeric = frame.select_dtypes("number")
+        assert numeric.notna().any().any(), rec["uid"]

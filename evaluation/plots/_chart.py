@@ -8,8 +8,12 @@ import io
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,61 @@ class Chart:
         return text.replace("<svg ", f'<svg role="img" aria-label="{label}" '
                             'style="max-width:100%;height:auto" ', 1)
 
+    def marks(self) -> pd.DataFrame:
+        """Return what is drawn: ``data`` where the chart has it, else :func:`drawn_marks`."""
+        return self.data if self.data is not None else drawn_marks(self.figure)
+
     def _repr_html_(self) -> str:
         return (f'<figure class="em-chart">{self.svg()}'
                 f"<figcaption>{html.escape(self.caption)}</figcaption></figure>")
+
+
+def drawn_marks(figure: Figure) -> pd.DataFrame:
+    """Return every mark a figure draws, as numbers: the data behind it for an output checker.
+
+    One row per point of each line, scatter, interval, band and bar (``axes``: its title;
+    ``kind``: line, point, segment, band or bar; ``series``: the legend label, empty for
+    unlabelled artists; ``x``, ``y``, and ``x2``, ``y2`` for a segment's other end or a bar's
+    far corner). Reference lines across the axes (``axhline``) are lines too.
+
+    Examples
+    --------
+    >>> fig = Figure()
+    >>> ax = fig.subplots()
+    >>> _ = ax.plot([1, 2], [3.5, 4.0], "o", label="EM")
+    >>> _ = ax.bar([0], [2.0])
+    >>> drawn_marks(fig)[["kind", "series", "x", "y"]].values.tolist()
+    [['point', 'EM', 1.0, 3.5], ['point', 'EM', 2.0, 4.0], ['bar', '', -0.4, 0.0]]
+    """
+    rows = []
+
+    def add(ax, kind, artist, x, y, x2=np.nan, y2=np.nan):
+        label = artist.get_label()
+        rows.append({"axes": ax.get_title(), "kind": kind,
+                     "series": "" if label.startswith("_") else label, "x": float(x),
+                     "y": float(y), "x2": float(x2), "y2": float(y2)})
+
+    for ax in figure.axes:
+        for line in ax.lines:
+            kind = "point" if line.get_linestyle() in ("None", "", " ") else "line"
+            xy = np.asarray(line.get_xydata(), dtype=float)
+            if isinstance(line, Line2D) and line.get_transform() != ax.transData:
+                kind = "line"            # axhline / axvline: one end in axes coordinates
+            for x, y in xy:
+                add(ax, kind, line, x, y)
+        for coll in ax.collections:
+            if isinstance(coll, PathCollection):
+                for x, y in np.asarray(coll.get_offsets(), dtype=float):
+                    add(ax, "point", coll, x, y)
+            elif isinstance(coll, LineCollection):
+                for seg in coll.get_segments():
+                    add(ax, "segment", coll, seg[0, 0], seg[0, 1], seg[-1, 0], seg[-1, 1])
+            elif isinstance(coll, PolyCollection):
+                for path in coll.get_paths():
+                    for x, y in np.asarray(path.vertices, dtype=float):
+                        add(ax, "band", coll, x, y)
+        for patch in ax.patches:
+            if isinstance(patch, Rectangle):
+                add(ax, "bar", patch, patch.get_x(), patch.get_y(),
+                    patch.get_x() + patch.get_width(), patch.get_y() + patch.get_height())
+    return pd.DataFrame(rows, columns=["axes", "kind", "series", "x", "y", "x2", "y2"])
