@@ -117,23 +117,25 @@ def closest_match(treat: np.ndarray, distance: np.ndarray, eligible: np.ndarray,
 
 
 def mahalanobis_finder(Z: np.ndarray, treat: np.ndarray, eligible: np.ndarray,
-                       strata: np.ndarray | None, allowed):
+                       strata: np.ndarray | None, allowed, pos: np.ndarray | None = None):
     """``find_control_mahcovs`` with one match, for :func:`pair_first`.
 
     Candidates: eligible controls of the focal unit's stratum that ``allowed(t, c)`` accepts
     (calipers, ``antiexact``); the closest wins, of equal distances the one the outward walk
-    over the stratum's units (sorted by the first column of ``Z``) meets last.
+    meets last. ``pos``: each unit's place in the walk's sort (by default the stratum's
+    units sorted by the first column of ``Z``).
     """
     from evaluation.matching._walk import euc_dist_sq, mahalanobis_pick, walk_time
 
     n = len(treat)
     strata = np.zeros(n, np.int64) if strata is None else strata
-    pos = np.empty(n, np.int64)
     members = {}
     for s_ in np.unique(strata):
-        rows = np.flatnonzero(strata == s_)
-        members[int(s_)] = rows
-        pos[rows[np.argsort(Z[rows, 0], kind="stable")]] = np.arange(len(rows))
+        members[int(s_)] = np.flatnonzero(strata == s_)
+    if pos is None:
+        pos = np.empty(n, np.int64)
+        for rows in members.values():
+            pos[rows[np.argsort(Z[rows, 0], kind="stable")]] = np.arange(len(rows))
     ctrl_by = {k: rows[~treat[rows]] for k, rows in members.items()}
 
     def find(t: int, r: int, row: list[int], prev: int = -1) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from evaluation.exceptions import MatchingWarning, NotEstimableError
 from evaluation.matching import _closest, _walk
@@ -18,10 +19,17 @@ from evaluation.matching._checks import (
 from evaluation.matching._unit_id import UnitGroups
 
 
-def _allowed(prep: Prepared, caliper_distance, t: int, cand: np.ndarray) -> np.ndarray:
-    """Return which controls ``cand`` unit ``t`` may take (calipers and ``antiexact``)."""
+def _allowed(prep: Prepared, caliper_distance, t: int, cand: np.ndarray,
+             space: _CaliperSpace | None = None) -> np.ndarray:
+    """Return which controls ``cand`` unit ``t`` may take (calipers and ``antiexact``).
+
+    With ``space`` (Mahalanobis matching) the covariate calipers are those MatchIt applies
+    in ``t``'s call (see :class:`_CaliperSpace`).
+    """
     ok = np.ones(len(cand), bool)
-    if prep.caliper_covs is not None:
+    if space is not None:
+        ok &= space.ok(t, cand)
+    elif prep.caliper_covs is not None:
         ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
                      <= prep.caliper_widths, axis=1)
     if caliper_distance is not None and prep.distance is not None:
@@ -29,6 +37,158 @@ def _allowed(prep: Prepared, caliper_distance, t: int, cand: np.ndarray) -> np.n
     if prep.antiexact is not None:
         ok &= np.all(prep.antiexact[cand] != prep.antiexact[t], axis=1)
     return ok
+
+
+def _r_mean(x: np.ndarray) -> float:
+    """Rcpp sugar's ``mean``: a long double sum, then a second pass correcting it."""
+    xl = x.astype(np.longdouble)
+    s = np.cumsum(xl)[-1] / len(x)
+    if np.isfinite(s):
+        s = s + np.cumsum(xl - s)[-1] / len(x)
+    return float(s)
+
+
+def affine_slope(x: np.ndarray, y: np.ndarray, tol: float = 1e-9) -> float:
+    """MatchIt's ``get_affine_transformation``: ``a`` if ``y == a * x + b`` (else 0).
+
+    Computed as the C++ does (sums in data order), since ``a`` rescales a caliper: the
+    least-squares slope, 0 when ``x`` or the covariance is within ``tol`` of 0 or when some
+    ``a * x + b`` misses ``y`` by more than ``tol``.
+    """
+    n = len(x)
+    if n < 2 or len(y) != n:
+        return 0.0
+    mx, my = _r_mean(x), _r_mean(y)
+    xd = x - mx
+    num = float(np.cumsum(xd * (y - my))[-1])
+    den = float(np.cumsum(xd * xd)[-1])
+    if abs(den) < tol or abs(num) < tol:
+        return 0.0
+    a = num / den
+    b = my - a * mx
+    return 0.0 if np.any(np.abs(a * x + b - y) > tol) else a
+
+
+def _gap_codes(covs: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """MatchIt's caliper strata (``get_splitsC`` and ``cut``): one column per covariate.
+
+    The distinct values of a covariate, sorted, split wherever two neighbours are more than
+    its caliper apart; a unit's code is the number of such gaps below its value.
+    """
+    codes = np.zeros(covs.shape, np.int64)
+    for k in range(covs.shape[1]):
+        u = np.unique(covs[:, k])
+        if len(u) > 1 and widths[k] >= 0:
+            cuts = np.concatenate([[0], np.cumsum(np.diff(u) > widths[k])])
+            codes[:, k] = cuts[np.searchsorted(u, covs[:, k])]
+    return codes
+
+
+class _CaliperSpace:
+    """Covariate calipers as MatchIt's ``nn_matchC_mahcovs`` applies them, call by call.
+
+    MatchIt places units by the first Mahalanobis column that is an affine function
+    ``a * x + b`` of a covariate with a (nonnegative) caliper, in that call's units, else by
+    the first column; it then checks that caliper on the column, against ``a`` times the
+    caliper. The C++ multiplies the caliper vector it shares with R in place, so with exact
+    strata (one call per stratum, in the order of R's levels) the caliper of stratum ``k`` is
+    the original times the ``a`` of every earlier stratum where it was taken: it shrinks
+    stratum after stratum. All calls also require the same caliper stratum
+    (:func:`_gap_codes`) on every caliper covariate, on the original scale.
+    """
+
+    def __init__(self, prep: Prepared):
+        self.covs = prep.caliper_covs.copy()
+        self.widths = np.broadcast_to(prep.caliper_widths, self.covs.shape).copy()
+        self.gaps = _gap_codes(prep.caliper_covs, prep.caliper_widths)
+        self.state = prep.caliper_widths.astype(float).copy()
+        self.original = prep.caliper_covs
+        self.Z = prep.mahalanobis
+
+    def _affine_pair(self, rows: np.ndarray) -> tuple[int, int, float] | None:
+        """First (column, covariate, ``a``), columns outermost, as the C++ loops."""
+        for m in range(self.Z.shape[1]):
+            for k in range(self.original.shape[1]):
+                if self.state[k] >= 0:
+                    a = affine_slope(self.original[rows, k], self.Z[rows, m])
+                    if abs(a) > 1e-10:
+                        return m, k, a
+        return None
+
+    def enter(self, rows: np.ndarray) -> int:
+        """Set up the call over ``rows``; return the column the walk sorts by."""
+        col = 0
+        pair = self._affine_pair(rows)
+        if pair is not None:
+            col, k, a = pair
+            self.state[k] *= a
+            self.covs[rows, k] = self.Z[rows, col]
+        self.widths[rows] = self.state
+        return col
+
+    def ok(self, t: int, cand: np.ndarray) -> np.ndarray:
+        """Which of ``cand`` are within every caliper of ``t`` (and its caliper strata)."""
+        d = np.abs(self.covs[cand] - self.covs[t])
+        w = self.widths[t]
+        inside = np.where(w >= 0, d <= w, d > -w)
+        return np.all(inside & (self.gaps[cand] == self.gaps[t]), axis=1)
+
+
+def _r_level_order(prep: Prepared, codes: np.ndarray) -> np.ndarray:
+    """``codes`` (exact strata) in the order of MatchIt's ``exactify`` levels.
+
+    Levels sort by the first ``exact`` variable, then the next (``lex.order``); numbers by
+    value, strings as R sorts them in C.UTF-8 (ICU root collation, see ``_optimal``).
+    """
+    from evaluation.matching._optimal import _icu_key
+
+    first = np.full(int(prep.strata.max()) + 1, -1, np.int64)
+    first[prep.strata[::-1]] = np.arange(len(prep.strata))[::-1]
+    keys = []
+    for name in prep.args.get("exact") or []:
+        col = prep.data[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            v = col.cat.codes.to_numpy()[first[codes]]
+            keys.append([(0, int(c), ()) for c in v])
+            continue
+        v = col.to_numpy()[first[codes]]
+        keys.append([(1, 0, _icu_key(str(e))) if isinstance(e, str) else (0, float(e), ())
+                     for e in v])
+    rank = sorted(range(len(codes)), key=lambda i: tuple(k[i] for k in keys))
+    return codes[np.asarray(rank, np.int64)]
+
+
+def _mahalanobis_calls(prep: Prepared, global_walk: bool
+                       ) -> tuple[np.ndarray, _CaliperSpace | None]:
+    """Each unit's place in its call's walk, and the calipers (MatchIt's calls, in order).
+
+    MatchIt matches each exact stratum holding both groups in a call of its own (one call
+    over all units with ``unit_id``, or without strata); a call's walk runs over its units
+    sorted by one Mahalanobis column (see :class:`_CaliperSpace`).
+    """
+    n = len(prep.treat)
+    Z = prep.mahalanobis
+    space = (None if prep.caliper_covs is None or prep.caliper_widths is None
+             else _CaliperSpace(prep))
+    pos = np.zeros(n, np.int64)
+    if prep.strata is None or global_walk:
+        calls = [np.arange(n)]
+    else:
+        strata = prep.strata
+        k = int(strata.max()) + 1
+        both = ((np.bincount(strata[prep.treat], minlength=k) > 0)
+                & (np.bincount(strata[~prep.treat], minlength=k) > 0))
+        codes = np.flatnonzero(both)
+        if space is not None:
+            codes = _r_level_order(prep, codes)
+        by = np.argsort(strata, kind="stable")
+        bounds = np.searchsorted(strata[by], np.arange(k + 1))
+        calls = [by[bounds[c]:bounds[c + 1]] for c in codes.tolist()]
+    for rows in calls:
+        col = 0 if space is None else space.enter(rows)
+        pos[rows[np.argsort(Z[rows, col], kind="stable")]] = np.arange(len(rows))
+    return pos, space
+
 
 def _treated_order(prep: Prepared, m_order: str, rng) -> np.ndarray:
     """Positions of treated units in processing order (MatchIt's ``ord``, stable)."""
@@ -107,6 +267,7 @@ def _vector_match(prep: Prepared, dist: np.ndarray, order: np.ndarray, ratio: in
     s = _walk.Sorted(dist, strata, eligible & live[strata], seeking & live[strata])
     go = order[live[strata[order]] & ~discarded[order]]
     lo, hi = s.bounds(strata[go])
+    caliper = _vector_caliper(prep, dist, caliper)
     cal = np.inf if caliper is None else float(caliper)
     if _reuse_single(prep):
         found = _walk.single_pass_vec(s, go, dist, lo, hi, ratio, cal,
@@ -123,31 +284,45 @@ def _vector_match(prep: Prepared, dist: np.ndarray, order: np.ndarray, ratio: in
     return mm
 
 
+def _vector_caliper(prep: Prepared, dist: np.ndarray, caliper: float | None) -> float | None:
+    """Return the caliper on the distance as ``nn_matchC_vec`` sets it from covariate calipers.
+
+    Where the distance is an affine function ``a * x + b`` of a covariate with a caliper
+    (a distance column, or the one Mahalanobis variable), MatchIt also cuts the distance at
+    ``a`` times that caliper: the smallest such, or without a distance caliper the last.
+    (A negative ``a`` would make MatchIt keep only controls farther than that; not done.)
+    """
+    if prep.caliper_covs is None or prep.caliper_widths is None:
+        return caliper
+    out = caliper
+    for k, width in enumerate(prep.caliper_widths.tolist()):
+        a = affine_slope(prep.caliper_covs[:, k], dist)
+        if abs(a) > 1e-10 and a * width >= 0:
+            out = a * width if caliper is None or out is None else min(out, a * width)
+    return out
+
+
 def mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int,
                       global_walk: bool = False) -> np.ndarray:
     """Match on Mahalanobis distance as MatchIt's ``nn_matchC_mahcovs``.
 
-    Units are placed by the first transformed covariate (within each exact stratum, which
-    MatchIt matches separately; over all units with ``global_walk``, as CEM's ``k2k``
-    passes its strata to one call); a focal unit's candidates are its stratum's available
-    controls within the calipers (on covariates and, with ``mahvars``, on the distance) and
-    differing on every ``antiexact`` variable; the closest wins, and of equal distances the
-    one the outward walk meets last.
+    Units are placed by a transformed covariate (the first, or the one a covariate caliper
+    is on; see :class:`_CaliperSpace`) within each exact stratum, which MatchIt matches
+    separately (over all units with ``global_walk``, as CEM's ``k2k`` passes its strata to
+    one call); a focal unit's candidates are its stratum's available controls within the
+    calipers (on covariates as MatchIt applies them and, with ``mahvars``, on the distance)
+    and differing on every ``antiexact`` variable; the closest wins, and of equal distances
+    the one the outward walk meets last.
     """
     n = len(prep.treat)
     strata = prep.strata if prep.strata is not None else np.zeros(n, np.int64)
     Z = prep.mahalanobis
     eligible = ~prep.treat & ~prep.discarded
-    pos = np.empty(n, np.int64)
-    members: dict[int, np.ndarray] = {}
-    if global_walk:
-        pos[np.argsort(Z[:, 0], kind="stable")] = np.arange(n)
-    for s_ in np.unique(strata):
-        rows = np.flatnonzero(strata == s_) if prep.strata is not None else np.arange(n)
-        members[int(s_)] = rows
-        if not global_walk:
-            pos[rows[np.argsort(Z[rows, 0], kind="stable")]] = np.arange(len(rows))
-    ctrl_by = {s_: rows[eligible[rows]] for s_, rows in members.items()}
+    pos, space = _mahalanobis_calls(prep, global_walk)
+    by = np.argsort(strata, kind="stable")
+    by = by[eligible[by]]
+    cuts = np.flatnonzero(np.diff(strata[by])) + 1
+    ctrl_by = {int(strata[c[0]]): c for c in np.split(by, cuts) if len(c)}
     uses = np.zeros(n, np.int64)
     reuse_max = prep.args.get("reuse_max", 1)
     groups = _groups(prep, _live(prep), ratio)
@@ -162,8 +337,8 @@ def mahalanobis_match(prep: Prepared, order: np.ndarray, ratio: int,
         for t in active:
             if groups is not None and not groups.eligible[t]:
                 continue
-            cand = ctrl_by[int(strata[t])]
-            ok = _allowed(prep, cal_d, t, cand)
+            cand = ctrl_by.get(int(strata[t]), by[:0])
+            ok = _allowed(prep, cal_d, t, cand, space)
             if groups is not None:
                 ok &= groups.eligible[cand]
             elif not single:
@@ -228,15 +403,17 @@ def _closest_match(prep: Prepared, ratio: int, mahal: bool) -> np.ndarray:
         dist = prep.distance if prep.mahalanobis is None else prep.mahalanobis[:, 0]
         return _closest.closest_match(prep.treat, dist, _pool(prep), prep.strata, ratio,
                                       min(a["reuse_max"], 2**31 - 1),
-                                      a.get("caliper_distance"), _cov_checker(prep, None),
+                                      _vector_caliper(prep, dist, a.get("caliper_distance")),
+                                      _cov_checker(prep, None),
                                       close, _codes(prep))
     eligible = _pool(prep)
     cal_d = a.get("caliper_distance")
+    pos, space = _mahalanobis_calls(prep, _codes(prep) is not None)
 
     def allowed(t: int, cand: np.ndarray) -> np.ndarray:
-        return _allowed(prep, cal_d, t, cand)
+        return _allowed(prep, cal_d, t, cand, space)
     find, gap = _closest.mahalanobis_finder(prep.mahalanobis, prep.treat, eligible,
-                                            prep.strata, allowed)
+                                            prep.strata, allowed, pos)
     return _closest.pair_first(prep.treat, eligible, ratio, a["reuse_max"], find, gap, close,
                                _codes(prep))
 
@@ -263,7 +440,9 @@ def match(prep: Prepared) -> MethodOutput:
     its ``ratio`` matches at once. ``m_order="closest"``/``"farthest"`` take the closest
     (farthest) pairs first (see :mod:`evaluation.matching._closest`). With ``mahvars`` the
     match is on the Mahalanobis distance of those variables within the caliper on the
-    propensity score. Weights: focal 1, each other unit the sum of ``1/k`` over the focal
+    propensity score. With Mahalanobis distances, a caliper on a covariate is applied as
+    MatchIt applies it, rescaled from exact stratum to exact stratum (see
+    :class:`_CaliperSpace`). Weights: focal 1, each other unit the sum of ``1/k`` over the focal
     units it serves, then nonzero weights of each group divided by their mean (MatchIt's
     ``normalize = TRUE``); subclasses (pair ids) only when no unit can be reused.
     """
