@@ -81,6 +81,8 @@ def fixture_data(name: str) -> pd.DataFrame:
     """A fixture data set with its sampling weights, the rule of make_fixtures.R:
     ``0.5 + (row number %% 5) / 4``."""
     data = pd.read_csv(FIXTURES / f"{name}.csv")
+    if "cohort" in data:   # make_fixtures.R: schools$cohort_f <- factor(schools$cohort)
+        data["cohort_f"] = data["cohort"].astype(str)
     return data.assign(sw=0.5 + (np.arange(1, len(data) + 1) % 5) / 4)
 
 

@@ -67,8 +67,8 @@ SPECS = {
     "schools_nearest_ratio3_replace": ("schools", dict(covariates=S_COVS, exact=STRATA,
                                                        ratio=3, replace=True)),
     "schools_mahalanobis": ("schools", dict(covariates=["prior", "fsm"], exact=STRATA, **MAH)),
-    "schools_cem": ("schools", dict(method="cem", covariates=["prior", "fsm", "sen"],
-                                    exact=STRATA)),
+    "schools_cem": ("schools", dict(method="cem", covariates=["prior", "fsm", "sen",
+                                                            "school_id", "cohort_f"])),
     "schools_subclass": ("schools", dict(method="subclass", covariates=S_COVS + STRATA,
                                          subclass=6)),
     # m_order closest / farthest
@@ -150,8 +150,9 @@ SPECS = {
                                                         reuse_max=2, ratio=2, **MAH)),
     "people_cem_k2k": ("people", dict(method="cem", covariates=["age", "educ", "race",
                                                                 "married"], k2k=True)),
-    "schools_cem_k2k": ("schools", dict(method="cem", covariates=["prior", "fsm", "sen"],
-                                        exact=STRATA, k2k=True)),
+    "schools_cem_k2k": ("schools", dict(method="cem", covariates=["prior", "fsm", "sen",
+                                                                "school_id", "cohort_f"],
+                                        k2k=True)),
     "ties_cem_k2k_atc": ("ties", dict(method="cem", covariates=T_COVS, k2k=True,
                                       estimand="ATC")),
     # sampling weights (s.weights = "sw")

@@ -208,7 +208,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
           estimand: str = "ATT", cutpoints: dict | None = None, subclass: int = 6,
           random_state: int | None = None, *, link: str = "logit",
           mahvars: list[str] | None = None, antiexact: list[str] | None = None,
-          reuse_max: int | None = None, k2k: bool = False, s_weights=None,
+          reuse_max: int | None = None, grouping: dict | None = None, k2k: bool = False,
+          s_weights=None,
           min_controls: float | None = None, max_controls: float | None = None,
           tol: float = 0.001, distance_options: dict | None = None,
           unit_id: list[str] | None = None) -> MatchResult:
@@ -241,7 +242,9 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         ``distance``.
     exact : str or list of str, optional
         Exact-matching variables: strata within which nearest matching happens; the strata
-        themselves for ``method="exact"``; extra uncoarsened variables for ``"cem"``.
+        themselves for ``method="exact"``. Ignored with an IgnoredArgumentWarning for
+        ``"cem"``, as MatchIt ignores it (give such variables to CEM as categorical
+        covariates).
     ratio : int, default 1
         Controls per focal unit (nearest, optimal; with ``max_controls``, optimal's average
         number of controls, which may be fractional).
@@ -250,7 +253,9 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     caliper : float or dict, optional
         Caliper on the distance (a number, or the ``"distance"`` key of a dict) and/or on
         numeric covariates (other dict keys). Units are standard deviations of the variable
-        over the non-discarded units when ``std_caliper`` is True.
+        over the non-discarded units when ``std_caliper`` is True. As in MatchIt 4.7.2, with
+        a Mahalanobis distance and ``exact`` strata a caliper on a Mahalanobis variable
+        narrows from stratum to stratum (MatchIt's C++ rescales it in place).
     std_caliper : bool, list of bool or dict, default True
         Calipers in standard deviations (True) or in the variables' own units; one value, or
         one per caliper (a list in the order of ``caliper``'s keys, or a dict by name), as
@@ -262,14 +267,23 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         ``"data"`` is used. ``"closest"`` / ``"farthest"`` match the closest (farthest)
         pairs first. ``"random"`` uses
         ``numpy.random.default_rng(random_state)`` (R's RNG is not reproduced). With
-        ``k2k``: ``"data"`` (default) or ``"random"``.
+        ``k2k``: ``"data"`` (default), ``"random"``, ``"closest"`` or ``"farthest"``
+        (MatchIt's do_k2k; the last two not with the ATC, where MatchIt fails); ignored by
+        CEM without ``k2k``, as in MatchIt.
     discard : {"none", "treated", "control", "both"}, default "none"
         Common-support discard on the distance, as MatchIt.
     estimand : {"ATT", "ATC", "ATE"}, default "ATT"
         Nearest: ATT or ATC (controls are matched to treated units); exact, cem and
         subclass: ATT, ATC or ATE (MatchIt's subclass weights).
-    cutpoints : dict, optional
-        CEM: column -> number of bins or list of cut points (default Sturges' rule).
+    cutpoints : dict or one entry, optional
+        CEM: column -> ``"sturges"`` (default), ``"fd"``, ``"scott"``, ``"q<k>"``
+        (k-quantile bins), a number of equal-width bins (0 or NaN: no binning, 1: the
+        column is left out) or two or more cut points (bins closed on the left); a single
+        entry (not a dict) applies to every numeric covariate. As MatchIt's ``cutpoints``.
+    grouping : dict, optional
+        CEM: column -> list of groups of values to merge, e.g. ``{"race": [["white",
+        "hispan"], ["black"]]}``; the column is then matched exactly on the merged values
+        (MatchIt's ``grouping``).
     subclass : int, default 6
         Number of subclasses (``method="subclass"``).
     min_controls, max_controls : float, optional
@@ -308,7 +322,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         one unit (a pupil in two cohorts, say); once one of them is matched, the others with
         the same ``unit_id`` as either member of the pair are used up too.
     k2k : bool, default False
-        CEM: pair units 1:1 within the strata (Mahalanobis distance on the covariates).
+        CEM: pair units 1:1 within the strata (MatchIt's default ``k2k.method``: the
+        Mahalanobis distance on the uncoarsened covariates); order set by ``m_order``.
     s_weights : str or array-like, optional
         Sampling weights (a column name or one value per row), as MatchIt's ``s.weights``:
         they weight the propensity model and the Mahalanobis covariance, the balance
@@ -373,7 +388,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
                  cutpoints=cutpoints, subclass=subclass, link=link, mahvars=mahvars,
                  antiexact=antiexact, reuse_max=reuse_max, k2k=k2k,
                  min_controls=min_controls, max_controls=max_controls, tol=tol,
-                 distance_options=control, unit_id=unit_id)
+                 distance_options=control, unit_id=unit_id, grouping=grouping)
     warn_ignored(method, given)
     treat = treatment_array(data, treatment)
     if method == "exact":
@@ -383,7 +398,9 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
             raise ValueError("method='exact' needs exact-matching variables: give `exact` "
                              "(e.g. ['school_id', 'cohort']) or `covariates`")
     else:
-        strata_vars = (list(exact or []) if method in ("cem", *_PAIRING) else [])
+        strata_vars = (list(exact or []) if method in _PAIRING else [])
+        if method == "cem":
+            _cem.ignore_exact(exact)
         if not covariates:
             raise ValueError(f"method={method!r} needs `covariates`; got {covariates!r}")
     nearest = method == "nearest"
@@ -438,7 +455,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         args["m_order"] = "data"
     else:
         args["m_order"] = m_order or default_order
-    if d is None and args["m_order"] in ("largest", "smallest"):
+    if d is None and method != "cem" and args["m_order"] in ("largest", "smallest"):
         raise ValueError(f"`m_order`={m_order!r} needs a distance; with Mahalanobis use "
                          "'data', 'random', 'closest' or 'farthest'")
     discarded = _discard(discard, treat, d) if uses_distance else np.zeros(len(treat), bool)

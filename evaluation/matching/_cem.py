@@ -1,111 +1,553 @@
-"""Coarsened exact matching (MatchIt ``method = "cem"``, its own implementation)."""
+"""Coarsened exact matching (MatchIt 4.7 ``method = "cem"``: ``cem_matchit``, ``do_k2k``).
+
+MatchIt's own implementation, step by step: ``grouping`` merges values of categorical
+variables, ``cutpoints`` bins numeric ones (``findInterval`` on breaks closed on the left,
+so a value on a boundary goes to the higher bin), every combination of the coarsened values
+is a stratum, and strata holding both groups are the subclasses, numbered in order of first
+appearance among the units of the first row's group (R's ``intersect`` over
+``unique(treat)``). With ``k2k`` the strata are then paired 1:1 (``do_k2k``).
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
+import warnings
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from evaluation.exceptions import NotEstimableError
+from evaluation.exceptions import IgnoredArgumentWarning, NotEstimableError
 from evaluation.factors import is_categorical
-from evaluation.matching._checks import MethodOutput, Prepared, both_groups, normalize
-from evaluation.matching._exact import subclass_output
+from evaluation.matching._checks import (
+    MethodOutput,
+    Prepared,
+    both_groups,
+    normalize,
+    r_subclass_ids,
+    subclass_weights,
+)
+from evaluation.matching._r_arithmetic import _r_cov
+
+#: Named binning rules of ``cutpoints`` (grDevices' ``nclass.*``), partially matched.
+BIN_METHODS = ("sturges", "fd", "scott")
+#: ``m_order`` values MatchIt's ``do_k2k`` accepts.
+K2K_ORDERS = ("data", "random", "closest", "farthest")
+_ALLOWED = ("None or 'sturges', 'fd', 'scott' (or a unique prefix), 'q<k>' (k-quantile "
+            "bins, k >= 2), a whole number of bins >= 0 (0 or NaN: no binning, 1: the "
+            "variable is dropped), or two or more cut points")
 
 
-def r_seq(lo: float, hi: float, length: int) -> np.ndarray:
-    """R's ``seq(lo, hi, length.out = length)``: ends exact, ``lo + i * by`` between."""
-    by = (hi - lo) / (length - 1)
-    return np.concatenate([[lo], lo + np.arange(1, length - 1) * by, [hi]])
+def ignore_exact(exact) -> None:
+    """Warn that ``exact`` is ignored with ``method="cem"``, as MatchIt 4.7 ignores it.
+
+    MatchIt's ``check.inputs`` drops ``exact`` for CEM ("The argument `exact` is not used
+    with `method = "cem"` and will be ignored."); give exact-matching variables to CEM as
+    categorical covariates (or ``cutpoints`` 0) instead.
+
+    Parameters
+    ----------
+    exact : str, list of str or None
+        The ``exact`` argument of :func:`evaluation.matching.match`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     ignore_exact("school")
+    >>> "`exact`" in str(w[0].message)
+    True
+    """
+    if exact is None or (not isinstance(exact, str) and len(exact) == 0):
+        return
+    warnings.warn(f"the argument `exact` (got {exact!r}) is not used with method='cem' and "
+                  "is ignored, as in MatchIt; give exact-matching variables to CEM as "
+                  "categorical covariates (or with `cutpoints` 0)", IgnoredArgumentWarning,
+                  stacklevel=4)
+
+
+# --- R's arithmetic -------------------------------------------------------------------------
+
+def _r_seq_length(lo: float, hi: float, length: int) -> np.ndarray:
+    """R's ``seq(lo, hi, length.out = length)`` (double path)."""
+    if length <= 2:
+        return np.array([lo, hi][:length], float)
+    if lo == hi:
+        return np.full(length, lo, float)
+    n1 = length - 1
+    return np.concatenate([[lo], lo + np.arange(1, length - 1) * ((hi - lo) / n1), [hi]])
+
+
+def _r_seq_by(lo: float, hi: float, by: float) -> np.ndarray:
+    """R's ``seq(lo, hi, by = by)`` (double path, ``by > 0``, ``hi >= lo``)."""
+    delta = hi - lo
+    if delta == 0 and hi == 0:
+        return np.array([hi])
+    if abs(delta) / max(abs(hi), abs(lo)) < 100 * np.finfo(float).eps:
+        return np.array([lo])
+    n = int(delta / by + 1e-10)
+    return np.minimum(lo + np.arange(n + 1) * by, hi)
+
+
+def _r_signif(x: np.ndarray, digits: int) -> np.ndarray:
+    """R's ``signif`` (nmath ``fprec``) for finite doubles of moderate magnitude."""
+    out = np.array(x, float)
+    for i, v in enumerate(out):
+        if v == 0 or not np.isfinite(v):
+            continue
+        sgn, a = (-1.0, -v) if v < 0 else (1.0, v)
+        e10 = int(digits - 1 - math.floor(math.log10(a)))
+        if e10 > 0:
+            p = float(10 ** e10)
+            out[i] = sgn * (np.rint(a * p) / p)
+        else:
+            p = float(10 ** -e10)
+            out[i] = sgn * (np.rint(a / p) * p)
+    return out
+
+
+def _r_quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """R's ``quantile(x, probs, type = 7)``, its arithmetic."""
+    xs = np.sort(np.asarray(x, float))
+    probs = np.clip(np.asarray(probs, float), 0, 1)
+    index = 1 + max(len(xs) - 1, 0) * probs
+    lo = np.floor(index).astype(np.int64)
+    hi = np.ceil(index).astype(np.int64)
+    qs = xs[lo - 1].copy()
+    i = (index > lo) & (xs[hi - 1] != qs)
+    h = (index - lo)[i]
+    qs[i] = (1 - h) * qs[i] + h * xs[hi[i] - 1]
+    return qs
+
+
+def _r_var(x: np.ndarray) -> float:
+    return float(_r_cov(np.asarray(x, float)[None, :])[0, 0])
 
 
 def sturges(x: np.ndarray) -> int:
-    """R's ``nclass.Sturges``: ceiling(log2(n) + 1)."""
+    """R's ``nclass.Sturges``: ``ceiling(log2(n) + 1)`` bins.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The values (only their number matters).
+
+    Returns
+    -------
+    int
+        The number of bins.
+
+    Examples
+    --------
+    >>> sturges(np.arange(100.0))
+    8
+    """
     return int(np.ceil(np.log2(len(x)) + 1))
+
+
+def _nclass_fd(x: np.ndarray) -> int:
+    """R's ``nclass.FD`` (Freedman-Diaconis), R 4.2."""
+    xr = _r_signif(x, 5)
+    h = 2 * float(np.diff(_r_quantile7(xr, [0.25, 0.75]))[0])
+    if h == 0:
+        al = 1 / 4
+        while h == 0:
+            al = al / 2
+            if al < 1 / 512:
+                break
+            h = float(np.diff(_r_quantile7(xr, [al, 1 - al]))[0]) / (1 - 2 * al)
+    if h == 0:
+        h = 3.5 * math.sqrt(_r_var(x))
+    if h > 0:
+        return int(math.ceil((float(np.max(x)) - float(np.min(x))) / h * len(x) ** (1 / 3)))
+    return 1
+
+
+def _nclass_scott(x: np.ndarray) -> int:
+    """R's ``nclass.scott``."""
+    h = 3.5 * math.sqrt(_r_var(x)) * len(x) ** (-1 / 3)
+    if h > 0:
+        return max(1, int(math.ceil((float(np.max(x)) - float(np.min(x))) / h)))
+    return 1
+
+
+# --- the cutpoints and grouping arguments ---------------------------------------------------
+
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _bin_rule(name: str, cut):
+    """Check one ``cutpoints`` entry as MatchIt's ``cem_matchit`` does.
+
+    Returns ``("bins", k)``, ``("quantiles", q)``, ``("cuts", array)``, ``("none", None)``
+    (no binning: 0 or NaN) or ``("drop", None)`` (1: the variable is not matched on).
+    """
+    bad = ValueError(f"`cutpoints` entry for {name!r} should be {_ALLOWED}; got {cut!r}")
+    if cut is None:
+        return "bins", "sturges"
+    if isinstance(cut, str):
+        if cut[:1] == "q":
+            try:
+                q = float(cut[1:])
+            except ValueError:
+                q = np.nan
+            if np.isfinite(q):
+                if q < 2:   # R: seq(1/q, 1 - 1/q, by = 1/q) fails ("wrong sign in 'by'")
+                    raise ValueError(f"`cutpoints` entry for {name!r}: quantile bins 'q<k>' "
+                                     f"need k >= 2; got {cut!r}")
+                return "quantiles", q
+        exact = [m for m in BIN_METHODS if m == cut]
+        hits = exact or [m for m in BIN_METHODS if cut and m.startswith(cut)]
+        if len(hits) != 1:
+            raise bad
+        return "bins", hits[0]
+    if _is_number(cut):
+        v = float(cut)
+        if np.isnan(v):
+            return "none", None
+        if not np.isfinite(v) or v < 0:
+            raise bad
+        if v != int(v):   # R fails in findInterval ("'vec' must be sorted")
+            raise ValueError(f"`cutpoints` entry for {name!r}: a number of bins must be a "
+                             f"whole number; got {cut!r}")
+        return ("none", None) if v == 0 else ("drop", None) if v == 1 else ("bins", int(v))
+    if isinstance(cut, (list, tuple, np.ndarray, pd.Series, pd.Index)):
+        values = list(np.asarray(cut).ravel())
+        if len(values) == 0:
+            return "bins", "sturges"
+        if not all(_is_number(v) for v in values):
+            raise bad
+        if len(values) == 1:
+            raise ValueError(f"`cutpoints` entry for {name!r}: give two or more cut points; "
+                             f"MatchIt reads a single number as a number of bins (give "
+                             f"{values[0]!r} itself for that); got {cut!r}")
+        return "cuts", np.asarray(values, float)
+    raise bad
 
 
 def coarsen(x: np.ndarray, cut) -> np.ndarray:
     """Bin numbers of ``x`` as MatchIt's ``cem_matchit`` (``findInterval`` on its breaks).
 
-    ``cut``: None or ``"sturges"`` (default), a number of equal-width bins, or a sequence of
-    cut points (bins closed on the left).
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Values of one numeric covariate.
+    cut : None, str, int or sequence of float
+        A ``cutpoints`` entry that bins: None or ``"sturges"`` (default), ``"fd"``,
+        ``"scott"`` (R's ``nclass.*`` number of equal-width bins), ``"q<k>"`` (bins at the
+        1/k, ..., (k-1)/k quantiles, R's type 7), a number of equal-width bins between the
+        minimum and the maximum (the outer breaks made infinite), or two or more cut points.
+        Bins are closed on the left (a value on a cut point goes to the higher bin).
+
+    Returns
+    -------
+    numpy.ndarray
+        Bin numbers (``findInterval``; only their equality matters).
+
+    Examples
+    --------
+    >>> coarsen(np.array([1.0, 2.0, 3.0, 4.0]), 2).tolist()
+    [1, 1, 2, 2]
+    >>> coarsen(np.array([1.0, 2.0, 3.0, 4.0]), [2, 3]).tolist()
+    [1, 2, 3, 3]
     """
-    if cut is None or (isinstance(cut, str) and cut == "sturges"):
-        cut = sturges(x)
-    if isinstance(cut, str):
-        raise ValueError(f"`cutpoints` entries should be 'sturges', a number of bins or a "
-                         f"list of cut points; got {cut!r}")
-    if np.ndim(cut) == 0:
-        bins = int(cut)
-        breaks = r_seq(float(np.min(x)), float(np.max(x)), bins + 1)
-        breaks[[0, -1]] = [-np.inf, np.inf]
-    else:
-        breaks = np.concatenate([[-np.inf], np.unique(np.asarray(cut, float)), [np.inf]])
+    kind, value = _bin_rule("x", cut)
+    if kind not in ("bins", "quantiles", "cuts"):
+        raise ValueError(f"coarsen() bins a variable; got the entry {cut!r}, which does not")
+    x = np.asarray(x, float)
+    if kind == "quantiles":
+        probs = _r_seq_by(1 / value, 1 - 1 / value, 1 / value)
+        kind, value = "cuts", _r_quantile7(x, probs)
+    if kind == "bins" and isinstance(value, str):
+        value = {"sturges": sturges, "fd": _nclass_fd, "scott": _nclass_scott}[value](x)
+    if kind == "bins" or len(value) == 1:   # R: a single quantile is a number of bins
+        bins = int(value) if kind == "bins" else float(value[0])
+        if bins != int(bins):
+            raise ValueError(f"coarsen(): a number of bins must be whole; got {bins}")
+        bins = int(bins)
+        breaks = _r_seq_length(float(np.min(x)), float(np.max(x)), bins + 1)
+        breaks[0] = -np.inf
+        breaks[bins] = np.inf   # R: breaks[c(1, bins + 1)] <- c(-Inf, Inf)
+        return np.searchsorted(breaks, x, side="right")
+    cuts = np.unique(value[~np.isnan(value)])
+    breaks = np.concatenate([[-np.inf], cuts, [np.inf]])
     return np.searchsorted(breaks, x, side="right")
 
 
-def match(prep: Prepared) -> MethodOutput:
-    """CEM: numeric covariates coarsened into bins, then exact matching on the bins.
+def _r_character(values) -> np.ndarray:
+    """Values as R's ``as.character`` would compare them (numbers to 15 significant digits)."""
+    def one(v):
+        if isinstance(v, (bool, np.bool_)):
+            return "TRUE" if v else "FALSE"
+        if _is_number(v):
+            return "%.15g" % (float(v) + 0.0)
+        return str(v)
+    return np.array([one(v) for v in values], dtype=object)
 
-    Numeric covariates (not booleans, which like strings are matched exactly, as R treats
-    logicals and factors) are cut with Sturges' rule into equal-width bins between their
-    minimum and maximum unless ``cutpoints`` gives a number of bins or the cut points for a
-    column. ``exact`` variables are added uncoarsened (in MatchIt give them as factors).
-    Subclasses are numbered as MatchIt numbers them (first appearance among controls).
-    """
-    a, data = prep.args, prep.data
-    cutpoints = a.get("cutpoints") or {}
-    unknown = set(cutpoints) - set(a["covariates"])
+
+def _check_grouping(grouping, covariates: list[str]) -> dict:
+    """Validate ``grouping`` (MatchIt's checks); names not among the covariates warn."""
+    if grouping is None:
+        return {}
+    if not isinstance(grouping, dict) or not all(isinstance(k, str) for k in grouping):
+        raise ValueError("`grouping` should be a dict: covariate name -> list of groups, each "
+                         "a list of values to merge, e.g. {'race': [['white', 'hispan'], "
+                         f"['black']]}}; got {type(grouping).__name__} {grouping!r}")
+    unknown = [k for k in grouping if k not in covariates]
     if unknown:
-        raise ValueError(f"`cutpoints` names {sorted(unknown)}, which are not among the "
-                         f"covariates {a['covariates']}")
+        warnings.warn(f"`grouping` names {unknown}, which are not among the covariates "
+                      f"{covariates}; they are ignored (as in MatchIt)", IgnoredArgumentWarning,
+                      stacklevel=6)
+    out = {}
+    for name, groups in grouping.items():
+        if name in unknown:
+            continue
+        ok = isinstance(groups, (list, tuple)) and all(
+            isinstance(g, (list, tuple, np.ndarray, pd.Index))
+            and all(isinstance(v, (str, numbers.Real, np.bool_)) for v in g) for g in groups)
+        if not ok:
+            raise ValueError(f"`grouping` entry for {name!r} should be a list of groups, each "
+                             f"a list of values of {name!r} to merge (e.g. [['a', 'b'], "
+                             f"['c']]); got {groups!r}")
+        out[name] = [list(g) for g in groups]
+    return out
+
+
+def _grouped(values, groups: list[list]) -> np.ndarray:
+    """MatchIt's grouping of one variable: as character, each group's values -> its first."""
+    x = _r_character(values)
+    for g in groups:
+        if len(g) == 0:
+            continue
+        members = _r_character(g)
+        x[np.isin(x, members)] = members[0]
+    return x
+
+
+def _cutpoint_spec(cutpoints, numeric: dict[str, bool], covariates: list[str],
+                   grouped: set[str]) -> dict:
+    """Per-variable cutpoints as MatchIt resolves them (with its warnings)."""
+    if cutpoints is None:
+        return {}
+    if not isinstance(cutpoints, dict):   # one rule for every numeric variable
+        return {c: cutpoints for c in covariates if numeric[c]}
+    unknown = [k for k in cutpoints if k not in covariates]
+    if unknown:
+        warnings.warn(f"`cutpoints` names {unknown}, which are not among the covariates "
+                      f"{covariates}; they are ignored (as in MatchIt)", IgnoredArgumentWarning,
+                      stacklevel=6)
+    both = [k for k in cutpoints if k in grouped]
+    if both:
+        warnings.warn(f"{both} named in both `grouping` and `cutpoints`; their `cutpoints` "
+                      "entries are ignored (as in MatchIt)", IgnoredArgumentWarning,
+                      stacklevel=6)
+    spec = {k: v for k, v in cutpoints.items() if k in covariates and k not in grouped}
+    non_numeric = [k for k in spec if not numeric[k]]
+    if non_numeric:
+        warnings.warn(f"`cutpoints` names {non_numeric}, which are not numeric: their cut "
+                      "points are not applied (use `grouping` for categorical variables; as "
+                      "in MatchIt)", IgnoredArgumentWarning, stacklevel=6)
+    return spec
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    """R's ``is.numeric`` after ``cem_matchit`` unclasses ordered factors."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return bool(s.cat.ordered)
+    return not is_categorical(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _numeric_values(s: pd.Series) -> np.ndarray:
+    if isinstance(s.dtype, pd.CategoricalDtype):   # ordered factor: its level numbers
+        return s.cat.codes.to_numpy(float) + 1
+    return s.to_numpy(float)
+
+
+def strata(data: pd.DataFrame, covariates: list[str], cutpoints=None, grouping=None
+           ) -> np.ndarray:
+    """CEM stratum codes of the rows, as MatchIt's ``cem_matchit`` coarsens.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+    covariates : list of str
+        Variables matched on. Numeric ones (an ordered categorical counts as its level
+        numbers, as R's unclassed ordered factor) are binned; booleans, strings and
+        unordered categoricals are matched exactly.
+    cutpoints : dict or a single entry, optional
+        Variable -> binning rule (see :func:`coarsen`; also 0 or NaN: no binning, 1: the
+        variable is left out). A single entry (not a dict) applies to every numeric
+        variable. Default: Sturges' rule.
+    grouping : dict, optional
+        Variable -> list of groups of values; each group's values become one value (the
+        variable is then matched exactly, never binned).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer stratum code per row (order of first appearance).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"x": [1.0, 1.1, 5.0, 5.2], "g": ["a", "b", "c", "c"]})
+    >>> strata(d, ["x", "g"], {"x": 2}, {"g": [["a", "b"]]}).tolist()
+    [0, 0, 1, 1]
+    """
+    groups = _check_grouping(grouping, covariates)
+    numeric = {c: _is_numeric(data[c]) for c in covariates}
+    spec = _cutpoint_spec(cutpoints, {c: numeric[c] and c not in groups for c in covariates},
+                          covariates, set(groups))
+    rules = {c: _bin_rule(c, v)[0] for c, v in spec.items() if numeric[c] and c not in groups}
     cols = {}
-    for c in a["covariates"]:
+    for c in covariates:
         s = data[c]
-        numeric = not is_categorical(s) and not pd.api.types.is_bool_dtype(s)
-        cols[c] = coarsen(s.to_numpy(float), cutpoints.get(c)) if numeric else s.to_numpy()
-    for c in a.get("exact") or []:
-        cols[f"exact:{c}"] = data[c].to_numpy()
+        if c in groups:
+            cols[c] = _grouped(s.to_numpy(), groups[c])
+        elif not numeric[c]:
+            cols[c] = s.to_numpy()
+        elif rules.get(c) == "none":
+            cols[c] = _r_character(_numeric_values(s))
+        elif rules.get(c) != "drop":
+            cols[c] = coarsen(_numeric_values(s), spec.get(c))
+    if not cols:   # MatchIt: every unit in one stratum
+        return np.zeros(len(data), np.int64)
     frame = pd.DataFrame(cols)
-    codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
-    if a.get("k2k"):
+    return frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+
+
+# --- matching -------------------------------------------------------------------------------
+
+def match(prep: Prepared) -> MethodOutput:
+    """CEM: covariates coarsened, then exact matching on the coarsened values (MatchIt).
+
+    Numeric covariates are cut into equal-width bins between their minimum and maximum by
+    Sturges' rule unless ``cutpoints`` says otherwise (see :func:`strata`); categorical
+    ones are matched exactly, after ``grouping`` merges values. ``exact`` is ignored with
+    an IgnoredArgumentWarning, as in MatchIt. Subclasses are the strata with both groups,
+    numbered as MatchIt numbers them (first appearance among units of the first row's
+    group); weights from the subclasses (ATT, ATC, ATE). With ``k2k`` see :func:`_k2k`.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The prepared input of :func:`evaluation.matching.match`.
+
+    Returns
+    -------
+    MethodOutput
+
+    Examples
+    --------
+    >>> from evaluation.matching import match as m
+    >>> d = pd.DataFrame({"t": [1, 0, 0, 1, 0], "x": [1.0, 1.2, 9.0, 9.5, 9.1]})
+    >>> m(d, "t", ["x"], method="cem", cutpoints={"x": 2}).subclass.tolist()
+    [1, 1, 2, 2, 2]
+    """
+    a = prep.args
+    k2k = a.get("k2k")
+    if not isinstance(k2k, (bool, np.bool_)):
+        raise ValueError(f"`k2k` should be True or False; got {k2k!r}")
+    if k2k and a["m_order"] not in K2K_ORDERS:
+        raise ValueError(f"`m_order` with k2k=True should be one of {list(K2K_ORDERS)} "
+                         f"(MatchIt's do_k2k); got {a['m_order']!r}")
+    codes = strata(prep.data, a["covariates"], a.get("cutpoints"), a.get("grouping"))
+    treat = prep.treat
+    keep = both_groups(codes, treat)
+    if not keep.any():
+        raise NotEstimableError(
+            "no units were matched: no coarsened stratum holds both treated and control "
+            f"units ({int(treat.sum())} treated, {int((~treat).sum())} control units in "
+            f"{len(np.unique(codes))} strata); coarsen further (`cutpoints`, `grouping`) or "
+            "match on fewer variables")
+    if k2k:
         return _k2k(prep, codes)
-    return subclass_output(prep, codes, False, "coarsened")
+    sub = r_subclass_ids(codes, treat, bool(treat[0]))
+    w = subclass_weights(sub, treat, a.get("estimand", "ATT"))
+    excl = {"treated: no control in its stratum": int((treat & ~keep).sum()),
+            "control: stratum without treated units": int((~treat & ~keep).sum())}
+    return MethodOutput(w, sub, None, excl)
+
+
+def _global_finder(Z: np.ndarray, treat: np.ndarray, eligible: np.ndarray,
+                   codes: np.ndarray):
+    """``find_control_mahcovs`` of one call over all units with the strata as ``exact``.
+
+    As ``_closest.mahalanobis_finder`` but the walk runs over the sort of all units by the
+    first transformed covariate (``do_k2k`` passes the strata to a single call).
+    """
+    from evaluation.matching._walk import euc_dist_sq, mahalanobis_pick, walk_time
+
+    n = len(treat)
+    pos = np.empty(n, np.int64)
+    pos[np.argsort(Z[:, 0], kind="stable")] = np.arange(n)
+    ctrl_by = {int(s): np.flatnonzero((codes == s) & ~treat) for s in np.unique(codes)}
+
+    def find(t: int, r: int, row: list[int], prev: int = -1) -> int:
+        cand = ctrl_by[int(codes[t])]
+        c = cand[eligible[cand]]
+        d2 = euc_dist_sq(Z, t, c)
+        fin = np.isfinite(d2)
+        c, d2 = c[fin], d2[fin]
+        pick = mahalanobis_pick(d2, walk_time(int(pos[t]), pos[c]), 1)
+        return int(c[pick[0]]) if len(pick) else -1
+
+    def gap(t: int, c: int) -> float:
+        return float(euc_dist_sq(Z, t, np.array([c]))[0])
+
+    return find, gap
 
 
 def _k2k(prep: Prepared, codes: np.ndarray) -> MethodOutput:
     """MatchIt's ``do_k2k``: 1:1 Mahalanobis matching within the CEM strata.
 
-    Focal units (treated; controls for the ATC) are taken in ``m_order`` (default data
-    order) and each takes the nearest available unit of the other group in its stratum
-    (Mahalanobis distance on every covariate, pooled within-group covariance of all units);
-    MatchIt passes the strata to one search, so its walk runs over the sort of all units.
-    Weights come from the pairs; subclasses are the pairs.
+    MatchIt's default ``k2k.method = "mahalanobis"``: the distance is the Mahalanobis
+    distance on the original (not coarsened) covariates, factors as one column per level,
+    with the pooled within-group covariance of all units (``s_weights`` weighting it).
+    Units in strata lacking a group cannot match; each focal unit (treated; controls for
+    the ATC) takes the nearest available unit of the other group in its stratum, without
+    replacement. ``m_order``: "data" (default; data order), "random" (numpy's generator,
+    not R's), "closest" / "farthest" (the closest / farthest of the current best pairs
+    first, re-searching pairs whose control was taken). MatchIt passes the strata to one
+    search, so its walk runs over the sort of all units. Weights come from the pairs;
+    subclasses are the pairs (numbered by the focal unit's data order).
     """
-    from evaluation.matching import _nearest
+    from evaluation.matching import _closest, _nearest
 
     a = prep.args
-    if a["m_order"] not in ("data", "random"):
-        raise ValueError(f"`m_order` with k2k should be one of ['data', 'random']; got "
-                         f"{a['m_order']!r}")
-    keep = both_groups(codes, prep.treat)
-    if not keep.any():
-        raise NotEstimableError("no coarsened stratum holds both treated and control units: "
-                                "no matches were found")
-    focal = prep.treat if a["estimand"] != "ATC" else ~prep.treat
-    n = len(focal)
-    k2k_prep = replace(prep, treat=focal, strata=codes, discarded=~keep,
-                       args={**a, "reuse_max": 1, "ratio": 1})
-    positions = np.flatnonzero(focal)
-    if a["m_order"] == "random":
-        positions = positions[np.random.default_rng(a["random_state"]).permutation(
-            len(positions))]
-    mm = _nearest.mahalanobis_match(k2k_prep, positions, 1, global_walk=True)
-    w = normalize(_nearest.weights_from_matrix(mm, np.flatnonzero(focal), n), prep.treat)
+    treat = prep.treat
+    keep = both_groups(codes, treat)
+    n = len(treat)
+    if a["m_order"] in ("closest", "farthest"):
+        if a["estimand"] == "ATC":
+            # MatchIt 4.7.2's closest-first routines take the treated as focal while
+            # do_k2k weights the controls as focal: matchit() stops "No treated units
+            # were matched" for every data set.
+            raise ValueError(f"`m_order`={a['m_order']!r} with k2k=True and "
+                             "estimand='ATC' fails in MatchIt 4.7.2 ('No treated units "
+                             "were matched'); use m_order 'data' or 'random' for the ATC")
+        eligible = keep.copy()
+        find, gap = _global_finder(prep.mahalanobis, treat, eligible, codes)
+        mm = _closest.pair_first(treat, eligible, 1, 1, find, gap,
+                                 a["m_order"] == "closest")
+        focal = treat
+    else:
+        focal = treat if a["estimand"] != "ATC" else ~treat
+        k2k_prep = replace(prep, treat=focal, strata=codes, discarded=~keep,
+                           args={**a, "reuse_max": 1, "ratio": 1})
+        positions = np.flatnonzero(focal)
+        if a["m_order"] == "random":
+            positions = positions[np.random.default_rng(a["random_state"]).permutation(
+                len(positions))]
+        mm = _nearest.mahalanobis_match(k2k_prep, positions, 1, global_walk=True)
+    w = normalize(_nearest.weights_from_matrix(mm, np.flatnonzero(focal), n), treat)
     sub = _nearest.subclass_from_matrix(mm, np.flatnonzero(focal), n)
     unmatched = (w == 0)
-    excl = {"treated: no control in its stratum": int((prep.treat & ~keep).sum()),
-            "control: stratum without treated units": int((~prep.treat & ~keep).sum()),
-            "treated: not paired (k2k)": int((prep.treat & keep & unmatched).sum()),
-            "control: not paired (k2k)": int((~prep.treat & keep & unmatched).sum())}
+    excl = {"treated: no control in its stratum": int((treat & ~keep).sum()),
+            "control: stratum without treated units": int((~treat & ~keep).sum()),
+            "treated: not paired (k2k)": int((treat & keep & unmatched).sum()),
+            "control: not paired (k2k)": int((~treat & keep & unmatched).sum())}
     return MethodOutput(w, sub, mm, excl)
