@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
 from statsmodels.genmod import cov_struct, families
 from statsmodels.genmod.generalized_estimating_equations import GEE, GEEResultsWrapper
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMResultsWrapper
@@ -36,6 +37,14 @@ class MultilevelResult:
         Analysed sample.
     exclusions : dict
         Rows left out, by reason.
+    converged : bool
+        The model converged (:attr:`MixedFit.converged`; GEE: statsmodels' flag).
+    notice : str
+        What a report should say about the fit (non-convergence, a singular fit); else empty.
+    informative, not_informative : bool, str
+        Whether the CI is informative, and why not.
+    singular : bool
+        Gaussian: the school variance is at or near zero (:attr:`MixedFit.singular`).
     """
 
     outcome: str
@@ -57,6 +66,7 @@ class MultilevelResult:
     notice: str = ""
     informative: bool = True
     not_informative: str = ""
+    singular: bool = False
 
     def spec_rows(self) -> list[dict]:
         """Rows for :func:`specification_table`."""
@@ -65,7 +75,7 @@ class MultilevelResult:
                  "effect_size": self.effect_size, "es_type": self.es_type, "n_em": self.n_em,
                  "n_comparison": self.n_comparison, "n_schools": self.n_schools,
                  "inference": self._inference(), "converged": self.converged,
-                 "notice": self.notice, "informative": self.informative,
+                 "singular": self.singular, "notice": self.notice, "informative": self.informative,
                  "not_informative": self.not_informative, "note": self.notice}]
 
     def _inference(self) -> str:
@@ -87,8 +97,102 @@ class MultilevelResult:
 
 #: Optimisers tried in turn (as lme4 users try ``allFit``): the first that converges wins.
 OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm", "cg")
-#: Largest absolute score (gradient of the log-likelihood) accepted as converged.
+#: Largest absolute score (gradient of the log-likelihood) at which an optimiser's fit is
+#: accepted as converged; the accepted fit is then polished (:func:`_polish`) to the optimum.
 GRADIENT_TOL = 0.05
+#: lme4's ``isSingular`` tolerance: theta (school SD / residual SD) below it is a singular fit.
+SINGULAR_TOL = 1e-4
+#: Smallest theta handed to statsmodels, which treats a school variance below 1e-10 residual
+#: variances as absent; a polished theta below it (a singular fit) is represented by it.
+THETA_FLOOR = 2e-5
+#: What a report says of a singular fit.
+SINGULAR_NOTICE = ("the multilevel model's fit is singular: its school variance is estimated "
+                   "at or near zero (as lme4's isSingular), so it is in effect a model without "
+                   "a school intercept")
+
+
+def _profiled_deviance(y, X, codes, reml: bool):
+    """Return lme4's profiled deviance of a random intercept model as a function of theta.
+
+    Theta is the school SD over the residual SD (lme4's relative covariance factor); the fixed
+    effects and the residual variance are profiled out, as ``lme4::lmer``'s ``devfun``. The
+    deviance is -2 times the (restricted) log-likelihood, computed from group sums.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Outcome, length n.
+    X : numpy.ndarray
+        Fixed-effects design, n x p, full rank.
+    codes : numpy.ndarray
+        Group codes 0, ..., G - 1, length n.
+    reml : bool
+        REML or maximum likelihood.
+
+    Returns
+    -------
+    callable
+        ``theta -> deviance``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(10), 5)
+    >>> dev = _profiled_deviance(rng.normal(size=50) + g / 5, np.ones((50, 1)), g, True)
+    >>> bool(dev(0.5) < dev(0.0))
+    True
+    """
+    n, p = X.shape
+    size = np.bincount(codes).astype(float)
+    sum_x = np.zeros((len(size), p))
+    np.add.at(sum_x, codes, X)
+    sum_y = np.bincount(codes, y, minlength=len(size))
+    xtx, xty = X.T @ X, X.T @ y
+    nu = n - p if reml else n
+
+    def deviance(theta: float) -> float:
+        t2 = theta * theta
+        w = t2 / (1 + size * t2)          # V^-1 = I - w J within a school (sigma^2 = 1)
+        a = xtx - sum_x.T @ (w[:, None] * sum_x)
+        chol = np.linalg.cholesky(a)
+        beta = np.linalg.solve(a, xty - sum_x.T @ (w * sum_y))
+        e = y - X @ beta                  # residuals: no cancellation in the weighted RSS
+        e_sum = np.bincount(codes, e, minlength=len(size))
+        rss = e @ e - w @ (e_sum * e_sum)
+        out = np.log1p(size * t2).sum() + nu * (1 + np.log(2 * np.pi * rss / nu))
+        return float(out + 2 * np.log(np.diag(chol)).sum() if reml else out)
+
+    return deviance
+
+
+def _polish(deviance, theta0: float) -> float:
+    """Minimise a profiled deviance in theta from an optimiser's theta, to lme4's optimum.
+
+    Bounded Brent's method in a bracket about ``theta0``, widened (up to zero below) while the
+    minimum is at its edge; never returns a theta with a larger deviance than ``theta0``.
+
+    Examples
+    --------
+    >>> round(_polish(lambda t: (t - 0.3) ** 2, 0.29), 8)
+    0.3
+    >>> _polish(lambda t: (t + 1) ** 2, 0.01)
+    0.0
+    """
+    lo, hi = theta0 / 2, 2 * theta0 + 1e-4
+    theta = theta0
+    for _ in range(20):
+        res = minimize_scalar(deviance, bounds=(lo, hi), method="bounded",
+                              options={"xatol": 1e-12, "maxiter": 200})
+        theta, edge = float(res.x), 1e-6 * (hi - lo)
+        if hi - theta < edge:
+            lo, hi = hi / 2, 4 * hi
+        elif lo > 0 and theta - lo < edge:
+            lo = 0.0
+        else:
+            break
+    if deviance(0.0) <= deviance(theta):
+        theta = 0.0
+    return theta if deviance(theta) <= deviance(theta0) else theta0
 
 
 @dataclass(frozen=True)
@@ -102,13 +206,21 @@ class MixedFit:
         REML (True) or maximum likelihood.
     converged : bool
         An optimiser reported convergence, the log-likelihood is finite and the largest
-        absolute gradient is below ``GRADIENT_TOL``.
+        absolute gradient is below ``GRADIENT_TOL``. A converged fit is then polished to the
+        optimum of lme4's profiled (RE)ML criterion (:func:`_polish`), as ``lmer`` reaches it.
     optimizer : str
         The optimiser whose fit is kept.
     attempts : tuple
-        (optimiser, converged, log-likelihood, largest absolute gradient) of every try.
+        (optimiser, converged, log-likelihood, largest absolute gradient) of every try, as
+        the optimiser left it (before polishing).
     notice : str
-        Empty when converged; otherwise what a report should say.
+        Empty when converged and not singular; otherwise what a report should say.
+    singular : bool
+        lme4's ``isSingular``: theta (school SD / residual SD) below ``SINGULAR_TOL``, a
+        school variance at or near zero.
+    theta : float
+        Theta at the optimum (a singular fit's may be below ``THETA_FLOOR``, the smallest
+        statsmodels' ``fit`` is evaluated at).
     """
 
     fit: MixedLMResultsWrapper = field(repr=False)
@@ -117,6 +229,8 @@ class MixedFit:
     optimizer: str
     attempts: tuple
     notice: str
+    singular: bool = False
+    theta: float = float("nan")
 
     @property
     def fe_params(self) -> np.ndarray:
@@ -157,7 +271,8 @@ def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
     -------
     MixedFit
         With ``converged`` False, a ``notice`` and a :class:`ModelWarning` when no optimiser
-        converged (the fit with the highest log-likelihood is kept).
+        converged (the fit with the highest log-likelihood is kept, unpolished); with
+        ``singular`` True, a ``notice`` and a :class:`ModelWarning` on a singular fit.
 
     Examples
     --------
@@ -166,8 +281,8 @@ def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
     >>> x = rng.normal(size=200)
     >>> y = 1 + 0.5 * x + rng.normal(0, 0.5, 20)[g] + rng.normal(size=200)
     >>> m = fit_mixed(y, np.column_stack([np.ones(200), x]), g)
-    >>> m.converged, m.optimizer
-    (True, 'bfgs')
+    >>> m.converged, m.optimizer, m.singular
+    (True, 'bfgs', False)
     """
     model = MixedLM(np.asarray(y, float), X, groups=groups)
     attempts, fits = [], []
@@ -184,7 +299,8 @@ def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
         attempts.append((name, ok, float(fit.llf), grad))
         fits.append((ok, fit, name))
         if ok:
-            return MixedFit(fit, reml, True, name, tuple(attempts), "")
+            fit, theta = _polished(model, fit, reml)
+            return _mixed_fit(fit, reml, True, name, attempts, "", theta)
     finite = [f for f in fits if np.isfinite(f[1].llf)]
     if not finite:
         raise NotEstimableError("the mixed model could not be fitted by any optimiser "
@@ -194,7 +310,44 @@ def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
               f"); the fit with the highest log-likelihood ({name}) is shown and should not "
               "be relied on")
     warnings.warn(notice, ModelWarning, stacklevel=2)
-    return MixedFit(fit, reml, False, name, tuple(attempts), notice)
+    return _mixed_fit(fit, reml, False, name, attempts, notice, _theta(fit))
+
+
+def _theta(fit) -> float:
+    """Theta (school SD / residual SD) of a statsmodels fit."""
+    return float(np.sqrt(max(float(np.asarray(fit.cov_re_unscaled)[0, 0]), 0.0)))
+
+
+def _polished(model: MixedLM, fit, reml: bool):
+    """Return (statsmodels fit, theta) at the optimum of lme4's profiled (RE)ML criterion.
+
+    The deviance is minimised in theta from the optimiser's (:func:`_polish`); statsmodels'
+    results are then built at that theta (``gtol=inf``: BFGS takes no step), at least
+    ``THETA_FLOOR``. The optimiser's fit is kept if this fails.
+    """
+    theta0 = _theta(fit)
+    try:
+        deviance = _profiled_deviance(model.endog, model.exog, pd.factorize(model.groups)[0],
+                                      reml)
+        theta = _polish(deviance, theta0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            polished = model.fit(reml=reml, start_params=np.array([max(theta, THETA_FLOOR)]),
+                                 method="bfgs", gtol=np.inf)
+    except (np.linalg.LinAlgError, ValueError):
+        return fit, theta0
+    if not (np.isfinite(polished.llf) and polished.llf >= fit.llf - 1e-9):
+        return fit, theta0
+    return polished, theta
+
+
+def _mixed_fit(fit, reml, converged, name, attempts, notice, theta) -> MixedFit:
+    """Build a :class:`MixedFit`, adding the singular-fit notice (and warning) when due."""
+    singular = bool(theta < SINGULAR_TOL)
+    if singular:
+        warnings.warn(SINGULAR_NOTICE, ModelWarning, stacklevel=3)
+        notice = "; ".join(n for n in (notice, SINGULAR_NOTICE) if n)
+    return MixedFit(fit, reml, converged, name, tuple(attempts), notice, singular, theta)
 
 
 def _mixed(d, treatment, reml=True):
@@ -205,7 +358,7 @@ def _mixed(d, treatment, reml=True):
     beta = np.asarray(fit.fe_params)
     label = f"random school intercept ({'REML' if reml else 'ML'}, unweighted)"
     return fit, float(beta[column]), float(np.sqrt(fit.cov_params().iloc[column, column])), \
-        float(beta[column]), label, m.converged, m.notice
+        float(beta[column]), label, m.converged, m.notice, m.singular
 
 
 def _gee(d, treatment, reml=True):
@@ -221,7 +374,7 @@ def _gee(d, treatment, reml=True):
     converged = bool(getattr(fit, "converged", True))
     notice = "" if converged else "the GEE fit did not converge"
     return fit, value, float(np.sqrt(grad @ cov @ grad)), float(fit.params.iloc[column]), \
-        "GEE, exchangeable within school (weighted)", converged, notice
+        "GEE, exchangeable within school (weighted)", converged, notice, False
 
 
 #: Multilevel model by family.
@@ -258,7 +411,8 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
     -------
     MultilevelResult
         ``converged`` False and a ``notice`` (and a ModelWarning) when no optimiser of
-        :data:`OPTIMIZERS` converged.
+        :data:`OPTIMIZERS` converged; ``singular`` True and a ``notice`` (and a
+        ModelWarning) on a singular fit (a school variance at or near zero, as lme4's).
 
     Raises
     ------
@@ -277,7 +431,8 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
     if n_schools < 2:
         raise NotEstimableError(f"a multilevel model of {outcome!r} needs at least two schools;"
                                 f" got {n_schools}")
-    fit, value, se, coef, label, converged, notice = MODELS[family](d, treatment, reml)
+    fit, value, se, coef, label, converged, notice, singular = MODELS[family](d, treatment,
+                                                                              reml)
     treat = d.frame[treatment].astype(bool).to_numpy()
     n_em, n_comp = int(treat.sum()), int((~treat).sum())
     df = n_schools - 1
@@ -294,7 +449,8 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
                                       proportion=family == "binomial")
     return MultilevelResult(outcome, family, label, fit, value, se, low, high,
                             t_pvalue(value / se, df), float(es), es_type, n_em, n_comp,
-                            n_schools, dict(d.exclusions), converged, notice, ok, why)
+                            n_schools, dict(d.exclusions), converged, notice, ok, why,
+                            singular)
 
 
 @dataclass(frozen=True)
