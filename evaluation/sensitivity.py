@@ -6,7 +6,7 @@ import warnings
 
 import pandas as pd
 
-from evaluation.exceptions import NotEstimableError
+from evaluation.exceptions import ModelWarning, NotEstimableError
 from evaluation.matching import MatchResult, match
 from evaluation.models import ImpactResult, estimate_impacts
 from evaluation.multilevel import multilevel_impacts, specification_table
@@ -111,7 +111,10 @@ def sensitivity_table(sample: AnalysisSample, main: MatchResult, impact: ImpactR
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         results["multilevel"] = multilevel_impacts(main.matched_data(), outcomes, covs)
-    notes["multilevel"] = caught_lines(caught)
+    # the model's own notices (not converged, singular) are on its outcome's row already: as
+    # the specification's note they would show on every outcome's row, and twice on its own
+    notes["multilevel"] = caught_lines([w for w in caught
+                                        if not issubclass(w.category, ModelWarning)])
     table = specification_table(results)
     labels = {s["name"]: s["label"] for s in plan.matching_specs()}
     labels["multilevel"] = MULTILEVEL_LABEL

@@ -441,3 +441,20 @@ def test_sensitivity_notes_withhold_what_the_impact_section_withholds(built):
             assert not [n for n in notes if "separation" in n.lower()], (name, phase, notes)
             checked += 1
     assert checked >= 1
+
+
+def test_a_multilevel_notice_shows_once_on_its_own_outcome_s_row(built):
+    """The singular-fit notice of one outcome's multilevel model also came back as a caught
+    warning of the whole specification: on every outcome's row, and twice on its own."""
+    plan, reports = built
+    res, _ = reports[None]
+    for phase, pe in res.phases.items():
+        t = pe.sensitivity
+        if t is None:
+            continue
+        ml = t[t["specification"] == "multilevel"]
+        for _, row in ml.iterrows():
+            assert "ModelWarning" not in row["spec_note"], (phase, row["outcome"])
+            own = row["model_note"]
+            if own:
+                assert row["note"].count(own) == 1, (phase, row["outcome"])
