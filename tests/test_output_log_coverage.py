@@ -150,3 +150,18 @@ def test_every_figure_s_file_holds_the_marks_it_draws(built):
         assert "text" not in frame.columns and len(frame) > 0, rec["uid"]
         numeric = frame.select_dtypes("number")
         assert numeric.notna().any().any(), rec["uid"]
+
+
+def test_drawn_marks_reads_a_chart_with_an_empty_interval():
+    """A chart whose intervals are all withheld has an empty LineCollection (a crafted
+    cluster's report failed on it: 'too many indices for array')."""
+    from matplotlib.figure import Figure
+
+    from evaluation.plots._chart import drawn_marks
+
+    fig = Figure()
+    ax = fig.subplots()
+    ax.vlines([], [], [])
+    ax.plot([1.0], [2.0], "o", label="EM")
+    marks = drawn_marks(fig)
+    assert marks[["kind", "x", "y"]].values.tolist() == [["point", 1.0, 2.0]]

@@ -135,7 +135,9 @@ def drawn_marks(figure: Figure) -> pd.DataFrame:
                     add(ax, "point", coll, x, y)
             elif isinstance(coll, LineCollection):
                 for seg in coll.get_segments():
-                    add(ax, "segment", coll, seg[0, 0], seg[0, 1], seg[-1, 0], seg[-1, 1])
+                    seg = np.asarray(seg, dtype=float).reshape(-1, 2)
+                    if len(seg):                  # an empty interval draws nothing
+                        add(ax, "segment", coll, seg[0, 0], seg[0, 1], seg[-1, 0], seg[-1, 1])
             elif isinstance(coll, PolyCollection):
                 for path in coll.get_paths():
                     for x, y in np.asarray(path.vertices, dtype=float):
