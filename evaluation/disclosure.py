@@ -329,17 +329,22 @@ def rate_unit(rates) -> float:
 def count_range(rate, size, unit: float = RATE_UNIT) -> tuple[np.ndarray, np.ndarray]:
     """Return the least and greatest counts a rate (percent, to ``unit``) of ``size`` allows.
 
-    Every whole ``k`` with ``100 * k / size`` within half a unit of the rate, ends included,
-    and the nearest whole number to ``rate * size / 100`` (a rate published on another base
-    than the cohort shown, 57% of 22 say, allows no ``k`` exactly: the nearest reading stays).
+    The rate is first rounded to ``unit``, as a reader sees it (99.1667% of 1,200 is shown
+    as 99.2, which allows 1,190 or 1,191); then every whole ``k`` with ``100 * k / size``
+    within half a unit of it, ends included, and the nearest whole number to
+    ``rate * size / 100`` (a rate published on another base than the cohort shown, 57% of 22
+    say, allows no ``k`` exactly: the nearest reading stays).
 
     Examples
     --------
     >>> lo, hi = count_range(np.array([95.0, 94.0, 57.0]), np.array([194, 160, 22]), unit=1.0)
     >>> lo.tolist(), hi.tolist()      # 95% of 194: 184 or 185; 94% of 160: 150 or 151
     ([184.0, 150.0, 13.0], [185.0, 151.0, 13.0])
+    >>> [v.tolist() for v in count_range(np.array([100 * 1190 / 1200]), np.array([1200]))]
+    [[1190.0], [1191.0]]
     """
     rate, size = np.asarray(rate, dtype=float), np.asarray(size, dtype=float)
+    rate = np.round(rate / unit) * unit               # as shown
     near = np.rint(rate * size / 100)
     lo = np.minimum(np.ceil((rate - unit / 2) * size / 100 - 1e-9), near)
     hi = np.maximum(np.floor((rate + unit / 2) * size / 100 + 1e-9), near)

@@ -73,15 +73,28 @@ def checker_dir(reports_dir: str | Path) -> Path:
     'checker/reports/schools'
     >>> checker_dir("/srv/out/reports").as_posix()
     '/srv/out/reports-checker'
+    >>> os.environ[CHECKER_ENV] = "/srv/out/reports/html/ck"
+    >>> checker_dir("/srv/out/reports")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: EVALUATION_CHECKER_DIR='/srv/out/reports/html/ck' is inside the reports' ...
+    >>> del os.environ[CHECKER_ENV]
     >>> if old is not None:
     ...     os.environ[CHECKER_ENV] = old
     """
     from evaluation import config
 
     where = os.environ.get(CHECKER_ENV)
-    if where:
-        return Path(where)
     reports_dir = Path(reports_dir).resolve()
+    if where:
+        chosen = Path(where).resolve()
+        for released in (reports_dir, config.REPORTS_DIR.resolve()):
+            if chosen.is_relative_to(released):
+                raise ValueError(
+                    f"{CHECKER_ENV}={where!r} is inside the reports' folder {released}, which "
+                    "readers get: the checker's log tells the small counts from the counts "
+                    "hidden to protect them; name a folder outside it")
+        return chosen
     root = config.PROJECT_ROOT.resolve()
     if reports_dir.is_relative_to(root) and reports_dir != root:
         return root / "checker" / reports_dir.relative_to(root)

@@ -813,6 +813,20 @@ def test_every_suppressed_count_keeps_an_interval_as_wide_as_the_threshold(publi
         for k, (lo, hi) in sorted(narrow.items(), key=repr))
 
 
+def test_no_shown_rate_allows_a_small_count(published):
+    """Fifteenth review: a rate shown to one decimal of more than 1,000 pupils allows two
+    counts (99.2% of 1,200: 9 or 10 not reaching it); the rule judged the true rate, and the
+    attacker left such counts out of the width check. Every count a shown rate allows must be
+    at least the threshold, reaching the measure or not."""
+    t = published.threshold
+    intervals = published.intervals()
+    small = {k: intervals[k] for k in published.approx if k in intervals
+             and intervals[k][0] < t}
+    assert not small, "\n".join(f"{k}: {lo:g} to {hi:g} (seen in "
+                                f"{sorted(set(published.where[k]))})"
+                                for k, (lo, hi) in sorted(small.items(), key=repr))
+
+
 def test_departures_say_nothing_of_an_outcome_whose_counts_are_withheld(published):
     """Eighth review: the provenance's departures printed "the outcome takes one value in one
     of the groups compared (perfect separation)" for an outcome whose EM pupils reaching it

@@ -325,3 +325,12 @@ def test_a_sensitive_zero_is_protected_like_a_small_count():
     assert "a" in hide and len(hide) == 2
     (lo, hi), = narrowest(values, relations, hide, zero_ok=["a"]).values().__iter__().__next__(),
     assert hi - lo >= 10
+
+
+def test_a_rate_is_judged_as_shown_to_one_decimal():
+    """Fifteenth review of issue 14: 1,190 of 1,200 (99.1667%) is shown as 99.2, which allows
+    1,190 or 1,191 reaching the measure, so 9 or 10 not; judged on the true rate it passed."""
+    from evaluation.disclosure import rates_revealing_counts
+
+    t = pd.DataFrame({"rate": [100 * 1190 / 1200, 100 * 1150 / 1200], "n": [1200, 1200]})
+    assert rates_revealing_counts(t, [("rate", "n")], ["rate"], 10)["rate"] == [True, False]

@@ -115,3 +115,34 @@ def test_a_pupil_total_is_shown_only_when_it_narrows_no_hidden_count(h):
                      threshold=t)
         full = _feasible(h, r, t) == set(range(1, t))
         assert np.isfinite(g.pupil_totals()[0]) == full, (h, r)
+
+
+def test_order_statistics_rest_on_the_shown_gaps_only():
+    """Fifteenth review: with 21 of 52 gaps withheld (KS4 2017, LA 936) the summary's upper
+    quartile of all 52 (29.2) and "52 with group behind" put one withheld gap at exactly 29,
+    five at 30 or more and all 21 above 0. The median, quartiles and sign counts now rest on
+    the gaps the table shows, and say so; a reader can recompute them from it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from published_data import real_dir
+
+    from evaluation.report import sections
+
+    plan = load_plan()
+    res = PublishedResult(published_report("dfe-ks4-2017-la936", real_dir(), plan.threshold),
+                          plan)
+    g = res.report.gaps
+    assert g.left_out == 0 and len(g.shown) < len(g.summarised)
+    section = next(s for s in sections(res, "published") if s.anchor == "distribution")
+    summary, table = (p.frame for p in section.parts if hasattr(p, "frame")
+                      and ("Value" in p.frame or "Gap (pp)" in p.frame))
+    gaps = pd.to_numeric(table["Gap (pp)"], errors="coerce").dropna()
+    assert len(gaps) == len(g.shown)
+    values = dict(zip(summary[""], summary["Value"], strict=True))
+    n = len(gaps)
+    assert values[f"median of the {n} shown gaps (pp)"] == f"{gaps.median():.1f}"
+    assert values[f"upper quartile of the {n} shown gaps (pp)"] == f"{gaps.quantile(0.75):.1f}"
+    assert values[f"schools with group behind (gap > 0), of the {n} shown"] == str(
+        int((gaps > 0).sum()))

@@ -192,6 +192,20 @@ class UnitGaps:
         d = self.estimable
         return d[~gaps_withheld(d, self.threshold, self.unit)]
 
+    @property
+    def shown(self) -> pd.DataFrame:
+        """Summarised units whose gaps the tables show (all of them without a threshold).
+
+        The order statistics and sign counts of :meth:`summary` rest on these: a median or
+        a quartile is one unit's gap, and "gap > 0" counted over withheld gaps says which
+        side of 0 they lie (fifteenth review of issue 14: a quartile of 52 schools, 21 of
+        them withheld, pinned one withheld gap to 29 and five more to 30 or above).
+        """
+        d = self.summarised
+        if not self.threshold:
+            return d
+        return d[~gaps_withheld(d, self.threshold, self.unit)]
+
     def withholding(self, threshold: int) -> UnitGaps:
         """Return the gaps with a summary that cannot give a withheld gap away.
 
@@ -282,6 +296,10 @@ class UnitGaps:
     def summary(self) -> pd.DataFrame:
         """Distribution of the gaps: counts, mean with interval, median, quartiles, spread."""
         g, u = self.summarised["gap"], self.unit
+        shown = self.shown
+        part = len(shown) < len(g)
+        of = f" of the {len(shown):,} shown gaps" if part else ""
+        among = f", of the {len(shown):,} shown" if part else ""
         weighted = self.method == RANDOM_EFFECTS
         rows = [
             (f"{self.unit_plural} in the file", len(self.table)),
@@ -296,17 +314,18 @@ class UnitGaps:
              else f"mean gap, {self.unit_plural} weighted equally ({u})", self.mean),
             ("95% interval, lower", self.mean_lower),
             ("95% interval, upper", self.mean_upper),
-            (f"median gap ({u})", g.median()),
-            (f"lower quartile ({u})", g.quantile(0.25)),
-            (f"upper quartile ({u})", g.quantile(0.75)),
+            (f"median{of or ' gap'} ({u})", shown["gap"].median()),
+            (f"lower quartile{of} ({u})", shown["gap"].quantile(0.25)),
+            (f"upper quartile{of} ({u})", shown["gap"].quantile(0.75)),
             (f"SD of observed gaps ({u})", g.std()),
         ]
         if weighted:
             rows.append((f"SD of true gaps, tau ({u})", self.tau))
-        rows.append((f"{self.unit_plural} with group behind (gap > 0)", int((g > 0).sum())))
+        rows.append((f"{self.unit_plural} with group behind (gap > 0){among}",
+                     int((shown["gap"] > 0).sum())))
         if weighted:
-            rows.append((f"{self.unit_plural} whose interval is above 0",
-                         int((self.summarised["gap_lower"] > 0).sum())))
+            rows.append((f"{self.unit_plural} whose interval is above 0{among}",
+                         int((shown["gap_lower"] > 0).sum())))
         return pd.DataFrame(rows, columns=["statistic", "value"])
 
     def _repr_html_(self) -> str:

@@ -200,8 +200,10 @@ def findings(res: PublishedResult) -> Section:
                   f"(standard deviation) is about {g.tau:.1f} points, once sampling noise in "
                   "small cohorts is allowed for.")
     else:
-        q1, q3 = g.summarised["gap"].quantile([0.25, 0.75])
-        spread = (f"Gaps differ between {g.unit_plural}: the middle half lie between {q1:.1f} "
+        q1, q3 = g.shown["gap"].quantile([0.25, 0.75])
+        spread = (f"Gaps differ between {g.unit_plural}: the middle half"
+                  + (f" of the {len(g.shown):,} shown" if len(g.shown) < len(g.summarised)
+                     else "") + f" lie between {q1:.1f} "
                   f"and {q3:.1f} {g.unit_words}; the file has no cohort counts, so sampling "
                   f"noise cannot be told apart from true differences and every "
                   f"{g.unit_label} counts equally in the mean.")
