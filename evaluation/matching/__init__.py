@@ -87,7 +87,9 @@ def _calipers(data, caliper, std_caliper, d, discarded, args):
         if not np.isfinite(width):
             continue
         if width < 0:
-            raise ValueError(f"`caliper` for {name!r} should be positive; got {width}")
+            raise ValueError(f"`caliper` for {name!r} should be positive; got {width} (MatchIt "
+                             "4.7 reads a negative caliper as a least distance between paired "
+                             "units with method='nearest' or 'full'; not supported here)")
         if name == "distance":
             if d is None:
                 raise ValueError("a caliper on the distance needs a propensity score or a "
