@@ -221,10 +221,12 @@ def test_grouping_names_outside_the_covariates_warn():
 def test_r_arithmetic_helpers():
     # R: signif(c(52.613, -0.0012345678, 123456.7), 5); seq(0.25, 0.75, by = 0.25);
     # quantile(c(3, 1, 2, 10), c(0.1, 0.5), names = FALSE)
-    np.testing.assert_array_equal(_cem._r_signif(np.array([52.613, -0.0012345678, 123456.7]),
-                                                 5), [52.613, -0.0012346, 123460.0])
-    np.testing.assert_array_equal(_cem._r_seq_by(0.25, 0.75, 0.25), [0.25, 0.5, 0.75])
-    np.testing.assert_allclose(_cem._r_quantile7(np.array([3.0, 1, 2, 10]), [0.1, 0.5]),
+    from evaluation.matching import _r_arithmetic as r
+
+    np.testing.assert_array_equal(r.signif(np.array([52.613, -0.0012345678, 123456.7]), 5),
+                                  [52.613, -0.0012346, 123460.0])
+    np.testing.assert_array_equal(r.seq_by(0.25, 0.75, 0.25), [0.25, 0.5, 0.75])
+    np.testing.assert_allclose(r.quantile7(np.array([3.0, 1, 2, 10]), [0.1, 0.5]),
                                [1.3, 2.5], rtol=0, atol=1e-15)
 
 

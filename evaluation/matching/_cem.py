@@ -28,7 +28,7 @@ from evaluation.matching._checks import (
     r_subclass_ids,
     subclass_weights,
 )
-from evaluation.matching._r_arithmetic import _r_cov
+from evaluation.matching._r_arithmetic import quantile7, r_var, seq_by, seq_length, signif
 
 #: Named binning rules of ``cutpoints`` (grDevices' ``nclass.*``), partially matched.
 BIN_METHODS = ("sturges", "fd", "scott")
@@ -68,64 +68,6 @@ def ignore_exact(exact) -> None:
                   stacklevel=4)
 
 
-# --- R's arithmetic -------------------------------------------------------------------------
-
-def _r_seq_length(lo: float, hi: float, length: int) -> np.ndarray:
-    """R's ``seq(lo, hi, length.out = length)`` (double path)."""
-    if length <= 2:
-        return np.array([lo, hi][:length], float)
-    if lo == hi:
-        return np.full(length, lo, float)
-    n1 = length - 1
-    return np.concatenate([[lo], lo + np.arange(1, length - 1) * ((hi - lo) / n1), [hi]])
-
-
-def _r_seq_by(lo: float, hi: float, by: float) -> np.ndarray:
-    """R's ``seq(lo, hi, by = by)`` (double path, ``by > 0``, ``hi >= lo``)."""
-    delta = hi - lo
-    if delta == 0 and hi == 0:
-        return np.array([hi])
-    if abs(delta) / max(abs(hi), abs(lo)) < 100 * np.finfo(float).eps:
-        return np.array([lo])
-    n = int(delta / by + 1e-10)
-    return np.minimum(lo + np.arange(n + 1) * by, hi)
-
-
-def _r_signif(x: np.ndarray, digits: int) -> np.ndarray:
-    """R's ``signif`` (nmath ``fprec``) for finite doubles of moderate magnitude."""
-    out = np.array(x, float)
-    for i, v in enumerate(out):
-        if v == 0 or not np.isfinite(v):
-            continue
-        sgn, a = (-1.0, -v) if v < 0 else (1.0, v)
-        e10 = int(digits - 1 - math.floor(math.log10(a)))
-        if e10 > 0:
-            p = float(10 ** e10)
-            out[i] = sgn * (np.rint(a * p) / p)
-        else:
-            p = float(10 ** -e10)
-            out[i] = sgn * (np.rint(a / p) * p)
-    return out
-
-
-def _r_quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """R's ``quantile(x, probs, type = 7)``, its arithmetic."""
-    xs = np.sort(np.asarray(x, float))
-    probs = np.clip(np.asarray(probs, float), 0, 1)
-    index = 1 + max(len(xs) - 1, 0) * probs
-    lo = np.floor(index).astype(np.int64)
-    hi = np.ceil(index).astype(np.int64)
-    qs = xs[lo - 1].copy()
-    i = (index > lo) & (xs[hi - 1] != qs)
-    h = (index - lo)[i]
-    qs[i] = (1 - h) * qs[i] + h * xs[hi[i] - 1]
-    return qs
-
-
-def _r_var(x: np.ndarray) -> float:
-    return float(_r_cov(np.asarray(x, float)[None, :])[0, 0])
-
-
 def sturges(x: np.ndarray) -> int:
     """R's ``nclass.Sturges``: ``ceiling(log2(n) + 1)`` bins.
 
@@ -149,17 +91,17 @@ def sturges(x: np.ndarray) -> int:
 
 def _nclass_fd(x: np.ndarray) -> int:
     """R's ``nclass.FD`` (Freedman-Diaconis), R 4.2."""
-    xr = _r_signif(x, 5)
-    h = 2 * float(np.diff(_r_quantile7(xr, [0.25, 0.75]))[0])
+    xr = signif(x, 5)
+    h = 2 * float(np.diff(quantile7(xr, [0.25, 0.75]))[0])
     if h == 0:
         al = 1 / 4
         while h == 0:
             al = al / 2
             if al < 1 / 512:
                 break
-            h = float(np.diff(_r_quantile7(xr, [al, 1 - al]))[0]) / (1 - 2 * al)
+            h = float(np.diff(quantile7(xr, [al, 1 - al]))[0]) / (1 - 2 * al)
     if h == 0:
-        h = 3.5 * math.sqrt(_r_var(x))
+        h = 3.5 * math.sqrt(r_var(x))
     if h > 0:
         return int(math.ceil((float(np.max(x)) - float(np.min(x))) / h * len(x) ** (1 / 3)))
     return 1
@@ -167,7 +109,7 @@ def _nclass_fd(x: np.ndarray) -> int:
 
 def _nclass_scott(x: np.ndarray) -> int:
     """R's ``nclass.scott``."""
-    h = 3.5 * math.sqrt(_r_var(x)) * len(x) ** (-1 / 3)
+    h = 3.5 * math.sqrt(r_var(x)) * len(x) ** (-1 / 3)
     if h > 0:
         return max(1, int(math.ceil((float(np.max(x)) - float(np.min(x))) / h)))
     return 1
@@ -259,8 +201,8 @@ def coarsen(x: np.ndarray, cut) -> np.ndarray:
         raise ValueError(f"coarsen() bins a variable; got the entry {cut!r}, which does not")
     x = np.asarray(x, float)
     if kind == "quantiles":
-        probs = _r_seq_by(1 / value, 1 - 1 / value, 1 / value)
-        kind, value = "cuts", _r_quantile7(x, probs)
+        probs = seq_by(1 / value, 1 - 1 / value, 1 / value)
+        kind, value = "cuts", quantile7(x, probs)
     if kind == "bins" and isinstance(value, str):
         value = {"sturges": sturges, "fd": _nclass_fd, "scott": _nclass_scott}[value](x)
     if kind == "bins" or len(value) == 1:   # R: a single quantile is a number of bins
@@ -268,7 +210,7 @@ def coarsen(x: np.ndarray, cut) -> np.ndarray:
         if bins != int(bins):
             raise ValueError(f"coarsen(): a number of bins must be whole; got {bins}")
         bins = int(bins)
-        breaks = _r_seq_length(float(np.min(x)), float(np.max(x)), bins + 1)
+        breaks = seq_length(float(np.min(x)), float(np.max(x)), bins + 1)
         breaks[0] = -np.inf
         breaks[bins] = np.inf   # R: breaks[c(1, bins + 1)] <- c(-Inf, Inf)
         return np.searchsorted(breaks, x, side="right")

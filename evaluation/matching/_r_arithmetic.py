@@ -1,11 +1,12 @@
-"""R's arithmetic, bit for bit, for MatchIt's Mahalanobis transform (``mahalanobis_space``).
+"""R's arithmetic, bit for bit: MatchIt's Mahalanobis transform, and the bins of its CEM.
 
 R sums in C's ``long double`` row by row (``colMeans``, ``sum``, ``mean``, ``cov``) where
 numpy adds pairwise in double, and R 4.2 here calls the reference BLAS and LAPACK where numpy
 calls OpenBLAS: the same numbers to rounding, not to the last bit. Distances tied in exact
 arithmetic are then broken by those last bits, so ``distance.mahalanobis_space`` repeats R's
 operations in R's order: the sums below, and the reference LAPACK LU, solves and pivoted
-Cholesky written out on the small p x p matrix.
+Cholesky written out on the small p x p matrix. CEM's bins (``_cem``) are cut where R's
+``seq``, ``signif``, ``quantile`` (type 7) and ``var`` put them, so they are repeated too.
 """
 
 from __future__ import annotations
@@ -284,3 +285,62 @@ def chol_pivot(S: np.ndarray) -> tuple[np.ndarray, list[int]]:
         for c in range(j + 1, n):
             A[j][c] = rec * A[j][c]
     return np.array(A), piv
+
+
+# --- CEM's bins: R's seq, signif, quantile (type 7) and var ---------------------------
+
+def seq_length(lo: float, hi: float, length: int) -> np.ndarray:
+    """R's ``seq(lo, hi, length.out = length)`` (double path)."""
+    if length <= 2:
+        return np.array([lo, hi][:length], float)
+    if lo == hi:
+        return np.full(length, lo, float)
+    n1 = length - 1
+    return np.concatenate([[lo], lo + np.arange(1, length - 1) * ((hi - lo) / n1), [hi]])
+
+
+def seq_by(lo: float, hi: float, by: float) -> np.ndarray:
+    """R's ``seq(lo, hi, by = by)`` (double path, ``by > 0``, ``hi >= lo``)."""
+    delta = hi - lo
+    if delta == 0 and hi == 0:
+        return np.array([hi])
+    if abs(delta) / max(abs(hi), abs(lo)) < 100 * np.finfo(float).eps:
+        return np.array([lo])
+    n = int(delta / by + 1e-10)
+    return np.minimum(lo + np.arange(n + 1) * by, hi)
+
+
+def signif(x: np.ndarray, digits: int) -> np.ndarray:
+    """R's ``signif`` (nmath ``fprec``) for finite doubles of moderate magnitude."""
+    out = np.array(x, float)
+    for i, v in enumerate(out):
+        if v == 0 or not np.isfinite(v):
+            continue
+        sgn, a = (-1.0, -v) if v < 0 else (1.0, v)
+        e10 = int(digits - 1 - math.floor(math.log10(a)))
+        if e10 > 0:
+            p = float(10 ** e10)
+            out[i] = sgn * (np.rint(a * p) / p)
+        else:
+            p = float(10 ** -e10)
+            out[i] = sgn * (np.rint(a / p) * p)
+    return out
+
+
+def quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """R's ``quantile(x, probs, type = 7)``, its arithmetic."""
+    xs = np.sort(np.asarray(x, float))
+    probs = np.clip(np.asarray(probs, float), 0, 1)
+    index = 1 + max(len(xs) - 1, 0) * probs
+    lo = np.floor(index).astype(np.int64)
+    hi = np.ceil(index).astype(np.int64)
+    qs = xs[lo - 1].copy()
+    i = (index > lo) & (xs[hi - 1] != qs)
+    h = (index - lo)[i]
+    qs[i] = (1 - h) * qs[i] + h * xs[hi[i] - 1]
+    return qs
+
+
+def r_var(x: np.ndarray) -> float:
+    """R's ``var`` of a vector (as its ``cov``)."""
+    return float(_r_cov(np.asarray(x, float)[None, :])[0, 0])
