@@ -121,6 +121,9 @@ def test_no_shown_year_of_a_school_report_pins_a_small_count(plan, schools, urn)
     res = evaluate_school(urn, plan, data=schools)
     section = next(s for s in sections(res, "school") if s.anchor == "destinations")
     f = next(p.frame for p in section.parts if hasattr(p, "frame"))
+    assert not {"k_dis", "k_other"} & set(f.columns)      # the rule's counts, never shown
+    # the rule reads the published counts too (review 15: it could not see them)
+    assert {"k_dis", "k_other"} <= set(res.destinations.columns)
     for _, row in f.iterrows():
         if row["Disadvantaged %"] == "c" or row["Other %"] == "c":
             continue

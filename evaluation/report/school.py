@@ -11,6 +11,7 @@ from evaluation.disclosure import rates_revealing_counts, safe_count
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import marker, safe_table, threshold
 from evaluation.schools.result import (
+    DEST_COUNT_COLUMNS,
     DEST_RATE_SIZES,
     PLACED,
     SchoolResult,
@@ -38,7 +39,8 @@ def _withheld_years(res: SchoolResult) -> dict[str, list[bool]]:
     or without, a destination.
     """
     return rates_revealing_counts(res.destinations, DEST_RATE_SIZES, DEST_STATISTICS,
-                                  threshold(res.plan))
+                                  threshold(res.plan),
+                                  counts={"rate_dis": "k_dis", "rate_other": "k_other"})
 
 
 def _gap_shown(res: SchoolResult) -> pd.DataFrame:
@@ -120,7 +122,7 @@ def attainment(res: SchoolResult) -> Section:
 
 def destinations(res: SchoolResult) -> Section:
     """Sustained destinations by group and year, with intervals; small groups suppressed."""
-    d = res.destinations
+    d = res.destinations.drop(columns=list(DEST_COUNT_COLUMNS))
     if d.empty:
         return Section("Destinations after KS4", "destinations", [Notice(
             "The destinations files hold no row for this school.", "not estimable")])

@@ -39,7 +39,7 @@ class SchoolResult:
         One row per year: ``year, n_dis, rate_dis, dis_lower, dis_upper, n_other, rate_other,
         other_lower, other_upper, gap, gap_lower, gap_upper`` (percent; Wilson score intervals
         for each group's rate and Newcombe's hybrid score interval for the gap, 95%, from the
-        published counts).
+        published counts), and those counts, ``k_dis, k_other``, for the withholding rule.
     place : pandas.DataFrame
         One row per measure of ``PLACED``: ``measure, value, all_median, all_rank, all_n,
         similar_median, similar_rank, similar_n`` (rank 1 = best; among similar schools the
@@ -117,10 +117,14 @@ def _destinations(dest: pd.DataFrame) -> pd.DataFrame:
             method="newcomb", alpha=ALPHA)
         d.loc[ok, "gap_lower"], d.loc[ok, "gap_upper"] = 100 * low, 100 * upp
     d["year"] = d["year"].astype(int)
+    # k_*: the counts the intervals rest on, for the withholding rule (never shown)
     return d[["year", "n_dis", "rate_dis", "dis_lower", "dis_upper", "n_other", "rate_other",
-              "other_lower", "other_upper", "gap", "gap_lower", "gap_upper"]]
+              "other_lower", "other_upper", "gap", "gap_lower", "gap_upper", *DEST_COUNT_COLUMNS]]
 
 
+#: The counts with a sustained destination (published, or read off the rate): the withholding
+#: rule checks them; no table shows them.
+DEST_COUNT_COLUMNS = ("k_dis", "k_other")
 #: A destinations row's rates rest on these group sizes (a rate of n gives pupils with, and
 #: without, a sustained destination).
 DEST_RATE_SIZES = (("rate_dis", "n_dis"), ("rate_other", "n_other"))
