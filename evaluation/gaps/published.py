@@ -214,7 +214,9 @@ class UnitGaps:
         with 1 to ``threshold - 1`` withheld, the summary less the shown gaps would rest on
         those few (one, when one: its gap back by subtraction). Then the summary is fitted
         again on the shown gaps only and :attr:`left_out` counts the others; otherwise
-        (none withheld, or ``threshold`` or more) nothing changes.
+        (none withheld, or ``threshold`` or more) the mean, its interval and the spread
+        summarise every unit. The median, quartiles and sign counts rest on the shown gaps
+        in any case (:attr:`shown`).
 
         Parameters
         ----------
@@ -294,7 +296,11 @@ class UnitGaps:
         return counts.rename(self.unit_plural).reset_index()
 
     def summary(self) -> pd.DataFrame:
-        """Distribution of the gaps: counts, mean with interval, median, quartiles, spread."""
+        """Distribution of the gaps: counts, mean with interval, median, quartiles, spread.
+
+        The mean, its interval and the spreads rest on :attr:`summarised`; the median,
+        quartiles and the counts of gaps above 0 on :attr:`shown` (labelled so when fewer).
+        """
         g, u = self.summarised["gap"], self.unit
         shown = self.shown
         part = len(shown) < len(g)
