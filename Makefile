@@ -49,6 +49,9 @@ endif
 override SEED := $(SEED_RAW)
 DATA_STAMP := $(if $(filter data/synthetic/default,$(DATA_DIR)),data/synthetic/default/meta.json,$(call make_escape,$(wildcard $(call make_escape,$(DATA_DIR))/schools.*)))
 REPORTS := reports
+# passed to recipes through the environment, like DATA and CLUSTER: no value runs as code
+REPORTS_DIR := $(value REPORTS)
+export REPORTS_DIR
 # the output checker's logs (ACRO's format), under checker/: for the checker, never released
 CHECKER := checker
 NOTEBOOKS := notebooks
@@ -122,20 +125,20 @@ check: $(ENV_STAMP) $(DATA_STAMP) ## read and check the data set (DATA=<dir>) an
 # SCHEDULER=...; a report whose inputs and code are unchanged is not rendered again.
 reports: $(ENV_STAMP) $(DATA_STAMP) ## render every changed report in parallel on every core (SCHEDULER=<addr>: on Dask) and the index
 	@$(PY) -m evaluation build --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
-	  --reports '$(REPORTS)' --scheduler "$$SCHEDULER_ADDR"
-	@$(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports '$(REPORTS)'
+	  --reports "$$REPORTS_DIR" --scheduler "$$SCHEDULER_ADDR"
+	@$(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports "$$REPORTS_DIR"
 
 school-reports: $(ENV_STAMP) ## one report per school of the national KS4 table (PUBLISHED=<dir>) and a searchable index
-	@$(PY) -m evaluation schools --published "$$PUBLISHED_DIR" --reports '$(REPORTS)/schools' \
+	@$(PY) -m evaluation schools --published "$$PUBLISHED_DIR" --reports "$$REPORTS_DIR/schools" \
 	  --scheduler "$$SCHEDULER_ADDR" --limit "$${SCHOOLS_LIMIT:-0}"
 
 # Exits non-zero when the report fails (its error page and the index still say why).
 report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<cluster name>"
 	@test -n "$$CLUSTER_NAME" || { echo 'usage: make report CLUSTER="<cluster name>"'; exit 2; }
 	@rc=0; $(PY) -m evaluation render --cluster "$$CLUSTER_NAME" --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" \
-	  --seed $(SEED) --reports '$(REPORTS)' || rc=$$?; \
+	  --seed $(SEED) --reports "$$REPORTS_DIR" || rc=$$?; \
 	  if [ $$rc -ne 2 ]; then $(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
-	  --reports '$(REPORTS)' || true; fi; exit $$rc
+	  --reports "$$REPORTS_DIR" || true; fi; exit $$rc
 
 # JupyterLab refuses to start as root unless told to (containers often run as root).
 lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the package importable
@@ -153,6 +156,6 @@ bench: $(ENV_STAMP) $(DATA_STAMP) ## benchmarks: matching vs peers, simulation s
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean: ## remove generated data, reports and caches
-	rm -rf $(REPORTS)/_shared $(REPORTS)/schools $(REPORTS)/html $(REPORTS)/_executed $(REPORTS)/records $(REPORTS)/logs \
-	  $(REPORTS)/index.html $(CHECKER) data/synthetic .pytest_cache .ruff_cache
+	cd "$$REPORTS_DIR" 2>/dev/null && rm -rf _shared schools html _executed records logs index.html; true
+	rm -rf $(CHECKER) data/synthetic .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

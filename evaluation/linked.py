@@ -402,7 +402,7 @@ def _survey_counts(ds, schools, clusters, values, relations, at_most):
         seen = {}
         for scope, ids in scopes.items():
             part = of[of["school_id"].isin(ids)]
-            if part.empty:
+            if part["score"].isna().all():        # no answered item: no survey table
                 continue
             table = survey_change(part, instrument).table
             for r in table[["item", *SURVEY_COUNTS]].itertuples(index=False):
@@ -500,7 +500,9 @@ def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
     groups = dict(cluster_groups(schools, None))
     for c in clusters:
         groups.update(cluster_groups(schools, c))
-    groups = {k: v for k, v in groups.items() if in_phase.intersection(v)}
+    taught = set(ds.pupils.loc[ds.pupils["phase"] == phase, "school_id"])
+    groups = {k: v for k, v in groups.items()     # as the trends (results._gaps)
+              if in_phase.intersection(v) and taught.intersection(v)}
     trends = trend_counts(ds.pupils[ds.pupils["phase"] == phase], groups, measure)
     names = dict(zip(schools["school_id"], schools["school_name"], strict=True))
     for r in trends.to_dict("records"):

@@ -412,6 +412,25 @@ def _check_acro_rules(c: _Checker, d: dict) -> None:
             c.add(f"disclosure.{k}", d[k], "true or false")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping.
+
+    The last would win silently: ``threshold: 10`` then ``threshold: 3`` lowered the
+    disclosure threshold (sixteenth review of issue 14).
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first at line {seen[key] + 1}); "
+                    "give each key once", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read an analysis plan.
 
@@ -442,7 +461,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
                         "project's analysis.yml")
     data = path.read_bytes()
     try:
-        raw = yaml.safe_load(data)
+        raw = yaml.load(data, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

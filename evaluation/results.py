@@ -150,6 +150,9 @@ class PhaseGaps:
         Overall scope only: all schools' gap against their FSM share.
     share_not_estimable : str or None
         Overall scope only: why ``share`` could not be estimated (too few schools with a gap).
+    groups_without_pupils : tuple of str
+        Groups of schools (e.g. a cluster's partner schools) with no pupils of the phase in
+        the data: not in the trends, and named in the report.
     """
 
     measure: str
@@ -158,6 +161,7 @@ class PhaseGaps:
     trends: GapTrends = field(repr=False)
     share: GapShare | None = field(default=None, repr=False)
     share_not_estimable: str | None = None
+    groups_without_pupils: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -433,8 +437,12 @@ def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
     by_school = fsm_attainment(pupils[pupils["cohort"] == latest], by=("school_name", "cohort"),
                                outcomes=measure, schools=scoped.schools)
     in_phase = set(population.schools.loc[population.schools["phase"] == phase, "school_id"])
+    taught = set(population.pupils.loc[population.pupils["phase"] == phase, "school_id"])
     groups = {k: v for k, v in cluster_groups(population.schools, cluster).items()
               if in_phase.intersection(v)}
+    # a group whose schools have no pupils of the phase has no trend: said, not dropped
+    empty = tuple(k for k, v in groups.items() if not taught.intersection(v))
+    groups = {k: v for k, v in groups.items() if k not in empty}
     trends = gap_trends(population.pupils, population.schools, groups, measure)
     share, why = None, None
     if cluster is None:
@@ -443,7 +451,7 @@ def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
                                      population.schools, measure, cohort=None)
         except NotEstimableError as err:   # a small data set: this part only is not estimable
             why = str(err)
-    return PhaseGaps(measure, latest, by_school, trends, share, why)
+    return PhaseGaps(measure, latest, by_school, trends, share, why, empty)
 
 
 def _truth(data: Dataset, phases: dict[str, PhaseResult]) -> pd.DataFrame | None:
@@ -512,8 +520,9 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
     gaps, surveys, tracking, clusters = {}, {}, None, {}
     if describe:
         gaps = {p: _gaps(scoped, ds, cluster, p) for p in present if p in GAP_MEASURE}
+        answered = scoped.surveys[scoped.surveys["score"].notna()]   # blank: non-response
         surveys = {i: survey_change(scoped.surveys[scoped.surveys["instrument"] == i], i)
-                   for i in ("pupil", "staff") if (scoped.surveys["instrument"] == i).any()}
+                   for i in ("pupil", "staff") if (answered["instrument"] == i).any()}
         tracking = track(scoped.tracking) if len(scoped.tracking) else None
     if overall:
         names = sorted(schools["cluster"].dropna().unique())

@@ -414,6 +414,9 @@ def _parse_int(s: pd.Series, col: Column, kind: str):
     if nums is None or probs:
         return None, miss, probs
     frac = ~miss & (np.mod(nums, 1) != 0)
+    if kind == "text":     # the text itself: 2010.0000000000001 is 2010.0 as a double
+        whole = s.astype("string").str.strip().str.fullmatch(r"[+-]?\d+(\.0*)?")
+        frac |= ~miss & ~np.asarray(whole.fillna(True), dtype=bool)
     if frac.any():
         return None, miss, [_problem(col, frac, s, col.expected(" (no fraction)"))]
     if col.nullable:

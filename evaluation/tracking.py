@@ -189,6 +189,12 @@ def _closing_between(cells: pd.DataFrame, unit: list[str], start: str, end: str)
     return out.assign(n_excluded=out["n_units"] - out["n"])
 
 
+#: Columns of :func:`closing_summary`.
+SUMMARY_COLUMNS = ["subject", "start", "end", "n_classes", "n_classes_closing",
+                   "share_classes_closing", "n_classes_excluded", "n_schools",
+                   "n_schools_closing", "share_schools_closing", "n_fsm"]
+
+
 @by_content()
 def closing_summary(tracking: pd.DataFrame, comparison: str = "whole_class") -> pd.DataFrame:
     """Share of classes and of schools whose FSM gap closed, per subject and period.
@@ -244,7 +250,7 @@ def closing_summary(tracking: pd.DataFrame, comparison: str = "whole_class") -> 
                 "share_schools_closing": sc / ns if ns else np.nan,
                 "n_fsm": int(c["n_fsm"].get(subject, 0)),
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)   # one term tracked: no period
 
 
 @dataclass(frozen=True)

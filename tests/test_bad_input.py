@@ -453,7 +453,46 @@ CASES = [
     refused("plan-unknown-covariate", plan_edit(lambda t: t.replace(
         "covariates: [fsm, female", "covariates: [fsm, gender")), "analysis.yml",
         "covariates: found ['fsm', 'gender', 'sen', 'eal', 'ethnicity']", plan=True),
+    # sixteenth review: a key given twice (the last won silently, lowering the threshold)
+    refused("plan-duplicate-key", plan_edit(lambda t: t.replace(
+        "  threshold: 10", "  threshold: 10\n  threshold: 3", 1)), "analysis.yml",
+        "key 'threshold' is given twice (first at line", plan=True),
+    refused("cohort-tiny-fraction", cell("pupils", 1, "cohort", "2010.0000000000001"),
+            "pupils.csv", "found '2010.0000000000001'; expected a whole number"),
+    # ... and data a data manager sends that every report must render (RENDERED below)
+    accepted("tracking-one-term", rows_of("tracking", lambda r: [r[0]] + [
+        x for x in r[1:] if x[r[0].index("term")] == "autumn"])),
+    accepted("surveys-all-scores-blank", rows_of("surveys", lambda r: [r[0]] + [
+        x[:-1] + [""] for x in r[1:]])),
+    accepted("partner-no-pupils", rows_of("pupils", lambda r: [
+        x for x in r if x[r[0].index("school_id")] != "P2"])),
 ]
+
+
+#: Accepted cases whose reports are rendered too (sixteenth review: each passed ``check``
+#: and then failed every report: ArrowInvalid on a header-only CSV, KeyError on one tracked
+#: term, ValueError on all-blank survey scores, NotEstimableError on a school without pupils).
+RENDERED = ("header-only-surveys", "header-only-tracking", "tracking-one-term",
+            "surveys-all-scores-blank", "partner-no-pupils", "tracking-terms-out-of-order")
+
+
+@pytest.mark.parametrize("case_id", RENDERED)
+def test_accepted_data_renders_every_report(case_id, tmp_path):
+    import evaluation as em
+    from evaluation.report import sections
+
+    case = next(c for c in CASES if c.id == case_id)
+    d = tmp_path / "data"
+    shutil.copytree(BASE, d)
+    case.mutate(d)
+    ds = read_dataset(d)
+    ds.digest()                               # the build's cache key reads every column
+    plan = load_plan()
+    for cluster in [None, *ds.clusters()]:
+        res = em.evaluate(ds, plan, cluster=cluster, seed=1)
+        html = "".join(s._repr_html_() for s in sections(
+            res, "overall" if cluster is None else "cluster"))
+        assert "Traceback" not in html and len(html) > 1000
 
 
 def test_the_corpus_is_large_and_ids_unique():

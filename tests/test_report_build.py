@@ -183,6 +183,10 @@ def test_make_report_passes_names_as_text(hostile_data):
                 cwd=root)
     assert out.returncode == 2 and "SEED must be a whole number" in out.stderr
     assert not (tmp_path / "seed").exists()
+    # sixteenth review: REPORTS was spliced into the recipes in single quotes
+    out = _make("report", f"DATA={d}", "CLUSTER=x",
+                f"REPORTS={tmp_path / 'r'}'; touch {tmp_path / 'rq'}; echo '", cwd=root)
+    assert out.returncode == 2 and not (tmp_path / "rq").exists()
 
 
 def test_make_report_fails_loudly_on_bad_data(hostile_data):

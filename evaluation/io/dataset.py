@@ -35,8 +35,10 @@ def _hash_column(h, column: pd.Series) -> None:
     if isinstance(column.dtype, pd.StringDtype) and to_arrow is not None:
         import pyarrow as pa
 
-        chunks = to_arrow().chunks
-        array = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+        arrow = to_arrow()
+        chunks = arrow.chunks
+        array = (chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks) if chunks
+                 else pa.array([], type=arrow.type))          # an empty column: no chunk
         buffers = array.buffers()
         h.update(repr((array.offset, len(array), [b and b.size for b in buffers])).encode())
         for b in buffers:

@@ -74,6 +74,11 @@ def gaps(res: EvaluationResult) -> Section:
         parts.append(attainment_chart(schools, g.measure, t, measure_name=label,
                                       hidden=hidden_flags(safe, schools)))
         parts.append(f"Trends 2008-2010 against national ({label}).")
+        if g.groups_without_pupils:
+            parts.append(Notice(f"No {phase} pupils in the data for the schools of "
+                                f"{', '.join(g.groups_without_pupils)}: no trend for "
+                                f"{'it' if len(g.groups_without_pupils) == 1 else 'them'}.",
+                                "note"))
         trends = g.trends.table
         safe = safe_table(res.plan, trends[TREND_COLUMNS], COUNTS, labels=LABELS, hide={
             col: [res.hidden((f"trend_{v}", phase, grp, str(y))) for grp, y in

@@ -36,11 +36,11 @@ def surveys(res: EvaluationResult) -> Section:
              "answered both waves."]
     if not res.surveys:
         return Section("Perception surveys", "surveys",
-                       parts + [Notice("No survey responses for these schools.")])
+                       parts + [Notice("No answered survey item for these schools.")])
     for instrument in ("pupil", "staff"):
         result = res.surveys.get(instrument)
         if result is None:
-            parts.append(Notice(f"No {instrument} survey responses for these schools."))
+            parts.append(Notice(f"No answered {instrument} survey item for these schools."))
             continue
         shown = result.table[list(LABELS)].assign(p_holm=p_text(result.table["p_holm"]))
         parts.append(f"{instrument.capitalize()} survey.")

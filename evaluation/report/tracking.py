@@ -78,6 +78,12 @@ def tracking(res: EvaluationResult) -> Section:
                        parts + [Notice("No termly tracking data for these schools.")])
     t = threshold(res.plan)
     classes, gap_hidden = _class_table(res)
+    if res.tracking.summary.empty:      # one term tracked: no period to close a gap over
+        return Section("Termly tracking", "tracking", parts + [
+            Notice("Only one term is tracked, so no period over which a gap could close.",
+                   "note"), classes,
+            class_gap_chart(res.tracking.table, t,
+                            hidden=hidden_flags(classes, res.tracking.table))])
     summary = res.tracking.summary.assign(
         share_classes_closing=100 * res.tracking.summary["share_classes_closing"],
         share_schools_closing=100 * res.tracking.summary["share_schools_closing"])
