@@ -418,29 +418,15 @@ def _global_finder(Z: np.ndarray, treat: np.ndarray, eligible: np.ndarray,
                    codes: np.ndarray):
     """``find_control_mahcovs`` of one call over all units with the strata as ``exact``.
 
-    As ``_closest.mahalanobis_finder`` but the walk runs over the sort of all units by the
-    first transformed covariate (``do_k2k`` passes the strata to a single call).
+    ``_closest.mahalanobis_finder`` with the walk over the sort of all units by the first
+    transformed covariate (``do_k2k`` passes the strata to a single call).
     """
-    from evaluation.matching._walk import euc_dist_sq, mahalanobis_pick, walk_time
+    from evaluation.matching._closest import mahalanobis_finder
 
-    n = len(treat)
-    pos = np.empty(n, np.int64)
-    pos[np.argsort(Z[:, 0], kind="stable")] = np.arange(n)
-    ctrl_by = {int(s): np.flatnonzero((codes == s) & ~treat) for s in np.unique(codes)}
-
-    def find(t: int, r: int, row: list[int], prev: int = -1) -> int:
-        cand = ctrl_by[int(codes[t])]
-        c = cand[eligible[cand]]
-        d2 = euc_dist_sq(Z, t, c)
-        fin = np.isfinite(d2)
-        c, d2 = c[fin], d2[fin]
-        pick = mahalanobis_pick(d2, walk_time(int(pos[t]), pos[c]), 1)
-        return int(c[pick[0]]) if len(pick) else -1
-
-    def gap(t: int, c: int) -> float:
-        return float(euc_dist_sq(Z, t, np.array([c]))[0])
-
-    return find, gap
+    pos = np.empty(len(treat), np.int64)
+    pos[np.argsort(Z[:, 0], kind="stable")] = np.arange(len(treat))
+    return mahalanobis_finder(Z, treat, eligible, codes,
+                              lambda t, c: np.ones(len(c), dtype=bool), pos=pos)
 
 
 def _k2k(prep: Prepared, codes: np.ndarray) -> MethodOutput:
