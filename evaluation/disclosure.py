@@ -751,11 +751,15 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         wide_under.append((pattern, set(intervals) - narrow))
         if not narrow:
             return frozenset(hidden)
-        for k in narrow:                  # hide one more count linked to this one
+        # in the counts' order, never a set's: a set of strings iterates in an order that
+        # changes with Python's hash seed, and the solver breaks ties by the rows' order
+        # (seventeenth review of issue 14: two builds chose different cells, and the two
+        # patterns together gave a class's 6 FSM pupils back)
+        for k in sorted(narrow, key=idx.__getitem__):   # hide one more count linked to it
             near = {p for link in neighbours.get(k, []) for p in link}
             near |= {p for q in list(near) for link in neighbours.get(q, []) for p in link}
-            candidates = [idx[p] for p in near - hidden
-                          if (values[p] > 0 or p in zero_ok) and p not in fixed]
+            candidates = sorted(idx[p] for p in near - hidden
+                                if (values[p] > 0 or p in zero_ok) and p not in fixed)
             if candidates:
                 rows.add(dict.fromkeys(candidates, 1.0), 1.0)
     return _hide_all(keys, values, fixed, zero_ok)
