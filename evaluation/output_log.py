@@ -296,6 +296,15 @@ def _models(res):
             for name, fit in fits.items():
                 yield (f"model-{phase}-{kind}-{name}", phase, name, fit,
                        bool(counts_hidden.get(name, True)))
+    # the overall report's heterogeneity section shows each cluster's estimates: their models
+    # are logged too, their degrees of freedom withheld (the cluster's pupils are counted in
+    # its own report, not here)
+    for i, (cluster, cres) in enumerate(sorted(getattr(res, "clusters", {}).items()), 1):
+        for phase, pr in sorted(cres.phases.items()):
+            impact = getattr(pr, "impact", None)
+            for name, fit in (impact.outcomes.items() if impact is not None else ()):
+                yield (f"model-cluster{i}-{phase}-outcome-{name}", phase,
+                       f"{name} ({cluster})", fit, True)
 
 
 def _model_record(uid: str, phase: str, name: str, fit, counts_hidden: bool, rules: Rules,

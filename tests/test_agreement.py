@@ -458,3 +458,24 @@ def test_a_multilevel_notice_shows_once_on_its_own_outcome_s_row(built):
             own = row["model_note"]
             if own:
                 assert row["note"].count(own) == 1, (phase, row["outcome"])
+
+
+def test_the_checker_s_log_lists_each_cluster_s_models_shown_in_the_overall_report(built):
+    """Review 17: the heterogeneity section shows every cluster's estimates, but the log held
+    only the overall report's own models. Each cluster's fitted outcome models now have a
+    regression record with its MinimumDoFCheck, the degrees of freedom withheld."""
+    from evaluation import output_log
+
+    _plan, reports = built
+    res, secs = reports[None]
+    log, _ = output_log.build(res, secs)
+    records = [r for r in log["results"].values() if r["type"] == "regression"]
+    fits = [(c, p, n) for c, cres in res.clusters.items() for p, pr in cres.phases.items()
+            if pr.impact is not None for n in pr.impact.outcomes]
+    assert fits
+    named = {r["properties"]["outcome"] for r in records}
+    for cluster, _phase, name in fits:
+        assert f"{name} ({cluster})" in named, (cluster, name)
+    for r in records:
+        if "(" in r["properties"]["outcome"]:
+            assert r["properties"]["dof"] is None and r["fair"]["check_status"]
