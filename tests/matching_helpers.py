@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 
 def assert_valid_match(res, ratio: int | None = None, replace: bool | None = None) -> None:
@@ -63,6 +64,18 @@ def assert_valid_match(res, ratio: int | None = None, replace: bool | None = Non
             rows, cols = np.nonzero(mm >= 0)
             assert (key[np.flatnonzero(focal)[rows]] == key[mm[rows, cols]]).all()
     assert isinstance(res.summary(), pd.DataFrame)
+
+
+#: MatchIt's ``summary(m)$nn`` rows.
+NN_SAMPLES = ("All (ESS)", "All", "Matched (ESS)", "Matched", "Unmatched", "Discarded")
+
+
+def assert_sample_sizes(sizes, r_nn, name: str, samples=NN_SAMPLES) -> None:
+    """Our ``summary().attrs["sample_sizes"]`` equal R's ``nn`` (indexed fixture, sample)."""
+    for sample in samples:
+        for col in ("Control", "Treated"):
+            assert sizes.loc[sample, col] == pytest.approx(r_nn.loc[(name, sample), col.lower()],
+                                                           abs=1e-9), (name, sample, col)
 
 
 def partition(ids, sub) -> set:

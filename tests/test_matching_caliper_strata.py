@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matching_helpers import assert_sample_sizes
 
 from evaluation.matching import match
 
@@ -135,11 +136,8 @@ def test_pairs_identical_to_matchit(name, r_pairs):
 def test_sample_sizes_identical_to_matchit(name):
     _, res = _run(name)
     nn = pd.read_csv(FIX / "nn.csv").set_index(["fixture", "sample"])
-    summ = res.summary().attrs["sample_sizes"]
-    for sample in ("All", "Matched", "Unmatched", "Discarded", "Matched (ESS)"):
-        for col in ("Control", "Treated"):
-            assert summ.loc[sample, col] == pytest.approx(nn.loc[(name, sample), col.lower()],
-                                                          abs=1e-9), (name, sample, col)
+    assert_sample_sizes(res.summary().attrs["sample_sizes"], nn, name,
+                        ("All", "Matched", "Unmatched", "Discarded", "Matched (ESS)"))
 
 
 def test_data_are_parsed_as_r_parses_them():

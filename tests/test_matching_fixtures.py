@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_valid_match, fixture_data, partition, run_spec
+from matching_helpers import (
+    assert_sample_sizes,
+    assert_valid_match,
+    fixture_data,
+    partition,
+    run_spec,
+)
 
 from evaluation.balance import balance
 
@@ -289,11 +295,7 @@ def test_std_pair_dist_and_effective_sample_sizes_match_matchit(name, r_balance,
     assert len(common) >= 1
     np.testing.assert_allclose(summ.loc[common, ("Matched data", "Std. Pair Dist.")],
                                r[common], atol=1e-6, rtol=0, equal_nan=True, err_msg=name)
-    nn = summ.attrs["sample_sizes"]
-    for sample in ("All (ESS)", "All", "Matched (ESS)", "Matched", "Unmatched", "Discarded"):
-        for col in ("Control", "Treated"):
-            assert nn.loc[sample, col] == pytest.approx(r_nn.loc[(name, sample), col.lower()],
-                                                        abs=1e-9), (name, sample, col)
+    assert_sample_sizes(summ.attrs["sample_sizes"], r_nn, name)
 
 
 GET_MATCHES = ["people_nearest", "people_nearest_ratio2_replace",
