@@ -11,6 +11,7 @@ import pandas as pd
 from evaluation.exceptions import MatchingWarning
 from evaluation.factors import is_categorical, levels
 from evaluation.matching._r_arithmetic import chol_pivot, det_solve, pooled_cov, r_scale
+from evaluation.matching._r_svd import generalized_inverse
 
 #: Fitted probabilities this close to 0 or 1 are treated as perfect separation (as R's glm).
 SEPARATION_EPS = 10 * np.finfo(float).eps
@@ -418,8 +419,10 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
     reference LAPACK algorithms written out on the p x p matrix (OpenBLAS orders its
     operations differently); the product with the factor is the reference ``dgemm`` loop,
     one covariate at a time. A singular or nearly singular covariance (determinant at most
-    1e-8, as with every level of a factor) takes MatchIt's ``generalized_inverse``, here
-    numpy's SVD: the same to rounding, not bit for bit.
+    1e-8, as with every level of a factor) takes MatchIt's ``generalized_inverse``: R's
+    ``svd`` (LAPACK 3.11's ``dgesdd``) and ``%*%`` written out the same way
+    (:mod:`evaluation.matching._r_svd`), so that path is R's bit for bit too, for up to 25
+    columns (beyond that numpy's SVD: the same to rounding, not bit for bit).
 
     Parameters
     ----------
@@ -459,9 +462,7 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
         cov = pooled_cov(St, treat, sw)
     det, inv = det_solve(cov)
     if det <= 1e-8 or inv is None:  # MatchIt's generalized_inverse
-        u, dvals, vt = np.linalg.svd(cov)
-        pos = dvals > max(1e-8 * dvals[0], 0)
-        inv = vt[pos].T @ (u[:, pos] / dvals[pos]).T
+        inv = generalized_inverse(cov)
     ch, piv = chol_pivot(inv)
     B = ch[:, np.argsort(piv)]
     Z = np.empty((St.shape[1], len(B)))
