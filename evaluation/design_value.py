@@ -28,7 +28,7 @@ DESIGNS = (("default", "2011 design: 9 secondary and 2 primary schools linked"),
            ("full_linkage", "Full linkage: every trial school linked"))
 COLUMNS = ["design", "scenario", "phase", "outcome", "n_em", "n_comparison", "n_schools",
            "mdes", "indicative", "expected_halfwidth", "estimate", "ci_low", "ci_high",
-           "halfwidth", "true_effect", "informative"]
+           "halfwidth", "true_effect", "informative", "df_resid"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class DesignValueResult:
         `COLUMNS`: pupils and schools analysed, ``mdes`` (SD units) and ``indicative``,
         ``expected_halfwidth`` (the 95% half-width the MDES implies, SD units: MDES x 1.96 /
         (1.96 + 0.84)), the estimate with its interval and achieved ``halfwidth`` (outcome
-        units: points or risk difference), the ``true_effect`` and ``informative``.
+        units: points or risk difference), the ``true_effect`` and ``informative``; and the
+        model's residual degrees of freedom ``df_resid``, for the output checker's log only.
     seed : int
         Seed of the synthetic world.
     params : dict
@@ -132,6 +133,9 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None) -> DesignVa
                     "halfwidth": (r["ci_high"] - r["ci_low"]) / 2,
                     "true_effect": float(truth.get((phase, o), float("nan"))),
                     "informative": bool(r.get("informative", True)),
+                    # the output checker's log only: never shown
+                    "df_resid": (float(impact.outcomes[o].glm.df_resid)
+                                 if o in impact.outcomes else float("nan")),
                 })
     return DesignValueResult(pd.DataFrame(rows, columns=COLUMNS), int(seed),
                              ds.meta.get("params", {}), plan)

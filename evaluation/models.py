@@ -706,7 +706,8 @@ class OutcomeResult:
                  "p": self.p, "effect_size": self.effect_size, "es_type": self.es_type,
                  "n_em": self.n_em, "n_comparison": self.n_comparison,
                  "n_schools": self.n_schools, "inference": self.inference,
-                 "informative": self.informative, "not_informative": self.not_informative}]
+                 "informative": self.informative, "not_informative": self.not_informative,
+                 "method": "glm", "df_resid": float(self.glm.df_resid)}]
 
     def _repr_html_(self) -> str:
         return self.summary().to_html(index=False)

@@ -76,7 +76,9 @@ class MultilevelResult:
                  "n_comparison": self.n_comparison, "n_schools": self.n_schools,
                  "inference": self._inference(), "converged": self.converged,
                  "singular": self.singular, "notice": self.notice, "informative": self.informative,
-                 "not_informative": self.not_informative, "note": self.notice}]
+                 "not_informative": self.not_informative, "note": self.notice,
+                 "method": "mixedlm" if self.family == "gaussian" else "gee",
+                 "df_resid": float(self.fit.df_resid)}]
 
     def _inference(self) -> str:
         kind = "model-based" if self.family == "gaussian" else "robust x G/(G-1)"
@@ -501,7 +503,9 @@ def specification_table(results: dict) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``specification, outcome, model, estimate, ci_low, ci_high, p, effect_size, es_type,
-        n_em, n_comparison, n_schools, inference``, ordered by outcome then specification.
+        n_em, n_comparison, n_schools, inference, informative, not_informative, note``, and
+        for the output checker's log (never shown: residual degrees of freedom give pupil
+        counts back) ``method`` and ``df_resid``; ordered by outcome then specification.
 
     Examples
     --------
@@ -511,7 +515,7 @@ def specification_table(results: dict) -> pd.DataFrame:
             for row in res.spec_rows()]
     cols = ["specification", "outcome", "model", "estimate", "ci_low", "ci_high", "p",
             "effect_size", "es_type", "n_em", "n_comparison", "n_schools", "inference",
-            "informative", "not_informative", "note"]
+            "informative", "not_informative", "note", "method", "df_resid"]
     out = pd.DataFrame(rows, columns=cols)
     order = {name: i for i, name in enumerate(results)}
     outcome_order = {o: i for i, o in enumerate(dict.fromkeys(out["outcome"]))}

@@ -277,10 +277,23 @@ def _text_record(uid: str, kind: str, part, text: str, section, rules: Rules, no
     return record, frame
 
 
-def _models(res):
-    """Each outcome model: (uid, phase, outcome, fit, whether the report hides its pupils).
+#: How the log names each kind of model, and the command that fitted it.
+_METHODS = {"glm": "evaluation.models: weighted GLM",
+            "mixedlm": "evaluation.multilevel: linear mixed model (random school intercept)",
+            "gee": "evaluation.multilevel: GEE, exchangeable within school"}
 
-    The impact table decides which pupil counts are hidden (the same call as the report's).
+
+def _models(res):
+    """Every model a report rests on: (uid, phase, name, method, df_resid, dof withheld).
+
+    The main impact models of each phase (their degrees of freedom shown where the report
+    shows the model's pupils: the impact table decides, by the report's own call); and,
+    their degrees of freedom withheld, the models behind the other estimates a report shows:
+    each other matching specification and the multilevel model (sensitivity), the headline
+    model within each activity, each cluster's models (the overall report's heterogeneity
+    section) and the design-value report's models of both designs. Their pupils are counted
+    in tables that hide some of them, or in other reports, so the number would give a count
+    back.
     """
     from evaluation.report.impact import impact_tables
 
@@ -294,40 +307,61 @@ def _models(res):
         counts_hidden = dict(zip(table["outcome"], hidden, strict=True))
         for kind, fits in (("outcome", impact.outcomes), ("fsm_gap", impact.gaps)):
             for name, fit in fits.items():
-                yield (f"model-{phase}-{kind}-{name}", phase, name, fit,
-                       bool(counts_hidden.get(name, True)))
-    # the overall report's heterogeneity section shows each cluster's estimates: their models
-    # are logged too, their degrees of freedom withheld (the cluster's pupils are counted in
-    # its own report, not here)
+                yield (f"model-{phase}-{kind}-{name}", phase, name, "glm",
+                       fit.glm.df_resid, bool(counts_hidden.get(name, True)))
+        main = res.plan.main_spec()["name"]
+        sens = getattr(pr, "sensitivity", None)
+        for r in ([] if sens is None else sens.to_dict("records")):
+            if r["specification"] != main and pd.notna(r.get("df_resid")):
+                yield (f"model-{phase}-sensitivity-{r['specification']}-{r['outcome']}",
+                       phase, f"{r['outcome']} ({r['label']})", r["method"], r["df_resid"],
+                       True)
+        acts = getattr(pr, "by_activity", None)
+        for i, r in enumerate([] if acts is None else acts.to_dict("records"), 1):
+            if pd.notna(r["df_resid"]):
+                yield (f"model-{phase}-activity{i}-{r['outcome']}", phase,
+                       f"{r['outcome']} ({r['group']})", "glm", r["df_resid"], True)
     for i, (cluster, cres) in enumerate(sorted(getattr(res, "clusters", {}).items()), 1):
         for phase, pr in sorted(cres.phases.items()):
             impact = getattr(pr, "impact", None)
             for name, fit in (impact.outcomes.items() if impact is not None else ()):
                 yield (f"model-cluster{i}-{phase}-outcome-{name}", phase,
-                       f"{name} ({cluster})", fit, True)
+                       f"{name} ({cluster})", "glm", fit.glm.df_resid, True)
+    table = getattr(res, "table", None)
+    if isinstance(table, pd.DataFrame) and "df_resid" in table:     # the design-value report
+        for r in table.to_dict("records"):
+            if pd.notna(r["df_resid"]):
+                yield (f"model-{r['scenario']}-{r['phase']}-outcome-{r['outcome']}",
+                       r["phase"], f"{r['outcome']} ({r['design']})", "glm", r["df_resid"],
+                       True)
 
 
-def _model_record(uid: str, phase: str, name: str, fit, counts_hidden: bool, rules: Rules,
-                  now: str) -> dict:
+def _model_record(uid: str, phase: str, name: str, method: str, df_resid: float,
+                  withheld: bool, rules: Rules, now: str) -> dict:
     """Return ACRO's record of a model, its degrees of freedom withheld where need be.
 
-    The residual degrees of freedom are ``None`` where the report hides the model's pupils:
-    pupils minus model terms would give them back.
+    The residual degrees of freedom are ``None`` where ``withheld``: pupils minus model
+    terms would give a hidden count back.
+
+    Examples
+    --------
+    >>> rec = _model_record("m", "primary", "ks2", "glm", 3.0, True, Rules(), "now")
+    >>> rec["status"], rec["properties"]["dof"], rec["summary"][:30]
+    ('fail', None, 'MinimumDoFCheck: fail dof < 10')
     """
-    glm = fit.glm
-    status, summary = dof_check(glm.df_resid, rules)
-    dof = int(glm.df_resid)
-    if counts_hidden:
+    status, summary = dof_check(df_resid, rules)
+    dof = int(df_resid)
+    if withheld:
         summary = (f"MinimumDoFCheck: {status} dof {'>=' if status == 'pass' else '<'} "
                    f"{rules.safe_dof_threshold} (the number is withheld with the model's "
                    "pupil counts)")
         dof = None
     return {
         "uid": uid, "status": status, "type": "regression",
-        "properties": {"method": "glm", "dof": dof, "phase": phase,
+        "properties": {"method": method, "dof": dof, "phase": phase,
                        "outcome": name},
         "files": [], "outcome": {},
-        "command": f"evaluation.models: weighted GLM of {name} ({phase})",
+        "command": f"{_METHODS[method]} of {name} ({phase})",
         "summary": summary, "timestamp": now, "comments": [], "exception": "",
         "fair": {"context": _CONTEXT, "statbarn": "CorrelationCoefficients",
                  "risks": ["LowDOF"], "checks_needed": ["MinimumDoFCheck"],
@@ -383,8 +417,8 @@ def build(res, sections) -> tuple[dict, dict[str, pd.DataFrame]]:
             k[kind] += 1
             uid = f"{section.anchor}-{kind}-{k[kind]}"
             results[uid], files[uid] = _text_record(uid, kind, part, text, section, rules, now)
-    for uid, phase, name, fit, counts_hidden in _models(res):
-        results[uid] = _model_record(uid, phase, name, fit, counts_hidden, rules, now)
+    for uid, phase, name, method, df_resid, withheld in _models(res):
+        results[uid] = _model_record(uid, phase, name, method, df_resid, withheld, rules, now)
     for rec in results.values():
         rec["properties"]["rules"] = dict(vars(rules))
     log = {"version": ACRO_FORMAT, "tool": dict(TOOL), "results": results}

@@ -14,7 +14,9 @@ from evaluation.sensitivity import caught_lines
 
 COLUMNS = ["phase", "group", "outcome", "label", "family", "n_schools", "n_em", "n_comparison",
            "estimate", "ci_low", "ci_high", "p", "effect_size", "es_ci_low", "es_ci_high",
-           "es_type", "inference", "informative", "not_informative", "note"]
+           "es_type", "inference", "informative", "not_informative", "note", "df_resid"]
+#: The columns taken from the fitted model's summary.
+_FROM_SUMMARY = COLUMNS[8:-2]
 
 
 def effects_by(matched: pd.DataFrame, schools: pd.DataFrame, column: str, plan: Plan,
@@ -64,7 +66,8 @@ def effects_by(matched: pd.DataFrame, schools: pd.DataFrame, column: str, plan: 
                 res = fit_outcome(part, head["name"], head["family"],
                                   plan.model_covariates(phase), random_state=seed,
                                   outcome_range=rng, **model_arguments(plan))
-                row.update(res.summary().iloc[0][[c for c in COLUMNS[8:-1]]].to_dict())
+                row.update(res.summary().iloc[0][_FROM_SUMMARY].to_dict())
+                row["df_resid"] = float(res.glm.df_resid)   # the output log's, never shown
                 row["note"] = caught_lines(caught)
             except (ValueError, NotEstimableError) as err:
                 row["note"] = str(err)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 
+import pandas as pd
 import pytest
 
 from evaluation import output_log
@@ -181,3 +182,46 @@ def test_the_weighted_comparison_share_is_hidden_beside_a_small_stratum():
     assert not _small_strata(big, 10)
     one = two[two["school_id"] == "a"]        # one stratum: weighted = plain, nothing new
     assert not _small_strata(one, 10)
+
+
+def test_the_overall_log_has_a_record_for_every_model_an_estimate_rests_on(
+        default_evaluation, plan):
+    """Review finding (issue 14): the checker's log listed the main impact models only, not
+    the models behind the sensitivity table (each other matching specification, the multilevel
+    model), the activities and each cluster's estimates. Each shown estimate row must have its
+    regression record, with the method that fitted it and its degrees of freedom withheld."""
+    res = default_evaluation
+    log, _ = output_log.build(res, sections(res, "overall"))
+    models = {uid: r for uid, r in log["results"].items() if r["type"] == "regression"}
+    main = plan.main_spec()["name"]
+    want = set()
+    for phase, pe in res.phases.items():
+        if pe.sensitivity is not None:
+            fitted = pe.sensitivity[(pe.sensitivity["specification"] != main)
+                                    & pe.sensitivity["estimate"].notna()]
+            want |= {f"model-{phase}-sensitivity-{s}-{o}"
+                     for s, o in zip(fitted["specification"], fitted["outcome"], strict=True)}
+            assert (fitted["specification"] == "multilevel").any(), phase
+        if pe.by_activity is not None:
+            want |= {f"model-{phase}-activity{i}-{o}"
+                     for i, (o, e) in enumerate(zip(pe.by_activity["outcome"],
+                                                    pe.by_activity["estimate"], strict=True), 1)
+                     if pd.notna(e)}
+    assert want and want <= set(models), sorted(want - set(models))[:5]
+    methods = {models[u]["properties"]["method"] for u in want}
+    assert {"glm", "mixedlm", "gee"} <= methods, methods
+    for uid in want:
+        rec = models[uid]
+        assert rec["properties"]["dof"] is None and rec["status"] in ("pass", "fail"), uid
+        assert rec["summary"].startswith("MinimumDoFCheck: "), uid
+    assert any(u.startswith("model-cluster") for u in models)
+
+
+def test_the_design_value_log_has_a_record_for_every_model(plan):
+    from evaluation.design_value import design_value
+
+    res = design_value(plan, 3)
+    log, _ = output_log.build(res, sections(res, "design_value"))
+    models = [r for r in log["results"].values() if r["type"] == "regression"]
+    assert len(models) == int(res.table["estimate"].notna().sum()) > 0
+    assert all(r["properties"]["dof"] is None for r in models)
