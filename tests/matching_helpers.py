@@ -58,7 +58,8 @@ def assert_valid_match(res, ratio: int | None = None, replace: bool | None = Non
             d = res.distance.to_numpy()
             rows, cols = np.nonzero(mm >= 0)
             t_pos = np.flatnonzero(focal)[rows]
-            assert (np.abs(d[t_pos] - d[mm[rows, cols]]) <= res.spec["caliper_distance"]).all()
+            gap, width = np.abs(d[t_pos] - d[mm[rows, cols]]), res.spec["caliper_distance"]
+            assert (gap <= width if width >= 0 else gap > -width).all()
         if res.spec.get("exact"):
             key = res.data[res.spec["exact"]].astype(str).agg("|".join, axis=1).to_numpy()
             rows, cols = np.nonzero(mm >= 0)

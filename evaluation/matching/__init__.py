@@ -86,10 +86,6 @@ def _calipers(data, caliper, std_caliper, d, discarded, args):
     for name, width in spec.items():
         if not np.isfinite(width):
             continue
-        if width < 0:
-            raise ValueError(f"`caliper` for {name!r} should be positive; got {width} (MatchIt "
-                             "4.7 reads a negative caliper as a least distance between paired "
-                             "units with method='nearest' or 'full'; not supported here)")
         if name == "distance":
             if d is None:
                 raise ValueError("a caliper on the distance needs a propensity score or a "
@@ -257,7 +253,11 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         numeric covariates (other dict keys). Units are standard deviations of the variable
         over the non-discarded units when ``std_caliper`` is True. As in MatchIt 4.7.2, with
         a Mahalanobis distance and ``exact`` strata a caliper on a Mahalanobis variable
-        narrows from stratum to stratum (MatchIt's C++ rescales it in place).
+        narrows from stratum to stratum (MatchIt's C++ rescales it in place). A negative
+        caliper is a least distance (MatchIt's semantics, methods ``"nearest"`` and
+        ``"full"``): paired units must be more than its absolute value apart (nearest
+        neighbour) or at least that far apart (full matching, optmatch's ``caliper`` with
+        ``compare = ">="``); e.g. ``caliper={"distance": 0.5, "age": -0.2}``.
     std_caliper : bool, list of bool or dict, default True
         Calipers in standard deviations (True) or in the variables' own units; one value, or
         one per caliper (a list in the order of ``caliper``'s keys, or a dict by name), as

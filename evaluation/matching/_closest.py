@@ -44,6 +44,9 @@ class _Walk:
             iil, iir = min(starts), max(starts)
             dl, dr = abs(d[t] - d[order[iil]]), abs(d[t] - d[order[iir]])
             min_dist = dr if iil == ii else dl if iir == ii else max(dl, dr)
+        cal = self.cal
+        if cal <= 0 and min_dist < -cal:   # a negative caliper: a least distance
+            min_dist = -cal
         n = len(d)
         stop = [False, False]
         left = False
@@ -68,8 +71,11 @@ class _Walk:
             if not self.eligible[z] or self.treat[z] != 0 or z in mine:
                 continue
             dc = abs(d[t] - d[z])
-            if dc > self.cal:
-                stop[side] = True
+            if cal >= 0:
+                if dc > cal:
+                    stop[side] = True
+                    continue
+            elif dc <= -cal:
                 continue
             if dc < min_dist:
                 continue

@@ -23,17 +23,15 @@ def _allowed(prep: Prepared, caliper_distance, t: int, cand: np.ndarray,
              space: _CaliperSpace | None = None) -> np.ndarray:
     """Return which controls ``cand`` unit ``t`` may take (calipers and ``antiexact``).
 
-    With ``space`` (Mahalanobis matching) the covariate calipers are those MatchIt applies
-    in ``t``'s call (see :class:`_CaliperSpace`).
+    With ``space`` (covariate calipers) they are those MatchIt applies in ``t``'s call (see
+    :class:`_CaliperSpace`); a negative caliper is a least distance (``within_caliper``).
     """
     ok = np.ones(len(cand), bool)
     if space is not None:
         ok &= space.ok(t, cand)
-    elif prep.caliper_covs is not None:
-        ok &= np.all(np.abs(prep.caliper_covs[cand] - prep.caliper_covs[t])
-                     <= prep.caliper_widths, axis=1)
     if caliper_distance is not None and prep.distance is not None:
-        ok &= np.abs(prep.distance[cand] - prep.distance[t]) <= caliper_distance
+        ok &= _walk.within_caliper(np.abs(prep.distance[cand] - prep.distance[t]),
+                                   caliper_distance)
     if prep.antiexact is not None:
         ok &= np.all(prep.antiexact[cand] != prep.antiexact[t], axis=1)
     return ok
@@ -128,9 +126,7 @@ class _CaliperSpace:
 
     def ok(self, t: int, cand: np.ndarray) -> np.ndarray:
         """Which of ``cand`` are within every caliper of ``t`` (and its caliper strata)."""
-        d = np.abs(self.covs[cand] - self.covs[t])
-        w = self.widths[t]
-        inside = np.where(w >= 0, d <= w, d > -w)
+        inside = _walk.within_caliper(np.abs(self.covs[cand] - self.covs[t]), self.widths[t])
         return np.all(inside & (self.gaps[cand] == self.gaps[t]), axis=1)
 
 
@@ -216,7 +212,8 @@ def _cov_checker(prep: Prepared, ctrl: np.ndarray | None):
         c = rows(k)
         if anti is not None and np.any(anti[t] == anti[c]):
             return False
-        return covs is None or bool(np.all(np.abs(covs[t] - covs[c]) <= widths))
+        return covs is None or bool(np.all(_walk.within_caliper(np.abs(covs[t] - covs[c]),
+                                                                widths)))
     return ok
 
 
@@ -288,17 +285,21 @@ def _vector_caliper(prep: Prepared, dist: np.ndarray, caliper: float | None) -> 
     """Return the caliper on the distance as ``nn_matchC_vec`` sets it from covariate calipers.
 
     Where the distance is an affine function ``a * x + b`` of a covariate with a caliper
-    (a distance column, or the one Mahalanobis variable), MatchIt also cuts the distance at
-    ``a`` times that caliper: the smallest such, or without a distance caliper the last.
-    (A negative ``a`` would make MatchIt keep only controls farther than that; not done.)
+    ``w`` (a distance column, or the one Mahalanobis variable), MatchIt also puts the caliper
+    ``a * w`` on the distance: without a distance caliper the last such; with one, ``a * w``
+    replaces the current caliper ``c`` when ``w >= 0`` and ``c > a * w``, or ``w < 0`` and
+    ``c < a * w``. The signs are kept: a negative ``a * w`` (a negative caliper, or a distance
+    decreasing in the covariate) is a least distance on the distance, which MatchIt checks
+    on top of the covariate caliper itself.
     """
     if prep.caliper_covs is None or prep.caliper_widths is None:
         return caliper
     out = caliper
     for k, width in enumerate(prep.caliper_widths.tolist()):
         a = affine_slope(prep.caliper_covs[:, k], dist)
-        if abs(a) > 1e-10 and a * width >= 0:
-            out = a * width if caliper is None or out is None else min(out, a * width)
+        if abs(a) > 1e-10 and (caliper is None or (width >= 0 and out > a * width)
+                               or (width < 0 and out < a * width)):
+            out = a * width
     return out
 
 
@@ -475,7 +476,9 @@ def match(prep: Prepared) -> MethodOutput:
     if not (mm >= 0).any():
         raise NotEstimableError(
             f"no {focal} unit found a {other} within the caliper ({_caliper_text(a)}): "
-            f"all {len(treated)} {focal} units would be unmatched; widen the caliper")
+            f"all {len(treated)} {focal} units would be unmatched; widen the caliper"
+            + (" or shorten its negative part (a least distance)" if _has_negative(prep)
+               else ""))
     w = normalize(weights_from_matrix(mm, treated, n), prep.treat)
     sub = (np.full(n, np.nan) if a["reuse_max"] > 1 else subclass_from_matrix(mm, treated, n))
     unmatched_t = prep.treat & ~prep.discarded & (w == 0)
@@ -491,6 +494,13 @@ def match(prep: Prepared) -> MethodOutput:
                       f"{other} within the caliper ({_caliper_text(a)}) and are "
                       "unmatched", MatchingWarning, stacklevel=4)
     return MethodOutput(w, sub, mm, excl)
+
+
+def _has_negative(prep: Prepared) -> bool:
+    """Whether some caliper is negative (a least distance between paired units)."""
+    dist = prep.args.get("caliper_distance")
+    return ((dist is not None and dist < 0)
+            or (prep.caliper_widths is not None and bool((prep.caliper_widths < 0).any())))
 
 
 def _caliper_text(a: dict) -> str:

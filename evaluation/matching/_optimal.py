@@ -35,7 +35,12 @@ def _pair_distances(space: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np
 
 
 def _forbid(prep: Prepared, dm: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
-    """Set to inf the pairs ``antiexact`` and (full matching) the calipers rule out."""
+    """Set to inf the pairs ``antiexact`` and (full matching) the calipers rule out.
+
+    MatchIt's ``optmatch::caliper(d, abs(w), compare = if (w >= 0) `<=` else `>=`)``: a
+    negative caliper keeps the pairs at least ``-w`` apart (not strictly, unlike nearest
+    neighbour matching).
+    """
     if prep.antiexact is not None:
         for k in range(prep.antiexact.shape[1]):
             x = prep.antiexact[:, k]
@@ -43,14 +48,13 @@ def _forbid(prep: Prepared, dm: np.ndarray, rows: np.ndarray, cols: np.ndarray) 
     a = prep.args
     if a["method"] != "full":
         return
-    width = a.get("caliper_distance")
-    if width is not None:
-        d = prep.distance
-        dm[np.abs(d[rows][:, None] - d[cols][None, :]) > width] = np.inf
+    calipers = [] if a.get("caliper_distance") is None else [(prep.distance,
+                                                                a["caliper_distance"])]
     if prep.caliper_covs is not None:
-        for k, w in enumerate(prep.caliper_widths):
-            x = prep.caliper_covs[:, k]
-            dm[np.abs(x[rows][:, None] - x[cols][None, :]) > w] = np.inf
+        calipers += list(zip(prep.caliper_covs.T, prep.caliper_widths, strict=True))
+    for x, w in calipers:
+        gap = np.abs(x[rows][:, None] - x[cols][None, :])
+        dm[gap > w if w >= 0 else gap < -w] = np.inf
 
 
 def _arc_rank(prep: Prepared, focal: np.ndarray, in_s: np.ndarray, shape: tuple[int, int],

@@ -3,7 +3,8 @@
 MatchIt sorts every unit by the distance (R's stable ``order``), and for each treated unit
 walks outward from its place, one position at a time, alternating sides and starting on the
 left; a side stops at the first control beyond the caliper, or once it holds ``ratio``
-candidates, or when a control is farther than ``ratio`` candidates already found. Among the
+candidates, or when a control is farther than ``ratio`` candidates already found (a
+negative caliper, a least distance, stops nothing: it skips the controls within it). Among the
 candidates the closest wins; on a tie the one met first (vector distance) or met last
 (Mahalanobis, whose list replaces on ``<=``). The walk visits treated and used units too, so
 "met first" depends on positions in the sort of all units: the left candidate ``a`` places
@@ -17,6 +18,23 @@ the walk's order is computed from the positions.
 from __future__ import annotations
 
 import numpy as np
+
+
+def within_caliper(gap, width):
+    """MatchIt's caliper test of absolute differences ``gap`` against a signed ``width``.
+
+    A positive (or zero) width is a greatest distance (``gap <= width``); a negative one a
+    least distance, strictly (``gap > -width``): ``caliper_covs_okay`` and
+    ``caliper_dist_okay`` of MatchIt's ``src/internal.cpp``.
+
+    Examples
+    --------
+    >>> within_caliper(np.array([0.5, 1.0, 1.5]), 1.0)
+    array([ True,  True, False])
+    >>> within_caliper(np.array([0.5, 1.0, 1.5]), -1.0)
+    array([False, False,  True])
+    """
+    return np.where(np.asarray(width) >= 0, gap <= width, gap > -np.asarray(width))
 
 
 def _heap_adjust(a: list, hole: int, n: int, value, less) -> None:
@@ -133,10 +151,11 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
 
     Round ``r`` is MatchIt's ``find_control_vec`` with one match: from round 2 the walk starts
     outside the span of the unit's earlier matches and skips controls closer than the
-    farthest of them. A treated unit without a match in round 1 drops out. ``left[a] == a``
-    (or ``a`` absent) means sorted control ``a - 1`` is available (``a == 0``: none),
-    ``right[b] == b`` that control ``b`` is (``b == m``: none); path halving keeps each
-    search near O(1).
+    farthest of them. A treated unit without a match in round 1 drops out. A negative ``cal``
+    (a least distance) skips the controls within ``-cal`` instead of stopping the walk.
+    ``left[a] == a`` (or ``a`` absent) means sorted control ``a - 1`` is available
+    (``a == 0``: none), ``right[b] == b`` that control ``b`` is (``b == m``: none); path
+    halving keeps each search near O(1).
     With ``groups`` (a ``_unit_id.UnitGroups`` over all units) a match uses up the units
     sharing a ``unit_id`` with either member instead (MatchIt's ``unit.id``), and a treated
     unit out of the pool is skipped.
@@ -152,6 +171,7 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
     dts = dist[go].tolist()
     los, his = lo.tolist(), hi.tolist()
     found: list[list[int]] = [[] for _ in range(len(go))]
+    stop, skip = _stop_skip(cal)
     uses: dict[int, int] = {}
     active = list(range(len(go)))
     gol = go.tolist()
@@ -190,9 +210,9 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
                     left[a] = left.get(nxt, nxt)
                     a = left[a]
                 k = a - 1
-                if k < lo_i or d - cd[k] > cal:
+                if k < lo_i or d - cd[k] > stop:
                     break
-                if d - cd[k] < min_dist or not cov_ok(gol[i], k):
+                if d - cd[k] <= skip or d - cd[k] < min_dist or not cov_ok(gol[i], k):
                     a = k
                     continue
                 kl = k
@@ -203,9 +223,9 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
                     nxt = right[b]
                     right[b] = right.get(nxt, nxt)
                     b = right[b]
-                if b >= hi_i or cd[b] - d > cal:
+                if b >= hi_i or cd[b] - d > stop:
                     break
-                if cd[b] - d < min_dist or not cov_ok(gol[i], b):
+                if cd[b] - d <= skip or cd[b] - d < min_dist or not cov_ok(gol[i], b):
                     b += 1
                     continue
                 kr = b
@@ -241,10 +261,20 @@ def rounds_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray, hi: 
     return found
 
 
+def _stop_skip(cal: float) -> tuple[float, float]:
+    """Return ``(stop, skip)``: the walk stops beyond ``stop`` and skips controls within ``skip``.
+
+    A negative caliper is a least distance: it stops nothing and skips the controls at most
+    ``-cal`` away (``find_control_vec``).
+    """
+    return (cal, -np.inf) if cal >= 0 else (np.inf, -cal)
+
+
 def single_pass_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray,
                     hi: np.ndarray, ratio: int, cal: float, cov_ok) -> list[list[int]]:
     """Match with replacement: each treated unit takes its ``ratio`` matches at once."""
     cd, cg = s.cd, s.cg
+    stop, skip = _stop_skip(cal)
     out = []
     for t, d, gt, st, lo_i, hi_i in zip(go.tolist(), dist[go].tolist(),
                                         s.gpos[go].tolist(), s.place[go].tolist(),
@@ -253,18 +283,18 @@ def single_pass_vec(s: Sorted, go: np.ndarray, dist: np.ndarray, lo: np.ndarray,
         k = st - 1
         while k >= lo_i and len(left) < ratio:
             dd = d - cd[k]
-            if dd > cal:
+            if dd > stop:
                 break
-            if cov_ok(t, k):
+            if dd > skip and cov_ok(t, k):
                 left.append((gt - int(cg[k]), dd, k))
             k -= 1
         right = []
         k = st
         while k < hi_i and len(right) < ratio:
             dd = cd[k] - d
-            if dd > cal:
+            if dd > stop:
                 break
-            if cov_ok(t, k):
+            if dd > skip and cov_ok(t, k):
                 right.append((int(cg[k]) - gt, dd, k))
             k += 1
         out.append(choose_vec(left, right, ratio))
