@@ -496,6 +496,23 @@ def subclass_sizes(result) -> pd.DataFrame:
     return out
 
 
+def balance_row_keys(table: pd.DataFrame) -> list[tuple]:
+    """Return each "before" row's characteristic: ``(variable, level)``, in the rows' order.
+
+    The same characteristic in two reports' balance tables has the same key (a report's
+    :attr:`~evaluation.results.PhaseResult.balance_withheld` is in this order).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"em": [True, True, False, False], "fsm": [1, 0, 0, 1]})
+    >>> balance_row_keys(balance_table(d, "em", ["fsm"]).assign(stage="before"))
+    [('fsm', '')]
+    """
+    before = table[table["stage"] == "before"]
+    return [(str(v), "" if pd.isna(lv) else str(lv))
+            for v, lv in zip(before["variable"], before["level"], strict=True)]
+
+
 def small_group_rows(table: pd.DataFrame, data: pd.DataFrame, matched: pd.DataFrame,
                      threshold: int, treatment: str = "em") -> np.ndarray:
     """Per row of ``table`` at the "before" stage: whether its groups are too small to show.

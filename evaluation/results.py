@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from evaluation.balance import BalanceSummary, balance, small_group_rows
+from evaluation.balance import BalanceSummary, balance, balance_row_keys, small_group_rows
 from evaluation.config import DEFAULT_SEED
 from evaluation.confounding import (
     FRAGILE_E_VALUE,
@@ -94,7 +94,9 @@ class PhaseResult:
         Unadjusted outcomes by group (:func:`evaluation.descriptives.outcome_descriptives`).
     balance_withheld : numpy.ndarray or None
         Per balance row (the "before" rows' order): withheld because a group having or
-        lacking the characteristic is small (:func:`evaluation.balance.small_group_rows`).
+        lacking the characteristic is small (:func:`evaluation.balance.small_group_rows`),
+        and in the overall result also where a cluster's report withholds the row (the
+        phase's shares less the shown clusters' would give the cluster's back).
     """
 
     phase: str
@@ -353,8 +355,8 @@ _PHASES_KEPT = 32
 
 
 def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool,
-           impact_only: bool = False) -> PhaseResult:
-    full = (ds.digest(), plan.digest(), phase, seed, overall)
+           impact_only: bool = False, withhold: frozenset = frozenset()) -> PhaseResult:
+    full = (ds.digest(), plan.digest(), phase, seed, overall, withhold)
     key = (*full, "impact") if impact_only else full
     if impact_only and full in _PHASES:     # a full result has the impact too
         return _PHASES[full]
@@ -362,12 +364,12 @@ def _phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool,
         return _PHASES[key]
     if len(_PHASES) >= _PHASES_KEPT:
         _PHASES.pop(next(iter(_PHASES)))
-    _PHASES[key] = _compute_phase(ds, plan, phase, seed, overall, impact_only)
+    _PHASES[key] = _compute_phase(ds, plan, phase, seed, overall, impact_only, withhold)
     return _PHASES[key]
 
 
 def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool,
-                   impact_only: bool = False) -> PhaseResult:
+                   impact_only: bool = False, withhold: frozenset = frozenset()) -> PhaseResult:
     sample = analysis_sample(ds.pupils, phase, plan)
     reason = _why_not_estimable(sample, ds.schools)
     cost = (programme_cost(ds.schools, sample.data, phase, plan.raw["funding"])
@@ -383,9 +385,15 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
             matched.matched_data(), plan.outcomes(phase), plan.model_covariates(phase), plan=plan,
             exclusions=sample.exclusion_counts(), random_state=seed,
         )
-    if impact_only:    # the same matching and impact; balance, confounding and the rest skipped
+    # balance rows resting on small groups: withheld by the table, the plot and every sentence;
+    # and, in the overall report, every row a cluster's report withholds (``withhold``): the
+    # shares of the phase's pupils less those of the clusters shown would give it back
+    keys = balance_row_keys(bal.table)
+    withheld = small_group_rows(bal.table, sample.data, matched.matched_data(), plan.threshold)
+    withheld |= np.array([k in withhold for k in keys], dtype=bool)
+    if impact_only:    # the same matching and impact; confounding and the rest skipped
         return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught),
-                           cost=cost)
+                           cost=cost, balance_withheld=withheld)
     extra = {}
     if overall:
         extra["sensitivity"] = sensitivity_table(sample, matched, impact, plan, seed)
@@ -395,8 +403,6 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
         warnings.simplefilter("always")         # notes are not the main estimates' warnings
         conf = _confounding(impact, sample.data, matched.matched_data(),
                             _pairs(sample, plan, phase, seed), plan, phase)
-    # balance rows resting on small groups: withheld by the table, the plot and every sentence
-    withheld = small_group_rows(bal.table, sample.data, matched.matched_data(), plan.threshold)
     return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
                        confounding=conf,
                        security=_security(sample, bal, impact, conf, ds.schools, withheld),
@@ -515,19 +521,27 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
     overall = cluster is None
     present = [p for p in sorted(PHASES, key=lambda p: p != "secondary")
                if (scoped.pupils["phase"] == p).any()]
-    phases = {p: _phase(scoped, plan, p, seed, overall, impact_only=not describe)
+    clusters, withhold = {}, {}
+    if overall:    # first: the overall report withholds every balance row a cluster's does
+        names = sorted(schools["cluster"].dropna().unique())
+        clusters = {name: evaluate(ds, plan, cluster=name, seed=seed, describe=False)
+                    for name in names}
+        for cres in clusters.values():
+            for p, pr in cres.phases.items():
+                if pr.balance_withheld is not None:
+                    keys = balance_row_keys(pr.balance.table)
+                    withhold.setdefault(p, set()).update(
+                        k for k, w in zip(keys, pr.balance_withheld, strict=True) if w)
+    phases = {p: _phase(scoped, plan, p, seed, overall, impact_only=not describe,
+                        withhold=frozenset(withhold.get(p, ())))
               for p in present}
-    gaps, surveys, tracking, clusters = {}, {}, None, {}
+    gaps, surveys, tracking = {}, {}, None
     if describe:
         gaps = {p: _gaps(scoped, ds, cluster, p) for p in present if p in GAP_MEASURE}
         answered = scoped.surveys[scoped.surveys["score"].notna()]   # blank: non-response
         surveys = {i: survey_change(scoped.surveys[scoped.surveys["instrument"] == i], i)
                    for i in ("pupil", "staff") if (answered["instrument"] == i).any()}
         tracking = track(scoped.tracking) if len(scoped.tracking) else None
-    if overall:
-        names = sorted(schools["cluster"].dropna().unique())
-        clusters = {name: evaluate(ds, plan, cluster=name, seed=seed, describe=False)
-                    for name in names}
     parameters = {"cluster": cluster if cluster is not None else "(all EM schools)",
                   "data_dir": ds.meta.get("directory") or "(in memory)",
                   "plan_path": plan.path, "seed": seed}

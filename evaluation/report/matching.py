@@ -97,8 +97,10 @@ def matched_comparison(res: EvaluationResult) -> Section:
                                                                "WWC band (after)")}))
         parts.append(love_plot(rows[~small]))
         if small.any():
+            where = (", here or in the report of a cluster whose pupils these include,"
+                     if res.scope == "overall" else "")
             parts.append(Notice(f"{int(small.sum())} characteristic(s) shared by fewer than "
-                                f"{t} pupils of a group (or lacked by fewer than {t}) are not "
-                                "shown: their balance would tell how many pupils have them.",
-                                "note"))
+                                f"{t} pupils of a group (or lacked by fewer than {t}){where} "
+                                "are not shown: their balance would tell how many pupils have "
+                                "them.", "note"))
     return Section("The matched comparison", "matching", parts)
