@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -247,11 +247,14 @@ class Problem:
     positions: tuple
     found: tuple
     expected: str
+    missing: bool = False     # the rows hold a missing value where none is allowed
 
     def line(self, n_rows: int) -> str:
         """Return the message line: column, rows (first few, how many), found, expected."""
         found = "a blank cell" if all(v is None for v in self.found) else _found(
             [v for v in self.found if v is not None], self.column)
+        if self.missing and found != "a blank cell":     # NA, and perhaps blank cells too
+            found += (" (missing) and blank cells" if None in self.found else " (missing)")
         return (f"column {self.column!r}: {describe_rows(self.positions, n_rows)}: {found}; "
                 f"expected {self.expected}")
 
@@ -436,7 +439,10 @@ def _check(col: Column, raw: pd.Series, out: pd.Series, miss: np.ndarray,
     """Missing values where none are allowed, values not allowed, values out of range."""
     probs = []
     if not col.nullable and miss.any():
-        probs.append(_problem(col, miss, pd.Series([None] * len(raw)), col.expected()))
+        # the cells as written: a blank one is "a blank cell", an ``NA`` is quoted as such
+        written = raw.astype("string").str.strip() if raw.dtype != bool else raw
+        shown = raw.where(written.isin(MISSING_SPELLINGS[1:]).fillna(False).to_numpy(bool))
+        probs.append(replace(_problem(col, miss, shown, col.expected()), missing=True))
     present = ~miss & ~unreadable
     if col.allowed is not None:
         ok = np.asarray(out.isin(list(col.allowed)), dtype=bool)

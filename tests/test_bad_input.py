@@ -252,6 +252,8 @@ CASES = [
             "expected a number from 9 to 39 or blank (missing)"),
     refused("idaci-negative", cell("pupils", 1, "idaci", "-0.1"), "pupils.csv",
             "column 'idaci': 1 of 12 rows (row 1): found '-0.1'", "from 0 to 1"),
+    refused("flag-NA-where-required", cell("pupils", 3, "fsm", "NA"), "pupils.csv",
+            "column 'fsm': 1 of 12 rows (row 3): found 'NA' (missing); expected a yes/no flag"),
     accepted("idaci-NA-is-missing", cell("pupils", 1, "idaci", "NA"),
              lambda ds, d: ds.pupils["idaci"].isna().tolist() == [True] + [False] * 3 + [True]
              + [False] * 7 or pytest.fail()),
@@ -316,6 +318,16 @@ CASES = [
         b"\xef\xbb\xbf" + (d / "pupils.csv").read_bytes()), _same_as_base),
     accepted("utf16-bom", lambda d: (d / "schools.csv").write_bytes(
         (d / "schools.csv").read_text().encode("utf-16")), _same_as_base),
+    accepted("utf16-le-without-bom", lambda d: (d / "schools.csv").write_bytes(
+        (d / "schools.csv").read_text().encode("utf-16-le")), _same_as_base),
+    accepted("utf16-be-without-bom", lambda d: (d / "pupils.csv").write_bytes(
+        (d / "pupils.csv").read_text().encode("utf-16-be")), _same_as_base),
+    accepted("excel-sep-line", lambda d: (d / "pupils.csv").write_text(
+        "sep=;\n" + (d / "pupils.csv").read_text().replace(",", ";")), _same_as_base),
+    accepted("excel-sep-line-comma", lambda d: (d / "schools.csv").write_text(
+        "sep=,\r\n" + (d / "schools.csv").read_text()), _same_as_base),
+    refused("excel-sep-line-only", raw_file("schools.csv", b"sep=;\n"), "schools.csv",
+            "empty file; expected a header row"),
     accepted("semicolons", lambda d: _write(d, "pupils", _read(d, "pupils"), delimiter=";"),
              _same_as_base),
     accepted("tabs", lambda d: _write(d, "schools", _read(d, "schools"), delimiter="\t"),
@@ -507,7 +519,10 @@ def _data_rows(d: Path, table: str) -> int:
         return len(pd.read_parquet(d / f"{table}.parquet"))
     data = p.read_bytes()
     text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else \
+        data.decode("utf-16-le" if data[1] == 0 else "utf-16-be") if b"\x00" in data else \
         data.decode("utf-8-sig")
+    if text.startswith("sep="):                   # Excel's line naming the delimiter
+        text = text.split("\n", 1)[1]
     sep = max(",;\t", key=lambda s: text.splitlines()[0].count(s))
     return sum(1 for r in list(csv.reader(io.StringIO(text), delimiter=sep))[1:] if r)
 

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -146,13 +147,43 @@ SUPPORTED = (".parquet", ".csv")
 DELIMITERS = (",", ";", "\t", "|")
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Return the UTF-16 byte order of text without a byte-order mark (None if not UTF-16).
+
+    Text in UTF-16 whose characters are mostly ASCII (a CSV's header and digits) has a zero
+    byte in every other position: after each character in little-endian order, before it in
+    big-endian. UTF-8 text has none.
+    """
+    head = data[:4096]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
 def _decode(path: Path, data: bytes) -> str:
-    """Text of a CSV file: UTF-8 (with or without a byte-order mark) or BOM-marked UTF-16."""
+    """Text of a CSV file: UTF-8 (with or without a byte-order mark) or UTF-16.
+
+    UTF-16 is read with or without a byte-order mark (Excel's "Unicode text" has one; other
+    tools write none): its zero bytes tell the byte order. Any other encoding is refused.
+    """
     if data[:4] == b"PK\x03\x04":
         raise DataError(f"{path}: this is a zip archive (an Excel workbook?), not a CSV file; "
                         "save the sheet as 'CSV UTF-8 (comma delimited)'")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        try:
+            return data.decode(utf16)
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: looks like UTF-16 text without a byte-order mark but "
+                            f"cannot be read as {utf16.upper()}; expected a CSV file in UTF-8: "
+                            "save it as 'CSV UTF-8 (comma delimited)'") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -162,6 +193,23 @@ def _decode(path: Path, data: bytes) -> str:
             "read (is it Windows-1252 or Latin-1?); expected a CSV file in UTF-8: save it as "
             "'CSV UTF-8 (comma delimited)' in Excel, or convert it with "
             f"`iconv -f WINDOWS-1252 -t UTF-8`.") from None
+
+
+def _excel_separator(text: str) -> tuple[str | None, str]:
+    r"""Return the delimiter Excel's separator line names (``sep=;`` before the header).
+
+    Returns the delimiter (None without the line) and the text from the header on.
+
+    Examples
+    --------
+    >>> _excel_separator("sep=;\na;b\n1;2\n")
+    (';', 'a;b\n1;2\n')
+    >>> _excel_separator("a,b\n")
+    (None, 'a,b\n')
+    """
+    first, _, rest = text.partition("\n")
+    m = re.fullmatch(r'"?sep=(.)"?\r?', first)
+    return (m.group(1), rest) if m else (None, text)
 
 
 def _header(text: str, expected: set[str]) -> tuple[str, list[str]]:
@@ -218,7 +266,8 @@ def read_csv_text(path: str | Path, known_columns=None) -> pd.DataFrame:
     Parameters
     ----------
     path : str or pathlib.Path
-        The file: UTF-8 (a byte-order mark is allowed) or UTF-16 with a byte-order mark.
+        The file: UTF-8 (a byte-order mark is allowed) or UTF-16 (with or without one). A
+        first line ``sep=;`` (Excel's) names the delimiter.
     known_columns : iterable of str, optional
         Column names the header should hold; the delimiter (``,``, ``;``, tab or ``|``) is
         the one that splits the header into most of them (default: the schema's columns).
@@ -248,7 +297,7 @@ def read_csv_text(path: str | Path, known_columns=None) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     data = path.read_bytes()
-    text = _decode(path, data)
+    named, text = _excel_separator(_decode(path, data))
     if not text.strip():
         raise DataError(f"{path}: empty file; expected a header row naming the columns, then "
                         "one row per record")
@@ -256,6 +305,9 @@ def read_csv_text(path: str | Path, known_columns=None) -> pd.DataFrame:
     known = {c.name for cols in TABLES.values() for c in cols} if known_columns is None \
         else set(known_columns)
     sep, names = _header(text, known)
+    if named is not None and named != sep:
+        names = next(csv.reader([text.partition("\n")[0].rstrip("\r")], delimiter=named))
+        sep = named
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
         raise DataError(f"{path}: column(s) {dups} appear more than once in the header; "
