@@ -500,7 +500,7 @@ def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
     groups = dict(cluster_groups(schools, None))
     for c in clusters:
         groups.update(cluster_groups(schools, c))
-    taught = set(ds.pupils.loc[ds.pupils["phase"] == phase, "school_id"])
+    taught = set(ds.pupils.loc[ds.pupils["phase"] == phase, "school_id"].unique())
     groups = {k: v for k, v in groups.items()     # as the trends (results._gaps)
               if in_phase.intersection(v) and taught.intersection(v)}
     trends = trend_counts(ds.pupils[ds.pupils["phase"] == phase], groups, measure)

@@ -123,7 +123,7 @@ def _expand(frame: pd.DataFrame, col: str) -> pd.DataFrame:
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         return pd.DataFrame({col: s.astype(float)})
     levels = LEVELS.get(col) or tuple(sorted(s.astype(str).unique()))
-    unknown = sorted(set(s.astype(str)) - set(levels))
+    unknown = sorted(set(s.astype(str).unique()) - set(levels))
     if unknown:
         raise DataError(f"column {col!r} has values {unknown}; allowed: {list(levels)}")
     cat = pd.Categorical(s.astype(str), categories=list(levels))

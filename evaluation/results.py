@@ -443,7 +443,7 @@ def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
     by_school = fsm_attainment(pupils[pupils["cohort"] == latest], by=("school_name", "cohort"),
                                outcomes=measure, schools=scoped.schools)
     in_phase = set(population.schools.loc[population.schools["phase"] == phase, "school_id"])
-    taught = set(population.pupils.loc[population.pupils["phase"] == phase, "school_id"])
+    taught = set(population.pupils.loc[population.pupils["phase"] == phase, "school_id"].unique())
     groups = {k: v for k, v in cluster_groups(population.schools, cluster).items()
               if in_phase.intersection(v)}
     # a group whose schools have no pupils of the phase has no trend: said, not dropped

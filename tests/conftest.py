@@ -2,10 +2,14 @@
 process)."""
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# parsed published files: a cache of this test process's own, so no result rests on a read
+# made by another run (evaluation.io.dfe.cache)
+os.environ["EVALUATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="evaluation-cache-")
 
 
 @pytest.hookimpl(tryfirst=True)

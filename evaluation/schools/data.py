@@ -129,13 +129,14 @@ def _attainment(table) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _destinations(folder: Path) -> tuple[pd.DataFrame, list[str]]:
     from evaluation.io.dfe import read_performance_tables
+    from evaluation.io.dfe.cache import cached_read
 
     frames, read = [], []
     for path in sorted(folder.glob("*ks4-pupdest.csv")):
         m = _YEAR.match(path.name)
         if not m:
             continue
-        t = read_performance_tables(path)
+        t = cached_read("performance_tables", read_performance_tables, path)
         rows = t.values["row_type"].isin(["school", "special school"])
         v = t.values[rows]
         missing = [c for c in DESTINATION_COLUMNS.values() if c not in v.columns]
@@ -198,6 +199,7 @@ def load_schools(published_dir: str | Path | None = None, source: str = DEFAULT_
     evaluation.exceptions.DataError: /nonexistent/dfe-ks4-2023-national: ...
     """
     from evaluation.io.dfe import read_performance_tables
+    from evaluation.io.dfe.cache import cached_read
 
     root = Path(published_dir) if published_dir else config.published_dir()
     folder = root / source
@@ -211,7 +213,8 @@ def load_schools(published_dir: str | Path | None = None, source: str = DEFAULT_
     key = _stamp([main, *dest_files])
     if key in _CACHE:
         return _CACHE[key]
-    schools, codes = _attainment(read_performance_tables(main))
+    schools, codes = _attainment(cached_read("performance_tables", read_performance_tables,
+                                             main))
     dest, read = _destinations(dest_dir) if dest_files else (
         pd.DataFrame(columns=["urn", "year", *DESTINATION_COLUMNS]), [])
     dest = dest[dest["urn"].isin(schools.index)].reset_index(drop=True)

@@ -21,6 +21,7 @@ from evaluation.io.dfe._common import (
     read_rows,
     reason,
 )
+from evaluation.io.dfe.cache import cached_read
 from evaluation.io.dfe.ees import EESTable, ees_release, read_ees
 from evaluation.io.dfe.panel import SchoolPanel, read_school_panel
 from evaluation.io.dfe.performance import PerformanceTable, read_performance_tables
@@ -83,6 +84,8 @@ def read_statistical_release(path: str | Path, layout: str | None = None,
 def read_published(source: PublishedSource, index: int = 0):
     """Read one file of a registered source with the reader of its layout.
 
+    The parsed file is kept on disk, keyed by its content (:mod:`evaluation.io.dfe.cache`).
+
     Examples
     --------
     >>> import tempfile, shutil
@@ -96,7 +99,8 @@ def read_published(source: PublishedSource, index: int = 0):
     if not 0 <= index < len(source.paths):
         raise ValueError(f"`index` should be in 0..{len(source.paths) - 1} for source "
                          f"{source.slug!r}; got {index}")
-    return LAYOUTS[source.layout_for(index)](source.paths[index], source.metadata_for(index))
+    layout = source.layout_for(index)
+    return cached_read(layout, LAYOUTS[layout], source.paths[index], source.metadata_for(index))
 
 
 __all__ = ["DataError", "EESTable", "EES_CODES", "FIXTURES", "LAYOUTS", "PERFORMANCE_CODES",
