@@ -519,6 +519,8 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
     if not cons:
         return {k: (low[k], np.inf if high[k] >= cap else high[k]) for k in keys
                 if k not in unasked}
+    if len(rhs) == 1 and not len(irhs) and set(np.abs(a[0])) <= {0.0, 1.0}:
+        return _one_equation(keys, a[0], float(rhs[0]), low, high, cap, unasked)
     bounds = optimize.Bounds([low[k] for k in keys], [high[k] for k in keys])
     out = {}
     seen_low = np.array([float(values[k]) for k in keys])    # the data are one solution
@@ -550,6 +552,41 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
                 raise RuntimeError(f"the attacker's program for {k!r} failed: {r.message}")
             ends.append(np.inf if sense * r.fun >= cap else sense * r.fun)
         out[k] = (float(ends[0]), float(ends[1]))
+    return out
+
+
+def _one_equation(keys, coef, rhs, low, high, cap, unasked) -> dict:
+    """Intervals of counts bound by one equation ``sum(coef * x) = rhs`` (coefficients +-1).
+
+    What ``milp`` would find, in closed form: every other count ranges over whole numbers
+    between its bounds, so their signed sum ranges over every whole number between its
+    least and greatest, and each count over what that leaves it, within its own bounds.
+
+    Examples
+    --------
+    >>> _one_equation(["a", "b"], np.array([1.0, 1.0]), 20.0, {"a": 1.0, "b": 1.0},
+    ...               {"a": 41.0, "b": 41.0}, 41.0, frozenset())
+    {'a': (1.0, 19.0), 'b': (1.0, 19.0)}
+    """
+    lo = np.array([low[k] for k in keys])
+    hi = np.array([high[k] for k in keys])
+    term_lo = np.where(coef > 0, lo, -hi) * (coef != 0)     # the least of coef * x
+    term_hi = np.where(coef > 0, hi, -lo) * (coef != 0)
+    out = {}
+    for i, k in enumerate(keys):
+        if k in unasked:
+            continue
+        if coef[i] == 0:         # in the group through a relation that cancels it out
+            ends = (lo[i], hi[i])
+        else:
+            rest_lo = term_lo.sum() - term_lo[i]
+            rest_hi = term_hi.sum() - term_hi[i]
+            # coef * x = rhs - rest, rest anywhere in [rest_lo, rest_hi]
+            a, b = sorted((coef[i] * (rhs - rest_hi), coef[i] * (rhs - rest_lo)))
+            ends = (max(lo[i], a), min(hi[i], b))
+        if ends[0] > ends[1]:
+            raise RuntimeError(f"the attacker's program for {k!r} failed: no solution")
+        out[k] = (float(ends[0]), np.inf if ends[1] >= cap else float(ends[1]))
     return out
 
 
