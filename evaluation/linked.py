@@ -265,29 +265,27 @@ def _tracking_counts(ds, schools, clusters, values, relations, at_most):
         values[("class_non_fsm", *cell)] = int(r.n_class - r.n_fsm)
         relations.append((("class_n", *cell), [("class_fsm", *cell), ("class_non_fsm", *cell)]))
         at_most.append((("class_fsm", *cell), [("class_n", *cell)]))
-    ends = table.set_index(["subject", "term"]).sort_index()
+    # each term's classes: (school, class, has a gap), in the table's order
+    classes: dict[tuple, list] = {}
+    for r in table[["subject", "term", "school_id", "class_id", "gap"]].itertuples(index=False):
+        classes.setdefault((r.subject, r.term), []).append(
+            (r.school_id, r.class_id, not pd.isna(r.gap)))
     for scope, ids in scopes.items():
         part = tracking[tracking["school_id"].isin(ids)]
         if part.empty:
             continue
+        inside = set(ids)
         for r in closing_summary(part).itertuples(index=False):
             key = ("track_fsm", scope, r.subject, r.start, r.end)
             values[key] = int(r.n_fsm)
-            if (r.subject, r.end) not in ends.index:
+            if (r.subject, r.end) not in classes:
                 continue
-            end = ends.loc[[(r.subject, r.end)]]  # a frame even when one class matches
-            end = end[end["school_id"].isin(ids)]
-            at_most.append((key, [("class_fsm", s, c, r.subject, r.end)
-                                  for s, c in zip(end["school_id"], end["class_id"], strict=True)]))
+            end = [(s, c, g) for s, c, g in classes[(r.subject, r.end)] if s in inside]
+            at_most.append((key, [("class_fsm", s, c, r.subject, r.end) for s, c, _ in end]))
             # the classes with a gap at both ends are the ones counted (closing_summary)
-            start = table[(table["subject"] == r.subject) & (table["term"] == r.start)
-                          & table["gap"].notna()]
-            started = set(zip(start["school_id"], start["class_id"], strict=True))
-            counted = end[end["gap"].notna() & pd.Series(
-                [k in started for k in zip(end["school_id"], end["class_id"], strict=True)],
-                index=end.index, dtype=bool)]
-            relations.append((key, [("class_fsm", s, c, r.subject, r.end) for s, c in
-                                    zip(counted["school_id"], counted["class_id"], strict=True)]))
+            started = {(s, c) for s, c, g in classes.get((r.subject, r.start), []) if g}
+            relations.append((key, [("class_fsm", s, c, r.subject, r.end) for s, c, g in end
+                                    if g and (s, c) in started]))
 
 
 def _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, relations):
