@@ -168,7 +168,8 @@ def test_unknown_argument_names_it_and_the_supported_ones():
                                         r"\(did you mean 'm_order'\?\); supported arguments: "
                                         r"\['data', 'treatment'.*'k2k', 's_weights', "
                                         r"'min_controls', 'max_controls', 'tol', "
-                                        r"'distance_options', 'unit_id'\]"):
+                                        r"'distance_options', 'unit_id', 'k2k_method', "
+                                        r"'mpower'\]"):
         match(_school(), "em", ["prior"], **{"m.order": "data"})
     with pytest.raises(TypeError, match=r"unsupported argument\(s\) 'calliper'"):
         match(_school(), "em", ["prior"], calliper=0.2)

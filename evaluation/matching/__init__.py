@@ -43,6 +43,7 @@ from evaluation.matching.distance import (
     mahalanobis_space,
     model_matrix,
     propensity_score,
+    transform_covariates,
 )
 
 __all__ = ["METHODS", "MatchResult", "match"]
@@ -210,7 +211,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
           s_weights=None,
           min_controls: float | None = None, max_controls: float | None = None,
           tol: float = 0.001, distance_options: dict | None = None,
-          unit_id: list[str] | None = None) -> MatchResult:
+          unit_id: list[str] | None = None, k2k_method: str | None = "mahalanobis",
+          mpower: float = 2) -> MatchResult:
     """Match treated units to controls as R's ``MatchIt::matchit`` does.
 
     Arguments are MatchIt's in snake_case. Where MatchIt takes a formula or a character
@@ -324,8 +326,20 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         one unit (a pupil in two cohorts, say); once one of them is matched, the others with
         the same ``unit_id`` as either member of the pair are used up too.
     k2k : bool, default False
-        CEM: pair units 1:1 within the strata (MatchIt's default ``k2k.method``: the
-        Mahalanobis distance on the uncoarsened covariates); order set by ``m_order``.
+        CEM: pair units 1:1 within the strata, on the distance ``k2k_method`` between the
+        uncoarsened covariates; order set by ``m_order``.
+    k2k_method : str or None, default "mahalanobis"
+        CEM with ``k2k`` (MatchIt's ``k2k.method``): ``"mahalanobis"``,
+        ``"robust_mahalanobis"``, ``"euclidean"``, ``"scaled_euclidean"`` (MatchIt's
+        ``transform_covariates``), or a ``stats::dist`` method, ``"maximum"``,
+        ``"manhattan"``, ``"canberra"``, ``"binary"``, ``"minkowski"`` (any case, or a
+        unique beginning, as MatchIt reads it); None pairs on no distance (the nearest unit
+        in the data's order). ``stats::dist`` methods fail in MatchIt 4.7.2 with the ATC and
+        are refused here too.
+    mpower : float, default 2
+        CEM with ``k2k`` and ``k2k_method="minkowski"`` (MatchIt's ``mpower``): the power
+        ``p`` of the Minkowski distance ``(sum |x - y|^p)^(1/p)``, a finite number > 0; 2 is
+        the Euclidean distance.
     s_weights : str or array-like, optional
         Sampling weights (a column name or one value per row), as MatchIt's ``s.weights``:
         they weight the propensity model and the Mahalanobis covariance, the balance
@@ -357,6 +371,10 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     [2, 2]
     >>> match(df, "em", "x", distance="x", m_order="closest").match_matrix.ravel().tolist()
     [5, 2]
+    >>> cem = match(df, "em", "x", method="cem", cutpoints={"x": 2}, k2k=True,
+    ...             k2k_method="minkowski", mpower=1)
+    >>> cem.match_matrix.ravel().tolist()
+    [1, 4]
     """
     one_of("method", method, METHODS)
     one_of("estimand", estimand, ESTIMANDS)
@@ -390,7 +408,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
                  cutpoints=cutpoints, subclass=subclass, link=link, mahvars=mahvars,
                  antiexact=antiexact, reuse_max=reuse_max, k2k=k2k,
                  min_controls=min_controls, max_controls=max_controls, tol=tol,
-                 distance_options=control, unit_id=unit_id, grouping=grouping)
+                 distance_options=control, unit_id=unit_id, grouping=grouping,
+                 k2k_method=k2k_method, mpower=mpower)
     warn_ignored(method, given)
     treat = treatment_array(data, treatment)
     if method == "exact":
@@ -442,6 +461,8 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
             "replace": bool(replace or (reuse is not None and reuse > 1)), "reuse_max": reuse,
             "focal": "control" if focal_is_control else "treated",
             "other": "treated" if focal_is_control else "control"}
+    if method == "cem":
+        args["k2k_method"] = _cem.k2k_distance(k2k_method, mpower, k2k)
     d = fit = design = None
     if uses_distance and dist_name == "glm":
         ps, fit, design = propensity_score(data, treatment, covariates, link, sw, control)
@@ -465,9 +486,10 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     if pairing and (dist_name == "mahalanobis" or mahvars):
         mahal = mahalanobis_space(_dist_matrix(data, mahvars or covariates), treat, discarded,
                                   sw)
-    elif method == "cem" and k2k:
-        mahal = mahalanobis_space(_dist_matrix(data, covariates + strata_vars), treat,
-                                  np.zeros(len(treat), bool), sw)
+    elif method == "cem" and k2k and args["k2k_method"] is not None:
+        mahal = transform_covariates(_dist_matrix(data, covariates + strata_vars), treat,
+                                     "euclidean" if args["k2k_method"] in _cem.DIST_METHODS
+                                     else args["k2k_method"], sw)
     cal_covs, cal_widths = (_calipers(data, caliper, std_caliper, d, discarded, args)
                             if method in ("nearest", "full") else (None, None))
     codes = labels = None

@@ -106,6 +106,23 @@ def flag(name: str, value) -> bool:
                      f"({type(value).__name__})")
 
 
+def r_pmatch(value: str, choices) -> str | None:
+    """R's ``pmatch`` of one string: the exact match, else the only choice it begins.
+
+    Returns None when nothing or more than one choice matches (an empty string matches
+    nothing), as MatchIt's ``match_arg`` then fails.
+
+    Examples
+    --------
+    >>> r_pmatch("st", ("sturges", "fd", "scott")), r_pmatch("s", ("sturges", "scott"))
+    ('sturges', None)
+    """
+    if value in choices:
+        return value
+    hits = [c for c in choices if value and c.startswith(value)]
+    return hits[0] if len(hits) == 1 else None
+
+
 def _number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_))

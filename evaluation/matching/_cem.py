@@ -20,6 +20,7 @@ import pandas as pd
 
 from evaluation.exceptions import IgnoredArgumentWarning, NotEstimableError
 from evaluation.factors import is_categorical
+from evaluation.matching._args import r_pmatch
 from evaluation.matching._checks import (
     MethodOutput,
     Prepared,
@@ -28,12 +29,23 @@ from evaluation.matching._checks import (
     r_subclass_ids,
     subclass_weights,
 )
-from evaluation.matching._r_arithmetic import quantile7, r_var, seq_by, seq_length, signif
+from evaluation.matching._r_arithmetic import (
+    DIST_METHODS,
+    quantile7,
+    r_dist,
+    r_var,
+    seq_by,
+    seq_length,
+    signif,
+)
+from evaluation.matching.distance import TRANSFORMS
 
 #: Named binning rules of ``cutpoints`` (grDevices' ``nclass.*``), partially matched.
 BIN_METHODS = ("sturges", "fd", "scott")
 #: ``m_order`` values MatchIt's ``do_k2k`` accepts.
 K2K_ORDERS = ("data", "random", "closest", "farthest")
+#: ``k2k_method`` values (MatchIt's ``do_k2k``: ``matchit_distances()`` and ``stats::dist``'s).
+K2K_METHODS = TRANSFORMS + DIST_METHODS
 _ALLOWED = ("None or 'sturges', 'fd', 'scott' (or a unique prefix), 'q<k>' (k-quantile "
             "bins, k >= 2), a whole number of bins >= 0 (0 or NaN: no binning, 1: the "
             "variable is dropped), or two or more cut points")
@@ -66,6 +78,66 @@ def ignore_exact(exact) -> None:
                   "is ignored, as in MatchIt; give exact-matching variables to CEM as "
                   "categorical covariates (or with `cutpoints` 0)", IgnoredArgumentWarning,
                   stacklevel=4)
+
+
+def k2k_distance(k2k_method, mpower, k2k: bool) -> str | None:
+    """Resolve ``k2k_method`` and ``mpower`` as MatchIt's ``do_k2k`` does.
+
+    ``k2k_method`` is None (pairs on a distance of 0: within a stratum the nearest unit in
+    the data's order) or a string, compared in lower case and matched partially (R's
+    ``pmatch``) against :data:`K2K_METHODS`; ``"minkowski"`` needs ``mpower``, a finite
+    number > 0, and with ``mpower`` 2 is ``"euclidean"``. Both arguments are checked only
+    with ``k2k`` (MatchIt ignores them otherwise; here with an IgnoredArgumentWarning, as
+    ``mpower`` away from 2 with another method).
+
+    Parameters
+    ----------
+    k2k_method : str or None
+        The distance of CEM's ``k2k`` pairing.
+    mpower : float
+        The power of the Minkowski distance.
+    k2k : bool
+        Whether CEM pairs units.
+
+    Returns
+    -------
+    str or None
+        The distance ``do_k2k`` uses.
+
+    Examples
+    --------
+    >>> k2k_distance("Eucl", 2, True), k2k_distance("minkowski", 2, True)
+    ('euclidean', 'euclidean')
+    >>> k2k_distance("minkowski", 0, True)
+    Traceback (most recent call last):
+    ...
+    ValueError: `mpower` should be a finite number > 0 (the power of k2k_method='minkowski'); got 0
+    """
+    changed = [name for name, v, default in (("k2k_method", k2k_method, "mahalanobis"),
+                                              ("mpower", mpower, 2))
+               if not (isinstance(v, (str, numbers.Real)) and v == default)]
+    if not k2k:
+        if changed:
+            warnings.warn(f"argument(s) {changed} are used only with k2k=True (method='cem') "
+                          "and are ignored", IgnoredArgumentWarning, stacklevel=4)
+        return "mahalanobis"
+    if k2k_method is None:
+        name = None
+    else:
+        name = r_pmatch(k2k_method.lower(), K2K_METHODS) if isinstance(k2k_method, str) else None
+        if name is None:
+            raise ValueError(f"`k2k_method` should be None or one of {list(K2K_METHODS)} (in "
+                             f"any case, or a unique beginning of one); got {k2k_method!r}")
+    if name != "minkowski":
+        if "mpower" in changed:
+            warnings.warn(f"`mpower` (got {mpower!r}) is used only with "
+                          "k2k_method='minkowski' and is ignored", IgnoredArgumentWarning,
+                          stacklevel=4)
+        return name
+    if not _is_number(mpower) or not math.isfinite(mpower) or mpower <= 0:
+        raise ValueError("`mpower` should be a finite number > 0 (the power of "
+                         f"k2k_method='minkowski'); got {mpower!r}")
+    return "euclidean" if mpower == 2 else name
 
 
 def sturges(x: np.ndarray) -> int:
@@ -141,11 +213,10 @@ def _bin_rule(name: str, cut):
                     raise ValueError(f"`cutpoints` entry for {name!r}: quantile bins 'q<k>' "
                                      f"need k >= 2; got {cut!r}")
                 return "quantiles", q
-        exact = [m for m in BIN_METHODS if m == cut]
-        hits = exact or [m for m in BIN_METHODS if cut and m.startswith(cut)]
-        if len(hits) != 1:
+        rule = r_pmatch(cut, BIN_METHODS)
+        if rule is None:
             raise bad
-        return "bins", hits[0]
+        return "bins", rule
     if _is_number(cut):
         v = float(cut)
         if np.isnan(v):
@@ -430,18 +501,26 @@ def _global_finder(Z: np.ndarray, treat: np.ndarray, eligible: np.ndarray,
 
 
 def _k2k(prep: Prepared, codes: np.ndarray) -> MethodOutput:
-    """MatchIt's ``do_k2k``: 1:1 Mahalanobis matching within the CEM strata.
+    """MatchIt's ``do_k2k``: 1:1 matching within the CEM strata, without replacement.
 
-    MatchIt's default ``k2k.method = "mahalanobis"``: the distance is the Mahalanobis
-    distance on the original (not coarsened) covariates, factors as one column per level,
-    with the pooled within-group covariance of all units (``s_weights`` weighting it).
-    Units in strata lacking a group cannot match; each focal unit (treated; controls for
-    the ATC) takes the nearest available unit of the other group in its stratum, without
-    replacement. ``m_order``: "data" (default; data order), "random" (numpy's generator,
-    not R's), "closest" / "farthest" (the closest / farthest of the current best pairs
-    first, re-searching pairs whose control was taken). MatchIt passes the strata to one
-    search, so its walk runs over the sort of all units. Weights come from the pairs;
-    subclasses are the pairs (numbered by the focal unit's data order).
+    The distance is ``k2k_method`` (see :func:`k2k_distance`) on the original (not
+    coarsened) covariates, factors as one column per level over ``sqrt(2)``. Units in strata
+    lacking a group cannot match; each focal unit (treated; controls for the ATC) takes the
+    nearest available unit of the other group in its stratum. ``m_order``: "data" (default;
+    data order), "random" (numpy's generator, not R's), "closest" / "farthest" (the closest /
+    farthest of the current best pairs first, re-searching pairs whose control was taken).
+
+    - ``transform_covariates`` methods (default Mahalanobis, with the pooled within-group
+      covariance of all units, ``s_weights`` weighting it): MatchIt passes the strata to one
+      search, so its walk runs over the sort of all units by the first transformed column
+      and ties go as that walk meets them (see :mod:`evaluation.matching._walk`).
+    - ``stats::dist`` methods: ``dist`` within each stratum (:func:`r_dist`) and one search
+      per stratum, ties to the first control in the data's order.
+    - None: a distance of 0 for all, MatchIt's vector search (the walk over the data order).
+
+    Weights come from the pairs; subclasses are the pairs (numbered by the focal unit's
+    data order). MatchIt 4.7.2 fails for the ATC with ``m_order`` "closest" / "farthest"
+    and with the ``stats::dist`` methods; so does this function, with a ValueError.
     """
     from evaluation.matching import _closest, _nearest
 
@@ -449,28 +528,43 @@ def _k2k(prep: Prepared, codes: np.ndarray) -> MethodOutput:
     treat = prep.treat
     keep = both_groups(codes, treat)
     n = len(treat)
-    if a["m_order"] in ("closest", "farthest"):
-        if a["estimand"] == "ATC":
-            # MatchIt 4.7.2's closest-first routines take the treated as focal while
-            # do_k2k weights the controls as focal: matchit() stops "No treated units
-            # were matched" for every data set.
-            raise ValueError(f"`m_order`={a['m_order']!r} with k2k=True and "
-                             "estimand='ATC' fails in MatchIt 4.7.2 ('No treated units "
-                             "were matched'); use m_order 'data' or 'random' for the ATC")
+    method = a["k2k_method"]
+    closest = a["m_order"] in ("closest", "farthest")
+    if a["estimand"] == "ATC" and closest:
+        # MatchIt 4.7.2's closest-first routines take the treated as focal while
+        # do_k2k weights the controls as focal: matchit() stops "No treated units
+        # were matched" (or "index error") for every data set.
+        raise ValueError(f"`m_order`={a['m_order']!r} with k2k=True and "
+                         "estimand='ATC' fails in MatchIt 4.7.2 ('No treated units "
+                         "were matched'); use m_order 'data' or 'random' for the ATC")
+    if a["estimand"] == "ATC" and method in DIST_METHODS:
+        raise ValueError(f"`k2k_method`={method!r} with estimand='ATC' fails in MatchIt "
+                         "4.7.2 ('subscript out of bounds': do_k2k files the pairs of its "
+                         "stats::dist methods by treated unit); use one of "
+                         f"{list(TRANSFORMS)} or None for the ATC")
+    focal = treat if a["estimand"] != "ATC" else ~treat
+    rng = np.random.default_rng(a["random_state"])
+    if method in DIST_METHODS:
+        mm = _k2k_dist(prep.mahalanobis, treat, codes, keep, method, a["mpower"],
+                       a["m_order"], rng)
+    elif closest:
         eligible = keep.copy()
-        find, gap = _global_finder(prep.mahalanobis, treat, eligible, codes)
-        mm = _closest.pair_first(treat, eligible, 1, 1, find, gap,
-                                 a["m_order"] == "closest")
-        focal = treat
+        if method is None:
+            mm = _closest.closest_match(treat, np.zeros(n), eligible, codes, 1, 1, None,
+                                        lambda t, k: True, a["m_order"] == "closest")
+        else:
+            find, gap = _global_finder(prep.mahalanobis, treat, eligible, codes)
+            mm = _closest.pair_first(treat, eligible, 1, 1, find, gap,
+                                     a["m_order"] == "closest")
     else:
-        focal = treat if a["estimand"] != "ATC" else ~treat
         k2k_prep = replace(prep, treat=focal, strata=codes, discarded=~keep,
-                           args={**a, "reuse_max": 1, "ratio": 1})
+                           distance=np.zeros(n), args={**a, "reuse_max": 1, "ratio": 1})
         positions = np.flatnonzero(focal)
         if a["m_order"] == "random":
-            positions = positions[np.random.default_rng(a["random_state"]).permutation(
-                len(positions))]
-        mm = _nearest.mahalanobis_match(k2k_prep, positions, 1, global_walk=True)
+            positions = positions[rng.permutation(len(positions))]
+        mm = (_nearest._vector_match(k2k_prep, np.zeros(n), positions, 1, None)
+              if method is None else
+              _nearest.mahalanobis_match(k2k_prep, positions, 1, global_walk=True))
     w = normalize(_nearest.weights_from_matrix(mm, np.flatnonzero(focal), n), treat)
     sub = _nearest.subclass_from_matrix(mm, np.flatnonzero(focal), n)
     unmatched = (w == 0)
@@ -479,3 +573,55 @@ def _k2k(prep: Prepared, codes: np.ndarray) -> MethodOutput:
             "treated: not paired (k2k)": int((treat & keep & unmatched).sum()),
             "control: not paired (k2k)": int((~treat & keep & unmatched).sum())}
     return MethodOutput(w, sub, mm, excl)
+
+
+def _k2k_dist(X: np.ndarray, treat: np.ndarray, codes: np.ndarray, keep: np.ndarray,
+              method: str, mpower: float, m_order: str, rng) -> np.ndarray:
+    """``do_k2k`` with a ``stats::dist`` method: ``nn_matchC_distmat`` per stratum.
+
+    Within each stratum the treated x control matrix of :func:`r_dist` on ``X``; a treated
+    unit takes the available control at the smallest finite distance, the first in the data
+    order on ties (``find_control_mat``: ``std::partial_sort`` of one keeps the first
+    minimum). ``m_order`` "data" / "random" go through the treated units in that order;
+    "closest" / "farthest" pair the closest (farthest) current best pairs first
+    (``nn_matchC_distmat_closest``, :func:`_closest.pair_first`).
+    """
+    from evaluation.matching._closest import pair_first
+
+    treated = np.flatnonzero(treat)
+    row_of = np.full(len(treat), -1, np.int64)
+    row_of[treated] = np.arange(len(treated))
+    mm = np.full((len(treated), 1), -1, np.int64)
+    for s in np.unique(codes[keep]).tolist():
+        e = np.flatnonzero(codes == s)
+        t_e = treat[e]
+        D = r_dist(X[e[t_e]], X[e[~t_e]], method, mpower)
+        rank = np.cumsum(t_e) - 1
+        rank[~t_e] = np.cumsum(~t_e)[~t_e] - 1
+        if m_order in ("closest", "farthest"):
+            eligible = np.ones(len(e), bool)
+            others = np.flatnonzero(~t_e)
+
+            def find(t, r, row, prev=-1, D=D, rank=rank, eligible=eligible, others=others):
+                c = others[eligible[others]]
+                d = D[rank[t], rank[c]]
+                ok = np.isfinite(d)
+                return int(c[ok][np.argmin(d[ok])]) if ok.any() else -1
+
+            local = pair_first(t_e.astype(np.int64), eligible, 1, 1, find,
+                               lambda t, c, D=D, rank=rank: float(D[rank[t], rank[c]]),
+                               m_order == "closest")
+            rows = local[:, 0] >= 0
+            mm[row_of[e[t_e][rows]], 0] = e[local[rows, 0]]
+            continue
+        order = np.arange(int(t_e.sum()))
+        if m_order == "random":
+            order = rng.permutation(order)
+        free = np.ones(D.shape[1], bool)
+        for i in order.tolist():
+            ok = free & np.isfinite(D[i])
+            if ok.any():
+                j = int(np.flatnonzero(ok)[np.argmin(D[i][ok])])
+                free[j] = False
+                mm[row_of[e[t_e][i]], 0] = e[~t_e][j]
+    return mm

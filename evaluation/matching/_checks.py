@@ -22,13 +22,14 @@ DEFAULTS = {"distance": "glm", "exact": None, "ratio": 1, "replace": False, "cal
             "std_caliper": True, "m_order": None, "discard": "none", "cutpoints": None,
             "subclass": 6, "link": "logit", "mahvars": None, "antiexact": None,
             "reuse_max": None, "k2k": False, "s_weights": None, "min_controls": None,
-            "max_controls": None, "tol": 0.001, "distance_options": None, "unit_id": None}
+            "max_controls": None, "tol": 0.001, "distance_options": None, "unit_id": None,
+            "k2k_method": "mahalanobis", "mpower": 2}
 USES = {
     "nearest": {"distance", "exact", "ratio", "replace", "caliper", "std_caliper", "m_order",
                 "discard", "link", "mahvars", "antiexact", "reuse_max", "distance_options",
                 "unit_id"},
     "exact": {"exact"},
-    "cem": {"exact", "cutpoints", "k2k", "m_order"},
+    "cem": {"exact", "cutpoints", "k2k", "m_order", "k2k_method", "mpower"},
     "subclass": {"distance", "discard", "subclass", "link", "distance_options"},
     # MatchIt warns that calipers are ignored by optimal pair matching
     "optimal": {"distance", "exact", "ratio", "discard", "link", "mahvars", "antiexact",

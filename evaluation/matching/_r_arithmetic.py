@@ -1,4 +1,4 @@
-"""R's arithmetic, bit for bit: MatchIt's Mahalanobis transform, and the bins of its CEM.
+"""R's arithmetic, bit for bit: MatchIt's covariate transforms, CEM's bins and k2k distances.
 
 R sums in C's ``long double`` row by row (``colMeans``, ``sum``, ``mean``, ``cov``) where
 numpy adds pairwise in double, and R 4.2 here calls the reference BLAS and LAPACK where numpy
@@ -6,7 +6,9 @@ calls OpenBLAS: the same numbers to rounding, not to the last bit. Distances tie
 arithmetic are then broken by those last bits, so ``distance.mahalanobis_space`` repeats R's
 operations in R's order: the sums below, and the reference LAPACK LU, solves and pivoted
 Cholesky written out on the small p x p matrix. CEM's bins (``_cem``) are cut where R's
-``seq``, ``signif``, ``quantile`` (type 7) and ``var`` put them, so they are repeated too.
+``seq``, ``signif``, ``quantile`` (type 7) and ``var`` put them, so they are repeated too,
+as are ``pooled_sd`` (CEM's ``k2k_method="scaled_euclidean"``) and ``stats::dist`` (its
+``stats::dist`` methods: sums column by column in double, C's ``pow``).
 """
 
 from __future__ import annotations
@@ -287,6 +289,48 @@ def chol_pivot(S: np.ndarray) -> tuple[np.ndarray, list[int]]:
     return np.array(A), piv
 
 
+def r_cov(Xt: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Return R's ``cov`` (``cov.wt(X, w)$cov`` with weights) of the columns ``Xt`` (rows)."""
+    return _r_cov(Xt) if w is None else _r_cov_wt(Xt, w)
+
+
+def _r_sum(x: np.ndarray) -> float:
+    """Return R's ``sum`` of a vector: in long double, in order, rounded to double."""
+    return float(_seq_sums(len(x), 1, lambda s, e: x[None, s:e].astype(_LD))[0])
+
+
+def pooled_sd(Xt: np.ndarray, t: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Return MatchIt's ``pooled_sd`` of the columns ``Xt`` (rows here), ``t`` boolean.
+
+    A 0/1 column: the square root of the sum over the groups of ``s * (1 - s / n_g) / n``
+    (``s`` the group's (weighted) sum, ``n_g`` its size or weight, ``n`` all); any other: of
+    the sum of squared deviations from each group's mean (``wm``) over ``n - groups``, or with
+    weights ``w / sum(w)`` the weighted sum over ``1 - sum(w^2)``.
+    """
+    groups = [t == g for g in (False, True) if (t == g).any()]
+    n = Xt.shape[1]
+    out = np.empty(len(Xt))
+    for k, x in enumerate(Xt):
+        if np.all((x == 0) | (x == 1)):
+            if w is None:
+                v = [_r_sum(x[g]) * (1 - _r_sum(x[g]) / g.sum()) / n for g in groups]
+            else:
+                v = [_r_sum(x[g] * w[g]) * (1 - _r_sum(x[g] * w[g]) / _r_sum(w[g]))
+                     / _r_sum(w) for g in groups]
+            out[k] = _r_sum(np.array(v))
+            continue
+        xc = x.copy()
+        for g in groups:
+            xc[g] = x[g] - (_r_sum(x[g]) / g.sum() if w is None
+                            else _r_sum(x[g] * w[g]) / _r_sum(w[g]))
+        if w is None:
+            out[k] = _r_sum(xc * xc) / (n - len(groups))
+        else:
+            w1 = w / _r_sum(w)
+            out[k] = _r_sum(w1 * (xc * xc)) / (1 - _r_sum(w1 * w1))
+    return np.sqrt(out)
+
+
 # --- CEM's bins: R's seq, signif, quantile (type 7) and var ---------------------------
 
 def seq_length(lo: float, hi: float, length: int) -> np.ndarray:
@@ -344,3 +388,71 @@ def quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
 def r_var(x: np.ndarray) -> float:
     """R's ``var`` of a vector (as its ``cov``)."""
     return float(_r_cov(np.asarray(x, float)[None, :])[0, 0])
+
+
+# --- CEM's k2k: R's stats::dist ----------------------------------------------------------
+
+#: ``stats::dist`` methods ``do_k2k`` computes within each stratum (``"euclidean"`` goes
+#: through ``transform_covariates`` instead).
+DIST_METHODS = ("maximum", "manhattan", "canberra", "binary", "minkowski")
+
+
+def r_dist(A: np.ndarray, B: np.ndarray, method: str, p: float = 2.0) -> np.ndarray:
+    """Return R's ``stats::dist`` between each row of ``A`` and each row of ``B``.
+
+    The C code of R 4.2 (``distance.c``) for finite data, column by column in double:
+    ``maximum`` the largest absolute difference; ``manhattan`` their sum; ``canberra`` the
+    sum of ``|a - b| / (|a| + |b|)`` over the columns where either is above ``DBL_MIN``
+    (0/0 skipped), divided by ``count / ncol`` when columns were skipped (NaN when all
+    were); ``binary`` the share of the columns with a nonzero value where exactly one is
+    nonzero (0 when none is); ``minkowski`` ``(sum |a - b|^p)^(1/p)`` with C's ``pow``
+    (R's ``R_pow`` on Linux).
+
+    Examples
+    --------
+    >>> A, B = np.array([[0.0, 1.0, 2.0]]), np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> [r_dist(A, B, m).ravel().tolist() for m in ("maximum", "manhattan", "binary")]
+    [[2.0, 2.0], [3.0, 3.0], [0.6666666666666666, 1.0]]
+    >>> r_dist(A, B, "canberra").ravel().tolist()
+    [2.0, 3.0]
+    """
+    a, b = A[:, None, :], B[None, :, :]
+    nc = A.shape[1]
+    diff = np.abs(a - b)
+    if method == "maximum":
+        return diff.max(axis=2)
+    acc = np.zeros(diff.shape[:2])
+    if method == "binary":
+        on = np.zeros(acc.shape, np.int64)
+        for j in range(nc):
+            aj, bj = a[..., j] != 0, b[..., j] != 0
+            on += aj | bj
+            acc += aj != bj
+        return np.divide(acc, on, out=np.zeros(acc.shape), where=on > 0)
+    if method == "canberra":
+        count = np.zeros(acc.shape, np.int64)
+        for j in range(nc):
+            total = np.abs(a[..., j]) + np.abs(b[..., j])
+            use = (total > np.finfo(float).tiny) | (diff[..., j] > np.finfo(float).tiny)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                dev = diff[..., j] / total
+            use &= ~np.isnan(dev)
+            acc = acc + np.where(use, dev, 0.0)
+            count += use
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count == 0, np.nan,
+                            np.where(count != nc, acc / (count / nc), acc))
+    if method == "manhattan":
+        for j in range(nc):
+            acc = acc + diff[..., j]
+        return acc
+    if method != "minkowski":
+        raise ValueError(f"`method` should be one of {list(DIST_METHODS)}; got {method!r}")
+    for j in range(nc):
+        acc = acc + _c_pow(diff[..., j], p)
+    return _c_pow(acc, 1.0 / p)
+
+
+def _c_pow(x: np.ndarray, y: float) -> np.ndarray:
+    """C's ``pow`` element by element (numpy's ``power`` may take a SIMD path instead)."""
+    return np.array([math.pow(v, y) for v in x.ravel().tolist()]).reshape(x.shape)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 
 from evaluation.exceptions import MatchingWarning
 from evaluation.factors import is_categorical, levels
-from evaluation.matching._r_arithmetic import chol_pivot, det_solve, pooled_cov, r_scale
+from evaluation.matching._r_arithmetic import (
+    chol_pivot,
+    det_solve,
+    pooled_cov,
+    pooled_sd,
+    r_cov,
+    r_scale,
+    r_var,
+)
 from evaluation.matching._r_svd import generalized_inverse
 
 #: Fitted probabilities this close to 0 or 1 are treated as perfect separation (as R's glm).
@@ -447,11 +457,10 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
     >>> mahalanobis_space(X, np.array([True, True, False, False]), np.zeros(4, bool)).shape
     (4, 1)
     """
-    Xt = np.array(X, float, order="F").T                      # columns as contiguous rows
-    keep = np.abs(Xt.max(axis=1) - Xt.min(axis=1)) >= np.sqrt(np.finfo(float).eps)
-    if not keep.any():
-        return Xt[:1].T.copy()
-    St = r_scale(Xt[keep] if not keep.all() else Xt)
+    Xt = _varying(X)
+    if len(Xt) == 0:
+        return _first_column(X)
+    St = r_scale(Xt)
     inside = ~np.asarray(discarded, bool)
     treat = np.asarray(treat, bool)
     sw = None if s_weights is None else np.asarray(s_weights, float)
@@ -460,6 +469,27 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
         cov = pooled_cov(St[:, inside], treat[inside], sw)
     else:
         cov = pooled_cov(St, treat, sw)
+    return _mahalanobize(St, cov)
+
+
+def _varying(X: np.ndarray) -> np.ndarray:
+    """Return the columns of ``X`` that vary (range at least ``sqrt(eps)``) as rows."""
+    Xt = np.array(X, float, order="F").T                      # columns as contiguous rows
+    keep = np.abs(Xt.max(axis=1) - Xt.min(axis=1)) >= np.sqrt(np.finfo(float).eps)
+    return Xt if keep.all() else Xt[keep]
+
+
+def _first_column(X: np.ndarray) -> np.ndarray:
+    """MatchIt's fallback when no covariate varies: the first column, Euclidean."""
+    return np.array(X, float)[:, :1].copy()
+
+
+def _mahalanobize(St: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Return ``St`` (p x n) times the pivoted Cholesky factor of ``cov``'s inverse (n x p).
+
+    MatchIt's inverse (``solve`` when ``det`` is above 1e-8, else ``generalized_inverse``)
+    and ``mahalanobize``, in R's arithmetic (see :func:`mahalanobis_space`).
+    """
     det, inv = det_solve(cov)
     if det <= 1e-8 or inv is None:  # MatchIt's generalized_inverse
         inv = generalized_inverse(cov)
@@ -472,3 +502,65 @@ def mahalanobis_space(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray,
             acc += B[j, k] * St[k]
         Z[:, j] = acc
     return Z
+
+
+#: MatchIt's ``matchit_distances()``: the methods of ``transform_covariates``.
+TRANSFORMS = ("mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean")
+
+
+def transform_covariates(X: np.ndarray, treat: np.ndarray, method: str,
+                         s_weights: np.ndarray | None = None) -> np.ndarray:
+    """Transform covariates so Euclidean distance is MatchIt's distance ``method``.
+
+    MatchIt's ``transform_covariates`` without discarded units (as CEM's ``k2k`` calls it),
+    in R's arithmetic: constant columns dropped (none varying: the first column, Euclidean);
+    ``"mahalanobis"`` :func:`mahalanobis_space`; ``"robust_mahalanobis"`` (Rosenbaum 2010,
+    ch. 8) the ranks (ties averaged) of each column, their covariance (``cov``, or
+    ``cov.wt`` with ``s_weights``) rescaled so every rank column has the variance of
+    ``1:n``, then inverted and factored as for ``"mahalanobis"``; ``"scaled_euclidean"``
+    each column divided by its pooled within-group standard deviation (MatchIt's
+    ``pooled_sd``, a 0/1 column by its pooled binomial one); ``"euclidean"`` the columns
+    themselves.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        n x p covariate matrix (MatchIt's ``get_covs_matrix_for_dist``).
+    treat : numpy.ndarray
+        Boolean treatment.
+    method : {"mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean"}
+        The distance.
+    s_weights : numpy.ndarray, optional
+        Sampling weights (the covariances and standard deviations are then weighted).
+
+    Returns
+    -------
+    numpy.ndarray
+        n x p' matrix.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 0.0], [2.0, 1.0], [4.0, 1.0], [3.0, 0.0]])
+    >>> t = np.array([True, True, False, False])
+    >>> transform_covariates(X, t, "scaled_euclidean")[:, 0].round(6).tolist()
+    [1.414214, 2.828427, 5.656854, 4.242641]
+    >>> transform_covariates(X, t, "robust_mahalanobis").shape
+    (4, 2)
+    """
+    treat = np.asarray(treat, bool)
+    sw = None if s_weights is None else np.asarray(s_weights, float)
+    if method == "mahalanobis":
+        return mahalanobis_space(X, treat, np.zeros(len(treat), bool), sw)
+    Xt = _varying(X)
+    if len(Xt) == 0:
+        return _first_column(X)
+    if method == "euclidean":
+        return Xt.T.copy()
+    if method == "scaled_euclidean":
+        return (Xt / pooled_sd(Xt, treat, sw)[:, None]).T
+    if method != "robust_mahalanobis":
+        raise ValueError(f"`method` should be one of {list(TRANSFORMS)}; got {method!r}")
+    Rt = np.vstack([rankdata(x) for x in Xt])
+    cov = r_cov(Rt, sw)
+    scale = math.sqrt(r_var(np.arange(1.0, Rt.shape[1] + 1))) / np.sqrt(np.diag(cov))
+    return _mahalanobize(Rt, cov * np.outer(scale, scale))
