@@ -374,7 +374,7 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     >>> cem = match(df, "em", "x", method="cem", cutpoints={"x": 2}, k2k=True,
     ...             k2k_method="minkowski", mpower=1)
     >>> cem.match_matrix.ravel().tolist()
-    [1, 4]
+    [5, 2]
     """
     one_of("method", method, METHODS)
     one_of("estimand", estimand, ESTIMANDS)
