@@ -2,6 +2,7 @@
 
 import pickle
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -57,16 +58,32 @@ def test_a_cached_read_equals_a_fresh_one_and_a_changed_file_is_read_again(tmp_p
     assert pickle.loads(kept[0].read_bytes()).__class__ is first.__class__
 
 
+def test_two_files_of_one_folder_are_kept_apart(tmp_path, monkeypatch):
+    """Review of the cache (issue 17): the key held the folder's files but not which of them
+    was read, so each year's destinations file of a folder gave the first year's table."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    for year in (2017, 2018):
+        (tmp_path / f"{year}.csv").write_text(f"year\n{year}\n")
+
+    def read(p):
+        return Path(p).read_text()
+
+    got = [cached_read("demo", read, tmp_path / f"{y}.csv") for y in (2017, 2018, 2017, 2018)]
+    assert got == ["year\n2017\n", "year\n2018\n"] * 2
+
+
 @pytest.mark.skipif(not config.published_dir().is_dir(),
                     reason="the published DfE files are absent (set EVALUATION_PUBLISHED_DIR)")
 def test_every_real_published_file_reads_the_same_from_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     checked = 0
     for _slug, source, i in _sources(config.published_dir()):
+        monkeypatch.setenv(CACHE_ENV, "")                 # as read, no cache
         try:
-            first = read_published(source, i)
+            fresh = read_published(source, i)
         except Exception:        # a file its layout cannot read: never kept
             continue
-        _same(read_published(source, i), first)
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+        _same(read_published(source, i), fresh)          # read, and kept
+        _same(read_published(source, i), fresh)          # from the cache
         checked += 1
     assert checked >= 10

@@ -61,7 +61,8 @@ def _code_tag() -> bytes:
 
 def _key(name: str, path: Path, args: tuple) -> str:
     h = hashlib.sha256(_code_tag())
-    h.update(f"{name}|{args!r}".encode())
+    h.update(f"{name}|{args!r}|{path.name}|".encode())    # the file read, then its folder
+    h.update(path.read_bytes())
     for f in sorted(p for p in path.parent.iterdir() if p.is_file()):
         data = f.read_bytes()
         h.update(f"{f.name}|{len(data)}|".encode())
@@ -100,6 +101,8 @@ def cached_read(name: str, reader: Callable, path: str | Path, *args):
     >>> _ = (d / "t.meta.txt").write_text("changed")   # a file beside it changes the key
     >>> _ = cached_read("demo", read, d / "t.csv"); len(calls)
     2
+    >>> cached_read("demo", read, d / "t.meta.txt")     # another file of the folder: its own
+    'changed'
     >>> del os.environ[CACHE_ENV]
     """
     folder = cache_dir()
