@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from evaluation.disclosure import rates_revealing_counts
 from evaluation.exceptions import DataError
+from evaluation.gaps.published import gaps_withheld
 from evaluation.plan import Plan
 from evaluation.schools.data import SchoolData, load_schools
 from evaluation.schools.similar import SimilarSchools, similar_schools
@@ -146,12 +146,13 @@ def destination_gap_shown(d: pd.DataFrame, threshold: int) -> np.ndarray:
     >>> destination_gap_shown(d, 10).tolist()   # 90% of 30 leaves 3 without one
     [True, False, False]
     """
-    small = rates_revealing_counts(d, DEST_RATE_SIZES, ["rate_dis"], threshold,
-                                   counts={"rate_dis": "k_dis", "rate_other": "k_other"}
-                                   )["rate_dis"]
+    # the published-gaps rule (gaps_withheld), under the destinations' column names; and a
+    # gap needs both groups' pupils and rates
+    withheld = gaps_withheld(d.rename(columns={"n_dis": "n_group", "rate_dis": "rate_group",
+                                               "k_dis": "k_group"}), threshold, "pp")
     gap = d["rate_other"] - d["rate_dis"]
-    enough = (d["n_dis"] >= threshold) & (d["n_other"] >= threshold) & gap.notna()
-    return enough.to_numpy(dtype=bool) & ~np.asarray(small, dtype=bool)
+    present = (d["n_dis"] > 0) & (d["n_other"] > 0) & gap.notna()
+    return (present & ~withheld).to_numpy(dtype=bool)
 
 
 def _rank(values: pd.Series, value: float, higher_better: bool) -> int:
