@@ -43,6 +43,9 @@ class LinkedCounts:
     and the exclusions table's ``("excluded", scope, phase, reason, "em" | "comparison")``,
     the pupils behind each share of the "Outcomes before adjustment" table
     ``("desc_n" | "desc_pass" | "desc_fail", scope, phase, outcome, "em" | "comparison")``,
+    the matching table's ``("em_matched" | "em_unmatched" | "em_discarded", scope, phase)``
+    (and ``comparison_...``), the impact table's pupils with the headline outcome
+    ``("impact_n", scope, phase, "em" | "comparison")`` (the matched ones),
     and ``("class_n", school_id, class_id, subject, term)`` (a class's pupils with a score).
 
     ``relations`` are the sums a reader can see (``total = sum(parts)``), ``at_most`` the
@@ -189,6 +192,9 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     together = [(a, k) for k in values if k[0] in ("em", "comparison") and len(k) == 3
                 for a in [("em" if k[0] == "comparison" else "comparison", *k[1:])]
                 if values.get(a, 0) > 0 and values[k] > 0]
+    # the impact table's counts are shown exactly where the phase's are (count_withheld)
+    together += [pair for k in values if k[0] == "impact_n"
+                 for pair in ((k, (k[3], *k[1:3])), ((k[3], *k[1:3]), k))]
     zeros = _zero_rate_counts(values)
     hide = protect(values, relations, threshold=plan.threshold,
                    implies=_rate_implies(values) + together, at_most=at_most, shown=shown,
@@ -342,6 +348,14 @@ def _matching_counts(samples, phase, plan, seed, values, relations):
                     values[key] = int(counts.loc[row, col])
                     parts.append(key)
             relations.append(((who, scope, phase), parts))
+            # the impact table's pupils with the headline outcome are the matched ones (the
+            # sample requires it); it shows them unless the phase's counts are withheld
+            # (review of issue 14: with a caliper, all 161 less the impact table's 153 gave
+            # the 8 unmatched EM pupils the matching table hid)
+            if (f"{who}_matched", scope, phase) in values:
+                key = ("impact_n", scope, phase, who)
+                values[key] = values[(f"{who}_matched", scope, phase)]
+                relations.append(((f"{who}_matched", scope, phase), [key]))
         _descriptive_counts(matched, scope, phase, plan, values, relations)
     _descriptive_sums(samples, phase, values, relations)
 

@@ -145,10 +145,11 @@ def test_counts_agree_across_sections(built):
     ours = replication.set_index(replication.columns[0])["This replication"]
     assert ours["EM pupils analysed"] == n_em and ours["comparison pupils"] == n_comp
     quality = _text(_section(secs, "data-quality"))
-    per_phase = [(f"{pe.sample.n_em:,}", f"{pe.sample.n_comparison:,}")
+    per_phase = [(f"{pe.match.counts.loc['Matched', 'Treated']:,}",
+                  f"{pe.match.counts.loc['Matched', 'Control']:,}")
                  for pe in res.phases.values()]
     for em, comp in per_phase:
-        assert f"Analysed: {em} EM and {comp} comparison pupils." in quality
+        assert f"Analysed (matched): {em} EM and {comp} comparison pupils;" in quality
     findings = _text(_section(secs, "findings"))
     for phase, pe in res.phases.items():
         if pe.estimable:

@@ -268,17 +268,18 @@ def collect(plan, reports):
                 pub.relate((var, scope, phase), [(var + "_matched", scope, phase),
                                                  (var + "_unmatched", scope, phase)],
                            f"{scope} matching")
-        # data quality: "Analysed: N EM and M comparison pupils."
+        # data quality: "Analysed (matched): N EM and M comparison pupils; ..."
         dq = [s for s in secs if s.anchor == "data-quality"]
         for s in dq:
             phase = None
             for p in s.parts:
                 if isinstance(p, SafeTable):
                     phase = p.frame.columns[0].split("(")[-1].rstrip(")")
-                m = re.match(rf"Analysed: {count} EM and {count} comparison", _text(p))
+                m = re.match(rf"Analysed \(matched\): {count} EM and {count} comparison",
+                             _text(p))
                 if m and phase:
-                    for key, shown in ((("em", scope, phase), m.group(1)),
-                                       (("comparison", scope, phase), m.group(2))):
+                    for key, shown in ((("em_matched", scope, phase), m.group(1)),
+                                       (("comparison_matched", scope, phase), m.group(2))):
                         if shown.startswith("fewer than"):
                             pub.bound(key, int(shown.split()[-1]) - 1, f"{scope} data quality")
                         else:
@@ -611,8 +612,13 @@ def collect_more(pub, plan, reports):
                     phase = first.split("(")[-1].rstrip(")")
                     for r in p.frame.to_dict("records"):
                         for col in ("EM", "Comparison"):
-                            pub.see(("excluded", scope, phase, r[first], col), r[col],
-                                    f"{scope} exclusions")
+                            # the matching's rows are the matching table's cells
+                            row = next((k for k in ("unmatched", "discarded") if
+                                        str(r[first]).startswith(("not matched", "discarded")
+                                                                 [k == "discarded"])), None)
+                            key = ((f"{'em' if col == 'EM' else 'comparison'}_{row}", scope,
+                                    phase) if row else ("excluded", scope, phase, r[first], col))
+                            pub.see(key, r[col], f"{scope} exclusions")
         # surveys: respondents per item and wave
         for _, before, t in _rows(secs, "surveys", "Statement", "n baseline"):
             instrument = before.split()[0].lower() if before else "?"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -254,3 +255,79 @@ def test_the_overall_report_withholds_every_balance_row_a_cluster_withholds(
     assert added > 0
     html = _visible(matched_comparison(res)._repr_html_())
     assert "here or in the report of a cluster" in html
+
+
+def _caliper_plan(tmp_path):
+    """The default plan with its caliper specification (nearest_ps) as the main match."""
+    import yaml
+
+    from evaluation.plan import load_plan
+
+    raw = yaml.safe_load(Path(load_plan().path).read_text())
+    specs = raw["matching"]
+    raw["matching"] = [s for s in specs if s["name"] == "nearest_ps"] + \
+        [s for s in specs if s["name"] != "nearest_ps"]
+    assert raw["matching"][0].get("caliper")
+    path = tmp_path / "analysis.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return load_plan(path)
+
+
+def _table(html: str, first: str, index: int = 0, need: str = "") -> list[list[str]]:
+    """The rows (cells as text) of the ``index``-th table whose header starts with ``first``
+    (and has a column ``need``)."""
+    found = []
+    for t in re.findall(r"<table.*?</table>", html, flags=re.S):
+        rows = [[_visible(c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r,
+                                                         flags=re.S)]
+                for r in re.findall(r"<tr[^>]*>(.*?)</tr>", t, flags=re.S)]
+        if rows and rows[0] and rows[0][0].startswith(first) and (not need or need in rows[0]):
+            found.append(rows)
+    return found[index] if len(found) > index else []
+
+
+def test_a_caliper_s_unmatched_pupils_are_counted_and_cannot_be_worked_out(
+        default_data, tmp_path):
+    """Review finding (issue 14): with a caliper as the main match, the matching table hid
+    the 8 unmatched EM pupils of Secondary phase 1 but showed all 161, and the impact table
+    showed the 153 analysed, so 161 - 153 gave them back; and no exclusions table counted
+    them ("Matched and analysed: 161 EM pupils" while the model used 153). Each report must
+    count the unmatched pupils among those left out, say how many were analysed, and never
+    show both the phase's EM pupils and the matched ones beside a hidden unmatched count."""
+    from evaluation.report.appendix import data_quality
+    from evaluation.report.impact import impact
+    from evaluation.report.matching import matched_comparison
+
+    plan = _caliper_plan(tmp_path)
+    m = marker(plan)
+    overall = evaluate(default_data, plan, seed=7)
+    checked = unmatched = 0
+    for res in [overall, *(evaluate(default_data, plan, cluster=c, seed=7)
+                           for c in overall.clusters if c.startswith("Secondary"))]:
+        for phase, pe in res.phases.items():
+            if not pe.estimable:
+                continue
+            counts = pe.match.counts
+            # every pupil of the sample is matched, unmatched or discarded, and the last two
+            # are rows of the exclusions table
+            assert counts.loc["All", "Treated"] == pe.sample.n_em
+            rows = {r[0]: r for r in _table(data_quality(res)._repr_html_(),
+                                            f"Reason ({phase})")}
+            assert any(k.startswith("not matched") for k in rows), rows.keys()
+            unmatched += int(counts.loc["Unmatched", "Treated"])
+            # the attack: all EM pupils shown and the matched shown (matching table or the
+            # impact table's headline count) while the unmatched are hidden
+            k = list(res.phases).index(phase)       # the phases' tables, in their order
+            match_rows = {r[0]: r for r in _table(
+                matched_comparison(res)._repr_html_(), "Sample", k)}
+            col = match_rows["Sample"].index("Treated")
+            shown_all = match_rows["All"][col] != m
+            head = plan.label(plan.headline(phase)["name"])
+            imp = {r[0]: r for r in _table(impact(res)._repr_html_(), "Outcome", k,
+                                           "EM pupils")}
+            em_col = imp["Outcome"].index("EM pupils")
+            shown_matched = match_rows["Matched"][col] != m or imp[head][em_col] != m
+            if match_rows["Unmatched"][col] == m:
+                assert not (shown_all and shown_matched), (res.title, phase)
+            checked += 1
+    assert checked >= 3 and unmatched > 0

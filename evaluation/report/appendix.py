@@ -9,13 +9,13 @@ import pandas as pd
 
 from evaluation.report.display import Section
 from evaluation.report.tables import (
-    count_text,
     count_withheld,
+    exclusion_rows,
     marker,
+    matched_counts,
     outcome_withheld,
     plain,
     safe_table,
-    scope_name,
     threshold,
 )
 from evaluation.results import EvaluationResult
@@ -26,18 +26,14 @@ def data_quality(res: EvaluationResult) -> Section:
     parts = ["Pupils left out of the impact analysis, by reason, in the order the rules are "
              "applied. Counts below the disclosure threshold are suppressed."]
     for phase, pe in res.phases.items():
-        ex = pe.sample.exclusions.assign(
-            reason=[plain(r, res.plan) for r in pe.sample.exclusions["reason"]]
-        ).rename(columns={"reason": f"Reason ({phase})", "em": "EM", "comparison": "Comparison"})
-        reasons = pe.sample.exclusions["reason"]   # counts another report would give away
-        hide = {shown: [res.hidden(("excluded", scope_name(res), phase, r, col))
-                        for r in reasons] for shown, col in (("EM", "em"),
-                                                              ("Comparison", "comparison"))}
+        ex, hide = exclusion_rows(res, pe)    # hidden where another table gives them away
+        ex = ex.rename(columns={"reason": f"Reason ({phase})"})
         parts.append(safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"},
                                 hide=hide))
-        em, comp = (count_text(n, count_withheld(res, phase, who), res.plan) for n, who in
-                    ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
-        parts.append(f"Analysed: {em} EM and {comp} comparison pupils.")
+        if pe.match is not None:
+            em, comp = matched_counts(res, pe)
+            parts.append(f"Analysed (matched): {em} EM and {comp} comparison pupils; each "
+                         "outcome's own count is in the impact table.")
     unused = res.data.meta.get("unused_columns") or {}
     if unused:
         parts.append("Columns in the data that no analysis reads (a misspelt name would show "

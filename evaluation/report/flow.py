@@ -14,10 +14,9 @@ import pandas as pd
 
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import (
-    count_text,
-    count_withheld,
+    exclusion_rows,
     group_withheld,
-    plain,
+    matched_counts,
     safe_table,
     scale,
     scope_name,
@@ -35,13 +34,8 @@ def _box(text: str, out: list[str] | None = None) -> str:
 
 
 def _exclusions(res: EvaluationResult, pe: PhaseResult) -> list[str]:
-    ex = pe.sample.exclusions.assign(reason=[plain(r, res.plan)
-                                             for r in pe.sample.exclusions["reason"]])
-    ex = ex.rename(columns={"em": "EM", "comparison": "Comparison"})
     # hidden as the data-quality table hides them (a count another report gives away)
-    reasons = pe.sample.exclusions["reason"]
-    hide = {shown: [res.hidden(("excluded", scope_name(res), pe.phase, r, col)) for r in reasons]
-            for shown, col in (("EM", "em"), ("Comparison", "comparison"))}
+    ex, hide = exclusion_rows(res, pe)
     shown = safe_table(res.plan, ex, {"EM": "EM", "Comparison": "Comparison"}, hide=hide).frame
     return [f"{r['reason']}: {r['EM']} EM, {r['Comparison']} comparison"
             for _, r in shown.iterrows() if not (str(r["EM"]) == "0"
@@ -62,8 +56,7 @@ def phase_flow(res: EvaluationResult, phase: str, pe: PhaseResult) -> str:
     if not pe.estimable:
         steps.append(_box(f"No analysis: {pe.not_estimable}"))
     else:
-        em, comp = (count_text(n, count_withheld(res, phase, who), res.plan) for n, who in
-                    ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
+        em, comp = matched_counts(res, pe)
         steps.append(_box("EM pupils and their classmates in the same schools and year groups",
                           _exclusions(res, pe)))
         steps.append(_box(f"Matched and analysed: {em} EM pupils and {comp} comparison pupils "

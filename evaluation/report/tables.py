@@ -280,6 +280,58 @@ def count_withheld(res, phase: str, who: str, cluster: str | None = None) -> boo
     return group_withheld(res, phase, cluster)
 
 
+#: The matching table's rows that leave pupils out of the analysis, as the exclusions read them.
+MATCHING_EXCLUSIONS = {"Unmatched": "not matched (no comparison pupil close enough, or no "
+                                    "EM pupil to compare with)",
+                       "Discarded": "discarded (outside the common support)"}
+
+
+def exclusion_rows(res, pe) -> tuple[pd.DataFrame, dict[str, list[bool]]]:
+    """Return every pupil left out of a phase's analysis, by reason, and which cells hide.
+
+    The analysis sample's exclusions (:attr:`evaluation.sample.AnalysisSample.exclusions`)
+    and then the matching's: unmatched and discarded pupils (issue 14: EM pupils left
+    without a control within a caliper were in no table). Each cell hides as the linked
+    counts hide it (the data-quality table, the flow diagram and the matching table agree).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        ``reason, EM, Comparison`` and, per count column, one flag per row.
+    """
+    scope = scope_name(res)
+    ex = pe.sample.exclusions
+    rows = [(plain(r, res.plan), int(e), int(c),
+             [("excluded", scope, pe.phase, r, "em"), ("excluded", scope, pe.phase, r,
+                                                        "comparison")])
+            for r, e, c in zip(ex["reason"], ex["em"], ex["comparison"], strict=True)]
+    counts = pe.match.counts if pe.match is not None else None
+    for row, reason in MATCHING_EXCLUSIONS.items():
+        if counts is not None and row in counts.index:
+            rows.append((reason, int(counts.loc[row, "Treated"]),
+                         int(counts.loc[row, "Control"]),
+                         [(f"em_{row.lower()}", scope, pe.phase),
+                          (f"comparison_{row.lower()}", scope, pe.phase)]))
+    frame = pd.DataFrame([r[:3] for r in rows], columns=["reason", "EM", "Comparison"])
+    hide = {col: [res.hidden(r[3][i]) for r in rows]
+            for i, col in enumerate(("EM", "Comparison"))}
+    return frame, hide
+
+
+def matched_counts(res, pe) -> tuple[str, str]:
+    """Return a phase's matched EM and comparison pupils as running text (the analysed).
+
+    Withheld where the phase's counts are, or where the linked counts hide them.
+    """
+    out = []
+    for who, col in (("em", "Treated"), ("comparison", "Control")):
+        n = int(pe.match.counts.loc["Matched", col])
+        hidden = count_withheld(res, pe.phase, who) or res.hidden(
+            (f"{who}_matched", scope_name(res), pe.phase))
+        out.append(count_text(n, hidden, res.plan))
+    return out[0], out[1]
+
+
 def count_text(n: int, hidden: bool, plan: Plan) -> str:
     """Return a count for running text, or words saying it is withheld (never a bound).
 
