@@ -265,14 +265,68 @@ def _check_matching(c: _Checker, raw) -> None:
         if not isinstance(spec.get("name"), str) or not spec.get("name"):
             c.add(f"{key}.name", spec.get("name"), "a non-empty name")
         c.one_of(f"{key}.method", spec.get("method"), list(METHODS))
-        for k in ("covariates", "exact"):
+        for k in ("covariates", "exact", "antiexact", "mahvars"):
             v = spec.get(k)
             if v is not None and (not isinstance(v, list) or
                                   any(x not in allowed_vars for x in v)):
                 c.add(f"{key}.{k}", v, f"a list of names among {list(allowed_vars)}")
+        _check_match_values(c, key, spec)
     dups = sorted({n for n in names if names.count(n) > 1 and isinstance(n, str)})
     if dups:
         c.add("matching", dups, "each specification name once")
+
+
+#: The values each matching argument takes (MatchIt's), checked when the plan is read: a
+#: mistake is the plan's, named by its key, not a sensitivity row "not estimable" at render.
+_MATCH_CHOICES = {
+    "replace": (True, False), "k2k": (True, False),
+    "m_order": ("largest", "smallest", "closest", "farthest", "random", "data"),
+    "discard": ("none", "both", "control", "treated"),
+    "estimand": ("ATT", "ATC", "ATE", "att", "atc", "ate"),
+    "link": ("logit", "probit", "cloglog", "log", "cauchit", "linear.logit", "linear.probit",
+             "linear.cloglog", "linear.log", "linear.cauchit"),
+}
+
+
+def _check_match_values(c: _Checker, key: str, spec: dict) -> None:
+    """Check a matching specification's argument values (MatchIt's rules)."""
+    for k, allowed in _MATCH_CHOICES.items():
+        if k in spec:
+            c.one_of(f"{key}.{k}", spec[k], allowed)
+    for k in ("reuse_max", "min_controls"):
+        if k in spec:
+            c.number(f"{key}.{k}", spec[k], 1, None, integer=True)
+    for k in ("ratio", "max_controls"):      # a variable ratio's average may be fractional
+        if k in spec:
+            c.number(f"{key}.{k}", spec[k], 1, None)
+    if "tol" in spec:
+        c.number(f"{key}.tol", spec["tol"], 0, None, open_low=True)
+    if "subclass" in spec:
+        s = spec["subclass"]
+        if isinstance(s, list):
+            if not s or not all(_is_num(q) and 0 < q < 1 for q in s):
+                c.add(f"{key}.subclass", s, "a whole number of subclasses of at least 2, or a "
+                      "list of quantiles between 0 and 1")
+        else:
+            c.number(f"{key}.subclass", s, 2, None, integer=True)
+    if "caliper" in spec:
+        cal = spec["caliper"]
+        values = cal.values() if isinstance(cal, dict) else [cal]
+        if not all(_is_num(v) and v != 0 for v in values) or (
+                isinstance(cal, dict) and not all(isinstance(n, str) for n in cal)):
+            c.add(f"{key}.caliper", cal, "a nonzero number (a negative one is a least "
+                  "distance), or a mapping of variable names to such numbers")
+    if "std_caliper" in spec:
+        sc = spec["std_caliper"]
+        values = sc.values() if isinstance(sc, dict) else sc if isinstance(sc, list) else [sc]
+        if not all(isinstance(v, bool) for v in values):
+            c.add(f"{key}.std_caliper", sc, "true or false (or one per caliper)")
+    for k in ("distance", "k2k_method"):
+        if k in spec and not (isinstance(spec[k], str) and spec[k].strip()):
+            c.add(f"{key}.{k}", spec[k], "a name such as 'glm' or 'mahalanobis'")
+    if "cutpoints" in spec and not isinstance(spec["cutpoints"], int | str | dict):
+        c.add(f"{key}.cutpoints", spec["cutpoints"], "a number, a rule name such as 'sturges', "
+              "or a mapping of variable names to either")
 
 
 def _iso_date(value):
@@ -356,8 +410,11 @@ def _check(raw, path: str) -> None:
                                       DISCLOSURE_KEYS):
         d = raw["disclosure"]
         c.number("disclosure.threshold", d.get("threshold"), 1, None, integer=True)
-        if "marker" in d and (not isinstance(d["marker"], str) or not d["marker"].strip()):
-            c.add("disclosure.marker", d["marker"], "a non-empty text such as 'c'")
+        if "marker" in d and (not isinstance(d["marker"], str) or not d["marker"].strip()
+                              or re.search(r"\d", d["marker"])):
+            # a digit would read as a count ("5" for a suppressed cell)
+            c.add("disclosure.marker", d["marker"], "a non-empty text without digits, such "
+                  "as 'c'")
         if "round_counts_to" in d:
             c.number("disclosure.round_counts_to", d["round_counts_to"], 1, None, integer=True)
         _check_acro_rules(c, d)

@@ -469,6 +469,23 @@ CASES = [
     refused("plan-duplicate-key", plan_edit(lambda t: t.replace(
         "  threshold: 10", "  threshold: 10\n  threshold: 3", 1)), "analysis.yml",
         "key 'threshold' is given twice (first at line", plan=True),
+    # review of issue 14: matching settings a plan gets wrong were "ok" until a render
+    refused("plan-ratio-word", plan_edit(lambda t: t.replace("ratio: 3", "ratio: three")),
+            "analysis.yml", "matching[2].ratio: found 'three'; expected a number at least 1",
+            plan=True),
+    refused("plan-ratio-zero", plan_edit(lambda t: t.replace("ratio: 3", "ratio: 0")),
+            "analysis.yml", "matching[2].ratio: found 0; expected a number at least 1",
+            plan=True),
+    refused("plan-subclass-one", plan_edit(lambda t: t.replace("subclass: 6", "subclass: 1")),
+            "analysis.yml", ".subclass: found 1; expected a whole number at least 2",
+            plan=True),
+    refused("plan-caliper-word", plan_edit(lambda t: t.replace("caliper: 0.2",
+                                                               "caliper: wide")),
+            "analysis.yml", "matching[1].caliper: found 'wide'; expected a nonzero number",
+            plan=True),
+    refused("plan-marker-digit", plan_edit(lambda t: t.replace('marker: "c"', 'marker: "5"')),
+            "analysis.yml", "disclosure.marker: found '5'; expected a non-empty text without "
+            "digits", plan=True),
     refused("cohort-tiny-fraction", cell("pupils", 1, "cohort", "2010.0000000000001"),
             "pupils.csv", "found '2010.0000000000001'; expected a whole number"),
     # ... and data a data manager sends that every report must render (RENDERED below)
