@@ -425,6 +425,38 @@ def build(res, sections) -> tuple[dict, dict[str, pd.DataFrame]]:
     return log, files
 
 
+#: What a spreadsheet reads as a formula at the start of a cell (OWASP's CSV injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with text that a spreadsheet would run as a formula made inert.
+
+    The checker opens these files in a spreadsheet: a cluster named ``=HYPERLINK(...)`` would
+    be a live formula there. Such text gets a leading apostrophe (shown as text, OWASP's
+    advice); numbers, negative ones included, and all other text are written as they are.
+
+    Examples
+    --------
+    >>> spreadsheet_safe(pd.DataFrame({"a": ["=HYPERLINK(1)", "-3.5", "-", "ok", 2]}))["a"].tolist()
+    ["'=HYPERLINK(1)", '-3.5', "'-", 'ok', 2]
+    """
+    def safe(v):
+        if not isinstance(v, str) or not v.startswith(_FORMULA_START):
+            return v
+        try:
+            float(v.replace(",", ""))
+            return v                       # a number, e.g. a negative gap
+        except ValueError:
+            return "'" + v
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(safe)
+    out.columns = [safe(str(c)) for c in out.columns]
+    return out
+
+
 def write(folder: str | Path, res, sections) -> Path:
     """Write ``results.json`` and one CSV per table into ``folder``; return the JSON's path."""
     folder = Path(folder)
@@ -433,7 +465,7 @@ def write(folder: str | Path, res, sections) -> Path:
         old.unlink()
     log, files = build(res, sections)
     for uid, frame in files.items():
-        frame.to_csv(folder / f"{uid}.csv", index=False)
+        spreadsheet_safe(frame).to_csv(folder / f"{uid}.csv", index=False)
     path = folder / "results.json"
     path.write_text(json.dumps(log, indent=1, default=str) + "\n", encoding="utf-8")
     return path

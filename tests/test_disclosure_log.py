@@ -126,3 +126,19 @@ def test_the_renderer_asks_for_the_log(built, tmp_path, monkeypatch):
     assert path == stale.resolve() and json.loads(path.read_text())["results"]
     import os
     assert output_log.ENV not in os.environ
+
+
+def test_the_checkers_files_hold_no_live_spreadsheet_formula(tmp_path):
+    """Review finding (issue 14): a cluster named =HYPERLINK("http://x") was written as is
+    into the CSV files the output checker opens in a spreadsheet."""
+    from evaluation.disclosure import suppress
+    from evaluation.report.display import Section
+
+    table = suppress(pd.DataFrame({"Cluster": ['=HYPERLINK("http://x")', "@SUM(A1)", "Ash"],
+                                   "Gap": ["-3.5", "+2", "1.0"], "n": [40, 50, 60]}),
+                     {"n": "n"})
+    output_log.write(tmp_path, None, [Section("Gaps", "gaps", [table])])
+    text = (tmp_path / "gaps-1.csv").read_text()
+    cells = [c for line in text.splitlines() for c in line.split(",")]
+    assert not [c for c in cells if c.lstrip('"').startswith(("=", "@"))], text
+    assert "-3.5" in cells and "+2" in cells        # a number stays a number
