@@ -486,6 +486,28 @@ CASES = [
     refused("plan-marker-digit", plan_edit(lambda t: t.replace('marker: "c"', 'marker: "5"')),
             "analysis.yml", "disclosure.marker: found '5'; expected a non-empty text without "
             "digits", plan=True),
+    # review of issue 14: contradictory records were accepted without a word
+    refused("pupil-id-trailing-space", cell("pupils", 2, "pupil_id", "Q001 "), "pupils.csv",
+            "column 'pupil_id': 1 of 12 rows (row 2)", "an identifier without spaces"),
+    refused("pupil-id-nul-byte", cell("pupils", 2, "pupil_id", "Q0\x0002"), "pupils.csv",
+            "column 'pupil_id': 1 of 12 rows (row 2)", "without control characters"),
+    refused("school-name-bom-inside", cell("schools", 1, "school_name", "Ashdown\ufeff Academy"),
+            "schools.csv", "column 'school_name': 1 of 4 rows (row 1): found",
+            "without control characters or invisible marks"),
+    refused("em-phase-typo", cell("schools", 1, "em_phase", "secondary1"), "schools.csv",
+            "column 'em_phase': 1 of 4 rows (row 1): found 'secondary1'; expected one of "
+            "'secondary_1', 'secondary_2', 'primary'"),
+    refused("comparison-school-linked", cell("schools", 2, "em_linked", "true"), "schools.csv",
+            "column 'em_linked': 1 of 4 rows (row 2) are comparison schools with linked EM data"),
+    refused("comparison-school-em-phase", cell("schools", 2, "em_phase", "secondary_2"),
+            "schools.csv", "column 'em_phase': 1 of 4 rows (row 2) are comparison schools "
+            "with an EM phase"),
+    refused("primary-pupil-with-gcse", cell("pupils", 9, "gcse_capped_points", "300"),
+            "pupils.csv", "column 'gcse_capped_points': 1 of 12 rows (row 9) are primary pupils "
+            "with a key stage 4 result"),
+    refused("respondent-in-two-schools", cell("surveys", 2, "school_id", "P2"), "surveys.csv",
+            "column 'respondent_id': 2 of 6 rows (rows 1, 2) give one respondent answers in "
+            "more than one school"),
     refused("cohort-tiny-fraction", cell("pupils", 1, "cohort", "2010.0000000000001"),
             "pupils.csv", "found '2010.0000000000001'; expected a whole number"),
     # ... and data a data manager sends that every report must render (RENDERED below)

@@ -465,6 +465,45 @@ def _cross_checks(tables: dict, paths: dict) -> None:
             f"{paths['pupils']}: column 'pupil_id': {describe_rows(np.flatnonzero(twice), n)}"
             " repeat a pupil in the same phase in another cohort; expected each pupil once per "
             "phase (a pupil sits each key stage once)")
+    _contradictions(tables, paths)
+
+
+def _contradictions(tables: dict, paths: dict) -> None:
+    """Refuse records that contradict themselves or another table (review of issue 14)."""
+    from evaluation.schema import OUTCOMES
+
+    schools = tables["schools"]
+    comparison = (schools["role"] == "comparison").to_numpy()
+    for col, what in (("em_linked", schools["em_linked"].astype(bool).to_numpy()),
+                      ("em_phase", schools["em_phase"].notna().to_numpy())):
+        bad = comparison & what
+        if bad.any():
+            rows = describe_rows(np.flatnonzero(bad), len(schools))
+            has, want = (("linked EM data", "false") if col == "em_linked"
+                         else ("an EM phase", "blank"))
+            raise DataError(
+                f"{paths['schools']}: column {col!r}: {rows} are comparison schools with {has}; "
+                f"expected {want} for a school outside the programme (or its role to be trial "
+                "or partner)")
+    pupils = tables["pupils"]
+    primary = (pupils["phase"] == "primary").to_numpy()
+    for col in OUTCOMES["secondary"]:
+        bad = primary & pupils[col].notna().to_numpy()
+        if bad.any():
+            rows = describe_rows(np.flatnonzero(bad), len(pupils))
+            raise DataError(
+                f"{paths['pupils']}: column {col!r}: {rows} are primary pupils with a key stage "
+                "4 result; expected it blank for a primary pupil (is the pupil's phase, or the "
+                "column, wrong?)")
+    surveys = tables["surveys"]
+    schools_of = surveys.groupby("respondent_id")["school_id"].transform("nunique")
+    bad = (schools_of > 1).to_numpy()
+    if bad.any():
+        rows = describe_rows(np.flatnonzero(bad), len(surveys))
+        raise DataError(
+            f"{paths['surveys']}: column 'respondent_id': {rows} give one respondent answers in "
+            "more than one school; expected each respondent in one school (their baseline and "
+            "follow-up answers are paired)")
 
 
 def read_dataset(directory: str | Path) -> Dataset:
