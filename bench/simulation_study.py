@@ -51,7 +51,8 @@ FIT_RANGE = (0.93, 0.97)
 
 def _fit(data, name, family, covariates, method, n_boot, seed):
     if method == "multilevel":
-        res = fit_multilevel(data, name, family, covariates)
+        res = fit_multilevel(data, name, family, covariates, treatment="em",
+                             group="school_id", weights="weights")
         return res.estimate, res.ci_low, res.ci_high
     res = fit_outcome(data, name, family, covariates, inference=method, n_boot=n_boot,
                       random_state=seed)

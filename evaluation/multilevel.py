@@ -27,10 +27,12 @@ class MultilevelResult:
     outcome, family, model : str
         ``model`` says what was fitted.
     fit : statsmodels results
-        MixedLMResults (Gaussian) or GEEResults (binomial).
+        MixedLMResults (Gaussian; with weights, of the model multiplied through by sqrt(w))
+        or GEEResults (binomial).
     estimate, se, ci_low, ci_high, p : float
         Points (Gaussian) or average marginal effect over EM pupils (binomial, 0-1 scale);
-        CI and p from t(G - 1).
+        CI and p from t(G - 1). The Gaussian SE is lme4's (``vcov``,
+        :func:`fixed_effects_vcov`), not ``fit.cov_params()``.
     effect_size : float
         Hedges' g (same denominator as the GLM) or Cox index (GEE log odds ratio / 1.65).
     n_em, n_comparison, n_schools : int
@@ -89,7 +91,8 @@ class MultilevelResult:
 
         Examples
         --------
-        >>> fit_multilevel(df, "y", "gaussian", ["x"]).summary()  # doctest: +SKIP
+        >>> fit_multilevel(df, "y", "gaussian", ["x"], treatment="t",
+        ...                group="g").summary()  # doctest: +SKIP
         """
         return pd.DataFrame(self.spec_rows())
 
@@ -113,12 +116,69 @@ SINGULAR_NOTICE = ("the multilevel model's fit is singular: its school variance 
                    "a school intercept")
 
 
-def _profiled_deviance(y, X, codes, reml: bool):
+def _gls(y, X, codes, z=None):
+    """Return the generalised least squares fit of a random intercept model at a given theta.
+
+    The model's covariance is sigma^2 V with V = I + theta^2 Z Z', Z the schools' columns
+    holding ``z`` (ones; with prior weights w, sqrt(w), ``y`` and ``X`` being multiplied by
+    it too, as lme4 weights). Computed from group sums: V^-1 = I - w_g z z' within school g.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Outcome, length n.
+    X : numpy.ndarray
+        Fixed-effects design, n x p, full rank.
+    codes : numpy.ndarray
+        Group codes 0, ..., G - 1, length n.
+    z : numpy.ndarray, optional
+        Random-intercept column (default ones).
+
+    Returns
+    -------
+    callable
+        ``theta -> (a, beta, rss, logdet_v, chol)``: a = X' V^-1 X, the GLS fixed effects,
+        the (penalised) residual sum of squares r' V^-1 r (lme4's ``pwrss``), log |V| and
+        the Cholesky factor of ``a`` (lme4's RX').
+
+    Examples
+    --------
+    >>> at = _gls(np.array([1., 2, 3, 5]), np.ones((4, 1)), np.array([0, 0, 1, 1]))
+    >>> a, beta, rss, logdet, chol = at(0.0)
+    >>> float(a[0, 0]), float(beta[0]), float(rss)
+    (4.0, 2.75, 8.75)
+    """
+    n, p = X.shape
+    z = np.ones(n) if z is None else np.asarray(z, float)
+    n_groups = int(codes.max()) + 1
+    size = np.bincount(codes, z * z, minlength=n_groups)
+    sum_x = np.zeros((n_groups, p))
+    np.add.at(sum_x, codes, z[:, None] * X)
+    sum_y = np.bincount(codes, z * y, minlength=n_groups)
+    xtx, xty = X.T @ X, X.T @ y
+
+    def at(theta: float):
+        t2 = theta * theta
+        w = t2 / (1 + size * t2)          # V^-1 = I - w z z' within a school (sigma^2 = 1)
+        a = xtx - sum_x.T @ (w[:, None] * sum_x)
+        chol = np.linalg.cholesky(a)
+        beta = np.linalg.solve(a, xty - sum_x.T @ (w * sum_y))
+        e = y - X @ beta                  # residuals: no cancellation in the weighted RSS
+        e_sum = np.bincount(codes, z * e, minlength=n_groups)
+        rss = e @ e - w @ (e_sum * e_sum)
+        return a, beta, float(rss), float(np.log1p(size * t2).sum()), chol
+
+    return at
+
+
+def _profiled_deviance(y, X, codes, reml: bool, z=None):
     """Return lme4's profiled deviance of a random intercept model as a function of theta.
 
     Theta is the school SD over the residual SD (lme4's relative covariance factor); the fixed
     effects and the residual variance are profiled out, as ``lme4::lmer``'s ``devfun``. The
-    deviance is -2 times the (restricted) log-likelihood, computed from group sums.
+    deviance is -2 times the (restricted) log-likelihood, computed from group sums
+    (:func:`_gls`); with prior weights (``z`` = sqrt(w), ``y`` and ``X`` multiplied by it)
+    it leaves out lme4's constant -log |W|.
 
     Parameters
     ----------
@@ -130,6 +190,8 @@ def _profiled_deviance(y, X, codes, reml: bool):
         Group codes 0, ..., G - 1, length n.
     reml : bool
         REML or maximum likelihood.
+    z : numpy.ndarray, optional
+        Random-intercept column (default ones), as :func:`_gls`.
 
     Returns
     -------
@@ -145,26 +207,53 @@ def _profiled_deviance(y, X, codes, reml: bool):
     True
     """
     n, p = X.shape
-    size = np.bincount(codes).astype(float)
-    sum_x = np.zeros((len(size), p))
-    np.add.at(sum_x, codes, X)
-    sum_y = np.bincount(codes, y, minlength=len(size))
-    xtx, xty = X.T @ X, X.T @ y
     nu = n - p if reml else n
+    at = _gls(y, X, codes, z)
 
     def deviance(theta: float) -> float:
-        t2 = theta * theta
-        w = t2 / (1 + size * t2)          # V^-1 = I - w J within a school (sigma^2 = 1)
-        a = xtx - sum_x.T @ (w[:, None] * sum_x)
-        chol = np.linalg.cholesky(a)
-        beta = np.linalg.solve(a, xty - sum_x.T @ (w * sum_y))
-        e = y - X @ beta                  # residuals: no cancellation in the weighted RSS
-        e_sum = np.bincount(codes, e, minlength=len(size))
-        rss = e @ e - w @ (e_sum * e_sum)
-        out = np.log1p(size * t2).sum() + nu * (1 + np.log(2 * np.pi * rss / nu))
+        _, _, rss, logdet, chol = at(theta)
+        out = logdet + nu * (1 + np.log(2 * np.pi * rss / nu))
         return float(out + 2 * np.log(np.diag(chol)).sum() if reml else out)
 
     return deviance
+
+
+def fixed_effects_vcov(y, X, codes, theta: float, reml: bool, z=None) -> np.ndarray:
+    """Return lme4's covariance matrix of the fixed effects at theta (``vcov.merMod``).
+
+    lme4 gives sigma^2 (X' V^-1 X)^-1 = sigma^2 RX^-1 RX^-T (``sigma(m)^2 * m@pp$unsc()``) at
+    the estimated theta, sigma^2 being the (penalised) residual sum of squares over n - p
+    (REML) or n (ML): the fixed effects' information given the variance parameters. It is
+    not the inverse of the observed information of all parameters (statsmodels'
+    ``cov_params()``), which also reflects the variance parameters' uncertainty.
+
+    Parameters
+    ----------
+    y, X, codes, z
+        As :func:`_gls` (with prior weights: ``y`` and ``X`` multiplied by ``z`` = sqrt(w)).
+    theta : float
+        School SD over residual SD at the optimum (0 for a singular fit).
+    reml : bool
+        REML (sigma^2 on n - p degrees of freedom) or ML (on n).
+
+    Returns
+    -------
+    numpy.ndarray
+        p x p, symmetric.
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(4), [0., 1, 0, 1]])
+    >>> v = fixed_effects_vcov(np.array([1., 2, 3, 5]), X, np.array([0, 0, 1, 1]), 0.0, True)
+    >>> np.round(v, 4).tolist()   # theta 0: OLS, as lm's vcov
+    [[1.625, -1.625], [-1.625, 3.25]]
+    """
+    n, p = X.shape
+    _, _, rss, _, chol = _gls(y, X, codes, z)(theta)
+    sigma2 = rss / (n - p if reml else n)
+    rx_inv = np.linalg.solve(chol, np.eye(p))          # RX^-T (chol is lower: RX')
+    unsc = rx_inv.T @ rx_inv                           # (X' V^-1 X)^-1, lme4's unsc()
+    return sigma2 * (unsc + unsc.T) / 2
 
 
 def _polish(deviance, theta0: float) -> float:
@@ -223,6 +312,12 @@ class MixedFit:
     theta : float
         Theta at the optimum (a singular fit's may be below ``THETA_FLOOR``, the smallest
         statsmodels' ``fit`` is evaluated at).
+    cov_fe : numpy.ndarray
+        Covariance matrix of the fixed effects as lme4's ``vcov``: sigma^2 (X' V^-1 X)^-1 at
+        ``theta`` (:func:`fixed_effects_vcov`), not statsmodels' ``cov_params()``.
+    log_det_weights : float
+        Sum of the log prior weights (0 unweighted): lme4's log-likelihood adds half of it
+        to that of the weight-transformed model statsmodels fits.
     """
 
     fit: MixedLMResultsWrapper = field(repr=False)
@@ -233,11 +328,18 @@ class MixedFit:
     notice: str
     singular: bool = False
     theta: float = float("nan")
+    cov_fe: np.ndarray | None = field(default=None, repr=False)
+    log_det_weights: float = 0.0
 
     @property
     def fe_params(self) -> np.ndarray:
         """Fixed effects."""
         return np.asarray(self.fit.fe_params)
+
+    @property
+    def se_fe(self) -> np.ndarray:
+        """Standard errors of the fixed effects, as lme4's ``sqrt(diag(vcov(m)))``."""
+        return np.sqrt(np.diag(self.cov_fe))
 
     @property
     def var_group(self) -> float:
@@ -252,11 +354,16 @@ class MixedFit:
     @property
     def llf(self) -> float:
         """(Restricted) log-likelihood, as lme4's ``logLik``."""
-        return float(self.fit.llf)
+        return float(self.fit.llf) + self.log_det_weights / 2
 
 
-def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
+def fit_mixed(y, X, groups, reml: bool = True, weights=None) -> MixedFit:
     """Fit a random-intercept linear mixed model, trying optimisers until one converges.
+
+    With ``weights``, as ``lmer(..., weights = w)``: prior weights, pupil i's residual
+    variance being sigma^2 / w_i (the school variance is not weighted). statsmodels' MixedLM
+    takes no weights, so it fits the equivalent model multiplied through by sqrt(w): outcome
+    and design times sqrt(w), the school intercept's column sqrt(w) (``exog_re``).
 
     Parameters
     ----------
@@ -268,6 +375,8 @@ def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
         Group labels (schools).
     reml : bool, default True
         REML (lme4's default) or maximum likelihood.
+    weights : array-like, optional
+        Prior weights, finite and positive (default: none).
 
     Returns
     -------
@@ -286,7 +395,16 @@ def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
     >>> m.converged, m.optimizer, m.singular
     (True, 'bfgs', False)
     """
-    model = MixedLM(np.asarray(y, float), X, groups=groups)
+    y = np.asarray(y, float)
+    if weights is None:
+        model, ld_w = MixedLM(y, X, groups=groups), 0.0
+    else:
+        w = np.asarray(weights, float)
+        if w.shape != y.shape or not (np.isfinite(w).all() and (w > 0).all()):
+            raise ValueError("`weights` should be finite, positive and one per row of `y`")
+        s = np.sqrt(w)
+        xs = X.mul(s, axis=0) if isinstance(X, pd.DataFrame) else np.asarray(X, float) * s[:, None]
+        model, ld_w = MixedLM(y * s, xs, groups=groups, exog_re=s[:, None]), float(np.log(w).sum())
     attempts, fits = [], []
     for name in OPTIMIZERS:
         with warnings.catch_warnings():
@@ -302,7 +420,7 @@ def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
         fits.append((ok, fit, name))
         if ok:
             fit, theta = _polished(model, fit, reml)
-            return _mixed_fit(fit, reml, True, name, attempts, "", theta)
+            return _mixed_fit(model, fit, reml, True, name, attempts, "", theta, ld_w)
     finite = [f for f in fits if np.isfinite(f[1].llf)]
     if not finite:
         raise NotEstimableError("the mixed model could not be fitted by any optimiser "
@@ -312,7 +430,7 @@ def fit_mixed(y, X, groups, reml: bool = True) -> MixedFit:
               f"); the fit with the highest log-likelihood ({name}) is shown and should not "
               "be relied on")
     warnings.warn(notice, ModelWarning, stacklevel=2)
-    return _mixed_fit(fit, reml, False, name, attempts, notice, _theta(fit))
+    return _mixed_fit(model, fit, reml, False, name, attempts, notice, _theta(fit), ld_w)
 
 
 def _theta(fit) -> float:
@@ -329,8 +447,8 @@ def _polished(model: MixedLM, fit, reml: bool):
     """
     theta0 = _theta(fit)
     try:
-        deviance = _profiled_deviance(model.endog, model.exog, pd.factorize(model.groups)[0],
-                                      reml)
+        y, X, codes, z = _arrays(model)
+        deviance = _profiled_deviance(y, X, codes, reml, z)
         theta = _polish(deviance, theta0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -343,27 +461,40 @@ def _polished(model: MixedLM, fit, reml: bool):
     return polished, theta
 
 
-def _mixed_fit(fit, reml, converged, name, attempts, notice, theta) -> MixedFit:
-    """Build a :class:`MixedFit`, adding the singular-fit notice (and warning) when due."""
+def _arrays(model: MixedLM):
+    """(y, X, group codes, random-intercept column) of a MixedLM, as :func:`_gls` takes them."""
+    return (np.asarray(model.endog, float), np.asarray(model.exog, float),
+            pd.factorize(model.groups)[0], np.asarray(model.exog_re, float)[:, 0])
+
+
+def _mixed_fit(model, fit, reml, converged, name, attempts, notice, theta,
+               ld_w) -> MixedFit:
+    """Build a :class:`MixedFit` with lme4's ``vcov``, and the singular-fit notice if due."""
     singular = bool(theta < SINGULAR_TOL)
     if singular:
         warnings.warn(SINGULAR_NOTICE, ModelWarning, stacklevel=3)
         notice = "; ".join(n for n in (notice, SINGULAR_NOTICE) if n)
-    return MixedFit(fit, reml, converged, name, tuple(attempts), notice, singular, theta)
+    y, X, codes, z = _arrays(model)
+    try:
+        cov = fixed_effects_vcov(y, X, codes, theta, reml, z)
+    except np.linalg.LinAlgError:
+        cov = np.full((X.shape[1], X.shape[1]), np.nan)
+    return MixedFit(fit, reml, converged, name, tuple(attempts), notice, singular, theta,
+                    cov, ld_w)
 
 
-def _mixed(d, treatment, reml=True):
+def _mixed(d, treatment, reml=True, weighted=False):
     x = d.X
-    m = fit_mixed(d.y, x, d.groups, reml=reml)
-    fit = m.fit
+    m = fit_mixed(d.y, x, d.groups, reml=reml, weights=d.weights if weighted else None)
     column = list(x.columns).index(treatment)
-    beta = np.asarray(fit.fe_params)
-    label = f"random school intercept ({'REML' if reml else 'ML'}, unweighted)"
-    return fit, float(beta[column]), float(np.sqrt(fit.cov_params().iloc[column, column])), \
-        float(beta[column]), label, m.converged, m.notice, m.singular
+    beta = m.fe_params
+    label = (f"random school intercept ({'REML' if reml else 'ML'}, "
+             f"{'prior weights' if weighted else 'unweighted'})")
+    return m.fit, float(beta[column]), float(m.se_fe[column]), float(beta[column]), label, \
+        m.converged, m.notice, m.singular
 
 
-def _gee(d, treatment, reml=True):
+def _gee(d, treatment, reml=True, weighted=False):
     fit = GEE(d.y, d.X, groups=d.groups, family=families.Binomial(),
                  cov_struct=cov_struct.Exchangeable(), weights=d.weights).fit(
         cov_type="robust")
@@ -376,34 +507,38 @@ def _gee(d, treatment, reml=True):
     converged = bool(getattr(fit, "converged", True))
     notice = "" if converged else "the GEE fit did not converge"
     return fit, value, float(np.sqrt(grad @ cov @ grad)), float(fit.params.iloc[column]), \
-        "GEE, exchangeable within school (weighted)", converged, notice, False
+        f"GEE, exchangeable within school ({'weighted' if weighted else 'unweighted'})", \
+        converged, notice, False
 
 
 #: Multilevel model by family.
 MODELS = {"gaussian": _mixed, "binomial": _gee}
 
 
-def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: list[str],
-                   treatment: str = "em", group: str = "school_id",
-                   weights: str | None = "weights", alpha: float = 0.05,
-                   reml: bool = True) -> MultilevelResult:
+def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: list[str], *,
+                   treatment: str, group: str, weights: str | None = None,
+                   alpha: float = 0.05, reml: bool = True) -> MultilevelResult:
     """Fit the multilevel alternative: random school intercept (Gaussian) or GEE (binomial).
 
-    Gaussian: linear mixed model with a random intercept per school, REML; statsmodels'
-    MixedLM takes no weights, so it is unweighted and relies on covariate adjustment.
-    Binomial: GEE with an exchangeable working correlation within school, matching weights,
-    robust (sandwich) covariance times G/(G - 1). CIs and p use t(G - 1).
+    Gaussian: linear mixed model with a random intercept per school, REML, as
+    ``lme4::lmer``; ``weights`` enter as lme4's prior weights (residual variance sigma^2 / w,
+    :func:`fit_mixed`). Its SE is lme4's (``vcov``: sigma^2 (X' V^-1 X)^-1 at the estimated
+    variances, :func:`fixed_effects_vcov`). Binomial: GEE with an exchangeable working
+    correlation within school, ``weights`` as GEE weights, robust (sandwich) covariance times
+    G/(G - 1). CIs and p use t(G - 1).
 
     Parameters
     ----------
     data : pandas.DataFrame
         Matched data (not modified).
-    outcome, family, covariates, treatment : str
+    outcome, family, covariates : str
         As :func:`evaluation.models.fit_outcome`.
+    treatment : str
+        Treatment column (0/1 or boolean); required, there is no default.
     group : str
-        School column.
-    weights : str or None
-        Weight column (used by GEE only).
+        School (random intercept / GEE cluster) column; required.
+    weights : str or None, default None
+        Weight column (matching weights), used by both models; None: unweighted.
     alpha : float
         1 - confidence level.
     reml : bool, default True
@@ -423,7 +558,8 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
 
     Examples
     --------
-    >>> res = fit_multilevel(matched, "ks2_aps", "gaussian", ["ks1_aps"])  # doctest: +SKIP
+    >>> res = fit_multilevel(matched, "ks2_aps", "gaussian", ["ks1_aps"], treatment="em",
+    ...                      group="school_id", weights="weights")  # doctest: +SKIP
     >>> res.estimate  # doctest: +SKIP
     """
     if family not in MODELS:
@@ -433,8 +569,8 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
     if n_schools < 2:
         raise NotEstimableError(f"a multilevel model of {outcome!r} needs at least two schools;"
                                 f" got {n_schools}")
-    fit, value, se, coef, label, converged, notice, singular = MODELS[family](d, treatment,
-                                                                              reml)
+    fit, value, se, coef, label, converged, notice, singular = MODELS[family](
+        d, treatment, reml, weights is not None)
     treat = d.frame[treatment].astype(bool).to_numpy()
     n_em, n_comp = int(treat.sum()), int((~treat).sum())
     df = n_schools - 1
@@ -470,20 +606,26 @@ class MultilevelImpacts:
                        for name, why in self.not_estimable.items()]
 
 
-def multilevel_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[str],
+def multilevel_impacts(data: pd.DataFrame, outcomes: list[dict], covariates: list[str], *,
+                       treatment: str, group: str, weights: str | None = None,
                        **kwargs) -> MultilevelImpacts:
     """Fit :func:`fit_multilevel` to every outcome of a plan phase.
 
+    ``treatment``, ``group`` and ``weights`` as :func:`fit_multilevel` (the plan supplies
+    them); ``kwargs`` (``alpha``, ``reml``) are passed on.
+
     Examples
     --------
-    >>> ml = multilevel_impacts(matched, plan.outcomes("primary"),
-    ...                         plan.covariates("primary"))  # doctest: +SKIP
+    >>> ml = multilevel_impacts(matched, plan.outcomes("primary"), plan.covariates("primary"),
+    ...                         treatment="em", group="school_id",
+    ...                         weights="weights")  # doctest: +SKIP
     """
     results, failed = {}, {}
     for spec in outcomes:
         try:
             results[spec["name"]] = fit_multilevel(data, spec["name"], spec["family"],
-                                                   covariates, **kwargs)
+                                                   covariates, treatment=treatment,
+                                                   group=group, weights=weights, **kwargs)
         except NotEstimableError as err:
             failed[spec["name"]] = str(err)
     return MultilevelImpacts(results, failed)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from evaluation.exceptions import ModelWarning, NotEstimableError
 from evaluation.matching import MatchResult, match
-from evaluation.models import ImpactResult, estimate_impacts
+from evaluation.models import ImpactResult, estimate_impacts, model_arguments
 from evaluation.multilevel import multilevel_impacts, specification_table
 from evaluation.plan import Plan
 from evaluation.sample import AnalysisSample
@@ -110,7 +110,10 @@ def sensitivity_table(sample: AnalysisSample, main: MatchResult, impact: ImpactR
                 notes[spec["name"]] = str(err)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        results["multilevel"] = multilevel_impacts(main.matched_data(), outcomes, covs)
+        args = model_arguments(plan, treatment="em", weights="weights")
+        results["multilevel"] = multilevel_impacts(
+            main.matched_data(), outcomes, covs, treatment=args["treatment"],
+            group=args["cluster"], weights=args["weights"], alpha=args["alpha"])
     # the model's own notices (not converged, singular) are on its outcome's row already: as
     # the specification's note they would show on every outcome's row, and twice on its own
     notes["multilevel"] = caught_lines([w for w in caught

@@ -282,16 +282,19 @@ def test_impact_table_carries_everything_and_indicative_rule_follows_plan():
 
 def test_multilevel_and_specification_table():
     df = _dgp(10, tau=6.0)
-    ml = fit_multilevel(df, "y", "gaussian", COVARIATES)
+    ml = fit_multilevel(df, "y", "gaussian", COVARIATES, treatment="em", group="school_id",
+                        weights="weights")
     glm = fit_outcome(df, "y", "gaussian", COVARIATES, inference="CR1")
     assert ml.estimate == pytest.approx(glm.estimate, abs=1.0)     # same data, similar models
     assert ml.ci_low < ml.estimate < ml.ci_high
-    gee = fit_multilevel(df, "yb", "binomial", COVARIATES)
+    gee = fit_multilevel(df, "yb", "binomial", COVARIATES, treatment="em",
+                         group="school_id", weights="weights")
     assert gee.es_type == "Cox index" and -0.5 < gee.estimate < 0.5
     impact = estimate_impacts(df, OUTCOMES, COVARIATES, random_state=1)
     table = specification_table({"manchester": impact, "unweighted": estimate_impacts(
         df.assign(weights=1.0), OUTCOMES, COVARIATES, random_state=1),
-        "multilevel": multilevel_impacts(df, OUTCOMES, COVARIATES)})
+        "multilevel": multilevel_impacts(df, OUTCOMES, COVARIATES, treatment="em",
+                                         group="school_id", weights="weights")})
     assert table["specification"].tolist() == ["manchester", "unweighted", "multilevel"] * 2
     assert table["outcome"].tolist() == ["y"] * 3 + ["yb"] * 3
 
