@@ -28,7 +28,6 @@ The renderer asks for the log by naming its folder in the environment variable
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import html
 import json
 import os
@@ -39,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation.disclosure import SafeTable
+from evaluation.provenance import evaluated_at
 from evaluation.sdc_rules import Rules, dof_check
 
 #: The environment variable naming the folder the log is written to.
@@ -398,7 +398,7 @@ def build(res, sections) -> tuple[dict, dict[str, pd.DataFrame]]:
     >>> log["results"]["flow-text-1"]["status"], log["results"]["flow-text-1"]["outcome"]
     ('fail', {'count': {'0': 'MinimumThresholdCheck; '}})
     """
-    now = dt.datetime.now().isoformat()
+    now = evaluated_at().isoformat()
     results, files = {}, {}
     plan = getattr(res, "plan", None)
     rules = Rules.from_plan(plan) if plan is not None else Rules()

@@ -75,8 +75,31 @@ def provenance_table(plan: Plan, parameters: dict, hashes: dict | None = None) -
              if k != "record_path"]
     rows += [(f"input {name}", f"sha256:{digest[:16]}")
              for name, digest in sorted((hashes or {}).items())]
-    rows.append(("evaluated at (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")))
+    rows.append(("evaluated at (UTC)", evaluated_at().strftime("%Y-%m-%d %H:%M:%S")))
     return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def evaluated_at() -> datetime:
+    """Return the time a report gives as its evaluation's: now, or ``SOURCE_DATE_EPOCH``.
+
+    The reproducible-builds convention: with ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC)
+    set, two builds of the same data, plan and code are byte-identical, this line included.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+    >>> evaluated_at().isoformat()
+    '2023-11-14T22:13:20+00:00'
+    >>> del os.environ["SOURCE_DATE_EPOCH"]
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise ValueError(f"SOURCE_DATE_EPOCH should be whole seconds since 1970; got "
+                             f"{epoch!r}")
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC)
 
 
 def _short(value) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from evaluation.provenance import evaluated_at
 from evaluation.report.display import Section
 from evaluation.report.tables import (
     count_withheld,
@@ -71,7 +71,7 @@ def departures(res: EvaluationResult) -> list[str]:
     ['Primary phase: the impact was not estimated (...)']
     """
     out = []
-    today = datetime.now(UTC).date().isoformat()
+    today = evaluated_at().date().isoformat()
     if res.plan.date and res.plan.date > today:
         out.append(f"The analysis plan is dated {res.plan.date}, after this analysis was run "
                    f"({today}): it was not fixed before the analysis")
