@@ -46,23 +46,24 @@ def _wvar(x: np.ndarray, w: np.ndarray, binary: bool) -> float:
 
 def _pooled_sd(x: np.ndarray, t: np.ndarray, binary: bool, s: np.ndarray | None = None
                ) -> float:
-    """MatchIt's ``pooled_sd`` (proportional contribution; sampling weights ``s``)."""
-    n = len(x)
-    if s is not None:
-        if binary:
-            return np.sqrt(sum(np.sum(x[t == g] * s[t == g])
-                               * (1 - np.sum(x[t == g] * s[t == g]) / s[t == g].sum())
-                               / s.sum() for g in (True, False)))
-        centred = x.astype(float).copy()
-        for g in (True, False):
-            centred[t == g] -= np.sum(x[t == g] * s[t == g]) / s[t == g].sum()
-        wn = s / s.sum()
-        return np.sqrt(np.sum(wn * centred ** 2) / (1 - np.sum(wn ** 2)))
+    """MatchIt's ``pooled_sd`` (proportional contribution; sampling weights ``s``).
+
+    Without ``s`` the sampling weights are ones, as ``summary.matchit`` always passes them
+    (MatchIt's unweighted branch, dividing by n - 2, is never reached from its summary):
+    the weighted formula, whose denominator is n - 1 for unit weights.
+    """
+    if s is None:
+        s = np.ones(len(x))
+    groups = [g for g in (True, False) if (t == g).any()]   # R: unique(t)
     if binary:
-        return np.sqrt(sum(x[t == g].sum() * (1 - x[t == g].sum() / (t == g).sum()) / n
-                           for g in (True, False)))
-    centred = np.concatenate([x[t == g] - x[t == g].mean() for g in (True, False)])
-    return np.sqrt(np.sum(centred ** 2) / (n - 2))
+        return np.sqrt(sum(np.sum(x[t == g] * s[t == g])
+                           * (1 - np.sum(x[t == g] * s[t == g]) / s[t == g].sum())
+                           / s.sum() for g in groups))
+    centred = x.astype(float).copy()
+    for g in groups:
+        centred[t == g] -= np.sum(x[t == g] * s[t == g]) / s[t == g].sum()
+    wn = s / s.sum()
+    return np.sqrt(np.sum(wn * centred ** 2) / (1 - np.sum(wn ** 2)))
 
 
 def _ecdf(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -338,6 +339,11 @@ def _pair_distances(result, data: pd.DataFrame, covs: list[str], denominator: st
     return pd.Series(out, dtype=float)
 
 
+def _x_variables(result) -> list[str]:
+    """MatchIt's ``X`` (its summary's variables); the covariates for other objects."""
+    return list(getattr(result, "x_variables", result.covariates))
+
+
 def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
     """Balance before and after matching for a :class:`~evaluation.matching.MatchResult`.
 
@@ -346,9 +352,11 @@ def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
     result : MatchResult
         A match.
     covariates : list of str, optional
-        Columns of the matched data to check (default: the covariates matched on). They need
-        not have been matched on: the Manchester design matches on school and cohort only
-        and checks balance on every model covariate.
+        Columns of the matched data to check (default: MatchIt's ``X``, the covariates then
+        the other variables named in ``exact``, ``mahvars``, the caliper and ``antiexact``:
+        ``MatchResult.x_variables``). They need not have been matched on: the Manchester
+        design matches on school and cohort only and checks balance on every model
+        covariate.
 
     Returns
     -------
@@ -358,7 +366,7 @@ def balance(result, covariates: list[str] | None = None) -> BalanceSummary:
     --------
     >>> balance(result, ["fsm", "sen"]).table  # doctest: +SKIP
     """
-    covs = list(covariates or result.covariates)
+    covs = list(covariates or _x_variables(result))
     data, t = result.data, result.treatment
     denominator = SD_DENOMINATORS[result.spec.get("estimand", "ATT")]
     sw = None if result.s_weights is None else result.s_weights.to_numpy()
@@ -427,7 +435,7 @@ def subclass_balance(result, covariates: list[str] | None = None) -> pd.DataFram
     result : MatchResult
         A match with subclasses (``method="subclass"``; any method whose result has them).
     covariates : list of str, optional
-        Columns to check (default: the covariates matched on).
+        Columns to check (default: MatchIt's ``X``, ``MatchResult.x_variables``).
 
     Returns
     -------
@@ -448,7 +456,7 @@ def subclass_balance(result, covariates: list[str] | None = None) -> pd.DataFram
     if np.isnan(sub).all():
         raise ValueError(f"method={result.method!r} made no subclasses; per-subclass "
                          "balance needs them (method='subclass', 'exact' or 'cem')")
-    covs = list(covariates or result.covariates)
+    covs = list(covariates or _x_variables(result))
     data = result.data
     t_all = data[result.treatment].to_numpy().astype(bool)
     s_all = (np.ones(len(data)) if result.s_weights is None

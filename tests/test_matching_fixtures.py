@@ -65,7 +65,8 @@ SPECS = {
     "ties_mahalanobis_replace": ("ties", dict(covariates=["prior", "fsm"], ratio=2,
                                               replace=True, **MAH)),
     "ties_mahalanobis_one": ("ties", dict(covariates=["prior"], **MAH)),
-    "schools_exact": ("schools", dict(method="exact", exact=STRATA)),
+    # R: em ~ school_id + cohort_f (cohort as a factor, so in the summary too)
+    "schools_exact": ("schools", dict(method="exact", covariates=["school_id", "cohort_f"])),
     "schools_nearest": ("schools", dict(covariates=S_COVS, exact=STRATA)),
     "schools_nearest_caliper": ("schools", dict(covariates=S_COVS, exact=STRATA, caliper=0.2)),
     "schools_nearest_ratio2_caliper": ("schools", dict(covariates=S_COVS, exact=STRATA,
@@ -116,7 +117,8 @@ SPECS = {
                                         estimand="ATC")),
     "people_exact_ate": ("people", dict(method="exact", covariates=["race", "married"],
                                         estimand="ATE")),
-    "schools_exact_ate": ("schools", dict(method="exact", exact=STRATA, estimand="ATE")),
+    "schools_exact_ate": ("schools", dict(method="exact", covariates=["school_id", "cohort_f"],
+                                          estimand="ATE")),
     "people_cem_atc": ("people", dict(method="cem", covariates=["age", "educ", "race",
                                                                 "married"], estimand="ATC")),
     "people_cem_ate": ("people", dict(method="cem", covariates=["age", "educ", "race",
@@ -274,8 +276,10 @@ def test_balance_summary_matches_matchit_within_1e6(name, r_balance):
     compared = 0
     for stage, label in (("all", "All data"), ("matched", "Matched data")):
         rs = r[r["stage"] == stage].set_index("row")
-        common = [row for row in rs.index if row in summ.index]
-        for row in common:
+        # every row of MatchIt's summary, in its order (its X: covariates, then the
+        # variables of exact, mahvars, caliper and antiexact), and no other
+        assert list(summ.index) == list(rs.index), (name, stage)
+        for row in rs.index:
             for rc, oc in stats.items():
                 np.testing.assert_allclose(summ.loc[row, (label, oc)], rs.loc[row, rc],
                                            atol=1e-6, rtol=0, equal_nan=True,
@@ -291,10 +295,9 @@ def test_std_pair_dist_and_effective_sample_sizes_match_matchit(name, r_balance,
     summ = res.summary()
     r = r_balance[(r_balance["fixture"] == name) & (r_balance["stage"] == "matched")]
     r = r.set_index("row")["pair_dist"]
-    common = [row for row in r.index if row in summ.index]
-    assert len(common) >= 1
-    np.testing.assert_allclose(summ.loc[common, ("Matched data", "Std. Pair Dist.")],
-                               r[common], atol=1e-6, rtol=0, equal_nan=True, err_msg=name)
+    assert list(summ.index) == list(r.index), name
+    np.testing.assert_allclose(summ[("Matched data", "Std. Pair Dist.")],
+                               r[summ.index], atol=1e-6, rtol=0, equal_nan=True, err_msg=name)
     assert_sample_sizes(summ.attrs["sample_sizes"], r_nn, name)
 
 

@@ -581,6 +581,12 @@ def _cancel_and_tighten(rn, first_out, r_src, r_tgt, rev, cost, res):
                 dist, ok = _potentials_checked(rn, s, t, c2)
             if not ok:
                 mp, mq = _min_mean_cycle(rn, s, t, c)
+                if mq == 0:
+                    # no cycle left in the residual network: LEMON's HowardMmc reports
+                    # NO_CYCLE with its initial cost 0 and size 1, so epsilon becomes -0.0
+                    # (the loop ends) after Bellman-Ford on the costs themselves
+                    mp = np.int64(0)
+                    mq = np.int64(1)
                 c2 = mq * c - mp
                 dist = _potentials(rn, s, t, c2)
             epsilon = -(float(mp) / float(mq))

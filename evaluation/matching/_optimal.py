@@ -17,7 +17,7 @@ import pandas as pd
 
 from evaluation.exceptions import MatchingWarning, NotEstimableError
 from evaluation.matching._checks import MethodOutput, Prepared, subclass_weights, warn_shortfall
-from evaluation.matching._optmatch import fullmatch, prune_pairs
+from evaluation.matching._optmatch import NonpositiveDistances, fullmatch, prune_pairs
 
 
 def _space(prep: Prepared) -> np.ndarray:
@@ -81,6 +81,31 @@ def _arc_rank(prep: Prepared, focal: np.ndarray, in_s: np.ndarray, shape: tuple[
     return np.arange(nr * nc).reshape(nc, nr).T
 
 
+def _integer_column(prep: Prepared) -> str | None:
+    """Return the distance column whose distances reach optmatch as R integers, or None.
+
+    ``matchit2full`` passes ``abs(outer(distance[t], distance[c], "-"))`` of the distance
+    vector as it is (``matchit2optimal`` converts it with ``as.numeric``): an integer
+    column of ``data`` (R's ``read.csv`` of whole numbers) gives an integer matrix, which
+    stays integer through ``match_on`` and ``t()`` but becomes double when an exact
+    stratum is cut out of it (more than one stratum), when ``antiexact`` or a caliper is
+    added to it, or when the distance is Mahalanobis (``mahvars``).
+    """
+    a = prep.args
+    name = a.get("distance")
+    if (a["method"] != "full" or prep.mahalanobis is not None or prep.antiexact is not None
+            or a.get("caliper_distance") is not None or prep.caliper_covs is not None
+            or not isinstance(name, str) or name not in prep.data.columns):
+        return None
+    col = prep.data[name]
+    if not (pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col)
+            and col.abs().max() <= 2**31 - 1):
+        return None
+    if prep.strata is not None and len(np.unique(prep.strata[~prep.discarded])) > 1:
+        return None
+    return name
+
+
 def _controls_args(a: dict, e_ratio: float) -> tuple[float, float, float, bool] | None:
     """(mean, min, max controls, transpose) for one stratum of optimal pair matching."""
     ratio = a["ratio"]
@@ -139,6 +164,7 @@ def _solve(prep: Prepared, focal: np.ndarray) -> tuple[np.ndarray, dict]:
              and a.get("max_controls") is None)
     pair = np.full(n, None, dtype=object)
     eps = {}
+    integer = _integer_column(prep)
     for s in np.unique(strata[keep]):
         in_s = keep & (strata == s)
         rows, cols = np.flatnonzero(in_s & focal), np.flatnonzero(in_s & ~focal)
@@ -163,7 +189,17 @@ def _solve(prep: Prepared, focal: np.ndarray) -> tuple[np.ndarray, dict]:
         else:
             mn = a.get("min_controls") or 0.0
             mx = a.get("max_controls") or math.inf
-            sol = fullmatch(dm, mn, mx, None, a["tol"], rank)
+            try:
+                sol = fullmatch(dm, mn, mx, None, a["tol"], rank, integer is not None)
+            except NonpositiveDistances as e:
+                raise ValueError(
+                    f"full matching on the integer distance column {integer!r} is refused, "
+                    f"as by MatchIt (optmatch: \"Nonpositive discrepancies not compatible "
+                    f"with full matching\", Hansen & Klopfer 2006, sec. 4.1): {e.zeros} "
+                    f"{a['focal']}-{a['other']} pair(s) have equal {integer!r} (distance 0) "
+                    "and a set may hold several units of a group (`min_controls` < 1). "
+                    f"Pass data[{integer!r}].astype(float) (R: as.numeric), whose zero "
+                    "distances optmatch rounds up, or set `min_controls` >= 1") from None
         if sol is None:
             warnings.warn(f"optimal matching found no solution in {len(rows)} "
                           f"{a['focal']} and {len(cols)} {a['other']} units of one stratum "

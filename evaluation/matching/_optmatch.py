@@ -48,6 +48,23 @@ class Solution:
     col_labels: np.ndarray
 
 
+class NonpositiveDistances(ValueError):
+    """optmatch's refusal: full matching on integer distances of which some are 0.
+
+    optmatch's ``fmatch`` stops with "Nonpositive discrepancies not compatible with full
+    matching (see Hansen & Klopfer, 2006 JCGS, sec.4.1)" when a unit may share its set with
+    several units of the other group (``max.row.units > 1``) and an allowed pair's distance,
+    as the solver sees it, is 0 or less. Distances of R's double type never reach it: they
+    are rounded up to ``ceiling(0.5 + d / epsilon)`` >= 1 first; R integer distances go to
+    the solver unrounded (``intSolve``), so a 0 (two units with equal values) is refused.
+    ``zeros`` counts those pairs.
+    """
+
+    def __init__(self, zeros: int):
+        super().__init__(f"{zeros} allowed pair(s) at distance 0")
+        self.zeros = zeros
+
+
 def round_distances(dist: np.ndarray, tolerance: float, rfeas: int, cfeas: int
                     ) -> tuple[np.ndarray, float]:
     """Round distances as optmatch's ``doubleSolve``: integers and the resolution ``epsilon``.
@@ -94,7 +111,7 @@ def _solve_network(i: np.ndarray, j: np.ndarray, cost: np.ndarray, nt: int, nc: 
 
 def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
               mean_controls: float | None = None, tol: float = 0.001,
-              rank: np.ndarray | None = None) -> Solution | None:
+              rank: np.ndarray | None = None, integer: bool = False) -> Solution | None:
     """Solve one subproblem as optmatch's ``fullmatch`` does, with its recovery step.
 
     Parameters
@@ -113,11 +130,21 @@ def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
         Same shape as ``dist``: the position of each pair among the entries of optmatch's
         distance matrix (the order of the network's arcs, which decides between tied
         optima). None: column-major, as ``as.InfinitySparseMatrix`` of a dense matrix.
+    integer : bool, default False
+        The distances are of R's integer type in optmatch (MatchIt's full matching on an
+        integer distance vector; see :class:`NonpositiveDistances`): solved unrounded, as
+        optmatch's ``intSolve`` (unless all are 0), and refused when a unit may have several
+        partners and a pair's distance is 0.
 
     Returns
     -------
     Solution or None
         None when the constraints cannot be met.
+
+    Raises
+    ------
+    NonpositiveDistances
+        ``integer`` distances of which some are 0, with several partners allowed.
 
     Examples
     --------
@@ -131,18 +158,19 @@ def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
         rank = np.arange(nrow * ncol).reshape(ncol, nrow).T
     omf = None if mean_controls is None else 1 - mean_controls * nrow / ncol
     if max_controls * nrow >= ncol * (1 if omf is None else 1 - omf):
-        sol = _fullmatch(dist, min_controls, max_controls, omf, tol, rank)
+        sol = _fullmatch(dist, min_controls, max_controls, omf, tol, rank, integer)
         if sol is not None:
             return sol
     if not (math.isfinite(max_controls) and max_controls >= 1):
-        return _fullmatch(dist, min_controls, max_controls, omf, tol, rank)
+        return _fullmatch(dist, min_controls, max_controls, omf, tol, rank, integer)
     # optmatch's recovery: match with no upper bound, then leave out the controls beyond
     # max_controls per treated unit and solve again with that omit fraction. (MatchIt's
     # optimal pair matching lands here when 1 - omf rounds below n_rows / n_cols.) With one
     # control per treated unit allowed and every pair possible, that count is n_rows.
     if max_controls == 1 and omf is not None and omf >= 0 and np.isfinite(dist).all():
-        return _fullmatch(dist, min_controls, max_controls, 1 - nrow / ncol, tol, rank)
-    trial = _fullmatch(dist, min_controls, math.inf, omf, tol, rank)
+        return _fullmatch(dist, min_controls, max_controls, 1 - nrow / ncol, tol, rank,
+                          integer)
+    trial = _fullmatch(dist, min_controls, math.inf, omf, tol, rank, integer)
     if trial is None:
         return None
     rows, counts = np.unique(trial.rows, return_counts=True)
@@ -163,11 +191,13 @@ def fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
                 n_ctrl += min(k, max_controls)
     if n_ctrl == 0:
         return None
-    return _fullmatch(dist, min_controls, max_controls, 1 - n_ctrl / ncol, tol, rank)
+    return _fullmatch(dist, min_controls, max_controls, 1 - n_ctrl / ncol, tol, rank,
+                      integer)
 
 
 def _fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
-               omf: float | None, tol: float, rank: np.ndarray) -> Solution | None:
+               omf: float | None, tol: float, rank: np.ndarray, integer: bool = False
+               ) -> Solution | None:
     """Solve as optmatch's ``.fullmatch`` and ``solve_reg_fm_prob`` for one omit fraction."""
     nrow, ncol = dist.shape
     total_n = nrow + ncol
@@ -197,11 +227,16 @@ def _fullmatch(dist: np.ndarray, min_controls: float, max_controls: float,
     order = np.argsort(rk[ii, jj], kind="stable")      # optmatch's arc order
     ii, jj = ii[order], jj[order]
     icost, epsilon = round_distances(d[ii, jj], tol * total_n, rfeas, cfeas)
+    as_int = integer and not np.all(np.abs(d[ii, jj]) < math.sqrt(np.finfo(float).eps))
+    if as_int:                                       # optmatch's intSolve: no rounding
+        icost, epsilon = d[ii, jj].astype(np.int64), 1.0
     mxr = math.ceil(1 / minc)
     mxc = math.ceil(maxc)
     mnc = max(1, math.floor(minc))
     if mnc > 1:
         mxr = 1
+    if as_int and mxr > 1 and (icost <= 0).any():   # fmatch's check, before its bypass
+        raise NonpositiveDistances(int((icost <= 0).sum()))
     n_mc = round(cfeas * f)
     if ((mxr > 1 and rfeas / mxr > n_mc) or (mxr == 1 and rfeas * mnc > n_mc)
             or rfeas * mxc < n_mc):

@@ -93,6 +93,33 @@ class MatchResult:
         return GLM(y, self._design, family=families.Binomial(link=link),
                    var_weights=sw).fit()
 
+    @property
+    def x_variables(self) -> list:
+        """The variables of MatchIt's ``X`` (so of its ``summary``), in its order.
+
+        ``matchit`` binds the covariates, then the variables of ``exact``, ``mahvars``,
+        the caliper (named covariates with a finite width) and ``antiexact`` that are not
+        already there (its "Create X output, removing duplicate variables"). ``exact``,
+        ``mahvars`` and ``antiexact`` count with nearest, optimal and full matching, the
+        caliper with nearest and full matching: MatchIt ignores them (sets them to NULL)
+        with the other methods.
+
+        Examples
+        --------
+        >>> result.x_variables  # doctest: +SKIP
+        ['ks2_aps', 'fsm', 'school_id']
+        """
+        out = list(self.covariates)
+        if self.method not in ("nearest", "optimal", "full"):
+            return out
+        caliper = self.spec.get("caliper")
+        cal = ([k for k, v in caliper.items() if k != "distance" and np.isfinite(v)]
+               if isinstance(caliper, dict) and self.method != "optimal" else [])
+        for names in (self.spec.get("exact"), self.spec.get("mahvars"), cal,
+                      self.spec.get("antiexact")):
+            out += [v for v in (names or []) if v not in out]
+        return out
+
     def _with_s(self, w: np.ndarray) -> np.ndarray:
         return w if self.s_weights is None else w * self.s_weights.to_numpy()
 
@@ -102,7 +129,10 @@ class MatchResult:
         Rows ``All (ESS)``, ``All``, ``Matched (ESS)``, ``Matched``, ``Unmatched``,
         ``Discarded``; columns Control, Treated. The effective sample sizes are Kish's
         ``(sum w)^2 / sum w^2`` of each group's sampling weights (All) and matching weights
-        times sampling weights (Matched).
+        times sampling weights (Matched). As MatchIt's ``nn``, a unit is Matched when its
+        matching weight times its sampling weight is positive and Unmatched (if not
+        discarded) when that product is 0: a matched unit of sampling weight 0 counts as
+        unmatched here, though ``counts`` (the matching alone) has it matched.
 
         Returns
         -------
@@ -119,11 +149,13 @@ class MatchResult:
         def ess(x):
             return float(x.sum() ** 2 / (x ** 2).sum()) if (x > 0).any() else 0.0
         c = self.counts.astype(float)
+        disc = self.discarded.to_numpy()
         rows = {"All (ESS)": np.array([ess(s[~t]), ess(s[t])]),
                 "All": c.loc["All"].to_numpy(),
                 "Matched (ESS)": np.array([ess(w[~t]), ess(w[t])]),
-                "Matched": c.loc["Matched"].to_numpy(),
-                "Unmatched": c.loc["Unmatched"].to_numpy(),
+                "Matched": np.array([((w > 0) & g).sum() for g in (~t, t)], float),
+                "Unmatched": np.array([((w == 0) & ~disc & g).sum() for g in (~t, t)],
+                                      float),
                 "Discarded": c.loc["Discarded"].to_numpy()}
         return pd.DataFrame(rows, index=["Control", "Treated"]).T
 
