@@ -79,6 +79,19 @@ def assert_sample_sizes(sizes, r_nn, name: str, samples=NN_SAMPLES) -> None:
                                                            abs=1e-9), (name, sample, col)
 
 
+def pairs_by_label(data: pd.DataFrame, res) -> dict:
+    """Our match matrix as MatchIt's by row label: (focal id, column from 1) -> matched id.
+
+    ``data["id"]`` labels the rows; the focal units are the treated (ATT) or the controls
+    (ATC), as ``res.spec["focal"]`` says.
+    """
+    ids = data["id"].to_numpy()
+    t = data[res.treatment].to_numpy().astype(bool)
+    focal = ids[t if res.spec["focal"] == "treated" else ~t]
+    return {(f, c + 1): ids[k] for f, row in zip(focal, res.match_matrix, strict=True)
+            for c, k in enumerate(row) if k >= 0}
+
+
 def partition(ids, sub) -> set:
     """The matched sets as a set of frozensets of ids (units without a subclass left out)."""
     frame = pd.DataFrame({"id": np.asarray(ids), "s": np.asarray(sub)}).dropna()

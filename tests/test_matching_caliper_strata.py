@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_sample_sizes
+from matching_helpers import assert_sample_sizes, pairs_by_label
 
 from evaluation.matching import match
 
@@ -121,11 +121,7 @@ def test_weights_and_subclasses_identical_to_matchit(name, r_units):
 @pytest.mark.parametrize("name", list(SPECS))
 def test_pairs_identical_to_matchit(name, r_pairs):
     data, res = _run(name)
-    ids = data["id"].to_numpy()
-    t = data["treat"].to_numpy().astype(bool)
-    focal = ids[t if res.spec["focal"] == "treated" else ~t]
-    ours = {(f, c + 1): ids[k] for f, row in zip(focal, res.match_matrix, strict=True)
-            for c, k in enumerate(row) if k >= 0}
+    ours = pairs_by_label(data, res)
     rp = r_pairs[r_pairs["fixture"] == name]
     theirs = dict(zip(zip(rp["focal"], rp["column"], strict=True), rp["control"], strict=True))
     assert len(ours) == len(theirs)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_sample_sizes, fixture_data, partition, run_spec
+from matching_helpers import assert_sample_sizes, fixture_data, pairs_by_label, partition, run_spec
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from evaluation.exceptions import IgnoredArgumentWarning, NotEstimableError
@@ -246,11 +246,7 @@ def test_identical_weights_pairs_and_ess(name, r_units):
     if res.spec["method"] != "optimal":
         assert res.match_matrix is None
         return
-    ids = data["id"].to_numpy()
-    t = data[res.treatment].to_numpy().astype(bool)
-    focal = ids[t if res.spec["focal"] == "treated" else ~t]
-    ours = {(f, c + 1): ids[k] for f, row in zip(focal, res.match_matrix, strict=True)
-            for c, k in enumerate(row) if k >= 0}
+    ours = pairs_by_label(data, res)
     rp = pd.read_csv(OPT / "pairs.csv")
     rp = rp[(rp["fixture"] == name) & rp["control"].notna()]
     theirs = dict(zip(zip(rp["treated"], rp["column"], strict=True), rp["control"],

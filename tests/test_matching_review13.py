@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import partition
+from matching_helpers import pairs_by_label, partition
 
 from evaluation.exceptions import NotEstimableError
 from evaluation.matching import match
@@ -195,11 +195,7 @@ def test_weights_subclasses_distance_as_matchit(name, r_out):
                                   in ("nearest", "optimal") or SPECS[n][1].get("k2k")])
 def test_match_matrix_by_row_label_as_matchit(name, r_out):
     data, res = _run(name)
-    ids = data["id"].to_numpy()
-    t = data["treat"].to_numpy().astype(bool)
-    focal = ids[t if res.spec["focal"] == "treated" else ~t]
-    ours = {(f, c + 1): ids[k] for f, row in zip(focal, res.match_matrix, strict=True)
-            for c, k in enumerate(row) if k >= 0}
+    ours = pairs_by_label(data, res)
     p = r_out["pairs"]
     p = p[(p["fixture"] == name) & (p["matched"] != "NA") & (p["matched"] != "")]
     theirs = {(f, c): m for f, c, m in zip(p["focal"], p["column"], p["matched"],

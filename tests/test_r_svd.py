@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_sample_sizes
+from matching_helpers import assert_sample_sizes, pairs_by_label
 
 from evaluation.matching import _dist_matrix, match
 from evaluation.matching._r_svd import generalized_inverse, r_svd
@@ -208,11 +208,7 @@ def test_matchit_fixtures_cover_every_spec(r_units, r_pairs):
 @pytest.mark.parametrize("name", list(SPECS))
 def test_pairs_identical_to_matchit(name, r_pairs):
     data, res = _run(name)
-    ids = data["id"].to_numpy()
-    t = data["treat"].to_numpy().astype(bool)
-    focal = ids[t if res.spec["focal"] == "treated" else ~t]
-    ours = {(f, c + 1): ids[k] for f, row in zip(focal, res.match_matrix, strict=True)
-            for c, k in enumerate(row) if k >= 0}
+    ours = pairs_by_label(data, res)
     rp = r_pairs[r_pairs["fixture"] == name]
     theirs = dict(zip(zip(rp["focal"], rp["column"], strict=True), rp["control"], strict=True))
     differ = {f for (f, c) in set(ours) | set(theirs) if ours.get((f, c)) != theirs.get((f, c))}
