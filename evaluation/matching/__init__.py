@@ -10,9 +10,12 @@ are kept for the balance checks.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
+from evaluation.exceptions import MatchingWarning
 from evaluation.factors import is_categorical
 from evaluation.matching import _cem, _exact, _nearest, _optimal, _subclass
 from evaluation.matching._args import (
@@ -21,6 +24,8 @@ from evaluation.matching._args import (
     checked_signature,
     distance_input,
     flag,
+    formula_input,
+    r_pmatch,
     s_weights_input,
 )
 from evaluation.matching._checks import (
@@ -40,7 +45,7 @@ from evaluation.matching._result import MatchResult
 from evaluation.matching._unit_id import unit_codes
 from evaluation.matching.distance import (
     LINKS,
-    mahalanobis_space,
+    TRANSFORMS,
     model_matrix,
     propensity_score,
     transform_covariates,
@@ -200,7 +205,7 @@ def _antiexact_codes(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 
 @checked_signature
-def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | None = None,
+def match(data: pd.DataFrame, treatment: str, covariates: list[str] | None = None,
           method: str = "nearest", distance="glm", exact: list[str] | None = None,
           ratio: int = 1, replace: bool = False, caliper: float | dict | None = None,
           std_caliper: bool = True, m_order: str | None = None, discard: str = "none",
@@ -224,8 +229,11 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     ----------
     data : pandas.DataFrame
         One row per unit; not modified.
-    treatment : str, default "em"
-        Boolean (or 0/1) treatment column.
+    treatment : str
+        Boolean (or 0/1) treatment column; required (no default). Or MatchIt's formula as a
+        string, ``"treat ~ x1 + x2"``: the treatment column on the left, covariate columns
+        joined by ``+`` on the right (then ``covariates`` is not given); other formula terms
+        (interactions, ``I()``, ``factor()``) are refused: make them columns first.
     covariates : str or list of str, optional
         Right-hand side of MatchIt's formula. Strings / categoricals enter the propensity
         model as dummies with the first level (alphabetical, or the category order) as
@@ -236,10 +244,16 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
         solves for MatchIt, on distances rounded as optmatch rounds them (``tol``).
     distance : str or array-like, default "glm"
         ``"glm"`` (propensity score from a binomial GLM with ``link``; matching on the
-        fitted probability), ``"mahalanobis"`` (pooled within-group covariance), the name
-        of a numeric column of ``data`` holding a distance, or the values themselves (a
-        Series aligned to ``data.index`` or an array of its length), as MatchIt's numeric
-        ``distance``.
+        fitted probability), one of MatchIt's distances on the covariates (nearest,
+        optimal and full matching): ``"mahalanobis"`` (pooled within-group covariance),
+        ``"robust_mahalanobis"`` (on the ranks, Rosenbaum 2010), ``"euclidean"``,
+        ``"scaled_euclidean"`` (each covariate over its pooled within-group standard
+        deviation), read in any case as MatchIt; the name of a numeric column of ``data``
+        holding a distance, or the values themselves (a Series aligned to ``data.index`` or
+        an array of its length), as MatchIt's numeric ``distance``. MatchIt's deprecated
+        ``distance="probit"`` (any ``link`` value) means ``"glm"`` with that link, with
+        MatchIt's warning. Other MatchIt propensity models (``"gam"``, ``"cbps"``, ...) are
+        not supported.
     exact : str or list of str, optional
         Exact-matching variables: strata within which nearest matching happens; the strata
         themselves for ``method="exact"``. Ignored with an IgnoredArgumentWarning for
@@ -277,8 +291,9 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     discard : {"none", "treated", "control", "both"}, default "none"
         Common-support discard on the distance, as MatchIt.
     estimand : {"ATT", "ATC", "ATE"}, default "ATT"
-        Nearest: ATT or ATC (controls are matched to treated units); exact, cem and
-        subclass: ATT, ATC or ATE (MatchIt's subclass weights).
+        In any case (``"atc"``), as MatchIt upper-cases it. Nearest: ATT or ATC (controls
+        are matched to treated units); exact, cem and subclass: ATT, ATC or ATE (MatchIt's
+        subclass weights).
     cutpoints : dict or one entry, optional
         CEM: column -> ``"sturges"`` (default), ``"fd"``, ``"scott"``, ``"q<k>"``
         (k-quantile bins), a number of equal-width bins (0 or NaN: no binning, 1: the
@@ -311,8 +326,12 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     random_state : int, optional
         Seed for ``m_order="random"``.
     link : str, default "logit"
-        Link of the propensity model (``distance="glm"``): ``"logit"``, ``"probit"``,
-        ``"cloglog"``, or ``"linear.<link>"`` to match on the linear predictor.
+        Link of the propensity model (``distance="glm"``, R's ``binomial(link)``):
+        ``"logit"``, ``"probit"``, ``"cloglog"``, or ``"linear.<link>"`` to match on the
+        linear predictor. Fitted probabilities are R's
+        (the logit's clamped at ``2.2e-16`` and ``1 - 2.2e-16`` beyond a linear predictor
+        of 30, so such units tie as in R), and linear predictors are computed in R's order
+        (rows with the same covariates get the same score).
     mahvars : str or list of str, optional
         Nearest: match on the Mahalanobis distance of these variables, with the caliper
         (and ``m_order``) on the propensity score ``distance``.
@@ -376,7 +395,12 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     >>> cem.match_matrix.ravel().tolist()
     [5, 2]
     """
+    treatment, covariates = formula_input(treatment, covariates)
+    if isinstance(method, str):      # MatchIt: tolower(method), then match_arg
+        method = r_pmatch(method.lower(), tuple(METHODS)) or method
     one_of("method", method, METHODS)
+    if isinstance(estimand, str):    # MatchIt: toupper(estimand), then match_arg
+        estimand = r_pmatch(estimand.upper(), METHOD_ESTIMANDS[method]) or estimand.upper()
     one_of("estimand", estimand, ESTIMANDS)
     if estimand not in METHOD_ESTIMANDS[method]:
         raise ValueError(f"`estimand`={estimand!r} is not available with method={method!r} "
@@ -401,7 +425,13 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     if both and method in _PAIRING:
         raise ValueError(f"`exact` and `antiexact` both name {both}: no pair can agree and "
                          "differ on a variable; give it to one of them")
-    dist_name, dist_values = distance_input(data, distance)
+    if (method in _NEEDS_DISTANCE and isinstance(distance, str)
+            and distance.lower() in LINKS and distance not in data.columns):
+        warnings.warn(f"`distance`={distance!r} will be deprecated (MatchIt's warning); "
+                      f"please use distance='glm', link={distance.lower()!r}",
+                      MatchingWarning, stacklevel=3)
+        distance, link = "glm", distance.lower()
+    dist_name, dist_values = distance_input(data, distance, method in _NEEDS_DISTANCE)
     sw = s_weights_input(data, s_weights)
     given = dict(distance=dist_name, exact=exact, ratio=ratio, replace=replace,
                  caliper=caliper, std_caliper=std_caliper, m_order=m_order, discard=discard,
@@ -435,15 +465,16 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
     unit_id = unit_id if nearest else None
     require_columns(data, unit_id or [], "unit_id")
     uses_distance = method in _NEEDS_DISTANCE
-    is_column = uses_distance and dist_name not in ("glm", "mahalanobis")
+    transform = dist_name if dist_name in TRANSFORMS else None   # MatchIt's is.full.mahalanobis
+    is_column = uses_distance and dist_name != "glm" and transform is None
     if is_column and dist_values is None:
         require_columns(data, [dist_name], "distance")
-    if method == "subclass" and dist_name == "mahalanobis":
-        raise ValueError("`distance` cannot be 'mahalanobis' with method='subclass'; use "
+    if method == "subclass" and transform:
+        raise ValueError(f"`distance` cannot be {transform!r} with method='subclass'; use "
                          "'glm' or a distance column")
-    if mahvars and dist_name == "mahalanobis":
-        raise ValueError("`mahvars` needs a propensity score or a distance column in "
-                         "`distance`, not 'mahalanobis' (list the variables in "
+    if mahvars and transform:
+        raise ValueError(f"`mahvars` needs a propensity score or a distance column in "
+                         f"`distance`, not {transform!r} (list the variables in "
                          "`covariates` instead)")
     col = [dist_name] if is_column and dist_values is None else []
     for argument, names in (("covariates", covariates), ("exact", strata_vars),
@@ -483,9 +514,9 @@ def match(data: pd.DataFrame, treatment: str = "em", covariates: list[str] | Non
                          "'data', 'random', 'closest' or 'farthest'")
     discarded = _discard(discard, treat, d) if uses_distance else np.zeros(len(treat), bool)
     mahal = None
-    if pairing and (dist_name == "mahalanobis" or mahvars):
-        mahal = mahalanobis_space(_dist_matrix(data, mahvars or covariates), treat, discarded,
-                                  sw)
+    if pairing and (transform or mahvars):   # MatchIt's transform_covariates
+        mahal = transform_covariates(_dist_matrix(data, mahvars or covariates), treat,
+                                     transform or "mahalanobis", sw, discarded)
     elif method == "cem" and k2k and args["k2k_method"] is not None:
         mahal = transform_covariates(_dist_matrix(data, covariates + strata_vars), treat,
                                      "euclidean" if args["k2k_method"] in _cem.DIST_METHODS

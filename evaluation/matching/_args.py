@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 
 import numpy as np
 import pandas as pd
@@ -30,22 +31,49 @@ def as_columns(name: str, value) -> list[str] | None:
                     f"{type(value).__name__} {value!r}")
 
 
-def distance_input(data: pd.DataFrame, distance) -> tuple[str, np.ndarray | None]:
+#: ``distance`` names match() computes: the propensity score and MatchIt's
+#: ``matchit_distances()`` (``transform_covariates``).
+DISTANCES = ("glm", "mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean")
+#: MatchIt's other propensity-score methods (R packages this project does not reproduce).
+_OTHER_DISTANCES = ("cbps", "gam", "nnet", "rpart", "bart", "randomforest", "elasticnet",
+                    "lasso", "ridge", "gbm", "glmnet")
+
+
+def distance_input(data: pd.DataFrame, distance, used: bool = True
+                   ) -> tuple[str, np.ndarray | None]:
     """``distance`` as (name, values): a method or column name, or given values.
 
-    Values (MatchIt's numeric ``distance``) may be a Series aligned to ``data.index`` or an
-    array of ``len(data)`` numbers; they are named ``"<values>"`` in the result's spec.
+    A method name is read in any case, as MatchIt's ``tolower(distance)``; a string that is
+    neither one of ``DISTANCES`` nor a column of ``data`` is refused (when the method uses
+    a distance, ``used``) with the supported values. Values (MatchIt's numeric
+    ``distance``) may be a Series aligned to ``data.index`` or an array of ``len(data)``
+    numbers; they are named ``"<values>"`` in the result's spec.
 
     Examples
     --------
     >>> d = pd.DataFrame({"x": [1.0, 2.0]})
-    >>> distance_input(d, "glm")
-    ('glm', None)
+    >>> distance_input(d, "glm"), distance_input(d, "Scaled_Euclidean"), distance_input(d, "x")
+    (('glm', None), ('scaled_euclidean', None), ('x', None))
     >>> distance_input(d, [0.2, 0.4])[1].tolist()
     [0.2, 0.4]
+    >>> distance_input(d, "manhattan")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: `distance`='manhattan' is not supported and is not a column of `data`; ...
     """
     if isinstance(distance, str):
-        return distance, None
+        if distance.lower() in DISTANCES:
+            return distance.lower(), None
+        if distance in data.columns or not used:
+            return distance, None
+        supported = (f"supported: {', '.join(repr(d) for d in DISTANCES)} (MatchIt's glm "
+                     "propensity score, with `link`, and its matchit_distances()), the name of "
+                     "a numeric column of `data`, or one value per row")
+        if distance.lower() in _OTHER_DISTANCES:
+            raise ValueError(f"`distance`={distance!r} (a MatchIt propensity-score method "
+                             f"fitted by another R package) is not supported; {supported}")
+        raise ValueError(f"`distance`={distance!r} is not supported and is not a column of "
+                         f"`data`; {supported}")
     if isinstance(distance, pd.Series):
         if not distance.index.equals(data.index):
             raise ValueError("`distance` given as a Series must have the index of `data` "
@@ -65,11 +93,19 @@ def distance_input(data: pd.DataFrame, distance) -> tuple[str, np.ndarray | None
     return "<values>", values
 
 
+#: What a required argument is, for the message when it is left out.
+REQUIRED = {
+    "treatment": ("the name of the 0/1 (or boolean) treatment column, or a MatchIt formula "
+                  "such as 'treat ~ x1 + x2'; e.g. match(data, 'treat', ['x1', 'x2'])"),
+}
+
+
 def checked_signature(func):
     """Turn a call with an argument ``func`` lacks into a TypeError that names it.
 
     The message lists the supported arguments and, for R's dotted names (``m.order``), the
-    snake_case one to use.
+    snake_case one to use; a required argument left out (``treatment``) is named with what
+    to give.
     """
     sig = inspect.signature(func)
 
@@ -81,11 +117,66 @@ def checked_signature(func):
             unknown = [k for k in kwargs if k not in sig.parameters]
             hints = [f"{k!r} (did you mean {k.replace('.', '_')!r}?)"
                      if k.replace(".", "_") in sig.parameters else repr(k) for k in unknown]
+            given = set(list(sig.parameters)[:len(args)]) | set(kwargs)
+            missing = [name for name, p in sig.parameters.items()
+                       if p.default is p.empty and name not in given
+                       and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+            if missing and not unknown and len(args) <= len(sig.parameters):
+                raise TypeError(f"{func.__name__}(): `{missing[0]}` is required (no default): "
+                                f"{REQUIRED.get(missing[0], 'give it')}") from None
             what = (f"unsupported argument(s) {', '.join(hints)}" if unknown else str(err))
             raise TypeError(f"{func.__name__}(): {what}; supported arguments: "
                             f"{[p for p in sig.parameters if p != 'self']}") from None
         return func(*args, **kwargs)
     return wrapper
+
+
+_NAME = r"(?:`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)"
+
+
+def formula_input(treatment, covariates) -> tuple[str, list[str] | None]:
+    """Return (treatment, covariates) from ``treatment``: a column name or a MatchIt formula.
+
+    ``"treat ~ x1 + x2"`` is MatchIt's formula: the treatment column on the left, covariate
+    columns joined by ``+`` on the right (names with spaces in backticks, as in R). Other
+    formula terms (``x1:x2``, ``I(x^2)``, ``factor(x)``, ``.``, ``-``) are refused with what
+    to do instead; so is a formula together with ``covariates``.
+
+    Examples
+    --------
+    >>> formula_input("treat ~ age + `prior score`", None)
+    ('treat', ['age', 'prior score'])
+    >>> formula_input("em", ["x"])
+    ('em', ['x'])
+    >>> formula_input("t ~ a * b", None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: `treatment` formula 't ~ a * b': term 'a * b' is not a column name; ...
+    """
+    if not isinstance(treatment, str):
+        raise TypeError(f"`treatment` should be a column name or a formula string such as "
+                        f"'treat ~ x1 + x2'; got {type(treatment).__name__} {treatment!r}")
+    if "~" not in treatment:
+        return treatment, covariates
+    lhs, _, rhs = treatment.partition("~")
+    how = ("write the right-hand side as column names joined by '+' (make interactions, "
+           "powers or factors columns of `data` first), or pass the treatment column as "
+           "`treatment` and the covariates as `covariates`, e.g. match(data, 'treat', "
+           "['x1', 'x2'])")
+    if covariates is not None:
+        raise ValueError(f"`treatment` is the formula {treatment!r}, which names the "
+                         f"covariates, and `covariates` is given too ({covariates!r}); give "
+                         "the covariates once")
+    if not re.fullmatch(rf"\s*{_NAME}\s*", lhs):
+        raise ValueError(f"`treatment` formula {treatment!r}: the left-hand side should be the "
+                         f"treatment column's name; got {lhs.strip()!r}")
+    terms = [t.strip() for t in rhs.split("+")]
+    for t in terms:
+        if not re.fullmatch(_NAME, t) or t in (".", "1", "0"):
+            raise ValueError(f"`treatment` formula {treatment!r}: term {t!r} is not a column "
+                             f"name; {how}")
+    names = [t.strip("`") for t in [lhs.strip(), *terms]]
+    return names[0], list(dict.fromkeys(names[1:]))
 
 
 def flag(name: str, value) -> bool:

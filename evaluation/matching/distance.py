@@ -131,6 +131,73 @@ class LogitFit:
     n_separated: int
 
 
+#: R's ``binomial()$linkinv`` for the logit (``family.c``): ``eta`` below -30 or above 30
+#: stands for ``exp(eta)`` = ``DBL_EPSILON`` or ``1 / DBL_EPSILON``.
+THRESH = 30.0
+_EPS = np.finfo(float).eps
+
+
+def logit_linkinv(eta: np.ndarray) -> np.ndarray:
+    """Return R's logistic ``linkinv``: ``t / (1 + t)``, ``t = exp(eta)`` clamped as R's C code.
+
+    R's ``logit_linkinv`` (``src/library/stats/src/family.c``) sets ``t`` to ``DBL_EPSILON``
+    for ``eta < -30`` and to ``1 / DBL_EPSILON`` for ``eta > 30``, so every such unit gets
+    the same fitted probability (``2.2e-16`` or ``1 - 2.2e-16``): they tie, as in R.
+
+    Examples
+    --------
+    >>> p = logit_linkinv(np.array([-40.0, -31.0, 0.0, 35.0]))
+    >>> bool(p[0] == p[1]), float(p[2]), bool(p[3] == 1 / (1 + _EPS))
+    (True, 0.5, True)
+    """
+    eta = np.asarray(eta, float)
+    t = np.exp(np.clip(eta, -THRESH, THRESH))
+    t[eta < -THRESH] = _EPS
+    t[eta > THRESH] = 1 / _EPS
+    return t / (1 + t)
+
+
+def logit_mu_eta(eta: np.ndarray) -> np.ndarray:
+    """Return R's ``logit_mu_eta``: ``exp(eta) / (1 + exp(eta))^2``, ``DBL_EPSILON`` beyond 30."""
+    eta = np.asarray(eta, float)
+    e = np.exp(np.clip(eta, -THRESH, THRESH))
+    out = e / ((1 + e) * (1 + e))
+    out[np.abs(eta) > THRESH] = _EPS
+    return out
+
+
+def linear_predictor(Xt: np.ndarray, beta: np.ndarray, out: np.ndarray | None = None
+                     ) -> np.ndarray:
+    """Return ``X beta`` for the p x n ``Xt`` as R's ``x %*% beta`` computes it.
+
+    R's ``matprod`` calls BLAS ``dgemv`` for a matrix times a vector; the reference
+    ``dgemv`` (R with the reference BLAS) adds the columns' terms one column at a time,
+    ``((b1 x1 + b2 x2) + b3 x3) + ...``, each product and sum rounded to double. Rows with the
+    same covariates therefore get the same linear predictor (an optimised BLAS may round
+    them differently from one row position to another). Every linear predictor of the
+    propensity models (the IRLS passes, the final ``eta``, ``linear.*`` scores) comes from
+    here.
+
+    Examples
+    --------
+    >>> Xt = np.array([[1.0, 1.0, 1.0], [0.1, 0.1, 0.3], [0.7, 0.7, 0.2]])
+    >>> eta = linear_predictor(Xt, np.array([0.3, -1.7, 2.9]))
+    >>> bool(eta[0] == eta[1]), eta.shape
+    (True, (3,))
+    """
+    p, n = Xt.shape
+    out = np.empty(n) if out is None else out
+    tmp = np.empty(min(n, BLOCK))
+    for s in range(0, n, BLOCK):
+        e = min(n, s + BLOCK)
+        acc, t = out[s:e], tmp[:e - s]
+        np.multiply(Xt[0, s:e], beta[0], out=acc)
+        for k in range(1, p):
+            np.multiply(Xt[k, s:e], beta[k], out=t)
+            acc += t
+    return out
+
+
 #: Columns of the design per block in the IRLS passes: blocks stay in cache, and each BLAS
 #: call is small enough to run on one thread (threaded BLAS on many-row products is slower,
 #: not faster, on a busy machine).
@@ -144,9 +211,9 @@ def _irls(Xt: np.ndarray, y: np.ndarray, beta: np.ndarray | None, max_iter: int,
 
     ``beta=None`` starts as R's ``glm`` (``mustart = (y + 0.5) / 2``); ``wt`` are prior
     weights. Each iteration is one blocked weighted cross-product (gram and right-hand side
-    together) and one blocked pass for the linear predictor.
+    together) and one pass for the linear predictor (:func:`linear_predictor`); the
+    working weights and responses are R's (``logit_mu_eta``, ``logit_linkinv``).
     """
-    eps = np.finfo(float).eps
     p, n = Xt.shape
     wt = np.ones(n) if wt is None else wt
     eta = np.empty(n)
@@ -154,39 +221,32 @@ def _irls(Xt: np.ndarray, y: np.ndarray, beta: np.ndarray | None, max_iter: int,
         mu = (wt * y + 0.5) / (wt + 1) if r_start else (y + 0.5) / 2   # R: binomial()
         eta[:] = np.log(mu / (1 - mu))
     else:
-        _linear(Xt, beta, eta)
-        mu = np.clip(1 / (1 + np.exp(-eta)), eps, 1 - eps)
+        linear_predictor(Xt, beta, eta)
+        mu = logit_linkinv(eta)
     aug = np.empty((p + 1, min(n, BLOCK)))
     dev_old = np.inf
     converged = False
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
-        w = mu * (1 - mu)
-        sw = np.sqrt(w * wt)
-        zw = (eta + (y - mu) / w) * sw
-        g = np.zeros((p + 1, p + 1))
+        g = logit_mu_eta(eta)                 # R's glm.fit: z and w from mu.eta
+        sw = np.sqrt(wt * g * g / (mu * (1 - mu)))
+        zw = (eta + (y - mu) / g) * sw
+        gram = np.zeros((p + 1, p + 1))
         for s in range(0, n, BLOCK):
             e = min(n, s + BLOCK)
             a = aug[:, :e - s]
             np.multiply(Xt[:, s:e], sw[s:e], out=a[:p])
             a[p] = zw[s:e]
-            g += a @ a.T                      # [X'WX | X'Wz] in one cross-product
-        beta = np.linalg.solve(g[:p, :p], g[:p, p])
-        _linear(Xt, beta, eta)
-        mu = np.clip(1 / (1 + np.exp(-eta)), eps, 1 - eps)
+            gram += a @ a.T                   # [X'WX | X'Wz] in one cross-product
+        beta = np.linalg.solve(gram[:p, :p], gram[:p, p])
+        linear_predictor(Xt, beta, eta)
+        mu = logit_linkinv(eta)
         dev = -2 * np.dot(wt, np.log(np.where(y > 0, mu, 1 - mu)))
         if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
             converged = True
             break
         dev_old = dev
     return beta, eta, it, converged
-
-
-def _linear(Xt: np.ndarray, beta: np.ndarray, out: np.ndarray) -> None:
-    """``out = beta @ Xt`` block by block."""
-    for s in range(0, Xt.shape[1], BLOCK):
-        e = min(Xt.shape[1], s + BLOCK)
-        out[s:e] = beta @ Xt[:, s:e]
 
 
 #: Rows from which :func:`fit_logit` first fits on a subsample (warm start).
@@ -255,7 +315,7 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
     if weights is not None:
         wt = np.asarray(weights, float)
         beta, eta, it, converged = _irls(Xt, y, None, max_iter, tol, wt, r_start=True)
-        fitted = 1 / (1 + np.exp(-eta))
+        fitted = logit_linkinv(eta)
         n_sep = int(np.sum((fitted < SEPARATION_EPS) | (fitted > 1 - SEPARATION_EPS)))
         return LogitFit(beta, fitted, it, converged, n_sep)
     start = (_warm_start(Xt, y, max_iter, tol) if warm_start and len(y) >= WARM_START_ROWS
@@ -263,7 +323,7 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
     beta, eta, it, converged = _irls(Xt, y, start, max_iter, tol)
     if start is not None and not converged:
         beta, eta, it, converged = _irls(Xt, y, None, max_iter, tol)
-    fitted = 1 / (1 + np.exp(-eta))
+    fitted = logit_linkinv(eta)
     n_sep = int(np.sum((fitted < SEPARATION_EPS) | (fitted > 1 - SEPARATION_EPS)))
     return LogitFit(beta, fitted, it, converged, n_sep)
 
@@ -286,6 +346,10 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
     With ``link`` other than ``"logit"`` (MatchIt's ``link``: ``"probit"``, ``"cloglog"``)
     the binomial GLM with that link is fitted by R's ``glm.fit`` iterations;
     ``"linear.<link>"`` returns the linear predictor instead of the probability, as MatchIt.
+    The fitted probabilities are R's ``binomial()$linkinv`` of the linear predictor (the
+    logit's clamped at ``eps / (1 + eps)`` and ``1 / (1 + eps)`` beyond +-30, as R's C
+    code), and every linear predictor is :func:`linear_predictor`'s, in R's order, so rows
+    with the same covariates get the same score and clamped rows tie, as in R.
 
     Parameters
     ----------
@@ -344,12 +408,9 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
             "comparison groups may not overlap on these covariates",
             MatchingWarning, stacklevel=3)
     score = fit.fitted
-    if link.startswith("linear."):
-        score = X.to_numpy() @ fit.params
+    if link.startswith("linear."):   # R's linear.predictors: the last pass's x %*% beta
+        score = linear_predictor(Xt, fit.params)
     return pd.Series(score, index=data.index, name="distance"), fit, X
-
-
-_EPS = np.finfo(float).eps
 
 
 def _probit() -> tuple:
@@ -362,13 +423,13 @@ def _probit() -> tuple:
 
 
 def _cloglog() -> tuple:
-    return (lambda mu: np.log(-np.log1p(-mu)),
+    return (lambda mu: np.log(-np.log(1 - mu)),
             lambda eta: np.clip(-np.expm1(-np.exp(eta)), _EPS, 1 - _EPS),
             lambda eta: np.maximum(np.exp(np.minimum(eta, 700))
                                    * np.exp(-np.exp(np.minimum(eta, 700))), _EPS))
 
 
-#: R's ``binomial(link)``: (linkfun, linkinv, mu.eta), with R's clamps.
+#: R's ``binomial(link)``: (linkfun, linkinv, mu.eta), with R's clamps (``make.link``).
 _LINK_FUNCTIONS = {"probit": _probit, "cloglog": _cloglog}
 
 
@@ -379,18 +440,27 @@ def _fit_link(X: np.ndarray, y: np.ndarray, link: str, max_iter: int = 25,
     The same iterations as R (start ``mustart = (y + 0.5) / 2``, weighted least squares by
     QR, stop when the relative change in deviance is below ``1e-8`` after at most 25
     iterations), so the fitted values agree with R's where R stops before full convergence
-    (the complementary log-log link converges slowly).
+    (the complementary log-log link converges slowly). As R, a step giving an infinite
+    deviance or probabilities outside (0, 1) is halved back towards the previous
+    coefficients, and fails on the first iteration ("no valid set of coefficients has been
+    found").
     """
     linkfun, linkinv, mu_eta = _LINK_FUNCTIONS[link]()
     wt = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    Xt = np.ascontiguousarray(X.T)
 
-    def deviance(mu):
-        return -2 * np.sum(wt * np.log(np.where(y > 0, mu, 1 - mu)))
+    def deviance(mu):   # R's binomial dev.resids: 2 wt (y log(y / mu) + (1-y) log(...))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.sum(2 * wt * np.log(np.where(y > 0, 1 / mu, 1 / (1 - mu)))))
+
+    def valid(mu, dev):
+        return bool(np.isfinite(dev) and np.all(np.isfinite(mu)) and np.all((mu > 0) & (mu < 1)))
 
     mu = (wt * y + 0.5) / (wt + 1)
     eta = linkfun(mu)
     dev_old = deviance(mu)
     beta = np.zeros(X.shape[1])
+    beta_old = None
     converged = False
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
@@ -399,13 +469,27 @@ def _fit_link(X: np.ndarray, y: np.ndarray, link: str, max_iter: int = 25,
         w = np.sqrt(wt * g * g / (mu * (1 - mu)))
         q, r = np.linalg.qr(X * w[:, None])
         beta = np.linalg.solve(r, q.T @ (z * w))
-        eta = X @ beta
+        eta = linear_predictor(Xt, beta)
         mu = linkinv(eta)
         dev = deviance(mu)
+        halvings = 0
+        while not valid(mu, dev):
+            if beta_old is None:
+                raise ValueError(f"the propensity model with link {link!r} failed as R's glm "
+                                 "fails: no valid set of coefficients has been found (fitted "
+                                 "probabilities outside (0, 1)); use another link")
+            if halvings >= max_iter:
+                raise ValueError(f"the propensity model with link {link!r} failed as R's glm "
+                                 "fails: inner loop; cannot correct step size")
+            halvings += 1
+            beta = (beta + beta_old) / 2
+            eta = linear_predictor(Xt, beta)
+            mu = linkinv(eta)
+            dev = deviance(mu)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
             converged = True
             break
-        dev_old = dev
+        dev_old, beta_old = dev, beta
     n_sep = int(np.sum((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
     return LogitFit(beta, mu, it, converged, n_sep)
 
@@ -509,11 +593,14 @@ TRANSFORMS = ("mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidea
 
 
 def transform_covariates(X: np.ndarray, treat: np.ndarray, method: str,
-                         s_weights: np.ndarray | None = None) -> np.ndarray:
+                         s_weights: np.ndarray | None = None,
+                         discarded: np.ndarray | None = None) -> np.ndarray:
     """Transform covariates so Euclidean distance is MatchIt's distance ``method``.
 
-    MatchIt's ``transform_covariates`` without discarded units (as CEM's ``k2k`` calls it),
-    in R's arithmetic: constant columns dropped (none varying: the first column, Euclidean);
+    MatchIt's ``transform_covariates`` (``distance`` = ``method`` for nearest, optimal and
+    full matching, ``mahvars``, CEM's ``k2k.method``), in R's arithmetic: constant columns
+    dropped (none varying: the first column, Euclidean); the covariances, ranks and
+    standard deviations over the units not ``discarded``;
     ``"mahalanobis"`` :func:`mahalanobis_space`; ``"robust_mahalanobis"`` (Rosenbaum 2010,
     ch. 8) the ranks (ties averaged) of each column, their covariance (``cov``, or
     ``cov.wt`` with ``s_weights``) rescaled so every rank column has the variance of
@@ -532,6 +619,9 @@ def transform_covariates(X: np.ndarray, treat: np.ndarray, method: str,
         The distance.
     s_weights : numpy.ndarray, optional
         Sampling weights (the covariances and standard deviations are then weighted).
+    discarded : numpy.ndarray, optional
+        Boolean, units left out of the covariances, ranks and standard deviations (their
+        ranks are 0, as MatchIt's).
 
     Returns
     -------
@@ -549,18 +639,23 @@ def transform_covariates(X: np.ndarray, treat: np.ndarray, method: str,
     """
     treat = np.asarray(treat, bool)
     sw = None if s_weights is None else np.asarray(s_weights, float)
+    inside = (np.ones(len(treat), bool) if discarded is None
+              else ~np.asarray(discarded, bool))
     if method == "mahalanobis":
-        return mahalanobis_space(X, treat, np.zeros(len(treat), bool), sw)
+        return mahalanobis_space(X, treat, ~inside, sw)
     Xt = _varying(X)
     if len(Xt) == 0:
         return _first_column(X)
     if method == "euclidean":
         return Xt.T.copy()
+    swi = None if sw is None else sw[inside]
     if method == "scaled_euclidean":
-        return (Xt / pooled_sd(Xt, treat, sw)[:, None]).T
+        sd = pooled_sd(Xt[:, inside], treat[inside], swi)
+        return (Xt / sd[:, None]).T
     if method != "robust_mahalanobis":
         raise ValueError(f"`method` should be one of {list(TRANSFORMS)}; got {method!r}")
-    Rt = np.vstack([rankdata(x) for x in Xt])
-    cov = r_cov(Rt, sw)
-    scale = math.sqrt(r_var(np.arange(1.0, Rt.shape[1] + 1))) / np.sqrt(np.diag(cov))
+    Rt = np.zeros(Xt.shape)
+    Rt[:, inside] = np.vstack([rankdata(x[inside]) for x in Xt])
+    cov = r_cov(Rt[:, inside], swi)
+    scale = math.sqrt(r_var(np.arange(1.0, inside.sum() + 1))) / np.sqrt(np.diag(cov))
     return _mahalanobize(Rt, cov * np.outer(scale, scale))
