@@ -5,9 +5,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
+from published_data import real_dir
 
-from evaluation import config
 from evaluation.io.dfe import FIXTURES, published_sources, read_performance_tables, read_published
 from evaluation.io.dfe.cache import CACHE_ENV, cache_dir, cached_read
 
@@ -72,11 +71,9 @@ def test_two_files_of_one_folder_are_kept_apart(tmp_path, monkeypatch):
     assert got == ["year\n2017\n", "year\n2018\n"] * 2
 
 
-@pytest.mark.skipif(not config.published_dir().is_dir(),
-                    reason="the published DfE files are absent (set EVALUATION_PUBLISHED_DIR)")
 def test_every_real_published_file_reads_the_same_from_the_cache(tmp_path, monkeypatch):
     checked = 0
-    for _slug, source, i in _sources(config.published_dir()):
+    for _slug, source, i in _sources(real_dir()):
         monkeypatch.setenv(CACHE_ENV, "")                 # as read, no cache
         try:
             fresh = read_published(source, i)
