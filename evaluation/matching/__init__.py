@@ -410,6 +410,8 @@ def match(data: pd.DataFrame, treatment: str, covariates: list[str] | None = Non
     if m_order is not None:
         one_of("m_order", m_order, M_ORDERS)
     _check_ratio(method, ratio, min_controls, max_controls)
+    if float(ratio).is_integer():      # R's ratio = 2 is a double: 2.0 means 2 controls
+        ratio = int(ratio)
     replace, k2k = flag("replace", replace), flag("k2k", k2k)
     caliper_input(caliper, std_caliper)          # a malformed caliper is refused up front
     control = _glm_control(distance_options)

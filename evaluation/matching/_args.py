@@ -39,6 +39,17 @@ _OTHER_DISTANCES = ("cbps", "gam", "nnet", "rpart", "bart", "randomforest", "ela
                     "lasso", "ridge", "gbm", "glmnet")
 
 
+def _aligned(data: pd.DataFrame, values, name: str):
+    """Values given as a Series must carry ``data``'s index: return them as an array."""
+    if isinstance(values, pd.Series):
+        if not values.index.equals(data.index):
+            raise ValueError(f"`{name}` given as a Series must have the index of `data` "
+                             f"({len(data)} rows); got {len(values)} rows with another "
+                             "index")
+        values = values.to_numpy()
+    return values
+
+
 def distance_input(data: pd.DataFrame, distance, used: bool = True
                    ) -> tuple[str, np.ndarray | None]:
     """``distance`` as (name, values): a method or column name, or given values.
@@ -74,13 +85,7 @@ def distance_input(data: pd.DataFrame, distance, used: bool = True
                              f"fitted by another R package) is not supported; {supported}")
         raise ValueError(f"`distance`={distance!r} is not supported and is not a column of "
                          f"`data`; {supported}")
-    if isinstance(distance, pd.Series):
-        if not distance.index.equals(data.index):
-            raise ValueError("`distance` given as a Series must have the index of `data` "
-                             f"({len(data)} rows); got {len(distance)} rows with another "
-                             "index")
-        distance = distance.to_numpy()
-    values = np.asarray(distance, dtype=float)
+    values = np.asarray(_aligned(data, distance, "distance"), dtype=float)
     if values.ndim != 1 or len(values) != len(data):
         raise ValueError(f"`distance` should be 'glm', 'mahalanobis', a column name or "
                          f"{len(data)} numbers (one per row of `data`); got shape "
@@ -279,7 +284,10 @@ def s_weights_input(data: pd.DataFrame, s_weights) -> np.ndarray | None:
                              f"`data` (columns: {list(data.columns)})")
         values = data[s_weights].to_numpy(float)
     else:
-        _, values = distance_input(data, s_weights)
+        values = np.asarray(_aligned(data, s_weights, "s_weights"), dtype=float)
+        if values.ndim != 1 or len(values) != len(data):
+            raise ValueError(f"`s_weights` should be a column name or one weight per row of "
+                             f"`data` ({len(data)}); got shape {values.shape}")
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         raise ValueError(f"`s_weights` must be finite and non-negative; {int(bad.sum())} "

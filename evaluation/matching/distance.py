@@ -251,6 +251,8 @@ def _irls(Xt: np.ndarray, y: np.ndarray, beta: np.ndarray | None, max_iter: int,
 
 #: Rows from which :func:`fit_logit` first fits on a subsample (warm start).
 WARM_START_ROWS = 100_000
+#: R's glm.control() defaults.
+R_GLM_CONTROL = {"epsilon": 1e-8, "maxit": 25}
 
 
 def _warm_start(Xt: np.ndarray, y: np.ndarray, max_iter: int, tol: float) -> np.ndarray | None:
@@ -365,13 +367,14 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
         Sampling weights (MatchIt's ``s.weights``: a quasi-binomial GLM with these weights,
         the same estimates as a weighted binomial fit).
     control : dict, optional
-        R's ``glm.control``: ``{"epsilon": 1e-8, "maxit": 25}``. When given, every link
-        (logit included: no warm start) is fitted by R's ``glm.fit`` iterations from R's
+        R's ``glm.control``: ``{"epsilon": 1e-8, "maxit": 25}``. Every link (logit
+        included: no warm start) is then fitted by R's ``glm.fit`` iterations from R's
         start, stopping where R stops (relative change in deviance below ``epsilon``), so
-        the scores are R's to rounding even where R stops short of full convergence.
-        Without it the logit
-        fit converges further (``1e-10``) and, from ``WARM_START_ROWS`` rows, starts from a
-        subsample fit: faster, and within about 1e-9 of R's scores.
+        the scores are R's to rounding even where R stops short of full convergence (as
+        under separation). Without it, below ``WARM_START_ROWS`` rows the same is done with
+        R's defaults; from ``WARM_START_ROWS`` rows the logit fit starts from a subsample fit
+        and converges further (``1e-10``): faster, and within about 1e-9 of R's scores
+        unless the data are separated (then pass ``control`` to stop where R stops).
 
     Returns
     -------
@@ -389,6 +392,11 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
     X = pd.DataFrame(Xt.T, index=data.index, columns=names, copy=False)
     y = data[treatment].to_numpy(float)
     base = link.removeprefix("linear.")
+    if control is None and len(y) < WARM_START_ROWS:
+        # R's glm: its start and its stopping rule. Under (quasi-)separation the estimates
+        # keep growing with every iteration, so where R stops decides the scores (review of
+        # issue 13: linear predictors 4 apart, another caliper, other matched sets)
+        control = dict(R_GLM_CONTROL)
     if control is not None and base == "logit":
         fit = fit_logit(X.to_numpy(), y, max_iter=control["maxit"], tol=control["epsilon"],
                         weights=weights, warm_start=False)
@@ -399,9 +407,17 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
         fit = fit_logit(X.to_numpy(), y, weights=weights)
     else:
         fit = _fit_link(X.to_numpy(), y, base, weights=weights)
-    if fit.n_separated or not fit.converged:
+    treated = y == 1
+    # complete separation: R's glm may stop (converged) before any probability reaches 0 or
+    # 1, but the groups' scores do not overlap at all
+    apart = treated.any() and (~treated).any() and (
+        fit.fitted[treated].min() > fit.fitted[~treated].max()
+        or fit.fitted[treated].max() < fit.fitted[~treated].min())
+    if fit.n_separated or not fit.converged or apart:
         what = (f"fitted probabilities of 0 or 1 for {fit.n_separated} of {len(y)} rows"
-                if fit.n_separated else f"no convergence after {fit.iterations} iterations")
+                if fit.n_separated else f"no convergence after {fit.iterations} iterations"
+                if not fit.converged else "the scores of the treated and the comparison "
+                "units do not overlap at all")
         warnings.warn(
             f"perfect separation in the propensity model ({' + '.join(covariates)}): {what}; "
             "matching carries on with these scores (as MatchIt does), but the treated and "
