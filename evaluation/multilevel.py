@@ -581,6 +581,13 @@ def fit_multilevel(data: pd.DataFrame, outcome: str, family: str, covariates: li
         es, es_type = effects.small_sample_factor(n_em, n_comp) * coef / sd, "Hedges' g"
     else:
         es, es_type = effects.cox_from_log_odds(coef, n_em, n_comp), "Cox index"
+    if not (np.isfinite(se) and se > 0):
+        # review of issue 14: 3:1 matching with replacement gave se = 0 and a bare
+        # ZeroDivisionError that failed the whole overall report
+        raise NotEstimableError(f"{outcome!r}: the multilevel model's standard error of the "
+                                f"EM effect is {se:g}, so no interval can be given (the "
+                                "matched pupils leave no variation between schools to "
+                                "estimate it from)")
     low, high = value - crit * se, value + crit * se
     ok, why = effects.informativeness(low, high, effects.outcome_range(outcome, family),
                                       n_schools, MIN_CLUSTERS, "a multilevel model",

@@ -415,8 +415,10 @@ def _check(raw, path: str) -> None:
             # a digit would read as a count ("5" for a suppressed cell)
             c.add("disclosure.marker", d["marker"], "a non-empty text without digits, such "
                   "as 'c'")
-        if "round_counts_to" in d:
-            c.number("disclosure.round_counts_to", d["round_counts_to"], 1, None, integer=True)
+        if "round_counts_to" in d and d["round_counts_to"] != 1:
+            # review of issue 14: the key was checked but nothing rounded
+            c.add("disclosure.round_counts_to", d["round_counts_to"], "1 (counts are "
+                  "suppressed below the threshold, not rounded: rounding is not implemented)")
         _check_acro_rules(c, d)
     if c.problems:
         n = len(c.problems)

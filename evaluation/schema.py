@@ -338,9 +338,15 @@ def _kind_is_string_dtype(s: pd.Series) -> bool:
 #: Columns that join tables or tell records apart: written exactly, without spaces around.
 KEYS = (*IDENTIFIERS, "school_id", "class_id")
 
-#: Characters no cell holds: control characters and a byte-order mark inside the text, in
-#: the regular-expression syntax of Arrow (RE2).
-_INVISIBLE = r"[\x00-\x08\x0b-\x1f\x7f\x{feff}\x{200b}-\x{200d}\x{2060}]"
+#: Characters no cell holds, in the regular-expression syntax of Arrow (RE2): control
+#: characters (C0 but tab and line feed, DEL, C1) and every invisible format character
+#: (Unicode's Cf: byte-order mark, zero-width spaces and joiners, soft hyphen, direction
+#: marks and overrides).
+_INVISIBLE = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\p{Cf}]"
+
+#: Names that group records (reports by cluster, rows by activity or authority): written
+#: without spaces around them, and one spelling each (case apart), or one group is two.
+GROUPS = ("cluster", "em_activity", "la")
 
 
 def _text_problems(col: Column, text: pd.Series, miss: np.ndarray) -> list:
@@ -359,12 +365,23 @@ def _text_problems(col: Column, text: pd.Series, miss: np.ndarray) -> list:
         probs.append(_problem(col, hidden, text, "text without control characters or "
                               "invisible marks (a NUL, a byte-order mark or a zero-width space "
                               "inside a cell)"))
-    if col.name in KEYS:
+    if col.name in KEYS or col.name in GROUPS:
         spaced = ~miss & pc.fill_null(pc.not_equal(arr, pc.utf8_trim_whitespace(arr)),
                                       False).to_numpy(zero_copy_only=False)
         if spaced.any():
-            probs.append(_problem(col, spaced, text, "an identifier without spaces before or "
-                                  "after it (with one, it names another record)"))
+            what = "an identifier" if col.name in KEYS else "a name"
+            probs.append(_problem(col, spaced, text, f"{what} without spaces before or "
+                                  "after it (with one, it names another record or group)"))
+    if col.name in GROUPS:
+        values = pd.Series(text[~miss].unique())
+        folded = values.str.casefold()
+        twins = folded.duplicated(keep=False).to_numpy(dtype=bool)
+        if twins.any():
+            clash = set(folded[twins])
+            bad = (~miss & text.str.casefold().isin(clash).fillna(False).to_numpy(bool))
+            probs.append(_problem(col, bad, text, "one spelling of each name (these differ "
+                                  "only in capitals, so one group would be reported as "
+                                  "two)"))
     return probs
 
 

@@ -172,6 +172,15 @@ def accepted(id, mutate, check=None):
     return Case(id, mutate, check=check)
 
 
+def _trial_s2(cluster: str) -> Callable:
+    """Make the comparison school S2 a trial school (without linked EM data) in ``cluster``:
+    a comparison school belongs to no cluster."""
+    def mutate(d):
+        cell("schools", 2, "role", "trial")(d)
+        cell("schools", 2, "cluster", cluster)(d)
+    return mutate
+
+
 FLAG = "expected a yes/no flag written 1/0, true/false, yes/no, y/n (any case), not blank"
 
 
@@ -404,7 +413,7 @@ CASES = [
     accepted("all-fsm-school", both(column_map("pupils", "fsm", lambda v: "true"),
                                     cell("schools", 1, "fsm_pct", "100")),
              lambda ds, d: bool(ds.pupils["fsm"].all()) or pytest.fail()),
-    accepted("cluster-with-one-school", cell("schools", 2, "cluster", "Brook cluster"),
+    accepted("cluster-with-one-school", _trial_s2("Brook cluster"),
              lambda ds, d: ds.clusters() == ["Ashdown cluster", "Birch cluster",
                                              "Brook cluster"] or pytest.fail()),
     accepted("empty-survey-wave", rows_of("surveys", lambda r: [x for x in r
@@ -430,10 +439,10 @@ CASES = [
             "tracking.csv", "2 of 7 rows (rows 6, 7) are duplicates"),
     refused("duplicated-school", cell("schools", 2, "school_id", "S1"), "schools.csv",
             "columns ['school_id']: 2 of 4 rows (rows 1, 2) are duplicates"),
-    refused("cluster-slug-collision", cell("schools", 2, "cluster", "ashdown-cluster"),
+    refused("cluster-slug-collision", _trial_s2("ashdown-cluster"),
             "schools.csv", "'Ashdown cluster' and 'ashdown-cluster' (both "
             "cluster-ashdown-cluster)"),
-    refused("cluster-without-letters", cell("schools", 2, "cluster", "!!!"), "schools.csv",
+    refused("cluster-without-letters", _trial_s2("!!!"), "schools.csv",
             "column 'cluster': ['!!!'] contain no letter or digit"),
     # the analysis plan
     refused("plan-unknown-outcome", plan_edit(lambda t: t.replace(
@@ -508,6 +517,36 @@ CASES = [
     refused("respondent-in-two-schools", cell("surveys", 2, "school_id", "P2"), "surveys.csv",
             "column 'respondent_id': 2 of 6 rows (rows 1, 2) give one respondent answers in "
             "more than one school"),
+    # second review of issue 14: more invisible characters and contradictions
+    refused("pupil-id-soft-hyphen", cell("pupils", 2, "pupil_id", "Q0\u00ad01"), "pupils.csv",
+            "column 'pupil_id': 1 of 12 rows (row 2)", "without control characters"),
+    refused("pupil-id-direction-mark", cell("pupils", 2, "pupil_id", "Q\u200e002"),
+            "pupils.csv", "column 'pupil_id': 1 of 12 rows (row 2)",
+            "without control characters"),
+    refused("pupil-id-c1-control", cell("pupils", 2, "pupil_id", "Q002\u0085"), "pupils.csv",
+            "column 'pupil_id': 1 of 12 rows (row 2)", "without control characters"),
+    refused("school-name-rtl-override", cell("schools", 1, "school_name",
+                                             "\u202eymedacA nwodhsA"), "schools.csv",
+            "column 'school_name': 1 of 4 rows (row 1)", "without control characters"),
+    refused("activity-trailing-space", cell("schools", 1, "em_activity", "Raising aspirations "),
+            "schools.csv", "column 'em_activity': 1 of 4 rows (row 1)",
+            "a name without spaces before or after it"),
+    refused("activity-two-spellings", cell("schools", 4, "em_activity", "raising Aspirations"),
+            "schools.csv", "column 'em_activity': 2 of 4 rows (rows 1, 4)",
+            "one spelling of each name"),
+    refused("comparison-school-in-cluster", cell("schools", 2, "cluster", "Ashdown cluster"),
+            "schools.csv", "column 'cluster': 1 of 4 rows (row 2) are comparison schools with "
+            "a cluster"),
+    refused("primary-school-secondary-em-phase", cell("schools", 3, "em_phase", "secondary_1"),
+            "schools.csv", "column 'em_phase': 1 of 4 rows (row 3) name an EM phase of the "
+            "other school phase"),
+    refused("gcse-5ac-em-without-5ac", cells("pupils", "gcse_5ac_em", {2: "1"}),
+            "pupils.csv", "columns 'gcse_5ac_em' and 'gcse_5ac': 1 of 12 rows (row 2) have 5+ "
+            "A*-C including English and maths (1) but not 5+ A*-C (0)"),
+    refused("plan-round-counts", plan_edit(lambda t: t.replace("round_counts_to: 1",
+                                                               "round_counts_to: 5")),
+            "analysis.yml", "disclosure.round_counts_to: found 5; expected 1 (counts are "
+            "suppressed below the threshold, not rounded", plan=True),
     refused("cohort-tiny-fraction", cell("pupils", 1, "cohort", "2010.0000000000001"),
             "pupils.csv", "found '2010.0000000000001'; expected a whole number"),
     # ... and data a data manager sends that every report must render (RENDERED below)

@@ -475,16 +475,29 @@ def _contradictions(tables: dict, paths: dict) -> None:
     schools = tables["schools"]
     comparison = (schools["role"] == "comparison").to_numpy()
     for col, what in (("em_linked", schools["em_linked"].astype(bool).to_numpy()),
-                      ("em_phase", schools["em_phase"].notna().to_numpy())):
+                      ("em_phase", schools["em_phase"].notna().to_numpy()),
+                      ("cluster", schools["cluster"].notna().to_numpy())):
         bad = comparison & what
         if bad.any():
             rows = describe_rows(np.flatnonzero(bad), len(schools))
-            has, want = (("linked EM data", "false") if col == "em_linked"
-                         else ("an EM phase", "blank"))
+            has, want = {"em_linked": ("linked EM data", "false"),
+                         "em_phase": ("an EM phase", "blank"),
+                         "cluster": ("a cluster (its pupils would join the cluster's report)",
+                                     "blank")}[col]
             raise DataError(
                 f"{paths['schools']}: column {col!r}: {rows} are comparison schools with {has}; "
                 f"expected {want} for a school outside the programme (or its role to be trial "
                 "or partner)")
+    em_phase = schools["em_phase"].fillna("").to_numpy(dtype=str)
+    wrong = ((schools["phase"] == "primary").to_numpy() & np.char.startswith(em_phase,
+                                                                            "secondary")) | (
+        (schools["phase"] == "secondary").to_numpy() & (em_phase == "primary"))
+    if wrong.any():
+        raise DataError(
+            f"{paths['schools']}: column 'em_phase': "
+            f"{describe_rows(np.flatnonzero(wrong), len(schools))} name an EM phase of the other "
+            "school phase; expected 'primary' for a primary school and 'secondary_1' or "
+            "'secondary_2' for a secondary school")
     pupils = tables["pupils"]
     primary = (pupils["phase"] == "primary").to_numpy()
     for col in OUTCOMES["secondary"]:
@@ -495,6 +508,14 @@ def _contradictions(tables: dict, paths: dict) -> None:
                 f"{paths['pupils']}: column {col!r}: {rows} are primary pupils with a key stage "
                 "4 result; expected it blank for a primary pupil (is the pupil's phase, or the "
                 "column, wrong?)")
+    # five A*-C including English and maths are five A*-C
+    bad = (pupils["gcse_5ac_em"].eq(1) & pupils["gcse_5ac"].eq(0)).to_numpy(dtype=bool)
+    if bad.any():
+        raise DataError(
+            f"{paths['pupils']}: columns 'gcse_5ac_em' and 'gcse_5ac': "
+            f"{describe_rows(np.flatnonzero(bad), len(pupils))} have 5+ A*-C including English "
+            "and maths (1) but not 5+ A*-C (0); expected gcse_5ac to be 1 wherever gcse_5ac_em "
+            "is 1")
     surveys = tables["surveys"]
     schools_of = surveys.groupby("respondent_id")["school_id"].transform("nunique")
     bad = (schools_of > 1).to_numpy()

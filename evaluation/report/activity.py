@@ -20,8 +20,9 @@ def by_activity(res: EvaluationResult) -> Section:
                        parts + [Notice("No phase has estimable impacts.", "not estimable")])
     df = pd.concat(frames, ignore_index=True)
     df = df.assign(Activity=df["phase"].str.capitalize() + ": " + df["group"].astype(str))
-    flags = [res.hidden(("em_activity", p, str(g))) for p, g in zip(df["phase"], df["group"],
-                                                                     strict=True)]
+    # an activity's EM pupils as its model analysed them (matched), hidden as linked
+    flags = [res.hidden(("em_activity_matched", p, str(g)))
+             for p, g in zip(df["phase"], df["group"], strict=True)]
     table = estimate_rows(res.plan, df, "Activity", hide={"EM pupils": flags})
     # not the comparison pupils: an activity's is its schools' and, with one school, its
     # cluster's, which the cluster's report withholds with its EM pupils; with the school's
