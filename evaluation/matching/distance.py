@@ -334,6 +334,36 @@ def fit_logit(X: np.ndarray, y: np.ndarray, *, max_iter: int = 25, tol: float = 
 LINKS = ("logit", "probit", "cloglog", "linear.logit", "linear.probit", "linear.cloglog")
 
 
+def aliased_columns(Xt: np.ndarray, tol: float = 1e-11) -> np.ndarray:
+    """Return which columns R's ``glm`` would find aliased (coefficient ``NA``), in order.
+
+    R's ``glm.fit`` solves by LINPACK's ``dqrdc2`` with tolerance ``min(1e-7, epsilon /
+    1000)`` = 1e-11: a column whose part not explained by the columns before it (those kept)
+    is below ``tol`` times its own norm is moved to the end and not estimated. Here that
+    part is found by Gram-Schmidt, orthogonalised twice. ``Xt`` is p x n (intercept first).
+
+    Examples
+    --------
+    >>> x = np.array([1.0, 2.0, 4.0, 3.0])
+    >>> aliased_columns(np.vstack([np.ones(4), x, 2 * x + 1, np.full(4, 5.0)])).tolist()
+    [False, False, True, True]
+    """
+    basis: list[np.ndarray] = []
+    out = np.zeros(len(Xt), dtype=bool)
+    for j, col in enumerate(Xt):
+        norm = float(np.sqrt(col @ col))
+        r = col.astype(float)
+        for _ in range(2):
+            for q in basis:
+                r = r - (q @ r) * q
+        rest = float(np.sqrt(r @ r))
+        if norm == 0.0 or rest < tol * norm:
+            out[j] = True
+        else:
+            basis.append(r / rest)
+    return out
+
+
 def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
                      link: str = "logit", weights: np.ndarray | None = None,
                      control: dict | None = None
@@ -387,8 +417,18 @@ def propensity_score(data: pd.DataFrame, treatment: str, covariates: list[str],
     >>> ps, fit, X = propensity_score(d, "t", ["x"])
     >>> bool(ps.between(0, 1).all()), list(X.columns)
     (True, ['Intercept', 'x'])
+
+    Below ``WARM_START_ROWS`` rows, columns that R's ``glm`` finds aliased
+    (:func:`aliased_columns`) are left out of the design, as R leaves their coefficients out.
     """
     names, Xt = design_rows(data, covariates, intercept=True)
+    if len(Xt[0]) < WARM_START_ROWS:
+        # R's glm drops the columns its pivoted QR finds aliased (a constant, a duplicate,
+        # a sum of others: coefficient NA); the design here holds the rest (review of issue
+        # 13: a singular matrix error, or wrong scores for probit and cloglog)
+        kept = ~aliased_columns(Xt)
+        if not kept.all():
+            names, Xt = [n for n, k in zip(names, kept, strict=True) if k], Xt[kept]
     X = pd.DataFrame(Xt.T, index=data.index, columns=names, copy=False)
     y = data[treatment].to_numpy(float)
     base = link.removeprefix("linear.")
