@@ -276,23 +276,23 @@ def _check_matching(c: _Checker, raw) -> None:
         c.add("matching", dups, "each specification name once")
 
 
-#: The values each matching argument takes (MatchIt's), checked when the plan is read: a
-#: mistake is the plan's, named by its key, not a sensitivity row "not estimable" at render.
-_MATCH_CHOICES = {
-    "replace": (True, False), "k2k": (True, False),
-    "m_order": ("largest", "smallest", "closest", "farthest", "random", "data"),
-    "discard": ("none", "both", "control", "treated"),
-    "estimand": ("ATT", "ATC", "ATE", "att", "atc", "ate"),
-    "link": ("logit", "probit", "cloglog", "log", "cauchit", "linear.logit", "linear.probit",
-             "linear.cloglog", "linear.log", "linear.cauchit"),
-}
-
-
 def _check_match_values(c: _Checker, key: str, spec: dict) -> None:
-    """Check a matching specification's argument values (MatchIt's rules)."""
-    for k, allowed in _MATCH_CHOICES.items():
+    """Check a matching specification's argument values (the matching's own lists).
+
+    A mistake is the plan's, named by its key, not a sensitivity row "not estimable" at
+    render.
+    """
+    from evaluation.matching._checks import DISCARDS, ESTIMANDS, M_ORDERS
+    from evaluation.matching.distance import LINKS
+
+    choices = {"replace": (True, False), "k2k": (True, False), "m_order": M_ORDERS,
+               "discard": DISCARDS, "link": LINKS}
+    for k, allowed in choices.items():
         if k in spec:
             c.one_of(f"{key}.{k}", spec[k], allowed)
+    if "estimand" in spec:       # any case, as MatchIt reads it
+        est = spec["estimand"]
+        c.one_of(f"{key}.estimand", est.upper() if isinstance(est, str) else est, ESTIMANDS)
     for k in ("reuse_max", "min_controls"):
         if k in spec:
             c.number(f"{key}.{k}", spec[k], 1, None, integer=True)
