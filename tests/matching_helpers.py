@@ -79,6 +79,25 @@ def assert_sample_sizes(sizes, r_nn, name: str, samples=NN_SAMPLES) -> None:
                                                            abs=1e-9), (name, sample, col)
 
 
+def cem_data(name: str) -> pd.DataFrame:
+    """CEM fixtures' data set ``a`` or ``b`` (``lvl`` an ordered factor, as in R)."""
+    d = pd.read_csv(Path(__file__).parent / "fixtures" / "matchit" / "cem" / f"{name}.csv")
+    d["lvl"] = pd.Categorical(d["lvl"], categories=["low", "mid", "high"], ordered=True)
+    return d
+
+
+def read_units(folder) -> pd.DataFrame:
+    """A fixture folder's ``units.csv`` (MatchIt's weights as written, "NA" missing)."""
+    return pd.read_csv(folder / "units.csv", dtype={"weights": str}, keep_default_na=False,
+                       na_values=["NA"])
+
+
+def r_pairs_of(r_pairs: pd.DataFrame, name: str) -> dict:
+    """MatchIt's pairs of one fixture: (focal id, column) -> matched id."""
+    rp = r_pairs[r_pairs["fixture"] == name]
+    return dict(zip(zip(rp["focal"], rp["column"], strict=True), rp["control"], strict=True))
+
+
 def pairs_by_label(data: pd.DataFrame, res) -> dict:
     """Our match matrix as MatchIt's by row label: (focal id, column from 1) -> matched id.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_valid_match
+from matching_helpers import assert_valid_match, cem_data
 
 from evaluation.exceptions import IgnoredArgumentWarning
 from evaluation.matching import _cem, match
@@ -97,13 +97,7 @@ MATCHED = [n for n in SPECS if n not in REFUSED]
 K2K = [n for n in MATCHED if SPECS[n][1].get("k2k")]
 
 
-def _read(name: str) -> pd.DataFrame:
-    d = pd.read_csv(FIX / f"{name}.csv")
-    d["lvl"] = pd.Categorical(d["lvl"], categories=["low", "mid", "high"], ordered=True)
-    return d
-
-
-DATA = {"a": _read("a"), "b": _read("b")}
+DATA = {"a": cem_data("a"), "b": cem_data("b")}
 _RUNS: dict = {}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_sample_sizes, assert_valid_match
+from matching_helpers import assert_sample_sizes, assert_valid_match, cem_data
 
 from evaluation.exceptions import IgnoredArgumentWarning
 from evaluation.matching import _cem, _dist_matrix, match
@@ -26,7 +26,6 @@ from evaluation.matching._r_arithmetic import r_dist
 from evaluation.matching.distance import transform_covariates
 
 FIX = Path(__file__).parent / "fixtures" / "matchit" / "cem_k2k"
-CEM = Path(__file__).parent / "fixtures" / "matchit" / "cem"
 F = ["x1", "x2", "f3", "flag"]
 FD = ["x2", "f3", "flag"]
 C4 = dict(cutpoints={"x1": 4})
@@ -103,13 +102,7 @@ REFUSED = {
 }
 
 
-def _read(name: str) -> pd.DataFrame:
-    d = pd.read_csv(CEM / f"{name}.csv")
-    d["lvl"] = pd.Categorical(d["lvl"], categories=["low", "mid", "high"], ordered=True)
-    return d
-
-
-DATA = {"a": _read("a"), "b": _read("b")}
+DATA = {"a": cem_data("a"), "b": cem_data("b")}
 _RUNS: dict = {}
 
 

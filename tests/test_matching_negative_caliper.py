@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_sample_sizes, fixture_data, pairs_by_label
+from matching_helpers import (
+    assert_sample_sizes,
+    fixture_data,
+    pairs_by_label,
+    r_pairs_of,
+    read_units,
+)
 
 from evaluation.exceptions import NotEstimableError
 from evaluation.matching import match
@@ -184,8 +190,7 @@ def _run(name: str):
 
 @pytest.fixture(scope="module")
 def r_units() -> pd.DataFrame:
-    return pd.read_csv(FIX / "units.csv", dtype={"weights": str}, keep_default_na=False,
-                       na_values=["NA"])
+    return read_units(FIX)
 
 
 @pytest.fixture(scope="module")
@@ -227,8 +232,7 @@ def test_weights_and_subclasses_identical_to_matchit(name, r_units):
 def test_pairs_identical_to_matchit(name, r_pairs):
     data, res = _run(name)
     ours = pairs_by_label(data, res)
-    rp = r_pairs[r_pairs["fixture"] == name]
-    theirs = dict(zip(zip(rp["focal"], rp["column"], strict=True), rp["control"], strict=True))
+    theirs = r_pairs_of(r_pairs, name)
     assert len(ours) == len(theirs)
     assert ours == theirs
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matching_helpers import assert_sample_sizes, pairs_by_label
+from matching_helpers import assert_sample_sizes, pairs_by_label, r_pairs_of, read_units
 
 from evaluation.matching import _dist_matrix, match
 from evaluation.matching._r_svd import generalized_inverse, r_svd
@@ -191,8 +191,7 @@ def _run(name: str):
 
 @pytest.fixture(scope="module")
 def r_units() -> pd.DataFrame:
-    return pd.read_csv(FIX / "units.csv", dtype={"weights": str}, keep_default_na=False,
-                       na_values=["NA"])
+    return read_units(FIX)
 
 
 @pytest.fixture(scope="module")
@@ -209,8 +208,7 @@ def test_matchit_fixtures_cover_every_spec(r_units, r_pairs):
 def test_pairs_identical_to_matchit(name, r_pairs):
     data, res = _run(name)
     ours = pairs_by_label(data, res)
-    rp = r_pairs[r_pairs["fixture"] == name]
-    theirs = dict(zip(zip(rp["focal"], rp["column"], strict=True), rp["control"], strict=True))
+    theirs = r_pairs_of(r_pairs, name)
     differ = {f for (f, c) in set(ours) | set(theirs) if ours.get((f, c)) != theirs.get((f, c))}
     assert not differ, f"{name}: {len(differ)} focal units matched differently from MatchIt"
 
