@@ -23,6 +23,7 @@ from evaluation.gaps.pupils import GAP_MEASURE, cluster_groups, fsm_attainment
 from evaluation.plan import Plan
 from evaluation.sample import analysis_sample
 from evaluation.schema import PHASES
+from evaluation.subgroups import school_groups
 
 OVERALL = "overall"
 
@@ -173,9 +174,10 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
         in_clusters = [c for c in clusters if (in_phase["cluster"] == c).any()]
         relations.append((("comparison", OVERALL, phase),
                           [("comparison", c, phase) for c in in_clusters]))
-        for activity, members in in_phase.dropna(subset=["em_activity"]).groupby("em_activity"):
+        activities = school_groups(in_phase, "em_activity").dropna()
+        for activity, members in activities.groupby(activities):
             key = ("em_activity", phase, str(activity))
-            ids = list(members["school_id"])
+            ids = list(members.index)
             values[key] = int(em.reindex(ids).fillna(0).sum())
             relations.append((key, [("em_school", s) for s in ids]))
             # the activity table shows the matched ones (its model's pupils): the rest of

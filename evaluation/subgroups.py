@@ -17,6 +17,38 @@ COLUMNS = ["phase", "group", "outcome", "label", "family", "n_schools", "n_em", 
            "es_type", "inference", "informative", "not_informative", "note", "df_resid"]
 #: The columns taken from the fitted model's summary.
 _FROM_SUMMARY = COLUMNS[8:-2]
+#: The group of a trial school whose value is blank: shown as a group of its own, so that no
+#: EM pupil leaves a table that splits the programme's pupils by school (issue 14 review).
+NOT_RECORDED = "(not recorded)"
+
+
+def school_groups(schools: pd.DataFrame, column: str) -> pd.Series:
+    """Give each school's group by a schools column, naming a trial school's blank value.
+
+    Parameters
+    ----------
+    schools : pandas.DataFrame
+        The schools table (``school_id``, ``role`` and ``column``).
+    column : str
+        A column of the schools table, e.g. ``em_activity``.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``school_id``: the school's value; ``NOT_RECORDED`` for a trial school
+        whose value is blank; blank for other schools whose value is blank (partner and
+        comparison schools have no EM pupils and join no group).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"school_id": ["a", "b", "c"], "role": ["trial", "trial", "partner"],
+    ...                   "em_activity": ["Mentoring", None, None]})
+    >>> school_groups(s, "em_activity").tolist()
+    ['Mentoring', '(not recorded)', nan]
+    """
+    s = schools.set_index("school_id")
+    blank_trial = s["role"].eq("trial") & s[column].isna()
+    return s[column].astype(object).mask(blank_trial, NOT_RECORDED)
 
 
 def effects_by(matched: pd.DataFrame, schools: pd.DataFrame, column: str, plan: Plan,
@@ -25,7 +57,8 @@ def effects_by(matched: pd.DataFrame, schools: pd.DataFrame, column: str, plan: 
 
     The main matched sample of a phase is split by the school's value of ``column`` and the
     headline outcome model refitted in each part. Parts without both EM and comparison pupils
-    get a note instead of an estimate.
+    get a note instead of an estimate. A trial school without a value is in the group
+    ``NOT_RECORDED`` (:func:`school_groups`).
 
     Parameters
     ----------
@@ -52,7 +85,7 @@ def effects_by(matched: pd.DataFrame, schools: pd.DataFrame, column: str, plan: 
     >>> effects_by(matched, schools, "em_activity", plan, "secondary", 4)  # doctest: +SKIP
     """
     head = plan.headline(phase)
-    groups = matched["school_id"].map(schools.set_index("school_id")[column])
+    groups = matched["school_id"].map(school_groups(schools, column))
     rows = []
     for group, part in matched.groupby(groups, sort=True):
         row = {"phase": phase, "group": group, "outcome": head["name"], "label": head["label"],

@@ -549,6 +549,15 @@ CASES = [
             "suppressed below the threshold, not rounded", plan=True),
     refused("cohort-tiny-fraction", cell("pupils", 1, "cohort", "2010.0000000000001"),
             "pupils.csv", "found '2010.0000000000001'; expected a whole number"),
+    # fifth review of issue 14: roles and statuses that contradict the design
+    refused("partner-school-linked", cell("schools", 4, "em_linked", "true"), "schools.csv",
+            "column 'em_linked': 1 of 4 rows (row 4) are partner schools with linked EM data",
+            "expected false for a partner school"),
+    refused("tracking-fsm-changes-between-terms", cell("tracking", 2, "fsm", "false"),
+            "tracking.csv", "column 'fsm': 3 of ", "rows 1, 2, 3) give one pupil more than "
+            "one FSM status", "expected one status per pupil for the whole year"),
+    accepted("trial-school-without-activity", cell("schools", 1, "em_activity", ""),
+             lambda ds, d: ds.schools["em_activity"].isna().sum() == 3 or pytest.fail("read")),
     # ... and data a data manager sends that every report must render (RENDERED below)
     accepted("tracking-one-term", rows_of("tracking", lambda r: [r[0]] + [
         x for x in r[1:] if x[r[0].index("term")] == "autumn"])),
@@ -563,7 +572,8 @@ CASES = [
 #: and then failed every report: ArrowInvalid on a header-only CSV, KeyError on one tracked
 #: term, ValueError on all-blank survey scores, NotEstimableError on a school without pupils).
 RENDERED = ("header-only-surveys", "header-only-tracking", "tracking-one-term",
-            "surveys-all-scores-blank", "partner-no-pupils", "tracking-terms-out-of-order")
+            "surveys-all-scores-blank", "partner-no-pupils", "tracking-terms-out-of-order",
+            "trial-school-without-activity")
 
 
 @pytest.mark.parametrize("case_id", RENDERED)
@@ -688,3 +698,29 @@ def test_a_kept_read_is_never_shared_and_a_changed_file_is_read_again(tmp_path):
     cell("pupils", 1, "cohort", "2010.6")(d)
     with pytest.raises(DataError, match="found '2010.6'"):
         read_dataset(d)
+
+
+def test_a_trial_school_without_an_activity_keeps_its_pupils_in_the_activity_table(tmp_path):
+    """Fifth review of issue 14: a trial school with a blank activity left the activity table
+    (pandas drops a blank group), so its EM pupils were analysed but shown nowhere by
+    activity; they are now the group "(not recorded)" in the table, the school profile and
+    the linked counts, which add up to the phase's EM pupils again."""
+    import evaluation as em
+    from evaluation.linked import linked_counts
+    from evaluation.report import sections
+    from evaluation.subgroups import NOT_RECORDED
+
+    d = tmp_path / "data"
+    shutil.copytree(BASE, d)
+    cell("schools", 1, "em_activity", "")(d)
+    ds, plan = read_dataset(d), load_plan()
+    res = em.evaluate(ds, plan, seed=1)
+    acts = res.phases["secondary"].by_activity
+    assert acts["group"].tolist() == [NOT_RECORDED]
+    assert int(acts["n_em"].sum()) == int(res.phases["secondary"].match.matched_data()["em"]
+                                          .sum())
+    counts = linked_counts(ds, plan, seed=1).values
+    assert counts[("em_activity", "secondary", NOT_RECORDED)] == counts[
+        ("em", "overall", "secondary")]
+    html = "".join(s._repr_html_() for s in sections(res, "overall"))
+    assert html.count(NOT_RECORDED) >= 2          # the activity table and the school profile

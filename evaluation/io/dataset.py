@@ -488,6 +488,13 @@ def _contradictions(tables: dict, paths: dict) -> None:
                 f"{paths['schools']}: column {col!r}: {rows} are comparison schools with {has}; "
                 f"expected {want} for a school outside the programme (or its role to be trial "
                 "or partner)")
+    bad = (schools["role"] == "partner").to_numpy() & schools["em_linked"].to_numpy(dtype=bool)
+    if bad.any():
+        raise DataError(
+            f"{paths['schools']}: column 'em_linked': "
+            f"{describe_rows(np.flatnonzero(bad), len(schools))} are partner schools with "
+            "linked EM data; expected false for a partner school (EM target groups are in "
+            "trial schools: if the school had one, its role is trial)")
     em_phase = schools["em_phase"].fillna("").to_numpy(dtype=str)
     wrong = ((schools["phase"] == "primary").to_numpy() & np.char.startswith(em_phase,
                                                                             "secondary")) | (
@@ -516,6 +523,16 @@ def _contradictions(tables: dict, paths: dict) -> None:
             f"{describe_rows(np.flatnonzero(bad), len(pupils))} have 5+ A*-C including English "
             "and maths (1) but not 5+ A*-C (0); expected gcse_5ac to be 1 wherever gcse_5ac_em "
             "is 1")
+    tracking = tables["tracking"]
+    statuses = tracking.groupby("pupil_id")["fsm"].transform("nunique")
+    bad = (statuses > 1).to_numpy()
+    if bad.any():
+        rows = describe_rows(np.flatnonzero(bad), len(tracking))
+        raise DataError(
+            f"{paths['tracking']}: column 'fsm': {rows} give one pupil more than one FSM "
+            "status; expected one status per pupil for the whole year (a class's FSM and "
+            "other pupils are compared from term to term, so a pupil whose status changed "
+            "would move between the groups: use the status at the start of the year)")
     surveys = tables["surveys"]
     schools_of = surveys.groupby("respondent_id")["school_id"].transform("nunique")
     bad = (schools_of > 1).to_numpy()

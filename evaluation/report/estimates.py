@@ -28,7 +28,7 @@ def estimate_rows(plan: Plan, df: pd.DataFrame, first: str, hide=None) -> SafeTa
         "Comparison pupils": df["n_comparison"].fillna(0).astype(int),
         "Effect (95% CI)": shown["Effect (95% CI)"],
         "p": shown["p"],
-        "Note": [plain(str(n), plan) for n in df["note"].fillna("")],
+        "Note": [plain(str(n), plan) for n in df["note"].astype(object).fillna("")],
     })
     return safe_table(plan, out, {"EM pupils": "EM pupils",
                                   "Comparison pupils": "Comparison pupils",

@@ -48,7 +48,7 @@ def impact_tables(res: EvaluationResult, table: pd.DataFrame, phase: str | None 
         "Effect size (95% CI)": [
             f"{r['effect_size']:.2f} ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})"
             if pd.notna(r["effect_size"]) and informative(r) else "" for r in rows],
-        "Effect size measure": table["es_type"].fillna(""),
+        "Effect size measure": table["es_type"].astype(object).fillna(""),
         "Odds ratio (95% CI)": [ratio_text(r["odds_ratio"], r["or_ci_low"], r["or_ci_high"])
                                 if informative(r) else "" for r in rows],
         "Months' progress": shown["Months' progress"],

@@ -7,6 +7,7 @@ import pandas as pd
 from evaluation.report.display import Section
 from evaluation.report.tables import safe_table
 from evaluation.results import EvaluationResult
+from evaluation.subgroups import school_groups
 
 
 def profile(res: EvaluationResult) -> Section:
@@ -21,7 +22,8 @@ def profile(res: EvaluationResult) -> Section:
         "Local authority": s["la"].to_numpy(),
         "Phase": s["phase"].to_numpy(),
         "Role": s["role"].to_numpy(),
-        "EM activity": s["em_activity"].fillna("").to_numpy(),
+        "EM activity": s["school_id"].map(school_groups(s, "em_activity")).fillna("")
+        .to_numpy(),
         "FSM %": s["fsm_pct"].round(1).to_numpy(),
         "Pupil data linked": s["em_linked"].to_numpy(),
         "EM pupils analysed": s["school_id"].map(em_counts).fillna(0).astype(int).to_numpy(),
