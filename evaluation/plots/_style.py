@@ -18,6 +18,11 @@ FIGSIZE = (7.5, 4.5)
 
 def apply_theme() -> None:
     """Set the seaborn theme used by all figures (called by each plotting function)."""
+    import matplotlib as mpl
     import seaborn as sns
 
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
+    # Titles sit at the top of their axes. Left to matplotlib (None), every draw measures
+    # every axes' tick labels to lift the title above any on top, which none of our figures
+    # has: the same SVG, 20% less time for a report's figures (issue 17)
+    mpl.rcParams["axes.titley"] = 1.0
