@@ -195,19 +195,22 @@ def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
     relations = [(t, ps) for t, ps in relations if ps and _holds(values, t, ps)]
     at_most = [(k, ps) for k, ps in at_most
                if all(p in values for p in [*(k if isinstance(k, list) else [k]), *ps])]
-    # the pupils behind a share of the descriptive table are the impact table's, which shows
-    # them unless they are small: the model may not count on hiding them
-    shown = [k for k in values if k[0] == "desc_n"]
     # a phase's EM and comparison pupils are withheld together (report.tables.count_withheld)
     together = [(a, k) for k in values if k[0] in ("em", "comparison") and len(k) == 3
                 for a in [("em" if k[0] == "comparison" else "comparison", *k[1:])]
                 if values.get(a, 0) > 0 and values[k] > 0]
-    # the impact table's counts are shown exactly where the phase's are (count_withheld)
-    together += [pair for k in values if k[0] == "impact_n"
-                 for pair in ((k, (k[3], *k[1:3])), ((k[3], *k[1:3]), k))]
+    # the impact table's counts (the headline outcome's pupils, and each outcome's: those
+    # behind a share of the descriptive table) are shown exactly where the phase's are
+    # (count_withheld). They were once taken as always shown: with a caliper at threshold 5,
+    # an overall 6 beside two clusters' 2 and 4 left no pattern safe, and every cell of
+    # every report was hidden (fifth review of issue 14)
+    together += [pair for k in values if k[0] in ("impact_n", "desc_n")
+                 for who in [k[3] if k[0] == "impact_n" else k[4]]
+                 for pair in ((k, (who, *k[1:3])), ((who, *k[1:3]), k))
+                 if (who, *k[1:3]) in values]
     zeros = _zero_rate_counts(values)
     hide = protect(values, relations, threshold=plan.threshold,
-                   implies=_rate_implies(values) + together, at_most=at_most, shown=shown,
+                   implies=_rate_implies(values) + together, at_most=at_most,
                    sensitive=zeros)
     return LinkedCounts(values, tuple(relations), hide, plan.threshold, tuple(at_most), zeros)
 
