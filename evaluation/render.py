@@ -216,6 +216,36 @@ def _fix_injected_cell_id(path: Path, out: Path | None = None):
     return nb
 
 
+def _stderr_to_log(nb, log: Path) -> int:
+    """Move what a notebook's cells wrote to standard error out of the report, into its log.
+
+    A report shows only what its sections display, through the disclosure control: a warning
+    printed by a library (with its counts, or a path) is for the evaluator, never the reader
+    (fifth review of issue 14). Returns the number of outputs moved.
+
+    Examples
+    --------
+    >>> import nbformat, tempfile
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
+    ...     nbformat.v4.new_output("stream", name="stderr", text="UserWarning: 4 of 6")])])
+    >>> log = Path(tempfile.mkdtemp()) / "x.log"
+    >>> _stderr_to_log(nb, log), nb.cells[0].outputs, log.read_text().strip()
+    (1, [], 'UserWarning: 4 of 6')
+    """
+    moved = []
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        kept = [o for o in cell.outputs
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        moved += [o["text"] for o in cell.outputs if o not in kept]
+        cell.outputs = kept
+    if moved:
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write("".join(moved).rstrip("\n") + "\n")
+    return len(moved)
+
+
 def _error_page(spec: ReportSpec, reason: str, log: Path) -> str:
     """Return the page shown instead of a failed report: the whole reason, escaped."""
     return f"""<!DOCTYPE html>
@@ -342,6 +372,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
         seconds["execute"] = round(time.perf_counter() - t0, 2)
         nb = _fix_injected_cell_id(running, executed)
         running.unlink()
+        _stderr_to_log(nb, log)
         t1 = time.perf_counter()
         nb.metadata["title"] = spec.title   # the browser tab and screen readers announce it
         write_atomic(out_html, _exporter().from_notebook_node(nb)[0])

@@ -80,7 +80,8 @@ def comparison(res: DesignValueResult) -> Section:
         f"{DESIGNS[0][1]}, against {DESIGNS[1][1].lower()}. Estimates in points for point "
         "scores and in percentage points for the share of pupils reaching a threshold; MDES "
         "(the minimum detectable effect size) at 80% power, in standard deviations.",
-        safe_table(res.plan, shown, counts, decimals=decimals)])
+        safe_table(res.plan, shown, counts, decimals=decimals,
+                   hide=dict.fromkeys(counts, res.table["counts_withheld"].tolist()))])
 
 
 def world(res: DesignValueResult) -> Section:

@@ -1,0 +1,89 @@
+"""A caliper main specification at threshold 5 (fifth review of issue 14).
+
+Under the repository's plan (exact matching, threshold 10) every EM pupil is matched and no
+matching warns, so two failures went unseen until a reviewer changed the plan: the linked
+counts' own matchings printed their warnings, with every scope's counts, onto the overall
+report's page; and the descriptive table's pupils, taken as always shown, left no safe
+pattern, so every cell of every report was hidden.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from evaluation import config
+from evaluation.io import read_dataset
+from evaluation.linked import linked_counts
+from evaluation.plan import load_plan
+
+CALIPER_SPEC = """matching:
+  - name: nn2_caliper
+    label: "2:1 nearest neighbour within school and cohort, with replacement, caliper 0.1 SD"
+    method: nearest
+    distance: glm
+    covariates: [prior, fsm, female, sen, eal]
+    exact: [school_id, cohort]
+    ratio: 2
+    replace: true
+    caliper: 0.1
+"""
+
+
+def caliper_plan(folder, threshold: int = 5):
+    """The repository's plan with a caliper main specification first and ``threshold``."""
+    text = config.ANALYSIS_PLAN.read_text()
+    assert "matching:\n" in text and "  threshold: 10 " in text
+    text = text.replace("matching:\n", CALIPER_SPEC, 1).replace(
+        "  threshold: 10 ", f"  threshold: {threshold} ", 1)
+    path = folder / "analysis.yml"
+    path.write_text(text)
+    return load_plan(path)
+
+
+@pytest.fixture(scope="module")
+def counts(tmp_path_factory):
+    plan = caliper_plan(tmp_path_factory.mktemp("plan"))
+    ds = read_dataset(config.SYNTHETIC_DIR / "default")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        linked = linked_counts(ds, plan, seed=config.DEFAULT_SEED)
+    return linked, caught
+
+
+def test_the_linked_counts_print_no_warning(counts):
+    _, caught = counts
+    assert [str(w.message) for w in caught] == []
+
+
+def test_a_pattern_is_found_instead_of_hiding_everything(counts):
+    linked, _ = counts
+    # 183 secondary EM pupils overall, 20 of them without a control within the caliper
+    assert linked.values[("em", "overall", "secondary")] == 183
+    assert linked.values[("em_unmatched", "overall", "secondary")] == 20
+    # Secondary phase 2's 2 unmatched EM pupils hide its counts, and with them one of the
+    # overall's and phase 1's (183 = 161 + 22): the overall's; phase 1's stay shown
+    assert linked.hidden(("em_unmatched", "Secondary phase 2", "secondary"))
+    assert not linked.hidden(("em", "Secondary phase 1", "secondary"))
+    assert not linked.hidden(("em_matched", "Secondary phase 1", "secondary"))
+    big = [k for k, v in linked.values.items() if v >= 50]
+    assert sum(linked.hidden(k) for k in big) < len(big) / 10
+
+
+def test_the_design_value_report_withholds_what_the_overall_report_withholds(tmp_path):
+    """Its 2011 design is the overall report's analysis of the same synthetic data: it
+    showed 163 EM and 288 comparison pupils that the overall report withheld."""
+    from evaluation.design_value import design_value
+    from evaluation.report import sections
+
+    plan = caliper_plan(tmp_path)
+    res = design_value(plan, seed=config.DEFAULT_SEED)
+    t = res.table.set_index(["scenario", "phase", "outcome"])
+    row = t.loc[("default", "secondary", "gcse_capped_points")]
+    assert (row["n_em"], row["n_comparison"]) == (163, 288)
+    assert row["counts_withheld"]
+    assert not t.loc[("full_linkage", "secondary", "gcse_capped_points"), "counts_withheld"]
+    html = "".join(s._repr_html_() for s in sections(res, "design_value"))
+    assert ">163<" not in html and ">288<" not in html
+    assert "pupils" not in res.summary().columns.str.cat()
