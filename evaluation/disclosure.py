@@ -829,9 +829,23 @@ class _Rows:
         return np.array(self.lbs, dtype=float)
 
 
+class HiddenAll(frozenset):
+    """A pattern of :func:`protect` that hides every count that may be hidden.
+
+    Returned when no finer pattern meets every width: safe, but far from minimal, and a
+    report says so instead of claiming to suppress as little as possible.
+
+    Examples
+    --------
+    >>> isinstance(protect({"t": 4, "a": 2, "b": 2}, [("t", ["a", "b"])], shown=["t"]),
+    ...            HiddenAll)
+    True
+    """
+
+
 def _hide_all(keys, values, fixed, zero_ok) -> frozenset:
     """Return the most conservative pattern: every count that may be hidden.
 
     A data set too small for any finer pattern gets tables of markers, never a failed report.
     """
-    return frozenset(k for k in keys if k not in fixed and (values[k] > 0 or k in zero_ok))
+    return HiddenAll(k for k in keys if k not in fixed and (values[k] > 0 or k in zero_ok))

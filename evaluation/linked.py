@@ -87,6 +87,13 @@ class LinkedCounts:
         return [self.hidden(k) for k in keys]
 
     @property
+    def hides_everything(self) -> bool:
+        """Whether no minimal pattern was found and every count that may be hidden is."""
+        from evaluation.disclosure import HiddenAll
+
+        return isinstance(self.hide, HiddenAll)
+
+    @property
     def n_primary(self) -> int:
         """Counts hidden because they are below the threshold, or 0 behind a 0% or 100% rate."""
         return sum(1 for v in self.values.values() if 0 < v < self.threshold) + len(self.zeros)

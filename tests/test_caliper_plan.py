@@ -67,6 +67,7 @@ def test_a_pattern_is_found_instead_of_hiding_everything(counts):
     assert linked.hidden(("em_unmatched", "Secondary phase 2", "secondary"))
     assert not linked.hidden(("em", "Secondary phase 1", "secondary"))
     assert not linked.hidden(("em_matched", "Secondary phase 1", "secondary"))
+    assert not linked.hides_everything
     big = [k for k, v in linked.values.items() if v >= 50]
     assert sum(linked.hidden(k) for k in big) < len(big) / 10
 
@@ -87,3 +88,18 @@ def test_the_design_value_report_withholds_what_the_overall_report_withholds(tmp
     html = "".join(s._repr_html_() for s in sections(res, "design_value"))
     assert ">163<" not in html and ">288<" not in html
     assert "pupils" not in res.summary().columns.str.cat()
+
+
+def test_a_report_says_when_every_linked_count_is_hidden():
+    """The fallback pattern is safe but not minimal: the appendix no longer claims it is."""
+    from types import SimpleNamespace
+
+    from evaluation.disclosure import protect
+    from evaluation.linked import LinkedCounts
+    from evaluation.report.appendix import CHOSEN, CHOSEN_ALL, disclosure_notes
+
+    values = {"t": 4, "a": 2, "b": 2}
+    hide = protect(values, [("t", ["a", "b"])], shown=["t"])
+    for pattern, says in ((hide, CHOSEN_ALL), (frozenset({"a", "b"}), CHOSEN)):
+        res = SimpleNamespace(plan=load_plan(), linked=LinkedCounts(values, (), pattern, 10))
+        assert says in disclosure_notes(res)._repr_html_()

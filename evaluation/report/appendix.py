@@ -42,16 +42,24 @@ def data_quality(res: EvaluationResult) -> Section:
     return Section("Appendix: data quality", "data-quality", parts)
 
 
+#: How the further suppressed counts were chosen: as few as possible or, where no such choice
+#: protects every small count, all of them (:class:`evaluation.disclosure.HiddenAll`).
+CHOSEN = "chosen to suppress as little as possible"
+CHOSEN_ALL = ("no choice of a few could protect every small count, so every count linked to "
+              "one is suppressed (far more than the minimum)")
+
+
 def disclosure_notes(res: EvaluationResult) -> Section:
     """How small cells were protected."""
     text = (f"No figure in this report rests on fewer than {threshold(res.plan)} pupils. A "
             f"count, percentage or average below that is replaced by '{marker(res.plan)}'; "
             "where anything else published (a total, another table or another report) would let a "
             "suppressed count be worked out or narrowed, further counts are suppressed too, "
-            "chosen to suppress as little as possible; anything resting on a suppressed count "
-            "is suppressed with it. Figures leave out any point or bar resting on fewer pupils, "
-            "and say so in their caption. No pupil identifier appears anywhere. The threshold is "
-            "set in analysis.yml (disclosure.threshold).")
+            f"{CHOSEN_ALL if res.linked is not None and res.linked.hides_everything else CHOSEN}"
+            "; anything resting on a suppressed count is suppressed with it. Figures leave out "
+            "any point or bar resting on fewer pupils, and say so in their caption. No pupil "
+            "identifier appears anywhere. The threshold is set in analysis.yml "
+            "(disclosure.threshold).")
     return Section("Appendix: disclosure control", "disclosure", [text])
 
 
