@@ -556,6 +556,14 @@ CASES = [
     refused("tracking-fsm-changes-between-terms", cell("tracking", 2, "fsm", "false"),
             "tracking.csv", "column 'fsm': 3 of ", "rows 1, 2, 3) give one pupil more than "
             "one FSM status", "expected one status per pupil for the whole year"),
+    refused("tracking-pupil-in-two-classes", both(
+        cell("tracking", 4, "pupil_id", "K001"), cell("tracking", 4, "class_id", "P1-Y5B"),
+        cell("tracking", 4, "fsm", "true")),
+            "tracking.csv", "column 'class_id': ", "put one pupil in more than one class for "
+            "the same subject and term"),
+    refused("respondent-both-instruments", cell("surveys", 2, "instrument", "staff"),
+            "surveys.csv", "column 'instrument': ", "give one respondent answers to both the "
+            "pupil and the staff survey"),
     accepted("trial-school-without-activity", cell("schools", 1, "em_activity", ""),
              lambda ds, d: ds.schools["em_activity"].isna().sum() == 3 or pytest.fail("read")),
     # ... and data a data manager sends that every report must render (RENDERED below)

@@ -533,7 +533,21 @@ def _contradictions(tables: dict, paths: dict) -> None:
             "status; expected one status per pupil for the whole year (a class's FSM and "
             "other pupils are compared from term to term, so a pupil whose status changed "
             "would move between the groups: use the status at the start of the year)")
+    twice = tracking.duplicated(["pupil_id", "subject", "term"], keep=False).to_numpy()
+    if twice.any():
+        rows = describe_rows(np.flatnonzero(twice), len(tracking))
+        raise DataError(
+            f"{paths['tracking']}: column 'class_id': {rows} put one pupil in more than one "
+            "class for the same subject and term; expected one class per pupil, subject and "
+            "term (the pupil would count twice in the school's gap)")
     surveys = tables["surveys"]
+    both = (surveys.groupby("respondent_id")["instrument"].transform("nunique") > 1).to_numpy()
+    if both.any():
+        rows = describe_rows(np.flatnonzero(both), len(surveys))
+        raise DataError(
+            f"{paths['surveys']}: column 'instrument': {rows} give one respondent answers to "
+            "both the pupil and the staff survey; expected each respondent to answer one "
+            "instrument (a pupil or a member of staff)")
     schools_of = surveys.groupby("respondent_id")["school_id"].transform("nunique")
     bad = (schools_of > 1).to_numpy()
     if bad.any():
