@@ -151,7 +151,11 @@ def _index(args) -> int:
 
 
 def _build(args) -> int:
-    """Render every report (changed ones only) in parallel with warm kernels, or on Dask."""
+    """Render every report (changed ones only) in parallel with warm kernels, or on Dask.
+
+    The reports are all those of the data: the files of any other report (an earlier data
+    set's clusters) are removed from the reports' folder and the checker's.
+    """
     sys.modules.setdefault("rfc3987_syntax", None)
     from evaluation.engine.build import build
 
@@ -159,7 +163,7 @@ def _build(args) -> int:
     summary = build(specs, args.reports, workers=args.workers or None,
                     scheduler=args.scheduler or None, force=args.force,
                     progress=not args.no_progress,
-                    engine=None if args.engine == "cold" else "warm")
+                    engine=None if args.engine == "cold" else "warm", prune=True)
     print(f"build: {summary.text()}", file=sys.stderr)
     return 0
 
@@ -240,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p.set_defaults(func=_index)
     p = sub.add_parser("build", help="render every report whose inputs changed, in parallel "
-                       "(warm kernels; --scheduler: on a Dask cluster); it writes no index: "
+                       "(warm kernels; --scheduler: on a Dask cluster) and remove the files of "
+                       "reports not in the data; it writes no index: "
                        "`index` does (make reports runs both; `index` exits 1 if a report "
                        "failed)")
     common(p)

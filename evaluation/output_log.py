@@ -50,6 +50,9 @@ TOOL = {"@type": "SoftwareApplication", "name": "evaluation (ACRO rules)",
 _CONTEXT = "https://w3id.org/statbarnsdc#"
 
 
+#: The name of the index page's log folder in the checker folder (no report has this slug).
+INDEX_LOG = "index"
+
 #: The environment variable naming the folder of every report's log; without it, the
 #: project's ``checker/`` (:func:`checker_dir`).
 CHECKER_ENV = "EVALUATION_CHECKER_DIR"

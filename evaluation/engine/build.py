@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation import config
+from evaluation.engine.prune import prune as _prune
 from evaluation.provenance import COMMIT_ENV, git_commit
 from evaluation.render import ReportSpec, render_report, save_record
 from evaluation.shared import SHARED_ENV
@@ -130,11 +131,12 @@ def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str
 
 @dataclass
 class BuildSummary:
-    """What a build did: reports by status, failures by reason, time taken."""
+    """What a build did: reports by status, failures by reason, time taken, files removed."""
 
     records: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     seconds: float = 0.0
+    removed: dict = field(default_factory=dict)
 
     @property
     def counts(self) -> Counter:
@@ -156,6 +158,10 @@ class BuildSummary:
                           if r["status"] == "failed")
         for reason, n in reasons.most_common():
             lines.append(f"  failed: {n} x {reason}")
+        if self.removed:
+            n_files = sum(len(v) for v in self.removed.values())
+            lines.append(f"removed {len(self.removed)} report(s) no longer in the build "
+                         f"({n_files} files and log folders): {', '.join(self.removed)}")
         return "\n".join(lines)
 
 
@@ -181,7 +187,7 @@ LONGEST_FIRST = {"overall": 0, "published": 1, "design_value": 2}
 def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
           notebooks_dir: str | Path = config.NOTEBOOKS_DIR, workers: int | None = None,
           scheduler: str | None = None, force: bool = False, progress: bool = True,
-          engine: str | None = "warm",
+          engine: str | None = "warm", prune: bool = False,
           on_done: Callable[[dict], None] | None = None) -> BuildSummary:
     """Render many reports in parallel, each at most once per build, skipping unchanged ones.
 
@@ -202,6 +208,10 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
         Show a progress bar on standard error.
     engine : {"warm", None}
         ``"warm"``: one long-lived kernel per worker; None: a new kernel per report.
+    prune : bool
+        ``specs`` are every report of the folder (a full build): remove the files of any
+        other report first (:func:`evaluation.engine.prune.prune`), so that no page of an
+        earlier data set stays among those given to readers.
     on_done : callable, optional
         Called with each finished report's record (tests, logs).
 
@@ -217,9 +227,10 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
     t0 = time.perf_counter()
     reports_dir = Path(reports_dir).resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
+    removed = _prune(specs, reports_dir) if prune else {}
     keys = input_keys(specs, notebooks_dir)
     todo = [s for s in specs if force or not up_to_date(s, reports_dir, keys[s.slug])]
-    summary = BuildSummary(skipped=[s.slug for s in specs if s not in todo])
+    summary = BuildSummary(skipped=[s.slug for s in specs if s not in todo], removed=removed)
     if not todo:
         summary.seconds = time.perf_counter() - t0
         return summary
