@@ -43,6 +43,8 @@ class SafeTable:
         ``"ok"`` or the rules it fails, named as ACRO names them (``MinimumThresholdCheck``,
         ``PresenceOfZeroCheck``; :mod:`evaluation.sdc_rules`), and ``SecondarySuppression``
         for a cell hidden only so that another cannot be worked out.
+    caption : str
+        Shown above the table (``<caption>``) and logged with it; empty for none.
 
     Examples
     --------
@@ -58,6 +60,7 @@ class SafeTable:
     values: pd.DataFrame = field(repr=False)
     hidden: pd.DataFrame = field(repr=False)
     checks: pd.DataFrame | None = field(default=None, repr=False)
+    caption: str = ""
 
     def select(self, columns: Sequence[str]) -> SafeTable:
         """Return the shown columns ``columns`` (display names) as a table of their own.
@@ -77,7 +80,7 @@ class SafeTable:
         n = int(hidden.to_numpy().sum())
         checks = None if self.checks is None else self.checks.iloc[:, where]
         return SafeTable(self.frame.iloc[:, where], n, self.footnote if n else "",
-                         self.values.iloc[:, where], hidden, checks)
+                         self.values.iloc[:, where], hidden, checks, self.caption)
 
     def _repr_html_(self) -> str:
         numeric = [pd.api.types.is_numeric_dtype(self.values[c])
@@ -90,7 +93,8 @@ class SafeTable:
                              for v, n in zip(row, numeric, strict=True)) + "</tr>"
             for row in self.frame.itertuples(index=False)
         )
-        table = (f'<table class="em-table"><thead><tr>{head}</tr></thead>'
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        table = (f'<table class="em-table">{caption}<thead><tr>{head}</tr></thead>'
                  f"<tbody>{rows}</tbody></table>")
         note = f'<p class="em-footnote">{html.escape(self.footnote)}</p>' if self.footnote else ""
         return table + note

@@ -183,7 +183,7 @@ def _table_record(uid: str, table: SafeTable, section, now: str) -> tuple[dict, 
         "command": f"evaluation.disclosure.suppress: section {section.title!r} "
                    f"(#{section.anchor})",
         "summary": summary, "timestamp": now,
-        "comments": [table.footnote] if table.footnote else [],
+        "comments": [c for c in (table.caption, table.footnote) if c],
         "exception": exception,
         "fair": {"context": _CONTEXT, "statbarn": "Frequencies",
                  "risks": ["ClassDisclosure", "Differencing", "LowCount"],

@@ -417,8 +417,7 @@ def test_the_attrition_band_is_withheld_where_it_rests_on_withheld_exclusions(bu
         for phase, pe in res.phases.items():
             if pe.security is None or not _attrition_withheld(res, phase, pe):
                 continue
-            box = "".join(p.text if hasattr(p, "text") else str(p)
-                          for p in phase_summary(res, phase, pe))
+            box = "".join(p._repr_html_() for p in phase_summary(res, phase, pe))
             assert not re.search(r"(10|20|30|40|50)% or less|over \d+%", box), (name, phase)
             n += 1
     assert n >= 1

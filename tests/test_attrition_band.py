@@ -53,7 +53,7 @@ def test_the_rating_is_withheld_where_it_would_give_the_withheld_band_back(defau
     assert not _rating_withheld(res, phase, pe)   # a rating of 0 after 3 threats says nothing
 
     def box(pe):
-        return lxml_html.fromstring("".join(p.text for p in phase_summary(res, phase, pe))
+        return lxml_html.fromstring("".join(p._repr_html_() for p in phase_summary(res, phase, pe))
                                     ).text_content()
 
     a = pe.security.attrition_padlocks

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 
+import pandas as pd
+
+from evaluation.disclosure import SafeTable
 from evaluation.effects import months_progress
 from evaluation.report.display import Section
 from evaluation.report.matching import balance_rows
@@ -160,8 +164,53 @@ def _rating_withheld(res: EvaluationResult, phase: str, pe: PhaseResult) -> bool
 WITHHELD = "withheld: it rests on counts of fewer than the threshold's pupils"
 
 
+RULE_CAPTION = ("How the security rating was worked out (EEF 2019 criteria: the rating is the "
+                "lowest of design, MDES and attrition, then one padlock less for each threat)")
+#: The rule table's columns and the class of their cells.
+RULE_COLUMNS = {"Criterion": "txt", "Value": "txt", "Padlocks": "num"}
+
+
+@dataclass(frozen=True)
+class RuleTable(SafeTable):
+    """The table of the security rating's rule, in its own markup (``em-rule``).
+
+    A :class:`evaluation.disclosure.SafeTable`, so the output checker's log holds it as a
+    table (:func:`evaluation.output_log.build`): a cell withheld because it would narrow a
+    withheld count is hidden and logged as ``SecondarySuppression``.
+
+    Examples
+    --------
+    >>> t = RuleTable.of([("Design", "matched", "3"), ("Rating", "lowest", "-")], [(1, 2)])
+    >>> t.checks["Padlocks"].tolist(), t.n_suppressed
+    (['ok', 'SecondarySuppression; '], 1)
+    >>> t._repr_html_().startswith('<table class="em-table em-rule"><caption>How the')
+    True
+    """
+
+    @classmethod
+    def of(cls, rows: list[tuple[str, str, str]], withheld: list[tuple[int, int]] = ()
+           ) -> RuleTable:
+        """Return the table of ``rows``; ``withheld`` (row, column) cells are hidden ones."""
+        frame = pd.DataFrame(rows, columns=list(RULE_COLUMNS), dtype=object)
+        hidden = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+        for i, j in withheld:
+            hidden.iat[i, j] = True
+        checks = hidden.replace({True: "SecondarySuppression; ", False: "ok"})
+        return cls(frame, int(hidden.to_numpy().sum()), "", frame.copy(), hidden, checks,
+                   RULE_CAPTION)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.frame.columns)
+        body = "".join(
+            "<tr>" + "".join(f'<td class="{css}">{html.escape(str(v))}</td>'
+                             for v, css in zip(row, RULE_COLUMNS.values(), strict=True))
+            + "</tr>" for row in self.frame.itertuples(index=False))
+        return (f'<table class="em-table em-rule"><caption>{html.escape(self.caption)}'
+                f"</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
 def _rule_table(pe: PhaseResult, attrition_withheld: bool = False,
-                rating_withheld: bool = False) -> str:
+                rating_withheld: bool = False) -> RuleTable:
     s = pe.security
     attrition = ((WITHHELD, "-") if attrition_withheld else
                  (attrition_band(s.attrition), str(s.attrition_padlocks)))
@@ -173,13 +222,9 @@ def _rule_table(pe: PhaseResult, attrition_withheld: bool = False,
     rows += [("Threat to validity found", t, "minus 1") for t in s.threats]
     rows.append(("Rating", "lowest of the first three, minus one per threat",
                  "-" if rating_withheld else str(s.padlocks)))
-    body = "".join(f"<tr><td class=\"txt\">{html.escape(a)}</td><td class=\"txt\">"
-                   f"{html.escape(b)}</td><td class=\"num\">{html.escape(c)}</td></tr>"
-                   for a, b, c in rows)
-    return ('<table class="em-table em-rule"><caption>How the security rating was worked out '
-            "(EEF 2019 criteria: the rating is the lowest of design, MDES and attrition, then "
-            "one padlock less for each threat)</caption><thead><tr><th>Criterion</th>"
-            "<th>Value</th><th>Padlocks</th></tr></thead><tbody>" + body + "</tbody></table>")
+    withheld = [(2, 1), (2, 2)] if attrition_withheld else []
+    withheld += [(len(rows) - 1, 2)] if rating_withheld else []
+    return RuleTable.of(rows, withheld)
 
 
 def _balance_text(res: EvaluationResult, pe: PhaseResult) -> str:
@@ -221,7 +266,10 @@ def _cost_text(res: EvaluationResult, phase: str, pe: PhaseResult) -> str:
 
 
 def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
-    """Summarise one phase: headline, padlocks with their rule, numbers, cost, balance."""
+    """Summarise one phase: headline, padlocks with their rule, numbers, cost, balance.
+
+    The parts open and close one box; the rule table is a part of its own (a table).
+    """
     name = phase.capitalize()
     if not pe.estimable:
         return [_Html(f'<div class="em-summary"><h3>{name} phase</h3><p>The impact cannot be '
@@ -257,11 +305,12 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
     else:
         out.append(f"<p>{html.escape(_balance_text(res, pe))}</p>")
     out.append(f"<p>{html.escape(_cost_text(res, phase, pe))}</p>")
+    parts = [_Html("".join(out))]
     if not group_withheld(res, phase) and min(pe.sample.n_em,
                                               pe.sample.n_comparison) >= threshold(plan):
-        out.append(_rule_table(pe, _attrition_withheld(res, phase, pe), rating_withheld))
-    out.append("</div>")
-    return [_Html("".join(out))]
+        # a part of its own, inside the box: the output checker's log holds it as a table
+        parts.append(_rule_table(pe, _attrition_withheld(res, phase, pe), rating_withheld))
+    return [*parts, _Html("</div>")]
 
 
 def summary(res: EvaluationResult) -> Section:
