@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+import pandas as pd
 
+from evaluation.disclosure import SafeTable
 from evaluation.render import STATUSES, RenderRecord
 
 KIND_TITLES = {
@@ -40,7 +42,59 @@ def _row(rec: RenderRecord, index_dir: Path) -> dict:
     }
 
 
-def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool = True) -> Path:
+#: Columns of the index's tables as logged: (row key, title); "n_em" is the count of pupils.
+INDEX_COLUMNS = (("title", "Report"), ("phase", "Phase"), ("n_schools", "Schools"),
+                 ("n_em", "EM pupils"), ("headline", "Headline effect (95% CI)"),
+                 ("status", "Status"))
+
+
+def index_table(rows: list[dict], plan) -> SafeTable:
+    """Return one group's rows as a table fit to publish: the threshold on the EM pupils.
+
+    The count of EM pupils is checked against the plan's threshold (as every report's
+    tables are, :func:`evaluation.report.tables.safe_table`); a count its report withheld
+    (the marker) stays hidden. The index shows the table's cells.
+
+    Examples
+    --------
+    >>> from evaluation.plan import load_plan
+    >>> rows = [{"title": "A", "phase": "primary", "n_schools": "5", "n_em": n,
+    ...          "headline": "", "status": "ok"} for n in ("161", "3", "c")]
+    >>> t = index_table(rows, load_plan())
+    >>> t.frame["EM pupils"].tolist(), t.checks["n_em"].tolist()[1:]
+    (['161', 'c', 'c'], ['MinimumThresholdCheck; ', 'SecondarySuppression; '])
+    """
+    from evaluation.report.tables import safe_table
+
+    df = pd.DataFrame([{k: str(r[k]) for k, _ in INDEX_COLUMNS} for r in rows], dtype=object)
+    withheld = [n != "" and not n.replace(",", "").isdigit() for n in df["n_em"]]
+    return safe_table(plan, df, {"n_em": "n_em"}, hide={"n_em": withheld},
+                      labels=dict(INDEX_COLUMNS))
+
+
+def _log(groups: list[dict], index_dir: Path, plan) -> Path:
+    """Write the index's entry in the output checker's log (its tables, as the reports do)."""
+    from types import SimpleNamespace
+
+    from evaluation import output_log
+    from evaluation.report.display import Section
+
+    sections = [Section(g["title"], f"index-{g['kind']}", [g["table"]]) for g in groups]
+    return output_log.write(output_log.log_dir(output_log.INDEX_LOG, index_dir),
+                            SimpleNamespace(plan=plan), sections)
+
+
+def _group(kind: str, title: str, rows: list[dict], plan) -> dict:
+    """One table of the index: its rows with the count cells as the safe table shows them."""
+    table = index_table(rows, plan)
+    for row, n_schools, n_em in zip(rows, table.frame["Schools"], table.frame["EM pupils"],
+                                    strict=True):
+        row.update(n_schools=n_schools, n_em=n_em)
+    return {"kind": kind, "title": title, "rows": rows, "table": table}
+
+
+def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool = True,
+                plan=None) -> Path:
     """Write ``index.html`` linking every report (relative links) with its headline numbers.
 
     Parameters
@@ -51,6 +105,10 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
         The index file to write.
     synthetic : bool
         Whether the pupil data are synthetic (adds the banner).
+    plan : Plan, optional
+        Its disclosure rules apply to the index's counts (default ``analysis.yml``). The
+        index's tables are logged for the output checker in ``<checker folder>/index/``
+        (:func:`evaluation.output_log.log_dir`), as each report's are.
 
     Returns
     -------
@@ -61,13 +119,17 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
     >>> build_index([], "/tmp/em-demo/index.html").name
     'index.html'
     """
+    from evaluation.plan import load_plan
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    plan = plan or load_plan()
     groups = []
     for kind, title in KIND_TITLES.items():
         rows = [_row(r, path.parent) for r in records if r.kind == kind]
         if rows:
-            groups.append({"title": title, "rows": rows})
+            groups.append(_group(kind, title, rows, plan))
+    _log(groups, path.parent, plan)
     n_failed = sum(r.status == "failed" for r in records)
     n_unbuilt = sum(r.status == "not built" for r in records)
     env = jinja2.Environment(
