@@ -12,6 +12,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from evaluation.report.comparison import describe_spec
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import (
     exclusion_rows,
@@ -113,11 +114,12 @@ def _small_strata(matched: pd.DataFrame, t: int, treatment: str = "em") -> bool:
 
 def descriptive(res: EvaluationResult) -> Section:
     """Unadjusted outcomes of EM and comparison pupils, before any model."""
+    weights = describe_spec(res.plan.main_spec(), res.plan).weights
+    weighted = weights or "with the matching's weights (all equal here)"
     parts = ["Outcomes as they are, before any adjustment: the mean score (point scores) or the "
-             "share of pupils reaching the threshold (%), for EM pupils and for the comparison "
-             "pupils as they are and weighted so that each school and year counts as much as "
-             "its EM pupils. The impact estimates then adjust for prior attainment and the "
-             "other characteristics."]
+             "share of pupils reaching the threshold (%), for the matched EM pupils and for the "
+             f"matched comparison pupils as they are and {weighted}. The impact estimates then "
+             "adjust for prior attainment and the other characteristics."]
     for phase, pe in res.phases.items():
         parts.append(f"{phase.capitalize()} phase.")
         if not pe.estimable or pe.descriptives is None or not len(pe.descriptives):

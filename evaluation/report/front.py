@@ -6,7 +6,7 @@ import html
 
 from evaluation.report.display import Notice, Section
 from evaluation.report.narrative import phase_findings
-from evaluation.report.tables import count_withheld
+from evaluation.report.tables import analysed_counts
 from evaluation.results import EvaluationResult
 
 SYNTHETIC_BANNER = (
@@ -44,10 +44,10 @@ def findings(res: EvaluationResult) -> Section:
     paras = []
     for phase, pe in res.phases.items():
         if pe.estimable:
-            paras += phase_findings(phase, pe.impact.table(), pe.sample.n_em,
-                                    pe.sample.n_comparison, pe.sample.n_schools, res.plan,
-                                    withheld=(count_withheld(res, phase, "em"),
-                                              count_withheld(res, phase, "comparison")))
+            (n_em, em_hidden), (n_comparison, comparison_hidden) = analysed_counts(res, pe)
+            paras += phase_findings(phase, pe.impact.table(), n_em, n_comparison,
+                                    pe.sample.n_schools, res.plan,
+                                    withheld=(em_hidden, comparison_hidden))
         else:
             paras.append(f"The impact of EM on {phase} pupils here cannot be estimated: "
                          f"{pe.not_estimable} The profile, gaps, surveys and tracking sections "

@@ -7,6 +7,7 @@ import re
 import pandas as pd
 
 from evaluation.plots.impact import forest_plot
+from evaluation.report.comparison import describe_spec
 from evaluation.report.display import Notice, Section, ratio_text
 from evaluation.report.tables import (
     count_withheld,
@@ -174,13 +175,13 @@ def model_notices(res: EvaluationResult, table: pd.DataFrame, warned=(),
 
 def impact(res: EvaluationResult) -> Section:
     """Impact estimates per phase: the table, a forest plot, the FSM-gap question, warnings."""
+    compared = describe_spec(res.plan.main_spec(), res.plan).compared_with()
     parts = ["One row per pre-specified outcome (analysis.yml). Effects are adjusted differences "
-             "between EM pupils and the comparison pupils in the same schools and year groups: "
+             f"between EM pupils and {compared} (main analysis: see 'The matched comparison'): "
              "points for point scores, percentage points for thresholds. p (Holm) adjusts for "
-             "testing "
-             "several outcomes. MDES is the smallest effect size (in standard deviations) the "
-             "sample could detect with 80% power; above the plan's threshold, results are "
-             "indicative only."]
+             "testing several outcomes. MDES is the smallest effect size (in standard "
+             "deviations) the sample could detect with 80% power; above the plan's threshold, "
+             "results are indicative only."]
     t = threshold(res.plan)
     for phase, pe in res.phases.items():
         parts.append(f"{phase.capitalize()} phase.")

@@ -7,10 +7,11 @@ import pandas as pd
 from evaluation.balance import SMD_DECIMALS, BalanceSummary
 from evaluation.plan import Plan
 from evaluation.plots.balance import love_plot
+from evaluation.report.comparison import describe_spec
 from evaluation.report.display import Notice, Section
 from evaluation.report.tables import (
+    balance_hidden_text,
     count_withheld,
-    group_withheld,
     safe_table,
     scope_name,
     threshold,
@@ -60,13 +61,14 @@ def _cell_hidden(res: EvaluationResult, phase: str, who: str, row: str) -> bool:
 
 def matched_comparison(res: EvaluationResult) -> Section:
     """Who was compared with whom: sample sizes, balance before and after, love plot."""
-    spec = res.plan.main_spec()
-    parts = [f"Main analysis: {spec['label']}. Every EM pupil is compared with the non-EM pupils "
-             "of the same school and year group; comparison pupils are weighted so that each "
-             "school and year counts as much as its EM pupils (MatchIt's exact-matching weights "
-             "for the effect on EM pupils). Balance is the standardised mean difference (SMD) "
-             "of each characteristic; the What Works Clearinghouse asks for at most 0.05 SD, "
-             "or at most 0.25 SD with adjustment in the outcome model (which we do)."]
+    words = describe_spec(res.plan.main_spec(), res.plan)
+    weights = (f"Comparison pupils are {words.weights} (MatchIt's weights for the effect on EM "
+               "pupils)." if words.weights else "Comparison pupils are not weighted: each "
+               "counts once.")
+    parts = [f"Main analysis: {words.label}. {words.matching} {weights} Balance is the "
+             "standardised mean difference (SMD) of each characteristic; the What Works "
+             "Clearinghouse asks for at most 0.05 SD, or at most 0.25 SD with adjustment in the "
+             "outcome model (which we do)."]
     t = threshold(res.plan)
     for phase, pe in res.phases.items():
         parts.append(f"{phase.capitalize()} phase.")
@@ -84,9 +86,9 @@ def matched_comparison(res: EvaluationResult) -> Section:
                 for c in counts.columns if c in who}
         parts.append(safe_table(res.plan, counts, {c: c for c in counts.columns
                                                    if c != "Sample"}, hide=hide))
-        if group_withheld(res, phase) or min(pe.sample.n_em, pe.sample.n_comparison) < t:
-            parts.append(Notice(f"Balance statistics rest on fewer than {t} pupils in one group "
-                                "and are not shown.", "note"))
+        hidden = balance_hidden_text(res, pe)
+        if hidden:
+            parts.append(Notice(hidden, "note"))
             continue
         rows = balance_rows(pe.balance, res.plan)
         small = pe.balance_withheld

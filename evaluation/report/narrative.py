@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from evaluation.plan import Plan
+from evaluation.report.comparison import describe_spec
 from evaluation.report.tables import (
     count_text,
     informative,
@@ -92,7 +93,8 @@ def describe_effect(row: pd.Series | dict, plan: Plan) -> str:
                        f"({_p(r['p_holm'])}).")
     else:
         verdict = f"This difference could well be chance ({_p(r['p'])})."
-    return f"{r['label']}: {what} in the same schools ({'; '.join(extra)}). {verdict}"
+    within = describe_spec(plan.main_spec(), plan).within
+    return f"{r['label']}: {what}{' ' + within if within else ''} ({'; '.join(extra)}). {verdict}"
 
 
 def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int,
@@ -100,6 +102,9 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
                    withheld: tuple[bool, bool] = (False, False)) -> list[str]:
     """Paragraphs for one estimable phase: who was compared, the headline, the rest, the caveat.
 
+    ``n_em`` and ``n_comparison`` are the pupils analysed (the main match's matched pupils,
+    :func:`evaluation.report.tables.analysed_counts`); how they were compared is the plan's
+    main specification in words (:func:`evaluation.report.comparison.describe_spec`).
     ``withheld`` flags the EM and the comparison count as hidden in every report (they are
     then not printed, and no estimate is shown), whatever their size.
 
@@ -115,12 +120,13 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
     """
     alpha = float(plan.section("inference")["alpha"])
     covariates = [plan.covariate_label(c) for c in plan.covariates(phase)]
+    words = describe_spec(plan.main_spec(), plan)
+    how = "".join(f" {w}," for w in (words.within, words.weights) if w)
     paras = [
         f"In the {PHASE_WORDS.get(phase, phase)} phase, {count_text(n_em, withheld[0], plan)} "
         f"EM pupils in {n_schools} school{'s' if n_schools != 1 else ''} were compared with "
-        f"{count_text(n_comparison, withheld[1], plan)} pupils from the same schools and year "
-        "groups, weighted so that each school and year counts as much as its EM pupils, and "
-        f"adjusted for {', '.join(covariates[:-1])} and {covariates[-1]}."
+        f"{count_text(n_comparison, withheld[1], plan)} comparison pupils{how} and adjusted "
+        f"for {', '.join(covariates[:-1])} and {covariates[-1]}. {words.matching}"
     ]
     if any(withheld) or min(n_em, n_comparison) < plan.threshold:
         paras.append("The size of one of the groups compared is withheld, so no estimate is "

@@ -15,14 +15,15 @@ import pandas as pd
 
 from evaluation.disclosure import SafeTable
 from evaluation.effects import months_progress
+from evaluation.report.comparison import describe_spec
 from evaluation.report.display import Section
 from evaluation.report.matching import balance_rows
 from evaluation.report.tables import (
-    count_text,
-    count_withheld,
+    balance_hidden_text,
     effect_text,
     group_withheld,
     informative,
+    matched_counts,
     scope_name,
     threshold,
 )
@@ -85,8 +86,8 @@ def headline_text(row, plan) -> str:
                 "for a reliable interval), so no months of progress are given.")
     lo_m, hi_m = months_progress(row["es_ci_low"]), months_progress(row["es_ci_high"])
     parts = [f"{label}: EM pupils made {_months(row['months'])} of additional progress "
-             f"(95% CI {_months(lo_m)} to {_months(hi_m)}) compared with the comparison pupils "
-             "in the same schools"]
+             f"(95% CI {_months(lo_m)} to {_months(hi_m)}) compared with "
+             f"{describe_spec(plan.main_spec(), plan).compared_with()}"]
     if row["family"] == "gaussian":
         units = row.get("units") or "points"
         est, ci = effect_text(row).split(" ", 1)
@@ -276,8 +277,7 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
                       f"estimated: {html.escape(pe.not_estimable)}</p>"
                       f"<p>{html.escape(_cost_text(res, phase, pe))}</p></div>")]
     plan = res.plan
-    em, comp = (count_text(n, count_withheld(res, phase, who), plan)
-                for n, who in ((pe.sample.n_em, "em"), (pe.sample.n_comparison, "comparison")))
+    em, comp = matched_counts(res, pe)
     who = (f"{em} EM pupils and {comp} comparison pupils in {pe.sample.n_schools} "
            f"school{'s' if pe.sample.n_schools != 1 else ''}.")
     head = pe.headline()
@@ -298,10 +298,9 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
                "were lost for missing data, a withheld number.</p>" if rating_withheld else
                f"<p>Evidence security: {padlocks_html(pe.security.padlocks)}.</p>")
     out.append(f"<p>Pupils analysed: {html.escape(who)}</p>")
-    if group_withheld(res, phase) or min(pe.sample.n_em,
-                                         pe.sample.n_comparison) < threshold(plan):
-        out.append("<p>Balance between the groups is not shown: it rests on a withheld number "
-                   "of pupils.</p>")
+    hidden = balance_hidden_text(res, pe)
+    if hidden:
+        out.append(f"<p>{html.escape(hidden)}</p>")
     else:
         out.append(f"<p>{html.escape(_balance_text(res, pe))}</p>")
     out.append(f"<p>{html.escape(_cost_text(res, phase, pe))}</p>")

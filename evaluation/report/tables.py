@@ -318,18 +318,65 @@ def exclusion_rows(res, pe) -> tuple[pd.DataFrame, dict[str, list[bool]]]:
     return frame, hide
 
 
-def matched_counts(res, pe) -> tuple[str, str]:
-    """Return a phase's matched EM and comparison pupils as running text (the analysed).
+def analysed_counts(res, pe) -> tuple[tuple[int, bool], tuple[int, bool]]:
+    """Return a phase's matched (analysed) EM and comparison pupils, each with its hidden flag.
 
-    Withheld where the phase's counts are, or where the linked counts hide them.
+    The pupils the main match keeps, not the sample it starts from: with a caliper some EM
+    pupils are left unmatched, and a nearest-neighbour match keeps only the comparison pupils
+    it pairs. A count is withheld where the phase's counts are, or where the linked counts
+    hide it. The summary, the findings and the flow diagram all ask this function.
+
+    Returns
+    -------
+    ((int, bool), (int, bool))
+        ``(n, hidden)`` for the EM and for the comparison pupils.
+
+    Examples
+    --------
+    >>> (n_em, hidden), _ = analysed_counts(res, res.phases["secondary"])  # doctest: +SKIP
     """
     out = []
     for who, col in (("em", "Treated"), ("comparison", "Control")):
         n = int(pe.match.counts.loc["Matched", col])
         hidden = count_withheld(res, pe.phase, who) or res.hidden(
             (f"{who}_matched", scope_name(res), pe.phase))
-        out.append(count_text(n, hidden, res.plan))
+        out.append((n, hidden))
     return out[0], out[1]
+
+
+def matched_counts(res, pe) -> tuple[str, str]:
+    """Return a phase's matched EM and comparison pupils as running text (the analysed).
+
+    Withheld as :func:`analysed_counts` says.
+    """
+    (em, em_hidden), (comp, comp_hidden) = analysed_counts(res, pe)
+    return count_text(em, em_hidden, res.plan), count_text(comp, comp_hidden, res.plan)
+
+
+def balance_hidden_text(res, pe) -> str:
+    """Return why a phase's balance is not shown, or "" when it is (one rule, one wording).
+
+    Balance is not shown when either group's count is withheld (:func:`group_withheld`: it
+    may be large but hidden so that a small count elsewhere cannot be worked out), or when the
+    sample or the matched sample has fewer EM or comparison pupils than the threshold. Either
+    way the count is withheld, so the words say so and give no bound ("fewer than 5 pupils in
+    one group" was printed beside 183 EM pupils whose count was withheld). A
+    characteristic few pupils of a group have (or lack) withholds that row only
+    (``PhaseResult.balance_withheld``), not the phase's balance.
+
+    Examples
+    --------
+    >>> balance_hidden_text(res, res.phases["secondary"])  # doctest: +SKIP
+    ''
+    """
+    t = threshold(res.plan)
+    (em, _), (comp, _) = analysed_counts(res, pe)
+    if group_withheld(res, pe.phase) or min(pe.sample.n_em, pe.sample.n_comparison, em,
+                                            comp) < t:
+        # one wording for both: a small count is withheld too, and "fewer than" would bound it
+        return ("Balance between the groups is not shown: it rests on a withheld number of "
+                "pupils.")
+    return ""
 
 
 def count_text(n: int, hidden: bool, plan: Plan) -> str:
