@@ -12,34 +12,14 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from plans import caliper_plan
 
 from evaluation import config
 from evaluation.io import read_dataset
 from evaluation.linked import linked_counts
 from evaluation.plan import load_plan
 
-CALIPER_SPEC = """matching:
-  - name: nn2_caliper
-    label: "2:1 nearest neighbour within school and cohort, with replacement, caliper 0.1 SD"
-    method: nearest
-    distance: glm
-    covariates: [prior, fsm, female, sen, eal]
-    exact: [school_id, cohort]
-    ratio: 2
-    replace: true
-    caliper: 0.1
-"""
-
-
-def caliper_plan(folder, threshold: int = 5):
-    """The repository's plan with a caliper main specification first and ``threshold``."""
-    text = config.ANALYSIS_PLAN.read_text()
-    assert "matching:\n" in text and "  threshold: 10 " in text
-    text = text.replace("matching:\n", CALIPER_SPEC, 1).replace(
-        "  threshold: 10 ", f"  threshold: {threshold} ", 1)
-    path = folder / "analysis.yml"
-    path.write_text(text)
-    return load_plan(path)
+pytestmark = pytest.mark.xdist_group("caliper_plan")
 
 
 @pytest.fixture(scope="module")

@@ -11,22 +11,15 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from pathlib import Path
 
 import pytest
-import yaml
+from plans import NN2, caliper_plan
 
-from evaluation.plan import load_plan
 from evaluation.report import sections
 from evaluation.report.comparison import describe_spec
 from evaluation.results import evaluate
 
-NN2 = {"name": "nn2_caliper",
-       "label": "2:1 nearest neighbour on the propensity score within school and cohort, with "
-                "replacement, caliper 0.1 SD",
-       "method": "nearest", "distance": "glm", "covariates": ["prior", "fsm", "female", "sen",
-                                                              "eal"],
-       "exact": ["school_id", "cohort"], "ratio": 2, "replace": True, "caliper": 0.1}
+pytestmark = pytest.mark.xdist_group("caliper_plan")
 
 #: The Manchester design's words, true only when the main match is exact on school and year.
 MANCHESTER = ("each school and year counts as much", "each school and year group counts as much",
@@ -39,24 +32,19 @@ def _visible(page: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def caliper_plan(tmp_path_factory):
+def plan5(tmp_path_factory):
     """The project's plan with the reviewer's 2:1 caliper match first, threshold 5."""
-    raw = yaml.safe_load(Path(load_plan().path).read_text())
-    raw["matching"] = [NN2, *raw["matching"]]
-    raw["disclosure"]["threshold"] = 5
-    path = tmp_path_factory.mktemp("plan") / "analysis.yml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return load_plan(path)
+    return caliper_plan(tmp_path_factory.mktemp("plan"))
 
 
 @pytest.fixture(scope="module")
-def overall(default_data, caliper_plan):
-    return evaluate(default_data, caliper_plan, seed=7)
+def overall(default_data, plan5):
+    return evaluate(default_data, plan5, seed=7)
 
 
 @pytest.fixture(scope="module")
-def cluster(default_data, caliper_plan):
-    return evaluate(default_data, caliper_plan, cluster="Secondary phase 1", seed=7)
+def cluster(default_data, plan5):
+    return evaluate(default_data, plan5, cluster="Secondary phase 1", seed=7)
 
 
 def test_the_words_describe_the_spec_they_are_given(plan):
