@@ -147,7 +147,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("role", "str", "Role in the programme.", allowed=ROLES),
         _c("em_phase", "str", "EM phase (secondary_1, secondary_2, primary; blank: none).",
            nullable=True, allowed=EM_PHASES),
-        _c("em_activity", "str", "Activity the school chose (blank: none).", nullable=True),
+        _c("em_activity", "str", "Activity the school chose (blank: none; a trial school's "
+           "blank is reported as '(not recorded)').", nullable=True),
         _c("em_linked", "bool", "Pupil-level EM target-group data link to the NPD."),
         _c("fsm_pct", "float64", "Share of pupils eligible for FSM (%).", low=0, high=100),
     ),
