@@ -126,7 +126,6 @@ check: $(ENV_STAMP) $(DATA_STAMP) ## read and check the data set (DATA=<dir>) an
 reports: $(ENV_STAMP) $(DATA_STAMP) ## render every changed report in parallel on every core (SCHEDULER=<addr>: on Dask) and the index
 	@$(PY) -m evaluation build --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
 	  --reports "$$REPORTS_DIR" --scheduler "$$SCHEDULER_ADDR"
-	@$(PY) -m evaluation index --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) --reports "$$REPORTS_DIR"
 
 school-reports: $(ENV_STAMP) ## one report per school of the national KS4 table (PUBLISHED=<dir>) and a searchable index
 	@$(PY) -m evaluation schools --published "$$PUBLISHED_DIR" --reports "$$REPORTS_DIR/schools" \

@@ -77,7 +77,7 @@ def report_specs(data_dir: str | Path = config.SYNTHETIC_DIR / "default",
                         common, "overall")]
     if _synthetic(data_dir):            # the 2011 design against full linkage (generator)
         specs.append(ReportSpec("design-value", "What full data linkage would have bought",
-                                DESIGN_VALUE_NOTEBOOK, {"seed": int(seed)}, "design_value"))
+                                DESIGN_VALUE_NOTEBOOK, common, "design_value"))
     for cluster in _clusters(data_dir):
         specs.append(ReportSpec(f"cluster-{slugify(cluster)}", cluster, CLUSTER_NOTEBOOK,
                                 {**common, "cluster": cluster}, "cluster"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -86,7 +87,8 @@ class DesignValueResult:
                 + self.summary().to_html(index=False, border=0, float_format="%.3f"))
 
 
-def design_value(plan: Plan, seed: int, effects: dict | None = None) -> DesignValueResult:
+def design_value(plan: Plan, seed: int, effects: dict | None = None,
+                 data_dir: str | Path | None = None) -> DesignValueResult:
     """Compare the 2011 design with full linkage on the synthetic data of one seed.
 
     Parameters
@@ -97,6 +99,11 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None) -> DesignVa
         Seed of the synthetic world (and of the inference).
     effects : dict, optional
         True effects for the generator (default: its defaults).
+    data_dir : str or pathlib.Path, optional
+        The data set the build's other reports analyse (the synthetic data of ``seed``): the
+        2011 design's counts are withheld where the overall report withholds them, by that
+        report's own linked counts (shared within a build, not computed again). Default: the
+        linked counts of the generated 2011 design's data.
 
     Returns
     -------
@@ -109,6 +116,7 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None) -> DesignVa
     >>> r.ratio() > 1.5                                                # doctest: +SKIP
     True
     """
+    from evaluation.io import read_dataset
     from evaluation.linked import OVERALL, linked_counts
 
     rows = []
@@ -117,7 +125,9 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None) -> DesignVa
         truth = ds.truth.set_index(["phase", "outcome"])["effect"]
         # the 2011 design is the evaluation's own analysis of these data: its counts are the
         # overall report's (fifth review of issue 14: 163 and 288 shown here, withheld there)
-        linked = linked_counts(ds, plan, seed) if scenario == DESIGNS[0][0] else None
+        linked = None
+        if scenario == DESIGNS[0][0]:
+            linked = linked_counts(read_dataset(data_dir) if data_dir else ds, plan, seed)
         for phase in ("secondary", "primary"):
             sample = analysis_sample(ds.pupils, phase, plan)
             if sample.n_em == 0:
