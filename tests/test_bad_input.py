@@ -561,9 +561,11 @@ CASES = [
         cell("tracking", 4, "fsm", "true")),
             "tracking.csv", "column 'class_id': ", "put one pupil in more than one class for "
             "the same subject and term"),
-    refused("respondent-both-instruments", cell("surveys", 2, "instrument", "staff"),
-            "surveys.csv", "column 'instrument': ", "give one respondent answers to both the "
-            "pupil and the staff survey"),
+    # sixth review: ids are unique within a school (tracking) and an instrument (surveys)
+    accepted("respondent-id-in-both-instruments", both(
+        cell("surveys", 5, "respondent_id", "A1"), cell("surveys", 6, "respondent_id", "A1"))),
+    accepted("tracking-pupil-ids-per-school", rows_of("tracking", lambda r: [r[0]] + [
+        x for x in r[1:]] + [[x[0], "P2", "P2-Y5A", *x[3:6], "false"] for x in r[1:4]])),
     accepted("trial-school-without-activity", cell("schools", 1, "em_activity", ""),
              lambda ds, d: ds.schools["em_activity"].isna().sum() == 3 or pytest.fail("read")),
     # ... and data a data manager sends that every report must render (RENDERED below)
