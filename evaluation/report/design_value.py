@@ -26,6 +26,20 @@ def findings(res: DesignValueResult) -> Section:
     a, b = t.loc[("default", head)], t.loc[("full_linkage", head)]
     ratio = res.ratio("secondary")
     pri = res.table[(res.table["phase"] == "primary")].groupby("scenario")["n_schools"].max()
+    if a["counts_withheld"]:
+        # its pupils are withheld as in the overall report, and with them what rests on them:
+        # the overall report shows no estimate either (sixth review of issue 14)
+        return Section("Findings", "findings", [
+            f"With the 2011 data ({a['n_schools']} secondary schools linked) the overall "
+            "report withholds how many pupils were analysed, so that a small count elsewhere "
+            "cannot be worked out; the smallest effect the 2011 design could detect and its "
+            "estimate rest on that number and are withheld here too.",
+            f"With every trial school linked ({b['n_schools']} schools) the smallest effect "
+            f"the evaluation could reliably detect on GCSE points would be {b['mdes']:.2f} "
+            f"standard deviations; on these synthetic data its estimate is {_estimate(b)}, "
+            f"against a true effect of {b['true_effect']:+.1f} for its pupils.",
+            f"In primary schools the 2011 data linked {pri.get('default', 0)} schools, too few "
+            f"for any conclusion; full linkage would give {pri.get('full_linkage', 0)}."])
     text = [
         f"With the 2011 data ({a['n_schools']} secondary schools linked) the smallest effect "
         f"the evaluation could reliably detect on GCSE points was {a['mdes']:.2f} standard "
@@ -76,12 +90,14 @@ def comparison(res: DesignValueResult) -> Section:
         "True effect": t["true_effect"] * k})
     counts = {"EM pupils": "EM pupils", "Comparison pupils": "Comparison pupils"}
     decimals = {"MDES (SD)": 2, "Expected 95% CI half-width (SD)": 2}
+    # a row whose pupils the overall report withholds shows nothing that rests on them
+    hide = dict.fromkeys([*counts, "MDES (SD)", "Expected 95% CI half-width (SD)",
+                          "Estimate (95% CI)"], t["counts_withheld"].tolist())
     return Section("The two designs side by side", "designs", [
         f"{DESIGNS[0][1]}, against {DESIGNS[1][1].lower()}. Estimates in points for point "
         "scores and in percentage points for the share of pupils reaching a threshold; MDES "
         "(the minimum detectable effect size) at 80% power, in standard deviations.",
-        safe_table(res.plan, shown, counts, decimals=decimals,
-                   hide=dict.fromkeys(counts, res.table["counts_withheld"].tolist()))])
+        safe_table(res.plan, shown, counts, decimals=decimals, hide=hide)])
 
 
 def world(res: DesignValueResult) -> Section:
@@ -99,7 +115,8 @@ def index_record(res: DesignValueResult) -> dict:
     """Return the index page's entry: the MDES of both designs."""
     t = res.table[res.table["phase"] == "secondary"].set_index(["scenario", "outcome"])
     a, b = (t.loc[(s, "gcse_capped_points")] for s in ("default", "full_linkage"))
+    mdes = "withheld" if a["counts_withheld"] else f"{a['mdes']:.2f} SD"
     return {"title": res.title, "kind": "design_value", "phase": "both",
             "n_schools": int(b["n_schools"]),
-            "headline": f"GCSE MDES {a['mdes']:.2f} SD (2011) vs {b['mdes']:.2f} SD (full linkage)",
+            "headline": f"GCSE MDES {mdes} (2011) vs {b['mdes']:.2f} SD (full linkage)",
             "status": "ok"}
