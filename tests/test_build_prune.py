@@ -63,3 +63,42 @@ def test_rendering_one_report_removes_no_other(two_built):
     (kept, other), out = two_built
     assert cli.main(["render", kept.slug, "--reports", str(out)]) == 0
     assert all(p.is_file() for p in _files(other, out))
+
+
+def test_only_reports_the_renderer_built_are_removed(tmp_path, monkeypatch):
+    """Sixth review: every page, record, log and notebook whose name was not a current slug
+    went, a user's own files included ("holiday.html", "taxes.json"), with a folder of theirs
+    beside the reports; a published report went when the published folder was misnamed; and
+    with a checker folder shared between report sets, one set removed another's log."""
+    import json
+
+    from evaluation.engine.prune import prune
+    from evaluation.render import ReportSpec
+
+    monkeypatch.delenv(output_log.CHECKER_ENV, raising=False)
+    out = tmp_path / "userdir"
+    mine = [out / "html" / "holiday.html", out / "records" / "taxes.json",
+            out / "logs" / "syslog.log", out / "_executed" / "analysis.ipynb",
+            output_log.checker_dir(out) / "mystuff" / "results.json"]
+    for p in mine:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("{}")
+    for slug, kind in (("published-dfe-x", "published"), ("cluster-gone", "cluster")):
+        (out / "html" / f"{slug}.html").write_text("<p>")
+        (out / "records" / f"{slug}.json").write_text(json.dumps(
+            {"slug": slug, "kind": kind, "status": "ok"}))
+        log = output_log.log_dir(slug, out)
+        log.mkdir(parents=True)
+        (log / "results.json").write_text("{}")
+    keep = [ReportSpec("overall", "Overall", "x.ipynb")]
+    monkeypatch.setenv(output_log.CHECKER_ENV, str(output_log.checker_dir(out)))
+    assert [p.name for p in prune(keep, out)["cluster-gone"]] == ["cluster-gone.html",
+                                                                  "cluster-gone.json"]
+    assert output_log.log_dir("cluster-gone", out).is_dir()   # a shared checker folder
+    monkeypatch.delenv(output_log.CHECKER_ENV)
+    (out / "records" / "cluster-gone.json").write_text(json.dumps(
+        {"slug": "cluster-gone", "kind": "cluster", "status": "ok"}))
+    assert prune(keep, out) == {"cluster-gone": [out.resolve() / "records" / "cluster-gone.json",
+                                                 output_log.log_dir("cluster-gone", out)]}
+    assert all(p.is_file() for p in mine)
+    assert (out / "html" / "published-dfe-x.html").is_file()

@@ -4,12 +4,16 @@ Readers get ``reports/html/`` whole; a report built from an earlier data set (a 
 is no longer there) would go out with it, unlinked from the index but published all the same.
 A full build (``python -m evaluation build``, ``make reports``) therefore removes every file of
 a report whose slug is not among the reports it builds: its page, record, failure log, executed
-notebook and its folder of the output checker's log. Only files the renderer writes, with the
-names it gives them, are touched; nothing outside the reports' folder and its checker folder.
+notebook and its folder of the output checker's log. A report is known by the record the
+renderer wrote for it: only its files, with the names the renderer gives them, are touched,
+never a file the renderer did not write (a user's own files in a folder given as the reports'
+folder), never the reports of published files (they go with a missing published folder, not a
+changed data set), and never a checker folder shared with other report sets.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,11 +29,31 @@ REPORT_FILES = (("html", ".html"), ("records", ".json"), ("logs", ".log"),
 LOG_FILES = ("results.json", "*.csv")
 
 
-def _report_files(reports_dir: Path) -> list[Path]:
-    """Return every file the renderer writes for a report under ``reports_dir``, any slug."""
-    return [p for folder, suffix in REPORT_FILES
-            for p in sorted((reports_dir / folder).glob(f"*{suffix}"))
-            if p.is_file() and not p.name.startswith(".")]
+#: Kinds of report never removed: they come from the published files, not the data, and go
+#: when the folder of published files is missing or misnamed, not when a data set changes.
+KEPT_KINDS = ("published", "school_support")
+
+
+def _stale_slugs(reports_dir: Path, slugs: set[str]) -> list[str]:
+    """Return the slugs of reports this renderer built here that are not in ``slugs``.
+
+    A report is known by its render record (``records/<slug>.json``, written by
+    :func:`evaluation.render.render_report`, naming its slug and kind): a file the renderer did
+    not write, even with a report's suffix in a report's folder, is never a report.
+    """
+    out = []
+    for record in sorted((reports_dir / "records").glob("*.json")):
+        if record.stem in slugs or record.name.startswith("."):
+            continue
+        try:
+            rec = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (isinstance(rec, dict) and rec.get("slug") == record.stem
+                and isinstance(rec.get("kind"), str) and rec["kind"] not in KEPT_KINDS
+                and "status" in rec):
+            out.append(record.stem)
+    return out
 
 
 def _log_folder(folder: Path) -> bool:
@@ -38,21 +62,6 @@ def _log_folder(folder: Path) -> bool:
         return False
     logged = {p for pattern in LOG_FILES for p in folder.glob(pattern)}
     return all(p in logged for p in folder.iterdir())
-
-
-def _stale_logs(reports_dir: Path, keep: set[str], stale: set[str]) -> list[Path]:
-    """Return the checker's log folders to remove: those of ``stale`` slugs, and orphans.
-
-    An orphan is a log folder of no report in ``keep``; it is removed only where the checker
-    folder is this reports' folder's own (:func:`evaluation.output_log.checker_dir` without
-    ``EVALUATION_CHECKER_DIR``, which may be shared with other report sets).
-    """
-    checker = output_log.checker_dir(reports_dir)
-    if not checker.is_dir():
-        return []
-    own = not os.environ.get(output_log.CHECKER_ENV)
-    return [f for f in sorted(checker.iterdir())
-            if f.name not in keep and (f.name in stale or own) and _log_folder(f)]
 
 
 def prune(specs: Iterable[ReportSpec], reports_dir: str | Path,
@@ -78,27 +87,39 @@ def prune(specs: Iterable[ReportSpec], reports_dir: str | Path,
 
     Examples
     --------
+    A report of an earlier data set goes; a page the renderer did not write stays.
+
     >>> import tempfile
     >>> root = Path(tempfile.mkdtemp()) / "reports"
-    >>> (root / "html").mkdir(parents=True)
-    >>> for slug in ("overall", "cluster-gone"):
+    >>> for folder in ("html", "records"):
+    ...     (root / folder).mkdir(parents=True)
+    >>> for slug in ("overall", "cluster-gone", "holiday"):
     ...     _ = (root / "html" / f"{slug}.html").write_text("<p>")
-    >>> prune([ReportSpec("overall", "Overall", "x.ipynb")], root)  # doctest: +ELLIPSIS
-    {'cluster-gone': [PosixPath('.../reports/html/cluster-gone.html')]}
+    >>> _ = (root / "records" / "cluster-gone.json").write_text(json.dumps(
+    ...     {"slug": "cluster-gone", "kind": "cluster", "status": "ok"}))
+    >>> out = prune([ReportSpec("overall", "Overall", "x.ipynb")], root)
+    >>> {slug: [p.name for p in files] for slug, files in out.items()}
+    {'cluster-gone': ['cluster-gone.html', 'cluster-gone.json']}
     >>> sorted(p.name for p in (root / "html").iterdir())
-    ['overall.html']
+    ['holiday.html', 'overall.html']
     """
     reports_dir = Path(reports_dir).resolve()
-    slugs = {s.slug for s in specs}
-    files = [p for p in _report_files(reports_dir) if p.stem not in slugs]
-    logs = _stale_logs(reports_dir, slugs | set(keep), {p.stem for p in files})
+    slugs = {s.slug for s in specs} | set(keep)
+    # the checker folder may be shared with other report sets (EVALUATION_CHECKER_DIR): its
+    # folders are then theirs too, and none is removed
+    checker = None if os.environ.get(output_log.CHECKER_ENV) else \
+        output_log.checker_dir(reports_dir)
     removed: dict[str, list[Path]] = {}
-    for p in files:
-        p.unlink(missing_ok=True)
-        removed.setdefault(p.stem, []).append(p)
-    for folder in logs:
-        for p in folder.iterdir():
-            p.unlink(missing_ok=True)
-        folder.rmdir()
-        removed.setdefault(folder.name, []).append(folder)
+    for slug in _stale_slugs(reports_dir, slugs):
+        for folder, suffix in REPORT_FILES:
+            p = reports_dir / folder / f"{slug}{suffix}"
+            if p.is_file():
+                p.unlink()
+                removed.setdefault(slug, []).append(p)
+        log = checker / slug if checker is not None else None
+        if log is not None and _log_folder(log):
+            for p in log.iterdir():
+                p.unlink()
+            log.rmdir()
+            removed.setdefault(slug, []).append(log)
     return dict(sorted(removed.items()))
