@@ -125,18 +125,22 @@ def _build_seed(seed):
     return _build(seed, dataset(seed))
 
 
-def build(seed, data=None):
+def build(seed, data=None, plan=None):
     """Return the plan and {cluster or None: (result, sections)} for every report of a seed.
 
-    ``data`` replaces the default synthetic data of ``seed`` (e.g. :func:`provocation`). The
-    report set of a seed's default data is built once per test process (the attacker and the
-    agreement tests share it: they run in one xdist group); results and sections are frozen.
+    ``data`` replaces the default synthetic data of ``seed`` (e.g. :func:`provocation`);
+    ``plan`` replaces the repository's plan (e.g. ``plans.caliper_plan``: another main
+    specification). The report set of a seed's default data under the repository's plan is
+    built once per test process (the attacker and the agreement tests share it: they run in
+    one xdist group); results and sections are frozen.
     """
-    return _build_seed(seed) if data is None else _build(seed, data)
+    if data is None and plan is None:
+        return _build_seed(seed)
+    return _build(seed, dataset(seed) if data is None else data, plan)
 
 
-def _build(seed, ds):
-    plan = load_plan()
+def _build(seed, ds, plan=None):
+    plan = load_plan() if plan is None else plan
     overall = evaluate(ds, plan, cluster=None, seed=seed)
     reports = {None: (overall, sections(overall))}
     for name in overall.clusters:

@@ -7,11 +7,17 @@ several places is one variable: a school's EM pupils in its cluster's profile an
 overall one). Then the linear relations a reader knows hold are written down from the
 published layout alone:
 
-- a phase's EM (and comparison) pupils are the sum over the schools of the profile, in each
-  report, and over the activities of the overall "by phase and activity" table, and each
-  activity's EM pupils are the sum over the schools the profile lists with that activity;
-- the same totals appear in the findings, the matching table, the data-quality appendix, the
-  replication table and the overall report's cluster comparison;
+- a key says what it counts: a phase's EM (comparison) pupils, all of them (the matching
+  table's "All", the profile's schools, the replication table), or the matched ones the
+  models analysed (the matching table's "Matched", the findings, the data-quality appendix,
+  the "by phase and activity" table); all = matched + unmatched (the matching table's
+  "Unmatched": 0 under an exact match within school and year, not under a caliper);
+- a phase's EM pupils are the sum over the schools of the profile, in each report; its
+  matched EM pupils the sum over the activities of the overall "by phase and activity"
+  table; an activity's EM pupils (its matched plus its unmatched, printed nowhere; the
+  matched alone where the phase shows no unmatched EM pupil) the sum over the schools the
+  profile lists with that activity; the heterogeneity table repeats each cluster's headline
+  row of its impact table; the overall report's phase totals (all pupils) are the clusters';
 - in a gap trends row, pupils = FSM pupils + non-FSM pupils; a year's "All EM schools"
   ("All partner schools") row is the sum of the clusters' trial (partner) rows; a cluster's
   latest-year trial (partner) row is the sum of its trial (partner) schools' rows in the
@@ -28,7 +34,10 @@ and survey respondents (the overall report's rows are the sums of the clusters')
 tracking (a period's FSM pupils are its classes'), and any count or attribute statement in
 text, notes, captions and alt texts. The attack runs on the default data, on a second seed
 and on a provocation data set (``report_set.provocation``) built to tempt each leak of
-issue 14.
+issue 14, under the repository's plan; and on the default data under another main
+specification (``plans.caliper_plan``: 2:1 nearest neighbour with a caliper, threshold 5),
+where matched counts are not all counts and each report matches on its own (the overall
+report's rates are then not the clusters' sums).
 
 For each suppressed count, integer linear programming (``scipy.optimize.milp``) gives the
 smallest and the largest value consistent with all of it. The test passes only if every
@@ -45,6 +54,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from plans import caliper_plan
 from report_set import build, provocation
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -240,22 +250,22 @@ def collect(plan, reports):
                     school_activity.get((r["Phase"], r["EM activity"]), set()) | {r["School"]}
                 members[r["Phase"]].append(key)
                 cluster_schools.setdefault(scope, {})[r["School"]] = r["Role"]
-        # findings: "In the <phase> (...) phase, N EM pupils in k schools were compared with M"
+        # findings: "In the <phase> (...) phase, N EM pupils in k schools were compared with M
+        # comparison pupils": the pupils compared are the matched ones (the data-quality
+        # appendix gives the same counts as "Analysed (matched)"), not the matching's "All"
         text = _texts([s for s in secs if s.anchor == "findings"])
         count = r"(fewer than \d+|a withheld number of|[\d,]+)"
         for m in re.finditer(rf"In the (\w+) \([^)]*\) phase, {count} EM pupils"
                              rf" in \d+ schools? were compared with {count} pupils", text):
             phase = m.group(1)
-            for key, shown in ((("em", scope, phase), m.group(2)),
-                               (("comparison", scope, phase), m.group(3))):
+            for key, shown in ((("em_matched", scope, phase), m.group(2)),
+                               (("comparison_matched", scope, phase), m.group(3))):
                 if shown.startswith("a withheld"):
                     pub.see(key, MARKER, f"{scope} findings")
                 elif shown.startswith("fewer than"):
                     pub.bound(key, int(shown.split()[-1]) - 1, f"{scope} findings")
                 else:
                     pub.see(key, shown, f"{scope} findings")
-        for phase, keys in members.items():
-            pub.relate(("em", scope, phase), keys, f"{scope} profile sum")
         # the matching table: All / Matched / Unmatched for Treated and Control
         for phase, t in _tables(secs, "matching", "Sample", "Treated"):
             t = t.set_index("Sample")
@@ -285,6 +295,9 @@ def collect(plan, reports):
                         else:
                             pub.see(key, MARKER if shown.startswith("a withheld") else shown,
                                     f"{scope} data quality")
+        # the profile's schools add up to the phase's EM pupils (the matching table's "All")
+        for phase, keys in members.items():
+            pub.relate(("em", scope, phase), keys, f"{scope} profile sum")
         # gaps by school (latest year) and trends
         for phase, t in _tables(secs, "gaps", "School", "FSM pupils", "Non-FSM pupils"):
             for r in t.to_dict("records"):
@@ -307,25 +320,36 @@ def collect(plan, reports):
                 by_phase = defaultdict(list)
                 for r in t.to_dict("records"):
                     phase, activity = r["Activity"].split(": ", 1)
-                    key = ("em_activity", phase.lower(), activity)
+                    # the activity's model analysed its schools' matched EM pupils; the
+                    # profile's school counts are all their EM pupils (the matching's "All")
+                    key = ("em_activity_matched", phase.lower(), activity)
                     pub.see(key, r["EM pupils"], "overall activity")
                     by_phase[phase.lower()].append(key)
                     schools = school_activity.get((phase.lower(), activity), set())
-                    pub.relate(key, [("em_school", s) for s in sorted(schools)],
-                               "overall activity = its schools")
+                    _activity_schools(pub, key, [("em_school", s) for s in sorted(schools)])
                     if "Comparison pupils" in t.columns:    # matched pupils of its schools
                         pub.see(("comparison_activity", phase.lower(), activity),
                                 r["Comparison pupils"], "overall activity")
                         activity_schools[(phase.lower(), activity)] = sorted(schools)
                 for phase, keys in by_phase.items():
-                    pub.relate(("em", "overall", phase), keys, "overall activity sum")
+                    pub.relate(("em_matched", "overall", phase), keys, "overall activity sum")
+                    unmatched = [("em_activity_unmatched", *k[1:]) for k in keys]
+                    if all(k in pub.values for k in unmatched):
+                        pub.relate(("em_unmatched", "overall", phase), unmatched,
+                                   "overall activity sum (unmatched)")
+            # each cluster's headline row "exactly as each cluster's own report gives it":
+            # its impact table's row (the pupils analysed for the headline outcome); a
+            # cluster phase with no impact table (not estimable) gives the phase's pupils
             for _, t in _tables(secs, "heterogeneity", "Cluster", "EM pupils"):
                 for r in t.to_dict("records"):
                     phase = label_phase.get(r["Outcome"])
-                    if phase:
-                        pub.see(("em", r["Cluster"], phase), r["EM pupils"], "heterogeneity")
-                        pub.see(("comparison", r["Cluster"], phase), r["Comparison pupils"],
-                                "heterogeneity")
+                    if not phase:
+                        continue
+                    shown = (phase, r["Outcome"]) in _impact_rows(reports, r["Cluster"])
+                    for col, var in (("EM pupils", "em"), ("Comparison pupils", "comparison")):
+                        key = ((var + "_outcome", r["Cluster"], phase, r["Outcome"]) if shown
+                               else (var, r["Cluster"], phase))
+                        pub.see(key, r[col], "heterogeneity")
     # across reports: the overall phase total is the sum of the clusters' totals; trend rows
     clusters = [c for c in reports if c is not None]
     for phase in ("primary", "secondary"):
@@ -358,6 +382,60 @@ def collect(plan, reports):
     collect_rates(pub, reports)
     collect_school_bounds(pub, reports, school_phase, cluster_schools, activity_schools)
     return pub
+
+
+def _impact_rows(reports, cluster):
+    """(phase, outcome) of each row of a cluster report's impact table."""
+    secs = next((secs for name, (_res, secs) in reports.items() if name == cluster), [])
+    return {(phase or str(r.get("Phase", "")).lower(), r["Outcome"]) for phase, _, t in
+            _rows(secs, "impact", "Outcome", "EM pupils", "Comparison pupils")
+            for r in t.to_dict("records")}
+
+
+def _every_pupil_analysed(pub, reports, phase, who):
+    """Whether every report analyses all of a phase's EM (``who="em"``) or comparison pupils.
+
+    As a reader sees it: the matching table of the overall report and of each cluster report
+    shows 0 unmatched and 0 discarded pupils of the group; a cluster report without one (not
+    estimable) shows none of the group (0 in the heterogeneity table), or has no school of the
+    phase. Then the overall report's analysed pupils are the clusters' together.
+    """
+    col = {"em": "Treated", "comparison": "Control"}[who]
+    for name, (_res, secs) in reports.items():
+        tables = [t.set_index("Sample") for ph, t in _tables(secs, "matching", "Sample", col)
+                  if ph == phase]
+        if tables:
+            if any(_num(tables[0].loc[row, col]) != 0 for row in ("Unmatched", "Discarded")
+                   if row in tables[0].index):
+                return False
+            continue
+        in_phase = any(r["Phase"] == phase for _, t in
+                       _tables(secs, "profile", "School", "EM pupils analysed")
+                       for r in t.to_dict("records"))
+        if name is None or (in_phase and pub.values.get((who, name, phase)) != 0):
+            return False
+    return True
+
+
+def _activity_schools(pub, key, schools):
+    """An activity's matched EM pupils (``key``) against its schools' EM pupils (profile).
+
+    Where the overall matching table shows no unmatched EM pupil of the phase (0), the two are
+    the same; otherwise the schools' are the activity's matched plus its unmatched pupils, a
+    count printed nowhere (maybe 0); the activities' unmatched add up to the phase's.
+    """
+    _, phase, activity = key
+    if pub.values.get(("em_unmatched", "overall", phase)) == 0:
+        pub.relate(key, schools, "overall activity = its schools (every EM pupil matched)")
+        return
+    every, unmatched = ("em_activity_all", phase, activity), ("em_activity_unmatched", phase,
+                                                               activity)
+    for k in (every, unmatched):
+        pub.values.setdefault(k, HIDDEN)
+        pub.implicit.add(k)
+        pub.where[k].append("overall activity")
+    pub.relate(every, schools, "an activity's EM pupils = its schools'")
+    pub.relate(every, [key, unmatched], "an activity's EM pupils = matched + unmatched")
 
 
 def collect_school_bounds(pub, reports, school_phase, cluster_schools, activity_schools):
@@ -666,7 +744,9 @@ def collect_more(pub, plan, reports):
             for m in ATTRIBUTE.finditer(text):
                 pub.attributes.append((scope, m.group(0)))
     # the "Outcomes before adjustment" shares: a share times the outcome's pupils (the impact
-    # table's) is the pupils reaching it; the overall report's are the clusters' sums
+    # table's) is the pupils reaching it; the overall report's are the clusters' sums where
+    # every report analyses all its pupils (each scope matches on its own: a caliper's
+    # propensity score is estimated within the scope, and leaves out other pupils)
     for name, (_res, secs) in reports.items():
         scope = name or "overall"
         for phase, _, t in _rows(secs, "descriptive", "Outcome", "Shown as", "EM"):
@@ -689,6 +769,8 @@ def collect_more(pub, plan, reports):
                                     f"{scope} outcomes before adjustment (rates)", step=0.1)
     for key in [k for k in pub.values if k[0] in ("desc_pass", "desc_fail")
                 and k[1] == "overall"]:
+        if not _every_pupil_analysed(pub, reports, key[2], key[4]):
+            continue
         parts = [(key[0], c, *key[2:]) for c in clusters if (key[0], c, *key[2:]) in pub.values]
         if parts:
             pub.relate(key, parts, "overall reaching = sum of clusters (rates)")
@@ -699,11 +781,14 @@ def collect_more(pub, plan, reports):
             pub.relate(key, parts, f"overall {key[0]} = sum of clusters")
 
 
-@pytest.fixture(scope="module", params=[config.DEFAULT_SEED, 5, "provocation"],
+@pytest.fixture(scope="module", params=[config.DEFAULT_SEED, 5, "provocation", "caliper"],
                 ids=lambda s: s if isinstance(s, str) else f"seed{s}")
-def published(request):
+def published(request, tmp_path_factory):
     if request.param == "provocation":
         plan, reports = build(config.DEFAULT_SEED, provocation(config.DEFAULT_SEED))
+    elif request.param == "caliper":      # the default data, another main specification
+        plan = caliper_plan(tmp_path_factory.mktemp("caliper_plan"), threshold=5)
+        plan, reports = build(config.DEFAULT_SEED, plan=plan)
     else:
         plan, reports = build(request.param)
     pub = collect(plan, reports)
@@ -854,3 +939,24 @@ def test_departures_say_nothing_of_an_outcome_whose_counts_are_withheld(publishe
                             "reason rests on a withheld number of pupils)") in said
                     n += 1
     assert n or published.name != "provocation"
+
+
+def test_relations_follow_the_matching(published):
+    """Sixth review of issue 14: under a caliper some EM pupils are left unmatched (the
+    matching table shows them), so the findings' and the activities' matched counts are not
+    the "All" counts, and each report's own propensity score keeps other pupils (the overall
+    report's rates are not the clusters' sums). Under the repository's exact match within
+    school and year no pupil is left unmatched and the rates' sums hold."""
+    rates_sum = [w for _, _, w in published.relations
+                 if w == "overall reaching = sum of clusters (rates)"]
+    left_out = [k for k, v in published.values.items()
+                if k[0] == "em_unmatched" and v is not HIDDEN and v > 0]
+    if published.name == "caliper":
+        assert left_out and not rates_sum
+        for k in left_out:
+            every, matched = (published.values.get((who, *k[1:])) for who in ("em",
+                                                                              "em_matched"))
+            if isinstance(every, int) and isinstance(matched, int):
+                assert every == matched + published.values[k]
+    else:
+        assert rates_sum and not left_out
