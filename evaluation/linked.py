@@ -394,12 +394,36 @@ def _matching_counts(samples, phase, plan, seed, values, relations) -> pd.Series
                 key = ("impact_n", scope, phase, who)
                 values[key] = values[(f"{who}_matched", scope, phase)]
                 relations.append(((f"{who}_matched", scope, phase), [key]))
+        if one_to_one(plan.main_spec()) and ("em_matched", scope, phase) in values:
+            # one comparison pupil per matched EM pupil, as the plan a report prints says
+            # (seventh review of issue 14: with 1:1 matching without replacement, the
+            # overall and clusters' comparison pupils gave phase 2's 2 unmatched EM pupils)
+            relations.append((("comparison_matched", scope, phase),
+                              [("em_matched", scope, phase)]))
         _descriptive_counts(matched, scope, phase, plan, values, relations)
         if scope == OVERALL:
             md = matched.matched_data()
             matched_em = md.loc[md["em"].astype(bool), "school_id"].value_counts()
     _descriptive_sums(samples, phase, values, relations)
     return matched_em
+
+
+def one_to_one(spec: dict) -> bool:
+    """Whether a matching specification pairs each matched EM pupil with one other pupil.
+
+    Nearest-neighbour or optimal pair matching with ratio 1, without replacement and without
+    variable ratios: the matched comparison pupils are as many as the matched EM pupils.
+
+    Examples
+    --------
+    >>> one_to_one({"method": "nearest", "ratio": 1}), one_to_one({"method": "exact"})
+    (True, False)
+    >>> one_to_one({"method": "nearest", "ratio": 1, "replace": True})
+    False
+    """
+    return (spec.get("method", "nearest") in ("nearest", "optimal")
+            and float(spec.get("ratio", 1)) == 1 and not spec.get("replace", False)
+            and spec.get("max_controls") is None and spec.get("min_controls") is None)
 
 
 def _descriptive_counts(matched, scope, phase, plan, values, relations):

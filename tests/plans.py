@@ -21,10 +21,14 @@ NN2 = {"name": "nn2_caliper",
        "exact": ["school_id", "cohort"], "ratio": 2, "replace": True, "caliper": 0.1}
 
 
-def caliper_plan(folder: Path, threshold: int = 5) -> Plan:
-    """The repository's plan with ``NN2`` as its main specification and ``threshold``."""
+def caliper_plan(folder: Path, threshold: int = 5, **spec) -> Plan:
+    """The repository's plan with ``NN2`` (updated by ``spec``) as its main specification.
+
+    ``caliper_plan(folder, 5, ratio=1, replace=False)``: 1:1 pairs without replacement (the
+    seventh review's plan).
+    """
     raw = yaml.safe_load(Path(load_plan().path).read_text())
-    raw["matching"] = [NN2, *raw["matching"]]
+    raw["matching"] = [{**NN2, **spec}, *raw["matching"]]
     raw["disclosure"]["threshold"] = threshold
     path = Path(folder) / "analysis.yml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))

@@ -7,8 +7,11 @@ a report whose slug is not among the reports it builds: its page, record, failur
 notebook and its folder of the output checker's log. A report is known by the record the
 renderer wrote for it: only its files, with the names the renderer gives them, are touched,
 never a file the renderer did not write (a user's own files in a folder given as the reports'
-folder), never the reports of published files (they go with a missing published folder, not a
-changed data set), and never a checker folder shared with other report sets.
+folder), never the reports of published files, and never a checker folder shared with other
+report sets. Published reports are kept because their set follows the folder of published
+files named for the build (a misnamed one removed all seven); a source dropped from that
+folder therefore leaves its page behind (public data, not a pupil's). A checker log whose
+report left no record (a render killed before its end) is left too.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ REPORT_FILES = (("html", ".html"), ("records", ".json"), ("logs", ".log"),
 LOG_FILES = ("results.json", "*.csv")
 
 
-#: Kinds of report never removed: they come from the published files, not the data, and go
-#: when the folder of published files is missing or misnamed, not when a data set changes.
+#: Kinds of report never removed: they come from the published files, not the data (a missing
+#: or misnamed folder of published files would otherwise remove them).
 KEPT_KINDS = ("published", "school_support")
 
 

@@ -48,10 +48,11 @@ def _cell_hidden(res: EvaluationResult, phase: str, who: str, row: str) -> bool:
     """Whether a cell of the matching table is hidden.
 
     The "All" row as the phase's count; the others as the linked counts hide them (a zero is
-    shown: hiding it would tell a reader it is at least 1); without linked counts, as the
-    phase's count.
+    shown: hiding it would tell a reader it is at least 1), as the data-quality table and the
+    flow diagram do (seventh review of issue 14: "Unmatched c" here beside "not matched: 20"
+    there); without linked counts, as the phase's count.
     """
-    if row == "All" or count_withheld(res, phase, who):
+    if row == "All":
         return count_withheld(res, phase, who) or withheld(res, phase, who)
     key = (f"{who}_{str(row).lower()}", scope_name(res), phase)
     if res.linked is not None and key in res.linked.values:
