@@ -15,7 +15,6 @@ import pytest
 from plans import caliper_plan
 
 from evaluation import config
-from evaluation.io import read_dataset
 from evaluation.linked import linked_counts
 from evaluation.plan import load_plan
 
@@ -23,9 +22,9 @@ pytestmark = pytest.mark.xdist_group("caliper_plan")
 
 
 @pytest.fixture(scope="module")
-def counts(tmp_path_factory):
+def counts(tmp_path_factory, default_data):
     plan = caliper_plan(tmp_path_factory.mktemp("plan"))
-    ds = read_dataset(config.SYNTHETIC_DIR / "default")
+    ds = default_data
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         linked = linked_counts(ds, plan, seed=config.DEFAULT_SEED)
@@ -75,7 +74,7 @@ def test_the_design_value_report_withholds_what_the_overall_report_withholds(tmp
         return LinkedCounts(lc.values, lc.relations, lc.hide | keys, lc.threshold)
 
     monkeypatch.setattr(evaluation.linked, "linked_counts", overall_secondary_hidden)
-    res = design_value(plan, seed=config.DEFAULT_SEED, data_dir=config.SYNTHETIC_DIR / "default")
+    res = design_value(plan, seed=config.DEFAULT_SEED)
     t = res.table.set_index(["scenario", "phase", "outcome"])
     row = t.loc[("default", "secondary", "gcse_capped_points")]
     assert (row["n_em"], row["n_comparison"]) == (163, 288)
