@@ -427,44 +427,39 @@ def _read_truth(path: Path) -> pd.DataFrame | None:
         raise DataError(f"{path}: cannot be read as a CSV file of true effects ({err})") from None
 
 
+def _refuse(bad, path: Path, where: str, says: str) -> None:
+    """Raise a DataError naming ``path``, ``where`` (the column) and the rows of ``bad``."""
+    bad = np.asarray(bad, dtype=bool)
+    if bad.any():
+        raise DataError(f"{path}: {where}: {describe_rows(np.flatnonzero(bad), len(bad))} "
+                        f"{says}")
+
+
 def _cross_checks(tables: dict, paths: dict) -> None:
     """Rules between tables: known schools, matching phases, EM pupils only where linked."""
     schools = tables["schools"].set_index("school_id")
+    listed = paths["schools"].name
     for table in ("pupils", "surveys", "tracking"):
         df = tables[table]
         unknown = ~df["school_id"].isin(schools.index).to_numpy()
-        if unknown.any():
-            ids = list(dict.fromkeys(df.loc[unknown, "school_id"]))
-            found = ", ".join(repr(v) for v in ids[:5]) + (
-                f" and {len(ids) - 5} others" if len(ids) > 5 else "")
-            raise DataError(
-                f"{paths[table]}: column 'school_id': "
-                f"{describe_rows(np.flatnonzero(unknown), len(df))} name schools missing from "
-                f"{paths['schools'].name} (found {found}); expected every school_id to be a "
-                f"school_id of {paths['schools'].name}")
+        ids = list(dict.fromkeys(df.loc[unknown, "school_id"]))
+        found = ", ".join(repr(v) for v in ids[:5]) + (
+            f" and {len(ids) - 5} others" if len(ids) > 5 else "")
+        _refuse(unknown, paths[table], "column 'school_id'",
+                f"name schools missing from {listed} (found {found}); expected every "
+                f"school_id to be a school_id of {listed}")
     pupils = tables["pupils"]
-    n = len(pupils)
-    school_phase = pupils["school_id"].map(schools["phase"])
-    wrong = (pupils["phase"] != school_phase).to_numpy()
-    if wrong.any():
-        raise DataError(
-            f"{paths['pupils']}: column 'phase': {describe_rows(np.flatnonzero(wrong), n)}"
-            f" differ from the phase of their school in {paths['schools'].name}; expected a "
+    _refuse(pupils["phase"] != pupils["school_id"].map(schools["phase"]), paths["pupils"],
+            "column 'phase'", f"differ from the phase of their school in {listed}; expected a "
             "pupil's phase to be the phase of the school it is recorded in")
     linked = pupils["school_id"].map(schools["em_linked"]).astype(bool)
-    stray = (pupils["em"] & ~linked).to_numpy()
-    if stray.any():
-        raise DataError(
-            f"{paths['pupils']}: column 'em': {describe_rows(np.flatnonzero(stray), n)}"
-            f" are EM pupils in schools whose em_linked is false in {paths['schools'].name}; "
-            "expected EM pupils only in schools with linked EM data (set em_linked to true for "
-            "their school, or em to false)")
-    twice = pupils.duplicated(["pupil_id", "phase"], keep=False).to_numpy()
-    if twice.any():
-        raise DataError(
-            f"{paths['pupils']}: column 'pupil_id': {describe_rows(np.flatnonzero(twice), n)}"
-            " repeat a pupil in the same phase in another cohort; expected each pupil once per "
-            "phase (a pupil sits each key stage once)")
+    _refuse(pupils["em"] & ~linked, paths["pupils"], "column 'em'",
+            f"are EM pupils in schools whose em_linked is false in {listed}; expected EM "
+            "pupils only in schools with linked EM data (set em_linked to true for their "
+            "school, or em to false)")
+    _refuse(pupils.duplicated(["pupil_id", "phase"], keep=False), paths["pupils"],
+            "column 'pupil_id'", "repeat a pupil in the same phase in another cohort; expected "
+            "each pupil once per phase (a pupil sits each key stage once)")
     _contradictions(tables, paths)
 
 
@@ -474,84 +469,52 @@ def _contradictions(tables: dict, paths: dict) -> None:
 
     schools = tables["schools"]
     comparison = (schools["role"] == "comparison").to_numpy()
-    for col, what in (("em_linked", schools["em_linked"].astype(bool).to_numpy()),
-                      ("em_phase", schools["em_phase"].notna().to_numpy()),
-                      ("cluster", schools["cluster"].notna().to_numpy())):
-        bad = comparison & what
-        if bad.any():
-            rows = describe_rows(np.flatnonzero(bad), len(schools))
-            has, want = {"em_linked": ("linked EM data", "false"),
-                         "em_phase": ("an EM phase", "blank"),
-                         "cluster": ("a cluster (its pupils would join the cluster's report)",
-                                     "blank")}[col]
-            raise DataError(
-                f"{paths['schools']}: column {col!r}: {rows} are comparison schools with {has}; "
-                f"expected {want} for a school outside the programme (or its role to be trial "
-                "or partner)")
-    bad = (schools["role"] == "partner").to_numpy() & schools["em_linked"].to_numpy(dtype=bool)
-    if bad.any():
-        raise DataError(
-            f"{paths['schools']}: column 'em_linked': "
-            f"{describe_rows(np.flatnonzero(bad), len(schools))} are partner schools with "
-            "linked EM data; expected false for a partner school (EM target groups are in "
-            "trial schools: if the school had one, its role is trial)")
+    linked = schools["em_linked"].to_numpy(dtype=bool)
+    for col, what, has, want in (
+            ("em_linked", linked, "linked EM data", "false"),
+            ("em_phase", schools["em_phase"].notna(), "an EM phase", "blank"),
+            ("cluster", schools["cluster"].notna(),
+             "a cluster (its pupils would join the cluster's report)", "blank")):
+        _refuse(comparison & np.asarray(what), paths["schools"], f"column {col!r}",
+                f"are comparison schools with {has}; expected {want} for a school outside the "
+                "programme (or its role to be trial or partner)")
+    _refuse((schools["role"] == "partner").to_numpy() & linked, paths["schools"],
+            "column 'em_linked'", "are partner schools with linked EM data; expected false for "
+            "a partner school (EM target groups are in trial schools: if the school had one, "
+            "its role is trial)")
     em_phase = schools["em_phase"].fillna("").to_numpy(dtype=str)
-    wrong = ((schools["phase"] == "primary").to_numpy() & np.char.startswith(em_phase,
-                                                                            "secondary")) | (
-        (schools["phase"] == "secondary").to_numpy() & (em_phase == "primary"))
-    if wrong.any():
-        raise DataError(
-            f"{paths['schools']}: column 'em_phase': "
-            f"{describe_rows(np.flatnonzero(wrong), len(schools))} name an EM phase of the other "
-            "school phase; expected 'primary' for a primary school and 'secondary_1' or "
+    _refuse(((schools["phase"] == "primary").to_numpy() & np.char.startswith(em_phase,
+                                                                             "secondary"))
+            | ((schools["phase"] == "secondary").to_numpy() & (em_phase == "primary")),
+            paths["schools"], "column 'em_phase'", "name an EM phase of the other school "
+            "phase; expected 'primary' for a primary school and 'secondary_1' or "
             "'secondary_2' for a secondary school")
     pupils = tables["pupils"]
     primary = (pupils["phase"] == "primary").to_numpy()
     for col in OUTCOMES["secondary"]:
-        bad = primary & pupils[col].notna().to_numpy()
-        if bad.any():
-            rows = describe_rows(np.flatnonzero(bad), len(pupils))
-            raise DataError(
-                f"{paths['pupils']}: column {col!r}: {rows} are primary pupils with a key stage "
-                "4 result; expected it blank for a primary pupil (is the pupil's phase, or the "
-                "column, wrong?)")
+        _refuse(primary & pupils[col].notna().to_numpy(), paths["pupils"], f"column {col!r}",
+                "are primary pupils with a key stage 4 result; expected it blank for a primary "
+                "pupil (is the pupil's phase, or the column, wrong?)")
     # five A*-C including English and maths are five A*-C
-    bad = (pupils["gcse_5ac_em"].eq(1) & pupils["gcse_5ac"].eq(0)).to_numpy(dtype=bool)
-    if bad.any():
-        raise DataError(
-            f"{paths['pupils']}: columns 'gcse_5ac_em' and 'gcse_5ac': "
-            f"{describe_rows(np.flatnonzero(bad), len(pupils))} have 5+ A*-C including English "
-            "and maths (1) but not 5+ A*-C (0); expected gcse_5ac to be 1 wherever gcse_5ac_em "
-            "is 1")
+    _refuse(pupils["gcse_5ac_em"].eq(1) & pupils["gcse_5ac"].eq(0), paths["pupils"],
+            "columns 'gcse_5ac_em' and 'gcse_5ac'", "have 5+ A*-C including English and maths "
+            "(1) but not 5+ A*-C (0); expected gcse_5ac to be 1 wherever gcse_5ac_em is 1")
     tracking = tables["tracking"]
     # a pupil is its id within its school (schools may number their pupils alike)
-    statuses = tracking.groupby(["school_id", "pupil_id"])["fsm"].transform("nunique")
-    bad = (statuses > 1).to_numpy()
-    if bad.any():
-        rows = describe_rows(np.flatnonzero(bad), len(tracking))
-        raise DataError(
-            f"{paths['tracking']}: column 'fsm': {rows} give one pupil more than one FSM "
-            "status; expected one status per pupil for the whole year (a class's FSM and "
-            "other pupils are compared from term to term, so a pupil whose status changed "
-            "would move between the groups: use the status at the start of the year)")
-    twice = tracking.duplicated(["school_id", "pupil_id", "subject", "term"],
-                                keep=False).to_numpy()
-    if twice.any():
-        rows = describe_rows(np.flatnonzero(twice), len(tracking))
-        raise DataError(
-            f"{paths['tracking']}: column 'class_id': {rows} put one pupil in more than one "
-            "class for the same subject and term; expected one class per pupil, subject and "
-            "term (the pupil would count twice in the school's gap)")
+    _refuse(tracking.groupby(["school_id", "pupil_id"])["fsm"].transform("nunique") > 1,
+            paths["tracking"], "column 'fsm'", "give one pupil more than one FSM status; "
+            "expected one status per pupil for the whole year (a class's FSM and other pupils "
+            "are compared from term to term, so a pupil whose status changed would move "
+            "between the groups: use the status at the start of the year)")
+    _refuse(tracking.duplicated(["school_id", "pupil_id", "subject", "term"], keep=False),
+            paths["tracking"], "column 'class_id'", "put one pupil in more than one class for "
+            "the same subject and term; expected one class per pupil, subject and term (the "
+            "pupil would count twice in the school's gap)")
     surveys = tables["surveys"]
     # a respondent is its id within its instrument (the table's key: pupils and staff may be
     # numbered alike)
-    schools_of = surveys.groupby(["instrument", "respondent_id"])["school_id"].transform(
-        "nunique")
-    bad = (schools_of > 1).to_numpy()
-    if bad.any():
-        rows = describe_rows(np.flatnonzero(bad), len(surveys))
-        raise DataError(
-            f"{paths['surveys']}: column 'respondent_id': {rows} give one respondent answers in "
+    _refuse(surveys.groupby(["instrument", "respondent_id"])["school_id"].transform("nunique")
+            > 1, paths["surveys"], "column 'respondent_id'", "give one respondent answers in "
             "more than one school; expected each respondent in one school (their baseline and "
             "follow-up answers are paired)")
 
