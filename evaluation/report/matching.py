@@ -53,7 +53,7 @@ def _cell_hidden(res: EvaluationResult, phase: str, who: str, row: str) -> bool:
     there); without linked counts, as the phase's count.
     """
     if row == "All":
-        return count_withheld(res, phase, who) or withheld(res, phase, who)
+        return count_withheld(res, phase, who)
     key = (f"{who}_{str(row).lower()}", scope_name(res), phase)
     if res.linked is not None and key in res.linked.values:
         return res.linked.hidden(key)
