@@ -298,12 +298,13 @@ def _models(res):
     in tables that hide some of them, or in other reports, so the number would give a count
     back.
     """
-    from evaluation.report.impact import impact_tables
-
     for phase, pr in sorted(getattr(res, "phases", {}).items()):
         impact = getattr(pr, "impact", None)
         if impact is None:
             continue
+        # here: the index's log has no model, and importing the sections costs it 1 s
+        from evaluation.report.impact import impact_tables
+
         table = impact.table()
         shown = impact_tables(res, table, phase)[0]
         hidden = shown.hidden[["EM pupils", "Comparison pupils"]].any(axis=1).to_numpy()

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from evaluation.exceptions import MatchingWarning
 from evaluation.factors import is_categorical, levels
@@ -710,6 +709,8 @@ def transform_covariates(X: np.ndarray, treat: np.ndarray, method: str,
         return (Xt / sd[:, None]).T
     if method != "robust_mahalanobis":
         raise ValueError(f"`method` should be one of {list(TRANSFORMS)}; got {method!r}")
+    from scipy.stats import rankdata  # here: scipy.stats costs 1 s to import (a plan check)
+
     Rt = np.zeros(Xt.shape)
     Rt[:, inside] = np.vstack([rankdata(x[inside]) for x in Xt])
     cov = r_cov(Rt[:, inside], swi)
