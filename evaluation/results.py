@@ -49,6 +49,7 @@ from evaluation.school_support import (
 )
 from evaluation.security import CostEstimate, SecurityRating, programme_cost, security_rating
 from evaluation.sensitivity import match_args, sensitivity_table
+from evaluation.shared import computed_once
 from evaluation.subgroups import effects_by
 from evaluation.surveys import SurveyResult, survey_change
 from evaluation.tracking import TrackingResult, track
@@ -376,15 +377,10 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
             if "funding" in plan.raw else None)
     if reason:
         return PhaseResult(phase, sample, not_estimable=reason, cost=cost)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        matched = match(sample.data, treatment="em", **match_args(plan.main_spec(), plan, phase),
-                        random_state=seed)
-        bal = balance(matched, covariates=plan.covariates(phase))
-        impact = estimate_impacts(
-            matched.matched_data(), plan.outcomes(phase), plan.model_covariates(phase), plan=plan,
-            exclusions=sample.exclusion_counts(), random_state=seed,
-        )
+    # a cluster's matching and impact are asked for by its own report and by the overall
+    # report (its clusters' table): in a build, one process computes them for both
+    key = None if overall else f"{ds.digest()}{plan.digest()}{phase}{seed}"
+    matched, bal, impact, warned = _main_analysis(sample, plan, phase, seed, key)
     # balance rows resting on small groups: withheld by the table, the plot and every sentence;
     # and, in the overall report, every row a cluster's report withholds (``withhold``): the
     # shares of the phase's pupils less those of the clusters shown would give it back
@@ -392,7 +388,7 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
     withheld = small_group_rows(bal.table, sample.data, matched.matched_data(), plan.threshold)
     withheld |= np.array([k in withhold for k in keys], dtype=bool)
     if impact_only:    # the same matching and impact; confounding and the rest skipped
-        return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught),
+        return PhaseResult(phase, sample, matched, bal, impact, warnings=warned,
                            cost=cost, balance_withheld=withheld)
     extra = {}
     if overall:
@@ -403,13 +399,34 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
         warnings.simplefilter("always")         # notes are not the main estimates' warnings
         conf = _confounding(impact, sample.data, matched.matched_data(),
                             _pairs(sample, plan, phase, seed), plan, phase)
-    return PhaseResult(phase, sample, matched, bal, impact, warnings=_lines(caught), **extra,
+    return PhaseResult(phase, sample, matched, bal, impact, warnings=warned, **extra,
                        confounding=conf,
                        security=_security(sample, bal, impact, conf, ds.schools, withheld),
                        balance_withheld=withheld,
                        cost=cost,
                        descriptives=outcome_descriptives(matched.matched_data(),
                                                          plan.outcomes(phase)))
+
+
+def _main_analysis(sample: AnalysisSample, plan: Plan, phase: str, seed: int,
+                   shared_key: str | None = None) -> tuple:
+    """Return the main specification's matching, balance and impacts, and their warnings.
+
+    With ``shared_key``, computed once per build (:func:`evaluation.shared.computed_once`).
+    """
+    if shared_key is not None:
+        return computed_once("phase", shared_key,
+                             lambda: _main_analysis(sample, plan, phase, seed))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        matched = match(sample.data, treatment="em", **match_args(plan.main_spec(), plan, phase),
+                        random_state=seed)
+        bal = balance(matched, covariates=plan.covariates(phase))
+        impact = estimate_impacts(
+            matched.matched_data(), plan.outcomes(phase), plan.model_covariates(phase), plan=plan,
+            exclusions=sample.exclusion_counts(), random_state=seed,
+        )
+    return matched, bal, impact, _lines(caught)
 
 
 def scope_schools(schools: pd.DataFrame, cluster: str | None) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """Results that the worker processes of one build compute once and share, on disk.
 
 Every report of a build needs the counts linked across the whole report set
-(:func:`evaluation.linked.linked_counts`, about 8 s for 780,000 pupils). Each worker's warm
-kernel keeps them in memory, but without this module each worker would also compute them.
+(:func:`evaluation.linked.linked_counts`, about 8 s for 780,000 pupils), and a cluster's
+matching and impact estimates are asked for by its own report and by the overall report
+(:func:`evaluation.results.evaluate`). Each worker's warm kernel keeps them in memory, but
+without this module each worker would also compute them.
 :func:`computed_once` lets the first process compute a result while the others wait for it
 (a file lock), and all read the same file afterwards. The build names the folder in the
 environment variable ``EVALUATION_SHARED_DIR`` (one folder per version of the code and of the

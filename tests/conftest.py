@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(config, items):
 
 #: Doctest files that evaluate the same data as a test file's fixture: one worker computes
 #: it once for all of them (results are kept by content, :mod:`evaluation.memo`).
-DOCTEST_GROUPS = {"evaluation/results.py": "seed1", "evaluation/report/__init__.py": "seed1"}
+DOCTEST_GROUPS = {"evaluation/results.py": "seed1", "evaluation/report/registry.py": "seed1"}
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,9 @@ import multiprocessing as mp
 import os
 import time
 
+import pandas as pd
+import pytest
+
 from evaluation.shared import SHARED_ENV, computed_once
 
 
@@ -65,3 +68,38 @@ def test_a_folder_that_cannot_be_written_shares_nothing(tmp_path, monkeypatch):
     blocker.write_text("not a folder")
     monkeypatch.setenv(SHARED_ENV, str(blocker / "shared"))
     assert computed_once("x", "k", lambda: 7) == 7
+
+
+@pytest.mark.xdist_group("seed1")     # with the doctests that generate the same data
+def test_a_cluster_report_reads_the_matching_the_overall_report_computed(tmp_path,
+                                                                         monkeypatch):
+    """A cluster's main analysis is computed once per build: its report reads the one the
+    overall evaluation computed for its clusters' table (the same key, whatever else each
+    asks for), with the same numbers as when nothing is shared (issue 17)."""
+    from evaluation import results
+    from evaluation.plan import load_plan
+    from evaluation.synthetic import generate
+
+    ds, plan, name = generate(seed=1, include_population=False), load_plan(), "Secondary phase 1"
+    calls = []
+    real = results.estimate_impacts
+    monkeypatch.setattr(results, "estimate_impacts",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    results._PHASES.clear()
+    alone = results.evaluate(ds, plan, cluster=name, seed=1, describe=False)
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path))
+    results._PHASES.clear()
+    results.evaluate(ds, plan, cluster=name, seed=1, describe=False)   # as the overall asks
+    assert len(list(tmp_path.glob("phase-*.pickle"))) == len(alone.phases)
+    results._PHASES.clear()
+    calls.clear()
+    shared = results.evaluate(ds, plan, cluster=name, seed=1, describe=False)
+    assert not calls                                  # the main fits were read, not made
+    for phase, pr in alone.phases.items():
+        other = shared.phases[phase]
+        pd.testing.assert_frame_equal(pr.impact.table(), other.impact.table())
+        pd.testing.assert_frame_equal(pr.balance.table, other.balance.table)
+        assert pr.warnings == other.warnings
+        assert (pr.balance_withheld == other.balance_withheld).all()
+    results._PHASES.clear()
