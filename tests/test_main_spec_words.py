@@ -102,3 +102,21 @@ def test_a_withheld_count_is_not_called_fewer_than_the_threshold(overall):
     assert "Balance between the groups is not shown: it rests on a withheld number" in text
     for words in MANCHESTER:
         assert words not in page, words
+
+
+def test_the_overall_report_says_why_its_clusters_matched_pupils_do_not_add_up(overall,
+                                                                              cluster):
+    """Under the caliper the overall report's 20 unmatched secondary EM pupils are not its
+    clusters' unmatched pupils added up (each report matches its own pupils: the caliper's
+    width follows them); the overall report says so, a cluster's report has nothing to add
+    up."""
+    from evaluation.report.matching import matched_comparison
+
+    unmatched = overall.phases["secondary"].match.counts.loc["Unmatched", "Treated"]
+    by_cluster = sum(c.phases["secondary"].match.counts.loc["Unmatched", "Treated"]
+                     for c in overall.clusters.values() if "secondary" in c.phases
+                     and c.phases["secondary"].estimable)
+    assert unmatched != by_cluster
+    words = "need not add up to the ones here"
+    assert words in _visible(matched_comparison(overall)._repr_html_())
+    assert words not in _visible(matched_comparison(cluster)._repr_html_())

@@ -70,6 +70,10 @@ def matched_comparison(res: EvaluationResult) -> Section:
              "standardised mean difference (SMD) of each characteristic; the What Works "
              "Clearinghouse asks for at most 0.05 SD, or at most 0.25 SD with adjustment in the "
              "outcome model (which we do)."]
+    if res.scope == "overall":   # a caliper's width, for one, follows the pupils matched
+        parts.append("This report matches all programme schools' pupils together; each "
+                     "cluster's report matches its own schools' pupils, so the clusters' "
+                     "matched and unmatched pupils need not add up to the ones here.")
     t = threshold(res.plan)
     for phase, pe in res.phases.items():
         parts.append(f"{phase.capitalize()} phase.")
