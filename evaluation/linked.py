@@ -411,8 +411,12 @@ def _matching_counts(samples, phase, plan, seed, values, relations) -> pd.Series
 def one_to_one(spec: dict) -> bool:
     """Whether a matching specification pairs each matched EM pupil with one other pupil.
 
-    Nearest-neighbour or optimal pair matching with ratio 1, without replacement and without
-    variable ratios: the matched comparison pupils are as many as the matched EM pupils.
+    Nearest-neighbour matching with ratio 1 where no comparison pupil is used twice (without
+    replacement, or ``reuse_max: 1``: MatchIt ignores ``replace`` when ``reuse_max`` is
+    given), optimal pair matching with ratio 1 (never with replacement: MatchIt's optimal
+    matching has no ``replace``), in both without variable ratios, and coarsened exact
+    matching with ``k2k`` (one-to-one within each stratum): the matched comparison pupils
+    are as many as the matched EM pupils.
 
     Examples
     --------
@@ -420,10 +424,36 @@ def one_to_one(spec: dict) -> bool:
     (True, False)
     >>> one_to_one({"method": "nearest", "ratio": 1, "replace": True})
     False
+    >>> one_to_one({"method": "nearest", "replace": True, "reuse_max": 1})
+    True
+    >>> one_to_one({"method": "cem", "k2k": True}), one_to_one({"method": "cem"})
+    (True, False)
     """
-    return (spec.get("method", "nearest") in ("nearest", "optimal")
-            and float(spec.get("ratio", 1)) == 1 and not spec.get("replace", False)
-            and spec.get("max_controls") is None and spec.get("min_controls") is None)
+    method = spec.get("method", "nearest")
+    if method == "cem":
+        return bool(spec.get("k2k", False))
+    if method not in ("nearest", "optimal") or float(spec.get("ratio", 1)) != 1 \
+            or spec.get("max_controls") is not None or spec.get("min_controls") is not None:
+        return False
+    return method == "optimal" or not reuses_controls(spec)
+
+
+def reuses_controls(spec: dict) -> bool:
+    """Whether nearest-neighbour matching may use one comparison pupil for several EM pupils.
+
+    As MatchIt reads it: ``reuse_max`` when given (``replace`` is then ignored), else
+    ``replace``.
+
+    Examples
+    --------
+    >>> reuses_controls({"replace": True}), reuses_controls({"replace": True, "reuse_max": 1})
+    (True, False)
+    >>> reuses_controls({"reuse_max": 3})
+    True
+    """
+    if spec.get("reuse_max") is not None:
+        return int(spec["reuse_max"]) > 1
+    return bool(spec.get("replace", False))
 
 
 def _descriptive_counts(matched, scope, phase, plan, values, relations):

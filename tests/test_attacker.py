@@ -238,8 +238,12 @@ def collect(plan, reports):
     pub = Published(plan.threshold)
     # written from the plan, as a reader reads it, not from the package's linked counts
     spec = plan.main_spec()
-    pairs = (spec.get("method", "nearest") in ("nearest", "optimal") and spec.get("ratio", 1) == 1
-             and not spec.get("replace") and not spec.get("max_controls"))
+    # MatchIt ignores `replace` when `reuse_max` is given, and CEM's k2k pairs within strata
+    reused = (spec["reuse_max"] > 1 if spec.get("reuse_max") is not None
+              else spec.get("replace") and spec.get("method", "nearest") == "nearest")
+    pairs = ((spec.get("method", "nearest") in ("nearest", "optimal")
+              and spec.get("ratio", 1) == 1 and not reused and not spec.get("max_controls"))
+             or (spec.get("method") == "cem" and bool(spec.get("k2k"))))
     label_phase = {plan.headline(ph)["label"]: ph for ph in ("primary", "secondary")}
     school_phase, school_activity, cluster_schools = {}, {}, {}
     activity_schools = {}

@@ -105,3 +105,30 @@ def test_a_report_says_when_every_linked_count_is_hidden():
     for pattern, says in ((hide, CHOSEN_ALL), (frozenset({"a", "b"}), CHOSEN)):
         res = SimpleNamespace(plan=load_plan(), linked=LinkedCounts(values, (), pattern, 10))
         assert says in disclosure_notes(res)._repr_html_()
+
+
+def test_reuse_max_one_pairs_like_matching_without_replacement(tmp_path, default_data):
+    """Eighth review of issue 14: ``replace: true, reuse_max: 1`` is matching without
+    replacement (MatchIt ignores ``replace`` when ``reuse_max`` is given), so the matched
+    comparison pupils equal the matched EM pupils; the linked counts took it for matching with
+    replacement, and the overall and the two secondary clusters' matching tables (4,557 and 20
+    unmatched overall, 4,073 and 161 for phase 1, 627 unmatched comparison pupils for phase 2)
+    gave phase 2's 2 unmatched EM pupils exactly."""
+    from evaluation.disclosure import narrowest
+    from evaluation.linked import _rate_implies
+    from evaluation.report.comparison import describe_spec
+
+    plan = caliper_plan(tmp_path, 5, ratio=1, replace=True, reuse_max=1)
+    linked = linked_counts(default_data, plan, seed=config.DEFAULT_SEED)
+    v = linked.values
+    pairs = [(("comparison_matched", *k[1:]), [k]) for k in v
+             if k[0] == "em_matched" and ("comparison_matched", *k[1:]) in v]
+    assert pairs and all(v[t] == v[p] for t, (p,) in pairs)      # the pairing holds
+    assert all(rel in linked.relations for rel in pairs)
+    zero_ok = {b for _, b in _rate_implies(v)} | set(linked.zeros) | {
+        k for k in v if k[0] in ("impact_n", "desc_n", "em", "comparison")}
+    intervals = narrowest(v, [*linked.relations, *pairs], linked.hide, zero_ok,
+                          linked.at_most, _memo={}, _width=5)
+    assert not {k: iv for k, iv in intervals.items() if iv[1] - iv[0] < 5}
+    words = describe_spec(plan.main_spec(), plan)
+    assert "with replacement" not in words.matching and words.weights == ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evaluation.linked import reuses_controls
 from evaluation.plan import Plan
 
 #: What readers see for the matching's own variable names.
@@ -136,7 +137,7 @@ def describe_spec(spec: dict, plan: Plan) -> SpecWords:
                                                               "smallest (optimal pairing) on")
         text = f"Each EM pupil is matched with {whom}{of} {how} {_distance(spec, plan)}"
         text += caliper + dropped
-        reuse = bool(spec.get("replace", False))
+        reuse = method == "nearest" and reuses_controls(spec)
         if reuse:
             text += ("; matching is with replacement, so one comparison pupil can be matched "
                      "with several EM pupils")
@@ -157,6 +158,10 @@ def describe_spec(spec: dict, plan: Plan) -> SpecWords:
         text = (f"EM and non-EM pupils are grouped by {_words(spec.get('covariates') or [], plan)}"
                 " (numbers coarsened into bands); groups without both EM and non-EM pupils are "
                 "left out.")
+        if spec.get("k2k"):
+            text = text[:-1] + ("; within each group every EM pupil is paired with one "
+                                "non-EM pupil, and pupils left without a pair are left out.")
+            return SpecWords(label, text, "", within)
         return SpecWords(label, text, "weighted so that each group counts as much as its EM "
                          "pupils", within)
     if method == "subclass":
