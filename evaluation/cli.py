@@ -17,7 +17,7 @@ def _data(args) -> int:
 
     t0 = time.perf_counter()
     ds = generate(seed=args.seed, scenario=args.scenario)
-    out = write_dataset(ds, args.out)
+    out = write_dataset(ds, args.out, generated=True)
     print(f"data: {args.scenario} synthetic data set (seed {args.seed}) -> {out} "
           f"({len(ds.pupils):,} pupil rows, {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return 0

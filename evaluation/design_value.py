@@ -48,7 +48,7 @@ class DesignValueResult:
         synthetic data), withheld wherever it withholds them
         (:func:`evaluation.linked.linked_counts`).
     seed : int
-        Seed of the synthetic world.
+        Seed of the synthetic world (of the data set's ``meta.json``).
     params : dict
         The world's parameters (`WorldParams`).
     plan : Plan
@@ -96,14 +96,17 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None,
     plan : Plan
         The analysis plan (outcomes, covariates, main matching specification, power).
     seed : int
-        Seed of the synthetic world (and of the inference).
+        Seed of the matching and inference (as every report's), and of the synthetic world
+        unless ``data_dir`` names it.
     effects : dict, optional
-        True effects for the generator (default: its defaults).
+        True effects for the generator (default: its defaults; ignored with ``data_dir``).
     data_dir : str or pathlib.Path, optional
-        The data set the build's other reports analyse (the synthetic data of ``seed``): the
-        2011 design's counts are withheld where the overall report withholds them, by that
-        report's own linked counts (shared within a build, not computed again). Default: the
-        linked counts of the generated 2011 design's data.
+        The data set the build's other reports analyse, as the generator wrote it
+        (:func:`evaluation.io.dataset.generator_world`): its world (the seed, effects and
+        parameters in its ``meta.json``) is generated again, ``seed`` seeds the analysis as
+        it seeds every report's, and the 2011 design's counts are withheld where the overall
+        report withholds them, by that report's own linked counts (shared within a build).
+        Default: the world of ``seed`` with ``effects``, its own linked counts.
 
     Returns
     -------
@@ -117,11 +120,23 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None,
     True
     """
     from evaluation.io import read_dataset
+    from evaluation.io.dataset import generator_world
     from evaluation.linked import OVERALL, linked_counts
+    from evaluation.synthetic.params import WorldParams
 
+    world_seed, params = seed, None
+    if data_dir is not None:
+        world = generator_world(data_dir)
+        if world is None or world.get("scenario") != DESIGNS[0][0]:
+            raise ValueError(f"{data_dir}: not a data set of the 2011 design as the generator "
+                             "wrote it (python -m evaluation data), unchanged; the design-value "
+                             "report compares that world with full linkage, so it needs one")
+        world_seed, effects = int(world["seed"]), world.get("effects")
+        params = WorldParams(**world["params"]) if world.get("params") else None
     rows = []
     for scenario, label in DESIGNS:
-        ds = generate(seed=seed, scenario=scenario, effects=effects, include_population=False)
+        ds = generate(seed=world_seed, scenario=scenario, effects=effects,
+                      include_population=False, params=params)
         truth = ds.truth.set_index(["phase", "outcome"])["effect"]
         # the 2011 design is the evaluation's own analysis of these data: its counts are the
         # overall report's (fifth review of issue 14: 163 and 288 shown here, withheld there)
@@ -161,5 +176,5 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None,
                     "counts_withheld": linked is not None and any(
                         linked.hidden((who, OVERALL, phase)) for who in ("em", "comparison")),
                 })
-    return DesignValueResult(pd.DataFrame(rows, columns=COLUMNS), int(seed),
+    return DesignValueResult(pd.DataFrame(rows, columns=COLUMNS), world_seed,
                              ds.meta.get("params", {}), plan)

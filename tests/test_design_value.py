@@ -104,3 +104,65 @@ def test_each_2011_estimate_reads_as_the_overall_report_shows_it(result, plan):
             assert row["Estimate (95% CI)"].tolist() == [effect_text(r)], (phase, r["outcome"])
             n += 1
     assert n >= 4
+
+
+@pytest.fixture(scope="module")
+def world3(tmp_path_factory):
+    """A data set as ``python -m evaluation data --seed 3`` writes it (EM schools only)."""
+    from evaluation.io import write_dataset
+    from evaluation.synthetic import generate
+
+    return write_dataset(generate(seed=3, include_population=False),
+                         tmp_path_factory.mktemp("seed3"), generated=True)
+
+
+def test_the_world_is_known_only_while_the_generators_files_are_unchanged(world3, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from evaluation.io import read_dataset, write_dataset
+    from evaluation.io.dataset import generator_world
+
+    assert generator_world(world3)["seed"] == 3
+    edited = shutil.copytree(world3, tmp_path / "edited")
+    pupils = pd.read_parquet(edited / "pupils.parquet")
+    pupils.iloc[1:].to_parquet(edited / "pupils.parquet", index=False)   # one pupil less
+    assert generator_world(edited) is None
+    # read and written again (by a user's script): synthetic, but no longer the generator's
+    assert generator_world(write_dataset(read_dataset(world3), tmp_path / "again")) is None
+    shutil.copy(world3 / "schools.parquet", tmp_path / "again" / "schools.parquet")
+    assert generator_world(tmp_path / "again") is None
+
+
+def test_the_design_value_report_is_built_only_for_the_generators_world(world3, tmp_path):
+    """Eighth review of issue 14: built from another data set (seed 5 data with the build's
+    seed 7, or seed-7 data with schools removed), the report regenerated seed 7's world and
+    called it the same data the evaluation reports analyse."""
+    import shutil
+
+    import pandas as pd
+
+    from evaluation.catalog import report_specs
+
+    assert "design-value" in [s.slug for s in report_specs(world3, "/nonexistent", seed=7)]
+    edited = shutil.copytree(world3, tmp_path / "edited")
+    schools = pd.read_parquet(edited / "schools.parquet")
+    schools.to_parquet(edited / "schools.parquet", index=False, compression="gzip")
+    assert "design-value" not in [s.slug for s in report_specs(edited, "/nonexistent")]
+    with pytest.raises(ValueError, match="not a data set of the 2011 design as the generator"):
+        design_value(load_plan(), seed=7, data_dir=edited)
+
+
+def test_the_2011_design_is_the_data_sets_own_world(world3):
+    """Seed 3's world analysed with the build's seed 7: the 2011 design's pupils are the
+    data set's analysable pupils, and the report names seed 3."""
+    from evaluation.io import read_dataset
+    from evaluation.sample import analysis_sample
+
+    res = design_value(load_plan(), seed=7, data_dir=world3)
+    assert res.seed == 3
+    ds, plan = read_dataset(world3), load_plan()
+    t = res.table[res.table["scenario"] == "default"].groupby("phase").first()
+    for phase, row in t.iterrows():
+        assert row["n_em"] == analysis_sample(ds.pupils, phase, plan).n_em

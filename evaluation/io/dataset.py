@@ -20,6 +20,8 @@ from evaluation.schema import SHOW, TABLES, describe_rows, unused_columns, valid
 TABLE_NAMES = tuple(TABLES)
 META_FILE = "meta.json"
 TRUTH_FILE = "truth.csv"
+#: The key of ``meta.json`` under which the generator records the files it wrote.
+GENERATED_FILES = "generated_files"
 
 
 def _hash_column(h, column: pd.Series) -> None:
@@ -585,7 +587,7 @@ def _read_dataset(directory: Path, hashes: dict) -> Dataset:
     return Dataset(**tables, truth=truth, meta=meta)
 
 
-def write_dataset(ds: Dataset, directory: str | Path) -> Path:
+def write_dataset(ds: Dataset, directory: str | Path, generated: bool = False) -> Path:
     """Write a Dataset as Parquet files (plus ``meta.json`` and ``truth.csv``).
 
     Parameters
@@ -594,6 +596,10 @@ def write_dataset(ds: Dataset, directory: str | Path) -> Path:
         What to write.
     directory : str or pathlib.Path
         Created if needed; existing table files are replaced.
+    generated : bool
+        ``ds`` is :func:`evaluation.synthetic.generate`'s output, unchanged (``python -m
+        evaluation data``): ``meta.json`` records the files written, so that the world can be
+        known for the generator's own while they are unchanged (:func:`generator_world`).
 
     Returns
     -------
@@ -610,11 +616,46 @@ def write_dataset(ds: Dataset, directory: str | Path) -> Path:
     for table in TABLE_NAMES:
         getattr(ds, table).reset_index(drop=True).to_parquet(directory / f"{table}.parquet",
                                                              index=False)
-    meta = {k: v for k, v in ds.meta.items() if k not in ("directory", "file_hashes")}
-    (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    meta = {k: v for k, v in ds.meta.items()
+            if k not in ("directory", "file_hashes", GENERATED_FILES)}
+    written = [f"{table}.parquet" for table in TABLE_NAMES]
     if ds.truth is not None:
         ds.truth.to_csv(directory / TRUTH_FILE, index=False)
+        written.append(TRUTH_FILE)
+    if generated and meta.get("synthetic"):   # a file changed later is no longer the world's
+        hashes = file_hashes(directory)
+        meta[GENERATED_FILES] = {name: hashes[name] for name in written}
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return directory
+
+
+def generator_world(directory: str | Path) -> dict | None:
+    """Return ``meta.json`` of a data set the generator wrote and nobody changed, else None.
+
+    The generator records the SHA-256 of every file it writes (``meta["generated_files"]``);
+    a data set whose files all still have them, with no other table file beside them, is
+    exactly the synthetic world ``meta`` describes (seed, scenario, effects, parameters), so
+    that world can be generated again (the design-value report does). Edited, hand-made or
+    real data give None.
+
+    Examples
+    --------
+    >>> generator_world("/nonexistent") is None
+    True
+    """
+    directory = Path(directory)
+    try:
+        meta = read_meta(directory / META_FILE)
+    except DataError:
+        return None
+    recorded = meta.get(GENERATED_FILES)
+    if not meta.get("synthetic") or not isinstance(recorded, dict) or not recorded:
+        return None
+    hashes = file_hashes(directory)
+    tables = {n for n in hashes if n.split(".")[0] in (*TABLE_NAMES, TRUTH_FILE.split(".")[0])}
+    if tables != set(recorded) or any(hashes[n] != h for n, h in recorded.items()):
+        return None
+    return meta
 
 
 def file_hashes(directory: str | Path) -> dict[str, str]:
