@@ -215,19 +215,6 @@ def plain(text: str, plan: Plan) -> str:
     return text
 
 
-def count_words(n: int, plan: Plan) -> str:
-    """Return a count for running text: ``fewer than 10`` when it must be suppressed.
-
-    Examples
-    --------
-    >>> from evaluation.plan import load_plan
-    >>> count_words(7, load_plan()), count_words(1234, load_plan())
-    ('fewer than 10', '1,234')
-    """
-    t = threshold(plan)
-    return f"fewer than {t}" if 0 < n < t else f"{int(n):,}"
-
-
 def scope_name(res) -> str:
     """Return the scope of a result as the linked counts name it: the cluster, or ``overall``."""
     return res.cluster if res.cluster is not None else "overall"
