@@ -43,9 +43,11 @@ def _row(rec: RenderRecord, index_dir: Path) -> dict:
 
 
 #: Columns of the index's tables as logged: (row key, title); "n_em" is the count of pupils.
+#: The page shows a failed report's reason under its status: the log has it as a column, so
+#: that the output checker sees every word the page prints.
 INDEX_COLUMNS = (("title", "Report"), ("phase", "Phase"), ("n_schools", "Schools"),
                  ("n_em", "EM pupils"), ("headline", "Headline effect (95% CI)"),
-                 ("status", "Status"))
+                 ("status", "Status"), ("error", "Why it failed"))
 
 
 def index_table(rows: list[dict], plan) -> SafeTable:
@@ -66,7 +68,8 @@ def index_table(rows: list[dict], plan) -> SafeTable:
     """
     from evaluation.report.tables import safe_table
 
-    df = pd.DataFrame([{k: str(r[k]) for k, _ in INDEX_COLUMNS} for r in rows], dtype=object)
+    df = pd.DataFrame([{k: str(r.get(k, "")) for k, _ in INDEX_COLUMNS} for r in rows],
+                      columns=[k for k, _ in INDEX_COLUMNS], dtype=object)
     withheld = [n != "" and not n.replace(",", "").isdigit() for n in df["n_em"]]
     return safe_table(plan, df, {"n_em": "n_em"}, hide={"n_em": withheld},
                       labels=dict(INDEX_COLUMNS))

@@ -50,3 +50,21 @@ def test_the_index_logs_its_tables_with_the_rule_on_each_count(tmp_path, monkeyp
     assert [c[3] for c in cells] == shown["EM pupils"].tolist()
     assert [c[2] for c in cells] == shown["Schools"].tolist() == ["23"] * 3
     assert not (reports / "results.json").exists()      # never among the released files
+
+
+def test_a_failed_reports_reason_is_logged_as_the_page_shows_it(tmp_path, monkeypatch):
+    """The index prints a failed report's reason under its status; the checker's log had the
+    status only (every word the page prints should be before the checker)."""
+    monkeypatch.delenv(output_log.CHECKER_ENV, raising=False)
+    reports = tmp_path / "reports"
+    reason = ("pupils.csv: column 'em': rows 3, 9 (2 rows) hold 'maybe'; expected one of "
+              "1/0, true/false, yes/no, Y/N")
+    failed = RenderRecord("cluster-a", "Cluster A", "cluster", "failed", {},
+                          str(reports / "html" / "cluster-a.html"), {}, error=reason)
+    page = build_index([_rec("overall", "overall", "196", reports), failed],
+                       reports / "index.html")
+    doc = lxml_html.fromstring(page.read_text(encoding="utf-8"))
+    assert doc.xpath("//pre[@class='em-error']")[0].text_content() == reason
+    folder = output_log.log_dir(output_log.INDEX_LOG, reports)
+    logged = pd.read_csv(folder / "index-cluster-1.csv", dtype=str, keep_default_na=False)
+    assert logged["Why it failed"].tolist() == [reason]
