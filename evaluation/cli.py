@@ -187,9 +187,11 @@ def _schools(args) -> int:
               f"{args.source or 'dfe-ks4-2023-national'}); set PUBLISHED=<dir>", file=sys.stderr)
         return 2
     scheduler = args.scheduler or None
+    # every school of the file (no --limit): the pages of schools no longer in it are removed,
+    # as a full build of the evaluation's reports removes an earlier data set's
     summary = build(specs, args.reports, workers=args.workers or None, scheduler=scheduler,
                     force=args.force, progress=not args.no_progress,
-                    engine=None if args.engine == "cold" else "warm")
+                    engine=None if args.engine == "cold" else "warm", prune=not args.limit)
     records = load_records(specs, args.reports)
     path = build_school_index(records, Path(args.reports) / "index.html")
     print(f"schools: {summary.text()}\nschools: index {path} ({len(records)} schools)",

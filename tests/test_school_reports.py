@@ -174,6 +174,29 @@ def test_warm_build_equals_cold_render_and_is_incremental(tmp_path):
     assert [r.status for r in load_records(specs, out)] == ["ok"] * 3
 
 
+@pytest.mark.slow
+def test_a_full_school_build_removes_the_pages_of_schools_no_longer_in_the_file(tmp_path,
+                                                                              capsys):
+    """Incremental builds keep every page; a school that left the file kept its page among
+    those given to readers, unlisted by the index. A full build (no --limit) removes it; a
+    build of the first n schools removes nothing."""
+    from evaluation.cli import main
+
+    three, urns = small_published(tmp_path / "three", 3)
+    two, _ = small_published(tmp_path / "two", 2)
+    out = tmp_path / "schools"
+    args = ["schools", "--reports", str(out), "--workers", "1", "--no-progress"]
+    assert main([*args, "--published", str(three)]) == 0
+    gone = out / "html" / f"school-{urns[2]}.html"
+    assert gone.is_file()
+    assert main([*args, "--published", str(two), "--limit", "2"]) == 0
+    assert gone.is_file()                          # a partial build removes nothing
+    assert main([*args, "--published", str(two)]) == 0
+    assert not gone.is_file() and not (out / "records" / gone.with_suffix(".json").name).exists()
+    assert "removed 1 report(s) no longer in the build" in capsys.readouterr().err
+    assert f"school-{urns[2]}" not in (out / "index.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.browser
 def test_school_index_filters_and_sorts_in_a_browser(tmp_path):
     import shutil

@@ -160,8 +160,11 @@ class BuildSummary:
             lines.append(f"  failed: {n} x {reason}")
         if self.removed:
             n_files = sum(len(v) for v in self.removed.values())
+            named = list(self.removed)
+            listed = ", ".join(named[:10]) + (f" and {len(named) - 10} more"
+                                              if len(named) > 10 else "")
             lines.append(f"removed {len(self.removed)} report(s) no longer in the build "
-                         f"({n_files} files and log folders): {', '.join(self.removed)}")
+                         f"({n_files} files and log folders): {listed}")
         return "\n".join(lines)
 
 

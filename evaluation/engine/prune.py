@@ -2,7 +2,8 @@
 
 Readers get ``reports/html/`` whole; a report built from an earlier data set (a cluster that
 is no longer there) would go out with it, unlinked from the index but published all the same.
-A full build (``python -m evaluation build``, ``make reports``) therefore removes every file of
+A full build (``python -m evaluation build``, ``make reports``; and ``python -m evaluation
+schools`` without ``--limit``, in the school reports' folder) therefore removes every file of
 a report whose slug is not among the reports it builds: its page, record, failure log, executed
 notebook and its folder of the output checker's log. A report is known by the record the
 renderer wrote for it: only its files, with the names the renderer gives them, are touched,
