@@ -144,7 +144,7 @@ lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the packag
 	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: $(ENV_STAMP) browser axe ## run the whole test suite
-	$(PY) -m pytest -q -n 2 --dist loadgroup --doctest-modules tests evaluation
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 --doctest-modules tests evaluation
 
 lint: $(ENV_STAMP) ## ruff and a dead-code finder (vulture)
 	$(PY) -m ruff check evaluation tests bench
