@@ -166,3 +166,28 @@ def test_the_2011_design_is_the_data_sets_own_world(world3):
     t = res.table[res.table["scenario"] == "default"].groupby("phase").first()
     for phase, row in t.iterrows():
         assert row["n_em"] == analysis_sample(ds.pupils, phase, plan).n_em
+
+
+def test_an_edited_meta_or_another_generator_is_not_the_worlds(world3, tmp_path, monkeypatch):
+    """Ninth review of issue 14: meta.json's seed edited from 7 to 5 beside seed 7's unchanged
+    files, the design-value report generated seed 5's world (4,704 comparison pupils) beside
+    an overall report of the same data's 4,720; data written by an older generator would be
+    compared with the new generator's world in the same way."""
+    import json
+    import shutil
+
+    from evaluation.catalog import report_specs
+    from evaluation.io import dataset
+    from evaluation.io.dataset import generator_world
+
+    edited = shutil.copytree(world3, tmp_path / "meta")
+    meta = json.loads((edited / "meta.json").read_text())
+    meta["seed"] = 5
+    (edited / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    assert generator_world(edited) is None
+    assert "design-value" not in [s.slug for s in report_specs(edited, "/nonexistent")]
+    with pytest.raises(ValueError, match="not a data set of the 2011 design as the generator"):
+        design_value(load_plan(), seed=7, data_dir=edited)
+    assert generator_world(world3)["seed"] == 3
+    monkeypatch.setattr(dataset, "_generator_code", lambda: "another version")
+    assert generator_world(world3) is None

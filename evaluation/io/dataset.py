@@ -22,6 +22,34 @@ META_FILE = "meta.json"
 TRUTH_FILE = "truth.csv"
 #: The key of ``meta.json`` under which the generator records the files it wrote.
 GENERATED_FILES = "generated_files"
+#: The key of ``meta.json`` under which the generator records a digest of the rest of the
+#: meta (seed, scenario, effects, parameters) and of the generator's own code.
+GENERATED_WORLD = "generated_world"
+_RECORD_KEYS = ("directory", "file_hashes", GENERATED_FILES, GENERATED_WORLD)
+
+
+def _world_digest(meta: dict) -> str:
+    """SHA-256 of a world's description (``meta`` less the records) and the generator's code.
+
+    The design-value report generates a data set's world again from ``meta.json``: an edited
+    seed, or a generator changed since the data were written, would give another world than
+    the data's own.
+    """
+    body = {k: v for k, v in meta.items() if k not in _RECORD_KEYS}
+    text = json.dumps(body, sort_keys=True, default=str) + _generator_code()
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _generator_code() -> str:
+    """SHA-256 of the synthetic generator's source files (``evaluation/synthetic``)."""
+    root = Path(__file__).resolve().parents[1] / "synthetic"
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".csv", ".json") \
+                and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def _hash_column(h, column: pd.Series) -> None:
@@ -616,8 +644,7 @@ def write_dataset(ds: Dataset, directory: str | Path, generated: bool = False) -
     for table in TABLE_NAMES:
         getattr(ds, table).reset_index(drop=True).to_parquet(directory / f"{table}.parquet",
                                                              index=False)
-    meta = {k: v for k, v in ds.meta.items()
-            if k not in ("directory", "file_hashes", GENERATED_FILES)}
+    meta = {k: v for k, v in ds.meta.items() if k not in _RECORD_KEYS}
     written = [f"{table}.parquet" for table in TABLE_NAMES]
     if ds.truth is not None:
         ds.truth.to_csv(directory / TRUTH_FILE, index=False)
@@ -625,6 +652,8 @@ def write_dataset(ds: Dataset, directory: str | Path, generated: bool = False) -
     if generated and meta.get("synthetic"):   # a file changed later is no longer the world's
         hashes = file_hashes(directory)
         meta[GENERATED_FILES] = {name: hashes[name] for name in written}
+        # as read back from the file (tuples become lists), with the generator's code
+        meta[GENERATED_WORLD] = _world_digest(json.loads(json.dumps(meta, default=str)))
     (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return directory
 
@@ -635,8 +664,10 @@ def generator_world(directory: str | Path) -> dict | None:
     The generator records the SHA-256 of every file it writes (``meta["generated_files"]``);
     a data set whose files all still have them, with no other table file beside them, is
     exactly the synthetic world ``meta`` describes (seed, scenario, effects, parameters), so
-    that world can be generated again (the design-value report does). Edited, hand-made or
-    real data give None.
+    that world can be generated again (the design-value report does), as long as ``meta``
+    itself and the generator's code are unchanged too (``meta["generated_world"]``). Edited,
+    hand-made or real data, an edited ``meta.json`` and data written by another version of
+    the generator give None.
 
     Examples
     --------
@@ -654,6 +685,8 @@ def generator_world(directory: str | Path) -> dict | None:
     hashes = file_hashes(directory)
     tables = {n for n in hashes if n.split(".")[0] in (*TABLE_NAMES, TRUTH_FILE.split(".")[0])}
     if tables != set(recorded) or any(hashes[n] != h for n, h in recorded.items()):
+        return None
+    if meta.get(GENERATED_WORLD) != _world_digest(meta):
         return None
     return meta
 

@@ -21,8 +21,9 @@ Design, in short (data/README.md has the whole story and the calibration table):
 * The default scenario's linked strata are constructed so that the analysable sample is exactly
   196 EM and 4,794 comparison pupils.
 * ``python -m evaluation data`` writes a world with its ``meta.json`` (seed, scenario, effects,
-  parameters) and the SHA-256 of every file written: while they are unchanged, the world can be
-  generated again (`evaluation.io.dataset.generator_world`; the design-value report does).
+  parameters) and the SHA-256 of every file written, of that meta and of this generator's code:
+  while they are unchanged, the world can be generated again
+  (`evaluation.io.dataset.generator_world`; the design-value report does).
 """
 
 from __future__ import annotations
