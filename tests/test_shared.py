@@ -103,3 +103,21 @@ def test_a_cluster_report_reads_the_matching_the_overall_report_computed(tmp_pat
         assert pr.warnings == other.warnings
         assert (pr.balance_withheld == other.balance_withheld).all()
     results._PHASES.clear()
+
+
+def test_the_shared_folder_changes_with_the_libraries_that_fit_the_impacts(tmp_path,
+                                                                            monkeypatch):
+    """Ninth review of issue 14: a cluster's matching and impacts (statsmodels' GLMs) are
+    shared too, but the folder was per version of numpy, pandas and scipy only, so a build
+    with EVALUATION_SHARED_DIR set read the impacts another statsmodels had fitted."""
+    import importlib.metadata
+
+    from evaluation.config import PROJECT_ROOT
+    from evaluation.engine.build import _shared_folder
+
+    notebooks = PROJECT_ROOT / "notebooks"
+    before = _shared_folder(tmp_path, notebooks)
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "0.0.1" if name == "statsmodels" else real(name))
+    assert _shared_folder(tmp_path, notebooks) != before

@@ -284,16 +284,27 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
     return summary
 
 
+#: Libraries whose version changes the results the workers share (:func:`_shared_folder`).
+SHARED_LIBRARIES = ("numpy", "pandas", "scipy", "statsmodels", "patsy", "numba")
+
+
 def _shared_folder(root: Path, notebooks_dir: Path) -> Path:
     """Return the folder of results the build's workers share (:mod:`evaluation.shared`).
 
     One folder under ``root`` per version of the code and of the libraries that compute the
-    shared results (numpy, pandas, scipy: a new solver may choose other cells to hide);
-    folders of other versions are removed.
+    shared results (numpy, pandas, scipy: a new solver may choose other cells to hide;
+    statsmodels and patsy: the impacts' fits; numba: the optimal matching's solver); folders
+    of other versions are removed.
     """
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    libs = "-".join(version(p) for p in ("numpy", "pandas", "scipy"))
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "none"
+
+    libs = "-".join(installed(p) for p in SHARED_LIBRARIES)
     tag = hashlib.sha256(f"{code_hash(notebooks_dir)}-{libs}".encode()).hexdigest()[:16]
     folder = root / tag
     if root.is_dir():
