@@ -164,11 +164,19 @@ def export_html(notebook_path: str | Path) -> str:
 _EXPORTER: list = []
 
 
-#: Start tags nbconvert's HTML exporter makes focusable (``tabindex="0"``): the output areas
-#: (a wide table scrolls) and input wrappers; and images without alternative text.
-_FOCUSABLE = re.compile(
-    r'<div class="[^"]*\b(?:jp-OutputArea-output|jp-Cell-inputWrapper)\b[^"]*"')
-_IMG_NO_ALT = re.compile(r"<img\b(?![^>]*\balt=)")
+#: One token of a page, as an HTML tokenizer reads it: a comment, a raw-text element
+#: (script, style; textarea and title hold text, not tags), or a start tag with its
+#: attributes (quoted values may hold ``>`` or ``<img``). Anything else is text.
+_TOKEN = re.compile(
+    r"<!--.*?(?:-->|\Z)"
+    r"|<(script|style|textarea|title)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?(?:</\1\s*>|\Z)"
+    r"|<([a-zA-Z][^\s/>]*)((?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)"
+    r"(\s*/?>)",
+    re.S | re.I)
+_ATTR = re.compile(r"\s+([^\s\"'>/=]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?")
+#: Classes of the ``div`` start tags nbconvert's exporter makes focusable (``tabindex="0"``):
+#: the output areas (a wide table scrolls) and input wrappers.
+_FOCUSABLE = {"jp-outputarea-output", "jp-cell-inputwrapper"}
 _NO_ALT = "No description has been provided for this image"
 
 
@@ -179,9 +187,10 @@ def _accessible(page: str) -> str:
     focusable and gives every image without one an alternative text. nbconvert 7 parses and
     re-serialises the page for these two edits: 2.5 s of the 2.6 s it took to export an
     800 KB report, and 6 s of a 30 s build (issue 17). The same attributes
-    are added to the same start tags, which the template writes itself (one class attribute
-    each); the page is otherwise left as the template wrote it (SVG's ``viewBox`` keeps its
-    capital, which the parser lowered).
+    are added to the same start tags, found as an HTML tokenizer finds them (attribute names
+    in any case, values holding ``>``; nothing inside comments, scripts, styles or attribute
+    values is touched); the page is otherwise left as the template wrote it (SVG's
+    ``viewBox`` keeps its capital, which the parser lowered).
 
     Examples
     --------
@@ -189,9 +198,34 @@ def _accessible(page: str) -> str:
     '<div class="jp-RenderedHTML jp-OutputArea-output x" tabindex="0"><p>'
     >>> _accessible('<img src="a.png"> <img alt="" src="b.png">').split(" src")[0]
     '<img alt="No description has been provided for this image"'
+    >>> _accessible('<IMG src="a" ALT="Gaps"><span title="<img src=x>">')
+    '<IMG src="a" ALT="Gaps"><span title="<img src=x>">'
     """
-    page = _FOCUSABLE.sub(lambda m: f'{m.group(0)} tabindex="0"', page)
-    return _IMG_NO_ALT.sub(f'<img alt="{_NO_ALT}"', page)
+    return _TOKEN.sub(_edit_tag, page)
+
+
+def _edit_tag(m: re.Match) -> str:
+    tag = m.group(2)
+    if tag is None:                       # a comment or a raw-text element: as it is
+        return m.group(0)
+    tag = tag.lower()
+    if tag not in ("img", "div"):
+        return m.group(0)
+    attrs = list(_ATTR.finditer(m.group(3)))
+    names = {a.group(1).lower() for a in attrs}
+    head = m.start(3) - m.start(0)
+    if tag == "img":
+        if "alt" in names:
+            return m.group(0)
+        text = m.group(0)
+        return f'{text[:head]} alt="{_NO_ALT}"{text[head:]}'
+    cls = next((a for a in attrs if a.group(1).lower() == "class"), None)
+    if cls is None or "tabindex" in names or cls.group(2) is None \
+            or not _FOCUSABLE & set(cls.group(2).strip("\"'").lower().split()):
+        return m.group(0)
+    at = head + cls.end()
+    text = m.group(0)
+    return f'{text[:at]} tabindex="0"{text[at:]}'
 
 
 def _exporter():

@@ -60,3 +60,24 @@ def test_the_page_is_nbconverts_page():
     for added in ('tabindex="0"', 'alt="No description has been provided for this image"'):
         assert ours.count(added) == theirs.count(added) >= 2
     assert "viewBox" in ours and "viewBox" not in theirs   # an inline SVG keeps its capital
+
+
+def test_only_real_start_tags_change_as_nbconvert_changes_them():
+    """Ninth review of issue 14: the regular expressions gave an image whose ALT, or whose
+    alt after a value holding ">", or written ``alt = "..."``, had a text a second alt before
+    it (which a browser reads first: "No description ..." instead of the author's text); gave
+    none to ``<IMG>``; and wrote an alt inside a script's string and a title's value
+    (``title="<img alt="No ..." src=x>"``), ending them early."""
+    v4 = nbformat.v4
+    html = ('<img src="a.png" ALT="Gap chart"><img src="b.png" alt = "Gap chart">'
+            '<img src="c.png" title="x > y" alt="Gap chart"><IMG src="d.png">'
+            '<span title="<img src=x>">t</span><script>var s = "<img src=y>";</script>'
+            '<div class="my-jp-OutputArea-output">z</div>')
+    nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output(
+        "display_data", data={"text/html": html, "text/plain": "x"})])])
+    theirs, _ = _stock().from_notebook_node(nb)
+    ours, _ = _exporter().from_notebook_node(nb)
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    assert ours.count('alt="No description has been provided for this image"') == 1
+    assert '<span title="<img src=x>">' in ours
+    assert '<script>var s = "<img src=y>";</script>' in ours
