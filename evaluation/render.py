@@ -13,6 +13,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 from evaluation import config
@@ -164,19 +165,9 @@ def export_html(notebook_path: str | Path) -> str:
 _EXPORTER: list = []
 
 
-#: One token of a page, as an HTML tokenizer reads it: a comment, a raw-text element
-#: (script, style; textarea and title hold text, not tags), or a start tag with its
-#: attributes (quoted values may hold ``>`` or ``<img``). Anything else is text.
-_TOKEN = re.compile(
-    r"<!--.*?(?:-->|\Z)"
-    r"|<(script|style|textarea|title)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?(?:</\1\s*>|\Z)"
-    r"|<([a-zA-Z][^\s/>]*)((?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)"
-    r"(\s*/?>)",
-    re.S | re.I)
-_ATTR = re.compile(r"\s+([^\s\"'>/=]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?")
 #: Classes of the ``div`` start tags nbconvert's exporter makes focusable (``tabindex="0"``):
 #: the output areas (a wide table scrolls) and input wrappers.
-_FOCUSABLE = {"jp-outputarea-output", "jp-cell-inputwrapper"}
+_FOCUSABLE = {"jp-OutputArea-output", "jp-Cell-inputWrapper"}
 _NO_ALT = "No description has been provided for this image"
 
 
@@ -186,46 +177,54 @@ def _accessible(page: str) -> str:
     nbconvert's ``HTMLExporter``, after rendering its template, makes outputs (and inputs)
     focusable and gives every image without one an alternative text. nbconvert 7 parses and
     re-serialises the page for these two edits: 2.5 s of the 2.6 s it took to export an
-    800 KB report, and 6 s of a 30 s build (issue 17). The same attributes
-    are added to the same start tags, found as an HTML tokenizer finds them (attribute names
-    in any case, values holding ``>``; nothing inside comments, scripts, styles or attribute
-    values is touched); the page is otherwise left as the template wrote it (SVG's
-    ``viewBox`` keeps its capital, which the parser lowered).
+    800 KB report, and 6 s of a 30 s build (issue 17). The start tags are found here by the
+    tokenizer BeautifulSoup used for it (the standard library's ``html.parser``: nothing in a
+    comment, script, style or attribute value is a tag; names in any case), and the same
+    attributes inserted into them; the page is otherwise left as the template wrote it (SVG's
+    ``viewBox`` keeps its capital, which BeautifulSoup lowered). 0.5 s for that report.
 
     Examples
     --------
     >>> _accessible('<div class="jp-RenderedHTML jp-OutputArea-output x"><p>')
-    '<div class="jp-RenderedHTML jp-OutputArea-output x" tabindex="0"><p>'
+    '<div tabindex="0" class="jp-RenderedHTML jp-OutputArea-output x"><p>'
     >>> _accessible('<img src="a.png"> <img alt="" src="b.png">').split(" src")[0]
     '<img alt="No description has been provided for this image"'
     >>> _accessible('<IMG src="a" ALT="Gaps"><span title="<img src=x>">')
     '<IMG src="a" ALT="Gaps"><span title="<img src=x>">'
     """
-    return _TOKEN.sub(_edit_tag, page)
+    tags = _StartTags()
+    tags.feed(page)
+    tags.close()
+    if not tags.edits:
+        return page
+    starts = [0, *(m.end() for m in re.finditer("\n", page))]   # lines as the parser counts
+    out, last = [], 0
+    for (line, column), after_name, text in tags.edits:
+        at = starts[line - 1] + column + after_name
+        out += [page[last:at], text]
+        last = at
+    return "".join([*out, page[last:]])
 
 
-def _edit_tag(m: re.Match) -> str:
-    tag = m.group(2)
-    if tag is None:                       # a comment or a raw-text element: as it is
-        return m.group(0)
-    tag = tag.lower()
-    if tag not in ("img", "div"):
-        return m.group(0)
-    attrs = list(_ATTR.finditer(m.group(3)))
-    names = {a.group(1).lower() for a in attrs}
-    head = m.start(3) - m.start(0)
-    if tag == "img":
-        if "alt" in names:
-            return m.group(0)
-        text = m.group(0)
-        return f'{text[:head]} alt="{_NO_ALT}"{text[head:]}'
-    cls = next((a for a in attrs if a.group(1).lower() == "class"), None)
-    if cls is None or "tabindex" in names or cls.group(2) is None \
-            or not _FOCUSABLE & set(cls.group(2).strip("\"'").lower().split()):
-        return m.group(0)
-    at = head + cls.end()
-    text = m.group(0)
-    return f'{text[:at]} tabindex="0"{text[at:]}'
+class _StartTags(HTMLParser):
+    """Where :func:`_accessible` inserts an attribute: ``((line, column), offset, text)``."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.edits: list = []
+
+    def handle_starttag(self, tag, attrs):
+        names = {name for name, _ in attrs}          # the parser lowers them
+        if tag == "img" and "alt" not in names:
+            text = f' alt="{_NO_ALT}"'
+        elif (tag == "div" and "tabindex" not in names
+              and _FOCUSABLE & set((dict(attrs).get("class") or "").split())):
+            text = ' tabindex="0"'
+        else:
+            return
+        self.edits.append((self.getpos(), 1 + len(tag), text))   # after "<" and the name
+
+    handle_startendtag = handle_starttag
 
 
 def _exporter():
