@@ -33,7 +33,7 @@ from evaluation.gaps.pupils import (
 )
 from evaluation.io import Dataset
 from evaluation.io.dfe import PublishedSource, published_sources, read_published
-from evaluation.linked import LinkedCounts, linked_counts
+from evaluation.linked import LinkedCounts, linked_counts, one_to_one
 from evaluation.matching import MatchResult, match
 from evaluation.models import ImpactResult, estimate_impacts, model_arguments
 from evaluation.plan import Plan
@@ -279,8 +279,9 @@ def _pairs(sample: AnalysisSample, plan: Plan, phase: str, seed: int) -> pd.Data
     Its matching warnings belong to the sensitivity analysis, not to the main estimates,
     and are not added to the phase's warnings.
     """
+    # pairs as MatchIt makes them: reuse_max, when given, overrides replace (one_to_one)
     spec = next((s for s in plan.raw["matching"] if s.get("method") == "nearest"
-                 and s.get("ratio", 1) == 1 and not s.get("replace", False)), None)
+                 and one_to_one(s)), None)
     if spec is None:
         return None
     with warnings.catch_warnings(record=True):
