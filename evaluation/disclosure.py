@@ -534,7 +534,9 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
         r = optimize.milp(c, constraints=cons, integrality=np.ones(len(keys)), bounds=bounds,
                           options={"presolve": presolve})
         if r.status != 0:
-            return r
+            # the data are a solution, so "infeasible" (or any failure) with presolve is
+            # presolve's error too: solve again without it before giving up
+            return solve(c, presolve=False) if presolve else r
         x = np.round(r.x)
         if not _feasible(x, cons, bounds):
             if presolve:         # HiGHS's presolve has returned a wrong point: solve again

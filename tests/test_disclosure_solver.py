@@ -78,3 +78,22 @@ def test_a_point_that_breaks_the_constraints_is_never_used(monkeypatch):
     monkeypatch.setattr(disclosure.optimize, "milp", wrong_with_presolve)
     got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST)
     assert got["s84"] == (2.0, 9.0)
+
+
+def test_a_failure_with_presolve_is_solved_again_without_it(monkeypatch):
+    """Ninth review of issue 14: the data are a solution of every program, so presolve
+    calling one infeasible is presolve's error, as a wrong optimum is; the build stopped with
+    "the attacker's program for 's84' failed" instead of solving again without it."""
+    from types import SimpleNamespace
+
+    real = optimize.milp
+
+    def infeasible_with_presolve(c, **kw):
+        if kw.get("options", {}).get("presolve", True):
+            return SimpleNamespace(status=2, message="The problem is infeasible.", x=None,
+                                   fun=None)
+        return real(c, **kw)
+
+    monkeypatch.setattr(disclosure.optimize, "milp", infeasible_with_presolve)
+    got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST)
+    assert got["s84"] == (2.0, 9.0)
