@@ -209,3 +209,31 @@ def test_make_report_fails_loudly_on_bad_data(hostile_data):
     index = (tmp_path / "rep" / "index.html").read_text()
     assert "column &#39;em&#39;: 1 of 12 rows (row 3)" in index
     assert index.count("status-not-built") >= 2  # overall and the other cluster: not built
+
+
+def test_make_knows_the_default_data_however_data_names_it(tmp_path):
+    """Ninth review of issue 17: ``DATA=./data/synthetic/default SEED=5`` analysed seed 7's
+    data with seed 5 (no data step), and ``DATA=<another data set> SEED=5`` recorded seed 5
+    for the default data, so the next plain ``make reports`` generated it again for nothing."""
+    import shutil
+
+    from evaluation import config
+
+    root = config.PROJECT_ROOT
+    shutil.copy(root / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "evaluation").mkdir()
+    shutil.copy(root / "evaluation" / "config.py", tmp_path / "evaluation" / "config.py")
+    for name in ("pyproject.toml", "constraints.txt"):
+        shutil.copy(root / name, tmp_path / name)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "schools.csv").write_text("school_id\n")
+    stamp = tmp_path / "data" / "synthetic" / ".seed"
+    for data in ("./data/synthetic/default", str(tmp_path / "data" / "synthetic" / "default")):
+        out = _make("-n", "reports", f"DATA={data}", "SEED=5", cwd=tmp_path)
+        assert "evaluation data --scenario default --seed 5" in out.stdout, out.stdout
+        assert stamp.read_text().strip() == "5"
+    stamp.write_text("7\n")
+    out = _make("-n", "reports", f"DATA={other}", "SEED=5", cwd=tmp_path)
+    assert "evaluation data" not in out.stdout and "--seed 5" in out.stdout
+    assert stamp.read_text().strip() == "7"                 # the default data's seed is kept
