@@ -175,7 +175,8 @@ def _counts_of_every_report(ds, plan: Plan, seed: int) -> LinkedCounts:
         sample = full.data
         samples = _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values,
                                     relations)
-        matched_em = _matching_counts(samples, phase, plan, seed, values, relations)
+        matched_em = _matching_counts(samples, phase, plan, seed, values, relations,
+                                      at_most)
         em = sample.loc[sample["em"], "school_id"].value_counts()
         comp = sample.loc[~sample["em"], "school_id"].value_counts()
         for sid in in_phase["school_id"]:
@@ -354,7 +355,7 @@ def _exclusion_counts(full, ph_pupils, phase, plan, schools, clusters, values, r
 MATCH_ROWS = ("Matched", "Unmatched", "Discarded")
 
 
-def _matching_counts(samples, phase, plan, seed, values, relations) -> pd.Series:
+def _matching_counts(samples, phase, plan, seed, values, relations, at_most) -> pd.Series:
     """Add each report's matching table: all = matched + unmatched + discarded pupils.
 
     A phase's EM (comparison) pupils are its matched, unmatched and discarded ones, each
@@ -400,6 +401,14 @@ def _matching_counts(samples, phase, plan, seed, values, relations) -> pd.Series
             # overall and clusters' comparison pupils gave phase 2's 2 unmatched EM pupils)
             relations.append((("comparison_matched", scope, phase),
                               [("em_matched", scope, phase)]))
+        elif (bounds := ratio_bounds(plan.main_spec())) is not None:
+            # k:1 matching: at most k of one group per matched pupil of the other, and, where
+            # none is used twice, at least one each (ninth review: not encoded for ratio 2)
+            many, few, k, disjoint = bounds
+            many, few = ((f"{w}_matched", scope, phase) for w in (many, few))
+            at_most.append((many, [few] * k))
+            if disjoint:
+                at_most.append((few, [many]))
         _descriptive_counts(matched, scope, phase, plan, values, relations)
         if scope == OVERALL:
             md = matched.matched_data()
@@ -436,6 +445,35 @@ def one_to_one(spec: dict) -> bool:
             or spec.get("max_controls") is not None or spec.get("min_controls") is not None:
         return False
     return method == "optimal" or not reuses_controls(spec)
+
+
+def ratio_bounds(spec: dict) -> tuple | None:
+    """Bounds k:1 matching puts on the matched pupils: ``(many, few, k, disjoint)``, or None.
+
+    Nearest-neighbour and optimal matching give each matched pupil of the focal group (EM
+    pupils; comparison pupils for the ATC) at most ``k`` of the other (``ratio``, or
+    ``max_controls`` for a variable ratio): ``many`` matched pupils are at most ``k`` times
+    ``few``; where no pupil is used twice (``disjoint``) each focal pupil has its own, so
+    ``few`` are at most ``many``. None for other methods and for 1:1 pairs (:func:`one_to_one`
+    makes them equal).
+
+    Examples
+    --------
+    >>> ratio_bounds({"method": "nearest", "ratio": 2, "replace": True})
+    ('comparison', 'em', 2, False)
+    >>> ratio_bounds({"method": "nearest", "ratio": 3, "estimand": "atc"})
+    ('em', 'comparison', 3, True)
+    >>> ratio_bounds({"method": "exact"}) is None, ratio_bounds({"method": "nearest"}) is None
+    (True, True)
+    """
+    method = spec.get("method", "nearest")
+    if method not in ("nearest", "optimal") or one_to_one(spec):
+        return None
+    k = spec.get("max_controls") or spec.get("ratio", 1)
+    k = int(np.ceil(float(k)))
+    focal, other = ("comparison", "em") if str(spec.get("estimand", "ATT")).upper() == "ATC" \
+        else ("em", "comparison")
+    return other, focal, k, method == "optimal" or not reuses_controls(spec)
 
 
 def reuses_controls(spec: dict) -> bool:

@@ -244,6 +244,14 @@ def collect(plan, reports):
     pairs = ((spec.get("method", "nearest") in ("nearest", "optimal")
               and spec.get("ratio", 1) == 1 and not reused and not spec.get("max_controls"))
              or (spec.get("method") == "cem" and bool(spec.get("k2k"))))
+    # k:1 nearest-neighbour or optimal matching: each matched EM pupil (comparison pupil for
+    # the ATC) has at most k of the other group, and its own one where none is used twice
+    per = None
+    if spec.get("method", "nearest") in ("nearest", "optimal") and not pairs:
+        atc = str(spec.get("estimand", "ATT")).upper() == "ATC"
+        per = ("em" if atc else "comparison", "comparison" if atc else "em",
+               math.ceil(float(spec.get("max_controls") or spec.get("ratio", 1))),
+               spec.get("method") == "optimal" or not reused)
     label_phase = {plan.headline(ph)["label"]: ph for ph in ("primary", "secondary")}
     school_phase, school_activity, cluster_schools = {}, {}, {}
     activity_schools = {}
@@ -291,6 +299,11 @@ def collect(plan, reports):
             if pairs:     # the plan the report prints: one comparison pupil per EM pupil
                 pub.relate(("comparison_matched", scope, phase), [("em_matched", scope, phase)],
                            f"{scope} matching (1:1 pairs)")
+            elif per is not None:
+                many, few = ((w + "_matched", scope, phase) for w in per[:2])
+                pub.bound_by(many, [few] * per[2], f"{scope} matching ({per[2]}:1)")
+                if per[3]:
+                    pub.bound_by(few, [many], f"{scope} matching (one each)")
         # data quality: "Analysed (matched): N EM and M comparison pupils; ..."
         dq = [s for s in secs if s.anchor == "data-quality"]
         for s in dq:
@@ -973,6 +986,9 @@ def test_relations_follow_the_matching(published):
                 if k[0] == "em_unmatched" and v is not HIDDEN and v > 0]
     pairs = [w for _, _, w in published.relations if w.endswith("matching (1:1 pairs)")]
     assert bool(pairs) == (published.name == "pairs")
+    # the caliper plan matches 2:1 with replacement: at most 2 comparison pupils per EM pupil
+    ratio = [w for _, _, w in published.at_most if w.endswith("matching (2:1)")]
+    assert bool(ratio) == (published.name == "caliper")
     if published.name in ("caliper", "pairs"):
         assert left_out and not rates_sum
         for k in left_out:

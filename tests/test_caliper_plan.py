@@ -53,6 +53,18 @@ def test_a_pattern_is_found_instead_of_hiding_everything(counts):
     assert sum(linked.hidden(k) for k in big) < len(big) / 10
 
 
+def test_two_to_one_matching_bounds_the_matched_comparison_pupils(counts):
+    """Ninth review of issue 14: under 2:1 matching a reader knows each matched EM pupil has
+    at most two comparison pupils; the linked counts did not, so a hidden matched count
+    beside the other group's shown one could be narrowed unseen."""
+    linked, _ = counts
+    bound = (("comparison_matched", "overall", "secondary"),
+             [("em_matched", "overall", "secondary")] * 2)
+    assert bound in [(k, list(p)) for k, p in linked.at_most]
+    v = linked.values
+    assert v[bound[0]] <= 2 * v[bound[1][0]]
+
+
 def test_the_design_value_report_withholds_what_the_overall_report_withholds(tmp_path,
                                                                             monkeypatch):
     """Its 2011 design is the overall report's analysis of the same synthetic data: it
