@@ -50,7 +50,9 @@ override SEED := $(SEED_RAW)
 # the default data set however DATA names it (./data/synthetic/default, an absolute path): its
 # seed follows SEED; any other data set is used as it is
 DEFAULT_DATA := data/synthetic/default
-IS_DEFAULT_DATA := $(or $(filter $(DEFAULT_DATA),$(DATA_DIR)),$(if $(findstring $(space),$(DATA_DIR)$(CURDIR)),,$(filter $(abspath $(DEFAULT_DATA)),$(abspath $(DATA_DIR)))))
+# (a path with a space is never it: filter reads words, and "data/synthetic/default copy"
+# was taken for it; a symbolic link to it is, by its real path)
+IS_DEFAULT_DATA := $(if $(findstring $(space),$(DATA_DIR)),,$(or $(filter $(DEFAULT_DATA),$(DATA_DIR)),$(if $(findstring $(space),$(CURDIR)),,$(or $(filter $(abspath $(DEFAULT_DATA)),$(abspath $(DATA_DIR))),$(and $(realpath $(DEFAULT_DATA)),$(filter $(realpath $(DEFAULT_DATA)),$(realpath $(DATA_DIR))))))))
 DATA_STAMP := $(if $(IS_DEFAULT_DATA),data/synthetic/default/meta.json,$(call make_escape,$(wildcard $(call make_escape,$(DATA_DIR))/schools.*)))
 REPORTS := reports
 # passed to recipes through the environment, like DATA and CLUSTER: no value runs as code

@@ -237,3 +237,33 @@ def test_make_knows_the_default_data_however_data_names_it(tmp_path):
     out = _make("-n", "reports", f"DATA={other}", "SEED=5", cwd=tmp_path)
     assert "evaluation data" not in out.stdout and "--seed 5" in out.stdout
     assert stamp.read_text().strip() == "7"                 # the default data's seed is kept
+
+
+def test_make_takes_no_spaced_path_for_the_default_data(tmp_path):
+    """Tenth review of issue 17: ``filter`` reads words, so ``DATA="data/synthetic/default
+    copy"`` (a copy of the default data) was taken for the default data: make generated the
+    default data with the copy's SEED, recorded it, and followed the default's meta.json, not
+    the copy's tables. A symbolic link to the default data is the default data."""
+    import shutil
+
+    from evaluation import config
+
+    root = config.PROJECT_ROOT
+    shutil.copy(root / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "evaluation").mkdir()
+    shutil.copy(root / "evaluation" / "config.py", tmp_path / "evaluation" / "config.py")
+    for name in ("pyproject.toml", "constraints.txt"):
+        shutil.copy(root / name, tmp_path / name)
+    (tmp_path / "data" / "synthetic" / "default").mkdir(parents=True)
+    copy = tmp_path / "data" / "synthetic" / "default copy"
+    copy.mkdir()
+    (copy / "schools.csv").write_text("school_id\n")
+    (tmp_path / "link").symlink_to(tmp_path / "data" / "synthetic" / "default")
+    stamp = tmp_path / "data" / "synthetic" / ".seed"
+    stamp.write_text("7\n")
+    for data in ("data/synthetic/default copy", "x data/synthetic/default"):
+        out = _make("-n", "reports", f"DATA={data}", "SEED=5", cwd=tmp_path)
+        assert "evaluation data" not in out.stdout and "--seed 5" in out.stdout, out.stdout
+        assert stamp.read_text().strip() == "7"
+    out = _make("-n", "reports", "DATA=link", "SEED=5", cwd=tmp_path)
+    assert "evaluation data --scenario default --seed 5" in out.stdout, out.stdout
