@@ -442,7 +442,7 @@ def one_to_one(spec: dict) -> bool:
     if method == "cem":
         return bool(spec.get("k2k", False))
     if method not in ("nearest", "optimal") or float(spec.get("ratio", 1)) != 1 \
-            or spec.get("max_controls") is not None or spec.get("min_controls") is not None:
+            or _variable_ratio(spec):
         return False
     return method == "optimal" or not reuses_controls(spec)
 
@@ -469,11 +469,27 @@ def ratio_bounds(spec: dict) -> tuple | None:
     method = spec.get("method", "nearest")
     if method not in ("nearest", "optimal") or one_to_one(spec):
         return None
-    k = spec.get("max_controls") or spec.get("ratio", 1)
+    k = spec["max_controls"] if _variable_ratio(spec) else spec.get("ratio", 1)
     k = int(np.ceil(float(k)))
     focal, other = ("comparison", "em") if str(spec.get("estimand", "ATT")).upper() == "ATC" \
         else ("em", "comparison")
     return other, focal, k, method == "optimal" or not reuses_controls(spec)
+
+
+def _variable_ratio(spec: dict) -> bool:
+    """Whether ``max_controls`` sets the ratio: optimal matching only, as
+    :func:`evaluation.matching.match` reads it (nearest-neighbour matching ignores
+    ``min_controls`` and ``max_controls`` with an IgnoredArgumentWarning; tenth review of
+    issue 14: ``ratio: 3, max_controls: 2`` gave 3 comparison pupils per EM pupil, not 2).
+
+    Examples
+    --------
+    >>> _variable_ratio({"method": "optimal", "ratio": 2, "max_controls": 3})
+    True
+    >>> _variable_ratio({"method": "nearest", "ratio": 3, "max_controls": 2})
+    False
+    """
+    return spec.get("method", "nearest") == "optimal" and spec.get("max_controls") is not None
 
 
 def reuses_controls(spec: dict) -> bool:

@@ -241,8 +241,10 @@ def collect(plan, reports):
     # MatchIt ignores `replace` when `reuse_max` is given, and CEM's k2k pairs within strata
     reused = (spec["reuse_max"] > 1 if spec.get("reuse_max") is not None
               else spec.get("replace") and spec.get("method", "nearest") == "nearest")
+    # max_controls sets a variable ratio for optimal matching only (nearest ignores it)
+    variable = spec.get("method") == "optimal" and spec.get("max_controls") is not None
     pairs = ((spec.get("method", "nearest") in ("nearest", "optimal")
-              and spec.get("ratio", 1) == 1 and not reused and not spec.get("max_controls"))
+              and spec.get("ratio", 1) == 1 and not reused and not variable)
              or (spec.get("method") == "cem" and bool(spec.get("k2k"))))
     # k:1 nearest-neighbour or optimal matching: each matched EM pupil (comparison pupil for
     # the ATC) has at most k of the other group, and its own one where none is used twice
@@ -250,7 +252,7 @@ def collect(plan, reports):
     if spec.get("method", "nearest") in ("nearest", "optimal") and not pairs:
         atc = str(spec.get("estimand", "ATT")).upper() == "ATC"
         per = ("em" if atc else "comparison", "comparison" if atc else "em",
-               math.ceil(float(spec.get("max_controls") or spec.get("ratio", 1))),
+               math.ceil(float(spec["max_controls"] if variable else spec.get("ratio", 1))),
                spec.get("method") == "optimal" or not reused)
     label_phase = {plan.headline(ph)["label"]: ph for ph in ("primary", "secondary")}
     school_phase, school_activity, cluster_schools = {}, {}, {}

@@ -144,3 +144,31 @@ def test_reuse_max_one_pairs_like_matching_without_replacement(tmp_path, default
     assert not {k: iv for k, iv in intervals.items() if iv[1] - iv[0] < 5}
     words = describe_spec(plan.main_spec(), plan)
     assert "with replacement" not in words.matching and words.weights == ""
+
+
+def test_ratio_bounds_follow_the_matching_nearest_ignores_max_controls():
+    """Tenth review of issue 14: nearest-neighbour matching ignores ``max_controls`` (only
+    optimal matching has a variable ratio), but the bounds took it as the ratio:
+    ``ratio: 3, max_controls: 2`` gave each matched EM pupil 3 comparison pupils and the
+    linked counts said at most 2 (an inequality the true counts break); ``ratio: 1,
+    max_controls: 3`` is 1:1 pairing, which the linked counts did not encode."""
+    import warnings
+
+    from evaluation.linked import one_to_one, ratio_bounds
+    from evaluation.matching import match
+    from evaluation.synthetic import generate
+
+    data = generate(seed=1, include_population=False).pupils
+    data = data[data["phase"] == "secondary"].dropna(subset=["ks2_aps"]).head(400)
+    for spec, k in (({"method": "nearest", "ratio": 3, "max_controls": 2}, 3),
+                    ({"method": "nearest", "ratio": 2, "max_controls": 4}, 2),
+                    ({"method": "optimal", "ratio": 2, "max_controls": 3}, 3)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            counts = match(data, treatment="em", covariates=["ks2_aps", "female"],
+                           random_state=1, **spec).counts
+        em, comp = (int(counts.loc["Matched", c]) for c in ("Treated", "Control"))
+        assert ratio_bounds(spec) == ("comparison", "em", k, True)
+        assert em <= comp <= k * em
+    pairs = {"method": "nearest", "ratio": 1, "max_controls": 3}
+    assert one_to_one(pairs) and ratio_bounds(pairs) is None
