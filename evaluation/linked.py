@@ -477,9 +477,10 @@ def ratio_bounds(spec: dict) -> tuple | None:
 
 
 def _variable_ratio(spec: dict) -> bool:
-    """Whether ``max_controls`` sets the ratio: optimal matching only, as
-    :func:`evaluation.matching.match` reads it (nearest-neighbour matching ignores
-    ``min_controls`` and ``max_controls`` with an IgnoredArgumentWarning; tenth review of
+    """Whether ``max_controls`` sets the ratio: for optimal matching only.
+
+    As :func:`evaluation.matching.match` reads it: nearest-neighbour matching ignores
+    ``min_controls`` and ``max_controls`` with an IgnoredArgumentWarning (tenth review of
     issue 14: ``ratio: 3, max_controls: 2`` gave 3 comparison pupils per EM pupil, not 2).
 
     Examples
