@@ -211,20 +211,24 @@ def test_make_report_fails_loudly_on_bad_data(hostile_data):
     assert index.count("status-not-built") >= 2  # overall and the other cluster: not built
 
 
-def test_make_knows_the_default_data_however_data_names_it(tmp_path):
-    """Ninth review of issue 17: ``DATA=./data/synthetic/default SEED=5`` analysed seed 7's
-    data with seed 5 (no data step), and ``DATA=<another data set> SEED=5`` recorded seed 5
-    for the default data, so the next plain ``make reports`` generated it again for nothing."""
+def _makefile_in(folder):
+    """Copy the Makefile and what it reads while loading into ``folder`` (for ``make -n``)."""
     import shutil
 
     from evaluation import config
 
     root = config.PROJECT_ROOT
-    shutil.copy(root / "Makefile", tmp_path / "Makefile")
-    (tmp_path / "evaluation").mkdir()
-    shutil.copy(root / "evaluation" / "config.py", tmp_path / "evaluation" / "config.py")
-    for name in ("pyproject.toml", "constraints.txt"):
-        shutil.copy(root / name, tmp_path / name)
+    (folder / "evaluation").mkdir()
+    shutil.copy(root / "evaluation" / "config.py", folder / "evaluation" / "config.py")
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
+        shutil.copy(root / name, folder / name)
+
+
+def test_make_knows_the_default_data_however_data_names_it(tmp_path):
+    """Ninth review of issue 17: ``DATA=./data/synthetic/default SEED=5`` analysed seed 7's
+    data with seed 5 (no data step), and ``DATA=<another data set> SEED=5`` recorded seed 5
+    for the default data, so the next plain ``make reports`` generated it again for nothing."""
+    _makefile_in(tmp_path)
     other = tmp_path / "other"
     other.mkdir()
     (other / "schools.csv").write_text("school_id\n")
@@ -244,16 +248,7 @@ def test_make_takes_no_spaced_path_for_the_default_data(tmp_path):
     copy"`` (a copy of the default data) was taken for the default data: make generated the
     default data with the copy's SEED, recorded it, and followed the default's meta.json, not
     the copy's tables. A symbolic link to the default data is the default data."""
-    import shutil
-
-    from evaluation import config
-
-    root = config.PROJECT_ROOT
-    shutil.copy(root / "Makefile", tmp_path / "Makefile")
-    (tmp_path / "evaluation").mkdir()
-    shutil.copy(root / "evaluation" / "config.py", tmp_path / "evaluation" / "config.py")
-    for name in ("pyproject.toml", "constraints.txt"):
-        shutil.copy(root / name, tmp_path / name)
+    _makefile_in(tmp_path)
     (tmp_path / "data" / "synthetic" / "default").mkdir(parents=True)
     copy = tmp_path / "data" / "synthetic" / "default copy"
     copy.mkdir()
