@@ -84,12 +84,31 @@ _OVERLAPS = """
 }
 """
 
+# <text> of an SVG figure that reaches more than a pixel beyond the figure's own box: cut off
+# for a reader (the figures are drawn at their laid-out size, not cropped to their content)
+_OUTSIDE = """
+() => {
+  const out = [];
+  document.querySelectorAll('figure.em-chart svg').forEach((svg, f) => {
+    const s = svg.getBoundingClientRect();
+    svg.querySelectorAll('text').forEach(t => {
+      const r = t.getBoundingClientRect();
+      if (t.textContent.trim() && (r.left < s.left - 1 || r.right > s.right + 1
+          || r.top < s.top - 1 || r.bottom > s.bottom + 1))
+        out.push([f, t.textContent.trim()]);
+    });
+  });
+  return out;
+}
+"""
+
 
 @dataclass
 class PageCheck:
     figures: int = 0
     text_boxes: int = 0
     overlaps: list = field(default_factory=list)      # (figure, text, text) overlapping
+    outside: list = field(default_factory=list)       # (figure, text) cut off by its figure
     unlabelled_figures: int = 0                       # SVG figures without an accessible name
     violations: list = field(default_factory=list)    # axe-core violations (id, impact, nodes)
     pdf_pages: int = 0                                # A4 pages when printed
@@ -116,6 +135,7 @@ def check_page(path: Path, axe: bool = True, pdf: bool = True) -> PageCheck:
             "Array.from(document.querySelectorAll('figure.em-chart svg'))"
             ".filter(s => !(s.getAttribute('aria-label') || '').trim()).length")
         out.overlaps = page.evaluate(_OVERLAPS)
+        out.outside = page.evaluate(_OUTSIDE)
         out.text = page.inner_text("body")
         if axe:
             page.add_script_tag(path=str(AXE))

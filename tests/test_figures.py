@@ -160,3 +160,49 @@ def test_forest_plot_leaves_out_rows_its_table_hides():
     chart = forest_plot(t, hidden=pd.Series([False, True, False]))
     assert sorted(chart.data["label"]) == ["A", "C"] and chart.omitted == 1
     assert "B " not in chart.alt and "1 row is not shown" in chart.caption
+
+
+def _cut_off(chart) -> tuple | None:
+    """The box of what a chart draws where it reaches beyond its figure, else None.
+
+    The figures are drawn at their laid-out size, not cropped to their content
+    (``Chart.svg``): a title or label wider than the figure would be cut off for a reader.
+    Measured as matplotlib lays the figure out (its own font metrics), in inches.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = chart.figure
+    box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())
+    width, height = fig.get_size_inches()
+    tol = 0.01
+    if box.x0 < -tol or box.y0 < -tol or box.x1 > width + tol or box.y1 > height + tol:
+        return tuple(round(float(v), 2) for v in (box.x0, box.y0, box.x1, box.y1, width,
+                                                  height))
+    return None
+
+
+def test_no_chart_text_is_cut_off(default_evaluation, default_data, plan):
+    """Every title, label, tick label and legend entry lies inside its figure, for the
+    overall report, a secondary cluster's report (its tracking chart) and a published
+    data set's gap-against-share chart with the longest share label the readers give."""
+    import dataclasses
+
+    from evaluation.gaps.published import gap_vs_share, unit_gaps
+    from evaluation.io.dfe import FIXTURES, read_performance_tables
+    from evaluation.plots import Chart
+    from evaluation.plots.published import gap_share_chart
+    from evaluation.report import sections
+    from evaluation.results import evaluate
+
+    from evaluation import config
+
+    cluster = evaluate(default_data, plan, cluster="Secondary phase 1", seed=config.DEFAULT_SEED)
+    charts = [p for res in (default_evaluation, cluster) for s in sections(res)
+              for p in s.parts if isinstance(p, Chart)]
+    gaps = unit_gaps(read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv"))
+    gaps = dataclasses.replace(gaps, share_label="Percentage of pupils eligible for FSM at "
+                               "any time during the past 6 years")
+    charts.append(gap_share_chart(gaps, gap_vs_share(gaps)))
+    assert len(charts) >= 15
+    cut = {c.alt[:60]: t for c in charts if (t := _cut_off(c))}
+    assert cut == {}, cut

@@ -77,5 +77,6 @@ def test_legible_labelled_and_accessible(rendered, slug):
         assert check.figures >= 1 and check.text_boxes > 10
     assert check.unlabelled_figures == 0
     assert check.overlaps == [], check.overlaps[:5]
+    assert check.outside == [], check.outside[:5]
     serious = [v for v in check.violations if v[1] in ("serious", "critical")]
     assert serious == [], serious

@@ -333,6 +333,7 @@ def test_reports_are_light_legible_printable_and_accessible(build, name):
     assert check.figures >= 1 and check.text_boxes > 10
     assert check.unlabelled_figures == 0
     assert check.overlaps == [], check.overlaps[:5]
+    assert check.outside == [], check.outside[:5]
     serious = [v for v in check.violations if v[1] in ("serious", "critical")]
     assert serious == [], serious
     if name == "overall":

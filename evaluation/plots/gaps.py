@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from evaluation.gaps.pupils import FSM_BANDS, THRESHOLDS, GapShare, GapTrends
 from evaluation.plots._chart import Chart
-from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme, wrap_to
 
 _UNITS = {"percent": "% of pupils", "points": "points"}
 _GROUPS = (("fsm_value", "n_fsm", "FSM"), ("non_fsm_value", "n_non_fsm", "non-FSM"))
@@ -223,7 +223,8 @@ def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None 
     title = measure_name or trends.measure
     axes[0][0].set_ylabel(textwrap.fill(f"{title} ({units})", 32))
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.suptitle(f"{title}: FSM and non-FSM pupils against national, by year")
+    fig.suptitle(wrap_to(f"{title}: FSM and non-FSM pupils against national, by year",
+                         fig.get_figwidth()))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="small", frameon=False)
     caption = ("Follow the gap between the orange (FSM) and teal (non-FSM) lines from year to "

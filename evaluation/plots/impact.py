@@ -96,7 +96,9 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
     ax.set_ylabel("")
     ax.set_title(title)
     ax.set_ylim(-0.6, len(shown) - 0.4)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, fontsize="small",
+    # one column: two entries side by side are wider than the axes beside long row labels,
+    # and would reach beyond the figure (it is drawn at its laid-out size, not cropped)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=1, fontsize="small",
               frameon=False)
     fig.tight_layout()
     caption = ("Points right of the zero line favour EM pupils; intervals crossing zero are "

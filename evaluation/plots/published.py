@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
-from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
+from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme, wrap_to
 from evaluation.plots.gaps import omission_note
 
 #: Above this many schools or LAs, the points of a chart are drawn as an image inside the SVG
@@ -160,7 +161,9 @@ def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None,
         ax.axvline(row["share"], color=COLOURS["national"], ls="--", lw=1,
                    label=f"{row['name'].split(' (')[0]}: {row['share']:.1f}%")
     ax.set_title(f"Gap against share of {gaps.group} pupils, per {gaps.unit_label}")
-    ax.set_xlabel(getattr(gaps, "share_label", "") or f"Share of {gaps.group} pupils (%)")
+    # beside the legend, the axes has a little over half the figure's width
+    ax.set_xlabel(wrap_to(getattr(gaps, "share_label", "") or f"Share of {gaps.group} pupils "
+                          "(%)", 0.55 * FIGSIZE[0], mpl.rcParams["axes.labelsize"]))
     ax.set_ylabel(f"Gap ({gaps.unit_words})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()

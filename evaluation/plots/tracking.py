@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.plots._chart import Chart
-from evaluation.plots._style import COLOURS, apply_theme
+from evaluation.plots._style import COLOURS, apply_theme, wrap_to
 from evaluation.plots.gaps import DECIMALS, omission_note
 from evaluation.schema import TERMS
 
@@ -63,7 +63,8 @@ def class_gap_chart(table: pd.DataFrame, threshold: int,
         ax.set_xlabel("term")
     label = table["comparison"].iloc[0] if len(table) else "class"
     axes[0][0].set_ylabel(f"FSM minus {label} (APS points)")
-    fig.suptitle("FSM pupils' average point score against the class, by term")
+    fig.suptitle(wrap_to("FSM pupils' average point score against the class, by term",
+                         fig.get_figwidth()))
     fig.tight_layout()
     caption = ("Lines rising towards zero are classes where FSM pupils are catching up." +
                omission_note(omitted, threshold))
