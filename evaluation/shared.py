@@ -1,7 +1,8 @@
 """Results that the worker processes of one build compute once and share, on disk.
 
-Every report of a build needs the counts linked across the whole report set
-(:func:`evaluation.linked.linked_counts`, about 8 s for 780,000 pupils), and a cluster's
+Every report of a build reads the same checked tables (:func:`evaluation.io.read_dataset`,
+about 3 s for 780,000 pupils) and needs the counts linked across the whole report set
+(:func:`evaluation.linked.linked_counts`, about 8 s), and a cluster's
 matching and impact estimates are asked for by its own report and by the overall report
 (:func:`evaluation.results.evaluate`). Each worker's warm kernel keeps them in memory, but
 without this module each worker would also compute them.
@@ -10,7 +11,7 @@ without this module each worker would also compute them.
 environment variable ``EVALUATION_SHARED_DIR`` (one folder per version of the code and of the
 libraries that compute the results); outside a build, or where the
 folder cannot be written, nothing is shared and the result is simply computed. The results
-are unsuppressed (every linked count, small ones included): the build's folder is a private
+are unsuppressed (pupil-level tables, every linked count): the build's folder is a private
 temporary one of the machine that runs it, removed when the build ends, never one under the
 reports (on a Dask cluster each machine's workers share their own).
 """
@@ -58,7 +59,7 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
         return compute()
     path = Path(folder) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)   # its owner's alone
         lock = _locked(path.with_suffix(".lock"))
         lock.__enter__()
     except OSError:              # a folder that cannot be written: compute, share nothing
@@ -70,7 +71,8 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
         value = compute()
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with contextlib.suppress(OSError):
-            with tmp.open("wb") as fh:
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                           "wb") as fh:
                 pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
         return value

@@ -272,12 +272,32 @@ def test_a_zero_cell_stays_shown_so_it_does_not_narrow_its_total():
 
 def test_a_table_changed_in_place_gets_a_new_digest(default_data):
     """Results cached by content must see a change made in place (a researcher in JupyterLab
-    editing ``ds.pupils``): the digest is never remembered on the object."""
+    editing ``ds.pupils``). Digests are remembered by the buffers holding the values: every
+    change, the first and the next ones to the same table, gives a new digest, and undoing
+    it gives the old one back."""
     import copy
 
     ds = copy.deepcopy(default_data)
     before = ds.digest()
-    ds.pupils.iloc[0, ds.pupils.columns.get_loc("female")] = not ds.pupils["female"].iloc[0]
+    col = ds.pupils.columns.get_loc("female")
+    first = bool(ds.pupils["female"].iloc[0])
+    ds.pupils.iloc[0, col] = not first
+    changed = ds.digest()
+    assert changed != before
+    ds.pupils.iloc[1, col] = not ds.pupils["female"].iloc[1]   # a table now its own
+    again = ds.digest()
+    assert again not in (before, changed)
+    ds.pupils.iloc[1, col] = not ds.pupils["female"].iloc[1]
+    ds.pupils.iloc[0, col] = first
+    assert ds.digest() == before
+    copied = ds.copy()                              # shares the values until changed
+    assert copied.digest() == before
+    copied.pupils.loc[copied.pupils.index[2], "ks2_aps"] += 1
+    assert copied.digest() != before and ds.digest() == before
+    ds.pupils["ks2_aps"] = ds.pupils["ks2_aps"] + 1          # a column replaced
+    assert ds.digest() != before
+    ds.pupils["ks2_aps"] = ds.pupils["ks2_aps"] - 1
+    ds.schools.index = ds.schools.index + 1                   # an index replaced
     assert ds.digest() != before
 
 

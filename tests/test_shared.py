@@ -121,3 +121,33 @@ def test_the_shared_folder_changes_with_the_libraries_that_fit_the_impacts(tmp_p
     monkeypatch.setattr(importlib.metadata, "version",
                         lambda name: "0.0.1" if name == "statsmodels" else real(name))
     assert _shared_folder(tmp_path, notebooks) != before
+
+
+def test_a_build_reads_the_data_once_and_keeps_the_copy_private(tmp_path, monkeypatch):
+    """The checked pupil tables are shared too: the second worker loads the first one's,
+    equal to a fresh read; the folder and file are its owner's alone (0700, 0600)."""
+    import stat
+
+    from evaluation.io import dataset as io_dataset
+    from evaluation.synthetic import generate
+
+    data = io_dataset.write_dataset(generate(seed=3, include_population=False),
+                                    tmp_path / "data")
+    fresh = io_dataset.read_dataset(data)
+    folder = tmp_path / "shared" / "tag"
+    monkeypatch.setenv(SHARED_ENV, str(folder))
+    io_dataset._READ.clear()
+    calls = []
+    real = io_dataset._read_dataset
+    monkeypatch.setattr(io_dataset, "_read_dataset", lambda *a: calls.append(1) or real(*a))
+    first = io_dataset.read_dataset(data)
+    io_dataset._READ.clear()                       # another worker: nothing in memory
+    second = io_dataset.read_dataset(data)
+    assert calls == [1]
+    assert first.digest() == second.digest() == fresh.digest()
+    pd.testing.assert_frame_equal(second.pupils, fresh.pupils)
+    shared = list(folder.glob("dataset-*.pickle"))
+    assert len(shared) == 1
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(shared[0].stat().st_mode) == 0o600
+    io_dataset._READ.clear()
