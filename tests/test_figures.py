@@ -187,14 +187,13 @@ def test_no_chart_text_is_cut_off(default_evaluation, default_data, plan):
     data set's gap-against-share chart with the longest share label the readers give."""
     import dataclasses
 
+    from evaluation import config
     from evaluation.gaps.published import gap_vs_share, unit_gaps
     from evaluation.io.dfe import FIXTURES, read_performance_tables
     from evaluation.plots import Chart
     from evaluation.plots.published import gap_share_chart
     from evaluation.report import sections
     from evaluation.results import evaluate
-
-    from evaluation import config
 
     cluster = evaluate(default_data, plan, cluster="Secondary phase 1", seed=config.DEFAULT_SEED)
     charts = [p for res in (default_evaluation, cluster) for s in sections(res)
