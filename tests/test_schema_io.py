@@ -162,3 +162,42 @@ def test_the_digest_sees_every_change_and_is_fast():
     start = time.perf_counter()
     big.digest()
     assert time.perf_counter() - start < 1.0
+
+
+def test_the_digest_of_text_is_the_same_however_arrow_holds_it():
+    """Two processes holding the same pupils must agree on the digest, or the build's
+    workers compute again what the other shared (the secondary clusters' matchings were):
+    one chunk or many, a slice of a larger buffer, bytes past the end, a missing value's
+    bytes, 32- or 64-bit offsets all hash alike; a changed string does not."""
+    import hashlib
+
+    import numpy as np
+    import pyarrow as pa
+
+    from evaluation.io.dataset import _hash_column
+
+    def digest(arrow):
+        h = hashlib.sha256()
+        _hash_column(h, pd.Series(pd.array(arrow, dtype="str"), name="pupil_id"))
+        return h.hexdigest()
+
+    values = ["ab", "c", None, "déf", ""] * 3
+    plain = pa.chunked_array([pa.array(values)])
+    stored = ["x" if v is None else v for v in values]       # a missing value's bytes: any
+    offsets = np.cumsum([0] + [len(v.encode()) for v in stored]).astype(np.int32)
+    data = b"".join(v.encode() for v in stored) + b"spare capacity"
+    held = pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets.tobytes()),
+                                       pa.py_buffer(data),
+                                       pa.array([v is not None for v in values]).buffers()[1])
+    alike = {
+        "chunks": pa.chunked_array([pa.array(values[:4]), pa.array(values[4:])]),
+        "a slice": pa.chunked_array([pa.array(["zz", *values, "zz"]).slice(1, len(values))]),
+        "spare bytes, a missing value's bytes": pa.chunked_array([held]),
+        "64-bit offsets": pa.chunked_array([pa.array(values, type=pa.large_string())]),
+    }
+    for what, arrow in alike.items():
+        assert digest(arrow) == digest(plain), what
+    assert digest(pa.chunked_array([pa.array(["ab", "c", None, "déf", "x"] * 3)])) != \
+        digest(plain)
+    assert digest(pa.chunked_array([pa.array(["ab", "c", "", "déf", ""] * 3)])) != \
+        digest(plain)                                     # missing is not the empty string
