@@ -11,17 +11,14 @@ of the 95% interval, the estimate and the true effect.
 from __future__ import annotations
 
 import html
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from evaluation.matching import match
-from evaluation.models import estimate_impacts
+from evaluation.main_analysis import main_analysis
 from evaluation.plan import Plan
 from evaluation.sample import analysis_sample
-from evaluation.sensitivity import match_args
 from evaluation.synthetic import generate
 
 #: The two designs compared, in order: (scenario, label for a reader).
@@ -102,10 +99,12 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None,
         True effects for the generator (default: its defaults; ignored with ``data_dir``).
     data_dir : str or pathlib.Path, optional
         The data set the build's other reports analyse, as the generator wrote it
-        (:func:`evaluation.io.dataset.generator_world`): its world (the seed, effects and
-        parameters in its ``meta.json``) is generated again, ``seed`` seeds the analysis as
-        it seeds every report's, and the 2011 design's counts are withheld where the overall
-        report withholds them, by that report's own linked counts (shared within a build).
+        (:func:`evaluation.io.dataset.generator_world`): the 2011 design is its programme
+        schools' data analysed exactly as the overall report analyses them (the same
+        matching and impacts, computed once in a build), full linkage is its world (the
+        seed, effects and parameters in its ``meta.json``) generated again, ``seed`` seeds
+        the analysis as it seeds every report's, and the 2011 design's counts are withheld
+        where the overall report withholds them, by that report's own linked counts.
         Default: the world of ``seed`` with ``effects``, its own linked counts.
 
     Returns
@@ -122,6 +121,7 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None,
     from evaluation.io import read_dataset
     from evaluation.io.dataset import generator_world
     from evaluation.linked import OVERALL, linked_counts
+    from evaluation.results import scope_schools
     from evaluation.synthetic.params import WorldParams
 
     world_seed, params = seed, None
@@ -135,26 +135,30 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None,
         params = WorldParams(**world["params"]) if world.get("params") else None
     rows = []
     for scenario, label in DESIGNS:
-        ds = generate(seed=world_seed, scenario=scenario, effects=effects,
-                      include_population=False, params=params)
+        linked, data_key = None, None
+        if scenario == DESIGNS[0][0] and data_dir is not None:
+            # the data set is this world, unchanged (generator_world): the 2011 design is the
+            # overall report's own analysis of its programme schools, whose matching and
+            # impacts a build computes once for both reports (main_analysis)
+            read = read_dataset(data_dir)
+            ds = read.for_schools(scope_schools(read.schools, None)["school_id"])
+            ds = replace(ds, truth=read.truth)
+            data_key = ds.digest()
+            linked = linked_counts(read, plan, seed)
+        else:
+            ds = generate(seed=world_seed, scenario=scenario, effects=effects,
+                          include_population=False, params=params)
         truth = ds.truth.set_index(["phase", "outcome"])["effect"]
         # the 2011 design is the evaluation's own analysis of these data: its counts are the
         # overall report's (fifth review of issue 14: 163 and 288 shown here, withheld there)
-        linked = None
-        if scenario == DESIGNS[0][0]:
-            linked = linked_counts(read_dataset(data_dir) if data_dir else ds, plan, seed)
+        if scenario == DESIGNS[0][0] and linked is None:
+            linked = linked_counts(ds, plan, seed)
         for phase in ("secondary", "primary"):
             sample = analysis_sample(ds.pupils, phase, plan)
             if sample.n_em == 0:
                 continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")   # the reports show them; here we compare
-                matched = match(sample.data, treatment="em",
-                                **match_args(plan.main_spec(), plan, phase), random_state=seed)
-                impact = estimate_impacts(matched.matched_data(), plan.outcomes(phase),
-                                          plan.model_covariates(phase), plan=plan,
-                                          exclusions=sample.exclusion_counts(),
-                                          random_state=seed)
+            # the reports show the matching's and models' warnings; here designs are compared
+            matched, _, impact, _ = main_analysis(sample, plan, phase, seed, data_key)
             t = impact.table().set_index("outcome")
             prec = impact.precision                      # indexed by outcome
             for o in t.index:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from evaluation.balance import BalanceSummary, balance, balance_row_keys, small_group_rows
+from evaluation.balance import BalanceSummary, balance_row_keys, small_group_rows
 from evaluation.config import DEFAULT_SEED
 from evaluation.confounding import (
     FRAGILE_E_VALUE,
@@ -34,8 +34,9 @@ from evaluation.gaps.pupils import (
 from evaluation.io import Dataset
 from evaluation.io.dfe import PublishedSource, published_sources, read_published
 from evaluation.linked import LinkedCounts, linked_counts, one_to_one
+from evaluation.main_analysis import main_analysis
 from evaluation.matching import MatchResult, match
-from evaluation.models import ImpactResult, estimate_impacts, model_arguments
+from evaluation.models import ImpactResult, model_arguments
 from evaluation.plan import Plan
 from evaluation.provenance import provenance_table
 from evaluation.recovery import truth_check
@@ -49,7 +50,6 @@ from evaluation.school_support import (
 )
 from evaluation.security import CostEstimate, SecurityRating, programme_cost, security_rating
 from evaluation.sensitivity import match_args, sensitivity_table
-from evaluation.shared import computed_once
 from evaluation.subgroups import effects_by
 from evaluation.surveys import SurveyResult, survey_change
 from evaluation.tracking import TrackingResult, track
@@ -269,10 +269,6 @@ def _why_not_estimable(sample: AnalysisSample, schools: pd.DataFrame) -> str:
     return ""
 
 
-def _lines(caught) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-
-
 def _pairs(sample: AnalysisSample, plan: Plan, phase: str, seed: int) -> pd.DataFrame | None:
     """1:1 pairs of the plan's first 1:1 nearest-neighbour spec without replacement, if any.
 
@@ -379,9 +375,9 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
     if reason:
         return PhaseResult(phase, sample, not_estimable=reason, cost=cost)
     # a cluster's matching and impact are asked for by its own report and by the overall
-    # report (its clusters' table): in a build, one process computes them for both
-    key = None if overall else f"{ds.digest()}{plan.digest()}{phase}{seed}"
-    matched, bal, impact, warned = _main_analysis(sample, plan, phase, seed, key)
+    # report (its clusters' table), the whole evaluation's by the overall report and the
+    # design-value report: in a build, one process computes them for both
+    matched, bal, impact, warned = main_analysis(sample, plan, phase, seed, ds.digest())
     # balance rows resting on small groups: withheld by the table, the plot and every sentence;
     # and, in the overall report, every row a cluster's report withholds (``withhold``): the
     # shares of the phase's pupils less those of the clusters shown would give it back
@@ -407,27 +403,6 @@ def _compute_phase(ds: Dataset, plan: Plan, phase: str, seed: int, overall: bool
                        cost=cost,
                        descriptives=outcome_descriptives(matched.matched_data(),
                                                          plan.outcomes(phase)))
-
-
-def _main_analysis(sample: AnalysisSample, plan: Plan, phase: str, seed: int,
-                   shared_key: str | None = None) -> tuple:
-    """Return the main specification's matching, balance and impacts, and their warnings.
-
-    With ``shared_key``, computed once per build (:func:`evaluation.shared.computed_once`).
-    """
-    if shared_key is not None:
-        return computed_once("phase", shared_key,
-                             lambda: _main_analysis(sample, plan, phase, seed))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        matched = match(sample.data, treatment="em", **match_args(plan.main_spec(), plan, phase),
-                        random_state=seed)
-        bal = balance(matched, covariates=plan.covariates(phase))
-        impact = estimate_impacts(
-            matched.matched_data(), plan.outcomes(phase), plan.model_covariates(phase), plan=plan,
-            exclusions=sample.exclusion_counts(), random_state=seed,
-        )
-    return matched, bal, impact, _lines(caught)
 
 
 def scope_schools(schools: pd.DataFrame, cluster: str | None) -> pd.DataFrame:
