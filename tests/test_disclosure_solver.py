@@ -10,6 +10,7 @@ which set how large an unbounded count may be).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import optimize
 
 from evaluation import disclosure
@@ -97,3 +98,41 @@ def test_a_failure_with_presolve_is_solved_again_without_it(monkeypatch):
     monkeypatch.setattr(disclosure.optimize, "milp", infeasible_with_presolve)
     got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST)
     assert got["s84"] == (2.0, 9.0)
+
+
+def test_solving_again_only_the_groups_new_rows_touch_is_as_cheap_as_solving_all():
+    """protect() re-solves, each round, only the groups of counts its new rows link: the
+    pattern must cost what solving the whole program again gives, and meet every row,
+    also where a new row joins two groups."""
+    import numpy as np
+
+    from evaluation.disclosure import _cheapest, _Rows
+
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        n, blocks = 40, 8
+        group = np.repeat(np.arange(blocks), n // blocks)
+        cost = 1 + rng.random(n)
+        lower = (rng.random(n) < 0.1).astype(float)
+        upper = np.ones(n)
+        rows = _Rows(n)
+
+        def add_random(within, rows=rows, group=group):
+            members = rng.choice(np.flatnonzero(np.isin(group, within)), size=3, replace=False)
+            rows.add(dict.fromkeys(members.tolist(), 1.0), float(rng.integers(1, 3)))
+
+        for b in range(blocks):
+            for _ in range(3):
+                add_random([b])
+        x = _cheapest(cost, rows, lower, upper)
+        for _ in range(4):                       # rounds: a few rows, some joining groups
+            solved = len(rows)
+            add_random([int(rng.integers(blocks))])
+            add_random(rng.choice(blocks, size=2, replace=False).tolist())
+            x = _cheapest(cost, rows, lower, upper, x, solved)
+            full = _cheapest(cost, rows, lower, upper)
+            assert x is not None and full is not None, trial
+            a = rows.matrix()
+            assert np.all(a @ x >= rows.lower() - 1e-9), trial
+            assert np.all((x >= lower) & (x <= upper)), trial
+            assert cost @ x == pytest.approx(cost @ full, abs=1e-9), trial
