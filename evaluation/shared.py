@@ -60,6 +60,8 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
     path = Path(folder) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)   # its owner's alone
+        if not _private(path.parent):
+            return compute()
         lock = _locked(path.with_suffix(".lock"))
         lock.__enter__()
     except OSError:              # a folder that cannot be written: compute, share nothing
@@ -78,6 +80,19 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
         return value
     finally:
         lock.__exit__(None, None, None)
+
+
+def _private(folder: Path) -> bool:
+    """Whether ``folder`` is this user's and no one else's to read or write.
+
+    A folder others can write (``EVALUATION_SHARED_DIR`` in /tmp) would let them place a
+    pickle under a result's predictable name, which loading runs; one others can read shows
+    them pupil-level tables. Such a folder is not used.
+    """
+    if not hasattr(os, "getuid"):
+        return True
+    st = folder.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & 0o077
 
 
 @contextlib.contextmanager

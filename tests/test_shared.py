@@ -76,14 +76,14 @@ def test_a_cluster_report_reads_the_matching_the_overall_report_computed(tmp_pat
     """A cluster's main analysis is computed once per build: its report reads the one the
     overall evaluation computed for its clusters' table (the same key, whatever else each
     asks for), with the same numbers as when nothing is shared (issue 17)."""
-    from evaluation import results
+    from evaluation import main_analysis, results
     from evaluation.plan import load_plan
     from evaluation.synthetic import generate
 
     ds, plan, name = generate(seed=1, include_population=False), load_plan(), "Secondary phase 1"
     calls = []
-    real = results.estimate_impacts
-    monkeypatch.setattr(results, "estimate_impacts",
+    real = main_analysis.estimate_impacts      # where the main fits are made (issue 17)
+    monkeypatch.setattr(main_analysis, "estimate_impacts",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.delenv(SHARED_ENV, raising=False)
     results._PHASES.clear()
@@ -151,3 +151,36 @@ def test_a_build_reads_the_data_once_and_keeps_the_copy_private(tmp_path, monkey
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(shared[0].stat().st_mode) == 0o600
     io_dataset._READ.clear()
+
+
+def test_a_user_set_shared_folder_keeps_what_else_it_holds(tmp_path):
+    """Review of issue 17: EVALUATION_SHARED_DIR set to a folder that holds other things
+    (a home folder, /tmp): the build removed every folder in it but its own version's."""
+    from evaluation.config import PROJECT_ROOT
+    from evaluation.engine.build import _shared_folder
+
+    theirs = tmp_path / "thesis"
+    theirs.mkdir()
+    (theirs / "chapter1.tex").write_text("months of work")
+    old = tmp_path / "0123456789abcdef"            # an earlier version's folder: removed
+    (old).mkdir()
+    (old / "phase-1.pickle").write_bytes(b"x")
+    folder = _shared_folder(tmp_path, PROJECT_ROOT / "notebooks")
+    assert (theirs / "chapter1.tex").read_text() == "months of work"
+    assert not old.exists() and folder.parent == tmp_path
+
+
+def test_a_shared_folder_others_can_write_is_not_read(tmp_path, monkeypatch):
+    """Review of issue 17: a shared folder another user can write (EVALUATION_SHARED_DIR in
+    /tmp) would let them put a pickle there under the predictable name, loaded (run) by
+    the build; and one others can read shows them the pupils' tables. Nothing is shared."""
+    import hashlib
+    import pickle
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o777)
+    planted = folder / f"x-{hashlib.sha256(b'k').hexdigest()[:32]}.pickle"
+    planted.write_bytes(pickle.dumps("planted"))
+    monkeypatch.setenv(SHARED_ENV, str(folder))
+    assert computed_once("x", "k", lambda: "computed") == "computed"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -309,9 +310,9 @@ def _shared_folder(root: Path, notebooks_dir: Path) -> Path:
     libs = "-".join(installed(p) for p in SHARED_LIBRARIES)
     tag = hashlib.sha256(f"{code_hash(notebooks_dir)}-{libs}".encode()).hexdigest()[:16]
     folder = root / tag
-    if root.is_dir():
+    if root.is_dir():        # only earlier versions' folders: a user's folder may hold more
         for old in root.iterdir():
-            if old != folder and old.is_dir():
+            if old != folder and old.is_dir() and re.fullmatch(r"[0-9a-f]{16}", old.name):
                 shutil.rmtree(old, ignore_errors=True)
     return folder
 
