@@ -201,3 +201,35 @@ def test_the_digest_of_text_is_the_same_however_arrow_holds_it():
         digest(plain)
     assert digest(pa.chunked_array([pa.array(["ab", "c", "", "déf", ""] * 3)])) != \
         digest(plain)                                     # missing is not the empty string
+
+
+def test_the_digest_of_columns_held_other_ways():
+    """Review of issue 17: a Dataset built by hand may hold its columns in other types.
+    Text in Python objects (``string[python]``) made the digest fail (an Arrow array has no
+    chunks) and, keyed by the addresses of a conversion freed at once, could go stale; two
+    categorical columns whose categories differ (order, unused ones: another groupby), or
+    an object column holding 1 where the other holds "1", got the same digest."""
+    from evaluation.synthetic import generate
+
+    ds = generate(seed=1, include_population=False)
+    held = ds.copy()
+    held.pupils["sen"] = held.pupils["sen"].astype(pd.StringDtype("python"))
+    before = held.digest()
+    for row in range(5):                         # the same lengths, so the same sizes
+        value = held.pupils["sen"].iloc[row]
+        held.pupils.loc[held.pupils.index[row], "sen"] = "x" * len(value)
+        after = held.digest()
+        assert after != before, row
+        before = after
+
+    one, other = ds.copy(), ds.copy()
+    one.pupils["ethnicity"] = one.pupils["ethnicity"].astype("category")
+    other.pupils["ethnicity"] = other.pupils["ethnicity"].astype(
+        pd.CategoricalDtype(list(one.pupils["ethnicity"].cat.categories)[::-1]))
+    assert one.digest() != other.digest()
+
+    one, other = ds.copy(), ds.copy()
+    for d, value in ((one, 1), (other, "1")):
+        d.pupils["sen"] = d.pupils["sen"].astype(object)
+        d.pupils.loc[d.pupils.index[0], "sen"] = value
+    assert one.digest() != other.digest()

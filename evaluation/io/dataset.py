@@ -69,8 +69,15 @@ def _hash_column(h, column: pd.Series) -> None:
         return
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
         h.update(np.ascontiguousarray(column.to_numpy()).tobytes())   # numbers: their bytes
-    else:
-        h.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+        return
+    if isinstance(column.dtype, pd.CategoricalDtype):   # "category" names no category
+        categories = column.dtype.categories
+        h.update(repr((str(categories.dtype), column.dtype.ordered)).encode())
+        h.update(pd.util.hash_pandas_object(categories, index=False).to_numpy().tobytes())
+    elif column.dtype == object:      # values are hashed as text: 1 and "1" alike
+        kinds = pd.Index([type(v).__qualname__ for v in column.to_numpy()], dtype=object)
+        h.update(pd.util.hash_pandas_object(kinds, index=False).to_numpy().tobytes())
+    h.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
 
 
 def _hash_text(h, arrow) -> bool:
@@ -84,7 +91,7 @@ def _hash_text(h, arrow) -> bool:
 
     if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
         return False
-    chunks = arrow.chunks
+    chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
     array = (chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks) if chunks
              else pa.array([], type=arrow.type))          # an empty column: no chunk
     h.update(repr(("text", len(array), array.null_count)).encode())
@@ -105,7 +112,8 @@ def _held_by(column: pd.Series | pd.Index) -> tuple | None:
     if isinstance(column, pd.RangeIndex):
         return ("range", column.start, column.stop, column.step)
     to_arrow = getattr(column.array, "__arrow_array__", None)
-    if isinstance(column.dtype, pd.StringDtype) and to_arrow is not None:
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow" \
+            and to_arrow is not None:     # held by Arrow (Python strings: converted anew)
         return tuple((c.offset, len(c), tuple(b.address if b is not None else 0
                                                for b in c.buffers()))
                      for c in to_arrow().chunks)
