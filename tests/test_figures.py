@@ -205,3 +205,30 @@ def test_no_chart_text_is_cut_off(default_evaluation, default_data, plan):
     assert len(charts) >= 15
     cut = {c.alt[:60]: t for c in charts if (t := _cut_off(c))}
     assert cut == {}, cut
+
+
+def test_no_chart_text_is_cut_off_with_long_school_and_cluster_names(default_data, plan):
+    """Review of issue 17: the figures are no longer cropped to their content, and a
+    cluster's bar chart by school put its legend past the figure's edge with school names of
+    50 characters (the national KS4 file has 100 such names, the longest 83: "St Francis
+    Xavier School - a Joint Catholic and Church of England Voluntary Academy"), and its
+    names past the left edge with longer ones; the trend chart's panel title, a long
+    cluster name, ran past both edges."""
+    from evaluation import config
+    from evaluation.plots import Chart
+    from evaluation.report import sections
+    from evaluation.results import evaluate
+
+    name = ("The Northern Moors, Dales and Coast Secondary Schools Partnership (Phase 1, "
+            "2008 Cohort)")
+    ds = default_data.copy()
+    inside = ds.schools["cluster"] == "Secondary phase 1"
+    ds.schools.loc[inside, "school_name"] = (
+        ds.schools.loc[inside, "school_name"]
+        + " - a Joint Catholic and Church of England Voluntary Academy")
+    ds.schools["cluster"] = ds.schools["cluster"].replace("Secondary phase 1", name)
+    result = evaluate(ds, plan, cluster=name, seed=config.DEFAULT_SEED)
+    charts = [p for s in sections(result) for p in s.parts if isinstance(p, Chart)]
+    assert len(charts) >= 3
+    cut = {c.alt[:60]: t for c in charts if (t := _cut_off(c))}
+    assert cut == {}, cut

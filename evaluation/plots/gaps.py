@@ -128,10 +128,14 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
     label = label or table.columns[0]
     title = measure_name or outcome
     apply_theme()
-    names = rows[label].astype(str).fillna("(none)")
+    # the figure is drawn at its laid-out size, not cropped (Chart.svg): a school's name is
+    # wrapped to at most 2.4 inches (the national KS4 file's longest has 83 characters), and
+    # each group is given the height of its most lines
+    names = [wrap_to(v, 2.4, 9) for v in rows[label].astype(str).fillna("(none)")]
+    lines = max((v.count("\n") + 1 for v in names), default=1)
     n = len(rows)
     # one row per group, horizontal bars: long school names stay legible however many there are
-    fig = Figure(figsize=(7.5, max(3.0, 0.36 * n + 1.8)))
+    fig = Figure(figsize=(7.5, max(3.0, max(0.36, 0.16 * lines + 0.04) * n + 1.8)))
     ax = fig.subplots()
     y = np.arange(n)
     omitted = 0
@@ -216,7 +220,8 @@ def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None 
             if not national.empty:
                 ax.plot(national["year"], national[col], ls=style, color=COLOURS["national"],
                         label=f"national {label}")
-        ax.set_title(name, fontsize="medium")
+        ax.set_title(wrap_to(name, fig.get_figwidth() / len(groups) - 0.4, "medium"),
+                     fontsize="medium")        # a long cluster name: within its panel
         ax.set_xlabel("year of assessment")
         ax.set_xticks(sorted(table["year"].unique()))
     units = "% of pupils" if trends.measure in THRESHOLDS else "points"
