@@ -33,9 +33,10 @@ from evaluation.gaps.pupils import (
 )
 from evaluation.io import Dataset
 from evaluation.io.dfe import PublishedSource, published_sources, read_published
-from evaluation.linked import LinkedCounts, linked_counts, one_to_one
+from evaluation.linked import LinkedCounts, linked_counts
 from evaluation.main_analysis import main_analysis
 from evaluation.matching import MatchResult, match
+from evaluation.matching.pairing import one_to_one
 from evaluation.models import ImpactResult, model_arguments
 from evaluation.plan import Plan
 from evaluation.provenance import provenance_table

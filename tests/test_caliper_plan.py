@@ -154,8 +154,8 @@ def test_ratio_bounds_follow_the_matching_nearest_ignores_max_controls():
     max_controls: 3`` is 1:1 pairing, which the linked counts did not encode."""
     import warnings
 
-    from evaluation.linked import one_to_one, ratio_bounds
     from evaluation.matching import match
+    from evaluation.matching.pairing import one_to_one, ratio_bounds
     from evaluation.synthetic import generate
 
     data = generate(seed=1, include_population=False).pupils

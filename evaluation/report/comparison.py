@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evaluation.linked import reuses_controls
+from evaluation.matching.pairing import reuses_controls
 from evaluation.plan import Plan
 
 #: What readers see for the matching's own variable names.
