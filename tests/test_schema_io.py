@@ -233,3 +233,29 @@ def test_the_digest_of_columns_held_other_ways():
         d.pupils["sen"] = d.pupils["sen"].astype(object)
         d.pupils.loc[d.pupils.index[0], "sen"] = value
     assert one.digest() != other.digest()
+
+
+def test_the_digest_tells_apart_objects_in_categories_and_the_index():
+    """Review of 991b5d2: an object column's values are hashed with their types (1 and "1"
+    differ), but a categorical column's object categories, and an object index, were still
+    hashed as text: categories [1, "a"] and ["1", "a"], or an index holding 1 where the
+    other holds "1", gave one digest; an index of int64 and one of uint64 too."""
+    from evaluation.synthetic import generate
+
+    ds = generate(seed=1, include_population=False)
+    one, other = ds.copy(), ds.copy()
+    n = len(ds.schools)
+    one.schools["la"] = pd.Categorical([1] + ["a"] * (n - 1))
+    other.schools["la"] = pd.Categorical(["1"] + ["a"] * (n - 1),
+                                         categories=pd.Index(["1", "a"], dtype=object))
+    assert one.digest() != other.digest()
+
+    one, other = ds.copy(), ds.copy()
+    one.schools.index = pd.Index([1, *range(1, n)], dtype=object)
+    other.schools.index = pd.Index(["1", *range(1, n)], dtype=object)
+    assert one.digest() != other.digest()
+
+    one, other = ds.copy(), ds.copy()
+    one.schools.index = pd.Index(range(n), dtype="int64")
+    other.schools.index = pd.Index(range(n), dtype="uint64")
+    assert one.digest() != other.digest()

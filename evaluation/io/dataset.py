@@ -73,11 +73,21 @@ def _hash_column(h, column: pd.Series) -> None:
     if isinstance(column.dtype, pd.CategoricalDtype):   # "category" names no category
         categories = column.dtype.categories
         h.update(repr((str(categories.dtype), column.dtype.ordered)).encode())
+        _hash_kinds(h, categories)
         h.update(pd.util.hash_pandas_object(categories, index=False).to_numpy().tobytes())
-    elif column.dtype == object:      # values are hashed as text: 1 and "1" alike
-        kinds = pd.Index([type(v).__qualname__ for v in column.to_numpy()], dtype=object)
-        h.update(pd.util.hash_pandas_object(kinds, index=False).to_numpy().tobytes())
+    _hash_kinds(h, column)
     h.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+
+
+def _hash_kinds(h, values: pd.Series | pd.Index) -> None:
+    """Feed the types of ``values``' items to ``h`` where they are Python objects.
+
+    pandas hashes objects as their text: 1 and "1", True and "True" alike (in a column, in
+    a categorical column's categories, in an index).
+    """
+    if values.dtype == object:
+        kinds = pd.Index([type(v).__qualname__ for v in values.to_numpy()], dtype=object)
+        h.update(pd.util.hash_pandas_object(kinds, index=False).to_numpy().tobytes())
 
 
 def _hash_text(h, arrow) -> bool:
@@ -152,7 +162,8 @@ def _table_digest(name: str, frame: pd.DataFrame) -> str:
             return _DIGESTS[key][0]
     h = hashlib.sha256()
     table = frame[columns]
-    h.update(repr((name, columns, table.shape)).encode())
+    h.update(repr((name, columns, table.shape, str(table.index.dtype))).encode())
+    _hash_kinds(h, table.index)
     h.update(pd.util.hash_pandas_object(table.index).to_numpy().tobytes())
     for col in columns:
         _hash_column(h, table[col])
