@@ -13,6 +13,16 @@ def _unwrap(text: str) -> str:
     return " ".join(lines)
 
 
+def same_name(label: str, name: str) -> bool:
+    """Whether a chart's (wrapped) label shows ``name``: the same text but for whitespace.
+
+    ``textwrap`` breaks a long name after a hyphen ("Stoke-on-" / "Trent") or inside a word
+    longer than a line, and folds runs of spaces: joining the lines with a space would not
+    give the name back.
+    """
+    return "".join(label.split()) == "".join(name.split())
+
+
 def ytick_labels(ax) -> dict:
     """Map each y tick position to its label text (unwrapped)."""
     return {round(float(y), 6): _unwrap(t.get_text())

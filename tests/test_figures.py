@@ -14,7 +14,7 @@ from evaluation.plots.impact import AXIS_LIMIT, forest_plot
 from evaluation.report.matching import balance_rows
 
 sys.path.insert(0, str(Path(__file__).parent))
-from figures import errorbar_points, scatter_points, ytick_labels  # noqa: E402
+from figures import errorbar_points, same_name, scatter_points, ytick_labels  # noqa: E402
 
 
 def _check_love_plot(chart, rows: pd.DataFrame):
@@ -232,3 +232,28 @@ def test_no_chart_text_is_cut_off_with_long_school_and_cluster_names(default_dat
     assert len(charts) >= 3
     cut = {c.alt[:60]: t for c in charts if (t := _cut_off(c))}
     assert cut == {}, cut
+
+
+def test_a_wrapped_school_name_reads_back_as_the_tables_name():
+    """Review of fbceab2: a school's name is wrapped in the bar chart, and test_agreement
+    read a label back by joining its lines with a space. textwrap breaks after a hyphen
+    ("Stoke-on-" / "Trent") and inside a word longer than a line, so such a name (common
+    in real school names) no longer matched its table though the chart showed it whole."""
+    from evaluation.gaps.pupils import fsm_attainment
+    from evaluation.plots.gaps import attainment_chart
+
+    names = ["Newcastle-under-Lyme, Stoke-on-Trent and Kingston-upon-Thames Academy-Trust",
+             "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch-Community-Primary",
+             "A short school"]
+    pupils = pd.DataFrame({"school_id": np.repeat(names, 20), "cohort": 2010,
+                           "phase": "primary", "fsm": ([True] * 10 + [False] * 10) * 3,
+                           "ks2_l4_em": [1.0, 0.0] * 30})
+    table = fsm_attainment(pupils)
+    chart = attainment_chart(table, "ks2_l4_em", threshold=10)
+    labels = [t.get_text() for t in chart.figure.axes[0].get_yticklabels()]
+    assert any("\n" in label for label in labels)           # the long names are wrapped
+    assert all(map(same_name, labels, table[table.columns[0]])), labels
+    # as test_agreement read them: the hyphenated and the long names did not match
+    assert [v.replace("\n", " ") for v in labels] != table[table.columns[0]].tolist()
+    assert _cut_off(chart) is None
+    assert not same_name("Stoke-on- Trent", "Stoke-on-Trent School")
