@@ -82,6 +82,28 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
         lock.__exit__(None, None, None)
 
 
+def unusable(folder: str | Path) -> str:
+    """Why ``folder`` cannot hold a build's shared results ("" when it can).
+
+    The build says so once (each worker then computes every result itself: correct, slower).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> unusable(tempfile.mkdtemp())
+    ''
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as err:
+        return f"it cannot be created ({err.strerror})"
+    if not _private(folder):
+        return ("it is open to other users (the results hold pupil-level tables, and a "
+                "pickle placed there would run when loaded)")
+    return ""
+
+
 def _private(folder: Path) -> bool:
     """Whether ``folder`` is this user's and no one else's to read or write.
 

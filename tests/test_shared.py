@@ -184,3 +184,30 @@ def test_a_shared_folder_others_can_write_is_not_read(tmp_path, monkeypatch):
     planted.write_bytes(pickle.dumps("planted"))
     monkeypatch.setenv(SHARED_ENV, str(folder))
     assert computed_once("x", "k", lambda: "computed") == "computed"
+
+
+def test_a_build_says_when_its_shared_folder_cannot_be_used(tmp_path, monkeypatch, capsys):
+    """Second review: a folder open to others shares nothing, silently; a build that had
+    stopped sharing only got slower. It now says so, once, naming the folder and why."""
+    from evaluation.engine.build import build
+    from evaluation.render import ReportSpec
+
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    monkeypatch.setenv(SHARED_ENV, str(open_dir))
+    spec = ReportSpec(kind="cluster", slug="nothing", title="Nothing",
+                      notebook="missing.ipynb", parameters={"data_dir": str(tmp_path)})
+    import evaluation.engine.build as engine
+
+    monkeypatch.setattr(engine, "_run_local", lambda args, workers, finished: None)
+    # the version's folder itself open to others (made so by another user, or a filesystem
+    # without Unix permissions)
+    monkeypatch.setattr(engine, "_shared_folder", lambda root, notebooks: root)
+    build([spec], tmp_path / "reports", progress=False)
+    err = capsys.readouterr().err
+    assert "results are not shared between workers" in err and str(open_dir) in err
+    assert "open to other users" in err
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path / "private"))
+    build([spec], tmp_path / "reports", progress=False)
+    assert "not shared" not in capsys.readouterr().err

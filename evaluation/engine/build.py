@@ -27,7 +27,7 @@ from evaluation import config
 from evaluation.engine.prune import prune as _prune
 from evaluation.provenance import COMMIT_ENV, git_commit
 from evaluation.render import ReportSpec, render_report, save_record
-from evaluation.shared import SHARED_ENV
+from evaluation.shared import SHARED_ENV, unusable
 
 _RENDER_LOCK = threading.Lock()
 
@@ -262,6 +262,9 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
     scratch = None if shared else tempfile.mkdtemp(prefix="evaluation-shared-")
     shutil.rmtree(reports_dir / "_shared", ignore_errors=True)   # where earlier builds put it
     os.environ[SHARED_ENV] = str(_shared_folder(Path(shared or scratch), notebooks_dir))
+    if why := unusable(os.environ[SHARED_ENV]):
+        print(f"build: results are not shared between workers (slower): "
+              f"{os.environ[SHARED_ENV]}: {why}", file=sys.stderr)
     try:
         if scheduler is not None:
             from evaluation.engine.dask import run_on_cluster
