@@ -141,24 +141,23 @@ def design_value(plan: Plan, seed: int, effects: dict | None = None,
             # overall report's own analysis of its programme schools, whose matching and
             # impacts a build computes once for both reports (main_analysis)
             read = read_dataset(data_dir)
-            ds = read.for_schools(scope_schools(read.schools, None)["school_id"])
-            ds = replace(ds, truth=read.truth)
+            ds = replace(read.for_schools(scope_schools(read.schools, None)["school_id"]),
+                         truth=read.truth)
             data_key = ds.digest()
-            linked = linked_counts(read, plan, seed)
         else:
-            ds = generate(seed=world_seed, scenario=scenario, effects=effects,
-                          include_population=False, params=params)
+            read = ds = generate(seed=world_seed, scenario=scenario, effects=effects,
+                                 include_population=False, params=params)
         truth = ds.truth.set_index(["phase", "outcome"])["effect"]
         # the 2011 design is the evaluation's own analysis of these data: its counts are the
         # overall report's (fifth review of issue 14: 163 and 288 shown here, withheld there)
-        if scenario == DESIGNS[0][0] and linked is None:
-            linked = linked_counts(ds, plan, seed)
+        if scenario == DESIGNS[0][0]:
+            linked = linked_counts(read, plan, seed)
         for phase in ("secondary", "primary"):
             sample = analysis_sample(ds.pupils, phase, plan)
             if sample.n_em == 0:
                 continue
             # the reports show the matching's and models' warnings; here designs are compared
-            matched, _, impact, _ = main_analysis(sample, plan, phase, seed, data_key)
+            _, _, impact, _ = main_analysis(sample, plan, phase, seed, data_key)
             t = impact.table().set_index("outcome")
             prec = impact.precision                      # indexed by outcome
             for o in t.index:
