@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,7 +272,9 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
 
             run_on_cluster(scheduler, args, finished)
         else:
-            _run_local(args, workers or len(os.sched_getaffinity(0)) or 1, finished)
+            workers = workers or len(os.sched_getaffinity(0)) or 1
+            with threads_per_worker(workers):
+                _run_local(args, workers, finished)
     finally:
         bar.close()
         if commit is None:
@@ -318,6 +321,40 @@ def _shared_folder(root: Path, notebooks_dir: Path) -> Path:
             if old != folder and old.is_dir() and re.fullmatch(r"[0-9a-f]{16}", old.name):
                 shutil.rmtree(old, ignore_errors=True)
     return folder
+
+
+#: The variables by which numpy's BLAS (OpenBLAS, MKL) and OpenMP read their thread count.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def threads_per_worker(workers: int, cores: int | None = None):
+    """Give each worker's kernel its share of the cores for its numerical libraries.
+
+    A kernel's numpy otherwise starts one BLAS thread per core: two workers on two cores ran
+    four busy threads, and a build took 80 s instead of 40 s. A variable the user has set is
+    kept; the others are set for the workers (which inherit them) and restored afterwards.
+
+    Examples
+    --------
+    >>> import os
+    >>> saved = {v: os.environ.pop(v, None) for v in THREAD_VARIABLES}
+    >>> with threads_per_worker(2, cores=2):
+    ...     os.environ["OMP_NUM_THREADS"], os.environ["OPENBLAS_NUM_THREADS"]
+    ('1', '1')
+    >>> "OMP_NUM_THREADS" in os.environ
+    False
+    >>> os.environ.update({v: x for v, x in saved.items() if x is not None})
+    """
+    cores = cores or len(os.sched_getaffinity(0)) or 1
+    share = str(max(1, cores // max(1, workers)))
+    unset = [v for v in THREAD_VARIABLES if v not in os.environ]
+    os.environ.update(dict.fromkeys(unset, share))
+    try:
+        yield
+    finally:
+        for v in unset:
+            os.environ.pop(v, None)
 
 
 def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None]) -> None:
