@@ -135,14 +135,17 @@ def icc_anova(y, groups) -> float:
     >>> round(icc_anova([1, 2, 3, 11, 12, 13], ["a", "a", "a", "b", "b", "b"]), 4)
     0.9803
     """
-    df = pd.DataFrame({"y": np.asarray(y, dtype=float), "g": np.asarray(groups)}).dropna()
-    sizes = df.groupby("g")["y"].size()
-    j, n = len(sizes), len(df)
+    y = np.asarray(y, dtype=float)
+    codes = pd.factorize(np.asarray(groups))[0]   # a missing group: -1
+    keep = ~np.isnan(y) & (codes >= 0)
+    y, codes = y[keep], pd.factorize(codes[keep])[0]
+    sizes = np.bincount(codes).astype(float)
+    j, n = len(sizes), len(y)
     if j < 2 or n <= j:
         return float("nan")
-    means = df.groupby("g")["y"].transform("mean")
-    msw = float(((df["y"] - means) ** 2).sum()) / (n - j)
-    msb = float((sizes * (df.groupby("g")["y"].mean() - df["y"].mean()) ** 2).sum()) / (j - 1)
+    means = np.bincount(codes, weights=y) / sizes
+    msw = float(((y - means[codes]) ** 2).sum()) / (n - j)
+    msb = float((sizes * (means - y.mean()) ** 2).sum()) / (j - 1)
     n0 = (n - float((sizes ** 2).sum()) / n) / (j - 1)
     denom = msb + (n0 - 1) * msw
     if denom <= 0:

@@ -60,7 +60,8 @@ class Design:
     Attributes
     ----------
     frame : pandas.DataFrame
-        The analysed rows (a copy; the caller's frame is untouched).
+        The analysed rows, with the columns the model reads (a copy; the caller's frame is
+        untouched).
     X : pandas.DataFrame
         Model matrix: ``const``, the treatment, the interaction if any, then covariates
         (dummies for categorical ones, reference = first level).
@@ -111,25 +112,33 @@ def _rows(data: pd.DataFrame, outcome: str, covariates: list[str], treatment: st
         if bad.any():
             exclusions[f"zero or missing {weights}"] = int(bad.sum())
         keep &= ~bad
-    return data[keep].reset_index(drop=True), exclusions
+        columns.append(weights)
+    # only the columns the model reads are taken: taking every column of a pupil table (its
+    # text columns through Arrow) cost more than the rest of the design
+    read = list(dict.fromkeys(map(_base, columns)))
+    return data.loc[keep, read].reset_index(drop=True), exclusions
 
 
-def _expand(frame: pd.DataFrame, col: str) -> pd.DataFrame:
+def _expand(frame: pd.DataFrame, col: str) -> tuple[list[str], np.ndarray]:
+    """Model-matrix columns of one covariate: names and values (rows x columns)."""
     power = _POWER.match(col)
     if power:
-        base = frame[power["base"]].astype(float)
-        return pd.DataFrame({col: (base - base.mean()) ** int(power["k"])})
+        base = frame[power["base"]].to_numpy(float)
+        return [col], ((base - base.mean()) ** int(power["k"]))[:, None]
     s = frame[col]
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-        return pd.DataFrame({col: s.astype(float)})
-    levels = LEVELS.get(col) or tuple(sorted(s.astype(str).unique()))
-    unknown = sorted(set(s.astype(str).unique()) - set(levels))
-    if unknown:
+        return [col], s.to_numpy(float)[:, None]
+    codes, values = pd.factorize(s)          # the analysed rows have no missing value
+    values = [str(v) for v in values]
+    levels = LEVELS.get(col) or tuple(sorted(set(values)))
+    where = pd.Index(levels).get_indexer(values)
+    if (where < 0).any():
+        unknown = sorted(v for v, i in zip(values, where, strict=True) if i < 0)
         raise DataError(f"column {col!r} has values {unknown}; allowed: {list(levels)}")
-    cat = pd.Categorical(s.astype(str), categories=list(levels))
-    dummies = pd.get_dummies(cat, prefix=col, prefix_sep="=", dtype=float)
-    dummies.index = frame.index
-    return dummies.iloc[:, 1:]
+    codes = where[codes]
+    dummies = np.zeros((len(codes), len(levels)))
+    dummies[np.arange(len(codes)), codes] = 1.0
+    return [f"{col}={v}" for v in levels[1:]], dummies[:, 1:]
 
 
 def _treatment(frame: pd.DataFrame, treatment: str, outcome: str) -> pd.Series:
@@ -142,24 +151,30 @@ def _treatment(frame: pd.DataFrame, treatment: str, outcome: str) -> pd.Series:
 
 
 def _drop_aliased(X: pd.DataFrame, protect: list[str]) -> tuple[pd.DataFrame, tuple]:
-    dropped = [c for c in X.columns if c not in ("const", "Intercept") and X[c].nunique() < 2]
+    names = list(X.columns)
+    values = X.to_numpy(float)
+    constant = (values == values[:1]).all(axis=0) if len(values) else np.ones(len(names), bool)
+    dropped = [c for c, k in zip(names, constant, strict=True)
+               if k and c not in ("const", "Intercept")]
     for c in protect:
         if c in dropped:
             raise NotEstimableError(f"`{c}` does not vary in the analysed rows, so its effect "
                                     "cannot be estimated")
-    X = X.drop(columns=dropped)
+    keep = [i for i, c in enumerate(names) if c not in dropped]
     while True:  # drop the first column aliased with earlier ones, as R's glm reports NA
-        values = X.to_numpy()
-        diag = np.abs(np.diag(np.linalg.qr(values / np.linalg.norm(values, axis=0), "r")))
+        kept = values[:, keep]
+        diag = np.abs(np.diag(np.linalg.qr(kept / np.linalg.norm(kept, axis=0), "r")))
         aliased = np.flatnonzero(diag < 1e-7)
         if not len(aliased):
             break
-        c = X.columns[aliased[0]]
+        c = names[keep[aliased[0]]]
         if c in protect:
             raise NotEstimableError(f"`{c}` is collinear with the covariates in the analysed "
                                     "rows, so its effect cannot be estimated")
         dropped.append(c)
-        X = X.drop(columns=c)
+        keep.remove(keep[aliased[0]])
+    if len(keep) < len(names):
+        X = X.iloc[:, keep]
     return X, tuple(dropped)
 
 
@@ -183,15 +198,18 @@ def build_design(data: pd.DataFrame, outcome: str, covariates: list[str], treatm
     if frame.empty:
         raise NotEstimableError(f"no row has {outcome!r} and every covariate observed "
                                 f"(exclusions: {exclusions})")
-    treat = _treatment(frame, treatment, outcome)
-    parts = [pd.DataFrame({"const": 1.0, treatment: treat.astype(float)}, index=frame.index)]
+    treat = _treatment(frame, treatment, outcome).to_numpy(float)
+    names, parts = ["const", treatment], [np.ones((len(frame), 1)), treat[:, None]]
     protect = [treatment]
     if interaction:
-        name = f"{treatment}:{interaction}"
-        parts.append(pd.DataFrame({name: treat * frame[interaction].astype(float)}))
-        protect.append(name)
-    parts += [_expand(frame, c) for c in covariates]
-    X, dropped = _drop_aliased(pd.concat(parts, axis=1), protect)
+        names.append(f"{treatment}:{interaction}")
+        parts.append((treat * frame[interaction].to_numpy(float))[:, None])
+        protect.append(names[-1])
+    for c in covariates:
+        more, values = _expand(frame, c)
+        names += more
+        parts.append(values)
+    X, dropped = _drop_aliased(pd.DataFrame(np.hstack(parts), columns=names), protect)
     w = frame[weights].to_numpy(float) if weights else np.ones(len(frame))
     groups = pd.factorize(frame[cluster], sort=True)[0]
     return Design(frame, X, frame[outcome].to_numpy(float), w, groups, exclusions, dropped)

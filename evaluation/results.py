@@ -429,6 +429,24 @@ def scope_schools(schools: pd.DataFrame, cluster: str | None) -> pd.DataFrame:
     return schools[schools["cluster"] == cluster]
 
 
+#: :func:`_phase_pupils` by (data digest, phase, measure): every report of a build asks for it.
+_PHASE_PUPILS: dict[tuple, tuple[frozenset, pd.DataFrame]] = {}
+
+
+def _phase_pupils(population: Dataset, phase: str, measure: str
+                  ) -> tuple[frozenset, pd.DataFrame]:
+    """Schools with pupils of ``phase``, and those pupils' columns a gap trend reads."""
+    key = (population.digest(), phase, measure)
+    if key not in _PHASE_PUPILS:
+        if len(_PHASE_PUPILS) >= 8:
+            _PHASE_PUPILS.pop(next(iter(_PHASE_PUPILS)))
+        pupils = population.pupils
+        rows = pupils.loc[pupils["phase"] == phase,
+                          ["school_id", "cohort", "phase", "fsm", measure]]
+        _PHASE_PUPILS[key] = frozenset(rows["school_id"].unique()), rows
+    return _PHASE_PUPILS[key]
+
+
 def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
           phase: str) -> PhaseGaps:
     measure = GAP_MEASURE[phase]
@@ -437,13 +455,13 @@ def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
     by_school = fsm_attainment(pupils[pupils["cohort"] == latest], by=("school_name", "cohort"),
                                outcomes=measure, schools=scoped.schools)
     in_phase = set(population.schools.loc[population.schools["phase"] == phase, "school_id"])
-    taught = set(population.pupils.loc[population.pupils["phase"] == phase, "school_id"].unique())
+    taught, in_phase_pupils = _phase_pupils(population, phase, measure)
     groups = {k: v for k, v in cluster_groups(population.schools, cluster).items()
               if in_phase.intersection(v)}
     # a group whose schools have no pupils of the phase has no trend: said, not dropped
     empty = tuple(k for k, v in groups.items() if not taught.intersection(v))
     groups = {k: v for k, v in groups.items() if k not in empty}
-    trends = gap_trends(population.pupils, population.schools, groups, measure)
+    trends = gap_trends(in_phase_pupils, population.schools, groups, measure)
     share, why = None, None
     if cluster is None:
         try:

@@ -196,6 +196,37 @@ def test_constant_and_aliased_columns_are_dropped_as_r_reports_na():
         fit_outcome(df, "y", "gaussian", COVARIATES, inference="CR1", interaction="fsm")
 
 
+def test_model_matrix_is_patsys_with_the_schemas_reference_levels():
+    """build_design's dummies and centred powers, against patsy's treatment coding."""
+    import patsy
+
+    from evaluation.models import LEVELS, build_design
+    df = _dgp(5).astype({"sen": "str", "ethnicity": "str"})   # text columns as pandas reads them
+    df.loc[[3, 40], "ks2_aps"] = np.nan
+    df["notes"] = "free text the model never reads"
+    d = build_design(df, "y", [*COVARIATES, "ks2_aps^2"], interaction="fsm")
+    rows = df.dropna(subset=["ks2_aps"]).reset_index(drop=True)
+    sen, eth = (", ".join(repr(v) for v in LEVELS[c]) for c in ("sen", "ethnicity"))
+    want = patsy.dmatrix(
+        f"em + em:fsm + ks2_aps + fsm + female + C(sen, levels=[{sen}]) + eal"
+        f" + C(ethnicity, levels=[{eth}]) + I((ks2_aps - ks2_aps.mean()) ** 2)",
+        rows.astype({c: float for c in ("em", "fsm", "female", "eal")}),
+        return_type="dataframe")
+    want = want.loc[:, (want != 0).any()]   # the ethnic groups absent from these pupils
+    names = {"Intercept": "const", want.columns[-1]: "ks2_aps^2"}   # patsy's names -> ours
+    names |= {c: f"{c[2:c.index(',')]}={c.split('[T.')[1][:-1]}" for c in want if "[T." in c}
+    want = want.rename(columns=names)
+    assert d.exclusions == {"missing ks2_aps": 2}
+    assert list(d.X.columns)[:3] == ["const", "em", "em:fsm"]
+    assert sorted(d.X.columns) == sorted(want.columns)
+    np.testing.assert_allclose(d.X.to_numpy(), want[d.X.columns].to_numpy(), rtol=1e-12)
+    assert "sen=support" in d.X.columns and "notes" not in d.frame.columns
+    bad = df.assign(sen=df["sen"].where(df.index != 7, "unknown level"))
+    with pytest.raises(DataError, match=r"column 'sen' has values \['unknown level'\]; "
+                                        r"allowed: \['none', 'support', 'statement'\]"):
+        build_design(bad, "y", COVARIATES)
+
+
 def test_errors_name_the_argument():
     df = _dgp(4)
     with pytest.raises(DataError, match=r"`data` lacks column\(s\) \['idaci'\]"):

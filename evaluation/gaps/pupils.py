@@ -309,7 +309,9 @@ def gap_trends(
         raise ValueError("`groups` is empty: give a cluster name or group name -> school ids")
     phase = next(ph for ph, outs in OUTCOMES.items() if measure in outs)
     in_groups = set().union(*groups.values())
-    pupils = pupils[(pupils["phase"] == phase) & pupils["school_id"].isin(in_groups)]
+    # only the columns read are taken (a national pupil table has every pupil of England)
+    pupils = pupils.loc[(pupils["phase"] == phase) & pupils["school_id"].isin(in_groups),
+                        ["school_id", "cohort", "phase", "fsm", measure]]
     rows = []
     for name, ids in groups.items():
         sub = pupils[pupils["school_id"].isin(ids)]
