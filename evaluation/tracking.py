@@ -175,18 +175,25 @@ def _periods(terms: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _closing_between(cells: pd.DataFrame, unit: list[str], start: str, end: str):
-    keys = [*unit, "subject"]
-    a = cells.loc[cells["term"] == start, [*keys, "gap"]].rename(columns={"gap": "gap_start"})
-    b = cells.loc[cells["term"] == end, [*keys, "gap", "n_fsm"]]
-    both = a.merge(b, on=keys, how="outer")
-    counted = both["gap_start"].notna() & both["gap"].notna()
-    both["closing"] = (both["gap"].abs() < both["gap_start"].abs()) & counted
-    both["counted"] = counted
-    both["n_fsm"] = both["n_fsm"].where(counted, 0)
-    out = both.groupby("subject").agg(n_units=("gap", "size"), n=("counted", "sum"),
-                                      n_closing=("closing", "sum"), n_fsm=("n_fsm", "sum"))
-    return out.assign(n_excluded=out["n_units"] - out["n"])
+def _closing_by_period(cells: pd.DataFrame, unit: list[str],
+                       periods: list[tuple[str, str]]) -> dict[tuple[str, str], pd.DataFrame]:
+    """Per period and subject: units tracked at either end, counted (a gap at both), closing."""
+    by_term = cells.set_index([*unit, "subject", "term"])[["gap", "n_fsm"]].unstack("term")
+    terms = list(by_term["gap"].columns)
+    gap = by_term["gap"].to_numpy(float)
+    n_fsm = by_term["n_fsm"].to_numpy(float)     # NaN: the unit has no row for the term
+    codes, subjects = pd.factorize(by_term.index.get_level_values("subject"), sort=True)
+    out = {}
+    for start, end in periods:
+        i, j = terms.index(start), terms.index(end)
+        counted = ~np.isnan(gap[:, i]) & ~np.isnan(gap[:, j])
+        sums = {"n_units": ~np.isnan(n_fsm[:, i]) | ~np.isnan(n_fsm[:, j]), "n": counted,
+                "n_closing": (np.abs(gap[:, j]) < np.abs(gap[:, i])) & counted,
+                "n_fsm": np.where(counted, n_fsm[:, j], 0.0)}
+        t = pd.DataFrame({k: np.bincount(codes, v, minlength=len(subjects))
+                          for k, v in sums.items()}, index=subjects)
+        out[start, end] = t.assign(n_excluded=t["n_units"] - t["n"])
+    return out
 
 
 #: Columns of :func:`closing_summary`.
@@ -233,9 +240,11 @@ def closing_summary(tracking: pd.DataFrame, comparison: str = "whole_class") -> 
     schools = _gap_cells(tracking, ["school_id"], comparison)
     subjects = sorted(classes["subject"].unique())
     rows = []
-    for start, end in _periods(classes["term"].unique().tolist()):
-        c = _closing_between(classes, ["school_id", "class_id"], start, end)
-        s = _closing_between(schools, ["school_id"], start, end)
+    periods = _periods(classes["term"].unique().tolist())
+    by_class = _closing_by_period(classes, ["school_id", "class_id"], periods)
+    by_school = _closing_by_period(schools, ["school_id"], periods)
+    for start, end in periods:
+        c, s = by_class[start, end], by_school[start, end]
         for subject in subjects:
             nc = int(c["n"].get(subject, 0))
             ns = int(s["n"].get(subject, 0))
