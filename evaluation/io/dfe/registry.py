@@ -134,7 +134,7 @@ def known_sources(directory: str | Path | None = None) -> dict[str, PublishedSou
     """
     directory = Path(directory) if directory is not None else config.published_dir()
     text = resources.files("evaluation.io.dfe").joinpath("registries", "published.yml").read_text()
-    registry = yaml.safe_load(text)
+    registry = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return {slug: _source({"slug": slug, **meta}, directory / slug, f"published.yml: {slug}")
             for slug, meta in sorted(registry.items())}
 
