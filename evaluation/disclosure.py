@@ -193,57 +193,56 @@ def suppress(
     if missing:
         raise ValueError(f"`counts` names columns not in `table`: {missing}")
     values = table.copy()
-    hidden = pd.DataFrame(False, index=table.index, columns=table.columns)
+    pos = {c: i for i, c in enumerate(table.columns)}
+    hidden = np.zeros(table.shape, dtype=bool)     # rows x columns, in the table's order
     count_cols = {c for ns in counts.values() for c in ([ns] if isinstance(ns, str) else ns)}
     for total, parts in (totals or {}).items():
         count_cols.update([total, *parts])
     for col in count_cols:
-        hidden[col] |= _below(table[col], threshold)
+        hidden[:, pos[col]] |= _below(table[col], threshold).to_numpy(dtype=bool)
     for col, flags in (hide or {}).items():
         if col not in table.columns:
             raise ValueError(f"`hide` names a column not in `table`: {col!r}")
-        hidden[col] |= np.asarray(flags, dtype=bool)
+        hidden[:, pos[col]] |= np.asarray(flags, dtype=bool)
     for total, parts in (totals or {}).items():
-        parts = list(parts)
-        part_hidden = hidden[parts]
-        one = part_hidden.sum(axis=1) == 1
-        for idx in table.index[one & ~hidden[total]]:
-            visible = [p for p in parts if not hidden.at[idx, p]]
+        where = [pos[p] for p in parts]
+        one = hidden[:, where].sum(axis=1) == 1
+        for row in np.flatnonzero(one & ~hidden[:, pos[total]]):
+            visible = [j for j in where if not hidden[row, j]]
             if visible:
-                smallest = min(visible, key=lambda p: table.at[idx, p])
-                hidden.at[idx, smallest] = True
+                hidden[row, min(visible, key=lambda j: table.iat[row, j])] = True
     for stat, ns in counts.items():
         ns = [ns] if isinstance(ns, str) else list(ns)
-        hidden[stat] |= hidden[ns].any(axis=1)
+        hidden[:, pos[stat]] |= hidden[:, [pos[c] for c in ns]].any(axis=1)
     rules = Rules(safe_threshold=threshold) if rules is None else rules
     dominated = _dominance(table, contributions or {}, rules)
     for stat, f in dominated.items():
-        hidden[stat] |= f["NKCheck"] | f["PPercentCheck"]
+        hidden[:, pos[stat]] |= f["NKCheck"] | f["PPercentCheck"]
     for stat, others in (together or {}).items():
         if stat in dominated:
             for other in others:
-                hidden[other] |= dominated[stat]["NKCheck"] | dominated[stat]["PPercentCheck"]
+                hidden[:, pos[other]] |= (dominated[stat]["NKCheck"]
+                                          | dominated[stat]["PPercentCheck"])
     checks = _checks(table, counts, count_cols, hidden, threshold, dominated)
-    n_suppressed = int(hidden.to_numpy().sum())
-    for col in table.columns:
-        if hidden[col].any():
+    n_suppressed = int(hidden.sum())
+    for col, i in pos.items():
+        if hidden[:, i].any():
             numeric = pd.api.types.is_numeric_dtype(values[col])
             values[col] = (values[col].astype("float64") if numeric
-                           else values[col].astype(object)).where(~hidden[col], np.nan)
+                           else values[col].astype(object)).where(~hidden[:, i], np.nan)
     frame = pd.DataFrame({
         col: [marker if h else _fmt(v, _decimals(decimals, col))
-              for v, h in zip(table[col].tolist(), hidden[col].to_numpy(dtype=bool),
-                              strict=True)]
-        for col in table.columns}, index=table.index, columns=table.columns, dtype=object)
+              for v, h in zip(table[col].tolist(), hidden[:, i], strict=True)]
+        for col, i in pos.items()}, columns=table.columns, dtype=object)
     if labels:
         frame = frame.rename(columns=dict(labels))
     footnote = FOOTNOTE.format(marker=marker, threshold=threshold) if n_suppressed else ""
-    return SafeTable(frame.reset_index(drop=True), n_suppressed, footnote,
-                     values.reset_index(drop=True), hidden.reset_index(drop=True),
+    return SafeTable(frame, n_suppressed, footnote, values.reset_index(drop=True),
+                     pd.DataFrame(hidden, columns=table.columns),
                      checks.reset_index(drop=True))
 
 
-def _dominance(table, contributions, rules) -> dict[str, pd.DataFrame]:
+def _dominance(table, contributions, rules) -> dict[str, dict[str, np.ndarray]]:
     """Per statistic with contributions: per row, whether it fails ``NKCheck``/``PPercentCheck``."""
     out = {}
     for stat, cells in contributions.items():
@@ -258,7 +257,7 @@ def _dominance(table, contributions, rules) -> dict[str, pd.DataFrame]:
               for v, s in zip(cells, shown, strict=True)]
         pp = [bool(s) and v is not None and p_ratio_fails(v, rules)
               for v, s in zip(cells, shown, strict=True)]
-        out[stat] = pd.DataFrame({"NKCheck": nk, "PPercentCheck": pp}, index=table.index)
+        out[stat] = {"NKCheck": np.array(nk, dtype=bool), "PPercentCheck": np.array(pp, dtype=bool)}
     return out
 
 
@@ -280,9 +279,9 @@ def _checks(table, counts, count_cols, hidden, threshold, dominated=None) -> pd.
     dom = {name: np.zeros(table.shape, dtype=bool) for name in DOMINANCE}
     for stat, f in (dominated or {}).items():
         for name in DOMINANCE:
-            dom[name][:, pos[stat]] = f[name].to_numpy(dtype=bool)
+            dom[name][:, pos[stat]] = f[name]
     primary = small | dom["NKCheck"] | dom["PPercentCheck"]
-    secondary = hidden.to_numpy(dtype=bool) & ~primary
+    secondary = hidden & ~primary
     out = np.full(table.shape, "", dtype=object)
     for name, f in (("PresenceOfZeroCheck", zero), *dom.items(),
                     ("MinimumThresholdCheck", small), ("SecondarySuppression", secondary)):
