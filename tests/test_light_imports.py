@@ -28,6 +28,24 @@ def test_index_and_plan_check_import_no_section_nor_scipy_stats(tmp_path):
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
+def test_a_report_kernel_imports_numba_only_for_optimal_matching():
+    """Every report kernel imports the package; numba (0.24 s) serves optimal matching only."""
+    code = textwrap.dedent("""
+        import sys
+        import evaluation
+        from evaluation.matching import match
+        from evaluation.report import sections
+        print([m for m in ("numba", "llvmlite") if m in sys.modules])
+        import pandas as pd
+        d = pd.DataFrame({"t": [1, 0, 0, 1, 0], "x": [0.1, 0.2, 0.5, 0.9, 0.7]})
+        match(d, "t", ["x"], method="optimal", distance="mahalanobis")
+        print("numba" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"], out.stdout + out.stderr
+
+
 def test_the_registry_is_still_reached_through_the_package():
     from evaluation import report
     from evaluation.report import REPORTS, sections, show

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluation.matching import _lemon_jit
-
 
 def min_cost_flow(sources: np.ndarray, targets: np.ndarray, capacities: np.ndarray,
                   costs: np.ndarray, supplies: np.ndarray) -> np.ndarray | None:
@@ -66,4 +64,7 @@ def min_cost_flow(sources: np.ndarray, targets: np.ndarray, capacities: np.ndarr
         raise ValueError("min_cost_flow: the supplies must sum to 0 and the costs be >= 0 "
                          f"(got a sum of {total}, least cost {least}); only that case of "
                          "LEMON is ported")
+    # imported here: numba's import (0.24 s) is paid only by a plan with optimal matching
+    from evaluation.matching import _lemon_jit
+
     return _lemon_jit.min_cost_flow(sources, targets, capacities, costs, supplies)
