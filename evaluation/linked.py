@@ -570,10 +570,13 @@ def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
     groups = dict(cluster_groups(schools, None))
     for c in clusters:
         groups.update(cluster_groups(schools, c))
-    taught = set(ds.pupils.loc[ds.pupils["phase"] == phase, "school_id"].unique())
+    # the phase's pupils of the whole population (780,000 in the default data): the columns
+    # read, taken once
+    rows = ds.pupils.loc[ds.pupils["phase"] == phase, ["school_id", "cohort", "fsm", measure]]
+    taught = set(rows["school_id"].unique())
     groups = {k: v for k, v in groups.items()     # as the trends (results._gaps)
               if in_phase.intersection(v) and taught.intersection(v)}
-    trends = trend_counts(ds.pupils[ds.pupils["phase"] == phase], groups, measure)
+    trends = trend_counts(rows, groups, measure)
     names = dict(zip(schools["school_id"], schools["school_name"], strict=True))
     for r in trends.to_dict("records"):
         year = str(r["year"])
@@ -591,7 +594,7 @@ def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
                 parts = [("trend_" + var, phase, g, year) for g in groups
                          if g.endswith(f": {role} schools")]
                 relations.append((("trend_" + var, phase, total, year), parts))
-    _rate_counts(ph_pupils, ds, schools, groups, names, phase, latest, values, relations)
+    _rate_counts(rows, groups, names, phase, latest, values, relations)
     return pd.DataFrame()
 
 
@@ -653,7 +656,7 @@ def _zero_rate_counts(values) -> frozenset:
         and values.get(_rate_size(k), 0) > 0)
 
 
-def _rate_counts(ph_pupils, ds, schools, groups, names, phase, latest, values, relations):
+def _rate_counts(pupils, groups, names, phase, latest, values, relations):
     """Add the counts each shown rate implies: a rate times its pupils is a count reaching it.
 
     A school's FSM rate times its FSM pupils gives its FSM pupils reaching the measure; a
@@ -665,14 +668,14 @@ def _rate_counts(ph_pupils, ds, schools, groups, names, phase, latest, values, r
     year)`` and ``("trend_pass_n" | "trend_fail_fsm" | ..., phase, group, year)``.
     """
     measure = GAP_MEASURE[phase]
-    pupils = ds.pupils[ds.pupils["phase"] == phase]
     seen = pupils[pupils[measure].notna()]
     fsm = seen["fsm"].astype(bool)
     per = pd.DataFrame({
-        "school_id": seen["school_id"], "year": seen["cohort"].astype(str),
+        "school_id": seen["school_id"], "year": seen["cohort"],
         "pass_fsm": (seen[measure] == 1) & fsm, "fail_fsm": (seen[measure] != 1) & fsm,
         "pass_non_fsm": (seen[measure] == 1) & ~fsm, "fail_non_fsm": (seen[measure] != 1) & ~fsm,
     }).groupby(["school_id", "year"]).sum()
+    per.index = per.index.set_levels(per.index.levels[1].astype(str), level="year")
     year = str(latest)
     for sid, name in names.items():
         if ("school_fsm", phase, name, year) not in values:
