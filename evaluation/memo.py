@@ -4,7 +4,10 @@ A cluster's survey and tracking summaries are needed twice in one build: by the 
 shows them and by the disclosure control that links every report's counts
 (:mod:`evaluation.linked`). :func:`by_content` keys a pure function's results by the content
 of its arguments (tables hashed by value, index and column names), so the second call returns
-the first result whatever ran in between.
+the first result whatever ran in between: in the same process from memory, and, with
+``shared=True``, in the build's other worker processes from the build's shared results
+(:func:`evaluation.shared.computed_once`; the overall report computes every cluster's
+summaries for the linked counts, and the cluster reports the other worker renders read them).
 """
 
 from __future__ import annotations
@@ -43,8 +46,12 @@ def content_key(*args, **kwargs) -> str:
     return h.hexdigest()
 
 
-def by_content(maxsize: int = 128):
+def by_content(maxsize: int = 128, shared: bool = False):
     """Decorate a pure function so that it runs once per content of its arguments.
+
+    With ``shared``, once per build: a result not in this process's memory is computed by
+    :func:`evaluation.shared.computed_once`, under the function's name and the arguments'
+    content key (outside a build, simply computed).
 
     The function's results must not be modified by callers (the package's results are
     frozen; a returned DataFrame is given to each caller as a copy).
@@ -71,7 +78,13 @@ def by_content(maxsize: int = 128):
             if key in cache:
                 cache.move_to_end(key)
             else:
-                cache[key] = func(*args, **kwargs)
+                if shared:
+                    from evaluation.shared import computed_once
+
+                    cache[key] = computed_once(f"{func.__module__}.{func.__qualname__}", key,
+                                               lambda: func(*args, **kwargs))
+                else:
+                    cache[key] = func(*args, **kwargs)
                 if len(cache) > maxsize:
                     cache.popitem(last=False)
             value = cache[key]

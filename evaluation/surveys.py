@@ -188,7 +188,7 @@ def _item_row(rid: np.ndarray, baseline: np.ndarray, score: np.ndarray, alpha: f
     return row
 
 
-@by_content()
+@by_content(shared=True)
 def survey_change(
     surveys: pd.DataFrame,
     instrument: str,

@@ -202,7 +202,7 @@ SUMMARY_COLUMNS = ["subject", "start", "end", "n_classes", "n_classes_closing",
                    "n_schools_closing", "share_schools_closing", "n_fsm"]
 
 
-@by_content()
+@by_content(shared=True)
 def closing_summary(tracking: pd.DataFrame, comparison: str = "whole_class") -> pd.DataFrame:
     """Share of classes and of schools whose FSM gap closed, per subject and period.
 

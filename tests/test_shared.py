@@ -211,3 +211,25 @@ def test_a_build_says_when_its_shared_folder_cannot_be_used(tmp_path, monkeypatc
     monkeypatch.setenv(SHARED_ENV, str(tmp_path / "private"))
     build([spec], tmp_path / "reports", progress=False)
     assert "not shared" not in capsys.readouterr().err
+
+
+def test_a_survey_summary_one_worker_made_is_read_by_the_other(tmp_path, monkeypatch):
+    """The overall report summarises every cluster's surveys for the linked counts; a cluster
+    report the other worker renders reads that summary instead of computing it again."""
+    from evaluation import surveys
+
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path / "shared"))
+    s = pd.DataFrame({"respondent_id": ["a", "b", "c"] * 2, "school_id": "x",
+                      "instrument": "pupil", "wave": ["baseline"] * 3 + ["follow_up"] * 3,
+                      "item": "p01", "score": [4.0, 5.0, 6.0, 6.0, 6.0, 9.0]})
+    first = surveys.survey_change(s, "pupil")
+    assert len(list((tmp_path / "shared").glob("evaluation.surveys.survey_change-*.pickle"))) == 1
+    surveys.survey_change.cache_clear()          # another process: nothing in memory
+    calls = []
+    real = surveys._item_row
+    monkeypatch.setattr(surveys, "_item_row", lambda *a: calls.append(1) or real(*a))
+    again = surveys.survey_change(s.copy(), "pupil")
+    assert calls == [] and again is not first
+    pd.testing.assert_frame_equal(again.table, first.table)
+    surveys.survey_change(s.assign(score=s["score"] + 1), "pupil")   # other content: computed
+    assert calls == [1]
