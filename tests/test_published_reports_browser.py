@@ -30,14 +30,17 @@ SLUGS = ["published-dfe-ks4-destinations-2017-2022-national", "published-dfe-ks4
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, default_data):
     from evaluation.catalog import report_specs, school_specs
+    from evaluation.engine.build import build
     from evaluation.io import write_dataset
-    from evaluation.render import render_report
 
     real = real_dir()
     root = tmp_path_factory.mktemp("published")
     data = write_dataset(default_data, root / "data")
     specs = {s.slug: s for s in [*report_specs(data, real), *school_specs(real, limit=1)]}
-    return {slug: Path(render_report(specs[slug], root / "reports").html) for slug in SLUGS}
+    chosen = [specs[slug] for slug in SLUGS]
+    summary = build(chosen, root / "reports", workers=1, progress=False)   # one warm kernel
+    assert [r["status"] for r in summary.records] == ["ok"] * len(chosen), summary.text()
+    return {s.slug: s.html_path(root / "reports") for s in chosen}
 
 
 def _visible(page: str) -> str:
