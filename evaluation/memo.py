@@ -51,7 +51,8 @@ def by_content(maxsize: int = 128, shared: bool = False):
 
     With ``shared``, once per build: a result not in this process's memory is computed by
     :func:`evaluation.shared.computed_once`, under the function's name and the arguments'
-    content key (outside a build, simply computed).
+    content key, in the build's folder (one per version of the code); outside a build
+    (:func:`evaluation.shared.in_build`), simply computed.
 
     The function's results must not be modified by callers (the package's results are
     frozen; a returned DataFrame is given to each caller as a copy).
@@ -78,9 +79,9 @@ def by_content(maxsize: int = 128, shared: bool = False):
             if key in cache:
                 cache.move_to_end(key)
             else:
-                if shared:
-                    from evaluation.shared import computed_once
+                from evaluation.shared import computed_once, in_build
 
+                if shared and in_build():
                     cache[key] = computed_once(f"{func.__module__}.{func.__qualname__}", key,
                                                lambda: func(*args, **kwargs))
                 else:

@@ -97,7 +97,8 @@ def _require(data: pd.DataFrame, columns: list[str]) -> None:
 
 
 def _rows(data: pd.DataFrame, outcome: str, covariates: list[str], treatment: str,
-          weights: str | None, cluster: str) -> tuple[pd.DataFrame, dict]:
+          weights: str | None, cluster: str, every_column: bool = False
+          ) -> tuple[pd.DataFrame, dict]:
     exclusions: dict[str, int] = {}
     keep = np.ones(len(data), dtype=bool)
     columns = [outcome, treatment, *covariates] + ([cluster] if cluster else [])
@@ -114,8 +115,9 @@ def _rows(data: pd.DataFrame, outcome: str, covariates: list[str], treatment: st
         keep &= ~bad
         columns.append(weights)
     # only the columns the model reads are taken: taking every column of a pupil table (its
-    # text columns through Arrow) cost more than the rest of the design
-    read = list(dict.fromkeys(map(_base, columns)))
+    # text columns through Arrow) cost more than the rest of the design; a formula's
+    # (``every_column``) may read others in ways patsy alone knows
+    read = slice(None) if every_column else list(dict.fromkeys(map(_base, columns)))
     return data.loc[keep, read].reset_index(drop=True), exclusions
 
 
@@ -129,11 +131,11 @@ def _expand(frame: pd.DataFrame, col: str) -> tuple[list[str], np.ndarray]:
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         return [col], s.to_numpy(float)[:, None]
     codes, values = pd.factorize(s)          # the analysed rows have no missing value
-    values = [str(v) for v in values]
+    values = list(pd.Series(values).astype(str))   # as astype(str) writes them (1 and "1" alike)
     levels = LEVELS.get(col) or tuple(sorted(set(values)))
     where = pd.Index(levels).get_indexer(values)
     if (where < 0).any():
-        unknown = sorted(v for v, i in zip(values, where, strict=True) if i < 0)
+        unknown = sorted({v for v, i in zip(values, where, strict=True) if i < 0})
         raise DataError(f"column {col!r} has values {unknown}; allowed: {list(levels)}")
     codes = where[codes]
     dummies = np.zeros((len(codes), len(levels)))
@@ -227,6 +229,10 @@ def _formula_columns(formula: str, data: pd.DataFrame) -> tuple[str, list[str]]:
         for factor in term.factors:
             tree = ast.parse(factor.code, mode="eval")
             names += [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
+            names += [a.value for n in ast.walk(tree)    # patsy's Q("a column name")
+                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                      and n.func.id == "Q" for a in n.args
+                      if isinstance(a, ast.Constant) and isinstance(a.value, str)]
     names = [n for n in dict.fromkeys(names) if n in data.columns]
     lhs = [f.code for t in desc.lhs_termlist for f in t.factors]
     if len(lhs) != 1 or lhs[0] not in data.columns:
@@ -264,7 +270,8 @@ def design_from_formula(data: pd.DataFrame, formula: str, treatment: str,
     cluster_cols = [cluster] if cluster else []
     _require(data, [outcome, *used, *cluster_cols] + ([weights] if weights else []))
     others = [c for c in used if c != treatment]
-    frame, exclusions = _rows(data, outcome, others, treatment, weights, cluster)
+    frame, exclusions = _rows(data, outcome, others, treatment, weights, cluster,
+                              every_column=True)
     if frame.empty:
         raise NotEstimableError(f"no row has every variable of {formula!r} observed "
                                 f"(exclusions: {exclusions})")

@@ -438,7 +438,7 @@ def _phase_pupils(population: Dataset, phase: str, measure: str
     """Schools with pupils of ``phase``, and those pupils' columns a gap trend reads."""
     key = (population.digest(), phase, measure)
     if key not in _PHASE_PUPILS:
-        if len(_PHASE_PUPILS) >= 8:
+        if len(_PHASE_PUPILS) >= 4:     # two phases of two data sets: population-sized
             _PHASE_PUPILS.pop(next(iter(_PHASE_PUPILS)))
         pupils = population.pupils
         rows = pupils.loc[pupils["phase"] == phase,

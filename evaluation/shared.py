@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,6 +81,28 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
         return value
     finally:
         lock.__exit__(None, None, None)
+
+
+def in_build() -> bool:
+    """Whether this process renders a build's report: its shared folder is a build's own.
+
+    A build names one folder per version of the code and of the libraries
+    (``engine.build._shared_folder``: 16 hex digits); ``EVALUATION_SHARED_DIR`` set by hand
+    (a notebook session) names none, and results computed by other code could be there.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ[SHARED_ENV] = "/tmp/evaluation-shared-x/0123456789abcdef"
+    >>> in_build()
+    True
+    >>> os.environ[SHARED_ENV] = "/tmp/my-results"
+    >>> in_build()
+    False
+    >>> del os.environ[SHARED_ENV]
+    """
+    folder = os.environ.get(SHARED_ENV)
+    return bool(folder) and re.fullmatch(r"[0-9a-f]{16}", Path(folder).name) is not None
 
 
 def unusable(folder: str | Path) -> str:

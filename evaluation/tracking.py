@@ -178,6 +178,8 @@ def _periods(terms: list[str]) -> list[tuple[str, str]]:
 def _closing_by_period(cells: pd.DataFrame, unit: list[str],
                        periods: list[tuple[str, str]]) -> dict[tuple[str, str], pd.DataFrame]:
     """Per period and subject: units tracked at either end, counted (a gap at both), closing."""
+    if not periods:             # one term tracked (or none): no period to compare
+        return {}
     by_term = cells.set_index([*unit, "subject", "term"])[["gap", "n_fsm"]].unstack("term")
     terms = list(by_term["gap"].columns)
     gap = by_term["gap"].to_numpy(float)

@@ -453,6 +453,22 @@ def test_impact_and_gap_tables_carry_the_flags_and_plan_ranges():
     assert not gap.loc[gap["outcome"] == "y", "informative"].any()
 
 
+def test_a_formula_reads_a_quoted_column_name_and_counts_its_exclusions():
+    """Review of issue 17: a column named with a space, read through patsy's Q(), was left
+    out of the analysed rows (only bare names were kept), so the fit failed."""
+    from evaluation.models import fit_model
+
+    df = _dgp(37, n_schools=9).rename(columns={"ks2_aps": "prior score"})
+    df.loc[[0, 1], "prior score"] = np.nan
+    quoted = fit_model('y ~ em + Q("prior score") + fsm', df, treatment="em",
+                       cluster="school_id", inference="CR1")
+    plain = fit_model("y ~ em + prior + fsm", df.rename(columns={"prior score": "prior"}),
+                      treatment="em", cluster="school_id", inference="CR1")
+    assert quoted.estimate == pytest.approx(plain.estimate, rel=1e-12)
+    assert quoted.exclusions == {"missing prior score": 2}
+    assert plain.exclusions == {"missing prior": 2}
+
+
 def test_formula_interface_matches_the_covariate_list_and_counts_exclusions():
     from evaluation.models import fit_model
 

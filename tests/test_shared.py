@@ -218,12 +218,19 @@ def test_a_survey_summary_one_worker_made_is_read_by_the_other(tmp_path, monkeyp
     report the other worker renders reads that summary instead of computing it again."""
     from evaluation import surveys
 
-    monkeypatch.setenv(SHARED_ENV, str(tmp_path / "shared"))
     s = pd.DataFrame({"respondent_id": ["a", "b", "c"] * 2, "school_id": "x",
                       "instrument": "pupil", "wave": ["baseline"] * 3 + ["follow_up"] * 3,
                       "item": "p01", "score": [4.0, 5.0, 6.0, 6.0, 6.0, 9.0]})
+    # a folder set by hand (a notebook session), not a build's: results of other code could
+    # be there, so nothing is read or written
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path / "mine"))
+    surveys.survey_change(s, "pupil")
+    assert not list(tmp_path.rglob("*.pickle"))
+    surveys.survey_change.cache_clear()
+    build = tmp_path / "shared" / "0123456789abcdef"     # a build's folder: one per version
+    monkeypatch.setenv(SHARED_ENV, str(build))
     first = surveys.survey_change(s, "pupil")
-    assert len(list((tmp_path / "shared").glob("evaluation.surveys.survey_change-*.pickle"))) == 1
+    assert len(list(build.glob("evaluation.surveys.survey_change-*.pickle"))) == 1
     surveys.survey_change.cache_clear()          # another process: nothing in memory
     calls = []
     real = surveys._item_row

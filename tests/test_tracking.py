@@ -91,6 +91,18 @@ def test_closing_uses_size_of_gap_and_previous_tracked_term():
     assert table["closing"].tolist()[1::2] == [True, False]
 
 
+def test_no_tracked_row_or_one_term_gives_an_empty_summary():
+    """Review of issue 17: a header-only tracking table (the schema allows one) crashed the
+    vectorised summary; it has no period to compare, like a table of one term."""
+    from evaluation.tracking import SUMMARY_COLUMNS
+
+    rows = year5_rows()
+    for table in (rows.iloc[:0], rows[rows["term"] == rows["term"].iloc[0]],
+                  rows.assign(subject=None)):
+        summary = closing_summary(table)
+        assert summary.empty and list(summary.columns) == SUMMARY_COLUMNS
+
+
 def test_closing_summary_counts_classes_and_schools():
     base = year5_rows()
     other = base.assign(class_id="Y5b")

@@ -190,10 +190,12 @@ def _warm_init() -> None:
 #: earlier, it waits for the overall report to share it. Within a kind, index order.
 START_ORDER = {"overall": 0, "published": 1, "design_value": 3}
 
-#: Reports started after the design-value report (about 3 s), when there are enough others:
-#: two cluster reports (about 1.5 s each) end the build, so that the workers finish nearly
-#: together instead of one waiting 1.5-2 s for the other's design-value report.
+#: Reports started after the design-value report (about 3 s) when the build has many: two
+#: cluster reports (about 1.5 s each) end it, so that the workers finish nearly together
+#: instead of one waiting 1.5-2 s for the other's design-value report. In a small build it
+#: stays last (started earlier, it would wait for the overall report's main analysis).
 AFTER_DESIGN_VALUE = 2
+MANY_REPORTS = 10
 
 
 def start_order(specs: list[ReportSpec]) -> list[ReportSpec]:
@@ -202,14 +204,17 @@ def start_order(specs: list[ReportSpec]) -> list[ReportSpec]:
     Examples
     --------
     >>> specs = [ReportSpec(s, s, "x.ipynb", kind=k) for s, k in
-    ...          [("c1", "cluster"), ("dv", "design_value"), ("c2", "cluster"),
-    ...           ("c3", "cluster"), ("ov", "overall"), ("c4", "cluster")]]
-    >>> [s.slug for s in start_order(specs)]
-    ['ov', 'c1', 'c2', 'dv', 'c3', 'c4']
+    ...          [("c1", "cluster"), ("dv", "design_value"), ("ov", "overall"),
+    ...           *[(f"c{i}", "cluster") for i in range(2, 11)]]]
+    >>> [s.slug for s in start_order(specs)][-4:]
+    ['c8', 'dv', 'c9', 'c10']
+    >>> [s.slug for s in start_order(specs[:5])]
+    ['ov', 'c1', 'c2', 'c3', 'dv']
     """
     order = sorted(specs, key=lambda s: START_ORDER.get(s.kind, 2))
-    last = [i for i, s in enumerate(order) if s.kind == "design_value"]
-    if len(last) == 1 and last[0] == len(order) - 1 and len(order) > AFTER_DESIGN_VALUE + 2:
+    tail = order[-1 - AFTER_DESIGN_VALUE:]
+    if (len(order) > MANY_REPORTS and tail[-1].kind == "design_value"
+            and all(s.kind == "cluster" for s in tail[:-1])):
         order.insert(len(order) - 1 - AFTER_DESIGN_VALUE, order.pop())
     return order
 
@@ -295,7 +300,8 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
 
             run_on_cluster(scheduler, args, finished)
         else:
-            workers = workers or len(os.sched_getaffinity(0)) or 1
+            # as many workers as reports at most: a one-report rebuild gets every core
+            workers = min(workers or len(os.sched_getaffinity(0)) or 1, len(args))
             with threads_per_worker(workers):
                 _run_local(args, workers, finished)
     finally:
@@ -347,7 +353,8 @@ def _shared_folder(root: Path, notebooks_dir: Path) -> Path:
 
 
 #: The variables by which numpy's BLAS (OpenBLAS, MKL) and OpenMP read their thread count.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                    "MKL_NUM_THREADS")
 
 
 @contextmanager
@@ -355,8 +362,10 @@ def threads_per_worker(workers: int, cores: int | None = None):
     """Give each worker's kernel its share of the cores for its numerical libraries.
 
     A kernel's numpy otherwise starts one BLAS thread per core: two workers on two cores ran
-    four busy threads, and a build took 80 s instead of 40 s. A variable the user has set is
-    kept; the others are set for the workers (which inherit them) and restored afterwards.
+    four busy threads, and a build took 80 s instead of 40 s. When the user has set any of
+    :data:`THREAD_VARIABLES`, none is touched (OpenBLAS reads its own variable before
+    ``OMP_NUM_THREADS``: setting it would override the user's choice); otherwise they are set
+    for the workers (which inherit them) and removed afterwards.
 
     Examples
     --------
@@ -367,11 +376,17 @@ def threads_per_worker(workers: int, cores: int | None = None):
     ('1', '1')
     >>> "OMP_NUM_THREADS" in os.environ
     False
+    >>> os.environ["OMP_NUM_THREADS"] = "2"
+    >>> with threads_per_worker(2, cores=2):
+    ...     os.environ["OMP_NUM_THREADS"], "OPENBLAS_NUM_THREADS" in os.environ
+    ('2', False)
+    >>> del os.environ["OMP_NUM_THREADS"]
     >>> os.environ.update({v: x for v, x in saved.items() if x is not None})
     """
     cores = cores or len(os.sched_getaffinity(0)) or 1
     share = str(max(1, cores // max(1, workers)))
-    unset = [v for v in THREAD_VARIABLES if v not in os.environ]
+    chosen = any(v in os.environ for v in THREAD_VARIABLES)
+    unset = [] if chosen else list(THREAD_VARIABLES)
     os.environ.update(dict.fromkeys(unset, share))
     try:
         yield
