@@ -79,9 +79,9 @@ def by_content(maxsize: int = 128, shared: bool = False):
             if key in cache:
                 cache.move_to_end(key)
             else:
-                from evaluation.shared import computed_once, in_build
+                if shared:
+                    from evaluation.shared import computed_once
 
-                if shared and in_build():
                     cache[key] = computed_once(f"{func.__module__}.{func.__qualname__}", key,
                                                lambda: func(*args, **kwargs))
                 else:

@@ -60,8 +60,8 @@ class Design:
     Attributes
     ----------
     frame : pandas.DataFrame
-        The analysed rows, with the columns the model reads (a copy; the caller's frame is
-        untouched).
+        The analysed rows (a copy; the caller's frame is untouched): with the columns the
+        model reads, or every column for a formula's design.
     X : pandas.DataFrame
         Model matrix: ``const``, the treatment, the interaction if any, then covariates
         (dummies for categorical ones, reference = first level).

@@ -9,8 +9,9 @@ without this module each worker would also compute them.
 :func:`computed_once` lets the first process compute a result while the others wait for it
 (a file lock), and all read the same file afterwards. The build names the folder in the
 environment variable ``EVALUATION_SHARED_DIR`` (one folder per version of the code and of the
-libraries that compute the results); outside a build, or where the
-folder cannot be written, nothing is shared and the result is simply computed. The results
+libraries that compute the results); outside a build (a folder set by hand, whose name is
+not a build's: :func:`in_build`), or where the folder cannot be written, nothing is shared
+and the result is simply computed. The results
 are unsuppressed (pupil-level tables, every linked count): the build's folder is a private
 temporary one of the machine that runs it, removed when the build ends, never one under the
 reports (on a Dask cluster each machine's workers share their own).
@@ -50,14 +51,14 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
     >>> def compute():
     ...     calls.append(1)
     ...     return {"n": 3}
-    >>> os.environ[SHARED_ENV] = tempfile.mkdtemp()
+    >>> os.environ[SHARED_ENV] = os.path.join(tempfile.mkdtemp(), "0123456789abcdef")
     >>> computed_once("demo", "k", compute), computed_once("demo", "k", compute), len(calls)
     ({'n': 3}, {'n': 3}, 1)
     >>> del os.environ[SHARED_ENV]
     """
-    folder = os.environ.get(SHARED_ENV)
-    if not folder:
+    if not in_build():           # a folder set by hand may hold other code's results
         return compute()
+    folder = os.environ[SHARED_ENV]
     path = Path(folder) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)   # its owner's alone

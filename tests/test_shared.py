@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -31,8 +32,8 @@ def test_two_processes_compute_once_and_read_the_same(tmp_path):
     log = tmp_path / "calls.txt"
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(str(tmp_path / "shared"), str(log), out))
-             for _ in range(2)]
+    folder = str(tmp_path / "shared" / "0123456789abcdef")     # a build's: one per version
+    procs = [ctx.Process(target=_worker, args=(folder, str(log), out)) for _ in range(2)]
     for p in procs:
         p.start()
     got = [out.get(timeout=60) for _ in procs]
@@ -40,7 +41,7 @@ def test_two_processes_compute_once_and_read_the_same(tmp_path):
         p.join(timeout=60)
     assert len(log.read_text().split()) == 1          # one computation ...
     assert got[0] == got[1]                           # ... the other process read it
-    assert len(list((tmp_path / "shared").glob("linked-*.pickle"))) == 1
+    assert len(list(Path(folder).glob("linked-*.pickle"))) == 1
 
 
 def test_outside_a_build_nothing_is_written(tmp_path, monkeypatch):
@@ -66,7 +67,7 @@ def test_a_build_keeps_one_folder_per_version_of_the_code(tmp_path):
 def test_a_folder_that_cannot_be_written_shares_nothing(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    monkeypatch.setenv(SHARED_ENV, str(blocker / "shared"))
+    monkeypatch.setenv(SHARED_ENV, str(blocker / "0123456789abcdef"))
     assert computed_once("x", "k", lambda: 7) == 7
 
 
@@ -88,10 +89,10 @@ def test_a_cluster_report_reads_the_matching_the_overall_report_computed(tmp_pat
     monkeypatch.delenv(SHARED_ENV, raising=False)
     results._PHASES.clear()
     alone = results.evaluate(ds, plan, cluster=name, seed=1, describe=False)
-    monkeypatch.setenv(SHARED_ENV, str(tmp_path))
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path / "0123456789abcdef"))   # a build's folder
     results._PHASES.clear()
     results.evaluate(ds, plan, cluster=name, seed=1, describe=False)   # as the overall asks
-    assert len(list(tmp_path.glob("phase-*.pickle"))) == len(alone.phases)
+    assert len(list((tmp_path / "0123456789abcdef").glob("phase-*.pickle"))) == len(alone.phases)
     results._PHASES.clear()
     calls.clear()
     shared = results.evaluate(ds, plan, cluster=name, seed=1, describe=False)
@@ -134,7 +135,7 @@ def test_a_build_reads_the_data_once_and_keeps_the_copy_private(tmp_path, monkey
     data = io_dataset.write_dataset(generate(seed=3, include_population=False),
                                     tmp_path / "data")
     fresh = io_dataset.read_dataset(data)
-    folder = tmp_path / "shared" / "tag"
+    folder = tmp_path / "shared" / "0123456789abcdef"
     monkeypatch.setenv(SHARED_ENV, str(folder))
     io_dataset._READ.clear()
     calls = []
@@ -177,7 +178,7 @@ def test_a_shared_folder_others_can_write_is_not_read(tmp_path, monkeypatch):
     import hashlib
     import pickle
 
-    folder = tmp_path / "shared"
+    folder = tmp_path / "0123456789abcdef"
     folder.mkdir()
     folder.chmod(0o777)
     planted = folder / f"x-{hashlib.sha256(b'k').hexdigest()[:32]}.pickle"
@@ -240,3 +241,29 @@ def test_a_survey_summary_one_worker_made_is_read_by_the_other(tmp_path, monkeyp
     pd.testing.assert_frame_equal(again.table, first.table)
     surveys.survey_change(s.assign(score=s["score"] + 1), "pupil")   # other content: computed
     assert calls == [1]
+
+
+def test_a_folder_set_by_hand_outside_a_build_shares_nothing(tmp_path, monkeypatch):
+    """Second review of this stop: EVALUATION_SHARED_DIR set by hand (a notebook session)
+    named no version of the code, so results older code had written there were read: the
+    linked counts, the phases, the data. Only a build's own folder is used; a build puts a
+    user's folder back as it found it."""
+    from evaluation.engine.build import build
+    from evaluation.render import ReportSpec
+
+    mine = tmp_path / "mine"
+    monkeypatch.setenv(SHARED_ENV, str(mine))
+    calls = []
+    assert computed_once("linked", "k", lambda: calls.append(1) or 5) == 5
+    assert computed_once("linked", "k", lambda: calls.append(1) or 5) == 5
+    assert len(calls) == 2 and not list(tmp_path.rglob("*.pickle"))
+    import evaluation.engine.build as engine
+
+    seen = []
+    monkeypatch.setattr(engine, "_run_local",
+                        lambda args, workers, finished: seen.append(os.environ[SHARED_ENV]))
+    spec = ReportSpec(kind="cluster", slug="nothing", title="Nothing",
+                      notebook="missing.ipynb", parameters={"data_dir": str(tmp_path)})
+    build([spec], tmp_path / "reports", progress=False)
+    assert seen[0].startswith(str(mine)) and seen[0] != str(mine)   # its version's folder
+    assert os.environ[SHARED_ENV] == str(mine)                      # put back

@@ -300,7 +300,7 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
 
             run_on_cluster(scheduler, args, finished)
         else:
-            # as many workers as reports at most: a one-report rebuild gets every core
+            # as many workers as reports at most: their share of the cores counts these
             workers = min(workers or len(os.sched_getaffinity(0)) or 1, len(args))
             with threads_per_worker(workers):
                 _run_local(args, workers, finished)
@@ -311,6 +311,8 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
         if shared is None:
             os.environ.pop(SHARED_ENV, None)
             shutil.rmtree(scratch, ignore_errors=True)
+        else:                    # the user's folder, not this build's version folder in it
+            os.environ[SHARED_ENV] = shared
         # a worker killed mid-render (a lost Dask worker) may leave its half-written notebook
         # after the report's re-run has finished: once the build is over, any is an orphan
         for s in todo:
@@ -385,8 +387,8 @@ def threads_per_worker(workers: int, cores: int | None = None):
     """
     cores = cores or len(os.sched_getaffinity(0)) or 1
     share = str(max(1, cores // max(1, workers)))
-    chosen = any(v in os.environ for v in THREAD_VARIABLES)
-    unset = [] if chosen else list(THREAD_VARIABLES)
+    chosen = any(os.environ.get(v) for v in THREAD_VARIABLES)   # "" is unset to OpenBLAS
+    unset = [] if chosen else [v for v in THREAD_VARIABLES if v not in os.environ]
     os.environ.update(dict.fromkeys(unset, share))
     try:
         yield
