@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.disclosure import protect
-from evaluation.gaps.pupils import GAP_MEASURE, cluster_groups, fsm_attainment
+from evaluation.gaps.pupils import GAP_MEASURE, cluster_groups, fsm_attainment, phase_pupils
 from evaluation.matching.pairing import one_to_one, ratio_bounds
 from evaluation.plan import Plan
 from evaluation.sample import analysis_sample
@@ -570,10 +570,9 @@ def _gap_counts(ph_pupils, ds, schools, clusters, phase, values, relations):
     groups = dict(cluster_groups(schools, None))
     for c in clusters:
         groups.update(cluster_groups(schools, c))
-    # the phase's pupils of the whole population (780,000 in the default data): the columns
-    # read, taken once
-    rows = ds.pupils.loc[ds.pupils["phase"] == phase, ["school_id", "cohort", "fsm", measure]]
-    taught = set(rows["school_id"].unique())
+    # the phase's pupils of the whole population: the columns read, taken once (and kept for
+    # the reports' gap trends)
+    taught, rows = phase_pupils(ds, phase, measure)
     groups = {k: v for k, v in groups.items()     # as the trends (results._gaps)
               if in_phase.intersection(v) and taught.intersection(v)}
     trends = trend_counts(rows, groups, measure)

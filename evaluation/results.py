@@ -30,6 +30,7 @@ from evaluation.gaps.pupils import (
     fsm_attainment,
     gap_trends,
     gap_vs_fsm_share,
+    phase_pupils,
 )
 from evaluation.io import Dataset
 from evaluation.io.dfe import PublishedSource, published_sources, read_published
@@ -429,24 +430,6 @@ def scope_schools(schools: pd.DataFrame, cluster: str | None) -> pd.DataFrame:
     return schools[schools["cluster"] == cluster]
 
 
-#: :func:`_phase_pupils` by (data digest, phase, measure): every report of a build asks for it.
-_PHASE_PUPILS: dict[tuple, tuple[frozenset, pd.DataFrame]] = {}
-
-
-def _phase_pupils(population: Dataset, phase: str, measure: str
-                  ) -> tuple[frozenset, pd.DataFrame]:
-    """Schools with pupils of ``phase``, and those pupils' columns a gap trend reads."""
-    key = (population.digest(), phase, measure)
-    if key not in _PHASE_PUPILS:
-        if len(_PHASE_PUPILS) >= 4:     # two phases of two data sets: population-sized
-            _PHASE_PUPILS.pop(next(iter(_PHASE_PUPILS)))
-        pupils = population.pupils
-        rows = pupils.loc[pupils["phase"] == phase,
-                          ["school_id", "cohort", "phase", "fsm", measure]]
-        _PHASE_PUPILS[key] = frozenset(rows["school_id"].unique()), rows
-    return _PHASE_PUPILS[key]
-
-
 def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
           phase: str) -> PhaseGaps:
     measure = GAP_MEASURE[phase]
@@ -455,7 +438,7 @@ def _gaps(scoped: Dataset, population: Dataset, cluster: str | None,
     by_school = fsm_attainment(pupils[pupils["cohort"] == latest], by=("school_name", "cohort"),
                                outcomes=measure, schools=scoped.schools)
     in_phase = set(population.schools.loc[population.schools["phase"] == phase, "school_id"])
-    taught, in_phase_pupils = _phase_pupils(population, phase, measure)
+    taught, in_phase_pupils = phase_pupils(population, phase, measure)
     groups = {k: v for k, v in cluster_groups(population.schools, cluster).items()
               if in_phase.intersection(v)}
     # a group whose schools have no pupils of the phase has no trend: said, not dropped

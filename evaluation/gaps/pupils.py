@@ -268,6 +268,37 @@ def cluster_groups(schools: pd.DataFrame, cluster: str | None = None) -> dict[st
     return groups
 
 
+#: :func:`phase_pupils` by (data digest, phase, measure): asked for by every report of a build
+#: and by the linked counts.
+_PHASE_PUPILS: dict[tuple, tuple[frozenset, pd.DataFrame]] = {}
+
+
+def phase_pupils(population, phase: str, measure: str) -> tuple[frozenset, pd.DataFrame]:
+    """Schools with pupils of ``phase``, and those pupils' columns a gap trend reads.
+
+    ``population`` is a :class:`evaluation.io.Dataset` (every pupil of the data: 780,000 in
+    the default data); the result is kept per content of its data, so a process selects the
+    rows once whichever report asks.
+
+    Examples
+    --------
+    >>> from evaluation.synthetic import generate
+    >>> ds = generate(seed=1, include_population=False)
+    >>> schools, rows = phase_pupils(ds, "primary", "ks2_l4_em")
+    >>> list(rows.columns), set(rows["school_id"]) == schools
+    (['school_id', 'cohort', 'phase', 'fsm', 'ks2_l4_em'], True)
+    """
+    key = (population.digest(), phase, measure)
+    if key not in _PHASE_PUPILS:
+        if len(_PHASE_PUPILS) >= 4:     # two phases of two data sets: population-sized
+            _PHASE_PUPILS.pop(next(iter(_PHASE_PUPILS)))
+        pupils = population.pupils
+        rows = pupils.loc[pupils["phase"] == phase,
+                          ["school_id", "cohort", "phase", "fsm", measure]]
+        _PHASE_PUPILS[key] = frozenset(rows["school_id"].unique()), rows
+    return _PHASE_PUPILS[key]
+
+
 def gap_trends(
     pupils: pd.DataFrame,
     schools: pd.DataFrame,
