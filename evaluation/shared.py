@@ -103,7 +103,18 @@ def in_build() -> bool:
     >>> del os.environ[SHARED_ENV]
     """
     folder = os.environ.get(SHARED_ENV)
-    return bool(folder) and re.fullmatch(r"[0-9a-f]{16}", Path(folder).name) is not None
+    return bool(folder) and is_version_folder(Path(folder))
+
+
+def is_version_folder(folder: Path) -> bool:
+    """Whether ``folder`` is named as a build names its folder of one version (16 hex digits).
+
+    Examples
+    --------
+    >>> is_version_folder(Path("/tmp/x/0123456789abcdef")), is_version_folder(Path("/tmp/x"))
+    (True, False)
+    """
+    return re.fullmatch(r"[0-9a-f]{16}", folder.name) is not None
 
 
 def unusable(folder: str | Path) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from evaluation import config
 from evaluation.engine.prune import prune as _prune
 from evaluation.provenance import COMMIT_ENV, git_commit
 from evaluation.render import ReportSpec, render_report, save_record
-from evaluation.shared import SHARED_ENV, unusable
+from evaluation.shared import SHARED_ENV, is_version_folder, unusable
 
 _RENDER_LOCK = threading.Lock()
 
@@ -349,7 +348,7 @@ def _shared_folder(root: Path, notebooks_dir: Path) -> Path:
     folder = root / tag
     if root.is_dir():        # only earlier versions' folders: a user's folder may hold more
         for old in root.iterdir():
-            if old != folder and old.is_dir() and re.fullmatch(r"[0-9a-f]{16}", old.name):
+            if old != folder and old.is_dir() and is_version_folder(old):
                 shutil.rmtree(old, ignore_errors=True)
     return folder
 
