@@ -13,12 +13,11 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 from evaluation import config
+from evaluation.engine.export import exporter
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
 KERNEL = "python3"
 
 
@@ -142,128 +141,6 @@ def write_atomic(path: str | Path, text: str) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
-
-
-def export_html(notebook_path: str | Path) -> str:
-    """Export an executed notebook to self-contained HTML without code cells.
-
-    Uses nbconvert's ``HTMLExporter`` with ``exclude_input`` and the package's ``em_report``
-    template (the lab template minus every script fetched from the network); cells tagged
-    ``remove_cell`` (notes for notebook users) are dropped.
-
-    Examples
-    --------
-    >>> export_html("reports/_executed/overall.ipynb")  # doctest: +SKIP
-    """
-    import nbformat
-
-    nb = nbformat.read(str(notebook_path), as_version=4)
-    body, _ = _exporter().from_notebook_node(nb)
-    return body
-
-
-_EXPORTER: list = []
-
-
-#: Classes of the ``div`` start tags nbconvert's exporter makes focusable (``tabindex="0"``):
-#: the output areas (a wide table scrolls) and input wrappers.
-_FOCUSABLE = {"jp-OutputArea-output", "jp-Cell-inputWrapper"}
-_NO_ALT = "No description has been provided for this image"
-
-
-def _accessible(page: str) -> str:
-    """Make outputs focusable and give images a text, as nbconvert does, without BeautifulSoup.
-
-    nbconvert's ``HTMLExporter``, after rendering its template, makes outputs (and inputs)
-    focusable and gives every image without one an alternative text. nbconvert 7 parses and
-    re-serialises the page for these two edits: 2.5 s of the 2.6 s it took to export an
-    800 KB report, and 6 s of a 30 s build (issue 17). The start tags are found here by the
-    tokenizer BeautifulSoup used for it (the standard library's ``html.parser``: nothing in a
-    comment, script, style or attribute value is a tag; names in any case), and the same
-    attributes inserted into them; the page is otherwise left as the template wrote it (SVG's
-    ``viewBox`` keeps its capital, which BeautifulSoup lowered). 0.5 s for that report.
-
-    Examples
-    --------
-    >>> _accessible('<div class="jp-RenderedHTML jp-OutputArea-output x"><p>')
-    '<div tabindex="0" class="jp-RenderedHTML jp-OutputArea-output x"><p>'
-    >>> _accessible('<img src="a.png"> <img alt="" src="b.png">').split(" src")[0]
-    '<img alt="No description has been provided for this image"'
-    >>> _accessible('<IMG src="a" ALT="Gaps"><span title="<img src=x>">')
-    '<IMG src="a" ALT="Gaps"><span title="<img src=x>">'
-    """
-    tags = _StartTags()
-    tags.feed(page)
-    tags.close()
-    if not tags.edits:
-        return page
-    starts = [0, *(m.end() for m in re.finditer("\n", page))]   # lines as the parser counts
-    out, last = [], 0
-    for (line, column), after_name, text in tags.edits:
-        at = starts[line - 1] + column + after_name
-        out += [page[last:at], text]
-        last = at
-    return "".join([*out, page[last:]])
-
-
-class _StartTags(HTMLParser):
-    """Where :func:`_accessible` inserts an attribute: ``((line, column), offset, text)``."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=False)
-        self.edits: list = []
-
-    def handle_starttag(self, tag, attrs):
-        names = {name for name, _ in attrs}          # the parser lowers them
-        if tag == "img" and "alt" not in names:
-            text = f' alt="{_NO_ALT}"'
-        elif (tag == "div" and "tabindex" not in names
-              and _FOCUSABLE & set((dict(attrs).get("class") or "").split())):
-            text = ' tabindex="0"'
-        else:
-            return
-        self.edits.append((self.getpos(), 1 + len(tag), text))   # after "<" and the name
-
-    handle_startendtag = handle_starttag
-
-
-def _exporter():
-    """Return the HTML exporter, made once per process (its templates load once)."""
-    if _EXPORTER:
-        return _EXPORTER[0]
-    from nbconvert import HTMLExporter
-    from nbconvert.exporters.templateexporter import TemplateExporter
-    from nbconvert.filters.highlight import Highlight2HTML
-    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
-    class ReportExporter(HTMLExporter):
-        """nbconvert's HTML exporter, its closing BeautifulSoup pass done by :func:`_accessible`."""
-
-        def from_notebook_node(self, nb, resources=None, **kw):
-            # HTMLExporter.from_notebook_node's filters, then the template itself
-            info = nb.metadata.get("language_info", {})
-            lexer = info.get("pygments_lexer", info.get("name", None))
-            self.register_filter("highlight_code", self.filters.get(
-                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
-            resources = self._init_resources(resources)
-            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
-                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
-            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            return _accessible(page), resources
-
-    exporter = ReportExporter(
-        template_name="em_report",
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_cell_tags={"remove_cell"}, enabled=True), enabled=True
-    )
-    _EXPORTER.append(exporter)
-    return exporter
 
 
 @contextlib.contextmanager
@@ -456,7 +333,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
         _stderr_to_log(nb, log)
         t1 = time.perf_counter()
         nb.metadata["title"] = spec.title   # the browser tab and screen readers announce it
-        write_atomic(out_html, _exporter().from_notebook_node(nb)[0])
+        write_atomic(out_html, exporter().from_notebook_node(nb)[0])
         seconds["export"] = round(time.perf_counter() - t1, 2)
     except Exception as exc:  # a failing report must not stop the others
         seconds.setdefault("execute", round(time.perf_counter() - t0, 2))
