@@ -343,18 +343,22 @@ def gap_trends(
     # only the columns read are taken (a national pupil table has every pupil of England)
     pupils = pupils.loc[(pupils["phase"] == phase) & pupils["school_id"].isin(in_groups),
                         ["school_id", "cohort", "phase", "fsm", measure]]
-    rows = []
+    subs = []
     for name, ids in groups.items():
         sub = pupils[pupils["school_id"].isin(ids)]
         if sub.empty:
             raise NotEstimableError(
                 f"group {name!r}: no {phase} pupils (for {measure!r}) in its {len(ids)} schools"
             )
-        t = fsm_attainment(sub, by="cohort", outcomes=measure)
-        t["n_schools"] = sub.groupby("cohort")["school_id"].nunique().reindex(t["cohort"]).values
-        t.insert(0, "group", name)
-        rows.append(t)
-    table = pd.concat(rows, ignore_index=True).rename(columns={"cohort": "year"})
+        subs.append(sub.assign(group=name))
+    # one grouping for every group (a pupil of two groups counted in each)
+    stacked = pd.concat(subs, ignore_index=True)
+    table = fsm_attainment(stacked, by=("group", "cohort"), outcomes=measure)
+    table["n_schools"] = stacked.groupby(["group", "cohort"])["school_id"].nunique().reindex(
+        pd.MultiIndex.from_frame(table[["group", "cohort"]])).to_numpy()
+    order = {name: i for i, name in enumerate(groups)}
+    table = table.sort_values("group", key=lambda g: g.map(order), kind="stable")
+    table = table.reset_index(drop=True).rename(columns={"cohort": "year"})
     nat = _national_lookup()
     nat = nat[(nat["outcome"] == measure) & nat["cohort"].isin(table["year"])]
     if not nat.empty:
