@@ -2,14 +2,32 @@
 process)."""
 
 import os
+import shutil
 import tempfile
 
 import pytest
+from synthetic_data import ENV as TEST_DATA_ENV
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 # parsed published files: a cache of this test process's own, so no result rests on a read
 # made by another run (evaluation.io.dfe.cache)
 os.environ["EVALUATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="evaluation-cache-")
+
+
+def pytest_configure(config):
+    """Make the run's folder of generated data sets (:mod:`synthetic_data`): the xdist
+    controller makes it before its workers start, and they inherit it."""
+    if not os.environ.get(TEST_DATA_ENV):
+        os.environ[TEST_DATA_ENV] = tempfile.mkdtemp(prefix="evaluation-test-data-")
+        config._evaluation_test_data = os.environ[TEST_DATA_ENV]
+
+
+def pytest_unconfigure(config):
+    """Remove the run's folder of generated data sets (by the process that made it)."""
+    folder = getattr(config, "_evaluation_test_data", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(TEST_DATA_ENV, None)
 
 
 @pytest.hookimpl(tryfirst=True)

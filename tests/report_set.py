@@ -8,18 +8,18 @@ import functools
 from dataclasses import replace
 
 import numpy as np
+from synthetic_data import generated
 
 from evaluation.gaps.pupils import GAP_MEASURE
 from evaluation.plan import load_plan
 from evaluation.report import sections
 from evaluation.results import evaluate
-from evaluation.synthetic import generate
 
 
 @functools.cache
 def dataset(seed):
     """The default synthetic data of ``seed``, generated once per test process."""
-    return generate(seed=seed, scenario="default")
+    return generated(seed=seed, scenario="default")
 
 
 def provocation_clusters(ds):

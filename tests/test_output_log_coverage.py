@@ -16,12 +16,12 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
+from synthetic_data import generated
 
 from evaluation import output_log
 from evaluation.plan import load_plan
 from evaluation.report import sections
 from evaluation.results import evaluate
-from evaluation.synthetic import generate
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ class _Published(HTMLParser):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    res = evaluate(generate(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
+    res = evaluate(generated(seed=1), load_plan(), cluster="Secondary phase 1", seed=1)
     secs = sections(res)
     folder = tmp_path_factory.mktemp("checker")
     log = json.loads(output_log.write(folder, res, secs).read_text())

@@ -11,6 +11,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from pandas.testing import assert_frame_equal
 from scipy.special import expit
+from synthetic_data import generated
 
 from evaluation import config
 from evaluation.io.dataset import read_dataset, write_dataset
@@ -25,7 +26,7 @@ HEADLINE = {"primary": "ks2_aps", "secondary": "gcse_capped_points"}
 
 @pytest.fixture(scope="module")
 def full():
-    return generate()
+    return generated()
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ The panel measures FSM as ever-6 (about 28% of pupils) and the synthetic data as
 
 import pandas as pd
 import pytest
+from synthetic_data import generated
 
 from evaluation import config
 from evaluation.synthetic import calibration as cal
@@ -30,7 +31,7 @@ TOLERANCE = {"gap_mean": 2.5, "gap_sd": 1.5, "signal_sd": 1.5, "slope_per_sd": 1
 
 @pytest.fixture(scope="module")
 def world():
-    return generate(seed=SEED)
+    return generated(seed=SEED)
 
 
 @pytest.fixture(scope="module")

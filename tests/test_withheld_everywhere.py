@@ -24,10 +24,10 @@ def _visible(page: str) -> str:
 
 @pytest.fixture(scope="module")
 def ormwick(plan):
-    from evaluation.synthetic import generate
+    from synthetic_data import generated
 
     # the synthetic world of seed 4, where the review found it
-    return evaluate(generate(seed=4), plan, cluster="Ormwick cluster", seed=4)
+    return evaluate(generated(seed=4), plan, cluster="Ormwick cluster", seed=4)
 
 
 def test_the_case_of_the_finding_is_still_here(ormwick, plan):
