@@ -16,8 +16,9 @@ os.environ["EVALUATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="evaluation-cache-"
 
 def pytest_configure(config):
     """Make the run's folder of generated data sets (:mod:`synthetic_data`): the xdist
-    controller makes it before its workers start, and they inherit it."""
-    if not os.environ.get(TEST_DATA_ENV):
+    controller (or a run without workers) makes a new one, whatever the environment says,
+    before its workers start, and they inherit it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ[TEST_DATA_ENV] = tempfile.mkdtemp(prefix="evaluation-test-data-")
         config._evaluation_test_data = os.environ[TEST_DATA_ENV]
 

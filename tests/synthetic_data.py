@@ -31,7 +31,8 @@ def generated(**kwargs):
     folder = os.environ.get(ENV)
     bound = inspect.signature(generate).bind(**kwargs)
     bound.apply_defaults()          # generate() and generate(seed=7) are one data set
-    if not folder or not all(isinstance(v, int | str | None) for v in bound.arguments.values()):
+    plain = all(isinstance(v, int | str | None) for v in bound.arguments.values())
+    if not (plain and folder and os.path.isdir(folder)):   # no run folder here: generate
         return generate(**kwargs)
     import fcntl
 

@@ -467,3 +467,15 @@ def test_hidden_selection_strength_is_known_and_monotone():
     assert strong["evalue_hidden"] > weak["evalue_hidden"] > none["evalue_hidden"]
     b = strong["bias_factor"]
     assert strong["evalue_hidden"] == pytest.approx(b + np.sqrt(b * (b - 1)))
+
+
+def test_the_runs_generated_data_are_generates_and_each_callers_own():
+    """tests/synthetic_data.generated: the data generate() gives (one file for one set of
+    arguments, however they are written), a copy of its own for every caller."""
+    first = generated(seed=3, include_population=False)
+    again = generated(include_population=False, seed=3, scenario="default")
+    assert again.digest() == first.digest() == generate(seed=3,
+                                                        include_population=False).digest()
+    again.pupils.loc[again.pupils.index[0], "ks2_aps"] = -1.0
+    assert generated(seed=3, include_population=False).digest() == first.digest()
+    assert again.digest() != first.digest()
