@@ -4,6 +4,7 @@ process)."""
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 from synthetic_data import ENV as TEST_DATA_ENV
@@ -19,8 +20,27 @@ def pytest_configure(config):
     controller (or a run without workers) makes a new one, whatever the environment says,
     before its workers start, and they inherit it."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        os.environ[TEST_DATA_ENV] = tempfile.mkdtemp(prefix="evaluation-test-data-")
+        _remove_folders_of_ended_runs()
+        os.environ[TEST_DATA_ENV] = tempfile.mkdtemp(prefix=f"{TEST_DATA_PREFIX}{os.getpid()}-")
         config._evaluation_test_data = os.environ[TEST_DATA_ENV]
+
+
+TEST_DATA_PREFIX = "evaluation-test-data-"
+
+
+def _remove_folders_of_ended_runs():
+    """Remove this user's data folders of runs that were killed (their process is gone):
+    a run's full data sets take 450 MB."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{TEST_DATA_PREFIX}*"):
+        pid = folder.name.removeprefix(TEST_DATA_PREFIX).split("-")[0]
+        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:             # another user's process: running
+            pass
 
 
 def pytest_unconfigure(config):

@@ -87,7 +87,7 @@ def test_only_real_start_tags_change_as_nbconvert_changes_them():
 def _table(rows: int) -> str:
     """A plain table as the reports write them: long enough to be skipped untokenized."""
     body = "".join(f'<tr><th scope="row">School {i}</th><td class="num">{i}&nbsp;&#37;</td>'
-                   f"<td>&lt;5</td></tr>" for i in range(rows))
+                   f"<td>&lt;5</td></tr>\n" for i in range(rows))
     return (f'<table class="em-table"><thead><tr><th>a</th></tr></thead><tbody>{body}'
             "</tbody></table>")
 
@@ -103,6 +103,8 @@ def _tricky(long_: str) -> list[str]:
         '<span title="', long_.replace("<", "&lt;"), '">t</span>', '<img src="3.png">',
         '<span title="<td>', long_, '<img src=q>">', '<IMG SRC="4.png">',
         "<textarea>", long_, "<img src=in-textarea></textarea>", '<img src="5.png">',
+        "<script>", long_, "<img src=script-start></script>", '<img src="5b.png">',
+        "<style>", long_, "<img src=style-start></style>", '<img src="5c.png">',
         '<a href="x', long_, '<img src="6.png">', '<td title=x', long_, '<img src="7.png">',
     ]
 
@@ -127,3 +129,42 @@ def test_long_plain_markup_is_skipped_only_where_the_tokenizer_stands_between_ta
     assert ours.count('alt="No description') == theirs.count('alt="No description') >= 3
     assert ours.count('tabindex="0"') == theirs.count('tabindex="0"') >= 2
     assert "<img src=in-script>" in ours
+
+
+def test_long_plain_markup_is_not_tokenized_and_a_script_s_markup_is_read_in_few_pieces(
+        monkeypatch):
+    """Issue 17's speed-up, and its review: the runs of a report's tables are skipped (the
+    tokenizer reads a small part of the page), and a script holding a thousand runs is read in
+    a few growing pieces, not run by run (each piece reads all the held text again)."""
+    from evaluation.engine import export
+
+    fed = []
+    feed = export._StartTags.feed
+    monkeypatch.setattr(export._StartTags, "feed",
+                        lambda self, data: (fed.append(len(data)), feed(self, data))[1])
+    page = "".join(['<div class="jp-OutputArea-output">', _table(60), "</div>"] * 20)
+    out = export.accessible(page)
+    assert out.count('tabindex="0"') == 20
+    assert sum(fed) < len(page) / 10
+    fed.clear()
+    page = "<script>var s = '" + "<div>".join([_table(40)] * 1000) + "';</script><img src=z>"
+    assert export.accessible(page).endswith(
+        '<img alt="No description has been provided for this image" src=z>')
+    assert sum(fed) == len(page) and len(fed) < 30
+
+
+@pytest.mark.parametrize("space", ["\xa0", "\x0b", "\x85", "\u2003"])
+def test_a_tag_name_ends_where_the_tokenizer_ends_it(space):
+    """Review of issue 17: html.parser ends a tag name at ASCII white space (no vertical tab)
+    only, so ``<span\\xa0title="a b='c">`` is one name and a value running to the next "'":
+    the image after it is inside that tag, and no plain run may say otherwise."""
+    v4 = nbformat.v4
+    long_ = _table(60)
+    html = (f'{long_}<img src="1.png">{long_}<span{space}title="a b=\'c">{long_}'
+            "<img src=in-a-tag><p>it's</p>")
+    nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output(
+        "display_data", data={"text/html": html, "text/plain": "x"})])])
+    theirs, _ = _stock().from_notebook_node(nb)
+    ours, _ = exporter().from_notebook_node(nb)
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    assert "<img src=in-a-tag>" in ours

@@ -469,13 +469,29 @@ def test_hidden_selection_strength_is_known_and_monotone():
     assert strong["evalue_hidden"] == pytest.approx(b + np.sqrt(b * (b - 1)))
 
 
-def test_the_runs_generated_data_are_generates_and_each_callers_own():
-    """tests/synthetic_data.generated: the data generate() gives (one file for one set of
-    arguments, however they are written), a copy of its own for every caller."""
+def test_the_runs_generated_data_are_generates_and_each_callers_own(monkeypatch):
+    """tests/synthetic_data.generated: the data generate() gives (every table, the truth and
+    the meta), generated once in the run for one set of arguments however they are written,
+    and a copy of its own for every caller."""
+    import functools
+
+    import evaluation.synthetic
+
+    calls = []
+
+    @functools.wraps(generate)
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return generate(**kwargs)
+
+    monkeypatch.setattr(evaluation.synthetic, "generate", counted)
     first = generated(seed=3, include_population=False)
     again = generated(include_population=False, seed=3, scenario="default")
-    assert again.digest() == first.digest() == generate(seed=3,
-                                                        include_population=False).digest()
+    assert len(calls) <= 1                  # none if another test of the run made it first
+    fresh = generate(seed=3, include_population=False)
+    for name in ("pupils", "schools", "surveys", "tracking", "truth"):
+        assert_frame_equal(getattr(again, name), getattr(fresh, name))
+    assert again.meta == fresh.meta
     again.pupils.loc[again.pupils.index[0], "ks2_aps"] = -1.0
     assert generated(seed=3, include_population=False).digest() == first.digest()
-    assert again.digest() != first.digest()
+    assert again.digest() != first.digest() and len(calls) <= 1

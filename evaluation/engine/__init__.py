@@ -1,1 +1,2 @@
-"""Rendering engines: IPC kernels, a warm-kernel papermill engine, parallel and Dask builds."""
+"""Rendering engines: IPC kernels, a warm-kernel papermill engine, the HTML export, parallel and
+Dask builds."""

@@ -23,20 +23,23 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 _FOCUSABLE = {"jp-OutputArea-output", "jp-Cell-inputWrapper"}
 _NO_ALT = "No description has been provided for this image"
 
-# Markup that the tokenizer reads as plain tags and text whatever comes before or after it,
-# and in which the pass edits nothing: start and end tags of table, text and SVG elements
-# (never div, img, script, style, title, textarea or any other element whose content the
-# tokenizer reads as raw text), their attribute values quoted and free of < and >, and text
-# with complete character references only (no comment, declaration or bare "<").
+# Markup that the tokenizer reads as plain tags and text when it meets it between tags, and
+# leaves it there, and in which the pass edits nothing: start and end tags of table, text and
+# SVG elements (never div, img, script, style, title, textarea or any other element whose
+# content the tokenizer reads as raw text), separated by ASCII white space only (the tokenizer
+# ends a tag name at no other: "<span\xa0title" is one name), their attribute values quoted
+# and free of < and >, and text with complete character references only (no comment,
+# declaration or bare "<"). ASCII case only ("ſ" is not "s").
 _PLAIN_NAMES = (r"(?:t[dhr]|thead|tbody|tfoot|table|caption|colgroup|col|p|span|em|strong|b|i"
                 r"|a|abbr|sup|sub|small|code|br|ul|ol|li|dl|dt|dd|h[1-6]|section|figure"
                 r"|figcaption|svg|g|path|defs|clippath|use|text|tspan|rect|circle|ellipse"
                 r"|line|polyline|polygon|image|lineargradient|radialgradient|stop|mask"
                 r"|pattern|marker|symbol)")
-_ATTR = r"""\s+[a-z_:][-a-z0-9_:.]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))?"""
-_TAG = rf"<(?:{_PLAIN_NAMES}(?:{_ATTR})*\s*/?|/(?:{_PLAIN_NAMES}|div)\s*)>"
+_SPACE = r"[ \t\n\r\f]"
+_ATTR = rf"""{_SPACE}+[a-z_:][-a-z0-9_:.]*(?:{_SPACE}*={_SPACE}*(?:"[^"<>]*"|'[^'<>]*'))?"""
+_TAG = rf"<(?:{_PLAIN_NAMES}(?:{_ATTR})*{_SPACE}*/?|/(?:{_PLAIN_NAMES}|div){_SPACE}*)>"
 _TEXT = r"(?:[^<&]++|&(?:[a-z][a-z0-9]*|#[0-9]+|#x[0-9a-f]+);)*+"
-_PLAIN = re.compile(rf"(?:{_TAG}{_TEXT})+", re.IGNORECASE)
+_PLAIN = re.compile(rf"(?:{_TAG}{_TEXT})+", re.IGNORECASE | re.ASCII)
 #: Plain markup shorter than this is read by the tokenizer (a skip costs a new tokenizer).
 _SKIP_AT_LEAST = 2000
 #: "&#" not starting a character reference: the tokenizer stops there and reads the rest of
@@ -53,8 +56,9 @@ def accessible(page: str) -> str:
     left as the template wrote it (SVG's ``viewBox`` keeps its capital, which BeautifulSoup
     lowered). Long runs of plain markup (a report's tables and charts: nine tenths of its
     tags) are not tokenized: where the tokenizer stands between tags (none left open, no
-    raw-text element), such a run leaves it there and holds nothing to edit. A page with a
-    malformed character reference is tokenized whole, as it is by nbconvert.
+    raw-text element), such a run leaves it there and holds nothing to edit; where it does
+    not (inside a comment or a script), it reads on in pieces at least as long as what it
+    holds. A page with a malformed character reference is tokenized whole, as by nbconvert.
 
     Examples
     --------
@@ -72,6 +76,11 @@ def accessible(page: str) -> str:
     runs = () if _BAD_CHARREF.search(page) else _PLAIN.finditer(page)
     for run in runs:
         if run.end() - run.start() < _SKIP_AT_LEAST:
+            continue
+        if len(tags.rawdata) > run.start() - fed:
+            # the tokenizer holds text it could not read yet (inside a comment or a script,
+            # say), which each feed reads again: it is fed at least as much again, or a page
+            # of many runs inside one script would be read in quadratic time
             continue
         tags.feed(page[fed:run.start()])
         fed = run.start()
