@@ -1,2 +1,1 @@
-"""Rendering engines: IPC kernels, a warm-kernel papermill engine, the HTML export, parallel and
-Dask builds."""
+"""Rendering: IPC kernels, a warm-kernel papermill engine, HTML export, parallel and Dask builds."""
