@@ -153,7 +153,8 @@ report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<c
 lab: $(ENV_STAMP) $(DATA_STAMP) ## open JupyterLab on notebooks/ with the package importable
 	$(PY) -m jupyterlab --notebook-dir=$(NOTEBOOKS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: $(ENV_STAMP) browser axe ## run the whole test suite
+test: $(ENV_STAMP) browser axe ## ruff, then the whole test suite
+	$(PY) -m ruff check evaluation tests bench
 	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 --doctest-modules tests evaluation
 
 lint: $(ENV_STAMP) ## ruff and a dead-code finder (vulture)
