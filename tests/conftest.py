@@ -3,7 +3,9 @@ process)."""
 
 import os
 import shutil
+import stat
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -29,18 +31,21 @@ TEST_DATA_PREFIX = "evaluation-test-data-"
 
 
 def _remove_folders_of_ended_runs():
-    """Remove this user's data folders of runs that were killed (their process is gone):
-    a run's full data sets take 450 MB."""
+    """Remove this user's data folders of runs that were killed (a run's full data sets take
+    450 MB): folders over a day old whose process is gone (a day: a run in another PID
+    namespace sharing this temporary folder may look gone while it runs). Never fails."""
     for folder in Path(tempfile.gettempdir()).glob(f"{TEST_DATA_PREFIX}*"):
         pid = folder.name.removeprefix(TEST_DATA_PREFIX).split("-")[0]
-        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
-            continue
         try:
+            st = folder.lstat()
+            if (not pid.isascii() or not pid.isdecimal() or not stat.S_ISDIR(st.st_mode)
+                    or st.st_uid != os.getuid() or time.time() - st.st_mtime < 86400):
+                continue
             os.kill(int(pid), 0)
         except ProcessLookupError:
             shutil.rmtree(folder, ignore_errors=True)
-        except OSError:             # another user's process: running
-            pass
+        except (OSError, OverflowError, ValueError):   # gone, not ours, or running
+            continue
 
 
 def pytest_unconfigure(config):

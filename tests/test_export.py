@@ -168,3 +168,21 @@ def test_a_tag_name_ends_where_the_tokenizer_ends_it(space):
     ours, _ = exporter().from_notebook_node(nb)
     assert str(BeautifulSoup(ours, features="html.parser")) == theirs
     assert "<img src=in-a-tag>" in ours
+
+
+@pytest.mark.parametrize("opening", ['<a b= "x>', '<a b ="x>', '<a b=="x>', "<a b= 'x>"])
+def test_a_quote_left_open_is_read_as_in_one_piece(opening):
+    """Second review of issue 17: html.parser ends ``<a b= "x>`` at its ">" when the text it
+    has holds no closing quote, and at the "x...">" of a later quote when the whole page is
+    there: the image after the run is inside that tag for nbconvert. A page with such a tag is
+    read in one piece."""
+    v4 = nbformat.v4
+    long_ = "<table>" + "".join(f"<tr><td>{i}</td></tr>\n" for i in range(150)) + "</table>"
+    quote = opening[-3]
+    html = (f"{opening}{long_}<img src={quote}1.png{quote}>"
+            f'<i title="><img src=q>">{long_}<img src="2.png">')
+    nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output(
+        "display_data", data={"text/html": html, "text/plain": "x"})])])
+    theirs, _ = _stock().from_notebook_node(nb)
+    ours, _ = exporter().from_notebook_node(nb)
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs

@@ -40,6 +40,12 @@ _ATTR = rf"""{_SPACE}+[a-z_:][-a-z0-9_:.]*(?:{_SPACE}*={_SPACE}*(?:"[^"<>]*"|'[^
 _TAG = rf"<(?:{_PLAIN_NAMES}(?:{_ATTR})*{_SPACE}*/?|/(?:{_PLAIN_NAMES}|div){_SPACE}*)>"
 _TEXT = r"(?:[^<&]++|&(?:[a-z][a-z0-9]*|#[0-9]+|#x[0-9a-f]+);)*+"
 _PLAIN = re.compile(rf"(?:{_TAG}{_TEXT})+", re.IGNORECASE | re.ASCII)
+#: A start tag the tokenizer ends where it ends however much text follows: names and
+#: unquoted values without quotes, every quote closed. In another ("<a b= "x>"), a quote may
+#: be closed only after the text read so far, and the tokenizer then ends the tag elsewhere.
+_REGULAR_START_TAG = re.compile(
+    rf"""<[a-z][^\t\n\r\f />\x00"']*(?:{_SPACE}+[^\t\n\r\f "'<>/=]+(?:{_SPACE}*={_SPACE}*"""
+    rf"""(?:"[^"]*"|'[^']*'|[^\t\n\r\f "'<>=`]+))?)*{_SPACE}*/?>""", re.IGNORECASE | re.ASCII)
 #: Plain markup shorter than this is read by the tokenizer (a skip costs a new tokenizer).
 _SKIP_AT_LEAST = 2000
 #: "&#" not starting a character reference: the tokenizer stops there and reads the rest of
@@ -58,7 +64,8 @@ def accessible(page: str) -> str:
     tags) are not tokenized: where the tokenizer stands between tags (none left open, no
     raw-text element), such a run leaves it there and holds nothing to edit; where it does
     not (inside a comment or a script), it reads on in pieces at least as long as what it
-    holds. A page with a malformed character reference is tokenized whole, as by nbconvert.
+    holds. A page with a malformed character reference, or with a start tag whose end could
+    depend on the text after it (a quote left open), is tokenized whole, as by nbconvert.
 
     Examples
     --------
@@ -70,11 +77,31 @@ def accessible(page: str) -> str:
     '<IMG src="a" ALT="Gaps"><span title="<img src=x>">'
     """
     newlines = [m.start() for m in re.finditer("\n", page)]
+    edits = None if _BAD_CHARREF.search(page) else _edits_skipping_runs(page, newlines)
+    if edits is None:               # read in one piece, as nbconvert reads it
+        tags = _StartTags()
+        tags.feed(page)
+        tags.close()
+        edits = _offsets(tags.edits, 0, newlines)
+    if not edits:
+        return page
+    out, last = [], 0
+    for at, text in edits:
+        out += [page[last:at], text]
+        last = at
+    return "".join([*out, page[last:]])
+
+
+def _edits_skipping_runs(page: str, newlines: list[int]) -> list[tuple[int, str]] | None:
+    """Return the edits, long plain runs skipped (None: read the page in one piece).
+
+    None where a start tag's end could depend on the text after it (a quote left open, or
+    another irregular tag): cut into pieces, the page could be read otherwise.
+    """
     edits: list[tuple[int, str]] = []
     start = fed = 0                 # where the current tokenizer began, and has read up to
     tags = _StartTags()
-    runs = () if _BAD_CHARREF.search(page) else _PLAIN.finditer(page)
-    for run in runs:
+    for run in _PLAIN.finditer(page):
         if run.end() - run.start() < _SKIP_AT_LEAST:
             continue
         if len(tags.rawdata) > run.start() - fed:
@@ -84,6 +111,8 @@ def accessible(page: str) -> str:
             continue
         tags.feed(page[fed:run.start()])
         fed = run.start()
+        if tags.irregular:
+            return None
         if tags.between_tags():     # the run is skipped; a new tokenizer reads what follows
             tags.close()
             edits += _offsets(tags.edits, start, newlines)
@@ -91,14 +120,7 @@ def accessible(page: str) -> str:
             tags = _StartTags()
     tags.feed(page[fed:])
     tags.close()
-    edits += _offsets(tags.edits, start, newlines)
-    if not edits:
-        return page
-    out, last = [], 0
-    for at, text in edits:
-        out += [page[last:at], text]
-        last = at
-    return "".join([*out, page[last:]])
+    return None if tags.irregular else edits + _offsets(tags.edits, start, newlines)
 
 
 def _offsets(edits, start: int, newlines: list[int]) -> list[tuple[int, str]]:
@@ -115,6 +137,7 @@ class _StartTags(HTMLParser):
         self.raw_text = False           # inside a script, style ... (set before reset())
         super().__init__(convert_charrefs=False)
         self.edits: list = []
+        self.irregular = False          # a start tag whose end could depend on what follows
 
     def set_cdata_mode(self, *args, **kwargs):
         self.raw_text = True
@@ -129,6 +152,8 @@ class _StartTags(HTMLParser):
         return not self.rawdata and not self.raw_text
 
     def handle_starttag(self, tag, attrs):
+        if not self.irregular and not _REGULAR_START_TAG.fullmatch(self.get_starttag_text()):
+            self.irregular = True
         names = {name for name, _ in attrs}          # the parser lowers them
         if tag == "img" and "alt" not in names:
             text = f' alt="{_NO_ALT}"'
