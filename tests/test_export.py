@@ -52,6 +52,17 @@ def _stock():
     return exporter
 
 
+def _exported(html: str) -> tuple[str, str]:
+    """Our page and nbconvert's for a notebook showing ``html``: the same once parsed."""
+    v4 = nbformat.v4
+    nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output(
+        "display_data", data={"text/html": html, "text/plain": "x"})])])
+    theirs, _ = _stock().from_notebook_node(nb)
+    ours, _ = exporter().from_notebook_node(nb)
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    return ours, theirs
+
+
 def test_the_page_is_nbconverts_page():
     nb = _notebook()
     theirs, _ = _stock().from_notebook_node(nb)
@@ -69,16 +80,11 @@ def test_only_real_start_tags_change_as_nbconvert_changes_them():
     it (which a browser reads first: "No description ..." instead of the author's text); gave
     none to ``<IMG>``; and wrote an alt inside a script's string and a title's value
     (``title="<img alt="No ..." src=x>"``), ending them early."""
-    v4 = nbformat.v4
     html = ('<img src="a.png" ALT="Gap chart"><img src="b.png" alt = "Gap chart">'
             '<img src="c.png" title="x > y" alt="Gap chart"><IMG src="d.png">'
             '<span title="<img src=x>">t</span><script>var s = "<img src=y>";</script>'
             '<div class="my-jp-OutputArea-output">z</div>')
-    nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output(
-        "display_data", data={"text/html": html, "text/plain": "x"})])])
-    theirs, _ = _stock().from_notebook_node(nb)
-    ours, _ = exporter().from_notebook_node(nb)
-    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    ours, theirs = _exported(html)
     assert ours.count('alt="No description has been provided for this image"') == 1
     assert '<span title="<img src=x>">' in ours
     assert '<script>var s = "<img src=y>";</script>' in ours
@@ -117,15 +123,10 @@ def test_long_plain_markup_is_skipped_only_where_the_tokenizer_stands_between_ta
     focusable-looking div in a comment, left alone; the real ones after them edited). A
     malformed character reference makes the tokenizer stop and read the rest only when
     closed: a page with one is read in one piece."""
-    v4 = nbformat.v4
     long_ = _table(60)
     html = "".join(_tricky(long_) + [x for bad in bad_charrefs
                                       for x in (long_, bad, long_, '<img src="8.png">')])
-    nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output(
-        "display_data", data={"text/html": html, "text/plain": "x"})])])
-    theirs, _ = _stock().from_notebook_node(nb)
-    ours, _ = exporter().from_notebook_node(nb)
-    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    ours, theirs = _exported(html)
     assert ours.count('alt="No description') == theirs.count('alt="No description') >= 3
     assert ours.count('tabindex="0"') == theirs.count('tabindex="0"') >= 2
     assert "<img src=in-script>" in ours
@@ -158,15 +159,10 @@ def test_a_tag_name_ends_where_the_tokenizer_ends_it(space):
     """Review of issue 17: html.parser ends a tag name at ASCII white space (no vertical tab)
     only, so ``<span\\xa0title="a b='c">`` is one name and a value running to the next "'":
     the image after it is inside that tag, and no plain run may say otherwise."""
-    v4 = nbformat.v4
     long_ = _table(60)
     html = (f'{long_}<img src="1.png">{long_}<span{space}title="a b=\'c">{long_}'
             "<img src=in-a-tag><p>it's</p>")
-    nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output(
-        "display_data", data={"text/html": html, "text/plain": "x"})])])
-    theirs, _ = _stock().from_notebook_node(nb)
-    ours, _ = exporter().from_notebook_node(nb)
-    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    ours, theirs = _exported(html)
     assert "<img src=in-a-tag>" in ours
 
 
@@ -176,13 +172,8 @@ def test_a_quote_left_open_is_read_as_in_one_piece(opening):
     has holds no closing quote, and at the "x...">" of a later quote when the whole page is
     there: the image after the run is inside that tag for nbconvert. A page with such a tag is
     read in one piece."""
-    v4 = nbformat.v4
     long_ = "<table>" + "".join(f"<tr><td>{i}</td></tr>\n" for i in range(150)) + "</table>"
     quote = opening[-3]
     html = (f"{opening}{long_}<img src={quote}1.png{quote}>"
             f'<i title="><img src=q>">{long_}<img src="2.png">')
-    nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output(
-        "display_data", data={"text/html": html, "text/plain": "x"})])])
-    theirs, _ = _stock().from_notebook_node(nb)
-    ours, _ = exporter().from_notebook_node(nb)
-    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    ours, theirs = _exported(html)
