@@ -17,6 +17,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["EVALUATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="evaluation-cache-")
 
 
+#: How the run's folder of generated data sets is named (then the controller's PID).
+TEST_DATA_PREFIX = "evaluation-test-data-"
+
+
 def pytest_configure(config):
     """Make the run's folder of generated data sets (:mod:`synthetic_data`): the xdist
     controller (or a run without workers) makes a new one, whatever the environment says,
@@ -25,9 +29,6 @@ def pytest_configure(config):
         _remove_folders_of_ended_runs()
         os.environ[TEST_DATA_ENV] = tempfile.mkdtemp(prefix=f"{TEST_DATA_PREFIX}{os.getpid()}-")
         config._evaluation_test_data = os.environ[TEST_DATA_ENV]
-
-
-TEST_DATA_PREFIX = "evaluation-test-data-"
 
 
 def _remove_folders_of_ended_runs():

@@ -4,10 +4,10 @@ A full data set (780,000 pupils with the national comparison schools) takes 13-1
 generate and well under a second to read back from a pickle. The default data of seed 7 were
 generated four times a run (each worker's report sets, the generator's own tests, the
 calibration), of seed 1 twice. :func:`generated` generates each once, in the run's folder
-(made by ``conftest.pytest_configure``, shared by the xdist workers, removed at the end, or
-by the next run if this one was killed), and
-returns each caller its own copy, as :func:`evaluation.synthetic.generate` does: no test sees
-another's changes. Tests of the generator's determinism call ``generate`` itself.
+(made by ``conftest.pytest_configure`` and shared by the xdist workers; removed at the end,
+or, if the run was killed, by a run a day later), and returns each caller its own copy, as
+:func:`evaluation.synthetic.generate` does: no test sees another's changes. Tests of the
+generator's determinism call ``generate`` itself.
 """
 
 from __future__ import annotations
