@@ -177,3 +177,13 @@ def test_a_quote_left_open_is_read_as_in_one_piece(opening):
     html = (f"{opening}{long_}<img src={quote}1.png{quote}>"
             f'<i title="><img src=q>">{long_}<img src="2.png">')
     ours, theirs = _exported(html)
+
+
+@pytest.mark.parametrize("space", ["\xa0", "\x0b", "\x1c", "\u3000"])
+def test_a_tag_with_other_white_space_is_read_as_in_one_piece(space):
+    """Third review of issue 17: html.parser's start-tag pattern takes Unicode white space
+    as a separator, so in ``<a \\xa0="=">`` the name is ``="`` and the closing quote
+    opens a value that, given the whole page, runs past the run: the image after it is
+    inside the tag for nbconvert."""
+    long_ = "<table>" + "".join(f"<tr><td>{i}</td></tr>\n" for i in range(150)) + "</table>"
+    _exported(f'<a {space}="=">{long_}<img src="x.png">')

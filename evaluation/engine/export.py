@@ -46,6 +46,9 @@ _PLAIN = re.compile(rf"(?:{_TAG}{_TEXT})+", re.IGNORECASE | re.ASCII)
 _REGULAR_START_TAG = re.compile(
     rf"""<[a-z][^\t\n\r\f />\x00"']*(?:{_SPACE}+[^\t\n\r\f "'<>/=]+(?:{_SPACE}*={_SPACE}*"""
     rf"""(?:"[^"]*"|'[^']*'|[^\t\n\r\f "'<>=`]+))?)*{_SPACE}*/?>""", re.IGNORECASE | re.ASCII)
+#: White space to html.parser's start-tag pattern (Unicode) but not to the one above: in a tag
+#: with it ("<a \xa0="=">"), the tokenizer may split names and values elsewhere.
+_OTHER_SPACE = re.compile(r"(?![ \t\n\r\f])\s")
 #: Plain markup shorter than this is read by the tokenizer (a skip costs a new tokenizer).
 _SKIP_AT_LEAST = 2000
 #: "&#" not starting a character reference: the tokenizer stops there and reads the rest of
@@ -152,7 +155,9 @@ class _StartTags(HTMLParser):
         return not self.rawdata and not self.raw_text
 
     def handle_starttag(self, tag, attrs):
-        if not self.irregular and not _REGULAR_START_TAG.fullmatch(self.get_starttag_text()):
+        source = self.get_starttag_text()
+        if not self.irregular and (not _REGULAR_START_TAG.fullmatch(source)
+                                   or _OTHER_SPACE.search(source)):
             self.irregular = True
         names = {name for name, _ in attrs}          # the parser lowers them
         if tag == "img" and "alt" not in names:
