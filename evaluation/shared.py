@@ -31,7 +31,8 @@ from pathlib import Path
 SHARED_ENV = "EVALUATION_SHARED_DIR"
 
 
-def computed_once(name: str, key: str, compute: Callable[[], object]):
+def computed_once(name: str, key: str, compute: Callable[[], object],
+                  folder: str | Path | None = None):
     """Return ``compute()``, computed by one process of the build and read by the others.
 
     Parameters
@@ -43,6 +44,10 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
         the folder itself is per version of the code.
     compute : callable
         Computes the result (which must pickle).
+    folder : path, optional
+        The folder of shared results; by default the build's (``EVALUATION_SHARED_DIR``, in a
+        build only). Another is for processes that share results of their own (the test
+        suite's workers share generated data sets).
 
     Examples
     --------
@@ -56,9 +61,10 @@ def computed_once(name: str, key: str, compute: Callable[[], object]):
     ({'n': 3}, {'n': 3}, 1)
     >>> del os.environ[SHARED_ENV]
     """
-    if not in_build():           # a folder set by hand may hold other code's results
-        return compute()
-    folder = os.environ[SHARED_ENV]
+    if folder is None:
+        if not in_build():       # a folder set by hand may hold other code's results
+            return compute()
+        folder = os.environ[SHARED_ENV]
     path = Path(folder) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)   # its owner's alone

@@ -6,17 +6,15 @@ generated four times a run (each worker's report sets, the generator's own tests
 calibration), of seed 1 twice. :func:`generated` generates each once, in the run's folder
 (made by ``conftest.pytest_configure`` and shared by the xdist workers; removed at the end,
 or, if the run was killed, by a run a day later), and returns each caller its own copy, as
-:func:`evaluation.synthetic.generate` does: no test sees another's changes. Tests of the
+:func:`evaluation.synthetic.generate` does: no test sees another's changes. The build's own
+:func:`evaluation.shared.computed_once` keeps them (a lock, a pickle). Tests of the
 generator's determinism call ``generate`` itself.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import os
-import pickle
-from pathlib import Path
 
 #: Environment variable naming the run's folder of generated data sets.
 ENV = "EVALUATION_TEST_DATA_DIR"
@@ -36,16 +34,7 @@ def generated(**kwargs):
     plain = all(isinstance(v, int | str | None) for v in bound.arguments.values())
     if not (plain and folder and os.path.isdir(folder)):   # no run folder here: generate
         return generate(**kwargs)
-    import fcntl
+    from evaluation.shared import computed_once
 
-    key = hashlib.sha256(repr(sorted(bound.arguments.items())).encode()).hexdigest()[:24]
-    path = Path(folder) / f"{key}.pickle"
-    with path.with_suffix(".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.is_file():
-            return pickle.loads(path.read_bytes())
-        data = generate(**kwargs)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, path)
-        return data
+    key = repr(sorted(bound.arguments.items()))
+    return computed_once("synthetic", key, lambda: generate(**kwargs), folder=folder)
