@@ -509,8 +509,6 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
     >>> res.n_em > 0
     True
     """
-    # first: in a build, the first report to ask computes it for every worker
-    linked = linked_counts(ds, plan, seed) if describe else None
     schools = scope_schools(ds.schools, cluster)
     scoped = ds.for_schools(schools["school_id"])
     overall = cluster is None
@@ -537,6 +535,10 @@ def evaluate(ds: Dataset, plan: Plan, cluster: str | None = None, seed: int = DE
         surveys = {i: survey_change(scoped.surveys[scoped.surveys["instrument"] == i], i)
                    for i in ("pupil", "staff") if (answered["instrument"] == i).any()}
         tracking = track(scoped.tracking) if len(scoped.tracking) else None
+    # last: in a build, the first report to ask computes it for every worker while the
+    # others compute the rest of their own results (a cluster report that asked first
+    # waited 2-3 s for the overall report's)
+    linked = linked_counts(ds, plan, seed) if describe else None
     parameters = {"cluster": cluster if cluster is not None else "(all EM schools)",
                   "data_dir": ds.meta.get("directory") or "(in memory)",
                   "plan_path": plan.path, "seed": seed}
