@@ -477,17 +477,26 @@ def average_effect(fam: _Family, beta, X: pd.DataFrame, rows, treatment, interac
     >>> value, grad.tolist()
     (3.0, [0.0, 1.0])
     """
-    x1 = X.loc[rows].copy()
-    x0 = x1.copy()
-    x1[treatment], x0[treatment] = 1.0, 0.0
+    rows = np.asarray(rows)
+    cols = list(X.columns)
+    # in numpy, not pandas (a third of the time of an impact table's intervals went to
+    # copying frames); column-major like a frame's values, so the products are the same
+    x1 = np.array(X.to_numpy(dtype=float)[rows], order="F")
+    x0 = x1.copy(order="F")
+    j = cols.index(treatment)
+    x1[:, j], x0[:, j] = 1.0, 0.0
     name = f"{treatment}:{interaction}"
-    if interaction and name in X:
-        x1[name], x0[name] = frame.loc[rows, interaction].astype(float), 0.0
-    w = weights[np.asarray(rows)]
+    if interaction and name in cols:
+        if not frame.index.equals(X.index):
+            raise ValueError("`frame` and `X` must have the same rows")
+        j = cols.index(name)
+        x1[:, j] = frame[interaction].to_numpy(dtype=float)[rows]
+        x0[:, j] = 0.0
+    w = weights[rows]
     w = w / w.sum()
-    e1, e0 = x1.to_numpy() @ beta, x0.to_numpy() @ beta
+    e1, e0 = x1 @ beta, x0 @ beta
     value = float(w @ (fam.mean(e1) - fam.mean(e0)))
-    grad = (w * fam.dmean(e1)) @ x1.to_numpy() - (w * fam.dmean(e0)) @ x0.to_numpy()
+    grad = (w * fam.dmean(e1)) @ x1 - (w * fam.dmean(e0)) @ x0
     return value, grad
 
 
