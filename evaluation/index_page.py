@@ -79,11 +79,11 @@ def _log(groups: list[dict], index_dir: Path, plan) -> Path:
     """Write the index's entry in the output checker's log (its tables, as the reports do)."""
     from types import SimpleNamespace
 
-    from evaluation import output_log
+    from evaluation import checker_folder, output_log
     from evaluation.report.display import Section
 
     sections = [Section(g["title"], f"index-{g['kind']}", [g["table"]]) for g in groups]
-    return output_log.write(output_log.log_dir(output_log.INDEX_LOG, index_dir),
+    return output_log.write(checker_folder.log_dir(checker_folder.INDEX_LOG, index_dir),
                             SimpleNamespace(plan=plan), sections)
 
 
@@ -111,7 +111,7 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
     plan : Plan, optional
         Its disclosure rules apply to the index's counts (default ``analysis.yml``). The
         index's tables are logged for the output checker in ``<checker folder>/index/``
-        (:func:`evaluation.output_log.log_dir`), as each report's are.
+        (:func:`evaluation.checker_folder.log_dir`), as each report's are.
 
     Returns
     -------

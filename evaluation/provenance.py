@@ -7,11 +7,14 @@ import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evaluation import config
-from evaluation.plan import Plan
+
+if TYPE_CHECKING:                 # the build's workers read the commit without pandas
+    import pandas as pd
+
+    from evaluation.plan import Plan
 
 #: Set by a build to the commit it read once, so that every report of one build carries the
 #: same label (a report read alone reads it itself).
@@ -65,6 +68,8 @@ def provenance_table(plan: Plan, parameters: dict, hashes: dict | None = None) -
     >>> t["item"].tolist()[:2]
     ['package version', 'git commit']
     """
+    import pandas as pd
+
     rows = [
         ("package version", metadata.version("evaluation")),
         ("git commit", git_commit()),

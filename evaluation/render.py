@@ -291,7 +291,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     """
     import papermill as pm
 
-    from evaluation import output_log
+    from evaluation import checker_folder
 
     reports_dir = Path(reports_dir)
     out_html = spec.html_path(reports_dir)
@@ -321,7 +321,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
         _check_parameters(params)
         # the kernel's own chatter goes to the log, not the terminal; the notebook writes
         # the output checker's log (ACRO's format) to checker/<slug>/, outside the reports
-        with _stderr_to(log), output_log.requested(spec.slug, reports_dir):
+        with _stderr_to(log), checker_folder.requested(spec.slug, reports_dir):
             pm.execute_notebook(
                 str(Path(notebooks_dir) / spec.notebook), str(running), parameters=params,
                 kernel_name=KERNEL, cwd=str(notebooks_dir), progress_bar=False,

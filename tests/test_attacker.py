@@ -898,7 +898,7 @@ def test_the_attack_s_figures_are_written(published):
     }
     text = json.dumps(figures, indent=1, default=str)
     print(text)
-    from evaluation.output_log import checker_dir
+    from evaluation.checker_folder import checker_dir
 
     folder = checker_dir(config.REPORTS_DIR)
     folder.mkdir(parents=True, exist_ok=True)

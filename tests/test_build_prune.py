@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from school_data import small_published
 
-from evaluation import cli, output_log
+from evaluation import checker_folder, cli
 from evaluation.catalog import school_specs
 from evaluation.engine.build import build
 
@@ -22,13 +22,13 @@ pytestmark = pytest.mark.slow
 
 def _files(spec, out):
     return [spec.html_path(out), spec.record_path(out), spec.log_path(out),
-            spec.executed_path(out), output_log.log_dir(spec.slug, out) / "results.json"]
+            spec.executed_path(out), checker_folder.log_dir(spec.slug, out) / "results.json"]
 
 
 @pytest.fixture()
 def two_built(tmp_path, monkeypatch):
     """Two school reports built into ``out``; the CLI then sees only the first."""
-    monkeypatch.delenv(output_log.CHECKER_ENV, raising=False)
+    monkeypatch.delenv(checker_folder.CHECKER_ENV, raising=False)
     pub, _ = small_published(tmp_path / "pub", 2)
     specs = school_specs(pub)
     out = tmp_path / "out"
@@ -42,16 +42,16 @@ def two_built(tmp_path, monkeypatch):
 
 def test_a_full_build_removes_every_file_of_a_report_no_longer_in_it(two_built, capsys):
     (kept, gone), out = two_built
-    checker = output_log.checker_dir(out)
+    checker = checker_folder.checker_dir(out)
     others = [out / "html" / "style.css", out / "notes.txt", checker / "notes.txt",
               checker / "schools" / "school-1" / "results.json",
-              checker / output_log.INDEX_LOG / "results.json"]
+              checker / checker_folder.INDEX_LOG / "results.json"]
     for p in others:                       # not a report's file: never touched
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("{}")
     assert cli.main(["build", "--reports", str(out), "--workers", "1", "--no-progress"]) == 0
     assert [p for p in _files(gone, out) if p.exists()] == []
-    assert not output_log.log_dir(gone.slug, out).exists()
+    assert not checker_folder.log_dir(gone.slug, out).exists()
     assert all(p.is_file() for p in _files(kept, out))
     assert all(p.is_file() for p in others)
     err = capsys.readouterr().err
@@ -75,11 +75,11 @@ def test_only_reports_the_renderer_built_are_removed(tmp_path, monkeypatch):
     from evaluation.engine.prune import prune
     from evaluation.render import ReportSpec
 
-    monkeypatch.delenv(output_log.CHECKER_ENV, raising=False)
+    monkeypatch.delenv(checker_folder.CHECKER_ENV, raising=False)
     out = tmp_path / "userdir"
     mine = [out / "html" / "holiday.html", out / "records" / "taxes.json",
             out / "logs" / "syslog.log", out / "_executed" / "analysis.ipynb",
-            output_log.checker_dir(out) / "mystuff" / "results.json"]
+            checker_folder.checker_dir(out) / "mystuff" / "results.json"]
     for p in mine:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("{}")
@@ -87,18 +87,18 @@ def test_only_reports_the_renderer_built_are_removed(tmp_path, monkeypatch):
         (out / "html" / f"{slug}.html").write_text("<p>")
         (out / "records" / f"{slug}.json").write_text(json.dumps(
             {"slug": slug, "kind": kind, "status": "ok"}))
-        log = output_log.log_dir(slug, out)
+        log = checker_folder.log_dir(slug, out)
         log.mkdir(parents=True)
         (log / "results.json").write_text("{}")
     keep = [ReportSpec("overall", "Overall", "x.ipynb")]
-    monkeypatch.setenv(output_log.CHECKER_ENV, str(output_log.checker_dir(out)))
+    monkeypatch.setenv(checker_folder.CHECKER_ENV, str(checker_folder.checker_dir(out)))
     assert [p.name for p in prune(keep, out)["cluster-gone"]] == ["cluster-gone.html",
                                                                   "cluster-gone.json"]
-    assert output_log.log_dir("cluster-gone", out).is_dir()   # a shared checker folder
-    monkeypatch.delenv(output_log.CHECKER_ENV)
+    assert checker_folder.log_dir("cluster-gone", out).is_dir()   # a shared checker folder
+    monkeypatch.delenv(checker_folder.CHECKER_ENV)
     (out / "records" / "cluster-gone.json").write_text(json.dumps(
         {"slug": "cluster-gone", "kind": "cluster", "status": "ok"}))
     assert prune(keep, out) == {"cluster-gone": [out.resolve() / "records" / "cluster-gone.json",
-                                                 output_log.log_dir("cluster-gone", out)]}
+                                                 checker_folder.log_dir("cluster-gone", out)]}
     assert all(p.is_file() for p in mine)
     assert (out / "html" / "published-dfe-x.html").is_file()

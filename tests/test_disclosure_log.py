@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation import output_log
+from evaluation import checker_folder, output_log
 from evaluation.disclosure import SafeTable
 from evaluation.plan import load_plan
 from evaluation.report import sections
@@ -117,17 +117,17 @@ def test_log_lists_every_table_and_model_and_holds_no_suppressed_value(built):
 
 def test_the_renderer_asks_for_the_log(built, tmp_path, monkeypatch):
     res, secs, _, _ = built
-    monkeypatch.delenv(output_log.ENV, raising=False)
+    monkeypatch.delenv(checker_folder.ENV, raising=False)
     assert output_log.write_requested(res, secs) is None
-    stale = output_log.log_dir("x", tmp_path) / "results.json"
+    stale = checker_folder.log_dir("x", tmp_path) / "results.json"
     stale.parent.mkdir(parents=True)
     stale.write_text("{}")
-    with output_log.requested("x", tmp_path):
+    with checker_folder.requested("x", tmp_path):
         assert not stale.exists()                  # an old log never outlives a new build
         path = output_log.write_requested(res, secs)
     assert path == stale.resolve() and json.loads(path.read_text())["results"]
     import os
-    assert output_log.ENV not in os.environ
+    assert checker_folder.ENV not in os.environ
 
 
 def test_the_checkers_files_hold_no_live_spreadsheet_formula(tmp_path):

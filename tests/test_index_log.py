@@ -10,7 +10,7 @@ import json
 import pandas as pd
 from lxml import html as lxml_html
 
-from evaluation import output_log
+from evaluation import checker_folder, output_log
 from evaluation.index_page import build_index
 from evaluation.render import RenderRecord
 
@@ -23,14 +23,14 @@ def _rec(slug, kind, n_em, reports):
 
 
 def test_the_index_logs_its_tables_with_the_rule_on_each_count(tmp_path, monkeypatch):
-    monkeypatch.delenv(output_log.CHECKER_ENV, raising=False)
+    monkeypatch.delenv(checker_folder.CHECKER_ENV, raising=False)
     reports = tmp_path / "reports"
     records = [_rec("overall", "overall", "196", reports),
                _rec("cluster-a", "cluster", "161", reports),
                _rec("cluster-b", "cluster", "c", reports),      # withheld by its report
                _rec("cluster-c", "cluster", "4", reports)]      # a small count: never shown
     page = build_index(records, reports / "index.html")
-    folder = output_log.log_dir(output_log.INDEX_LOG, reports)
+    folder = checker_folder.log_dir(checker_folder.INDEX_LOG, reports)
     log = json.loads((folder / "results.json").read_text())
     assert log["version"] == output_log.ACRO_FORMAT
     recs = log["results"]
@@ -55,7 +55,7 @@ def test_the_index_logs_its_tables_with_the_rule_on_each_count(tmp_path, monkeyp
 def test_a_failed_reports_reason_is_logged_as_the_page_shows_it(tmp_path, monkeypatch):
     """The index prints a failed report's reason under its status; the checker's log had the
     status only (every word the page prints should be before the checker)."""
-    monkeypatch.delenv(output_log.CHECKER_ENV, raising=False)
+    monkeypatch.delenv(checker_folder.CHECKER_ENV, raising=False)
     reports = tmp_path / "reports"
     reason = ("pupils.csv: column 'em': rows 3, 9 (2 rows) hold 'maybe'; expected one of "
               "1/0, true/false, yes/no, Y/N")
@@ -65,6 +65,6 @@ def test_a_failed_reports_reason_is_logged_as_the_page_shows_it(tmp_path, monkey
                        reports / "index.html")
     doc = lxml_html.fromstring(page.read_text(encoding="utf-8"))
     assert doc.xpath("//pre[@class='em-error']")[0].text_content() == reason
-    folder = output_log.log_dir(output_log.INDEX_LOG, reports)
+    folder = checker_folder.log_dir(checker_folder.INDEX_LOG, reports)
     logged = pd.read_csv(folder / "index-cluster-1.csv", dtype=str, keep_default_na=False)
     assert logged["Why it failed"].tolist() == [reason]

@@ -52,3 +52,21 @@ def test_the_registry_is_still_reached_through_the_package():
 
     assert "cluster" in REPORTS and callable(sections) and callable(show)
     assert report.index_record.__module__ == "evaluation.report.registry"
+
+
+def test_a_build_worker_names_the_checker_s_folder_without_pandas():
+    """A build's worker process only runs notebooks and exports pages: the modules it loads
+    (the task, the pruning of old reports, the renderer, the checker's folder) import neither
+    pandas nor scipy (issue 17: they once did, through the output checker's log, and each
+    worker spent a second of the build's start importing them)."""
+    code = textwrap.dedent("""
+        import sys
+        import evaluation.checker_folder
+        import evaluation.engine.build
+        import evaluation.engine.prune
+        import evaluation.render
+        print([m for m in ("pandas", "scipy", "evaluation.output_log") if m in sys.modules])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import output_log
+from evaluation import checker_folder, output_log
 from evaluation.catalog import report_specs
 from evaluation.io import write_dataset
 from evaluation.render import render_report
@@ -51,7 +51,7 @@ def rendered(tmp_path_factory, default_data):
     reports = root / "reports"
     rec = render_report(spec, reports)
     assert rec.status == "ok", rec.error
-    log = json.loads((output_log.log_dir(spec.slug, reports) / "results.json").read_text())
+    log = json.loads((checker_folder.log_dir(spec.slug, reports) / "results.json").read_text())
     return Path(rec.html).read_text(encoding="utf-8"), log
 
 

@@ -28,14 +28,14 @@ def test_the_checker_log_is_written_outside_the_reports_folder(tmp_path, monkeyp
     """Ninth review of issue 14: the log (ACRO's format) names the rule that hid each cell, so
     it tells a small count from those hidden to protect it; written under ``reports/`` it
     went out with the reports. It goes to the checker's own folder."""
-    from evaluation import output_log
+    from evaluation import checker_folder
 
-    monkeypatch.delenv(output_log.CHECKER_ENV, raising=False)
+    monkeypatch.delenv(checker_folder.CHECKER_ENV, raising=False)
     pub, _ = small_published(tmp_path / "pub", 1)
     (spec,) = school_specs(pub)
     out = tmp_path / "out"
     assert render_report(spec, out).status == "ok"
-    log = output_log.log_dir(spec.slug, out) / "results.json"
+    log = checker_folder.log_dir(spec.slug, out) / "results.json"
     assert log.is_file() and not log.resolve().is_relative_to(out.resolve())
     assert not list(out.rglob("results.json"))
     assert not [p for p in out.rglob("*") if p.is_file() and "SecondarySuppression"

@@ -8,7 +8,7 @@ import nbformat
 import papermill as pm
 
 import evaluation.engine.warm  # noqa: F401  (registers the engine)
-from evaluation import output_log
+from evaluation import checker_folder
 from evaluation.engine.kernels import IPCKernelManager
 
 
@@ -29,7 +29,7 @@ def test_each_report_in_a_warm_kernel_gets_its_own_log_folder_and_fresh_names(tm
     seen, started = {}, evaluation.engine.warm.STATS["kernels_started"]
     for slug in ("first", "second"):
         out = tmp_path / f"{slug}.txt"
-        with output_log.requested(slug, tmp_path):
+        with checker_folder.requested(slug, tmp_path):
             pm.execute_notebook(str(src), str(tmp_path / f"{slug}-run.ipynb"),
                                 parameters={"out": str(out)}, engine_name="warm",
                                 kernel_manager_class=IPCKernelManager, progress_bar=False)
@@ -37,8 +37,8 @@ def test_each_report_in_a_warm_kernel_gets_its_own_log_folder_and_fresh_names(tm
     pm.execute_notebook(str(src), str(tmp_path / "third-run.ipynb"),
                         parameters={"out": str(tmp_path / "third.txt")}, engine_name="warm",
                         kernel_manager_class=IPCKernelManager, progress_bar=False)
-    assert seen["first"] == f"{output_log.log_dir('first', tmp_path).resolve()}|False"
-    assert seen["second"] == f"{output_log.log_dir('second', tmp_path).resolve()}|False"
+    assert seen["first"] == f"{checker_folder.log_dir('first', tmp_path).resolve()}|False"
+    assert seen["second"] == f"{checker_folder.log_dir('second', tmp_path).resolve()}|False"
     assert (tmp_path / "third.txt").read_text() == "unset|False"
     assert evaluation.engine.warm.STATS["kernels_started"] - started <= 1  # one kernel, reused
 

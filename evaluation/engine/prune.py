@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from evaluation import output_log
+from evaluation import checker_folder
 from evaluation.render import ReportSpec
 
 #: The renderer's folders under the reports' folder and the suffix of the file each report
@@ -69,7 +69,7 @@ def _log_folder(folder: Path) -> bool:
 
 
 def prune(specs: Iterable[ReportSpec], reports_dir: str | Path,
-          keep: Iterable[str] = (output_log.INDEX_LOG,)) -> dict[str, list[Path]]:
+          keep: Iterable[str] = (checker_folder.INDEX_LOG,)) -> dict[str, list[Path]]:
     """Remove the files of every report not in ``specs``; return them by report slug.
 
     Parameters
@@ -78,7 +78,7 @@ def prune(specs: Iterable[ReportSpec], reports_dir: str | Path,
         The reports of the build: their files are kept.
     reports_dir : str or pathlib.Path
         The reports' folder (``html/``, ``records/``, ``logs/``, ``_executed/``); the checker
-        folder beside it (:func:`evaluation.output_log.checker_dir`) loses the log folders
+        folder beside it (:func:`evaluation.checker_folder.checker_dir`) loses the log folders
         of the reports removed.
     keep : iterable of str
         Other names kept in the checker folder (the index page's log).
@@ -111,8 +111,8 @@ def prune(specs: Iterable[ReportSpec], reports_dir: str | Path,
     slugs = {s.slug for s in specs} | set(keep)
     # the checker folder may be shared with other report sets (EVALUATION_CHECKER_DIR): its
     # folders are then theirs too, and none is removed
-    checker = None if os.environ.get(output_log.CHECKER_ENV) else \
-        output_log.checker_dir(reports_dir)
+    checker = None if os.environ.get(checker_folder.CHECKER_ENV) else \
+        checker_folder.checker_dir(reports_dir)
     removed: dict[str, list[Path]] = {}
     for slug in _stale_slugs(reports_dir, slugs):
         for folder, suffix in REPORT_FILES:
