@@ -499,7 +499,34 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
                         ".csv")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    return validate(_READERS[path.suffix](path), table, str(path))
+    return one_chunk(validate(_READERS[path.suffix](path), table, str(path)))
+
+
+def one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with each Arrow-backed column (text) in one contiguous piece.
+
+    A Parquet file's row groups give its text columns in several chunks, and pyarrow's
+    ``take`` joins a chunked column's pieces before selecting from it: rows taken from a
+    780,000-pupil table copied every pupil's text each time (11 ms a column for 700 pupils,
+    against 0.5 ms from one chunk). Values, dtypes and index are unchanged.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> text = pd.Series(pa.chunked_array([["a"], ["b", None]]), dtype="str")
+    >>> one = one_chunk(pd.DataFrame({"x": text}))
+    >>> one["x"].array.__arrow_array__().num_chunks, one["x"].equals(text)
+    (1, True)
+    """
+    import pyarrow as pa
+
+    for col in frame.columns:
+        values = frame[col].array
+        chunked = values.__arrow_array__() if hasattr(values, "__arrow_array__") else None
+        if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
+            frame[col] = pd.Series(chunked.combine_chunks(), dtype=frame[col].dtype,
+                                   index=frame.index, name=col)
+    return frame
 
 
 def find_table(directory: Path, table: str) -> Path:
