@@ -183,9 +183,10 @@ def _warm_init() -> None:
 
 #: The order in which kinds of report are started (others between the published ones and
 #: the design-value report): the ones that take longest first (the overall report about 20 s,
-#: which also works out the counts every pupil-level report hides and the whole evaluation's
-#: main analysis; a national published file 1-4 s; a cluster 1-2.5 s on this project's 2-core
-#: machine), and late the design-value report, which reads that main analysis: started
+#: which also works out the whole evaluation's main analysis, and last the counts every
+#: pupil-level report hides, which the first cluster report of another worker has usually
+#: computed by then; a national published file 1-4 s; a cluster 1-2.5 s on this project's
+#: 2-core machine), and late the design-value report, which reads that main analysis: started
 #: earlier, it waits for the overall report to share it. Within a kind, index order.
 START_ORDER = {"overall": 0, "published": 1, "design_value": 3}
 
