@@ -6,8 +6,9 @@ shows them and by the disclosure control that links every report's counts
 of its arguments (tables hashed by value, index and column names), so the second call returns
 the first result whatever ran in between: in the same process from memory, and, with
 ``shared=True``, in the build's other worker processes from the build's shared results
-(:func:`evaluation.shared.computed_once`; the overall report computes every cluster's
-summaries for the linked counts, and the cluster reports the other worker renders read them).
+(:func:`evaluation.shared.computed_once`; whichever worker computes the linked counts, usually
+the first cluster report's, computes every cluster's summaries, and the other worker's reports
+read them).
 """
 
 from __future__ import annotations

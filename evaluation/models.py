@@ -477,8 +477,13 @@ def average_effect(fam: _Family, beta, X: pd.DataFrame, rows, treatment, interac
     >>> value, grad.tolist()
     (3.0, [0.0, 1.0])
     """
-    rows = np.asarray(rows)
     cols = list(X.columns)
+    if len(set(cols)) < len(cols) or treatment not in cols:
+        raise ValueError(f"`X`: expected columns named once each, among them the treatment "
+                         f"{treatment!r}; got {cols}")
+    if isinstance(rows, pd.Series) and not rows.index.equals(X.index):
+        raise ValueError("`rows`: a Series must have the index of `X`")
+    rows = np.asarray(rows)
     # in numpy, not pandas (a third of the time of an impact table's intervals went to
     # copying frames); column-major like a frame's values, so the products are the same
     x1 = np.array(X.to_numpy(dtype=float)[rows], order="F")
@@ -487,8 +492,9 @@ def average_effect(fam: _Family, beta, X: pd.DataFrame, rows, treatment, interac
     x1[:, j], x0[:, j] = 1.0, 0.0
     name = f"{treatment}:{interaction}"
     if interaction and name in cols:
-        if not frame.index.equals(X.index):
-            raise ValueError("`frame` and `X` must have the same rows")
+        if not frame.index[rows].equals(X.index[rows]):
+            raise ValueError("`frame`: expected the rows of `X` (the same index), as the "
+                             "design gives them")
         j = cols.index(name)
         x1[:, j] = frame[interaction].to_numpy(dtype=float)[rows]
         x0[:, j] = 0.0

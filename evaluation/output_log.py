@@ -1,7 +1,7 @@
 """The output checker's log of a report, in ACRO's format (``results.json`` plus one CSV per table).
 
 The log is for the output checker and is never released: it is written outside the reports'
-folder (:func:`checker_dir`: the project's ``checker/``).
+folder (:func:`evaluation.checker_folder.checker_dir`: the project's ``checker/``).
 
 ACRO (the SACRO project's output-checking package) writes, at ``acro.finalise(path, "json")``,
 a ``results.json`` holding ``version``, ``tool`` and ``results``: one record per output with

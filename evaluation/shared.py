@@ -2,7 +2,7 @@
 
 Every report of a build reads the same checked tables (:func:`evaluation.io.read_dataset`,
 about 3 s for 780,000 pupils) and needs the counts linked across the whole report set
-(:func:`evaluation.linked.linked_counts`, about 8 s), and a cluster's
+(:func:`evaluation.linked.linked_counts`, 4-5 s), and a cluster's
 matching and impact estimates are asked for by its own report and by the overall report
 (:func:`evaluation.results.evaluate`). Each worker's warm kernel keeps them in memory, but
 without this module each worker would also compute them.

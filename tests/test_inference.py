@@ -216,3 +216,33 @@ def test_satterthwaite_df_of_a_balanced_mean_difference_is_g_minus_1_per_arm():
     X = np.column_stack([np.ones(40), arm])
     d = ClusterDesign(X, np.zeros(40), np.ones(40), np.ones(40), g)
     assert satterthwaite_df(d, [0.0, 1.0]) == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("shape", [(0,), (7,), (500, 3), (500, 0), (40, 2, 3)])
+def test_cluster_sums_are_numpy_s_add_at_to_the_last_bit(shape):
+    """Issue 17: cluster sums moved from np.add.at to np.bincount, which adds in the same
+    order: the same floats, NaN, infinities and -0.0 included, for any shape."""
+    from evaluation.inference import _sum_by
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=shape) * rng.choice([1e-12, 1.0, 1e12], size=shape)
+    if values.size:
+        flat = values.reshape(-1)
+        flat[::11] = -0.0
+        flat[5::97] = np.nan
+        flat[7::131] = np.inf
+    groups = rng.integers(0, 6, size=shape[0]).astype(np.int32)
+    expected = np.zeros((6, *shape[1:]))
+    np.add.at(expected, groups, values)
+    got = _sum_by(values, groups, 6)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.array_equal(got, expected, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_cluster_sums_refuse_a_code_outside_the_groups():
+    from evaluation.inference import _sum_by
+
+    for codes in ([0, 1, 3], [0, -1, 1]):
+        with pytest.raises(ValueError, match="expected codes 0 to 1"):
+            _sum_by(np.ones(3), np.array(codes), 2)

@@ -495,3 +495,50 @@ def test_formula_interface_matches_the_covariate_list_and_counts_exclusions():
         fit_model("y ~ ks2_aps", df, treatment="em")
     hc = fit_model("y ~ em + ks2_aps", df, treatment="em")   # no clusters: HC1
     assert hc.method == "HC1" and "without a cluster column" in hc.inference_note
+
+
+def _average_effect_in_pandas(fam, beta, X, rows, treatment, interaction, frame, weights):
+    """The frame-by-frame computation average_effect replaced (issue 17), kept as reference."""
+    x1 = X.loc[rows].copy()
+    x0 = x1.copy()
+    x1[treatment], x0[treatment] = 1.0, 0.0
+    name = f"{treatment}:{interaction}"
+    if interaction and name in X:
+        x1[name], x0[name] = frame.loc[rows, interaction].astype(float), 0.0
+    w = weights[np.asarray(rows)]
+    w = w / w.sum()
+    e1, e0 = x1.to_numpy() @ beta, x0.to_numpy() @ beta
+    value = float(w @ (fam.mean(e1) - fam.mean(e0)))
+    grad = (w * fam.dmean(e1)) @ x1.to_numpy() - (w * fam.dmean(e0)) @ x0.to_numpy()
+    return value, grad
+
+
+@pytest.mark.parametrize("family", ["binomial", "gaussian"])
+@pytest.mark.parametrize("interaction", [None, "fsm"])
+def test_average_effect_in_numpy_is_the_frame_computation_to_the_last_bit(family, interaction):
+    from evaluation.models import FAMILIES, average_effect
+
+    rng = np.random.default_rng(11)
+    n, k = 2500, 18
+    X = pd.DataFrame(rng.normal(size=(n, k)),
+                     columns=["const", "em", "em:fsm", *[f"c{i}" for i in range(k - 3)]],
+                     index=pd.RangeIndex(100, 100 + n))
+    X["const"] = 1.0
+    frame = pd.DataFrame({"fsm": rng.integers(0, 2, n).astype(bool)}, index=X.index)
+    rows = rng.integers(0, 2, n).astype(bool)
+    beta, weights = rng.normal(size=k) / 5, rng.uniform(0.5, 2.0, n)
+    args = (FAMILIES[family], beta, X, rows, "em", interaction, frame, weights)
+    value, grad = average_effect(*args)
+    ref_value, ref_grad = _average_effect_in_pandas(*args)
+    assert value == ref_value
+    assert np.array_equal(grad, ref_grad)
+
+
+def test_average_effect_names_a_missing_or_repeated_treatment_column():
+    from evaluation.models import FAMILIES, average_effect
+
+    X = pd.DataFrame({"const": 1.0, "x": [0.0, 1.0]})
+    for bad in (X, pd.concat([X.assign(em=1.0), X.assign(em=0.0)["em"]], axis=1)):
+        with pytest.raises(ValueError, match="expected columns named once each"):
+            average_effect(FAMILIES["gaussian"], np.ones(bad.shape[1]), bad,
+                           np.array([True, True]), "em", None, bad, np.ones(2))

@@ -261,3 +261,26 @@ def test_the_digest_tells_apart_objects_in_categories_and_the_index():
     one.schools.index = pd.Index(range(n), dtype="int64")
     other.schools.index = pd.Index(range(n), dtype="uint64")
     assert one.digest() != other.digest()
+
+
+def test_a_parquet_file_s_row_groups_are_read_as_one_chunk_with_the_same_values(tmp_path):
+    """Issue 17: selecting rows from a text column in several chunks copied the whole column
+    (pyarrow joins the chunks first). read_table gives each one chunk: the same values,
+    dtypes, index and digest as the file read as it is."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from evaluation.io.dataset import _table_digest, read_table
+    from evaluation.synthetic import generate
+
+    pupils = generate(seed=2, include_population=False).pupils.head(300)
+    path = tmp_path / "pupils.parquet"
+    pq.write_table(pa.Table.from_pandas(pupils, preserve_index=False), path,
+                   row_group_size=50)
+    as_is = validate(pd.read_parquet(path), "pupils", str(path))
+    assert as_is["school_id"].array.__arrow_array__().num_chunks == 6   # the file's groups
+    read = read_table(path, "pupils")
+    text = [c for c in read.columns if hasattr(read[c].array, "__arrow_array__")]
+    assert text and all(read[c].array.__arrow_array__().num_chunks == 1 for c in text)
+    pd.testing.assert_frame_equal(read, as_is)
+    assert _table_digest("pupils", read) == _table_digest("pupils", as_is)

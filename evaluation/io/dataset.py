@@ -529,7 +529,9 @@ def one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
         column = frame.iloc[:, i]
         values = column.array
         chunked = values.__arrow_array__() if hasattr(values, "__arrow_array__") else None
-        if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
+        # (a dictionary column's chunks may hold different dictionaries: left as it is)
+        if (isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1
+                and not pa.types.is_dictionary(chunked.type)):
             out.isetitem(i, pd.Series(chunked.combine_chunks(), dtype=column.dtype,
                                       index=frame.index))
     return out
