@@ -12,6 +12,13 @@ from evaluation.sample import AnalysisSample
 from evaluation.sensitivity import match_args
 from evaluation.shared import computed_once
 
+#: Main analyses by content (the scope's data digest, the plan, the phase and the seed), kept
+#: for the process's later reports: a cluster's is asked for by the overall evaluation's
+#: clusters and again by the cluster's own report (issue 17: a report set built in one
+#: process, as the tests and a notebook session build it, computed 10 for 6 distinct).
+_DONE: dict[str, tuple] = {}
+_KEPT = 32
+
 
 def warning_lines(caught) -> tuple[str, ...]:
     """Each caught warning once, as ``"Category: message"`` (in the order first raised).
@@ -48,8 +55,8 @@ def main_analysis(sample: AnalysisSample, plan: Plan, phase: str, seed: int,
         Seed of the matching's tie-breaking and of bootstrap inference.
     data_key : str, optional
         What the sample was drawn from (the scope's data digest): with it, the result is
-        computed once per build and shared by its workers
-        (:func:`evaluation.shared.computed_once`).
+        computed once per process (and kept for its later reports) and once per build,
+        shared by its workers (:func:`evaluation.shared.computed_once`).
 
     Returns
     -------
@@ -71,7 +78,12 @@ def main_analysis(sample: AnalysisSample, plan: Plan, phase: str, seed: int,
     """
     if data_key is not None:
         key = f"{data_key}{plan.digest()}{phase}{seed}"
-        return computed_once("phase", key, lambda: main_analysis(sample, plan, phase, seed))
+        if key not in _DONE:
+            if len(_DONE) >= _KEPT:
+                _DONE.pop(next(iter(_DONE)))
+            _DONE[key] = computed_once("phase", key,
+                                       lambda: main_analysis(sample, plan, phase, seed))
+        return _DONE[key]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         matched = match(sample.data, treatment="em", **match_args(plan.main_spec(), plan, phase),

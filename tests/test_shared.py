@@ -88,12 +88,15 @@ def test_a_cluster_report_reads_the_matching_the_overall_report_computed(tmp_pat
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.delenv(SHARED_ENV, raising=False)
     results._PHASES.clear()
+    main_analysis._DONE.clear()
     alone = results.evaluate(ds, plan, cluster=name, seed=1, describe=False)
     monkeypatch.setenv(SHARED_ENV, str(tmp_path / "0123456789abcdef"))   # a build's folder
     results._PHASES.clear()
+    main_analysis._DONE.clear()
     results.evaluate(ds, plan, cluster=name, seed=1, describe=False)   # as the overall asks
     assert len(list((tmp_path / "0123456789abcdef").glob("phase-*.pickle"))) == len(alone.phases)
     results._PHASES.clear()
+    main_analysis._DONE.clear()
     calls.clear()
     shared = results.evaluate(ds, plan, cluster=name, seed=1, describe=False)
     assert not calls                                  # the main fits were read, not made
@@ -104,6 +107,7 @@ def test_a_cluster_report_reads_the_matching_the_overall_report_computed(tmp_pat
         assert pr.warnings == other.warnings
         assert (pr.balance_withheld == other.balance_withheld).all()
     results._PHASES.clear()
+    main_analysis._DONE.clear()
 
 
 def test_the_shared_folder_changes_with_the_libraries_that_fit_the_impacts(tmp_path,
@@ -267,3 +271,32 @@ def test_a_folder_set_by_hand_outside_a_build_shares_nothing(tmp_path, monkeypat
     build([spec], tmp_path / "reports", progress=False)
     assert seen[0].startswith(str(mine)) and seen[0] != str(mine)   # its version's folder
     assert os.environ[SHARED_ENV] == str(mine)                      # put back
+
+
+def test_in_one_process_a_cluster_report_reuses_the_overall_evaluation_s_main_analysis(
+        monkeypatch):
+    """Outside a build (a test, a notebook session), the overall evaluation's clusters and
+    each cluster's own report asked for the same main analysis, and it was computed twice:
+    10 main analyses for 6 distinct in the default data's report set (issue 17). Each is
+    now computed once per process."""
+    from evaluation import main_analysis, results
+    from evaluation.plan import load_plan
+    from evaluation.synthetic import generate
+
+    ds, plan, name = generate(seed=1, include_population=False), load_plan(), "Secondary phase 1"
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    calls = []
+    real = main_analysis.estimate_impacts
+    monkeypatch.setattr(main_analysis, "estimate_impacts",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    results._PHASES.clear()
+    main_analysis._DONE.clear()
+    impact_only = results.evaluate(ds, plan, cluster=name, seed=1, describe=False)
+    made = len(calls)
+    assert made == len(impact_only.phases) > 0
+    full = results.evaluate(ds, plan, cluster=name, seed=1)      # as the cluster's report asks
+    assert len(calls) == made
+    for phase, pr in impact_only.phases.items():
+        pd.testing.assert_frame_equal(pr.impact.table(), full.phases[phase].impact.table())
+    results._PHASES.clear()
+    main_analysis._DONE.clear()
