@@ -73,11 +73,16 @@ def _sum_by(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray
            [6., 8.],
            [0., 0.]])
     """
-    groups = np.asarray(groups)
+    groups, values = np.asarray(groups), np.asarray(values, dtype=float)
+    if not groups.size:                 # no rows (an empty list is read as floats)
+        groups = groups.astype(np.intp)
+    if groups.dtype.kind not in "iu" or values.ndim == 0:
+        raise ValueError(f"`groups`, `values`: expected integer codes and values with one row "
+                         f"per code; got {groups.dtype} codes and values of shape "
+                         f"{values.shape}")
     if groups.size and not (groups.min() >= 0 and groups.max() < n_groups):
         raise ValueError(f"`groups`: expected codes 0 to {n_groups - 1}; got codes from "
                          f"{groups.min()} to {groups.max()}")
-    values = np.asarray(values, dtype=float)
     flat = values.reshape(len(values), int(np.prod(values.shape[1:])))
     out = np.zeros((n_groups, flat.shape[1]))
     for j in range(flat.shape[1]):

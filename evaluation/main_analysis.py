@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 from evaluation.balance import balance
 from evaluation.matching import match
@@ -15,9 +16,11 @@ from evaluation.shared import computed_once
 #: Main analyses by content (the scope's data digest, the plan, the phase and the seed), kept
 #: for the process's later reports: a cluster's is asked for by the overall evaluation's
 #: clusters and again by the cluster's own report (issue 17: a report set built in one
-#: process, as the tests and a notebook session build it, computed 10 for 6 distinct).
-_DONE: dict[str, tuple] = {}
-_KEPT = 32
+#: process, as the tests and a notebook session build it, computed 10 for 6 distinct). The
+#: most recently used are kept: a phase's impacts with their fits and bootstrap draws take
+#: tens of MB.
+_DONE: OrderedDict[str, tuple] = OrderedDict()
+_KEPT = 16
 
 
 def warning_lines(caught) -> tuple[str, ...]:
@@ -78,11 +81,13 @@ def main_analysis(sample: AnalysisSample, plan: Plan, phase: str, seed: int,
     """
     if data_key is not None:
         key = f"{data_key}{plan.digest()}{phase}{seed}"
-        if key not in _DONE:
-            if len(_DONE) >= _KEPT:
-                _DONE.pop(next(iter(_DONE)))
+        if key in _DONE:
+            _DONE.move_to_end(key)
+        else:
             _DONE[key] = computed_once("phase", key,
                                        lambda: main_analysis(sample, plan, phase, seed))
+            if len(_DONE) > _KEPT:
+                _DONE.popitem(last=False)
         return _DONE[key]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -492,7 +492,7 @@ def average_effect(fam: _Family, beta, X: pd.DataFrame, rows, treatment, interac
     x1[:, j], x0[:, j] = 1.0, 0.0
     name = f"{treatment}:{interaction}"
     if interaction and name in cols:
-        if not frame.index[rows].equals(X.index[rows]):
+        if len(frame) != len(X) or not frame.index[rows].equals(X.index[rows]):
             raise ValueError("`frame`: expected the rows of `X` (the same index), as the "
                              "design gives them")
         j = cols.index(name)

@@ -246,3 +246,5 @@ def test_cluster_sums_refuse_a_code_outside_the_groups():
     for codes in ([0, 1, 3], [0, -1, 1]):
         with pytest.raises(ValueError, match="expected codes 0 to 1"):
             _sum_by(np.ones(3), np.array(codes), 2)
+    with pytest.raises(ValueError, match="expected integer codes"):   # np.add.at: a mask
+        _sum_by(np.ones(2), np.array([True, False]), 2)

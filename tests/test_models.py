@@ -542,3 +542,8 @@ def test_average_effect_names_a_missing_or_repeated_treatment_column():
         with pytest.raises(ValueError, match="expected columns named once each"):
             average_effect(FAMILIES["gaussian"], np.ones(bad.shape[1]), bad,
                            np.array([True, True]), "em", None, bad, np.ones(2))
+    X = X.assign(em=1.0, **{"em:fsm": 0.0})
+    longer = pd.DataFrame({"fsm": [True, False, True]})
+    with pytest.raises(ValueError, match="`frame`: expected the rows of `X`"):
+        average_effect(FAMILIES["gaussian"], np.ones(4), X, np.array([True, True]), "em",
+                       "fsm", longer, np.ones(2))

@@ -14,6 +14,19 @@ import pytest
 from evaluation.shared import SHARED_ENV, computed_once
 
 
+@pytest.fixture(autouse=True)
+def _fresh_memories():
+    """Each test starts and ends with no main analysis or phase kept in the process (a failed
+    assertion would otherwise leave them to the worker's later tests)."""
+    from evaluation import main_analysis, results
+
+    results._PHASES.clear()
+    main_analysis._DONE.clear()
+    yield
+    results._PHASES.clear()
+    main_analysis._DONE.clear()
+
+
 def _slow(log):
     with open(log, "a") as fh:
         fh.write(f"{os.getpid()}\n")
