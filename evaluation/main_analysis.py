@@ -7,11 +7,11 @@ from collections import OrderedDict
 
 from evaluation.balance import balance
 from evaluation.matching import match
+from evaluation.memo import kept
 from evaluation.models import estimate_impacts
 from evaluation.plan import Plan
 from evaluation.sample import AnalysisSample
 from evaluation.sensitivity import match_args
-from evaluation.shared import computed_once
 
 #: Main analyses by content (the scope's data digest, the plan, the phase and the seed), kept
 #: for the process's later reports: a cluster's is asked for by the overall evaluation's
@@ -80,15 +80,8 @@ def main_analysis(sample: AnalysisSample, plan: Plan, phase: str, seed: int,
     True
     """
     if data_key is not None:
-        key = f"{data_key}{plan.digest()}{phase}{seed}"
-        if key in _DONE:
-            _DONE.move_to_end(key)
-        else:
-            _DONE[key] = computed_once("phase", key,
-                                       lambda: main_analysis(sample, plan, phase, seed))
-            if len(_DONE) > _KEPT:
-                _DONE.popitem(last=False)
-        return _DONE[key]
+        return kept(_DONE, f"{data_key}{plan.digest()}{phase}{seed}",
+                    lambda: main_analysis(sample, plan, phase, seed), _KEPT, shared_as="phase")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         matched = match(sample.data, treatment="em", **match_args(plan.main_spec(), plan, phase),

@@ -47,6 +47,36 @@ def content_key(*args, **kwargs) -> str:
     return h.hexdigest()
 
 
+def kept(cache: OrderedDict, key: str, compute, maxsize: int, shared_as: str | None = None):
+    """Return ``cache[key]``, computed once: the most recently used ``maxsize`` are kept.
+
+    With ``shared_as``, a result not in ``cache`` is computed once per build as well, by
+    :func:`evaluation.shared.computed_once` under that name (outside a build, simply
+    computed).
+
+    Examples
+    --------
+    >>> cache, calls = OrderedDict(), []
+    >>> kept(cache, "k", lambda: calls.append(1) or 3, maxsize=2), kept(cache, "k", int, 2)
+    (3, 3)
+    >>> len(calls)
+    1
+    """
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    if shared_as is None:
+        value = compute()
+    else:
+        from evaluation.shared import computed_once
+
+        value = computed_once(shared_as, key, compute)
+    cache[key] = value
+    if len(cache) > maxsize:
+        cache.popitem(last=False)
+    return value
+
+
 def by_content(maxsize: int = 128, shared: bool = False):
     """Decorate a pure function so that it runs once per content of its arguments.
 
@@ -76,20 +106,8 @@ def by_content(maxsize: int = 128, shared: bool = False):
         def wrapper(*args, **kwargs):
             bound = signature.bind(*args, **kwargs)   # f(x) and f(x, default) are one call
             bound.apply_defaults()
-            key = content_key(**bound.arguments)
-            if key in cache:
-                cache.move_to_end(key)
-            else:
-                if shared:
-                    from evaluation.shared import computed_once
-
-                    cache[key] = computed_once(f"{func.__module__}.{func.__qualname__}", key,
-                                               lambda: func(*args, **kwargs))
-                else:
-                    cache[key] = func(*args, **kwargs)
-                if len(cache) > maxsize:
-                    cache.popitem(last=False)
-            value = cache[key]
+            value = kept(cache, content_key(**bound.arguments), lambda: func(*args, **kwargs),
+                         maxsize, f"{func.__module__}.{func.__qualname__}" if shared else None)
             return value.copy() if isinstance(value, pd.DataFrame) else value
 
         wrapper.cache_clear = cache.clear
