@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from evaluation.schema import IDENTIFIERS
 from evaluation.sdc_rules import Rules, nk_dominated, p_ratio_fails
@@ -513,6 +512,8 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
     then the span of those solutions, which the exact one contains (protect() asks only
     whether each is as wide as ``width``).
     """
+    from scipy import optimize
+
     col = {k: i for i, k in enumerate(keys)}
     a, rhs = _equations(values, [r for r in rels if id(r) not in ineq_rels], col)
     ia, irhs = _equations(values, [r for r in rels if id(r) in ineq_rels], col)
@@ -837,6 +838,7 @@ def _cheapest(cost, rows, lower, upper, last=None, solved_rows: int = 0):
     ``last``'s parts outside the new rows' groups still are. The default data's program has
     4,300 counts in some 260 such groups; each round adds a few rows to a few groups.
     """
+    from scipy import optimize
     from scipy.sparse.csgraph import connected_components
 
     n = len(cost)

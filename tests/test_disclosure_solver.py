@@ -76,7 +76,7 @@ def test_a_point_that_breaks_the_constraints_is_never_used(monkeypatch):
             r.x = r.x + 1.0                                   # breaks every relation
         return r
 
-    monkeypatch.setattr(disclosure.optimize, "milp", wrong_with_presolve)
+    monkeypatch.setattr(optimize, "milp", wrong_with_presolve)
     got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST)
     assert got["s84"] == (2.0, 9.0)
 
@@ -95,7 +95,7 @@ def test_a_failure_with_presolve_is_solved_again_without_it(monkeypatch):
                                    fun=None)
         return real(c, **kw)
 
-    monkeypatch.setattr(disclosure.optimize, "milp", infeasible_with_presolve)
+    monkeypatch.setattr(optimize, "milp", infeasible_with_presolve)
     got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST)
     assert got["s84"] == (2.0, 9.0)
 
