@@ -218,7 +218,7 @@ def test_a_build_says_when_its_shared_folder_cannot_be_used(tmp_path, monkeypatc
                       notebook="missing.ipynb", parameters={"data_dir": str(tmp_path)})
     import evaluation.engine.build as engine
 
-    monkeypatch.setattr(engine, "_run_local", lambda args, workers, finished: None)
+    monkeypatch.setattr(engine, "_run_local", lambda args, workers, finished, **kw: None)
     # the version's folder itself open to others (made so by another user, or a filesystem
     # without Unix permissions)
     monkeypatch.setattr(engine, "_shared_folder", lambda root, notebooks: root)
@@ -278,7 +278,7 @@ def test_a_folder_set_by_hand_outside_a_build_shares_nothing(tmp_path, monkeypat
 
     seen = []
     monkeypatch.setattr(engine, "_run_local",
-                        lambda args, workers, finished: seen.append(os.environ[SHARED_ENV]))
+                        lambda args, workers, finished, **kw: seen.append(os.environ[SHARED_ENV]))
     spec = ReportSpec(kind="cluster", slug="nothing", title="Nothing",
                       notebook="missing.ipynb", parameters={"data_dir": str(tmp_path)})
     build([spec], tmp_path / "reports", progress=False)

@@ -54,8 +54,8 @@ def test_a_build_reads_its_commit_once_and_gives_it_to_every_report(monkeypatch)
     calls, seen = [], []
     monkeypatch.delenv(provenance.COMMIT_ENV, raising=False)
     monkeypatch.setattr(build_module, "git_commit", lambda: calls.append(1) or "abc123")
-    monkeypatch.setattr(build_module, "_run_local", lambda args, workers, finished: seen.append(
-        (provenance.git_commit(), len(args))))
+    monkeypatch.setattr(build_module, "_run_local", lambda args, workers, finished, **kw:
+                        seen.append((provenance.git_commit(), len(args))))
     monkeypatch.setattr(build_module, "input_keys", lambda specs, nb: {s.slug: "k" for s in specs})
     monkeypatch.setattr(build_module, "up_to_date", lambda *a: False)
     from evaluation.render import ReportSpec

@@ -9,6 +9,7 @@ summary counts reports built, skipped, not estimable and failed, by reason.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,14 +20,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation import config
 from evaluation.engine.prune import prune as _prune
 from evaluation.provenance import COMMIT_ENV, git_commit
-from evaluation.render import ReportSpec, render_report, save_record
+from evaluation.render import KERNEL, ReportSpec, render_report, save_record
 from evaluation.shared import SHARED_ENV, is_version_folder, unusable
 
 _RENDER_LOCK = threading.Lock()
@@ -115,11 +115,15 @@ def up_to_date(spec: ReportSpec, reports_dir: Path, key: str) -> bool:
 
 
 def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str = "",
-                engine: str | None = "warm") -> dict:
+                engine: str | None = "warm", env: dict[str, str] | None = None) -> dict:
     """Render one report in this process's warm kernel; idempotent (atomic writes).
+
+    ``env`` gives the build's values of variables its reports read (:data:`BUILD_ENV`) to a
+    worker started before the build set them (:func:`local_workers`).
 
     Returns the render record as a dict (plain data: it crosses process boundaries).
     """
+    os.environ.update(env or {})
     with _RENDER_LOCK:  # one warm kernel per process: one report at a time in it
         rec = render_report(spec, reports_dir, notebooks_dir, engine=engine)
     out = rec.__dict__.copy()
@@ -176,9 +180,88 @@ def _progress(total: int, enabled: bool):
                 dynamic_ncols=True, smoothing=0.1)
 
 
-def _warm_init() -> None:
+def _warm_init(notebooks_dir: str | None = None) -> None:
+    """Prepare a worker process; with ``notebooks_dir``, start its warm kernel there now.
+
+    The kernel starts first (jupyter_client only), and the worker imports papermill while the
+    kernel starts up: a worker used to import papermill (0.6 s), then start the kernel when
+    its first report came. A kernel that cannot start is said on standard error, and the
+    worker's first report starts one itself (and its log says why, if it cannot either).
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.modules.setdefault("rfc3987_syntax", None)
+    if notebooks_dir is None:
+        return
+    try:
+        from evaluation.engine.kernels import launch
+
+        launched = launch(notebooks_dir, KERNEL)
+        from evaluation.engine import warm
+
+        warm.start(notebooks_dir, KERNEL, launched=launched)
+    except Exception as exc:  # a worker that cannot start early must still take reports
+        print(f"build: worker {os.getpid()} could not start its kernel before its first "
+              f"report ({type(exc).__name__}: {exc}); that report starts one",
+              file=sys.stderr)
+
+
+def nothing_built(reports_dir: str | Path) -> bool:
+    """Whether no report has a record in ``reports_dir``: a build there builds every report.
+
+    Examples
+    --------
+    >>> nothing_built("/nonexistent")
+    True
+    """
+    return not any((Path(reports_dir) / "records").glob("*.json"))
+
+
+def _ready() -> None:
+    """Do nothing: submitted once per worker, so that every worker starts at once."""
+
+
+#: Variables the build sets for its reports (the commit, the folder of shared results); a
+#: worker started before the build set them is given them with each task.
+BUILD_ENV = (COMMIT_ENV, SHARED_ENV)
+
+
+@contextlib.contextmanager
+def local_workers(workers: int | None = None,
+                  notebooks_dir: str | Path | None = config.NOTEBOOKS_DIR):
+    """Start the local worker processes now, each with its warm kernel, for :func:`build`.
+
+    A build starts its workers once it knows which reports to build. A full build (``make
+    reports`` into an empty folder) knows that all of them will be, and can start the workers
+    and their kernels (3-4 s before a first report's first cell) while it lists the reports.
+
+    Parameters
+    ----------
+    workers : int, optional
+        How many (default: every core).
+    notebooks_dir : path, optional
+        The kernels' working directory; None: no kernel is started (a new one per report,
+        ``engine=None``).
+
+    Yields
+    ------
+    concurrent.futures.ProcessPoolExecutor
+        To pass to :func:`build` as ``pool``; shut down when the block ends.
+
+    Examples
+    --------
+    >>> with local_workers(1) as pool:              # doctest: +SKIP
+    ...     build(specs, "reports", pool=pool)
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = workers or len(os.sched_getaffinity(0)) or 1
+    with threads_per_worker(workers), ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_warm_init,
+            initargs=(notebooks_dir and str(Path(notebooks_dir).resolve()),)) as pool:
+        for _ in range(workers):
+            pool.submit(_ready)
+        yield pool
 
 
 #: The order in which kinds of report are started (others between the published ones and
@@ -223,7 +306,7 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
           notebooks_dir: str | Path = config.NOTEBOOKS_DIR, workers: int | None = None,
           scheduler: str | None = None, force: bool = False, progress: bool = True,
           engine: str | None = "warm", prune: bool = False,
-          on_done: Callable[[dict], None] | None = None) -> BuildSummary:
+          on_done: Callable[[dict], None] | None = None, pool=None) -> BuildSummary:
     """Render many reports in parallel, each at most once per build, skipping unchanged ones.
 
     Parameters
@@ -249,6 +332,8 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
         earlier data set stays among those given to readers.
     on_done : callable, optional
         Called with each finished report's record (tests, logs).
+    pool : concurrent.futures.ProcessPoolExecutor, optional
+        Workers already started (:func:`local_workers`), used instead of ``workers``.
 
     Returns
     -------
@@ -299,6 +384,8 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
             from evaluation.engine.dask import run_on_cluster
 
             run_on_cluster(scheduler, args, finished)
+        elif pool is not None:
+            _run_local(args, pool._max_workers, finished, pool=pool)
         else:
             # as many workers as reports at most: their share of the cores counts these
             workers = min(workers or len(os.sched_getaffinity(0)) or 1, len(args))
@@ -359,7 +446,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS
                     "MKL_NUM_THREADS")
 
 
-@contextmanager
+@contextlib.contextmanager
 def threads_per_worker(workers: int, cores: int | None = None):
     """Give each worker's kernel its share of the cores for its numerical libraries.
 
@@ -397,19 +484,23 @@ def threads_per_worker(workers: int, cores: int | None = None):
             os.environ.pop(v, None)
 
 
-def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None]) -> None:
-    """Run the tasks in ``workers`` processes, each with its own warm kernel."""
-    if workers <= 1:
+def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None],
+               pool=None) -> None:
+    """Run the tasks in ``workers`` processes (or ``pool``'s), each with its own warm kernel.
+
+    Each worker starts its kernel as it starts (:func:`_warm_init`), before its first task.
+    """
+    if workers <= 1 and pool is None:
         _warm_init()
         for a in args:
             finished(render_task(*a))
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(args)),
-                             mp_context=mp.get_context("spawn"),
-                             initializer=_warm_init) as pool:
-        futures = [pool.submit(render_task, *a) for a in args]
+    env = {v: os.environ[v] for v in BUILD_ENV if v in os.environ}
+    warm = args[0][4] == "warm"
+    with contextlib.nullcontext(pool) if pool is not None else local_workers(
+            min(workers, len(args)), args[0][2] if warm else None) as pool:
+        futures = [pool.submit(render_task, *a, env=env) for a in args]
         for f in as_completed(futures):
             finished(f.result())

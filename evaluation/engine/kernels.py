@@ -3,6 +3,9 @@
 Two kernels started at the same moment on TCP could pick the same free port and fail with
 ``ZMQError: Address already in use``; over IPC each kernel's sockets are files with a unique
 name, so no two kernels can ever ask for the same address.
+
+This module imports jupyter_client only (not papermill): a build's worker starts its kernel
+first and imports the renderer while the kernel starts (:func:`launch`, :func:`connect`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -29,6 +34,10 @@ def __em_reset():
 __em_reset()
 del __em_reset
 """
+
+#: The arguments nbclient starts a kernel with (its default ``ipython_hist_file``): the
+#: kernel keeps no history file.
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
 
 #: Environment variables a report reads at run time (the output checker's log folder, the
 #: build's commit, the folder of results its workers share). A warm kernel was started with
@@ -87,3 +96,62 @@ class IPCKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         if self.transport == "ipc":
             self.ip = str(ipc_dir() / uuid.uuid4().hex[:16])
+
+
+@dataclass
+class Launched:
+    """A kernel process started and not yet known to answer.
+
+    Attributes
+    ----------
+    km : IPCKernelManager
+        Its manager.
+    output : file
+        An unnamed temporary file that receives what the kernel process itself writes to its
+        standard output and error (starting up, shutting down); what its cells print reaches
+        the notebook, as from any kernel.
+    """
+
+    km: IPCKernelManager
+    output: IO[bytes]
+
+
+def launch(cwd: str | Path, kernel_name: str = "python3") -> Launched:
+    """Start a kernel process in ``cwd``, with nbclient's arguments, without waiting for it.
+
+    Examples
+    --------
+    >>> k = launch("notebooks")            # doctest: +SKIP
+    >>> kc = connect(k)                     # doctest: +SKIP
+    """
+    from jupyter_core.utils import run_sync
+
+    output = tempfile.TemporaryFile()
+    km = IPCKernelManager(kernel_name=kernel_name)
+    try:
+        run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd),
+                                  stdout=output, stderr=output)
+    except BaseException:
+        output.close()
+        raise
+    return Launched(km, output)
+
+
+def connect(launched: Launched, timeout: float = 60):
+    """Return a client of a launched kernel once the kernel answers (as nbclient connects).
+
+    A kernel that does not answer within ``timeout`` seconds is shut down and the error
+    raised.
+    """
+    from jupyter_core.utils import run_sync
+
+    kc = launched.km.client()
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=timeout)
+    except BaseException:
+        kc.stop_channels()
+        run_sync(launched.km.shutdown_kernel)(now=True)
+        raise
+    kc.allow_stdin = False
+    return kc

@@ -5,18 +5,24 @@ notebook exactly as the default engine does; only the kernel differs: started on
 process (IPC transport), its namespace reset before each notebook, never shut down between
 notebooks. Imports, data read through module-level caches and results computed once (the
 similar-schools table) stay in memory across reports.
+
+A build's worker starts its kernel before its first report (:func:`start`); otherwise the
+first notebook does. What the kernel process itself writes (not its cells) goes to the log of
+the report during which it was written.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 import threading
 
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
 
-from evaluation.engine.kernels import IPCKernelManager, reset_code
+from evaluation.engine.kernels import Launched, connect, launch, reset_code
 
 _LOCK = threading.Lock()
 _STATE: dict = {}
@@ -36,16 +42,67 @@ def _reset(client: PapermillNotebookClient) -> None:
         raise RuntimeError(f"warm kernel: reset failed: {reply['content']}")
 
 
+def start(cwd, kernel_name: str = "python3", startup_timeout: float = 60,
+          launched: Launched | None = None) -> None:
+    """Give this process its warm kernel now, if it has none, and wait until it answers.
+
+    Parameters
+    ----------
+    cwd : path
+        The kernel's working directory (the notebooks' folder).
+    kernel_name : str
+        The kernel to start.
+    startup_timeout : float
+        Seconds to wait for the kernel to answer.
+    launched : Launched, optional
+        A kernel already started (:func:`evaluation.engine.kernels.launch`): a build's
+        worker starts it, then imports papermill while it starts up.
+
+    Examples
+    --------
+    >>> start("notebooks")          # doctest: +SKIP
+    """
+    with _LOCK:
+        if "km" in _STATE:
+            return
+    launched = launched or launch(cwd, kernel_name)
+    try:
+        kc = connect(launched, startup_timeout)
+    except BaseException:
+        launched.output.close()
+        raise
+    with _LOCK:
+        _STATE.update(km=launched.km, kc=kc, kernel_name=kernel_name, output=launched.output,
+                      read=0)
+        STATS["kernels_started"] += 1
+
+
+def _forward_output() -> None:
+    """Write what the kernel process wrote since the last call to this process's stderr."""
+    out = _STATE.get("output")
+    if out is None:
+        return
+    new = os.pread(out.fileno(), 1 << 20, _STATE["read"])
+    while new:
+        _STATE["read"] += len(new)
+        sys.stderr.write(new.decode("utf-8", errors="replace"))
+        new = os.pread(out.fileno(), 1 << 20, _STATE["read"])
+    sys.stderr.flush()
+
+
 def shutdown() -> None:
     """Stop this process's warm kernel (at exit, or to start afresh)."""
     from jupyter_core.utils import run_sync
 
     with _LOCK:
         km, kc = _STATE.pop("km", None), _STATE.pop("kc", None)
+        out = _STATE.pop("output", None)
     if kc is not None:
         kc.stop_channels()
     if km is not None and km.has_kernel:
         run_sync(km.shutdown_kernel)(now=True)
+    if out is not None:
+        out.close()
 
 
 atexit.register(shutdown)
@@ -72,15 +129,12 @@ class WarmEngine(NBClientEngine):
         if km is not None and (not km.has_kernel or _STATE.get("kernel_name") != kernel_name
                                or not run_sync(km.is_alive)()):
             shutdown()  # a kernel that died (or of another language) is replaced
-        km = _STATE.get("km")
-        client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
-        if km is None:
-            client.km = IPCKernelManager(kernel_name=kernel_name)
-            client.owns_km = False
-            STATS["kernels_started"] += 1
-        else:
-            client.kc = _STATE["kc"]
-            _reset(client)
+        # papermill has moved into the notebook's working directory: the kernel's, as
+        # nbclient would start it
+        start(os.getcwd(), kernel_name, start_timeout)
+        client = PapermillNotebookClient(nb_man, km=_STATE["km"], **final_kwargs)
+        client.kc = _STATE["kc"]
+        _reset(client)
         # papermill writes the notebook after every cell so that a long run can be watched;
         # here a report takes a second: write it once, at the end (papermill does, after the
         # engine returns, with the error shown if a cell failed)
@@ -88,8 +142,8 @@ class WarmEngine(NBClientEngine):
         try:
             out = client.execute()
         finally:
-            _STATE.update(km=client.km, kc=client.kc, kernel_name=kernel_name)
             STATS["notebooks"] += 1
+            _forward_output()
         return out
 
 
