@@ -88,6 +88,7 @@ def test_a_worker_whose_kernel_cannot_start_early_says_so_and_still_takes_report
         raise RuntimeError("no such kernel: python3")
 
     monkeypatch.setattr(kernels, "launch", broken)
+    monkeypatch.setattr(warm, "_STATE", {})          # this process has no warm kernel yet
     monkeypatch.setitem(sys.modules, "rfc3987_syntax", None)   # as _warm_init sets them
     monkeypatch.setenv("MPLBACKEND", "Agg")
     engine._warm_init("/nonexistent")                 # does not raise
