@@ -96,3 +96,24 @@ def test_a_worker_whose_kernel_cannot_start_early_says_so_and_still_takes_report
     assert "could not start its kernel before its first report" in err
     assert "no such kernel: python3" in err and "that report starts one" in err
     assert "km" not in warm._STATE
+
+
+def test_why_a_kernel_died_as_it_started_reaches_the_report_s_log(tmp_path, monkeypatch,
+                                                                   capsys):
+    """Review of this change: a kernel's own output went to a temporary file, read after
+    each notebook; a kernel that died before answering left the log with "Kernel died before
+    replying to kernel_info" and not its own reason."""
+    import json
+
+    spec = tmp_path / "kernels" / "dying"
+    spec.mkdir(parents=True)
+    spec.joinpath("kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", "import sys; sys.stderr.write('boom: no module named "
+                 "missing_thing\\n'); sys.exit(3)", "-f", "{connection_file}"],
+        "display_name": "dying", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    monkeypatch.setattr(warm, "_STATE", {})
+    with pytest.raises(RuntimeError, match="died"):
+        warm.start(tmp_path, "dying", startup_timeout=20)
+    assert "boom: no module named missing_thing" in capsys.readouterr().err
+    assert "km" not in warm._STATE

@@ -69,6 +69,7 @@ def start(cwd, kernel_name: str = "python3", startup_timeout: float = 60,
     try:
         kc = connect(launched, startup_timeout)
     except BaseException:
+        _copy_output(launched.output, 0)     # why the kernel died: into the report's log
         launched.output.close()
         raise
     with _LOCK:
@@ -77,17 +78,21 @@ def start(cwd, kernel_name: str = "python3", startup_timeout: float = 60,
         STATS["kernels_started"] += 1
 
 
+def _copy_output(out, start: int) -> int:
+    """Write the bytes of file ``out`` from ``start`` to this process's stderr; return the end."""
+    new = os.pread(out.fileno(), 1 << 20, start)
+    while new:
+        start += len(new)
+        sys.stderr.write(new.decode("utf-8", errors="replace"))
+        new = os.pread(out.fileno(), 1 << 20, start)
+    sys.stderr.flush()
+    return start
+
+
 def _forward_output() -> None:
     """Write what the kernel process wrote since the last call to this process's stderr."""
-    out = _STATE.get("output")
-    if out is None:
-        return
-    new = os.pread(out.fileno(), 1 << 20, _STATE["read"])
-    while new:
-        _STATE["read"] += len(new)
-        sys.stderr.write(new.decode("utf-8", errors="replace"))
-        new = os.pread(out.fileno(), 1 << 20, _STATE["read"])
-    sys.stderr.flush()
+    if _STATE.get("output") is not None:
+        _STATE["read"] = _copy_output(_STATE["output"], _STATE["read"])
 
 
 def shutdown() -> None:
