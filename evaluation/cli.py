@@ -165,11 +165,12 @@ def _build(args) -> int:
     start while the reports are listed.
     """
     sys.modules.setdefault("rfc3987_syntax", None)
-    from evaluation.engine.build import build, local_workers, nothing_built
+    from evaluation.engine.build import EARLY_WORKERS, build, local_workers, nothing_built
 
     early = (not args.scheduler and args.engine == "warm" and args.workers != 1
              and nothing_built(args.reports))
-    with local_workers(args.workers or None) if early else contextlib.nullcontext() as pool:
+    with (local_workers(args.workers or None, start=EARLY_WORKERS) if early
+          else contextlib.nullcontext()) as pool:
         specs = _specs(args)
         summary = build(specs, args.reports, workers=args.workers or None,
                         scheduler=args.scheduler or None, force=args.force,

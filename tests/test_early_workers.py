@@ -6,6 +6,7 @@ before the build set the variables its reports read (its commit, the folder of r
 workers share): each task gives them.
 """
 
+import contextlib
 import io
 import os
 import sys
@@ -31,6 +32,22 @@ save_record(record_path, status="ok", commit=os.environ.get("EVALUATION_COMMIT",
             cwd=os.getcwd(), mpl=os.environ.get("MPLBACKEND", ""))
 """
 
+#: Imported by every Python process started with it on its path: a kernel process says
+#: something of its own as it starts (not from a cell).
+CHATTER = """\
+import sys
+try:
+    _cmd = open("/proc/self/cmdline", "rb").read()
+except OSError:
+    _cmd = b""
+if b"ipykernel_launcher" in _cmd:
+    sys.stderr.write("kernel chatter: starting up\\n")
+    sys.stderr.flush()
+"""
+
+#: What a worker's warm engine counts (kernels started, notebooks run), asked of a worker.
+STATS = "__import__('evaluation.engine.warm', fromlist=['STATS']).STATS.copy()"
+
 
 def test_workers_started_before_the_build_render_with_its_commit_and_shared_folder(
         tmp_path, monkeypatch):
@@ -44,12 +61,22 @@ def test_workers_started_before_the_build_render_with_its_commit_and_shared_fold
              for i in range(4)]
     monkeypatch.delenv(COMMIT_ENV, raising=False)
     monkeypatch.delenv(SHARED_ENV, raising=False)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(CHATTER)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
     reports = tmp_path / "reports"
     assert engine.nothing_built(reports)
     with engine.local_workers(2, nbs) as pool:
         # the workers exist, and their kernels, before the build sets its variables
+        before = [pool.submit(eval, STATS).result() for _ in range(4)]
         monkeypatch.setenv(COMMIT_ENV, "feedbeef")
         summary = engine.build(specs, reports, nbs, progress=False, pool=pool)
+        after = [pool.submit(eval, STATS).result() for _ in range(4)]
+    # each worker's kernel started as the worker did, before any report, and served them all
+    assert all(s == {"kernels_started": 1, "notebooks": 0} for s in before), before
+    assert all(s["kernels_started"] == 1 and s["notebooks"] >= 1 for s in after), after
     fields = [r["fields"] for r in summary.records]
     assert [r["status"] for r in summary.records] == ["ok"] * 4
     assert {f["commit"] for f in fields} == {"feedbeef"}
@@ -58,7 +85,11 @@ def test_workers_started_before_the_build_render_with_its_commit_and_shared_fold
         "evaluation-shared-")
     assert {f["cwd"] for f in fields} == {str(nbs.resolve())}
     assert {f["mpl"] for f in fields} == {"Agg"}
-    assert len({f["kernel"] for f in fields}) <= 2          # one warm kernel per worker
+    kernels = {f["kernel"] for f in fields}
+    assert len(kernels) <= 2                                 # one warm kernel per worker
+    # what each kernel said as it started is in the log of its worker's first report, once
+    logs = [(reports / "logs" / f"{s.slug}.log").read_text() for s in specs]
+    assert sum(log.count("kernel chatter: starting up") for log in logs) == len(kernels)
     assert not engine.nothing_built(reports)
 
 
@@ -117,3 +148,69 @@ def test_why_a_kernel_died_as_it_started_reaches_the_report_s_log(tmp_path, monk
         warm.start(tmp_path, "dying", startup_timeout=20)
     assert "boom: no module named missing_thing" in capsys.readouterr().err
     assert "km" not in warm._STATE
+
+
+def _cli_build(monkeypatch, tmp_path, *argv):
+    """Run ``python -m evaluation build`` with the listing and the build faked: which
+    workers were started before the reports were listed?"""
+    from evaluation import cli
+
+    started = []
+
+    @contextlib.contextmanager
+    def fake_workers(workers=None, notebooks_dir=None, start=None):
+        started.append((workers, start))
+        yield "early pool"
+
+    seen = []
+    monkeypatch.setattr(engine, "local_workers", fake_workers)
+    monkeypatch.setattr(engine, "build", lambda specs, *a, pool=None, **k: seen.append(pool)
+                        or engine.BuildSummary())
+    monkeypatch.setattr(cli, "_specs", lambda args: seen.append("listed") or [])
+    monkeypatch.setattr(cli, "_write_index", lambda args, specs: 0)
+    assert cli.main(["build", "--reports", str(tmp_path), "--no-progress", *argv]) == 0
+    return started, seen
+
+
+def test_a_full_build_starts_its_workers_before_listing_its_reports(tmp_path, monkeypatch):
+    started, seen = _cli_build(monkeypatch, tmp_path)
+    assert started == [(None, engine.EARLY_WORKERS)] and seen == ["listed", "early pool"]
+    for argv in (["--workers", "1"], ["--engine", "cold"], ["--scheduler", "tcp://x:8786"]):
+        started, seen = _cli_build(monkeypatch, tmp_path, *argv)
+        assert started == [] and seen == ["listed", None], argv
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "overall.json").write_text("{}")     # built before: incremental
+    started, seen = _cli_build(monkeypatch, tmp_path)
+    assert started == [] and seen == ["listed", None]
+
+
+def test_a_build_that_stops_leaves_nothing_running_after_it_cleans_up(tmp_path, monkeypatch):
+    """Review of this change: stopped (Ctrl-C, or an error in its own process), a build with
+    workers started early removed its private folder of shared results while the workers went
+    on rendering every queued report, and wrote that folder again. The queued reports are now
+    cancelled and the running ones awaited before the build cleans up."""
+    import glob
+    import time
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    params = new_code_cell('record_path = ""', metadata={"tags": ["parameters"]})
+    nbformat.write(new_notebook(cells=[params, new_code_cell("import time\ntime.sleep(1)\n"
+                                                             + PROBE)], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
+        str(nbs / "probe.ipynb"))
+    specs = [ReportSpec(f"probe-{i}", f"Probe {i}", "probe.ipynb", {}, "cluster")
+             for i in range(8)]
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    scratch = set(glob.glob(os.path.join(tempfile.gettempdir(), "evaluation-shared-*")))
+
+    def stop(record):
+        raise KeyboardInterrupt
+
+    reports = tmp_path / "reports"
+    with pytest.raises(KeyboardInterrupt), engine.local_workers(1, nbs) as pool:
+        engine.build(specs, reports, nbs, progress=False, pool=pool, on_done=stop)
+    time.sleep(1.5)                    # a report still running would finish by now
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "evaluation-shared-*"))) == scratch
+    # the queued ones cancelled (the executor hands one more than it runs to its worker)
+    assert len(list((reports / "html").glob("*.html"))) <= 4

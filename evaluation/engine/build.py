@@ -227,8 +227,9 @@ BUILD_ENV = (COMMIT_ENV, SHARED_ENV)
 
 @contextlib.contextmanager
 def local_workers(workers: int | None = None,
-                  notebooks_dir: str | Path | None = config.NOTEBOOKS_DIR):
-    """Start the local worker processes now, each with its warm kernel, for :func:`build`.
+                  notebooks_dir: str | Path | None = config.NOTEBOOKS_DIR,
+                  start: int | None = None):
+    """Start local worker processes, each with its warm kernel, for :func:`build`.
 
     A build starts its workers once it knows which reports to build. A full build (``make
     reports`` into an empty folder) knows that all of them will be, and can start the workers
@@ -237,15 +238,20 @@ def local_workers(workers: int | None = None,
     Parameters
     ----------
     workers : int, optional
-        How many (default: every core).
+        How many at most (default: every core).
     notebooks_dir : path, optional
         The kernels' working directory; None: no kernel is started (a new one per report,
         ``engine=None``).
+    start : int, optional
+        How many to start now (default: ``workers``); the others start as reports are
+        submitted, one per report while none is idle, so never more than the reports need.
 
     Yields
     ------
     concurrent.futures.ProcessPoolExecutor
-        To pass to :func:`build` as ``pool``; shut down when the block ends.
+        To pass to :func:`build` as ``pool``; shut down when the block ends, after its
+        running reports, and without the queued ones when the block ends with an error
+        (Ctrl-C): nothing is left running to write after the build has cleaned up.
 
     Examples
     --------
@@ -256,12 +262,25 @@ def local_workers(workers: int | None = None,
     from concurrent.futures import ProcessPoolExecutor
 
     workers = workers or len(os.sched_getaffinity(0)) or 1
-    with threads_per_worker(workers), ProcessPoolExecutor(
+    with threads_per_worker(workers):
+        pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_warm_init,
-            initargs=(notebooks_dir and str(Path(notebooks_dir).resolve()),)) as pool:
-        for _ in range(workers):
-            pool.submit(_ready)
-        yield pool
+            initargs=(notebooks_dir and str(Path(notebooks_dir).resolve()),))
+        try:
+            for _ in range(min(workers, start or workers)):
+                pool.submit(_ready)
+            yield pool
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+
+
+#: How many workers a full build starts before it knows how many reports it has: every
+#: core, at most this many (a report set has the overall, the design-value and the
+#: published reports besides its clusters'); more start as reports come.
+EARLY_WORKERS = 8
 
 
 #: The order in which kinds of report are started (others between the published ones and
@@ -385,7 +404,7 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
 
             run_on_cluster(scheduler, args, finished)
         elif pool is not None:
-            _run_local(args, pool._max_workers, finished, pool=pool)
+            _run_local(args, 0, finished, pool=pool)
         else:
             # as many workers as reports at most: their share of the cores counts these
             workers = min(workers or len(os.sched_getaffinity(0)) or 1, len(args))
@@ -488,7 +507,10 @@ def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None]
                pool=None) -> None:
     """Run the tasks in ``workers`` processes (or ``pool``'s), each with its own warm kernel.
 
-    Each worker starts its kernel as it starts (:func:`_warm_init`), before its first task.
+    With the warm engine, each worker starts its kernel as it starts (:func:`_warm_init`),
+    before its first task; with one worker, the tasks run in this process. When this ends
+    with an error (Ctrl-C), the pool's queued reports are cancelled and its running ones
+    awaited before the build cleans up.
     """
     if workers <= 1 and pool is None:
         _warm_init()
@@ -501,6 +523,10 @@ def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None]
     warm = args[0][4] == "warm"
     with contextlib.nullcontext(pool) if pool is not None else local_workers(
             min(workers, len(args)), args[0][2] if warm else None) as pool:
-        futures = [pool.submit(render_task, *a, env=env) for a in args]
-        for f in as_completed(futures):
-            finished(f.result())
+        try:
+            futures = [pool.submit(render_task, *a, env=env) for a in args]
+            for f in as_completed(futures):
+                finished(f.result())
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise

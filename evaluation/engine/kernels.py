@@ -40,9 +40,9 @@ del __em_reset
 KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
 
 #: Environment variables a report reads at run time (the output checker's log folder, the
-#: build's commit, the folder of results its workers share). A warm kernel was started with
-#: the environment of the first report it ran, so before each later notebook they are set to
-#: the rendering process's current values (or removed).
+#: build's commit, the folder of results its workers share). A warm kernel keeps the
+#: environment it was started with, so before each notebook they are set to the rendering
+#: process's current values (or removed).
 FORWARDED_ENV = ("EM_OUTPUT_LOG", "EVALUATION_COMMIT", "EVALUATION_SHARED_DIR")
 
 

@@ -63,8 +63,14 @@ def start(cwd, kernel_name: str = "python3", startup_timeout: float = 60,
     >>> start("notebooks")          # doctest: +SKIP
     """
     with _LOCK:
-        if "km" in _STATE:
-            return
+        running = "km" in _STATE
+    if running:
+        if launched is not None:                   # not needed: stopped, not left running
+            from jupyter_core.utils import run_sync
+
+            run_sync(launched.km.shutdown_kernel)(now=True)
+            launched.output.close()
+        return
     launched = launched or launch(cwd, kernel_name)
     try:
         kc = connect(launched, startup_timeout)
@@ -99,6 +105,7 @@ def shutdown() -> None:
     """Stop this process's warm kernel (at exit, or to start afresh)."""
     from jupyter_core.utils import run_sync
 
+    _forward_output()            # a kernel that died between reports: what it wrote last
     with _LOCK:
         km, kc = _STATE.pop("km", None), _STATE.pop("kc", None)
         out = _STATE.pop("output", None)
