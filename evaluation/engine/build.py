@@ -184,9 +184,10 @@ def _warm_init(notebooks_dir: str | None = None) -> None:
     """Prepare a worker process; with ``notebooks_dir``, start its warm kernel there now.
 
     The kernel starts first (jupyter_client only), and the worker imports papermill while the
-    kernel starts up: a worker used to import papermill (0.6 s), then start the kernel when
-    its first report came. A kernel that cannot start is said on standard error, and the
-    worker's first report starts one itself (and its log says why, if it cannot either).
+    kernel starts up: a worker used to import papermill (0.6-1 s), then start the kernel
+    when its first report came. A kernel that cannot start is said on standard error, with
+    what the kernel wrote, and the worker's first report starts one itself (its log says
+    why, if it cannot either).
     """
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.modules.setdefault("rfc3987_syntax", None)

@@ -108,8 +108,9 @@ class Launched:
         Its manager.
     output : file
         An unnamed temporary file that receives what the kernel process itself writes to its
-        standard output and error (starting up, shutting down); what its cells print reaches
-        the notebook, as from any kernel.
+        standard output and error (starting up, shutting down). What its cells print reaches
+        the notebook, as from any kernel; ipykernel also copies here what they write at the
+        file-descriptor level (C code, subprocesses).
     """
 
     km: IPCKernelManager
