@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -167,10 +168,10 @@ def _build(args) -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     from evaluation.engine.build import EARLY_WORKERS, build, local_workers, nothing_built
 
-    early = (not args.scheduler and args.engine == "warm" and args.workers != 1
+    workers = args.workers or len(os.sched_getaffinity(0)) or 1
+    early = (not args.scheduler and args.engine == "warm" and 1 < workers <= EARLY_WORKERS
              and nothing_built(args.reports))
-    with (local_workers(args.workers or None, start=EARLY_WORKERS) if early
-          else contextlib.nullcontext()) as pool:
+    with local_workers(workers) if early else contextlib.nullcontext() as pool:
         specs = _specs(args)
         summary = build(specs, args.reports, workers=args.workers or None,
                         scheduler=args.scheduler or None, force=args.force,

@@ -228,8 +228,7 @@ BUILD_ENV = (COMMIT_ENV, SHARED_ENV)
 
 @contextlib.contextmanager
 def local_workers(workers: int | None = None,
-                  notebooks_dir: str | Path | None = config.NOTEBOOKS_DIR,
-                  start: int | None = None):
+                  notebooks_dir: str | Path | None = config.NOTEBOOKS_DIR):
     """Start local worker processes, each with its warm kernel, for :func:`build`.
 
     A build starts its workers once it knows which reports to build. A full build (``make
@@ -239,13 +238,10 @@ def local_workers(workers: int | None = None,
     Parameters
     ----------
     workers : int, optional
-        How many at most (default: every core).
+        How many (default: every core). All start now.
     notebooks_dir : path, optional
         The kernels' working directory; None: no kernel is started (a new one per report,
         ``engine=None``).
-    start : int, optional
-        How many to start now (default: ``workers``); the others start as reports are
-        submitted, one per report while none is idle, so never more than the reports need.
 
     Yields
     ------
@@ -268,7 +264,7 @@ def local_workers(workers: int | None = None,
             max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_warm_init,
             initargs=(notebooks_dir and str(Path(notebooks_dir).resolve()),))
         try:
-            for _ in range(min(workers, start or workers)):
+            for _ in range(workers):
                 pool.submit(_ready)
             yield pool
         except BaseException:
@@ -278,9 +274,12 @@ def local_workers(workers: int | None = None,
             pool.shutdown(wait=True)
 
 
-#: How many workers a full build starts before it knows how many reports it has: every
-#: core, at most this many (a report set has the overall, the design-value and the
-#: published reports besides its clusters'); more start as reports come.
+#: A full build starts its workers (one per core) before it knows how many reports it
+#: has only on a machine of at most this many cores: a report set has the overall, the
+#: design-value and the published reports besides its clusters', so all of them will work.
+#: With more cores, it starts them once it knows (as many as there are reports): started
+#: early, the executor would start another worker for each report submitted before the
+#: first ones were ready (review of issue 17).
 EARLY_WORKERS = 8
 
 

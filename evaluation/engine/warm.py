@@ -68,15 +68,19 @@ def start(cwd, kernel_name: str = "python3", startup_timeout: float = 60,
         if launched is not None:                   # not needed: stopped, not left running
             from jupyter_core.utils import run_sync
 
-            run_sync(launched.km.shutdown_kernel)(now=True)
-            launched.output.close()
+            try:
+                run_sync(launched.km.shutdown_kernel)(now=True)
+            finally:
+                launched.output.close()
         return
     launched = launched or launch(cwd, kernel_name)
     try:
         kc = connect(launched, startup_timeout)
     except BaseException:
-        _copy_output(launched.output, 0)     # why the kernel died: into the report's log
-        launched.output.close()
+        try:
+            _copy_output(launched.output, 0)     # why the kernel died: into the report's log
+        finally:
+            launched.output.close()
         raise
     with _LOCK:
         _STATE.update(km=launched.km, kc=kc, kernel_name=kernel_name, output=launched.output,
