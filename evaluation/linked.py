@@ -13,6 +13,7 @@ report then hides exactly those, whichever report is built, so no two reports di
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
@@ -112,7 +113,7 @@ def _holds(values, total, parts) -> bool:
 
 #: Linked counts by the content of the data and the plan, and the seed (see
 #: :func:`linked_counts`).
-_CACHE: dict[str, LinkedCounts] = {}
+_CACHE: OrderedDict[str, LinkedCounts] = OrderedDict()
 
 
 def linked_counts(ds, plan: Plan, seed: int | None = None) -> LinkedCounts:
@@ -141,13 +142,11 @@ def linked_counts(ds, plan: Plan, seed: int | None = None) -> LinkedCounts:
     if seed is None:
         from evaluation.config import DEFAULT_SEED
         seed = DEFAULT_SEED
-    from evaluation.shared import computed_once
+    from evaluation.memo import kept
 
-    key = f"{ds.digest()}{plan.digest()}{seed}"
-    if key not in _CACHE:
-        _CACHE.clear()                 # one data set at a time: memory stays bounded
-        _CACHE[key] = computed_once("linked", key, lambda: _linked_counts(ds, plan, seed))
-    return _CACHE[key]
+    # one data set at a time: memory stays bounded
+    return kept(_CACHE, f"{ds.digest()}{plan.digest()}{seed}",
+                lambda: _linked_counts(ds, plan, seed), maxsize=1, shared_as="linked")
 
 
 def _linked_counts(ds, plan: Plan, seed: int) -> LinkedCounts:
