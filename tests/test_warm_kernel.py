@@ -19,7 +19,7 @@ def test_each_report_in_a_warm_kernel_gets_its_own_log_folder_and_fresh_names(tm
         nbformat.v4.new_code_cell(
             "import os, pathlib\n"
             "pathlib.Path(out).write_text(os.environ.get('EM_OUTPUT_LOG', 'unset') + '|' +\n"
-            "                             str('leftover' in dir()) + '|' +\n"
+            "                             str('leftover' in dir() or 'gc' in dir()) + '|' +\n"
             "                             str(__import__('gc').get_threshold()[0]))\n"
             "leftover = 1"),
     ]
@@ -39,9 +39,9 @@ def test_each_report_in_a_warm_kernel_gets_its_own_log_folder_and_fresh_names(tm
                         parameters={"out": str(tmp_path / "third.txt")}, engine_name="warm",
                         kernel_manager_class=IPCKernelManager, progress_bar=False)
     # the collector's threshold is the warm kernel's (kernels.GC_CODE), from the first report
-    assert seen["first"] == f"{checker_folder.log_dir('first', tmp_path).resolve()}|False|10000"
-    assert seen["second"] == f"{checker_folder.log_dir('second', tmp_path).resolve()}|False|10000"
-    assert (tmp_path / "third.txt").read_text() == "unset|False|10000"
+    assert seen["first"] == f"{checker_folder.log_dir('first', tmp_path).resolve()}|False|3000"
+    assert seen["second"] == f"{checker_folder.log_dir('second', tmp_path).resolve()}|False|3000"
+    assert (tmp_path / "third.txt").read_text() == "unset|False|3000"
     assert evaluation.engine.warm.STATS["kernels_started"] - started <= 1  # one kernel, reused
 
 
