@@ -29,7 +29,8 @@ import os
 from evaluation.render import save_record
 save_record(record_path, status="ok", commit=os.environ.get("EVALUATION_COMMIT", ""),
             shared=os.environ.get("EVALUATION_SHARED_DIR", ""), kernel=os.getpid(),
-            cwd=os.getcwd(), mpl=os.environ.get("MPLBACKEND", ""))
+            cwd=os.getcwd(), mpl=os.environ.get("MPLBACKEND", ""),
+            arrow=__import__("pyarrow").default_memory_pool().backend_name)
 """
 
 #: Imported by every Python process started with it on its path: a kernel process says
@@ -61,6 +62,7 @@ def test_workers_started_before_the_build_render_with_its_commit_and_shared_fold
              for i in range(4)]
     monkeypatch.delenv(COMMIT_ENV, raising=False)
     monkeypatch.delenv(SHARED_ENV, raising=False)
+    monkeypatch.delenv(engine.ARROW_POOL[0], raising=False)
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(CHATTER)
@@ -85,6 +87,7 @@ def test_workers_started_before_the_build_render_with_its_commit_and_shared_fold
         "evaluation-shared-")
     assert {f["cwd"] for f in fields} == {str(nbs.resolve())}
     assert {f["mpl"] for f in fields} == {"Agg"}
+    assert {f["arrow"] for f in fields} == {"system"}         # engine.ARROW_POOL
     kernels = {f["kernel"] for f in fields}
     assert len(kernels) <= 2                                 # one warm kernel per worker
     # what each kernel said as it started is in the log of its worker's first report, once

@@ -259,7 +259,7 @@ def local_workers(workers: int | None = None,
     from concurrent.futures import ProcessPoolExecutor
 
     workers = workers or len(os.sched_getaffinity(0)) or 1
-    with threads_per_worker(workers):
+    with worker_environment(workers):
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_warm_init,
             initargs=(notebooks_dir and str(Path(notebooks_dir).resolve()),))
@@ -444,7 +444,7 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
         else:
             # as many workers as reports at most: their share of the cores counts these
             workers = min(workers or len(os.sched_getaffinity(0)) or 1, len(args))
-            with threads_per_worker(workers):
+            with worker_environment(workers):
                 _run_local(args, workers, finished)
     finally:
         bar.close()
@@ -501,41 +501,56 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS
                     "MKL_NUM_THREADS")
 
 
-@contextlib.contextmanager
-def threads_per_worker(workers: int, cores: int | None = None):
-    """Give each worker's kernel its share of the cores for its numerical libraries.
+#: Where Arrow's buffers come from in the workers' kernels, unless the user has chosen
+#: (``ARROW_DEFAULT_MEMORY_POOL``): the C library's allocator. pandas keeps text columns in
+#: Arrow buffers, and Arrow's default pool (mimalloc, in pyarrow 26) gives freed memory back
+#: to the system and faults it in again: run in one process, the 21 reports took 2.0-2.5 s
+#: more CPU with it (3.0-3.5 s of system time, against 1.6-2.0 s), and a full build about
+#: 2.5 s more across its processes (issue 17). The pages are the same byte for byte.
+ARROW_POOL = ("ARROW_DEFAULT_MEMORY_POOL", "system")
 
-    A kernel's numpy otherwise starts one BLAS thread per core: two workers on two cores ran
-    four busy threads, and a build took 80 s instead of 40 s. When the user has set any of
+
+@contextlib.contextmanager
+def worker_environment(workers: int, cores: int | None = None):
+    """Set what the worker processes and their kernels inherit: threads and Arrow's pool.
+
+    Each worker's kernel gets its share of the cores for its numerical libraries. A kernel's
+    numpy otherwise starts one BLAS thread per core: two workers on two cores ran four busy
+    threads, and a build took 80 s instead of 40 s. When the user has set any of
     :data:`THREAD_VARIABLES`, none is touched (OpenBLAS reads its own variable before
-    ``OMP_NUM_THREADS``: setting it would override the user's choice); otherwise they are set
-    for the workers (which inherit them) and removed afterwards.
+    ``OMP_NUM_THREADS``: setting it would override the user's choice). Arrow's memory pool
+    is :data:`ARROW_POOL` unless the user has set it. What is set is removed afterwards.
 
     Examples
     --------
     >>> import os
-    >>> saved = {v: os.environ.pop(v, None) for v in THREAD_VARIABLES}
-    >>> with threads_per_worker(2, cores=2):
+    >>> names = [*THREAD_VARIABLES, ARROW_POOL[0]]
+    >>> saved = {v: os.environ.pop(v, None) for v in names}
+    >>> with worker_environment(2, cores=2):
     ...     os.environ["OMP_NUM_THREADS"], os.environ["OPENBLAS_NUM_THREADS"]
     ('1', '1')
-    >>> "OMP_NUM_THREADS" in os.environ
-    False
-    >>> os.environ["OMP_NUM_THREADS"] = "2"
-    >>> with threads_per_worker(2, cores=2):
-    ...     os.environ["OMP_NUM_THREADS"], "OPENBLAS_NUM_THREADS" in os.environ
-    ('2', False)
-    >>> del os.environ["OMP_NUM_THREADS"]
+    >>> "OMP_NUM_THREADS" in os.environ, ARROW_POOL[0] in os.environ
+    (False, False)
+    >>> os.environ.update(OMP_NUM_THREADS="2", ARROW_DEFAULT_MEMORY_POOL="jemalloc")
+    >>> with worker_environment(2, cores=2):
+    ...     (os.environ["OMP_NUM_THREADS"], "OPENBLAS_NUM_THREADS" in os.environ,
+    ...      os.environ["ARROW_DEFAULT_MEMORY_POOL"])
+    ('2', False, 'jemalloc')
+    >>> for v in names:
+    ...     _ = os.environ.pop(v, None)
     >>> os.environ.update({v: x for v, x in saved.items() if x is not None})
     """
     cores = cores or len(os.sched_getaffinity(0)) or 1
     share = str(max(1, cores // max(1, workers)))
     chosen = any(os.environ.get(v) for v in THREAD_VARIABLES)   # "" is unset to OpenBLAS
-    unset = [] if chosen else [v for v in THREAD_VARIABLES if v not in os.environ]
-    os.environ.update(dict.fromkeys(unset, share))
+    added = {} if chosen else {v: share for v in THREAD_VARIABLES if v not in os.environ}
+    if ARROW_POOL[0] not in os.environ:
+        added[ARROW_POOL[0]] = ARROW_POOL[1]
+    os.environ.update(added)
     try:
         yield
     finally:
-        for v in unset:
+        for v in added:
             os.environ.pop(v, None)
 
 
