@@ -3,7 +3,8 @@
 A full build starts its workers, and each worker its kernel, while it lists the reports
 (issue 17: a first report's first cell came 3-4 s into a build). Those workers were started
 before the build set the variables its reports read (its commit, the folder of results its
-workers share): each task gives them.
+workers share): each task gives them. Their kernels get the workers' environment (Arrow's
+memory pool: ``engine.worker_environment``).
 """
 
 import contextlib
@@ -62,7 +63,7 @@ def test_workers_started_before_the_build_render_with_its_commit_and_shared_fold
              for i in range(4)]
     monkeypatch.delenv(COMMIT_ENV, raising=False)
     monkeypatch.delenv(SHARED_ENV, raising=False)
-    monkeypatch.delenv(engine.ARROW_POOL[0], raising=False)
+    monkeypatch.delenv(engine.ARROW_POOL_VARIABLE, raising=False)
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(CHATTER)
@@ -87,7 +88,8 @@ def test_workers_started_before_the_build_render_with_its_commit_and_shared_fold
         "evaluation-shared-")
     assert {f["cwd"] for f in fields} == {str(nbs.resolve())}
     assert {f["mpl"] for f in fields} == {"Agg"}
-    assert {f["arrow"] for f in fields} == {"system"}         # engine.ARROW_POOL
+    assert {f["arrow"] for f in fields} == {engine.ARROW_POOL}  # and none left set here
+    assert engine.ARROW_POOL_VARIABLE not in os.environ
     kernels = {f["kernel"] for f in fields}
     assert len(kernels) <= 2                                 # one warm kernel per worker
     # what each kernel said as it started is in the log of its worker's first report, once
@@ -200,7 +202,6 @@ def test_a_build_that_stops_leaves_nothing_running_after_it_cleans_up(tmp_path, 
     workers started early removed its private folder of shared results while the workers went
     on rendering every queued report, and wrote that folder again. The queued reports are now
     cancelled and the running ones awaited before the build cleans up."""
-    import glob
     import time
 
     nbs = tmp_path / "nbs"
@@ -213,7 +214,11 @@ def test_a_build_that_stops_leaves_nothing_running_after_it_cleans_up(tmp_path, 
     specs = [ReportSpec(f"probe-{i}", f"Probe {i}", "probe.ipynb", {}, "cluster")
              for i in range(8)]
     monkeypatch.delenv(SHARED_ENV, raising=False)
-    scratch = set(glob.glob(os.path.join(tempfile.gettempdir(), "evaluation-shared-*")))
+    # the build's own folder, not every evaluation-shared-* of /tmp: another test's build,
+    # run at the same time by another test process, has one there too
+    made, mkdtemp = [], tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp",
+                        lambda *a, **k: made.append(mkdtemp(*a, **k)) or made[-1])
 
     def stop(record):
         raise KeyboardInterrupt
@@ -222,6 +227,7 @@ def test_a_build_that_stops_leaves_nothing_running_after_it_cleans_up(tmp_path, 
     with pytest.raises(KeyboardInterrupt), engine.local_workers(1, nbs) as pool:
         engine.build(specs, reports, nbs, progress=False, pool=pool, on_done=stop)
     time.sleep(1.5)                    # a report still running would finish by now
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "evaluation-shared-*"))) == scratch
+    scratch = [m for m in made if os.path.basename(m).startswith("evaluation-shared-")]
+    assert len(scratch) == 1 and not os.path.exists(scratch[0]), scratch
     # the queued ones cancelled (the executor hands one more than it runs to its worker)
     assert len(list((reports / "html").glob("*.html"))) <= 4

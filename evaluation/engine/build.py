@@ -502,12 +502,15 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS
 
 
 #: Where Arrow's buffers come from in the workers' kernels, unless the user has chosen
-#: (``ARROW_DEFAULT_MEMORY_POOL``): the C library's allocator. pandas keeps text columns in
-#: Arrow buffers, and Arrow's default pool (mimalloc, in pyarrow 26) gives freed memory back
-#: to the system and faults it in again: run in one process, the 21 reports took 2.0-2.5 s
-#: more CPU with it (3.0-3.5 s of system time, against 1.6-2.0 s), and a full build about
-#: 2.5 s more across its processes (issue 17). The pages are the same byte for byte.
-ARROW_POOL = ("ARROW_DEFAULT_MEMORY_POOL", "system")
+#: (:data:`ARROW_POOL_VARIABLE`): the C library's allocator. pandas keeps text columns in
+#: Arrow buffers, and with Arrow's default pool (mimalloc, in pyarrow 26) the 21 reports run in
+#: one process took 3.0-3.5 s of system time, against 1.6-2.0 s, and about 1.3 s more user
+#: time; a full build took about 1 s more system time, its user time within the noise (three
+#: runs each; issue 17). Why was not traced: the system allocator has more page faults, not
+#: fewer. The kernels' peak memory in a full build: 774 and 850 MB, against 789 and 824 MB.
+#: The pages are the same byte for byte.
+ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+ARROW_POOL = "system"
 
 
 @contextlib.contextmanager
@@ -518,24 +521,44 @@ def worker_environment(workers: int, cores: int | None = None):
     numpy otherwise starts one BLAS thread per core: two workers on two cores ran four busy
     threads, and a build took 80 s instead of 40 s. When the user has set any of
     :data:`THREAD_VARIABLES`, none is touched (OpenBLAS reads its own variable before
-    ``OMP_NUM_THREADS``: setting it would override the user's choice). Arrow's memory pool
-    is :data:`ARROW_POOL` unless the user has set it. What is set is removed afterwards.
+    ``OMP_NUM_THREADS``: setting it would override the user's choice). Arrow's memory pool is
+    :data:`ARROW_POOL` unless the user has set :data:`ARROW_POOL_VARIABLE`. An empty variable
+    counts as unset, as it does to OpenBLAS and Arrow. Each variable set gets its earlier value
+    back (or is removed) when the block ends.
+
+    Parameters
+    ----------
+    workers : int
+        How many worker processes share the cores.
+    cores : int, optional
+        The cores to share (default: those this process may run on).
+
+    Yields
+    ------
+    None
 
     Examples
     --------
     >>> import os
-    >>> names = [*THREAD_VARIABLES, ARROW_POOL[0]]
+    >>> names = [*THREAD_VARIABLES, ARROW_POOL_VARIABLE]
     >>> saved = {v: os.environ.pop(v, None) for v in names}
     >>> with worker_environment(2, cores=2):
-    ...     os.environ["OMP_NUM_THREADS"], os.environ["OPENBLAS_NUM_THREADS"]
-    ('1', '1')
-    >>> "OMP_NUM_THREADS" in os.environ, ARROW_POOL[0] in os.environ
+    ...     os.environ["OMP_NUM_THREADS"], os.environ[ARROW_POOL_VARIABLE]
+    ('1', 'system')
+    >>> "OMP_NUM_THREADS" in os.environ, ARROW_POOL_VARIABLE in os.environ
     (False, False)
     >>> os.environ.update(OMP_NUM_THREADS="2", ARROW_DEFAULT_MEMORY_POOL="jemalloc")
     >>> with worker_environment(2, cores=2):
-    ...     (os.environ["OMP_NUM_THREADS"], "OPENBLAS_NUM_THREADS" in os.environ,
-    ...      os.environ["ARROW_DEFAULT_MEMORY_POOL"])
-    ('2', False, 'jemalloc')
+    ...     os.environ["OPENBLAS_NUM_THREADS"] if "OPENBLAS_NUM_THREADS" in os.environ else "-"
+    ...     os.environ[ARROW_POOL_VARIABLE]
+    '-'
+    'jemalloc'
+    >>> os.environ[ARROW_POOL_VARIABLE] = ""
+    >>> with worker_environment(2, cores=2):
+    ...     os.environ[ARROW_POOL_VARIABLE]
+    'system'
+    >>> os.environ[ARROW_POOL_VARIABLE]
+    ''
     >>> for v in names:
     ...     _ = os.environ.pop(v, None)
     >>> os.environ.update({v: x for v, x in saved.items() if x is not None})
@@ -543,15 +566,19 @@ def worker_environment(workers: int, cores: int | None = None):
     cores = cores or len(os.sched_getaffinity(0)) or 1
     share = str(max(1, cores // max(1, workers)))
     chosen = any(os.environ.get(v) for v in THREAD_VARIABLES)   # "" is unset to OpenBLAS
-    added = {} if chosen else {v: share for v in THREAD_VARIABLES if v not in os.environ}
-    if ARROW_POOL[0] not in os.environ:
-        added[ARROW_POOL[0]] = ARROW_POOL[1]
-    os.environ.update(added)
+    values = {} if chosen else dict.fromkeys(THREAD_VARIABLES, share)
+    if not os.environ.get(ARROW_POOL_VARIABLE):
+        values[ARROW_POOL_VARIABLE] = ARROW_POOL
+    earlier = {v: os.environ.get(v) for v in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        for v in added:
-            os.environ.pop(v, None)
+        for v, value in earlier.items():
+            if value is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = value
 
 
 def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None],

@@ -1,0 +1,52 @@
+"""A build's kernels get Arrow's system memory pool, in every local way of rendering.
+
+``engine.worker_environment`` sets ``ARROW_DEFAULT_MEMORY_POOL`` for the workers and their
+kernels (issue 17: Arrow's default pool cost a build about 1 s of system time). One worker
+renders in the build's own process, with a warm kernel or a new one per report; either way
+the kernel must get the variable, and the build's process must not keep it afterwards. A
+user's own choice is kept.
+"""
+
+import os
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from evaluation.engine import build as engine
+from evaluation.render import ReportSpec
+
+pytestmark = pytest.mark.slow
+
+PROBE = """\
+from evaluation.render import save_record
+save_record(record_path, status="ok",
+            arrow=__import__("pyarrow").default_memory_pool().backend_name)
+"""
+
+
+def _probe(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    params = new_code_cell('record_path = ""', metadata={"tags": ["parameters"]})
+    nbformat.write(new_notebook(cells=[params, new_code_cell(PROBE)], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
+        str(nbs / "probe.ipynb"))
+    return nbs, [ReportSpec(f"probe-{i}", f"Probe {i}", "probe.ipynb", {}, "cluster")
+                 for i in range(2)]
+
+
+@pytest.mark.parametrize("engine_name", ["warm", None])
+@pytest.mark.parametrize("chosen", ["", "mimalloc"])
+def test_one_worker_s_kernels_get_the_pool_and_the_build_keeps_none(tmp_path, monkeypatch,
+                                                                     engine_name, chosen):
+    nbs, specs = _probe(tmp_path)
+    if chosen:
+        monkeypatch.setenv(engine.ARROW_POOL_VARIABLE, chosen)
+    else:
+        monkeypatch.delenv(engine.ARROW_POOL_VARIABLE, raising=False)
+    summary = engine.build(specs, tmp_path / "reports", nbs, workers=1, progress=False,
+                           engine=engine_name)
+    assert [r["status"] for r in summary.records] == ["ok", "ok"]
+    assert {r["fields"]["arrow"] for r in summary.records} == {chosen or engine.ARROW_POOL}
+    assert os.environ.get(engine.ARROW_POOL_VARIABLE) == (chosen or None)
