@@ -13,14 +13,12 @@ import os
 import sys
 import tempfile
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from probe_notebook import probe_reports
 
 from evaluation.engine import build as engine
 from evaluation.engine import warm
 from evaluation.provenance import COMMIT_ENV
-from evaluation.render import ReportSpec
 from evaluation.shared import SHARED_ENV
 
 pytestmark = pytest.mark.slow
@@ -54,13 +52,7 @@ STATS = "__import__('evaluation.engine.warm', fromlist=['STATS']).STATS.copy()"
 def test_workers_started_before_the_build_render_with_its_commit_and_shared_folder(
         tmp_path, monkeypatch):
     nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    params = new_code_cell('record_path = ""', metadata={"tags": ["parameters"]})
-    nbformat.write(new_notebook(cells=[params, new_code_cell(PROBE)], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
-        str(nbs / "probe.ipynb"))
-    specs = [ReportSpec(f"probe-{i}", f"Probe {i}", "probe.ipynb", {}, "cluster")
-             for i in range(4)]
+    specs = probe_reports(nbs, PROBE, 4)
     monkeypatch.delenv(COMMIT_ENV, raising=False)
     monkeypatch.delenv(SHARED_ENV, raising=False)
     monkeypatch.delenv(engine.ARROW_POOL_VARIABLE, raising=False)
@@ -205,14 +197,7 @@ def test_a_build_that_stops_leaves_nothing_running_after_it_cleans_up(tmp_path, 
     import time
 
     nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    params = new_code_cell('record_path = ""', metadata={"tags": ["parameters"]})
-    nbformat.write(new_notebook(cells=[params, new_code_cell("import time\ntime.sleep(1)\n"
-                                                             + PROBE)], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
-        str(nbs / "probe.ipynb"))
-    specs = [ReportSpec(f"probe-{i}", f"Probe {i}", "probe.ipynb", {}, "cluster")
-             for i in range(8)]
+    specs = probe_reports(nbs, "import time\ntime.sleep(1)\n" + PROBE, 8)
     monkeypatch.delenv(SHARED_ENV, raising=False)
     # the build's own folder, not every evaluation-shared-* of /tmp: another test's build,
     # run at the same time by another test process, has one there too

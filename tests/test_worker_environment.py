@@ -9,12 +9,10 @@ user's own choice is kept.
 
 import os
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from probe_notebook import probe_reports
 
 from evaluation.engine import build as engine
-from evaluation.render import ReportSpec
 
 pytestmark = pytest.mark.slow
 
@@ -25,22 +23,12 @@ save_record(record_path, status="ok",
 """
 
 
-def _probe(tmp_path):
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    params = new_code_cell('record_path = ""', metadata={"tags": ["parameters"]})
-    nbformat.write(new_notebook(cells=[params, new_code_cell(PROBE)], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
-        str(nbs / "probe.ipynb"))
-    return nbs, [ReportSpec(f"probe-{i}", f"Probe {i}", "probe.ipynb", {}, "cluster")
-                 for i in range(2)]
-
-
 @pytest.mark.parametrize("engine_name", ["warm", None])
 @pytest.mark.parametrize("chosen", ["", "mimalloc"])
 def test_one_worker_s_kernels_get_the_pool_and_the_build_keeps_none(tmp_path, monkeypatch,
                                                                      engine_name, chosen):
-    nbs, specs = _probe(tmp_path)
+    nbs = tmp_path / "nbs"
+    specs = probe_reports(nbs, PROBE, 2)
     if chosen:
         monkeypatch.setenv(engine.ARROW_POOL_VARIABLE, chosen)
     else:
