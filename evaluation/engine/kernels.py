@@ -39,11 +39,11 @@ del __em_reset
 #: collector runs its youngest generation every 3,000 new objects instead of every 700, and
 #: its full collection less often with it. A kernel holds every library a report imports
 #: (about 200,000 objects once imported, 260,000-290,000 after its reports), and each full
-#: collection goes through all of them. In one full build (21 reports, two
-#: kernels), the kernels spent 2.8 s collecting with 17 full collections, and 0.9 s with 2;
-#: the larger kernel's peak memory went from 776 to 794 MB. At 10,000 they spent 0.7 s with no
-#: full collection at all, and that kernel peaked at 864 MB: garbage in reference cycles
-#: waited longer (issue 17). What is collected is the same; no result depends on when.
+#: collection goes through all of them. In one full build (21 reports, two kernels), the
+#: kernels spent 2.8 s collecting with 17 full collections, and 0.9 s with 2; the larger
+#: kernel's peak memory went from 776 to 794 MB. At 10,000 they spent 0.7 s with no full
+#: collection at all, and that kernel peaked at 864 MB: garbage in reference cycles waited
+#: longer (issue 17). The same garbage is collected, later; no result depends on when.
 GC_CODE = "import gc\ngc.set_threshold(3_000, 10, 10)\ndel gc\n"
 
 #: The arguments nbclient starts a kernel with (its default ``ipython_hist_file``): the
