@@ -4,7 +4,8 @@
 kernels (issue 17: Arrow's default pool cost a build about 1 s of system time). One worker
 renders in the build's own process, with a warm kernel or a new one per report; either way
 the kernel must get the variable, and the build's process must not keep it afterwards. A
-user's own choice is kept.
+user's own choice is kept. A warm kernel keeps the environment it started with (Arrow reads
+the variable once), so each case starts its own: this test process may already have one.
 """
 
 import os
@@ -13,6 +14,7 @@ import pytest
 from probe_notebook import probe_reports
 
 from evaluation.engine import build as engine
+from evaluation.engine import warm
 
 pytestmark = pytest.mark.slow
 
@@ -23,6 +25,15 @@ save_record(record_path, status="ok",
 """
 
 
+@pytest.fixture
+def own_kernel():
+    """No warm kernel of this process before the test, nor after it."""
+    warm.shutdown()
+    yield
+    warm.shutdown()
+
+
+@pytest.mark.usefixtures("own_kernel")
 @pytest.mark.parametrize("engine_name", ["warm", None])
 @pytest.mark.parametrize("chosen", ["", "mimalloc"])
 def test_one_worker_s_kernels_get_the_pool_and_the_build_keeps_none(tmp_path, monkeypatch,
