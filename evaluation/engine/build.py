@@ -443,9 +443,8 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
             _run_local(args, 0, finished, pool=pool)
         else:
             # as many workers as reports at most: their share of the cores counts these
-            workers = min(workers or len(os.sched_getaffinity(0)) or 1, len(args))
-            with worker_environment(workers):
-                _run_local(args, workers, finished)
+            _run_local(args, min(workers or len(os.sched_getaffinity(0)) or 1, len(args)),
+                       finished)
     finally:
         bar.close()
         if commit is None:
@@ -590,10 +589,11 @@ def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None]
     with an error (Ctrl-C), the pool's queued reports are cancelled and its running ones
     awaited before the build cleans up.
     """
-    if workers <= 1 and pool is None:
+    if workers <= 1 and pool is None:     # its kernel gets what a worker's would
         _warm_init()
-        for a in args:
-            finished(render_task(*a))
+        with worker_environment(1):
+            for a in args:
+                finished(render_task(*a))
         return
     from concurrent.futures import as_completed
 
