@@ -12,13 +12,17 @@ import pytest
 from synthetic_data import ENV as TEST_DATA_ENV
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# parsed published files: a cache of this test process's own, so no result rests on a read
-# made by another run (evaluation.io.dfe.cache)
-os.environ["EVALUATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="evaluation-cache-")
-
 
 #: How the run's folder of generated data sets is named (then the controller's PID).
 TEST_DATA_PREFIX = "evaluation-test-data-"
+#: How a test process's folder of parsed published files is named (then its PID).
+CACHE_PREFIX = "evaluation-cache-"
+
+# parsed published files: a cache of this test process's own, so no result rests on a read
+# made by another run (evaluation.io.dfe.cache); removed when the process's session ends
+# (up to 50 MB each: every run used to leave one per process)
+CACHE_DIR = tempfile.mkdtemp(prefix=f"{CACHE_PREFIX}{os.getpid()}-")
+os.environ["EVALUATION_CACHE_DIR"] = CACHE_DIR
 
 
 def pytest_configure(config):
@@ -26,17 +30,19 @@ def pytest_configure(config):
     controller (or a run without workers) makes a new one, whatever the environment says,
     before its workers start, and they inherit it."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        _remove_folders_of_ended_runs()
+        _remove_folders_of_ended_runs(TEST_DATA_PREFIX)
+        _remove_folders_of_ended_runs(CACHE_PREFIX)
         os.environ[TEST_DATA_ENV] = tempfile.mkdtemp(prefix=f"{TEST_DATA_PREFIX}{os.getpid()}-")
         config._evaluation_test_data = os.environ[TEST_DATA_ENV]
 
 
-def _remove_folders_of_ended_runs():
-    """Remove this user's data folders of runs that were killed (a run's full data sets take
-    450 MB): folders over a day old whose process is gone (a day: a run in another PID
-    namespace sharing this temporary folder may look gone while it runs). Never fails."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{TEST_DATA_PREFIX}*"):
-        pid = folder.name.removeprefix(TEST_DATA_PREFIX).split("-")[0]
+def _remove_folders_of_ended_runs(prefix: str):
+    """Remove this user's folders named ``prefix`` + PID of runs that were killed (a run's
+    full data sets take 450 MB): folders over a day old whose process is gone (a day: a run in
+    another PID namespace sharing this temporary folder may look gone while it runs). Never
+    fails."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        pid = folder.name.removeprefix(prefix).split("-")[0]
         try:
             st = folder.lstat()
             if (not pid.isascii() or not pid.isdecimal() or not stat.S_ISDIR(st.st_mode)
@@ -50,7 +56,9 @@ def _remove_folders_of_ended_runs():
 
 
 def pytest_unconfigure(config):
-    """Remove the run's folder of generated data sets (by the process that made it)."""
+    """Remove the run's folder of generated data sets (by the process that made it), and this
+    process's cache of parsed published files (every process, workers included)."""
+    shutil.rmtree(CACHE_DIR, ignore_errors=True)
     folder = getattr(config, "_evaluation_test_data", None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
