@@ -2,7 +2,9 @@
 
 Two kernels started at the same moment on TCP could pick the same free port and fail with
 ``ZMQError: Address already in use``; over IPC each kernel's sockets are files with a unique
-name, so no two kernels can ever ask for the same address.
+name, so no two kernels can ever ask for the same address. A kernel's files (its connection
+file and its five sockets) are in a private folder (:func:`ipc_dir`); those of a kernel that
+was killed (a lost worker, a build stopped as it started) are removed when another starts.
 
 This module imports jupyter_client only (not papermill): a build's worker starts its kernel
 first and imports the renderer while the kernel starts (:func:`launch`, :func:`connect`).
@@ -11,7 +13,10 @@ first and imports the renderer while the kernel starts (:func:`launch`, :func:`c
 from __future__ import annotations
 
 import os
+import socket
+import stat
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,21 +97,93 @@ def ipc_dir() -> Path:
     return path
 
 
+#: Files of a kernel younger than this (seconds) are never taken for a dead kernel's: one
+#: starting has written its connection file and not yet opened its sockets.
+STALE_AFTER = 300
+
+
+def _listening(path: Path) -> bool:
+    """Whether a process accepts connections on the Unix socket ``path`` (unknown: True)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            return False
+        except OSError:
+            return True
+    return True
+
+
+def remove_dead_kernels(folder: str | Path | None = None, older_than: float = STALE_AFTER) -> int:
+    """Remove the files of kernels that are gone from ``folder``; return how many kernels.
+
+    A kernel's files share its name (:class:`IPCKernelManager`): ``<name>.json`` (its
+    connection file) and ``<name>-1`` ... ``<name>-5`` (its sockets). A kernel shut down by its
+    manager removes them; one killed (its worker lost, a build stopped as it started) leaves
+    them. They are a dead kernel's when none of its sockets accepts a connection and all are
+    older than ``older_than`` seconds. Never fails.
+
+    Examples
+    --------
+    >>> import socket, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> s = socket.socket(socket.AF_UNIX); s.bind(str(folder / "0123abcd-1")); s.close()
+    >>> (folder / "0123abcd.json").write_text("{}")
+    2
+    >>> remove_dead_kernels(folder, older_than=0), sorted(folder.iterdir())
+    (1, [])
+    """
+    folder = Path(folder) if folder is not None else ipc_dir()
+    kernels: dict[str, list[Path]] = {}
+    try:
+        for path in folder.iterdir():
+            kernels.setdefault(path.name.removesuffix(".json").split("-")[0], []).append(path)
+    except OSError:
+        return 0
+    removed = 0
+    for files in kernels.values():
+        try:
+            modes = [f.lstat() for f in files]
+            if any(time.time() - m.st_mtime < older_than for m in modes):
+                continue
+            if any(_listening(f) for f, m in zip(files, modes, strict=True)
+                   if stat.S_ISSOCK(m.st_mode)):
+                continue
+            for f in files:
+                f.unlink(missing_ok=True)
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 class IPCKernelManager(AsyncKernelManager):
     """An nbclient/papermill kernel manager whose sockets are unique files, not TCP ports.
+
+    The kernel's connection file is beside its sockets, in :func:`ipc_dir` (jupyter_client
+    would write it to the system's temporary folder, where a killed kernel's would stay); the
+    files of kernels that were killed are removed first (:func:`remove_dead_kernels`).
 
     Examples
     --------
     >>> km = IPCKernelManager(kernel_name="python3")
     >>> km.transport, km.ip.startswith(str(ipc_dir()))
     ('ipc', True)
+    >>> Path(km.connection_file).parent == ipc_dir()
+    True
     """
 
     def __init__(self, **kwargs):
         kwargs.setdefault("transport", "ipc")
         super().__init__(**kwargs)
         if self.transport == "ipc":
-            self.ip = str(ipc_dir() / uuid.uuid4().hex[:16])
+            folder = ipc_dir()
+            remove_dead_kernels(folder)
+            name = uuid.uuid4().hex[:16]
+            self.ip = str(folder / name)
+            if not self.connection_file:
+                self.connection_file = str(folder / f"{name}.json")
 
 
 @dataclass
