@@ -79,6 +79,7 @@ help: ## list the targets
 	@echo "  DATA=<dir>        the data set (default data/synthetic/default)"
 	@echo "  PUBLISHED=<dir>   DfE files (default \$$EVALUATION_PUBLISHED_DIR, else data/published)"
 	@echo "  SEED=<n>          the synthetic data's seed"
+	@echo "  REPORTS=<dir>     where reports go (default reports; school reports in <dir>/schools)"
 	@echo "  CLUSTER=<name>    the cluster of 'make report'"
 	@echo "  SCHEDULER=<addr>  run 'make reports' / 'make school-reports' on a Dask cluster"
 	@echo "  LIMIT=<n>         'make school-reports' for the first n schools only"
@@ -162,7 +163,7 @@ lint: $(ENV_STAMP) ## ruff and a dead-code finder (vulture)
 	$(PY) -m vulture evaluation tests bench --min-confidence 61
 
 BENCHES := bench/bench_matching.py bench/simulation_study.py bench/bench_build.py
-bench: $(ENV_STAMP) $(DATA_STAMP) ## benchmarks: matching vs peers, simulation study, build timings
+bench: $(ENV_STAMP) $(DATA_STAMP) ## benchmarks: matching vs peers, simulation study, build timings (rebuilds reports/ from nothing)
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean: ## remove generated data, reports and caches
