@@ -57,6 +57,34 @@ def test_two_processes_compute_once_and_read_the_same(tmp_path):
     assert len(list(Path(folder).glob("linked-*.pickle"))) == 1
 
 
+def test_bad_input_fails_every_process_at_once_with_the_same_message(tmp_path, monkeypatch):
+    """A data error is the input's fault: the other processes of the build raise it without
+    reading and checking the data again; any other error is not kept (it may pass)."""
+    from evaluation.exceptions import DataError
+
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path / "0123456789abcdef"))
+    calls = []
+
+    def bad():
+        calls.append(1)
+        raise DataError("pupils.csv: column 'ks2_aps', rows 5, 17: 'abc' is not a number")
+
+    for _ in range(2):
+        with pytest.raises(DataError, match=r"rows 5, 17: 'abc' is not a number"):
+            computed_once("dataset", "k", bad)
+    assert len(calls) == 1
+
+    def flaky():
+        calls.append(2)
+        raise OSError("disk full")
+
+    for _ in range(2):
+        with pytest.raises(OSError):
+            computed_once("dataset", "other", flaky)
+    assert calls.count(2) == 2
+    assert computed_once("dataset", "other", lambda: 5) == 5
+
+
 def test_outside_a_build_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.delenv(SHARED_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
