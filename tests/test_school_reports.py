@@ -308,3 +308,46 @@ def test_a_withheld_destination_year_is_withheld_on_the_whole_page(national):
     place = html[html.index('id="place"'):]
     row = re.search(r"<tr><td[^>]*>Sustained destinations gap[^<]*</td>(.*?)</tr>", place)
     assert row and re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))[0] == plan_marker()
+
+
+def _published_gaps(path, other, dis, decimals):
+    """Gaps worked from the file's own text in decimal arithmetic (no binary floats)."""
+    from decimal import Decimal, InvalidOperation
+
+    out = {}
+    for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
+        try:
+            out[r["URN"]] = float(round(Decimal(r[other]) - Decimal(r[dis]), decimals))
+        except InvalidOperation:  # a code (SUPP, NE, ...): no gap
+            pass
+    return pd.Series(out)
+
+
+def test_equal_published_gaps_rank_equal_as_pandas_min_rank(national):
+    # review 17, A4: ranks rest on the gaps as published (Decimal on the file's text), ties
+    # take 1 + the number of schools strictly better (pandas rank method="min")
+    from evaluation.plan import load_plan
+    from evaluation.report.school import index_record
+    from evaluation.schools import evaluate_school
+
+    ks4 = real_file(KS4, "england_filtered.csv")
+    measures = {"Attainment 8 gap (other minus disadvantaged)":
+                _published_gaps(ks4, "ATT8SCR_NFSM6CLA1A", "ATT8SCR_FSM6CLA1A", 1),
+                "Progress 8 gap (other minus disadvantaged)":
+                _published_gaps(ks4, "P8MEA_NFSM6CLA1A", "P8MEA_FSM6CLA1A", 2)}
+    ranks = {m: g.rank(method="min").astype(int) for m, g in measures.items()}
+    a8 = measures["Attainment 8 gap (other minus disadvantaged)"]
+    # Haverstock and William Ellis: 10.8 both, 48.5-37.7 and 55.1-44.3 in binary floats differ
+    tied = sorted(a8.index[a8 == 10.8])[:2] + sorted(a8.index)[::150]
+    plan = load_plan()
+    for urn in tied:
+        res = evaluate_school(urn, plan, data=national)
+        pl = res.place.set_index("measure")
+        for m, r in ranks.items():
+            if urn in r.index:
+                assert pl.at[m, "all_rank"] == r[urn], (urn, m)
+                assert pl.at[m, "all_median"] == pytest.approx(measures[m].median(), abs=1e-9)
+        assert index_record(res)["att8_gap_rank"] == ranks[
+            "Attainment 8 gap (other minus disadvantaged)"].get(urn)
+    assert len({int(ranks["Attainment 8 gap (other minus disadvantaged)"][u])
+                for u in tied[:2]}) == 1

@@ -41,6 +41,8 @@ ATTAINMENT_COLUMNS = {
 DESTINATION_COLUMNS = {"n_dis": "COHORT_DIS", "k_dis": "OVERALL_DEST_DIS",
                        "rate_dis": "OVERALL_DESTPER_DIS", "n_other": "COHORT_NONDIS",
                        "k_other": "OVERALL_DEST_NONDIS", "rate_other": "OVERALL_DESTPER_NONDIS"}
+#: Most decimal places a published figure is taken to have (finer: binary noise of a sum).
+MAX_DECIMALS = 6
 _YEAR = re.compile(r"^(\d{4})_.*ks4-pupdest\.csv$", re.IGNORECASE)
 
 
@@ -93,6 +95,40 @@ class SchoolData:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+def published_decimals(values) -> int:
+    """Return the fewest decimal places that hold every finite value as read (its precision).
+
+    Examples
+    --------
+    >>> published_decimals([37.7, 48.5, np.nan]), published_decimals([0.46, 1.0]), \
+    ...     published_decimals([87.0])
+    (1, 2, 0)
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    for d in range(MAX_DECIMALS):
+        if np.allclose(np.round(v, d), v, rtol=0, atol=10.0 ** -(d + 6)):
+            return d
+    return MAX_DECIMALS
+
+
+def published_difference(minuend, subtrahend):
+    """Return ``minuend - subtrahend`` at the precision the two are published to.
+
+    Binary floating point gives 48.5 - 37.7 = 10.799999999999997 but 55.1 - 44.3 =
+    10.800000000000004; both gaps are 10.8 as published and shown, so they rank, and take a
+    median, as equal (the difference of two numbers of ``d`` decimals has ``d`` decimals).
+
+    Examples
+    --------
+    >>> a = published_difference(pd.Series([48.5, 55.1]), pd.Series([37.7, 44.3]))
+    >>> a.tolist(), a.iloc[0] == a.iloc[1]
+    ([10.8, 10.8], True)
+    """
+    d = max(published_decimals(minuend), published_decimals(subtrahend))
+    return (minuend - subtrahend).round(d)
+
+
 def _first(values: pd.DataFrame, candidates: tuple, path: str, required: bool) -> str | None:
     got = next((c for c in candidates if c in values.columns), None)
     if got is None and required:
@@ -122,8 +158,9 @@ def _attainment(table) -> tuple[pd.DataFrame, pd.DataFrame]:
         if col in codes.columns:
             code[name] = codes[col].to_numpy()
     out["phase"] = "secondary"  # a KS4 table holds secondaries only
-    out["att8_gap"] = out["att8_other"] - out["att8_dis"]
-    out["p8_gap"] = out["p8_other"] - out["p8_dis"]
+    # gaps at the figures' published precision: equal shown gaps rank equal (review 17, A4)
+    out["att8_gap"] = published_difference(out["att8_other"], out["att8_dis"])
+    out["p8_gap"] = published_difference(out["p8_other"], out["p8_dis"])
     return out.sort_index(), code.sort_index()
 
 

@@ -11,7 +11,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from evaluation.exceptions import DataError
 from evaluation.gaps.published import gaps_withheld
 from evaluation.plan import Plan
-from evaluation.schools.data import SchoolData, load_schools
+from evaluation.schools.data import SchoolData, load_schools, published_difference
 from evaluation.schools.similar import SimilarSchools, similar_schools
 
 #: Measures placed among schools: column -> (label, True when higher is better).
@@ -106,7 +106,7 @@ def _destinations(dest: pd.DataFrame) -> pd.DataFrame:
         k = d[f"k_{g}"].where(d[f"k_{g}"].notna(), np.round(d[f"rate_{g}"] * d[f"n_{g}"] / 100))
         d[f"k_{g}"] = k
         d[f"{g}_lower"], d[f"{g}_upper"] = wilson(k, d[f"n_{g}"])
-    d["gap"] = d["rate_other"] - d["rate_dis"]
+    d["gap"] = published_difference(d["rate_other"], d["rate_dis"])
     d[["gap_lower", "gap_upper"]] = np.nan
     ok = d[["k_dis", "n_dis", "k_other", "n_other", "gap"]].notna().all(axis=1) \
         & (d["n_dis"] > 0) & (d["n_other"] > 0)
@@ -174,7 +174,7 @@ def _shared(data: SchoolData, k: int, threshold: int) -> tuple[pd.DataFrame, Sim
     if key not in _SHARED:
         table = data.schools.copy()
         latest = data.destinations.sort_values("year").groupby("urn").tail(1).set_index("urn")
-        gap = (latest["rate_other"] - latest["rate_dis"]).where(
+        gap = published_difference(latest["rate_other"], latest["rate_dis"]).where(
             destination_gap_shown(latest, threshold))
         table["dest_gap"] = gap.reindex(table.index)
         _SHARED.clear()
