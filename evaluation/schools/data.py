@@ -100,9 +100,8 @@ def published_decimals(values) -> int:
 
     Examples
     --------
-    >>> published_decimals([37.7, 48.5, np.nan]), published_decimals([0.46, 1.0]), \
-    ...     published_decimals([87.0])
-    (1, 2, 0)
+    >>> [published_decimals(v) for v in ([37.7, 48.5, np.nan], [0.46, 1.0], [87.0])]
+    [1, 2, 0]
     """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -122,7 +121,7 @@ def published_difference(minuend, subtrahend):
     Examples
     --------
     >>> a = published_difference(pd.Series([48.5, 55.1]), pd.Series([37.7, 44.3]))
-    >>> a.tolist(), a.iloc[0] == a.iloc[1]
+    >>> a.tolist(), bool(a.iloc[0] == a.iloc[1])
     ([10.8, 10.8], True)
     """
     d = max(published_decimals(minuend), published_decimals(subtrahend))
