@@ -100,17 +100,40 @@ def test_small_destination_groups_are_suppressed(national):
     assert f"{small['rate_dis']:.1f}" not in cells[:4]
 
 
-def test_one_schools_change_changes_its_key_only(tmp_path):
+def _pages_and_keys(pub):
+    """Each school's page as shown (its sections' HTML, in process) and its build key."""
     from evaluation.catalog import school_specs
     from evaluation.engine.build import input_keys
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.schools import evaluate_school, load_schools
 
-    pub, urns = small_published(tmp_path, 4)
-    before = input_keys(school_specs(pub))
+    specs = school_specs(pub)
+    data, plan = load_schools(pub), load_plan()
+    pages = {s.parameters["urn"]: "".join(x._repr_html_() for x in sections(
+        evaluate_school(s.parameters["urn"], plan, data=data), "school")) for s in specs}
+    keys = {s.parameters["urn"]: k for s, k in zip(specs, input_keys(specs).values(),
+                                                     strict=True)}
+    return pages, keys
+
+
+def test_a_schools_key_changes_exactly_when_its_page_would(tmp_path):
+    # review 17, A1: a page whose numbers change (its ranks, the medians, the number of
+    # schools ranked, its similar schools and their figures) must be re-rendered, and only
+    # those: the reference is each page as a fresh render shows it
+    pub, urns = small_published(tmp_path / "pub", 40)
+    pages, keys = _pages_and_keys(pub)
     f = pub / KS4 / "england_filtered.csv"
-    f.write_text(f.read_text().replace(",37.7,48.5,", ",38.7,48.5,", 1))
-    after = input_keys(school_specs(pub))
-    changed = [u for u in before if before[u] != after[u]]
-    assert changed == ["school-100049"]
+    f.write_text(f.read_text().replace(",37.7,48.5,", ",37.8,48.5,", 1))  # Haverstock
+    pages2, keys2 = _pages_and_keys(pub)
+    shown = {u for u in urns if pages[u] != pages2[u]}
+    assert {u for u in urns if keys[u] != keys2[u]} == shown
+    assert "100049" in shown and 1 < len(shown) < len(urns)   # not every page
+    # five schools leave the file: the others' ranks and similar lists change
+    fewer, _ = small_published(tmp_path / "fewer", 35)
+    pages3, keys3 = _pages_and_keys(fewer)
+    shown = {u for u in urns[:35] if pages[u] != pages3[u]}
+    assert shown and {u for u in urns[:35] if keys[u] != keys3[u]} == shown
 
 
 def test_school_index_is_a_searchable_sortable_table(tmp_path):
@@ -165,12 +188,18 @@ def test_warm_build_equals_cold_render_and_is_incremental(tmp_path):
             == specs[1].html_path(tmp_path / "cold").read_bytes())
     # nothing changed: nothing rendered
     assert build(specs, out, workers=1, progress=False).skipped == [s.slug for s in specs]
-    # one school's data change: that school only
+    # one school's data change: the pages a fresh build would show differently, and those
+    # pages as a fresh build shows them (review 17, A1; with three schools, each lists the
+    # other two among its similar schools, so all three change)
     f = pub / KS4 / "england_filtered.csv"
     f.write_text(f.read_text().replace(",37.7,48.5,", ",38.7,48.5,", 1))
     again = build(school_specs(pub), out, workers=1, progress=False)
-    assert [r["slug"] for r in again.records] == ["school-100049"]
+    fresh = build(school_specs(pub), tmp_path / "fresh", workers=1, progress=False)
     assert "38.70" in specs[0].html_path(out).read_text()
+    assert "school-100049" in [r["slug"] for r in again.records]
+    for s in specs:
+        assert s.html_path(out).read_bytes() == s.html_path(tmp_path / "fresh").read_bytes()
+    assert fresh.counts["ok"] == 3
     assert [r.status for r in load_records(specs, out)] == ["ok"] * 3
 
 

@@ -13,7 +13,9 @@ from evaluation.report.tables import marker, safe_table, threshold
 from evaluation.schools.result import (
     DEST_COUNT_COLUMNS,
     DEST_RATE_SIZES,
+    PLACE_DECIMALS,
     PLACED,
+    SIMILAR_DECIMALS,
     SchoolResult,
     destination_gap_shown,
 )
@@ -149,8 +151,7 @@ def place(res: SchoolResult) -> Section:
         & (p["measure"] == PLACED["dest_gap"][0])
     for c in ("all_rank", "similar_rank"):
         p[c] = p[c].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
-    t = safe_table(res.plan, p, {}, decimals={"value": 2, "all_median": 2,
-                                              "similar_median": 2},
+    t = safe_table(res.plan, p, {}, decimals=PLACE_DECIMALS,
                    hide={c: gone.tolist() for c in ("value", "all_rank", "similar_rank")},
                    labels={"measure": "Measure", "value": "This school",
                            "all_median": "Median, all schools", "all_rank": "Rank, all",
@@ -171,8 +172,7 @@ def similar(res: SchoolResult) -> Section:
             "no similar schools can be found.", "not estimable")])
     s = res.similar.copy()
     s["pupils"] = s["pupils"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
-    t = safe_table(res.plan, s, {}, decimals={"share_dis": 0, "prior_low": 0, "prior_high": 0,
-                                              "att8_gap": 1, "distance": 2},
+    t = safe_table(res.plan, s, {}, decimals=SIMILAR_DECIMALS,
                    labels={"urn": "URN", "name": "School", "la": "Local authority",
                            "pupils": "Pupils", "share_dis": "Disadvantaged %",
                            "prior_low": "Low prior %", "prior_high": "High prior %",

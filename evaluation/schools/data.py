@@ -75,22 +75,39 @@ class SchoolData:
         """Destination years available (publication years of the files)."""
         return sorted(int(y) for y in self.destinations["year"].unique())
 
-    def input_hash(self, urn: str) -> str:
-        """Hash of one school's own figures in every file (changes when its data change).
+    def input_hash(self, urn: str, k: int = 20, threshold: int | None = None) -> str:
+        """Hash of what one school's page shows: its own figures and those from other schools.
+
+        Its own rows in every file, and what its page shows that rests on other schools, as
+        shown (:func:`evaluation.schools.result.shown_from_others`: its ranks, the medians,
+        the numbers of schools ranked, its similar schools and their figures). A change to one
+        school's data changes the key of every page whose shown numbers change, and no other
+        (review 17, A1). ``k`` and ``threshold`` as in
+        :func:`~evaluation.schools.result.evaluate_school` (default: the analysis plan's).
 
         Examples
         --------
-        >>> d = SchoolData(pd.DataFrame({"name": ["A"]}, index=pd.Index(["1"], name="urn")),
-        ...                pd.DataFrame(index=pd.Index(["1"], name="urn")),
-        ...                pd.DataFrame(columns=["urn", "year"]))
-        >>> len(d.input_hash("1"))
-        16
+        >>> figures = ["pupils", "share_dis", "prior_low", "prior_high", "att8_dis",
+        ...            "att8_gap", "p8_dis", "p8_gap"]
+        >>> s = pd.DataFrame({"name": ["A", "B"], "la": "X", "phase": "secondary",
+        ...                   **{c: [1.0, 2.0] for c in figures}},
+        ...                  index=pd.Index(["1", "2"], name="urn"))
+        >>> d = SchoolData(s, pd.DataFrame(index=s.index),
+        ...                pd.DataFrame(columns=["urn", "year", *DESTINATION_COLUMNS]))
+        >>> before = d.input_hash("1", threshold=10)
+        >>> s2 = s.assign(att8_gap=[1.0, 0.5])  # the other school's gap: school 1's rank moves
+        >>> after = SchoolData(s2, d.codes, d.destinations).input_hash("1", threshold=10)
+        >>> len(before), after != before
+        (16, True)
         """
+        from evaluation.schools.result import shown_from_others
+
         row = self.schools.loc[urn]
         dest = self.destinations[self.destinations["urn"] == urn].drop(columns="urn")
         code = self.codes.loc[urn] if urn in self.codes.index else pd.Series(dtype=object)
         payload = json.dumps({"school": row.to_dict(), "codes": code.to_dict(),
-                              "dest": dest.to_dict(orient="records")},
+                              "dest": dest.to_dict(orient="records"),
+                              "others": shown_from_others(self, urn, k, threshold)},
                              sort_keys=True, default=str)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 

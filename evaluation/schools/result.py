@@ -155,47 +155,165 @@ def destination_gap_shown(d: pd.DataFrame, threshold: int) -> np.ndarray:
     return (present & ~withheld).to_numpy(dtype=bool)
 
 
-def _rank(values: pd.Series, value: float, higher_better: bool) -> int:
-    """1 + the number of schools strictly better than ``value``."""
-    better = values > value if higher_better else values < value
-    return int(better.sum()) + 1
+#: Decimals the place table shows each figure to (the page, and the key of what it shows).
+PLACE_DECIMALS = {"value": 2, "all_median": 2, "similar_median": 2}
+#: Decimals the similar-schools table shows each figure to.
+SIMILAR_DECIMALS = {"share_dis": 0, "prior_low": 0, "prior_high": 0, "att8_gap": 1,
+                    "distance": 2}
+#: Columns of the similar-schools table (``SchoolResult.similar``, besides ``distance``).
+SIMILAR_COLUMNS = ("name", "la", "pupils", "share_dis", "prior_low", "prior_high", "att8_gap")
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every school's page takes from all schools, worked out once per data."""
+
+    data: SchoolData
+    table: pd.DataFrame      # one row per school: its measures of PLACED
+    similar: SimilarSchools
+    place: pd.DataFrame      # index urn, one row per school and measure of PLACED
+    peers: pd.DataFrame      # index urn (the school), one row per similar school
+    shown: dict = field(default_factory=dict)   # urn -> what it shows from others, as text
 
 
 _SHARED: dict = {}
 
 
-def _shared(data: SchoolData, k: int, threshold: int) -> tuple[pd.DataFrame, SimilarSchools]:
-    """Return the all-schools measures and the similar-schools table, once per data.
+def _shared(data: SchoolData, k: int, threshold: int) -> _Shared:
+    """Return the all-schools measures, places and similar schools, once per data.
 
     A school's destinations gap counts among the others only where its own report shows it
     (:func:`destination_gap_shown`).
     """
     key = (id(data), k, threshold)
-    if key not in _SHARED:
+    # the entry holds its data: an id is reused once its object is freed
+    if key not in _SHARED or _SHARED[key].data is not data:
         table = data.schools.copy()
         latest = data.destinations.sort_values("year").groupby("urn").tail(1).set_index("urn")
         gap = published_difference(latest["rate_other"], latest["rate_dis"]).where(
             destination_gap_shown(latest, threshold))
         table["dest_gap"] = gap.reindex(table.index)
+        similar = similar_schools(data.schools, k=k)
         _SHARED.clear()
-        _SHARED[key] = (table, similar_schools(data.schools, k=k))
+        _SHARED[key] = _Shared(data, table, similar, _places(table, similar),
+                               _peers(table, similar))
     return _SHARED[key]
 
 
-def _place(table: pd.DataFrame, urn: str, peers: list[str]) -> pd.DataFrame:
-    rows = []
-    group = table.loc[[urn, *peers]]
+def _places(table: pd.DataFrame, similar: SimilarSchools) -> pd.DataFrame:
+    """Place every school among all schools and among itself and its similar schools.
+
+    Rank = 1 + the number of schools strictly better (equal values share a rank: pandas
+    ``rank(method="min")``); medians and ranks over the values with a figure.
+    """
+    urns = table.index.to_numpy()
+    pos = pd.Series(np.arange(len(urns)), index=table.index)
+    width = 1 + max((len(u) for u in similar.neighbours["urns"]), default=0)
+    group = np.full((len(urns), width), -1)
+    group[:, 0] = np.arange(len(urns))
+    for urn, peers in similar.neighbours["urns"].items():
+        group[pos[urn], 1:1 + len(peers)] = pos[list(peers)].to_numpy()
+    frames = []
     for col, (label, higher) in PLACED.items():
-        v = table.at[urn, col]
-        all_vals, sim_vals = table[col].dropna(), group[col].dropna()
-        est = pd.notna(v)
-        rows.append({"measure": label, "value": v,
-                     "all_median": all_vals.median(), "all_rank": _rank(all_vals, v, higher)
-                     if est else np.nan, "all_n": len(all_vals),
-                     "similar_median": sim_vals.median() if len(sim_vals) else np.nan,
-                     "similar_rank": _rank(sim_vals, v, higher) if est else np.nan,
-                     "similar_n": len(sim_vals)})
-    return pd.DataFrame(rows)
+        v = table[col].to_numpy(dtype=float)
+        known = np.sort(v[~np.isnan(v)])
+        better = (len(known) - np.searchsorted(known, v, "right") if higher
+                  else np.searchsorted(known, v, "left"))
+        g = np.where(group >= 0, v[np.maximum(group, 0)], np.nan)
+        sim_n = (~np.isnan(g)).sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            sim_better = (g > v[:, None] if higher else g < v[:, None]).sum(axis=1)
+        sim_median = np.full(len(v), np.nan)
+        some = sim_n > 0
+        sim_median[some] = np.nanmedian(g[some], axis=1)
+        est = ~np.isnan(v)
+        frames.append(pd.DataFrame({
+            "order": len(frames), "measure": label, "value": v,
+            "all_median": np.median(known) if len(known) else np.nan,
+            "all_rank": np.where(est, better + 1, np.nan), "all_n": len(known),
+            "similar_median": sim_median, "similar_rank": np.where(est, sim_better + 1, np.nan),
+            "similar_n": sim_n}, index=table.index))
+    return pd.concat(frames).sort_values(["urn", "order"], kind="stable").drop(columns="order")
+
+
+def _peers(table: pd.DataFrame, similar: SimilarSchools) -> pd.DataFrame:
+    """Every school's similar schools (nearest first) with their figures and distances."""
+    nb = similar.neighbours
+    long = pd.DataFrame({"school": np.repeat(nb.index.to_numpy(), nb["urns"].map(len)),
+                         "urn": [u for us in nb["urns"] for u in us],
+                         "distance": [d for ds in nb["distances"] for d in ds]})
+    out = long.join(table[list(SIMILAR_COLUMNS)], on="urn")
+    return out[["school", "urn", *SIMILAR_COLUMNS, "distance"]].set_index("school")
+
+
+def _rows(frame: pd.DataFrame, urn: str) -> pd.DataFrame:
+    """One school's rows of a frame indexed by school (none: an empty frame)."""
+    return frame.loc[[urn]].reset_index(drop=True) if urn in frame.index \
+        else frame.iloc[:0].reset_index(drop=True)
+
+
+def _as_shown(frame: pd.DataFrame, decimals: dict) -> pd.Series:
+    """Return each row of a table as text, each figure as the page prints it (its decimals)."""
+    out = frame.astype(object).where(frame.notna(), None)
+    for col, d in decimals.items():
+        out[col] = [None if v is None else f"{float(v):,.{d}f}" for v in out[col]]
+    return pd.Series(["|".join(map(str, r)) for r in out.itertuples(index=False)],
+                     index=frame.index, dtype=object)
+
+
+_THRESHOLD: dict = {}
+
+
+def _plan_threshold() -> int:
+    """Return the analysis plan's disclosure threshold (read again when its file changes)."""
+    from evaluation import config
+    from evaluation.plan import load_plan
+
+    st = config.ANALYSIS_PLAN.stat()
+    stamp = (str(config.ANALYSIS_PLAN), st.st_size, st.st_mtime_ns)
+    if stamp not in _THRESHOLD:
+        _THRESHOLD.clear()
+        _THRESHOLD[stamp] = load_plan().threshold
+    return _THRESHOLD[stamp]
+
+
+def shown_from_others(data: SchoolData, urn: str, k: int = 20,
+                      threshold: int | None = None) -> str:
+    """Return what a school's page shows that rests on other schools, as the page prints it.
+
+    Its place among schools (its ranks, the medians, the numbers of schools ranked) and its
+    similar schools with their figures and distances, each at the decimals printed. A school
+    report's key covers this (:meth:`SchoolData.input_hash`), so that a change to one school
+    re-renders exactly the pages whose shown numbers change (review 17, A1). Worked out for
+    every school at once, on the first call for a data set.
+
+    Parameters
+    ----------
+    data : SchoolData
+    urn : str
+    k : int
+        Number of similar schools.
+    threshold : int, optional
+        The disclosure threshold (default: the analysis plan's).
+
+    Returns
+    -------
+    str
+        One line per row of its place and similar-schools tables (cells as printed).
+
+    Examples
+    --------
+    >>> from evaluation.schools import load_schools
+    >>> shown_from_others(load_schools(), "100049").splitlines()[1]  # doctest: +SKIP
+    'Attainment 8 gap (other minus disadvantaged)|10.80|7.90|1195.0|2928|...'
+    """
+    threshold = _plan_threshold() if threshold is None else threshold
+    shared = _shared(data, k, threshold)
+    if not shared.shown:
+        text = pd.concat([_as_shown(shared.place, PLACE_DECIMALS),
+                          _as_shown(shared.peers, SIMILAR_DECIMALS)])
+        shared.shown.update(text.groupby(level=0, sort=False).agg("\n".join))
+    return shared.shown.get(urn, "")
 
 
 def evaluate_school(urn: str | int, plan: Plan, published_dir=None, k: int = 20,
@@ -235,8 +353,7 @@ def evaluate_school(urn: str | int, plan: Plan, published_dir=None, k: int = 20,
     if urn not in data.schools.index:
         raise DataError(f"{data.sources[0] if data.sources else 'school file'}: column 'URN': "
                         f"no school {urn!r} among its {len(data.schools):,} schools")
-    table, similar = _shared(data, k, plan.threshold)
-    peers = similar.of(urn)
+    shared = _shared(data, k, plan.threshold)
     row = data.schools.loc[urn]
     att = pd.DataFrame([
         {"measure": "Attainment 8", "dis": row["att8_dis"], "other": row["att8_other"],
@@ -253,13 +370,7 @@ def evaluate_school(urn: str | int, plan: Plan, published_dir=None, k: int = 20,
                            [("att8_dis", "att8_other"), ("p8_dis", "p8_other")], strict=True)]
     att["status"] = att["status"].str.replace(" ()", "", regex=False)
     dest = _destinations(data.destinations[data.destinations["urn"] == urn])
-    sim = table.loc[peers, ["name", "la", "pupils", "share_dis", "prior_low", "prior_high",
-                            "att8_gap"]].reset_index()
-    if peers:
-        sim["distance"] = list(similar.neighbours.at[urn, "distances"])
-    else:
-        sim["distance"] = pd.Series(dtype=float)
     estimable = att["gap"].notna().any() or dest["gap"].notna().any()
     return SchoolResult(urn, str(row["name"]), str(row["la"]), str(row["phase"]), row, att,
-                        dest, _place(table, urn, peers), sim, plan,
+                        dest, _rows(shared.place, urn), _rows(shared.peers, urn), plan,
                         "ok" if estimable else "not estimable", k, data.sources)
