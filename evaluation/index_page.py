@@ -157,7 +157,8 @@ SCHOOL_COLUMNS = (("title", "School", "txt"), ("urn", "URN", "txt"),
                   ("pupils", "Pupils", "num"), ("share_dis", "Disadvantaged %", "num"),
                   ("att8_gap", "Attainment 8 gap", "num"),
                   ("att8_gap_rank", "Gap rank (1 = narrowest)", "num"),
-                  ("dest_gap", "Destinations gap, latest (pp)", "num"),
+                  ("dest_gap", "Destinations gap, latest year (pp)", "num"),
+                  ("dest_year", "Destinations year", "txt"),
                   ("status", "Status", "txt"))
 
 

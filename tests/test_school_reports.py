@@ -380,3 +380,29 @@ def test_equal_published_gaps_rank_equal_as_pandas_min_rank(national):
             "Attainment 8 gap (other minus disadvantaged)"].get(urn)
     assert len({int(ranks["Attainment 8 gap (other minus disadvantaged)"][u])
                 for u in tied[:2]}) == 1
+
+
+def test_the_index_destinations_gap_is_the_pages_latest_year_cell(national):
+    # review 17, A9: Thomas More Catholic School (101821) has its 2022 gap withheld; the
+    # index showed its 2017 gap (11.0) with no year, beside other schools' 2022 gaps
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.report.school import index_record
+    from evaluation.schools import evaluate_school
+
+    plan = load_plan()
+    for urn in ["101821", "100049", *national.schools.index[::300]]:
+        res = evaluate_school(urn, plan, data=national)
+        page = "".join(s._repr_html_() for s in sections(res, "school"))
+        place = page[page.index('id="place"'):page.index('id="similar"')]
+        row = re.search(r"<tr><td[^>]*>Sustained destinations gap, latest year \(pp\)</td>"
+                        r"<td[^>]*>(.*?)</td>", place).group(1)
+        rec = index_record(res)
+        latest = national.destinations.loc[national.destinations["urn"] == urn, "year"].max()
+        if row == plan.raw["disclosure"]["marker"] or rec["dest_gap"] == "":
+            assert rec["dest_gap"] == row, urn
+        else:
+            assert float(rec["dest_gap"]) == pytest.approx(float(row), abs=0.05), urn
+        assert rec["dest_year"] == (None if pd.isna(latest) else str(latest)), urn
+    assert index_record(evaluate_school("101821", plan, data=national))["dest_gap"] == \
+        plan.raw["disclosure"]["marker"]

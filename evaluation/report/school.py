@@ -58,10 +58,35 @@ def _gap_shown(res: SchoolResult) -> pd.DataFrame:
 def latest_destination(res: SchoolResult) -> pd.Series | None:
     """Return the latest destination year whose gap is shown (None: none is).
 
-    The findings, the summary and the index entry all quote this one row.
+    The findings and the summary quote this one row, naming its year; the place table and
+    the index take the latest year's, shown or not (:func:`latest_year_gap`).
     """
     shown = _gap_shown(res)
     return shown.iloc[-1] if len(shown) else None
+
+
+def latest_year_gap(res: SchoolResult) -> tuple[int | None, float | None]:
+    """Return the "latest year" destinations gap of the place table: its year and its gap.
+
+    The latest year with a destinations row for the school, and its gap where shown (None:
+    withheld, or no gap); the year is None where the school has no destinations row. The
+    place table and the index entry show this one figure (review 17, A9), which is the one
+    the school is ranked on among all schools.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from evaluation.schools.result import PLACED
+    >>> res = SimpleNamespace(destinations=pd.DataFrame({"year": [2021, 2022]}),
+    ...                       place=pd.DataFrame({"measure": [PLACED["dest_gap"][0]],
+    ...                                           "value": [float("nan")]}))
+    >>> latest_year_gap(res)
+    (2022, None)
+    """
+    if not len(res.destinations):
+        return None, None
+    value = res.place.set_index("measure").at[PLACED["dest_gap"][0], "value"]
+    return int(res.destinations["year"].max()), None if pd.isna(value) else float(value)
 
 
 def header(res: SchoolResult) -> Section:
@@ -145,10 +170,9 @@ def destinations(res: SchoolResult) -> Section:
 def place(res: SchoolResult) -> Section:
     """Rank and medians among all schools of the file and among similar schools."""
     p = res.place.copy()
-    latest = res.destinations["year"].max() if len(res.destinations) else None
+    latest, gap = latest_year_gap(res)
     # where the destinations table withholds the latest year's gap, so does its place
-    gone = (latest is not None and latest not in set(_gap_shown(res)["year"])) \
-        & (p["measure"] == PLACED["dest_gap"][0])
+    gone = (latest is not None and gap is None) & (p["measure"] == PLACED["dest_gap"][0])
     for c in ("all_rank", "similar_rank"):
         p[c] = p[c].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
     t = safe_table(res.plan, p, {}, decimals=PLACE_DECIMALS,
@@ -192,9 +216,9 @@ def source(res: SchoolResult) -> Section:
 def index_record(res: SchoolResult) -> dict:
     """Return the index entry of a school report: URN, LA, share disadvantaged, gaps as shown."""
     a = res.attainment.set_index("measure")
-    last = latest_destination(res)
-    dest = (f"{last['gap']:.1f}" if last is not None else
-            marker(res.plan) if len(res.destinations) else "")
+    # the place table's "latest year" gap (never an earlier year's, review 17, A9)
+    year, last = latest_year_gap(res)
+    dest = f"{last:.1f}" if last is not None else marker(res.plan) if year else ""
     gap = a.at["Attainment 8", "gap"]
     rank = res.place.set_index("measure").at["Attainment 8 gap (other minus disadvantaged)",
                                              "all_rank"]
@@ -205,7 +229,7 @@ def index_record(res: SchoolResult) -> dict:
         "share_dis": None if pd.isna(p["share_dis"]) else float(p["share_dis"]),
         "att8_gap": None if pd.isna(gap) else round(float(gap), 2),
         "att8_gap_rank": None if pd.isna(rank) else int(rank),
-        "dest_gap": dest,
+        "dest_gap": dest, "dest_year": None if year is None else str(year),
         "headline": (f"Attainment 8 gap {gap:.1f}" if pd.notna(gap) else "not estimable"),
         "status": res.status,
     }
