@@ -406,3 +406,42 @@ def test_the_index_destinations_gap_is_the_pages_latest_year_cell(national):
         assert rec["dest_year"] == (None if pd.isna(latest) else str(latest)), urn
     assert index_record(evaluate_school("101821", plan, data=national))["dest_gap"] == \
         plan.raw["disclosure"]["marker"]
+
+
+def test_an_la_table_of_another_year_says_what_it_ranks_among_and_its_year():
+    # review 17, A8: `schools --source dfe-ks4-2017-la936` said "every school in England",
+    # "2022/23" and printed the LEA code 936 as if it were the local authority's name
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.report.school import index_record
+    from evaluation.schools import evaluate_school, load_schools
+
+    src = real_file("dfe-ks4-2017-la936", "2016-2017_936_ks4final.csv")
+    raw = [r for r in csv.DictReader(io.StringIO(src.read_text(encoding="utf-8-sig")))
+           if r["URN"].strip() and r["RECTYPE"] == "1"]
+    data = load_schools(real_dir(), "dfe-ks4-2017-la936")
+    assert len(data.schools) == len(raw)
+    res = evaluate_school(raw[0]["URN"], load_plan(), data=data)
+    page = "".join(s._repr_html_() for s in sections(res, "school"))
+    assert "England" not in page.replace("Open Government Licence", "")
+    assert "2022/23" not in page and "Attainment and progress, 2016/17" in page  # the file's name
+    assert "LANAME" not in raw[0] and f"LA {raw[0]['LEA']}" == res.la
+    assert "the file gives the local authority&#x27;s code, not its name" in page \
+        or "the file gives the local authority's code, not its name" in page
+    assert f"{len(raw)} schools, all in LA {raw[0]['LEA']}" in page
+    assert index_record(res)["la"] == f"LA {raw[0]['LEA']}"
+
+
+def test_a_school_without_similar_schools_is_not_compared_with_0(national):
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.schools import evaluate_school, similar_schools
+
+    plan = load_plan()
+    # review 17, C: "compared with ... its 0 most similar schools"
+    alone = similar_schools(national.schools).unmatched[0]
+    res = evaluate_school(alone, plan, data=national)
+    assert res.similar.empty
+    page = "".join(s._repr_html_() for s in sections(res, "school"))
+    assert "0 most similar" not in page and "compared with every school in the file" in page
+    assert "and with no similar schools (the file lacks this school" in page

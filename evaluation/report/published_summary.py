@@ -135,7 +135,7 @@ def support_summary(res) -> Section:
 
 def school_summary(res) -> Section:
     """Summarise a school's report: its Attainment 8 gap and destinations gap, with limits."""
-    from evaluation.report.school import latest_destination
+    from evaluation.report.school import NO_SIMILAR, latest_destination, similar_schools_words
 
     a = res.attainment.set_index("measure")
     parts = []
@@ -153,8 +153,10 @@ def school_summary(res) -> Section:
     p = res.profile
     size = (f"{int(p['pupils']):,} pupils on roll" if pd.notna(p.get("pupils"))
             else "a number of pupils that is not published")
-    parts.append(f"It rests on one school with {size}, compared with every school in England "
-                 f"and with its {len(res.similar)} most similar schools.")
+    similar = (f"with {similar_schools_words(res)}" if len(res.similar) else
+               f"with no similar schools ({NO_SIMILAR})")
+    parts.append(f"It rests on one school with {size}, compared with {res.among} and "
+                 f"{similar}.")
     parts.append("What it can show: how the school's gaps compare with other schools' in the "
                  "published figures. What it cannot show: why, or the effect of anything the "
                  "school did; a small cohort's figures move a lot from year to year by chance. "

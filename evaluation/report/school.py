@@ -65,6 +65,25 @@ def latest_destination(res: SchoolResult) -> pd.Series | None:
     return shown.iloc[-1] if len(shown) else None
 
 
+#: Why a school has no similar schools.
+NO_SIMILAR = ("the file lacks this school's size, share disadvantaged or prior attainment, so "
+              "no similar schools can be found")
+
+
+def similar_schools_words(res: SchoolResult) -> str:
+    """Return "its n most similar schools" (one: "its most similar school"; none: "").
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> [similar_schools_words(SimpleNamespace(similar=range(n))) for n in (0, 1, 20)]
+    ['', 'its most similar school', 'its 20 most similar schools']
+    """
+    n = len(res.similar)
+    return "" if not n else "its most similar school" if n == 1 else \
+        f"its {n} most similar schools"
+
+
 def latest_year_gap(res: SchoolResult) -> tuple[int | None, float | None]:
     """Return the "latest year" destinations gap of the place table: its year and its gap.
 
@@ -95,8 +114,10 @@ def header(res: SchoolResult) -> Section:
     size = f"{int(p['pupils']):,} pupils" if pd.notna(p["pupils"]) else "size not published"
     share = (f"{p['share_dis']:.0f}% of its KS4 pupils disadvantaged"
              if pd.notna(p["share_dis"]) else "share disadvantaged not published")
+    la = res.la if res.la_named else \
+        f"{res.la} (the file gives the local authority's code, not its name)"
     return Section(f"{res.name}", "top", [
-        f"URN {res.urn}, {res.la}; {res.phase} school, {size}, {share}.",
+        f"URN {res.urn}, {la}; {res.phase} school, {size}, {share}.",
         "Disadvantaged pupils (eligible for free school meals in the last six years, or looked "
         "after) against all other pupils, from the Department for Education's published "
         "school-level files, read as published."], level=1)
@@ -121,10 +142,11 @@ def findings(res: SchoolResult) -> Section:
     pl = res.place.set_index("measure")
     row = pl.loc["Attainment 8 gap (other minus disadvantaged)"]
     if pd.notna(row["all_rank"]):
+        among = (f" and {int(row['similar_rank'])} of {int(row['similar_n'])} among itself "
+                 f"and {similar_schools_words(res)}" if len(res.similar) else
+                 f"; it has no similar schools ({NO_SIMILAR})")
         out.append(f"Its Attainment 8 gap ranks {int(row['all_rank']):,} of "
-                   f"{int(row['all_n']):,} schools (1 = narrowest) and "
-                   f"{int(row['similar_rank'])} of {int(row['similar_n'])} among itself and "
-                   f"its {len(res.similar)} most similar schools.")
+                   f"{int(row['all_n']):,} schools (1 = narrowest){among}.")
     if res.status == "not estimable":
         return Section("Findings", "findings", [Notice(
             "No gap is published for this school in any of the files read: every "
@@ -140,11 +162,13 @@ def attainment(res: SchoolResult) -> Section:
                    labels={"measure": "Measure", "dis": "Disadvantaged", "other": "Other",
                            "gap": "Gap (other minus disadvantaged)",
                            "status": "What the file says"})
-    return Section("Attainment and progress, 2022/23", "attainment", [
+    title, when = (f"Attainment and progress, {res.year}", "") if res.year else (
+        "Attainment and progress", " The file does not state its year.")
+    return Section(title, "attainment", [
         t, "The performance table publishes each group's average score but neither the number "
         "of pupils in each group at KS4 nor the spread of their scores, so no interval can be "
         "given for these gaps; the Department withheld the figures of small groups itself "
-        "(codes kept in the last column)."])
+        f"(codes kept in the last column).{when}"])
 
 
 def destinations(res: SchoolResult) -> Section:
@@ -192,8 +216,7 @@ def similar(res: SchoolResult) -> Section:
     """List the similar schools and how far each is from this one."""
     if res.similar.empty:
         return Section("Similar schools", "similar", [Notice(
-            "The file lacks this school's size, share disadvantaged or prior attainment, so "
-            "no similar schools can be found.", "not estimable")])
+            NO_SIMILAR[0].upper() + NO_SIMILAR[1:] + ".", "not estimable")])
     s = res.similar.copy()
     s["pupils"] = s["pupils"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
     t = safe_table(res.plan, s, {}, decimals=SIMILAR_DECIMALS,
@@ -235,5 +258,5 @@ def index_record(res: SchoolResult) -> dict:
     }
 
 
-__all__ = ["attainment", "destinations", "findings", "header", "index_record", "place",
-           "similar", "source"]
+__all__ = ["NO_SIMILAR", "attainment", "destinations", "findings", "header", "index_record",
+           "place", "similar", "similar_schools_words", "source"]

@@ -63,12 +63,34 @@ class SchoolData:
         rate_dis, n_other, k_other, rate_other`` (counts of pupils; rates in percent).
     sources : tuple of str
         The files read, in order.
+    year : str
+        The performance table's academic year (e.g. ``2022/23``; "" where neither the
+        package's registry nor the file's name gives it).
+    la_named : bool
+        Whether the file names each school's local authority (``LANAME``); if not, ``la``
+        is ``LA <code>`` from its ``LEA`` column.
     """
 
     schools: pd.DataFrame = field(repr=False)
     codes: pd.DataFrame = field(repr=False)
     destinations: pd.DataFrame = field(repr=False)
     sources: tuple = ()
+    year: str = ""
+    la_named: bool = True
+
+    @property
+    def among(self) -> str:
+        """Return the schools each school is ranked among, in words (what the file holds).
+
+        Examples
+        --------
+        >>> s = pd.DataFrame({"la": ["LA 936"] * 2}, index=pd.Index(["1", "2"], name="urn"))
+        >>> SchoolData(s, s, s).among
+        'every school in the file (2 schools, all in LA 936)'
+        """
+        las = self.schools["la"].dropna().unique()
+        where = (f"all in {las[0]}" if len(las) == 1 else f"{len(las):,} local authorities")
+        return f"every school in the file ({len(self.schools):,} schools, {where})"
 
     @property
     def years(self) -> list[int]:
@@ -154,7 +176,7 @@ def _first(values: pd.DataFrame, candidates: tuple, path: str, required: bool) -
     return got
 
 
-def _attainment(table) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _attainment(table) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     rows = table.values["row_type"] == "school"
     values, codes = table.values[rows], table.codes[rows]
     urn = values["URN"].astype(str).str.strip()
@@ -171,13 +193,16 @@ def _attainment(table) -> tuple[pd.DataFrame, pd.DataFrame]:
             out[name] = np.nan
             continue
         out[name] = values[col].to_numpy()
+        if name == "la" and col == "LEA":  # a code, not a name: say so wherever it is shown
+            out[name] = "LA " + values[col].astype(str).str.strip().to_numpy()
         if col in codes.columns:
             code[name] = codes[col].to_numpy()
     out["phase"] = "secondary"  # a KS4 table holds secondaries only
     # gaps at the figures' published precision: equal shown gaps rank equal (review 17, A4)
     out["att8_gap"] = published_difference(out["att8_other"], out["att8_dis"])
     out["p8_gap"] = published_difference(out["p8_other"], out["p8_dis"])
-    return out.sort_index(), code.sort_index()
+    named = _first(values, ATTAINMENT_COLUMNS["la"], table.path, False) != "LEA"
+    return out.sort_index(), code.sort_index(), named
 
 
 def _destinations(folder: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -218,6 +243,23 @@ def _performance_file(folder: Path) -> Path:
             return path
     raise DataError(f"{folder}: no CSV with columns 'URN' and 'ATT8SCR_FSM6CLA1A'; expected a "
                     "KS4 performance table (national or one LA)")
+
+
+def _year(root: Path, source: str, path: Path) -> str:
+    """Return a performance table's academic year: the registry's, else its file name's.
+
+    Examples
+    --------
+    >>> _year(Path("/nonexistent"), "x", Path("2016-2017_936_ks4final.csv"))
+    '2016/17'
+    """
+    from evaluation.io.dfe.registry import known_sources
+
+    known = known_sources(root).get(source)
+    if known is not None and known.year:
+        return known.year
+    m = re.search(r"(?<!\d)(\d{4})-(\d{4})(?!\d)", path.name)
+    return f"{m.group(1)}/{m.group(2)[2:]}" if m else ""
 
 
 _CACHE: dict = {}
@@ -266,12 +308,13 @@ def load_schools(published_dir: str | Path | None = None, source: str = DEFAULT_
     key = _stamp([main, *dest_files])
     if key in _CACHE:
         return _CACHE[key]
-    schools, codes = _attainment(cached_read("performance_tables", read_performance_tables,
-                                             main))
+    schools, codes, la_named = _attainment(
+        cached_read("performance_tables", read_performance_tables, main))
     dest, read = _destinations(dest_dir) if dest_files else (
         pd.DataFrame(columns=["urn", "year", *DESTINATION_COLUMNS]), [])
     dest = dest[dest["urn"].isin(schools.index)].reset_index(drop=True)
-    data = SchoolData(schools, codes, dest, (str(main), *read))
+    data = SchoolData(schools, codes, dest, (str(main), *read), _year(root, source, main),
+                      la_named)
     _CACHE.clear()
     _CACHE[key] = data
     return data

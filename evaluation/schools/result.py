@@ -51,6 +51,12 @@ class SchoolResult:
         Disclosure threshold and marker.
     status : str
         ``ok`` or ``not estimable`` (no gap of any kind published for the school).
+    year : str
+        The performance table's academic year ("" where not known).
+    among : str
+        The schools it is ranked among, in words (:attr:`SchoolData.among`).
+    la_named : bool
+        Whether ``la`` is the local authority's name (else ``LA <code>``: the file has no name).
     """
 
     urn: str
@@ -66,6 +72,9 @@ class SchoolResult:
     status: str = "ok"
     k: int = 20
     sources: tuple = ()
+    year: str = ""
+    among: str = ""
+    la_named: bool = True
 
     scope = "school"
 
@@ -373,4 +382,5 @@ def evaluate_school(urn: str | int, plan: Plan, published_dir=None, k: int = 20,
     estimable = att["gap"].notna().any() or dest["gap"].notna().any()
     return SchoolResult(urn, str(row["name"]), str(row["la"]), str(row["phase"]), row, att,
                         dest, _rows(shared.place, urn), _rows(shared.peers, urn), plan,
-                        "ok" if estimable else "not estimable", k, data.sources)
+                        "ok" if estimable else "not estimable", k, data.sources, data.year,
+                        data.among, data.la_named)
