@@ -314,7 +314,7 @@ def shown_from_others(data: SchoolData, urn: str, k: int = 20,
     --------
     >>> from evaluation.schools import load_schools
     >>> shown_from_others(load_schools(), "100049").splitlines()[1]  # doctest: +SKIP
-    'Attainment 8 gap (other minus disadvantaged)|10.80|7.90|1195.0|2928|...'
+    'Attainment 8 gap (other minus disadvantaged)|10.80|11.90|1195.0|2928|9.60|12.0|21'
     """
     threshold = _plan_threshold() if threshold is None else threshold
     shared = _shared(data, k, threshold)
