@@ -86,11 +86,11 @@ class SchoolData:
         --------
         >>> s = pd.DataFrame({"la": ["LA 936"] * 2}, index=pd.Index(["1", "2"], name="urn"))
         >>> SchoolData(s, s, s).among
-        'every school in the file (2 schools, all in LA 936)'
+        'every school in the performance table (2 schools, all in LA 936)'
         """
         las = self.schools["la"].dropna().unique()
-        where = (f"all in {las[0]}" if len(las) == 1 else f"{len(las):,} local authorities")
-        return f"every school in the file ({len(self.schools):,} schools, {where})"
+        where = (f", all in {las[0]}" if len(las) == 1 else f" in {len(las):,} local authorities")
+        return f"every school in the performance table ({len(self.schools):,} schools{where})"
 
     @property
     def years(self) -> list[int]:
