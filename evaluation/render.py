@@ -361,6 +361,10 @@ def load_records(specs: list[ReportSpec], reports_dir: str | Path = config.REPOR
                  ) -> list[RenderRecord]:
     """Read the render records of the given reports (missing ones are ``not built``).
 
+    A record's ``html`` is the report's page in ``reports_dir`` (:meth:`ReportSpec.html_path`),
+    whatever path the record holds: a folder moved or copied keeps records naming its old
+    place, and the index links the pages of the folder it is in.
+
     Examples
     --------
     >>> load_records([], "reports")
@@ -372,6 +376,7 @@ def load_records(specs: list[ReportSpec], reports_dir: str | Path = config.REPOR
         if path.exists():
             data = json.loads(path.read_text())
             if "slug" in data and "status" in data and "seconds" in data:
+                data["html"] = str(spec.html_path(Path(reports_dir)))
                 out.append(RenderRecord(**data))
                 continue
         out.append(RenderRecord(spec.slug, spec.title, spec.kind, "not built", {},

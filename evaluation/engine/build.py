@@ -100,7 +100,16 @@ def input_keys(specs: list[ReportSpec], notebooks_dir=config.NOTEBOOKS_DIR) -> d
 
 
 def up_to_date(spec: ReportSpec, reports_dir: Path, key: str) -> bool:
-    """Whether the report was built from these inputs (same key) and its page is there."""
+    """Whether the report was built from these inputs (same key) and its page is there.
+
+    The record must be of the page in ``reports_dir``: a record copied or moved with its
+    folder names the page where it was built, and that report is built again here.
+
+    Examples
+    --------
+    >>> up_to_date(ReportSpec("x", "X", "x.ipynb"), Path("/nonexistent"), "k")
+    False
+    """
     if not key:
         return False
     rec = spec.record_path(reports_dir)
@@ -111,7 +120,22 @@ def up_to_date(spec: ReportSpec, reports_dir: Path, key: str) -> bool:
     except (OSError, ValueError):
         return False
     return (data.get("fields", {}).get("input_key") == key
-            and data.get("status") in ("ok", "not estimable"))
+            and data.get("status") in ("ok", "not estimable")
+            and page_here(data.get("html"), spec, reports_dir))
+
+
+def page_here(html, spec: ReportSpec, reports_dir: str | Path) -> bool:
+    """Whether ``html`` (a record's page) is ``spec``'s page in ``reports_dir``, and is there.
+
+    Examples
+    --------
+    >>> spec = ReportSpec("x", "X", "x.ipynb")
+    >>> page_here("/elsewhere/html/x.html", spec, "/nonexistent")
+    False
+    """
+    page = spec.html_path(Path(reports_dir)).resolve()
+    return isinstance(html, str) and bool(html) and Path(html).resolve() == page \
+        and page.is_file()
 
 
 def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str = "",
@@ -136,12 +160,16 @@ def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str
 
 @dataclass
 class BuildSummary:
-    """What a build did: reports by status, failures by reason, time taken, files removed."""
+    """What a build did: reports by status, failures by reason, time taken, files removed.
+
+    ``not_pruned`` says why a full build removed no other report's files.
+    """
 
     records: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     seconds: float = 0.0
     removed: dict = field(default_factory=dict)
+    not_pruned: str = ""
 
     @property
     def counts(self) -> Counter:
@@ -170,6 +198,8 @@ class BuildSummary:
                                               if len(named) > 10 else "")
             lines.append(f"removed {len(self.removed)} report(s) no longer in the build "
                          f"({n_files} files and log folders): {listed}")
+        if self.not_pruned:
+            lines.append(f"no report of an earlier build removed: {self.not_pruned}")
         return "\n".join(lines)
 
 
@@ -383,8 +413,11 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
         ``"warm"``: one long-lived kernel per worker; None: a new kernel per report.
     prune : bool
         ``specs`` are every report of the folder (a full build): remove the files of any
-        other report first (:func:`evaluation.engine.prune.prune`), so that no page of an
-        earlier data set stays among those given to readers.
+        other report once the reports are built (:func:`evaluation.engine.prune.prune`), so
+        that no page of an earlier data set stays among those given to readers; unless a
+        report failed because its data could not be read (:data:`UNREAD_DATA`): the data
+        named may be the wrong ones (a misspelt folder), and the summary says why nothing
+        was removed.
     on_done : callable, optional
         Called with each finished report's record (tests, logs).
     pool : concurrent.futures.ProcessPoolExecutor, optional
@@ -402,20 +435,64 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
     t0 = time.perf_counter()
     reports_dir = Path(reports_dir).resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
-    removed = _prune(specs, reports_dir) if prune else {}
     keys = input_keys(specs, notebooks_dir)
     todo = [s for s in specs if force or not up_to_date(s, reports_dir, keys[s.slug])]
-    summary = BuildSummary(skipped=[s.slug for s in specs if s not in todo], removed=removed)
-    if not todo:
-        summary.seconds = time.perf_counter() - t0
-        return summary
+    summary = BuildSummary(skipped=[s.slug for s in specs if s not in todo])
+    if todo:
+        summary.records = _render_all(todo, reports_dir, notebooks_dir, keys, engine,
+                                      scheduler, workers, pool, progress, on_done)
+    if prune:
+        summary.not_pruned = unread_data(summary.records)
+        summary.removed = {} if summary.not_pruned else _prune(specs, reports_dir)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+#: The reason (:func:`evaluation.render._failure_reason`) of a report whose data could not be
+#: read: a full build then removes no other report (:func:`unread_data`).
+UNREAD_DATA = "DataError"
+
+
+def unread_data(records: list[dict]) -> str:
+    """Return why a full build must not remove other reports' files: a data set not read.
+
+    Examples
+    --------
+    >>> unread_data([{"slug": "overall", "status": "failed",
+    ...               "error": "DataError: data/x: no such data directory"}])
+    'report overall could not read its data (DataError: data/x: no such data directory)'
+    >>> unread_data([{"slug": "overall", "status": "ok", "error": ""}])
+    ''
+    """
+    for rec in records:
+        if rec["status"] == "failed" and rec["error"].startswith(UNREAD_DATA + ":"):
+            return f"report {rec['slug']} could not read its data ({rec['error']})"
+    return ""
+
+
+def _render_all(todo: list[ReportSpec], reports_dir: Path, notebooks_dir: Path,
+                keys: dict[str, str], engine, scheduler, workers, pool, progress,
+                on_done) -> list[dict]:
+    """Render ``todo`` (:func:`build`'s arguments); return their records in ``todo``'s order.
+
+    A record whose page is not this folder's (:func:`page_here`: a task run for another
+    build, a worker that sees another file system) is counted as failed, naming both.
+    """
     # longest first, so that no long report starts last while the other workers wait
     order = start_order(todo)
     args = [(s, str(reports_dir), str(notebooks_dir), keys[s.slug], engine) for s in order]
+    by_slug = {s.slug: s for s in todo}
     bar = _progress(len(todo), progress)
     done: dict[str, dict] = {}
 
     def finished(rec: dict) -> None:
+        spec = by_slug[rec["slug"]]
+        if rec["status"] != "failed" and not page_here(rec["html"], spec, reports_dir):
+            rec = {**rec, "status": "failed",
+                   "error": f"PageMissing: the task reported its page as {rec['html']}, but "
+                            f"{spec.html_path(reports_dir)} is not there (a task of another "
+                            "build, or a worker that sees another file system); expected "
+                            "the page in the reports' folder of this build"}
         done[rec["slug"]] = rec
         bar.update(1)
         if rec["status"] == "failed":
@@ -460,9 +537,7 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
             executed = s.executed_path(reports_dir)
             for stale in executed.parent.glob(f".{executed.name}.*.running.ipynb"):
                 stale.unlink(missing_ok=True)
-    summary.records = [done[s.slug] for s in todo if s.slug in done]
-    summary.seconds = time.perf_counter() - t0
-    return summary
+    return [done[s.slug] for s in todo if s.slug in done]
 
 
 #: Libraries whose version changes the results the workers share (:func:`_shared_folder`).

@@ -1,14 +1,38 @@
 """Run report tasks on a Dask distributed cluster (``make reports SCHEDULER=tcp://...``).
 
-Each report is a task keyed by its slug and input key: Dask runs each key once, re-runs the
-task of a worker that dies, and the task's atomic writes make a re-run harmless. Workers keep
-a warm kernel each (:mod:`evaluation.engine.warm`); start them with one thread
-(``dask worker --nthreads 1``) or tasks queue for the process's kernel.
+Each report is a task keyed by its slug, input key and the folders it reads and writes
+(:func:`task_key`): Dask runs each key once, re-runs the task of a worker that dies, and the
+task's atomic writes make a re-run harmless. Two builds into different folders on one
+scheduler never share a task. Workers keep a warm kernel each (:mod:`evaluation.engine.warm`);
+start them with one thread (``dask worker --nthreads 1``) or tasks queue for the process's
+kernel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+
+def task_key(args: tuple) -> str:
+    """Return the Dask key of one report's task: what makes its output distinct.
+
+    The report's slug and input key, and a hash of the reports' and notebooks' folders
+    (arguments 2 and 3 of :func:`evaluation.engine.build.render_task`, resolved by the build).
+
+    Examples
+    --------
+    >>> from evaluation.render import ReportSpec
+    >>> spec = ReportSpec("overall", "Overall", "x.ipynb")
+    >>> task_key((spec, "/r/a", "/nb", "k1")) == task_key((spec, "/r/b", "/nb", "k1"))
+    False
+    >>> task_key((spec, "/r/a", "/nb", "k1")).startswith("render-overall-k1-")
+    True
+    """
+    import hashlib
+
+    spec, reports_dir, notebooks_dir, key = args[:4]
+    where = hashlib.sha256(f"{reports_dir}\0{notebooks_dir}".encode()).hexdigest()[:12]
+    return f"render-{spec.slug}-{key or 'nokey'}-{where}"
 
 
 def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None],
@@ -33,9 +57,8 @@ def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None
 
     client = scheduler if isinstance(scheduler, Client) else connect(scheduler)
     try:
-        keys = [f"render-{a[0].slug}-{a[3] or 'nokey'}" for a in args]
-        futures = [client.submit(render_task, *a, key=k, pure=False, retries=retries)
-                   for a, k in zip(args, keys, strict=True)]
+        futures = [client.submit(render_task, *a, key=task_key(a), pure=False,
+                                 retries=retries) for a in args]
         seen = set()
         for fut in as_completed(futures):
             rec = fut.result()
