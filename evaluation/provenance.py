@@ -19,6 +19,8 @@ if TYPE_CHECKING:                 # the build's workers read the commit without 
 #: Set by a build to the commit it read once, so that every report of one build carries the
 #: same label (a report read alone reads it itself).
 COMMIT_ENV = "EVALUATION_COMMIT"
+#: The reproducible-builds variable: the time every report gives (:func:`build_time`).
+DATE_ENV = "SOURCE_DATE_EPOCH"
 
 
 def git_commit(root: str | Path = config.PROJECT_ROOT) -> str:
@@ -98,7 +100,7 @@ def evaluated_at() -> datetime:
     '2023-11-14T22:13:20+00:00'
     >>> del os.environ["SOURCE_DATE_EPOCH"]
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    epoch = os.environ.get(DATE_ENV, "").strip()
     if epoch:
         if not epoch.isdigit():
             raise ValueError(f"SOURCE_DATE_EPOCH should be whole seconds since 1970; got "

@@ -48,3 +48,62 @@ def test_dask_build_survives_a_killed_worker(tmp_path):
     index = build_school_index(load_records(specs, out), out / "index.html").read_text()
     statuses = [(r.slug, r.status) for r in load_records(specs, out)]
     assert index.count("<tr class=\"ok\">") == 8, statuses
+
+
+PROBE = """\
+import os
+from evaluation.render import save_record
+save_record(record_path, status="ok", epoch=os.environ.get("SOURCE_DATE_EPOCH", "unset"))
+"""
+
+
+@pytest.fixture(scope="module")
+def one_worker():
+    """A Dask cluster of one worker process, started before any test sets a variable."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=50) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def test_the_build_s_source_date_epoch_reaches_dask_tasks(one_worker, tmp_path, monkeypatch):
+    """Review 17, finding 11: the worker's environment replaced the build's on Dask."""
+    import json
+
+    from probe_notebook import probe_reports
+
+    from evaluation.engine.build import build
+
+    specs = probe_reports(tmp_path / "nbs", PROBE, 1)
+    out = tmp_path / "out"
+    seen = []
+    for epoch in ("1700000000", "1600000000", None):   # the same warm kernel each time
+        if epoch is None:
+            monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+        else:
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        summary = build(specs, out, tmp_path / "nbs", scheduler=one_worker, progress=False,
+                        force=True)
+        assert summary.counts["ok"] == 1, summary.text()
+        seen.append(json.loads(specs[0].record_path(out).read_text())["fields"]["epoch"])
+    assert seen == ["1700000000", "1600000000", "unset"]
+
+
+def test_dask_workers_of_other_code_refuse_to_render(one_worker, tmp_path, monkeypatch):
+    """Review 17, finding 2: workers that imported older code rendered with the new key."""
+    from probe_notebook import probe_reports
+
+    from evaluation.engine import build as engine
+
+    specs = probe_reports(tmp_path / "nbs", PROBE, 2)
+    out = tmp_path / "out"
+    monkeypatch.setattr(engine, "code_hash", lambda notebooks_dir=None: "0123456789abcdef")
+    summary = engine.build(specs, out, tmp_path / "nbs", scheduler=one_worker, progress=False)
+    assert summary.counts["failed"] == 2, summary.text()
+    assert "failed: 2 x WorkerCodeError" in summary.text()
+    error = summary.records[0]["error"]
+    assert "restart the Dask workers" in error, error
+    assert not specs[0].html_path(out).exists()         # nothing rendered with the old code
+    assert not engine.up_to_date(specs[0], out, engine.input_keys(specs, tmp_path / "nbs")[
+        specs[0].slug])

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from evaluation import config
 from evaluation.engine.prune import prune as _prune
-from evaluation.provenance import COMMIT_ENV, git_commit
+from evaluation.provenance import COMMIT_ENV, DATE_ENV, git_commit
 from evaluation.render import KERNEL, ReportSpec, render_report, save_record
 from evaluation.shared import SHARED_ENV, is_version_folder, unusable
 
@@ -139,15 +140,32 @@ def page_here(html, spec: ReportSpec, reports_dir: str | Path) -> bool:
 
 
 def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str = "",
-                engine: str | None = "warm", env: dict[str, str] | None = None) -> dict:
+                engine: str | None = "warm", env: dict[str, str | None] | None = None,
+                code: str = "") -> dict:
     """Render one report in this process's warm kernel; idempotent (atomic writes).
 
     ``env`` gives the build's values of variables its reports read (:data:`BUILD_ENV`) to a
-    worker started before the build set them (:func:`local_workers`).
+    worker started before the build set them (:func:`local_workers`) or on another machine
+    (Dask); a None value removes the variable. ``code`` is the client's :func:`code_hash`: a
+    worker whose code differs (:func:`worker_code`) renders nothing and returns a failed
+    record that says to restart the workers.
 
     Returns the render record as a dict (plain data: it crosses process boundaries).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> spec = ReportSpec("x", "X", "x.ipynb")
+    >>> render_task(spec, tempfile.mkdtemp(), ".", code="other")["error"][:28]
+    'WorkerCodeError: this worker'
     """
-    os.environ.update(env or {})
+    for name, value in (env or {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if code and code != worker_code(notebooks_dir):
+        return _other_code(spec, reports_dir)
     with _RENDER_LOCK:  # one warm kernel per process: one report at a time in it
         rec = render_report(spec, reports_dir, notebooks_dir, engine=engine)
     out = rec.__dict__.copy()
@@ -156,6 +174,40 @@ def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str
         save_record(spec.record_path(Path(reports_dir)), **out)
     out["pid"] = os.getpid()
     return out
+
+
+_WORKER_CODE: dict[str, str] = {}
+
+
+def worker_code(notebooks_dir: str | Path = config.NOTEBOOKS_DIR) -> str:
+    """Return :func:`code_hash` as it was at this process's first report (its imported code).
+
+    A worker (and its warm kernel) keeps the modules it imported at its first report: a
+    checkout changed since (``git pull``) is not the code it renders with.
+
+    Examples
+    --------
+    >>> worker_code() == worker_code()
+    True
+    """
+    folder = str(Path(notebooks_dir).resolve())
+    if folder not in _WORKER_CODE:
+        _WORKER_CODE[folder] = code_hash(folder)
+    return _WORKER_CODE[folder]
+
+
+def _other_code(spec: ReportSpec, reports_dir: str) -> dict:
+    """Return (and save) the failed record of a report refused by a worker of other code."""
+    error = ("WorkerCodeError: this worker (process "
+             f"{os.getpid()} on {socket.gethostname()}) imported another version of the "
+             "evaluation package or notebooks than the build's (the checkout changed since "
+             "the Dask workers started); restart the Dask workers (`dask worker ...`) so "
+             "that they import the current code, then build again")
+    rec = {"slug": spec.slug, "title": spec.title, "kind": spec.kind, "status": "failed",
+           "seconds": {}, "html": str(spec.html_path(Path(reports_dir))), "fields": {},
+           "error": error}
+    save_record(spec.record_path(Path(reports_dir)), **rec)
+    return {**rec, "pid": os.getpid()}
 
 
 @dataclass
@@ -251,9 +303,24 @@ def _ready() -> None:
     """Do nothing: submitted once per worker, so that every worker starts at once."""
 
 
-#: Variables the build sets for its reports (the commit, the folder of shared results); a
-#: worker started before the build set them is given them with each task.
-BUILD_ENV = (COMMIT_ENV, SHARED_ENV)
+#: Variables the build sets for its reports (the commit, the folder of shared results, the
+#: reproducible build time); a worker started before the build set them is given them with
+#: each task (unset ones are removed from the worker's environment).
+BUILD_ENV = (COMMIT_ENV, SHARED_ENV, DATE_ENV)
+#: Those a Dask task is given: not the folder of shared results, which is a folder of this
+#: machine (a worker on another machine would make one of its own and never remove it).
+DASK_ENV = (COMMIT_ENV, DATE_ENV)
+
+
+def task_env(names: tuple[str, ...] = BUILD_ENV) -> dict[str, str | None]:
+    """Return this process's values of ``names`` for :func:`render_task` (None: unset).
+
+    Examples
+    --------
+    >>> task_env(("EM_SURELY_UNSET",))
+    {'EM_SURELY_UNSET': None}
+    """
+    return {name: os.environ.get(name) for name in names}
 
 
 @contextlib.contextmanager
@@ -515,7 +582,8 @@ def _render_all(todo: list[ReportSpec], reports_dir: Path, notebooks_dir: Path,
         if scheduler is not None:
             from evaluation.engine.dask import run_on_cluster
 
-            run_on_cluster(scheduler, args, finished)
+            run_on_cluster(scheduler, args, finished, env=task_env(DASK_ENV),
+                           code=code_hash(notebooks_dir))
         elif pool is not None:
             _run_local(args, 0, finished, pool=pool)
         else:
@@ -672,7 +740,7 @@ def _run_local(args: list[tuple], workers: int, finished: Callable[[dict], None]
         return
     from concurrent.futures import as_completed
 
-    env = {v: os.environ[v] for v in BUILD_ENV if v in os.environ}
+    env = task_env()
     warm = args[0][4] == "warm"
     with contextlib.nullcontext(pool) if pool is not None else local_workers(
             min(workers, len(args)), args[0][2] if warm else None) as pool:

@@ -36,7 +36,7 @@ def task_key(args: tuple) -> str:
 
 
 def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None],
-                   retries: int = 3) -> None:
+                   retries: int = 3, **kwargs) -> None:
     """Submit one task per report to the cluster and call ``finished`` as each completes.
 
     Parameters
@@ -50,6 +50,8 @@ def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None
     retries : int
         Re-runs of a task that raised (a lost worker's tasks are re-run by the scheduler
         itself, up to its ``allowed-failures``).
+    **kwargs
+        Given to every task (``env``, ``code``).
     """
     from distributed import Client, as_completed
 
@@ -58,7 +60,7 @@ def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None
     client = scheduler if isinstance(scheduler, Client) else connect(scheduler)
     try:
         futures = [client.submit(render_task, *a, key=task_key(a), pure=False,
-                                 retries=retries) for a in args]
+                                 retries=retries, **kwargs) for a in args]
         seen = set()
         for fut in as_completed(futures):
             rec = fut.result()

@@ -56,10 +56,12 @@ GC_CODE = "import gc\ngc.set_threshold(3_000, 10, 10)\ndel gc\n"
 KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
 
 #: Environment variables a report reads at run time (the output checker's log folder, the
-#: build's commit, the folder of results its workers share). A warm kernel keeps the
+#: build's commit, the folder of results its workers share, the reproducible build time of
+#: ``SOURCE_DATE_EPOCH``). A warm kernel keeps the
 #: environment it was started with, so before each notebook they are set to the rendering
 #: process's current values (or removed).
-FORWARDED_ENV = ("EM_OUTPUT_LOG", "EVALUATION_COMMIT", "EVALUATION_SHARED_DIR")
+FORWARDED_ENV = ("EM_OUTPUT_LOG", "EVALUATION_COMMIT", "EVALUATION_SHARED_DIR",
+                 "SOURCE_DATE_EPOCH")
 
 
 def reset_code(environ=None) -> str:
