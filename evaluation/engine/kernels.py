@@ -12,6 +12,7 @@ first and imports the renderer while the kernel starts (:func:`launch`, :func:`c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -86,17 +87,48 @@ def reset_code(environ=None) -> str:
     return RESET_CODE + GC_CODE + "\n".join(lines) + "\n"
 
 
-def ipc_dir() -> Path:
-    """Return a private folder for kernel sockets (short path: Unix sockets allow ~100 bytes).
+#: Longest path of a kernel's socket file: a Unix socket's address holds 108 bytes on Linux
+#: and 104 on macOS, its final NUL included.
+MAX_SOCKET_PATH = 100
+#: What a kernel's files add to their folder's path: ``/<16 hex digits>-<n>`` (a socket).
+SOCKET_NAME = 20
+#: Where the kernels' folder goes when the temporary folder's path is too long for sockets.
+SHORT_ROOT = "/tmp"
+
+
+def ipc_dir(root: str | Path | None = None) -> Path:
+    """Return a private folder for kernel sockets, with a path short enough for them.
+
+    The folder is ``em-kernels-<uid>`` in the temporary folder (``TMPDIR``), or in
+    :data:`SHORT_ROOT` when that path would leave a socket longer than
+    :data:`MAX_SOCKET_PATH` bytes (a long ``TMPDIR``, common on HPC job nodes: the kernel
+    could not start, ``ZMQError: File name too long``). A folder of that name that is not
+    this user's own (another user made it) is never used: a new private one is made.
+
+    Parameters
+    ----------
+    root : path, optional
+        The temporary folder (default :func:`tempfile.gettempdir`).
 
     Examples
     --------
     >>> ipc_dir().is_dir()
     True
+    >>> str(ipc_dir("/" + "x" * 90)).startswith(SHORT_ROOT + "/em-kernels-")
+    True
     """
-    path = Path(tempfile.gettempdir()) / f"em-kernels-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
+    name = f"em-kernels-{os.getuid()}"
+    path = Path(root or tempfile.gettempdir()) / name
+    if len(os.fsencode(path)) + SOCKET_NAME > MAX_SOCKET_PATH:
+        path = Path(SHORT_ROOT) / name
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        mine = path.lstat()
+        if stat.S_ISDIR(mine.st_mode) and mine.st_uid == os.getuid():
+            return path
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=path.parent))
 
 
 #: Files of a kernel younger than this (seconds) are never taken for a dead kernel's: one
@@ -224,8 +256,35 @@ def launch(cwd: str | Path, kernel_name: str = "python3") -> Launched:
                                   stdout=output, stderr=output)
     except BaseException:
         output.close()
+        abandon(km)
         raise
     return Launched(km, output)
+
+
+def abandon(km: AsyncKernelManager) -> None:
+    """Stop a kernel that failed to start, and close every socket its manager opened.
+
+    A start that fails as it connects its control socket (``ZMQError: File name too long``)
+    has started the kernel process and leaves that socket open: the manager's ZMQ context
+    then never ends, and the process that collects it (a build's worker) blocks in
+    ``zmq_ctx_term`` for ever. Never fails.
+
+    Examples
+    --------
+    >>> km = IPCKernelManager(kernel_name="python3")
+    >>> abandon(km)
+    >>> km.context.closed
+    True
+    """
+    from jupyter_core.utils import run_sync
+
+    with contextlib.suppress(Exception):
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+    with contextlib.suppress(Exception):
+        km.cleanup_connection_file()
+    with contextlib.suppress(Exception):
+        km.context.destroy(linger=0)    # closes the sockets left open, then ends
 
 
 def connect(launched: Launched, timeout: float = 60):
