@@ -68,9 +68,12 @@ def _files_hash(folder: Path) -> str:
 def input_keys(specs: list[ReportSpec], notebooks_dir=config.NOTEBOOKS_DIR) -> dict[str, str]:
     """One key per report: the hash of what it reads, with the code's hash and its parameters.
 
-    A school report's key covers that school's own rows in every file, so changing one
-    school's data re-renders that school's report only; a cluster or overall report's key
-    covers the data set's files; a published report's, its source folder.
+    A school report's key covers what its page shows (:meth:`SchoolData.input_hash
+    <evaluation.schools.data.SchoolData.input_hash>`): that school's own rows in every file,
+    and its ranks, the medians and its similar schools' figures as printed, so changing one
+    school's data re-renders that school's report and those whose shown numbers it moves; a
+    cluster or overall report's key covers the data set's files; a published report's, its
+    source folder.
 
     Examples
     --------
