@@ -136,6 +136,61 @@ def test_a_schools_key_changes_exactly_when_its_page_would(tmp_path):
     assert shown and {u for u in urns[:35] if keys[u] != keys3[u]} == shown
 
 
+def test_a_schools_key_covers_what_every_page_says_of_the_table(tmp_path):
+    # second review of issue 17: a school with no figures added in a new authority changed
+    # "every school in the performance table (N schools in M local authorities)" on every
+    # page, and a renamed table file the "Files:" line, with no key changed
+    pub, urns = small_published(tmp_path / "pub", 12)
+    pages, keys = _pages_and_keys(pub)
+    f = pub / KS4 / "england_filtered.csv"
+    rows = list(csv.reader(io.StringIO(f.read_text(encoding="utf-8"))))
+    head, new = rows[0], list(rows[1])
+    new[head.index("URN")], new[head.index("LEA")], new[head.index("LANAME")] = \
+        "999999", "999", "Newtown"
+    for col in ("ATT8SCR_FSM6CLA1A", "ATT8SCR_NFSM6CLA1A", "P8MEA_FSM6CLA1A",
+                "P8MEA_NFSM6CLA1A"):
+        new[head.index(col)] = "NA"                     # no gap: ranked among no one
+    with f.open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerow(new)
+    pages2, keys2 = _pages_and_keys(pub)
+    changed = {u for u in urns if pages[u] != pages2[u]}
+    assert changed == set(urns)                         # "13 schools in 4 authorities"
+    assert {u for u in urns if keys[u] != keys2[u]} == changed
+    f.rename(f.with_name("england_ks4final.csv"))
+    pages3, keys3 = _pages_and_keys(pub)
+    assert all(pages3[u] != pages2[u] and keys3[u] != keys2[u] for u in urns)
+
+
+def test_a_schools_key_ignores_how_pandas_holds_a_missing_code():
+    # second review of issue 17: a missing code was None in a column with no code at all,
+    # NaN once any school had one, so one school's code changed every school's key
+    from evaluation.schools.data import DESTINATION_COLUMNS, SchoolData
+
+    figures = ["pupils", "share_dis", "prior_low", "prior_high", "att8_dis", "att8_gap",
+               "p8_dis", "p8_gap"]
+    s = pd.DataFrame({"name": ["A", "B"], "la": "X", "phase": "secondary",
+                      **{c: [1.0, 2.0] for c in figures}},
+                     index=pd.Index(["1", "2"], name="urn"))
+    dest = pd.DataFrame(columns=["urn", "year", *DESTINATION_COLUMNS])
+    none = pd.DataFrame({"prior_low": [None, None]}, dtype=object, index=s.index)
+    some = pd.DataFrame({"prior_low": pd.array([np.nan, "NA"], dtype="str")}, index=s.index)
+    assert (SchoolData(s, none, dest).input_hash("1", threshold=10)
+            == SchoolData(s, some, dest).input_hash("1", threshold=10))
+
+
+def test_a_measure_not_published_lists_the_files_codes_only(national):
+    # second review of issue 17: a group with a figure added its missing code, "nan", to the
+    # other group's: Lubavitch House read "not published (NA, nan)"
+    from evaluation.plan import load_plan
+    from evaluation.schools import evaluate_school
+
+    statuses = []
+    for urn in national.codes.index[national.codes.notna().any(axis=1)][:60]:
+        statuses += evaluate_school(urn, load_plan(), data=national).attainment["status"].tolist()
+    assert statuses and not [s for s in statuses if "nan" in s.lower()]
+    assert any(s.startswith("not published (") for s in statuses)
+
+
 def test_school_index_is_a_searchable_sortable_table(tmp_path):
     from evaluation.index_page import build_school_index
     from evaluation.render import RenderRecord

@@ -102,9 +102,10 @@ class SchoolData:
 
         Its own rows in every file, and what its page shows that rests on other schools, as
         shown (:func:`evaluation.schools.result.shown_from_others`: its ranks, the medians,
-        the numbers of schools ranked, its similar schools and their figures). A change to one
-        school's data changes the key of every page whose shown numbers change, and no other
-        (review 17, A1). ``k`` and ``threshold`` as in
+        the numbers of schools ranked, its similar schools and their figures), and what every
+        page says of the table (:attr:`among`, :attr:`year`, the names of the files read). A
+        change to one school's data changes the key of every page whose shown numbers change,
+        and no other (review 17, A1). ``k`` and ``threshold`` as in
         :func:`~evaluation.schools.result.evaluate_school` (default: the analysis plan's).
 
         Examples
@@ -127,9 +128,16 @@ class SchoolData:
         row = self.schools.loc[urn]
         dest = self.destinations[self.destinations["urn"] == urn].drop(columns="urn")
         code = self.codes.loc[urn] if urn in self.codes.index else pd.Series(dtype=object)
-        payload = json.dumps({"school": row.to_dict(), "codes": code.to_dict(),
+        # a missing code is None, whatever the column holds (NaN once any school has a code:
+        # one school's code changed every key, second review of issue 17)
+        codes = {c: (None if pd.isna(v) else str(v)) for c, v in code.items()}
+        payload = json.dumps({"school": row.to_dict(), "codes": codes,
                               "dest": dest.to_dict(orient="records"),
-                              "others": shown_from_others(self, urn, k, threshold)},
+                              "others": shown_from_others(self, urn, k, threshold),
+                              # what every page prints about the table: the schools it ranks
+                              # among, the year, the files read (their names)
+                              "table": [self.among, self.year,
+                                        [Path(s).name for s in self.sources]]},
                              sort_keys=True, default=str)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 

@@ -374,7 +374,7 @@ def evaluate_school(urn: str | int, plan: Plan, published_dir=None, k: int = 20,
     att["status"] = [
         "published" if pd.notna(r["gap"]) else
         "not published (" + ", ".join(sorted({str(codes.get(c)) for c in cols
-                                               if codes.get(c) is not None})) + ")"
+                                               if pd.notna(codes.get(c))})) + ")"
         for r, cols in zip(att.to_dict("records"),
                            [("att8_dis", "att8_other"), ("p8_dis", "p8_other")], strict=True)]
     att["status"] = att["status"].str.replace(" ()", "", regex=False)
