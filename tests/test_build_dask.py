@@ -98,8 +98,10 @@ def test_dask_workers_of_other_code_refuse_to_render(one_worker, tmp_path, monke
 
     specs = probe_reports(tmp_path / "nbs", PROBE, 2)
     out = tmp_path / "out"
-    monkeypatch.setattr(engine, "code_hash", lambda notebooks_dir=None: "0123456789abcdef")
-    summary = engine.build(specs, out, tmp_path / "nbs", scheduler=one_worker, progress=False)
+    with monkeypatch.context() as m:
+        m.setattr(engine, "package_hash", lambda: "0123456789abcdef")
+        summary = engine.build(specs, out, tmp_path / "nbs", scheduler=one_worker,
+                               progress=False)
     assert summary.counts["failed"] == 2, summary.text()
     assert "failed: 2 x WorkerCodeError" in summary.text()
     error = summary.records[0]["error"]
@@ -107,3 +109,10 @@ def test_dask_workers_of_other_code_refuse_to_render(one_worker, tmp_path, monke
     assert not specs[0].html_path(out).exists()         # nothing rendered with the old code
     assert not engine.up_to_date(specs[0], out, engine.input_keys(specs, tmp_path / "nbs")[
         specs[0].slug])
+    # the notebooks (and the plan) are read by each report, not imported: an edit to them
+    # needs no restart (second review: every task failed with a false WorkerCodeError)
+    nb = tmp_path / "nbs" / specs[0].notebook
+    nb.write_text(nb.read_text().replace('"metadata": {', '"metadata": {"edited": true, ', 1))
+    assert '"edited": true' in nb.read_text()
+    summary = engine.build(specs, out, tmp_path / "nbs", scheduler=one_worker, progress=False)
+    assert summary.counts["ok"] == 2, summary.text()

@@ -33,21 +33,36 @@ from evaluation.shared import SHARED_ENV, is_version_folder, unusable
 _RENDER_LOCK = threading.Lock()
 
 
+def package_hash() -> str:
+    """Hash of the ``evaluation`` package's files: the code a worker imports (and its data).
+
+    Examples
+    --------
+    >>> len(package_hash())
+    16
+    """
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".j2", ".json", ".yml",
+                                                               ".csv") and p.is_file()
+                    and "__pycache__" not in p.parts):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def code_hash(notebooks_dir: str | Path = config.NOTEBOOKS_DIR) -> str:
     """Hash of everything that shapes a report besides its data: the package and notebooks.
+
+    The package (:func:`package_hash`), the notebooks and the analysis plan.
 
     Examples
     --------
     >>> len(code_hash())
     16
     """
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".py", ".j2", ".json", ".yml",
-                                                              ".csv") and p.is_file()
-                   and "__pycache__" not in p.parts)
-    files += sorted(Path(notebooks_dir).glob("*.ipynb")) + [config.ANALYSIS_PLAN]
-    for p in files:
+    h = hashlib.sha256(package_hash().encode())
+    for p in sorted(Path(notebooks_dir).glob("*.ipynb")) + [config.ANALYSIS_PLAN]:
         if p.is_file():
             h.update(p.name.encode())
             h.update(p.read_bytes())
@@ -149,9 +164,10 @@ def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str
 
     ``env`` gives the build's values of variables its reports read (:data:`BUILD_ENV`) to a
     worker started before the build set them (:func:`local_workers`) or on another machine
-    (Dask); a None value removes the variable. ``code`` is the client's :func:`code_hash`: a
-    worker whose code differs (:func:`worker_code`) renders nothing and returns a failed
-    record that says to restart the workers.
+    (Dask); a None value removes the variable. ``code`` is the client's :func:`package_hash`:
+    a worker that imported other code (:func:`worker_code`) renders nothing and returns a
+    failed record that says to restart the workers. The notebooks and the analysis plan are
+    read afresh by each report: an edit to them needs no restart.
 
     Returns the render record as a dict (plain data: it crosses process boundaries).
 
@@ -167,7 +183,7 @@ def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    if code and code != worker_code(notebooks_dir):
+    if code and code != worker_code():
         return _other_code(spec, reports_dir)
     with _RENDER_LOCK:  # one warm kernel per process: one report at a time in it
         rec = render_report(spec, reports_dir, notebooks_dir, engine=engine)
@@ -179,11 +195,11 @@ def render_task(spec: ReportSpec, reports_dir: str, notebooks_dir: str, key: str
     return out
 
 
-_WORKER_CODE: dict[str, str] = {}
+_WORKER_CODE: list[str] = []
 
 
-def worker_code(notebooks_dir: str | Path = config.NOTEBOOKS_DIR) -> str:
-    """Return :func:`code_hash` as it was at this process's first report (its imported code).
+def worker_code() -> str:
+    """Return :func:`package_hash` as it was at this process's first report (its imports).
 
     A worker (and its warm kernel) keeps the modules it imported at its first report: a
     checkout changed since (``git pull``) is not the code it renders with.
@@ -193,17 +209,16 @@ def worker_code(notebooks_dir: str | Path = config.NOTEBOOKS_DIR) -> str:
     >>> worker_code() == worker_code()
     True
     """
-    folder = str(Path(notebooks_dir).resolve())
-    if folder not in _WORKER_CODE:
-        _WORKER_CODE[folder] = code_hash(folder)
-    return _WORKER_CODE[folder]
+    if not _WORKER_CODE:
+        _WORKER_CODE.append(package_hash())
+    return _WORKER_CODE[0]
 
 
 def _other_code(spec: ReportSpec, reports_dir: str) -> dict:
     """Return (and save) the failed record of a report refused by a worker of other code."""
     error = ("WorkerCodeError: this worker (process "
              f"{os.getpid()} on {socket.gethostname()}) imported another version of the "
-             "evaluation package or notebooks than the build's (the checkout changed since "
+             "evaluation package than the build's (the checkout changed since "
              "the Dask workers started); restart the Dask workers (`dask worker ...`) so "
              "that they import the current code, then build again")
     rec = {"slug": spec.slug, "title": spec.title, "kind": spec.kind, "status": "failed",
@@ -586,7 +601,7 @@ def _render_all(todo: list[ReportSpec], reports_dir: Path, notebooks_dir: Path,
             from evaluation.engine.dask import run_on_cluster
 
             run_on_cluster(scheduler, args, finished, env=task_env(DASK_ENV),
-                           code=code_hash(notebooks_dir))
+                           code=package_hash())
         elif pool is not None:
             _run_local(args, 0, finished, pool=pool)
         else:
