@@ -168,6 +168,7 @@ def _build(args) -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     from evaluation.engine.build import EARLY_WORKERS, build, local_workers, nothing_built
 
+    _data_folder(Path(args.data))
     workers = args.workers or len(os.sched_getaffinity(0)) or 1
     early = (not args.scheduler and args.engine == "warm" and 1 < workers <= EARLY_WORKERS
              and nothing_built(args.reports))
@@ -179,6 +180,32 @@ def _build(args) -> int:
                         engine=None if args.engine == "cold" else "warm", prune=True, pool=pool)
     print(f"build: {summary.text()}", file=sys.stderr)
     return _write_index(args, specs)
+
+
+def _data_folder(directory: Path) -> None:
+    """Refuse a build whose data folder is missing or has no schools table, before anything.
+
+    A misspelt ``DATA`` otherwise built the overall report's error page over the good one and
+    an index without the clusters (second review of issue 17).
+
+    Examples
+    --------
+    >>> _data_folder(Path("/nonexistent"))
+    Traceback (most recent call last):
+    ...
+    evaluation.exceptions.DataError: /nonexistent: no such data directory; nothing was built \
+and no report removed (DATA=<dir> names the data set's folder; make check DATA=<dir> checks it)
+    """
+    from evaluation.io.dataset import find_table
+
+    after = ("; nothing was built and no report removed (DATA=<dir> names the data set's "
+             "folder; make check DATA=<dir> checks it)")
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such data directory{after}")
+    try:
+        find_table(directory, "schools")
+    except DataError as err:
+        raise DataError(f"{err}{after}") from None
 
 
 def _schools(args) -> int:

@@ -217,7 +217,8 @@ def _error_page(spec: ReportSpec, reason: str, log: Path) -> str:
 <pre class="em-error-reason">{html.escape(reason)}</pre>
 <p>The full log is in <code>{html.escape(str(log))}</code> on the machine that built the
 reports, with the partly executed notebook beside it in <code>reports/_executed/</code>.
-Every other report was still built; see the <a href="../index.html">index</a>.</p></div>
+The other reports were built on their own; the <a href="../index.html">index</a> says which
+were built and which failed.</p></div>
 </body></html>
 """
 

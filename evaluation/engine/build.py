@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation import config
+from evaluation.engine.prune import KEPT_KINDS
 from evaluation.engine.prune import prune as _prune
 from evaluation.provenance import COMMIT_ENV, DATE_ENV, git_commit
 from evaluation.render import KERNEL, ReportSpec, render_report, save_record
@@ -541,16 +542,22 @@ UNREAD_DATA = "DataError"
 def unread_data(records: list[dict]) -> str:
     """Return why a full build must not remove other reports' files: a data set not read.
 
+    Only the reports of the data the build's list was made from count (the pupil data, a
+    performance table's schools): a published report's file failing to read says nothing of
+    them, and never kept an earlier data set's pages (second review of issue 17).
+
     Examples
     --------
-    >>> unread_data([{"slug": "overall", "status": "failed",
+    >>> unread_data([{"slug": "overall", "kind": "overall", "status": "failed",
     ...               "error": "DataError: data/x: no such data directory"}])
     'report overall could not read its data (DataError: data/x: no such data directory)'
-    >>> unread_data([{"slug": "overall", "status": "ok", "error": ""}])
+    >>> unread_data([{"slug": "p", "kind": "published", "status": "failed",
+    ...               "error": "DataError: x.csv: column 'URN' missing"}])
     ''
     """
     for rec in records:
-        if rec["status"] == "failed" and rec["error"].startswith(UNREAD_DATA + ":"):
+        if (rec["status"] == "failed" and rec.get("kind") not in KEPT_KINDS
+                and rec["error"].startswith(UNREAD_DATA + ":")):
             return f"report {rec['slug']} could not read its data ({rec['error']})"
     return ""
 
