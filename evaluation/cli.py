@@ -1,4 +1,7 @@
-"""Command line used by the Makefile: `python -m evaluation {data,check,targets,render,index}`."""
+"""Command line used by the Makefile.
+
+``python -m evaluation {data,check,targets,render,index,build,schools}``.
+"""
 
 from __future__ import annotations
 
@@ -182,6 +185,27 @@ def _build(args) -> int:
     return _write_index(args, specs)
 
 
+def _count(text: str) -> int:
+    """Parse a count (0 or more): a negative ``--limit`` built every school but the last few.
+
+    Examples
+    --------
+    >>> _count("20")
+    20
+    >>> _count("-5")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: -5: expected a whole number, 0 or more
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: expected a whole number, 0 or more")
+    return value
+
+
 def _data_folder(directory: Path) -> None:
     """Refuse a build whose data folder is missing or has no schools table, before anything.
 
@@ -298,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(reports=str(config.REPORTS_DIR / "schools"))
     p.add_argument("--source", default="", help="performance-table folder (default the national "
                    "KS4 2022/23 table)")
-    p.add_argument("--limit", type=int, default=0, help="only the first N schools by URN")
+    p.add_argument("--limit", type=_count, default=0,
+                   help="only the first N schools by URN (0: every school)")
     build_options(p)
     p.set_defaults(func=_schools)
     args = parser.parse_args(argv)

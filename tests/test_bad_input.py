@@ -734,3 +734,13 @@ def test_a_trial_school_without_an_activity_keeps_its_pupils_in_the_activity_tab
         ("em", "overall", "secondary")]
     html = "".join(s._repr_html_() for s in sections(res, "overall"))
     assert html.count(NOT_RECORDED) >= 2          # the activity table and the school profile
+
+
+@pytest.mark.parametrize("limit", ["-5", "five"])
+def test_a_school_limit_must_be_a_count(limit, capsys):
+    # review of issue 17: `--limit -5` built every school but the last five, and pruned none
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["schools", "--limit", limit, "--published", "/nonexistent"])
+    assert stop.value.code == 2
+    assert f"argument --limit: {limit}: expected a whole number, 0 or more" in \
+        capsys.readouterr().err
