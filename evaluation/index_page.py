@@ -100,6 +100,9 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
                 plan=None) -> Path:
     """Write ``index.html`` linking every report (relative links) with its headline numbers.
 
+    It links the school reports' own index too when ``make school-reports`` has written one
+    beside it (``schools/index.html``).
+
     Parameters
     ----------
     records : list of RenderRecord
@@ -145,6 +148,8 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
         banner=("Synthetic data: the pupil-level reports are built from generated data "
                 "calibrated to published figures, not from real pupils.") if synthetic else "",
         groups=groups,
+        schools="schools/index.html" if (path.parent / "schools" / "index.html").is_file()
+        else "",
         footer=f"{len(records)} reports, {n_failed} failed, {n_unbuilt} not built.",
     )
     path.write_text(page, encoding="utf-8")
@@ -222,6 +227,7 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
                "column heading to sort."),
         columns=[{"title": t, "type": k, "css": k} for _, t, k in SCHOOL_COLUMNS],
         rows=rows,
+        evaluation="../index.html" if (path.parent.parent / "index.html").is_file() else "",
         footer=(f"{len(records)} school reports: {counts['ok']} ok, {counts['not estimable']} "
                 f"not estimable, {counts['failed']} failed, {counts['not built']} not built."),
     )

@@ -501,3 +501,15 @@ def test_a_school_without_similar_schools_is_not_compared_with_0(national):
     assert "0 most similar" not in page
     assert "compared with every school in the performance table" in page
     assert "and with no similar schools (the file lacks this school" in page
+
+
+def test_the_two_indexes_link_each_other_when_both_are_built(tmp_path):
+    # review of issue 17: the main index had no link to the school reports' index
+    from evaluation.index_page import build_index, build_school_index
+
+    main, schools = tmp_path / "index.html", tmp_path / "schools" / "index.html"
+    assert 'href="schools/index.html"' not in build_index([], main).read_text()
+    assert 'href="../index.html"' in build_school_index([], schools).read_text()
+    assert 'href="schools/index.html"' in build_index([], main).read_text()
+    other = tmp_path / "alone" / "schools" / "index.html"
+    assert 'href="../index.html"' not in build_school_index([], other).read_text()
