@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-def task_key(args: tuple) -> str:
+def task_key(args: tuple, env: dict | None = None) -> str:
     """Return the Dask key of one report's task: what makes its output distinct.
 
     The report's slug and input key, and a hash of the reports' and notebooks' folders
-    (arguments 2 and 3 of :func:`evaluation.engine.build.render_task`, resolved by the build).
+    (arguments 2 and 3 of :func:`evaluation.engine.build.render_task`, resolved by the build)
+    and of the variables the task is given (``env``: the commit and ``SOURCE_DATE_EPOCH``,
+    which the page prints), so that two builds that would write different pages never share
+    a task.
 
     Examples
     --------
@@ -27,11 +30,15 @@ def task_key(args: tuple) -> str:
     False
     >>> task_key((spec, "/r/a", "/nb", "k1")).startswith("render-overall-k1-")
     True
+    >>> a = (spec, "/r/a", "/nb", "k1")
+    >>> task_key(a, {"SOURCE_DATE_EPOCH": "1"}) == task_key(a, {"SOURCE_DATE_EPOCH": "2"})
+    False
     """
     import hashlib
 
     spec, reports_dir, notebooks_dir, key = args[:4]
-    where = hashlib.sha256(f"{reports_dir}\0{notebooks_dir}".encode()).hexdigest()[:12]
+    given = "\0".join(f"{k}={v}" for k, v in sorted((env or {}).items()))
+    where = hashlib.sha256(f"{reports_dir}\0{notebooks_dir}\0{given}".encode()).hexdigest()[:12]
     return f"render-{spec.slug}-{key or 'nokey'}-{where}"
 
 
@@ -59,7 +66,7 @@ def run_on_cluster(scheduler, args: list[tuple], finished: Callable[[dict], None
 
     client = scheduler if isinstance(scheduler, Client) else connect(scheduler)
     try:
-        futures = [client.submit(render_task, *a, key=task_key(a), pure=False,
+        futures = [client.submit(render_task, *a, key=task_key(a, kwargs.get("env")), pure=False,
                                  retries=retries, **kwargs) for a in args]
         seen = set()
         for fut in as_completed(futures):
