@@ -270,22 +270,6 @@ def _as_shown(frame: pd.DataFrame, decimals: dict) -> pd.Series:
                      index=frame.index, dtype=object)
 
 
-_THRESHOLD: dict = {}
-
-
-def _plan_threshold() -> int:
-    """Return the analysis plan's disclosure threshold (read again when its file changes)."""
-    from evaluation import config
-    from evaluation.plan import load_plan
-
-    st = config.ANALYSIS_PLAN.stat()
-    stamp = (str(config.ANALYSIS_PLAN), st.st_size, st.st_mtime_ns)
-    if stamp not in _THRESHOLD:
-        _THRESHOLD.clear()
-        _THRESHOLD[stamp] = load_plan().threshold
-    return _THRESHOLD[stamp]
-
-
 def shown_from_others(data: SchoolData, urn: str, k: int = 20,
                       threshold: int | None = None) -> str:
     """Return what a school's page shows that rests on other schools, as the page prints it.
@@ -316,7 +300,10 @@ def shown_from_others(data: SchoolData, urn: str, k: int = 20,
     >>> shown_from_others(load_schools(), "100049").splitlines()[1]  # doctest: +SKIP
     'Attainment 8 gap (other minus disadvantaged)|10.80|11.90|1195.0|2928|9.60|12.0|21'
     """
-    threshold = _plan_threshold() if threshold is None else threshold
+    if threshold is None:
+        from evaluation.plan import load_plan
+
+        threshold = load_plan().threshold
     shared = _shared(data, k, threshold)
     if not shared.shown:
         text = pd.concat([_as_shown(shared.place, PLACE_DECIMALS),
