@@ -138,9 +138,13 @@ reports: $(ENV_STAMP) $(DATA_STAMP) ## render every changed report in parallel o
 	@$(PY) -m evaluation build --data "$$DATA_DIR" --published "$$PUBLISHED_DIR" --seed $(SEED) \
 	  --reports "$$REPORTS_DIR" --scheduler "$$SCHEDULER_ADDR"
 
+# The evaluation's index, when there is one, is written again: it links the school index.
 school-reports: $(ENV_STAMP) ## one report per school of the national KS4 table (PUBLISHED=<dir>) and a searchable index
-	@$(PY) -m evaluation schools --published "$$PUBLISHED_DIR" --reports "$$REPORTS_DIR/schools" \
-	  --scheduler "$$SCHEDULER_ADDR" --limit "$${SCHOOLS_LIMIT:-0}"
+	@rc=0; $(PY) -m evaluation schools --published "$$PUBLISHED_DIR" --reports "$$REPORTS_DIR/schools" \
+	  --scheduler "$$SCHEDULER_ADDR" --limit "$${SCHOOLS_LIMIT:-0}" || rc=$$?; \
+	  if [ -f "$$REPORTS_DIR/index.html" ]; then $(PY) -m evaluation index --data "$$DATA_DIR" \
+	  --published "$$PUBLISHED_DIR" --seed $(SEED) --reports "$$REPORTS_DIR" >/dev/null 2>&1 || true; fi; \
+	  exit $$rc
 
 # Exits non-zero when the report fails (its error page and the index still say why).
 report: $(ENV_STAMP) $(DATA_STAMP) ## render one report: make report CLUSTER="<cluster name>"
