@@ -94,6 +94,15 @@ def default_data():
 
 
 @pytest.fixture(scope="session")
+def default_data_dir(default_data, tmp_path_factory):
+    """The default data set written as ``make data`` writes it: a fresh clone has no
+    ``data/synthetic/default`` (CI runs the tests without ``make data``)."""
+    from evaluation.io.dataset import write_dataset
+
+    return write_dataset(default_data, tmp_path_factory.mktemp("default-data"), generated=True)
+
+
+@pytest.fixture(scope="session")
 def plan():
     from evaluation.plan import load_plan
 

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 import pytest
 from probe_notebook import probe_reports
 
-from evaluation import cli, config
+from evaluation import cli
 from evaluation.engine.build import build, up_to_date
 from evaluation.engine.dask import task_key
 from evaluation.index_page import build_index
@@ -66,12 +66,12 @@ def test_a_misspelt_data_folder_removes_no_report(tmp_path, capsys):
     assert all(p.read_text() == "<p>earlier</p>" for p in pages)
 
 
-def test_a_build_whose_data_fail_to_read_removes_no_report(tmp_path, capsys):
+def test_a_build_whose_data_fail_to_read_removes_no_report(tmp_path, capsys, default_data_dir):
     """A data set that is there but fails to read (a bad value): nothing removed, and why."""
     out = tmp_path / "reports"
     pages = [_earlier_report(out, "cluster-of-an-earlier-data-set")]
     bad = tmp_path / "bad"
-    shutil.copytree(config.SYNTHETIC_DIR / "default", bad)
+    shutil.copytree(default_data_dir, bad)
     (bad / "pupils.parquet").unlink()
     (bad / "pupils.csv").write_text("pupil_id\n1\n")          # the pupils fail to read
     code = cli.main(["build", "--data", str(bad), "--published", str(tmp_path / "none"),

@@ -40,7 +40,8 @@ def two_built(tmp_path, monkeypatch):
     return specs, out
 
 
-def test_a_full_build_removes_every_file_of_a_report_no_longer_in_it(two_built, capsys):
+def test_a_full_build_removes_every_file_of_a_report_no_longer_in_it(two_built, capsys,
+                                                                     default_data_dir):
     (kept, gone), out = two_built
     checker = checker_folder.checker_dir(out)
     others = [out / "html" / "style.css", out / "notes.txt", checker / "notes.txt",
@@ -49,7 +50,8 @@ def test_a_full_build_removes_every_file_of_a_report_no_longer_in_it(two_built, 
     for p in others:                       # not a report's file: never touched
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("{}")
-    assert cli.main(["build", "--reports", str(out), "--workers", "1", "--no-progress"]) == 0
+    assert cli.main(["build", "--data", str(default_data_dir), "--reports", str(out),
+                     "--workers", "1", "--no-progress"]) == 0
     assert [p for p in _files(gone, out) if p.exists()] == []
     assert not checker_folder.log_dir(gone.slug, out).exists()
     assert all(p.is_file() for p in _files(kept, out))

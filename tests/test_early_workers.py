@@ -147,7 +147,7 @@ def test_why_a_kernel_died_as_it_started_reaches_the_report_s_log(tmp_path, monk
     assert "km" not in warm._STATE
 
 
-def _cli_build(monkeypatch, tmp_path, *argv):
+def _cli_build(monkeypatch, tmp_path, data, *argv):
     """Run ``python -m evaluation build`` with the listing and the build faked: which
     workers were started before the reports were listed?"""
     from evaluation import cli
@@ -165,27 +165,29 @@ def _cli_build(monkeypatch, tmp_path, *argv):
                         or engine.BuildSummary())
     monkeypatch.setattr(cli, "_specs", lambda args: seen.append("listed") or [])
     monkeypatch.setattr(cli, "_write_index", lambda args, specs: 0)
-    assert cli.main(["build", "--reports", str(tmp_path), "--no-progress", *argv]) == 0
+    assert cli.main(["build", "--data", str(data), "--reports", str(tmp_path), "--no-progress",
+                     *argv]) == 0
     return started, seen
 
 
-def test_a_full_build_starts_its_workers_before_listing_its_reports(tmp_path, monkeypatch):
+def test_a_full_build_starts_its_workers_before_listing_its_reports(tmp_path, monkeypatch,
+                                                                   default_data_dir):
     """Into an empty folder, on a machine of at most EARLY_WORKERS cores (second review of
     this change: with more, a report submitted before the early workers were ready started
     one more worker and kernel each, 5 processes for 3 tasks with 2 started early)."""
     cores = len(os.sched_getaffinity(0)) or 1
-    started, seen = _cli_build(monkeypatch, tmp_path)
+    started, seen = _cli_build(monkeypatch, tmp_path, default_data_dir)
     if 1 < cores <= engine.EARLY_WORKERS:
         assert started == [cores] and seen == ["listed", "early pool"]
-    started, seen = _cli_build(monkeypatch, tmp_path, "--workers", "3")
+    started, seen = _cli_build(monkeypatch, tmp_path, default_data_dir, "--workers", "3")
     assert started == [3] and seen == ["listed", "early pool"]
     for argv in (["--workers", "1"], ["--engine", "cold"], ["--scheduler", "tcp://x:8786"],
                  ["--workers", str(engine.EARLY_WORKERS + 1)]):
-        started, seen = _cli_build(monkeypatch, tmp_path, *argv)
+        started, seen = _cli_build(monkeypatch, tmp_path, default_data_dir, *argv)
         assert started == [] and seen == ["listed", None], argv
     (tmp_path / "records").mkdir()
     (tmp_path / "records" / "overall.json").write_text("{}")     # built before: incremental
-    started, seen = _cli_build(monkeypatch, tmp_path)
+    started, seen = _cli_build(monkeypatch, tmp_path, default_data_dir)
     assert started == [] and seen == ["listed", None]
 
 
