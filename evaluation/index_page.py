@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import pandas as pd
 
 from evaluation.disclosure import SafeTable
@@ -168,22 +171,42 @@ SCHOOL_COLUMNS = (("title", "School", "txt"), ("urn", "URN", "txt"),
 
 
 def _school_cell(value, kind: str) -> dict:
+    """Return a cell of the school index: its text, the value it sorts by, the text searched.
+
+    A number sorts by value; a blank or a suppression marker has no value (it sorts last) and
+    is not searched (searching "c" matched every suppressed cell).
+    """
     text = "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
     if kind == "num":
         try:
             sort = repr(float(str(value).replace(",", ""))) if value not in (None, "") else ""
-        except ValueError:  # a suppression marker: sorts after every number
+        except ValueError:  # a suppression marker
             sort = ""
-        return {"text": text, "sort": sort, "css": "num"}
-    return {"text": text, "sort": text.lower(), "css": "txt"}
+        return {"text": text, "sort": sort, "search": text if sort else "", "css": "num"}
+    return {"text": text, "sort": text.lower(), "search": text, "css": "txt"}
+
+
+@functools.cache
+def _datatables() -> tuple[str, str]:
+    """Return DataTables' script (base64, imported as a module) and stylesheet.
+
+    As itables bundles them for offline use: the index fetches nothing from the network.
+    """
+    from itables import options
+
+    js = Path(options.dt_bundle)
+    return (base64.b64encode(js.read_bytes()).decode("ascii"),
+            js.with_suffix(".css").read_text(encoding="utf-8"))
 
 
 def build_school_index(records: list[RenderRecord], path: str | Path,
-                       title: str = "School reports") -> Path:
-    """Write a searchable, sortable index of school reports (one self-contained HTML page).
+                       title: str = "School reports", plan=None) -> Path:
+    """Write a searchable, sortable, paged index of school reports (one self-contained page).
 
-    A plain table with a few lines of inline JavaScript: a search box filtering rows on any
-    text, and column headers that sort (numbers numerically, blanks last). No network access.
+    The table is written out in full, then made a DataTables widget (DataTables as itables
+    bundles it, inlined: nothing is fetched from the network): a search box, 50 schools a page,
+    and headings that sort (numbers by value, blanks and suppressed cells last). Without
+    scripts it stays a plain table of every school.
 
     Parameters
     ----------
@@ -193,6 +216,8 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
         The index file to write (atomically).
     title : str
         Page title.
+    plan : Plan, optional
+        Names the suppression marker (default ``analysis.yml``).
 
     Returns
     -------
@@ -203,7 +228,9 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
     >>> build_school_index([], "/tmp/em-demo/schools/index.html").name
     'index.html'
     """
+    from evaluation.plan import load_plan
     from evaluation.render import write_atomic
+    from evaluation.report.tables import marker
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,14 +246,19 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                              autoescape=True)
     counts = {s: sum(r.status == s for r in records) for s in STATUSES}
+    mark = marker(plan or load_plan())
+    script, style = _datatables()
     page = env.get_template("school_index.html.j2").render(
         title=title,
         intro=("One report per school: disadvantaged and other pupils' results and the gap, "
                "over the years published, and the school's place among all schools and "
                "among similar schools. Search by name, URN or local authority; click a "
                "column heading to sort."),
-        columns=[{"title": t, "type": k, "css": k} for _, t, k in SCHOOL_COLUMNS],
+        columns=[{"title": t, "css": k} for _, t, k in SCHOOL_COLUMNS],
+        numeric=[i for i, (_, _, k) in enumerate(SCHOOL_COLUMNS) if k == "num"],
         rows=rows,
+        marker=mark if any(c["text"] == mark for r in rows for c in r["cells"]) else "",
+        datatables_js=script, datatables_css=markupsafe.Markup(style),
         evaluation="../index.html" if (path.parent.parent / "index.html").is_file() else "",
         footer=(f"{len(records)} school reports: {counts['ok']} ok, {counts['not estimable']} "
                 f"not estimable, {counts['failed']} failed, {counts['not built']} not built."),

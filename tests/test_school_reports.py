@@ -196,12 +196,17 @@ def test_school_index_is_a_searchable_sortable_table(tmp_path):
     from evaluation.render import RenderRecord
 
     recs = [RenderRecord(f"school-{u}", n, "school", "ok", {}, str(tmp_path / "html" / f"{u}.html"),
-                         {"urn": u, "la": "Camden", "att8_gap": g, "pupils": "1,163"})
-            for u, n, g in (("1", "Alpha <School>", 3.5), ("2", "Beta", None))]
+                         {"urn": u, "la": "Camden", "att8_gap": g, "pupils": "1,163",
+                          "dest_gap": d})
+            for u, n, g, d in (("1", "Alpha <School>", 3.5, "c"), ("2", "Beta", None, "2.5"))]
     html = build_school_index(recs, tmp_path / "index.html").read_text()
     assert html.count("<tr class=") == 2 and "Alpha &lt;School&gt;" in html
-    assert 'id="em-filter"' in html and "aria-sort" in html and 'data-sort="1163.0"' in html
+    assert 'data-order="1163.0"' in html and "new DataTable(" in html
+    # a suppressed cell sorts last and is not searched; the marker is explained
+    assert '<td class="num" data-order="" data-search="">c</td>' in html
+    assert "c = suppressed" in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing fetched from the network
+    assert not re.search(r"\bimport\s*\(?\s*[\"']https?:", html)
 
 
 def test_ipc_kernels_started_at_once_do_not_collide():
@@ -282,47 +287,62 @@ def test_a_full_school_build_removes_the_pages_of_schools_no_longer_in_the_file(
 
 
 @pytest.mark.browser
-def test_school_index_filters_and_sorts_in_a_browser(tmp_path):
+def test_school_index_filters_sorts_and_pages_in_a_browser(tmp_path):
+    """The index is a DataTables widget offline: search, sort (blanks last both ways), pages."""
     import shutil
 
     from browser import ARGS, CHROMIUM
 
     if not shutil.which(CHROMIUM):
         pytest.skip("chromium not installed (make browser)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from evaluation.index_page import build_school_index
     from evaluation.render import RenderRecord
 
-    data = [("100", "Alder School", "Camden", 12.5), ("101", "Birch Academy", "Leeds", None),
+    data = [("100", "Alder School", "Camden", 12.5), ("101", "Birk Hall", "Leeds", None),
             ("102", "Cedar High", "Camden", 3.0), ("103", "Damson College", "York", 20.25)]
+    data += [(str(200 + i), f"Rowan {i:02d}", "Wirral", 30.0 + i) for i in range(56)]
     recs = [RenderRecord(f"school-{u}", n, "school", "ok", {},
                          str(tmp_path / "html" / f"school-{u}.html"),
-                         {"urn": u, "la": la, "att8_gap": g}) for u, n, la, g in data]
+                         {"urn": u, "la": la, "att8_gap": g, "dest_gap": "c" if g is None
+                          else ""}) for u, n, la, g in data]
     path = build_school_index(recs, tmp_path / "index.html")
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page()
-        requests = []
+        requests, errors = [], []
+        page.on("pageerror", lambda e: errors.append(str(e)))
         page.route("**/*", lambda r: (requests.append(r.request.url), r.continue_()
-                                      if r.request.url.startswith("file:") else r.abort()))
+                                      if r.request.url.startswith(("file:", "blob:"))
+                                      else r.abort()))
         page.goto(path.resolve().as_uri())
-        page.fill("#em-filter", "camden")
-        visible = page.eval_on_selector_all("#em-schools tbody tr:not([hidden]) td:first-child",
-                                            "els => els.map(e => e.textContent)")
-        assert visible == ["Alder School", "Cedar High"]
-        assert page.inner_text("#em-count") == "2 of 4 schools"
-        page.fill("#em-filter", "")
-        page.click("th:has-text('Attainment 8 gap')")
-        order = page.eval_on_selector_all("#em-schools tbody td:first-child",
-                                          "els => els.map(e => e.textContent)")
-        assert order == ["Cedar High", "Alder School", "Damson College", "Birch Academy"]
-        page.click("th:has-text('Attainment 8 gap')")
-        order = page.eval_on_selector_all("#em-schools tbody td:first-child",
-                                          "els => els.map(e => e.textContent)")
-        assert order == ["Damson College", "Alder School", "Cedar High", "Birch Academy"]
+        names = page.locator("#em-schools tbody td:first-child")   # as shown: waits for it
+        info = page.locator("#em-schools_wrapper .dt-info")
+        expect(info).to_have_text("Schools 1 to 50 of 60")         # DataTables took over
+        expect(names).to_have_count(50)                             # the first page of 60
+        search = page.locator("#em-schools_wrapper input[type=search]")
+        search.fill("camden")
+        expect(names).to_have_text(["Alder School", "Cedar High"])
+        search.fill("c")               # the marker of Birk Hall's suppressed cell is not searched
+        expect(names).to_have_text(["Alder School", "Cedar High", "Damson College"])
+        search.fill("")
+        gap = page.locator("#em-schools thead th", has_text="Attainment 8 gap")
+        gap.click()
+        expect(names.nth(0)).to_have_text("Cedar High")
+        assert names.all_text_contents()[:3] == ["Cedar High", "Alder School", "Damson College"]
+        gap.click()
+        expect(names.nth(0)).to_have_text("Rowan 55")
+        page.select_option("#em-schools_wrapper select", "-1")  # every school on one page
+        expect(names).to_have_count(60)
+        assert names.all_text_contents()[-1] == "Birk Hall"    # blank last, descending too
+        gap.click()
+        expect(names.nth(0)).to_have_text("Cedar High")
+        assert names.all_text_contents()[-1] == "Birk Hall"    # and ascending
         browser.close()
-    assert all(u.startswith("file:") for u in requests)
+    assert not errors, errors
+    assert all(u.startswith(("file:", "blob:")) for u in requests), requests
 
 
 def test_destination_pupil_counts_are_whole_numbers(national):
