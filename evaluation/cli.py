@@ -186,7 +186,10 @@ def _build(args) -> int:
 
 
 def _count(text: str) -> int:
-    """Parse a count (0 or more): a negative ``--limit`` built every school but the last few.
+    """Parse a count: 0 or more, in digits only.
+
+    A negative ``--limit`` built every school but the last few; ``int`` also read "+5", " 5"
+    and "1_000".
 
     Examples
     --------
@@ -196,14 +199,14 @@ def _count(text: str) -> int:
     Traceback (most recent call last):
     ...
     argparse.ArgumentTypeError: -5: expected a whole number, 0 or more
+    >>> _count("1_000")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: 1_000: expected a whole number, 0 or more
     """
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
+    if not (text.isascii() and text.isdecimal()):
         raise argparse.ArgumentTypeError(f"{text}: expected a whole number, 0 or more")
-    return value
+    return int(text)
 
 
 def _data_folder(directory: Path) -> None:
@@ -268,14 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p):
-        p.add_argument("--data", default=str(config.SYNTHETIC_DIR / "default"),
-                       help="pupil data directory (default: the synthetic default)")
+    def common(p, pupils=True):
+        if pupils:         # the school reports read published files only
+            p.add_argument("--data", default=str(config.SYNTHETIC_DIR / "default"),
+                           help="pupil data directory (default: the synthetic default)")
+            p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
         p.add_argument("--published", default=str(config.published_dir()),
                        help="published DfE files "
                             "(default: $EVALUATION_PUBLISHED_DIR or data/published)")
         p.add_argument("--reports", default=str(config.REPORTS_DIR))
-        p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
 
     def build_options(p):
         p.add_argument("--workers", type=int, default=0,
@@ -318,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_build)
     p = sub.add_parser("schools", help="render one report per school of a KS4 performance "
                        "table (warm kernels, parallel or on Dask) and their searchable index")
-    common(p)
+    common(p, pupils=False)
     p.set_defaults(reports=str(config.REPORTS_DIR / "schools"))
     p.add_argument("--source", default="", help="performance-table folder (default the national "
                    "KS4 2022/23 table)")

@@ -736,7 +736,7 @@ def test_a_trial_school_without_an_activity_keeps_its_pupils_in_the_activity_tab
     assert html.count(NOT_RECORDED) >= 2          # the activity table and the school profile
 
 
-@pytest.mark.parametrize("limit", ["-5", "five"])
+@pytest.mark.parametrize("limit", ["-5", "five", "+5", "1_000", " 5", "\u0665"])
 def test_a_school_limit_must_be_a_count(limit, capsys):
     # review of issue 17: `--limit -5` built every school but the last five, and pruned none
     with pytest.raises(SystemExit) as stop:
@@ -744,3 +744,12 @@ def test_a_school_limit_must_be_a_count(limit, capsys):
     assert stop.value.code == 2
     assert f"argument --limit: {limit}: expected a whole number, 0 or more" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--data=x", "--seed=5"])
+def test_the_school_reports_take_no_pupil_data_option(option, capsys):
+    # review of issue 17: `schools` accepted --data and --seed and ignored them
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["schools", option, "--published", "/nonexistent"])
+    assert stop.value.code == 2
+    assert f"unrecognized arguments: {option}" in capsys.readouterr().err
