@@ -103,6 +103,8 @@ def _published_sources(published_dir: Path) -> dict:
 
 
 SCHOOL_NOTEBOOK = "school_report.ipynb"
+#: A school report's slug (its pages' and record's file names), from its URN.
+SCHOOL_SLUG = "school-{urn}"
 
 
 def school_specs(published_dir: str | Path | None = None, limit: int | None = None,
@@ -141,5 +143,5 @@ def school_specs(published_dir: str | Path | None = None, limit: int | None = No
     urns = schools.index.tolist()[:limit] if limit else schools.index.tolist()
     common = {"published_dir": str(root.resolve()), "source": source,
               "destinations": destinations}
-    return [ReportSpec(f"school-{urn}", str(schools.at[urn, "name"]), SCHOOL_NOTEBOOK,
+    return [ReportSpec(SCHOOL_SLUG.format(urn=urn), str(schools.at[urn, "name"]), SCHOOL_NOTEBOOK,
                        {"urn": str(urn), **common}, "school") for urn in urns]

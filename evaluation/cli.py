@@ -188,8 +188,8 @@ def _build(args) -> int:
 def _count(text: str) -> int:
     """Parse a count: 0 or more, in digits only.
 
-    A negative ``--limit`` built every school but the last few; ``int`` also read "+5", " 5"
-    and "1_000".
+    A negative ``--limit`` built every school but the last few, and ``--workers -2`` was taken
+    as every core; ``int`` also read "+5", " 5" and "1_000".
 
     Examples
     --------
@@ -282,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--reports", default=str(config.REPORTS_DIR))
 
     def build_options(p):
-        p.add_argument("--workers", type=int, default=0,
-                       help="local processes (default: every core)")
+        p.add_argument("--workers", type=_count, default=0,
+                       help="local processes (default, or 0: every core)")
         p.add_argument("--scheduler", default="",
                        help="Dask scheduler address (tcp://host:8786); default: local")
         p.add_argument("--engine", choices=("warm", "cold"), default="warm",

@@ -162,19 +162,22 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
 #: Columns of the school index: (record field, title, type).
 SCHOOL_COLUMNS = (("title", "School", "txt"), ("urn", "URN", "txt"),
                   ("la", "Local authority", "txt"),
-                  ("pupils", "Pupils", "num"), ("share_dis", "Disadvantaged %", "num"),
-                  ("att8_gap", "Attainment 8 gap", "num"),
-                  ("att8_gap_rank", "Gap rank (1 = narrowest)", "num"),
+                  ("pupils", "Pupils on roll", "num"),
+                  ("share_dis", "Disadvantaged % (KS4)", "num"),
+                  ("att8_gap", "Attainment 8 gap (other minus disadvantaged)", "num"),
+                  ("att8_gap_rank", "Gap rank (1 = smallest)", "num"),
                   ("dest_gap", "Destinations gap, latest year (pp)", "num"),
                   ("dest_year", "Destinations year", "txt"),
                   ("status", "Status", "txt"))
+#: The columns the search box reads (what it says it searches).
+SCHOOL_SEARCHED = ("title", "urn", "la")
 
 
 def _school_cell(value, kind: str) -> dict:
-    """Return a cell of the school index: its text, the value it sorts by, the text searched.
+    """Return a cell of the school index: its text and the value it sorts by.
 
-    A number sorts by value; a blank or a suppression marker has no value (it sorts last) and
-    is not searched (searching "c" matched every suppressed cell).
+    The text is also what is searched (not the link's markup). A number sorts by value; a
+    blank or a suppression marker has no value (it sorts last).
     """
     text = "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
     if kind == "num":
@@ -182,8 +185,31 @@ def _school_cell(value, kind: str) -> dict:
             sort = repr(float(str(value).replace(",", ""))) if value not in (None, "") else ""
         except ValueError:  # a suppression marker
             sort = ""
-        return {"text": text, "sort": sort, "search": text if sort else "", "css": "num"}
-    return {"text": text, "sort": text.lower(), "search": text, "css": "txt"}
+        return {"text": text, "sort": sort, "css": "num"}
+    return {"text": text, "sort": text.lower(), "css": "txt"}
+
+
+def _school_notes(records, rows, mark: str, threshold: int) -> list[str]:
+    """Return the notes under the school index: counts, ranks, and what a blank or mark is."""
+    counts = {s: sum(r.status == s for r in records) for s in STATUSES}
+    notes = [f"{len(records):,} school reports: {counts['ok']:,} ok, "
+             f"{counts['not estimable']:,} not estimable, {counts['failed']:,} failed, "
+             f"{counts['not built']:,} not built."]
+    ranked = sorted({r.fields["att8_gap_ranked"] for r in records
+                     if r.fields.get("att8_gap_ranked")})
+    if ranked:
+        among = " or ".join(f"{n:,}" for n in ranked)
+        notes.append(f"Gaps are other pupils' average minus disadvantaged pupils'. Ranks are "
+                     f"among the {among} schools of the performance table with a published "
+                     "Attainment 8 gap: 1 is the smallest gap, and a negative gap (where "
+                     "disadvantaged pupils are ahead) ranks before a gap of 0.")
+    if any(c["text"] == mark for r in rows for c in r["cells"]):
+        notes.append(f"{mark}: withheld by this project's disclosure control: the latest "
+                     f"year's rates and cohorts give fewer than {threshold} pupils with, or "
+                     "without, a sustained destination (each school's page gives every year).")
+    notes.append("A blank cell: not published (the Department withholds the figures of small "
+                 "groups itself), or no destinations row for the school.")
+    return notes
 
 
 @functools.cache
@@ -205,8 +231,9 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
 
     The table is written out in full, then made a DataTables widget (DataTables as itables
     bundles it, inlined: nothing is fetched from the network): a search box, 50 schools a page,
-    and headings that sort (numbers by value, blanks and suppressed cells last). Without
-    scripts it stays a plain table of every school.
+    and headings that sort (numbers by value, text in the reader's language; blank and
+    suppressed cells last either way). The search box reads the school's name, URN and local
+    authority. Without scripts it stays a plain table of every school.
 
     Parameters
     ----------
@@ -217,7 +244,8 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
     title : str
         Page title.
     plan : Plan, optional
-        Names the suppression marker (default ``analysis.yml``).
+        Its disclosure threshold and marker, which the notes explain (default
+        ``analysis.yml``).
 
     Returns
     -------
@@ -228,39 +256,46 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
     >>> build_school_index([], "/tmp/em-demo/schools/index.html").name
     'index.html'
     """
+    from evaluation.catalog import SCHOOL_SLUG
     from evaluation.plan import load_plan
     from evaluation.render import write_atomic
     from evaluation.report.tables import marker
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    plan = plan or load_plan()
+    mark = marker(plan)
     rows = []
     for rec in records:
         f = dict(rec.fields)
         f["title"] = rec.title
         status = rec.status if rec.status in STATUSES else "failed"
         f["status"] = status
-        href = Path(rec.html).resolve().relative_to(path.parent.resolve()).as_posix()
+        if status == "not built":       # no page to link; its URN is in its name
+            f["urn"] = rec.slug.removeprefix(SCHOOL_SLUG.format(urn=""))
+            href = ""
+        else:
+            href = Path(rec.html).resolve().relative_to(path.parent.resolve()).as_posix()
         cells = [_school_cell(f.get(k), kind) for k, _, kind in SCHOOL_COLUMNS]
         rows.append({"href": href, "cells": cells, "status_class": status.replace(" ", "-")})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                              autoescape=True)
-    counts = {s: sum(r.status == s for r in records) for s in STATUSES}
-    mark = marker(plan or load_plan())
     script, style = _datatables()
+    kinds = [k for _, _, k in SCHOOL_COLUMNS]
     page = env.get_template("school_index.html.j2").render(
         title=title,
         intro=("One report per school: disadvantaged and other pupils' results and the gap, "
                "over the years published, and the school's place among all schools and "
-               "among similar schools. Search by name, URN or local authority; click a "
-               "column heading to sort."),
+               "among similar schools."),
+        caption=f"School reports: {len(records):,} schools, one row each",
         columns=[{"title": t, "css": k} for _, t, k in SCHOOL_COLUMNS],
-        numeric=[i for i, (_, _, k) in enumerate(SCHOOL_COLUMNS) if k == "num"],
+        numeric=[i for i, k in enumerate(kinds) if k == "num"],
+        text=[i for i, k in enumerate(kinds) if k == "txt"],
+        unsearched=[i for i, (k, _, _) in enumerate(SCHOOL_COLUMNS)
+                    if k not in SCHOOL_SEARCHED],
         rows=rows,
-        marker=mark if any(c["text"] == mark for r in rows for c in r["cells"]) else "",
+        notes=_school_notes(records, rows, mark, plan.threshold),
         datatables_js=script, datatables_css=markupsafe.Markup(style),
         evaluation="../index.html" if (path.parent.parent / "index.html").is_file() else "",
-        footer=(f"{len(records)} school reports: {counts['ok']} ok, {counts['not estimable']} "
-                f"not estimable, {counts['failed']} failed, {counts['not built']} not built."),
     )
     return write_atomic(path, page)

@@ -746,6 +746,17 @@ def test_a_school_limit_must_be_a_count(limit, capsys):
         capsys.readouterr().err
 
 
+@pytest.mark.parametrize("workers", ["-2", "abc"])
+def test_a_worker_count_must_be_a_count(workers, capsys):
+    # review of issue 17: `--workers -2` was taken as every core
+    for command in ("build", "schools"):
+        with pytest.raises(SystemExit) as stop:
+            cli.main([command, "--workers", workers, "--published", "/nonexistent"])
+        assert stop.value.code == 2
+        assert f"argument --workers: {workers}: expected a whole number, 0 or more" in \
+            capsys.readouterr().err
+
+
 @pytest.mark.parametrize("option", ["--data=x", "--seed=5"])
 def test_the_school_reports_take_no_pupil_data_option(option, capsys):
     # review of issue 17: `schools` accepted --data and --seed and ignored them

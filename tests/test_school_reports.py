@@ -192,19 +192,31 @@ def test_a_measure_not_published_lists_the_files_codes_only(national):
 
 
 def test_school_index_is_a_searchable_sortable_table(tmp_path):
+    import html as html_lib
+
     from evaluation.index_page import build_school_index
     from evaluation.render import RenderRecord
 
     recs = [RenderRecord(f"school-{u}", n, "school", "ok", {}, str(tmp_path / "html" / f"{u}.html"),
                          {"urn": u, "la": "Camden", "att8_gap": g, "pupils": "1,163",
-                          "dest_gap": d})
-            for u, n, g, d in (("1", "Alpha <School>", 3.5, "c"), ("2", "Beta", None, "2.5"))]
+                          "dest_gap": d, "att8_gap_rank": r, "att8_gap_ranked": 2928})
+            for u, n, g, d, r in (("1", "Alpha <School>", 3.5, "c", 7), ("2", "Beta", None,
+                                                                        "2.5", None))]
+    recs.append(RenderRecord("school-3", "Gamma", "school", "not built", {},
+                             str(tmp_path / "html" / "school-3.html")))
     html = build_school_index(recs, tmp_path / "index.html").read_text()
-    assert html.count("<tr class=") == 2 and "Alpha &lt;School&gt;" in html
+    text = html_lib.unescape(html)
+    assert html.count("<tr class=") == 3 and "Alpha &lt;School&gt;" in html
     assert 'data-order="1163.0"' in html and "new DataTable(" in html
-    # a suppressed cell sorts last and is not searched; the marker is explained
-    assert '<td class="num" data-order="" data-search="">c</td>' in html
-    assert "c = suppressed" in html
+    # a suppressed cell sorts last; the marker, blanks and ranks are explained
+    assert '<td class="num" data-order="" data-search="c">c</td>' in html
+    assert ("c: withheld by this project's disclosure control: the latest year's rates and "
+            "cohorts give fewer than 10 pupils with, or without, a sustained destination") in text
+    assert "A blank cell: not published" in text
+    assert "Ranks are among the 2,928 schools of the performance table" in text
+    # a report not built has no page to link, and keeps its URN
+    row = re.search(r'<tr class="not-built">(.*?)</tr>', html).group(1)
+    assert "<a " not in row and '<td class="txt" data-order="3" data-search="3">3</td>' in row
     assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing fetched from the network
     assert not re.search(r"\bimport\s*\(?\s*[\"']https?:", html)
 
@@ -306,7 +318,8 @@ def test_school_index_filters_sorts_and_pages_in_a_browser(tmp_path):
     recs = [RenderRecord(f"school-{u}", n, "school", "ok", {},
                          str(tmp_path / "html" / f"school-{u}.html"),
                          {"urn": u, "la": la, "att8_gap": g, "dest_gap": "c" if g is None
-                          else ""}) for u, n, la, g in data]
+                          else "", "dest_year": "" if g is None else "2022"})
+            for u, n, la, g in data]
     path = build_school_index(recs, tmp_path / "index.html")
 
     with sync_playwright() as p:
@@ -325,21 +338,41 @@ def test_school_index_filters_sorts_and_pages_in_a_browser(tmp_path):
         search = page.locator("#em-schools_wrapper input[type=search]")
         search.fill("camden")
         expect(names).to_have_text(["Alder School", "Cedar High"])
-        search.fill("c")               # the marker of Birk Hall's suppressed cell is not searched
+        search.fill("c")               # neither the links' markup nor the marker is searched
         expect(names).to_have_text(["Alder School", "Cedar High", "Damson College"])
+        search.fill("2022")            # other columns are not searched: the box says so
+        expect(names).to_have_text(["No school matches the search"])
         search.fill("")
+        page.select_option("#em-schools_wrapper select", "-1")  # every school on one page
+        expect(names).to_have_count(60)
+        year = page.locator("#em-schools thead th", has_text="Destinations year")
+        year.click()                   # a blank text cell sorts last too
+        expect(year).to_have_attribute("aria-sort", "ascending")
+        assert names.all_text_contents()[-1] == "Birk Hall"
         gap = page.locator("#em-schools thead th", has_text="Attainment 8 gap")
         gap.click()
         expect(names.nth(0)).to_have_text("Cedar High")
         assert names.all_text_contents()[:3] == ["Cedar High", "Alder School", "Damson College"]
         gap.click()
         expect(names.nth(0)).to_have_text("Rowan 55")
-        page.select_option("#em-schools_wrapper select", "-1")  # every school on one page
-        expect(names).to_have_count(60)
         assert names.all_text_contents()[-1] == "Birk Hall"    # blank last, descending too
         gap.click()
         expect(names.nth(0)).to_have_text("Cedar High")
         assert names.all_text_contents()[-1] == "Birk Hall"    # and ascending
+        expect(page.locator("#em-how")).to_be_visible()         # how to search, with scripts
+        # the inlined bundle is read as UTF-8: its formatted-number type knows the euro sign
+        assert page.evaluate("""() => {
+            const t = document.createElement("table"); t.id = "utf8";
+            t.innerHTML = "<thead><tr><th>v</th></tr></thead><tbody><tr><td>\u20ac1,000</td>"
+                + "</tr><tr><td>\u20ac20</td></tr></tbody>";
+            document.body.appendChild(t);
+            return window.$("#utf8").DataTable().column(0).type();
+        }""") == "num-fmt"
+        plain = browser.new_context(java_script_enabled=False).new_page()
+        plain.goto(path.resolve().as_uri())    # without scripts: a plain table, said so
+        expect(plain.locator("#em-schools tbody tr")).to_have_count(60)
+        expect(plain.locator("#em-how")).to_be_hidden()
+        assert "Scripts are off: every school is listed below" in plain.content()
         browser.close()
     assert not errors, errors
     assert all(u.startswith(("file:", "blob:")) for u in requests), requests
@@ -481,6 +514,49 @@ def test_the_index_destinations_gap_is_the_pages_latest_year_cell(national):
         assert rec["dest_year"] == (None if pd.isna(latest) else str(latest)), urn
     assert index_record(evaluate_school("101821", plan, data=national))["dest_gap"] == \
         plan.raw["disclosure"]["marker"]
+
+
+def test_a_gap_the_department_did_not_publish_is_blank_not_marked_as_withheld(national):
+    # review 18: Camden School for Girls (100054) has SUPP for 2022 in the file; its page's
+    # destinations table showed blank cells, but its place table and the index "c", which
+    # the index explained as this project's suppression. Haverstock (100049) is withheld by
+    # the project's rule (fewer than 10 pupils without a destination): "c" in both.
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.report.school import index_record
+    from evaluation.schools import evaluate_school
+
+    plan = load_plan()
+    mark = plan.raw["disclosure"]["marker"]
+    for urn, shown in (("100054", ""), ("100049", mark)):
+        res = evaluate_school(urn, plan, data=national)
+        latest = res.destinations.iloc[-1]
+        assert pd.isna(latest["rate_other"] - latest["rate_dis"]) == (shown == ""), urn
+        page = "".join(s._repr_html_() for s in sections(res, "school"))
+        place = page[page.index('id="place"'):page.index('id="similar"')]
+        row = re.search(r"<tr><td[^>]*>Sustained destinations gap, latest year \(pp\)</td>"
+                        r"<td[^>]*>(.*?)</td>", place).group(1)
+        assert row == shown and index_record(res)["dest_gap"] == shown, urn
+
+
+def test_rank_1_is_called_the_smallest_gap_not_the_narrowest(national):
+    # review 18: Scarborough UTC (142884), disadvantaged pupils 9.1 points ahead, ranks 1
+    # "(1 = narrowest)", and Northolt (101943), a gap of 0.0, ranks 41
+    import html as html_lib
+
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.report.school import index_record
+    from evaluation.schools import evaluate_school
+
+    plan = load_plan()
+    ahead, level = (evaluate_school(u, plan, data=national) for u in ("142884", "101943"))
+    assert index_record(ahead)["att8_gap"] < 0 == index_record(level)["att8_gap"]
+    assert index_record(ahead)["att8_gap_rank"] < index_record(level)["att8_gap_rank"]
+    page = html_lib.unescape("".join(s._repr_html_() for s in sections(ahead, "school")))
+    assert "narrowest" not in page
+    assert "(1 = the smallest gap; a negative gap, disadvantaged pupils ahead, ranks before a " \
+        "gap of 0)" in page
 
 
 def test_an_la_table_of_another_year_says_what_it_ranks_among_and_its_year():

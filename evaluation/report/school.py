@@ -84,34 +84,47 @@ def similar_schools_words(res: SchoolResult) -> str:
         f"its {n} most similar schools"
 
 
-def latest_year_gap(res: SchoolResult) -> tuple[int | None, float | None]:
-    """Return the "latest year" destinations gap of the place table: its year and its gap.
+def latest_year_gap(res: SchoolResult) -> tuple[int | None, float | None, bool]:
+    """Return the "latest year" destinations gap of the place table: year, gap, withheld.
 
-    The latest year with a destinations row for the school, and its gap where shown (None:
-    withheld, or no gap); the year is None where the school has no destinations row. The
-    place table and the index entry show this one figure (review 17, A9), which is the one
-    the school is ranked on among all schools.
+    The latest year with a destinations row for the school; its gap where shown (None:
+    withheld, or not published); and whether this project's disclosure control withheld it
+    (False where the Department did not publish both groups' rates: its own suppression,
+    shown blank as in the destinations table). The year is None where the school has no
+    destinations row. The place table and the index entry show this one figure (review 17,
+    A9), which is the one the school is ranked on among all schools.
 
     Examples
     --------
     >>> from types import SimpleNamespace
+    >>> from evaluation.plan import load_plan
     >>> from evaluation.schools.result import PLACED
-    >>> res = SimpleNamespace(destinations=pd.DataFrame({"year": [2021, 2022]}),
+    >>> d = pd.DataFrame({"year": [2021, 2022], "n_dis": [40, 40], "rate_dis": [90.0, 95.0],
+    ...                   "n_other": [100, 100], "rate_other": [95.0, float("nan")]})
+    >>> res = SimpleNamespace(destinations=d, plan=load_plan(),
     ...                       place=pd.DataFrame({"measure": [PLACED["dest_gap"][0]],
     ...                                           "value": [float("nan")]}))
-    >>> latest_year_gap(res)
-    (2022, None)
+    >>> latest_year_gap(res)            # 2022: the other pupils' rate is not published
+    (2022, None, False)
+    >>> latest_year_gap(SimpleNamespace(**{**vars(res), "destinations": d.iloc[:1]}))
+    (2021, None, True)
     """
     if not len(res.destinations):
-        return None, None
+        return None, None, False
     value = res.place.set_index("measure").at[PLACED["dest_gap"][0], "value"]
-    return int(res.destinations["year"].max()), None if pd.isna(value) else float(value)
+    d = res.destinations
+    last = d[d["year"] == d["year"].max()]
+    published = ((last["n_dis"] > 0) & (last["n_other"] > 0)
+                 & (last["rate_other"] - last["rate_dis"]).notna()).to_numpy(dtype=bool)
+    withheld = bool((published & ~destination_gap_shown(last, threshold(res.plan))).any())
+    return int(d["year"].max()), None if pd.isna(value) else float(value), withheld
 
 
 def header(res: SchoolResult) -> Section:
     """Title and what the report is."""
     p = res.profile
-    size = f"{int(p['pupils']):,} pupils" if pd.notna(p["pupils"]) else "size not published"
+    size = (f"{int(p['pupils']):,} pupils on roll" if pd.notna(p["pupils"])
+            else "size not published")
     share = (f"{p['share_dis']:.0f}% of its KS4 pupils disadvantaged"
              if pd.notna(p["share_dis"]) else "share disadvantaged not published")
     la = res.la if res.la_named else \
@@ -146,7 +159,8 @@ def findings(res: SchoolResult) -> Section:
                  f"and {similar_schools_words(res)}" if len(res.similar) else
                  f"; it has no similar schools ({NO_SIMILAR})")
         out.append(f"Its Attainment 8 gap ranks {int(row['all_rank']):,} of "
-                   f"{int(row['all_n']):,} schools (1 = narrowest){among}.")
+                   f"{int(row['all_n']):,} schools (1 = the smallest gap; a negative gap, "
+                   f"disadvantaged pupils ahead, ranks before a gap of 0){among}.")
     if res.status == "not estimable":
         return Section("Findings", "findings", [Notice(
             "No gap is published for this school in any of the files read: every "
@@ -194,9 +208,10 @@ def destinations(res: SchoolResult) -> Section:
 def place(res: SchoolResult) -> Section:
     """Rank and medians among all schools of the file and among similar schools."""
     p = res.place.copy()
-    latest, gap = latest_year_gap(res)
-    # where the destinations table withholds the latest year's gap, so does its place
-    gone = (latest is not None and gap is None) & (p["measure"] == PLACED["dest_gap"][0])
+    _, _, withheld = latest_year_gap(res)
+    # where the destinations table withholds the latest year's gap, so does its place (where
+    # the Department did not publish it, it is blank, as in the destinations table)
+    gone = withheld & (p["measure"] == PLACED["dest_gap"][0])
     for c in ("all_rank", "similar_rank"):
         p[c] = p[c].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
     t = safe_table(res.plan, p, {}, decimals=PLACE_DECIMALS,
@@ -206,7 +221,9 @@ def place(res: SchoolResult) -> Section:
                            "all_n": "Schools", "similar_median": "Median, similar schools",
                            "similar_rank": "Rank, similar", "similar_n": "Similar (incl. this)"})
     return Section("Place among schools", "place", [
-        t, f"Rank 1 is the highest score or the narrowest gap. Similar schools: the "
+        t, "Rank 1 is the highest score or the smallest gap (gaps are other minus "
+        "disadvantaged pupils, so a negative gap, where disadvantaged pupils are ahead, ranks "
+        f"before a gap of 0). Similar schools: the "
         f"{res.k} nearest schools of the same phase on size, share disadvantaged and the "
         "shares with low and high prior attainment (each standardised; Euclidean distance), "
         "computed once for all schools of the file."])
@@ -221,7 +238,7 @@ def similar(res: SchoolResult) -> Section:
     s["pupils"] = s["pupils"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
     t = safe_table(res.plan, s, {}, decimals=SIMILAR_DECIMALS,
                    labels={"urn": "URN", "name": "School", "la": "Local authority",
-                           "pupils": "Pupils", "share_dis": "Disadvantaged %",
+                           "pupils": "Pupils on roll", "share_dis": "Disadvantaged % (KS4)",
                            "prior_low": "Low prior %", "prior_high": "High prior %",
                            "att8_gap": "Attainment 8 gap", "distance": "Distance"})
     return Section("Similar schools", "similar", [t])
@@ -240,18 +257,20 @@ def index_record(res: SchoolResult) -> dict:
     """Return the index entry of a school report: URN, LA, share disadvantaged, gaps as shown."""
     a = res.attainment.set_index("measure")
     # the place table's "latest year" gap (never an earlier year's, review 17, A9)
-    year, last = latest_year_gap(res)
-    dest = f"{last:.1f}" if last is not None else marker(res.plan) if year else ""
+    year, last, withheld = latest_year_gap(res)
+    dest = f"{last:.1f}" if last is not None else marker(res.plan) if withheld else ""
     gap = a.at["Attainment 8", "gap"]
-    rank = res.place.set_index("measure").at["Attainment 8 gap (other minus disadvantaged)",
-                                             "all_rank"]
+    rank, ranked = res.place.set_index("measure").loc[
+        "Attainment 8 gap (other minus disadvantaged)", ["all_rank", "all_n"]]
     p = res.profile
     return {
         "title": res.name, "urn": res.urn, "la": res.la, "phase": res.phase,
         "pupils": safe_count(int(p["pupils"]), 1) if pd.notna(p["pupils"]) else "",
-        "share_dis": None if pd.isna(p["share_dis"]) else float(p["share_dis"]),
+        # as the page's header gives it (the file has whole percentages)
+        "share_dis": None if pd.isna(p["share_dis"]) else f"{p['share_dis']:.0f}",
         "att8_gap": None if pd.isna(gap) else round(float(gap), 2),
         "att8_gap_rank": None if pd.isna(rank) else int(rank),
+        "att8_gap_ranked": int(ranked) if pd.notna(rank) else None,
         "dest_gap": dest, "dest_year": None if year is None else str(year),
         "headline": (f"Attainment 8 gap {gap:.1f}" if pd.notna(gap) else "not estimable"),
         "status": res.status,
