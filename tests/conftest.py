@@ -110,9 +110,11 @@ def plan():
 
 
 @pytest.fixture(scope="session")
-def default_evaluation(default_data, plan):
-    """The overall evaluation of the default data, as the overall report runs it."""
-    from evaluation import config
-    from evaluation.results import evaluate
+def default_evaluation():
+    """The overall evaluation of the default data, as the overall report runs it (shared
+    with the report set of the default seed: :func:`report_set.overall`)."""
+    from report_set import overall
 
-    return evaluate(default_data, plan, cluster=None, seed=config.DEFAULT_SEED)
+    from evaluation import config
+
+    return overall(config.DEFAULT_SEED)
