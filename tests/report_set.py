@@ -129,9 +129,16 @@ def overall(seed):
 
 
 @functools.cache
+def cluster(seed, name):
+    """A cluster's evaluation of a seed's default data under the repository's plan, once per
+    test process (the seed's report set and the tests of single clusters share it)."""
+    return evaluate(dataset(seed), overall(seed).plan, cluster=name, seed=seed)
+
+
+@functools.cache
 def _build_seed(seed):
     res = overall(seed)
-    return _build(seed, dataset(seed), res.plan, res)
+    return _build(seed, dataset(seed), res.plan, res, functools.partial(cluster, seed))
 
 
 def build(seed, data=None, plan=None):
@@ -148,11 +155,12 @@ def build(seed, data=None, plan=None):
     return _build(seed, dataset(seed) if data is None else data, plan)
 
 
-def _build(seed, ds, plan=None, whole=None):
+def _build(seed, ds, plan=None, whole=None, of_cluster=None):
     plan = load_plan() if plan is None else plan
     whole = evaluate(ds, plan, cluster=None, seed=seed) if whole is None else whole
+    of_cluster = of_cluster or (lambda name: evaluate(ds, plan, cluster=name, seed=seed))
     reports = {None: (whole, sections(whole))}
     for name in whole.clusters:
-        res = evaluate(ds, plan, cluster=name, seed=seed)
+        res = of_cluster(name)
         reports[name] = (res, sections(res))
     return plan, reports

@@ -10,10 +10,10 @@ import re
 
 import pytest
 from lxml import html as lxml_html
+from report_set import cluster as cluster_evaluation
 
 from evaluation import config
 from evaluation.report.flow import descriptive
-from evaluation.results import evaluate
 
 
 def _rows(section):
@@ -27,7 +27,7 @@ def _rows(section):
 
 @pytest.fixture(scope="module")
 def phase2(default_data, plan):
-    return evaluate(default_data, plan, cluster="Secondary phase 2", seed=config.DEFAULT_SEED)
+    return cluster_evaluation(config.DEFAULT_SEED, "Secondary phase 2")
 
 
 def test_no_share_reveals_a_count_below_the_threshold(phase2, plan):

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from report_set import cluster as cluster_evaluation
 
 from evaluation.plots.balance import love_plot
 from evaluation.plots.impact import AXIS_LIMIT, forest_plot
@@ -193,9 +194,8 @@ def test_no_chart_text_is_cut_off(default_evaluation, default_data, plan):
     from evaluation.plots import Chart
     from evaluation.plots.published import gap_share_chart
     from evaluation.report import sections
-    from evaluation.results import evaluate
 
-    cluster = evaluate(default_data, plan, cluster="Secondary phase 1", seed=config.DEFAULT_SEED)
+    cluster = cluster_evaluation(config.DEFAULT_SEED, "Secondary phase 1")
     charts = [p for res in (default_evaluation, cluster) for s in sections(res)
               for p in s.parts if isinstance(p, Chart)]
     gaps = unit_gaps(read_performance_tables(FIXTURES / "2021-2022_999_ks2final.csv"))

@@ -8,10 +8,11 @@ cluster report of the default data, as rendered.
 import math
 
 import pytest
+from report_set import cluster as cluster_evaluation
 
+from evaluation import config
 from evaluation.plan import load_plan
 from evaluation.report.gaps import gaps
-from evaluation.results import evaluate
 
 
 def _number(text):
@@ -27,7 +28,7 @@ def test_no_shown_rate_reveals_a_small_count(default_data):
     t = plan.threshold
     checked = 0
     for cluster in default_data.clusters()[:4]:
-        res = evaluate(default_data, plan, cluster=cluster)
+        res = cluster_evaluation(config.DEFAULT_SEED, cluster)
         for part in gaps(res).parts:
             frame = getattr(part, "frame", None)
             if frame is None or "FSM pupils" not in frame.columns:

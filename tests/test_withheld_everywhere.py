@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from report_set import cluster as cluster_evaluation
 
-from evaluation import output_log
+from evaluation import config, output_log
 from evaluation.report import sections
 from evaluation.report.tables import count_withheld, marker
 from evaluation.results import evaluate
@@ -100,7 +101,7 @@ def test_a_withheld_phase_prints_no_degrees_of_freedom_or_model_detail(default_d
 
     checked = 0
     for cluster in default_data.clusters():
-        res = evaluate(default_data, plan, cluster=cluster)
+        res = cluster_evaluation(config.DEFAULT_SEED, cluster)
         phases = [p for p, pe in res.phases.items() if pe.estimable and group_withheld(res, p)]
         if not phases:
             continue
@@ -129,7 +130,7 @@ def test_no_sentence_quotes_the_balance_of_a_withheld_row(default_data, plan):
 
     checked = 0
     for cluster in default_data.clusters():
-        res = evaluate(default_data, plan, cluster=cluster)
+        res = cluster_evaluation(config.DEFAULT_SEED, cluster)
         for phase, pe in res.phases.items():
             if not pe.estimable:
                 continue
@@ -244,7 +245,7 @@ def test_the_overall_report_withholds_every_balance_row_a_cluster_withholds(
         overall = dict(zip(balance_row_keys(pe.balance.table), pe.balance_withheld,
                            strict=True))
         for name in res.clusters:
-            own = evaluate(default_data, plan, cluster=name).phases.get(phase)
+            own = cluster_evaluation(config.DEFAULT_SEED, name).phases.get(phase)
             if own is None or own.balance_withheld is None:
                 continue
             for key, withheld in zip(balance_row_keys(own.balance.table),
