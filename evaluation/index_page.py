@@ -197,18 +197,21 @@ def _school_notes(records, rows, mark: str, threshold: int) -> list[str]:
              f"{counts['not built']:,} not built."]
     ranked = sorted({r.fields["att8_gap_ranked"] for r in records
                      if r.fields.get("att8_gap_ranked")})
+    notes.append("The Attainment 8 gap is other pupils' average minus disadvantaged pupils'; "
+                 "the destinations gap is other pupils' rate minus disadvantaged pupils', in "
+                 "percentage points. A negative gap: disadvantaged pupils are ahead.")
     if ranked:
         among = " or ".join(f"{n:,}" for n in ranked)
-        notes.append(f"Gaps are other pupils' average minus disadvantaged pupils'. Ranks are "
-                     f"among the {among} schools of the performance table with a published "
-                     "Attainment 8 gap: 1 is the smallest gap, and a negative gap (where "
-                     "disadvantaged pupils are ahead) ranks before a gap of 0.")
+        notes.append(f"Ranks are among the {among} schools of the performance table with a "
+                     "published Attainment 8 gap: 1 is the smallest gap, so a negative gap "
+                     "ranks before a gap of 0.")
     if any(c["text"] == mark for r in rows for c in r["cells"]):
-        notes.append(f"{mark}: withheld by this project's disclosure control: the latest "
-                     f"year's rates and cohorts give fewer than {threshold} pupils with, or "
-                     "without, a sustained destination (each school's page gives every year).")
-    notes.append("A blank cell: not published (the Department withholds the figures of small "
-                 "groups itself), or no destinations row for the school.")
+        notes.append(f"{mark}: withheld by this project's disclosure control, as on the "
+                     f"school's page: the latest year's figures rest on fewer than {threshold} "
+                     f"pupils, or its rates and cohorts give fewer than {threshold} pupils with, "
+                     "or without, a sustained destination (the page gives every year).")
+    notes.append("A blank cell: not published, or not applicable, in the Department's file; no "
+                 "destinations row for the school; or a report not built.")
     return notes
 
 

@@ -121,24 +121,28 @@ def _zero_rate_school(p, programme, latest):
 
 
 @functools.cache
+def _plan():
+    return load_plan()
+
+
 def overall(seed):
     """The overall evaluation of a seed's default data under the repository's plan, once per
     test process: the ``default_evaluation`` fixture and the seed's report set share it (it
     was computed up to four times a run, 14 s each)."""
-    return evaluate(dataset(seed), load_plan(), cluster=None, seed=seed)
+    return cluster(seed, None)
 
 
 @functools.cache
 def cluster(seed, name):
-    """A cluster's evaluation of a seed's default data under the repository's plan, once per
-    test process (the seed's report set and the tests of single clusters share it)."""
-    return evaluate(dataset(seed), overall(seed).plan, cluster=name, seed=seed)
+    """A cluster's evaluation (``None``: the overall one) of a seed's default data under the
+    repository's plan, once per test process (the seed's report set and the tests of single
+    clusters share it)."""
+    return evaluate(dataset(seed), _plan(), cluster=name, seed=seed)
 
 
 @functools.cache
 def _build_seed(seed):
-    res = overall(seed)
-    return _build(seed, dataset(seed), res.plan, res, functools.partial(cluster, seed))
+    return _build(seed, dataset(seed), _plan(), overall(seed), functools.partial(cluster, seed))
 
 
 def build(seed, data=None, plan=None):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -755,6 +756,14 @@ def test_a_worker_count_must_be_a_count(workers, capsys):
         assert stop.value.code == 2
         assert f"argument --workers: {workers}: expected a whole number, 0 or more" in \
             capsys.readouterr().err
+
+
+def test_more_workers_than_cores_is_said(capsys):
+    # review of issue 17: `--workers 99999999999999999999` started a kernel per school
+    cores = len(os.sched_getaffinity(0)) or 1
+    assert cli.main(["schools", "--workers", str(cores + 1), "--published", "/nonexistent"]) == 2
+    assert f"--workers {cores + 1} on {cores} core(s): each worker starts its own kernel; more " \
+        "workers than cores make the build slower, not faster" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("option", ["--data=x", "--seed=5"])

@@ -210,9 +210,10 @@ def test_school_index_is_a_searchable_sortable_table(tmp_path):
     assert 'data-order="1163.0"' in html and "new DataTable(" in html
     # a suppressed cell sorts last; the marker, blanks and ranks are explained
     assert '<td class="num" data-order="" data-search="c">c</td>' in html
-    assert ("c: withheld by this project's disclosure control: the latest year's rates and "
-            "cohorts give fewer than 10 pupils with, or without, a sustained destination") in text
-    assert "A blank cell: not published" in text
+    assert ("c: withheld by this project's disclosure control, as on the school's page: the "
+            "latest year's figures rest on fewer than 10 pupils, or its rates and cohorts give "
+            "fewer than 10 pupils with, or without, a sustained destination") in text
+    assert "A blank cell: not published, or not applicable, in the Department's file" in text
     assert "Ranks are among the 2,928 schools of the performance table" in text
     # a report not built has no page to link, and keeps its URN
     row = re.search(r'<tr class="not-built">(.*?)</tr>', html).group(1)
@@ -359,6 +360,11 @@ def test_school_index_filters_sorts_and_pages_in_a_browser(tmp_path):
         gap.click()
         expect(names.nth(0)).to_have_text("Cedar High")
         assert names.all_text_contents()[-1] == "Birk Hall"    # and ascending
+        page.mouse.wheel(0, 1200)      # the header row stays in view (review 19)
+        page.wait_for_function("window.scrollY > 600")
+        top = page.evaluate("document.querySelector('#em-schools thead th')"
+                            ".getBoundingClientRect().top")
+        assert abs(top) < 1, top
         expect(page.locator("#em-how")).to_be_visible()         # how to search, with scripts
         # the inlined bundle is read as UTF-8: its formatted-number type knows the euro sign
         assert page.evaluate("""() => {
@@ -516,27 +522,36 @@ def test_the_index_destinations_gap_is_the_pages_latest_year_cell(national):
         plan.raw["disclosure"]["marker"]
 
 
-def test_a_gap_the_department_did_not_publish_is_blank_not_marked_as_withheld(national):
-    # review 18: Camden School for Girls (100054) has SUPP for 2022 in the file; its page's
-    # destinations table showed blank cells, but its place table and the index "c", which
-    # the index explained as this project's suppression. Haverstock (100049) is withheld by
-    # the project's rule (fewer than 10 pupils without a destination): "c" in both.
+def test_the_latest_destinations_gap_reads_the_same_in_the_table_the_place_and_the_index(
+        national):
+    """Reviews 18 and 19: one figure, one marker. Camden School for Girls (100054): SUPP for
+    2022, cohorts of 31 and 93, nothing withheld: blank in all three (it was "c" in the place
+    table and the index). 102852 and 139773: SUPP with a disadvantaged cohort under 10, and
+    136391: a cohort of 0: "c" in the destinations table, and blank in the other two (which
+    also told a reader the cohort was 1-5 where the index showed blank, 6-9 where "c").
+    Haverstock (100049): withheld by the rate rule: "c" in all three."""
     from evaluation.plan import load_plan
-    from evaluation.report import sections
-    from evaluation.report.school import index_record
+    from evaluation.report.school import destinations_table, index_record, place
     from evaluation.schools import evaluate_school
 
     plan = load_plan()
     mark = plan.raw["disclosure"]["marker"]
-    for urn, shown in (("100054", ""), ("100049", mark)):
+    expected = {"100054": "", "102852": mark, "139773": mark, "136391": mark, "100049": mark}
+    seen = set()
+    for urn in [*expected, *national.schools.index[::40]]:
         res = evaluate_school(urn, plan, data=national)
-        latest = res.destinations.iloc[-1]
-        assert pd.isna(latest["rate_other"] - latest["rate_dis"]) == (shown == ""), urn
-        page = "".join(s._repr_html_() for s in sections(res, "school"))
-        place = page[page.index('id="place"'):page.index('id="similar"')]
-        row = re.search(r"<tr><td[^>]*>Sustained destinations gap, latest year \(pp\)</td>"
-                        r"<td[^>]*>(.*?)</td>", place).group(1)
-        assert row == shown and index_record(res)["dest_gap"] == shown, urn
+        if not len(res.destinations):
+            continue
+        table = destinations_table(res).frame.iloc[-1]["Gap (pp)"]
+        shown = place(res).parts[0].frame.set_index("Measure").at[
+            "Sustained destinations gap, latest year (pp)", "This school"]
+        indexed = index_record(res)["dest_gap"]
+        assert table == shown == indexed or (table not in ("", mark) and float(table) ==
+                                             pytest.approx(float(indexed), abs=0.5)
+                                             and shown not in ("", mark)), urn
+        assert expected.get(urn, table) == table, urn
+        seen.add("c" if table == mark else "blank" if table == "" else "number")
+    assert seen == {"c", "blank", "number"}
 
 
 def test_rank_1_is_called_the_smallest_gap_not_the_narrowest(national):
@@ -557,6 +572,11 @@ def test_rank_1_is_called_the_smallest_gap_not_the_narrowest(national):
     assert "narrowest" not in page
     assert "(1 = the smallest gap; a negative gap, disadvantaged pupils ahead, ranks before a " \
         "gap of 0)" in page
+    # review 19: the summary said "scored -9.1 Attainment 8 points below other pupils"
+    assert "scored 9.1 Attainment 8 points above other pupils" in page
+    assert "a gap of -9.1 points (disadvantaged pupils ahead)" in page
+    page = html_lib.unescape("".join(s._repr_html_() for s in sections(level, "school")))
+    assert "scored the same Attainment 8 average as other pupils, to 0.1 points" in page
 
 
 def test_an_la_table_of_another_year_says_what_it_ranks_among_and_its_year():

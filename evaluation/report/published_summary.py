@@ -140,9 +140,12 @@ def school_summary(res) -> Section:
     a = res.attainment.set_index("measure")
     parts = []
     if "Attainment 8" in a.index and pd.notna(a.at["Attainment 8", "gap"]):
-        parts.append(f"Disadvantaged pupils at {res.name} scored {a.at['Attainment 8', 'gap']:.1f}"
-                     " Attainment 8 points below other pupils (no interval: the Department "
-                     "publishes no pupil counts or spread for this figure).")
+        gap = round(float(a.at["Attainment 8", "gap"]), 1)   # other minus disadvantaged
+        than = (f"{gap:.1f} Attainment 8 points below other pupils" if gap > 0 else
+                f"{-gap:.1f} Attainment 8 points above other pupils" if gap < 0 else
+                "the same Attainment 8 average as other pupils, to 0.1 points")
+        parts.append(f"Disadvantaged pupils at {res.name} scored {than} (no interval: the "
+                     "Department publishes no pupil counts or spread for this figure).")
     else:
         parts.append("No Attainment 8 gap is published for this school.")
     last = latest_destination(res)

@@ -88,36 +88,25 @@ def latest_year_gap(res: SchoolResult) -> tuple[int | None, float | None, bool]:
     """Return the "latest year" destinations gap of the place table: year, gap, withheld.
 
     The latest year with a destinations row for the school; its gap where shown (None:
-    withheld, or not published); and whether this project's disclosure control withheld it
-    (False where the Department did not publish both groups' rates: its own suppression,
-    shown blank as in the destinations table). The year is None where the school has no
-    destinations row. The place table and the index entry show this one figure (review 17,
-    A9), which is the one the school is ranked on among all schools.
+    withheld, or not published); and whether the page's destinations table withholds that
+    year's gap ("c" there, so "c" in the place table and the index too; where the Department
+    did not publish a rate and nothing is withheld, all three are blank). The year is None
+    where the school has no destinations row. The place table and the index entry show this
+    one figure (review 17, A9), which is the one the school is ranked on among all schools.
 
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> from evaluation.plan import load_plan
-    >>> from evaluation.schools.result import PLACED
-    >>> d = pd.DataFrame({"year": [2021, 2022], "n_dis": [40, 40], "rate_dis": [90.0, 95.0],
-    ...                   "n_other": [100, 100], "rate_other": [95.0, float("nan")]})
-    >>> res = SimpleNamespace(destinations=d, plan=load_plan(),
-    ...                       place=pd.DataFrame({"measure": [PLACED["dest_gap"][0]],
-    ...                                           "value": [float("nan")]}))
-    >>> latest_year_gap(res)            # 2022: the other pupils' rate is not published
-    (2022, None, False)
-    >>> latest_year_gap(SimpleNamespace(**{**vars(res), "destinations": d.iloc[:1]}))
-    (2021, None, True)
+    >>> latest_year_gap(SimpleNamespace(destinations=pd.DataFrame({"year": []})))
+    (None, None, False)
     """
     if not len(res.destinations):
         return None, None, False
     value = res.place.set_index("measure").at[PLACED["dest_gap"][0], "value"]
     d = res.destinations
-    last = d[d["year"] == d["year"].max()]
-    published = ((last["n_dis"] > 0) & (last["n_other"] > 0)
-                 & (last["rate_other"] - last["rate_dis"]).notna()).to_numpy(dtype=bool)
-    withheld = bool((published & ~destination_gap_shown(last, threshold(res.plan))).any())
-    return int(d["year"].max()), None if pd.isna(value) else float(value), withheld
+    latest = (d["year"] == d["year"].max()).to_numpy()
+    withheld = bool(destinations_table(res).hidden["gap"].to_numpy()[latest].any())
+    return int(d["year"].max()), None if pd.isna(value) or withheld else float(value), withheld
 
 
 def header(res: SchoolResult) -> Section:
@@ -136,22 +125,34 @@ def header(res: SchoolResult) -> Section:
         "school-level files, read as published."], level=1)
 
 
+def _ahead(gap: float, decimals: int) -> str:
+    """Return " (disadvantaged pupils ahead)" where a gap, as shown, is negative.
+
+    Examples
+    --------
+    >>> _ahead(-9.1, 1), _ahead(-0.04, 1), _ahead(3.0, 1)
+    (' (disadvantaged pupils ahead)', '', '')
+    """
+    return " (disadvantaged pupils ahead)" if round(float(gap), decimals) < 0 else ""
+
+
 def findings(res: SchoolResult) -> Section:
     """Give the school's gaps in a few sentences, with the numbers of the tables below."""
     out = []
     a = res.attainment.set_index("measure")
     if pd.notna(a.at["Attainment 8", "gap"]):
+        gap = a.at["Attainment 8", "gap"]
         out.append(f"Attainment 8: disadvantaged pupils averaged {a.at['Attainment 8', 'dis']:.1f}"
                    f" against {a.at['Attainment 8', 'other']:.1f} for other pupils, a gap of "
-                   f"{a.at['Attainment 8', 'gap']:.1f} points.")
+                   f"{gap:.1f} points{_ahead(gap, 1)}.")
     else:
         out.append("Attainment 8 was not published for both groups, so no gap can be shown.")
     last = latest_destination(res)
     if last is not None:
         out.append(f"Sustained destinations (published {int(last['year'])}): "
                    f"{last['rate_dis']:.0f}% of disadvantaged and {last['rate_other']:.0f}% of "
-                   f"other pupils, a gap of {last['gap']:.0f} points (95% CI "
-                   f"{last['gap_lower']:.1f} to {last['gap_upper']:.1f}).")
+                   f"other pupils, a gap of {last['gap']:.0f} points{_ahead(last['gap'], 0)} "
+                   f"(95% CI {last['gap_lower']:.1f} to {last['gap_upper']:.1f}).")
     pl = res.place.set_index("measure")
     row = pl.loc["Attainment 8 gap (other minus disadvantaged)"]
     if pd.notna(row["all_rank"]):
@@ -185,16 +186,36 @@ def attainment(res: SchoolResult) -> Section:
         f"(codes kept in the last column).{when}"])
 
 
+#: The last school's destinations table, (result, table): its page, place table and index
+#: entry read this one table (10 ms each; 3,056 schools a national build).
+_TABLE: list = [None, None]
+
+
+def destinations_table(res: SchoolResult):
+    """Return the destinations table as the page shows it (None: the school has no row).
+
+    Its suppressed cells are the one decision on what is withheld: the place table and the
+    index entry show "c" for the latest year's gap exactly where this table does.
+    """
+    if _TABLE[0] is res:
+        return _TABLE[1]
+    d = res.destinations.drop(columns=list(DEST_COUNT_COLUMNS))
+    t = None
+    if not d.empty:
+        counts = ("n_dis", "n_other")  # pupils: whole numbers (held as floats beside NaN)
+        t = safe_table(res.plan, d, DEST_COUNTS, decimals={c: 0 if c in counts else 1
+                                                             for c in d.columns if c != "year"},
+                       labels=DEST_LABELS, hide=_withheld_years(res))
+    _TABLE[:] = [res, t]
+    return t
+
+
 def destinations(res: SchoolResult) -> Section:
     """Sustained destinations by group and year, with intervals; small groups suppressed."""
-    d = res.destinations.drop(columns=list(DEST_COUNT_COLUMNS))
-    if d.empty:
+    t = destinations_table(res)
+    if t is None:
         return Section("Destinations after KS4", "destinations", [Notice(
             "The destinations files hold no row for this school.", "not estimable")])
-    counts = ("n_dis", "n_other")  # pupils: whole numbers (held as floats beside NaN)
-    t = safe_table(res.plan, d, DEST_COUNTS, decimals={c: 0 if c in counts else 1
-                                                         for c in d.columns if c != "year"},
-                   labels=DEST_LABELS, hide=_withheld_years(res))
     return Section("Destinations after KS4, by year", "destinations", [
         t, "Share of pupils in a sustained education, apprenticeship or employment destination. "
         "Intervals: Wilson score intervals for each group's rate and Newcombe's hybrid score "
