@@ -533,6 +533,7 @@ def test_the_latest_destinations_gap_reads_the_same_in_the_table_the_place_and_t
     from evaluation.plan import load_plan
     from evaluation.report.school import destinations_table, index_record, place
     from evaluation.schools import evaluate_school
+    from evaluation.schools.result import destination_gap_shown
 
     plan = load_plan()
     mark = plan.raw["disclosure"]["marker"]
@@ -550,6 +551,10 @@ def test_the_latest_destinations_gap_reads_the_same_in_the_table_the_place_and_t
                                              pytest.approx(float(indexed), abs=0.5)
                                              and shown not in ("", mark)), urn
         assert expected.get(urn, table) == table, urn
+        # the ranks among all schools count a school's gap exactly where its page shows it
+        latest = res.destinations[res.destinations["year"] == res.destinations["year"].max()]
+        assert bool(destination_gap_shown(latest, plan.threshold).any()) == (
+            table not in ("", mark)), urn
         seen.add("c" if table == mark else "blank" if table == "" else "number")
     assert seen == {"c", "blank", "number"}
 
