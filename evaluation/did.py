@@ -67,7 +67,7 @@ class EventStudy:
         return (f"<p>{html.escape(self.outcome)}: {self.n_treated} supported of "
                 f"{self.n_schools} schools, {self.n_obs} school-years; reference year "
                 f"{self.reference}</p>" + self.summary().to_html(index=False, border=0,
-                                                                 float_format="{:.3f}".format))
+                                                                 float_format="{:z.3f}".format))
 
 
 def _fit(y, terms, units, years, w, cluster, alpha):

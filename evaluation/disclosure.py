@@ -303,8 +303,7 @@ def _fmt(v, decimals: int) -> str:
     if isinstance(v, (float, np.floating)):
         if float(v).is_integer() and decimals == 0:
             return f"{int(v):,}"
-        text = f"{float(v):,.{decimals}f}"
-        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # no -0.0
+        return f"{float(v):z,.{decimals}f}"      # z: a value rounding to 0 reads 0, never -0
     return str(v)
 
 

@@ -341,7 +341,7 @@ def informativeness(ci_low: float, ci_high: float, value_range: tuple | None,
         span, width = high - low, ci_high - ci_low
         if width > span:
             if proportion:
-                reasons.append(f"interval {100 * width:.1f} percentage points wide, wider than "
+                reasons.append(f"interval {100 * width:z.1f} percentage points wide, wider than "
                                "the outcome can range (100)")
             else:
                 reasons.append(f"interval {width:.3g} wide, wider than the outcome can range "

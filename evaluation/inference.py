@@ -627,7 +627,7 @@ class Method:
         if self.reference == "normal":
             return "model-based (not clustered)"
         if self.reference == "satterthwaite":
-            return f"{self.vcov}, t({df:.1f}) (Bell-McCaffrey)"
+            return f"{self.vcov}, t({df:z.1f}) (Bell-McCaffrey)"
         name = self.name if not self.clustered else self.vcov
         return f"{name}, t({df:g})"
 

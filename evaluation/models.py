@@ -36,6 +36,7 @@ from evaluation.inference import (
     webb_weights,
 )
 from evaluation.inference_fitness import few_cluster_method
+from evaluation.numbers import signed
 from evaluation.schema import ETHNICITIES, SEN_LEVELS
 
 #: Default of ``inference.wild_bootstrap_below`` when no plan is given.
@@ -877,7 +878,7 @@ def _fit(d: Design, outcome: str, family: str, treatment: str, interaction: str 
     coef = float(glm.params.iloc[column])
     if separated and abs(coef) > 10:
         raise NotEstimableError(f"{outcome!r}: perfect separation on {treatment!r} "
-                                f"(coefficient {coef:.1f}); the effect is not estimable")
+                                f"(coefficient {coef:z.1f}); the effect is not estimable")
     n_clusters = int(d.groups.max()) + 1 if clustered else 1
     name, note = _choose(inference, n_clusters, wild_below, clustered)
     method = INFERENCE[name]
@@ -1160,7 +1161,7 @@ class ImpactResult:
         """
         t = self.table()
         scale = np.where(t["family"] == "gaussian", 1.0, 100.0)
-        est = [f"{e:+.2f} ({lo:.2f} to {hi:.2f})" if np.isfinite(e) else "not estimable"
+        est = [f"{signed(e, 2)} ({lo:z.2f} to {hi:z.2f})" if np.isfinite(e) else "not estimable"
                for e, lo, hi in zip(t["estimate"] * scale, t["ci_low"] * scale,
                                     t["ci_high"] * scale, strict=True)]
         return pd.DataFrame({

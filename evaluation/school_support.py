@@ -21,6 +21,7 @@ from evaluation.did import event_study
 from evaluation.exceptions import DataError, NotEstimableError
 from evaluation.io.dfe import SchoolPanel
 from evaluation.matching import MatchResult, match
+from evaluation.numbers import signed
 
 #: Outcomes estimated, with their labels (percent / percentage points).
 OUTCOMES = {
@@ -88,15 +89,15 @@ class SchoolSupportResult:
             pre = es.table[es.table["year"] < self.support_year]
             rows.append({"outcome": OUTCOMES.get(outcome, outcome), **es.did,
                          "pre-support placebo": "; ".join(
-                             f"{int(r.year)}: {r.estimate:+.1f} ({r.lower:+.1f} to "
-                             f"{r.upper:+.1f})" for r in pre.itertuples()) or "none",
+                             f"{int(r.year)}: {signed(r.estimate, 1)} ({signed(r.lower, 1)} to "
+                             f"{signed(r.upper, 1)})" for r in pre.itertuples()) or "none",
                          "schools": es.n_schools, "school-years": es.n_obs})
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
         return (f"<p>{html.escape(self.label)}: {self.n_supported} schools against "
                 f"{self.n_comparison} matched comparison schools</p>"
-                + self.summary().to_html(index=False, border=0, float_format="{:.2f}".format))
+                + self.summary().to_html(index=False, border=0, float_format="{:z.2f}".format))
 
 
 def _trend(panel: pd.DataFrame, group: str, weights: pd.Series | None = None) -> pd.DataFrame:

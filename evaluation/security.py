@@ -119,7 +119,7 @@ class SecurityRating:
     def summary(self) -> pd.DataFrame:
         """Criterion, value and padlocks, one row each, then the threats and the rating."""
         rows = [("Design", self.design_words, self.design),
-                ("Minimum detectable effect size", f"{self.mdes:.2f}", self.mdes_padlocks),
+                ("Minimum detectable effect size", f"{self.mdes:z.2f}", self.mdes_padlocks),
                 ("Attrition", f"{self.attrition:.0%}", self.attrition_padlocks)]
         rows += [("Threat", t, -1) for t in self.threats]
         rows.append(("Rating", "", self.padlocks))
@@ -177,7 +177,7 @@ def security_rating(design: str, mdes: float, attrition: float, max_smd: float,
     if math.isfinite(max_smd) and max_smd > WWC_LIMIT:
         quoted = max_smd if shown_smd is None else shown_smd
         found.insert(0, f"the groups differ at baseline (largest standardised difference "
-                        f"{max_smd:.2f}, above the What Works Clearinghouse limit of "
+                        f"{max_smd:z.2f}, above the What Works Clearinghouse limit of "
                         f"{WWC_LIMIT})" if math.isfinite(quoted) and quoted >= max_smd else
                      "the groups differ at baseline (a characteristic withheld to protect "
                      "small groups of pupils is above the What Works Clearinghouse limit of "

@@ -127,7 +127,7 @@ class SurveyResult:
         return self.table[cols].copy()
 
     def _repr_html_(self) -> str:
-        return self.summary().to_html(index=False, float_format=lambda v: f"{v:.2f}")
+        return self.summary().to_html(index=False, float_format=lambda v: f"{v:z.2f}")
 
 
 def _mean_ci(x: np.ndarray, alpha: float) -> tuple[float, float, float]:

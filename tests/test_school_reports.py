@@ -571,7 +571,7 @@ def test_rank_1_is_called_the_smallest_gap_not_the_narrowest(national):
 
     plan = load_plan()
     ahead, level = (evaluate_school(u, plan, data=national) for u in ("142884", "101943"))
-    assert index_record(ahead)["att8_gap"] < 0 == index_record(level)["att8_gap"]
+    assert float(index_record(ahead)["att8_gap"]) < 0 == float(index_record(level)["att8_gap"])
     assert index_record(ahead)["att8_gap_rank"] < index_record(level)["att8_gap_rank"]
     page = html_lib.unescape("".join(s._repr_html_() for s in sections(ahead, "school")))
     assert "narrowest" not in page
@@ -582,6 +582,27 @@ def test_rank_1_is_called_the_smallest_gap_not_the_narrowest(national):
     assert "a gap of -9.1 points (disadvantaged pupils ahead)" in page
     page = html_lib.unescape("".join(s._repr_html_() for s in sections(level, "school")))
     assert "scored the same Attainment 8 average as other pupils, to 0.1 points" in page
+
+
+def test_a_gap_that_rounds_to_zero_never_reads_minus_zero(national):
+    # a gap of -0.04 (other pupils 40.0, disadvantaged 40.04) read "a gap of -0.0 points" on
+    # its page; the tables said 0.0 (noticed in stop 35)
+    import html as html_lib
+    from dataclasses import replace
+
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.report.school import index_record
+    from evaluation.schools import evaluate_school
+
+    urn = national.schools.index[0]
+    schools = national.schools.copy()
+    schools.loc[urn, ["att8_dis", "att8_other", "att8_gap"]] = [40.04, 40.0, -0.04]
+    res = evaluate_school(urn, load_plan(), data=replace(national, schools=schools))
+    page = html_lib.unescape("".join(s._repr_html_() for s in sections(res, "school")))
+    assert "a gap of 0.0 points." in page
+    assert not re.search(r"-0\.0(?![0-9])|-0(?![.0-9])", re.sub(r"<[^>]+>", " ", page))
+    assert index_record(res)["att8_gap"] == "0.0"
 
 
 def test_an_la_table_of_another_year_says_what_it_ranks_among_and_its_year():

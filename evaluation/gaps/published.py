@@ -28,6 +28,7 @@ from evaluation.io.dfe import (
 from evaluation.io.dfe import (
     reason as _reason,
 )
+from evaluation.numbers import signed
 
 #: Share bands of the source documents' comparison (">18%" FSM against "<5%": about 10 points
 #: smaller gap); label -> (lower, upper] in percent.
@@ -104,7 +105,7 @@ def gaps_withheld(table: pd.DataFrame, threshold: int, unit: str = "pp") -> pd.S
 
 def _tidy_html(title: str, frame: pd.DataFrame) -> str:
     return f"<h4>{html.escape(title)}</h4>" + frame.to_html(index=False, border=0,
-                                                            float_format="{:.1f}".format)
+                                                            float_format="{:z.1f}".format)
 
 
 # --------------------------------------------------------------------------- unit gaps
@@ -788,9 +789,9 @@ class PublishedGapReport:
         """Short text with the key gap figure, for the index page."""
         g = self.gaps
         who = g.group[0].upper() + g.group[1:]
-        return (f"{who} pupils {g.mean:.1f} {g.unit} behind others on average across "
-                f"{len(g.summarised):,} {g.unit_plural} (95% CI {g.mean_lower:.1f} to "
-                f"{g.mean_upper:.1f}); slope vs share {self.slope.slope:+.1f} {g.unit} "
+        return (f"{who} pupils {g.mean:z.1f} {g.unit} behind others on average across "
+                f"{len(g.summarised):,} {g.unit_plural} (95% CI {g.mean_lower:z.1f} to "
+                f"{g.mean_upper:z.1f}); slope vs share {signed(self.slope.slope, 1)} {g.unit} "
                 "per 10 pp")
 
     @property

@@ -222,7 +222,7 @@ class GapTrends:
         return self.changes.copy()
 
     def _repr_html_(self) -> str:
-        return self.summary().to_html(index=False, float_format=lambda v: f"{v:.1f}")
+        return self.summary().to_html(index=False, float_format=lambda v: f"{v:z.1f}")
 
 
 def cluster_groups(schools: pd.DataFrame, cluster: str | None = None) -> dict[str, tuple]:
@@ -445,7 +445,7 @@ class GapShare:
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
-        return self.summary().to_html(index=False, float_format=lambda v: f"{v:.2f}")
+        return self.summary().to_html(index=False, float_format=lambda v: f"{v:z.2f}")
 
 
 def _band(pct: pd.Series) -> pd.Series:

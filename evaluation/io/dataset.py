@@ -595,11 +595,15 @@ def _refuse(bad, path: Path, where: str, says: str) -> None:
 
 def _cross_checks(tables: dict, paths: dict) -> None:
     """Rules between tables: known schools, matching phases, EM pupils only where linked."""
-    schools = tables["schools"].set_index("school_id")
+    schools = tables["schools"].set_index("school_id")     # unique: validated by its key
     listed = paths["schools"].name
+    # each row's school, found once (780,000 pupils: mapping each column by school took
+    # 0.2 s a column)
+    where = {}
     for table in ("pupils", "surveys", "tracking"):
         df = tables[table]
-        unknown = ~df["school_id"].isin(schools.index).to_numpy()
+        where[table] = schools.index.get_indexer(df["school_id"])
+        unknown = where[table] < 0
         ids = list(dict.fromkeys(df.loc[unknown, "school_id"]))
         found = ", ".join(repr(v) for v in ids[:5]) + (
             f" and {len(ids) - 5} others" if len(ids) > 5 else "")
@@ -607,11 +611,12 @@ def _cross_checks(tables: dict, paths: dict) -> None:
                 f"name schools missing from {listed} (found {found}); expected every "
                 f"school_id to be a school_id of {listed}")
     pupils = tables["pupils"]
-    _refuse(pupils["phase"] != pupils["school_id"].map(schools["phase"]), paths["pupils"],
+    at = where["pupils"]           # every pupil's school is known here
+    _refuse(pupils["phase"].to_numpy() != schools["phase"].to_numpy()[at], paths["pupils"],
             "column 'phase'", f"differ from the phase of their school in {listed}; expected a "
             "pupil's phase to be the phase of the school it is recorded in")
-    linked = pupils["school_id"].map(schools["em_linked"]).astype(bool)
-    _refuse(pupils["em"] & ~linked, paths["pupils"], "column 'em'",
+    linked = schools["em_linked"].to_numpy(dtype=bool)[at]
+    _refuse(pupils["em"].to_numpy(dtype=bool) & ~linked, paths["pupils"], "column 'em'",
             f"are EM pupils in schools whose em_linked is false in {listed}; expected EM "
             "pupils only in schools with linked EM data (set em_linked to true for their "
             "school, or em to false)")

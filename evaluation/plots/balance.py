@@ -80,7 +80,7 @@ def love_plot(table: pd.DataFrame) -> Chart:
     if after.notna().any():
         worst = order.loc[after.idxmax()]
         caption += (f"; the largest difference is {worst['label']} "
-                    f"({abs(worst['smd_after']):.2f} SD).")
+                    f"({abs(worst['smd_after']):z.2f} SD).")
     else:
         caption += "."
     alt = ("Dot plot of the absolute standardised mean difference of each characteristic "

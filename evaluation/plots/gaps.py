@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.gaps.pupils import FSM_BANDS, THRESHOLDS, GapShare, GapTrends
+from evaluation.numbers import signed
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme, wrap_to
 
@@ -289,7 +290,7 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
                rasterized=True)  # hundreds of points: an image inside the SVG, text stays text
     xs = np.linspace(0, t["fsm_pct"].max(), 50)
     ax.plot(xs, result.intercept + result.slope * xs, color=COLOURS["national"], lw=2,
-            label=f"weighted fit: {result.slope:+.2f} points per FSM % point")
+            label=f"weighted fit: {signed(result.slope, 2)} points per FSM % point")
     ax.axhline(0, color=COLOURS["comparison"], lw=0.8)
     units = "percentage points" if result.measure in THRESHOLDS else "points"
     ax.set_xlabel("pupils eligible for FSM in the school (%)")
@@ -300,8 +301,8 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
               frameon=False)
     fig.tight_layout()
     caption = (f"Does the gap shrink as the FSM share rises? Schools over 18% FSM (right band) "
-               f"differ from schools under 5% (left band) by {result.difference:+.1f} "
+               f"differ from schools under 5% (left band) by {signed(result.difference, 1)} "
                f"{units}." + omission_note(omitted, threshold, "schools"))
     alt = (f"Scatter plot of {len(t) - omitted} schools' FSM gap in {title} against their FSM "
-           f"share, with a fitted line of slope {result.slope:.2f}.")
+           f"share, with a fitted line of slope {result.slope:z.2f}.")
     return Chart(fig, caption, alt, omitted)

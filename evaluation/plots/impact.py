@@ -87,7 +87,7 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
         ax.set_xlim(-lim * 1.05, lim * 1.05)
     if mdes is not None and np.isfinite(mdes):
         ax.axvspan(-mdes, mdes, color=COLOURS["comparison"], alpha=0.12,
-                   label=f"within \u00b1MDES of the headline outcome ({mdes:.2f})")
+                   label=f"within \u00b1MDES of the headline outcome ({mdes:z.2f})")
     labels = [textwrap.fill(str(r["label"]), 30) + f"\n({r['es_type']}"
               + (f", {int(r['months']):+d} months)" if pd.notna(r.get("months")) else ")")
               for _, r in shown.iterrows()]
@@ -114,7 +114,7 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
                     + ", ".join(table.loc[missing, "label"].astype(str)) + ".")
     caption += omission_note(int(small.sum()), threshold, "rows")
     alt = "Forest plot of effect sizes with 95% confidence intervals: " + "; ".join(
-        f"{r['label']} {r['effect_size']:.2f} ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})"
+        f"{r['label']} {r['effect_size']:z.2f} ({r['es_ci_low']:z.2f} to {r['es_ci_high']:z.2f})"
         for _, r in shown.iloc[::-1].iterrows())
     data = pd.DataFrame({"label": shown["label"].astype(str).to_numpy()[::-1],
                          "series": "effect size", "x": raw[::-1], "low": lo[::-1],

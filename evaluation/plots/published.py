@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from evaluation.numbers import signed
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme, wrap_to
 from evaluation.plots.gaps import omission_note
@@ -90,7 +91,7 @@ def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None,
     styles = iter(["--", ":", "-.", (0, (5, 1))])
     for _, row in reference_lines(gaps).iterrows():
         ax.axhline(row["gap"], color=COLOURS["national"], ls=next(styles), lw=1,
-                   label=f"{row['name']}: {row['gap']:.0f} {unit}")
+                   label=f"{row['name']}: {row['gap']:z.0f} {unit}")
     ax.set_title(f"Gap between {gaps.group} and other pupils, per {gaps.unit_label}", pad=12)
     ax.set_xlabel(f"{gaps.unit_plural.capitalize()}, sorted by gap (n = {len(d)})")
     ax.set_ylabel(f"Gap ({gaps.unit_words}, other minus group)")
@@ -102,8 +103,8 @@ def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None,
                f"{n_out} {gaps.unit_plural} without both rates published are not plotted."
                + omission_note(len(gaps.estimable) - len(d), threshold, gaps.unit_plural,
                              one=gaps.unit_label))
-    alt = (f"Sorted gaps of {len(d)} {gaps.unit_plural}, from {d['gap'].min():.0f} to "
-           f"{d['gap'].max():.0f} {gaps.unit_words}, median {d['gap'].median():.0f}.")
+    alt = (f"Sorted gaps of {len(d)} {gaps.unit_plural}, from {d['gap'].min():z.0f} to "
+           f"{d['gap'].max():z.0f} {gaps.unit_words}, median {d['gap'].median():z.0f}.")
     return Chart(fig, caption, alt)
 
 
@@ -152,14 +153,14 @@ def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None,
     pred = slope.results.get_prediction(np.column_stack([np.ones_like(grid), grid]))
     band = pred.conf_int()
     ax.plot(grid, pred.predicted_mean, color=COLOURS["national"], lw=1.5,
-            label=f"fit: {slope.slope:+.1f} {gaps.unit} per 10 pp share")
+            label=f"fit: {signed(slope.slope, 1)} {gaps.unit} per 10 pp share")
     ax.fill_between(grid, band[:, 0], band[:, 1], color=COLOURS["national"], alpha=0.15)
     ax.axhline(0, color="grey", lw=0.8)
     shares = gaps.reference[(gaps.reference["level"] == "national") & gaps.reference["gap"].isna()
                             & gaps.reference["share"].notna()]
     for _, row in shares.head(2).iterrows():  # a share-only reference (e.g. the census's)
         ax.axvline(row["share"], color=COLOURS["national"], ls="--", lw=1,
-                   label=f"{row['name'].split(' (')[0]}: {row['share']:.1f}%")
+                   label=f"{row['name'].split(' (')[0]}: {row['share']:z.1f}%")
     ax.set_title(f"Gap against share of {gaps.group} pupils, per {gaps.unit_label}")
     # beside the legend, the axes has a little over half the figure's width
     ax.set_xlabel(wrap_to(getattr(gaps, "share_label", "") or f"Share of {gaps.group} pupils "
@@ -168,13 +169,13 @@ def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None,
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     caption = (f"A downward line means smaller gaps where more pupils are {gaps.group}: "
-               f"{slope.slope:+.1f} {gaps.unit} per 10 points (95% CI {slope.lower:+.1f} to "
-               f"{slope.upper:+.1f}), n = {slope.n}."
+               f"{signed(slope.slope, 1)} {gaps.unit} per 10 points (95% CI "
+               f"{signed(slope.lower, 1)} to {signed(slope.upper, 1)}), n = {slope.n}."
                + omission_note(len(every) - len(d), threshold, gaps.unit_plural,
                              one=gaps.unit_label))
     alt = (f"Scatter of {len(d)} {gaps.unit_plural}' gaps (of {slope.n} fitted) against their "
            f"{gaps.group} share "
-           f"with a fitted line of slope {slope.slope:+.1f} points per 10 points of share.")
+           f"with a fitted line of slope {signed(slope.slope, 1)} points per 10 points of share.")
     return Chart(fig, caption, alt)
 
 
@@ -222,5 +223,5 @@ def gap_trend_chart(trend: pd.DataFrame, unit: str = "pp", group: str = "disadva
                "squares: the national row the Department publishes in each year's file.")
     first, last = trend.iloc[0], trend.iloc[-1]
     alt = (f"Gap by year, {first['year']} to {last['year']}: mean school gap from "
-           f"{first['mean']:.1f} to {last['mean']:.1f} {unit}.")
+           f"{first['mean']:z.1f} to {last['mean']:z.1f} {unit}.")
     return Chart(fig, caption, alt)

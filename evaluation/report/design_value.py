@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evaluation.design_value import DESIGNS, DesignValueResult
+from evaluation.numbers import signed
 from evaluation.report.appendix import world_parameters
 from evaluation.report.display import Section
 from evaluation.report.tables import effect_text, informative, safe_table, scale
@@ -35,19 +36,19 @@ def findings(res: DesignValueResult) -> Section:
             "cannot be worked out; the smallest effect the 2011 design could detect and its "
             "estimate rest on that number and are withheld here too.",
             f"With every trial school linked ({b['n_schools']} schools) the smallest effect "
-            f"the evaluation could reliably detect on GCSE points would be {b['mdes']:.2f} "
+            f"the evaluation could reliably detect on GCSE points would be {b['mdes']:z.2f} "
             f"standard deviations; on these synthetic data its estimate is {_estimate(b)}, "
-            f"against a true effect of {b['true_effect']:+.1f} for its pupils.",
+            f"against a true effect of {signed(b['true_effect'], 1)} for its pupils.",
             f"In primary schools the 2011 data linked {pri.get('default', 0)} schools, too few "
             f"for any conclusion; full linkage would give {pri.get('full_linkage', 0)}."])
     text = [
         f"With the 2011 data ({a['n_schools']} secondary schools linked) the smallest effect "
-        f"the evaluation could reliably detect on GCSE points was {a['mdes']:.2f} standard "
+        f"the evaluation could reliably detect on GCSE points was {a['mdes']:z.2f} standard "
         f"deviations; with every trial school linked ({b['n_schools']} schools) it would have "
-        f"been {b['mdes']:.2f}, and intervals about {ratio:.1f} times narrower.",
+        f"been {b['mdes']:z.2f}, and intervals about {ratio:z.1f} times narrower.",
         f"On these synthetic data the GCSE estimate is {_estimate(a)} with the 2011 data, "
-        f"against a true effect of {a['true_effect']:+.1f} for its pupils; with full linkage "
-        f"it is {_estimate(b)}, against {b['true_effect']:+.1f} for its pupils.",
+        f"against a true effect of {signed(a['true_effect'], 1)} for its pupils; with full linkage "
+        f"it is {_estimate(b)}, against {signed(b['true_effect'], 1)} for its pupils.",
         f"In primary schools the 2011 data linked {pri.get('default', 0)} schools, too few "
         f"for any conclusion; full linkage would give {pri.get('full_linkage', 0)}.",
         "More data narrows the interval but does not remove bias: the synthetic pupils were "
@@ -62,14 +63,14 @@ def _estimate(row) -> str:
     """Return an estimate in words, as the comparison table shows it (points, 95% CI)."""
     if not informative(row):
         return "not informative (too few schools for its interval to say anything)"
-    return (f"{row['estimate']:+.1f} points (95% interval {row['ci_low']:+.1f} to "
-            f"{row['ci_high']:+.1f})")
+    return (f"{signed(row['estimate'], 1)} points (95% interval {signed(row['ci_low'], 1)} to "
+            f"{signed(row['ci_high'], 1)})")
 
 
 def _miss(row) -> str:
     """How far an estimate sits from its true effect, in words."""
     d = row["estimate"] - row["true_effect"]
-    return f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"
+    return f"{abs(d):z.1f} points {'above' if d > 0 else 'below'}"
 
 
 def comparison(res: DesignValueResult) -> Section:
@@ -115,8 +116,8 @@ def index_record(res: DesignValueResult) -> dict:
     """Return the index page's entry: the MDES of both designs."""
     t = res.table[res.table["phase"] == "secondary"].set_index(["scenario", "outcome"])
     a, b = (t.loc[(s, "gcse_capped_points")] for s in ("default", "full_linkage"))
-    mdes = "withheld" if a["counts_withheld"] else f"{a['mdes']:.2f} SD"
+    mdes = "withheld" if a["counts_withheld"] else f"{a['mdes']:z.2f} SD"
     return {"title": res.title, "kind": "design_value", "phase": "both",
             "n_schools": int(b["n_schools"]),
-            "headline": f"GCSE MDES {mdes} (2011) vs {b['mdes']:.2f} SD (full linkage)",
+            "headline": f"GCSE MDES {mdes} (2011) vs {b['mdes']:z.2f} SD (full linkage)",
             "status": "ok"}

@@ -42,7 +42,7 @@ def ratio_text(ratio: float, low: float, high: float) -> str:
         return ""
 
     def one(v: float) -> str:
-        return "<0.01" if v < 0.005 else ">100" if v > 100 else f"{v:.2f}"
+        return "<0.01" if v < 0.005 else ">100" if v > 100 else f"{v:z.2f}"
 
     return f"{one(ratio)} ({one(low)} to {one(high)})"
 

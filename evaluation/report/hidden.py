@@ -48,13 +48,13 @@ def confounding_sentence(label: str, c: OutcomeConfounding,
     if c.e_value_ci <= 1.0:
         text = (f"{label}: the interval already includes no effect, so no hidden difference "
                 "is needed to explain it; explaining away the estimate itself would take a "
-                f"characteristic that made pupils {c.e_value:.2f} times as likely both to be "
+                f"characteristic that made pupils {c.e_value:z.2f} times as likely both to be "
                 "in the EM group and to " + better + ".")
     else:
         text = (f"{label}: to explain this result away, a characteristic the data do not "
-                f"record would have to make pupils {c.e_value:.2f} times as likely both to be "
+                f"record would have to make pupils {c.e_value:z.2f} times as likely both to be "
                 f"in the EM group and to {better}, over and above the characteristics "
-                f"adjusted for; {c.e_value_ci:.2f} times would be enough to make the interval "
+                f"adjusted for; {c.e_value_ci:z.2f} times would be enough to make the interval "
                 "include no effect.")
     if math.isfinite(c.gamma_critical) and c.e_value_ci > 1.0:
         if c.gamma_critical <= 1.0:
@@ -63,7 +63,7 @@ def confounding_sentence(label: str, c: OutcomeConfounding,
         else:
             text += (" In one-to-one matched pairs, the difference stays statistically "
                      "significant until the odds of being chosen for EM differ "
-                     f"{c.gamma_critical:.2f}-fold within a pair.")
+                     f"{c.gamma_critical:z.2f}-fold within a pair.")
     if math.isfinite(c.gamma_strata):
         where = f"within {groups} ({c.n_strata} group{'s' if c.n_strata != 1 else ''} " \
                 "with both EM and comparison pupils), allowing for the characteristics adjusted for"
@@ -72,12 +72,12 @@ def confounding_sentence(label: str, c: OutcomeConfounding,
                      "with no hidden difference.")
         else:
             text += (f" Compared {where}, the difference stays statistically significant until "
-                     f"the odds of being chosen for EM differ {c.gamma_strata:.2f}-fold between "
+                     f"the odds of being chosen for EM differ {c.gamma_strata:z.2f}-fold between "
                      "two pupils of the same group.")
     if math.isfinite(c.benchmark) and c.e_value_ci > 1.0:
         measured = benchmark_label or c.benchmark_covariate
         text += (f" For comparison, leaving {measured} out of the model moves the interval as "
-                 f"far as a hidden characteristic with an E-value of {c.benchmark:.2f} would.")
+                 f"far as a hidden characteristic with an E-value of {c.benchmark:z.2f} would.")
     verdict = ("fragile: a hidden difference of modest strength could account for it"
                if c.fragile else "not fragile by this rule")
     return f"{text} Judged {verdict}."

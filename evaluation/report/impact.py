@@ -47,7 +47,7 @@ def impact_tables(res: EvaluationResult, table: pd.DataFrame, phase: str | None 
         "p (Holm)": [p_value(r["p_holm"]) if informative(r) else "" for r in rows],
         "Indicative only": table["indicative"],
         "Effect size (95% CI)": [
-            f"{r['effect_size']:.2f} ({r['es_ci_low']:.2f} to {r['es_ci_high']:.2f})"
+            f"{r['effect_size']:z.2f} ({r['es_ci_low']:z.2f} to {r['es_ci_high']:z.2f})"
             if pd.notna(r["effect_size"]) and informative(r) else "" for r in rows],
         "Effect size measure": table["es_type"].astype(object).fillna(""),
         "Odds ratio (95% CI)": [ratio_text(r["odds_ratio"], r["or_ci_low"], r["or_ci_high"])

@@ -71,19 +71,19 @@ def describe_effect(row: pd.Series | dict, plan: Plan) -> str:
     units = r.get("units") or ("points" if gaussian else "percentage points")
     est, lo, hi = (round(r[k] * s, 1) for k in ("estimate", "ci_low", "ci_high"))
     if gaussian:
-        what = (f"EM pupils scored {abs(est):.1f} {units} {'more' if est >= 0 else 'less'} "
+        what = (f"EM pupils scored {abs(est):z.1f} {units} {'more' if est >= 0 else 'less'} "
                 "than the comparison pupils")
     else:
-        what = (f"the share of EM pupils reaching it was {abs(est):.1f} {units} "
+        what = (f"the share of EM pupils reaching it was {abs(est):z.1f} {units} "
                 f"{'higher' if est >= 0 else 'lower'} than for the comparison pupils")
-    extra = [f"95% CI {lo:.1f} to {hi:.1f}"]
+    extra = [f"95% CI {lo:z.1f} to {hi:z.1f}"]
     months = months_value(r)
     if _finite(months):
         m = int(months)
         extra.append(f"about {abs(m)} month{'s' if abs(m) != 1 else ''} of "
                      f"{'additional' if m >= 0 else 'less'} progress")
     if _finite(r.get("effect_size")):
-        extra.append(f"{r.get('es_type', 'effect size')} {r['effect_size']:.2f}")
+        extra.append(f"{r.get('es_type', 'effect size')} {r['effect_size']:z.2f}")
     if r["p"] < alpha:
         verdict = (f"This is statistically significant ({_p(r['p'])}; "
                    f"{_p(r['p_holm'])} after Holm adjustment for the number of outcomes).")
@@ -155,7 +155,7 @@ def phase_findings(phase: str, table: pd.DataFrame, n_em: int, n_comparison: int
                      f"{'them' if unjudged > 1 else 'it'}.")
     if bool(head["indicative"]):
         mdes = float(head["mdes"])
-        size = (f"is about {mdes:.2f} standard deviations (80% power), larger than the effects "
+        size = (f"is about {mdes:z.2f} standard deviations (80% power), larger than the effects "
                 "programmes like this usually have" if math.isfinite(mdes) else
                 "cannot even be worked out, because there are too few schools")
         paras.append(

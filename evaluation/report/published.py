@@ -9,6 +9,7 @@ import pandas as pd
 
 from evaluation.disclosure import SafeTable
 from evaluation.gaps.published import INTERNAL_COLUMNS, RANDOM_EFFECTS, gaps_withheld
+from evaluation.numbers import signed
 from evaluation.plots.published import (
     dense,
     gap_distribution_chart,
@@ -197,25 +198,25 @@ def findings(res: PublishedResult) -> Section:
               f"{g.threshold} pupils, too few to summarise without giving one away)")
     if g.method == RANDOM_EFFECTS:
         spread = (f"Gaps differ between {g.unit_plural}: the spread of their true gaps "
-                  f"(standard deviation) is about {g.tau:.1f} points, once sampling noise in "
+                  f"(standard deviation) is about {g.tau:z.1f} points, once sampling noise in "
                   "small cohorts is allowed for.")
     else:
         q1, q3 = g.shown["gap"].quantile([0.25, 0.75])
         spread = (f"Gaps differ between {g.unit_plural}: the middle half"
                   + (f" of the {len(g.shown):,} shown" if len(g.shown) < len(g.summarised)
-                     else "") + f" lie between {q1:.1f} "
-                  f"and {q3:.1f} {g.unit_words}; the file has no cohort counts, so sampling "
+                     else "") + f" lie between {q1:z.1f} "
+                  f"and {q3:z.1f} {g.unit_words}; the file has no cohort counts, so sampling "
                   f"noise cannot be told apart from true differences and every "
                   f"{g.unit_label} counts equally in the mean.")
     sentences = [
-        f"{across}, {g.group} pupils were on average {g.mean:.1f} {g.unit_words} behind "
+        f"{across}, {g.group} pupils were on average {g.mean:z.1f} {g.unit_words} behind "
         f"other pupils ({g.measure_label}; 95% CI "
-        f"{g.mean_lower:.1f} to {g.mean_upper:.1f}).",
+        f"{g.mean_lower:z.1f} to {g.mean_upper:z.1f}).",
         spread,
         f"For each 10 points more {g.group} pupils{_share_words(g)}, the gap changes "
-        f"by {s.slope:+.1f} {g.unit_words} (95% CI {s.lower:+.1f} to {s.upper:+.1f}): these "
-        f"data {CLAIM[s.verdict]} the source documents' claim that schools with more "
-        "disadvantaged pupils have smaller gaps.",
+        f"by {signed(s.slope, 1)} {g.unit_words} (95% CI {signed(s.lower, 1)} to "
+        f"{signed(s.upper, 1)}): these data {CLAIM[s.verdict]} the source documents' claim "
+        "that schools with more disadvantaged pupils have smaller gaps.",
         f"{total - n:,} of the {total:,} {g.unit_plural} in the file did not publish both "
         "figures (small cohorts are suppressed by the Department); they are counted in the "
         "data-quality appendix, not dropped.",
@@ -225,9 +226,9 @@ def findings(res: PublishedResult) -> Section:
         first, last = trend.iloc[0], trend.iloc[-1]
         sentences.insert(1, (
             f"From {first['year']} to {last['year']} the mean gap across {g.unit_plural} went "
-            f"from {first['mean']:.1f} to {last['mean']:.1f} {g.unit_words}"
-            + (f", and the national row's gap from {first['national_gap']:.0f} to "
-               f"{last['national_gap']:.0f}" if trend["national_gap"].notna().all() else "")
+            f"from {first['mean']:z.1f} to {last['mean']:z.1f} {g.unit_words}"
+            + (f", and the national row's gap from {first['national_gap']:z.0f} to "
+               f"{last['national_gap']:z.0f}" if trend["national_gap"].notna().all() else "")
             + "."))
     body = "".join(f"<p>{html.escape(t)}</p>" for t in sentences)
     return Section("Findings", "findings", [Notice(body, "findings")])
@@ -240,7 +241,7 @@ def gap_distribution(res: PublishedResult) -> Section:
     counts = summary["statistic"].str.startswith(gaps.unit_plural)   # units counted
     shown = pd.DataFrame({
         "": summary["statistic"],
-        "Value": [f"{int(v):,}" if c else f"{v:.1f}"
+        "Value": [f"{int(v):,}" if c else f"{v:z.1f}"
                   for v, c in zip(summary["value"], counts, strict=True)]})
     table, safe = _distribution_table(res)
     if gaps.method == RANDOM_EFFECTS:
@@ -278,8 +279,8 @@ def slope(res: PublishedResult) -> Section:
     s = res.report.slope
     g = res.report.gaps
     text = (f"For each 10 points more {g.group} pupils{_share_words(g)}, the gap "
-            f"changes by {s.slope:+.1f} {g.unit_words} (95% CI {s.lower:+.1f} to "
-            f"{s.upper:+.1f}, {s.n:,} {g.unit_plural}): these data {CLAIM[s.verdict]} the "
+            f"changes by {signed(s.slope, 1)} {g.unit_words} (95% CI {signed(s.lower, 1)} to "
+            f"{signed(s.upper, 1)}, {s.n:,} {g.unit_plural}): these data {CLAIM[s.verdict]} the "
             "claim.")
     return Section("Gap against the share of disadvantaged pupils", "share",
                    ["The source documents claim that schools with more FSM pupils have smaller "

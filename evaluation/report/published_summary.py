@@ -13,6 +13,7 @@ import html
 import pandas as pd
 
 from evaluation.gaps.published import RANDOM_EFFECTS
+from evaluation.numbers import signed
 from evaluation.report.display import Section
 from evaluation.report.glossary import _Terms
 from evaluation.report.school_support import support_withheld
@@ -76,8 +77,8 @@ def gaps_summary(res) -> Section:
               f"The figures are for whole {g.unit_plural}, not pupils followed over time, "
               f"and {g.unit_plural} whose figures the Department suppressed for small numbers "
               "are left out of the mean (they are counted in the appendix). " + NO_PADLOCKS)
-    head = (f"On average, {g.group} pupils were {g.mean:.1f} {g.unit_words} behind other "
-            f"pupils (95% CI {g.mean_lower:.1f} to {g.mean_upper:.1f}). The measure: "
+    head = (f"On average, {g.group} pupils were {g.mean:z.1f} {g.unit_words} behind other "
+            f"pupils (95% CI {g.mean_lower:z.1f} to {g.mean_upper:z.1f}). The measure: "
             f"{_lower_first(g.measure_label)}.")
     return Section("Summary", "summary", [_Box([head, rests, can, cannot])])
 
@@ -100,9 +101,9 @@ def support_summary(res) -> Section:
         d = es.did
         head = ("After support, the share of FSM pupils in the supported schools with 5 or "
                 "more GCSEs at A*-C including English and maths changed by "
-                f"{d['estimate']:+.1f} percentage points more than in comparison schools "
+                f"{signed(d['estimate'], 1)} percentage points more than in comparison schools "
                 "with similar results before support (95% CI "
-                f"{d['lower']:+.1f} to {d['upper']:+.1f}).")
+                f"{signed(d['lower'], 1)} to {signed(d['upper'], 1)}).")
     else:
         head = "The change after support could not be estimated for FSM pupils."
     if r.label.startswith("placebo"):
@@ -141,8 +142,8 @@ def school_summary(res) -> Section:
     parts = []
     if "Attainment 8" in a.index and pd.notna(a.at["Attainment 8", "gap"]):
         gap = round(float(a.at["Attainment 8", "gap"]), 1)   # other minus disadvantaged
-        than = (f"{gap:.1f} Attainment 8 points below other pupils" if gap > 0 else
-                f"{-gap:.1f} Attainment 8 points above other pupils" if gap < 0 else
+        than = (f"{gap:z.1f} Attainment 8 points below other pupils" if gap > 0 else
+                f"{-gap:z.1f} Attainment 8 points above other pupils" if gap < 0 else
                 "the same Attainment 8 average as other pupils, to 0.1 points")
         parts.append(f"Disadvantaged pupils at {res.name} scored {than} (no interval: the "
                      "Department publishes no pupil counts or spread for this figure).")
@@ -151,8 +152,8 @@ def school_summary(res) -> Section:
     last = latest_destination(res)
     if last is not None:
         parts.append(f"In the destinations published in {int(last['year'])}, the gap in "
-                     f"staying in education or work was {last['gap']:.0f} percentage points "
-                     f"(95% CI {last['gap_lower']:.1f} to {last['gap_upper']:.1f}).")
+                     f"staying in education or work was {last['gap']:z.0f} percentage points "
+                     f"(95% CI {last['gap_lower']:z.1f} to {last['gap_upper']:z.1f}).")
     p = res.profile
     size = (f"{int(p['pupils']):,} pupils on roll" if pd.notna(p.get("pupils"))
             else "a number of pupils that is not published")

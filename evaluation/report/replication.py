@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evaluation.disclosure import safe_count
+from evaluation.numbers import signed
 from evaluation.report.display import Section
 from evaluation.report.tables import (
     effect_text,
@@ -77,7 +78,7 @@ def known_truth(res: EvaluationResult) -> list:
         "Phase": check["phase"].str.capitalize(), "Outcome": check["label"],
         "EM pupils": check["n_em"].fillna(0).astype(int),
         "Comparison pupils": check["n_comparison"].fillna(0).astype(int),
-        "True effect": [f"{r['true_effect'] * scale(r['family']):+.1f} {u}"
+        "True effect": [f"{signed(r['true_effect'] * scale(r['family']), 1)} {u}"
                         for r, u in zip(rows, units, strict=True)],
         "Estimate (95% CI)": [effect_text(r) for r in rows],
         "Interval contains the truth": [("yes" if r["covered"] else "no") if ok else
@@ -106,7 +107,8 @@ def known_truth(res: EvaluationResult) -> list:
                  "one data set is expected now and then; whether the method covers the truth "
                  "95% of the time is checked over many simulated data sets "
                  "(bench/README_models.md). Missed here: "
-                 + "; ".join(f"{r['label']} (true {r['true_effect'] * scale(r['family']):+.1f}, "
+                 + "; ".join(f"{r['label']} (true "
+                             f"{signed(r['true_effect'] * scale(r['family']), 1)}, "
                              f"estimate {effect_text(r)})" for r in missed.to_dict("records"))
                  + ".")
     return [text, table]

@@ -114,7 +114,7 @@ def header(res: SchoolResult) -> Section:
     p = res.profile
     size = (f"{int(p['pupils']):,} pupils on roll" if pd.notna(p["pupils"])
             else "size not published")
-    share = (f"{p['share_dis']:.0f}% of its KS4 pupils disadvantaged"
+    share = (f"{p['share_dis']:z.0f}% of its KS4 pupils disadvantaged"
              if pd.notna(p["share_dis"]) else "share disadvantaged not published")
     la = res.la if res.la_named else \
         f"{res.la} (the file gives the local authority's code, not its name)"
@@ -142,17 +142,17 @@ def findings(res: SchoolResult) -> Section:
     a = res.attainment.set_index("measure")
     if pd.notna(a.at["Attainment 8", "gap"]):
         gap = a.at["Attainment 8", "gap"]
-        out.append(f"Attainment 8: disadvantaged pupils averaged {a.at['Attainment 8', 'dis']:.1f}"
-                   f" against {a.at['Attainment 8', 'other']:.1f} for other pupils, a gap of "
-                   f"{gap:.1f} points{_ahead(gap, 1)}.")
+        out.append(f"Attainment 8: disadvantaged pupils averaged {a.at['Attainment 8', 'dis']:z.1f}"
+                   f" against {a.at['Attainment 8', 'other']:z.1f} for other pupils, a gap of "
+                   f"{gap:z.1f} points{_ahead(gap, 1)}.")
     else:
         out.append("Attainment 8 was not published for both groups, so no gap can be shown.")
     last = latest_destination(res)
     if last is not None:
         out.append(f"Sustained destinations (published {int(last['year'])}): "
-                   f"{last['rate_dis']:.0f}% of disadvantaged and {last['rate_other']:.0f}% of "
-                   f"other pupils, a gap of {last['gap']:.0f} points{_ahead(last['gap'], 0)} "
-                   f"(95% CI {last['gap_lower']:.1f} to {last['gap_upper']:.1f}).")
+                   f"{last['rate_dis']:z.0f}% of disadvantaged and {last['rate_other']:z.0f}% of "
+                   f"other pupils, a gap of {last['gap']:z.0f} points{_ahead(last['gap'], 0)} "
+                   f"(95% CI {last['gap_lower']:z.1f} to {last['gap_upper']:z.1f}).")
     pl = res.place.set_index("measure")
     row = pl.loc["Attainment 8 gap (other minus disadvantaged)"]
     if pd.notna(row["all_rank"]):
@@ -279,7 +279,7 @@ def index_record(res: SchoolResult) -> dict:
     a = res.attainment.set_index("measure")
     # the place table's "latest year" gap (never an earlier year's, review 17, A9)
     year, last, withheld = latest_year_gap(res)
-    dest = f"{last:.1f}" if last is not None else marker(res.plan) if withheld else ""
+    dest = f"{last:z.1f}" if last is not None else marker(res.plan) if withheld else ""
     gap = a.at["Attainment 8", "gap"]
     rank, ranked = res.place.set_index("measure").loc[
         "Attainment 8 gap (other minus disadvantaged)", ["all_rank", "all_n"]]
@@ -288,12 +288,13 @@ def index_record(res: SchoolResult) -> dict:
         "title": res.name, "urn": res.urn, "la": res.la, "phase": res.phase,
         "pupils": safe_count(int(p["pupils"]), 1) if pd.notna(p["pupils"]) else "",
         # as the page's header gives it (the file has whole percentages)
-        "share_dis": None if pd.isna(p["share_dis"]) else f"{p['share_dis']:.0f}",
-        "att8_gap": None if pd.isna(gap) else round(float(gap), 2),
+        "share_dis": None if pd.isna(p["share_dis"]) else f"{p['share_dis']:z.0f}",
+        # the text the page's tables and sentences give (one decimal, never "-0.0")
+        "att8_gap": None if pd.isna(gap) else f"{gap:z.1f}",
         "att8_gap_rank": None if pd.isna(rank) else int(rank),
         "att8_gap_ranked": int(ranked) if pd.notna(rank) else None,
         "dest_gap": dest, "dest_year": None if year is None else str(year),
-        "headline": (f"Attainment 8 gap {gap:.1f}" if pd.notna(gap) else "not estimable"),
+        "headline": (f"Attainment 8 gap {gap:z.1f}" if pd.notna(gap) else "not estimable"),
         "status": res.status,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evaluation.disclosure import rates_revealing_counts
+from evaluation.numbers import signed
 from evaluation.plots.school_support import event_chart, trend_chart
 from evaluation.report.display import Notice, Section, p_text
 from evaluation.report.tables import hidden_flags, safe_table, threshold
@@ -68,7 +69,7 @@ def _rate_words(t, hidden, group, year) -> str:
     row = t.index[(t["group"] == group) & (t["year"] == year)]
     if not len(row) or hidden.loc[row[0], "rate_fsm"] or pd.isna(t.loc[row[0], "rate_fsm"]):
         return "a withheld figure"
-    return f"{t.loc[row[0], 'rate_fsm']:.0f}%"
+    return f"{t.loc[row[0], 'rate_fsm']:z.0f}%"
 
 
 def findings(res: SupportResult) -> Section:
@@ -97,7 +98,8 @@ def findings(res: SupportResult) -> Section:
         pre = es.table[es.table["year"] < result.support_year]
         failed = pre[(pre["lower"] > 0) | (pre["upper"] < 0)]
         text += (f" The difference-in-differences estimate for FSM pupils is "
-                 f"{d['estimate']:+.1f} points (95% CI {d['lower']:+.1f} to {d['upper']:+.1f}).")
+                 f"{signed(d['estimate'], 1)} points (95% CI {signed(d['lower'], 1)} to "
+                 f"{signed(d['upper'], 1)}).")
         if len(failed):
             text += (" The placebo check before support fails (the groups already moved "
                      "apart before support began): treat the estimate as not credible.")
@@ -217,8 +219,8 @@ def index_record(res: SupportResult) -> dict:
     result = res.result
     fsm = result.estimates["rate_fsm"].did
     did = ("FSM rate DiD withheld (small groups)" if support_withheld(res, "rate_fsm") else
-           f"FSM rate DiD {fsm['estimate']:+.1f} pp ({fsm['lower']:+.1f} to "
-           f"{fsm['upper']:+.1f})")
+           f"FSM rate DiD {signed(fsm['estimate'], 1)} pp ({signed(fsm['lower'], 1)} to "
+           f"{signed(fsm['upper'], 1)})")
     return {"title": res.title, "kind": "published", "phase": res.source.phase,
             "n_schools": result.n_supported + result.n_comparison,
             "headline": (f"{result.n_supported} {result.label.split(' (')[0]} vs "

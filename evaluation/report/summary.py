@@ -75,7 +75,7 @@ def own_terms(row) -> str:
     per, _, units, how = terms
     est, lo, hi = (row[k] / per for k in ("estimate", "ci_low", "ci_high"))
     word = "more" if est >= 0 else "fewer"
-    return f"about {abs(est):.1f} {units} {word} (95% CI {lo:.1f} to {hi:.1f}), {how}"
+    return f"about {abs(est):z.1f} {units} {word} (95% CI {lo:z.1f} to {hi:z.1f}), {how}"
 
 
 def headline_text(row, plan) -> str:
@@ -217,7 +217,7 @@ def _rule_table(pe: PhaseResult, attrition_withheld: bool = False,
                  (attrition_band(s.attrition), str(s.attrition_padlocks)))
     rows = [("Design", s.design_words, str(s.design)),
             ("Smallest effect the sample could detect (MDES, standard deviations)",
-             f"{s.mdes:.2f}" if math.isfinite(s.mdes) else "cannot be worked out",
+             f"{s.mdes:z.2f}" if math.isfinite(s.mdes) else "cannot be worked out",
              str(s.mdes_padlocks)),
             ("Pupils lost for missing data (attrition)", *attrition)]
     rows += [("Threat to validity found", t, "minus 1") for t in s.threats]
@@ -236,7 +236,7 @@ def _balance_text(res: EvaluationResult, pe: PhaseResult) -> str:
     rows = rows[~pe.balance_withheld]   # as the balance table shows them
     after = rows["smd_after"].abs()
     worst = rows.loc[after.idxmax()] if after.notna().any() else None
-    said = (f"{worst['label']} differs by {abs(worst['smd_after']):.2f} standard deviations "
+    said = (f"{worst['label']} differs by {abs(worst['smd_after']):z.2f} standard deviations "
             "between EM and comparison pupils" if worst is not None
             and abs(worst["smd_after"]) >= pe.security.max_smd - 1e-12 else
             "a characteristic withheld to protect small groups of pupils differs")
@@ -257,10 +257,10 @@ def _cost_text(res: EvaluationResult, phase: str, pe: PhaseResult) -> str:
             or c.pupils < threshold(res.plan):
         return (f"Programme funding for the {c.schools} trial "
                 f"school{'s' if c.schools != 1 else ''} with identified EM pupils was "
-                f"£{c.total:,.0f}; the cost per pupil is not shown because it would reveal a "
+                f"£{c.total:z,.0f}; the cost per pupil is not shown because it would reveal a "
                 "withheld number of pupils.")
-    return (f"Cost: about £{c.per_pupil:,.0f} per EM pupil per year ({c.symbol}, "
-            f"{c.rating} on the EEF's cost scale), from £{c.total:,.0f} of programme funding "
+    return (f"Cost: about £{c.per_pupil:z,.0f} per EM pupil per year ({c.symbol}, "
+            f"{c.rating} on the EEF's cost scale), from £{c.total:z,.0f} of programme funding "
             f"to the {c.schools} trial school{'s' if c.schools != 1 else ''} whose EM pupils "
             "are identified, with their share of the partner-school and local authority grants "
             "(analysis.yml, funding).")
@@ -291,7 +291,7 @@ def phase_summary(res: EvaluationResult, phase: str, pe: PhaseResult) -> list:
             out.append("<p>" + html.escape(
                 "A difference between the groups that the data do not record could explain "
                 "this result " + ("fairly easily" if conf.fragile else "only if it were strong")
-                + f" (E-value for the interval: {conf.e_value_ci:.2f}; see 'Sensitivity to "
+                + f" (E-value for the interval: {conf.e_value_ci:z.2f}; see 'Sensitivity to "
                 "hidden differences').") + "</p>")
     rating_withheld = _rating_withheld(res, phase, pe)
     out.append("<p>Evidence security: withheld: the rating would give away how many pupils "

@@ -8,6 +8,7 @@ import re
 import pandas as pd
 
 from evaluation.disclosure import SafeTable, suppress
+from evaluation.numbers import signed
 from evaluation.plan import Plan
 
 NOT_INFORMATIVE = "not informative"
@@ -105,6 +106,11 @@ def effect_text(row) -> str:
     '+5.2 (-1.0 to 11.0)'
     >>> effect_text({**row, "informative": False})
     'not informative'
+
+    An estimate or bound that rounds to zero reads 0.0, never -0.0:
+
+    >>> effect_text({**row, "estimate": -0.0004, "ci_low": -0.04, "ci_high": 0.9})
+    '0.0 (0.0 to 0.9)'
     """
     est, lo, hi = row.get("estimate"), row.get("ci_low"), row.get("ci_high")
     if not _finite(est, lo, hi):
@@ -112,7 +118,7 @@ def effect_text(row) -> str:
     if not informative(row):
         return NOT_INFORMATIVE
     s = scale(row["family"])
-    return f"{est * s:+.1f} ({lo * s:.1f} to {hi * s:.1f})"
+    return f"{signed(est * s, 1)} ({lo * s:z.1f} to {hi * s:z.1f})"
 
 
 def p_value(p) -> str:
@@ -125,7 +131,7 @@ def p_value(p) -> str:
     """
     if p is None or pd.isna(p):
         return ""
-    return "<0.001" if p < 0.0005 else f"{p:.3f}"
+    return "<0.001" if p < 0.0005 else f"{p:z.3f}"
 
 
 def months_value(row):

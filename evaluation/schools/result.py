@@ -265,7 +265,7 @@ def _as_shown(frame: pd.DataFrame, decimals: dict) -> pd.Series:
     """Return each row of a table as text, each figure as the page prints it (its decimals)."""
     out = frame.astype(object).where(frame.notna(), None)
     for col, d in decimals.items():
-        out[col] = [None if v is None else f"{float(v):,.{d}f}" for v in out[col]]
+        out[col] = [None if v is None else f"{float(v):z,.{d}f}" for v in out[col]]
     return pd.Series(["|".join(map(str, r)) for r in out.itertuples(index=False)],
                      index=frame.index, dtype=object)
 

@@ -168,7 +168,7 @@ def read_school_panel(path: str | Path, metadata=None) -> SchoolPanel:
     diff = (t["share_fsm"] - 100 * t["share_fsm_file"]).abs()
     for year, d in diff.groupby(t["year"]):
         if d.mean() > 1:
-            notes.append(f"ever6fsm{year % 100} disagrees with tever6fsm/tpup by {d.mean():.1f} "
+            notes.append(f"ever6fsm{year % 100} disagrees with tever6fsm/tpup by {d.mean():z.1f} "
                          "points on average: the share is taken from the counts")
     other = (t["rate_all"] * t["n_pupils"] - t["rate_fsm"] * t["n_fsm"]) / t["n_other"]
     t["rate_other"] = other.where(t["n_other"] > 0).astype(float).clip(0, 100)
