@@ -11,7 +11,7 @@ import markupsafe
 import pandas as pd
 
 from evaluation.disclosure import SafeTable
-from evaluation.render import STATUSES, RenderRecord
+from evaluation.render import STATUSES, RenderRecord, write_atomic
 
 KIND_TITLES = {
     "overall": "The evaluation as a whole",
@@ -156,7 +156,31 @@ def build_index(records: list[RenderRecord], path: str | Path, synthetic: bool =
         footer=f"{len(records)} reports, {n_failed} failed, {n_unbuilt} not built.",
     )
     path.write_text(page, encoding="utf-8")
+    _link_school_index(path.parent / "schools" / "index.html")
     return path
+
+
+#: Where a school index written before the evaluation's own index gets its link back to it.
+EVALUATION_LINK_SLOT = "<!-- em:evaluation-link -->"
+
+
+def _evaluation_link() -> markupsafe.Markup:
+    """Return the school index's link back to the evaluation's index (one folder up)."""
+    return markupsafe.Markup('<p><a href="../index.html">All reports</a>: the evaluation\'s '
+                             "own reports and those of published files.</p>")
+
+
+def _link_school_index(path: Path) -> None:
+    """Give a school index written before the evaluation's index its link back to it.
+
+    ``make school-reports`` then ``make reports`` left the school index without the link
+    (it is written only where the evaluation's index already was) until the school reports
+    were built again.
+    """
+    if path.is_file():
+        page = path.read_text(encoding="utf-8")
+        if EVALUATION_LINK_SLOT in page:
+            write_atomic(path, page.replace(EVALUATION_LINK_SLOT, str(_evaluation_link()), 1))
 
 
 #: Columns of the school index: (record field, title, type).
@@ -261,7 +285,6 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
     """
     from evaluation.catalog import SCHOOL_SLUG
     from evaluation.plan import load_plan
-    from evaluation.render import write_atomic
     from evaluation.report.tables import marker
 
     path = Path(path)
@@ -299,6 +322,7 @@ def build_school_index(records: list[RenderRecord], path: str | Path,
         rows=rows,
         notes=_school_notes(records, rows, mark, plan.threshold),
         datatables_js=script, datatables_css=markupsafe.Markup(style),
-        evaluation="../index.html" if (path.parent.parent / "index.html").is_file() else "",
+        evaluation=(_evaluation_link() if (path.parent.parent / "index.html").is_file()
+                    else markupsafe.Markup(EVALUATION_LINK_SLOT)),
     )
     return write_atomic(path, page)

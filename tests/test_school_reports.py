@@ -222,6 +222,26 @@ def test_school_index_is_a_searchable_sortable_table(tmp_path):
     assert not re.search(r"\bimport\s*\(?\s*[\"']https?:", html)
 
 
+def test_a_school_index_written_first_links_the_evaluation_once_it_is_built(tmp_path):
+    # `make school-reports` then `make reports`: the school index had no link back to the
+    # evaluation's index until the school reports were built again (noticed in stop 34)
+    from evaluation.index_page import build_index, build_school_index
+    from evaluation.render import RenderRecord
+
+    rec = RenderRecord("school-1", "Alpha", "school", "ok", {},
+                       str(tmp_path / "schools" / "html" / "school-1.html"), {"urn": "1"})
+    schools = build_school_index([rec], tmp_path / "schools" / "index.html")
+    assert 'href="../index.html"' not in schools.read_text()
+    build_index([], tmp_path / "index.html")
+    assert schools.read_text().count('<a href="../index.html">All reports</a>') == 1
+    assert 'href="schools/index.html"' in (tmp_path / "index.html").read_text()
+    build_index([], tmp_path / "index.html")           # once only
+    assert schools.read_text().count('href="../index.html"') == 1
+    # built after the evaluation's index, it links it at once
+    assert 'href="../index.html"' in build_school_index(
+        [rec], tmp_path / "schools" / "index.html").read_text()
+
+
 def test_ipc_kernels_started_at_once_do_not_collide():
     import asyncio
 
