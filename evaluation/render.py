@@ -9,7 +9,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -305,7 +304,11 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     # leaves the last complete one, whose input key then asks for a rebuild
     # the notebook writes its fields to a file of this run only: a kernel orphaned by a killed
     # worker (Dask) that finishes late can never overwrite the record of the run that replaced it
-    run_record = Path(tempfile.gettempdir()) / f"em-record-{os.getpid()}-{uuid.uuid4().hex}.json"
+    # (beside the run's notebook, not in the system's temporary folder: a record left by a
+    # killed run is removed with the run's notebook, by the report's next run or the build's
+    # end, where 29 a day had gathered in /tmp)
+    run_record = executed.with_name(
+        f".{executed.name}.{os.getpid()}-{uuid.uuid4().hex}.running.json")
     params = {**spec.parameters, "record_path": str(run_record)}
     seconds = {}
     t0 = time.perf_counter()
@@ -316,7 +319,7 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
     running = executed.with_name(f".{executed.name}.{os.getpid()}.running.ipynb")
     # a worker killed mid-render (a lost Dask worker) leaves its half-written notebook; the
     # re-run of the same report removes it (a report is rendered by one task at a time)
-    for stale in executed.parent.glob(f".{executed.name}.*.running.ipynb"):
+    for stale in executed.parent.glob(f".{executed.name}.*.running.*"):
         stale.unlink(missing_ok=True)
     try:
         _check_parameters(params)

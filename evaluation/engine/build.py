@@ -601,7 +601,9 @@ def _render_all(todo: list[ReportSpec], reports_dir: Path, notebooks_dir: Path,
     shared = os.environ.get(SHARED_ENV)
     # the shared results hold every linked count unsuppressed: never under the reports'
     # folder (tenth review of issue 14), in a private folder of this build, removed after it
-    scratch = None if shared else tempfile.mkdtemp(prefix="evaluation-shared-")
+    if not shared:
+        _remove_orphaned_scratch()
+    scratch = None if shared else tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
     shutil.rmtree(reports_dir / "_shared", ignore_errors=True)   # where earlier builds put it
     os.environ[SHARED_ENV] = str(_shared_folder(Path(shared or scratch), notebooks_dir))
     if why := unusable(os.environ[SHARED_ENV]):
@@ -632,9 +634,48 @@ def _render_all(todo: list[ReportSpec], reports_dir: Path, notebooks_dir: Path,
         # after the report's re-run has finished: once the build is over, any is an orphan
         for s in todo:
             executed = s.executed_path(reports_dir)
-            for stale in executed.parent.glob(f".{executed.name}.*.running.ipynb"):
+            for stale in executed.parent.glob(f".{executed.name}.*.running.*"):
                 stale.unlink(missing_ok=True)
     return [done[s.slug] for s in todo if s.slug in done]
+
+
+#: Start of the name of a build's own folder of shared results (then its process id).
+SCRATCH_PREFIX = "evaluation-shared-"
+
+
+def _remove_orphaned_scratch(root: str | Path | None = None) -> list[Path]:
+    """Remove the shared-results folders of this user's builds that were killed; return them.
+
+    A build removes its folder when it ends, even on Ctrl-C; one killed outright (SIGKILL, a
+    lost machine) cannot, and its folder holds every linked count unsuppressed. A folder is
+    an orphan when its name gives the process id of a build that no longer runs and it is
+    this user's.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> live, dead = (root / f"{SCRATCH_PREFIX}{os.getpid()}-a", root / f"{SCRATCH_PREFIX}0-b")
+    >>> live.mkdir(); dead.mkdir()
+    >>> [p.name for p in _remove_orphaned_scratch(root)], live.exists()
+    (['evaluation-shared-0-b'], True)
+    """
+    removed = []
+    for folder in sorted(Path(root or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*")):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            if int(pid) > 0:
+                os.kill(int(pid), 0)      # raises when no such process runs
+                continue
+        except ProcessLookupError:
+            pass
+        except OSError:                   # another user's process, or the folder has gone
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 #: Libraries whose version changes the results the workers share (:func:`_shared_folder`).
