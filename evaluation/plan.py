@@ -8,10 +8,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from evaluation import config
 from evaluation.exceptions import PlanError
+from evaluation.yaml_file import read_yaml
 
 
 @dataclass(frozen=True)
@@ -471,26 +470,6 @@ def _check_acro_rules(c: _Checker, d: dict) -> None:
             c.add(f"disclosure.{k}", d[k], "true or false")
 
 
-class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """YAML's safe loader, refusing a key given twice in one mapping.
-
-    The last would win silently: ``threshold: 10`` then ``threshold: 3`` lowered the
-    disclosure threshold (sixteenth review of issue 14). LibYAML's parser where PyYAML has
-    it (its wheels do): the pure-Python one took 60 ms a plan, 1.3 s of a build's 21 reports.
-    """
-
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice (first at line {seen[key] + 1}); "
-                    "give each key once", key_node.start_mark)
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
-
-
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read an analysis plan.
 
@@ -520,12 +499,6 @@ def load_plan(path: str | Path | None = None) -> Plan:
         raise PlanError(f"{path}: analysis plan not found; expected a YAML file such as the "
                         "project's analysis.yml")
     data = path.read_bytes()
-    try:
-        raw = yaml.load(data, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise PlanError(f"{path}: not valid YAML{where}: {problem}") from None
+    raw = read_yaml(data, str(path), PlanError)
     _check(raw, str(path))
     return Plan(raw=raw, path=str(path), sha256=hashlib.sha256(data).hexdigest())

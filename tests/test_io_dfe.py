@@ -98,6 +98,17 @@ def test_registry_error_names_readme_and_keys(tmp_path):
         published_sources(tmp_path)
 
 
+def test_front_matter_that_is_not_yaml_names_the_readme_and_its_line(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "README.md").write_text("---\nslug: a\ntitle: [T\n---\n")
+    with pytest.raises(DataError, match=r"a/README.md: front matter: not valid YAML at line 4"):
+        published_sources(tmp_path)
+    (tmp_path / "a" / "README.md").write_text("---\nslug: a\nslug: b\n---\n")
+    with pytest.raises(DataError, match=r"front matter: not valid YAML at line 3, column 1: "
+                                        r"key 'slug' is given twice \(first at line 2\)"):
+        published_sources(tmp_path)
+
+
 # ----------------------------------------------------------------------------- KS2 tables
 def test_ks2_row_types_are_labelled(ks2):
     counts = ks2.values["row_type"].value_counts().to_dict()

@@ -83,6 +83,20 @@ def test_bad_mapping_targets(tmp_path):
         load_mapping("ks5")
 
 
+def test_a_mapping_file_that_is_not_yaml_or_gives_a_key_twice_is_named(tmp_path):
+    # a user's mapping file went to yaml.safe_load: a key given twice kept the last silently,
+    # and text that was not YAML raised PyYAML's own error (one YAML reader now, as the plan's)
+    twice = tmp_path / "mine.yml"
+    twice.write_text("phase: primary\nfields:\n  cohort: {from: [A]}\n  cohort: {from: [B]}\n")
+    with pytest.raises(DataError, match=r"mine.yml: not valid YAML at line 4, column 3: key "
+                                        r"'cohort' is given twice \(first at line 3\)"):
+        load_mapping(twice)
+    broken = tmp_path / "broken.yml"
+    broken.write_text("fields: [a,\n")
+    with pytest.raises(DataError, match=r"broken.yml: not valid YAML at line 2"):
+        load_mapping(broken)
+
+
 def test_unreadable_academic_year_is_named(tmp_path):
     frame = pd.read_csv(FIX, dtype=str)
     frame.loc[2, "KS4_ACADYR"] = "2010.6"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from evaluation.exceptions import DataError
 from evaluation.io.dataset import read_csv_text
 from evaluation.schema import TABLES, describe_rows, validate
+from evaluation.yaml_file import read_yaml
 
 _COLUMNS = {c.name: c for c in TABLES["pupils"]}
 _MAPPING_KEYS = {"name", "phase", "description", "constants", "fields", "ignore"}
@@ -69,14 +69,15 @@ def load_mapping(mapping: str | Path | dict) -> dict:
     if isinstance(mapping, dict):
         raw, label = mapping, "<mapping dict>"
     elif Path(str(mapping)).suffix in (".yml", ".yaml"):
-        raw = yaml.safe_load(Path(mapping).read_text(encoding="utf-8"))
+        raw = read_yaml(Path(mapping).read_text(encoding="utf-8"), label)
     else:
         files = resources.files("evaluation.io").joinpath("mappings")
         names = sorted(p.name.removesuffix(".yml") for p in files.iterdir()
                        if p.name.endswith(".yml"))
         if mapping not in names:
             raise DataError(f"`mapping` should be a YAML file or one of {names}; got {mapping!r}")
-        raw = yaml.safe_load(files.joinpath(f"{mapping}.yml").read_text(encoding="utf-8"))
+        raw = read_yaml(files.joinpath(f"{mapping}.yml").read_text(encoding="utf-8"),
+                        f"{mapping}.yml")
     bad = sorted(set(raw) - _MAPPING_KEYS)
     targets = set(raw.get("fields", {})) | set(raw.get("constants", {}))
     unknown = sorted(targets - set(_COLUMNS))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from evaluation.exceptions import DataError
 from evaluation.io.dfe._common import (
@@ -24,6 +23,7 @@ from evaluation.io.dfe._common import (
     read_rows,
     reason,
 )
+from evaluation.yaml_file import read_yaml
 
 ROW_TYPES = ("school", "special school", "LA", "national")
 _LAYOUT = "performance_tables"
@@ -31,7 +31,7 @@ _LAYOUT = "performance_tables"
 
 def _conventions() -> dict:
     text = resources.files("evaluation.io.dfe").joinpath("registries", "performance_tables.yml")
-    return yaml.safe_load(text.read_text())
+    return read_yaml(text.read_text(), "performance_tables.yml")
 
 
 @dataclass(frozen=True)

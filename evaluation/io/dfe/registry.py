@@ -8,10 +8,9 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from evaluation import config
 from evaluation.exceptions import DataError, EvaluationWarning
+from evaluation.yaml_file import read_yaml
 
 #: Kinds of report a source can have.
 REPORTS = ("gaps", "school_support", "none")
@@ -134,7 +133,7 @@ def known_sources(directory: str | Path | None = None) -> dict[str, PublishedSou
     """
     directory = Path(directory) if directory is not None else config.published_dir()
     text = resources.files("evaluation.io.dfe").joinpath("registries", "published.yml").read_text()
-    registry = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    registry = read_yaml(text, "published.yml")
     return {slug: _source({"slug": slug, **meta}, directory / slug, f"published.yml: {slug}")
             for slug, meta in sorted(registry.items())}
 
@@ -145,7 +144,7 @@ def _front_matter(readme: Path) -> dict:
     if not match:
         raise DataError(f"{readme}: expected YAML front matter between '---' lines with keys "
                         f"{list(_SOURCE_KEYS)}; found first line {text.splitlines()[:1]}")
-    return yaml.safe_load(match.group(1)) or {}
+    return read_yaml(match.group(1), f"{readme}: front matter", first_line=2) or {}
 
 
 def published_sources(directory: str | Path | None = None) -> dict[str, PublishedSource]:
