@@ -139,26 +139,27 @@ def fsm_attainment(
     wanted = _check_outcomes(outcomes)
     data = _attach(pupils, schools, keys)
     group_keys = [*keys, "phase"] if "phase" not in keys else list(keys)
-    pieces = []
+    split, whole = [], []
     for phase in sorted(data["phase"].dropna().unique()):
         outs = [o for o in OUTCOMES[phase] if (wanted is None or o in wanted) and o in data]
         if not outs:
             continue
         sub = data.loc[data["phase"] == phase, [*group_keys, "fsm", *outs]]
-        long = sub.melt(id_vars=[*group_keys, "fsm"], value_vars=outs, var_name="outcome")
-        pieces.append(long)
-    if not pieces:
+        sub = sub.assign(**{o: sub[o] * 100.0 for o in outs if o in THRESHOLDS})
+        # each outcome's column grouped as it is (the pupils by outcome in one long column,
+        # grouped with the outcome's name as a key, took 1.5 s of the overall evaluation):
+        # the same values in the same order, so the same means
+        split.append(_outcome_stats(sub, [*group_keys, "fsm"], outs))
+        whole.append(_outcome_stats(sub, group_keys, outs))
+    if not split:
         raise NotEstimableError(
             f"no outcome of {wanted if wanted is not None else 'any phase'} for the phases in "
             f"`pupils` ({sorted(data['phase'].dropna().unique())})"
         )
-    long = pd.concat(pieces, ignore_index=True)
-    long["value"] = np.where(long["outcome"].isin(THRESHOLDS), long["value"] * 100.0,
-                             long["value"])
     cols = [*group_keys, "outcome"]
-    grouped = long.groupby([*cols, "fsm"], dropna=False, sort=True)["value"]
-    stats = grouped.agg(["mean", "count", "size"]).unstack("fsm")
-    overall = long.groupby(cols, dropna=False, sort=True)["value"].agg(["mean", "count", "size"])
+    stats = (pd.concat(split).reorder_levels([*cols, "fsm"]).sort_index()
+             .unstack("fsm"))
+    overall = pd.concat(whole).sort_index()
     out = pd.DataFrame(index=overall.index)
     for flag, name in ((True, "fsm"), (False, "non_fsm")):
         present = ("mean", flag) in stats.columns
@@ -175,6 +176,16 @@ def fsm_attainment(
     front = [*group_keys, "outcome", "units"]
     return out[front + _VALUE_COLUMNS + _COUNT_COLUMNS
                + [c for c in out.columns if c.startswith("national_")]]
+
+
+def _outcome_stats(sub: pd.DataFrame, keys: list[str], outs: list[str]) -> pd.DataFrame:
+    """Return each outcome's mean, count (observed) and size (pupils) per group.
+
+    One row per group and outcome (index ``[*keys, "outcome"]``).
+    """
+    agg = sub.groupby(keys, dropna=False, sort=True)[outs].agg(["mean", "count", "size"])
+    agg.columns = agg.columns.set_names(["outcome", None])
+    return agg.stack("outcome", future_stack=True)
 
 
 def _with_national(out: pd.DataFrame, pupils: pd.DataFrame) -> pd.DataFrame:
