@@ -110,6 +110,36 @@ def padlocks_html(n: int) -> str:
             f"({PADLOCK_WORDS[n]} security)")
 
 
+def lost_in_bands(kept: int, padlocks: set, limit: int) -> list[int]:
+    """Return each number of pupils lost, below ``limit``, whose attrition has ``padlocks``.
+
+    Attrition, ``lost / (lost + kept)``, grows with the number lost, and its padlocks fall
+    band by band: each band's numbers are one run, found by bisection (testing every number
+    up to ``limit``, three times the pupils analysed, took 0.8 s of a report set).
+
+    Examples
+    --------
+    >>> lost_in_bands(87, {5}, 400)[-1], lost_in_bands(87, {4}, 400)[:2]
+    (10, [11, 12])
+    >>> lost_in_bands(0, {0}, 3)
+    [0, 1, 2]
+    """
+    def band(x: int) -> int:
+        return attrition_padlocks(x / (x + kept) if x + kept else 1.0)
+
+    out: list[int] = []
+    start = 0
+    while start < limit:
+        here, lo, hi = band(start), start, limit - 1
+        while lo < hi:                # the last number of this band's run
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if band(mid) == here else (lo, mid - 1)
+        if here in padlocks:
+            out.extend(range(start, lo + 1))
+        start = lo + 1
+    return out
+
+
 def _narrows(res: EvaluationResult, phase: str, pe: PhaseResult, padlocks: set) -> bool:
     """Whether knowing the attrition padlocks are among ``padlocks`` narrows a withheld count.
 
@@ -133,8 +163,7 @@ def _narrows(res: EvaluationResult, phase: str, pe: PhaseResult, padlocks: set) 
     if not hidden:
         return False
     kept = pe.sample.n_em + pe.sample.n_comparison
-    lost = [x for x in range(3 * kept + 100)
-            if attrition_padlocks(x / (x + kept) if x + kept else 1.0) in padlocks]
+    lost = lost_in_bands(kept, padlocks, 3 * kept + 100)
     sums = [x - shown for x in lost if x - shown >= hidden]
     if not sums:
         return True
