@@ -25,7 +25,13 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     def construct_mapping(self, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":   # "<<: *base": the loader merges
+                continue                                   # it; a key given after overrides
             key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:       # the loader refuses it, with its line ("unhashable key")
+                continue
             if key in seen:
                 first = seen[key] + self.first_line
                 raise yaml.constructor.ConstructorError(

@@ -109,6 +109,20 @@ def test_front_matter_that_is_not_yaml_names_the_readme_and_its_line(tmp_path):
         published_sources(tmp_path)
 
 
+def test_front_matter_lines_count_blank_lines_and_a_list_is_refused(tmp_path):
+    # review 20: blank lines after the first "---" were not counted ("line 4 ... first at
+    # line 2" for lines 6 and 4); front matter that is a list raised TypeError
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "README.md").write_text("---\n\n\nslug: s\ntitle: T\nslug: t\n---\n")
+    with pytest.raises(DataError, match=r"not valid YAML at line 6, column 1: key 'slug' is "
+                                        r"given twice \(first at line 4\)"):
+        published_sources(tmp_path)
+    (tmp_path / "a" / "README.md").write_text("---\n- slug\n---\n")
+    with pytest.raises(DataError, match=r"README.md: front matter: expected keys .* found a "
+                                        r"list"):
+        published_sources(tmp_path)
+
+
 # ----------------------------------------------------------------------------- KS2 tables
 def test_ks2_row_types_are_labelled(ks2):
     counts = ks2.values["row_type"].value_counts().to_dict()

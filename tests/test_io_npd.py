@@ -97,6 +97,23 @@ def test_a_mapping_file_that_is_not_yaml_or_gives_a_key_twice_is_named(tmp_path)
         load_mapping(broken)
 
 
+def test_a_mapping_file_may_merge_keys_and_must_be_a_mapping(tmp_path):
+    # review 20: the one YAML reader refused "<<: *base" (PyYAML's safe_load, used before,
+    # merges it); an empty mapping file raised TypeError and a list AttributeError, unnamed
+    merged = tmp_path / "merged.yml"
+    merged.write_text("phase: primary\nfields:\n  cohort: &c {from: [A]}\n"
+                      "  ks2_aps:\n    <<: *c\n    from: [B]\n")
+    assert load_mapping(merged)["fields"]["ks2_aps"]["from"] == ["B"]
+    for name, text, found in (("empty.yml", "", "nothing"), ("list.yml", "- a\n", "a list")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(DataError, match=rf"{name}: expected a mapping .* found {found}"):
+            load_mapping(tmp_path / name)
+    (tmp_path / "key.yml").write_text("phase: primary\n[1, 2]: x\n")
+    with pytest.raises(DataError, match=r"key.yml: not valid YAML at line 2, column 1: found "
+                                        r"unhashable key"):
+        load_mapping(tmp_path / "key.yml")
+
+
 def test_unreadable_academic_year_is_named(tmp_path):
     frame = pd.read_csv(FIX, dtype=str)
     frame.loc[2, "KS4_ACADYR"] = "2010.6"

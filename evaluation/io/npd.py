@@ -78,6 +78,10 @@ def load_mapping(mapping: str | Path | dict) -> dict:
             raise DataError(f"`mapping` should be a YAML file or one of {names}; got {mapping!r}")
         raw = read_yaml(files.joinpath(f"{mapping}.yml").read_text(encoding="utf-8"),
                         f"{mapping}.yml")
+    if not isinstance(raw, dict):
+        raise DataError(f"{label}: expected a mapping with keys among {sorted(_MAPPING_KEYS)} "
+                        f"(`fields`: target column -> its NPD columns); found "
+                        f"{'nothing' if raw is None else 'a ' + type(raw).__name__}")
     bad = sorted(set(raw) - _MAPPING_KEYS)
     targets = set(raw.get("fields", {})) | set(raw.get("constants", {}))
     unknown = sorted(targets - set(_COLUMNS))

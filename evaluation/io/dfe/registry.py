@@ -144,7 +144,13 @@ def _front_matter(readme: Path) -> dict:
     if not match:
         raise DataError(f"{readme}: expected YAML front matter between '---' lines with keys "
                         f"{list(_SOURCE_KEYS)}; found first line {text.splitlines()[:1]}")
-    return read_yaml(match.group(1), f"{readme}: front matter", first_line=2) or {}
+    # the line the front matter starts on (blank lines may follow the first "---")
+    first = text.count("\n", 0, match.start(1)) + 1
+    meta = read_yaml(match.group(1), f"{readme}: front matter", first_line=first) or {}
+    if not isinstance(meta, dict):
+        raise DataError(f"{readme}: front matter: expected keys {list(_SOURCE_KEYS)}, one per "
+                        f"line ('key: value'); found a {type(meta).__name__}")
+    return meta
 
 
 def published_sources(directory: str | Path | None = None) -> dict[str, PublishedSource]:
