@@ -311,6 +311,38 @@ def _warm_init(notebooks_dir: str | None = None) -> None:
               file=sys.stderr)
 
 
+#: How often a worker checks that the build that started it still runs (seconds).
+PARENT_POLL = 1.0
+
+
+def _worker_init(notebooks_dir: str | None = None) -> None:
+    """Start a worker process of :func:`local_workers`: it ends with its build, and is warm."""
+    _exit_with_parent()
+    _warm_init(notebooks_dir)
+
+
+def _exit_with_parent(poll: float = PARENT_POLL) -> threading.Thread:
+    """End this worker process when the build that started it has gone.
+
+    A build killed outright (SIGKILL) left its workers rendering, each with its kernel, for
+    as long as their reports took, writing into the reports' folder (review 20). A worker
+    now checks every ``poll`` seconds that its parent is the one it started with and ends at
+    once when not; its kernel, which watches the worker the same way (``JPY_PARENT_PID``),
+    then ends too.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    thread = threading.Thread(target=watch, name="em-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def nothing_built(reports_dir: str | Path) -> bool:
     """Whether no report has a record in ``reports_dir``: a build there builds every report.
 
@@ -381,7 +413,7 @@ def local_workers(workers: int | None = None,
     workers = workers or len(os.sched_getaffinity(0)) or 1
     with worker_environment(workers):
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_warm_init,
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
             initargs=(notebooks_dir and str(Path(notebooks_dir).resolve()),))
         try:
             for _ in range(workers):
@@ -525,12 +557,15 @@ def build(specs: list[ReportSpec], reports_dir: str | Path = config.REPORTS_DIR,
     t0 = time.perf_counter()
     reports_dir = Path(reports_dir).resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
+    if not os.environ.get(SHARED_ENV):    # every build, even one with nothing to render
+        _remove_orphaned_scratch()
     keys = input_keys(specs, notebooks_dir)
     todo = [s for s in specs if force or not up_to_date(s, reports_dir, keys[s.slug])]
     summary = BuildSummary(skipped=[s.slug for s in specs if s not in todo])
     if todo:
         summary.records = _render_all(todo, reports_dir, notebooks_dir, keys, engine,
                                       scheduler, workers, pool, progress, on_done)
+    _remove_running_files(specs, reports_dir)
     if prune:
         summary.not_pruned = unread_data(summary.records)
         summary.removed = {} if summary.not_pruned else _prune(specs, reports_dir)
@@ -601,9 +636,8 @@ def _render_all(todo: list[ReportSpec], reports_dir: Path, notebooks_dir: Path,
     shared = os.environ.get(SHARED_ENV)
     # the shared results hold every linked count unsuppressed: never under the reports'
     # folder (tenth review of issue 14), in a private folder of this build, removed after it
-    if not shared:
-        _remove_orphaned_scratch()
-    scratch = None if shared else tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+    scratch = None if shared else tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+    held = None if shared else _hold(Path(scratch))
     shutil.rmtree(reports_dir / "_shared", ignore_errors=True)   # where earlier builds put it
     os.environ[SHARED_ENV] = str(_shared_folder(Path(shared or scratch), notebooks_dir))
     if why := unusable(os.environ[SHARED_ENV]):
@@ -628,52 +662,80 @@ def _render_all(todo: list[ReportSpec], reports_dir: Path, notebooks_dir: Path,
         if shared is None:
             os.environ.pop(SHARED_ENV, None)
             shutil.rmtree(scratch, ignore_errors=True)
+            held.close()
         else:                    # the user's folder, not this build's version folder in it
             os.environ[SHARED_ENV] = shared
-        # a worker killed mid-render (a lost Dask worker) may leave its half-written notebook
-        # after the report's re-run has finished: once the build is over, any is an orphan
-        for s in todo:
-            executed = s.executed_path(reports_dir)
-            for stale in executed.parent.glob(f".{executed.name}.*.running.*"):
-                stale.unlink(missing_ok=True)
     return [done[s.slug] for s in todo if s.slug in done]
 
 
-#: Start of the name of a build's own folder of shared results (then its process id).
+def _remove_running_files(specs: list[ReportSpec], reports_dir: Path) -> None:
+    """Remove what killed runs of these reports left in ``_executed/`` (any is an orphan now).
+
+    A worker killed mid-render (a lost Dask worker, a build killed outright) leaves its
+    half-written notebook and, when its kernel finishes late, its run's record; a build with
+    nothing to render removes them too (review 20).
+    """
+    for s in specs:
+        executed = s.executed_path(reports_dir)
+        for stale in executed.parent.glob(f".{executed.name}.*.running.*"):
+            stale.unlink(missing_ok=True)
+
+
+#: Start of the name of a build's own folder of shared results.
 SCRATCH_PREFIX = "evaluation-shared-"
+#: The file in that folder whose lock the build holds while it runs.
+SCRATCH_LOCK = ".held"
+
+
+def _hold(folder: Path):
+    """Hold the lock of a build's own folder of shared results until the file is closed.
+
+    The kernel releases it when the build ends in any way, SIGKILL included: a folder whose
+    lock can be taken is an orphan (:func:`_remove_orphaned_scratch`).
+    """
+    import fcntl
+
+    fh = open(folder / SCRATCH_LOCK, "w")      # noqa: SIM115  (held for the build's life)
+    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fh
 
 
 def _remove_orphaned_scratch(root: str | Path | None = None) -> list[Path]:
     """Remove the shared-results folders of this user's builds that were killed; return them.
 
     A build removes its folder when it ends, even on Ctrl-C; one killed outright (SIGKILL, a
-    lost machine) cannot, and its folder holds every linked count unsuppressed. A folder is
-    an orphan when its name gives the process id of a build that no longer runs and it is
-    this user's.
+    lost machine) cannot, and its folder holds every linked count unsuppressed and the pupil
+    data read. A folder is an orphan when it is this user's and the lock its build held
+    (:func:`_hold`) is free: its build has ended. Process ids are not used: a build in another
+    PID namespace (a container sharing the folder) has one this process cannot see (review 20).
+    A folder without the lock file (from before it existed, or being created) is left.
 
     Examples
     --------
     >>> import tempfile
     >>> root = Path(tempfile.mkdtemp())
-    >>> live, dead = (root / f"{SCRATCH_PREFIX}{os.getpid()}-a", root / f"{SCRATCH_PREFIX}0-b")
+    >>> live, dead = root / f"{SCRATCH_PREFIX}a", root / f"{SCRATCH_PREFIX}b"
     >>> live.mkdir(); dead.mkdir()
+    >>> held = _hold(live); (dead / SCRATCH_LOCK).touch()
     >>> [p.name for p in _remove_orphaned_scratch(root)], live.exists()
-    (['evaluation-shared-0-b'], True)
+    (['evaluation-shared-b'], True)
+    >>> held.close()
     """
+    import fcntl
+
     removed = []
-    for folder in sorted(Path(root or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*")):
-        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+    for folder in sorted(Path(root or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")):
+        lock = folder / SCRATCH_LOCK
         try:
-            if not pid.isdigit() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+            if (folder.is_symlink() or not folder.is_dir()
+                    or folder.stat().st_uid != os.getuid() or not lock.is_file()
+                    or lock.is_symlink()):
                 continue
-            if int(pid) > 0:
-                os.kill(int(pid), 0)      # raises when no such process runs
-                continue
-        except ProcessLookupError:
-            pass
-        except OSError:                   # another user's process, or the folder has gone
+            with open(lock) as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)   # raises while a build holds it
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:           # held by a running build, or gone meanwhile
             continue
-        shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
 
