@@ -81,7 +81,7 @@ class DesignValueResult:
     def _repr_html_(self) -> str:
         return (f"<p>{html.escape(DESIGNS[0][1])} against {html.escape(DESIGNS[1][1])} "
                 f"(synthetic data, seed {self.seed})</p>"
-                + self.summary().to_html(index=False, border=0, float_format="%.3f"))
+                + self.summary().to_html(index=False, border=0, float_format="{:z.3f}".format))
 
 
 def design_value(plan: Plan, seed: int, effects: dict | None = None,

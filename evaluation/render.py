@@ -258,6 +258,17 @@ def _check_parameters(params: dict) -> None:
                              f"notebook safely (papermill writes it as {code!r})")
 
 
+def _as_written(path: Path) -> str:
+    """Return ``path`` as papermill's format string for it (braces doubled).
+
+    Examples
+    --------
+    >>> _as_written(Path("/tmp/{a}/x.ipynb")).format(a="no")
+    '/tmp/{a}/x.ipynb'
+    """
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
 def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR,
                   notebooks_dir: str | Path = config.NOTEBOOKS_DIR,
                   engine: str | None = None) -> RenderRecord:
@@ -326,8 +337,11 @@ def render_report(spec: ReportSpec, reports_dir: str | Path = config.REPORTS_DIR
         # the kernel's own chatter goes to the log, not the terminal; the notebook writes
         # the output checker's log (ACRO's format) to checker/<slug>/, outside the reports
         with _stderr_to(log), checker_folder.requested(spec.slug, reports_dir):
+            # papermill reads its paths as format strings (a folder named "{x}" failed every
+            # report, review 20): braces are given doubled, so they read as themselves
             pm.execute_notebook(
-                str(Path(notebooks_dir) / spec.notebook), str(running), parameters=params,
+                _as_written(Path(notebooks_dir) / spec.notebook), _as_written(running),
+                parameters=params,
                 kernel_name=KERNEL, cwd=str(notebooks_dir), progress_bar=False,
                 log_output=False, engine_name=engine, kernel_manager_class=IPCKernelManager,
             )

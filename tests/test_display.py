@@ -39,11 +39,28 @@ def test_every_decimal_a_reader_sees_is_formatted_without_a_minus_zero():
                 text = "".join(v.value if isinstance(v, ast.Constant) else "{x}"
                                for v in node.format_spec.values)
                 text = text.replace("{x}", "{decimals}")
-                if spec.match(text) and ("z" not in text or text.startswith("+")):
+                if (spec.match(text) and ("z" not in text or text.startswith("+"))) \
+                        or re.match(r"^\+,?d$", text):      # "+0 months": signed(value, 0)
                     bare.append(f"{path.relative_to(root)}:{node.lineno}: {text}")
+        # formats outside f-strings: "{:.1f}".format, "%.3f" (a float_format)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for found in re.findall(r"\{:[+ -]?,?\.\d+f\}|%[+ -]?\.\d+f", line):
+                bare.append(f"{path.relative_to(root)}:{n}: {found}")
     # the build's own timings are never negative
     bare = [b for b in bare if not b.startswith(("engine/build.py", "cli.py", "numbers.py"))]
     assert not bare, "fixed-point formats without z (a -0.0 could be shown):\n" + "\n".join(bare)
     from evaluation.numbers import signed
 
     assert f"{-0.4:z.0f}" == "0" and signed(-0.04) == "0.0" and signed(0.05, 2) == "+0.05"
+
+
+def test_a_difference_that_rounds_to_zero_gets_no_direction():
+    # review 20: "about 0.0 GCSE grades fewer", "an FSM gap 0.0 points smaller", "+0 months"
+    from evaluation.report.design_value import _miss
+    from evaluation.report.summary import own_terms
+
+    row = {"outcome": "gcse_capped_points", "estimate": -0.2, "ci_low": -9.0, "ci_high": 8.0}
+    assert own_terms(row).startswith("no more or fewer GCSE grades (95% CI -1.5 to 1.3)")
+    assert own_terms({**row, "estimate": -6.0}).startswith("about 1.0 GCSE grades fewer")
+    assert _miss({"estimate": 1.02, "true_effect": 1.0}) == "less than 0.05 points off"
+    assert _miss({"estimate": 1.3, "true_effect": 1.0}) == "0.3 points above"

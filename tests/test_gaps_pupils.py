@@ -276,3 +276,13 @@ def test_the_gap_share_scatter_draws_no_school_whose_rates_the_tables_would_with
                 assert min(yes, row[n] - yes) >= 10, (phase, row.to_dict())
             checked += 1
     assert checked > 100
+
+
+def test_nullable_outcome_columns_give_numbers_with_nan():
+    # review 20: a Float64 column gave <NA> in the table (np.isfinite then <NA>, not False)
+    p = pd.DataFrame({"school_id": ["a"] * 4, "cohort": 2010, "phase": "primary",
+                      "fsm": [True, True, False, False],
+                      "ks2_l4_em": pd.array([1.0, None, None, None], dtype="Float64")})
+    t = fsm_attainment(p, outcomes="ks2_l4_em")
+    assert t["non_fsm_value"].dtype == np.float64 and not np.isfinite(t["non_fsm_value"]).any()
+    assert t["fsm_value"].tolist() == [100.0]

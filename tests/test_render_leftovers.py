@@ -180,3 +180,14 @@ def test_a_build_killed_outright_takes_its_workers_and_kernels_with_it(tmp_path)
             for pid in (int(p.name), int(p.read_text())):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def test_a_reports_folder_with_braces_in_its_name_renders(tmp_path):
+    # review 20: papermill reads its paths as format strings: a folder named "{x}" failed
+    # every report (PapermillMissingParameterException, IndexError for "{0}")
+    pub, _ = small_published(tmp_path / "pub", 1)
+    (spec,) = school_specs(pub)
+    for name in ("out {x}", "out {0} }{"):
+        rec = render_report(spec, tmp_path / name)
+        assert rec.status == "ok", rec.error
+        assert spec.html_path(tmp_path / name).is_file()

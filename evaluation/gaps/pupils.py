@@ -145,7 +145,10 @@ def fsm_attainment(
         if not outs:
             continue
         sub = data.loc[data["phase"] == phase, [*group_keys, "fsm", *outs]]
-        sub = sub.assign(**{o: sub[o] * 100.0 for o in outs if o in THRESHOLDS})
+        # as numbers (float64, a missing one NaN: a nullable column gave <NA> in the table),
+        # thresholds in percent
+        sub = sub.assign(**{o: sub[o].to_numpy(dtype="float64", na_value=np.nan)
+                            * (100.0 if o in THRESHOLDS else 1.0) for o in outs})
         # each outcome's column grouped as it is (the pupils by outcome in one long column,
         # grouped with the outcome's name as a key, took 1.5 s of the overall evaluation):
         # the same values in the same order, so the same means

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from evaluation.numbers import signed
 from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
 from evaluation.plots.gaps import omission_note
@@ -89,7 +90,7 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
         ax.axvspan(-mdes, mdes, color=COLOURS["comparison"], alpha=0.12,
                    label=f"within \u00b1MDES of the headline outcome ({mdes:z.2f})")
     labels = [textwrap.fill(str(r["label"]), 30) + f"\n({r['es_type']}"
-              + (f", {int(r['months']):+d} months)" if pd.notna(r.get("months")) else ")")
+              + (f", {signed(r['months'], 0)} months)" if pd.notna(r.get("months")) else ")")
               for _, r in shown.iterrows()]
     ax.set_yticks(y, labels)
     ax.set_xlabel("Effect size (standard deviations; Hedges' g or Cox index)")

@@ -70,6 +70,8 @@ def _estimate(row) -> str:
 def _miss(row) -> str:
     """How far an estimate sits from its true effect, in words."""
     d = row["estimate"] - row["true_effect"]
+    if round(d, 1) == 0:
+        return "less than 0.05 points off"
     return f"{abs(d):z.1f} points {'above' if d > 0 else 'below'}"
 
 

@@ -100,11 +100,12 @@ def gaps(res: EvaluationResult) -> Section:
             continue
         lo, hi = g.share.difference_ci
         diff = g.share.difference
+        than = ("the same FSM gap, to 0.1 points, as" if round(diff, 1) == 0 else
+                f"an FSM gap {abs(diff):z.1f} points {'smaller' if diff < 0 else 'larger'} than")
         parts.append(
             f"All {phase} schools, 2008-2010 pooled: schools with more than 18% FSM pupils have "
-            f"an FSM gap {abs(diff):z.1f} points {'smaller' if diff < 0 else 'larger'} "
-            f"than schools with under 5% (95% CI {lo:z.1f} to {hi:z.1f}); the published pattern is "
-            "about 10 points smaller.")
+            f"{than} schools with under 5% (95% CI {lo:z.1f} to {hi:z.1f}); the published "
+            "pattern is about 10 points smaller.")
         # a school's pooled rates follow the tables' rule (a rate giving fewer than t pupils
         # reaching the measure, or not, none included, is withheld): such a school is not drawn
         hidden = None

@@ -70,12 +70,16 @@ def describe_effect(row: pd.Series | dict, plan: Plan) -> str:
     s = scale(r["family"])
     units = r.get("units") or ("points" if gaussian else "percentage points")
     est, lo, hi = (round(r[k] * s, 1) for k in ("estimate", "ci_low", "ci_high"))
-    if gaussian:
-        what = (f"EM pupils scored {abs(est):z.1f} {units} {'more' if est >= 0 else 'less'} "
+    if est == 0:        # as shown, to one decimal: no direction to give
+        what = (f"EM pupils scored the same as the comparison pupils, to 0.1 {units}"
+                if gaussian else f"the share of EM pupils reaching it was the same as for the "
+                f"comparison pupils, to 0.1 {units}")
+    elif gaussian:
+        what = (f"EM pupils scored {abs(est):z.1f} {units} {'more' if est > 0 else 'less'} "
                 "than the comparison pupils")
     else:
         what = (f"the share of EM pupils reaching it was {abs(est):z.1f} {units} "
-                f"{'higher' if est >= 0 else 'lower'} than for the comparison pupils")
+                f"{'higher' if est > 0 else 'lower'} than for the comparison pupils")
     extra = [f"95% CI {lo:z.1f} to {hi:z.1f}"]
     months = months_value(r)
     if _finite(months):

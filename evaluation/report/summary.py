@@ -74,8 +74,9 @@ def own_terms(row) -> str:
         return ""
     per, _, units, how = terms
     est, lo, hi = (row[k] / per for k in ("estimate", "ci_low", "ci_high"))
-    word = "more" if est >= 0 else "fewer"
-    return f"about {abs(est):z.1f} {units} {word} (95% CI {lo:z.1f} to {hi:z.1f}), {how}"
+    size = (f"no more or fewer {units}" if round(est, 1) == 0 else
+            f"about {abs(est):z.1f} {units} {'more' if est > 0 else 'fewer'}")
+    return f"{size} (95% CI {lo:z.1f} to {hi:z.1f}), {how}"
 
 
 def headline_text(row, plan) -> str:
