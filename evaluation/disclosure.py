@@ -110,7 +110,7 @@ def suppress(
     threshold: int = 10,
     marker: str = "c",
     totals: Mapping[str, Sequence[str]] | None = None,
-    decimals: int | Mapping[str, int] = 1,
+    decimals: int | Mapping[str, int | Sequence[int]] = 1,
     labels: Mapping[str, str] | None = None,
     hide: Mapping[str, Sequence[bool]] | None = None,
     contributions: Mapping[str, Sequence[Sequence[float] | None]] | None = None,
@@ -135,7 +135,8 @@ def suppress(
         is suppressed in a row, the smallest other part is suppressed too (secondary
         suppression), so the suppressed one cannot be worked out by subtraction.
     decimals : int or mapping
-        Decimal places for float columns (per column when a mapping).
+        Decimal places for float columns (per column when a mapping; per row where a
+        column's entry is a sequence, one per row: measures published to different places).
     labels : mapping, optional
         Column renames for display.
     hide : mapping, optional
@@ -230,8 +231,9 @@ def suppress(
             values[col] = (values[col].astype("float64") if numeric
                            else values[col].astype(object)).where(~hidden[:, i], np.nan)
     frame = pd.DataFrame({
-        col: [marker if h else _fmt(v, _decimals(decimals, col))
-              for v, h in zip(table[col].tolist(), hidden[:, i], strict=True)]
+        col: [marker if h else _fmt(v, d)
+              for v, h, d in zip(table[col].tolist(), hidden[:, i],
+                                 _row_decimals(decimals, col, len(table)), strict=True)]
         for col, i in pos.items()}, columns=table.columns, dtype=object)
     if labels:
         frame = frame.rename(columns=dict(labels))
@@ -289,8 +291,14 @@ def _checks(table, counts, count_cols, hidden, threshold, dominated=None) -> pd.
     return pd.DataFrame(out, index=table.index, columns=table.columns, dtype=object)
 
 
-def _decimals(decimals: int | Mapping[str, int], col: str) -> int:
-    return decimals.get(col, 1) if isinstance(decimals, Mapping) else decimals
+def _row_decimals(decimals, col: str, n: int) -> list[int]:
+    """Decimal places of each of a column's ``n`` rows (:func:`suppress`'s ``decimals``)."""
+    d = decimals.get(col, 1) if isinstance(decimals, Mapping) else decimals
+    if isinstance(d, (int, np.integer)):
+        return [int(d)] * n
+    if len(d) != n:
+        raise ValueError(f"`decimals[{col!r}]`: expected {n} places, one per row; got {len(d)}")
+    return [int(x) for x in d]
 
 
 def _fmt(v, decimals: int) -> str:

@@ -288,7 +288,7 @@ def test_warm_build_equals_cold_render_and_is_incremental(tmp_path):
     f.write_text(f.read_text().replace(",37.7,48.5,", ",38.7,48.5,", 1))
     again = build(school_specs(pub), out, workers=1, progress=False)
     fresh = build(school_specs(pub), tmp_path / "fresh", workers=1, progress=False)
-    assert "38.70" in specs[0].html_path(out).read_text()
+    assert ">38.7</td>" in specs[0].html_path(out).read_text()   # as published: one decimal
     assert "school-100049" in [r["slug"] for r in again.records]
     for s in specs:
         assert s.html_path(out).read_bytes() == s.html_path(tmp_path / "fresh").read_bytes()
@@ -675,3 +675,31 @@ def test_the_two_indexes_link_each_other_when_both_are_built(tmp_path):
     assert 'href="schools/index.html"' in build_index([], main).read_text()
     other = tmp_path / "alone" / "schools" / "index.html"
     assert 'href="../index.html"' not in build_school_index([], other).read_text()
+
+
+def test_a_schools_own_figures_read_as_published_in_every_table_sentence_and_the_index(
+        national):
+    # review 20: the attainment and place tables gave Attainment 8 to two places ("17.30"),
+    # the sentences, the index and the similar-schools table to one ("17.3")
+    import html as html_lib
+
+    from evaluation.plan import load_plan
+    from evaluation.report import sections
+    from evaluation.report.school import attainment, index_record, place
+    from evaluation.schools import evaluate_school
+
+    plan = load_plan()
+    for urn in national.schools.index[:40:8]:
+        res = evaluate_school(urn, plan, data=national)
+        a = attainment(res).parts[0].frame.set_index("Measure")
+        gap = index_record(res)["att8_gap"]
+        if gap is None:
+            continue
+        assert a.at["Attainment 8", "Gap (other minus disadvantaged)"] == gap
+        shown = place(res).parts[0].frame.set_index("Measure").at[
+            "Attainment 8 gap (other minus disadvantaged)", "This school"]
+        assert shown == gap
+        page = html_lib.unescape("".join(s._repr_html_() for s in sections(res, "school")))
+        assert f"a gap of {gap} points" in page
+        p8 = a.at["Progress 8", "Gap (other minus disadvantaged)"]
+        assert p8 == "" or len(p8.split(".")[-1]) == 2        # Progress 8: two places

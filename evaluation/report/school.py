@@ -13,11 +13,12 @@ from evaluation.report.tables import marker, safe_table, threshold
 from evaluation.schools.result import (
     DEST_COUNT_COLUMNS,
     DEST_RATE_SIZES,
-    PLACE_DECIMALS,
     PLACED,
     SIMILAR_DECIMALS,
     SchoolResult,
     destination_gap_shown,
+    place_decimals,
+    published_places,
 )
 
 DEST_LABELS = {"year": "Year published", "n_dis": "Disadvantaged pupils",
@@ -173,7 +174,9 @@ def findings(res: SchoolResult) -> Section:
 
 def attainment(res: SchoolResult) -> Section:
     """Attainment 8 and Progress 8 of the two groups, as published (no interval: no counts)."""
-    t = safe_table(res.plan, res.attainment, {}, decimals={"dis": 2, "other": 2, "gap": 2},
+    places = published_places(res.attainment)       # Attainment 8 to one, Progress 8 two
+    t = safe_table(res.plan, res.attainment, {},
+                   decimals={"dis": places, "other": places, "gap": places},
                    labels={"measure": "Measure", "dis": "Disadvantaged", "other": "Other",
                            "gap": "Gap (other minus disadvantaged)",
                            "status": "What the file says"})
@@ -235,7 +238,7 @@ def place(res: SchoolResult) -> Section:
     gone = withheld & (p["measure"] == PLACED["dest_gap"][0])
     for c in ("all_rank", "similar_rank"):
         p[c] = p[c].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
-    t = safe_table(res.plan, p, {}, decimals=PLACE_DECIMALS,
+    t = safe_table(res.plan, p, {}, decimals=place_decimals(p),
                    hide={c: gone.tolist() for c in ("value", "all_rank", "similar_rank")},
                    labels={"measure": "Measure", "value": "This school",
                            "all_median": "Median, all schools", "all_rank": "Rank, all",

@@ -165,7 +165,32 @@ def destination_gap_shown(d: pd.DataFrame, threshold: int) -> np.ndarray:
 
 
 #: Decimals the place table shows each figure to (the page, and the key of what it shows).
-PLACE_DECIMALS = {"value": 2, "all_median": 2, "similar_median": 2}
+PLACE_DECIMALS = {"all_median": 2, "similar_median": 2}
+#: Decimals a school's own figure is shown to, by measure: as the performance tables publish
+#: them (Attainment 8 to one, Progress 8 to two), a destinations gap to one as its table
+#: shows it; the page's sentences and the index give them so (review 20: "17.30" in the
+#: tables, "17.3" in the sentences and the index).
+MEASURE_DECIMALS = {"Attainment 8": 1, "Progress 8": 2, PLACED["att8_dis"][0]: 1,
+                    PLACED["att8_gap"][0]: 1, PLACED["p8_dis"][0]: 2, PLACED["p8_gap"][0]: 2,
+                    PLACED["dest_gap"][0]: 1}
+
+
+def published_places(frame: pd.DataFrame) -> list[int]:
+    """Return each row's decimal places, by its ``measure`` (:data:`MEASURE_DECIMALS`).
+
+    Examples
+    --------
+    >>> published_places(pd.DataFrame({"measure": ["Attainment 8", "Progress 8"]}))
+    [1, 2]
+    """
+    return [MEASURE_DECIMALS[m] for m in frame["measure"]]
+
+
+def place_decimals(place: pd.DataFrame) -> dict:
+    """Decimals of the place table's columns: the school's own figure as published."""
+    return {**PLACE_DECIMALS, "value": published_places(place)}
+
+
 #: Decimals the similar-schools table shows each figure to.
 SIMILAR_DECIMALS = {"share_dis": 0, "prior_low": 0, "prior_high": 0, "att8_gap": 1,
                     "distance": 2}
@@ -265,7 +290,9 @@ def _as_shown(frame: pd.DataFrame, decimals: dict) -> pd.Series:
     """Return each row of a table as text, each figure as the page prints it (its decimals)."""
     out = frame.astype(object).where(frame.notna(), None)
     for col, d in decimals.items():
-        out[col] = [None if v is None else f"{float(v):z,.{d}f}" for v in out[col]]
+        places = [d] * len(out) if isinstance(d, int) else d       # one per row
+        out[col] = [None if v is None else f"{float(v):z,.{n}f}"
+                    for v, n in zip(out[col], places, strict=True)]
     return pd.Series(["|".join(map(str, r)) for r in out.itertuples(index=False)],
                      index=frame.index, dtype=object)
 
@@ -306,7 +333,7 @@ def shown_from_others(data: SchoolData, urn: str, k: int = 20,
         threshold = load_plan().threshold
     shared = _shared(data, k, threshold)
     if not shared.shown:
-        text = pd.concat([_as_shown(shared.place, PLACE_DECIMALS),
+        text = pd.concat([_as_shown(shared.place, place_decimals(shared.place)),
                           _as_shown(shared.peers, SIMILAR_DECIMALS)])
         shared.shown.update(text.groupby(level=0, sort=False).agg("\n".join))
     return shared.shown.get(urn, "")
