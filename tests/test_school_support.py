@@ -127,6 +127,10 @@ def test_sections_render_and_numbers_agree(placebo):
     html = "".join(s._repr_html_() for s in secs)
     est = placebo.estimates["rate_fsm"].did["estimate"]
     assert f"{est:+.1f}" in html and "Matched comparison schools" in html
+    # review 20: the FSM rate's estimate read "points" in the findings, "pp" in the index
+    from evaluation.numbers import signed
+
+    assert f"is {signed(est, 1)} percentage points (95% CI" in html
 
 
 def test_unknown_schools_and_years_are_errors(panel):

@@ -98,7 +98,8 @@ def findings(res: SupportResult) -> Section:
         pre = es.table[es.table["year"] < result.support_year]
         failed = pre[(pre["lower"] > 0) | (pre["upper"] < 0)]
         text += (f" The difference-in-differences estimate for FSM pupils is "
-                 f"{signed(d['estimate'], 1)} points (95% CI {signed(d['lower'], 1)} to "
+                 f"{signed(d['estimate'], 1)} percentage points (95% CI "
+                 f"{signed(d['lower'], 1)} to "
                  f"{signed(d['upper'], 1)}).")
         if len(failed):
             text += (" The placebo check before support fails (the groups already moved "
