@@ -231,9 +231,9 @@ def suppress(
             values[col] = (values[col].astype("float64") if numeric
                            else values[col].astype(object)).where(~hidden[:, i], np.nan)
     frame = pd.DataFrame({
-        col: [marker if h else _fmt(v, d)
+        col: [marker if h else format_value(v, d)
               for v, h, d in zip(table[col].tolist(), hidden[:, i],
-                                 _row_decimals(decimals, col, len(table)), strict=True)]
+                                 row_decimals(decimals, col, len(table)), strict=True)]
         for col, i in pos.items()}, columns=table.columns, dtype=object)
     if labels:
         frame = frame.rename(columns=dict(labels))
@@ -291,8 +291,14 @@ def _checks(table, counts, count_cols, hidden, threshold, dominated=None) -> pd.
     return pd.DataFrame(out, index=table.index, columns=table.columns, dtype=object)
 
 
-def _row_decimals(decimals, col: str, n: int) -> list[int]:
-    """Decimal places of each of a column's ``n`` rows (:func:`suppress`'s ``decimals``)."""
+def row_decimals(decimals, col: str, n: int) -> list[int]:
+    """Return the decimal places of each of a column's ``n`` rows (``suppress``'s ``decimals``).
+
+    Examples
+    --------
+    >>> row_decimals({"gap": [1, 2]}, "gap", 2), row_decimals(2, "gap", 2)
+    ([1, 2], [2, 2])
+    """
     d = decimals.get(col, 1) if isinstance(decimals, Mapping) else decimals
     if isinstance(d, (int, np.integer)):
         return [int(d)] * n
@@ -301,7 +307,14 @@ def _row_decimals(decimals, col: str, n: int) -> list[int]:
     return [int(x) for x in d]
 
 
-def _fmt(v, decimals: int) -> str:
+def format_value(v, decimals: int) -> str:
+    """Return a table cell's text: every table's figures, and what the keys say a page shows.
+
+    Examples
+    --------
+    >>> format_value(-0.04, 1), format_value(1234.0, 0), format_value(None, 1)
+    ('0.0', '1,234', '')
+    """
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
         return ""
     if isinstance(v, (bool, np.bool_)):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from evaluation.disclosure import format_value, row_decimals
 from evaluation.exceptions import DataError
 from evaluation.gaps.published import gaps_withheld
 from evaluation.plan import Plan
@@ -289,10 +290,10 @@ def _rows(frame: pd.DataFrame, urn: str) -> pd.DataFrame:
 def _as_shown(frame: pd.DataFrame, decimals: dict) -> pd.Series:
     """Return each row of a table as text, each figure as the page prints it (its decimals)."""
     out = frame.astype(object).where(frame.notna(), None)
-    for col, d in decimals.items():
-        places = [d] * len(out) if isinstance(d, int) else d       # one per row
-        out[col] = [None if v is None else f"{float(v):z,.{n}f}"
-                    for v, n in zip(out[col], places, strict=True)]
+    for col in decimals:         # as the tables write them (one formatter for both)
+        out[col] = [None if v is None else format_value(float(v), n)
+                    for v, n in zip(out[col], row_decimals(decimals, col, len(out)),
+                                    strict=True)]
     return pd.Series(["|".join(map(str, r)) for r in out.itertuples(index=False)],
                      index=frame.index, dtype=object)
 
