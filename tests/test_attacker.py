@@ -193,16 +193,20 @@ class Published:
             cols = np.flatnonzero(group == g)
             e_rows = np.flatnonzero((eq[:, cols] != 0).any(axis=1))
             i_rows = np.flatnonzero((ineq[:, cols] != 0).any(axis=1))
-            cons = [LinearConstraint(eq[np.ix_(e_rows, cols)], rhs[e_rows], rhs[e_rows])]
-            cons += [LinearConstraint(ineq[np.ix_(i_rows, cols)], -np.inf, irhs[i_rows])]
+            # one sparse constraint per group, as milp() takes it (not converted every call)
+            cons = LinearConstraint(
+                sparse.csc_array(np.vstack([eq[np.ix_(e_rows, cols)],
+                                            ineq[np.ix_(i_rows, cols)]])),
+                np.concatenate([rhs[e_rows], np.full(len(i_rows), -np.inf)]),
+                np.concatenate([rhs[e_rows], irhs[i_rows]]))
             bounds = Bounds(lo[cols], hi[cols])
             for j, i in enumerate(cols):
                 ends = []
                 for sense in (1.0, -1.0):
                     c = np.zeros(len(cols))
                     c[j] = sense
-                    r = milp(c, constraints=[x for x in cons if x.A.shape[0]],
-                             integrality=np.ones(len(cols)), bounds=bounds)
+                    r = milp(c, constraints=cons, integrality=np.ones(len(cols)),
+                             bounds=bounds)
                     assert r.status == 0, f"relations infeasible around {hidden[i]}: {r.message}"
                     # reaching the cap (more than every published pupil) means unbounded
                     ends.append(math.inf if sense * r.fun >= cap else sense * r.fun)

@@ -495,3 +495,31 @@ def test_the_runs_generated_data_are_generates_and_each_callers_own(monkeypatch)
     again.pupils.loc[again.pupils.index[0], "ks2_aps"] = -1.0
     assert generated(seed=3, include_population=False).digest() == first.digest()
     assert again.digest() != first.digest() and len(calls) <= 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_calibration_scoring_open_pupils_only_gives_the_full_bisections_shift(seed):
+    """``calibrate_count`` scores only the pupils its bracket leaves open; the shift must be
+    the one a bisection scoring every pupil at every step gives (the generator's data, and
+    every figure the tests expect of them, rest on it), with ties, floors and targets that
+    no shift reaches."""
+    from evaluation.synthetic._outcomes import calibrate_count
+
+    rng = np.random.default_rng(seed)
+    mu = np.round(rng.normal(0, 6, 5000), 1)         # many ties
+    eps = rng.normal(0, 2, 5000)
+
+    def passes(d, rows):
+        return np.floor(np.clip((mu[rows] + d) + 1.7 * eps[rows], -30, 30) * 10) / 10 >= 2.5
+
+    def full_bisection(target, lo=-20.0, hi=20.0):
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if (37.0 + passes(mid, np.arange(5000)).sum()) / 5100 >= target:
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    for target in (0.0, 0.05, 0.37, 0.5, 0.81, 0.999, 1.0):
+        assert calibrate_count(passes, 5000, 37.0, 5100, target) == full_bisection(target)

@@ -109,10 +109,10 @@ def _calibrate(em_part, pop_part, phase):
         n = sel.sum() + em_sel.sum()
         passed_em = em_obs[em_sel].sum()
 
-        def rate(d, sub=sub, passed_em=passed_em, n=n):
-            return (passed_em + _outcomes.outcomes(sub, d)[measure].sum()) / n
+        def passes(d, rows, sub=sub):
+            return _outcomes.outcomes(_subset(sub, rows), d)[measure] > 0.5
 
-        d = _outcomes.calibrate(rate, rec.value / 100.0)
+        d = _outcomes.calibrate_count(passes, sel.sum(), passed_em, n, rec.value / 100.0)
         delta[((pop["cohort"] == rec.year) & (pop["fsm"] == fsm)).to_numpy()] = d
     pop = pop.assign(_delta=delta)
     return _concat_parts(em_part, (pop, lat, shift))

@@ -268,12 +268,38 @@ def _count_distribution(p: np.ndarray) -> np.ndarray:
     return dist
 
 
-def calibrate(rate_fn, target: float, lo: float = -20.0, hi: float = 20.0) -> float:
-    """Smallest shift (points) whose rate reaches ``target``, by bisection (rate increasing)."""
+def calibrate_count(passes, size: int, passed: float, n: int, target: float,
+                    lo: float = -20.0, hi: float = 20.0) -> float:
+    """Smallest shift (points) whose rate reaches ``target``, scoring only open pupils.
+
+    The rate is ``(passed + passes(d, all).sum()) / n``, found in 60 steps of bisection.
+    ``passes(d, rows)`` says which of ``size`` pupils (those at ``rows``, an index array)
+    reach the measure under shift ``d``; each pupil's result only ever turns from no to yes
+    as ``d`` grows (its score rises with ``d``, through rounding that never reverses an
+    order). So a pupil reaching it at the bracket's lower end reaches it everywhere in the
+    bracket, and one not reaching it at the upper end nowhere: each step takes the same
+    decision, on the same count, as scoring every pupil would, and the shift is exactly
+    that of a bisection scoring every pupil at every step. Its 60 steps cost about four
+    scorings of every pupil instead of 60 (half the time of generating a data set).
+
+    Examples
+    --------
+    Two of four pupils reach 3.5 (scores 1 to 4) at a shift of 0.5 or more; with one more
+    pupil who reached it already, 3 of 5 is a rate of 0.6:
+
+    >>> scores = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> round(calibrate_count(lambda d, rows: scores[rows] + d >= 3.5, 4, 1.0, 5, 0.6), 9)
+    0.5
+    """
+    every = np.arange(size)
+    at_lo, at_hi = passes(lo, every), passes(hi, every)
+    reached = int(at_lo.sum())               # reach it wherever the bracket ends
+    open_rows = every[at_hi & ~at_lo]
     for _ in range(60):
         mid = (lo + hi) / 2
-        if rate_fn(mid) >= target:
-            hi = mid
+        now = passes(mid, open_rows)
+        if (passed + float(reached + int(now.sum()))) / n >= target:
+            hi, open_rows = mid, open_rows[now]          # the rest miss it below mid
         else:
-            lo = mid
+            lo, reached, open_rows = mid, reached + int(now.sum()), open_rows[~now]
     return hi
