@@ -259,12 +259,20 @@ def probabilities(lat: dict, delta=0.0, shift: dict | None = None) -> dict:
 
 
 def _count_distribution(p: np.ndarray) -> np.ndarray:
-    """Poisson-binomial distribution of the number of successes per row of ``p``."""
+    """Poisson-binomial distribution of the number of successes per row of ``p``.
+
+    Examples
+    --------
+    >>> _count_distribution(np.array([[0.5, 0.5]])).tolist()
+    [[0.25, 0.5, 0.25]]
+    """
     dist = np.zeros((p.shape[0], p.shape[1] + 1))
     dist[:, 0] = 1.0
     for j in range(p.shape[1]):
         q = p[:, j:j + 1]
-        dist = dist * (1 - q) + np.c_[np.zeros(len(p)), dist[:, :-1]] * q
+        step = dist * (1 - q)
+        step[:, 1:] += dist[:, :-1] * q       # one more success (the same sums, in place)
+        dist = step
     return dist
 
 
