@@ -166,15 +166,13 @@ def test_forest_plot_leaves_out_rows_its_table_hides():
 def _cut_off(chart) -> tuple | None:
     """The box of what a chart draws where it reaches beyond its figure, else None.
 
-    The figures are laid out, then drawn at their size, not cropped to their content
+    The figures are drawn at their laid-out size, not cropped to their content
     (``Chart.svg``): a title or label wider than the figure would be cut off for a reader.
     Measured as matplotlib lays the figure out (its own font metrics), in inches.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from evaluation.plots._chart import laid_out
-
-    fig = laid_out(chart.figure)        # as Chart.svg() lays it out before drawing it
+    fig = chart.figure
     box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())
     width, height = fig.get_size_inches()
     tol = 0.01
