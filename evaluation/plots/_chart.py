@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
@@ -59,7 +58,6 @@ class Chart:
 
     def png(self, dpi: int = 110) -> bytes:
         """Return the figure as PNG bytes (deterministic: no timestamp metadata)."""
-        laid_out(self.figure)
         buf = io.BytesIO()
         self.figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
                             metadata={"Software": None})
@@ -72,15 +70,14 @@ class Chart:
         caption and alt text (stable across runs, distinct between figures); group ids are
         dropped so that several figures on one page never share an id.
 
-        The figure is laid out as its plotting function asked (:func:`tight_layout_when_drawn`:
-        titles, labels and legends fitted inside the figure), then drawn once: ``savefig``
+        The figure is drawn once, as laid out by its plotting function (every one ends with
+        ``tight_layout``, which fits titles, labels and legends inside the figure): ``savefig``
         would draw it twice, once more to lay it out or to crop it (``bbox_inches="tight"``),
         which was a third of the reports' figure time.
         """
         import matplotlib as mpl
         from matplotlib.backends.backend_svg import FigureCanvasSVG
 
-        laid_out(self.figure)
         salt = hashlib.sha256(f"{self.caption}|{self.alt}".encode()).hexdigest()[:12]
         buf = io.StringIO()
         with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
@@ -102,40 +99,6 @@ class Chart:
     def _repr_html_(self) -> str:
         return (f'<figure class="em-chart">{self.svg()}'
                 f"<figcaption>{html.escape(self.caption)}</figcaption></figure>")
-
-
-def tight_layout_when_drawn(figure: Figure, rect: tuple | None = None) -> None:
-    """Lay ``figure`` out as ``figure.tight_layout(rect=rect)`` would, but when it is drawn.
-
-    Laying out measures every label and tick with a renderer: a sixth of making a report's
-    sections, where a figure is made in any case but drawn only when the report is shown.
-    A :class:`Chart` lays its figure out before drawing it (:func:`laid_out`), with the
-    same renderer and so to the same pixel as ``tight_layout`` called at once.
-
-    Examples
-    --------
-    >>> fig = Figure()
-    >>> ax = fig.subplots()
-    >>> tight_layout_when_drawn(fig)
-    >>> before = float(ax.get_position().x0)
-    >>> after = float(laid_out(fig).axes[0].get_position().x0)
-    >>> after < before      # moved in to fit the tick labels, as tight_layout moves it
-    True
-    """
-    figure.set_layout_engine(TightLayoutEngine(rect=rect if rect is not None else (0, 0, 1, 1)))
-
-
-def laid_out(figure: Figure) -> Figure:
-    """Lay out ``figure`` now if :func:`tight_layout_when_drawn` asked for it; return it.
-
-    Exactly what ``Figure.tight_layout`` does: run the engine with the figure's own renderer,
-    then leave no engine to run again when the figure is drawn.
-    """
-    engine = figure.get_layout_engine()
-    if isinstance(engine, TightLayoutEngine):
-        engine.execute(figure)
-        figure.set_layout_engine("none")
-    return figure
 
 
 def drawn_marks(figure: Figure) -> pd.DataFrame:

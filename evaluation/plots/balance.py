@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.balance import SMD_DECIMALS, WWC_BANDS
-from evaluation.plots._chart import Chart, tight_layout_when_drawn
+from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme
 
 #: The reference lines: the What Works Clearinghouse limits of the balance table's bands
@@ -68,7 +68,7 @@ def love_plot(table: pd.DataFrame) -> Chart:
     ax.set_xlim(left=0)
     ax.set_title("Covariate balance before and after matching")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     after = order["smd_after"].abs().round(SMD_DECIMALS)
     low, high = THRESHOLDS
     n_ok = int((after <= low).sum())

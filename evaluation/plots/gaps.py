@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from evaluation.gaps.pupils import FSM_BANDS, THRESHOLDS, GapShare, GapTrends
 from evaluation.numbers import signed
-from evaluation.plots._chart import Chart, tight_layout_when_drawn
+from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme, wrap_to
 
 _UNITS = {"percent": "% of pupils", "points": "points"}
@@ -158,7 +158,7 @@ def attainment_chart(table: pd.DataFrame, outcome: str, threshold: int,
     ax.set_xlabel(f"{title} ({units})")
     ax.set_title(f"{title}: FSM and non-FSM pupils by {label.replace('_', ' ')}", fontsize=11)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = ("Compare the orange (FSM) and teal (non-FSM) bars: the distance between them is "
                "the gap; dashed lines show the national figures." + omission_note(
                    omitted, threshold, "bars"))
@@ -231,7 +231,7 @@ def gap_trend_chart(trends: GapTrends, threshold: int, measure_name: str | None 
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.suptitle(wrap_to(f"{title}: FSM and non-FSM pupils against national, by year",
                          fig.get_figwidth()))
-    tight_layout_when_drawn(fig, rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="small", frameon=False)
     caption = ("Follow the gap between the orange (FSM) and teal (non-FSM) lines from year to "
                "year, against the black national lines." + omission_note(omitted, threshold))
@@ -299,7 +299,7 @@ def gap_share_chart(result: GapShare, threshold: int, measure_name: str | None =
     ax.set_title(f"{title}: school FSM gap against FSM share")
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
               frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = (f"Does the gap shrink as the FSM share rises? Schools over 18% FSM (right band) "
                f"differ from schools under 5% (left band) by {signed(result.difference, 1)} "
                f"{units}." + omission_note(omitted, threshold, "schools"))

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.numbers import signed
-from evaluation.plots._chart import Chart, tight_layout_when_drawn
+from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
 from evaluation.plots.gaps import omission_note
 
@@ -101,7 +101,7 @@ def forest_plot(table: pd.DataFrame, title: str = "Impact of Extra Mile on each 
     # and would reach beyond the figure (it is drawn at its laid-out size, not cropped)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=1, fontsize="small",
               frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = ("Points right of the zero line favour EM pupils; intervals crossing zero are "
                "compatible with no effect.")
     if mdes is not None and np.isfinite(mdes):

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.numbers import signed
-from evaluation.plots._chart import Chart, tight_layout_when_drawn
+from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme, wrap_to
 from evaluation.plots.gaps import omission_note
 
@@ -96,7 +96,7 @@ def gap_distribution_chart(gaps, hidden: pd.DataFrame | None = None,
     ax.set_xlabel(f"{gaps.unit_plural.capitalize()}, sorted by gap (n = {len(d)})")
     ax.set_ylabel(f"Gap ({gaps.unit_words}, other minus group)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     n_out = len(gaps.table) - len(gaps.estimable)
     interval = " with its 95% interval" if d["gap_lower"].notna().any() else ""
     caption = (f"Each dot is one {gaps.unit_label}'s published gap{interval}; "
@@ -167,7 +167,7 @@ def gap_share_chart(gaps, slope, hidden: pd.DataFrame | None = None,
                           "(%)", 0.55 * FIGSIZE[0], mpl.rcParams["axes.labelsize"]))
     ax.set_ylabel(f"Gap ({gaps.unit_words})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = (f"A downward line means smaller gaps where more pupils are {gaps.group}: "
                f"{signed(slope.slope, 1)} {gaps.unit} per 10 points (95% CI "
                f"{signed(slope.lower, 1)} to {signed(slope.upper, 1)}), n = {slope.n}."
@@ -218,7 +218,7 @@ def gap_trend_chart(trend: pd.DataFrame, unit: str = "pp", group: str = "disadva
     ax.set_title(f"Gap between {group} and other pupils, by year")
     ax.set_ylabel(f"Gap ({'percentage points' if unit == 'pp' else 'points'})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = ("Dots: the mean gap across schools with its 95% interval (schools only); "
                "squares: the national row the Department publishes in each year's file.")
     first, last = trend.iloc[0], trend.iloc[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from evaluation.plots._chart import Chart, tight_layout_when_drawn
+from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, FIGSIZE, apply_theme
 from evaluation.plots.gaps import DECIMALS, omission_note
 
@@ -54,7 +54,7 @@ def trend_chart(result, column: str = "rate_fsm", hidden: pd.DataFrame | None = 
     ax.set_xlabel("Exam year (support began before the grey line)")
     ax.set_ylabel(OUTCOMES[column].split("(")[-1].rstrip(")"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = ("Pupil-weighted figures per year; national = every school in the panel. "
                "Years without the measure are not plotted."
                + omission_note(omitted, threshold))
@@ -90,7 +90,7 @@ def event_chart(study, support_year: int) -> Chart:
     ax.set_title(f"Supported minus comparison schools, against {study.reference}")
     ax.set_xlabel("Exam year")
     ax.set_ylabel("Difference in change (percentage points)")
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = ("Before the dashed line the estimates are placebo checks (they should be near "
                "0); after it, the change attributed to support. Intervals are 95%, clustered by "
                "school.")

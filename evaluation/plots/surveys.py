@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from evaluation.plots._chart import Chart, tight_layout_when_drawn
+from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme
 from evaluation.plots.gaps import omission_note
 from evaluation.surveys import SurveyResult
@@ -81,7 +81,7 @@ def survey_dumbbell(result: SurveyResult, threshold: int, group=None,
     where = f" ({group})" if group is not None else ""
     ax.set_title(f"{result.instrument.capitalize()} survey{where}: baseline and follow-up")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = ("Read each row from the light (baseline) to the dark (follow-up) dot: rightwards "
                "means stronger agreement; * marks a change significant after Holm adjustment."
                + omission_note(omitted, threshold, "means", "respondents"))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from evaluation.plots._chart import Chart, tight_layout_when_drawn
+from evaluation.plots._chart import Chart
 from evaluation.plots._style import COLOURS, apply_theme, wrap_to
 from evaluation.plots.gaps import DECIMALS, omission_note
 from evaluation.schema import TERMS
@@ -65,7 +65,7 @@ def class_gap_chart(table: pd.DataFrame, threshold: int,
     axes[0][0].set_ylabel(f"FSM minus {label} (APS points)")
     fig.suptitle(wrap_to("FSM pupils' average point score against the class, by term",
                          fig.get_figwidth()))
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = ("Lines rising towards zero are classes where FSM pupils are catching up." +
                omission_note(omitted, threshold))
     alt = (f"Line charts of the FSM gap in average point scores by term for "
@@ -135,7 +135,7 @@ def closing_chart(summary: pd.DataFrame, threshold: int, start: str | None = Non
     ax.set_xlabel("subject")
     ax.set_title(f"Classes and schools closing the FSM gap, {start} to {end}")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    tight_layout_when_drawn(fig)
+    fig.tight_layout()
     caption = ("Taller bars: more classes (orange) and schools (blue) where FSM pupils' gap "
                "shrank." + omission_note(omitted, threshold, "bars"))
     alt = f"Bar chart of the share of classes and schools closing the FSM gap, {start}-{end}."
