@@ -441,11 +441,43 @@ def safe_count(n: int, threshold: int = 10, marker: str = "c") -> str:
 Relation = tuple[Hashable, Sequence[Hashable]]
 
 
+def _checked(values: Mapping[Hashable, int], relations: Sequence[Relation],
+             at_most: Sequence[Relation]) -> list:
+    """Check that ``values`` solve every relation and inequality; return ``at_most`` listed.
+
+    ``at_most`` comes back as (key, list of parts). The solver takes the counts themselves
+    as one solution of what a reader knows: counts that broke a relation would make an
+    interval look wider than the truth.
+
+    Raises
+    ------
+    ValueError
+        If a relation or an inequality names an unknown key or does not hold.
+    """
+    for total, parts in relations:
+        unknown = [k for k in [total, *parts] if k not in values]
+        if unknown:
+            raise ValueError(f"`relations` names counts not in `values`: {unknown[:5]}")
+        if values[total] != sum(values[p] for p in parts):
+            raise ValueError(f"relation {total!r} = sum of {list(parts)[:5]} does not hold: "
+                             f"{values[total]} != {sum(values[p] for p in parts)}")
+    at_most = [(key, list(parts)) for key, parts in at_most]
+    for key, parts in at_most:
+        unknown = [k for k in [*_lhs(key), *parts] if k not in values]
+        if unknown:
+            raise ValueError(f"`at_most` names counts not in `values`: {unknown[:5]}")
+        if sum(values[k] for k in _lhs(key)) > sum(values[p] for p in parts):
+            raise ValueError(f"inequality {key!r} <= sum of {parts[:5]} does not hold: "
+                             f"{sum(values[k] for k in _lhs(key))} > "
+                             f"{sum(values[p] for p in parts)}")
+    return at_most
+
+
 def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
               hidden: Iterable[Hashable], zero_ok: Iterable[Hashable] = (),
               at_most: Sequence[Relation] = (), _memo: dict | None = None,
-              _unasked: frozenset = frozenset(), _width: float | None = None
-              ) -> dict[Hashable, tuple[float, float]]:
+              _unasked: frozenset = frozenset(), _width: float | None = None,
+              _trusted: bool = False) -> dict[Hashable, tuple[float, float]]:
     """Smallest and largest value of each hidden count consistent with everything shown.
 
     The attacker's view: shown counts are known, each hidden count is a whole number of at
@@ -457,7 +489,11 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     Parameters
     ----------
     values : mapping
-        Every count by key (hidden ones included: only their keys are used).
+        Every count by key, hidden ones included: the true counts. Where the hidden ones
+        are at least their least value (1, or 0 for those in ``zero_ok``), they are one
+        solution of what the reader knows, and each interval holds its count's value; a
+        hidden 0 a reader takes as at least 1 is not (the intervals are then those of the
+        reader's view, as if it were).
     relations : sequence of (total, parts)
         Linear relations between the counts, by key.
     hidden : iterable
@@ -473,6 +509,12 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     dict
         Hidden key -> (lowest, highest); ``inf`` when nothing bounds it from above.
 
+    Raises
+    ------
+    ValueError
+        If a relation or an inequality names an unknown key or does not hold for
+        ``values``.
+
     Examples
     --------
     >>> narrowest({"t": 20, "a": 9, "b": 11}, [("t", ["a", "b"])], ["a", "b"])
@@ -487,6 +529,8 @@ def narrowest(values: Mapping[Hashable, int], relations: Sequence[Relation],
     """
     hidden = set(hidden)
     zero_ok = set(zero_ok)
+    if not _trusted:           # protect() has checked them once for all its rounds
+        at_most = _checked(values, relations, at_most)
     cap = float(sum(abs(v) for v in values.values()) + 1)   # reaching it means unbounded
     out = {}
     low = {k: 0.0 if k in zero_ok else 1.0 for k in hidden}
@@ -551,8 +595,12 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
         return _one_equation(keys, a[0], float(rhs[0]), low, high, cap, unasked)
     bounds = optimize.Bounds([low[k] for k in keys], [high[k] for k in keys])
     out = {}
-    seen_low = np.array([float(values[k]) for k in keys])    # the data are one solution
-    seen_high = seen_low.copy()
+    # the data are one solution, unless a hidden 0 is read as at least 1: then only the
+    # programs' own (checked) solutions bound the intervals from inside
+    data = np.array([float(values[k]) for k in keys])
+    fits = bool(np.all(data >= bounds.lb))
+    seen_low = data if fits else np.full(len(keys), np.inf)
+    seen_high = data.copy() if fits else np.full(len(keys), -np.inf)
 
     def solve(c, presolve=True):
         r = optimize.milp(c, constraints=cons, integrality=np.ones(len(keys)), bounds=bounds,
@@ -793,22 +841,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
     width = threshold if width is None else width
     keys = list(values)
     idx = {k: i for i, k in enumerate(keys)}
-    for total, parts in relations:
-        unknown = [k for k in [total, *parts] if k not in idx]
-        if unknown:
-            raise ValueError(f"`relations` names counts not in `values`: {unknown[:5]}")
-        if values[total] != sum(values[p] for p in parts):
-            raise ValueError(f"relation {total!r} = sum of {list(parts)[:5]} does not hold: "
-                             f"{values[total]} != {sum(values[p] for p in parts)}")
-    at_most = [(key, list(parts)) for key, parts in at_most]
-    for key, parts in at_most:
-        unknown = [k for k in [*_lhs(key), *parts] if k not in idx]
-        if unknown:
-            raise ValueError(f"`at_most` names counts not in `values`: {unknown[:5]}")
-        if sum(values[k] for k in _lhs(key)) > sum(values[p] for p in parts):
-            raise ValueError(f"inequality {key!r} <= sum of {parts[:5]} does not hold: "
-                             f"{sum(values[k] for k in _lhs(key))} > "
-                             f"{sum(values[p] for p in parts)}")
+    at_most = _checked(values, relations, at_most)
     sensitive = set(sensitive) & set(idx)
     primary = {k for k, v in values.items() if 0 < v < threshold} | sensitive
     if not primary:
@@ -872,7 +905,7 @@ def protect(values: Mapping[Hashable, int], relations: Sequence[Relation],
         pattern = frozenset(hidden)
         known = set().union(*(w for h, w in wide_under if h <= pattern))
         intervals = narrowest(values, relations, hidden, zero_ok, at_most, _memo=memo,
-                              _unasked=frozenset(known), _width=width)
+                              _unasked=frozenset(known), _width=width, _trusted=True)
         narrow = {k for k, (lo, hi) in intervals.items() if hi - lo < width}
         wide_under.append((pattern, set(intervals) - narrow))
         if not narrow:
