@@ -200,16 +200,30 @@ class Published:
                 np.concatenate([rhs[e_rows], np.full(len(i_rows), -np.inf)]),
                 np.concatenate([rhs[e_rows], irhs[i_rows]]))
             bounds = Bounds(lo[cols], hi[cols])
+
+            def fits(x, cons=cons, bounds=bounds):
+                ax = cons.A @ x
+                return (np.all(x >= bounds.lb - 1e-6) and np.all(x <= bounds.ub + 1e-6)
+                        and np.all(ax >= cons.lb - 1e-6) and np.all(ax <= cons.ub + 1e-6))
+
             for j, i in enumerate(cols):
                 ends = []
                 for sense in (1.0, -1.0):
                     c = np.zeros(len(cols))
                     c[j] = sense
-                    r = milp(c, constraints=cons, integrality=np.ones(len(cols)),
-                             bounds=bounds)
-                    assert r.status == 0, f"relations infeasible around {hidden[i]}: {r.message}"
+                    # a point outside the program (HiGHS's presolve has returned one) would
+                    # give an interval wider than the truth: solve again without presolve
+                    for presolve in (True, False):
+                        r = milp(c, constraints=cons, integrality=np.ones(len(cols)),
+                                 bounds=bounds, options={"presolve": presolve})
+                        assert r.status == 0, \
+                            f"relations infeasible around {hidden[i]}: {r.message}"
+                        x = np.round(r.x)
+                        if fits(x):
+                            break
+                    assert fits(x), f"no point of the program found for {hidden[i]}"
                     # reaching the cap (more than every published pupil) means unbounded
-                    ends.append(math.inf if sense * r.fun >= cap else sense * r.fun)
+                    ends.append(math.inf if x[j] >= cap else float(x[j]))
                 out[hidden[i]] = tuple(ends)
         return out
 
