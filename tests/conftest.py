@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 from synthetic_data import ENV as TEST_DATA_ENV
 
+from evaluation.engine.build import THREAD_VARIABLES
+
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One BLAS thread per process, as ``make test`` exports, so that ``pytest`` run by hand is as
+# fast: the two workers fill the two cores already, and each of them and of the kernels they
+# start otherwise runs a BLAS thread per core (beside a busy core, the default data's overall
+# evaluation took 16.9 s of CPU with two threads, 9.0 s with one; ``pytest`` by hand took 12-13
+# minutes, ``make test`` 7.5). Left alone where the user has set any.
+if not any(os.environ.get(v) for v in THREAD_VARIABLES):
+    os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
 
 #: How the run's folder of generated data sets is named (then the controller's PID).
 TEST_DATA_PREFIX = "evaluation-test-data-"

@@ -206,22 +206,34 @@ class Published:
                 return (np.all(x >= bounds.lb - 1e-6) and np.all(x <= bounds.ub + 1e-6)
                         and np.all(ax >= cons.lb - 1e-6) and np.all(ax <= cons.ub + 1e-6))
 
+            def end(c, i, cols=cols, cons=cons, bounds=bounds, fits=fits):
+                """A whole-number point of the program at which ``c @ x`` is least."""
+                # the linear relaxation first: where its optimum is a whole-number point of
+                # the program, no whole-number point does better (the relaxation holds them
+                # all), and the point itself shows the end is reached. Sums over tables
+                # mostly give such vertices: 1 ms, against 3 ms for the whole-number program
+                r = milp(c, constraints=cons, bounds=bounds)
+                assert r.status == 0, f"relations infeasible around {hidden[i]}: {r.message}"
+                x = np.round(r.x)
+                if np.allclose(r.x, x, rtol=0, atol=1e-9) and fits(x):
+                    return x
+                # a point outside the program (HiGHS's presolve has returned one) would
+                # give an interval wider than the truth: solve again without presolve
+                for presolve in (True, False):
+                    r = milp(c, constraints=cons, integrality=np.ones(len(cols)),
+                             bounds=bounds, options={"presolve": presolve})
+                    assert r.status == 0, f"relations infeasible around {hidden[i]}: {r.message}"
+                    x = np.round(r.x)
+                    if fits(x):
+                        return x
+                raise AssertionError(f"no point of the program found for {hidden[i]}")
+
             for j, i in enumerate(cols):
                 ends = []
                 for sense in (1.0, -1.0):
                     c = np.zeros(len(cols))
                     c[j] = sense
-                    # a point outside the program (HiGHS's presolve has returned one) would
-                    # give an interval wider than the truth: solve again without presolve
-                    for presolve in (True, False):
-                        r = milp(c, constraints=cons, integrality=np.ones(len(cols)),
-                                 bounds=bounds, options={"presolve": presolve})
-                        assert r.status == 0, \
-                            f"relations infeasible around {hidden[i]}: {r.message}"
-                        x = np.round(r.x)
-                        if fits(x):
-                            break
-                    assert fits(x), f"no point of the program found for {hidden[i]}"
+                    x = end(c, i)
                     # reaching the cap (more than every published pupil) means unbounded
                     ends.append(math.inf if x[j] >= cap else float(x[j]))
                 out[hidden[i]] = tuple(ends)
