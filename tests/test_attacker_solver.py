@@ -19,7 +19,7 @@ def _enumerated(pub, box=20):
     0..``box`` that satisfies the published relations and bounds (by listing them)."""
     hidden = sorted((k for k, v in pub.values.items() if not isinstance(v, int)), key=repr)
     shown = {k: v for k, v in pub.values.items() if isinstance(v, int)}
-    lows = [0 if k in pub.implicit else max(1, pub.lower.get(k, 0)) for k in hidden]
+    lows = [max(0 if k in pub.implicit else 1, pub.lower.get(k, 0)) for k in hidden]
     highs = [min(box, pub.upper.get(k, box)) for k in hidden]
     grid = np.array(list(itertools.product(*[range(lo, hi + 1)
                                              for lo, hi in zip(lows, highs, strict=True)])))
@@ -72,7 +72,7 @@ def _remainder_and_inequality():
     pub.remainder("left out", "all", ["x", "y"], "all less the parts")
     pub.see("z", MARKER, "t")
     pub.bound_by("z", ["x", "left out"], "z is among x and the left out")
-    pub.bound("x", 9, "fewer than 10")
+    pub.bound("x", 11, "at most 11")     # so that the remainder can be 0
     return pub
 
 
@@ -80,6 +80,37 @@ def _remainder_and_inequality():
 def test_the_attack_solver_s_intervals_are_those_of_every_whole_number_solution(make):
     pub = make()
     assert pub.intervals() == _enumerated(pub)
+
+
+def _relaxation_returns(monkeypatch, wrong):
+    """Make every relaxed program the attack test solves (no integrality) answer
+    ``wrong(c, r)``."""
+    import test_attacker
+
+    real = test_attacker.milp
+
+    def relaxed(c, **kw):
+        r = real(c, **kw)
+        return r if kw.get("integrality") is not None else wrong(c, r)
+
+    monkeypatch.setattr(test_attacker, "milp", relaxed)
+
+
+@pytest.mark.parametrize("make", [_table, _fractional, _remainder_and_inequality])
+def test_a_relaxed_point_outside_the_program_or_a_failure_is_never_used(monkeypatch, make):
+    """A whole-number point one step past each relaxed optimum would widen every interval
+    by one (a narrow one would pass): it is refused, as is a failed relaxation, and the
+    whole-number program decides."""
+    from types import SimpleNamespace
+
+    def past(c, r):
+        r.x = r.x - c
+        return r
+
+    for wrong in (past, lambda c, r: SimpleNamespace(status=2, x=None, message="failed")):
+        _relaxation_returns(monkeypatch, wrong)
+        pub = make()
+        assert pub.intervals() == _enumerated(pub)
 
 
 def test_the_fractional_program_is_solved_as_whole_numbers():

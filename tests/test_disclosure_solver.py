@@ -59,17 +59,25 @@ def test_highs_presolve_gives_a_wrong_optimum_here():
 
 def test_the_interval_is_the_true_one():
     got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST)
-    # (other counts' optima now find 2 before s84 is asked: test_an_optimum_that_is_not_one
-    # below makes presolve wrong for every program)
+    # (the relaxed optima answer first here: the tests below turn them off to reach the
+    # whole-number programs, and make presolve wrong for every one of those)
     assert got["s84"] == (2.0, 9.0)
     # and protect()'s question (is it as wide as 5?) has the same answer
     assert disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST,
                                 _width=5)["s84"][0] <= 4
 
 
+def _whole_numbers_only(monkeypatch):
+    """Send every count through the whole-number programs: on this program every relaxed
+    optimum is a whole-number solution (:func:`disclosure._relaxed_corners` answers all of
+    them), so the guards of those programs are tested only with it off."""
+    monkeypatch.setattr(disclosure, "_relaxed_corners", lambda *args: False)
+
+
 def test_a_point_that_breaks_the_constraints_is_never_used(monkeypatch):
     """Were presolve to return a point outside the program, the interval would be wider
     than the truth (unsafe): such a point is refused and the program solved without it."""
+    _whole_numbers_only(monkeypatch)
     real = optimize.milp
 
     def wrong_with_presolve(c, **kw):
@@ -89,6 +97,7 @@ def test_a_failure_with_presolve_is_solved_again_without_it(monkeypatch):
     "the attacker's program for 's84' failed" instead of solving again without it."""
     from types import SimpleNamespace
 
+    _whole_numbers_only(monkeypatch)
     real = optimize.milp
 
     def infeasible_with_presolve(c, **kw):
@@ -163,7 +172,9 @@ def _lazy_presolve(monkeypatch, values=VALUES, hidden=HIDDEN):
 def test_an_optimum_that_is_not_one_is_not_taken_for_the_interval(monkeypatch, width):
     """Review 21: the relaxation may end a search only where it proves the values found;
     with every presolved program stopping at the data, s84 would read (6, 6) were the
-    relaxation's check always taken, and (2, 9) is the truth."""
+    relaxation's check always taken, and (2, 9) is the truth (the whole-number programs are
+    solved here: the relaxed optima, whole-number solutions, would answer first)."""
+    _whole_numbers_only(monkeypatch)
     _lazy_presolve(monkeypatch)
     got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST,
                                _width=width)["s84"]
@@ -193,6 +204,10 @@ FRACTIONAL = ({"t": 5, "a": 1, "b": 4, "s": 1}, [("t", ["a", "b"])], ["a", "b", 
 
 @pytest.mark.parametrize("case", [
     FRACTIONAL,
+    # a bounded only through b and c (each at most a shown 5): up to 10, above the sum of
+    # every count plus one, which once stood for "no bound" (a read (2, inf); review 22)
+    ({"a": 2, "b": 1, "c": 1, "y": 5}, [("a", ["b", "c"])], ["a", "b", "c"],
+     [("b", ["y"]), ("c", ["y"])]),
     ({"t": 7, "a": 2, "b": 5, "u": 9, "c": 4}, [("t", ["a", "b"]), ("u", ["b", "c"])],
      ["a", "b", "c"], [("a", ["c"])]),
     ({"t1": 10, "t2": 10, "a": 1, "b": 9, "c": 1}, [("t1", ["a", "b"]), ("t2", ["b", "c"])],
@@ -215,6 +230,44 @@ def test_a_fractional_relaxation_with_a_wrong_presolved_optimum_is_solved_again(
     truth = _brute_force(values, relations, hidden, at_most)
     assert truth["a"] == (1.0, 2.0)
     assert disclosure.narrowest(values, relations, hidden, at_most=at_most) == truth
+
+
+def _relaxation_returns(monkeypatch, wrong):
+    """Make every relaxed program (no integrality, no presolve) answer ``wrong(c, r)``."""
+    real = optimize.milp
+
+    def relaxed(c, **kw):
+        r = real(c, **kw)
+        if not np.any(kw["integrality"]) and not kw.get("options", {}).get("presolve", True):
+            return wrong(c, r)
+        return r
+
+    monkeypatch.setattr(optimize, "milp", relaxed)
+
+
+def test_a_relaxed_point_that_breaks_the_constraints_is_never_used(monkeypatch):
+    """A whole-number point one step past each relaxed optimum (outside the program) would
+    widen every interval by one, the unsafe direction: it is refused, and the whole-number
+    programs decide."""
+    def past(c, r):
+        r.x = r.x - c
+        return r
+
+    _relaxation_returns(monkeypatch, past)
+    got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST)
+    assert got["s84"] == (2.0, 9.0)
+    values, relations, hidden, at_most = FRACTIONAL
+    assert disclosure.narrowest(values, relations, hidden, at_most=at_most) == \
+        _brute_force(values, relations, hidden, at_most)
+
+
+def test_a_failed_relaxation_leaves_the_count_to_the_whole_number_programs(monkeypatch):
+    from types import SimpleNamespace
+
+    _relaxation_returns(monkeypatch, lambda c, r: SimpleNamespace(
+        status=2, message="The problem is infeasible.", x=None, fun=None))
+    got = disclosure.narrowest(VALUES, RELATIONS, HIDDEN, zero_ok=ZERO_OK, at_most=AT_MOST)
+    assert got["s84"] == (2.0, 9.0)
 
 
 def test_counts_that_are_not_a_solution_are_refused():
