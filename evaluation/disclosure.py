@@ -630,7 +630,8 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
         if width is not None and seen_high[i] - seen_low[i] >= width:
             out[k] = (float(seen_low[i]), float(seen_high[i]))
             continue
-        if _relaxed_corners(i, cons, bounds, seen_low, seen_high):
+        relaxed = _relaxed_optima(i, cons, bounds)
+        if _relaxed_corners(relaxed, cons, bounds, seen_low, seen_high):
             out[k] = (float(seen_low[i]),
                       float(np.inf if seen_high[i] >= cap else seen_high[i]))
             continue
@@ -641,8 +642,8 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
         # whole numbers prove it already (:func:`_relaxation_confirms`)
         for presolve in (True, False):
             if not presolve and ((width is not None and seen_high[i] - seen_low[i] >= width)
-                                 or _relaxation_confirms(i, seen_low[i], seen_high[i],
-                                                         cons, bounds)):
+                                 or _relaxation_confirms(seen_low[i], seen_high[i],
+                                                         relaxed)):
                 break
             for sense in (1.0, -1.0):
                 c = np.zeros(len(keys))
@@ -655,16 +656,45 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
     return out
 
 
-def _relaxed_corners(i: int, cons, bounds, seen_low: np.ndarray,
-                     seen_high: np.ndarray) -> bool:
-    """Whether count ``i``'s relaxed optima are whole-number solutions, which then bound it.
+def _relaxed_optima(i: int, cons, bounds) -> list | None:
+    """Count ``i``'s least and greatest value without integrality (and without presolve).
 
-    Where both are, they are its interval, and ``seen_low``, ``seen_high`` now hold it.
-    Without integrality (and without presolve) a count's least and greatest value bound its
-    whole-number ones; an optimum that is itself a whole-number point meeting every
-    constraint is therefore the whole-number optimum. The programs here are sums of counts,
-    whose relaxations mostly have such corners: two of these programs (about 1 ms each) then
-    stand for the two whole-number ones with presolve (1.5-4 ms each) and the two of
+    ``milp``'s two results, or None where either failed. Each costs about 1 ms, against
+    1.5-4 ms for a whole-number program with presolve and 9-13 ms without; both
+    :func:`_relaxed_corners` and :func:`_relaxation_confirms` read them.
+
+    Examples
+    --------
+    >>> from scipy import optimize
+    >>> cons = [optimize.LinearConstraint(np.array([[1.0, 1.0]]), 20.0, 20.0)]
+    >>> bounds = optimize.Bounds([1.0, 1.0], [100.0, 100.0])
+    >>> [float(r.x[0]) for r in _relaxed_optima(0, cons, bounds)]
+    [1.0, 19.0]
+    """
+    from scipy import optimize
+
+    out = []
+    for sense in (1.0, -1.0):
+        c = np.zeros(len(bounds.lb))
+        c[i] = sense
+        r = optimize.milp(c, constraints=cons, integrality=np.zeros(len(c)), bounds=bounds,
+                          options={"presolve": False})
+        if r.status != 0:
+            return None
+        out.append(r)
+    return out
+
+
+def _relaxed_corners(relaxed, cons, bounds, seen_low: np.ndarray,
+                     seen_high: np.ndarray) -> bool:
+    """Whether a count's relaxed optima are whole-number solutions, which then bound it.
+
+    ``relaxed`` is :func:`_relaxed_optima`'s. Where both optima are such points, they are the
+    count's interval, and ``seen_low``, ``seen_high`` now hold it. Without integrality a
+    count's least and greatest value bound its whole-number ones; an optimum that is itself a
+    whole-number point meeting every constraint is therefore the whole-number optimum. The
+    programs here are sums of counts, whose relaxations mostly have such corners: two relaxed
+    programs then stand for the two whole-number ones with presolve and the check of
     :func:`_relaxation_confirms`. Every point taken is checked (:func:`_feasible`), so an
     error of the solver can only give a value a true solution has: an interval is never
     widened beyond the truth, which would err away from hiding.
@@ -675,23 +705,19 @@ def _relaxed_corners(i: int, cons, bounds, seen_low: np.ndarray,
     >>> cons = [optimize.LinearConstraint(np.array([[1.0, 1.0]]), 20.0, 20.0)]
     >>> bounds = optimize.Bounds([1.0, 1.0], [100.0, 100.0])
     >>> low, high = np.array([5.0, 15.0]), np.array([5.0, 15.0])
-    >>> _relaxed_corners(0, cons, bounds, low, high), float(low[0]), float(high[0])
+    >>> relaxed = _relaxed_optima(0, cons, bounds)
+    >>> _relaxed_corners(relaxed, cons, bounds, low, high), float(low[0]), float(high[0])
     (True, 1.0, 19.0)
     >>> cons = [optimize.LinearConstraint(np.array([[2.0, 1.0]]), 8.0, 8.0)]   # 2a + b = 8
     >>> bounds = optimize.Bounds([1.0, 1.0], [100.0, 3.0])                      # b <= 3
-    >>> _relaxed_corners(0, cons, bounds, np.array([3.0, 2.0]), np.array([3.0, 2.0]))
+    >>> relaxed = _relaxed_optima(0, cons, bounds)
+    >>> _relaxed_corners(relaxed, cons, bounds, np.array([3.0, 2.0]), np.array([3.0, 2.0]))
     False
     """
-    from scipy import optimize
-
+    if relaxed is None:
+        return False
     found = True
-    for sense in (1.0, -1.0):
-        c = np.zeros(len(bounds.lb))
-        c[i] = sense
-        r = optimize.milp(c, constraints=cons, integrality=np.zeros(len(c)), bounds=bounds,
-                          options={"presolve": False})
-        if r.status != 0:
-            return False
+    for r in relaxed:
         x = np.round(r.x)
         if not (np.allclose(r.x, x, rtol=0, atol=1e-9) and _feasible(x, cons, bounds)):
             found = False             # a fractional corner: the whole-number program decides
@@ -701,41 +727,34 @@ def _relaxed_corners(i: int, cons, bounds, seen_low: np.ndarray,
     return found
 
 
-def _relaxation_confirms(i: int, lowest: float, highest: float, cons, bounds) -> bool:
-    """Whether the relaxed programs prove that count ``i`` spans ``lowest`` to ``highest``.
+def _relaxation_confirms(lowest: float, highest: float, relaxed) -> bool:
+    """Whether the relaxed optima prove that a count spans ``lowest`` to ``highest``.
 
-    ``lowest`` and ``highest`` are values of whole-number solutions in hand. Without
-    integrality (and without presolve) the least and greatest value of a count bound the
-    whole-number ones, so where they round inwards to ``lowest`` and ``highest`` those are
-    the whole-number optimum. Two such programs cost a tenth of the whole-number ones
-    without presolve (1 ms against 9-13 ms), which the check would otherwise solve. It is
-    asked only where :func:`_relaxed_corners` found a fractional optimum (or none), and
-    holds where the whole-number values in hand round from it (in random programs, about
-    two times in three; review 22). It can only ever end a search early with an interval that is
-    a true solution's, never widen one: a wrong bound here errs towards hiding.
+    ``lowest`` and ``highest`` are values of whole-number solutions in hand, ``relaxed`` is
+    :func:`_relaxed_optima`'s. The relaxed least and greatest value bound the whole-number
+    ones, so where they round inwards to ``lowest`` and ``highest`` those are the
+    whole-number optimum, and the programs without presolve (9-13 ms each) are not solved.
+    It is asked only where :func:`_relaxed_corners` found a fractional optimum (or none),
+    and holds where the whole-number values in hand round from it (in random programs,
+    about two times in three; review 22). It can only ever end a search early with an
+    interval that is a true solution's, never widen one: a wrong bound here errs towards
+    hiding.
 
     Examples
     --------
     >>> from scipy import optimize
     >>> cons = [optimize.LinearConstraint(np.array([[1.0, 1.0]]), 20.0, 20.0)]
     >>> bounds = optimize.Bounds([1.0, 1.0], [100.0, 100.0])
-    >>> _relaxation_confirms(0, 1.0, 19.0, cons, bounds)
+    >>> relaxed = _relaxed_optima(0, cons, bounds)
+    >>> _relaxation_confirms(1.0, 19.0, relaxed)
     True
-    >>> _relaxation_confirms(0, 2.0, 19.0, cons, bounds)    # 1 was not found: solve on
+    >>> _relaxation_confirms(2.0, 19.0, relaxed)    # 1 was not found: solve on
     False
     """
-    from scipy import optimize
-
-    ends = []
-    for sense in (1.0, -1.0):
-        c = np.zeros(len(bounds.lb))
-        c[i] = sense
-        r = optimize.milp(c, constraints=cons, integrality=np.zeros(len(c)), bounds=bounds,
-                          options={"presolve": False})
-        if r.status != 0:
-            return False
-        ends.append(sense * r.fun)
-    return bool(np.ceil(ends[0] - 1e-6) >= lowest and np.floor(ends[1] + 1e-6) <= highest)
+    if relaxed is None:
+        return False
+    least, greatest = relaxed[0].fun, -relaxed[1].fun
+    return bool(np.ceil(least - 1e-6) >= lowest and np.floor(greatest + 1e-6) <= highest)
 
 
 def _feasible(x: np.ndarray, cons, bounds, tol: float = 1e-6) -> bool:
