@@ -631,16 +631,15 @@ def _solve_group(values, keys, rels, ineq_rels, low, high, cap, unasked, width=N
             out[k] = (float(seen_low[i]), float(seen_high[i]))
             continue
         relaxed = _relaxed_optima(i, cons, bounds)
-        if _relaxed_corners(relaxed, cons, bounds, seen_low, seen_high):
-            out[k] = (float(seen_low[i]),
-                      float(np.inf if seen_high[i] >= cap else seen_high[i]))
-            continue
+        # where both relaxed optima are whole-number solutions they are the interval: no search
+        searches = () if _relaxed_corners(relaxed, cons, bounds, seen_low, seen_high) \
+            else (True, False)
         # HiGHS's presolve has also called a value optimal with a better one feasible (the
         # least of a school's EM pupils 6, not 2; eighth review of issue 14): an interval
         # that counts (any, or, with ``width``, one narrower than it) is solved again
         # without it, and every solution found widens it, unless the programs without
         # whole numbers prove it already (:func:`_relaxation_confirms`)
-        for presolve in (True, False):
+        for presolve in searches:
             if not presolve and ((width is not None and seen_high[i] - seen_low[i] >= width)
                                  or _relaxation_confirms(seen_low[i], seen_high[i],
                                                          relaxed)):
