@@ -692,9 +692,9 @@ def _relaxed_corners(relaxed, cons, bounds, seen_low: np.ndarray,
     count's interval, and ``seen_low``, ``seen_high`` now hold it. Without integrality a
     count's least and greatest value bound its whole-number ones; an optimum that is itself a
     whole-number point meeting every constraint is therefore the whole-number optimum. The
-    programs here are sums of counts, whose relaxations mostly have such corners: two relaxed
-    programs then stand for the two whole-number ones with presolve and the check of
-    :func:`_relaxation_confirms`. Every point taken is checked (:func:`_feasible`), so an
+    programs here are sums of counts, whose relaxations mostly have such corners: the two
+    relaxed programs then settle the count, and no whole-number program is solved for it.
+    Every point taken is checked (:func:`_feasible`), so an
     error of the solver can only give a value a true solution has: an interval is never
     widened beyond the truth, which would err away from hiding.
 
